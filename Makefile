@@ -1,0 +1,55 @@
+# Atrium's developer and operator commands. Run `make help` for the list.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+# The race detector needs cgo and a C compiler; without one, tests run without it.
+RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
+
+.DEFAULT_GOAL := help
+.PHONY: help dev build generate lint typecheck test test-short bench migrate fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+dev: generate ## run the app on SQLite (reads .env when present; mail stub, billing off by default)
+	$(GO) run ./cmd/atrium serve
+
+build: generate ## build bin/atrium and run the secret guard
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/atrium ./cmd/atrium
+	@./bin/atrium check-config --guard || { rm -f bin/atrium; exit 1; }
+
+generate: ## regenerate templ components
+	$(GO) tool templ generate
+
+lint: ## gofmt check, go vet and staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+typecheck: ## compile everything and check that templ generate leaves no diff
+	$(GO) build ./...
+	$(GO) vet -tests ./... >/dev/null
+	@scripts/templ-drift.sh
+
+test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available)
+	$(GO) vet ./...
+	@scripts/templ-drift.sh
+	$(GO) test $(RACE) -count=1 ./...
+
+test-short: ## quick tests only (no browser)
+	$(GO) test -short ./...
+
+bench: ## benchmarks of the hot request path against a bare net/http handler
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/server/ | tee bench.out
+
+fuzz: ## fuzz email and next-path parsing for 30s each
+	$(GO) test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 30s ./internal/app/
+	$(GO) test -run '^$$' -fuzz FuzzSafeNext -fuzztime 30s ./internal/app/
+
+migrate: ## apply pending migrations to DATABASE_URL
+	$(GO) run ./cmd/atrium migrate up
+
+clean: ## remove build output
+	rm -rf bin dist

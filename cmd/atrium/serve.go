@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"atrium/internal/config"
+	"atrium/internal/mail"
+	"atrium/internal/server"
+	"atrium/internal/store"
+)
+
+// runServe runs the web server until ctx ends, then shuts down gracefully:
+// in-flight requests finish (up to SHUTDOWN_TIMEOUT_SECONDS), the mail
+// worker stops, and the database closes.
+func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments")
+	}
+	cfg, err := loadConfig(env, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.MigrateOnStart {
+		applied, err := db.MigrateUp(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range applied {
+			logger.Info("migration applied", "version", m.Version, "name", m.Name)
+		}
+	}
+
+	limitStore, closeLimiter, err := server.NewLimiterStore(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+
+	var sender mail.Sender
+	if cfg.MailStub() {
+		sender = mail.NewLogSender(logger)
+	} else {
+		sender, err = mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
+			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
+		if err != nil {
+			return err
+		}
+	}
+	outbox := store.NewOutboxService(db)
+	worker := mail.NewWorker(outbox, sender, logger)
+
+	handler := server.New(server.Deps{
+		Logger:     logger,
+		Config:     cfg,
+		DB:         db,
+		Auth:       store.NewAuthService(db),
+		Users:      store.NewUserService(db),
+		Audit:      store.NewAuditService(db),
+		Limiter:    server.NewRateLimiter(limitStore, cfg),
+		MailQueued: worker.Notify,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%d: %w", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { worker.Run(workerCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	port := ln.Addr().(*net.TCPAddr).Port
+	logger.Info("server started", "addr", ln.Addr().String(), "app_url", cfg.AppURL.String(),
+		"database", cfg.Database.Driver, "mail", mailMode(cfg), "billing", cfg.BillingEnabled(), "version", version)
+	printBanner(stderr, cfg, port)
+
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	stopWorker()
+	wg.Wait()
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		logger.Info("server stopped")
+		return nil
+	}
+	return err
+}
+
+func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
+		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
+	}
+	return db, nil
+}
+
+func mailMode(cfg *config.Config) string {
+	if cfg.MailStub() {
+		return "stub"
+	}
+	return "smtp"
+}
+
+// printBanner tells a person at the terminal where the app is and how to
+// sign in.
+func printBanner(w io.Writer, cfg *config.Config, port int) {
+	url := cfg.AppURL.String()
+	if cfg.Port == 0 {
+		url = "http://localhost:" + strconv.Itoa(port)
+	}
+	fmt.Fprintf(w, "\nAtrium %s is running at %s (database: %s)\n", version, url, cfg.Database.Driver)
+	if cfg.MailStub() {
+		fmt.Fprintf(w, "Mail is in stub mode: open %s/login, enter any email, and copy the sign-in link from the\n"+
+			"\"email not sent (stub mode ...)\" log line below.\n", url)
+	} else {
+		fmt.Fprintf(w, "Mail goes through %s:%d.\n", cfg.SMTP.Host, cfg.SMTP.Port)
+	}
+	if !cfg.BillingEnabled() {
+		fmt.Fprintln(w, "Billing is off (STRIPE_SECRET_KEY is empty).")
+	}
+	fmt.Fprintln(w, "Press Ctrl+C to stop.")
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Audit actions recorded by the foundation. Later features add their own.
+const (
+	ActionSignedIn          = "auth.signed_in"
+	ActionSignedOut         = "auth.signed_out"
+	ActionSessionRevoked    = "session.revoked"
+	ActionSessionRevokedAll = "session.revoked_all"
+	ActionUserCreated       = "user.created"
+)
+
+// AuditEntry records who changed what. Entries outlive the users and
+// workspaces they mention, so the ids are plain values, not references.
+type AuditEntry struct {
+	ID          int64
+	WorkspaceID int64 // 0 when the change concerns no workspace
+	ActorID     int64 // 0 for the system
+	Action      string
+	TargetType  string
+	TargetID    string
+	Metadata    map[string]any
+	IP          string
+	UserAgent   string
+	RequestID   string
+	CreatedAt   time.Time
+}
+
+// AuditFilter selects audit entries; zero fields select everything.
+type AuditFilter struct {
+	WorkspaceID int64
+	ActorID     int64
+	Action      string
+	Limit       int
+}
+
+// AuditService reads the audit log. Entries are written by the services
+// that make each change, inside their transactions.
+type AuditService interface {
+	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+}

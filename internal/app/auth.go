@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Sign-in and session lifetimes.
+const (
+	// LoginTokenTTL is how long a magic link stays valid.
+	LoginTokenTTL = 15 * time.Minute
+	// SessionTTL is how long a session lives without use; each use renews it.
+	SessionTTL = 30 * 24 * time.Hour
+	// SessionRenewAfter is how stale a session's last-seen time may get before
+	// a request renews it, so that most requests write nothing.
+	SessionRenewAfter = time.Hour
+)
+
+// LoginRequest is a pending magic-link sign-in. Only the token's hash is kept.
+type LoginRequest struct {
+	Email     string
+	TokenHash string
+	Next      string
+	ExpiresAt time.Time
+}
+
+// LoginToken is what a magic link's token resolves to before it is used.
+type LoginToken struct {
+	Email     string
+	Next      string
+	ExpiresAt time.Time
+}
+
+// Session is a signed-in browser. The cookie holds a token; the store keeps
+// its hash.
+type Session struct {
+	ID         int64
+	UserID     int64
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// NewSession describes the session to start when a magic link is used.
+type NewSession struct {
+	TokenHash string
+	IP        string
+	UserAgent string
+	// ReplacesHash is the hash of a session token the browser held before
+	// signing in; that session is ended so its id is never reused.
+	ReplacesHash string
+}
+
+// Principal is the signed-in user of a request with their session, read in
+// one query.
+type Principal struct {
+	User    User
+	Session Session
+}
+
+// AuthService runs magic-link sign-in and sessions. Every change it makes
+// writes its audit entry in the same transaction.
+type AuthService interface {
+	// CreateLoginRequest stores a pending sign-in and queues its email, in
+	// one transaction.
+	CreateLoginRequest(ctx context.Context, req LoginRequest, msg Email) error
+	// FindLoginToken returns the pending sign-in for a token hash without
+	// using it: ENOTFOUND for an unknown or used token, EINVALID ("expired")
+	// for an expired one.
+	FindLoginToken(ctx context.Context, tokenHash string) (*LoginToken, error)
+	// CompleteLogin uses a token once: it creates the user on first sign-in,
+	// starts the session, voids the email's other outstanding links, ends
+	// the replaced session and audits "auth.signed_in".
+	CompleteLogin(ctx context.Context, tokenHash string, s NewSession) (*User, *LoginToken, error)
+	// Authenticate returns the principal for a session token hash, renewing
+	// the session when it was last seen over SessionRenewAfter ago.
+	Authenticate(ctx context.Context, tokenHash string) (*Principal, error)
+	// SignOut ends the session with that token hash ("auth.signed_out").
+	SignOut(ctx context.Context, tokenHash string) error
+	// FindSessions lists a user's live sessions, newest first.
+	FindSessions(ctx context.Context, userID int64) ([]*Session, error)
+	// RevokeSession ends one of the user's sessions ("session.revoked").
+	RevokeSession(ctx context.Context, userID, sessionID int64) error
+	// RevokeOtherSessions ends every session of the user but keepID
+	// ("session.revoked_all") and returns how many ended.
+	RevokeOtherSessions(ctx context.Context, userID, keepID int64) (int, error)
+}
+
+// Sign-in link failures, each with its own page.
+var (
+	ErrLoginLinkInvalid = &Error{Code: ENOTFOUND, Message: "This sign-in link is not valid."}
+	ErrLoginLinkUsed    = &Error{Code: ECONFLICT, Message: "This sign-in link has already been used."}
+	ErrLoginLinkExpired = &Error{Code: EINVALID, Message: "This sign-in link has expired."}
+)

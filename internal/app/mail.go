@@ -1,0 +1,51 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Email is a message to one recipient, rendered and ready to send.
+type Email struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	// Ref ties the message to what it is about ("login", "invite:42") so a
+	// page can say whether it was delivered.
+	Ref string
+}
+
+// Outbox states.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)
+
+// OutboxMessage is an email stored for delivery.
+type OutboxMessage struct {
+	ID            int64
+	Email         Email
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time
+}
+
+// OutboxService stores emails until they are delivered. Services that send
+// mail enqueue it in their own transaction; the mail worker drains it.
+type OutboxService interface {
+	// EnqueueEmail stores a message for delivery as soon as possible.
+	EnqueueEmail(ctx context.Context, msg Email) error
+	// ClaimDueEmails leases up to limit due messages for lease, so another
+	// worker does not send them at the same time.
+	ClaimDueEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
+	// MarkEmailSent records a delivery.
+	MarkEmailSent(ctx context.Context, id int64, at time.Time) error
+	// MarkEmailFailed records a failed attempt and when to try again; a zero
+	// retryAt gives the message up as failed.
+	MarkEmailFailed(ctx context.Context, id int64, errMsg string, retryAt time.Time) error
+}

@@ -1,0 +1,287 @@
+// Package config reads Atrium's settings from environment variables and an
+// optional .env file, checks every one of them and reports all problems at
+// once. It never reads the process environment by itself: callers pass an
+// Env (FromOS in main, a literal map in tests).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Env is a set of environment variables, by name. An empty (or blank) value
+// means the variable is unset.
+type Env map[string]string
+
+// FromOS returns the process environment as an Env.
+func FromOS() Env {
+	env := make(Env)
+	for _, kv := range os.Environ() {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			continue
+		}
+		env[name] = value
+	}
+	return env
+}
+
+// WithDefaults returns a new Env holding e's variables, with fallback
+// filling in every variable that e lacks or leaves empty. It merges a .env
+// file under the real environment: env.WithDefaults(dotenv).
+func (e Env) WithDefaults(fallback Env) Env {
+	out := make(Env, len(e)+len(fallback))
+	for name, value := range fallback {
+		out[name] = value
+	}
+	for name, value := range e {
+		if isSet(value) || !isSet(out[name]) {
+			out[name] = value
+		}
+	}
+	return out
+}
+
+// isSet reports whether an environment value counts as set: empty and
+// blank values mean "use the default".
+func isSet(value string) bool { return strings.TrimSpace(value) != "" }
+
+// Values of Config.Env (APP_ENV).
+const (
+	EnvDevelopment = "development"
+	EnvTest        = "test"
+	EnvProduction  = "production"
+)
+
+// Values of Database.Driver.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Values of SMTP.TLS (SMTP_TLS).
+const (
+	TLSMandatory     = "mandatory"     // STARTTLS required
+	TLSOpportunistic = "opportunistic" // STARTTLS when the server offers it
+	TLSNone          = "none"          // plain text
+	TLSImplicit      = "implicit"      // TLS from the first byte, usually port 465
+)
+
+// Config is Atrium's validated configuration. Load builds it; each field
+// names the variable it comes from.
+type Config struct {
+	Env               string        // APP_ENV: development (default) | test | production
+	AppURL            *url.URL      // APP_URL, default http://localhost:8080, stored without a trailing slash
+	Port              int           // PORT, default 8080; 0 picks a free port
+	Database          Database      // DATABASE_URL, default "sqlite:data/atrium.db"
+	DBMaxOpenConns    int           // DB_MAX_OPEN_CONNS, default 10
+	DBMaxIdleConns    int           // DB_MAX_IDLE_CONNS, default 5 (at most DBMaxOpenConns)
+	DBConnMaxLifetime time.Duration // DB_CONN_MAX_LIFETIME_MINUTES, default 30; 0 = no limit
+	MigrateOnStart    bool          // MIGRATE_ON_START, default true
+
+	SMTP   SMTP   // SMTP_* variables
+	Stripe Stripe // STRIPE_* variables
+
+	RateLimitMax         int           // RATE_LIMIT_MAX, default 50, at least 10
+	RateLimitWindow      time.Duration // RATE_LIMIT_WINDOW_MINUTES, default 5
+	LoginRateLimitMax    int           // LOGIN_RATE_LIMIT_MAX magic-link requests per email, default 5
+	LoginRateLimitWindow time.Duration // LOGIN_RATE_LIMIT_WINDOW_MINUTES, default 15
+	RedisURL             string        // REDIS_URL, optional redis:// or rediss:// URL
+
+	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES: comma-separated IPs or CIDRs; default none
+	LogLevel        slog.Level     // LOG_LEVEL: debug | info (default) | warn | error
+	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT_SECONDS, default 15
+
+	FreePlanSeats int // FREE_PLAN_SEATS, default 3
+	ProPlanSeats  int // PRO_PLAN_SEATS, default 0 = unlimited
+
+	AppName string            // PUBLIC_APP_NAME, default "Atrium"
+	Public  map[string]string // every set PUBLIC_* variable, PUBLIC_APP_NAME included: the only values ever rendered into pages
+}
+
+// Database says which database to open and how.
+type Database struct {
+	Driver string // DriverSQLite or DriverPostgres
+	DSN    string // sqlite: the file path ("data/atrium.db", "/abs/x.db"); postgres: the URL as given
+}
+
+// SMTP holds the outgoing mail settings. An empty Host means stub mode:
+// mail is written to the log instead of being sent.
+type SMTP struct {
+	Host     string // SMTP_HOST; empty = stub mode
+	Port     int    // SMTP_PORT, default 587 (465 when TLS is implicit)
+	Username string // SMTP_USERNAME
+	Password string // SMTP_PASSWORD, kept verbatim
+	From     string // SMTP_FROM, default "Atrium <no-reply@localhost>"
+	TLS      string // SMTP_TLS: TLSMandatory (default), TLSOpportunistic, TLSNone or TLSImplicit
+}
+
+// Stripe holds the billing settings. An empty SecretKey turns billing off.
+type Stripe struct {
+	SecretKey     string // STRIPE_SECRET_KEY; empty = billing off
+	WebhookSecret string // STRIPE_WEBHOOK_SECRET
+	PriceID       string // STRIPE_PRICE_ID
+	LiveMode      bool   // STRIPE_LIVE_MODE, default false; must match the key's kind
+	APIBase       string // STRIPE_API_BASE, optional (a fake Stripe in tests), without a trailing slash
+}
+
+// Load builds a Config from env, checking every variable. When some are
+// invalid it returns a *ValidationError listing all of them. When a PUBLIC_*
+// variable looks like a server-only secret it returns a *GuardError, joined
+// with the *ValidationError if there is one too; errors.As finds either.
+func Load(env Env) (*Config, error) {
+	l := &loader{env: env}
+	c := &Config{}
+
+	c.Env = l.choice("APP_ENV", EnvDevelopment, "expected development, test or production",
+		EnvDevelopment, EnvTest, EnvProduction)
+	c.AppURL = l.appURL("APP_URL", "http://localhost:8080")
+	c.Port, _ = l.int("PORT", 8080, 0, 65535, "expected a port number from 0 to 65535")
+	c.Database = l.database("DATABASE_URL", "sqlite:data/atrium.db")
+	l.loadDBPool(c)
+	c.MigrateOnStart = l.bool("MIGRATE_ON_START", true)
+
+	c.SMTP = l.smtp()
+	if c.Env == EnvProduction && c.SMTP.Host == "" {
+		l.add(Problem{Var: "SMTP_HOST",
+			Message: "required when APP_ENV=production (stub mode writes sign-in links to the log)"})
+	}
+	c.Stripe = l.stripe()
+
+	c.RateLimitMax, _ = l.int("RATE_LIMIT_MAX", 50, 10, maxInt,
+		"expected a whole number of requests, at least 10")
+	c.RateLimitWindow = l.duration("RATE_LIMIT_WINDOW_MINUTES", 5, 1, time.Minute,
+		"expected a whole number of minutes, at least 1")
+	c.LoginRateLimitMax, _ = l.int("LOGIN_RATE_LIMIT_MAX", 5, 1, maxInt,
+		"expected a whole number of requests per email, at least 1")
+	c.LoginRateLimitWindow = l.duration("LOGIN_RATE_LIMIT_WINDOW_MINUTES", 15, 1, time.Minute,
+		"expected a whole number of minutes, at least 1")
+	c.RedisURL = l.redisURL("REDIS_URL")
+
+	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
+	c.LogLevel = l.logLevel("LOG_LEVEL")
+	c.ShutdownTimeout = l.duration("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, time.Second,
+		"expected a whole number of seconds, at least 1")
+
+	c.FreePlanSeats, _ = l.int("FREE_PLAN_SEATS", 3, 1, maxInt,
+		"expected a whole number of seats, at least 1")
+	c.ProPlanSeats, _ = l.int("PRO_PLAN_SEATS", 0, 0, maxInt,
+		"expected a whole number of seats, at least 0 (0 = unlimited)")
+
+	c.AppName = l.str("PUBLIC_APP_NAME", "Atrium")
+	c.Public = publicVars(env, c.AppName)
+
+	var errs []error
+	if names := SecretGuard(env); len(names) > 0 {
+		errs = append(errs, &GuardError{Names: names})
+	}
+	if len(l.problems) > 0 {
+		errs = append(errs, &ValidationError{Problems: l.problems})
+	}
+	switch len(errs) {
+	case 0:
+		return c, nil
+	case 1:
+		return nil, errs[0]
+	default:
+		return nil, errors.Join(errs...)
+	}
+}
+
+// loadDBPool reads the connection pool sizes; the idle default shrinks to
+// fit a smaller DB_MAX_OPEN_CONNS instead of failing.
+func (l *loader) loadDBPool(c *Config) {
+	open, openOK := l.int("DB_MAX_OPEN_CONNS", 10, 1, maxInt,
+		"expected a whole number of connections, at least 1")
+	idle, idleOK := l.int("DB_MAX_IDLE_CONNS", min(5, open), 0, maxInt,
+		"expected a whole number of connections, at least 0 and at most DB_MAX_OPEN_CONNS")
+	if openOK && idleOK && idle > open {
+		l.problem("DB_MAX_IDLE_CONNS", fmt.Sprintf(
+			"expected at most DB_MAX_OPEN_CONNS (%d)", open))
+	}
+	c.DBMaxOpenConns, c.DBMaxIdleConns = open, idle
+	c.DBConnMaxLifetime = l.duration("DB_CONN_MAX_LIFETIME_MINUTES", 30, 0, time.Minute,
+		"expected a whole number of minutes, at least 0 (0 = no limit)")
+}
+
+// publicVars collects every set PUBLIC_* variable, with PUBLIC_APP_NAME
+// always present.
+func publicVars(env Env, appName string) map[string]string {
+	pub := map[string]string{"PUBLIC_APP_NAME": appName}
+	for name, value := range env {
+		if strings.HasPrefix(name, "PUBLIC_") && name != "PUBLIC_APP_NAME" && isSet(value) {
+			pub[name] = strings.TrimSpace(value)
+		}
+	}
+	return pub
+}
+
+// IsProduction reports whether APP_ENV is production.
+func (c *Config) IsProduction() bool { return c.Env == EnvProduction }
+
+// IsDevelopment reports whether APP_ENV is development.
+func (c *Config) IsDevelopment() bool { return c.Env == EnvDevelopment }
+
+// MailStub reports whether mail goes to the log instead of an SMTP server.
+func (c *Config) MailStub() bool { return c.SMTP.Host == "" }
+
+// BillingEnabled reports whether a Stripe secret key is configured.
+func (c *Config) BillingEnabled() bool { return c.Stripe.SecretKey != "" }
+
+// SecureCookies reports whether cookies must carry the Secure flag, that is
+// whether APP_URL is https.
+func (c *Config) SecureCookies() bool { return c.AppURL != nil && c.AppURL.Scheme == "https" }
+
+// Addr returns the address to listen on, ":PORT".
+func (c *Config) Addr() string { return fmt.Sprintf(":%d", c.Port) }
+
+// SecretValues returns the non-empty values of secret settings: the SMTP
+// password, the Stripe secret key and webhook secret, and the passwords in
+// DATABASE_URL and REDIS_URL. Tests search rendered pages and logs for them.
+func (c *Config) SecretValues() []string {
+	var out []string
+	add := func(v string) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	add(c.SMTP.Password)
+	add(c.Stripe.SecretKey)
+	add(c.Stripe.WebhookSecret)
+	if c.Database.Driver == DriverPostgres {
+		for _, p := range urlPasswords(c.Database.DSN) {
+			add(p)
+		}
+	}
+	for _, p := range urlPasswords(c.RedisURL) {
+		add(p)
+	}
+	return out
+}
+
+// urlPasswords returns the passwords in a URL: from its user info and from
+// a "password" query parameter (a form Postgres accepts).
+func urlPasswords(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	out = append(out, u.Query()["password"]...)
+	return out
+}

@@ -1,0 +1,531 @@
+package config_test
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"atrium/internal/config"
+)
+
+// mustLoad loads env and fails the test on any error.
+func mustLoad(t *testing.T, env config.Env) *config.Config {
+	t.Helper()
+	c, err := config.Load(env)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return c
+}
+
+// problems loads env, expects a *ValidationError and returns it.
+func problems(t *testing.T, env config.Env) *config.ValidationError {
+	t.Helper()
+	c, err := config.Load(env)
+	var verr *config.ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Load err=%v, want a *ValidationError", err)
+	}
+	if c != nil {
+		t.Fatalf("Load returned a config along with an error")
+	}
+	return verr
+}
+
+// findProblem returns the problem about name, failing when there is none.
+func findProblem(t *testing.T, verr *config.ValidationError, name string) config.Problem {
+	t.Helper()
+	for _, p := range verr.Problems {
+		if p.Var == name {
+			return p
+		}
+	}
+	t.Fatalf("no problem names %s; got:\n%v", name, verr)
+	return config.Problem{}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// defaults is the Config of an empty environment.
+func defaults(t *testing.T) *config.Config {
+	return &config.Config{
+		Env:                  "development",
+		AppURL:               mustURL(t, "http://localhost:8080"),
+		Port:                 8080,
+		Database:             config.Database{Driver: "sqlite", DSN: "data/atrium.db"},
+		DBMaxOpenConns:       10,
+		DBMaxIdleConns:       5,
+		DBConnMaxLifetime:    30 * time.Minute,
+		MigrateOnStart:       true,
+		SMTP:                 config.SMTP{Port: 587, From: "Atrium <no-reply@localhost>", TLS: "mandatory"},
+		RateLimitMax:         50,
+		RateLimitWindow:      5 * time.Minute,
+		LoginRateLimitMax:    5,
+		LoginRateLimitWindow: 15 * time.Minute,
+		LogLevel:             slog.LevelInfo,
+		ShutdownTimeout:      15 * time.Second,
+		FreePlanSeats:        3,
+		ProPlanSeats:         0,
+		AppName:              "Atrium",
+		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
+	}
+}
+
+var urlComparer = cmp.Comparer(func(a, b *url.URL) bool { return a.String() == b.String() })
+var prefixComparer = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+
+func TestLoad_Defaults(t *testing.T) {
+	t.Parallel()
+	for name, env := range map[string]config.Env{
+		"Nil":   nil,
+		"Empty": {},
+		"EmptyValues": {
+			"APP_ENV": "", "APP_URL": "", "PORT": " ", "DATABASE_URL": "", "DB_MAX_OPEN_CONNS": "",
+			"DB_MAX_IDLE_CONNS": "", "DB_CONN_MAX_LIFETIME_MINUTES": "", "MIGRATE_ON_START": "",
+			"SMTP_HOST": "", "SMTP_PORT": "", "SMTP_USERNAME": "", "SMTP_PASSWORD": "", "SMTP_FROM": "",
+			"SMTP_TLS": "", "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "STRIPE_PRICE_ID": "",
+			"STRIPE_LIVE_MODE": "", "STRIPE_API_BASE": "", "RATE_LIMIT_MAX": "", "RATE_LIMIT_WINDOW_MINUTES": "",
+			"LOGIN_RATE_LIMIT_MAX": "", "LOGIN_RATE_LIMIT_WINDOW_MINUTES": "", "REDIS_URL": "",
+			"TRUSTED_PROXIES": "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
+			"PRO_PLAN_SEATS": "", "PUBLIC_APP_NAME": "", "PUBLIC_EMPTY": "",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := mustLoad(t, env)
+			if diff := cmp.Diff(defaults(t), got, urlComparer, prefixComparer); diff != "" {
+				t.Fatalf("Load mismatch (-want +got):\n%s", diff)
+			}
+			if got, want := got.Addr(), ":8080"; got != want {
+				t.Fatalf("Addr()=%q, want %q", got, want)
+			}
+			for _, c := range []struct {
+				name      string
+				got, want bool
+			}{
+				{"IsDevelopment", got.IsDevelopment(), true},
+				{"IsProduction", got.IsProduction(), false},
+				{"MailStub", got.MailStub(), true},
+				{"BillingEnabled", got.BillingEnabled(), false},
+				{"SecureCookies", got.SecureCookies(), false},
+			} {
+				if c.got != c.want {
+					t.Fatalf("%s()=%v, want %v", c.name, c.got, c.want)
+				}
+			}
+			if got := got.SecretValues(); len(got) != 0 {
+				t.Fatalf("SecretValues()=%q, want none", got)
+			}
+		})
+	}
+}
+
+func TestLoad_AllSet(t *testing.T) {
+	t.Parallel()
+	env := config.Env{
+		"APP_ENV":                         "Production",
+		"APP_URL":                         "https://atrium.example.com/",
+		"PORT":                            "0",
+		"DATABASE_URL":                    "postgres://atrium:dbpass@db.internal:5432/atrium?sslmode=require",
+		"DB_MAX_OPEN_CONNS":               "20",
+		"DB_MAX_IDLE_CONNS":               "20",
+		"DB_CONN_MAX_LIFETIME_MINUTES":    "0",
+		"MIGRATE_ON_START":                "false",
+		"SMTP_HOST":                       "smtp.example.com",
+		"SMTP_PORT":                       "2525",
+		"SMTP_USERNAME":                   "mailer",
+		"SMTP_PASSWORD":                   " smtp pass ",
+		"SMTP_FROM":                       "Team <team@example.com>",
+		"SMTP_TLS":                        "opportunistic",
+		"STRIPE_SECRET_KEY":               "sk_live_abc123",
+		"STRIPE_WEBHOOK_SECRET":           "whsec_def456",
+		"STRIPE_PRICE_ID":                 "price_123",
+		"STRIPE_LIVE_MODE":                "YES",
+		"RATE_LIMIT_MAX":                  "10",
+		"RATE_LIMIT_WINDOW_MINUTES":       "1",
+		"LOGIN_RATE_LIMIT_MAX":            "1",
+		"LOGIN_RATE_LIMIT_WINDOW_MINUTES": "60",
+		"REDIS_URL":                       "rediss://:redispass@cache.internal:6380/2",
+		"TRUSTED_PROXIES":                 " 10.0.0.0/8, 192.0.2.7 ,2001:db8::1,, 172.16.5.4/12",
+		"LOG_LEVEL":                       "WARN",
+		"SHUTDOWN_TIMEOUT_SECONDS":        "30",
+		"FREE_PLAN_SEATS":                 "1",
+		"PRO_PLAN_SEATS":                  "25",
+		"PUBLIC_APP_NAME":                 " Acme ",
+		"PUBLIC_SUPPORT_EMAIL":            "help@example.com",
+		"PUBLIC_STRIPE_PUBLISHABLE_KEY":   "pk_live_xyz",
+		"HOME":                            "/root",
+	}
+	want := &config.Config{
+		Env:               "production",
+		AppURL:            mustURL(t, "https://atrium.example.com"),
+		Port:              0,
+		Database:          config.Database{Driver: "postgres", DSN: "postgres://atrium:dbpass@db.internal:5432/atrium?sslmode=require"},
+		DBMaxOpenConns:    20,
+		DBMaxIdleConns:    20,
+		DBConnMaxLifetime: 0,
+		MigrateOnStart:    false,
+		SMTP: config.SMTP{Host: "smtp.example.com", Port: 2525, Username: "mailer", Password: " smtp pass ",
+			From: "Team <team@example.com>", TLS: "opportunistic"},
+		Stripe: config.Stripe{SecretKey: "sk_live_abc123", WebhookSecret: "whsec_def456", PriceID: "price_123",
+			LiveMode: true},
+		RateLimitMax:         10,
+		RateLimitWindow:      time.Minute,
+		LoginRateLimitMax:    1,
+		LoginRateLimitWindow: time.Hour,
+		RedisURL:             "rediss://:redispass@cache.internal:6380/2",
+		TrustedProxies: []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"),
+			netip.MustParsePrefix("192.0.2.7/32"),
+			netip.MustParsePrefix("2001:db8::1/128"),
+			netip.MustParsePrefix("172.16.0.0/12"),
+		},
+		LogLevel:        slog.LevelWarn,
+		ShutdownTimeout: 30 * time.Second,
+		FreePlanSeats:   1,
+		ProPlanSeats:    25,
+		AppName:         "Acme",
+		Public: map[string]string{
+			"PUBLIC_APP_NAME":               "Acme",
+			"PUBLIC_SUPPORT_EMAIL":          "help@example.com",
+			"PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_live_xyz",
+		},
+	}
+	got := mustLoad(t, env)
+	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {
+		t.Fatalf("Load mismatch (-want +got):\n%s", diff)
+	}
+	if got, want := got.Addr(), ":0"; got != want {
+		t.Fatalf("Addr()=%q, want %q", got, want)
+	}
+	if !got.IsProduction() || got.IsDevelopment() || got.MailStub() || !got.BillingEnabled() || !got.SecureCookies() {
+		t.Fatalf("IsProduction=%v IsDevelopment=%v MailStub=%v BillingEnabled=%v SecureCookies=%v",
+			got.IsProduction(), got.IsDevelopment(), got.MailStub(), got.BillingEnabled(), got.SecureCookies())
+	}
+	wantSecrets := []string{" smtp pass ", "sk_live_abc123", "whsec_def456", "dbpass", "redispass"}
+	if diff := cmp.Diff(wantSecrets, got.SecretValues()); diff != "" {
+		t.Fatalf("SecretValues mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoad_BadValues(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, value string
+		want        string // the whole line for this variable
+	}{
+		{"APP_ENV", "staging", `APP_ENV="staging": expected development, test or production`},
+		{"APP_URL", "localhost:8080", `APP_URL="localhost:8080": expected an absolute http:// or https:// URL`},
+		{"APP_URL", "ftp://example.com", `APP_URL="ftp://example.com": expected`},
+		{"APP_URL", "https://example.com/app", `APP_URL="https://example.com/app": expected`},
+		{"APP_URL", "https://example.com/?x=1", `APP_URL="https://example.com/?x=1": expected`},
+		{"APP_URL", "https:///nohost", `APP_URL="https:///nohost": expected`},
+		{"PORT", "http", `PORT="http": expected a port number from 0 to 65535`},
+		{"PORT", "65536", `PORT="65536": expected a port number from 0 to 65535`},
+		{"PORT", "-1", `PORT="-1": expected`},
+		{"DATABASE_URL", "mysql://root@localhost/atrium", `DATABASE_URL="mysql://root@localhost/atrium": expected sqlite:PATH or postgres://user@host/db`},
+		{"DATABASE_URL", "sqlite:", `DATABASE_URL="sqlite:": expected sqlite:PATH or postgres://user@host/db`},
+		{"DATABASE_URL", "postgres:///atrium", `DATABASE_URL="postgres:///atrium": expected sqlite:PATH or postgres://user@host/db`},
+		{"DATABASE_URL", "data/atrium.db", `DATABASE_URL="data/atrium.db": expected`},
+		{"DB_MAX_OPEN_CONNS", "0", `DB_MAX_OPEN_CONNS="0": expected a whole number of connections, at least 1`},
+		{"DB_MAX_IDLE_CONNS", "-1", `DB_MAX_IDLE_CONNS="-1": expected a whole number of connections`},
+		{"DB_MAX_IDLE_CONNS", "11", `DB_MAX_IDLE_CONNS="11": expected at most DB_MAX_OPEN_CONNS (10)`},
+		{"DB_CONN_MAX_LIFETIME_MINUTES", "1.5", `DB_CONN_MAX_LIFETIME_MINUTES="1.5": expected a whole number of minutes, at least 0`},
+		{"DB_CONN_MAX_LIFETIME_MINUTES", "99999999999999999", `DB_CONN_MAX_LIFETIME_MINUTES="99999999999999999": expected`},
+		{"MIGRATE_ON_START", "maybe", `MIGRATE_ON_START="maybe": expected true or false`},
+		{"SMTP_HOST", "smtp://mail.example.com", `SMTP_HOST="smtp://mail.example.com": expected a host name`},
+		{"SMTP_HOST", "mail.example.com:587", `SMTP_HOST="mail.example.com:587": expected a host name`},
+		{"SMTP_PORT", "0", `SMTP_PORT="0": expected a port number from 1 to 65535`},
+		{"SMTP_FROM", "not an address", `SMTP_FROM="not an address": expected an email address`},
+		{"SMTP_TLS", "starttls", `SMTP_TLS="starttls": expected mandatory, opportunistic, none or implicit`},
+		{"STRIPE_SECRET_KEY", "pk_test_oops", `STRIPE_SECRET_KEY=(value hidden): expected a Stripe secret key`},
+		{"STRIPE_LIVE_MODE", "live", `STRIPE_LIVE_MODE="live": expected true or false`},
+		{"STRIPE_API_BASE", "localhost:12111", `STRIPE_API_BASE="localhost:12111": expected an absolute http:// or https:// URL`},
+		{"RATE_LIMIT_MAX", "abc", `RATE_LIMIT_MAX="abc": expected a whole number of requests, at least 10`},
+		{"RATE_LIMIT_MAX", "9", `RATE_LIMIT_MAX="9": expected a whole number of requests, at least 10`},
+		{"RATE_LIMIT_WINDOW_MINUTES", "0", `RATE_LIMIT_WINDOW_MINUTES="0": expected a whole number of minutes, at least 1`},
+		{"LOGIN_RATE_LIMIT_MAX", "0", `LOGIN_RATE_LIMIT_MAX="0": expected a whole number of requests per email, at least 1`},
+		{"LOGIN_RATE_LIMIT_WINDOW_MINUTES", "0", `LOGIN_RATE_LIMIT_WINDOW_MINUTES="0": expected a whole number of minutes, at least 1`},
+		{"REDIS_URL", "localhost:6379", `REDIS_URL="localhost:6379": expected redis://`},
+		{"REDIS_URL", "http://cache:6379", `REDIS_URL="http://cache:6379": expected redis://`},
+		{"TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", `TRUSTED_PROXIES="10.0.0.0/8, proxy.internal": "proxy.internal" is not an IP address or CIDR prefix`},
+		{"TRUSTED_PROXIES", "10.0.0.0/33", `TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not`},
+		{"LOG_LEVEL", "verbose", `LOG_LEVEL="verbose": expected debug, info, warn or error`},
+		{"SHUTDOWN_TIMEOUT_SECONDS", "0", `SHUTDOWN_TIMEOUT_SECONDS="0": expected a whole number of seconds, at least 1`},
+		{"FREE_PLAN_SEATS", "0", `FREE_PLAN_SEATS="0": expected a whole number of seats, at least 1`},
+		{"PRO_PLAN_SEATS", "-5", `PRO_PLAN_SEATS="-5": expected a whole number of seats, at least 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			verr := problems(t, config.Env{tt.name: tt.value})
+			if got, want := len(verr.Problems), 1; got != want {
+				t.Fatalf("got %d problems, want %d:\n%v", got, want, verr)
+			}
+			if got := findProblem(t, verr, tt.name).String(); !strings.HasPrefix(got, tt.want) {
+				t.Fatalf("problem=%q, want it to start with %q", got, tt.want)
+			}
+			if got := verr.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Fatalf("Error()=%q, want it to start with %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoad_AllProblemsReported(t *testing.T) {
+	t.Parallel()
+	verr := problems(t, config.Env{
+		"APP_ENV":          "prod",
+		"PORT":             "eighty",
+		"RATE_LIMIT_MAX":   "abc",
+		"MIGRATE_ON_START": "nope",
+		"LOG_LEVEL":        "loud",
+		"SMTP_PASSWORD":    "hunter2hunter2",
+	})
+	var got []string
+	for _, p := range verr.Problems {
+		got = append(got, p.Var)
+	}
+	want := []string{"APP_ENV", "PORT", "MIGRATE_ON_START", "RATE_LIMIT_MAX", "LOG_LEVEL"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("problem variables mismatch (-want +got):\n%s", diff)
+	}
+	if got, want := strings.Count(verr.Error(), "\n")+1, len(want); got != want {
+		t.Fatalf("Error() has %d lines, want %d:\n%s", got, want, verr)
+	}
+}
+
+func TestLoad_RateLimitBounds(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, config.Env{"RATE_LIMIT_MAX": "10", "RATE_LIMIT_WINDOW_MINUTES": "1"})
+	if got, want := c.RateLimitMax, 10; got != want {
+		t.Fatalf("RateLimitMax=%d, want %d", got, want)
+	}
+	if got, want := c.RateLimitWindow, time.Minute; got != want {
+		t.Fatalf("RateLimitWindow=%v, want %v", got, want)
+	}
+	verr := problems(t, config.Env{"RATE_LIMIT_MAX": "9", "RATE_LIMIT_WINDOW_MINUTES": "0"})
+	findProblem(t, verr, "RATE_LIMIT_MAX")
+	findProblem(t, verr, "RATE_LIMIT_WINDOW_MINUTES")
+}
+
+func TestLoad_DatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value string
+		want  config.Database
+	}{
+		{"sqlite:data/atrium.db", config.Database{Driver: "sqlite", DSN: "data/atrium.db"}},
+		{"sqlite:/abs/x.db", config.Database{Driver: "sqlite", DSN: "/abs/x.db"}},
+		{"sqlite://data/x.db", config.Database{Driver: "sqlite", DSN: "data/x.db"}},
+		{"sqlite:///abs/path.db", config.Database{Driver: "sqlite", DSN: "/abs/path.db"}},
+		{"SQLite:x.db", config.Database{Driver: "sqlite", DSN: "x.db"}},
+		{"file:data/x.db", config.Database{Driver: "sqlite", DSN: "data/x.db"}},
+		{"file:///abs/x.db", config.Database{Driver: "sqlite", DSN: "/abs/x.db"}},
+		{"postgres://atrium@localhost/atrium", config.Database{Driver: "postgres", DSN: "postgres://atrium@localhost/atrium"}},
+		{"postgresql://u:p@db:5432/atrium?sslmode=disable", config.Database{Driver: "postgres", DSN: "postgresql://u:p@db:5432/atrium?sslmode=disable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			c := mustLoad(t, config.Env{"DATABASE_URL": tt.value})
+			if diff := cmp.Diff(tt.want, c.Database); diff != "" {
+				t.Fatalf("Database mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoad_Booleans(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value string
+		want  bool
+	}{
+		{"", true}, // MIGRATE_ON_START's default
+		{"true", true}, {"TRUE", true}, {"1", true}, {"yes", true}, {"On", true},
+		{"false", false}, {"False", false}, {"0", false}, {"no", false}, {"OFF", false}, {" false ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			c := mustLoad(t, config.Env{"MIGRATE_ON_START": tt.value})
+			if got := c.MigrateOnStart; got != tt.want {
+				t.Fatalf("MigrateOnStart=%v for %q, want %v", got, tt.value, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"disable", "2", "t", "nope"} {
+		findProblem(t, problems(t, config.Env{"MIGRATE_ON_START": bad}), "MIGRATE_ON_START")
+	}
+}
+
+func TestLoad_DBPool(t *testing.T) {
+	t.Parallel()
+	// An unset DB_MAX_IDLE_CONNS shrinks to fit instead of failing.
+	c := mustLoad(t, config.Env{"DB_MAX_OPEN_CONNS": "2"})
+	if got, want := c.DBMaxIdleConns, 2; got != want {
+		t.Fatalf("DBMaxIdleConns=%d, want %d", got, want)
+	}
+	findProblem(t, problems(t, config.Env{"DB_MAX_OPEN_CONNS": "2", "DB_MAX_IDLE_CONNS": "3"}), "DB_MAX_IDLE_CONNS")
+}
+
+func TestLoad_Production(t *testing.T) {
+	t.Parallel()
+	t.Run("WithoutSMTPHost", func(t *testing.T) {
+		t.Parallel()
+		verr := problems(t, config.Env{"APP_ENV": "production"})
+		want := "SMTP_HOST: required when APP_ENV=production (stub mode writes sign-in links to the log)"
+		if got := verr.Error(); got != want {
+			t.Fatalf("Error()=%q, want %q", got, want)
+		}
+	})
+	t.Run("WithSMTPHost", func(t *testing.T) {
+		t.Parallel()
+		c := mustLoad(t, config.Env{"APP_ENV": "production", "SMTP_HOST": "smtp.example.com"})
+		if !c.IsProduction() || c.MailStub() {
+			t.Fatalf("IsProduction=%v MailStub=%v, want true false", c.IsProduction(), c.MailStub())
+		}
+	})
+	t.Run("TestEnvAllowsStub", func(t *testing.T) {
+		t.Parallel()
+		if c := mustLoad(t, config.Env{"APP_ENV": "test"}); c.Env != "test" || !c.MailStub() {
+			t.Fatalf("Env=%q MailStub=%v, want test true", c.Env, c.MailStub())
+		}
+	})
+}
+
+func TestLoad_SMTP(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, config.Env{"SMTP_HOST": "smtp.example.com", "SMTP_TLS": "implicit"})
+	if got, want := c.SMTP.Port, 465; got != want {
+		t.Fatalf("SMTP.Port=%d with implicit TLS, want %d", got, want)
+	}
+	c = mustLoad(t, config.Env{"SMTP_HOST": "::1", "SMTP_FROM": "no-reply@example.com"})
+	if got, want := c.SMTP.Host, "::1"; got != want {
+		t.Fatalf("SMTP.Host=%q, want %q", got, want)
+	}
+	verr := problems(t, config.Env{"SMTP_HOST": "smtp.example.com", "SMTP_PASSWORD": "pw-secret"})
+	if got, want := verr.Error(), "SMTP_USERNAME: required when SMTP_PASSWORD is set"; got != want {
+		t.Fatalf("Error()=%q, want %q", got, want)
+	}
+}
+
+func TestLoad_Stripe(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     config.Env
+		wantErr string // "" = valid
+	}{
+		{"TestKeyTestMode", config.Env{"STRIPE_SECRET_KEY": "sk_test_123"}, ""},
+		{"RestrictedTestKey", config.Env{"STRIPE_SECRET_KEY": "rk_test_123", "STRIPE_LIVE_MODE": "false"}, ""},
+		{"LiveKeyLiveMode", config.Env{"STRIPE_SECRET_KEY": "sk_live_123", "STRIPE_LIVE_MODE": "true"}, ""},
+		{"RestrictedLiveKey", config.Env{"STRIPE_SECRET_KEY": "rk_live_123", "STRIPE_LIVE_MODE": "1"}, ""},
+		{"LiveModeWithoutKey", config.Env{"STRIPE_LIVE_MODE": "true"}, ""},
+		{"FakeAPI", config.Env{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": "http://127.0.0.1:12111/"}, ""},
+		{"LiveKeyTestMode", config.Env{"STRIPE_SECRET_KEY": "sk_live_123"},
+			"STRIPE_SECRET_KEY=(value hidden): is a live key but STRIPE_LIVE_MODE is false"},
+		{"TestKeyLiveMode", config.Env{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_LIVE_MODE": "true"},
+			"STRIPE_SECRET_KEY=(value hidden): is a test key but STRIPE_LIVE_MODE=true"},
+		{"FakeAPILiveMode", config.Env{"STRIPE_SECRET_KEY": "sk_live_123", "STRIPE_LIVE_MODE": "true", "STRIPE_API_BASE": "http://localhost:12111"},
+			`STRIPE_API_BASE="http://localhost:12111": must be unset when STRIPE_LIVE_MODE=true`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(tt.env)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if !c.BillingEnabled() && tt.env["STRIPE_SECRET_KEY"] != "" {
+					t.Fatalf("BillingEnabled()=false with a key")
+				}
+				if got, want := c.Stripe.APIBase, strings.TrimSuffix(tt.env["STRIPE_API_BASE"], "/"); got != want {
+					t.Fatalf("Stripe.APIBase=%q, want %q", got, want)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("Load err=%v, want it to start with %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "_123") {
+				t.Fatalf("error shows the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoad_SecretsNeverShown(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Value"
+	tests := []struct {
+		name string
+		env  config.Env
+	}{
+		{"StripeKey", config.Env{"STRIPE_SECRET_KEY": "sk_live_" + secret}},
+		{"StripeKeyUnknown", config.Env{"STRIPE_SECRET_KEY": secret}},
+		{"DatabaseURL", config.Env{"DATABASE_URL": "mysql://root:" + secret + "@localhost/db"}},
+		{"DatabaseURLQuery", config.Env{"DATABASE_URL": "mysql://localhost/db?password=" + secret}},
+		{"DatabaseURLUnparsable", config.Env{"DATABASE_URL": "postgres://u:" + secret + "@host:port/db"}},
+		{"RedisURL", config.Env{"REDIS_URL": "http://:" + secret + "@cache"}},
+		{"SMTPPassword", config.Env{"SMTP_HOST": "smtp.example.com", "SMTP_PASSWORD": secret}},
+		{"Guard", config.Env{"PUBLIC_STRIPE_SECRET_KEY": "sk_test_" + secret, "RATE_LIMIT_MAX": "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(tt.env)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error shows the secret:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestLoad_Guard(t *testing.T) {
+	t.Parallel()
+	t.Run("Alone", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(config.Env{"PUBLIC_STRIPE_SECRET_KEY": "x", "PUBLIC_FOO": "sk_live_abc"})
+		var gerr *config.GuardError
+		if !errors.As(err, &gerr) {
+			t.Fatalf("Load err=%v, want a *GuardError", err)
+		}
+		if diff := cmp.Diff([]string{"PUBLIC_FOO", "PUBLIC_STRIPE_SECRET_KEY"}, gerr.Names); diff != "" {
+			t.Fatalf("Names mismatch (-want +got):\n%s", diff)
+		}
+		if !strings.HasPrefix(err.Error(), config.GuardMessage+": PUBLIC_FOO, PUBLIC_STRIPE_SECRET_KEY\n") {
+			t.Fatalf("Error()=%q", err)
+		}
+	})
+	t.Run("WithProblems", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(config.Env{"PUBLIC_API_TOKEN": "abc", "PORT": "x"})
+		var gerr *config.GuardError
+		var verr *config.ValidationError
+		if !errors.As(err, &gerr) || !errors.As(err, &verr) {
+			t.Fatalf("Load err=%v, want both a *GuardError and a *ValidationError", err)
+		}
+		if !strings.HasPrefix(err.Error(), config.GuardMessage) {
+			t.Fatalf("Error()=%q, want it to start with %q", err, config.GuardMessage)
+		}
+	})
+}

@@ -1,0 +1,274 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"atrium/internal/app"
+)
+
+// Worker defaults.
+const (
+	DefaultInterval    = 5 * time.Second
+	DefaultLease       = 2 * time.Minute
+	DefaultBatch       = 20
+	DefaultMaxAttempts = 10
+)
+
+const (
+	// sendTimeout bounds one delivery so a slow server cannot stall the loop.
+	sendTimeout = 30 * time.Second
+	// markTimeout bounds recording a result, even after shutdown began.
+	markTimeout = 5 * time.Second
+	// firstRetry and maxRetry bound the backoff between attempts.
+	firstRetry = 30 * time.Second
+	maxRetry   = time.Hour
+	// maxErrorLength caps the error stored with a failed attempt.
+	maxErrorLength = 1000
+)
+
+// Worker delivers the emails queued in an outbox. Services enqueue mail in
+// their own transactions and call Notify; the worker claims due messages,
+// sends them and records each result, retrying failures with exponential
+// backoff.
+//
+// Zero fields take the defaults above; Now defaults to time.Now and Logger
+// to a logger that discards. Do not change fields once Run has started.
+type Worker struct {
+	Outbox app.OutboxService
+	Sender Sender
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Interval is how often Run polls the outbox when not notified.
+	Interval time.Duration
+	// Lease is how long a claimed message is hidden from other workers.
+	Lease time.Duration
+	// Batch is how many messages one claim takes.
+	Batch int
+	// MaxAttempts is how many failed attempts give a message up.
+	MaxAttempts int
+
+	kickOnce sync.Once
+	kick     chan struct{}
+}
+
+// NewWorker returns a Worker with the default settings.
+func NewWorker(outbox app.OutboxService, sender Sender, logger *slog.Logger) *Worker {
+	w := &Worker{
+		Outbox:      outbox,
+		Sender:      sender,
+		Logger:      logger,
+		Now:         time.Now,
+		Interval:    DefaultInterval,
+		Lease:       DefaultLease,
+		Batch:       DefaultBatch,
+		MaxAttempts: DefaultMaxAttempts,
+	}
+	w.kickChan()
+	return w
+}
+
+// Notify asks a running worker to drain the outbox now instead of at the
+// next poll. It never blocks, and a notification sent before Run starts is
+// kept until it does.
+func (w *Worker) Notify() {
+	select {
+	case w.kickChan() <- struct{}{}:
+	default: // a kick is already pending
+	}
+}
+
+// Run drains the outbox, then waits for Interval or a Notify, until ctx is
+// done.
+func (w *Worker) Run(ctx context.Context) {
+	kick := w.kickChan()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if _, _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {
+			w.logger().ErrorContext(ctx, "drain outbox", slog.Any("error", err))
+		}
+		timer.Reset(w.interval())
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-kick:
+		}
+	}
+}
+
+// Drain sends every message that is due, in batches, and reports how many
+// were sent and how many failed. It returns early with an error when the
+// outbox cannot be read or ctx is done; a result that cannot be recorded is
+// reported in err after the pass.
+func (w *Worker) Drain(ctx context.Context) (sent, failed int, err error) {
+	var errs []error
+	for ctx.Err() == nil {
+		claimedAt := w.now()
+		msgs, err := w.Outbox.ClaimDueEmails(ctx, claimedAt, w.lease(), w.batch())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("claim due emails: %w", err))
+			break
+		}
+		// Leave the rest of a slow batch once its lease could run out
+		// mid-send; another worker could claim and send it a second time.
+		// The lease expires and the next claim picks those messages up.
+		leaseEnd := claimedAt.Add(w.lease() - sendTimeout)
+		for i, msg := range msgs {
+			if i > 0 && w.now().After(leaseEnd) {
+				return sent, failed, errors.Join(errs...)
+			}
+			ok, err := w.deliver(ctx, msg)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			switch {
+			case ok:
+				sent++
+			case ctx.Err() == nil:
+				failed++
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if len(msgs) < w.batch() {
+			break
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return sent, failed, errors.Join(errs...)
+}
+
+// deliver sends one message and records the result. It reports whether the
+// message was sent; err is set when the result could not be recorded. When
+// ctx ends during the send nothing is recorded: the lease runs out and the
+// message is tried again.
+func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, err error) {
+	logger := w.logger().With(
+		slog.Int64("outbox_id", msg.ID),
+		slog.String("to", app.MaskEmail(msg.Email.To)),
+		slog.String("ref", msg.Email.Ref),
+	)
+	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+	sendErr := w.Sender.Send(sendCtx, msg.Email)
+	cancel()
+	if sendErr != nil && ctx.Err() != nil {
+		return false, nil
+	}
+
+	// Record the result even if shutdown begins now: a sent message that
+	// is not marked would be sent twice.
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+
+	if sendErr == nil {
+		logger.InfoContext(ctx, "email sent")
+		if err := w.Outbox.MarkEmailSent(markCtx, msg.ID, w.now()); err != nil {
+			return true, fmt.Errorf("mark email %d sent: %w", msg.ID, err)
+		}
+		return true, nil
+	}
+
+	attempt := msg.Attempts + 1
+	var retryAt time.Time
+	if attempt < w.maxAttempts() {
+		retryAt = w.now().Add(backoff(attempt))
+	}
+	logger.WarnContext(ctx, "email not sent",
+		slog.Int("attempt", attempt),
+		slog.Bool("giving_up", retryAt.IsZero()),
+		slog.String("error", redact(sendErr.Error(), msg.Email.To)),
+	)
+	if err := w.Outbox.MarkEmailFailed(markCtx, msg.ID, truncate(sendErr.Error(), maxErrorLength), retryAt); err != nil {
+		return false, fmt.Errorf("mark email %d failed: %w", msg.ID, err)
+	}
+	return false, nil
+}
+
+// backoff is the wait after the attempt-th failed attempt: 30s, 1m, 2m, …
+// up to an hour.
+func backoff(attempt int) time.Duration {
+	d := firstRetry
+	for i := 1; i < attempt && d < maxRetry; i++ {
+		d *= 2
+	}
+	return min(d, maxRetry)
+}
+
+// redact masks the recipient's address in an SMTP error (go-mail names the
+// affected recipients) before it is logged.
+func redact(errMsg, to string) string {
+	if to == "" {
+		return errMsg
+	}
+	return strings.ReplaceAll(errMsg, to, app.MaskEmail(to))
+}
+
+// truncate shortens s to at most n bytes without splitting a UTF-8
+// sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (w *Worker) kickChan() chan struct{} {
+	w.kickOnce.Do(func() { w.kick = make(chan struct{}, 1) })
+	return w.kick
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Logger
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now == nil {
+		return time.Now()
+	}
+	return w.Now()
+}
+
+func (w *Worker) interval() time.Duration {
+	if w.Interval <= 0 {
+		return DefaultInterval
+	}
+	return w.Interval
+}
+
+func (w *Worker) lease() time.Duration {
+	if w.Lease <= 0 {
+		return DefaultLease
+	}
+	return w.Lease
+}
+
+func (w *Worker) batch() int {
+	if w.Batch <= 0 {
+		return DefaultBatch
+	}
+	return w.Batch
+}
+
+func (w *Worker) maxAttempts() int {
+	if w.MaxAttempts <= 0 {
+		return DefaultMaxAttempts
+	}
+	return w.MaxAttempts
+}

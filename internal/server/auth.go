@@ -1,0 +1,135 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"atrium/internal/app"
+	"atrium/internal/mail"
+	"atrium/web/page"
+)
+
+// appHome is where a signed-in user lands when no other page was asked for.
+const appHome = "/app"
+
+// handleLoginShow handles "GET /login". A signed-in user goes straight on.
+func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
+	next := app.SafeNext(r.URL.Query().Get("next"), "")
+	if app.PrincipalFromContext(r.Context()) != nil {
+		redirect(w, r, app.SafeNext(next, appHome))
+		return
+	}
+	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Next: next}))
+}
+
+// handleLoginCreate handles "POST /login": it emails a magic link. The answer
+// is the same whether or not an account exists for the address.
+func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
+	raw := r.PostFormValue("email")
+	next := app.SafeNext(r.PostFormValue("next"), "")
+	email, err := app.NormalizeEmail(raw)
+	if err != nil {
+		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next}
+		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
+		return
+	}
+	lc, err := s.Limiter.login.Get(r.Context(), "login:"+app.HashToken(email))
+	if !s.limitAllows(w, r, lc, err) {
+		return
+	}
+	token, hash := app.NewToken()
+	link := s.Config.AppURL.String() + "/auth/verify?token=" + url.QueryEscape(token)
+	req := app.LoginRequest{Email: email, TokenHash: hash, Next: next, ExpiresAt: s.Now().Add(app.LoginTokenTTL)}
+	if err := s.Auth.CreateLoginRequest(r.Context(), req, mail.MagicLinkEmail(s.Config.AppName, email, link)); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.MailQueued()
+	s.Logger.InfoContext(r.Context(), "magic link requested", "request_id", requestIDFrom(r.Context()), "email", app.MaskEmail(email))
+	redirect(w, r, "/login/sent?email="+url.QueryEscape(email))
+}
+
+// handleLoginSent handles "GET /login/sent", the "check your email" page.
+func (s *Server) handleLoginSent(w http.ResponseWriter, r *http.Request) {
+	email, err := app.NormalizeEmail(r.URL.Query().Get("email"))
+	if err != nil {
+		email = ""
+	}
+	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email}))
+}
+
+// handleVerifyShow handles "GET /auth/verify?token=…". It only shows a
+// button: mail scanners that fetch links must not use up the token.
+func (s *Server) handleVerifyShow(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	token := r.URL.Query().Get("token")
+	if !app.ValidTokenSyntax(token) {
+		s.linkProblem(w, r, app.ErrLoginLinkInvalid)
+		return
+	}
+	lt, err := s.Auth.FindLoginToken(r.Context(), app.HashToken(token))
+	if err != nil {
+		s.linkProblem(w, r, err)
+		return
+	}
+	v := page.VerifyView{Email: lt.Email, Token: token, Next: lt.Next}
+	s.render(w, r, http.StatusOK, page.Verify(s.page(w, r, "Confirm sign-in"), v))
+}
+
+// handleVerify handles "POST /auth/verify": it uses the token, starts a fresh
+// session (ending any session the browser held before) and goes on to the
+// link's safe local destination.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("token")
+	if !app.ValidTokenSyntax(token) {
+		s.linkProblem(w, r, app.ErrLoginLinkInvalid)
+		return
+	}
+	sessToken, sessHash := app.NewToken()
+	ns := app.NewSession{TokenHash: sessHash, IP: app.RequestMetaFromContext(r.Context()).IP, UserAgent: r.UserAgent()}
+	if old := s.sessionToken(r); old != "" {
+		ns.ReplacesHash = app.HashToken(old)
+	}
+	_, lt, err := s.Auth.CompleteLogin(r.Context(), app.HashToken(token), ns)
+	if err != nil {
+		s.linkProblem(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, sessToken)
+	s.setFlash(w, "success", "You are signed in as "+lt.Email+".")
+	redirect(w, r, app.SafeNext(lt.Next, appHome))
+}
+
+// linkProblem renders the page for an unusable sign-in link, or the error
+// page for any other failure.
+func (s *Server) linkProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var reason string
+	var status int
+	switch {
+	case errors.Is(err, app.ErrLoginLinkExpired):
+		reason, status = "expired", http.StatusGone
+	case errors.Is(err, app.ErrLoginLinkUsed):
+		reason, status = "used", http.StatusGone
+	case errors.Is(err, app.ErrLoginLinkInvalid):
+		reason, status = "invalid", http.StatusNotFound
+	default:
+		s.Error(w, r, err)
+		return
+	}
+	s.render(w, r, status, page.LinkProblem(s.page(w, r, "Sign-in link problem"), page.LinkProblemView{Reason: reason}))
+}
+
+// handleLogout handles "POST /logout".
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if token := s.sessionToken(r); token != "" {
+		if err := s.Auth.SignOut(r.Context(), app.HashToken(token)); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	s.setFlash(w, "info", "You have signed out.")
+	redirect(w, r, "/login")
+}

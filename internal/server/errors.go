@@ -1,0 +1,102 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"atrium/internal/app"
+	"atrium/web/page"
+)
+
+// statusOf maps an app error code to an HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case app.EINVALID:
+		return http.StatusBadRequest
+	case app.ENOTFOUND:
+		return http.StatusNotFound
+	case app.ECONFLICT:
+		return http.StatusConflict
+	case app.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case app.EFORBIDDEN:
+		return http.StatusForbidden
+	case app.ERATELIMITED:
+		return http.StatusTooManyRequests
+	case app.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Error renders err as an error page. Internal errors are logged with the
+// request id, and the page shows only that id.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := app.ErrorCode(err)
+	status := statusOf(code)
+	if code == app.EINTERNAL {
+		s.Logger.ErrorContext(r.Context(), "request failed", "request_id", requestIDFrom(r.Context()),
+			"method", r.Method, "route", routeOf(r), "error", err.Error())
+	}
+	var appErr *app.Error
+	msg := app.ErrorMessage(err)
+	if !errors.As(err, &appErr) {
+		msg = "Something went wrong on our side. It has been logged; please try again in a moment."
+	}
+	s.errorPage(w, r, status, msg)
+}
+
+// errorPage renders the shared error page for status.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v := page.ErrorView{Status: status, Title: http.StatusText(status), Message: msg}
+	switch status {
+	case http.StatusNotFound:
+		v.Title = "Page not found"
+		if msg == "" {
+			v.Message = "There is nothing at this address. It may have moved, or you may not have access to it."
+		}
+	case http.StatusForbidden:
+		v.Title = "Not allowed"
+		if msg == "" {
+			v.Message = "You do not have permission to do that."
+		}
+	case http.StatusTooManyRequests:
+		v.Title = "Too many requests"
+		v.RetryAfter = retryAfterText(w.Header().Get("Retry-After"))
+	case http.StatusInternalServerError:
+		v.Title = "Something went wrong"
+		v.RequestID = requestIDFrom(r.Context())
+	case http.StatusServiceUnavailable:
+		v.Title = "Temporarily unavailable"
+		v.RequestID = requestIDFrom(r.Context())
+	}
+	if v.Message == "" {
+		v.Message = http.StatusText(status)
+	}
+	s.render(w, r, status, page.Error(s.page(w, r, v.Title), v))
+}
+
+func retryAfterText(secs string) string {
+	n, err := strconv.Atoi(secs)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	switch {
+	case n < 90:
+		return strconv.Itoa(n) + " seconds"
+	default:
+		return strconv.Itoa((n+59)/60) + " minutes"
+	}
+}
+
+// handleNotFound handles every unknown path.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "")
+}
+
+// handleMethodNotAllowed handles a known path with the wrong method.
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusMethodNotAllowed, "That action is not available at this address.")
+}

@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+)
+
+type ctxKey int
+
+const stateKey ctxKey = 1
+
+// requestState is what the outer middleware learns from the inner ones:
+// the request id and, once the session is loaded, the user.
+type requestState struct {
+	id     string
+	userID int64
+}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey).(*requestState)
+	return st
+}
+
+func requestIDFrom(ctx context.Context) string {
+	if st := stateFrom(ctx); st != nil {
+		return st.id
+	}
+	return ""
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests gives each request an id (answered as X-Request-Id), puts the
+// audit details in the context, and writes one JSON log line when it ends.
+// The line holds the route with any token in it redacted, never the query
+// string, cookies or form values.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		st := &requestState{id: newRequestID()}
+		w.Header().Set("X-Request-Id", st.id)
+		ctx := context.WithValue(r.Context(), stateKey, st)
+		ctx = app.WithRequestMeta(ctx, app.RequestMeta{
+			RequestID: st.id, IP: s.Limiter.ClientIP(r).String(), UserAgent: r.UserAgent(),
+		})
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(ctx)
+		next.ServeHTTP(sw, r)
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.Logger.LogAttrs(ctx, level, "request",
+			slog.String("request_id", st.id),
+			slog.String("method", r.Method),
+			slog.String("path", loggablePath(r)),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", sw.bytes),
+			slog.Int64("user_id", st.userID),
+			slog.String("ip", app.RequestMetaFromContext(ctx).IP),
+		)
+	})
+}
+
+// loggablePath returns the request path with the value of any {token} route
+// parameter replaced, so that secrets in paths never reach the log.
+func loggablePath(r *http.Request) string {
+	p := r.URL.Path
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		for i, k := range rc.URLParams.Keys {
+			if k == "token" && i < len(rc.URLParams.Values) && rc.URLParams.Values[i] != "" {
+				p = strings.Replace(p, rc.URLParams.Values[i], "[redacted]", 1)
+			}
+		}
+	}
+	return p
+}
+
+// routeOf returns the matched route pattern, or the path.
+func routeOf(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return loggablePath(r)
+}
+
+// recoverPanics turns a panic into a logged 500 page.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.Logger.ErrorContext(r.Context(), "panic", "request_id", requestIDFrom(r.Context()),
+				"route", routeOf(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.errorPage(w, r, http.StatusInternalServerError, "")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets the headers every response carries. The CSP allows
+// no inline script or style and no framing.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := s.Config.SecureCookies()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin refuses state-changing requests from other origins (CSRF)
+// with Go's CrossOriginProtection, answering with the 403 page.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Logger.WarnContext(r.Context(), "cross-origin request refused", "request_id", requestIDFrom(r.Context()),
+			"method", r.Method, "path", loggablePath(r), "origin", r.Header.Get("Origin"))
+		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Reload the page and try again.")
+	}))
+	return cop.Handler(next)
+}
+
+// loadSession reads the session cookie and, when it names a live session,
+// puts the principal in the request context. One indexed query.
+func (s *Server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := s.sessionToken(r)
+		if token == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.Auth.Authenticate(r.Context(), app.HashToken(token))
+		switch {
+		case app.ErrorCode(err) == app.EUNAUTHORIZED:
+			s.clearSessionCookie(w)
+		case err != nil:
+			s.Error(w, r, err)
+			return
+		default:
+			if st := stateFrom(r.Context()); st != nil {
+				st.userID = p.User.ID
+			}
+			if time.Until(p.Session.ExpiresAt) > app.SessionTTL-time.Minute {
+				// The session was just renewed: extend the cookie with it.
+				s.setSessionCookie(w, token)
+			}
+			r = r.WithContext(app.WithPrincipal(r.Context(), p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireUser sends anonymous visitors to the sign-in page, keeping where
+// they were going.
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if app.PrincipalFromContext(r.Context()) == nil {
+			to := "/login"
+			if r.Method == http.MethodGet && r.URL.RequestURI() != "/" {
+				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			redirect(w, r, to)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionToken returns the session cookie's token when it is well formed.
+func (s *Server) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(s.sessionCookie)
+	if err != nil || !app.ValidTokenSyntax(c.Value) {
+		return ""
+	}
+	return c.Value
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie, Value: token, Path: "/",
+		MaxAge: int(app.SessionTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}

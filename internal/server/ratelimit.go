@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/ulule/limiter/v3"
+	"github.com/ulule/limiter/v3/drivers/store/memory"
+	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
+
+	"atrium/internal/config"
+)
+
+// RateLimiter counts requests per client and magic-link requests per email
+// in a ulule/limiter store (memory, or Redis when several instances share
+// the budget).
+type RateLimiter struct {
+	general *limiter.Limiter
+	login   *limiter.Limiter
+	trusted []netip.Prefix
+}
+
+// NewRateLimiter returns a limiter allowing cfg.RateLimitMax state-changing
+// requests per client per cfg.RateLimitWindow, and cfg.LoginRateLimitMax
+// magic-link requests per email per cfg.LoginRateLimitWindow.
+func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
+	return &RateLimiter{
+		general: limiter.New(store, limiter.Rate{Period: cfg.RateLimitWindow, Limit: int64(cfg.RateLimitMax)}),
+		login:   limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
+		trusted: cfg.TrustedProxies,
+	}
+}
+
+// NewLimiterStore returns the Redis store when redisURL is set (checking
+// that Redis answers) and an in-memory store otherwise. close releases it.
+func NewLimiterStore(ctx context.Context, redisURL string) (store limiter.Store, close func() error, err error) {
+	if redisURL == "" {
+		return memory.NewStoreWithOptions(limiter.StoreOptions{Prefix: "atrium", CleanUpInterval: time.Minute}),
+			func() error { return nil }, nil
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	client := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("connect to Redis at REDIS_URL: %w", err)
+	}
+	st, err := redisstore.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: "atrium:ratelimit"})
+	if err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("redis rate-limit store: %w", err)
+	}
+	return st, client.Close, nil
+}
+
+// ClientIP returns the address of the client behind r. The socket's peer
+// is the client unless it is a trusted proxy; then X-Forwarded-For is read
+// from the right, skipping trusted proxies, so a client cannot forge its
+// way to a fresh budget by sending the header itself.
+func (rl *RateLimiter) ClientIP(r *http.Request) netip.Addr {
+	peer := remoteAddr(r)
+	if !rl.isTrusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr
+		}
+		addr = a.Unmap()
+		if !rl.isTrusted(addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.IPv4Unspecified()
+	}
+	return a.Unmap()
+}
+
+func (rl *RateLimiter) isTrusted(a netip.Addr) bool {
+	for _, p := range rl.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientKey is the rate-limit key of a client: its IPv4 address, or the
+// /64 of an IPv6 address (one subscriber's usual allocation).
+func clientKey(a netip.Addr) string {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + a.String()
+}
+
+// setLimitHeaders writes the X-RateLimit-* headers, and Retry-After when
+// the limit is reached.
+func setLimitHeaders(w http.ResponseWriter, lc limiter.Context, now time.Time) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
+	h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+	if lc.Reached {
+		h.Set("Retry-After", strconv.FormatInt(max(1, lc.Reset-now.Unix()), 10))
+	}
+}
+
+// rateLimit counts every state-changing request (POST, PUT, PATCH, DELETE)
+// against the client's budget. Over budget: 429 with Retry-After. A failing
+// store: 503 and a log line (ulule's default handler would panic).
+func (s *Server) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		lc, err := s.Limiter.general.Get(r.Context(), clientKey(s.Limiter.ClientIP(r)))
+		if !s.limitAllows(w, r, lc, err) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitAllows writes the rate-limit headers and, when the request may not
+// go on, the 429 or 503 page. It reports whether the request may go on.
+func (s *Server) limitAllows(w http.ResponseWriter, r *http.Request, lc limiter.Context, err error) bool {
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "rate limiter unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		w.Header().Set("Retry-After", "30")
+		s.errorPage(w, r, http.StatusServiceUnavailable, "We cannot take this request right now. Please try again in a moment.")
+		return false
+	}
+	setLimitHeaders(w, lc, s.Now())
+	if lc.Reached {
+		s.Logger.WarnContext(r.Context(), "rate limit reached", "request_id", requestIDFrom(r.Context()),
+			"path", loggablePath(r), "limit", lc.Limit)
+		s.errorPage(w, r, http.StatusTooManyRequests, "You have sent too many requests in a short time. Please wait and try again.")
+		return false
+	}
+	return true
+}

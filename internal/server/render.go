@@ -1,0 +1,74 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"atrium/internal/app"
+	"atrium/web/layout"
+)
+
+// render writes a templ component as a full HTML response. It renders into a
+// buffer first so a failure cannot leave half a page behind.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.Logger.ErrorContext(r.Context(), "render failed", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("Something went wrong. Request id: " + requestIDFrom(r.Context()) + "\n"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// page returns the layout data of a page: the product name, the signed-in
+// user and the pending flash message (which it consumes).
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layout.Page {
+	p := layout.Page{Title: title, AppName: s.Config.AppName, Flash: s.takeFlash(w, r)}
+	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
+		p.User = &layout.Nav{Email: pr.User.Email, Name: pr.User.Name}
+	}
+	return p
+}
+
+const flashCookie = "atrium_flash"
+
+// setFlash stores a one-time message shown on the next page.
+func (s *Server) setFlash(w http.ResponseWriter, kind, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: kind + ":" + url.QueryEscape(msg), Path: "/",
+		MaxAge: 120, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// takeFlash reads and clears the flash message.
+func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *layout.Flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	kind, raw, ok := strings.Cut(c.Value, ":")
+	msg, err := url.QueryUnescape(raw)
+	if !ok || err != nil || msg == "" {
+		return nil
+	}
+	switch kind {
+	case "success", "error", "info":
+	default:
+		kind = "info"
+	}
+	return &layout.Flash{Kind: kind, Message: msg}
+}
+
+// redirect answers 303 See Other, the POST-redirect-GET answer.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

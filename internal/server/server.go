@@ -1,0 +1,86 @@
+// Package server is Atrium's HTTP layer: routes, middleware, and one file of
+// handlers per noun. Handlers decode and validate input, call one service
+// method, and render a view model or redirect.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/config"
+)
+
+// Database is what the health checks need from the store.
+type Database interface {
+	Ping(ctx context.Context) error
+	PendingMigrations(ctx context.Context) (int, error)
+}
+
+// Deps are the server's dependencies. Every field is required unless its
+// comment says otherwise.
+type Deps struct {
+	Logger  *slog.Logger
+	Config  *config.Config
+	DB      Database
+	Auth    app.AuthService
+	Users   app.UserService
+	Audit   app.AuditService
+	Limiter *RateLimiter
+	// MailQueued is called after a request queued an email, to wake the
+	// outbox worker; optional.
+	MailQueued func()
+	// Now is the clock; optional, defaults to time.Now.
+	Now func() time.Time
+}
+
+// Server holds the dependencies the handlers share.
+type Server struct {
+	Deps
+	sessionCookie string
+	secure        bool
+	locations     sync.Map // time zone name -> *time.Location
+}
+
+// New returns Atrium's HTTP handler.
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MailQueued == nil {
+		d.MailQueued = func() {}
+	}
+	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session"}
+	if s.secure {
+		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
+		s.sessionCookie = "__Host-atrium_session"
+	}
+	return s.routes()
+}
+
+// location returns the named time zone, loaded once, or UTC.
+func (s *Server) location(name string) *time.Location {
+	if name == "" || name == "UTC" {
+		return time.UTC
+	}
+	if l, ok := s.locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		l = time.UTC
+	}
+	s.locations.Store(name, l)
+	return l
+}
+
+// formatTime formats t for a user in their time zone.
+func (s *Server) formatTime(t time.Time, tz string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(s.location(tz)).Format("2 Jan 2006, 15:04 MST")
+}

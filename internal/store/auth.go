@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"atrium/internal/app"
+)
+
+type loginTokenRecord struct {
+	ID        int64
+	TokenHash string
+	Email     string
+	Next      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+func (loginTokenRecord) TableName() string { return "login_tokens" }
+
+type sessionRecord struct {
+	ID         int64
+	TokenHash  string
+	UserID     int64
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+func (sessionRecord) TableName() string { return "sessions" }
+
+func (r *sessionRecord) toApp() *app.Session {
+	return &app.Session{ID: r.ID, UserID: r.UserID, IP: r.IP, UserAgent: r.UserAgent,
+		CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
+}
+
+// AuthService implements app.AuthService.
+type AuthService struct{ db *DB }
+
+// NewAuthService returns the sign-in and session service of db.
+func NewAuthService(db *DB) *AuthService { return &AuthService{db: db} }
+
+var _ app.AuthService = (*AuthService)(nil)
+
+// CreateLoginRequest stores the pending sign-in and queues its email in one
+// transaction, so a link is never mailed without being stored or vice versa.
+// Earlier unused links for the address stay valid until they expire or any
+// one link for the address is used.
+func (s *AuthService) CreateLoginRequest(ctx context.Context, req app.LoginRequest, msg app.Email) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		r := loginTokenRecord{TokenHash: req.TokenHash, Email: req.Email, Next: req.Next,
+			CreatedAt: s.db.now(), ExpiresAt: req.ExpiresAt.UTC()}
+		if err := tx.Create(&r).Error; err != nil {
+			return fmt.Errorf("create login token: %w", err)
+		}
+		return s.db.enqueueEmail(tx, msg)
+	})
+}
+
+// FindLoginToken returns the pending sign-in of a token hash without using it.
+func (s *AuthService) FindLoginToken(ctx context.Context, tokenHash string) (*app.LoginToken, error) {
+	var r loginTokenRecord
+	if err := s.db.gorm.WithContext(ctx).Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, app.ErrLoginLinkInvalid
+		}
+		return nil, fmt.Errorf("find login token: %w", err)
+	}
+	if err := loginTokenState(&r, s.db.now()); err != nil {
+		return nil, err
+	}
+	return &app.LoginToken{Email: r.Email, Next: r.Next, ExpiresAt: r.ExpiresAt.UTC()}, nil
+}
+
+func loginTokenState(r *loginTokenRecord, now time.Time) error {
+	switch {
+	case r.UsedAt != nil:
+		return app.ErrLoginLinkUsed
+	case !r.ExpiresAt.After(now):
+		return app.ErrLoginLinkExpired
+	}
+	return nil
+}
+
+// CompleteLogin uses a sign-in token exactly once. The conditional UPDATE
+// that marks it used is the guard: of two concurrent requests with the same
+// link, only one changes a row.
+func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns app.NewSession) (*app.User, *app.LoginToken, error) {
+	var (
+		user  *app.User
+		token *app.LoginToken
+	)
+	now := s.db.now()
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&loginTokenRecord{}).
+			Where("token_hash = ? AND used_at IS NULL AND expires_at > ?", tokenHash, now).
+			Update("used_at", now)
+		if res.Error != nil {
+			return fmt.Errorf("use login token: %w", res.Error)
+		}
+		var r loginTokenRecord
+		if err := tx.Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return app.ErrLoginLinkInvalid
+			}
+			return fmt.Errorf("read login token: %w", err)
+		}
+		if res.RowsAffected == 0 {
+			if err := loginTokenState(&r, now); err != nil {
+				return err
+			}
+			return app.ErrLoginLinkUsed
+		}
+		token = &app.LoginToken{Email: r.Email, Next: r.Next, ExpiresAt: r.ExpiresAt.UTC()}
+
+		u, created, err := s.findOrCreateUser(tx, r.Email, now)
+		if err != nil {
+			return err
+		}
+		user = u
+		if created {
+			if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionUserCreated,
+				TargetType: "user", TargetID: fmt.Sprint(u.ID)}); err != nil {
+				return err
+			}
+		}
+		// Any other link still out for this address is void now.
+		if err := tx.Model(&loginTokenRecord{}).
+			Where("email = ? AND used_at IS NULL", r.Email).
+			Update("used_at", now).Error; err != nil {
+			return fmt.Errorf("void other login tokens: %w", err)
+		}
+		if ns.ReplacesHash != "" {
+			if err := tx.Where("token_hash = ?", ns.ReplacesHash).Delete(&sessionRecord{}).Error; err != nil {
+				return fmt.Errorf("end replaced session: %w", err)
+			}
+		}
+		sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: ns.IP, UserAgent: truncate(ns.UserAgent, 512),
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
+		if err := tx.Create(&sr).Error; err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionSignedIn,
+			TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: map[string]any{"new_user": created}})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return user, token, nil
+}
+
+// findOrCreateUser returns the user with email, creating it when missing.
+// ON CONFLICT DO NOTHING keeps two first sign-ins racing from failing.
+func (s *AuthService) findOrCreateUser(tx *gorm.DB, email string, now time.Time) (*app.User, bool, error) {
+	r := userRecord{Email: email, TimeZone: "UTC", CreatedAt: now, UpdatedAt: now}
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return nil, false, fmt.Errorf("create user: %w", res.Error)
+	}
+	created := res.RowsAffected == 1
+	if !created || r.ID == 0 {
+		r = userRecord{}
+		if err := tx.Take(&r, "email = ?", email).Error; err != nil {
+			return nil, false, fmt.Errorf("find user %s: %w", app.MaskEmail(email), err)
+		}
+	}
+	return r.toApp(), created, nil
+}
+
+// principalRow is the one-query read of a session with its user.
+type principalRow struct {
+	SessionID   int64
+	UserID      int64
+	IP          string
+	UserAgent   string
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	ExpiresAt   time.Time
+	Email       string
+	Name        string
+	TimeZone    string
+	UserCreated time.Time
+	UserUpdated time.Time
+}
+
+// Authenticate reads the session and its user with one indexed query, and
+// renews the session at most once per app.SessionRenewAfter.
+func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.Principal, error) {
+	now := s.db.now()
+	var rows []principalRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT s.id AS session_id, s.user_id, s.ip, s.user_agent,
+		s.created_at, s.last_seen_at, s.expires_at, u.email, u.name, u.time_zone,
+		u.created_at AS user_created, u.updated_at AS user_updated
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, now).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, app.Errorf(app.EUNAUTHORIZED, "Your session has ended. Sign in again.")
+	}
+	row := rows[0]
+	p := &app.Principal{
+		User: app.User{ID: row.UserID, Email: row.Email, Name: row.Name, TimeZone: row.TimeZone,
+			CreatedAt: row.UserCreated.UTC(), UpdatedAt: row.UserUpdated.UTC()},
+		Session: app.Session{ID: row.SessionID, UserID: row.UserID, IP: row.IP, UserAgent: row.UserAgent,
+			CreatedAt: row.CreatedAt.UTC(), LastSeenAt: row.LastSeenAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()},
+	}
+	if now.Sub(p.Session.LastSeenAt) >= app.SessionRenewAfter {
+		expires := now.Add(app.SessionTTL)
+		if err := s.db.gorm.WithContext(ctx).Model(&sessionRecord{}).Where("id = ?", p.Session.ID).
+			Updates(map[string]any{"last_seen_at": now, "expires_at": expires}).Error; err != nil {
+			return nil, fmt.Errorf("renew session: %w", err)
+		}
+		p.Session.LastSeenAt, p.Session.ExpiresAt = now, expires
+	}
+	return p, nil
+}
+
+// SignOut ends the session with that token hash. Ending a session that is
+// already gone is not an error.
+func (s *AuthService) SignOut(ctx context.Context, tokenHash string) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		var r sessionRecord
+		if err := tx.Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil
+			}
+			return fmt.Errorf("find session: %w", err)
+		}
+		if err := tx.Delete(&sessionRecord{}, r.ID).Error; err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: r.UserID, Action: app.ActionSignedOut,
+			TargetType: "session", TargetID: fmt.Sprint(r.ID)})
+	})
+}
+
+// FindSessions lists the user's live sessions, most recently used first.
+func (s *AuthService) FindSessions(ctx context.Context, userID int64) ([]*app.Session, error) {
+	var rs []sessionRecord
+	if err := s.db.gorm.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, s.db.now()).
+		Order("last_seen_at DESC, id DESC").Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find sessions: %w", err)
+	}
+	out := make([]*app.Session, len(rs))
+	for i := range rs {
+		out[i] = rs[i].toApp()
+	}
+	return out, nil
+}
+
+// RevokeSession ends one of the user's own sessions; another user's session
+// id answers ENOTFOUND.
+func (s *AuthService) RevokeSession(ctx context.Context, userID, sessionID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ? AND user_id = ?", sessionID, userID).Delete(&sessionRecord{})
+		if res.Error != nil {
+			return fmt.Errorf("revoke session: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ENOTFOUND, "That device is already signed out.")
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionSessionRevoked,
+			TargetType: "session", TargetID: fmt.Sprint(sessionID)})
+	})
+}
+
+// RevokeOtherSessions ends every session of the user except keepID.
+func (s *AuthService) RevokeOtherSessions(ctx context.Context, userID, keepID int64) (int, error) {
+	var n int
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("user_id = ? AND id <> ?", userID, keepID).Delete(&sessionRecord{})
+		if res.Error != nil {
+			return fmt.Errorf("revoke sessions: %w", res.Error)
+		}
+		n = int(res.RowsAffected)
+		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionSessionRevokedAll,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"count": n}})
+	})
+	return n, err
+}

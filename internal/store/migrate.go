@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"atrium/migrations"
+)
+
+// MigrationStatus is one migration and whether it has been applied.
+type MigrationStatus struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+// Migration is a migration that ran.
+type Migration struct {
+	Version   int64
+	Name      string
+	Direction string
+}
+
+// provider returns a goose provider over the embedded migrations of the
+// database's dialect. On Postgres it takes an advisory lock so that two
+// instances starting together do not migrate at once.
+func (db *DB) provider() (*goose.Provider, error) {
+	fsys, err := migrations.FS(db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.sql, fsys, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return p, nil
+}
+
+// MigrateUp applies every pending migration and returns those it applied.
+func (db *DB) MigrateUp(ctx context.Context) ([]Migration, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate up: %w", err)
+	}
+	return toMigrations(results), nil
+}
+
+// MigrateDown rolls back the newest applied migration. It returns nil when
+// nothing was applied.
+func (db *DB) MigrateDown(ctx context.Context) (*Migration, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("migrate down: %w", err)
+	}
+	m := toMigrations([]*goose.MigrationResult{res})
+	return &m[0], nil
+}
+
+// MigrationStatus lists every known migration, oldest first.
+func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, s := range st {
+		out = append(out, MigrationStatus{
+			Version: s.Source.Version,
+			Name:    sourceName(s.Source),
+			Applied: s.State == goose.StateApplied,
+		})
+	}
+	return out, nil
+}
+
+// PendingMigrations returns how many migrations are not applied yet.
+func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
+	st, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range st {
+		if !s.Applied {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func toMigrations(results []*goose.MigrationResult) []Migration {
+	out := make([]Migration, 0, len(results))
+	for _, r := range results {
+		out = append(out, Migration{Version: r.Source.Version, Name: sourceName(r.Source), Direction: r.Direction})
+	}
+	return out
+}
+
+func sourceName(s *goose.Source) string {
+	name := s.Path
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			return name[i+1:]
+		}
+	}
+	return name
+}

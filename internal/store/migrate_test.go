@@ -1,0 +1,72 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+func TestMigrations(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			driver, dsn := storetest.DSN(t, dialect)
+			db, err := store.Open(ctx, driver, dsn, store.Options{MaxOpenConns: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+
+			pending, err := db.PendingMigrations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pending == 0 {
+				t.Fatal("an empty database reports no pending migrations")
+			}
+			applied, err := db.MigrateUp(ctx)
+			if err != nil {
+				t.Fatalf("up on empty database: %v", err)
+			}
+			if got, want := len(applied), pending; got != want {
+				t.Fatalf("applied %d migrations, want %d", got, want)
+			}
+			// Idempotent: a second run applies nothing and fails on nothing.
+			again, err := db.MigrateUp(ctx)
+			if err != nil {
+				t.Fatalf("second up: %v", err)
+			}
+			if len(again) != 0 {
+				t.Fatalf("second up applied %d migrations, want 0", len(again))
+			}
+			if n, _ := db.PendingMigrations(ctx); n != 0 {
+				t.Fatalf("pending after up = %d, want 0", n)
+			}
+
+			// Every migration rolls back and re-applies cleanly.
+			for range applied {
+				m, err := db.MigrateDown(ctx)
+				if err != nil || m == nil {
+					t.Fatalf("down: %v (migration %v)", err, m)
+				}
+			}
+			if m, err := db.MigrateDown(ctx); err != nil || m != nil {
+				t.Fatalf("down with nothing applied = %v, %v; want nil, nil", m, err)
+			}
+			if _, err := db.MigrateUp(ctx); err != nil {
+				t.Fatalf("up after down: %v", err)
+			}
+			st, err := db.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range st {
+				if !s.Applied {
+					t.Errorf("migration %d %s not applied", s.Version, s.Name)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+type outboxRecord struct {
+	ID            int64
+	ToAddr        string
+	Subject       string
+	TextBody      string
+	HTMLBody      string `gorm:"column:html_body"`
+	Ref           string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+func (outboxRecord) TableName() string { return "mail_outbox" }
+
+func (r *outboxRecord) toApp() *app.OutboxMessage {
+	m := &app.OutboxMessage{ID: r.ID, Status: r.Status, Attempts: r.Attempts,
+		NextAttemptAt: r.NextAttemptAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
+		Email: app.Email{To: r.ToAddr, Subject: r.Subject, Text: r.TextBody, HTML: r.HTMLBody, Ref: r.Ref}}
+	if r.SentAt != nil {
+		m.SentAt = r.SentAt.UTC()
+	}
+	return m
+}
+
+// enqueueEmail stores msg for delivery inside tx.
+func (db *DB) enqueueEmail(tx *gorm.DB, msg app.Email) error {
+	now := db.now()
+	r := outboxRecord{ToAddr: msg.To, Subject: msg.Subject, TextBody: msg.Text, HTMLBody: msg.HTML,
+		Ref: msg.Ref, Status: app.OutboxPending, NextAttemptAt: now, CreatedAt: now}
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("queue email: %w", err)
+	}
+	return nil
+}
+
+// OutboxService implements app.OutboxService.
+type OutboxService struct{ db *DB }
+
+// NewOutboxService returns the mail outbox of db.
+func NewOutboxService(db *DB) *OutboxService { return &OutboxService{db: db} }
+
+var _ app.OutboxService = (*OutboxService)(nil)
+
+// EnqueueEmail stores a message for delivery.
+func (s *OutboxService) EnqueueEmail(ctx context.Context, msg app.Email) error {
+	return s.db.enqueueEmail(s.db.gorm.WithContext(ctx), msg)
+}
+
+// ClaimDueEmails leases due messages by moving their next attempt past the
+// lease with a conditional UPDATE: a message another worker claimed first
+// changes no row and is skipped.
+func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*app.OutboxMessage, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	var due []outboxRecord
+	g := s.db.gorm.WithContext(ctx)
+	if err := g.Where("status = ? AND next_attempt_at <= ?", app.OutboxPending, now).
+		Order("next_attempt_at, id").Limit(limit).Find(&due).Error; err != nil {
+		return nil, fmt.Errorf("find due emails: %w", err)
+	}
+	out := make([]*app.OutboxMessage, 0, len(due))
+	until := now.Add(lease)
+	for i := range due {
+		r := &due[i]
+		res := g.Model(&outboxRecord{}).
+			Where("id = ? AND status = ? AND next_attempt_at = ?", r.ID, app.OutboxPending, r.NextAttemptAt).
+			Update("next_attempt_at", until)
+		if res.Error != nil {
+			return out, fmt.Errorf("claim email %d: %w", r.ID, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			r.NextAttemptAt = until
+			out = append(out, r.toApp())
+		}
+	}
+	return out, nil
+}
+
+// MarkEmailSent records a delivery.
+func (s *OutboxService) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
+	at = at.UTC().Truncate(time.Microsecond)
+	err := s.db.gorm.WithContext(ctx).Model(&outboxRecord{}).Where("id = ?", id).
+		Updates(map[string]any{"status": app.OutboxSent, "sent_at": at, "last_error": "",
+			"attempts": gorm.Expr("attempts + 1")}).Error
+	if err != nil {
+		return fmt.Errorf("mark email %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkEmailFailed records a failed attempt. A zero retryAt gives up.
+func (s *OutboxService) MarkEmailFailed(ctx context.Context, id int64, errMsg string, retryAt time.Time) error {
+	upd := map[string]any{"last_error": truncate(errMsg, 1000), "attempts": gorm.Expr("attempts + 1")}
+	if retryAt.IsZero() {
+		upd["status"] = app.OutboxFailed
+	} else {
+		upd["next_attempt_at"] = retryAt.UTC().Truncate(time.Microsecond)
+	}
+	if err := s.db.gorm.WithContext(ctx).Model(&outboxRecord{}).Where("id = ?", id).Updates(upd).Error; err != nil {
+		return fmt.Errorf("mark email %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// FindOutboxByRef returns the messages queued for ref, newest first.
+func (s *OutboxService) FindOutboxByRef(ctx context.Context, ref string) ([]*app.OutboxMessage, error) {
+	var rs []outboxRecord
+	if err := s.db.gorm.WithContext(ctx).Where("ref = ?", ref).Order("id DESC").Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find emails for %s: %w", ref, err)
+	}
+	out := make([]*app.OutboxMessage, len(rs))
+	for i := range rs {
+		out[i] = rs[i].toApp()
+	}
+	return out, nil
+}

@@ -1,0 +1,149 @@
+// Package store implements Atrium's app services on GORM, over SQLite (the
+// default, one file) or PostgreSQL. Record structs stay unexported; every
+// method speaks in app types and app.Error codes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"atrium/internal/app"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
+// DB is an open database with the clock its services use.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect string
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Open connects to the database of driver ("sqlite" or "postgres") and dsn
+// (a file path for SQLite, a URL for Postgres). For SQLite the file's folder
+// is created and the connection set up for concurrent web requests: WAL
+// journal, a busy timeout, foreign keys on and IMMEDIATE write transactions,
+// so that writers queue instead of failing with "database is locked".
+func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
+	var dialector gorm.Dialector
+	switch driver {
+	case SQLite:
+		if dsn != ":memory:" {
+			if dir := filepath.Dir(dsn); dir != "." {
+				if err := os.MkdirAll(dir, 0o750); err != nil {
+					return nil, fmt.Errorf("create database folder: %w", err)
+				}
+			}
+		}
+		dialector = sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: sqliteDSN(dsn)})
+	case Postgres:
+		dialector = postgres.New(postgres.Config{DSN: dsn})
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	gdb, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	if opts.MaxOpenConns > 0 {
+		sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	}
+	sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", driver, err)
+	}
+	return &DB{gorm: gdb, sql: sqlDB, dialect: driver, Now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// sqliteDSN turns a file path into a modernc.org/sqlite DSN with the
+// settings Atrium relies on.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect }
+
+// SQL returns the underlying connection pool (for migrations and backups).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// now returns the store's clock truncated to what both databases keep.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// transact runs fn in a transaction on ctx.
+func (db *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.gorm.WithContext(ctx).Transaction(fn)
+}
+
+// isUniqueViolation reports whether err is a unique-constraint failure.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlitedriver.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey)
+}
+
+// notFound maps gorm.ErrRecordNotFound (from First/Take) to an ENOTFOUND
+// app error and wraps anything else with what was being done.
+func notFound(err error, msg, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return app.Errorf(app.ENOTFOUND, "%s", msg)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

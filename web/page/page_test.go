@@ -1,0 +1,400 @@
+package page_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+
+	"atrium/web/layout"
+	"atrium/web/page"
+)
+
+const evil = `<script>alert(1)</script>@example.com`
+
+// render renders c and parses the result.
+func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	html := buf.String()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return doc, html
+}
+
+// one returns the single element with the data-testid, failing otherwise.
+func one(t *testing.T, doc *goquery.Document, testID string) *goquery.Selection {
+	t.Helper()
+	s := doc.Find(`[data-testid="` + testID + `"]`)
+	if got := s.Length(); got != 1 {
+		t.Fatalf("found %d [data-testid=%q], want 1", got, testID)
+	}
+	return s
+}
+
+// none fails if any element has the data-testid.
+func none(t *testing.T, doc *goquery.Document, testID string) {
+	t.Helper()
+	if got := doc.Find(`[data-testid="` + testID + `"]`).Length(); got != 0 {
+		t.Fatalf("found %d [data-testid=%q], want 0", got, testID)
+	}
+}
+
+// inert fails if the rendered HTML contains a live <script> element.
+func inert(t *testing.T, doc *goquery.Document, html string) {
+	t.Helper()
+	if n := doc.Find("script").Length(); n != 0 {
+		t.Fatalf("found %d <script> elements, want 0", n)
+	}
+	if strings.Contains(html, "<script>") {
+		t.Fatal("raw <script> in output")
+	}
+}
+
+func text(s *goquery.Selection) string { return strings.Join(strings.Fields(s.Text()), " ") }
+
+func attr(s *goquery.Selection, name string) string { v, _ := s.Attr(name); return v }
+
+var signedIn = layout.Page{AppName: "Atrium", User: &layout.Nav{Email: evil, Name: "Ada"}}
+
+func TestLayout(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SignedOut", func(t *testing.T) {
+		t.Parallel()
+		doc, _ := render(t, page.Home(layout.Page{AppName: "Atrium"}, page.HomeView{}))
+		if got, want := doc.Find("title").Text(), "Atrium"; got != want {
+			t.Errorf("title=%q, want %q", got, want)
+		}
+		if got, want := attr(doc.Find("html"), "lang"), "en"; got != want {
+			t.Errorf("lang=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "nav-signin"), "href"), "/login"; got != want {
+			t.Errorf("sign-in href=%q, want %q", got, want)
+		}
+		if got := attr(doc.Find(`link[rel="stylesheet"]`), "href"); !strings.HasPrefix(got, "/static/app.css?v=") {
+			t.Errorf("stylesheet href=%q, want a fingerprinted /static/app.css", got)
+		}
+		if doc.Find(`a.skip-link[href="#main"]`).Length() != 1 || doc.Find("main#main").Length() != 1 {
+			t.Error("missing skip link or main#main")
+		}
+		none(t, doc, "logout")
+		none(t, doc, "flash")
+		none(t, doc, "nav-workspace")
+		if doc.Find(`meta[name="robots"]`).Length() != 0 {
+			t.Error("robots meta without NoIndex")
+		}
+	})
+
+	t.Run("SignedIn", func(t *testing.T) {
+		t.Parallel()
+		p := signedIn
+		p.Title = "Dashboard"
+		p.Flash = &layout.Flash{Kind: "success", Message: "<b>Saved</b>"}
+		p.Workspace = &layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme"}
+		p.NoIndex = true
+		doc, html := render(t, page.AppHome(p, page.AppHomeView{Name: "Ada", Email: evil}))
+		inert(t, doc, html)
+		if got, want := doc.Find("title").Text(), "Dashboard · Atrium"; got != want {
+			t.Errorf("title=%q, want %q", got, want)
+		}
+		logout := one(t, doc, "logout")
+		if got, want := attr(logout, "action"), "/logout"; got != want {
+			t.Errorf("logout action=%q, want %q", got, want)
+		}
+		if got, want := attr(logout, "method"), "post"; got != want {
+			t.Errorf("logout method=%q, want %q", got, want)
+		}
+		if got, want := text(one(t, doc, "nav-email")), "Signed in as "+evil; got != want {
+			t.Errorf("nav email=%q, want %q", got, want)
+		}
+		flash := one(t, doc, "flash")
+		if got, want := text(flash), "<b>Saved</b>"; got != want {
+			t.Errorf("flash=%q, want %q", got, want)
+		}
+		if !flash.HasClass("flash-success") || attr(flash, "role") != "status" {
+			t.Errorf("flash class=%q role=%q", attr(flash, "class"), attr(flash, "role"))
+		}
+		ws := one(t, doc, "nav-workspace")
+		if got, want := attr(ws, "href"), "/w/acme"; got != want {
+			t.Errorf("workspace href=%q, want %q", got, want)
+		}
+		if got, want := text(ws), "Acme <Inc>"; got != want {
+			t.Errorf("workspace=%q, want %q", got, want)
+		}
+		if got, want := attr(doc.Find(`meta[name="robots"]`), "content"), "noindex"; got != want {
+			t.Errorf("robots=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("UnknownFlashKind", func(t *testing.T) {
+		t.Parallel()
+		p := layout.Page{AppName: "Atrium", Flash: &layout.Flash{Kind: `x" onclick="y`, Message: "hi"}}
+		doc, _ := render(t, page.Home(p, page.HomeView{}))
+		if got, want := attr(one(t, doc, "flash"), "class"), "flash flash-info"; got != want {
+			t.Errorf("class=%q, want %q", got, want)
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	p := layout.Page{AppName: "Atrium"}
+
+	t.Run("Blank", func(t *testing.T) {
+		t.Parallel()
+		doc, _ := render(t, page.Login(p, page.LoginView{}))
+		if got, want := doc.Find("h1").Text(), "Sign in"; got != want {
+			t.Errorf("h1=%q, want %q", got, want)
+		}
+		if got, want := doc.Find("title").Text(), "Sign in · Atrium"; got != want {
+			t.Errorf("title=%q, want %q", got, want)
+		}
+		form := one(t, doc, "login-email").Closest("form")
+		if got, want := attr(form, "action"), "/login"; got != want {
+			t.Errorf("action=%q, want %q", got, want)
+		}
+		email := one(t, doc, "login-email")
+		if got, want := attr(email, "name"), "email"; got != want {
+			t.Errorf("name=%q, want %q", got, want)
+		}
+		if _, ok := email.Attr("aria-invalid"); ok {
+			t.Error("aria-invalid without an error")
+		}
+		if got, want := doc.Find(`label[for="`+attr(email, "id")+`"]`).Length(), 1; got != want {
+			t.Errorf("labels=%d, want %d", got, want)
+		}
+		if form.Find(`input[name="next"]`).Length() != 0 {
+			t.Error("hidden next without Next")
+		}
+		one(t, doc, "login-submit")
+	})
+
+	t.Run("Error", func(t *testing.T) {
+		t.Parallel()
+		doc, html := render(t, page.Login(p, page.LoginView{Email: evil, EmailError: "Enter a valid <email>.", Next: "/app?x=1&y=2"}))
+		inert(t, doc, html)
+		email := one(t, doc, "login-email")
+		if got, want := attr(email, "value"), evil; got != want {
+			t.Errorf("value=%q, want %q", got, want)
+		}
+		if got, want := attr(email, "aria-invalid"), "true"; got != want {
+			t.Errorf("aria-invalid=%q, want %q", got, want)
+		}
+		errID := attr(email, "aria-describedby")
+		if got, want := text(doc.Find("#"+errID)), "Enter a valid <email>."; got != want {
+			t.Errorf("described by %q=%q, want %q", errID, got, want)
+		}
+		if got, want := attr(doc.Find(`input[name="next"]`), "value"), "/app?x=1&y=2"; got != want {
+			t.Errorf("next=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("CheckEmail", func(t *testing.T) {
+		t.Parallel()
+		doc, html := render(t, page.CheckEmail(p, page.CheckEmailView{Email: evil}))
+		inert(t, doc, html)
+		one(t, doc, "check-email")
+		if got, want := text(one(t, doc, "check-email-address")), evil; got != want {
+			t.Errorf("email=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "different-email"), "href"), "/login"; got != want {
+			t.Errorf("href=%q, want %q", got, want)
+		}
+		if !strings.Contains(text(doc.Find("main")), "15 minutes") {
+			t.Error("no mention of 15 minutes")
+		}
+	})
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	doc, html := render(t, page.Verify(layout.Page{AppName: "Atrium"}, page.VerifyView{Email: evil, Token: `t"ok`, Next: "/settings/account"}))
+	inert(t, doc, html)
+	btn := one(t, doc, "verify-submit")
+	if got, want := text(btn), "Sign in as "+evil; got != want {
+		t.Errorf("button=%q, want %q", got, want)
+	}
+	form := btn.Closest("form")
+	if got, want := attr(form, "action"), "/auth/verify"; got != want {
+		t.Errorf("action=%q, want %q", got, want)
+	}
+	if got, want := attr(form.Find(`input[name="token"]`), "value"), `t"ok`; got != want {
+		t.Errorf("token=%q, want %q", got, want)
+	}
+	if got, want := attr(form.Find(`input[name="next"]`), "value"), "/settings/account"; got != want {
+		t.Errorf("next=%q, want %q", got, want)
+	}
+	if doc.Find(`meta[name="robots"]`).Length() != 1 {
+		t.Error("verify page is indexable")
+	}
+}
+
+func TestLinkProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		reason string
+		want   string
+	}{
+		{"expired", "15 minutes"},
+		{"used", "works once"},
+		{"invalid", "incomplete"},
+		{"", "incomplete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			t.Parallel()
+			doc, _ := render(t, page.LinkProblem(layout.Page{AppName: "Atrium"}, page.LinkProblemView{Reason: tt.reason}))
+			if got := text(one(t, doc, "link-problem")); !strings.Contains(got, tt.want) {
+				t.Errorf("text=%q, want it to contain %q", got, tt.want)
+			}
+			if got, want := attr(one(t, doc, "new-link"), "href"), "/login"; got != want {
+				t.Errorf("href=%q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestAppHome(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		view page.AppHomeView
+		want string
+	}{
+		{"Name", page.AppHomeView{Name: "Ada", Email: "ada@example.com"}, "Welcome, Ada"},
+		{"EmailOnly", page.AppHomeView{Email: evil}, "Welcome, " + evil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			doc, html := render(t, page.AppHome(signedIn, tt.view))
+			inert(t, doc, html)
+			one(t, doc, "app-home")
+			if got := text(one(t, doc, "welcome")); got != tt.want {
+				t.Errorf("welcome=%q, want %q", got, tt.want)
+			}
+			one(t, doc, "empty-state")
+			if _, ok := one(t, doc, "create-workspace").Attr("disabled"); !ok {
+				t.Error("placeholder button is not disabled")
+			}
+		})
+	}
+}
+
+func TestAccount(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Several", func(t *testing.T) {
+		t.Parallel()
+		v := page.AccountView{Email: evil, Sessions: []page.SessionRow{
+			{ID: 1, Current: true, Device: "Firefox on Linux", IP: "192.0.2.1", Created: "2 Jan 2026", LastSeen: "just now"},
+			{ID: 42, Device: "<img src=x onerror=alert(1)>", IP: "198.51.100.7", Created: "1 Jan 2026", LastSeen: "yesterday"},
+		}}
+		doc, html := render(t, page.Account(signedIn, v))
+		inert(t, doc, html)
+		if doc.Find("img").Length() != 0 {
+			t.Error("device name rendered as HTML")
+		}
+		if got, want := doc.Find("h1").Text(), "Account"; got != want {
+			t.Errorf("h1=%q, want %q", got, want)
+		}
+		if got, want := text(one(t, doc, "account-email")), evil; got != want {
+			t.Errorf("email=%q, want %q", got, want)
+		}
+		rows := doc.Find(`[data-testid="session-row"]`)
+		if got, want := rows.Length(), 2; got != want {
+			t.Fatalf("rows=%d, want %d", got, want)
+		}
+		if rows.Eq(0).Find(`[data-testid="this-device"]`).Length() != 1 || rows.Eq(0).Find(`[data-testid="revoke-session"]`).Length() != 0 {
+			t.Error("current row: want a badge and no revoke button")
+		}
+		revoke := rows.Eq(1).Find(`[data-testid="revoke-session"]`)
+		if got, want := attr(revoke.Closest("form"), "action"), "/settings/account/sessions/42/revoke"; got != want {
+			t.Errorf("revoke action=%q, want %q", got, want)
+		}
+		if got, want := text(revoke), "Sign out this device"; got != want {
+			t.Errorf("revoke=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "revoke-others").Closest("form"), "action"), "/settings/account/sessions/revoke-others"; got != want {
+			t.Errorf("revoke-others action=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("OnlyThisDevice", func(t *testing.T) {
+		t.Parallel()
+		v := page.AccountView{Email: "ada@example.com", Sessions: []page.SessionRow{{ID: 1, Current: true, Device: "Safari on iOS"}}}
+		doc, _ := render(t, page.Account(signedIn, v))
+		one(t, doc, "session-row")
+		one(t, doc, "this-device")
+		none(t, doc, "revoke-session")
+		none(t, doc, "revoke-others")
+	})
+}
+
+func TestError(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Full", func(t *testing.T) {
+		t.Parallel()
+		v := page.ErrorView{Status: 429, Title: "Too many requests", Message: "Slow <down>.", RequestID: "req-<1>", RetryAfter: "30 seconds"}
+		doc, html := render(t, page.Error(layout.Page{AppName: "Atrium"}, v))
+		inert(t, doc, html)
+		one(t, doc, "error-page")
+		if got, want := text(one(t, doc, "error-status")), "429"; got != want {
+			t.Errorf("status=%q, want %q", got, want)
+		}
+		if got, want := text(one(t, doc, "request-id")), "Request id: req-<1>"; got != want {
+			t.Errorf("request id=%q, want %q", got, want)
+		}
+		if got, want := text(one(t, doc, "retry-after")), "Try again in 30 seconds."; got != want {
+			t.Errorf("retry=%q, want %q", got, want)
+		}
+		if got, want := doc.Find("title").Text(), "Too many requests · Atrium"; got != want {
+			t.Errorf("title=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "home-link"), "href"), "/"; got != want {
+			t.Errorf("home href=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("Minimal", func(t *testing.T) {
+		t.Parallel()
+		doc, _ := render(t, page.Error(layout.Page{AppName: "Atrium"}, page.ErrorView{Status: 404, Title: "Not found"}))
+		none(t, doc, "request-id")
+		none(t, doc, "retry-after")
+	})
+}
+
+func TestHome(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SignedOut", func(t *testing.T) {
+		t.Parallel()
+		doc, _ := render(t, page.Home(layout.Page{AppName: "Atrium"}, page.HomeView{}))
+		if got, want := doc.Find("h1").Text(), "Atrium"; got != want {
+			t.Errorf("h1=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "cta-signin"), "href"), "/login"; got != want {
+			t.Errorf("cta href=%q, want %q", got, want)
+		}
+		none(t, doc, "cta-app")
+	})
+
+	t.Run("SignedIn", func(t *testing.T) {
+		t.Parallel()
+		doc, _ := render(t, page.Home(signedIn, page.HomeView{SignedIn: true}))
+		if got, want := attr(one(t, doc, "cta-app"), "href"), "/app"; got != want {
+			t.Errorf("cta href=%q, want %q", got, want)
+		}
+		none(t, doc, "cta-signin")
+	})
+}
