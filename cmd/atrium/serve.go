@@ -76,6 +76,9 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Auth:       store.NewAuthService(db),
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
+		Workspaces: store.NewWorkspaceService(db),
+		Invites:    store.NewInviteService(db),
+		Outbox:     outbox,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
 	})

@@ -18,8 +18,9 @@ const (
 // workspaces they mention, so the ids are plain values, not references.
 type AuditEntry struct {
 	ID          int64
-	WorkspaceID int64 // 0 when the change concerns no workspace
-	ActorID     int64 // 0 for the system
+	WorkspaceID int64  // 0 when the change concerns no workspace
+	ActorID     int64  // 0 for the system
+	ActorEmail  string // filled on reads; "" when the actor is gone
 	Action      string
 	TargetType  string
 	TargetID    string
@@ -35,7 +36,9 @@ type AuditFilter struct {
 	WorkspaceID int64
 	ActorID     int64
 	Action      string
-	Limit       int
+	// BeforeID pages backwards: only entries with a smaller id.
+	BeforeID int64
+	Limit    int
 }
 
 // AuditService reads the audit log. Entries are written by the services

@@ -23,8 +23,23 @@ func (u *User) DisplayName() string {
 	return u.Email
 }
 
-// UserService reads users.
+// UserUpdate holds profile fields to change; nil fields stay.
+type UserUpdate struct {
+	Name     *string
+	TimeZone *string
+}
+
+// MaxNameLength bounds a display name.
+const MaxNameLength = 80
+
+// UserService reads and changes users.
 type UserService interface {
+	// UpdateUser changes the principal's profile ("user.updated").
+	UpdateUser(ctx context.Context, upd UserUpdate) (*User, error)
+	// DeleteUser deletes the principal's account: their sessions and
+	// memberships go, audit entries stay. Refused (ECONFLICT) while they are
+	// the last owner of a workspace.
+	DeleteUser(ctx context.Context) error
 	// FindUserByID returns the user or an ENOTFOUND error.
 	FindUserByID(ctx context.Context, id int64) (*User, error)
 	// FindUserByEmail returns the user with that (normalized) email or ENOTFOUND.

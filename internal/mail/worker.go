@@ -13,11 +13,15 @@ import (
 	"atrium/internal/app"
 )
 
-// Worker defaults.
+// Worker defaults, used for zero fields.
 const (
-	DefaultInterval    = 5 * time.Second
-	DefaultLease       = 2 * time.Minute
-	DefaultBatch       = 20
+	// DefaultInterval is how often Run polls the outbox.
+	DefaultInterval = 5 * time.Second
+	// DefaultLease is how long a claimed message stays claimed.
+	DefaultLease = 2 * time.Minute
+	// DefaultBatch is how many messages one claim takes.
+	DefaultBatch = 20
+	// DefaultMaxAttempts is how many failed attempts give a message up.
 	DefaultMaxAttempts = 10
 )
 
@@ -37,6 +41,10 @@ const (
 // their own transactions and call Notify; the worker claims due messages,
 // sends them and records each result, retrying failures with exponential
 // backoff.
+//
+// A message's Attempts counts the failed attempts already recorded
+// (MarkEmailFailed adds one); after the n-th the worker retries in
+// 30s·2^(n-1), at most an hour, and gives up after MaxAttempts.
 //
 // Zero fields take the defaults above; Now defaults to time.Now and Logger
 // to a logger that discards. Do not change fields once Run has started.
@@ -88,7 +96,7 @@ func (w *Worker) Notify() {
 // done.
 func (w *Worker) Run(ctx context.Context) {
 	kick := w.kickChan()
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(w.interval())
 	defer timer.Stop()
 	for {
 		if _, _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -10,22 +14,22 @@ import (
 	"atrium/web/page"
 )
 
-// handleAppHome handles "GET /app", the signed-in landing page.
-func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
-	p := app.PrincipalFromContext(r.Context())
-	v := page.AppHomeView{Name: p.User.Name, Email: p.User.Email}
-	s.render(w, r, http.StatusOK, page.AppHome(s.page(w, r, "Home"), v))
-}
-
 // handleAccountShow handles "GET /settings/account".
 func (s *Server) handleAccountShow(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	s.renderAccount(w, r, http.StatusOK, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone})
+}
+
+// renderAccount renders the account page around v's profile form values.
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, v page.AccountView) {
 	p := app.PrincipalFromContext(r.Context())
 	sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	v := page.AccountView{Email: p.User.Email, Sessions: make([]page.SessionRow, 0, len(sessions))}
+	v.Email, v.TimeZones = p.User.Email, timeZoneChoices(p.User.TimeZone)
+	v.Sessions = make([]page.SessionRow, 0, len(sessions))
 	for _, ss := range sessions {
 		v.Sessions = append(v.Sessions, page.SessionRow{
 			ID:       ss.ID,
@@ -36,7 +40,93 @@ func (s *Server) handleAccountShow(w http.ResponseWriter, r *http.Request) {
 			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
-	s.render(w, r, http.StatusOK, page.Account(s.page(w, r, "Account"), v))
+	if err := s.deleteBlocked(r); err != nil {
+		v.DeleteBlocked = app.ErrorMessage(err)
+	}
+	pg := s.page(w, r, "Account")
+	pg.Section = "account"
+	s.render(w, r, status, page.Account(pg, v))
+}
+
+// deleteBlocked says why the user cannot delete their account, if so: they
+// are the last owner of a workspace.
+func (s *Server) deleteBlocked(r *http.Request) error {
+	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, uw := range list {
+		if uw.Role != app.RoleOwner {
+			continue
+		}
+		members, err := s.Workspaces.FindMembers(r.Context(), uw.ID)
+		if err != nil {
+			return err
+		}
+		owners := 0
+		for _, m := range members {
+			if m.Role == app.RoleOwner {
+				owners++
+			}
+		}
+		if owners <= 1 {
+			names = append(names, uw.Name)
+		}
+	}
+	if len(names) > 0 {
+		return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace before deleting your account.",
+			strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// handleAccountUpdate handles "POST /settings/account": display name and
+// time zone.
+func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
+	name := strings.Join(strings.Fields(r.PostFormValue("name")), " ")
+	tz := strings.TrimSpace(r.PostFormValue("time_zone"))
+	v := page.AccountView{Name: name, TimeZone: tz}
+	if utf8.RuneCountInString(name) > app.MaxNameLength {
+		v.NameError = fmt.Sprintf("Use at most %d characters.", app.MaxNameLength)
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+		v.TimeZoneError = "Choose a time zone from the list (an IANA name such as Europe/Paris)."
+	}
+	if v.NameError != "" || v.TimeZoneError != "" {
+		s.renderAccount(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	if _, err := s.Users.UpdateUser(r.Context(), app.UserUpdate{Name: &name, TimeZone: &tz}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Profile saved.")
+	redirect(w, r, "/settings/account")
+}
+
+// handleAccountDelete handles "POST /settings/account/delete", confirmed by
+// typing DELETE. Refused while the user is the last owner of a workspace.
+func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	if strings.TrimSpace(r.PostFormValue("confirm")) != "DELETE" {
+		s.renderAccount(w, r, http.StatusUnprocessableEntity, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
+			DeleteError: "Type DELETE in capital letters to confirm."})
+		return
+	}
+	if err := s.Users.DeleteUser(r.Context()); err != nil {
+		if app.ErrorCode(err) == app.ECONFLICT {
+			s.renderAccount(w, r, http.StatusConflict, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
+				DeleteError: app.ErrorMessage(err)})
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.clearSessionCookie(w)
+	s.setFlash(w, "info", "Your account has been deleted.")
+	redirect(w, r, "/login")
 }
 
 // handleSessionRevoke handles "POST /settings/account/sessions/{id}/revoke".

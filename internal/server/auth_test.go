@@ -61,7 +61,8 @@ func TestMagicLinkSignIn(t *testing.T) {
 				t.Fatalf("after verify Location=%q, want %q", got, want)
 			}
 			home := b.Follow(res)
-			if !home.Has("app-home") || !strings.Contains(home.Text("nav-email"), "ada@example.com") {
+			// A first sign-in with no workspace lands on "create a workspace".
+			if !home.Has("workspace-create-form") || !strings.Contains(home.Text("nav-email"), "ada@example.com") {
 				t.Fatalf("not signed in after verify:\n%s", home.Body)
 			}
 			if got := home.Text("flash"); !strings.Contains(got, "signed in") {
@@ -231,11 +232,11 @@ func TestSignIn_FreshSessionAndSignOut(t *testing.T) {
 		t.Fatalf("the pre-sign-in session still works: %v", err)
 	}
 
-	res := b.Submit(b.Get("/app"), "logout", nil)
+	res := b.Submit(b.Get("/settings/account"), "logout", nil)
 	if got, want := res.Location(), "/login"; got != want {
 		t.Fatalf("logout Location=%q, want %q", got, want)
 	}
-	if got := b.Get("/app").Location(); !strings.HasPrefix(got, "/login") {
+	if got := b.Get("/settings/account").Location(); !strings.HasPrefix(got, "/login") {
 		t.Fatalf("after logout /app Location=%q, want the login page", got)
 	}
 	if _, err := store.NewAuthService(a.DB).Authenticate(context.Background(), app.HashToken(fresh)); app.ErrorCode(err) != app.EUNAUTHORIZED {
@@ -278,10 +279,10 @@ func TestAccount_Sessions(t *testing.T) {
 			if got := res.Text("flash"); !strings.Contains(got, "signed out") {
 				t.Fatalf("flash=%q", got)
 			}
-			if got := phone.Get("/app").Location(); !strings.HasPrefix(got, "/login") {
+			if got := phone.Get("/settings/account").Location(); !strings.HasPrefix(got, "/login") {
 				t.Fatalf("revoked phone still signed in (Location=%q)", got)
 			}
-			if laptop.Get("/app").StatusCode != http.StatusOK {
+			if laptop.Get("/settings/account").StatusCode != http.StatusOK {
 				t.Fatal("laptop was signed out too")
 			}
 
@@ -291,7 +292,7 @@ func TestAccount_Sessions(t *testing.T) {
 			if got := res.Text("flash"); !strings.Contains(got, "1 other device") {
 				t.Fatalf("flash=%q", got)
 			}
-			if got := phone.Get("/app").Location(); !strings.HasPrefix(got, "/login") {
+			if got := phone.Get("/settings/account").Location(); !strings.HasPrefix(got, "/login") {
 				t.Fatal("phone still signed in after sign-out everywhere else")
 			}
 
@@ -302,7 +303,7 @@ func TestAccount_Sessions(t *testing.T) {
 			if res.StatusCode != http.StatusSeeOther {
 				t.Fatalf("revoke foreign session: status %d", res.StatusCode)
 			}
-			if laptop.Get("/app").StatusCode != http.StatusOK {
+			if laptop.Get("/settings/account").StatusCode != http.StatusOK {
 				t.Fatal("another user signed the laptop out")
 			}
 		})

@@ -84,6 +84,8 @@ func retryAfterText(secs string) string {
 		return ""
 	}
 	switch {
+	case n == 1:
+		return "1 second"
 	case n < 90:
 		return strconv.Itoa(n) + " seconds"
 	default:

@@ -116,7 +116,13 @@ func loggablePath(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		for i, k := range rc.URLParams.Keys {
 			if k == "token" && i < len(rc.URLParams.Values) && rc.URLParams.Values[i] != "" {
-				p = strings.Replace(p, rc.URLParams.Values[i], "[redacted]", 1)
+				// chi matches on the escaped path when the request has
+				// escapes ("%41bc…"), so decode the value to find it in Path.
+				v := rc.URLParams.Values[i]
+				if u, err := url.PathUnescape(v); err == nil && u != "" {
+					v = u
+				}
+				p = strings.ReplaceAll(p, v, "[redacted]")
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"atrium/internal/app"
 	"atrium/web/page"
 	"atrium/web/static"
 )
@@ -33,12 +34,54 @@ func (s *Server) routes() http.Handler {
 		r.Post("/auth/verify", s.handleVerify)
 		r.Post("/logout", s.handleLogout)
 
+		// Invite links work signed out too: the handler sends visitors to
+		// sign in as the invited address.
+		r.Get("/invites/{token}", s.handleInviteShow)
+
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/app", s.handleAppHome)
 			r.Get("/settings/account", s.handleAccountShow)
+			r.Post("/settings/account", s.handleAccountUpdate)
+			r.Post("/settings/account/delete", s.handleAccountDelete)
 			r.Post("/settings/account/sessions/{id}/revoke", s.handleSessionRevoke)
 			r.Post("/settings/account/sessions/revoke-others", s.handleSessionRevokeOthers)
+			r.Get("/settings/workspaces", s.handleWorkspaces)
+			r.Post("/settings/workspaces/test-invite", s.handleTestInvite)
+			r.Get("/workspaces/new", s.handleWorkspaceNew)
+			r.Post("/workspaces", s.handleWorkspaceCreate)
+
+			r.Post("/invites/{token}/accept", s.handleInviteAccept)
+			r.Post("/invites/{token}/decline", s.handleInviteDecline)
+			r.Get("/invitations/{inviteID}", s.handleInvitationShow)
+			r.Post("/invitations/{inviteID}/accept", s.handleInviteAccept)
+			r.Post("/invitations/{inviteID}/decline", s.handleInviteDecline)
+
+			// Workspace routes: membership is checked for every one of them
+			// (404 for non-members), roles per route.
+			r.Route("/w/{slug}", func(r chi.Router) {
+				r.Use(s.loadWorkspace)
+				r.Get("/", s.handleDashboard)
+				r.Get("/members", s.handleMembers)
+				r.Post("/leave", s.handleLeave)
+
+				r.Group(func(r chi.Router) {
+					r.Use(s.requireRole(app.RoleAdmin))
+					r.Get("/settings", s.handleWorkspaceSettings)
+					r.Get("/audit", s.handleAudit)
+					r.Post("/invites", s.handleInviteCreate)
+					r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
+					r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
+					r.Post("/members/{userID}/role", s.handleMemberRole)
+					r.Post("/members/{userID}/remove", s.handleMemberRemove)
+				})
+				r.Group(func(r chi.Router) {
+					r.Use(s.requireRole(app.RoleOwner))
+					r.Post("/settings", s.handleWorkspaceUpdate)
+					r.Post("/delete", s.handleWorkspaceDelete)
+					r.Post("/transfer", s.handleTransfer)
+				})
+			})
 		})
 	})
 	return r

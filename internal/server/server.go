@@ -23,13 +23,16 @@ type Database interface {
 // Deps are the server's dependencies. Every field is required unless its
 // comment says otherwise.
 type Deps struct {
-	Logger  *slog.Logger
-	Config  *config.Config
-	DB      Database
-	Auth    app.AuthService
-	Users   app.UserService
-	Audit   app.AuditService
-	Limiter *RateLimiter
+	Logger     *slog.Logger
+	Config     *config.Config
+	DB         Database
+	Auth       app.AuthService
+	Users      app.UserService
+	Audit      app.AuditService
+	Workspaces app.WorkspaceService
+	Invites    app.InviteService
+	Outbox     app.OutboxService
+	Limiter    *RateLimiter
 	// MailQueued is called after a request queued an email, to wake the
 	// outbox worker; optional.
 	MailQueued func()
@@ -75,6 +78,14 @@ func (s *Server) location(name string) *time.Location {
 	}
 	s.locations.Store(name, l)
 	return l
+}
+
+// formatDate formats the day of t for a user in their time zone.
+func (s *Server) formatDate(t time.Time, tz string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(s.location(tz)).Format("2 Jan 2006")
 }
 
 // formatTime formats t for a user in their time zone.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -77,6 +78,22 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	return nil
 }
 
+// auditRow is an entry with its actor's email.
+type auditRow struct {
+	ID          int64
+	WorkspaceID *int64
+	ActorUserID *int64
+	Action      string
+	TargetType  string
+	TargetID    string
+	Metadata    string
+	IP          string
+	UserAgent   string
+	RequestID   string
+	CreatedAt   time.Time
+	ActorEmail  string
+}
+
 // AuditService implements app.AuditService.
 type AuditService struct{ db *DB }
 
@@ -88,28 +105,40 @@ var _ app.AuditService = (*AuditService)(nil)
 // FindAuditEntries returns entries matching f, newest first (at most 50
 // unless f.Limit says otherwise, and never more than 500).
 func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) ([]*app.AuditEntry, error) {
-	q := s.db.gorm.WithContext(ctx).Model(&auditRecord{})
+	where := []string{"1 = 1"}
+	var args []any
 	if f.WorkspaceID != 0 {
-		q = q.Where("workspace_id = ?", f.WorkspaceID)
+		where, args = append(where, "a.workspace_id = ?"), append(args, f.WorkspaceID)
 	}
 	if f.ActorID != 0 {
-		q = q.Where("actor_user_id = ?", f.ActorID)
+		where, args = append(where, "a.actor_user_id = ?"), append(args, f.ActorID)
 	}
 	if f.Action != "" {
-		q = q.Where("action = ?", f.Action)
+		where, args = append(where, "a.action = ?"), append(args, f.Action)
+	}
+	if f.BeforeID != 0 {
+		where, args = append(where, "a.id < ?"), append(args, f.BeforeID)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
-	limit = min(limit, 500)
-	var rs []auditRecord
-	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rs).Error; err != nil {
+	args = append(args, min(limit, 500))
+	var rs []auditRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT a.id, a.workspace_id, a.actor_user_id, a.action, a.target_type,
+		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, COALESCE(u.email, '') AS actor_email
+		FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY a.id DESC LIMIT ?`, args...).Scan(&rs).Error
+	if err != nil {
 		return nil, fmt.Errorf("find audit entries: %w", err)
 	}
 	out := make([]*app.AuditEntry, len(rs))
 	for i := range rs {
-		out[i] = rs[i].toApp()
+		r := auditRecord{ID: rs[i].ID, WorkspaceID: rs[i].WorkspaceID, ActorUserID: rs[i].ActorUserID,
+			Action: rs[i].Action, TargetType: rs[i].TargetType, TargetID: rs[i].TargetID, Metadata: rs[i].Metadata,
+			IP: rs[i].IP, UserAgent: rs[i].UserAgent, RequestID: rs[i].RequestID, CreatedAt: rs[i].CreatedAt}
+		out[i] = r.toApp()
+		out[i].ActorEmail = rs[i].ActorEmail
 	}
 	return out, nil
 }

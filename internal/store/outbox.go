@@ -90,11 +90,12 @@ func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease
 	return out, nil
 }
 
-// MarkEmailSent records a delivery.
+// MarkEmailSent records a delivery and clears the stored bodies: they may
+// hold a sign-in or invite link, which should not outlive its delivery.
 func (s *OutboxService) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
 	at = at.UTC().Truncate(time.Microsecond)
 	err := s.db.gorm.WithContext(ctx).Model(&outboxRecord{}).Where("id = ?", id).
-		Updates(map[string]any{"status": app.OutboxSent, "sent_at": at, "last_error": "",
+		Updates(map[string]any{"status": app.OutboxSent, "sent_at": at, "last_error": "", "text_body": "", "html_body": "",
 			"attempts": gorm.Expr("attempts + 1")}).Error
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)

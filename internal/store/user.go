@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"atrium/internal/app"
 )
@@ -47,4 +51,77 @@ func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*app.U
 		return nil, notFound(err, "User not found.", "find user by email")
 	}
 	return r.toApp(), nil
+}
+
+// UpdateUser changes the principal's display name or time zone.
+func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.User, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *app.User
+	err = s.db.transact(ctx, func(tx *gorm.DB) error {
+		var r userRecord
+		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
+			return notFound(err, "Your account no longer exists.", "find user")
+		}
+		changes := map[string]any{}
+		md := map[string]any{}
+		if upd.Name != nil && *upd.Name != r.Name {
+			changes["name"], md["name"] = *upd.Name, *upd.Name
+			r.Name = *upd.Name
+		}
+		if upd.TimeZone != nil && *upd.TimeZone != r.TimeZone {
+			changes["time_zone"], md["time_zone"] = *upd.TimeZone, *upd.TimeZone
+			r.TimeZone = *upd.TimeZone
+		}
+		if len(changes) > 0 {
+			changes["updated_at"] = s.db.now()
+			if err := tx.Model(&userRecord{}).Where("id = ?", uid).Updates(changes).Error; err != nil {
+				return fmt.Errorf("update user: %w", err)
+			}
+			if err := s.db.audit(ctx, tx, app.AuditEntry{Action: app.ActionUserUpdated, TargetType: "user",
+				TargetID: fmt.Sprint(uid), Metadata: md}); err != nil {
+				return err
+			}
+		}
+		out = r.toApp()
+		return nil
+	})
+	return out, err
+}
+
+// DeleteUser deletes the principal's account unless they are the last
+// owner of a workspace. Sessions and memberships go by cascade.
+func (s *UserService) DeleteUser(ctx context.Context) error {
+	uid, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		var blocking []string
+		err := tx.Raw(`SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+			WHERE m.user_id = ? AND m.role = 'owner'
+			AND (SELECT COUNT(*) FROM memberships o WHERE o.workspace_id = m.workspace_id AND o.role = 'owner') = 1
+			ORDER BY w.name`, uid).Scan(&blocking).Error
+		if err != nil {
+			return fmt.Errorf("check ownerships: %w", err)
+		}
+		if len(blocking) > 0 {
+			return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace first.",
+				strings.Join(blocking, ", "))
+		}
+		var r userRecord
+		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
+			return notFound(err, "Your account no longer exists.", "find user")
+		}
+		if err := tx.Where("email = ?", r.Email).Delete(&loginTokenRecord{}).Error; err != nil {
+			return fmt.Errorf("delete login tokens: %w", err)
+		}
+		if err := tx.Delete(&userRecord{}, uid).Error; err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: uid, Action: app.ActionUserDeleted, TargetType: "user",
+			TargetID: fmt.Sprint(uid)})
+	})
 }

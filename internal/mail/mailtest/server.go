@@ -67,6 +67,8 @@ func NewServer(t testing.TB) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = s.srv.Close()
+		// Close misses the listener if Serve has not registered it yet.
+		_ = ln.Close()
 		<-done
 	})
 	return s

@@ -1,0 +1,203 @@
+package app
+
+// Role is a member's role in a workspace.
+type Role string
+
+// Roles, from most to least powerful.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleMember}
+
+// ParseRole returns the role named s, or an EINVALID error.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleOwner, RoleAdmin, RoleMember:
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "Choose a role: owner, admin or member.")
+}
+
+// rank orders roles: higher is more powerful; unknown roles rank 0.
+func (r Role) rank() int {
+	switch r {
+	case RoleOwner:
+		return 3
+	case RoleAdmin:
+		return 2
+	case RoleMember:
+		return 1
+	}
+	return 0
+}
+
+// AtLeast reports whether r is min or more powerful.
+func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() && r.rank() > 0 }
+
+// Label is the role's display name.
+func (r Role) Label() string {
+	switch r {
+	case RoleOwner:
+		return "Owner"
+	case RoleAdmin:
+		return "Admin"
+	case RoleMember:
+		return "Member"
+	}
+	return string(r)
+}
+
+// The rules of who may do what in a workspace live here, and only here.
+// Each returns nil when allowed and an EFORBIDDEN (or EINVALID/ECONFLICT)
+// error that explains why not. owners is the workspace's number of owners.
+
+// CanEditWorkspace: only owners rename a workspace or change its slug.
+func CanEditWorkspace(actor Role) error {
+	if actor != RoleOwner {
+		return Errorf(EFORBIDDEN, "Only an owner can change the workspace's name or address.")
+	}
+	return nil
+}
+
+// CanDeleteWorkspace: owners only.
+func CanDeleteWorkspace(actor Role) error {
+	if actor != RoleOwner {
+		return Errorf(EFORBIDDEN, "Only an owner can delete the workspace.")
+	}
+	return nil
+}
+
+// CanSeeAudit: owners and admins.
+func CanSeeAudit(actor Role) error {
+	if !actor.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can see the audit log.")
+	}
+	return nil
+}
+
+// CanManageBilling: owners only.
+func CanManageBilling(actor Role) error {
+	if actor != RoleOwner {
+		return Errorf(EFORBIDDEN, "Only an owner can manage billing.")
+	}
+	return nil
+}
+
+// CanInvite: owners and admins, with a role no higher than their own.
+func CanInvite(actor, role Role) error {
+	if !actor.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can invite people.")
+	}
+	if role.rank() == 0 {
+		return Errorf(EINVALID, "Choose a role: owner, admin or member.")
+	}
+	if role.rank() > actor.rank() {
+		return Errorf(EFORBIDDEN, "You can invite people as %s at most.", actor.Label())
+	}
+	return nil
+}
+
+// CanManageInvites (revoke, resend): owners and admins.
+func CanManageInvites(actor Role) error {
+	if !actor.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can manage invites.")
+	}
+	return nil
+}
+
+// InviteRoles returns the roles actor may invite with, most powerful first.
+func InviteRoles(actor Role) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if CanInvite(actor, r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// CanChangeRole: owners change anyone's role; admins change admins and
+// members, up to admin. Nobody changes their own role here, and the last
+// owner cannot be demoted.
+func CanChangeRole(actor, target, to Role, self bool, owners int) error {
+	switch {
+	case to.rank() == 0:
+		return Errorf(EINVALID, "Choose a role: owner, admin or member.")
+	case self:
+		return Errorf(EFORBIDDEN, "You cannot change your own role. Ask another owner, or transfer ownership.")
+	case !actor.AtLeast(RoleAdmin):
+		return Errorf(EFORBIDDEN, "Only owners and admins can change roles.")
+	case actor == RoleAdmin && (target == RoleOwner || to == RoleOwner):
+		return Errorf(EFORBIDDEN, "Admins cannot change an owner's role or make someone owner.")
+	case target == RoleOwner && to != RoleOwner && owners <= 1:
+		return Errorf(ECONFLICT, "A workspace needs at least one owner.")
+	}
+	return nil
+}
+
+// CanRemoveMember: owners remove anyone but themselves; admins remove
+// admins and members. The last owner cannot be removed.
+func CanRemoveMember(actor, target Role, self bool, owners int) error {
+	switch {
+	case self:
+		return Errorf(EINVALID, "To remove yourself, leave the workspace.")
+	case !actor.AtLeast(RoleAdmin):
+		return Errorf(EFORBIDDEN, "Only owners and admins can remove members.")
+	case actor == RoleAdmin && target == RoleOwner:
+		return Errorf(EFORBIDDEN, "Admins cannot remove an owner.")
+	case target == RoleOwner && owners <= 1:
+		return Errorf(ECONFLICT, "A workspace needs at least one owner.")
+	}
+	return nil
+}
+
+// CanLeave: anyone but the last owner.
+func CanLeave(role Role, owners int) error {
+	if role == RoleOwner && owners <= 1 {
+		return Errorf(ECONFLICT, "You are the last owner. Transfer ownership to another member before leaving.")
+	}
+	return nil
+}
+
+// CanTransferOwnership: an owner hands ownership to another member.
+func CanTransferOwnership(actor Role, self bool) error {
+	switch {
+	case actor != RoleOwner:
+		return Errorf(EFORBIDDEN, "Only an owner can transfer ownership.")
+	case self:
+		return Errorf(EINVALID, "Choose another member to make owner.")
+	}
+	return nil
+}
+
+// PlanLimits are the seats each plan allows (0 = unlimited).
+type PlanLimits struct {
+	FreeSeats int
+	ProSeats  int
+}
+
+// Seats returns the number of seats ws may use: paid seats while its pro
+// subscription is in good standing (past_due keeps access), the free
+// limit otherwise. 0 means unlimited.
+func (l PlanLimits) Seats(ws *Workspace) int {
+	if ws.Plan == PlanPro {
+		switch ws.SubscriptionStatus {
+		case "", "active", "trialing", "past_due":
+			return l.ProSeats
+		}
+	}
+	return l.FreeSeats
+}
+
+// CheckSeats returns an ECONFLICT error when adding one more seat to used
+// would pass the limit.
+func (l PlanLimits) CheckSeats(ws *Workspace, used int) error {
+	if limit := l.Seats(ws); limit > 0 && used+1 > limit {
+		return Errorf(ECONFLICT, "All %d seats of this plan are in use (members and pending invites). Upgrade to invite more people, or revoke a pending invite.", limit)
+	}
+	return nil
+}

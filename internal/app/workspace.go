@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Workspace limits.
+const (
+	WorkspaceNameMin = 2
+	WorkspaceNameMax = 80
+	SlugMax          = 60
+)
+
+// Plans.
+const (
+	PlanFree = "free"
+	PlanPro  = "pro"
+)
+
+// Workspace is a tenant: the team that owns members, invites, billing and
+// an audit log.
+type Workspace struct {
+	ID                 int64
+	Name               string
+	Slug               string
+	Plan               string
+	SubscriptionStatus string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Membership is a user's place in a workspace.
+type Membership struct {
+	WorkspaceID int64
+	UserID      int64
+	Role        Role
+	CreatedAt   time.Time
+}
+
+// Member is a membership with the user's details, for lists.
+type Member struct {
+	Membership
+	Email string
+	Name  string
+}
+
+// UserWorkspace is one of a user's workspaces with their role in it.
+type UserWorkspace struct {
+	Workspace
+	Role    Role
+	Members int
+}
+
+// WorkspaceUpdate holds the fields to change; nil fields stay.
+type WorkspaceUpdate struct {
+	Name *string
+	Slug *string
+}
+
+// WorkspaceStats are the counts on a workspace dashboard.
+type WorkspaceStats struct {
+	Members        int
+	PendingInvites int
+}
+
+// ValidateWorkspaceName trims a name and checks its length.
+func ValidateWorkspaceName(name string) (string, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	n := utf8.RuneCountInString(name)
+	if n < WorkspaceNameMin || n > WorkspaceNameMax {
+		return name, Errorf(EINVALID, "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
+	}
+	return name, nil
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// ValidateSlug checks a slug a person typed: lowercase letters, digits and
+// single dashes, 2 to SlugMax characters.
+func ValidateSlug(slug string) (string, error) {
+	slug = strings.ToLower(strings.TrimSpace(slug))
+	if len(slug) < 2 || len(slug) > SlugMax || !slugPattern.MatchString(slug) {
+		return slug, Errorf(EINVALID, "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
+	}
+	return slug, nil
+}
+
+// Slugify derives a slug from a name: lower case, each run of other
+// characters becomes one dash, no dash at either end, at most SlugMax
+// characters. A name with no usable character gets a random slug.
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+		if b.Len() >= SlugMax {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > SlugMax {
+		s = strings.TrimRight(s[:SlugMax], "-")
+	}
+	if len(s) < 2 {
+		buf := make([]byte, 4)
+		_, _ = rand.Read(buf)
+		return "workspace-" + hex.EncodeToString(buf)
+	}
+	return s
+}
+
+// SlugWithSuffix returns slug with "-n" appended, shortened to fit SlugMax.
+func SlugWithSuffix(slug string, n int) string {
+	suffix := "-" + itoa(n)
+	if len(slug)+len(suffix) > SlugMax {
+		slug = strings.TrimRight(slug[:SlugMax-len(suffix)], "-")
+	}
+	return slug + suffix
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// WorkspaceService manages workspaces and their members. Every method acts
+// as the principal in ctx and checks their membership and role inside its
+// transaction: a caller cannot reach another tenant by passing its id.
+type WorkspaceService interface {
+	// CreateWorkspace creates a workspace owned by the principal. An empty
+	// slug is derived from the name; a taken derived slug gets a suffix.
+	CreateWorkspace(ctx context.Context, name, slug string) (*Workspace, error)
+	// FindWorkspaceForMember resolves a slug and the principal's membership
+	// in one query; ENOTFOUND when either is missing.
+	FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*Workspace, *Membership, error)
+	// FindWorkspacesByUser lists a user's workspaces with their role.
+	FindWorkspacesByUser(ctx context.Context, userID int64) ([]*UserWorkspace, error)
+	// FindWorkspaceStats counts members and pending invites.
+	FindWorkspaceStats(ctx context.Context, workspaceID int64) (*WorkspaceStats, error)
+	// UpdateWorkspace renames a workspace or changes its slug.
+	UpdateWorkspace(ctx context.Context, workspaceID int64, upd WorkspaceUpdate) (*Workspace, error)
+	// DeleteWorkspace deletes a workspace with its members and invites.
+	DeleteWorkspace(ctx context.Context, workspaceID int64) error
+	// FindMembers lists a workspace's members, owners first.
+	FindMembers(ctx context.Context, workspaceID int64) ([]*Member, error)
+	// ChangeMemberRole sets a member's role.
+	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
+	// RemoveMember removes another member.
+	RemoveMember(ctx context.Context, workspaceID, userID int64) error
+	// LeaveWorkspace removes the principal from a workspace.
+	LeaveWorkspace(ctx context.Context, workspaceID int64) error
+	// TransferOwnership makes another member owner; the principal becomes admin.
+	TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error
+}

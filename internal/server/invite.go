@@ -1,0 +1,261 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+	"atrium/internal/mail"
+	"atrium/web/page"
+)
+
+// inviteLink returns the accept link of an invite token.
+func (s *Server) inviteLink(token string) string {
+	return s.Config.AppURL.String() + "/invites/" + token
+}
+
+// composeInvite returns the email renderer for an invite with token.
+func (s *Server) composeInvite(token string) app.ComposeInvite {
+	return func(inv *app.Invite) app.Email {
+		return mail.InviteEmail(s.Config.AppName, inv.Email, inv.WorkspaceName, inv.InvitedBy, inv.Role, s.inviteLink(token))
+	}
+}
+
+// handleInviteCreate handles "POST /w/{slug}/invites" (owners and admins).
+func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	form := page.InviteForm{Email: strings.TrimSpace(r.PostFormValue("email")), Role: r.PostFormValue("role")}
+	email, err := app.NormalizeEmail(form.Email)
+	if err != nil {
+		form.EmailError = app.ErrorMessage(err)
+	}
+	role, rerr := app.ParseRole(form.Role)
+	if rerr == nil {
+		rerr = app.CanInvite(sc.m.Role, role)
+	}
+	if rerr != nil {
+		form.RoleError = app.ErrorMessage(rerr)
+	}
+	if form.EmailError != "" || form.RoleError != "" {
+		s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
+		return
+	}
+	token, hash := app.NewToken()
+	inv, err := s.Invites.CreateInvite(r.Context(), app.NewInvite{WorkspaceID: sc.ws.ID, Email: email, Role: role,
+		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token))
+	if err != nil {
+		if app.ErrorCode(err) == app.ECONFLICT {
+			form.EmailError = app.ErrorMessage(err)
+			s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.MailQueued()
+	s.inviteSentFlash(w, "Invite sent to "+inv.Email+".", token)
+	redirect(w, r, wsPath(sc.ws, "/members"))
+}
+
+// inviteSentFlash confirms a sent invite. In stub mode the email goes only
+// to the server log, so the flash carries the link to share by hand.
+func (s *Server) inviteSentFlash(w http.ResponseWriter, msg, token string) {
+	if s.Config.MailStub() {
+		s.setFlashLink(w, msg+" Mail is in stub mode, so share this link yourself:", s.inviteLink(token))
+		return
+	}
+	s.setFlash(w, "success", msg)
+}
+
+// inviteParam reads the {inviteID} route parameter.
+func inviteParam(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "inviteID"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// handleInviteRevoke handles "POST /w/{slug}/invites/{inviteID}/revoke".
+func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	id, ok := inviteParam(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {
+		return s.Invites.RevokeInvite(r.Context(), sc.ws.ID, id)
+	})
+}
+
+// handleInviteResend handles "POST /w/{slug}/invites/{inviteID}/resend": a
+// new link replaces the old one, valid for another seven days.
+func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	id, ok := inviteParam(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	token, hash := app.NewToken()
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.composeInvite(token))
+	if err != nil {
+		if code := app.ErrorCode(err); code == app.ECONFLICT || code == app.EINVALID {
+			s.setFlash(w, "error", app.ErrorMessage(err))
+			redirect(w, r, wsPath(sc.ws, "/members"))
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.MailQueued()
+	s.inviteSentFlash(w, "A new invite was sent to "+inv.Email+"; the previous link no longer works.", token)
+	redirect(w, r, wsPath(sc.ws, "/members"))
+}
+
+// handleInviteShow handles "GET /invites/{token}". Anonymous visitors are
+// sent to sign in as the invited address and come back to the invite.
+func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	token := chi.URLParam(r, "token")
+	var inv *app.Invite
+	var err error
+	if app.ValidTokenSyntax(token) {
+		inv, err = s.Invites.FindInviteByToken(r.Context(), app.HashToken(token))
+	} else {
+		err = app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		s.Error(w, r, err)
+		return
+	}
+	p := app.PrincipalFromContext(r.Context())
+	if inv != nil && p == nil && inv.State(s.Now()) == app.InvitePending {
+		// The link's token never goes into the sign-in request: the way back
+		// is the invite's id, which only its addressee can open.
+		q := url.Values{"next": {"/invitations/" + strconv.FormatInt(inv.ID, 10)}, "email": {inv.Email}}
+		redirect(w, r, "/login?"+q.Encode())
+		return
+	}
+	s.renderInvite(w, r, inv, "/invites/"+token)
+}
+
+// handleInvitationShow handles "GET /invitations/{inviteID}": an invite
+// addressed to the signed-in user, reached from their list or after
+// signing in from an invite link.
+func (s *Server) handleInvitationShow(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	id, ok := inviteParam(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	inv, err := s.Invites.FindInviteForEmail(r.Context(), id, p.User.Email)
+	if err != nil {
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			s.errorPage(w, r, http.StatusNotFound, "There is no invite for "+p.User.Email+" at this address.")
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.renderInvite(w, r, inv, "/invitations/"+strconv.FormatInt(id, 10))
+}
+
+// renderInvite renders the invite page for its state; inv nil is unknown.
+func (s *Server) renderInvite(w http.ResponseWriter, r *http.Request, inv *app.Invite, base string) {
+	p := app.PrincipalFromContext(r.Context())
+	v := page.InviteView{ActionBase: base, State: "invalid"}
+	status := http.StatusNotFound
+	if inv != nil {
+		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy, inv.Role.Label(), inv.Email
+		v.State, status = inv.State(s.Now()), http.StatusGone
+		if v.State == app.InvitePending {
+			v.State, status = "ok", http.StatusOK
+			if p != nil && p.User.Email != inv.Email {
+				v.State, status = "wrong_user", http.StatusForbidden
+			}
+		}
+	}
+	if p != nil {
+		v.SignedInAs = p.User.Email
+	}
+	s.render(w, r, status, page.Invite(s.page(w, r, "Invitation"), v))
+}
+
+// inviteKey returns the key of the invite a POST under /invites/{token} or
+// /invitations/{inviteID} is about.
+func inviteKey(r *http.Request) (app.InviteKey, bool) {
+	if token := chi.URLParam(r, "token"); token != "" {
+		return app.InviteKey{TokenHash: app.HashToken(token)}, app.ValidTokenSyntax(token)
+	}
+	id, ok := inviteParam(r)
+	return app.InviteKey{ID: id}, ok
+}
+
+// handleInviteAccept handles "POST /invites/{token}/accept" and
+// "POST /invitations/{inviteID}/accept".
+func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
+	key, ok := inviteKey(r)
+	if !ok {
+		s.renderInvite(w, r, nil, "")
+		return
+	}
+	ws, err := s.Invites.AcceptInvite(r.Context(), key)
+	if err != nil {
+		s.inviteActionFailed(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Welcome to “"+ws.Name+"”.")
+	redirect(w, r, wsPath(ws, ""))
+}
+
+// handleInviteDecline handles "POST /invites/{token}/decline" and
+// "POST /invitations/{inviteID}/decline".
+func (s *Server) handleInviteDecline(w http.ResponseWriter, r *http.Request) {
+	key, ok := inviteKey(r)
+	if !ok {
+		s.renderInvite(w, r, nil, "")
+		return
+	}
+	if err := s.Invites.DeclineInvite(r.Context(), key); err != nil {
+		s.inviteActionFailed(w, r, err)
+		return
+	}
+	s.setFlash(w, "info", "Invite declined.")
+	redirect(w, r, "/settings/workspaces")
+}
+
+// inviteActionFailed explains why an invite could not be accepted or
+// declined: a second click on Accept lands in the workspace it joined.
+func (s *Server) inviteActionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch app.ErrorCode(err) {
+	case app.ECONFLICT, app.EINVALID, app.EFORBIDDEN:
+		s.setFlash(w, "error", app.ErrorMessage(err))
+		redirect(w, r, "/settings/workspaces")
+	case app.ENOTFOUND:
+		s.renderInvite(w, r, nil, "")
+	default:
+		s.Error(w, r, err)
+	}
+}
+
+// handleTestInvite handles "POST /settings/workspaces/test-invite": an
+// invite-style email to the signed-in user, to check SMTP. It creates no
+// invite and no membership.
+func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.Config.AppName, p.User.Email)); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.MailQueued()
+	msg := "A test invite is on its way to " + p.User.Email + "."
+	if s.Config.MailStub() {
+		msg += " Mail is in stub mode: look for it in the server log."
+	}
+	s.setFlash(w, "success", msg)
+	redirect(w, r, "/settings/workspaces")
+}

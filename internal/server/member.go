@@ -1,0 +1,200 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+	"atrium/web/page"
+)
+
+// handleMembers handles "GET /w/{slug}/members".
+func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
+	s.renderMembers(w, r, http.StatusOK, nil)
+}
+
+// renderMembers renders the members page; form, when set, is an invite form
+// to show again with the user's input and errors.
+func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status int, form *page.InviteForm) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	members, err := s.Workspaces.FindMembers(r.Context(), sc.ws.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	invites, err := s.Invites.FindInvites(r.Context(), sc.ws.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	owners := 0
+	for _, m := range members {
+		if m.Role == app.RoleOwner {
+			owners++
+		}
+	}
+	actor := sc.m.Role
+	v := page.MembersView{Slug: sc.ws.Slug, CanInvite: app.CanManageInvites(actor) == nil}
+	for _, m := range members {
+		self := m.UserID == p.User.ID
+		row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
+			Joined: s.formatDate(m.CreatedAt, p.User.TimeZone), IsYou: self,
+			CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
+			CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
+		for _, to := range app.Roles {
+			if to != m.Role && app.CanChangeRole(actor, m.Role, to, self, owners) == nil {
+				row.RoleChoices = append(row.RoleChoices, string(to))
+			}
+		}
+		if len(row.RoleChoices) > 0 {
+			row.CanChangeRole = true
+			row.RoleChoices = append([]string{string(m.Role)}, row.RoleChoices...)
+		}
+		v.Members = append(v.Members, row)
+	}
+	now := s.Now()
+	pending := 0
+	for _, inv := range invites {
+		expired := inv.State(now) == app.InviteExpired
+		if !expired {
+			pending++
+		}
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
+			Sent: s.formatDate(inv.CreatedAt, p.User.TimeZone), Expires: s.formatDate(inv.ExpiresAt, p.User.TimeZone),
+			Expired: expired, Delivery: deliveryState(inv.Delivery), CanManage: v.CanInvite}
+		if row.Delivery != "sent" && v.CanInvite {
+			row.ShareLink = inv.ShareLink
+			row.DeliveryNote = deliveryNote(inv)
+		}
+		v.Invites = append(v.Invites, row)
+	}
+	if form != nil {
+		v.Invite = *form
+	} else {
+		v.Invite = page.InviteForm{Role: string(app.RoleMember)}
+	}
+	for _, role := range app.InviteRoles(actor) {
+		v.Invite.RoleChoices = append(v.Invite.RoleChoices, string(role))
+	}
+	if err := s.plans().CheckSeats(sc.ws, len(members)+pending); err != nil {
+		v.Invite.SeatsFull = true
+		v.Invite.SeatMessage = app.ErrorMessage(err)
+		v.Invite.BillingURL = wsPath(sc.ws, "/billing")
+	}
+	if err := app.CanLeave(actor, owners); err != nil {
+		v.LeaveBlocked = app.ErrorMessage(err)
+	} else {
+		v.CanLeave = true
+	}
+	s.render(w, r, status, page.Members(s.workspacePage(w, r, "Members", "members"), v))
+}
+
+func deliveryState(outboxStatus string) string {
+	switch outboxStatus {
+	case app.OutboxSent:
+		return "sent"
+	case app.OutboxFailed:
+		return "failed"
+	default:
+		return "pending"
+	}
+}
+
+func deliveryNote(inv *app.Invite) string {
+	switch {
+	case inv.Delivery == app.OutboxFailed:
+		return "Delivery failed after several attempts. Share the link below by hand, or resend."
+	case inv.DeliveryError != "":
+		return "The last attempt failed; it will be retried. Meanwhile you can share the link below."
+	default:
+		return "It is queued and will be retried if the mail server does not accept it."
+	}
+}
+
+// memberParam reads the {userID} route parameter.
+func memberParam(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "userID"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// memberAction runs a membership change and answers with a flash and a
+// redirect to the members page, or the error page when the rules say no.
+func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, success string, act func() error) {
+	sc := scopeFrom(r.Context())
+	if err := act(); err != nil {
+		switch app.ErrorCode(err) {
+		case app.ECONFLICT, app.EINVALID:
+			s.setFlash(w, "error", app.ErrorMessage(err))
+			redirect(w, r, wsPath(sc.ws, "/members"))
+		default:
+			s.Error(w, r, err)
+		}
+		return
+	}
+	s.setFlash(w, "success", success)
+	redirect(w, r, wsPath(sc.ws, "/members"))
+}
+
+// handleMemberRole handles "POST /w/{slug}/members/{userID}/role".
+func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	uid, ok := memberParam(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	role, err := app.ParseRole(r.PostFormValue("role"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.memberAction(w, r, "Role changed to "+role.Label()+".", func() error {
+		return s.Workspaces.ChangeMemberRole(r.Context(), sc.ws.ID, uid, role)
+	})
+}
+
+// handleMemberRemove handles "POST /w/{slug}/members/{userID}/remove".
+func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	uid, ok := memberParam(r)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	s.memberAction(w, r, "Member removed.", func() error {
+		return s.Workspaces.RemoveMember(r.Context(), sc.ws.ID, uid)
+	})
+}
+
+// handleTransfer handles "POST /w/{slug}/transfer" (owners).
+func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	uid, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("user_id")), 10, 64)
+	if err != nil || uid <= 0 {
+		s.Error(w, r, app.Errorf(app.EINVALID, "Choose a member to make owner."))
+		return
+	}
+	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
+		return s.Workspaces.TransferOwnership(r.Context(), sc.ws.ID, uid)
+	})
+}
+
+// handleLeave handles "POST /w/{slug}/leave".
+func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if err := s.Workspaces.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
+		if app.ErrorCode(err) == app.ECONFLICT {
+			s.setFlash(w, "error", app.ErrorMessage(err))
+			redirect(w, r, wsPath(sc.ws, "/members"))
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "You left “"+sc.ws.Name+"”.")
+	redirect(w, r, "/settings/workspaces")
+}

@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+	"atrium/web/layout"
+	"atrium/web/page"
+)
+
+const workspaceKey ctxKey = 2
+
+// workspaceScope is the workspace of a /w/{slug} request and the signed-in
+// user's membership of it.
+type workspaceScope struct {
+	ws *app.Workspace
+	m  *app.Membership
+}
+
+func scopeFrom(ctx context.Context) *workspaceScope {
+	sc, _ := ctx.Value(workspaceKey).(*workspaceScope)
+	return sc
+}
+
+// loadWorkspace resolves {slug} together with the user's membership in one
+// query. Anyone who is not a member gets the same 404 as for a workspace
+// that does not exist, so existence does not leak.
+func (s *Server) loadWorkspace(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := app.PrincipalFromContext(r.Context())
+		ws, m, err := s.Workspaces.FindWorkspaceForMember(r.Context(), chi.URLParam(r, "slug"), p.User.ID)
+		if err != nil {
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				s.errorPage(w, r, http.StatusNotFound, "")
+				return
+			}
+			s.Error(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), workspaceKey, &workspaceScope{ws: ws, m: m})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// requireRole answers 403 to members whose role is below min.
+func (s *Server) requireRole(min app.Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !scopeFrom(r.Context()).m.Role.AtLeast(min) {
+				s.errorPage(w, r, http.StatusForbidden, "Your role in this workspace does not allow this.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// workspacePage returns the layout of a page inside the current workspace.
+func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, section string) layout.Page {
+	p := s.page(w, r, title)
+	sc := scopeFrom(r.Context())
+	p.Section = section
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
+		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil}
+	return p
+}
+
+// wsPath returns a path inside the current workspace.
+func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + rest }
+
+// handleAppHome handles "GET /app": it opens the user's first workspace, or
+// asks them to create one.
+func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if len(list) == 0 {
+		redirect(w, r, "/workspaces/new")
+		return
+	}
+	redirect(w, r, "/w/"+list[0].Slug)
+}
+
+// handleWorkspaceNew handles "GET /workspaces/new".
+func (s *Server) handleWorkspaceNew(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	pg := s.page(w, r, "Create a workspace")
+	pg.Section = "workspaces"
+	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0}))
+}
+
+// handleWorkspaceCreate handles "POST /workspaces".
+func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
+	name, slug := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("slug"))
+	ws, err := s.Workspaces.CreateWorkspace(r.Context(), name, slug)
+	if err != nil {
+		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
+			v := page.WorkspaceNewView{Name: strings.TrimSpace(name), Slug: slug}
+			if _, nerr := app.ValidateWorkspaceName(name); nerr != nil {
+				v.NameError = app.ErrorMessage(nerr)
+			} else {
+				v.SlugError = app.ErrorMessage(err)
+			}
+			pg := s.page(w, r, "Create a workspace")
+			pg.Section = "workspaces"
+			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceNew(pg, v))
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Workspace “"+ws.Name+"” created. Invite your team from Members.")
+	redirect(w, r, wsPath(ws, ""))
+}
+
+// handleDashboard handles "GET /w/{slug}".
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.ws.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	entries, err := s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{WorkspaceID: sc.ws.ID, Limit: 10})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	limit := s.plans().Seats(sc.ws)
+	v := page.DashboardView{
+		Name: sc.ws.Name, Slug: sc.ws.Slug, Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
+		Members: stats.Members, SeatsUsed: stats.Members + stats.PendingInvites, SeatLimit: seatLabel(limit),
+		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
+		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
+	}
+	for _, e := range entries {
+		v.Recent = append(v.Recent, s.auditRow(e, sc.ws, p.User.TimeZone))
+	}
+	s.render(w, r, http.StatusOK, page.Dashboard(s.workspacePage(w, r, sc.ws.Name, "dashboard"), v))
+}
+
+// plans returns the seat limits from configuration.
+func (s *Server) plans() app.PlanLimits {
+	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats}
+}
+
+func planLabel(plan string) string {
+	if plan == app.PlanPro {
+		return "Pro"
+	}
+	return "Free"
+}
+
+func statusLabel(status string) string {
+	if status == "" {
+		return ""
+	}
+	return strings.ToUpper(status[:1]) + strings.ReplaceAll(status[1:], "_", " ")
+}
+
+func seatLabel(limit int) string {
+	if limit == 0 {
+		return "Unlimited"
+	}
+	return strconv.Itoa(limit)
+}
+
+// handleWorkspaceSettings handles "GET /w/{slug}/settings" (owners and admins).
+func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
+		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+	s.render(w, r, http.StatusOK, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+}
+
+// handleWorkspaceUpdate handles "POST /w/{slug}/settings" (owners): rename
+// and change the slug. Old links answer 404 afterwards.
+func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	name, slug := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("slug"))
+	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.ws.ID, app.WorkspaceUpdate{Name: &name, Slug: &slug})
+	if err != nil {
+		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: strings.TrimSpace(name), NewSlug: slug, CanEdit: true,
+				CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+			if _, nerr := app.ValidateWorkspaceName(name); nerr != nil {
+				v.NameError = app.ErrorMessage(nerr)
+			} else {
+				v.SlugError = app.ErrorMessage(err)
+			}
+			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Workspace settings saved.")
+	redirect(w, r, wsPath(ws, "/settings"))
+}
+
+// handleWorkspaceDelete handles "POST /w/{slug}/delete" (owners), which
+// needs the workspace's name typed to confirm.
+func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
+		v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
+			ConfirmError: "Type the workspace's name exactly to confirm."}
+		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+		return
+	}
+	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Workspace “"+sc.ws.Name+"” was deleted.")
+	redirect(w, r, "/settings/workspaces")
+}
+
+// handleWorkspaces handles "GET /settings/workspaces": the user's
+// workspaces, invitations waiting for them, and a create form.
+func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
+	s.renderWorkspaces(w, r, http.StatusOK, page.WorkspaceNewView{})
+}
+
+func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status int, form page.WorkspaceNewView) {
+	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	invites, err := s.Invites.FindInvitesForEmail(r.Context(), p.User.Email)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v := page.WorkspacesView{New: form}
+	for _, uw := range list {
+		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, Slug: uw.Slug, Role: uw.Role.Label(), Members: uw.Members})
+	}
+	for _, inv := range invites {
+		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),
+			Inviter: inv.InvitedBy, AcceptURL: "/invites/" + inv.WorkspaceSlug + "/pending", Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
+	}
+	pg := s.page(w, r, "Workspaces")
+	pg.Section = "workspaces"
+	s.render(w, r, status, page.Workspaces(pg, v))
+}

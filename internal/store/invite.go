@@ -1,0 +1,393 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"atrium/internal/app"
+)
+
+type inviteRecord struct {
+	ID              int64
+	WorkspaceID     int64
+	Email           string
+	Role            string
+	TokenHash       string
+	Status          string
+	InvitedByUserID *int64
+	ExpiresAt       time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (inviteRecord) TableName() string { return "invites" }
+
+// inviteRow is an invite joined with its workspace, inviter and the latest
+// email sent for it.
+type inviteRow struct {
+	ID              int64
+	WorkspaceID     int64
+	Email           string
+	Role            string
+	Status          string
+	InvitedByUserID *int64
+	ExpiresAt       time.Time
+	CreatedAt       time.Time
+	WorkspaceName   string
+	WorkspaceSlug   string
+	InviterEmail    string
+	InviterName     string
+	MailStatus      string
+	MailError       string
+	MailText        string
+}
+
+func (r *inviteRow) toApp() *app.Invite {
+	inv := &app.Invite{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceName: r.WorkspaceName, WorkspaceSlug: r.WorkspaceSlug,
+		Email: r.Email, Role: app.Role(r.Role), Status: r.Status, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(),
+		Delivery: r.MailStatus, DeliveryError: r.MailError}
+	if r.InvitedByUserID != nil {
+		inv.InvitedByID = *r.InvitedByUserID
+	}
+	inv.InvitedBy = r.InviterName
+	if inv.InvitedBy == "" {
+		inv.InvitedBy = r.InviterEmail
+	}
+	if inv.InvitedBy == "" {
+		inv.InvitedBy = "A former member"
+	}
+	if r.MailStatus != app.OutboxSent {
+		inv.ShareLink = inviteLink(r.MailText)
+	}
+	return inv
+}
+
+// inviteLink finds the accept link in an invite email's text.
+func inviteLink(text string) string {
+	for _, f := range strings.Fields(text) {
+		if strings.Contains(f, "/invites/") && (strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://")) {
+			return f
+		}
+	}
+	return ""
+}
+
+const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
+	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
+	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
+	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(o.text_body, '') AS mail_text
+	FROM invites i
+	JOIN workspaces w ON w.id = i.workspace_id
+	LEFT JOIN users u ON u.id = i.invited_by_user_id
+	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE ref = 'invite:' || CAST(i.id AS TEXT))`
+
+// InviteService implements app.InviteService.
+type InviteService struct{ db *DB }
+
+// NewInviteService returns the invite service of db.
+func NewInviteService(db *DB) *InviteService { return &InviteService{db: db} }
+
+var _ app.InviteService = (*InviteService)(nil)
+
+// CreateInvite stores an invite and queues its email in one transaction.
+func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
+	var out *app.Invite
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, in.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanInvite(app.Role(m.Role), in.Role); err != nil {
+			return err
+		}
+		var ws workspaceRecord
+		if err := tx.Take(&ws, "id = ?", in.WorkspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		if err := s.checkInvitable(tx, in.WorkspaceID, in.Email); err != nil {
+			return err
+		}
+		used, err := seatsUsed(tx, in.WorkspaceID, s.db.now())
+		if err != nil {
+			return err
+		}
+		if err := limits.CheckSeats(ws.toApp(), used); err != nil {
+			return err
+		}
+		now := s.db.now()
+		// An expired invite for the address is closed so the new one can stand.
+		if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending).
+			Updates(map[string]any{"status": app.InviteRevoked, "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("close expired invite: %w", err)
+		}
+		r := inviteRecord{WorkspaceID: in.WorkspaceID, Email: in.Email, Role: string(in.Role), TokenHash: in.TokenHash,
+			Status: app.InvitePending, InvitedByUserID: &m.UserID, ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&r).Error; err != nil {
+			if isUniqueViolation(err) {
+				return app.Errorf(app.ECONFLICT, "%s already has a pending invite.", in.Email)
+			}
+			return fmt.Errorf("create invite: %w", err)
+		}
+		out, err = s.findInvite(tx, "i.id = ?", r.ID)
+		if err != nil {
+			return err
+		}
+		msg := compose(out)
+		msg.Ref = fmt.Sprintf("invite:%d", r.ID)
+		if err := s.db.enqueueEmail(tx, msg); err != nil {
+			return err
+		}
+		out.Delivery = app.OutboxPending
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionInviteSent,
+			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": in.Email, "role": string(in.Role)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkInvitable refuses an address that is already a member or has a
+// pending, unexpired invite.
+func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email string) error {
+	var members int64
+	if err := tx.Table("memberships m").Joins("JOIN users u ON u.id = m.user_id").
+		Where("m.workspace_id = ? AND u.email = ?", workspaceID, email).Count(&members).Error; err != nil {
+		return fmt.Errorf("check membership: %w", err)
+	}
+	if members > 0 {
+		return app.Errorf(app.ECONFLICT, "%s is already a member of this workspace.", email)
+	}
+	var pending int64
+	if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ? AND expires_at > ?",
+		workspaceID, email, app.InvitePending, s.db.now()).Count(&pending).Error; err != nil {
+		return fmt.Errorf("check invites: %w", err)
+	}
+	if pending > 0 {
+		return app.Errorf(app.ECONFLICT, "%s already has a pending invite. Resend it from the list below if the email went missing.", email)
+	}
+	return nil
+}
+
+// seatsUsed counts members plus pending, unexpired invites.
+func seatsUsed(tx *gorm.DB, workspaceID int64, now time.Time) (int, error) {
+	var n struct{ Used int }
+	err := tx.Raw(`SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) +
+		(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = ? AND expires_at > ?) AS used`,
+		workspaceID, workspaceID, app.InvitePending, now).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count seats: %w", err)
+	}
+	return n.Used, nil
+}
+
+func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app.Invite, error) {
+	var rows []inviteRow
+	if err := tx.Raw(inviteSelect+" WHERE "+where, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find invite: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	return rows[0].toApp(), nil
+}
+
+func (s *InviteService) findInvites(ctx context.Context, where string, args ...any) ([]*app.Invite, error) {
+	var rows []inviteRow
+	if err := s.db.gorm.WithContext(ctx).Raw(inviteSelect+" WHERE "+where+" ORDER BY i.created_at DESC, i.id DESC", args...).
+		Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find invites: %w", err)
+	}
+	out := make([]*app.Invite, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toApp()
+	}
+	return out, nil
+}
+
+// FindInvites lists a workspace's pending invites, expired ones included.
+func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64) ([]*app.Invite, error) {
+	return s.findInvites(ctx, "i.workspace_id = ? AND i.status = ?", workspaceID, app.InvitePending)
+}
+
+// FindInvitesForEmail lists the pending, unexpired invites for an address.
+func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
+	return s.findInvites(ctx, "i.email = ? AND i.status = ? AND i.expires_at > ?", email, app.InvitePending, s.db.now())
+}
+
+// FindInviteByToken returns the invite of a token hash in any state.
+func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string) (*app.Invite, error) {
+	return s.findInvite(s.db.gorm.WithContext(ctx), "i.token_hash = ?", tokenHash)
+}
+
+// FindInviteForEmail returns an invite by id when it was sent to email.
+func (s *InviteService) FindInviteForEmail(ctx context.Context, id int64, email string) (*app.Invite, error) {
+	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.email = ?", id, email)
+}
+
+// inviteForPrincipal loads an invite by key inside tx and checks that it
+// is pending, unexpired and addressed to the principal.
+func (s *InviteService) inviteForPrincipal(ctx context.Context, tx *gorm.DB, key app.InviteKey) (*inviteRecord, *userRecord, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var u userRecord
+	if err := tx.Take(&u, "id = ?", uid).Error; err != nil {
+		return nil, nil, notFound(err, "Your account no longer exists.", "find user")
+	}
+	var r inviteRecord
+	q := tx.Where("token_hash = ?", key.TokenHash)
+	if key.TokenHash == "" {
+		// By id: only the invitee's own invites exist for them.
+		q = tx.Where("id = ? AND email = ?", key.ID, u.Email)
+	}
+	if err := q.Take(&r).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil, app.Errorf(app.ENOTFOUND, "This invite link is not valid.")
+		}
+		return nil, nil, fmt.Errorf("find invite: %w", err)
+	}
+	if r.Email != u.Email {
+		return nil, nil, app.Errorf(app.EFORBIDDEN, "This invite was sent to another email address.")
+	}
+	inv := app.Invite{Status: r.Status, ExpiresAt: r.ExpiresAt}
+	switch inv.State(s.db.now()) {
+	case app.InvitePending:
+		return &r, &u, nil
+	case app.InviteExpired:
+		return nil, nil, app.Errorf(app.EINVALID, "This invite has expired.")
+	case app.InviteAccepted:
+		return nil, nil, app.Errorf(app.ECONFLICT, "This invite has already been accepted.")
+	case app.InviteDeclined:
+		return nil, nil, app.Errorf(app.ECONFLICT, "This invite was declined.")
+	default:
+		return nil, nil, app.Errorf(app.ECONFLICT, "This invite was withdrawn.")
+	}
+}
+
+// AcceptInvite makes the principal a member exactly once: the conditional
+// status update is the guard against double clicks and racing tabs.
+func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey) (*app.Workspace, error) {
+	var ws *app.Workspace
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		r, u, err := s.inviteForPrincipal(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		now := s.db.now()
+		res := tx.Model(&inviteRecord{}).Where("id = ? AND status = ?", r.ID, app.InvitePending).
+			Updates(map[string]any{"status": app.InviteAccepted, "updated_at": now})
+		if res.Error != nil {
+			return fmt.Errorf("accept invite: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ECONFLICT, "This invite has already been accepted.")
+		}
+		m := membershipRecord{WorkspaceID: r.WorkspaceID, UserID: u.ID, Role: r.Role, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).
+			Create(&m).Error; err != nil {
+			return fmt.Errorf("add member: %w", err)
+		}
+		var w workspaceRecord
+		if err := tx.Take(&w, "id = ?", r.WorkspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		ws = w.toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.WorkspaceID, ActorID: u.ID, Action: app.ActionInviteAccepted,
+			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email, "role": r.Role}})
+	})
+	return ws, err
+}
+
+// DeclineInvite declines an invite addressed to the principal.
+func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		r, u, err := s.inviteForPrincipal(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&inviteRecord{}).Where("id = ? AND status = ?", r.ID, app.InvitePending).
+			Updates(map[string]any{"status": app.InviteDeclined, "updated_at": s.db.now()})
+		if res.Error != nil {
+			return fmt.Errorf("decline invite: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ECONFLICT, "This invite is no longer pending.")
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.WorkspaceID, ActorID: u.ID, Action: app.ActionInviteDeclined,
+			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
+	})
+}
+
+// pendingInvite loads a pending invite of the workspace after checking the
+// principal may manage invites there.
+func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspaceID, inviteID int64) (*inviteRecord, error) {
+	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.CanManageInvites(app.Role(m.Role)); err != nil {
+		return nil, err
+	}
+	var r inviteRecord
+	// Scoped by workspace: another tenant's invite id is simply not found.
+	if err := tx.Take(&r, "id = ? AND workspace_id = ?", inviteID, workspaceID).Error; err != nil {
+		return nil, notFound(err, "Invite not found.", "find invite")
+	}
+	if r.Status != app.InvitePending {
+		return nil, app.Errorf(app.ECONFLICT, "This invite is no longer pending.")
+	}
+	return &r, nil
+}
+
+// RevokeInvite withdraws a pending invite.
+func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"status": app.InviteRevoked, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("revoke invite: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteRevoked,
+			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
+	})
+}
+
+// ResendInvite replaces a pending invite's token (voiding the old link),
+// extends it, and queues a new email.
+func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, compose app.ComposeInvite) (*app.Invite, error) {
+	var out *app.Invite
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
+			"token_hash": tokenHash, "expires_at": expiresAt.UTC(), "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("resend invite: %w", err)
+		}
+		out, err = s.findInvite(tx, "i.id = ?", r.ID)
+		if err != nil {
+			return err
+		}
+		msg := compose(out)
+		msg.Ref = fmt.Sprintf("invite:%d", r.ID)
+		if err := s.db.enqueueEmail(tx, msg); err != nil {
+			return err
+		}
+		out.Delivery = app.OutboxPending
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteResent,
+			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
+	})
+	return out, err
+}

@@ -1,0 +1,448 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+type workspaceRecord struct {
+	ID                 int64
+	Name               string
+	Slug               string
+	Plan               string
+	SubscriptionStatus string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (workspaceRecord) TableName() string { return "workspaces" }
+
+func (r *workspaceRecord) toApp() *app.Workspace {
+	return &app.Workspace{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan,
+		SubscriptionStatus: r.SubscriptionStatus, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type membershipRecord struct {
+	ID          int64
+	WorkspaceID int64
+	UserID      int64
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (membershipRecord) TableName() string { return "memberships" }
+
+func (r *membershipRecord) toApp() *app.Membership {
+	return &app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID, Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+}
+
+// WorkspaceService implements app.WorkspaceService.
+type WorkspaceService struct{ db *DB }
+
+// NewWorkspaceService returns the workspace service of db.
+func NewWorkspaceService(db *DB) *WorkspaceService { return &WorkspaceService{db: db} }
+
+var _ app.WorkspaceService = (*WorkspaceService)(nil)
+
+var errNotMember = app.Errorf(app.ENOTFOUND, "Workspace not found.")
+
+// actor returns the principal's id, or EUNAUTHORIZED.
+func actor(ctx context.Context) (int64, error) {
+	id := app.UserIDFromContext(ctx)
+	if id == 0 {
+		return 0, app.Errorf(app.EUNAUTHORIZED, "Sign in to continue.")
+	}
+	return id, nil
+}
+
+// lockMembership returns the principal's membership of a workspace inside
+// tx, locking the workspace row on Postgres so concurrent membership
+// changes of one workspace run one at a time (SQLite's IMMEDIATE
+// transactions already do). A non-member gets ENOTFOUND, as if the
+// workspace did not exist.
+func (db *DB) lockMembership(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if db.dialect == Postgres {
+		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
+			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
+		}
+	}
+	var m membershipRecord
+	if err := tx.Take(&m, "workspace_id = ? AND user_id = ?", workspaceID, uid).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errNotMember
+		}
+		return nil, fmt.Errorf("find membership: %w", err)
+	}
+	return &m, nil
+}
+
+func countOwners(tx *gorm.DB, workspaceID int64) (int, error) {
+	var n int64
+	err := tx.Model(&membershipRecord{}).Where("workspace_id = ? AND role = ?", workspaceID, app.RoleOwner).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count owners: %w", err)
+	}
+	return int(n), nil
+}
+
+// CreateWorkspace creates a workspace owned by the principal.
+func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug string) (*app.Workspace, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err = app.ValidateWorkspaceName(name)
+	if err != nil {
+		return nil, err
+	}
+	derived := slug == ""
+	if derived {
+		slug = app.Slugify(name)
+	} else if slug, err = app.ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	var ws *app.Workspace
+	err = s.db.transact(ctx, func(tx *gorm.DB) error {
+		now := s.db.now()
+		candidate := slug
+		for n := 2; ; n++ {
+			var taken int64
+			if err := tx.Model(&workspaceRecord{}).Where("slug = ?", candidate).Count(&taken).Error; err != nil {
+				return fmt.Errorf("check slug: %w", err)
+			}
+			if taken == 0 {
+				break
+			}
+			if !derived {
+				return app.Errorf(app.ECONFLICT, "The address %q is taken. Choose another.", candidate)
+			}
+			candidate = app.SlugWithSuffix(slug, n)
+		}
+		r := workspaceRecord{Name: name, Slug: candidate, Plan: app.PlanFree, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&r).Error; err != nil {
+			if isUniqueViolation(err) {
+				return app.Errorf(app.ECONFLICT, "The address %q was just taken. Try again.", candidate)
+			}
+			return fmt.Errorf("create workspace: %w", err)
+		}
+		m := membershipRecord{WorkspaceID: r.ID, UserID: uid, Role: string(app.RoleOwner), CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&m).Error; err != nil {
+			return fmt.Errorf("create owner membership: %w", err)
+		}
+		ws = r.toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceCreated,
+			TargetType: "workspace", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"name": name, "slug": candidate}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// memberWorkspaceRow is a workspace joined with one membership.
+type memberWorkspaceRow struct {
+	ID                 int64
+	Name               string
+	Slug               string
+	Plan               string
+	SubscriptionStatus string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Role               string
+	MemberSince        time.Time
+	MembersCount       int
+}
+
+func (r *memberWorkspaceRow) workspace() *app.Workspace {
+	w := workspaceRecord{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return w.toApp()
+}
+
+// FindWorkspaceForMember resolves slug and the user's membership with one
+// indexed join.
+func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
+	var rows []memberWorkspaceRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+		w.created_at, w.updated_at, m.role, m.created_at AS member_since
+		FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
+		WHERE w.slug = ?`, userID, slug).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, errNotMember
+	}
+	r := rows[0]
+	return r.workspace(), &app.Membership{WorkspaceID: r.ID, UserID: userID, Role: app.Role(r.Role), CreatedAt: r.MemberSince.UTC()}, nil
+}
+
+// FindWorkspacesByUser lists the user's workspaces, by name.
+func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
+	var rows []memberWorkspaceRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+		w.created_at, w.updated_at, m.role, m.created_at AS member_since,
+		(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = w.id) AS members_count
+		FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+		WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, userID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
+	}
+	out := make([]*app.UserWorkspace, len(rows))
+	for i, r := range rows {
+		out[i] = &app.UserWorkspace{Workspace: *r.workspace(), Role: app.Role(r.Role), Members: r.MembersCount}
+	}
+	return out, nil
+}
+
+// FindWorkspaceStats counts members and pending, unexpired invites.
+func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID int64) (*app.WorkspaceStats, error) {
+	var st struct {
+		Members        int
+		PendingInvites int
+	}
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT
+		(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
+		(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = ? AND expires_at > ?) AS pending_invites`,
+		workspaceID, workspaceID, app.InvitePending, s.db.now()).Scan(&st).Error
+	if err != nil {
+		return nil, fmt.Errorf("workspace stats: %w", err)
+	}
+	return &app.WorkspaceStats{Members: st.Members, PendingInvites: st.PendingInvites}, nil
+}
+
+// UpdateWorkspace renames a workspace or changes its slug (owners only).
+func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int64, upd app.WorkspaceUpdate) (*app.Workspace, error) {
+	var out *app.Workspace
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanEditWorkspace(app.Role(m.Role)); err != nil {
+			return err
+		}
+		var r workspaceRecord
+		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		changes := map[string]any{}
+		if upd.Name != nil {
+			name, err := app.ValidateWorkspaceName(*upd.Name)
+			if err != nil {
+				return err
+			}
+			if name != r.Name {
+				changes["name"] = name
+				if err := s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceRenamed,
+					TargetType: "workspace", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"from": r.Name, "to": name}}); err != nil {
+					return err
+				}
+				r.Name = name
+			}
+		}
+		if upd.Slug != nil {
+			slug, err := app.ValidateSlug(*upd.Slug)
+			if err != nil {
+				return err
+			}
+			if slug != r.Slug {
+				changes["slug"] = slug
+				if err := s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceSlugChanged,
+					TargetType: "workspace", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"from": r.Slug, "to": slug}}); err != nil {
+					return err
+				}
+				r.Slug = slug
+			}
+		}
+		if len(changes) > 0 {
+			changes["updated_at"] = s.db.now()
+			if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).Updates(changes).Error; err != nil {
+				if isUniqueViolation(err) {
+					return app.Errorf(app.ECONFLICT, "The address %q is taken. Choose another.", r.Slug)
+				}
+				return fmt.Errorf("update workspace: %w", err)
+			}
+		}
+		out = r.toApp()
+		return nil
+	})
+	return out, err
+}
+
+// DeleteWorkspace deletes a workspace (owners only); members and invites
+// go with it by cascade. The audit log keeps every entry, the deletion's
+// included.
+func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, workspaceID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanDeleteWorkspace(app.Role(m.Role)); err != nil {
+			return err
+		}
+		var r workspaceRecord
+		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		if err := tx.Delete(&workspaceRecord{}, workspaceID).Error; err != nil {
+			return fmt.Errorf("delete workspace: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceDeleted,
+			TargetType: "workspace", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"name": r.Name, "slug": r.Slug}})
+	})
+}
+
+type memberRow struct {
+	WorkspaceID int64
+	UserID      int64
+	Role        string
+	CreatedAt   time.Time
+	Email       string
+	Name        string
+}
+
+// FindMembers lists the members, owners first, then admins, then members.
+func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) ([]*app.Member, error) {
+	var rows []memberRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT m.workspace_id, m.user_id, m.role, m.created_at,
+		u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.workspace_id = ?
+		ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email`, workspaceID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	out := make([]*app.Member, len(rows))
+	for i, r := range rows {
+		out[i] = &app.Member{Membership: app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID,
+			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name}
+	}
+	return out, nil
+}
+
+// targetMembership returns another member's membership inside tx.
+func targetMembership(tx *gorm.DB, workspaceID, userID int64) (*membershipRecord, error) {
+	var t membershipRecord
+	if err := tx.Take(&t, "workspace_id = ? AND user_id = ?", workspaceID, userID).Error; err != nil {
+		return nil, notFound(err, "That person is not a member of this workspace.", "find member")
+	}
+	return &t, nil
+}
+
+// ChangeMemberRole sets a member's role under app.CanChangeRole.
+func (s *WorkspaceService) ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role app.Role) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, userID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanChangeRole(app.Role(m.Role), app.Role(t.Role), role, m.UserID == t.UserID, owners); err != nil {
+			return err
+		}
+		if t.Role == string(role) {
+			return nil
+		}
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"role": string(role), "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("change role: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRoleChanged,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"from": t.Role, "to": string(role)}})
+	})
+}
+
+// RemoveMember removes another member under app.CanRemoveMember.
+func (s *WorkspaceService) RemoveMember(ctx context.Context, workspaceID, userID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, userID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanRemoveMember(app.Role(m.Role), app.Role(t.Role), m.UserID == t.UserID, owners); err != nil {
+			return err
+		}
+		if err := tx.Delete(&membershipRecord{}, t.ID).Error; err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRemoved,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"role": t.Role}})
+	})
+}
+
+// LeaveWorkspace removes the principal under app.CanLeave.
+func (s *WorkspaceService) LeaveWorkspace(ctx context.Context, workspaceID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanLeave(app.Role(m.Role), owners); err != nil {
+			return err
+		}
+		if err := tx.Delete(&membershipRecord{}, m.ID).Error; err != nil {
+			return fmt.Errorf("leave workspace: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberLeft,
+			TargetType: "user", TargetID: fmt.Sprint(m.UserID), Metadata: map[string]any{"role": m.Role}})
+	})
+}
+
+// TransferOwnership makes another member owner and the principal admin.
+func (s *WorkspaceService) TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanTransferOwnership(app.Role(m.Role), m.UserID == toUserID); err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, toUserID)
+		if err != nil {
+			return err
+		}
+		now := s.db.now()
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"role": string(app.RoleOwner), "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("promote new owner: %w", err)
+		}
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"role": string(app.RoleAdmin), "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("demote old owner: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionOwnershipTransferred,
+			TargetType: "user", TargetID: fmt.Sprint(toUserID), Metadata: map[string]any{"from_user_id": m.UserID, "previous_role": t.Role}})
+	})
+}
