@@ -23,8 +23,8 @@ const chromiumPath = "/usr/bin/chromium"
 func byTestID(id string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + id + `"]`) }
 
 // TestBrowser_SignInJourney is the browser smoke: headless Chromium signs
-// in with the emailed magic link against the binary's serve command, looks
-// at the account page and signs out.
+// in with the emailed magic link against the binary's serve command, lands
+// on the first-workspace page, looks at the account page and signs out.
 func TestBrowser_SignInJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the browser smoke")
@@ -33,7 +33,7 @@ func TestBrowser_SignInJourney(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("chromium not found at %s (%v): CI=true runs every test; install it with 'apt-get install chromium'", chromiumPath, err)
 		}
-		t.Skip("chromium not found at /usr/bin/chromium: skipping the browser smoke")
+		t.Skip("chromium not found at " + chromiumPath + ": skipping the browser smoke")
 	}
 	t.Parallel()
 
@@ -91,9 +91,10 @@ func TestBrowser_SignInJourney(t *testing.T) {
 		chromedp.Navigate(links[0]),
 		chromedp.WaitVisible(byTestID("verify-submit")),
 		chromedp.Click(byTestID("verify-submit")),
-		chromedp.WaitVisible(byTestID("app-home")),
+		chromedp.WaitVisible(byTestID("workspace-new")),
 	)
-	if got, want := location(), srv.URL+"/app"; got != want {
+	// A new user goes through /app to the form for their first workspace.
+	if got, want := location(), srv.URL+firstWorkspacePath; got != want {
 		t.Errorf("signed in at %s, want %s", got, want)
 	}
 	if got := text("nav-email"); !strings.Contains(got, email) {

@@ -68,6 +68,7 @@ Commands:
   serve          run the web server (the default command)
   migrate        apply, roll back or list database migrations (up | down | status)
   check-config   validate the configuration and the public-variable secret guard
+  billing        repair billing state: sync --workspace SLUG | replay EVENT_ID
   version        print the version
   help           show this help
 
@@ -108,6 +109,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runMigrate(ctx, args, env, stdout, stderr)
 	case "check-config":
 		return runCheckConfig(args, env, stdout, stderr)
+	case "billing":
+		return runBilling(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

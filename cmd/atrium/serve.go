@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/mail"
 	"atrium/internal/server"
@@ -79,6 +80,8 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Workspaces: store.NewWorkspaceService(db),
 		Invites:    store.NewInviteService(db),
 		Outbox:     outbox,
+		Billing:    store.NewBillingService(db),
+		Stripe:     newStripe(cfg),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
 	})
@@ -138,6 +141,14 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
 	}
 	return db, nil
+}
+
+// newStripe returns the Stripe client, or nil when billing is off.
+func newStripe(cfg *config.Config) *billing.Client {
+	if !cfg.BillingEnabled() {
+		return nil
+	}
+	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
 }
 
 func mailMode(cfg *config.Config) string {

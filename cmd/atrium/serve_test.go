@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -17,14 +15,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"atrium/internal/config"
 	"atrium/internal/mail/mailtest"
 )
 
 // shutdownTimeout is the SHUTDOWN_TIMEOUT_SECONDS the serve tests use.
 const shutdownTimeout = 5 * time.Second
+
+// firstWorkspacePath is where /app sends a signed-in user who belongs to no
+// workspace yet, as everyone does right after their first sign-in.
+const firstWorkspacePath = "/workspaces/new"
 
 // testServer is "atrium serve" running through run() in a goroutine.
 type testServer struct {
@@ -186,116 +186,6 @@ func logIndex(lines []map[string]any, msg string) int {
 	return -1
 }
 
-// client is a cookie-keeping HTTP client that posts forms the way a
-// same-origin page does and does not follow redirects by itself.
-type client struct {
-	t    *testing.T
-	base string
-	hc   *http.Client
-}
-
-func newClient(t *testing.T, base string) *client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// page is a response with its body read and parsed.
-type page struct {
-	Status   int
-	Location string
-	Body     string
-	Doc      *goquery.Document
-}
-
-// Text returns the trimmed text of the first element with this data-testid.
-func (p *page) Text(testID string) string {
-	return strings.TrimSpace(p.Doc.Find(`[data-testid="` + testID + `"]`).First().Text())
-}
-
-// Has reports whether an element with this data-testid exists.
-func (p *page) Has(testID string) bool {
-	return p.Doc.Find(`[data-testid="`+testID+`"]`).Length() > 0
-}
-
-func (c *client) do(req *http.Request) *page {
-	c.t.Helper()
-	res, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
-	}
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatalf("%s %s: parse body: %v", req.Method, req.URL, err)
-	}
-	return &page{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: string(body), Doc: doc}
-}
-
-func (c *client) url(path string) string {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
-		return path
-	}
-	return c.base + path
-}
-
-// Get fetches a page.
-func (c *client) Get(path string) *page {
-	c.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, c.url(path), nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return c.do(req)
-}
-
-// Post submits a form with an Origin header of the app's own origin.
-func (c *client) Post(path string, form url.Values) *page {
-	c.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.url(path), strings.NewReader(form.Encode()))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", c.base)
-	return c.do(req)
-}
-
-// Follow follows redirects until a page answers.
-func (c *client) Follow(p *page) *page {
-	c.t.Helper()
-	for i := 0; i < 10 && p.Status >= 300 && p.Status < 400; i++ {
-		p = c.Get(p.Location)
-	}
-	return p
-}
-
-// Submit posts the form around the element with this data-testid, with
-// the values of its inputs.
-func (c *client) Submit(p *page, testID string) *page {
-	c.t.Helper()
-	form := p.Doc.Find(`[data-testid="` + testID + `"]`).Closest("form")
-	if form.Length() == 0 {
-		c.t.Fatalf("no form around %q on the page:\n%s", testID, p.Body)
-	}
-	action, _ := form.Attr("action")
-	vals := url.Values{}
-	form.Find("input[name]").Each(func(_ int, s *goquery.Selection) {
-		name, _ := s.Attr("name")
-		v, _ := s.Attr("value")
-		vals.Set(name, v)
-	})
-	return c.Post(action, vals)
-}
-
 // requestLink asks for a sign-in link for email and checks the "check your
 // email" page.
 func requestLink(t *testing.T, c *client, email string) {
@@ -310,8 +200,9 @@ func requestLink(t *testing.T, c *client, email string) {
 	}
 }
 
-// followLink opens a sign-in link, presses "Sign in" and checks that the
-// signed-in home page shows email.
+// followLink opens a sign-in link, presses "Sign in" and checks where a new
+// user lands: /app sends someone without a workspace on to create their
+// first one, with their email in the header.
 func followLink(t *testing.T, c *client, link, email string) {
 	t.Helper()
 	if !strings.HasPrefix(link, c.base+"/auth/verify?token=") {
@@ -325,9 +216,13 @@ func followLink(t *testing.T, c *client, link, email string) {
 	if res.Status != http.StatusSeeOther || res.Location != "/app" {
 		t.Fatalf("POST /auth/verify: status %d, Location %q; want 303 to /app\n%s", res.Status, res.Location, res.Body)
 	}
-	home := c.Follow(res)
-	if home.Status != http.StatusOK || !home.Has("app-home") {
-		t.Fatalf("GET /app: status %d, want 200 with app-home\n%s", home.Status, home.Body)
+	landing := c.Get(res.Location)
+	if landing.Status != http.StatusSeeOther || landing.Location != firstWorkspacePath {
+		t.Fatalf("GET /app: status %d, Location %q; want 303 to %s\n%s", landing.Status, landing.Location, firstWorkspacePath, landing.Body)
+	}
+	home := c.Follow(landing)
+	if home.Status != http.StatusOK || !home.Has("workspace-new") || !home.Has("workspace-first-intro") {
+		t.Fatalf("GET %s: status %d, want 200 with the first-workspace form\n%s", firstWorkspacePath, home.Status, home.Body)
 	}
 	if got := home.Text("nav-email"); !strings.Contains(got, email) {
 		t.Fatalf("nav-email=%q, want it to show %q", got, email)

@@ -31,8 +31,13 @@ type Workspace struct {
 	Slug               string
 	Plan               string
 	SubscriptionStatus string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Billing state, kept in step with Stripe by its webhook.
+	StripeCustomerID     string
+	StripeSubscriptionID string
+	CurrentPeriodEnd     time.Time
+	CancelAtPeriodEnd    bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // Membership is a user's place in a workspace.

@@ -21,7 +21,9 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, app.SafeNext(next, appHome))
 		return
 	}
-	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Next: next}))
+	// An invite link sends its invitee here with their address filled in.
+	email, _ := app.NormalizeEmail(r.URL.Query().Get("email"))
+	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next}))
 }
 
 // handleLoginCreate handles "POST /login": it emails a magic link. The answer

@@ -162,10 +162,17 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // no inline script or style and no framing.
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	hsts := s.Config.SecureCookies()
+	formAction := "'self'"
+	if s.Stripe != nil {
+		// Checkout and the Customer Portal are reached by a redirect after a
+		// form post, which browsers check against form-action.
+		formAction += " https://checkout.stripe.com https://billing.stripe.com"
+	}
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -24,6 +24,8 @@ import (
 type RateLimiter struct {
 	general *limiter.Limiter
 	login   *limiter.Limiter
+	// webhook counts unverifiable webhook deliveries per client.
+	webhook *limiter.Limiter
 	trusted []netip.Prefix
 }
 
@@ -34,6 +36,7 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 	return &RateLimiter{
 		general: limiter.New(store, limiter.Rate{Period: cfg.RateLimitWindow, Limit: int64(cfg.RateLimitMax)}),
 		login:   limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
+		webhook: limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
 		trusted: cfg.TrustedProxies,
 	}
 }

@@ -21,6 +21,10 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.handleReadyz)
 	r.Handle("/static/*", http.StripPrefix("/static", static.Handler()))
 
+	// Stripe's webhook: outside the session and CSRF groups; it trusts only
+	// the signature and limits unsigned floods itself.
+	r.Post("/api/billing/webhook", s.handleStripeWebhook)
+
 	// Browser routes: CSRF protection, the session, and the rate limit on
 	// every state-changing request.
 	r.Group(func(r chi.Router) {
@@ -69,6 +73,8 @@ func (s *Server) routes() http.Handler {
 					r.Use(s.requireRole(app.RoleAdmin))
 					r.Get("/settings", s.handleWorkspaceSettings)
 					r.Get("/audit", s.handleAudit)
+					r.Get("/billing", s.handleBilling)
+					r.Get("/billing/return", s.handleBillingReturn)
 					r.Post("/invites", s.handleInviteCreate)
 					r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
 					r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
@@ -80,6 +86,9 @@ func (s *Server) routes() http.Handler {
 					r.Post("/settings", s.handleWorkspaceUpdate)
 					r.Post("/delete", s.handleWorkspaceDelete)
 					r.Post("/transfer", s.handleTransfer)
+					r.Post("/billing/checkout", s.handleCheckout)
+					r.Post("/billing/portal", s.handlePortal)
+					r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
 				})
 			})
 		})

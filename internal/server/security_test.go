@@ -45,18 +45,21 @@ func TestCrossOriginProtection(t *testing.T) {
 		assertRefused(t, name+" POST /logout", victim.do(req))
 	}
 
-	if home := victim.Get("/app"); home.StatusCode != http.StatusOK || !strings.Contains(home.Text("nav-email"), "victim@example.com") {
-		t.Fatalf("the victim was signed out by a cross-site request: status %d\n%s", home.StatusCode, home.Body)
+	if acct := victim.Get("/settings/account"); acct.StatusCode != http.StatusOK || !strings.Contains(acct.Text("nav-email"), "victim@example.com") {
+		t.Fatalf("the victim was signed out by a cross-site request: status %d\n%s", acct.StatusCode, acct.Body)
 	}
 
-	// A link followed from another site is an ordinary visit.
-	for _, path := range []string{"/", "/app", "/settings/account"} {
-		req, _ := http.NewRequest(http.MethodGet, a.URL+path, nil)
+	// A link followed from another site is an ordinary visit, signed in or not.
+	for _, v := range []struct {
+		b    *browser
+		path string
+	}{{a.newBrowser(t), "/"}, {a.newBrowser(t), "/login"}, {victim, "/"}, {victim, "/settings/account"}} {
+		req, _ := http.NewRequest(http.MethodGet, a.URL+v.path, nil)
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
 		req.Header.Set("Origin", "https://evil.example")
 		req.Header.Set("Referer", "https://evil.example/page")
-		if res := victim.do(req); res.StatusCode != http.StatusOK || res.Has("error-page") {
-			t.Errorf("cross-site GET %s: status %d, want 200 without the error page", path, res.StatusCode)
+		if res := v.b.do(req); res.StatusCode != http.StatusOK || res.Has("error-page") {
+			t.Errorf("cross-site GET %s: status %d, want 200 without the error page", v.path, res.StatusCode)
 		}
 	}
 
@@ -104,27 +107,29 @@ func TestSecurityHeaders(t *testing.T) {
 			b := tc.a.newBrowser(t)
 			evil := tc.a.newBrowser(t)
 			evil.Origin = "https://evil.example"
-			kinds := map[string]*response{
-				"page":          b.Get("/login"),
-				"404":           b.Get("/no/such/page"),
-				"redirect":      b.Get("/settings/account"),
-				"405":           b.Post("/healthz", nil),
-				"403":           evil.Post("/logout", nil),
-				"form 422":      b.Post("/login", url.Values{"email": {"nope"}}),
-				"healthz":       b.Get("/healthz"),
-				"readyz":        b.Get("/readyz"),
-				"static":        b.Get(static.Path("app.css")),
-				"static 404":    b.Get("/static/missing.css"),
-				"verify 404":    b.Get("/auth/verify?token=bad"),
-				"post redirect": b.Post("/logout", nil),
+			kinds := []struct {
+				kind string
+				res  *response
+				want int
+			}{
+				{"page", b.Get("/login"), http.StatusOK},
+				{"404", b.Get("/no/such/page"), http.StatusNotFound},
+				{"redirect", b.Get("/settings/account"), http.StatusSeeOther},
+				{"405", b.Post("/healthz", nil), http.StatusMethodNotAllowed},
+				{"403", evil.Post("/logout", nil), http.StatusForbidden},
+				{"form 422", b.Post("/login", url.Values{"email": {"nope"}}), http.StatusUnprocessableEntity},
+				{"healthz", b.Get("/healthz"), http.StatusOK},
+				{"readyz", b.Get("/readyz"), http.StatusOK},
+				{"static", b.Get(static.Path("app.css")), http.StatusOK},
+				{"static 404", b.Get("/static/missing.css"), http.StatusNotFound},
+				{"verify 404", b.Get("/auth/verify?token=bad"), http.StatusNotFound},
+				{"post redirect", b.Post("/logout", nil), http.StatusSeeOther},
 			}
-			wantStatus := map[string]int{"page": 200, "404": 404, "redirect": 303, "405": 405, "403": 403, "form 422": 422,
-				"healthz": 200, "readyz": 200, "static": 200, "static 404": 404, "verify 404": 404, "post redirect": 303}
-			for kind, res := range kinds {
-				if got, want := res.StatusCode, wantStatus[kind]; got != want {
-					t.Errorf("%s: status=%d, want %d", kind, got, want)
+			for _, k := range kinds {
+				if got := k.res.StatusCode; got != k.want {
+					t.Errorf("%s: status=%d, want %d", k.kind, got, k.want)
 				}
-				assertSecurityHeaders(t, kind, res.Header, tc.wantHSTS)
+				assertSecurityHeaders(t, k.kind, k.res.Header, tc.wantHSTS)
 			}
 		})
 	}
@@ -255,8 +260,11 @@ func TestSecretsNeverInResponses(t *testing.T) {
 	a := newTestApp(t, "sqlite", withEnv(kv...))
 	// Mail only goes through when the app logs in with the configured password.
 	a.SMTP.RequireAuth(secrets["SMTP_USERNAME"], secrets["SMTP_PASSWORD"])
-	for _, v := range a.Cfg.SecretValues() {
-		secrets["SecretValues "+v[:6]] = v
+	if got := len(a.Cfg.SecretValues()); got < 3 {
+		t.Fatalf("Config.SecretValues has %d values, want the SMTP password and both Stripe secrets", got)
+	}
+	for i, v := range a.Cfg.SecretValues() {
+		secrets["SecretValues()["+strconv.Itoa(i)+"]"] = v
 	}
 
 	checked := 0
@@ -282,6 +290,7 @@ func TestSecretsNeverInResponses(t *testing.T) {
 		for _, p := range paths {
 			check(state+" GET "+p, b.Get(p))
 		}
+		check(state+" GET /app, followed", b.Follow(b.Get("/app")))
 	}
 	requestLink := func(b *browser, email string) string {
 		t.Helper()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/billing"
 	"atrium/internal/config"
 )
 
@@ -32,7 +33,10 @@ type Deps struct {
 	Workspaces app.WorkspaceService
 	Invites    app.InviteService
 	Outbox     app.OutboxService
-	Limiter    *RateLimiter
+	Billing    app.BillingService
+	// Stripe makes outbound Stripe calls; nil when billing is off.
+	Stripe  *billing.Client
+	Limiter *RateLimiter
 	// MailQueued is called after a request queued an email, to wake the
 	// outbox worker; optional.
 	MailQueued func()

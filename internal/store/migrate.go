@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -125,12 +127,12 @@ func toMigrations(results []*goose.MigrationResult) []Migration {
 	return out
 }
 
+// sourceName turns "sqlite/00002_workspaces.sql" into "workspaces".
 func sourceName(s *goose.Source) string {
-	name := s.Path
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '/' {
-			return name[i+1:]
-		}
+	name := path.Base(s.Path)
+	name = strings.TrimSuffix(name, path.Ext(name))
+	if _, rest, ok := strings.Cut(name, "_"); ok {
+		return rest
 	}
 	return name
 }

@@ -12,20 +12,30 @@ import (
 )
 
 type workspaceRecord struct {
-	ID                 int64
-	Name               string
-	Slug               string
-	Plan               string
-	SubscriptionStatus string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	ID                   int64
+	Name                 string
+	Slug                 string
+	Plan                 string
+	SubscriptionStatus   string
+	StripeCustomerID     string
+	StripeSubscriptionID string
+	CurrentPeriodEnd     *time.Time
+	CancelAtPeriodEnd    bool
+	BillingEventAt       *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 func (workspaceRecord) TableName() string { return "workspaces" }
 
 func (r *workspaceRecord) toApp() *app.Workspace {
-	return &app.Workspace{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan,
-		SubscriptionStatus: r.SubscriptionStatus, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	ws := &app.Workspace{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
+		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, CancelAtPeriodEnd: r.CancelAtPeriodEnd,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.CurrentPeriodEnd != nil {
+		ws.CurrentPeriodEnd = r.CurrentPeriodEnd.UTC()
+	}
+	return ws
 }
 
 type membershipRecord struct {
@@ -152,20 +162,26 @@ func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug strin
 
 // memberWorkspaceRow is a workspace joined with one membership.
 type memberWorkspaceRow struct {
-	ID                 int64
-	Name               string
-	Slug               string
-	Plan               string
-	SubscriptionStatus string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	Role               string
-	MemberSince        time.Time
-	MembersCount       int
+	ID                   int64
+	Name                 string
+	Slug                 string
+	Plan                 string
+	SubscriptionStatus   string
+	StripeCustomerID     string
+	StripeSubscriptionID string
+	CurrentPeriodEnd     *time.Time
+	CancelAtPeriodEnd    bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	Role                 string
+	MemberSince          time.Time
+	MembersCount         int
 }
 
 func (r *memberWorkspaceRow) workspace() *app.Workspace {
 	w := workspaceRecord{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
+		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID,
+		CurrentPeriodEnd: r.CurrentPeriodEnd, CancelAtPeriodEnd: r.CancelAtPeriodEnd,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	return w.toApp()
 }
@@ -175,6 +191,7 @@ func (r *memberWorkspaceRow) workspace() *app.Workspace {
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
 	var rows []memberWorkspaceRow
 	err := s.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+		w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
 		w.created_at, w.updated_at, m.role, m.created_at AS member_since
 		FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 		WHERE w.slug = ?`, userID, slug).Scan(&rows).Error

@@ -59,7 +59,7 @@ func inviteProblemText(v InviteView) (title, body string) {
 }
 
 // Invite renders the page an invite link opens; its forms post to
-// "POST /invites/{token}/accept" and "POST /invites/{token}/decline".
+// ActionBase + "/accept" and ActionBase + "/decline".
 func Invite(p layout.Page, v InviteView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

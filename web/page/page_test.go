@@ -135,6 +135,137 @@ func TestLayout(t *testing.T) {
 		}
 	})
 
+	t.Run("MainNav", func(t *testing.T) {
+		t.Parallel()
+		p := signedIn
+		p.Section = "workspaces"
+		doc, _ := render(t, page.Home(p, page.HomeView{SignedIn: true}))
+		none(t, doc, "nav-app")
+		none(t, doc, "nav-workspace")
+		ws := one(t, doc, "nav-workspaces")
+		if got, want := attr(ws, "href"), "/settings/workspaces"; got != want {
+			t.Errorf("workspaces href=%q, want %q", got, want)
+		}
+		if got, want := attr(ws, "aria-current"), "page"; got != want {
+			t.Errorf("workspaces aria-current=%q, want %q", got, want)
+		}
+		acct := one(t, doc, "nav-account")
+		if got, want := attr(acct, "href"), "/settings/account"; got != want {
+			t.Errorf("account href=%q, want %q", got, want)
+		}
+		if _, ok := acct.Attr("aria-current"); ok {
+			t.Error("account link marked current")
+		}
+	})
+
+	t.Run("WorkspaceNav", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name      string
+			workspace layout.WorkspaceNav
+			section   string
+			links     map[string]string // data-testid → href
+			hidden    []string
+			current   string
+		}{
+			{
+				name:      "Owner",
+				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true},
+				section:   "audit",
+				links: map[string]string{
+					"nav-workspace":    "/w/acme",
+					"nav-ws-dashboard": "/w/acme",
+					"nav-ws-members":   "/w/acme/members",
+					"nav-ws-settings":  "/w/acme/settings",
+					"nav-ws-audit":     "/w/acme/audit",
+					"nav-ws-billing":   "/w/acme/billing",
+					"nav-ws-switch":    "/settings/workspaces",
+				},
+				current: "nav-ws-audit",
+			},
+			{
+				name:      "Member",
+				workspace: layout.WorkspaceNav{Name: "Acme", Slug: "acme", Role: "Member"},
+				section:   "members",
+				links: map[string]string{
+					"nav-ws-dashboard": "/w/acme",
+					"nav-ws-members":   "/w/acme/members",
+					"nav-ws-billing":   "/w/acme/billing",
+					"nav-ws-switch":    "/settings/workspaces",
+				},
+				hidden:  []string{"nav-ws-settings", "nav-ws-audit"},
+				current: "nav-ws-members",
+			},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				p := signedIn
+				p.Workspace = &tt.workspace
+				p.Section = tt.section
+				doc, html := render(t, page.Home(p, page.HomeView{SignedIn: true}))
+				inert(t, doc, html)
+				for id, href := range tt.links {
+					if got := attr(one(t, doc, id), "href"); got != href {
+						t.Errorf("%s href=%q, want %q", id, got, href)
+					}
+				}
+				for _, id := range tt.hidden {
+					none(t, doc, id)
+				}
+				if got, want := text(one(t, doc, "nav-workspace")), tt.workspace.Name; got != want {
+					t.Errorf("workspace=%q, want %q", got, want)
+				}
+				if got, want := text(one(t, doc, "nav-role")), tt.workspace.Role; got != want {
+					t.Errorf("role=%q, want %q", got, want)
+				}
+				current := doc.Find(`[aria-current="page"]`)
+				if got, want := current.Length(), 1; got != want {
+					t.Fatalf("aria-current elements=%d, want %d", got, want)
+				}
+				if got, want := attr(current, "data-testid"), tt.current; got != want {
+					t.Errorf("current=%q, want %q", got, want)
+				}
+				if got, want := text(one(t, doc, "nav-ws-switch")), "Switch workspace"; got != want {
+					t.Errorf("switch=%q, want %q", got, want)
+				}
+				if got, want := attr(one(t, doc, "nav-ws-members").Closest("nav"), "aria-label"), "Workspace"; got != want {
+					t.Errorf("nav aria-label=%q, want %q", got, want)
+				}
+			})
+		}
+	})
+
+	t.Run("FlashLink", func(t *testing.T) {
+		t.Parallel()
+		p := signedIn
+		p.Flash = &layout.Flash{Kind: "info", Message: "Share this link.", Link: `https://example.com/invites/a"b<c>`}
+		doc, html := render(t, page.Home(p, page.HomeView{}))
+		inert(t, doc, html)
+		link := one(t, doc, "flash-link")
+		if got, want := attr(link, "value"), `https://example.com/invites/a"b<c>`; got != want {
+			t.Errorf("value=%q, want %q", got, want)
+		}
+		if _, ok := link.Attr("readonly"); !ok {
+			t.Error("flash link is editable")
+		}
+		if link.Closest(`[data-testid="flash"]`).Length() != 1 {
+			t.Error("flash link outside the flash")
+		}
+		if got, want := text(doc.Find(`label[for="`+attr(link, "id")+`"]`)), "Link to share"; got != want {
+			t.Errorf("label=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("FlashWithoutLink", func(t *testing.T) {
+		t.Parallel()
+		p := signedIn
+		p.Flash = &layout.Flash{Kind: "success", Message: "Saved."}
+		doc, _ := render(t, page.Home(p, page.HomeView{}))
+		one(t, doc, "flash")
+		none(t, doc, "flash-link")
+	})
+
 	t.Run("UnknownFlashKind", func(t *testing.T) {
 		t.Parallel()
 		p := layout.Page{AppName: "Atrium", Flash: &layout.Flash{Kind: `x" onclick="y`, Message: "hi"}}
@@ -326,6 +457,92 @@ func TestAccount(t *testing.T) {
 		}
 		if got, want := attr(one(t, doc, "revoke-others").Closest("form"), "action"), "/settings/account/sessions/revoke-others"; got != want {
 			t.Errorf("revoke-others action=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("Profile", func(t *testing.T) {
+		t.Parallel()
+		v := page.AccountView{
+			Email: "ada@example.com", Name: evil, NameError: "Use at most 80 <characters>.",
+			TimeZone: "Europe/Paris", TimeZones: []string{"UTC", "Europe/Paris", "America/New_York"}, TimeZoneError: "Pick a time zone.",
+		}
+		doc, html := render(t, page.Account(signedIn, v))
+		inert(t, doc, html)
+		form := one(t, doc, "profile-form")
+		if got, want := attr(form, "action"), "/settings/account"; got != want {
+			t.Errorf("action=%q, want %q", got, want)
+		}
+		if got, want := attr(form, "method"), "post"; got != want {
+			t.Errorf("method=%q, want %q", got, want)
+		}
+		name := one(t, doc, "profile-name")
+		if got, want := attr(name, "name"), "name"; got != want {
+			t.Errorf("name field=%q, want %q", got, want)
+		}
+		if got, want := attr(name, "value"), evil; got != want {
+			t.Errorf("name value=%q, want %q", got, want)
+		}
+		if got, want := attr(name, "maxlength"), "80"; got != want {
+			t.Errorf("maxlength=%q, want %q", got, want)
+		}
+		if got, want := text(doc.Find("#"+attr(name, "id")+"-error")), "Use at most 80 <characters>."; got != want {
+			t.Errorf("name error=%q, want %q", got, want)
+		}
+		tz := one(t, doc, "profile-tz")
+		if got, want := attr(tz, "name"), "time_zone"; got != want {
+			t.Errorf("tz name=%q, want %q", got, want)
+		}
+		if got, want := tz.Find("option").Length(), 3; got != want {
+			t.Errorf("tz options=%d, want %d", got, want)
+		}
+		if got, want := attr(tz.Find("option[selected]"), "value"), "Europe/Paris"; got != want {
+			t.Errorf("selected tz=%q, want %q", got, want)
+		}
+		if got, want := attr(tz, "aria-invalid"), "true"; got != want {
+			t.Errorf("tz aria-invalid=%q, want %q", got, want)
+		}
+		if got, want := doc.Find(`label[for="`+attr(tz, "id")+`"]`).Length(), 1; got != want {
+			t.Errorf("tz labels=%d, want %d", got, want)
+		}
+		if !one(t, doc, "profile-submit").Closest("form").Is(`[data-testid="profile-form"]`) {
+			t.Error("profile submit outside the profile form")
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		t.Parallel()
+		doc, html := render(t, page.Account(signedIn, page.AccountView{Email: "ada@example.com", DeleteError: "Type <DELETE> to confirm."}))
+		inert(t, doc, html)
+		none(t, doc, "delete-account-blocked")
+		confirm := one(t, doc, "delete-account-confirm")
+		if got, want := attr(confirm, "name"), "confirm"; got != want {
+			t.Errorf("name=%q, want %q", got, want)
+		}
+		if got, want := attr(confirm.Closest("form"), "action"), "/settings/account/delete"; got != want {
+			t.Errorf("action=%q, want %q", got, want)
+		}
+		if got, want := attr(confirm, "aria-invalid"), "true"; got != want {
+			t.Errorf("aria-invalid=%q, want %q", got, want)
+		}
+		if got, want := text(doc.Find("#"+attr(confirm, "aria-describedby"))), "Type <DELETE> to confirm."; got != want {
+			t.Errorf("error=%q, want %q", got, want)
+		}
+		if !one(t, doc, "delete-account-submit").HasClass("btn-danger") {
+			t.Error("delete button is not a danger button")
+		}
+	})
+
+	t.Run("DeleteBlocked", func(t *testing.T) {
+		t.Parallel()
+		doc, html := render(t, page.Account(signedIn, page.AccountView{Email: "ada@example.com", DeleteBlocked: "You own <Acme>: transfer it first."}))
+		inert(t, doc, html)
+		if got, want := text(one(t, doc, "delete-account-blocked")), "You own <Acme>: transfer it first."; got != want {
+			t.Errorf("blocked=%q, want %q", got, want)
+		}
+		none(t, doc, "delete-account-confirm")
+		none(t, doc, "delete-account-submit")
+		if doc.Find(`form[action="/settings/account/delete"]`).Length() != 0 {
+			t.Error("delete form shown while blocked")
 		}
 	})
 

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"atrium/internal/app"
+	"atrium/internal/billing"
+	"atrium/internal/config"
+	"atrium/internal/store"
+)
+
+// runBilling handles "atrium billing sync --workspace SLUG" and
+// "atrium billing replay EVENT_ID", the runbook's out-of-sync repairs.
+func runBilling(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("billing", "billing sync --workspace SLUG | billing replay EVENT_ID\n\n"+
+		"  sync    re-read the workspace's subscription from Stripe and repair the local state\n"+
+		"  replay  apply a stored webhook event again (it never rolls back newer state)", stderr)
+	slug := fs.String("workspace", "", "the `slug` of the workspace to sync")
+	if len(args) == 0 {
+		return usagef("billing needs an action: sync or replay")
+	}
+	action, rest := args[0], args[1:]
+	if action == "-h" || action == "--help" || action == "help" {
+		fs.Usage()
+		return nil
+	}
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	switch {
+	case action == "sync" && (*slug == "" || fs.NArg() > 0):
+		return usagef("billing sync needs --workspace SLUG and no other arguments")
+	case action == "replay" && fs.NArg() != 1:
+		return usagef("billing replay needs one event id (evt_...)")
+	case action != "sync" && action != "replay":
+		return usagef("billing: unknown action %q (want sync or replay)", action)
+	}
+	cfg, err := loadConfig(env, stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := store.NewBillingService(db)
+
+	if action == "replay" {
+		return replayEvent(ctx, svc, fs.Arg(0), stdout)
+	}
+	if !cfg.BillingEnabled() {
+		return fmt.Errorf("billing is off: set STRIPE_SECRET_KEY to sync with Stripe")
+	}
+	ws, err := svc.FindWorkspaceBySlug(ctx, *slug)
+	if err != nil {
+		return fmt.Errorf("%s", app.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "Workspace %q (%s): plan %s, status %q, customer %q, subscription %q\n",
+		ws.Name, ws.Slug, ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
+	client := newStripe(cfg)
+	var upd *app.BillingUpdate
+	switch {
+	case ws.StripeSubscriptionID != "":
+		upd, err = client.FetchSubscription(ctx, ws.StripeSubscriptionID)
+	case ws.StripeCustomerID != "":
+		upd, err = client.FindCustomerSubscription(ctx, ws.StripeCustomerID)
+	default:
+		fmt.Fprintln(stdout, "The workspace has no Stripe customer: nothing to sync (it has never started a Checkout).")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if upd == nil {
+		upd = &app.BillingUpdate{Status: app.SubCanceled}
+		fmt.Fprintln(stdout, "Stripe has no subscription for this customer: the workspace goes back to the free plan.")
+	}
+	if err := svc.SyncSubscription(ctx, ws.ID, *upd); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Synced: plan %s, status %q. The change is in the audit log as %s.\n",
+		app.PlanFor(upd.Status), upd.Status, app.ActionBillingSynced)
+	return nil
+}
+
+func replayEvent(ctx context.Context, svc *store.BillingService, id string, stdout io.Writer) error {
+	ev, err := svc.FindStripeEvent(ctx, strings.TrimSpace(id))
+	if err != nil {
+		return fmt.Errorf("%s Events are stored when the webhook receives them; resend it from the Stripe dashboard first", app.ErrorMessage(err))
+	}
+	upd, err := billing.Interpret(ev)
+	if err != nil {
+		return err
+	}
+	result, err := svc.ReapplyStripeEvent(ctx, ev.ID, upd)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Event %s (%s, received %s, was %s): %s.\n", ev.ID, ev.Type,
+		ev.ReceivedAt.Format("2006-01-02 15:04:05 UTC"), ev.Status, result)
+	switch result {
+	case app.EventUnmatched:
+		fmt.Fprintln(stdout, "No workspace matches its customer yet. Check the customer id in Stripe, then run 'atrium billing sync --workspace SLUG'.")
+	case app.EventStale:
+		fmt.Fprintln(stdout, "A newer update was already applied; nothing changed.")
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Subscription statuses that matter to Atrium (Stripe's names).
+const (
+	SubActive   = "active"
+	SubTrialing = "trialing"
+	SubPastDue  = "past_due"
+	SubCanceled = "canceled"
+	SubUnpaid   = "unpaid"
+)
+
+// Audit actions for billing.
+const (
+	ActionCheckoutStarted     = "billing.checkout_started"
+	ActionPortalOpened        = "billing.portal_opened"
+	ActionSubscriptionUpdated = "billing.subscription_updated"
+	ActionSubscriptionDeleted = "billing.subscription_deleted"
+	ActionPaymentFailed       = "billing.payment_failed"
+	ActionInvoicePaid         = "billing.invoice_paid"
+	ActionBillingSynced       = "billing.synced"
+	ActionDemoUpgraded        = "billing.demo_upgraded"
+)
+
+// Results of applying a Stripe event.
+const (
+	EventApplied   = "applied"   // the workspace changed
+	EventDuplicate = "duplicate" // seen before; nothing changed
+	EventStale     = "stale"     // older than the state already applied
+	EventIgnored   = "ignored"   // a type Atrium does not act on
+	EventUnmatched = "unmatched" // no workspace for it; kept for replay
+)
+
+// StripeEvent is a verified webhook event as Atrium stores it.
+type StripeEvent struct {
+	ID         string
+	Type       string
+	APIVersion string
+	Created    time.Time
+	Payload    []byte
+	// Filled on reads.
+	Status      string
+	WorkspaceID int64
+	ReceivedAt  time.Time
+	Error       string
+}
+
+// BillingUpdate is what an event (or a sync) says about a workspace's
+// subscription. Empty fields leave the stored value alone.
+type BillingUpdate struct {
+	// WorkspaceID, when the event names it (Checkout's client_reference_id
+	// or metadata); otherwise the workspace is found by CustomerID.
+	WorkspaceID    int64
+	CustomerID     string
+	SubscriptionID string
+	Status         string
+	PeriodEnd      time.Time
+	CancelAtEnd    *bool
+	// Action is the audit action recorded when the update applies.
+	Action string
+	// AsOf orders updates: one older than the last applied is stale.
+	AsOf time.Time
+}
+
+// PlanFor returns the plan a subscription status grants.
+func PlanFor(status string) string {
+	switch status {
+	case SubActive, SubTrialing, SubPastDue:
+		return PlanPro
+	}
+	return PlanFree
+}
+
+// BillingService keeps workspaces' billing state. Webhook application runs
+// without a principal (Stripe is the caller); the others act as the
+// principal in ctx and check they own the workspace.
+type BillingService interface {
+	// ApplyStripeEvent records ev and applies upd in one transaction:
+	// a duplicate changes nothing, an older update than the last applied is
+	// recorded as stale, an event for no known workspace as unmatched. upd
+	// nil records the event as ignored.
+	ApplyStripeEvent(ctx context.Context, ev StripeEvent, upd *BillingUpdate) (string, error)
+	// FindStripeEvent returns a stored event (for replay).
+	FindStripeEvent(ctx context.Context, id string) (*StripeEvent, error)
+	// ReapplyStripeEvent applies a stored event's update again, still
+	// refusing to roll back newer state.
+	ReapplyStripeEvent(ctx context.Context, id string, upd *BillingUpdate) (string, error)
+	// RecordCheckoutStarted stores the Stripe customer of a workspace and
+	// audits the start of a Checkout (owners only).
+	RecordCheckoutStarted(ctx context.Context, workspaceID int64, customerID, sessionID string) error
+	// SyncSubscription overwrites a workspace's billing state with what
+	// Stripe says now (operator repair; no principal needed).
+	SyncSubscription(ctx context.Context, workspaceID int64, upd BillingUpdate) error
+	// DemoUpgrade switches a workspace to pro without Stripe (development
+	// demo mode; owners only).
+	DemoUpgrade(ctx context.Context, workspaceID int64) error
+	// FindWorkspaceBySlug finds a workspace for operator commands.
+	FindWorkspaceBySlug(ctx context.Context, slug string) (*Workspace, error)
+}

@@ -1,0 +1,158 @@
+// Package billing talks to Stripe: Checkout and Customer Portal sessions,
+// subscription reads, and verification and interpretation of webhook
+// events. It holds no state; the store keeps the workspaces' billing state.
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	portalsession "github.com/stripe/stripe-go/v76/billingportal/session"
+	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/subscription"
+
+	"atrium/internal/app"
+)
+
+// Config says how to reach Stripe.
+type Config struct {
+	SecretKey string
+	PriceID   string
+	// APIBase points the client at another server (a local stripe-mock);
+	// empty means Stripe's API.
+	APIBase string
+}
+
+// Client makes the outbound Stripe calls Atrium needs. Its clients are
+// built once, with their own backend: no package-level Stripe state.
+type Client struct {
+	priceID       string
+	checkout      checkoutsession.Client
+	portal        portalsession.Client
+	customers     customer.Client
+	subscriptions subscription.Client
+}
+
+// New returns a client for cfg.
+func New(cfg Config) *Client {
+	bc := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		MaxNetworkRetries: stripe.Int64(2),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+	}
+	if cfg.APIBase != "" {
+		bc.URL = stripe.String(cfg.APIBase)
+	}
+	b := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
+	return &Client{
+		priceID:       cfg.PriceID,
+		checkout:      checkoutsession.Client{B: b, Key: cfg.SecretKey},
+		portal:        portalsession.Client{B: b, Key: cfg.SecretKey},
+		customers:     customer.Client{B: b, Key: cfg.SecretKey},
+		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
+	}
+}
+
+// Checkout is a started Checkout Session.
+type Checkout struct {
+	URL        string
+	SessionID  string
+	CustomerID string
+}
+
+// StartCheckout creates a subscription Checkout Session for a workspace,
+// reusing its Stripe customer or creating one (named after the workspace,
+// with its id in metadata) so every later event can be matched to it.
+func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmail, successURL, cancelURL string) (*Checkout, error) {
+	wsID := strconv.FormatInt(ws.ID, 10)
+	customerID := ws.StripeCustomerID
+	if customerID == "" {
+		cp := &stripe.CustomerParams{Email: stripe.String(ownerEmail), Name: stripe.String(ws.Name)}
+		cp.Context = ctx
+		cp.AddMetadata("workspace_id", wsID)
+		cust, err := c.customers.New(cp)
+		if err != nil {
+			return nil, stripeError("create customer", err)
+		}
+		customerID = cust.ID
+	}
+	p := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
+		Customer:          stripe.String(customerID),
+		ClientReferenceID: stripe.String(wsID),
+		SuccessURL:        stripe.String(successURL),
+		CancelURL:         stripe.String(cancelURL),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(c.priceID), Quantity: stripe.Int64(1)}},
+		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{},
+	}
+	p.Context = ctx
+	p.AddMetadata("workspace_id", wsID)
+	p.SubscriptionData.AddMetadata("workspace_id", wsID)
+	s, err := c.checkout.New(p)
+	if err != nil {
+		return nil, stripeError("create checkout session", err)
+	}
+	return &Checkout{URL: s.URL, SessionID: s.ID, CustomerID: customerID}, nil
+}
+
+// PortalURL opens a Customer Portal session for a Stripe customer.
+func (c *Client) PortalURL(ctx context.Context, customerID, returnURL string) (string, error) {
+	p := &stripe.BillingPortalSessionParams{Customer: stripe.String(customerID), ReturnURL: stripe.String(returnURL)}
+	p.Context = ctx
+	s, err := c.portal.New(p)
+	if err != nil {
+		return "", stripeError("create portal session", err)
+	}
+	return s.URL, nil
+}
+
+// FetchSubscription reads a subscription's current state from Stripe.
+func (c *Client) FetchSubscription(ctx context.Context, id string) (*app.BillingUpdate, error) {
+	p := &stripe.SubscriptionParams{}
+	p.Context = ctx
+	sub, err := c.subscriptions.Get(id, p)
+	if err != nil {
+		return nil, stripeError("fetch subscription "+id, err)
+	}
+	upd := &app.BillingUpdate{SubscriptionID: sub.ID, Status: string(sub.Status), CancelAtEnd: stripe.Bool(sub.CancelAtPeriodEnd),
+		AsOf: time.Now().UTC(), Action: app.ActionBillingSynced}
+	if sub.Customer != nil {
+		upd.CustomerID = sub.Customer.ID
+	}
+	if sub.CurrentPeriodEnd > 0 {
+		upd.PeriodEnd = time.Unix(sub.CurrentPeriodEnd, 0).UTC()
+	}
+	return upd, nil
+}
+
+// FindCustomerSubscription returns the newest subscription of a customer,
+// or nil when it has none.
+func (c *Client) FindCustomerSubscription(ctx context.Context, customerID string) (*app.BillingUpdate, error) {
+	p := &stripe.SubscriptionListParams{Customer: stripe.String(customerID), Status: stripe.String("all")}
+	p.Context = ctx
+	p.Limit = stripe.Int64(1)
+	it := c.subscriptions.List(p)
+	if it.Next() {
+		return c.FetchSubscription(ctx, it.Subscription().ID)
+	}
+	if err := it.Err(); err != nil {
+		return nil, stripeError("list subscriptions", err)
+	}
+	return nil, nil
+}
+
+// stripeError wraps a Stripe failure with what was being done; the
+// message a user sees stays generic.
+func stripeError(what string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		return fmt.Errorf("stripe: %s: %s (%s, request %s): %w", what, se.Msg, se.Code, se.RequestID, err)
+	}
+	return fmt.Errorf("stripe: %s: %w", what, err)
+}

@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"atrium/internal/app"
+)
+
+type stripeEventRecord struct {
+	ID          string
+	Type        string
+	APIVersion  string `gorm:"column:api_version"`
+	CreatedAt   time.Time
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Status      string
+	WorkspaceID *int64
+	Error       string
+	Payload     string
+}
+
+func (stripeEventRecord) TableName() string { return "stripe_events" }
+
+func (r *stripeEventRecord) toApp() *app.StripeEvent {
+	ev := &app.StripeEvent{ID: r.ID, Type: r.Type, APIVersion: r.APIVersion, Created: r.CreatedAt.UTC(),
+		Payload: []byte(r.Payload), Status: r.Status, ReceivedAt: r.ReceivedAt.UTC(), Error: r.Error}
+	if r.WorkspaceID != nil {
+		ev.WorkspaceID = *r.WorkspaceID
+	}
+	return ev
+}
+
+// BillingService implements app.BillingService.
+type BillingService struct{ db *DB }
+
+// NewBillingService returns the billing service of db.
+func NewBillingService(db *DB) *BillingService { return &BillingService{db: db} }
+
+var _ app.BillingService = (*BillingService)(nil)
+
+// ApplyStripeEvent records the event and applies its update in one
+// transaction. The event id is the primary key: of two deliveries of one
+// event, racing or not, only the first inserts a row and acts.
+func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEvent, upd *app.BillingUpdate) (string, error) {
+	var result string
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		now := s.db.now()
+		rec := stripeEventRecord{ID: ev.ID, Type: ev.Type, APIVersion: ev.APIVersion, CreatedAt: ev.Created.UTC(),
+			ReceivedAt: now, Status: "received", Payload: string(ev.Payload)}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
+		if res.Error != nil {
+			return fmt.Errorf("record stripe event %s: %w", ev.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			result = app.EventDuplicate
+			return nil
+		}
+		var wsID int64
+		var err error
+		result, wsID, err = s.apply(ctx, tx, ev.ID, upd)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&stripeEventRecord{}).Where("id = ?", ev.ID).
+			Updates(map[string]any{"status": result, "processed_at": now, "workspace_id": optionalID(wsID)}).Error
+	})
+	return result, err
+}
+
+// ReapplyStripeEvent applies a stored event again (operator replay).
+func (s *BillingService) ReapplyStripeEvent(ctx context.Context, id string, upd *app.BillingUpdate) (string, error) {
+	var result string
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		var wsID int64
+		var err error
+		result, wsID, err = s.apply(ctx, tx, id, upd)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&stripeEventRecord{}).Where("id = ?", id).
+			Updates(map[string]any{"status": result, "processed_at": s.db.now(), "workspace_id": optionalID(wsID)})
+		if res.Error != nil {
+			return fmt.Errorf("update stripe event %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
+		}
+		return nil
+	})
+	return result, err
+}
+
+// apply changes the workspace named by upd, unless upd is older than the
+// last update applied to it.
+func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string, upd *app.BillingUpdate) (string, int64, error) {
+	if upd == nil {
+		return app.EventIgnored, 0, nil
+	}
+	ws, err := s.findBillingWorkspace(tx, upd)
+	if err != nil {
+		return "", 0, err
+	}
+	if ws == nil {
+		return app.EventUnmatched, 0, nil
+	}
+	asOf := upd.AsOf.UTC().Truncate(time.Microsecond)
+	if ws.BillingEventAt != nil && asOf.Before(*ws.BillingEventAt) && upd.Status != "" {
+		return app.EventStale, ws.ID, nil
+	}
+	changes := map[string]any{"updated_at": s.db.now()}
+	if upd.CustomerID != "" {
+		changes["stripe_customer_id"] = upd.CustomerID
+	}
+	if upd.SubscriptionID != "" {
+		changes["stripe_subscription_id"] = upd.SubscriptionID
+	}
+	if upd.Status != "" {
+		changes["subscription_status"] = upd.Status
+		changes["plan"] = app.PlanFor(upd.Status)
+		changes["billing_event_at"] = asOf
+	}
+	if !upd.PeriodEnd.IsZero() {
+		changes["current_period_end"] = upd.PeriodEnd.UTC()
+	}
+	if upd.CancelAtEnd != nil {
+		changes["cancel_at_period_end"] = *upd.CancelAtEnd
+	}
+	if err := tx.Model(&workspaceRecord{}).Where("id = ?", ws.ID).Updates(changes).Error; err != nil {
+		return "", 0, fmt.Errorf("update billing of workspace %d: %w", ws.ID, err)
+	}
+	md := map[string]any{"stripe_event_id": eventID}
+	if upd.Status != "" {
+		md["status"], md["plan"] = upd.Status, app.PlanFor(upd.Status)
+		md["previous_status"] = ws.SubscriptionStatus
+	}
+	action := upd.Action
+	if action == "" {
+		action = app.ActionSubscriptionUpdated
+	}
+	if err := s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: action, TargetType: "workspace",
+		TargetID: fmt.Sprint(ws.ID), Metadata: md}); err != nil {
+		return "", 0, err
+	}
+	return app.EventApplied, ws.ID, nil
+}
+
+// findBillingWorkspace finds the workspace an update is about: by id when
+// the event names one, else by Stripe customer. nil when there is none.
+func (s *BillingService) findBillingWorkspace(tx *gorm.DB, upd *app.BillingUpdate) (*workspaceRecord, error) {
+	var ws workspaceRecord
+	var err error
+	switch {
+	case upd.WorkspaceID != 0:
+		err = tx.Take(&ws, "id = ?", upd.WorkspaceID).Error
+	case upd.CustomerID != "":
+		err = tx.Take(&ws, "stripe_customer_id = ?", upd.CustomerID).Error
+	default:
+		return nil, nil
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find billing workspace: %w", err)
+	}
+	return &ws, nil
+}
+
+// FindStripeEvent returns a stored event.
+func (s *BillingService) FindStripeEvent(ctx context.Context, id string) (*app.StripeEvent, error) {
+	var r stripeEventRecord
+	if err := s.db.gorm.WithContext(ctx).Take(&r, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "No stored Stripe event "+id+".", "find stripe event")
+	}
+	return r.toApp(), nil
+}
+
+// RecordCheckoutStarted stores the workspace's Stripe customer and audits
+// the start of a Checkout; owners only.
+func (s *BillingService) RecordCheckoutStarted(ctx context.Context, workspaceID int64, customerID, sessionID string) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanManageBilling(app.Role(m.Role)); err != nil {
+			return err
+		}
+		if customerID != "" {
+			if err := tx.Model(&workspaceRecord{}).Where("id = ? AND stripe_customer_id = ''", workspaceID).
+				Update("stripe_customer_id", customerID).Error; err != nil {
+				return fmt.Errorf("store stripe customer: %w", err)
+			}
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionCheckoutStarted,
+			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID), Metadata: map[string]any{"checkout_session_id": sessionID}})
+	})
+}
+
+// SyncSubscription overwrites the billing state with Stripe's current view.
+func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64, upd app.BillingUpdate) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		var ws workspaceRecord
+		if err := tx.Take(&ws, "id = ?", workspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		status := upd.Status
+		if status == "" {
+			status = app.SubCanceled
+		}
+		changes := map[string]any{"subscription_status": status, "plan": app.PlanFor(status),
+			"stripe_subscription_id": upd.SubscriptionID, "billing_event_at": upd.AsOf.UTC().Truncate(time.Microsecond),
+			"cancel_at_period_end": upd.CancelAtEnd != nil && *upd.CancelAtEnd, "updated_at": s.db.now()}
+		if !upd.PeriodEnd.IsZero() {
+			changes["current_period_end"] = upd.PeriodEnd.UTC()
+		}
+		if upd.CustomerID != "" {
+			changes["stripe_customer_id"] = upd.CustomerID
+		}
+		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(changes).Error; err != nil {
+			return fmt.Errorf("sync billing: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionBillingSynced,
+			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID),
+			Metadata: map[string]any{"previous_status": ws.SubscriptionStatus, "status": status}})
+	})
+}
+
+// DemoUpgrade switches the workspace to pro without Stripe; owners only.
+func (s *BillingService) DemoUpgrade(ctx context.Context, workspaceID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanManageBilling(app.Role(m.Role)); err != nil {
+			return err
+		}
+		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(map[string]any{
+			"plan": app.PlanPro, "subscription_status": app.SubActive, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("demo upgrade: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionDemoUpgraded,
+			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID), Metadata: map[string]any{"demo": true}})
+	})
+}
+
+// FindWorkspaceBySlug finds a workspace for operator commands.
+func (s *BillingService) FindWorkspaceBySlug(ctx context.Context, slug string) (*app.Workspace, error) {
+	var r workspaceRecord
+	if err := s.db.gorm.WithContext(ctx).Take(&r, "slug = ?", slug).Error; err != nil {
+		return nil, notFound(err, "No workspace with slug "+slug+".", "find workspace")
+	}
+	return r.toApp(), nil
+}

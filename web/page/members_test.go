@@ -1,0 +1,242 @@
+package page_test
+
+import (
+	"testing"
+
+	"atrium/web/page"
+)
+
+func TestMembers(t *testing.T) {
+	t.Parallel()
+
+	admin := page.MembersView{
+		Slug: "acme",
+		Members: []page.MemberRow{
+			{UserID: 1, Name: "Ada", Email: "ada@example.com", Role: "owner", RoleLabel: "Owner", Joined: "1 Jan 2026", IsYou: true},
+			{UserID: 42, Name: "<i>Grace</i>", Email: evil, Role: "member", RoleLabel: "Member", Joined: "2 Jan 2026",
+				CanChangeRole: true, RoleChoices: []string{"admin", "member"}, CanRemove: true, CanTransfer: true},
+		},
+		Invites: []page.InviteRow{
+			{ID: 7, Email: "new@example.com", Role: "Member", InvitedBy: "Ada", Sent: "today", Expires: "in 7 days",
+				Delivery: "failed", DeliveryNote: "SMTP said <no>.", ShareLink: "https://atrium.test/invites/tok", CanManage: true},
+			{ID: 8, Email: "old@example.com", Role: "Admin", InvitedBy: "Ada", Sent: "8 days ago", Expires: "yesterday",
+				Expired: true, Delivery: "sent", CanManage: true},
+		},
+		CanInvite: true,
+		Invite: page.InviteForm{Email: evil, EmailError: "Enter a valid <email>.", Role: "admin", RoleError: "Pick a <role>.",
+			RoleChoices: []string{"admin", "member"}},
+		CanLeave: true,
+	}
+
+	t.Run("Admin", func(t *testing.T) {
+		t.Parallel()
+		p := inWorkspace
+		p.Section = "members"
+		doc, html := render(t, page.Members(p, admin))
+		inert(t, doc, html)
+		if doc.Find("main i").Length() != 0 {
+			t.Error("member name rendered as HTML")
+		}
+		if got, want := text(doc.Find("h1")), "Members"; got != want {
+			t.Errorf("h1=%q, want %q", got, want)
+		}
+		rows := doc.Find(`[data-testid="member-row"]`)
+		if got, want := rows.Length(), 2; got != want {
+			t.Fatalf("member rows=%d, want %d", got, want)
+		}
+		you, other := rows.Eq(0), rows.Eq(1)
+		if got, want := attr(you, "data-email"), "ada@example.com"; got != want {
+			t.Errorf("data-email=%q, want %q", got, want)
+		}
+		if got, want := attr(other, "data-email"), evil; got != want {
+			t.Errorf("data-email=%q, want %q", got, want)
+		}
+		if you.Find(`[data-testid="member-you"]`).Length() != 1 || other.Find(`[data-testid="member-you"]`).Length() != 0 {
+			t.Error("(you) marker on the wrong row")
+		}
+		if got, want := text(you.Find(`[data-testid="member-role"]`)), "Owner"; got != want {
+			t.Errorf("role=%q, want %q", got, want)
+		}
+		if you.Find("form").Length() != 0 {
+			t.Error("own row has forms without the flags")
+		}
+
+		role := other.Find(`[data-testid="member-role-submit"]`)
+		roleForm := role.Closest("form")
+		if got, want := attr(roleForm, "action"), "/w/acme/members/42/role"; got != want {
+			t.Errorf("role action=%q, want %q", got, want)
+		}
+		sel := roleForm.Find(`select[name="role"]`)
+		if got, want := sel.Find("option").Length(), 2; got != want {
+			t.Errorf("role options=%d, want %d", got, want)
+		}
+		if got, want := attr(sel.Find("option[selected]"), "value"), "member"; got != want {
+			t.Errorf("selected role=%q, want %q", got, want)
+		}
+		if got, want := text(doc.Find(`label[for="`+attr(sel, "id")+`"]`)), "New role for <i>Grace</i>"; got != want {
+			t.Errorf("select label=%q, want %q", got, want)
+		}
+		if got, want := text(role), "Change"; got != want {
+			t.Errorf("role button=%q, want %q", got, want)
+		}
+		remove := other.Find(`[data-testid="member-remove"]`)
+		if got, want := attr(remove.Closest("form"), "action"), "/w/acme/members/42/remove"; got != want {
+			t.Errorf("remove action=%q, want %q", got, want)
+		}
+		if !remove.HasClass("btn-danger") {
+			t.Error("remove is not a danger button")
+		}
+		transfer := other.Find(`[data-testid="member-transfer"]`).Closest("form")
+		if got, want := attr(transfer, "action"), "/w/acme/transfer"; got != want {
+			t.Errorf("transfer action=%q, want %q", got, want)
+		}
+		if got, want := attr(transfer.Find(`input[name="user_id"]`), "value"), "42"; got != want {
+			t.Errorf("transfer user_id=%q, want %q", got, want)
+		}
+
+		if got, want := attr(one(t, doc, "invite-form").Closest("section"), "id"), "invite"; got != want {
+			t.Errorf("invite section id=%q, want %q", got, want)
+		}
+		form := one(t, doc, "invite-form")
+		if got, want := attr(form, "action"), "/w/acme/invites"; got != want {
+			t.Errorf("invite action=%q, want %q", got, want)
+		}
+		email := one(t, doc, "invite-email")
+		if got, want := attr(email, "name"), "email"; got != want {
+			t.Errorf("email name=%q, want %q", got, want)
+		}
+		if got, want := attr(email, "value"), evil; got != want {
+			t.Errorf("email value=%q, want %q", got, want)
+		}
+		inviteRole := one(t, doc, "invite-role")
+		if got, want := attr(inviteRole, "name"), "role"; got != want {
+			t.Errorf("role name=%q, want %q", got, want)
+		}
+		if got, want := attr(inviteRole.Find("option[selected]"), "value"), "admin"; got != want {
+			t.Errorf("invite role=%q, want %q", got, want)
+		}
+		if got, want := text(inviteRole.Find("option[selected]")), "Admin"; got != want {
+			t.Errorf("invite role label=%q, want %q", got, want)
+		}
+		if got, want := text(doc.Find("#"+attr(inviteRole, "id")+"-error")), "Pick a <role>."; got != want {
+			t.Errorf("role error=%q, want %q", got, want)
+		}
+		if got, want := text(doc.Find("#"+attr(email, "id")+"-error")), "Enter a valid <email>."; got != want {
+			t.Errorf("email error=%q, want %q", got, want)
+		}
+		if _, ok := one(t, doc, "invite-submit").Attr("disabled"); ok {
+			t.Error("invite submit disabled with seats left")
+		}
+		none(t, doc, "seat-limit")
+
+		invites := doc.Find(`[data-testid="invite-row"]`)
+		if got, want := invites.Length(), 2; got != want {
+			t.Fatalf("invite rows=%d, want %d", got, want)
+		}
+		failed, expired := invites.Eq(0), invites.Eq(1)
+		if got, want := attr(failed, "data-email"), "new@example.com"; got != want {
+			t.Errorf("invite data-email=%q, want %q", got, want)
+		}
+		undelivered := failed.Find(`[data-testid="invite-undelivered"]`).Find("p")
+		if got, want := text(undelivered.Eq(0)), "Email not delivered yet"; got != want {
+			t.Errorf("undelivered=%q, want %q", got, want)
+		}
+		if got, want := text(undelivered.Eq(1)), "SMTP said <no>."; got != want {
+			t.Errorf("delivery note=%q, want %q", got, want)
+		}
+		link := failed.Find(`[data-testid="invite-share-link"]`)
+		if got, want := attr(link, "value"), "https://atrium.test/invites/tok"; got != want {
+			t.Errorf("share link=%q, want %q", got, want)
+		}
+		if _, ok := link.Attr("readonly"); !ok {
+			t.Error("share link is editable")
+		}
+		if got, want := text(doc.Find(`label[for="`+attr(link, "id")+`"]`)), "Accept link to share"; got != want {
+			t.Errorf("share label=%q, want %q", got, want)
+		}
+		if got, want := attr(failed.Find(`[data-testid="invite-resend"]`).Closest("form"), "action"), "/w/acme/invites/7/resend"; got != want {
+			t.Errorf("resend action=%q, want %q", got, want)
+		}
+		if got, want := attr(failed.Find(`[data-testid="invite-revoke"]`).Closest("form"), "action"), "/w/acme/invites/7/revoke"; got != want {
+			t.Errorf("revoke action=%q, want %q", got, want)
+		}
+		if failed.Find(`[data-testid="invite-expired"]`).Length() != 0 {
+			t.Error("live invite marked expired")
+		}
+		if expired.Find(`[data-testid="invite-expired"]`).Length() != 1 {
+			t.Error("expired invite not marked")
+		}
+		if expired.Find(`[data-testid="invite-undelivered"]`).Length() != 0 || expired.Find(`[data-testid="invite-share-link"]`).Length() != 0 {
+			t.Error("delivered invite shows a delivery problem or a link")
+		}
+		none(t, doc, "invites-empty")
+
+		if got, want := attr(one(t, doc, "leave-submit").Closest("form"), "action"), "/w/acme/leave"; got != want {
+			t.Errorf("leave action=%q, want %q", got, want)
+		}
+		none(t, doc, "leave-blocked")
+	})
+
+	t.Run("SeatsFull", func(t *testing.T) {
+		t.Parallel()
+		v := admin
+		v.Invite = page.InviteForm{Role: "member", RoleChoices: []string{"member"}, SeatsFull: true,
+			SeatMessage: "All 3 seats are <used>.", BillingURL: "/w/acme/billing"}
+		doc, html := render(t, page.Members(inWorkspace, v))
+		inert(t, doc, html)
+		seat := one(t, doc, "seat-limit")
+		if got, want := text(seat.Find("p").First()), "All 3 seats are <used>."; got != want {
+			t.Errorf("seat message=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "invite-submit"), "aria-describedby"), attr(seat, "id"); got != want || got == "" {
+			t.Errorf("submit described by %q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "seat-limit-billing"), "href"), "/w/acme/billing"; got != want {
+			t.Errorf("billing href=%q, want %q", got, want)
+		}
+		if _, ok := one(t, doc, "invite-submit").Attr("disabled"); !ok {
+			t.Error("invite submit enabled with no seat left")
+		}
+	})
+
+	t.Run("Member", func(t *testing.T) {
+		t.Parallel()
+		v := page.MembersView{
+			Slug: "acme",
+			Members: []page.MemberRow{
+				{UserID: 1, Name: "Ada", Email: "ada@example.com", Role: "owner", RoleLabel: "Owner", Joined: "1 Jan"},
+				{UserID: 2, Email: "me@example.com", Role: "member", RoleLabel: "Member", Joined: "2 Jan", IsYou: true},
+			},
+			Invites:      []page.InviteRow{{ID: 3, Email: "x@example.com", Role: "Member", Delivery: "pending"}},
+			LeaveBlocked: "You are the last owner: transfer ownership first.",
+		}
+		doc, html := render(t, page.Members(inWorkspace, v))
+		inert(t, doc, html)
+		if got, want := doc.Find(`[data-testid="member-row"]`).Length(), 2; got != want {
+			t.Errorf("rows=%d, want %d", got, want)
+		}
+		for _, id := range []string{"member-role-submit", "member-remove", "member-transfer", "invite-form", "invite-submit",
+			"seat-limit", "invite-resend", "invite-revoke", "invite-share-link", "leave-submit"} {
+			none(t, doc, id)
+		}
+		if doc.Find("#invite").Length() != 0 {
+			t.Error("invite section without CanInvite")
+		}
+		one(t, doc, "invite-undelivered")
+		if got, want := text(one(t, doc, "leave-blocked")), "You are the last owner: transfer ownership first."; got != want {
+			t.Errorf("leave blocked=%q, want %q", got, want)
+		}
+	})
+
+	t.Run("NoInvites", func(t *testing.T) {
+		t.Parallel()
+		v := page.MembersView{Slug: "acme", Members: []page.MemberRow{{UserID: 1, Email: "a@example.com", Role: "owner", RoleLabel: "Owner", IsYou: true}}}
+		doc, _ := render(t, page.Members(inWorkspace, v))
+		if got, want := text(one(t, doc, "invites-empty")), "No pending invites"; got != want {
+			t.Errorf("empty=%q, want %q", got, want)
+		}
+		none(t, doc, "invite-row")
+		none(t, doc, "leave-submit")
+		none(t, doc, "leave-blocked")
+	})
+}
