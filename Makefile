@@ -41,8 +41,8 @@ test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
 
-bench: ## benchmarks of the hot request path against a bare net/http handler
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/server/ | tee bench.out
+bench: ## every signed-in page against a bare net/http handler, as ratios
+	scripts/bench.sh
 
 fuzz: ## fuzz email and next-path parsing for 30s each
 	$(GO) test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 30s ./internal/app/

@@ -36,6 +36,9 @@ const MaxNameLength = 80
 type UserService interface {
 	// UpdateUser changes the principal's profile ("user.updated").
 	UpdateUser(ctx context.Context, upd UserUpdate) (*User, error)
+	// FindSoleOwnerships names the workspaces the user is the only owner of
+	// (what blocks deleting their account).
+	FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error)
 	// DeleteUser deletes the principal's account: their sessions and
 	// memberships go, audit entries stay. Refused (ECONFLICT) while they are
 	// the last owner of a workspace.

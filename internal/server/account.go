@@ -52,28 +52,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 // are the last owner of a workspace.
 func (s *Server) deleteBlocked(r *http.Request) error {
 	p := app.PrincipalFromContext(r.Context())
-	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	names, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
 	if err != nil {
 		return err
-	}
-	var names []string
-	for _, uw := range list {
-		if uw.Role != app.RoleOwner {
-			continue
-		}
-		members, err := s.Workspaces.FindMembers(r.Context(), uw.ID)
-		if err != nil {
-			return err
-		}
-		owners := 0
-		for _, m := range members {
-			if m.Role == app.RoleOwner {
-				owners++
-			}
-		}
-		if owners <= 1 {
-			names = append(names, uw.Name)
-		}
 	}
 	if len(names) > 0 {
 		return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace before deleting your account.",

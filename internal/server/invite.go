@@ -205,11 +205,38 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := s.Invites.AcceptInvite(r.Context(), key)
 	if err != nil {
+		if joined := s.joinedBy(r, key, err); joined != nil {
+			redirect(w, r, wsPath(joined, ""))
+			return
+		}
 		s.inviteActionFailed(w, r, err)
 		return
 	}
 	s.setFlash(w, "success", "Welcome to “"+ws.Name+"”.")
 	redirect(w, r, wsPath(ws, ""))
+}
+
+// joinedBy returns the workspace a failed accept already joined: a second
+// click on Accept, after the first one made the user a member.
+func (s *Server) joinedBy(r *http.Request, key app.InviteKey, err error) *app.Workspace {
+	if app.ErrorCode(err) != app.ECONFLICT {
+		return nil
+	}
+	p := app.PrincipalFromContext(r.Context())
+	var inv *app.Invite
+	if key.TokenHash != "" {
+		inv, err = s.Invites.FindInviteByToken(r.Context(), key.TokenHash)
+	} else {
+		inv, err = s.Invites.FindInviteForEmail(r.Context(), key.ID, p.User.Email)
+	}
+	if err != nil || inv.Email != p.User.Email || inv.Status != app.InviteAccepted {
+		return nil
+	}
+	ws, _, err := s.Workspaces.FindWorkspaceForMember(r.Context(), inv.WorkspaceSlug, p.User.ID)
+	if err != nil {
+		return nil
+	}
+	return ws
 }
 
 // handleInviteDecline handles "POST /invites/{token}/decline" and
@@ -229,7 +256,7 @@ func (s *Server) handleInviteDecline(w http.ResponseWriter, r *http.Request) {
 }
 
 // inviteActionFailed explains why an invite could not be accepted or
-// declined: a second click on Accept lands in the workspace it joined.
+// declined.
 func (s *Server) inviteActionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch app.ErrorCode(err) {
 	case app.ECONFLICT, app.EINVALID, app.EFORBIDDEN:

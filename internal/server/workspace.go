@@ -254,7 +254,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	for _, inv := range invites {
 		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),
-			Inviter: inv.InvitedBy, AcceptURL: "/invites/" + inv.WorkspaceSlug + "/pending", Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
+			Inviter: inv.InvitedBy, AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
 	}
 	pg := s.page(w, r, "Workspaces")
 	pg.Section = "workspaces"

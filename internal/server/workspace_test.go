@@ -512,8 +512,12 @@ func (b *browser) submitWithin(res *response, scope, formTestID string, extra ur
 	return b.Post(action, vals)
 }
 
-func memberRowSel(email string) string { return `[data-testid="member-row"][data-email="` + email + `"]` }
-func inviteRowSel(email string) string { return `[data-testid="invite-row"][data-email="` + email + `"]` }
+func memberRowSel(email string) string {
+	return `[data-testid="member-row"][data-email="` + email + `"]`
+}
+func inviteRowSel(email string) string {
+	return `[data-testid="invite-row"][data-email="` + email + `"]`
+}
 
 func hasMemberRow(res *response, email string) bool {
 	return res.Doc.Find(memberRowSel(email)).Length() > 0

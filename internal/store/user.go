@@ -91,6 +91,24 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	return out, err
 }
 
+// soleOwnerships names the workspaces userID is the only owner of.
+func soleOwnerships(tx *gorm.DB, userID int64) ([]string, error) {
+	var names []string
+	err := tx.Raw(`SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+		WHERE m.user_id = ? AND m.role = 'owner'
+		AND (SELECT COUNT(*) FROM memberships o WHERE o.workspace_id = m.workspace_id AND o.role = 'owner') = 1
+		ORDER BY w.name`, userID).Scan(&names).Error
+	if err != nil {
+		return nil, fmt.Errorf("find sole ownerships: %w", err)
+	}
+	return names, nil
+}
+
+// FindSoleOwnerships names the workspaces the user is the only owner of.
+func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error) {
+	return soleOwnerships(s.db.gorm.WithContext(ctx), userID)
+}
+
 // DeleteUser deletes the principal's account unless they are the last
 // owner of a workspace. Sessions and memberships go by cascade.
 func (s *UserService) DeleteUser(ctx context.Context) error {
@@ -99,13 +117,9 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		return err
 	}
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var blocking []string
-		err := tx.Raw(`SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
-			WHERE m.user_id = ? AND m.role = 'owner'
-			AND (SELECT COUNT(*) FROM memberships o WHERE o.workspace_id = m.workspace_id AND o.role = 'owner') = 1
-			ORDER BY w.name`, uid).Scan(&blocking).Error
+		blocking, err := soleOwnerships(tx, uid)
 		if err != nil {
-			return fmt.Errorf("check ownerships: %w", err)
+			return err
 		}
 		if len(blocking) > 0 {
 			return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace first.",

@@ -1,0 +1,175 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/config"
+	"atrium/internal/server"
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+// benchApp is the real handler over a real SQLite file with one signed-in
+// owner of a workspace of `members` members.
+type benchApp struct {
+	handler http.Handler
+	db      *store.DB
+	cookie  *http.Cookie
+	slug    string
+}
+
+func newBenchApp(tb testing.TB, members int) *benchApp {
+	tb.Helper()
+	db := storetest.Open(tb, store.SQLite)
+	cfg, err := config.Load(config.Env{"APP_ENV": "test", "APP_URL": "http://atrium.test", "LOG_LEVEL": "error"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	auth := store.NewAuthService(db)
+	signIn := func(email string) (string, *app.User) {
+		_, lh := app.NewToken()
+		if err := auth.CreateLoginRequest(ctx, app.LoginRequest{Email: email, TokenHash: lh, ExpiresAt: time.Now().Add(time.Hour)},
+			app.Email{To: email, Subject: "x", Text: "x"}); err != nil {
+			tb.Fatal(err)
+		}
+		token, sh := app.NewToken()
+		u, _, err := auth.CompleteLogin(ctx, lh, app.NewSession{TokenHash: sh})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return token, u
+	}
+	token, owner := signIn("owner@example.com")
+	octx := app.WithPrincipal(ctx, &app.Principal{User: *owner})
+	workspaces, invites := store.NewWorkspaceService(db), store.NewInviteService(db)
+	ws, err := workspaces.CreateWorkspace(octx, "Bench Inc", "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 1; i < members; i++ {
+		email := "member" + itoa(i) + "@example.com"
+		tok, hash := app.NewToken()
+		_ = tok
+		if _, err := invites.CreateInvite(octx, app.NewInvite{WorkspaceID: ws.ID, Email: email, Role: app.RoleMember,
+			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.Email {
+			return app.Email{To: email, Subject: "x", Text: "x"}
+		}); err != nil {
+			tb.Fatal(err)
+		}
+		_, u := signIn(email)
+		if _, err := invites.AcceptInvite(app.WithPrincipal(ctx, &app.Principal{User: *u}), app.InviteKey{TokenHash: hash}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	limitStore, closeLimiter, err := server.NewLimiterStore(ctx, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = closeLimiter() })
+	h := server.New(server.Deps{
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Config: cfg, DB: db,
+		Auth: auth, Users: store.NewUserService(db), Audit: store.NewAuditService(db),
+		Workspaces: workspaces, Invites: invites, Outbox: store.NewOutboxService(db),
+		Billing: store.NewBillingService(db), Limiter: server.NewRateLimiter(limitStore, cfg),
+	})
+	return &benchApp{handler: h, db: db, cookie: &http.Cookie{Name: "atrium_session", Value: token}, slug: ws.Slug}
+}
+
+// get serves one signed-in GET and returns its status.
+func (b *benchApp) get(path string) int {
+	req := httptest.NewRequest(http.MethodGet, "http://atrium.test"+path, nil)
+	req.AddCookie(b.cookie)
+	rec := httptest.NewRecorder()
+	b.handler.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// signedInPages are the pages held to a statement budget and benchmarked.
+func signedInPages(slug string) map[string]string {
+	return map[string]string{
+		"Dashboard":  "/w/" + slug,
+		"Members":    "/w/" + slug + "/members",
+		"Billing":    "/w/" + slug + "/billing",
+		"Audit":      "/w/" + slug + "/audit",
+		"Account":    "/settings/account",
+		"Workspaces": "/settings/workspaces",
+	}
+}
+
+// TestStatementBudget holds each signed-in page to a fixed number of SQL
+// statements: the session with its user, the workspace with the
+// membership, and the page's own data — the same number whether the
+// workspace has 1 member or 12 (no N+1).
+func TestStatementBudget(t *testing.T) {
+	budgets := map[string]int64{"Dashboard": 4, "Members": 4, "Billing": 3, "Audit": 3, "Account": 3, "Workspaces": 3}
+	small, large := newBenchApp(t, 1), newBenchApp(t, 12)
+	for name, path := range signedInPages(small.slug) {
+		count := func(a *benchApp) int64 {
+			before := a.db.Statements()
+			if code := a.get(path); code != http.StatusOK {
+				t.Fatalf("%s: GET %s = %d", name, path, code)
+			}
+			return a.db.Statements() - before
+		}
+		s, l := count(small), count(large)
+		if s != l {
+			t.Errorf("%s: %d statements with 1 member, %d with 12: the page queries per row", name, s, l)
+		}
+		if s > budgets[name] {
+			t.Errorf("%s: %d statements, budget %d", name, s, budgets[name])
+		}
+		if want := budgets[name]; s < want {
+			t.Logf("%s: %d statements (budget %d): lower the budget", name, s, want)
+		}
+	}
+	// The hot path itself: the session, user and membership come from two
+	// indexed queries.
+	if got := small.db.Statements(); got == 0 {
+		t.Fatal("statement counter never moved")
+	}
+}
+
+// BenchmarkBaseline is a bare net/http handler writing a page of the same
+// size as the dashboard: the yardstick the pages are measured against
+// (scripts/bench.sh prints each page's ratio to it).
+func BenchmarkBaseline(b *testing.B) {
+	a := newBenchApp(b, 5)
+	req := httptest.NewRequest(http.MethodGet, "http://atrium.test/w/"+a.slug, nil)
+	req.AddCookie(a.cookie)
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	body := rec.Body.Bytes()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(body)
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		bare.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://atrium.test/", nil))
+	}
+}
+
+// BenchmarkPage measures each signed-in page through the whole stack:
+// middleware, session lookup, membership, the page's queries and render.
+func BenchmarkPage(b *testing.B) {
+	a := newBenchApp(b, 5)
+	for name, path := range signedInPages(a.slug) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if code := a.get(path); code != http.StatusOK {
+					b.Fatalf("GET %s = %d", path, code)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,596 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"atrium/internal/app"
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+func TestInviteJourney(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect)
+			owner := a.newBrowser(t)
+			owner.signIn("owner@example.com")
+			slug := createWorkspace(t, owner, "Acme Inc")
+
+			// The owner invites a teammate from the members page.
+			members := owner.Get("/w/" + slug + "/members")
+			res := owner.Submit(members, "invite-form", url.Values{"email": {"Teammate@Example.com"}, "role": {"member"}})
+			if got, want := res.Location(), "/w/"+slug+"/members"; got != want {
+				t.Fatalf("invite: status %d Location=%q, want %q\n%s", res.StatusCode, got, want, res.Body)
+			}
+			members = owner.Follow(res)
+			if got := members.Text("flash"); !strings.Contains(got, "teammate@example.com") {
+				t.Errorf("flash=%q, want it to name the invitee", got)
+			}
+			if members.Doc.Find(inviteRowSel("teammate@example.com")).Length() != 1 {
+				t.Fatalf("pending invite not listed:\n%s", members.Body)
+			}
+			inviteID := pendingInviteID(t, members, "teammate@example.com")
+
+			// The email arrives through SMTP with a link to /invites/{token}.
+			msg := a.SMTP.WaitForMessage(t, "teammate@example.com", 5*time.Second)
+			if !strings.Contains(msg.Subject, "Acme Inc") || !strings.Contains(msg.Text, "owner@example.com") {
+				t.Errorf("invite email does not name the workspace and inviter: %q\n%s", msg.Subject, msg.Text)
+			}
+			link := msg.Links()[0]
+			if !regexp.MustCompile(`^` + regexp.QuoteMeta(a.URL) + `/invites/[A-Za-z0-9_-]+$`).MatchString(link) {
+				t.Fatalf("invite link %q is not APP_URL/invites/{token}", link)
+			}
+
+			// Signed out, the link asks the teammate to sign in as the invited
+			// address and brings them back to the invite.
+			mate := a.newBrowser(t)
+			res = mate.Get(link)
+			loc, err := url.Parse(res.Location())
+			if err != nil || res.StatusCode != http.StatusSeeOther || loc.Path != "/login" {
+				t.Fatalf("anonymous invite link: status %d Location %q", res.StatusCode, res.Location())
+			}
+			if got, want := loc.Query().Get("next"), "/invitations/"+inviteID; got != want {
+				t.Errorf("next=%q, want %q", got, want)
+			}
+			if strings.Contains(res.Location(), strings.TrimPrefix(link, a.URL+"/invites/")) {
+				t.Errorf("the invite token leaks into the sign-in URL: %q", res.Location())
+			}
+			login := mate.Get(res.Location())
+			if got, want := attr(login, "login-email", "value"), "teammate@example.com"; got != want {
+				t.Errorf("login email prefilled=%q, want %q", got, want)
+			}
+			res = mate.Submit(login, "login-submit", nil)
+			if res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("POST /login: status %d", res.StatusCode)
+			}
+			signInLink := a.SMTP.WaitForMessage(t, "teammate@example.com", 5*time.Second).Links()[0]
+			res = mate.Submit(mate.Get(signInLink), "verify-submit", nil)
+			if got, want := res.Location(), "/invitations/"+inviteID; got != want {
+				t.Fatalf("after sign-in Location=%q, want %q", got, want)
+			}
+			invite := mate.Follow(res)
+			if got := inviteState(invite); got != "ok" || invite.StatusCode != http.StatusOK {
+				t.Fatalf("invite page: status %d state %q\n%s", invite.StatusCode, got, invite.Body)
+			}
+			if s := invite.Text("invite-summary"); !strings.Contains(s, "Acme Inc") || !strings.Contains(s, "owner@example.com") || !strings.Contains(s, "Member") {
+				t.Errorf("invite summary=%q, want workspace, inviter and role", s)
+			}
+
+			res = mate.Submit(invite, "invite-accept", nil)
+			if got, want := res.Location(), "/w/"+slug; got != want {
+				t.Fatalf("accept Location=%q, want %q", got, want)
+			}
+			dash := mate.Follow(res)
+			if dash.Text("dashboard-name") != "Acme Inc" || !strings.Contains(dash.Text("flash"), "Welcome") {
+				t.Fatalf("after accept: name %q flash %q", dash.Text("dashboard-name"), dash.Text("flash"))
+			}
+			if got, want := dash.Text("nav-role"), "Member"; got != want {
+				t.Errorf("nav role=%q, want %q", got, want)
+			}
+
+			members = owner.Get("/w/" + slug + "/members")
+			if got, want := memberRole(members, "teammate@example.com"), "Member"; got != want {
+				t.Errorf("owner's members page: teammate role=%q, want %q", got, want)
+			}
+			if members.Doc.Find(inviteRowSel("teammate@example.com")).Length() != 0 {
+				t.Errorf("accepted invite still listed as pending")
+			}
+			wantActions(t, a, slug, "owner@example.com", app.ActionInviteSent, app.ActionInviteAccepted)
+			audit := owner.Get("/w/" + slug + "/audit")
+			for _, action := range []string{app.ActionInviteSent, app.ActionInviteAccepted} {
+				if !strings.Contains(audit.Doc.Find(`[data-testid="audit-table"]`).Text(), action) {
+					t.Errorf("audit page does not show %s", action)
+				}
+			}
+
+			// A second click on Accept lands in the workspace and joins nobody twice.
+			res = mate.Post("/invitations/"+inviteID+"/accept", nil)
+			if got, want := res.Location(), "/w/"+slug; got != want {
+				t.Errorf("second accept Location=%q, want %q", got, want)
+			}
+			if got := mate.Follow(res); got.StatusCode != http.StatusOK {
+				t.Errorf("second accept ends on status %d", got.StatusCode)
+			}
+			if got, want := countMembers(t, a, slug, "owner@example.com", "teammate@example.com"), 1; got != want {
+				t.Errorf("teammate has %d memberships, want %d", got, want)
+			}
+			if got, want := owner.Get("/w/"+slug+"/members").Text("member-count"), "2 members"; got != want {
+				t.Errorf("member count=%q, want %q", got, want)
+			}
+			// The used link explains itself.
+			if got := inviteState(a.newBrowser(t).Get(link)); got != "accepted" {
+				t.Errorf("used link state=%q, want accepted", got)
+			}
+		})
+	}
+}
+
+func TestInvite_WrongUser(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"right@example.com"}, "role": {"member"}})
+	link := emailedInviteLink(t, a, "right@example.com")
+	inviteID := pendingInviteID(t, owner.Get("/w/"+slug+"/members"), "right@example.com")
+
+	wrong := a.newBrowser(t)
+	wrong.signIn("wrong@example.com")
+	page := wrong.Get(link)
+	if got, want := page.StatusCode, http.StatusForbidden; got != want {
+		t.Fatalf("wrong user: status=%d, want %d", got, want)
+	}
+	if got := inviteState(page); got != "wrong_user" {
+		t.Fatalf("wrong user: state=%q\n%s", got, page.Body)
+	}
+	if page.Text("invite-email") != "right@example.com" || page.Text("invite-signed-in-as") != "wrong@example.com" {
+		t.Errorf("wrong-user page names %q and %q", page.Text("invite-email"), page.Text("invite-signed-in-as"))
+	}
+	if page.Has("invite-accept") {
+		t.Errorf("wrong user is offered Accept")
+	}
+
+	// Forcing it changes nothing.
+	for _, path := range []string{strings.TrimPrefix(link, a.URL) + "/accept", "/invitations/" + inviteID + "/accept",
+		strings.TrimPrefix(link, a.URL) + "/decline", "/invitations/" + inviteID + "/decline"} {
+		res := wrong.Post(path, nil)
+		if res.StatusCode >= 500 || strings.HasPrefix(res.Location(), "/w/") {
+			t.Errorf("POST %s as the wrong user: status %d Location %q", path, res.StatusCode, res.Location())
+		}
+	}
+	// The invite's id says nothing to someone else.
+	if got := wrong.Get("/invitations/" + inviteID).StatusCode; got != http.StatusNotFound {
+		t.Errorf("wrong user GET /invitations/%s: status %d, want 404", inviteID, got)
+	}
+	if got := wrong.Get("/w/" + slug).StatusCode; got != http.StatusNotFound {
+		t.Errorf("wrong user reached the workspace (status %d)", got)
+	}
+	if wrong.Get("/settings/workspaces").Has("workspace-row") {
+		t.Errorf("wrong user lists a workspace")
+	}
+	inv, err := store.NewInviteService(a.DB).FindInviteByToken(context.Background(), app.HashToken(tokenFromLink(a, link)))
+	if err != nil || inv.Status != app.InvitePending {
+		t.Fatalf("invite after wrong-user attempts: %+v, %v", inv, err)
+	}
+
+	// The right person can still accept.
+	right := a.newBrowser(t)
+	right.signIn("right@example.com")
+	page = right.Get(link)
+	if got := inviteState(page); got != "ok" {
+		t.Fatalf("right user: state=%q", got)
+	}
+	if got, want := right.Submit(page, "invite-accept", nil).Location(), "/w/"+slug; got != want {
+		t.Fatalf("right user accept Location=%q, want %q", got, want)
+	}
+}
+
+func TestInvite_Decline(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"maybe@example.com"}, "role": {"member"}})
+	link := emailedInviteLink(t, a, "maybe@example.com")
+
+	b := a.newBrowser(t)
+	b.signIn("maybe@example.com")
+	res := b.Submit(b.Get(link), "invite-decline", nil)
+	if got, want := res.Location(), "/settings/workspaces"; got != want {
+		t.Fatalf("decline Location=%q, want %q", got, want)
+	}
+	if got := b.Follow(res).Text("flash"); !strings.Contains(got, "declined") {
+		t.Errorf("flash=%q", got)
+	}
+
+	res = b.Post(strings.TrimPrefix(link, a.URL)+"/accept", nil)
+	if strings.HasPrefix(res.Location(), "/w/") {
+		t.Fatalf("a declined invite was accepted (Location %q)", res.Location())
+	}
+	if got := b.Get("/w/" + slug).StatusCode; got != http.StatusNotFound {
+		t.Errorf("GET workspace after decline: status %d, want 404", got)
+	}
+	page := b.Get(link)
+	if got := inviteState(page); got != "declined" || page.StatusCode != http.StatusGone {
+		t.Errorf("declined link: status %d state %q", page.StatusCode, got)
+	}
+	if owner.Get("/w/"+slug+"/members").Doc.Find(inviteRowSel("maybe@example.com")).Length() != 0 {
+		t.Errorf("declined invite still listed as pending")
+	}
+	wantActions(t, a, slug, "owner@example.com", app.ActionInviteDeclined)
+}
+
+func TestInvite_DeadLinks(t *testing.T) {
+	cases := []struct {
+		name   string
+		kill   func(t *testing.T, a *testApp, owner *browser, slug, link string)
+		status int
+		state  string
+	}{
+		{"expired", func(t *testing.T, a *testApp, _ *browser, _, _ string) {
+			a.Clock.Add(app.InviteTTL + time.Minute)
+		}, http.StatusGone, "expired"},
+		{"revoked", func(t *testing.T, a *testApp, owner *browser, slug, _ string) {
+			res := owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("late@example.com"), "invite-revoke", nil)
+			if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "revoked") {
+				t.Fatalf("revoke flash=%q", got)
+			}
+		}, http.StatusGone, "revoked"},
+		{"accepted", func(t *testing.T, a *testApp, _ *browser, _, link string) {
+			b := a.newBrowser(t)
+			b.signIn("late@example.com")
+			b.Submit(b.Get(link), "invite-accept", nil)
+		}, http.StatusGone, "accepted"},
+		{"unknown", func(t *testing.T, a *testApp, _ *browser, _, _ string) {}, http.StatusNotFound, "invalid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestApp(t, "sqlite")
+			// Start in the past, so that "expired" brings the clock back to
+			// the outbox worker's (real) time and later emails still go out.
+			a.Clock.Add(-app.InviteTTL - time.Minute)
+			owner := a.newBrowser(t)
+			owner.signIn("owner@example.com")
+			slug := createWorkspace(t, owner, "Acme Inc")
+			owner.Post("/w/"+slug+"/invites", url.Values{"email": {"late@example.com"}, "role": {"member"}})
+			link := emailedInviteLink(t, a, "late@example.com")
+			if tc.name == "unknown" {
+				token, _ := app.NewToken()
+				link = a.URL + "/invites/" + token
+			}
+			tc.kill(t, a, owner, slug, link)
+
+			for _, who := range []string{"anonymous", "invitee"} {
+				b := a.newBrowser(t)
+				if who == "invitee" {
+					b.signIn("late@example.com")
+				}
+				page := b.Get(link)
+				if got := page.StatusCode; got != tc.status {
+					t.Errorf("%s: status=%d, want %d", who, got, tc.status)
+				}
+				if got := inviteState(page); got != tc.state {
+					t.Errorf("%s: state=%q, want %q", who, got, tc.state)
+				}
+				if page.Has("invite-accept") || !page.Has("invite-problem") {
+					t.Errorf("%s: accept=%v problem=%v", who, page.Has("invite-accept"), page.Has("invite-problem"))
+				}
+				if who == "invitee" && tc.state != "accepted" {
+					res := b.Post(strings.TrimPrefix(link, a.URL)+"/accept", nil)
+					if strings.HasPrefix(res.Location(), "/w/") || b.Get("/w/"+slug).StatusCode != http.StatusNotFound {
+						t.Errorf("a %s invite was accepted", tc.name)
+					}
+				}
+			}
+			for _, malformed := range []string{"/invites/short", "/invites/%3Cscript%3E"} {
+				if page := a.newBrowser(t).Get(malformed); page.StatusCode != http.StatusNotFound || inviteState(page) != "invalid" {
+					t.Errorf("GET %s: status %d state %q", malformed, page.StatusCode, inviteState(page))
+				}
+			}
+		})
+	}
+}
+
+func TestInvite_Resend(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	// The outbox worker runs on real time: start six days in the past so
+	// that every email is queued at or before it.
+	a.Clock.Add(-6 * 24 * time.Hour)
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"again@example.com"}, "role": {"admin"}})
+	oldLink := emailedInviteLink(t, a, "again@example.com")
+	b := a.newBrowser(t)
+	b.signIn("again@example.com")
+
+	// Six days on, a resend gives a new link good for another seven.
+	a.Clock.Add(6 * 24 * time.Hour)
+	res := owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("again@example.com"), "invite-resend", nil)
+	if got, want := res.Location(), "/w/"+slug+"/members"; got != want {
+		t.Fatalf("resend Location=%q, want %q", got, want)
+	}
+	if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "again@example.com") {
+		t.Errorf("flash=%q", got)
+	}
+	newLink := emailedInviteLink(t, a, "again@example.com")
+	if newLink == oldLink {
+		t.Fatal("resend mailed the same link")
+	}
+	a.Clock.Add(3 * 24 * time.Hour)
+
+	if page := b.Get(oldLink); inviteState(page) != "invalid" || page.StatusCode != http.StatusNotFound {
+		t.Errorf("old link: status %d state %q, want 404 invalid", page.StatusCode, inviteState(page))
+	}
+	page := b.Get(newLink)
+	if got := inviteState(page); got != "ok" {
+		t.Fatalf("new link state=%q", got)
+	}
+	if got, want := b.Submit(page, "invite-accept", nil).Location(), "/w/"+slug; got != want {
+		t.Fatalf("accept Location=%q, want %q", got, want)
+	}
+	if got, want := memberRole(owner.Get("/w/"+slug+"/members"), "again@example.com"), "Admin"; got != want {
+		t.Errorf("role=%q, want %q", got, want)
+	}
+	if got, want := len(inviteEmails(a, "again@example.com")), 2; got != want {
+		t.Errorf("%d invite emails, want %d", got, want)
+	}
+	wantActions(t, a, slug, "owner@example.com", app.ActionInviteResent)
+}
+
+func TestInvite_FormErrors(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("FREE_PLAN_SEATS", "10"))
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	admin := inviteAndJoin(t, a, owner, slug, "admin@example.com", "admin")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"dup@example.com"}, "role": {"member"}})
+	emailedInviteLink(t, a, "dup@example.com")
+
+	cases := []struct {
+		name      string
+		b         *browser
+		email     string
+		role      string
+		errTestID string
+	}{
+		{"duplicate invite", owner, "DUP@example.com", "member", "field-email-error"},
+		{"already a member", owner, "admin@example.com", "member", "field-email-error"},
+		{"invalid address", owner, "not an email", "member", "field-email-error"},
+		{"unknown role", owner, "new@example.com", "superuser", "field-role-error"},
+		{"admin invites an owner", admin, "boss@example.com", "owner", "field-role-error"},
+	}
+	for _, tc := range cases {
+		res := tc.b.Submit(tc.b.Get("/w/"+slug+"/members"), "invite-form", url.Values{"email": {tc.email}, "role": {tc.role}})
+		if got, want := res.StatusCode, http.StatusUnprocessableEntity; got != want {
+			t.Errorf("%s: status=%d, want %d", tc.name, got, want)
+			continue
+		}
+		if res.Text(tc.errTestID) == "" {
+			t.Errorf("%s: no inline %s:\n%s", tc.name, tc.errTestID, res.Body)
+		}
+		if got, want := attr(res, "invite-email", "value"), strings.TrimSpace(tc.email); got != want {
+			t.Errorf("%s: email input=%q, want %q", tc.name, got, want)
+		}
+	}
+
+	// An admin is only offered roles up to their own.
+	roles := admin.Get("/w/" + slug + "/members").Doc.Find(`[data-testid="invite-role"] option`)
+	if got := roles.Map(func(_ int, s *goquery.Selection) string { v, _ := s.Attr("value"); return v }); strings.Join(got, ",") != "admin,member" {
+		t.Errorf("admin's invite roles=%v, want [admin member]", got)
+	}
+
+	// A later invite's email arriving shows the refused ones were never queued.
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"later@example.com"}, "role": {"member"}})
+	emailedInviteLink(t, a, "later@example.com")
+	for _, to := range []string{"dup@example.com", "boss@example.com", "new@example.com"} {
+		want := 0
+		if to == "dup@example.com" {
+			want = 1
+		}
+		if got := len(inviteEmails(a, to)); got != want {
+			t.Errorf("%d invite emails to %s, want %d", got, to, want)
+		}
+	}
+	members := owner.Get("/w/" + slug + "/members")
+	if got, want := members.Doc.Find(`[data-testid="invite-row"]`).Length(), 2; got != want {
+		t.Errorf("%d pending invites, want %d (dup and later)", got, want)
+	}
+}
+
+func TestInvite_SeatLimit(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("FREE_PLAN_SEATS", "2"))
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+
+	if page := owner.Get("/w/" + slug + "/members"); page.Has("seat-limit") {
+		t.Fatalf("seat limit shown with 1 of 2 seats used")
+	}
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"first@example.com"}, "role": {"member"}})
+	emailedInviteLink(t, a, "first@example.com")
+
+	page := owner.Get("/w/" + slug + "/members")
+	if !page.Has("seat-limit") {
+		t.Fatalf("no seat-limit notice with 2 of 2 seats used:\n%s", page.Body)
+	}
+	if got, want := attr(page, "seat-limit-billing", "href"), "/w/"+slug+"/billing"; got != want {
+		t.Errorf("billing link=%q, want %q", got, want)
+	}
+	if _, disabled := page.Doc.Find(`[data-testid="invite-submit"]`).Attr("disabled"); !disabled {
+		t.Errorf("the invite button is not disabled")
+	}
+	if got, want := statValue(owner.Get("/w/"+slug), "stat-seats"), "2 of 2"; got != want {
+		t.Errorf("dashboard seats=%q, want %q", got, want)
+	}
+
+	res := owner.Post("/w/"+slug+"/invites", url.Values{"email": {"second@example.com"}, "role": {"member"}})
+	if got, want := res.StatusCode, http.StatusUnprocessableEntity; got != want {
+		t.Fatalf("invite past the limit: status=%d, want %d", got, want)
+	}
+	if !strings.Contains(res.Text("field-email-error")+res.Text("seat-limit"), "seats") {
+		t.Errorf("refusal does not mention seats:\n%s", res.Body)
+	}
+	if res.Doc.Find(inviteRowSel("second@example.com")).Length() != 0 {
+		t.Errorf("refused invite is listed")
+	}
+
+	// Revoking the pending invite frees the seat.
+	res = owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("first@example.com"), "invite-revoke", nil)
+	if page := owner.Follow(res); page.Has("seat-limit") {
+		t.Errorf("seat limit still shown after revoking the only pending invite")
+	}
+	if res := owner.Post("/w/"+slug+"/invites", url.Values{"email": {"second@example.com"}, "role": {"member"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("invite after revoke: status %d", res.StatusCode)
+	}
+}
+
+func TestInvite_Undelivered(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	mate := a.newBrowser(t)
+	mate.signIn("offline@example.com")
+
+	a.SMTP.FailNext(100)
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"offline@example.com"}, "role": {"member"}})
+
+	// The page says the email has not gone out and, once an attempt has
+	// failed, offers the link to share by hand.
+	var page *response
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		page = owner.Get("/w/" + slug + "/members")
+		if strings.Contains(page.Text("invite-undelivered"), "failed") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	row := page.Doc.Find(inviteRowSel("offline@example.com"))
+	if row.Find(`[data-testid="invite-undelivered"]`).Length() == 0 {
+		t.Fatalf("no invite-undelivered notice:\n%s", page.Body)
+	}
+	if !strings.Contains(page.Text("invite-undelivered"), "failed") {
+		t.Errorf("notice does not say an attempt failed: %q", page.Text("invite-undelivered"))
+	}
+	share, _ := row.Find(`[data-testid="invite-share-link"]`).Attr("value")
+	if !strings.HasPrefix(share, a.URL+"/invites/") {
+		t.Fatalf("share link=%q", share)
+	}
+	if len(inviteEmails(a, "offline@example.com")) != 0 {
+		t.Fatalf("the invite email was delivered despite the failing server")
+	}
+
+	// The shared link is the working accept link.
+	invite := mate.Get(share)
+	if got := inviteState(invite); got != "ok" {
+		t.Fatalf("share link state=%q", got)
+	}
+	if got, want := mate.Submit(invite, "invite-accept", nil).Location(), "/w/"+slug; got != want {
+		t.Fatalf("accept via share link Location=%q, want %q", got, want)
+	}
+
+	// Members see no share links.
+	a.SMTP.FailNext(0)
+	if mate.Get("/w/" + slug + "/members").Has("invite-share-link") {
+		t.Errorf("a member sees a share link")
+	}
+}
+
+func TestInvite_PendingInvitationsList(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	b := a.newBrowser(t)
+	b.signIn("listed@example.com")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"listed@example.com"}, "role": {"admin"}})
+	emailedInviteLink(t, a, "listed@example.com")
+
+	list := b.Get("/settings/workspaces")
+	row := list.Doc.Find(`[data-testid="pending-invite"]`)
+	if row.Length() != 1 || !strings.Contains(row.Text(), "Acme Inc") {
+		t.Fatalf("pending invitation not listed:\n%s", list.Body)
+	}
+	href, _ := row.Find(`[data-testid="pending-invite-link"]`).Attr("href")
+	page := b.Get(href)
+	if got := inviteState(page); got != "ok" || page.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d state %q", href, page.StatusCode, got)
+	}
+	if got, want := b.Submit(page, "invite-accept", nil).Location(), "/w/"+slug; got != want {
+		t.Fatalf("accept from the list Location=%q, want %q", got, want)
+	}
+	if b.Get("/settings/workspaces").Has("pending-invite") {
+		t.Errorf("accepted invitation still listed")
+	}
+}
+
+// --- helpers ---
+
+// inviteState returns the data-state of the invite page.
+func inviteState(res *response) string {
+	v, _ := res.Doc.Find(`[data-testid="invite-page"]`).Attr("data-state")
+	return v
+}
+
+var inviteActionID = regexp.MustCompile(`/invites/(\d+)/`)
+
+// pendingInviteID returns the id of the pending invite to email, read from
+// its row's revoke form on the members page.
+func pendingInviteID(t *testing.T, members *response, email string) string {
+	t.Helper()
+	action, _ := members.Doc.Find(inviteRowSel(email) + " form").First().Attr("action")
+	m := inviteActionID.FindStringSubmatch(action)
+	if m == nil {
+		t.Fatalf("no invite row for %s on the members page", email)
+	}
+	return m[1]
+}
+
+// tokenFromLink returns the token of an invite link.
+func tokenFromLink(a *testApp, link string) string {
+	return strings.TrimPrefix(link, a.URL+"/invites/")
+}
+
+// inviteEmails returns the received emails to address that carry an invite link.
+func inviteEmails(a *testApp, address string) []string {
+	var out []string
+	for _, m := range a.SMTP.Messages() {
+		for _, to := range m.To {
+			if to != address {
+				continue
+			}
+			for _, l := range m.Links() {
+				if strings.HasPrefix(l, a.URL+"/invites/") {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// countMembers returns how many memberships of the workspace belong to email.
+func countMembers(t *testing.T, a *testApp, slug, ownerEmail, email string) int {
+	t.Helper()
+	members, err := store.NewWorkspaceService(a.DB).FindMembers(context.Background(), workspaceID(t, a, slug, ownerEmail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range members {
+		if m.Email == email {
+			n++
+		}
+	}
+	return n
+}

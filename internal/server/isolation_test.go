@@ -1,0 +1,298 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"atrium/internal/app"
+	"atrium/internal/mail"
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+// Expected answers, by what they mean for the actor.
+const (
+	shown     = http.StatusOK        // the page renders
+	done      = http.StatusSeeOther  // the action ran (or explained itself) and redirected
+	forbidden = http.StatusForbidden // a member whose role is too low
+	hidden    = http.StatusNotFound  // not a member: as if the workspace did not exist
+	toLogin   = http.StatusSeeOther  // signed out: sent to sign in
+)
+
+// TestTenantIsolation walks every /w/{slug} route as the owner, an admin
+// and a member of workspace A, the owner of workspace B, and a signed-out
+// visitor. Each request runs against a fresh workspace A, so destructive
+// actions (delete, leave, transfer, remove) cannot disturb the next row,
+// and a refused request must leave A exactly as it was.
+func TestTenantIsolation(t *testing.T) {
+	cases := []struct {
+		method, path string // {slug}, {invite}, {member} and {admin} are filled from the fixture
+		form         map[string]string
+		// owner, admin, member of A; owner of B; signed out
+		owner, admin, member, outsider, anon int
+	}{
+		{"GET", "/w/{slug}", nil, shown, shown, shown, hidden, toLogin},
+		{"GET", "/w/{slug}/members", nil, shown, shown, shown, hidden, toLogin},
+		{"GET", "/w/{slug}/settings", nil, shown, shown, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/audit", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/invites", map[string]string{"email": "new@a.test", "role": "member"}, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/invites/{invite}/revoke", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/invites/{invite}/resend", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/members/{member}/role", map[string]string{"role": "admin"}, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/members/{member}/remove", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings", map[string]string{"name": "Renamed", "slug": "{slug}-renamed"}, done, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/delete", map[string]string{"confirm": "{name}"}, done, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/transfer", map[string]string{"user_id": "{admin}"}, done, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/leave", nil, done, done, done, hidden, toLogin},
+	}
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newTenants(t, dialect)
+			for _, tc := range cases {
+				t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+					actors := []struct {
+						name string
+						b    *browser
+						want int
+					}{
+						{"owner", f.owner, tc.owner},
+						{"admin", f.admin, tc.admin},
+						{"member", f.member, tc.member},
+						{"outsider", f.outsider, tc.outsider},
+						{"anonymous", f.anon, tc.anon},
+					}
+					for _, actor := range actors {
+						ws := f.newTenantA(t)
+						before := f.state(t, ws.id)
+						path, form := ws.fill(tc.path), url.Values{}
+						for k, v := range tc.form {
+							form.Set(k, ws.fill(v))
+						}
+						res := actor.b.request(tc.method, path, form)
+						if res.StatusCode != actor.want {
+							t.Errorf("%s: status=%d, want %d\n%s", actor.name, res.StatusCode, actor.want, res.Body)
+							continue
+						}
+						switch {
+						case actor.b == f.anon:
+							want := "/login"
+							if tc.method == http.MethodGet {
+								want += "?next=" + url.QueryEscape(path)
+							}
+							if got := res.Location(); got != want {
+								t.Errorf("%s: Location=%q, want %q", actor.name, got, want)
+							}
+						case res.StatusCode == done:
+							if strings.HasPrefix(res.Location(), "/login") {
+								t.Errorf("%s: sent to sign in", actor.name)
+							}
+						}
+						if refused := actor.want == forbidden || actor.want == hidden || actor.b == f.anon; refused {
+							if after := f.state(t, ws.id); after != before {
+								t.Errorf("%s: a refused %s %s changed workspace A:\nbefore %s\nafter  %s", actor.name, tc.method, path, before, after)
+							}
+						}
+						if actor.b == f.outsider {
+							// Existence does not leak: a real workspace answers
+							// an outsider exactly as a missing one does.
+							missing := f.outsider.request(tc.method, strings.Replace(path, ws.slug, "no-such-workspace", 1), form)
+							if missing.StatusCode != res.StatusCode || missing.Body != res.Body {
+								t.Errorf("outsider: %s %s answers differently from a missing workspace (%d vs %d)",
+									tc.method, path, res.StatusCode, missing.StatusCode)
+							}
+						}
+					}
+				})
+			}
+
+			t.Run("cross-tenant ids", func(t *testing.T) {
+				ws := f.newTenantA(t)
+				bInvite := f.createInvite(t, f.outsiderUser, f.bID, "b-pending@b.test", app.RoleMember)
+				beforeA, beforeB := f.state(t, ws.id), f.state(t, f.bID)
+				id := func(n int64) string { return strconv.FormatInt(n, 10) }
+				cases := []struct {
+					name string
+					b    *browser
+					path string
+					form url.Values
+				}{
+					{"B revokes A's invite", f.outsider, "/w/beta/invites/" + id(ws.inviteID) + "/revoke", nil},
+					{"B resends A's invite", f.outsider, "/w/beta/invites/" + id(ws.inviteID) + "/resend", nil},
+					{"B removes A's member", f.outsider, "/w/beta/members/" + id(ws.memberID) + "/remove", nil},
+					{"B promotes A's member", f.outsider, "/w/beta/members/" + id(ws.memberID) + "/role", url.Values{"role": {"admin"}}},
+					{"B hands B to A's member", f.outsider, "/w/beta/transfer", url.Values{"user_id": {id(ws.memberID)}}},
+					{"A hands A to B's owner", f.owner, "/w/" + ws.slug + "/transfer", url.Values{"user_id": {id(f.outsiderUser.ID)}}},
+					{"A demotes B's owner", f.owner, "/w/" + ws.slug + "/members/" + id(f.outsiderUser.ID) + "/role", url.Values{"role": {"member"}}},
+					{"A removes B's owner", f.owner, "/w/" + ws.slug + "/members/" + id(f.outsiderUser.ID) + "/remove", nil},
+					{"A revokes B's invite", f.owner, "/w/" + ws.slug + "/invites/" + id(bInvite) + "/revoke", nil},
+				}
+				for _, tc := range cases {
+					res := tc.b.Post(tc.path, tc.form)
+					if got, want := res.StatusCode, http.StatusNotFound; got != want {
+						t.Errorf("%s: POST %s status=%d, want %d", tc.name, tc.path, got, want)
+					}
+				}
+				if after := f.state(t, ws.id); after != beforeA {
+					t.Errorf("workspace A changed:\nbefore %s\nafter  %s", beforeA, after)
+				}
+				if after := f.state(t, f.bID); after != beforeB {
+					t.Errorf("workspace B changed:\nbefore %s\nafter  %s", beforeB, after)
+				}
+			})
+		})
+	}
+}
+
+// tenants is the cast of the isolation test: three members of A (with A
+// made fresh on demand), the owner of workspace B ("beta") and a signed-out
+// browser.
+type tenants struct {
+	a                             *testApp
+	owner, admin, member          *browser
+	outsider, anon                *browser
+	ownerUser, adminUser, memUser *app.User
+	outsiderUser                  *app.User
+	bID                           int64
+	n                             int
+}
+
+func newTenants(t *testing.T, dialect string) *tenants {
+	t.Helper()
+	a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000", "FREE_PLAN_SEATS", "100"))
+	f := &tenants{a: a, anon: a.newBrowser(t)}
+	signIn := func(email string) (*browser, *app.User) {
+		b := a.newBrowser(t)
+		b.signIn(email)
+		u, err := store.NewUserService(a.DB).FindUserByEmail(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, u
+	}
+	f.owner, f.ownerUser = signIn("owner@a.test")
+	f.admin, f.adminUser = signIn("admin@a.test")
+	f.member, f.memUser = signIn("member@a.test")
+	f.outsider, f.outsiderUser = signIn("owner@b.test")
+	if slug := createWorkspace(t, f.outsider, "Beta"); slug != "beta" {
+		t.Fatalf("workspace B slug=%q", slug)
+	}
+	f.bID = workspaceID(t, a, "beta", "owner@b.test")
+	return f
+}
+
+// tenantA is one fresh workspace A: its owner, an admin, a member and a
+// pending invite.
+type tenantA struct {
+	id, inviteID, memberID, adminID int64
+	slug, name                      string
+}
+
+// fill replaces the fixture's placeholders in s.
+func (w tenantA) fill(s string) string {
+	return strings.NewReplacer("{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
+		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10)).Replace(s)
+}
+
+// as returns a context acting as u.
+func as(u *app.User) context.Context {
+	return app.WithPrincipal(context.Background(), &app.Principal{User: *u})
+}
+
+// newTenantA sets up a fresh workspace A through the store services, each
+// call acting as the user it is for.
+func (f *tenants) newTenantA(t *testing.T) tenantA {
+	t.Helper()
+	f.n++
+	ws, err := store.NewWorkspaceService(f.a.DB).CreateWorkspace(as(f.ownerUser), fmt.Sprintf("Alpha %d", f.n), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invites := store.NewInviteService(f.a.DB)
+	for _, join := range []struct {
+		u    *app.User
+		role app.Role
+	}{{f.adminUser, app.RoleAdmin}, {f.memUser, app.RoleMember}} {
+		token, hash := app.NewToken()
+		if _, err := invites.CreateInvite(as(f.ownerUser), app.NewInvite{WorkspaceID: ws.ID, Email: join.u.Email, Role: join.role,
+			TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := invites.AcceptInvite(as(join.u), app.InviteKey{TokenHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tenantA{id: ws.ID, slug: ws.Slug, name: ws.Name, adminID: f.adminUser.ID, memberID: f.memUser.ID,
+		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember)}
+}
+
+// createInvite invites email to a workspace as inviter and returns the
+// invite's id.
+func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int64, email string, role app.Role) int64 {
+	t.Helper()
+	token, hash := app.NewToken()
+	inv, err := store.NewInviteService(f.a.DB).CreateInvite(as(inviter), app.NewInvite{WorkspaceID: workspaceID, Email: email,
+		Role: role, TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv.ID
+}
+
+func (f *tenants) compose(token string) app.ComposeInvite {
+	return func(inv *app.Invite) app.Email {
+		return mail.InviteEmail("Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy, inv.Role, f.a.URL+"/invites/"+token)
+	}
+}
+
+// state describes a workspace for before/after comparisons: its name and
+// slug, members with roles, and pending invites with their expiry (which a
+// resend moves).
+func (f *tenants) state(t *testing.T, workspaceID int64) string {
+	t.Helper()
+	ctx := context.Background()
+	wss := store.NewWorkspaceService(f.a.DB)
+	members, err := wss.FindMembers(ctx, workspaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) == 0 {
+		return "gone"
+	}
+	var parts []string
+	list, err := wss.FindWorkspacesByUser(ctx, members[0].UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uw := range list {
+		if uw.ID == workspaceID {
+			parts = append(parts, uw.Name+" /w/"+uw.Slug)
+		}
+	}
+	for _, m := range members {
+		parts = append(parts, m.Email+"="+string(m.Role))
+	}
+	invites, err := store.NewInviteService(f.a.DB).FindInvites(ctx, workspaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range invites {
+		parts = append(parts, "invite "+inv.Email+" "+inv.Status+" until "+inv.ExpiresAt.String())
+	}
+	slices.Sort(parts[1:])
+	return strings.Join(parts, "; ")
+}
+
+// request sends a GET or a same-origin form POST.
+func (b *browser) request(method, path string, form url.Values) *response {
+	b.t.Helper()
+	if method == http.MethodGet {
+		return b.Get(path)
+	}
+	return b.Post(path, form)
+}

@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"atrium/internal/app"
+)
+
+// DemoOwnerEmail is the seeded account that owns both demo workspaces.
+const DemoOwnerEmail = "founder@example.com"
+
+// SeedItem is one user or workspace of the demo data and what SeedDemo did
+// about it.
+type SeedItem struct {
+	Kind    string // "user" or "workspace"
+	Key     string // the natural key: an email or a slug
+	Created bool   // false: it existed and was left as it was
+	Detail  string // what was created, or why nothing was
+}
+
+// SeedResult lists the demo users and workspaces in seeding order.
+type SeedResult struct {
+	Items []SeedItem
+}
+
+// Created counts the items of kind that SeedDemo created.
+func (r *SeedResult) Created(kind string) int {
+	n := 0
+	for _, it := range r.Items {
+		if it.Kind == kind && it.Created {
+			n++
+		}
+	}
+	return n
+}
+
+// Demo data. Times are offsets from the moment a row is first seeded, so a
+// fresh seed always shows recent activity and live invites; re-running the
+// seed never moves them.
+type (
+	seedUser struct {
+		email, name string
+		age         time.Duration
+	}
+	seedMember struct {
+		email string
+		role  app.Role
+		age   time.Duration
+	}
+	seedInvite struct {
+		email, inviter, status string
+		role                   app.Role
+		age                    time.Duration
+		// audit is how long after the invite its follow-up entry (accepted)
+		// was recorded; 0 for none.
+		acceptedAfter time.Duration
+	}
+	seedWorkspace struct {
+		name, slug, plan, status string
+		customerID, subID        string
+		age                      time.Duration
+		periodEnd                time.Duration // from now; 0 for none
+		members                  []seedMember
+		invites                  []seedInvite
+	}
+)
+
+const day = 24 * time.Hour
+
+func demoUsers() []seedUser {
+	return []seedUser{
+		{email: DemoOwnerEmail, name: "Frankie Founder", age: 30 * day},
+		{email: "teammate@example.com", name: "Taylor Teammate", age: 29 * day},
+	}
+}
+
+func demoWorkspaces() []seedWorkspace {
+	return []seedWorkspace{
+		{
+			name: "Acme Inc", slug: "acme", plan: app.PlanPro, status: app.SubActive,
+			customerID: "cus_seed_acme", subID: "sub_seed_acme", age: 30 * day, periodEnd: 10 * day,
+			members: []seedMember{
+				{email: DemoOwnerEmail, role: app.RoleOwner, age: 30 * day},
+				{email: "teammate@example.com", role: app.RoleAdmin, age: 29 * day},
+			},
+			invites: []seedInvite{
+				{email: "teammate@example.com", inviter: DemoOwnerEmail, role: app.RoleAdmin, status: app.InviteAccepted,
+					age: 29*day + 2*time.Hour, acceptedAfter: 2 * time.Hour},
+				// Pending, but past its expiry: it shows as expired.
+				{email: "late-reply@example.com", inviter: "teammate@example.com", role: app.RoleMember,
+					status: app.InvitePending, age: 12 * day},
+				{email: "newhire@example.com", inviter: DemoOwnerEmail, role: app.RoleMember,
+					status: app.InvitePending, age: 2 * day},
+			},
+		},
+		{
+			name: "Demo Studio", slug: "demo-studio", plan: app.PlanFree, age: 14 * day,
+			members: []seedMember{{email: DemoOwnerEmail, role: app.RoleOwner, age: 14 * day}},
+			invites: []seedInvite{{email: "demo-invite@example.com", inviter: DemoOwnerEmail, role: app.RoleMember,
+				status: app.InvitePending, age: 1 * day}},
+		},
+	}
+}
+
+// seedTokenHash is the stored hash of a seeded invite's token. The token is
+// a fixed string that is not valid token syntax, so no link can ever
+// redeem it: invitees accept a seeded invite from their own invitations list.
+func seedTokenHash(slug, email string) string {
+	return app.HashToken("atrium-seed-invite:" + slug + ":" + email)
+}
+
+// SeedDemo inserts the demo data in one transaction and is idempotent: a
+// user that exists (by email) and a workspace that exists (by slug) are
+// left exactly as they are, whoever created them, and a workspace's
+// members, invites and audit entries are only written together with the
+// workspace. It sends no mail and queues none.
+func (db *DB) SeedDemo(ctx context.Context) (*SeedResult, error) {
+	res := &SeedResult{}
+	err := db.transact(ctx, func(tx *gorm.DB) error {
+		res.Items = nil
+		now := db.now().Truncate(time.Second)
+		users := map[string]int64{}
+		for _, u := range demoUsers() {
+			id, created, err := db.seedUser(tx, u, now)
+			if err != nil {
+				return err
+			}
+			users[u.email] = id
+			item := SeedItem{Kind: "user", Key: u.email, Created: created, Detail: u.name}
+			if !created {
+				item.Detail = "exists; left as is"
+			}
+			res.Items = append(res.Items, item)
+		}
+		for _, w := range demoWorkspaces() {
+			item, err := db.seedWorkspace(tx, w, users, now)
+			if err != nil {
+				return err
+			}
+			res.Items = append(res.Items, item)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seed demo data: %w", err)
+	}
+	return res, nil
+}
+
+// seedUser returns the id of the user with u's email, creating the user
+// (and its audit entry) when missing.
+func (db *DB) seedUser(tx *gorm.DB, u seedUser, now time.Time) (int64, bool, error) {
+	at := now.Add(-u.age)
+	r := userRecord{Email: u.email, Name: u.name, TimeZone: "UTC", CreatedAt: at, UpdatedAt: at}
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return 0, false, fmt.Errorf("create user %s: %w", u.email, res.Error)
+	}
+	if res.RowsAffected == 0 || r.ID == 0 {
+		var existing userRecord
+		if err := tx.Take(&existing, "email = ?", u.email).Error; err != nil {
+			return 0, false, fmt.Errorf("find user %s: %w", u.email, err)
+		}
+		return existing.ID, false, nil
+	}
+	err := seedAudit(tx, auditRecord{ActorUserID: &r.ID, Action: app.ActionUserCreated, TargetType: "user",
+		TargetID: fmt.Sprint(r.ID), CreatedAt: at}, map[string]any{"email": u.email})
+	return r.ID, true, err
+}
+
+// seedWorkspace creates w with its members, invites and audit entries,
+// unless a workspace with its slug exists.
+func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64, now time.Time) (SeedItem, error) {
+	item := SeedItem{Kind: "workspace", Key: w.slug}
+	var existing workspaceRecord
+	err := tx.Take(&existing, "slug = ?", w.slug).Error
+	switch {
+	case err == nil:
+		seeded, err := seededWorkspace(tx, existing.ID)
+		if err != nil {
+			return item, err
+		}
+		item.Detail = "exists (seeded earlier); left as is"
+		if !seeded {
+			item.Detail = "exists and was not created by the seed; left alone"
+		}
+		return item, nil
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return item, fmt.Errorf("find workspace %q: %w", w.slug, err)
+	}
+
+	created := now.Add(-w.age)
+	r := workspaceRecord{Name: w.name, Slug: w.slug, Plan: w.plan, SubscriptionStatus: w.status,
+		StripeCustomerID: w.customerID, StripeSubscriptionID: w.subID, CreatedAt: created, UpdatedAt: created}
+	if w.periodEnd != 0 {
+		end := now.Add(w.periodEnd)
+		r.CurrentPeriodEnd = &end
+	}
+	if err := tx.Create(&r).Error; err != nil {
+		return item, fmt.Errorf("create workspace %q: %w", w.slug, err)
+	}
+	owner := users[w.members[0].email]
+	audits := 1
+	if err := seedAudit(tx, auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionWorkspaceCreated,
+		TargetType: "workspace", TargetID: fmt.Sprint(r.ID), CreatedAt: created},
+		map[string]any{"name": w.name, "slug": w.slug}); err != nil {
+		return item, err
+	}
+	for _, m := range w.members {
+		at := now.Add(-m.age)
+		mr := membershipRecord{WorkspaceID: r.ID, UserID: users[m.email], Role: string(m.role), CreatedAt: at, UpdatedAt: at}
+		if err := tx.Create(&mr).Error; err != nil {
+			return item, fmt.Errorf("add %s to %q: %w", m.email, w.slug, err)
+		}
+	}
+	for _, inv := range w.invites {
+		n, err := createSeedInvite(tx, r.ID, w.slug, inv, users, now)
+		if err != nil {
+			return item, err
+		}
+		audits += n
+	}
+	if w.status != "" {
+		at := now.Add(w.periodEnd - 30*day)
+		if err := seedAudit(tx, auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionSubscriptionUpdated,
+			TargetType: "workspace", TargetID: fmt.Sprint(r.ID), CreatedAt: at},
+			map[string]any{"plan": w.plan, "status": w.status}); err != nil {
+			return item, err
+		}
+		audits++
+	}
+	plan := w.plan
+	if w.status != "" {
+		plan += ", " + w.status
+	}
+	item.Created = true
+	item.Detail = fmt.Sprintf("%q (%s): %d member(s), %d invite(s), %d audit entries", w.name, plan,
+		len(w.members), len(w.invites), audits)
+	return item, nil
+}
+
+// createSeedInvite stores one invite and its audit entries and returns how many
+// entries it wrote.
+func createSeedInvite(tx *gorm.DB, workspaceID int64, slug string, inv seedInvite, users map[string]int64, now time.Time) (int, error) {
+	at := now.Add(-inv.age)
+	inviter := users[inv.inviter]
+	ir := inviteRecord{WorkspaceID: workspaceID, Email: inv.email, Role: string(inv.role),
+		TokenHash: seedTokenHash(slug, inv.email), Status: inv.status, InvitedByUserID: &inviter,
+		ExpiresAt: at.Add(app.InviteTTL), CreatedAt: at, UpdatedAt: at.Add(inv.acceptedAfter)}
+	if err := tx.Create(&ir).Error; err != nil {
+		return 0, fmt.Errorf("invite %s to %q: %w", inv.email, slug, err)
+	}
+	md := map[string]any{"email": inv.email, "role": string(inv.role)}
+	if err := seedAudit(tx, auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionInviteSent,
+		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at}, md); err != nil {
+		return 0, err
+	}
+	if inv.status != app.InviteAccepted {
+		return 1, nil
+	}
+	invitee := users[inv.email]
+	err := seedAudit(tx, auditRecord{WorkspaceID: &workspaceID, ActorUserID: &invitee, Action: app.ActionInviteAccepted,
+		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.acceptedAfter)}, md)
+	return 2, err
+}
+
+// seedAudit writes an audit entry whose metadata carries "seed": true, the
+// mark by which SeedDemo recognises what it created.
+func seedAudit(tx *gorm.DB, r auditRecord, md map[string]any) error {
+	md["seed"] = true
+	b, err := json.Marshal(md)
+	if err != nil {
+		return fmt.Errorf("audit %s: encode metadata: %w", r.Action, err)
+	}
+	r.Metadata = string(b)
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("audit %s: %w", r.Action, err)
+	}
+	return nil
+}
+
+// seededWorkspace reports whether the workspace's creation entry carries
+// the seed mark.
+func seededWorkspace(tx *gorm.DB, workspaceID int64) (bool, error) {
+	var rs []auditRecord
+	if err := tx.Where("action = ? AND target_type = ? AND target_id = ?", app.ActionWorkspaceCreated, "workspace",
+		fmt.Sprint(workspaceID)).Find(&rs).Error; err != nil {
+		return false, fmt.Errorf("find creation of workspace %d: %w", workspaceID, err)
+	}
+	for _, r := range rs {
+		var md map[string]any
+		if json.Unmarshal([]byte(r.Metadata), &md) == nil && md["seed"] == true {
+			return true, nil
+		}
+	}
+	return false, nil
+}
