@@ -91,18 +91,26 @@ func (s *Server) auditRow(e *app.AuditEntry, ws *app.Workspace, tz string) page.
 	case app.ActionInviteDeclined:
 		row.Summary = "Declined the invite"
 	case app.ActionMemberRoleChanged:
-		row.Summary = "Changed a member's role from " + app.Role(md("from")).Label() + " to " + app.Role(md("to")).Label()
+		row.Summary = "Changed " + orSomeone(md("email")) + "'s role from " + app.Role(md("from")).Label() + " to " + app.Role(md("to")).Label()
 		row.Link = wsPath(ws, "/members")
 	case app.ActionMemberRemoved:
-		row.Summary = "Removed a member"
+		row.Summary = "Removed " + orSomeone(md("email")) + " from the workspace"
 		row.Link = wsPath(ws, "/members")
 	case app.ActionMemberLeft:
 		row.Summary = "Left the workspace"
 	case app.ActionOwnershipTransferred:
-		row.Summary = "Transferred ownership"
+		row.Summary = "Made " + orSomeone(md("email")) + " an owner and stepped down to admin"
 		row.Link = wsPath(ws, "/members")
 	default:
 		row.Summary = e.Action
 	}
 	return row
+}
+
+// orSomeone returns email, or "a member" for entries that predate it.
+func orSomeone(email string) string {
+	if email == "" {
+		return "a member"
+	}
+	return email
 }

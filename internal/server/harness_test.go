@@ -112,6 +112,7 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 	}
 	worker := mail.NewWorker(store.NewOutboxService(db), sender, logger)
 	worker.Interval = 50 * time.Millisecond
+	worker.Now = clk.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { worker.Run(ctx); close(done) }()

@@ -16,23 +16,23 @@ import (
 	"atrium/internal/store/storetest"
 )
 
-// Expected answers, by what they mean for the actor.
-const (
-	shown     = http.StatusOK        // the page renders
-	done      = http.StatusSeeOther  // the action ran (or explained itself) and redirected
-	forbidden = http.StatusForbidden // a member whose role is too low
-	hidden    = http.StatusNotFound  // not a member: as if the workspace did not exist
-	toLogin   = http.StatusSeeOther  // signed out: sent to sign in
-)
-
 // TestTenantIsolation walks every /w/{slug} route as the owner, an admin
 // and a member of workspace A, the owner of workspace B, and a signed-out
 // visitor. Each request runs against a fresh workspace A, so destructive
 // actions (delete, leave, transfer, remove) cannot disturb the next row,
 // and a refused request must leave A exactly as it was.
 func TestTenantIsolation(t *testing.T) {
+	// Expected answers, by what they mean for the actor.
+	const (
+		shown     = http.StatusOK        // the page renders
+		done      = http.StatusSeeOther  // the action ran (or explained itself) and redirected
+		forbidden = http.StatusForbidden // a member whose role is too low
+		hidden    = http.StatusNotFound  // not a member: as if the workspace did not exist
+		toLogin   = http.StatusSeeOther  // signed out: sent to sign in
+		off       = http.StatusNotFound  // Stripe is not configured in tests
+	)
 	cases := []struct {
-		method, path string // {slug}, {invite}, {member} and {admin} are filled from the fixture
+		method, path string // {slug}, {name}, {invite}, {member} and {admin} come from the fixture
 		form         map[string]string
 		// owner, admin, member of A; owner of B; signed out
 		owner, admin, member, outsider, anon int
@@ -49,6 +49,11 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/settings", map[string]string{"name": "Renamed", "slug": "{slug}-renamed"}, done, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/delete", map[string]string{"confirm": "{name}"}, done, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/transfer", map[string]string{"user_id": "{admin}"}, done, forbidden, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/billing", nil, shown, shown, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/billing/return?checkout=cancel", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/billing/checkout", nil, off, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/billing/portal", nil, done, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/billing/demo-upgrade", nil, off, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/leave", nil, done, done, done, hidden, toLogin},
 	}
 	for _, dialect := range storetest.Dialects(t) {
@@ -74,7 +79,7 @@ func TestTenantIsolation(t *testing.T) {
 						for k, v := range tc.form {
 							form.Set(k, ws.fill(v))
 						}
-						res := actor.b.request(tc.method, path, form)
+						res := actor.b.send(tc.method, path, form)
 						if res.StatusCode != actor.want {
 							t.Errorf("%s: status=%d, want %d\n%s", actor.name, res.StatusCode, actor.want, res.Body)
 							continue
@@ -101,7 +106,7 @@ func TestTenantIsolation(t *testing.T) {
 						if actor.b == f.outsider {
 							// Existence does not leak: a real workspace answers
 							// an outsider exactly as a missing one does.
-							missing := f.outsider.request(tc.method, strings.Replace(path, ws.slug, "no-such-workspace", 1), form)
+							missing := f.outsider.send(tc.method, strings.Replace(path, ws.slug, "no-such-workspace", 1), form)
 							if missing.StatusCode != res.StatusCode || missing.Body != res.Body {
 								t.Errorf("outsider: %s %s answers differently from a missing workspace (%d vs %d)",
 									tc.method, path, res.StatusCode, missing.StatusCode)
@@ -182,6 +187,7 @@ func newTenants(t *testing.T, dialect string) *tenants {
 	if slug := createWorkspace(t, f.outsider, "Beta"); slug != "beta" {
 		t.Fatalf("workspace B slug=%q", slug)
 	}
+	f.outsider.Get("/w/beta") // shows the "created" flash, so later pages compare clean
 	f.bID = workspaceID(t, a, "beta", "owner@b.test")
 	return f
 }
@@ -199,8 +205,8 @@ func (w tenantA) fill(s string) string {
 		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10)).Replace(s)
 }
 
-// as returns a context acting as u.
-func as(u *app.User) context.Context {
+// actingAs returns a context acting as u.
+func actingAs(u *app.User) context.Context {
 	return app.WithPrincipal(context.Background(), &app.Principal{User: *u})
 }
 
@@ -209,7 +215,7 @@ func as(u *app.User) context.Context {
 func (f *tenants) newTenantA(t *testing.T) tenantA {
 	t.Helper()
 	f.n++
-	ws, err := store.NewWorkspaceService(f.a.DB).CreateWorkspace(as(f.ownerUser), fmt.Sprintf("Alpha %d", f.n), "")
+	ws, err := store.NewWorkspaceService(f.a.DB).CreateWorkspace(actingAs(f.ownerUser), fmt.Sprintf("Alpha %d", f.n), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +225,11 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 		role app.Role
 	}{{f.adminUser, app.RoleAdmin}, {f.memUser, app.RoleMember}} {
 		token, hash := app.NewToken()
-		if _, err := invites.CreateInvite(as(f.ownerUser), app.NewInvite{WorkspaceID: ws.ID, Email: join.u.Email, Role: join.role,
+		if _, err := invites.CreateInvite(actingAs(f.ownerUser), app.NewInvite{WorkspaceID: ws.ID, Email: join.u.Email, Role: join.role,
 			TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := invites.AcceptInvite(as(join.u), app.InviteKey{TokenHash: hash}); err != nil {
+		if _, err := invites.AcceptInvite(actingAs(join.u), app.InviteKey{TokenHash: hash}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -236,7 +242,7 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int64, email string, role app.Role) int64 {
 	t.Helper()
 	token, hash := app.NewToken()
-	inv, err := store.NewInviteService(f.a.DB).CreateInvite(as(inviter), app.NewInvite{WorkspaceID: workspaceID, Email: email,
+	inv, err := store.NewInviteService(f.a.DB).CreateInvite(actingAs(inviter), app.NewInvite{WorkspaceID: workspaceID, Email: email,
 		Role: role, TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token))
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +277,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	}
 	for _, uw := range list {
 		if uw.ID == workspaceID {
-			parts = append(parts, uw.Name+" /w/"+uw.Slug)
+			parts = append(parts, uw.Name+" /w/"+uw.Slug+" "+uw.Plan+" "+uw.SubscriptionStatus)
 		}
 	}
 	for _, m := range members {
@@ -288,8 +294,8 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	return strings.Join(parts, "; ")
 }
 
-// request sends a GET or a same-origin form POST.
-func (b *browser) request(method, path string, form url.Values) *response {
+// send sends a GET or a same-origin form POST.
+func (b *browser) send(method, path string, form url.Values) *response {
 	b.t.Helper()
 	if method == http.MethodGet {
 		return b.Get(path)

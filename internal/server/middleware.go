@@ -261,3 +261,17 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
+
+// maxFormBody caps a browser request's body; Atrium's forms are tiny.
+const maxFormBody = 256 << 10
+
+// limitBody caps request bodies so an oversized post cannot tie up memory;
+// the form then parses as empty and fails validation with a 4xx.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

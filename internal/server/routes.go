@@ -28,7 +28,7 @@ func (s *Server) routes() http.Handler {
 	// Browser routes: CSRF protection, the session, and the rate limit on
 	// every state-changing request.
 	r.Group(func(r chi.Router) {
-		r.Use(s.crossOrigin, s.loadSession, s.rateLimit)
+		r.Use(limitBody, s.crossOrigin, s.loadSession, s.rateLimit)
 
 		r.Get("/", s.handleHome)
 		r.Get("/login", s.handleLoginShow)

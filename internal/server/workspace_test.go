@@ -71,7 +71,7 @@ func TestWorkspaceJourney(t *testing.T) {
 			if res.Text("field-name-error") == "" {
 				t.Errorf("short name: no inline error:\n%s", res.Body)
 			}
-			if got := attr(res, "workspace-name", "value"); got != "A" {
+			if got := attrOf(res, "workspace-name", "value"); got != "A" {
 				t.Errorf("short name: input value=%q, want %q", got, "A")
 			}
 
@@ -83,10 +83,10 @@ func TestWorkspaceJourney(t *testing.T) {
 			if res.Text("field-slug-error") == "" || res.Has("field-name-error") {
 				t.Errorf("taken slug: slug error=%q, name error present=%v", res.Text("field-slug-error"), res.Has("field-name-error"))
 			}
-			if got, want := attr(res, "workspace-name", "value"), "Other Co"; got != want {
+			if got, want := attrOf(res, "workspace-name", "value"), "Other Co"; got != want {
 				t.Errorf("taken slug: name value=%q, want %q", got, want)
 			}
-			if got, want := attr(res, "workspace-slug", "value"), "acme-inc"; got != want {
+			if got, want := attrOf(res, "workspace-slug", "value"), "acme-inc"; got != want {
 				t.Errorf("taken slug: slug value=%q, want %q", got, want)
 			}
 
@@ -145,11 +145,11 @@ func TestMembers_RoleChangeRemoveLeave(t *testing.T) {
 	if page.Doc.Find(memberRowSel("owner@example.com")+` [data-testid="member-remove-form"]`).Length() != 0 {
 		t.Errorf("admin is offered to remove the owner")
 	}
-	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userID(t, a, "member@example.com")))+"/role", url.Values{"role": {"owner"}})
+	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userIDOf(t, a, "member@example.com")))+"/role", url.Values{"role": {"owner"}})
 	if got, want := res.StatusCode, http.StatusForbidden; got != want {
 		t.Errorf("admin makes owner: status=%d, want %d", got, want)
 	}
-	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userID(t, a, "owner@example.com")))+"/remove", nil)
+	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userIDOf(t, a, "owner@example.com")))+"/remove", nil)
 	if got, want := res.StatusCode, http.StatusForbidden; got != want {
 		t.Errorf("admin removes owner: status=%d, want %d", got, want)
 	}
@@ -236,7 +236,7 @@ func TestMembers_TransferOwnership(t *testing.T) {
 	if got := owner.Post("/w/"+slug+"/delete", url.Values{"confirm": {"Acme Inc"}}).StatusCode; got != http.StatusForbidden {
 		t.Errorf("old owner POST delete status=%d, want 403", got)
 	}
-	if got := owner.Post("/w/"+slug+"/transfer", url.Values{"user_id": {itoa(int(userID(t, a, "owner@example.com")))}}).StatusCode; got != http.StatusForbidden {
+	if got := owner.Post("/w/"+slug+"/transfer", url.Values{"user_id": {itoa(int(userIDOf(t, a, "owner@example.com")))}}).StatusCode; got != http.StatusForbidden {
 		t.Errorf("old owner POST transfer status=%d, want 403", got)
 	}
 	// Leaving is now blocked for the new owner, not the old one.
@@ -281,10 +281,10 @@ func TestWorkspaceSettings_RenameAndSlug(t *testing.T) {
 				if res.StatusCode != http.StatusUnprocessableEntity || res.Text(tc.errField) == "" {
 					t.Errorf("name %q slug %q: status %d, %s=%q", tc.name, tc.slug, res.StatusCode, tc.errField, res.Text(tc.errField))
 				}
-				if got := attr(res, "settings-name", "value"); got != tc.name {
+				if got := attrOf(res, "settings-name", "value"); got != tc.name {
 					t.Errorf("name %q slug %q: name input=%q", tc.name, tc.slug, got)
 				}
-				if got := attr(res, "settings-slug", "value"); got != tc.slug {
+				if got := attrOf(res, "settings-slug", "value"); got != tc.slug {
 					t.Errorf("name %q slug %q: slug input=%q", tc.name, tc.slug, got)
 				}
 			}
@@ -294,7 +294,7 @@ func TestWorkspaceSettings_RenameAndSlug(t *testing.T) {
 				t.Fatalf("save Location=%q, want %q (status %d)\n%s", got, want, res.StatusCode, res.Body)
 			}
 			page = owner.Follow(res)
-			if got := attr(page, "settings-name", "value"); got != "Acme Labs" {
+			if got := attrOf(page, "settings-name", "value"); got != "Acme Labs" {
 				t.Errorf("saved name=%q", got)
 			}
 			if got := owner.Get("/w/acme-labs").Text("dashboard-name"); got != "Acme Labs" {
@@ -356,7 +356,7 @@ func TestAccount_ProfileAndTimeZone(t *testing.T) {
 	b.signIn("ada@example.com")
 
 	page := b.Get("/settings/account")
-	if got := selected(page, "profile-tz"); got != "UTC" {
+	if got := selectedOption(page, "profile-tz"); got != "UTC" {
 		t.Fatalf("default time zone=%q, want UTC", got)
 	}
 	res := b.Submit(page, "profile-form", url.Values{"name": {"  Ada   Lovelace "}, "time_zone": {"Mars/Olympus_Mons"}})
@@ -366,7 +366,7 @@ func TestAccount_ProfileAndTimeZone(t *testing.T) {
 	if res.Text("field-time_zone-error") == "" {
 		t.Errorf("invalid zone: no inline error:\n%s", res.Body)
 	}
-	if got, want := attr(res, "profile-name", "value"), "Ada Lovelace"; got != want {
+	if got, want := attrOf(res, "profile-name", "value"), "Ada Lovelace"; got != want {
 		t.Errorf("invalid zone: name input=%q, want %q", got, want)
 	}
 
@@ -378,10 +378,10 @@ func TestAccount_ProfileAndTimeZone(t *testing.T) {
 	if got := page.Text("flash"); !strings.Contains(got, "saved") {
 		t.Errorf("flash=%q", got)
 	}
-	if got, want := attr(page, "profile-name", "value"), "Ada Lovelace"; got != want {
+	if got, want := attrOf(page, "profile-name", "value"), "Ada Lovelace"; got != want {
 		t.Errorf("name=%q, want %q", got, want)
 	}
-	if got, want := selected(page, "profile-tz"), "Asia/Tokyo"; got != want {
+	if got, want := selectedOption(page, "profile-tz"), "Asia/Tokyo"; got != want {
 		t.Errorf("time zone=%q, want %q", got, want)
 	}
 	u, err := store.NewUserService(a.DB).FindUserByEmail(context.Background(), "ada@example.com")
@@ -534,20 +534,20 @@ func statValue(res *response, testID string) string {
 	return strings.Join(strings.Fields(res.Doc.Find(`[data-testid="`+testID+`"] .stat-value`).First().Text()), " ")
 }
 
-// attr returns an attribute of the first element with a data-testid.
-func attr(res *response, testID, name string) string {
+// attrOf returns an attribute of the first element with a data-testid.
+func attrOf(res *response, testID, name string) string {
 	v, _ := res.Doc.Find(`[data-testid="` + testID + `"]`).First().Attr(name)
 	return v
 }
 
-// selected returns the value of the selected option of a select.
-func selected(res *response, testID string) string {
+// selectedOption returns the value of the selected option of a select.
+func selectedOption(res *response, testID string) string {
 	v, _ := res.Doc.Find(`[data-testid="` + testID + `"] option[selected]`).First().Attr("value")
 	return v
 }
 
-// userID returns the id of the user with email.
-func userID(t *testing.T, a *testApp, email string) int64 {
+// userIDOf returns the id of the user with email.
+func userIDOf(t *testing.T, a *testApp, email string) int64 {
 	t.Helper()
 	u, err := store.NewUserService(a.DB).FindUserByEmail(context.Background(), email)
 	if err != nil {
@@ -560,7 +560,7 @@ func userID(t *testing.T, a *testApp, email string) int64 {
 // a member.
 func workspaceID(t *testing.T, a *testApp, slug, email string) int64 {
 	t.Helper()
-	ws, _, err := store.NewWorkspaceService(a.DB).FindWorkspaceForMember(context.Background(), slug, userID(t, a, email))
+	ws, _, err := store.NewWorkspaceService(a.DB).FindWorkspaceForMember(context.Background(), slug, userIDOf(t, a, email))
 	if err != nil {
 		t.Fatalf("find workspace %q of %s: %v", slug, email, err)
 	}

@@ -49,10 +49,6 @@ type membershipRecord struct {
 
 func (membershipRecord) TableName() string { return "memberships" }
 
-func (r *membershipRecord) toApp() *app.Membership {
-	return &app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID, Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
-}
-
 // WorkspaceService implements app.WorkspaceService.
 type WorkspaceService struct{ db *DB }
 
@@ -349,13 +345,24 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 	return out, nil
 }
 
+// targetMember is another member's membership with their email, for the
+// audit entry that names them.
+type targetMember struct {
+	membershipRecord
+	email string
+}
+
 // targetMembership returns another member's membership inside tx.
-func targetMembership(tx *gorm.DB, workspaceID, userID int64) (*membershipRecord, error) {
+func targetMembership(tx *gorm.DB, workspaceID, userID int64) (*targetMember, error) {
 	var t membershipRecord
 	if err := tx.Take(&t, "workspace_id = ? AND user_id = ?", workspaceID, userID).Error; err != nil {
 		return nil, notFound(err, "That person is not a member of this workspace.", "find member")
 	}
-	return &t, nil
+	var u userRecord
+	if err := tx.Select("email").Take(&u, "id = ?", userID).Error; err != nil {
+		return nil, notFound(err, "That person is not a member of this workspace.", "find member's user")
+	}
+	return &targetMember{membershipRecord: t, email: u.Email}, nil
 }
 
 // ChangeMemberRole sets a member's role under app.CanChangeRole.
@@ -384,7 +391,7 @@ func (s *WorkspaceService) ChangeMemberRole(ctx context.Context, workspaceID, us
 			return fmt.Errorf("change role: %w", err)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRoleChanged,
-			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"from": t.Role, "to": string(role)}})
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "from": t.Role, "to": string(role)}})
 	})
 }
 
@@ -410,7 +417,7 @@ func (s *WorkspaceService) RemoveMember(ctx context.Context, workspaceID, userID
 			return fmt.Errorf("remove member: %w", err)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRemoved,
-			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"role": t.Role}})
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "role": t.Role}})
 	})
 }
 
@@ -460,6 +467,6 @@ func (s *WorkspaceService) TransferOwnership(ctx context.Context, workspaceID, t
 			return fmt.Errorf("demote old owner: %w", err)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionOwnershipTransferred,
-			TargetType: "user", TargetID: fmt.Sprint(toUserID), Metadata: map[string]any{"from_user_id": m.UserID, "previous_role": t.Role}})
+			TargetType: "user", TargetID: fmt.Sprint(toUserID), Metadata: map[string]any{"email": t.email, "from_user_id": m.UserID, "previous_role": t.Role}})
 	})
 }

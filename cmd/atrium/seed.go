@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"atrium/internal/config"
+	"atrium/internal/store"
+)
+
+// runSeed handles "atrium seed [--force]": it loads the demo data, and is
+// safe to run again.
+func runSeed(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("seed", "seed [--force]\n\n"+
+		"  Loads demo data: founder@example.com (owner) and teammate@example.com (admin) in \"Acme Inc\"\n"+
+		"  (acme, pro plan, fake Stripe ids) and \"Demo Studio\" (demo-studio, free), with pending and expired\n"+
+		"  invites and audit entries. Running it again changes nothing: existing users (by email) and\n"+
+		"  workspaces (by slug) are left as they are. No email is sent.", stderr)
+	force := fs.Bool("force", false, "seed even though APP_ENV=production")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("seed takes no arguments")
+	}
+	cfg, err := loadConfig(env, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Database: %s\n", describeDB(cfg))
+	if cfg.IsProduction() && !*force {
+		fmt.Fprintln(stderr, "atrium: refusing to seed: APP_ENV=production. Demo accounts do not belong in a production database;")
+		fmt.Fprintln(stderr, "point DATABASE_URL at a development database, or pass --force if you really mean it.")
+		return errSilent
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := seedMigrate(ctx, db, cfg, stdout); err != nil {
+		return err
+	}
+	res, err := db.SeedDemo(ctx)
+	if err != nil {
+		return err
+	}
+	for _, it := range res.Items {
+		state := "exists "
+		if it.Created {
+			state = "created"
+		}
+		fmt.Fprintf(stdout, "  %s  %-9s %-22s %s\n", state, it.Kind, it.Key, it.Detail)
+	}
+	users, workspaces := res.Created("user"), res.Created("workspace")
+	if users+workspaces == 0 {
+		fmt.Fprintln(stdout, "Nothing to do: the demo data is already there (existing rows are never changed).")
+	} else {
+		fmt.Fprintf(stdout, "Seeded %d user(s) and %d workspace(s). No email was sent.\n", users, workspaces)
+	}
+	if cfg.MailStub() {
+		fmt.Fprintf(stdout, "Sign in as %s: run 'make dev' (or 'atrium serve'), open %s/login and copy the link from the log.\n",
+			store.DemoOwnerEmail, cfg.AppURL)
+	} else {
+		fmt.Fprintf(stdout, "Sign-in links go by SMTP to %s, which reaches nobody: leave SMTP_HOST empty (stub mode) to sign in as the demo owner.\n",
+			store.DemoOwnerEmail)
+	}
+	return nil
+}
+
+// seedMigrate brings the schema up to date first, as serve does, unless
+// MIGRATE_ON_START=false asks for migrations to be run by hand.
+func seedMigrate(ctx context.Context, db *store.DB, cfg *config.Config, stdout io.Writer) error {
+	if !cfg.MigrateOnStart {
+		n, err := db.PendingMigrations(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d migration(s) pending and MIGRATE_ON_START=false: run 'atrium migrate up' first", n)
+		}
+		return nil
+	}
+	applied, err := db.MigrateUp(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "  applied migration %05d %s\n", m.Version, m.Name)
+	}
+	return nil
+}
