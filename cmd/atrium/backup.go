@@ -105,7 +105,7 @@ func backupSQLite(ctx context.Context, cfg *config.Config, path string, stdout i
 // backupPostgres runs pg_dump into path and checks the archive with
 // pg_restore --list.
 func backupPostgres(ctx context.Context, cfg *config.Config, env config.Env, path string, stdout, stderr io.Writer) error {
-	pgDump, err := exec.LookPath("pg_dump")
+	pgDump, err := lookTool(env, "pg_dump")
 	if err != nil {
 		fmt.Fprintln(stderr, "atrium: pg_dump is not installed or not on PATH, so Postgres cannot be backed up from here.")
 		fmt.Fprintln(stderr, "Install the PostgreSQL client tools of your server's major version (Debian/Ubuntu: apt-get install postgresql-client),")
@@ -129,7 +129,7 @@ func backupPostgres(ctx context.Context, cfg *config.Config, env config.Env, pat
 		return fmt.Errorf("pg_dump failed: %w", err)
 	}
 	checked := "skipped (pg_restore is not on PATH)"
-	if pgRestore, err := exec.LookPath("pg_restore"); err == nil {
+	if pgRestore, err := lookTool(env, "pg_restore"); err == nil {
 		if err := runPGTool(ctx, env, conn, pgRestore, []string{"--list", tmp}, io.Discard); err != nil {
 			return fmt.Errorf("the dump failed its check (pg_restore --list): %w", err)
 		}
@@ -154,15 +154,33 @@ type pgConn struct {
 	Schema   string // from search_path, when the URL selects one
 }
 
-// libpqParams are the URL parameters libpq understands; pgx accepts more
-// (search_path, pool settings) that pg_dump would refuse.
-var libpqParams = map[string]bool{
-	"sslmode": true, "sslrootcert": true, "sslcert": true, "sslkey": true, "sslpassword": true,
-	"sslcrl": true, "sslnegotiation": true, "channel_binding": true, "connect_timeout": true,
-	"application_name": true, "options": true, "target_session_attrs": true, "gssencmode": true,
-	"krbsrvname": true, "service": true, "passfile": true, "require_auth": true, "host": true,
-	"hostaddr": true, "port": true, "dbname": true, "user": true, "keepalives": true,
-	"keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true, "tcp_user_timeout": true,
+// libpqParam reports whether libpq understands a URL parameter; pgx
+// accepts more (search_path, pool settings) that pg_dump would refuse.
+func libpqParam(name string) bool {
+	switch name {
+	case "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "sslnegotiation",
+		"channel_binding", "connect_timeout", "application_name", "options", "target_session_attrs",
+		"gssencmode", "krbsrvname", "service", "passfile", "require_auth", "host", "hostaddr", "port",
+		"dbname", "user", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+		"tcp_user_timeout":
+		return true
+	}
+	return false
+}
+
+// lookTool finds an executable in the PATH of env (the environment run
+// was given, not the process's own).
+func lookTool(env config.Env, name string) (string, error) {
+	for _, dir := range filepath.SplitList(env["PATH"]) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 }
 
 // pgToolConn turns DATABASE_URL into what pg_dump and pg_restore accept.
@@ -187,7 +205,7 @@ func pgToolConn(dsn string) (pgConn, error) {
 		switch {
 		case k == "search_path":
 			c.Schema = strings.TrimSpace(strings.Split(v[0], ",")[0])
-		case libpqParams[k]:
+		case libpqParam(k):
 			out[k] = v
 		}
 	}

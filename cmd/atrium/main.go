@@ -69,6 +69,10 @@ Commands:
   migrate        apply, roll back or list database migrations (up | down | status)
   check-config   validate the configuration and the public-variable secret guard
   billing        repair billing state: sync --workspace SLUG | replay EVENT_ID
+  seed           load demo data (idempotent; refused when APP_ENV=production without --force)
+  backup         write a checked backup of the database and its .sha256 [--out FILE]
+  restore        verify a backup and put it in place of the database [--force] FILE
+  doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
 
@@ -111,6 +115,14 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runCheckConfig(args, env, stdout, stderr)
 	case "billing":
 		return runBilling(ctx, args, env, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, args, env, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, env, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, env, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

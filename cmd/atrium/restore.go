@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -32,6 +31,9 @@ func runRestore(ctx context.Context, args []string, env config.Env, stdout, stde
 		return usagef("restore needs one backup file: atrium restore FILE")
 	}
 	file := fs.Arg(0)
+	if st, err := os.Stat(file); err != nil || st.IsDir() {
+		return fmt.Errorf("no backup file at %s", file)
+	}
 	cfg, err := loadConfig(env, stderr)
 	if err != nil {
 		return err
@@ -147,7 +149,7 @@ func restorePostgres(ctx context.Context, cfg *config.Config, env config.Env, fi
 		return refuse("checksum mismatch: the file's sha256 is %s but %s.sha256 says %s (a damaged or different file)", got, file, want)
 	}
 	fmt.Fprintln(stdout, "Checksum: ok")
-	pgRestore, err := exec.LookPath("pg_restore")
+	pgRestore, err := lookTool(env, "pg_restore")
 	if err != nil {
 		fmt.Fprintln(stderr, "atrium: pg_restore is not installed or not on PATH: install the PostgreSQL client tools "+
 			"(Debian/Ubuntu: apt-get install postgresql-client), or restore through your provider.")

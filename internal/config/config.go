@@ -53,6 +53,12 @@ func (e Env) WithDefaults(fallback Env) Env {
 // blank values mean "use the default".
 func isSet(value string) bool { return strings.TrimSpace(value) != "" }
 
+// Defaults of the public site's settings.
+const (
+	DefaultDescription       = "A multi-tenant SaaS starter: magic-link sign-in, workspaces, invites, billing and an audit log, ready to build on."
+	DefaultProPlanPriceLabel = "$29 per workspace / month"
+)
+
 // Values of Config.Env (APP_ENV).
 const (
 	EnvDevelopment = "development"
@@ -99,11 +105,15 @@ type Config struct {
 	LogLevel        slog.Level     // LOG_LEVEL: debug | info (default) | warn | error
 	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT_SECONDS, default 15
 
-	FreePlanSeats int // FREE_PLAN_SEATS, default 3
-	ProPlanSeats  int // PRO_PLAN_SEATS, default 0 = unlimited
+	FreePlanSeats     int    // FREE_PLAN_SEATS, default 3
+	ProPlanSeats      int    // PRO_PLAN_SEATS, default 0 = unlimited
+	ProPlanPriceLabel string // PRO_PLAN_PRICE_LABEL, default "$29 per workspace / month", shown on the pricing page
 
-	AppName string            // PUBLIC_APP_NAME, default "Atrium"
-	Public  map[string]string // every set PUBLIC_* variable, PUBLIC_APP_NAME included: the only values ever rendered into pages
+	AppName         string            // PUBLIC_APP_NAME, default "Atrium"
+	Description     string            // PUBLIC_APP_DESCRIPTION: the meta description, default a one-line pitch
+	ContactEmail    string            // PUBLIC_CONTACT_EMAIL, default "hello@example.com": the address the legal pages give
+	DisableIndexing bool              // DISABLE_INDEXING, default false: noindex on every page and a robots.txt that disallows everything
+	Public          map[string]string // every set PUBLIC_* variable, PUBLIC_APP_NAME included: with the plan settings, the only values ever rendered into pages
 }
 
 // Database says which database to open and how.
@@ -174,8 +184,12 @@ func Load(env Env) (*Config, error) {
 		"expected a whole number of seats, at least 1")
 	c.ProPlanSeats, _ = l.int("PRO_PLAN_SEATS", 0, 0, maxInt,
 		"expected a whole number of seats, at least 0 (0 = unlimited)")
+	c.ProPlanPriceLabel = l.priceLabel("PRO_PLAN_PRICE_LABEL", DefaultProPlanPriceLabel)
 
 	c.AppName = l.str("PUBLIC_APP_NAME", "Atrium")
+	c.Description = l.str("PUBLIC_APP_DESCRIPTION", DefaultDescription)
+	c.ContactEmail = l.email("PUBLIC_CONTACT_EMAIL", "hello@example.com")
+	c.DisableIndexing = l.bool("DISABLE_INDEXING", false)
 	c.Public = publicVars(env, c.AppName)
 
 	var errs []error

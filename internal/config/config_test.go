@@ -79,7 +79,11 @@ func defaults(t *testing.T) *config.Config {
 		ShutdownTimeout:      15 * time.Second,
 		FreePlanSeats:        3,
 		ProPlanSeats:         0,
+		ProPlanPriceLabel:    "$29 per workspace / month",
 		AppName:              "Atrium",
+		Description:          config.DefaultDescription,
+		ContactEmail:         "hello@example.com",
+		DisableIndexing:      false,
 		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
 	}
 }
@@ -101,6 +105,8 @@ func TestLoad_Defaults(t *testing.T) {
 			"LOGIN_RATE_LIMIT_MAX": "", "LOGIN_RATE_LIMIT_WINDOW_MINUTES": "", "REDIS_URL": "",
 			"TRUSTED_PROXIES": "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
 			"PRO_PLAN_SEATS": "", "PUBLIC_APP_NAME": "", "PUBLIC_EMPTY": "",
+			"PRO_PLAN_PRICE_LABEL": " ", "PUBLIC_APP_DESCRIPTION": "", "PUBLIC_CONTACT_EMAIL": "",
+			"DISABLE_INDEXING": "",
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -164,7 +170,11 @@ func TestLoad_AllSet(t *testing.T) {
 		"SHUTDOWN_TIMEOUT_SECONDS":        "30",
 		"FREE_PLAN_SEATS":                 "1",
 		"PRO_PLAN_SEATS":                  "25",
+		"PRO_PLAN_PRICE_LABEL":            " €19 per seat / month ",
 		"PUBLIC_APP_NAME":                 " Acme ",
+		"PUBLIC_APP_DESCRIPTION":          "Acme keeps teams in step.",
+		"PUBLIC_CONTACT_EMAIL":            "legal@acme.example",
+		"DISABLE_INDEXING":                "true",
 		"PUBLIC_SUPPORT_EMAIL":            "help@example.com",
 		"PUBLIC_STRIPE_PUBLISHABLE_KEY":   "pk_live_xyz",
 		"HOME":                            "/root",
@@ -195,11 +205,17 @@ func TestLoad_AllSet(t *testing.T) {
 		},
 		LogLevel:        slog.LevelWarn,
 		ShutdownTimeout: 30 * time.Second,
-		FreePlanSeats:   1,
-		ProPlanSeats:    25,
-		AppName:         "Acme",
+		FreePlanSeats:     1,
+		ProPlanSeats:      25,
+		ProPlanPriceLabel: "€19 per seat / month",
+		AppName:           "Acme",
+		Description:       "Acme keeps teams in step.",
+		ContactEmail:      "legal@acme.example",
+		DisableIndexing:   true,
 		Public: map[string]string{
 			"PUBLIC_APP_NAME":               "Acme",
+			"PUBLIC_APP_DESCRIPTION":        "Acme keeps teams in step.",
+			"PUBLIC_CONTACT_EMAIL":          "legal@acme.example",
 			"PUBLIC_SUPPORT_EMAIL":          "help@example.com",
 			"PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_live_xyz",
 		},
@@ -267,6 +283,11 @@ func TestLoad_BadValues(t *testing.T) {
 		{"SHUTDOWN_TIMEOUT_SECONDS", "0", `SHUTDOWN_TIMEOUT_SECONDS="0": expected a whole number of seconds, at least 1`},
 		{"FREE_PLAN_SEATS", "0", `FREE_PLAN_SEATS="0": expected a whole number of seats, at least 1`},
 		{"PRO_PLAN_SEATS", "-5", `PRO_PLAN_SEATS="-5": expected a whole number of seats, at least 0`},
+		{"PRO_PLAN_PRICE_LABEL", "sk_live_abc123", `PRO_PLAN_PRICE_LABEL=(value hidden): looks like a secret key`},
+		{"PUBLIC_CONTACT_EMAIL", "hello", `PUBLIC_CONTACT_EMAIL="hello": expected an email address, like hello@example.com`},
+		{"PUBLIC_CONTACT_EMAIL", "Acme <hello@acme.example>", `PUBLIC_CONTACT_EMAIL="Acme <hello@acme.example>": expected an email address`},
+		{"PUBLIC_CONTACT_EMAIL", "a@b.example, c@d.example", `PUBLIC_CONTACT_EMAIL="a@b.example, c@d.example": expected an email address`},
+		{"DISABLE_INDEXING", "maybe", `DISABLE_INDEXING="maybe": expected true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -370,6 +391,56 @@ func TestLoad_Booleans(t *testing.T) {
 	}
 	for _, bad := range []string{"disable", "2", "t", "nope"} {
 		findProblem(t, problems(t, config.Env{"MIGRATE_ON_START": bad}), "MIGRATE_ON_START")
+	}
+}
+
+// TestLoad_DisableIndexing holds DISABLE_INDEXING to a real boolean: the
+// original starter treated any non-empty value, "false" included, as true.
+func TestLoad_DisableIndexing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value string
+		want  bool
+	}{
+		{"", false},
+		{"false", false}, {"FALSE", false}, {"0", false}, {"no", false}, {"off", false}, {" false ", false},
+		{"true", true}, {"True", true}, {"1", true}, {"yes", true}, {"ON", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			c := mustLoad(t, config.Env{"DISABLE_INDEXING": tt.value})
+			if got := c.DisableIndexing; got != tt.want {
+				t.Fatalf("DisableIndexing=%v for %q, want %v", got, tt.value, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"disabled", "2", "noindex", "y"} {
+		findProblem(t, problems(t, config.Env{"DISABLE_INDEXING": bad}), "DISABLE_INDEXING")
+	}
+}
+
+// TestLoad_PublicSite checks the settings the public pages show.
+func TestLoad_PublicSite(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, config.Env{
+		"PUBLIC_APP_DESCRIPTION": "  Invoices for teams.  ",
+		"PUBLIC_CONTACT_EMAIL":   " team@acme.example ",
+		"PRO_PLAN_PRICE_LABEL":   "Free while in beta",
+	})
+	if got, want := c.Description, "Invoices for teams."; got != want {
+		t.Errorf("Description=%q, want %q", got, want)
+	}
+	if got, want := c.ContactEmail, "team@acme.example"; got != want {
+		t.Errorf("ContactEmail=%q, want %q", got, want)
+	}
+	if got, want := c.ProPlanPriceLabel, "Free while in beta"; got != want {
+		t.Errorf("ProPlanPriceLabel=%q, want %q", got, want)
+	}
+	// A secret pasted into the price label is refused without being shown.
+	verr := problems(t, config.Env{"PRO_PLAN_PRICE_LABEL": "whsec_abc123"})
+	if p := findProblem(t, verr, "PRO_PLAN_PRICE_LABEL"); strings.Contains(p.String(), "whsec_abc123") {
+		t.Errorf("problem shows the value: %s", p)
 	}
 }
 

@@ -258,6 +258,30 @@ func (l *loader) stripe() Stripe {
 	return s
 }
 
+// email parses a bare email address, like hello@example.com.
+func (l *loader) email(name, def string) string {
+	v := l.str(name, def)
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v || a.Name != "" {
+		l.problem(name, "expected an email address, like hello@example.com")
+		return def
+	}
+	return v
+}
+
+// priceLabel reads a label shown on the pricing page. Such a label is
+// rendered into pages although its name lacks PUBLIC_, so a value shaped
+// like a secret is refused, as the secret guard refuses it in PUBLIC_*.
+func (l *loader) priceLabel(name, def string) string {
+	v := l.str(name, def)
+	if secretValue(v) {
+		l.add(Problem{Var: name, Value: hiddenValue,
+			Message: "looks like a secret key; expected a price to show on the pricing page, like \"$29 per workspace / month\""})
+		return def
+	}
+	return v
+}
+
 // redisURL checks an optional redis:// or rediss:// URL.
 func (l *loader) redisURL(name string) string {
 	v := l.value(name)

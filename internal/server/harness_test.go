@@ -18,6 +18,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"atrium/internal/app"
+	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/mail"
 	"atrium/internal/mail/mailtest"
@@ -121,6 +122,12 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Billing is on when the test sets STRIPE_SECRET_KEY, as in runServe;
+	// STRIPE_API_BASE points it at a stripe-mock.
+	var stripe *billing.Client
+	if cfg.BillingEnabled() {
+		stripe = billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
+	}
 	ts.Config.Handler = server.New(server.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -131,6 +138,8 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 		Workspaces: store.NewWorkspaceService(db),
 		Invites:    store.NewInviteService(db),
 		Outbox:     store.NewOutboxService(db),
+		Billing:    store.NewBillingService(db),
+		Stripe:     stripe,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
 		Now:        clk.Now,

@@ -56,6 +56,10 @@ func (db *DB) BackupSQLite(ctx context.Context, path string) (*SQLiteFileInfo, e
 		_ = os.Remove(tmp)
 		return nil, err
 	}
+	// A backup holds everyone's data: owner and group only.
+	if err := os.Chmod(tmp, 0o640); err != nil {
+		return fail(fmt.Errorf("backup: %w", err))
+	}
 	if err := syncFile(tmp); err != nil {
 		return fail(fmt.Errorf("backup: %w", err))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -125,28 +126,27 @@ func (db *DB) SeedDemo(ctx context.Context) (*SeedResult, error) {
 	res := &SeedResult{}
 	err := db.transact(ctx, func(tx *gorm.DB) error {
 		res.Items = nil
-		now := db.now().Truncate(time.Second)
-		users := map[string]int64{}
+		s := &seeder{tx: tx, now: db.now().Truncate(time.Second), users: map[string]int64{}}
 		for _, u := range demoUsers() {
-			id, created, err := db.seedUser(tx, u, now)
+			id, created, err := s.user(u)
 			if err != nil {
 				return err
 			}
-			users[u.email] = id
+			s.users[u.email] = id
 			item := SeedItem{Kind: "user", Key: u.email, Created: created, Detail: u.name}
 			if !created {
-				item.Detail = "exists; left as is"
+				item.Detail = "left as is"
 			}
 			res.Items = append(res.Items, item)
 		}
 		for _, w := range demoWorkspaces() {
-			item, err := db.seedWorkspace(tx, w, users, now)
+			item, err := s.workspace(w)
 			if err != nil {
 				return err
 			}
 			res.Items = append(res.Items, item)
 		}
-		return nil
+		return s.writeAudit()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seed demo data: %w", err)
@@ -154,9 +154,44 @@ func (db *DB) SeedDemo(ctx context.Context) (*SeedResult, error) {
 	return res, nil
 }
 
-// seedUser returns the id of the user with u's email, creating the user
-// (and its audit entry) when missing.
-func (db *DB) seedUser(tx *gorm.DB, u seedUser, now time.Time) (int64, bool, error) {
+// seeder holds one SeedDemo run's transaction, clock, the demo users' ids
+// and the audit entries to write.
+type seeder struct {
+	tx     *gorm.DB
+	now    time.Time
+	users  map[string]int64
+	audits []auditRecord
+}
+
+// audit queues an entry whose metadata carries "seed": true, the mark by
+// which SeedDemo recognises what it created.
+func (s *seeder) audit(r auditRecord, md map[string]any) error {
+	md["seed"] = true
+	b, err := json.Marshal(md)
+	if err != nil {
+		return fmt.Errorf("audit %s: encode metadata: %w", r.Action, err)
+	}
+	r.Metadata = string(b)
+	s.audits = append(s.audits, r)
+	return nil
+}
+
+// writeAudit writes the queued entries oldest first, so that ids follow
+// time as they do in a real log (the audit page lists by id).
+func (s *seeder) writeAudit() error {
+	slices.SortStableFunc(s.audits, func(a, b auditRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	for i := range s.audits {
+		if err := s.tx.Create(&s.audits[i]).Error; err != nil {
+			return fmt.Errorf("audit %s: %w", s.audits[i].Action, err)
+		}
+	}
+	return nil
+}
+
+// user returns the id of the user with u's email, creating the user (and
+// its audit entry) when missing.
+func (s *seeder) user(u seedUser) (int64, bool, error) {
+	tx, now := s.tx, s.now
 	at := now.Add(-u.age)
 	r := userRecord{Email: u.email, Name: u.name, TimeZone: "UTC", CreatedAt: at, UpdatedAt: at}
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoNothing: true}).Create(&r)
@@ -170,14 +205,15 @@ func (db *DB) seedUser(tx *gorm.DB, u seedUser, now time.Time) (int64, bool, err
 		}
 		return existing.ID, false, nil
 	}
-	err := seedAudit(tx, auditRecord{ActorUserID: &r.ID, Action: app.ActionUserCreated, TargetType: "user",
+	err := s.audit(auditRecord{ActorUserID: &r.ID, Action: app.ActionUserCreated, TargetType: "user",
 		TargetID: fmt.Sprint(r.ID), CreatedAt: at}, map[string]any{"email": u.email})
 	return r.ID, true, err
 }
 
-// seedWorkspace creates w with its members, invites and audit entries,
-// unless a workspace with its slug exists.
-func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64, now time.Time) (SeedItem, error) {
+// workspace creates w with its members, invites and audit entries, unless
+// a workspace with its slug exists.
+func (s *seeder) workspace(w seedWorkspace) (SeedItem, error) {
+	tx, now, users := s.tx, s.now, s.users
 	item := SeedItem{Kind: "workspace", Key: w.slug}
 	var existing workspaceRecord
 	err := tx.Take(&existing, "slug = ?", w.slug).Error
@@ -187,9 +223,9 @@ func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64
 		if err != nil {
 			return item, err
 		}
-		item.Detail = "exists (seeded earlier); left as is"
+		item.Detail = "seeded earlier; left as is"
 		if !seeded {
-			item.Detail = "exists and was not created by the seed; left alone"
+			item.Detail = "not created by the seed; left alone"
 		}
 		return item, nil
 	case !errors.Is(err, gorm.ErrRecordNotFound):
@@ -208,7 +244,7 @@ func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64
 	}
 	owner := users[w.members[0].email]
 	audits := 1
-	if err := seedAudit(tx, auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionWorkspaceCreated,
+	if err := s.audit(auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionWorkspaceCreated,
 		TargetType: "workspace", TargetID: fmt.Sprint(r.ID), CreatedAt: created},
 		map[string]any{"name": w.name, "slug": w.slug}); err != nil {
 		return item, err
@@ -221,7 +257,7 @@ func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64
 		}
 	}
 	for _, inv := range w.invites {
-		n, err := createSeedInvite(tx, r.ID, w.slug, inv, users, now)
+		n, err := s.invite(r.ID, w.slug, inv)
 		if err != nil {
 			return item, err
 		}
@@ -229,7 +265,7 @@ func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64
 	}
 	if w.status != "" {
 		at := now.Add(w.periodEnd - 30*day)
-		if err := seedAudit(tx, auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionSubscriptionUpdated,
+		if err := s.audit(auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionSubscriptionUpdated,
 			TargetType: "workspace", TargetID: fmt.Sprint(r.ID), CreatedAt: at},
 			map[string]any{"plan": w.plan, "status": w.status}); err != nil {
 			return item, err
@@ -246,44 +282,30 @@ func (db *DB) seedWorkspace(tx *gorm.DB, w seedWorkspace, users map[string]int64
 	return item, nil
 }
 
-// createSeedInvite stores one invite and its audit entries and returns how many
-// entries it wrote.
-func createSeedInvite(tx *gorm.DB, workspaceID int64, slug string, inv seedInvite, users map[string]int64, now time.Time) (int, error) {
-	at := now.Add(-inv.age)
-	inviter := users[inv.inviter]
+// invite stores one invite and queues its audit entries, returning how
+// many.
+func (s *seeder) invite(workspaceID int64, slug string, inv seedInvite) (int, error) {
+	at := s.now.Add(-inv.age)
+	inviter := s.users[inv.inviter]
 	ir := inviteRecord{WorkspaceID: workspaceID, Email: inv.email, Role: string(inv.role),
 		TokenHash: seedTokenHash(slug, inv.email), Status: inv.status, InvitedByUserID: &inviter,
 		ExpiresAt: at.Add(app.InviteTTL), CreatedAt: at, UpdatedAt: at.Add(inv.acceptedAfter)}
-	if err := tx.Create(&ir).Error; err != nil {
+	if err := s.tx.Create(&ir).Error; err != nil {
 		return 0, fmt.Errorf("invite %s to %q: %w", inv.email, slug, err)
 	}
 	md := map[string]any{"email": inv.email, "role": string(inv.role)}
-	if err := seedAudit(tx, auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionInviteSent,
+	if err := s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionInviteSent,
 		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at}, md); err != nil {
 		return 0, err
 	}
 	if inv.status != app.InviteAccepted {
 		return 1, nil
 	}
-	invitee := users[inv.email]
-	err := seedAudit(tx, auditRecord{WorkspaceID: &workspaceID, ActorUserID: &invitee, Action: app.ActionInviteAccepted,
-		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.acceptedAfter)}, md)
+	invitee := s.users[inv.email]
+	accepted := map[string]any{"email": inv.email, "role": string(inv.role)}
+	err := s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &invitee, Action: app.ActionInviteAccepted,
+		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.acceptedAfter)}, accepted)
 	return 2, err
-}
-
-// seedAudit writes an audit entry whose metadata carries "seed": true, the
-// mark by which SeedDemo recognises what it created.
-func seedAudit(tx *gorm.DB, r auditRecord, md map[string]any) error {
-	md["seed"] = true
-	b, err := json.Marshal(md)
-	if err != nil {
-		return fmt.Errorf("audit %s: encode metadata: %w", r.Action, err)
-	}
-	r.Metadata = string(b)
-	if err := tx.Create(&r).Error; err != nil {
-		return fmt.Errorf("audit %s: %w", r.Action, err)
-	}
-	return nil
 }
 
 // seededWorkspace reports whether the workspace's creation entry carries
