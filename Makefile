@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench migrate fuzz clean
+.PHONY: help dev build generate lint typecheck test test-short bench migrate seed package backup fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,15 @@ fuzz: ## fuzz email and next-path parsing for 30s each
 
 migrate: ## apply pending migrations to DATABASE_URL
 	$(GO) run ./cmd/atrium migrate up
+
+seed: ## load the demo data into DATABASE_URL (idempotent; refused when APP_ENV=production)
+	$(GO) run ./cmd/atrium seed
+
+package: ## build the reproducible dist/atrium-VERSION-OS-ARCH.zip and its .sha256
+	VERSION='$(VERSION)' GO='$(GO)' scripts/package.sh
+
+backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
+	$(GO) run ./cmd/atrium backup $(if $(OUT),--out '$(OUT)')
 
 clean: ## remove build output
 	rm -rf bin dist

@@ -135,6 +135,10 @@ func backupPostgres(ctx context.Context, cfg *config.Config, env config.Env, pat
 		}
 		checked = "ok (pg_restore --list reads the archive)"
 	}
+	// A backup holds everyone's data: owner and group only.
+	if err := os.Chmod(tmp, 0o640); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -104,114 +103,6 @@ func TestBackup_SQLite(t *testing.T) {
 	}
 }
 
-// TestRestore_Refused feeds restore damaged, mismatched and foreign files:
-// each is refused with a message naming the problem, and the live database
-// keeps every byte.
-func TestRestore_Refused(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	env := seededSQLite(t, dir)
-	live := filepath.Join(dir, "data", "atrium.db")
-	good := filepath.Join(dir, "good.db")
-	if res := runAtrium(t, env, "backup", "--out", good); res.Code != 0 {
-		t.Fatalf("backup: %s", res.Output())
-	}
-	data, err := os.ReadFile(good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// withSum writes a file and a matching .sha256.
-	withSum := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(b)
-		if err := os.WriteFile(p+".sha256", []byte(hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	mismatched := withSum("mismatched.db", data)
-	if err := os.WriteFile(mismatched, append(append([]byte(nil), data...), 0), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	scribbled := append([]byte(nil), data...)
-	for off := 4096; off+4096 <= len(scribbled); off += 4096 {
-		for i := off + 200; i < off+3800; i++ {
-			scribbled[i] = 0xA5
-		}
-	}
-	noSum := filepath.Join(dir, "nosum.db")
-	if err := os.WriteFile(noSum, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	future := newerSchemaCopy(t, dir, data)
-
-	for _, tc := range []struct {
-		name, file, want string
-	}{
-		{"ChecksumMismatch", mismatched, "checksum mismatch"},
-		{"NoChecksum", noSum, "no checksum file"},
-		{"Corrupt", withSum("corrupt.db", scribbled), "failed PRAGMA integrity_check"},
-		{"Truncated", withSum("truncated.db", data[:len(data)/2]), "failed PRAGMA integrity_check"},
-		{"NotSQLite", withSum("notes.txt", []byte("not a database")), "is not a SQLite database"},
-		{"NewerSchema", future, "newer than this atrium knows"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := sha256File(t, live)
-			res := runAtrium(t, env, "restore", tc.file)
-			if res.Code != 1 {
-				t.Fatalf("restore: exit status %d, want 1\n%s", res.Code, res.Output())
-			}
-			if want := "atrium: refusing to restore " + tc.file + ": "; !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, tc.want) {
-				t.Errorf("stderr lacks %q and %q:\n%s", want, tc.want, res.Stderr)
-			}
-			if !strings.Contains(res.Stderr, "The live database was not touched.") {
-				t.Errorf("stderr does not say the live database is untouched:\n%s", res.Stderr)
-			}
-			if got := sha256File(t, live); got != before {
-				t.Errorf("the live database changed")
-			}
-			left, _ := filepath.Glob(filepath.Join(dir, "data", "*"))
-			for _, f := range left {
-				if base := filepath.Base(f); base != "atrium.db" && base != "backups" {
-					t.Errorf("restore left %s behind", f)
-				}
-			}
-		})
-	}
-}
-
-// newerSchemaCopy returns a checksummed copy of a backup that records a
-// migration this binary does not have.
-func newerSchemaCopy(t *testing.T, dir string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, "future.db")
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Env{"DATABASE_URL": "sqlite:" + p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := openDB(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SQL().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, 1)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SQL().Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	if _, err := writeChecksum(p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // serveProcess runs the built atrium binary's serve command in its own
 // process and stops it with SIGINT at cleanup.
 type serveProcess struct {
@@ -257,7 +148,7 @@ func (p *serveProcess) Stop(t *testing.T) {
 	if p.cmd.ProcessState != nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	_ = p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
@@ -459,6 +350,9 @@ func TestBackupRestore_Postgres(t *testing.T) {
 			t.Errorf("%s: %d rows restored, %d in the source", table, got, want)
 		}
 	}
+	if res := runAtrium(t, dst, "doctor"); res.Code != 0 {
+		t.Errorf("doctor on the restored database: exit status %d\n%s", res.Code, res.Output())
+	}
 	res = runAtrium(t, dst, "restore", dump)
 	if res.Code != 1 || !strings.Contains(res.Stderr, "a restore never overwrites one") {
 		t.Errorf("restore into a database with tables: exit status %d, want 1 with a refusal\n%s", res.Code, res.Output())
@@ -482,5 +376,34 @@ func TestPGToolConn(t *testing.T) {
 	want := pgConn{URL: "postgres://atrium@db.example.com:5432/atrium?sslmode=require", Password: "s3cret", Schema: "tenant1"}
 	if c != want {
 		t.Errorf("pgToolConn = %+v, want %+v", c, want)
+	}
+}
+
+// TestOpsCommands_Usage checks the new commands' help and usage errors.
+func TestOpsCommands_Usage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"seed", "--help"}, 0, "Usage: atrium seed [--force]"},
+		{[]string{"backup", "--help"}, 0, "Usage: atrium backup [--out FILE]"},
+		{[]string{"restore", "--help"}, 0, "Usage: atrium restore [--force] FILE"},
+		{[]string{"doctor", "--help"}, 0, "Usage: atrium doctor [--send-test-invite EMAIL]"},
+		{[]string{"help"}, 0, "doctor         run the routine checks"},
+		{[]string{"seed", "now"}, 2, "atrium: seed takes no arguments"},
+		{[]string{"backup", "x.db"}, 2, "atrium: backup takes no arguments (use --out FILE)"},
+		{[]string{"restore"}, 2, "atrium: restore needs one backup file: atrium restore FILE"},
+		{[]string{"doctor", "extra"}, 2, "atrium: doctor takes no arguments"},
+		{[]string{"restore", "/no/such/backup.db"}, 1, "atrium: no backup file at /no/such/backup.db"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			res := runAtrium(t, config.Env{}, tc.args...)
+			if res.Code != tc.code || !strings.Contains(res.Output(), tc.want) {
+				t.Errorf("exit status %d, want %d with %q:\n%s", res.Code, tc.code, tc.want, res.Output())
+			}
+		})
 	}
 }

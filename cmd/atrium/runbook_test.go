@@ -231,3 +231,32 @@ func newPostgresDatabase(t *testing.T, base string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// TestRunbook_MakeTargets checks that every "make TARGET" RUNBOOK.md
+// mentions is a target of the Makefile (with make -n, which runs nothing).
+func TestRunbook_MakeTargets(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "RUNBOOK.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range regexp.MustCompile("`make ([a-z][a-z-]*)").FindAllStringSubmatch(string(b), -1) {
+		seen[m[1]] = true
+	}
+	for _, want := range []string{"dev", "lint", "typecheck", "test", "seed", "package", "backup"} {
+		if !seen[want] {
+			t.Errorf("RUNBOOK.md does not mention make %s", want)
+		}
+	}
+	for target := range seen {
+		cmd := exec.Command("make", "-n", target)
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("make -n %s: %v\n%s", target, err, out)
+		}
+	}
+}

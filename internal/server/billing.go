@@ -139,7 +139,9 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := "webhook-bad:" + clientKey(s.Limiter.ClientIP(r))
-	if lc, err := s.Limiter.webhook.Peek(ctx, key); err == nil && lc.Reached {
+	// Peek reports Reached only once the count is past the limit; the
+	// budget is spent when nothing Remains.
+	if lc, err := s.Limiter.webhook.Peek(ctx, key); err == nil && (lc.Reached || lc.Remaining == 0) {
 		w.Header().Set("Retry-After", "60")
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many invalid requests"})
 		return

@@ -30,10 +30,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	_, _ = w.Write(buf.Bytes())
 }
 
-// page returns the layout data of a page: the product name, the signed-in
-// user and the pending flash message (which it consumes).
+// page returns the layout data of a page: the product name and description,
+// the signed-in user, the pending flash message (which it consumes), and
+// noindex when DISABLE_INDEXING is on.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layout.Page {
-	p := layout.Page{Title: title, AppName: s.Config.AppName, Flash: s.takeFlash(w, r)}
+	p := layout.Page{Title: title, AppName: s.Config.AppName, Flash: s.takeFlash(w, r),
+		Description: s.Config.Description, NoIndex: s.Config.DisableIndexing}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		p.User = &layout.Nav{Email: pr.User.Email, Name: pr.User.Name}
 	}

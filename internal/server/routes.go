@@ -6,7 +6,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
-	"atrium/web/page"
 	"atrium/web/static"
 )
 
@@ -14,7 +13,9 @@ import (
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.logRequests, s.recoverPanics, s.securityHeaders)
-	r.NotFound(s.handleNotFound)
+	// The 404 page reads the session, so signed-in visitors keep their
+	// header and get a way back into their workspace.
+	r.NotFound(s.loadSession(http.HandlerFunc(s.handleNotFound)).ServeHTTP)
 	r.MethodNotAllowed(s.handleMethodNotAllowed)
 
 	r.Get("/healthz", s.handleHealthz)
@@ -30,7 +31,16 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(limitBody, s.crossOrigin, s.loadSession, s.rateLimit)
 
+		// The public site: anyone may read it, signed in or not.
 		r.Get("/", s.handleHome)
+		r.Get("/pricing", s.handlePricing)
+		r.Get("/docs", s.handleDocsIndex)
+		r.Get("/docs/{slug}", s.handleDoc)
+		r.Get("/terms", s.handleTerms)
+		r.Get("/privacy", s.handlePrivacy)
+		r.Get("/robots.txt", s.handleRobots)
+		r.Get("/sitemap.xml", s.handleSitemap)
+
 		r.Get("/login", s.handleLoginShow)
 		r.Post("/login", s.handleLoginCreate)
 		r.Get("/login/sent", s.handleLoginSent)
@@ -45,6 +55,7 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/app", s.handleAppHome)
+			r.Get("/billing", s.handleBillingShortcut)
 			r.Get("/settings/account", s.handleAccountShow)
 			r.Post("/settings/account", s.handleAccountUpdate)
 			r.Post("/settings/account/delete", s.handleAccountDelete)
@@ -94,10 +105,4 @@ func (s *Server) routes() http.Handler {
 		})
 	})
 	return r
-}
-
-// handleHome handles "GET /".
-func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	v := page.HomeView{SignedIn: s.page(w, r, "").User != nil}
-	s.render(w, r, http.StatusOK, page.Home(s.page(w, r, ""), v))
 }

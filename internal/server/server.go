@@ -13,6 +13,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/billing"
 	"atrium/internal/config"
+	"atrium/internal/docs"
 )
 
 // Database is what the health checks need from the store.
@@ -42,6 +43,9 @@ type Deps struct {
 	MailQueued func()
 	// Now is the clock; optional, defaults to time.Now.
 	Now func() time.Time
+	// Docs are the /docs pages; optional, defaults to the embedded ones
+	// (docs.Builtin), rendered once here.
+	Docs *docs.Library
 }
 
 // Server holds the dependencies the handlers share.
@@ -59,6 +63,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.MailQueued == nil {
 		d.MailQueued = func() {}
+	}
+	if d.Docs == nil {
+		d.Docs = docs.Builtin()
 	}
 	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session"}
 	if s.secure {

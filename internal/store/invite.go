@@ -143,7 +143,8 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		if err := s.db.enqueueEmail(tx, msg); err != nil {
 			return err
 		}
-		out.Delivery = app.OutboxPending
+		// out was read before this email existed: describe the new one.
+		out.Delivery, out.DeliveryError, out.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionInviteSent,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": in.Email, "role": string(in.Role)}})
 	})
@@ -385,7 +386,8 @@ func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID 
 		if err := s.db.enqueueEmail(tx, msg); err != nil {
 			return err
 		}
-		out.Delivery = app.OutboxPending
+		// out was read before this email existed: describe the new one.
+		out.Delivery, out.DeliveryError, out.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteResent,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
 	})

@@ -117,6 +117,16 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		return err
 	}
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		// Lock the workspaces the user owns, as lockMembership does, so two
+		// co-owners deleting their accounts at once cannot both pass the
+		// last-owner check on Postgres (SQLite's IMMEDIATE transactions
+		// already run one at a time).
+		if s.db.dialect == Postgres {
+			if err := tx.Exec(`SELECT id FROM workspaces WHERE id IN
+				(SELECT workspace_id FROM memberships WHERE user_id = ? AND role = 'owner') ORDER BY id FOR UPDATE`, uid).Error; err != nil {
+				return fmt.Errorf("lock owned workspaces: %w", err)
+			}
+		}
 		blocking, err := soleOwnerships(tx, uid)
 		if err != nil {
 			return err

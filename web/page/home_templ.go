@@ -13,7 +13,7 @@ import "atrium/web/layout"
 
 // HomeView is the public landing page.
 type HomeView struct {
-	SignedIn bool
+	SignedIn bool // offers the way into the workspace instead of signing in
 }
 
 // productName returns the configured product name, or "Atrium".
@@ -24,7 +24,9 @@ func productName(p layout.Page) string {
 	return "Atrium"
 }
 
-// Home renders the public landing page.
+// Home renders the public landing page, "GET /". Its words are meant to be
+// rewritten: the headline, the three feature blocks and the calls to action
+// are all here; the line under the headline is PUBLIC_APP_DESCRIPTION.
 func Home(p layout.Page, v HomeView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -54,35 +56,68 @@ func Home(p layout.Page, v HomeView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\" data-testid=\"home\" aria-labelledby=\"home-heading\"><h1 id=\"home-heading\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\" data-testid=\"home\" aria-labelledby=\"home-heading\"><p class=\"eyebrow\" data-testid=\"home-product\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(productName(p))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/home.templ`, Line: 22, Col: 41}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/home.templ`, Line: 24, Col: 65}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</h1><p class=\"lead\">A multi-tenant SaaS starter: magic-link sign-in, workspaces, invites, billing and an audit log, ready to build on.</p><div class=\"actions\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</p><h1 id=\"home-heading\" data-testid=\"home-headline\">Your team's workspace, ready on day one.</h1>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.Description != "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"lead\" data-testid=\"home-lead\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var4 string
+				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(p.Description)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/home.templ`, Line: 27, Col: 59}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"actions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if v.SignedIn {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<a class=\"btn btn-primary\" href=\"/app\" data-testid=\"cta-app\">Open the app</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<a class=\"btn btn-primary\" href=\"/app\" data-testid=\"cta-app\">Open your workspace</a> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<a class=\"btn btn-primary\" href=\"/login\" data-testid=\"cta-signin\">Sign in</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<a class=\"btn btn-primary\" href=\"/login\" data-testid=\"cta-signin\">Sign in</a> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</div><ul class=\"feature-list\" aria-label=\"Features\"><li>Magic-link sign-in</li><li>Workspaces</li><li>Invites and roles</li><li>Billing</li><li>Audit log</li></ul></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<a class=\"btn btn-secondary\" href=\"/docs\" data-testid=\"cta-docs\">Read the docs</a></div>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if !v.SignedIn {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<p class=\"hero-note muted small\">New here? Signing in with your email creates your account. No password to remember.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</section><section class=\"features\" aria-labelledby=\"features-heading\"><h2 id=\"features-heading\" class=\"visually-hidden\">Features</h2><ul class=\"feature-grid\"><li class=\"feature\" data-testid=\"feature\"><h3>Sign in without passwords</h3><p>People sign in with a link sent to their email. Sessions last thirty days, and every device can be signed out from the account page.</p></li><li class=\"feature\" data-testid=\"feature\"><h3>A workspace for every team</h3><p>Invite colleagues by email as owners, admins or members. Every change lands in an audit log that owners and admins can read.</p></li><li class=\"feature\" data-testid=\"feature\"><h3>Billing that stays in step</h3><p>Upgrade through Stripe Checkout, manage cards in the Customer Portal, and let verified webhooks keep each plan up to date.</p></li></ul></section><section class=\"cta-band\" aria-labelledby=\"cta-heading\"><h2 id=\"cta-heading\">Free for small teams</h2><p>Start on the free plan and upgrade when your team grows.</p><a href=\"/pricing\" data-testid=\"cta-pricing\">See pricing</a></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -590,28 +590,3 @@ func TestError(t *testing.T) {
 		none(t, doc, "retry-after")
 	})
 }
-
-func TestHome(t *testing.T) {
-	t.Parallel()
-
-	t.Run("SignedOut", func(t *testing.T) {
-		t.Parallel()
-		doc, _ := render(t, page.Home(layout.Page{AppName: "Atrium"}, page.HomeView{}))
-		if got, want := doc.Find("h1").Text(), "Atrium"; got != want {
-			t.Errorf("h1=%q, want %q", got, want)
-		}
-		if got, want := attr(one(t, doc, "cta-signin"), "href"), "/login"; got != want {
-			t.Errorf("cta href=%q, want %q", got, want)
-		}
-		none(t, doc, "cta-app")
-	})
-
-	t.Run("SignedIn", func(t *testing.T) {
-		t.Parallel()
-		doc, _ := render(t, page.Home(signedIn, page.HomeView{SignedIn: true}))
-		if got, want := attr(one(t, doc, "cta-app"), "href"), "/app"; got != want {
-			t.Errorf("cta href=%q, want %q", got, want)
-		}
-		none(t, doc, "cta-signin")
-	})
-}

@@ -1,0 +1,693 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/billing"
+	"atrium/internal/billing/billingtest"
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+// webhookSecret is the STRIPE_WEBHOOK_SECRET of the billing tests.
+const webhookSecret = "whsec_atrium_billing_test"
+
+// withStripe turns billing on against the Stripe API at base (a
+// stripe-mock), with the webhook secret set.
+func withStripe(base string) appOption {
+	return withEnv("STRIPE_SECRET_KEY", "sk_test_atrium", "STRIPE_PRICE_ID", "price_pro",
+		"STRIPE_WEBHOOK_SECRET", webhookSecret, "STRIPE_API_BASE", base)
+}
+
+// webhookReply is the webhook's answer.
+type webhookReply struct {
+	Status int
+	Result string // "result" of a 200 answer
+	Body   string
+	Header http.Header
+}
+
+// postWebhook delivers payload to the webhook with the Stripe-Signature
+// header sig (none when empty); forwardedFor, when set, is the client
+// address a trusted proxy reports.
+func (a *testApp) postWebhook(t *testing.T, payload []byte, sig, forwardedFor string) webhookReply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.URL+"/api/billing/webhook", strings.NewReader(string(payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if sig != "" {
+		req.Header.Set("Stripe-Signature", sig)
+	}
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /api/billing/webhook: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var v struct {
+		Result string `json:"result"`
+	}
+	_ = json.Unmarshal(body, &v)
+	return webhookReply{Status: res.StatusCode, Result: v.Result, Body: string(body), Header: res.Header}
+}
+
+// deliver signs the event as Stripe does, now, and delivers it.
+func (a *testApp) deliver(t *testing.T, ev billingtest.Event) webhookReply {
+	t.Helper()
+	p := ev.JSON()
+	return a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), "")
+}
+
+// mustApply delivers the event and fails unless the answer is 200 with
+// result want.
+func (a *testApp) mustApply(t *testing.T, ev billingtest.Event, want string) {
+	t.Helper()
+	if r := a.deliver(t, ev); r.Status != http.StatusOK || r.Result != want {
+		t.Fatalf("deliver %s (%s): status %d result %q, want 200 %q\n%s", ev.ID, ev.Type, r.Status, r.Result, want, r.Body)
+	}
+}
+
+// subscriptionEvent is a customer.subscription.* event for the workspace
+// (named in metadata when wsID is not 0) and customer.
+func subscriptionEvent(id, typ, status string, created time.Time, wsID int64, customer string) billingtest.Event {
+	obj := map[string]any{"id": "sub_test", "object": "subscription", "customer": customer, "status": status,
+		"current_period_end": created.Add(30 * 24 * time.Hour).Unix(), "cancel_at_period_end": false, "metadata": map[string]any{}}
+	if wsID != 0 {
+		obj["metadata"] = map[string]any{"workspace_id": fmt.Sprint(wsID)}
+	}
+	return billingtest.Event{ID: id, Type: typ, Created: created, Object: obj}
+}
+
+// billingState returns the workspace with slug as the store has it.
+func (a *testApp) billingState(t *testing.T, slug string) *app.Workspace {
+	t.Helper()
+	ws, err := store.NewBillingService(a.DB).FindWorkspaceBySlug(context.Background(), slug)
+	if err != nil {
+		t.Fatalf("find workspace %s: %v", slug, err)
+	}
+	return ws
+}
+
+// storedEvent returns the stored Stripe event, or nil.
+func (a *testApp) storedEvent(t *testing.T, id string) *app.StripeEvent {
+	t.Helper()
+	ev, err := store.NewBillingService(a.DB).FindStripeEvent(context.Background(), id)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// countStripeEvents counts the rows of stripe_events.
+func (a *testApp) countStripeEvents(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := a.DB.SQL().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM stripe_events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// auditCount counts a workspace's audit entries with action.
+func (a *testApp) auditCount(t *testing.T, wsID int64, action string) int {
+	t.Helper()
+	entries, err := store.NewAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: wsID, Action: action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// logLine returns the first JSON log line whose msg starts with prefix and
+// whose attributes include every key=value of attrs, or nil.
+func (a *testApp) logLine(t *testing.T, prefix string, attrs ...string) map[string]any {
+	t.Helper()
+next:
+	for l := range strings.Lines(a.logs.String()) {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil {
+			continue
+		}
+		if msg, _ := m["msg"].(string); !strings.HasPrefix(msg, prefix) {
+			continue
+		}
+		for i := 0; i+1 < len(attrs); i += 2 {
+			if fmt.Sprint(m[attrs[i]]) != attrs[i+1] {
+				continue next
+			}
+		}
+		return m
+	}
+	return nil
+}
+
+// billingOwner signs an owner in and creates a workspace; it returns the
+// owner's browser, the slug and the workspace id.
+func billingOwner(t *testing.T, a *testApp, email string) (*browser, string, int64) {
+	t.Helper()
+	owner := a.newBrowser(t)
+	owner.signIn(email)
+	slug := createWorkspace(t, owner, "Acme Inc")
+	return owner, slug, workspaceID(t, a, slug, email)
+}
+
+func TestStripeWebhook(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			a := newTestApp(t, dialect, withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+			_, slug, wsID := billingOwner(t, a, "owner@example.com")
+			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+			created := subscriptionEvent("evt_created", billing.EventSubscriptionCreated, app.SubActive, t0, wsID, "cus_acme")
+
+			t.Run("Valid", func(t *testing.T) {
+				a.mustApply(t, created, app.EventApplied)
+				ws := a.billingState(t, slug)
+				if ws.Plan != app.PlanPro || ws.SubscriptionStatus != app.SubActive || ws.StripeCustomerID != "cus_acme" || ws.StripeSubscriptionID != "sub_test" {
+					t.Errorf("after the event: plan %q status %q customer %q subscription %q", ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
+				}
+				if ev := a.storedEvent(t, "evt_created"); ev == nil || ev.Status != app.EventApplied || ev.WorkspaceID != wsID {
+					t.Errorf("stored event: %+v", ev)
+				}
+				if a.logLine(t, "stripe webhook event applied", "stripe_event_id", "evt_created") == nil {
+					t.Errorf("no log line for the applied event:\n%s", a.logs)
+				}
+			})
+
+			// Refused deliveries: 400, nothing stored, a warning logged.
+			payload := subscriptionEvent("evt_refused", billing.EventSubscriptionUpdated, app.SubCanceled, t0.Add(time.Minute), wsID, "cus_acme").JSON()
+			for _, tc := range []struct {
+				name string
+				sig  string
+			}{
+				{"BadSignature", billingtest.Sign(payload, "whsec_someone_else", time.Now())},
+				{"StaleTimestamp", billingtest.Sign(payload, webhookSecret, time.Now().Add(-billing.SignatureTolerance-time.Minute))},
+				{"MissingHeader", ""},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					r := a.postWebhook(t, payload, tc.sig, "")
+					if r.Status != http.StatusBadRequest {
+						t.Fatalf("status %d, want 400\n%s", r.Status, r.Body)
+					}
+					if a.storedEvent(t, "evt_refused") != nil {
+						t.Errorf("a refused event was stored")
+					}
+					if ws := a.billingState(t, slug); ws.SubscriptionStatus != app.SubActive {
+						t.Errorf("status %q after a refused event", ws.SubscriptionStatus)
+					}
+				})
+			}
+			if a.logLine(t, "stripe webhook refused: bad signature") == nil {
+				t.Errorf("no warning for the refused signatures:\n%s", a.logs)
+			}
+
+			t.Run("Duplicate", func(t *testing.T) {
+				before := a.billingState(t, slug)
+				a.mustApply(t, created, app.EventDuplicate)
+				if after := a.billingState(t, slug); *after != *before {
+					t.Errorf("a duplicate changed the workspace:\nbefore %+v\nafter  %+v", before, after)
+				}
+				var n int
+				if err := a.DB.SQL().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM stripe_events WHERE id = 'evt_created'").Scan(&n); err != nil || n != 1 {
+					t.Errorf("%d stripe_events rows for the event (%v), want 1", n, err)
+				}
+				if n := a.auditCount(t, wsID, app.ActionSubscriptionUpdated); n != 1 {
+					t.Errorf("%d %s audit entries, want 1", n, app.ActionSubscriptionUpdated)
+				}
+			})
+
+			t.Run("OutOfOrder", func(t *testing.T) {
+				a.mustApply(t, subscriptionEvent("evt_newer", billing.EventSubscriptionUpdated, app.SubActive, t0.Add(20*time.Minute), 0, "cus_acme"), app.EventApplied)
+				a.mustApply(t, subscriptionEvent("evt_older", billing.EventSubscriptionUpdated, app.SubPastDue, t0.Add(10*time.Minute), 0, "cus_acme"), app.EventStale)
+				if ws := a.billingState(t, slug); ws.SubscriptionStatus != app.SubActive || ws.Plan != app.PlanPro {
+					t.Errorf("after the late past_due: status %q plan %q, want active pro", ws.SubscriptionStatus, ws.Plan)
+				}
+				if ev := a.storedEvent(t, "evt_older"); ev == nil || ev.Status != app.EventStale {
+					t.Errorf("late event stored as %+v, want stale", ev)
+				}
+			})
+
+			t.Run("UnknownType", func(t *testing.T) {
+				a.mustApply(t, billingtest.Event{ID: "evt_unknown_type", Type: "customer.tax_id.created", Created: t0,
+					Object: map[string]any{"id": "txi_1", "object": "tax_id", "customer": "cus_acme"}}, app.EventIgnored)
+				if ev := a.storedEvent(t, "evt_unknown_type"); ev == nil || ev.Status != app.EventIgnored {
+					t.Errorf("stored as %+v, want ignored", ev)
+				}
+			})
+
+			t.Run("OtherAPIVersion", func(t *testing.T) {
+				ev := billingtest.Event{ID: "evt_old_api", Type: billing.EventInvoiceFailed, APIVersion: "2020-08-27", Created: t0.Add(30 * time.Minute),
+					Object: map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_acme", "subscription": "sub_test"}}
+				a.mustApply(t, ev, app.EventApplied)
+				if n := a.auditCount(t, wsID, app.ActionPaymentFailed); n != 1 {
+					t.Errorf("%d %s entries, want 1", n, app.ActionPaymentFailed)
+				}
+				line := a.logLine(t, "stripe webhook API version differs", "stripe_event_id", "evt_old_api")
+				if line == nil || line["level"] != "WARN" || line["event_api_version"] != "2020-08-27" || line["client_api_version"] != billing.APIVersion {
+					t.Errorf("API version warning: %v\n%s", line, a.logs)
+				}
+			})
+
+			t.Run("UnknownCustomer", func(t *testing.T) {
+				a.mustApply(t, subscriptionEvent("evt_stranger", billing.EventSubscriptionCreated, app.SubActive, t0, 0, "cus_stranger"), app.EventUnmatched)
+				if ev := a.storedEvent(t, "evt_stranger"); ev == nil || ev.Status != app.EventUnmatched || ev.WorkspaceID != 0 {
+					t.Errorf("stored as %+v, want unmatched", ev)
+				}
+				line := a.logLine(t, "stripe webhook event matches no workspace", "stripe_event_id", "evt_stranger")
+				if line == nil || line["level"] != "WARN" || !strings.Contains(fmt.Sprint(line["msg"]), "atrium billing replay") {
+					t.Errorf("unmatched warning: %v\n%s", line, a.logs)
+				}
+			})
+		})
+	}
+}
+
+func TestStripeWebhook_NoSecret(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite")
+	p := subscriptionEvent("evt_1", billing.EventSubscriptionCreated, app.SubActive, time.Now(), 1, "cus_1").JSON()
+	r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), "")
+	if r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503\n%s", r.Status, r.Body)
+	}
+	if n := a.countStripeEvents(t); n != 0 {
+		t.Errorf("%d events stored, want 0", n)
+	}
+	line := a.logLine(t, "stripe webhook refused")
+	if line == nil || line["level"] != "ERROR" || !strings.Contains(fmt.Sprint(line["msg"]), "STRIPE_WEBHOOK_SECRET") {
+		t.Errorf("want an error log naming STRIPE_WEBHOOK_SECRET, got %v\n%s", line, a.logs)
+	}
+}
+
+func TestStripeWebhook_Oversize(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+	ev := subscriptionEvent("evt_big", billing.EventSubscriptionCreated, app.SubActive, time.Now(), 1, "cus_1")
+	ev.Object["description"] = strings.Repeat("x", billing.MaxWebhookBody)
+	p := ev.JSON()
+	if len(p) <= billing.MaxWebhookBody {
+		t.Fatalf("payload of %d bytes is not over the limit", len(p))
+	}
+	r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), "")
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413\n%s", r.Status, r.Body)
+	}
+	if n := a.countStripeEvents(t); n != 0 {
+		t.Errorf("%d events stored, want 0", n)
+	}
+}
+
+// TestStripeWebhook_Concurrent delivers one event from 8 goroutines at
+// once, as Stripe may when a delivery times out and is retried: it is
+// processed once.
+func TestStripeWebhook_Concurrent(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			a := newTestApp(t, dialect, withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+			_, slug, wsID := billingOwner(t, a, "owner@example.com")
+			ev := subscriptionEvent("evt_race", billing.EventSubscriptionCreated, app.SubActive, time.Now().Add(-time.Minute), wsID, "cus_race")
+			p := ev.JSON()
+			sig := billingtest.Sign(p, webhookSecret, time.Now())
+
+			replies := make([]webhookReply, 8)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range replies {
+				wg.Go(func() {
+					<-start
+					replies[i] = a.postWebhook(t, p, sig, "")
+				})
+			}
+			close(start)
+			wg.Wait()
+			results := map[string]int{}
+			for _, r := range replies {
+				if r.Status != http.StatusOK {
+					t.Errorf("status %d, want 200\n%s", r.Status, r.Body)
+				}
+				results[r.Result]++
+			}
+			if results[app.EventApplied] != 1 || results[app.EventDuplicate] != 7 {
+				t.Errorf("results %v, want 1 applied and 7 duplicate", results)
+			}
+			if n := a.auditCount(t, wsID, app.ActionSubscriptionUpdated); n != 1 {
+				t.Errorf("%d audit entries, want 1", n)
+			}
+			if n := a.countStripeEvents(t); n != 1 {
+				t.Errorf("%d stored events, want 1", n)
+			}
+			if ws := a.billingState(t, slug); ws.Plan != app.PlanPro {
+				t.Errorf("plan %q, want pro", ws.Plan)
+			}
+		})
+	}
+}
+
+// TestStripeWebhook_Flood: a client sending unverifiable requests is
+// refused with 429 once over its budget, without a signature check, while
+// Stripe, another client, still gets through.
+func TestStripeWebhook_Flood(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret, "TRUSTED_PROXIES", "127.0.0.1/32,::1/128"))
+	_, slug, wsID := billingOwner(t, a, "owner@example.com")
+	const attacker, stripeIP = "203.0.113.66", "198.51.100.7"
+	const budget = 30 // webhookBadBudget: unverifiable requests per client per minute
+
+	junk := []byte(`{"id":"evt_junk","type":"customer.subscription.deleted"}`)
+	for i := 1; i <= budget; i++ {
+		if r := a.postWebhook(t, junk, "t=1,v1=00", attacker); r.Status != http.StatusBadRequest {
+			t.Fatalf("unsigned request %d of the budget: status %d, want 400", i, r.Status)
+		}
+	}
+	r := a.postWebhook(t, junk, "t=1,v1=00", attacker)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("request %d: status %d Retry-After %q, want 429 with Retry-After", budget+1, r.Status, r.Header.Get("Retry-After"))
+	}
+
+	ev := subscriptionEvent("evt_from_stripe", billing.EventSubscriptionCreated, app.SubActive, time.Now().Add(-time.Minute), wsID, "cus_flood")
+	p := ev.JSON()
+	if r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), stripeIP); r.Status != http.StatusOK || r.Result != app.EventApplied {
+		t.Fatalf("signed event from another client during the flood: status %d result %q\n%s", r.Status, r.Result, r.Body)
+	}
+	if ws := a.billingState(t, slug); ws.Plan != app.PlanPro {
+		t.Errorf("plan %q, want pro", ws.Plan)
+	}
+	if n := a.countStripeEvents(t); n != 1 {
+		t.Errorf("%d stored events, want 1 (the junk is never stored)", n)
+	}
+}
+
+func TestBillingPage_Roles(t *testing.T) {
+	t.Parallel()
+	mock := billingtest.StripeMock(t)
+	a := newTestApp(t, "sqlite", withStripe(mock))
+	owner, slug, _ := billingOwner(t, a, "owner@example.com")
+	admin := inviteAndJoin(t, a, owner, slug, "admin@example.com", "admin")
+	member := inviteAndJoin(t, a, owner, slug, "member@example.com", "member")
+	outsider := a.newBrowser(t)
+	outsider.signIn("outsider@example.com")
+	path := "/w/" + slug + "/billing"
+
+	page := owner.Get(path)
+	if page.StatusCode != http.StatusOK || !page.Has("billing-upgrade") || page.Has("billing-readonly") {
+		t.Fatalf("owner: status %d, upgrade %v, read-only %v; want 200 with Upgrade\n%s", page.StatusCode, page.Has("billing-upgrade"), page.Has("billing-readonly"), page.Body)
+	}
+	if got, want := page.Text("billing-plan"), "Free"; got != want {
+		t.Errorf("plan %q, want %q", got, want)
+	}
+	if got, want := strings.Join(strings.Fields(page.Text("billing-seats")), " "), "Seats used: 3 of 3"; got != want {
+		t.Errorf("seats %q, want %q", got, want)
+	}
+	if page.Has("billing-portal") || page.Has("billing-off") || page.Has("billing-demo-upgrade") {
+		t.Errorf("owner without a Stripe customer sees Manage billing, billing-off or the demo")
+	}
+
+	page = admin.Get(path)
+	if page.StatusCode != http.StatusOK || !page.Has("billing-readonly") || page.Has("billing-upgrade") {
+		t.Errorf("admin: status %d, read-only %v, upgrade %v; want 200, read-only, no Upgrade", page.StatusCode, page.Has("billing-readonly"), page.Has("billing-upgrade"))
+	}
+	if got := page.Text("billing-plan"); got != "Free" {
+		t.Errorf("admin sees plan %q", got)
+	}
+	if res := admin.Post(path+"/checkout", nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("admin POST checkout: status %d, want 403", res.StatusCode)
+	}
+	if res := member.Get(path); res.StatusCode != http.StatusForbidden {
+		t.Errorf("member: status %d, want 403", res.StatusCode)
+	}
+	if res := outsider.Get(path); res.StatusCode != http.StatusNotFound {
+		t.Errorf("outsider: status %d, want 404", res.StatusCode)
+	}
+	if res := outsider.Post(path+"/checkout", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("outsider POST checkout: status %d, want 404", res.StatusCode)
+	}
+}
+
+// TestBilling_CheckoutAndPortal upgrades through stripe-mock: the owner is
+// sent to the Checkout URL it returns, and then to the Customer Portal.
+func TestBilling_CheckoutAndPortal(t *testing.T) {
+	t.Parallel()
+	mock := billingtest.StripeMock(t)
+	a := newTestApp(t, "sqlite", withStripe(mock))
+	owner, slug, wsID := billingOwner(t, a, "owner@example.com")
+	path := "/w/" + slug + "/billing"
+
+	// Without a customer, Manage billing explains instead of failing.
+	res := owner.Post(path+"/portal", nil)
+	if res.StatusCode != http.StatusSeeOther || res.Location() != path {
+		t.Fatalf("portal before checkout: status %d Location %q, want 303 to %s", res.StatusCode, res.Location(), path)
+	}
+	if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "Upgrade first") {
+		t.Errorf("flash %q, want it to say Upgrade first", got)
+	}
+
+	res = owner.Submit(owner.Get(path), "billing-upgrade", nil)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Location(), "https://checkout.stripe.com/") {
+		t.Fatalf("checkout: status %d Location %q, want 303 to stripe-mock's Checkout URL\n%s", res.StatusCode, res.Location(), res.Body)
+	}
+	ws := a.billingState(t, slug)
+	if !strings.HasPrefix(ws.StripeCustomerID, "cus_") || ws.Plan != app.PlanFree {
+		t.Errorf("after checkout: customer %q plan %q, want a cus_ customer, still free until Stripe confirms", ws.StripeCustomerID, ws.Plan)
+	}
+	if n := a.auditCount(t, wsID, app.ActionCheckoutStarted); n != 1 {
+		t.Errorf("%d %s entries, want 1", n, app.ActionCheckoutStarted)
+	}
+
+	page := owner.Get(path)
+	if !page.Has("billing-portal") || !page.Has("billing-upgrade") {
+		t.Errorf("after checkout: portal %v upgrade %v, want both", page.Has("billing-portal"), page.Has("billing-upgrade"))
+	}
+	res = owner.Submit(page, "billing-portal", nil)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Location(), "https://") {
+		t.Fatalf("portal: status %d Location %q, want 303 to stripe-mock's portal URL\n%s", res.StatusCode, res.Location(), res.Body)
+	}
+
+	// A second Checkout reuses the customer.
+	if res := owner.Post(path+"/checkout", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second checkout: status %d", res.StatusCode)
+	}
+	if got := a.billingState(t, slug).StripeCustomerID; got != ws.StripeCustomerID {
+		t.Errorf("customer %q after a second checkout, want %q", got, ws.StripeCustomerID)
+	}
+
+	// Back from Checkout, the page says the plan follows Stripe's webhook.
+	res = owner.Get(path + "/return?checkout=success")
+	if res.StatusCode != http.StatusSeeOther || res.Location() != path {
+		t.Fatalf("return: status %d Location %q", res.StatusCode, res.Location())
+	}
+	if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "Stripe confirms") {
+		t.Errorf("flash after a successful checkout: %q", got)
+	}
+}
+
+// TestBilling_StripeDown: a failing Stripe call shows a 502 page, logs the
+// error and changes nothing.
+func TestBilling_StripeDown(t *testing.T) {
+	t.Parallel()
+	stripeDown := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"type":"invalid_request_error","message":"No such price: 'price_pro'"}}`)
+	}))
+	t.Cleanup(stripeDown.Close)
+	a := newTestApp(t, "sqlite", withStripe(stripeDown.URL))
+	owner, slug, wsID := billingOwner(t, a, "owner@example.com")
+
+	res := owner.Post("/w/"+slug+"/billing/checkout", nil)
+	if res.StatusCode != http.StatusBadGateway || !strings.Contains(res.Body, "could not reach Stripe") {
+		t.Fatalf("checkout with Stripe failing: status %d, want 502 with an explanation\n%s", res.StatusCode, res.Body)
+	}
+	if strings.Contains(res.Body, "No such price") {
+		t.Errorf("the page shows Stripe's error")
+	}
+	if line := a.logLine(t, "stripe call failed"); line == nil || !strings.Contains(fmt.Sprint(line["error"]), "No such price") {
+		t.Errorf("log line %v, want the Stripe error", line)
+	}
+	if ws := a.billingState(t, slug); ws.StripeCustomerID != "" {
+		t.Errorf("customer %q stored after a failed checkout", ws.StripeCustomerID)
+	}
+	if n := a.auditCount(t, wsID, app.ActionCheckoutStarted); n != 0 {
+		t.Errorf("%d checkout audit entries after a failure", n)
+	}
+}
+
+// TestBillingPage_Off: without STRIPE_SECRET_KEY the page says billing is
+// off; the demo upgrade exists only in development.
+func TestBillingPage_Off(t *testing.T) {
+	t.Parallel()
+	for _, env := range []string{"test", "production"} {
+		t.Run(env, func(t *testing.T) {
+			t.Parallel()
+			a := newTestApp(t, "sqlite", withEnv("APP_ENV", env))
+			owner, slug, _ := billingOwner(t, a, "owner@example.com")
+			page := owner.Get("/w/" + slug + "/billing")
+			if !page.Has("billing-off") || page.Has("billing-demo-upgrade") || page.Has("billing-upgrade") {
+				t.Errorf("billing off in %s: off %v demo %v upgrade %v; want only billing-off", env,
+					page.Has("billing-off"), page.Has("billing-demo-upgrade"), page.Has("billing-upgrade"))
+			}
+			if res := owner.Post("/w/"+slug+"/billing/demo-upgrade", nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("demo upgrade in %s: status %d, want 404", env, res.StatusCode)
+			}
+			if res := owner.Post("/w/"+slug+"/billing/checkout", nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("checkout with billing off: status %d, want 404", res.StatusCode)
+			}
+			if ws := a.billingState(t, slug); ws.Plan != app.PlanFree {
+				t.Errorf("plan %q, want free", ws.Plan)
+			}
+		})
+	}
+
+	t.Run("development", func(t *testing.T) {
+		t.Parallel()
+		a := newTestApp(t, "sqlite", withEnv("APP_ENV", "development"))
+		owner, slug, wsID := billingOwner(t, a, "owner@example.com")
+		path := "/w/" + slug + "/billing"
+		page := owner.Get(path)
+		if !page.Has("billing-demo") || !page.Has("billing-demo-upgrade") || page.Has("billing-off") {
+			t.Fatalf("development without Stripe: demo %v off %v, want the demo\n%s", page.Has("billing-demo-upgrade"), page.Has("billing-off"), page.Body)
+		}
+		res := owner.Submit(page, "billing-demo-upgrade", nil)
+		if res.StatusCode != http.StatusSeeOther || res.Location() != path {
+			t.Fatalf("demo upgrade: status %d Location %q", res.StatusCode, res.Location())
+		}
+		page = owner.Follow(res)
+		if got := page.Text("billing-status"); got != "Active" || !strings.HasPrefix(page.Text("billing-plan"), "Pro") {
+			t.Errorf("after the demo upgrade: plan %q status %q, want Pro Active", page.Text("billing-plan"), got)
+		}
+		if page.Has("billing-demo-upgrade") {
+			t.Errorf("the demo button is still offered on Pro")
+		}
+		if n := a.auditCount(t, wsID, app.ActionDemoUpgraded); n != 1 {
+			t.Errorf("%d %s entries, want 1", n, app.ActionDemoUpgraded)
+		}
+	})
+
+	t.Run("developmentWithStripe", func(t *testing.T) {
+		t.Parallel()
+		a := newTestApp(t, "sqlite", withEnv("APP_ENV", "development"), withStripe("http://127.0.0.1:9"))
+		owner, slug, _ := billingOwner(t, a, "owner@example.com")
+		if page := owner.Get("/w/" + slug + "/billing"); page.Has("billing-demo-upgrade") || !page.Has("billing-upgrade") {
+			t.Errorf("development with Stripe: demo %v upgrade %v, want only the real Upgrade", page.Has("billing-demo-upgrade"), page.Has("billing-upgrade"))
+		}
+		if res := owner.Post("/w/"+slug+"/billing/demo-upgrade", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("demo upgrade with Stripe on: status %d, want 404", res.StatusCode)
+		}
+	})
+}
+
+// TestBilling_SeatLimits follows a subscription through its states by
+// webhook: Pro lifts the seat limit, past_due keeps it lifted with a
+// banner, canceled and unpaid bring back the free limit without removing
+// anyone.
+func TestBilling_SeatLimits(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret, "FREE_PLAN_SEATS", "2", "PRO_PLAN_SEATS", "0"))
+	owner, slug, wsID := billingOwner(t, a, "owner@example.com")
+	inviteAndJoin(t, a, owner, slug, "member@example.com", "member")
+	path := "/w/" + slug
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	n := 0
+	setStatus := func(t *testing.T, status string) {
+		t.Helper()
+		n++
+		a.mustApply(t, subscriptionEvent(fmt.Sprintf("evt_%d_%s", n, status), billing.EventSubscriptionUpdated, status,
+			t0.Add(time.Duration(n)*time.Minute), wsID, "cus_seats"), app.EventApplied)
+	}
+	invite := func(t *testing.T, email string) int {
+		t.Helper()
+		return owner.Post(path+"/invites", url.Values{"email": {email}, "role": {"member"}}).StatusCode
+	}
+	seats := func(t *testing.T) string {
+		t.Helper()
+		return strings.Join(strings.Fields(owner.Get(path+"/billing").Text("billing-seats")), " ")
+	}
+
+	if code := invite(t, "third@example.com"); code != http.StatusUnprocessableEntity {
+		t.Fatalf("invite past the free limit: status %d, want 422", code)
+	}
+
+	t.Run("Active", func(t *testing.T) {
+		setStatus(t, app.SubActive)
+		if got, want := seats(t), "Seats used: 2 of Unlimited"; got != want {
+			t.Errorf("seats %q, want %q", got, want)
+		}
+		if got, want := statValue(owner.Get(path), "stat-seats"), "2 of Unlimited"; got != want {
+			t.Errorf("dashboard seats %q, want %q", got, want)
+		}
+		for _, email := range []string{"third@example.com", "fourth@example.com"} {
+			if code := invite(t, email); code != http.StatusSeeOther {
+				t.Fatalf("invite %s on Pro: status %d, want 303", email, code)
+			}
+		}
+		if owner.Get(path + "/members").Has("seat-limit") {
+			t.Errorf("members page shows the seat limit on Pro")
+		}
+	})
+
+	t.Run("PastDue", func(t *testing.T) {
+		setStatus(t, app.SubPastDue)
+		page := owner.Get(path + "/billing")
+		if !page.Has("billing-past-due") || page.Has("billing-lapsed") {
+			t.Errorf("past_due: banner %v lapsed %v, want the past-due banner only", page.Has("billing-past-due"), page.Has("billing-lapsed"))
+		}
+		if got := page.Text("billing-status"); got != "Past due" || !strings.HasPrefix(page.Text("billing-plan"), "Pro") {
+			t.Errorf("past_due: plan %q status %q, want Pro, Past due", page.Text("billing-plan"), got)
+		}
+		if code := invite(t, "fifth@example.com"); code != http.StatusSeeOther {
+			t.Errorf("invite while past_due: status %d, want 303 (Pro seats kept)", code)
+		}
+	})
+
+	for _, status := range []string{app.SubUnpaid, app.SubCanceled} {
+		t.Run(status, func(t *testing.T) {
+			setStatus(t, status)
+			page := owner.Get(path + "/billing")
+			if !page.Has("billing-lapsed") || page.Has("billing-past-due") {
+				t.Errorf("%s: lapsed %v past-due %v, want the lapsed notice only", status, page.Has("billing-lapsed"), page.Has("billing-past-due"))
+			}
+			if got := page.Text("billing-plan"); !strings.HasPrefix(got, "Free") {
+				t.Errorf("%s: plan %q, want Free", status, got)
+			}
+			if got, want := seats(t), "Seats used: 5 of 2"; got != want {
+				t.Errorf("%s: seats %q, want %q", status, got, want)
+			}
+			if code := invite(t, "sixth@example.com"); code != http.StatusUnprocessableEntity {
+				t.Errorf("%s: invite beyond the free limit: status %d, want 422", status, code)
+			}
+			members := owner.Get(path + "/members")
+			if !members.Has("seat-limit") {
+				t.Errorf("%s: members page lacks the seat limit", status)
+			}
+			if !hasMemberRow(members, "member@example.com") || members.Doc.Find(inviteRowSel("fifth@example.com")).Length() != 1 {
+				t.Errorf("%s: a member or a pending invite is gone:\n%s", status, members.Body)
+			}
+		})
+	}
+
+	t.Run("Reactivated", func(t *testing.T) {
+		setStatus(t, app.SubActive)
+		if code := invite(t, "sixth@example.com"); code != http.StatusSeeOther {
+			t.Errorf("invite after reactivation: status %d, want 303", code)
+		}
+	})
+}
