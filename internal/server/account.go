@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-chi/chi/v5"
-
 	"atrium/internal/app"
 	"atrium/web/page"
 )
@@ -114,8 +112,8 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 // Revoking the current session signs this browser out.
 func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := idParam(r, "id")
+	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}

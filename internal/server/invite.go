@@ -71,16 +71,10 @@ func (s *Server) inviteSentFlash(w http.ResponseWriter, msg, token string) {
 	s.setFlash(w, "success", msg)
 }
 
-// inviteParam reads the {inviteID} route parameter.
-func inviteParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "inviteID"), 10, 64)
-	return id, err == nil && id > 0
-}
-
 // handleInviteRevoke handles "POST /w/{slug}/invites/{inviteID}/revoke".
 func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	id, ok := inviteParam(r)
+	id, ok := idParam(r, "inviteID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
@@ -94,7 +88,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 // new link replaces the old one, valid for another seven days.
 func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	id, ok := inviteParam(r)
+	id, ok := idParam(r, "inviteID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
@@ -147,7 +141,7 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 // signing in from an invite link.
 func (s *Server) handleInvitationShow(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	id, ok := inviteParam(r)
+	id, ok := idParam(r, "inviteID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
@@ -191,7 +185,7 @@ func inviteKey(r *http.Request) (app.InviteKey, bool) {
 	if token := chi.URLParam(r, "token"); token != "" {
 		return app.InviteKey{TokenHash: app.HashToken(token)}, app.ValidTokenSyntax(token)
 	}
-	id, ok := inviteParam(r)
+	id, ok := idParam(r, "inviteID")
 	return app.InviteKey{ID: id}, ok
 }
 

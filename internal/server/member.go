@@ -115,9 +115,9 @@ func deliveryNote(inv *app.Invite) string {
 	}
 }
 
-// memberParam reads the {userID} route parameter.
-func memberParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "userID"), 10, 64)
+// idParam reads a positive numeric route parameter such as {userID}.
+func idParam(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
 	return id, err == nil && id > 0
 }
 
@@ -142,7 +142,7 @@ func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, success st
 // handleMemberRole handles "POST /w/{slug}/members/{userID}/role".
 func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	uid, ok := memberParam(r)
+	uid, ok := idParam(r, "userID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
@@ -160,7 +160,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 // handleMemberRemove handles "POST /w/{slug}/members/{userID}/remove".
 func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	uid, ok := memberParam(r)
+	uid, ok := idParam(r, "userID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
