@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"atrium/internal/app"
@@ -61,7 +62,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	}
 	fmt.Fprintf(stdout, "Workspace %q (%s): plan %s, status %q, customer %q, subscription %q\n",
 		ws.Name, ws.Slug, ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
-	client := newStripe(cfg)
+	client := newStripe(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	var upd *app.BillingUpdate
 	switch {
 	case ws.StripeSubscriptionID != "":

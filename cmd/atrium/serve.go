@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Invites:    store.NewInviteService(db),
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
-		Stripe:     newStripe(cfg),
+		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
 	})
@@ -144,11 +144,12 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 }
 
 // newStripe returns the Stripe client, or nil when billing is off.
-func newStripe(cfg *config.Config) *billing.Client {
+func newStripe(cfg *config.Config, logger *slog.Logger) *billing.Client {
 	if !cfg.BillingEnabled() {
 		return nil
 	}
-	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
+	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID,
+		APIBase: cfg.Stripe.APIBase, Logger: logger})
 }
 
 func mailMode(cfg *config.Config) string {

@@ -28,11 +28,12 @@ const (
 
 // Results of applying a Stripe event.
 const (
-	EventApplied   = "applied"   // the workspace changed
-	EventDuplicate = "duplicate" // seen before; nothing changed
-	EventStale     = "stale"     // older than the state already applied
-	EventIgnored   = "ignored"   // a type Atrium does not act on
-	EventUnmatched = "unmatched" // no workspace for it; kept for replay
+	EventApplied    = "applied"    // the workspace changed
+	EventDuplicate  = "duplicate"  // seen before; nothing changed
+	EventStale      = "stale"      // older than the state already applied
+	EventIgnored    = "ignored"    // a type Atrium does not act on
+	EventUnmatched  = "unmatched"  // no workspace for it; kept for replay
+	EventUnreadable = "unreadable" // its payload could not be read; kept for replay
 )
 
 // StripeEvent is a verified webhook event as Atrium stores it.
@@ -42,11 +43,12 @@ type StripeEvent struct {
 	APIVersion string
 	Created    time.Time
 	Payload    []byte
+	// Error, when set on a new event, says why it could not be read.
+	Error string
 	// Filled on reads.
 	Status      string
 	WorkspaceID int64
 	ReceivedAt  time.Time
-	Error       string
 }
 
 // BillingUpdate is what an event (or a sync) says about a workspace's

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,6 +25,8 @@ import (
 type Config struct {
 	SecretKey string
 	PriceID   string
+	// Logger receives stripe-go's own warnings and errors; nil discards them.
+	Logger *slog.Logger
 	// APIBase points the client at another server (a local stripe-mock);
 	// empty means Stripe's API.
 	APIBase string
@@ -44,7 +47,7 @@ func New(cfg Config) *Client {
 	bc := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
 		MaxNetworkRetries: stripe.Int64(2),
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+		LeveledLogger:     slogAdapter{cfg.Logger},
 	}
 	if cfg.APIBase != "" {
 		bc.URL = stripe.String(cfg.APIBase)
@@ -146,6 +149,21 @@ func (c *Client) FindCustomerSubscription(ctx context.Context, customerID string
 	}
 	return nil, nil
 }
+
+// slogAdapter sends stripe-go's log lines to the app's JSON log instead of
+// stderr.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) log(level slog.Level, format string, v ...any) {
+	if a.l != nil {
+		a.l.Log(context.Background(), level, "stripe-go: "+fmt.Sprintf(format, v...))
+	}
+}
+
+func (a slogAdapter) Debugf(format string, v ...any) {} // request-by-request chatter
+func (a slogAdapter) Infof(format string, v ...any)  {}
+func (a slogAdapter) Warnf(format string, v ...any)  { a.log(slog.LevelWarn, format, v...) }
+func (a slogAdapter) Errorf(format string, v ...any) { a.log(slog.LevelError, format, v...) }
 
 // stripeError wraps a Stripe failure with what was being done; the
 // message a user sees stays generic.

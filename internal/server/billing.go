@@ -174,7 +174,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		// Stored for replay; answering 200 stops a retry loop over a payload
 		// that will never parse, and the error log raises the alarm.
 		log.ErrorContext(ctx, "stripe webhook event could not be read; stored for replay", "error", err.Error())
-		upd = nil
+		ev.Error, upd = err.Error(), nil
 	}
 	result, err := s.Billing.ApplyStripeEvent(ctx, *ev, upd)
 	if err != nil {

@@ -161,7 +161,9 @@ func (s *Server) limitAllows(w http.ResponseWriter, r *http.Request, lc limiter.
 		s.errorPage(w, r, http.StatusServiceUnavailable, "We cannot take this request right now. Please try again in a moment.")
 		return false
 	}
-	setLimitHeaders(w, lc, s.Now())
+	// The limiter's stores keep real time, so Retry-After is computed
+	// against the wall clock, not the server's (test-settable) clock.
+	setLimitHeaders(w, lc, time.Now())
 	if lc.Reached {
 		s.Logger.WarnContext(r.Context(), "rate limit reached", "request_id", requestIDFrom(r.Context()),
 			"path", loggablePath(r), "limit", lc.Limit)

@@ -52,7 +52,7 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
 		now := s.db.now()
 		rec := stripeEventRecord{ID: ev.ID, Type: ev.Type, APIVersion: ev.APIVersion, CreatedAt: ev.Created.UTC(),
-			ReceivedAt: now, Status: "received", Payload: string(ev.Payload)}
+			ReceivedAt: now, Status: "received", Payload: string(ev.Payload), Error: ev.Error}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
 		if res.Error != nil {
 			return fmt.Errorf("record stripe event %s: %w", ev.ID, res.Error)
@@ -63,8 +63,9 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 		}
 		var wsID int64
 		var err error
-		result, wsID, err = s.apply(ctx, tx, ev.ID, upd)
-		if err != nil {
+		if upd == nil && ev.Error != "" {
+			result = app.EventUnreadable
+		} else if result, wsID, err = s.apply(ctx, tx, ev.ID, upd); err != nil {
 			return err
 		}
 		return tx.Model(&stripeEventRecord{}).Where("id = ?", ev.ID).
