@@ -283,12 +283,16 @@ func plainText(n ast.Node, source []byte) string {
 // engines show of a description.
 const summaryMax = 200
 
-// summarize shortens s to summaryMax characters at a word boundary.
+// summarize shortens s to summaryMax characters: to its whole sentences
+// that fit, else at a word boundary.
 func summarize(s string) string {
 	if utf8.RuneCountInString(s) <= summaryMax {
 		return s
 	}
 	cut := string([]rune(s)[:summaryMax])
+	if i := strings.LastIndex(cut, ". "); i > 0 {
+		return cut[:i+1]
+	}
 	if i := strings.LastIndexByte(cut, ' '); i > 0 {
 		cut = cut[:i]
 	}

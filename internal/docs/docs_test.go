@@ -255,8 +255,19 @@ func TestNew_Errors(t *testing.T) {
 
 func TestNew_SummaryIsShortened(t *testing.T) {
 	t.Parallel()
-	p := page(t, "# T\n\n"+strings.Repeat("word ", 100)+"\n")
-	if n := len([]rune(p.Summary)); n > 201 || !strings.HasSuffix(p.Summary, "word…") {
-		t.Errorf("Summary (%d characters)=%q, want at most 200 and a word then …", n, p.Summary)
+	tests := []struct {
+		name, para, want string
+	}{
+		{"Short", "One. Two.", "One. Two."},
+		{"Sentences", "First sentence. " + strings.Repeat("word ", 50), "First sentence."},
+		{"Words", strings.Repeat("word ", 100), strings.TrimSpace(strings.Repeat("word ", 40)) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := page(t, "# T\n\n"+tt.para+"\n").Summary; got != tt.want {
+				t.Errorf("Summary=%q, want %q", got, tt.want)
+			}
+		})
 	}
 }

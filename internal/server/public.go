@@ -108,7 +108,12 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request) {
 	}
 	v := page.DocView{Title: d.Title, Body: d.HTML, Pages: docLinks(s.Docs, slug)}
 	for _, h := range d.TOC {
-		v.TOC = append(v.TOC, page.DocHeading{Level: h.Level, ID: h.ID, Text: h.Text})
+		entry := page.DocHeading{ID: h.ID, Text: h.Text}
+		if n := len(v.TOC); h.Level > 2 && n > 0 {
+			v.TOC[n-1].Sub = append(v.TOC[n-1].Sub, entry)
+		} else {
+			v.TOC = append(v.TOC, entry)
+		}
 	}
 	for i := range v.Pages {
 		if v.Pages[i].Current {

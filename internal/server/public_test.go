@@ -206,7 +206,7 @@ func TestDocs(t *testing.T) {
 		}
 		toc.Each(func(_ int, s *goquery.Selection) {
 			id := strings.TrimPrefix(attr(s, "href"), "#")
-			if res.Doc.Find(`[data-testid="doc-body"] [id="` + id + `"]`).Length() != 1 {
+			if res.Doc.Find(`[data-testid="doc-body"] [id="`+id+`"]`).Length() != 1 {
 				t.Errorf("GET %s: contents entry #%s has no heading", href, id)
 			}
 		})

@@ -59,8 +59,8 @@ type (
 		email, inviter, status string
 		role                   app.Role
 		age                    time.Duration
-		// audit is how long after the invite its follow-up entry (accepted)
-		// was recorded; 0 for none.
+		// acceptedAfter is how long after the invite it was accepted (its
+		// invite.accepted entry); 0 unless the status is accepted.
 		acceptedAfter time.Duration
 	}
 	seedWorkspace struct {

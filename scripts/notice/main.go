@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: notice [-goos GOOS -goarch GOARCH] PACKAGE...")
+		return errors.New("usage: notice [-goos GOOS -goarch GOARCH] PACKAGE [PACKAGE ...]")
 	}
 	env := os.Environ()
 	if *goos != "" {

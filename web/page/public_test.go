@@ -6,6 +6,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
+	"github.com/google/go-cmp/cmp"
 
 	"atrium/web/layout"
 	"atrium/web/page"
@@ -207,7 +208,8 @@ func TestDocs(t *testing.T) {
 	t.Run("Page", func(t *testing.T) {
 		t.Parallel()
 		v := page.DocView{Title: "Configuration <all>", Body: `<p data-testid="body-marker">Body</p>`,
-			TOC:   []page.DocHeading{{Level: 2, ID: "essentials", Text: "The <essentials>"}, {Level: 3, ID: "tls", Text: "TLS"}},
+			TOC: []page.DocHeading{{ID: "essentials", Text: "The <essentials>", Sub: []page.DocHeading{{ID: "tls", Text: "TLS"}}},
+				{ID: "proxies", Text: "Proxies"}},
 			Pages: pages, Prev: &pages[0], Next: &pages[2]}
 		doc, _ := render(t, page.Doc(public, v))
 		if got, want := text(one(t, doc, "doc-title")), "Configuration <all>"; got != want {
@@ -220,18 +222,16 @@ func TestDocs(t *testing.T) {
 		if one(t, doc, "body-marker").Closest(`[data-testid="doc-body"]`).Length() != 1 {
 			t.Error("body not inside doc-body")
 		}
-		toc := one(t, doc, "doc-toc").Find("a")
-		if got, want := toc.Length(), 2; got != want {
-			t.Fatalf("%d toc links, want %d", got, want)
+		var toc []string
+		one(t, doc, "doc-toc").Find("a").Each(func(_ int, a *goquery.Selection) {
+			toc = append(toc, attr(a, "href")+" "+text(a))
+		})
+		if diff := cmp.Diff([]string{"#essentials The <essentials>", "#tls TLS", "#proxies Proxies"}, toc); diff != "" {
+			t.Errorf("toc mismatch (-want +got):\n%s", diff)
 		}
-		if got, want := attr(toc.First(), "href"), "#essentials"; got != want {
-			t.Errorf("toc href=%q, want %q", got, want)
-		}
-		if got, want := text(toc.First()), "The <essentials>"; got != want {
-			t.Errorf("toc text=%q, want %q", got, want)
-		}
-		if got, want := attr(toc.Last().Parent(), "class"), "toc-level-3"; got != want {
-			t.Errorf("toc class=%q, want %q", got, want)
+		// A subsection is listed inside its section.
+		if got, want := attr(doc.Find(`[data-testid="doc-toc"] a[href="#tls"]`).Closest("ul").Parent().Children().First(), "href"), "#essentials"; got != want {
+			t.Errorf("#tls listed under %q, want %q", got, want)
 		}
 		current := one(t, doc, "docs-nav").Find(`[aria-current="page"]`)
 		if got, want := attr(current, "href"), "/docs/configuration"; got != want {
