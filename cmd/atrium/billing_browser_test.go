@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"atrium/internal/billing"
 	"atrium/internal/billing/billingtest"
 	"atrium/internal/config"
-	"atrium/internal/mail/mailtest"
 	"atrium/internal/store"
 )
 
@@ -38,26 +35,13 @@ const stripeCheckoutPage = `<!doctype html><title>Stripe Checkout (stand-in)</ti
 // it checks the navigation with the Network domain's requestWillBeSent
 // event, whose redirectResponse is the server's 303 from the Upgrade form.
 func TestBrowser_UpgradeJourney(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the upgrade journey in the browser")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s (%v): CI=true runs every test; install it with 'apt-get install chromium'", chromiumPath, err)
-		}
-		t.Skip("chromium not found at " + chromiumPath + ": skipping the upgrade journey in the browser")
-	}
+	requireChromium(t)
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
 
-	smtp := mailtest.NewServer(t)
 	dbPath := filepath.Join(t.TempDir(), "atrium.db")
-	srv := startServe(t, config.Env{
+	srv, smtp := startServeWithMail(t, config.Env{
 		"DATABASE_URL":          "sqlite:" + dbPath,
-		"SMTP_HOST":             smtp.Host(),
-		"SMTP_PORT":             strconv.Itoa(smtp.Port()),
-		"SMTP_TLS":              "none",
-		"SMTP_FROM":             "Atrium <no-reply@atrium.test>",
 		"STRIPE_SECRET_KEY":     "sk_test_atrium",
 		"STRIPE_PRICE_ID":       "price_pro",
 		"STRIPE_WEBHOOK_SECRET": billingWebhookSecret,
@@ -66,95 +50,49 @@ func TestBrowser_UpgradeJourney(t *testing.T) {
 		// the seat limit until the upgrade.
 		"FREE_PLAN_SEATS": "1",
 	})
-	ctx := newBrowser(t)
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(id string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(byTestID(id)))
-		if err != nil {
-			t.Fatalf("read [data-testid=%s]: %v", id, err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
-	present := func(id string) bool {
-		t.Helper()
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="`+id+`"]') !== null`))
-		if err != nil {
-			t.Fatalf("look for [data-testid=%s]: %v", id, err)
-		}
-		return ok
-	}
-	location := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatalf("read the location: %v", err)
-		}
-		return loc
-	}
+	owner := newBrowserTabs(t, 60*time.Second, "owner")[0]
 
 	const email = "owner@example.com"
-	do("ask for a sign-in link",
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(byTestID("login-email")),
-		chromedp.SendKeys(byTestID("login-email"), email),
-		chromedp.Click(byTestID("login-submit")),
-		chromedp.WaitVisible(byTestID("check-email")),
-	)
+	owner.do("ask for a sign-in link", askForSignInLink(srv.URL, email)...)
 	links := smtp.WaitForMessage(t, email, 10*time.Second).Links()
 	if len(links) == 0 || !strings.HasPrefix(links[0], srv.URL+"/auth/verify?token=") {
 		t.Fatalf("sign-in email has no link to %s/auth/verify: %v", srv.URL, links)
 	}
-	do("sign in",
-		chromedp.Navigate(links[0]),
-		chromedp.WaitVisible(byTestID("verify-submit")),
-		chromedp.Click(byTestID("verify-submit")),
-		chromedp.WaitVisible(byTestID("workspace-new")),
-	)
-	do("create a workspace",
-		chromedp.SendKeys(byTestID("workspace-name"), "Acme"),
-		chromedp.Click(byTestID("workspace-create-submit")),
-		chromedp.WaitVisible(byTestID("dashboard")),
-	)
-	if got, want := location(), srv.URL+"/w/acme"; got != want {
+	owner.do("sign in", signInWith(links[0], byTestID("workspace-new"))...)
+	owner.do("create a workspace", createWorkspace("Acme")...)
+	if got, want := owner.location(), srv.URL+"/w/acme"; got != want {
 		t.Fatalf("new workspace at %s, want %s", got, want)
 	}
-	do("open the members page", chromedp.Navigate(srv.URL+"/w/acme/members"), chromedp.WaitVisible(byTestID("members")))
-	if !present("seat-limit") {
+	owner.do("open the members page", chromedp.Navigate(srv.URL+"/w/acme/members"), chromedp.WaitVisible(byTestID("members")))
+	if !owner.present(byTestID("seat-limit")) {
 		t.Fatalf("the members page of a full free workspace shows no seat limit")
 	}
 
-	do("open billing", chromedp.Navigate(srv.URL+"/w/acme/billing"), chromedp.WaitVisible(byTestID("billing-upgrade")))
-	if got := text("billing-plan"); got != "Free" {
+	owner.do("open billing", chromedp.Navigate(srv.URL+"/w/acme/billing"), chromedp.WaitVisible(byTestID("billing-upgrade")))
+	if got := owner.words(byTestID("billing-plan")); got != "Free" {
 		t.Errorf("plan %q before the upgrade, want Free", got)
 	}
 
 	// Answer the request for Stripe's Checkout with the stand-in page, and
 	// watch the requests the tab sends.
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{
+	if _, err := chromedp.Call(owner.ctx, fetch.Enable, fetch.EnableParams{
 		Patterns: []*fetch.RequestPattern{{URLPattern: "https://checkout.stripe.com/*"}},
 	}); err != nil {
 		t.Fatalf("enable request interception: %v", err)
 	}
-	evCtx, stopEvents := context.WithTimeout(ctx, 20*time.Second)
+	evCtx, stopEvents := context.WithTimeout(owner.ctx, 20*time.Second)
 	defer stopEvents()
 	paused := chromedp.Events(evCtx, fetch.RequestPaused)
 	sent := chromedp.Events(evCtx, network.RequestWillBeSent)
 
-	do("click Upgrade", chromedp.Click(byTestID("billing-upgrade")))
+	owner.do("click Upgrade", chromedp.Click(byTestID("billing-upgrade")))
 	var checkoutURL string
 	for ev, err := range paused {
 		if err != nil {
 			t.Fatalf("wait for the request to Stripe's Checkout: %v", err)
 		}
 		checkoutURL = ev.Request.URL
-		if _, err := chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: http.StatusOK,
+		if _, err := chromedp.Call(owner.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: http.StatusOK,
 			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html; charset=utf-8"}},
 			Body:            []byte(stripeCheckoutPage)}); err != nil {
 			t.Fatalf("answer the Checkout request: %v", err)
@@ -164,8 +102,8 @@ func TestBrowser_UpgradeJourney(t *testing.T) {
 	if checkoutURL == "" {
 		t.Fatalf("the browser sent no request to https://checkout.stripe.com/ after Upgrade")
 	}
-	do("land on the Checkout stand-in", chromedp.WaitVisible(byTestID("stripe-checkout")))
-	if got := location(); got != checkoutURL || !strings.HasPrefix(got, "https://checkout.stripe.com/") {
+	owner.do("land on the Checkout stand-in", chromedp.WaitVisible(byTestID("stripe-checkout")))
+	if got := owner.location(); got != checkoutURL || !strings.HasPrefix(got, "https://checkout.stripe.com/") {
 		t.Errorf("after Upgrade the browser is at %q, want stripe-mock's Checkout URL %q", got, checkoutURL)
 	}
 	var redirect *network.Response
@@ -182,7 +120,7 @@ func TestBrowser_UpgradeJourney(t *testing.T) {
 		t.Errorf("the Checkout request was not a 303 from POST /w/acme/billing/checkout: redirect response %+v", redirect)
 	}
 	stopEvents()
-	if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+	if _, err := chromedp.Call(owner.ctx, fetch.Disable, cdp.Empty{}); err != nil {
 		t.Fatalf("disable request interception: %v", err)
 	}
 
@@ -209,21 +147,21 @@ func TestBrowser_UpgradeJourney(t *testing.T) {
 		}
 	}
 
-	do("reload billing", chromedp.Navigate(srv.URL+"/w/acme/billing"), chromedp.WaitVisible(byTestID("billing-plan")))
-	if got := text("billing-plan"); !strings.HasPrefix(got, "Pro") {
+	owner.do("reload billing", chromedp.Navigate(srv.URL+"/w/acme/billing"), chromedp.WaitVisible(byTestID("billing-plan")))
+	if got := owner.words(byTestID("billing-plan")); !strings.HasPrefix(got, "Pro") {
 		t.Errorf("plan %q after the webhook, want Pro", got)
 	}
-	if got, want := text("billing-status"), "Active"; got != want {
+	if got, want := owner.words(byTestID("billing-status")), "Active"; got != want {
 		t.Errorf("status %q, want %q", got, want)
 	}
-	if got, want := text("billing-seats"), "Seats used: 1 of Unlimited"; got != want {
+	if got, want := owner.words(byTestID("billing-seats")), "Seats used: 1 of Unlimited"; got != want {
 		t.Errorf("seats %q, want %q", got, want)
 	}
-	if present("billing-upgrade") || !present("billing-portal") {
-		t.Errorf("on Pro: upgrade %v portal %v, want Manage billing only", present("billing-upgrade"), present("billing-portal"))
+	if owner.present(byTestID("billing-upgrade")) || !owner.present(byTestID("billing-portal")) {
+		t.Errorf("on Pro: upgrade %v portal %v, want Manage billing only", owner.present(byTestID("billing-upgrade")), owner.present(byTestID("billing-portal")))
 	}
-	do("open the members page again", chromedp.Navigate(srv.URL+"/w/acme/members"), chromedp.WaitVisible(byTestID("members")))
-	if present("seat-limit") {
+	owner.do("open the members page again", chromedp.Navigate(srv.URL+"/w/acme/members"), chromedp.WaitVisible(byTestID("members")))
+	if owner.present(byTestID("seat-limit")) {
 		t.Errorf("the members page still shows the seat limit on Pro")
 	}
 }

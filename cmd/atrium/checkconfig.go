@@ -54,13 +54,24 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		{"billing", billing},
 		{"rate limit", fmt.Sprintf("%d requests per %s per client (%s store); %d sign-in emails per %s per address",
 			cfg.RateLimitMax, cfg.RateLimitWindow, limiterStore, cfg.LoginRateLimitMax, cfg.LoginRateLimitWindow)},
+		{"plans", fmt.Sprintf("free: %s seats; pro: %s seats, priced %q", seats(cfg.FreePlanSeats), seats(cfg.ProPlanSeats), cfg.ProPlanPriceLabel)},
+		{"indexing", map[bool]string{true: "off (DISABLE_INDEXING=true: noindex, robots.txt disallows all)", false: "on (robots.txt allows the public pages)"}[cfg.DisableIndexing]},
 		{"PUBLIC_APP_NAME", cfg.AppName},
+		{"PUBLIC_CONTACT_EMAIL", cfg.ContactEmail},
 	}
 	for _, r := range rows {
-		fmt.Fprintf(stdout, "  %-17s %s\n", r[0], r[1])
+		fmt.Fprintf(stdout, "  %-21s %s\n", r[0], r[1])
 	}
 	fmt.Fprintln(stdout, "Configuration OK.")
 	return nil
+}
+
+// seats formats a seat limit (0 is unlimited).
+func seats(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
 }
 
 // redactURL hides the password of a URL.

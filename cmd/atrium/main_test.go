@@ -192,9 +192,9 @@ func TestCheckConfig_OK(t *testing.T) {
 	for _, want := range []string{
 		"postgres (postgres://atrium:xxxxx@db.example.com:5432/atrium?sslmode=require)",
 		"smtp smtp.example.com:587 (TLS mandatory)",
-		"billing           test mode",
+		"billing               test mode",
 		"(redis store)",
-		"PUBLIC_APP_NAME   Acme",
+		"PUBLIC_APP_NAME       Acme",
 	} {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, res.Stdout)

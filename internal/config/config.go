@@ -84,7 +84,7 @@ const (
 // names the variable it comes from.
 type Config struct {
 	Env               string        // APP_ENV: development (default) | test | production
-	AppURL            *url.URL      // APP_URL, default http://localhost:8080, stored without a trailing slash
+	AppURL            *url.URL      // APP_URL, default http://localhost:PORT, stored without a trailing slash
 	Port              int           // PORT, default 8080; 0 picks a free port
 	Database          Database      // DATABASE_URL, default "sqlite:data/atrium.db"
 	DBMaxOpenConns    int           // DB_MAX_OPEN_CONNS, default 10
@@ -152,8 +152,13 @@ func Load(env Env) (*Config, error) {
 
 	c.Env = l.choice("APP_ENV", EnvDevelopment, "expected development, test or production",
 		EnvDevelopment, EnvTest, EnvProduction)
-	c.AppURL = l.appURL("APP_URL", "http://localhost:8080")
 	c.Port, _ = l.int("PORT", 8080, 0, 65535, "expected a port number from 0 to 65535")
+	// Without APP_URL, links point at this machine on the port it listens on.
+	defaultURL := "http://localhost:8080"
+	if c.Port != 0 {
+		defaultURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	}
+	c.AppURL = l.appURL("APP_URL", defaultURL)
 	c.Database = l.database("DATABASE_URL", "sqlite:data/atrium.db")
 	l.loadDBPool(c)
 	c.MigrateOnStart = l.bool("MIGRATE_ON_START", true)

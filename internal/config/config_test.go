@@ -600,3 +600,23 @@ func TestLoad_Guard(t *testing.T) {
 		}
 	})
 }
+
+func TestLoad_AppURLFollowsPort(t *testing.T) {
+	for _, tc := range []struct {
+		env  config.Env
+		want string
+	}{
+		{config.Env{}, "http://localhost:8080"},
+		{config.Env{"PORT": "3000"}, "http://localhost:3000"},
+		{config.Env{"PORT": "0"}, "http://localhost:8080"},
+		{config.Env{"PORT": "3000", "APP_URL": "https://app.example.com"}, "https://app.example.com"},
+	} {
+		cfg, err := config.Load(tc.env)
+		if err != nil {
+			t.Fatalf("Load(%v): %v", tc.env, err)
+		}
+		if got := cfg.AppURL.String(); got != tc.want {
+			t.Errorf("Load(%v).AppURL=%q, want %q", tc.env, got, tc.want)
+		}
+	}
+}

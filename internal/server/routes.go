@@ -16,7 +16,7 @@ func (s *Server) routes() http.Handler {
 	// The 404 page reads the session, so signed-in visitors keep their
 	// header and get a way back into their workspace.
 	r.NotFound(s.loadSession(http.HandlerFunc(s.handleNotFound)).ServeHTTP)
-	r.MethodNotAllowed(s.handleMethodNotAllowed)
+	r.MethodNotAllowed(s.loadSession(http.HandlerFunc(s.handleMethodNotAllowed)).ServeHTTP)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)

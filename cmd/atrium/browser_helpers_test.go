@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"atrium/internal/config"
+	"atrium/internal/mail/mailtest"
+)
+
+// chromiumPath is where Debian's chromium package installs the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// byTestID selects the first element with this data-testid.
+func byTestID(id string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + id + `"]`) }
+
+// requireChromium skips a browser test under -short, and when Chromium is
+// not installed at chromiumPath. With CI=true, which runs every test, a
+// missing Chromium fails the test instead.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the browser test")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium not found at %s (%v): CI=true runs every test; install it with 'apt-get install chromium'", chromiumPath, err)
+		}
+		t.Skip("chromium not found at " + chromiumPath + ": skipping the browser test")
+	}
+}
+
+// startServeWithMail starts the binary's serve command sending its email to
+// a new mailtest server, with the settings in extra on top.
+func startServeWithMail(t *testing.T, extra config.Env) (*testServer, *mailtest.Server) {
+	t.Helper()
+	smtp := mailtest.NewServer(t)
+	env := config.Env{"SMTP_HOST": smtp.Host(), "SMTP_PORT": strconv.Itoa(smtp.Port()), "SMTP_TLS": "none", "SMTP_FROM": "Atrium <no-reply@atrium.test>"}
+	maps.Copy(env, extra)
+	return startServe(t, env), smtp
+}
+
+// newBrowserTabs starts headless Chromium for the test and opens one tab per
+// name, returned as the actor of that name. Each tab after the first is in a
+// browser context of its own, so no two tabs share cookies. The tabs'
+// contexts end together, timeout from now. When the test fails, a screenshot
+// of each tab is saved in the test's artifact directory as NAME.png. The
+// browser stops when the test ends.
+func newBrowserTabs(t *testing.T, timeout time.Duration, names ...string) []browserActor {
+	t.Helper()
+	// The profile directory is created before the cleanups below are
+	// registered, so it is removed after the browser has exited.
+	profile := t.TempDir()
+	var output, logs syncBuffer
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(&output),
+	)
+	// The allocator's deadline is a hard stop for the browser process; it
+	// leaves time for the screenshots after the tabs' deadline.
+	allocCtx, cancelAlloc := context.WithTimeout(context.Background(), timeout+30*time.Second)
+	allocCtx, cancelExec := chromedp.NewExecAllocator(allocCtx, opts...)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx,
+		chromedp.WithLogf(func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }),
+		chromedp.WithErrorf(func(f string, a ...any) { fmt.Fprintf(&logs, "ERROR: "+f+"\n", a...) }),
+	)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelExec() // waits for the browser process to exit
+		cancelAlloc()
+		if t.Failed() {
+			t.Logf("chromedp log:\n%s\nchromium output (last lines, without D-Bus noise):\n%s", &logs, tailLines(output.String(), 30))
+		}
+	})
+	// The first action on a context starts its browser or tab and binds it
+	// to the context it runs under, so it must not run under the deadline.
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start %s: %v\n%s", chromiumPath, err, &output)
+	}
+	deadline := time.Now().Add(timeout)
+	tabs := make([]browserActor, len(names))
+	for i, name := range names {
+		tabCtx := browserCtx
+		if i > 0 {
+			var cancelTab context.CancelFunc
+			tabCtx, cancelTab = chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+			t.Cleanup(cancelTab) // closes the tab and disposes of its browser context
+			if err := chromedp.Do(tabCtx); err != nil {
+				t.Fatalf("open the %s's tab: %v", name, err)
+			}
+		}
+		ctx, cancel := context.WithDeadline(tabCtx, deadline)
+		t.Cleanup(cancel)
+		t.Cleanup(func() {
+			if t.Failed() {
+				saveScreenshot(tabCtx, t, name)
+			}
+		})
+		tabs[i] = browserActor{t: t, who: name, ctx: ctx}
+	}
+	return tabs
+}
+
+// saveScreenshot saves a full-page screenshot of the tab as NAME.png in the
+// test's artifact directory and logs where.
+func saveScreenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 means PNG
+	if err != nil {
+		t.Logf("no screenshot of the %s's tab: %v", name, err)
+		return
+	}
+	path := filepath.Join(t.ArtifactDir(), name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Logf("no screenshot of the %s's tab: %v", name, err)
+		return
+	}
+	t.Logf("screenshot of the %s's tab: %s (kept when go test runs with -artifacts)", name, path)
+}
+
+// tailLines returns the last n lines of s, leaving out the D-Bus complaints
+// Chromium prints in containers without a system bus.
+func tailLines(s string, n int) string {
+	var keep []string
+	for l := range strings.Lines(s) {
+		if !strings.Contains(l, "dbus") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-n):], "")
+}
+
+// askForSignInLink are the steps that ask the sign-in page at baseURL for a
+// link to email, up to the page that says to check the inbox.
+func askForSignInLink(baseURL, email string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(baseURL + "/login"),
+		chromedp.WaitVisible(byTestID("login-email")),
+		chromedp.SendKeys(byTestID("login-email"), email),
+		chromedp.Click(byTestID("login-submit")),
+		chromedp.WaitVisible(byTestID("check-email")),
+	}
+}
+
+// signInWith are the steps that open an emailed sign-in link and confirm it,
+// up to the page signing in leads to, which landing selects.
+func signInWith(link string, landing chromedp.CSS) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(byTestID("verify-submit")),
+		chromedp.Click(byTestID("verify-submit")),
+		chromedp.WaitVisible(landing),
+	}
+}
+
+// createWorkspace are the steps that fill in the new-workspace form on the
+// page and submit it, up to the new workspace's dashboard.
+func createWorkspace(name string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(byTestID("workspace-name"), name),
+		chromedp.Click(byTestID("workspace-create-submit")),
+		chromedp.WaitVisible(byTestID("dashboard")),
+	}
+}
+
+// browserActor is one person's tab. Its methods fail the test, naming the
+// person and the step, when the browser cannot do what they ask.
+type browserActor struct {
+	t   *testing.T
+	who string
+	ctx context.Context
+}
+
+// do runs steps in the tab.
+func (a browserActor) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	a.t.Helper()
+	if err := chromedp.Do(a.ctx, steps...); err != nil {
+		a.t.Fatalf("%s: %s: %v", a.who, what, err)
+	}
+}
+
+// text returns the trimmed visible text of the first element sel matches.
+func (a browserActor) text(sel chromedp.CSS) string {
+	a.t.Helper()
+	s, err := chromedp.Run(a.ctx, chromedp.Text(sel))
+	if err != nil {
+		a.t.Fatalf("%s: read the text of %s: %v", a.who, sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// words returns the visible text of the first element sel matches with each
+// run of white space in it, a line break included, made one space.
+func (a browserActor) words(sel chromedp.CSS) string {
+	a.t.Helper()
+	return strings.Join(strings.Fields(a.text(sel)), " ")
+}
+
+// value returns the value of the first form field sel matches.
+func (a browserActor) value(sel chromedp.CSS) string {
+	a.t.Helper()
+	v, err := chromedp.Run(a.ctx, chromedp.Value(sel))
+	if err != nil {
+		a.t.Fatalf("%s: read the value of %s: %v", a.who, sel, err)
+	}
+	return v
+}
+
+// attr returns an attribute of the first element sel matches.
+func (a browserActor) attr(sel chromedp.CSS, name string) string {
+	a.t.Helper()
+	res, err := chromedp.Run(a.ctx, chromedp.AttributeValue(sel, name))
+	if err != nil {
+		a.t.Fatalf("%s: read %s of %s: %v", a.who, name, sel, err)
+	}
+	return res.Value
+}
+
+// count returns how many elements of the current page sel matches, without
+// waiting for any.
+func (a browserActor) count(sel chromedp.CSS) int {
+	a.t.Helper()
+	n, err := chromedp.Run(a.ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+	if err != nil {
+		a.t.Fatalf("%s: count %s: %v", a.who, sel, err)
+	}
+	return n
+}
+
+// present reports whether sel matches an element of the current page,
+// without waiting for one.
+func (a browserActor) present(sel chromedp.CSS) bool {
+	a.t.Helper()
+	return a.count(sel) > 0
+}
+
+// location returns the URL of the tab's page.
+func (a browserActor) location() string {
+	a.t.Helper()
+	loc, err := chromedp.Run(a.ctx, chromedp.Location())
+	if err != nil {
+		a.t.Fatalf("%s: read the location: %v", a.who, err)
+	}
+	return loc
+}
