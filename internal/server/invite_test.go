@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -593,4 +594,61 @@ func countMembers(t *testing.T, a *testApp, slug, ownerEmail, email string) int 
 		}
 	}
 	return n
+}
+
+// stubLink waits for the stub-mode log line of an email to `to` whose link
+// starts with prefix, as a developer copies it from the terminal.
+func stubLink(t *testing.T, a *testApp, to, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(a.logs.String(), "\n") {
+			var entry struct {
+				Msg   string   `json:"msg"`
+				To    string   `json:"to"`
+				Links []string `json:"links"`
+			}
+			if json.Unmarshal([]byte(line), &entry) != nil || !strings.HasPrefix(entry.Msg, "email not sent (stub mode") || entry.To != to {
+				continue
+			}
+			for _, l := range entry.Links {
+				if strings.HasPrefix(l, a.URL+prefix) {
+					return l
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no stub-mode email to %s with a %s link in the log", to, prefix)
+	return ""
+}
+
+func TestInvite_StubModeShowsLink(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("SMTP_HOST", ""))
+	signInStub := func(email string) *browser {
+		b := a.newBrowser(t)
+		b.Post("/login", url.Values{"email": {email}})
+		link := stubLink(t, a, email, "/auth/verify?token=")
+		b.Follow(b.Submit(b.Get(link), "verify-submit", nil))
+		return b
+	}
+	owner := signInStub("owner@example.com")
+	slug := createWorkspace(t, owner, "Stub Co")
+
+	res := owner.Follow(owner.Post("/w/"+slug+"/invites", url.Values{"email": {"mate@example.com"}, "role": {"member"}}))
+	link, _ := res.Doc.Find(`[data-testid="flash-link"]`).Attr("value")
+	if !strings.HasPrefix(link, a.URL+"/invites/") {
+		t.Fatalf("stub mode: no accept link in the flash (got %q):\n%s", link, res.Body)
+	}
+	if got := stubLink(t, a, "mate@example.com", "/invites/"); got != link {
+		t.Fatalf("flash link %q differs from the logged email's link %q", link, got)
+	}
+	mate := signInStub("mate@example.com")
+	invite := mate.Get(link)
+	if got := inviteState(invite); got != "ok" {
+		t.Fatalf("shared link state=%q", got)
+	}
+	if got, want := mate.Submit(invite, "invite-accept", nil).Location(), "/w/"+slug; got != want {
+		t.Fatalf("accept Location=%q, want %q", got, want)
+	}
 }
