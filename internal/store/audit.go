@@ -24,13 +24,15 @@ type auditRecord struct {
 	UserAgent   string
 	RequestID   string
 	CreatedAt   time.Time
+	// ActorEmail is read from a join with users; it is never written.
+	ActorEmail string `gorm:"->"`
 }
 
 func (auditRecord) TableName() string { return "audit_logs" }
 
 func (r *auditRecord) toApp() *app.AuditEntry {
 	e := &app.AuditEntry{ID: r.ID, Action: r.Action, TargetType: r.TargetType, TargetID: r.TargetID,
-		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC()}
+		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC(), ActorEmail: r.ActorEmail}
 	if r.WorkspaceID != nil {
 		e.WorkspaceID = *r.WorkspaceID
 	}
@@ -78,22 +80,6 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	return nil
 }
 
-// auditRow is an entry with its actor's email.
-type auditRow struct {
-	ID          int64
-	WorkspaceID *int64
-	ActorUserID *int64
-	Action      string
-	TargetType  string
-	TargetID    string
-	Metadata    string
-	IP          string
-	UserAgent   string
-	RequestID   string
-	CreatedAt   time.Time
-	ActorEmail  string
-}
-
 // AuditService implements app.AuditService.
 type AuditService struct{ db *DB }
 
@@ -124,7 +110,7 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 		limit = 50
 	}
 	args = append(args, min(limit, 500))
-	var rs []auditRow
+	var rs []auditRecord
 	err := s.db.gorm.WithContext(ctx).Raw(`SELECT a.id, a.workspace_id, a.actor_user_id, a.action, a.target_type,
 		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, COALESCE(u.email, '') AS actor_email
 		FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id
@@ -134,11 +120,7 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 	}
 	out := make([]*app.AuditEntry, len(rs))
 	for i := range rs {
-		r := auditRecord{ID: rs[i].ID, WorkspaceID: rs[i].WorkspaceID, ActorUserID: rs[i].ActorUserID,
-			Action: rs[i].Action, TargetType: rs[i].TargetType, TargetID: rs[i].TargetID, Metadata: rs[i].Metadata,
-			IP: rs[i].IP, UserAgent: rs[i].UserAgent, RequestID: rs[i].RequestID, CreatedAt: rs[i].CreatedAt}
-		out[i] = r.toApp()
-		out[i].ActorEmail = rs[i].ActorEmail
+		out[i] = rs[i].toApp()
 	}
 	return out, nil
 }

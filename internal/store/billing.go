@@ -182,15 +182,21 @@ func (s *BillingService) FindStripeEvent(ctx context.Context, id string) (*app.S
 	return r.toApp(), nil
 }
 
+// requireOwner checks inside tx that the principal may manage the
+// workspace's billing.
+func (s *BillingService) requireOwner(ctx context.Context, tx *gorm.DB, workspaceID int64) error {
+	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	if err != nil {
+		return err
+	}
+	return app.CanManageBilling(app.Role(m.Role))
+}
+
 // RecordCheckoutStarted stores the workspace's Stripe customer and audits
 // the start of a Checkout; owners only.
 func (s *BillingService) RecordCheckoutStarted(ctx context.Context, workspaceID int64, customerID, sessionID string) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
-		if err != nil {
-			return err
-		}
-		if err := app.CanManageBilling(app.Role(m.Role)); err != nil {
+		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
 			return err
 		}
 		if customerID != "" {
@@ -236,11 +242,7 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 // DemoUpgrade switches the workspace to pro without Stripe; owners only.
 func (s *BillingService) DemoUpgrade(ctx context.Context, workspaceID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
-		if err != nil {
-			return err
-		}
-		if err := app.CanManageBilling(app.Role(m.Role)); err != nil {
+		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
 			return err
 		}
 		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(map[string]any{

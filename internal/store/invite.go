@@ -134,17 +134,9 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			}
 			return fmt.Errorf("create invite: %w", err)
 		}
-		out, err = s.findInvite(tx, "i.id = ?", r.ID)
-		if err != nil {
+		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
 			return err
 		}
-		msg := compose(out)
-		msg.Ref = fmt.Sprintf("invite:%d", r.ID)
-		if err := s.db.enqueueEmail(tx, msg); err != nil {
-			return err
-		}
-		// out was read before this email existed: describe the new one.
-		out.Delivery, out.DeliveryError, out.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionInviteSent,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": in.Email, "role": string(in.Role)}})
 	})
@@ -152,6 +144,24 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		return nil, err
 	}
 	return out, nil
+}
+
+// queueInviteEmail reads the invite back with its workspace and inviter,
+// queues its email (Ref "invite:<id>") inside tx, and returns the invite
+// describing that new email.
+func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
+	inv, err := s.findInvite(tx, "i.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	msg := compose(inv)
+	msg.Ref = fmt.Sprintf("invite:%d", id)
+	if err := s.db.enqueueEmail(tx, msg); err != nil {
+		return nil, err
+	}
+	// inv was read before this email existed: describe the new one.
+	inv.Delivery, inv.DeliveryError, inv.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
+	return inv, nil
 }
 
 // checkInvitable refuses an address that is already a member or has a
@@ -377,17 +387,9 @@ func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID 
 			"token_hash": tokenHash, "expires_at": expiresAt.UTC(), "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("resend invite: %w", err)
 		}
-		out, err = s.findInvite(tx, "i.id = ?", r.ID)
-		if err != nil {
+		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
 			return err
 		}
-		msg := compose(out)
-		msg.Ref = fmt.Sprintf("invite:%d", r.ID)
-		if err := s.db.enqueueEmail(tx, msg); err != nil {
-			return err
-		}
-		// out was read before this email existed: describe the new one.
-		out.Delivery, out.DeliveryError, out.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteResent,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
 	})
