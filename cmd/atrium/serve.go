@@ -103,6 +103,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workerCtx) })
+	wg.Go(func() { purgeHourly(workerCtx, db, logger) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -141,6 +142,27 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
 	}
 	return db, nil
+}
+
+// purgeHourly deletes expired sessions, old sign-in links and old
+// delivered mail once at start and then every hour, until ctx ends.
+func purgeHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		p, err := db.PurgeExpired(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("purge of expired rows failed", "error", err.Error())
+		case err == nil && p != (store.Purged{}):
+			logger.Info("purged expired rows", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newStripe returns the Stripe client, or nil when billing is off.
