@@ -101,7 +101,7 @@ func TestLayout(t *testing.T) {
 		p.Flash = &layout.Flash{Kind: "success", Message: "<b>Saved</b>"}
 		p.Workspace = &layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme"}
 		p.NoIndex = true
-		doc, html := render(t, page.AppHome(p, page.AppHomeView{Name: "Ada", Email: evil}))
+		doc, html := render(t, page.WorkspaceNew(p, page.WorkspaceNewView{Name: evil}))
 		inert(t, doc, html)
 		if got, want := doc.Find("title").Text(), "Dashboard · Atrium"; got != want {
 			t.Errorf("title=%q, want %q", got, want)
@@ -274,33 +274,6 @@ func TestLayout(t *testing.T) {
 			t.Errorf("class=%q, want %q", got, want)
 		}
 	})
-}
-
-func TestAppHome(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		view page.AppHomeView
-		want string
-	}{
-		{"Name", page.AppHomeView{Name: "Ada", Email: "ada@example.com"}, "Welcome, Ada"},
-		{"EmailOnly", page.AppHomeView{Email: evil}, "Welcome, " + evil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			doc, html := render(t, page.AppHome(signedIn, tt.view))
-			inert(t, doc, html)
-			one(t, doc, "app-home")
-			if got := text(one(t, doc, "welcome")); got != tt.want {
-				t.Errorf("welcome=%q, want %q", got, tt.want)
-			}
-			one(t, doc, "empty-state")
-			if _, ok := one(t, doc, "create-workspace").Attr("disabled"); !ok {
-				t.Error("placeholder button is not disabled")
-			}
-		})
-	}
 }
 
 func TestError(t *testing.T) {
