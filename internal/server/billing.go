@@ -71,6 +71,11 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Billing is not configured on this server.")
 		return
 	}
+	if app.PlanFor(sc.ws.SubscriptionStatus) == app.PlanPro && sc.ws.StripeSubscriptionID != "" {
+		s.setFlash(w, "info", "This workspace already has a subscription. Use Manage billing to change it.")
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
 	base := s.Config.AppURL.String() + wsPath(sc.ws, "/billing/return")
 	co, err := s.Stripe.StartCheckout(r.Context(), sc.ws, p.User.Email, base+"?checkout=success", base+"?checkout=cancel")
 	if err != nil {

@@ -372,3 +372,24 @@ func TestBilling_SeatLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestBilling_NoSecondCheckout: a workspace that already pays is sent to
+// Manage billing instead of a second Checkout (a double charge).
+func TestBilling_NoSecondCheckout(t *testing.T) {
+	t.Parallel()
+	mock := billingtest.StripeMock(t)
+	a := newTestApp(t, "sqlite", withStripe(mock))
+	owner, slug, wsID := billingOwner(t, a, "owner@example.com")
+	a.mustApply(t, subscriptionEvent("evt_paid", "customer.subscription.created", "active", time.Now(), wsID, "cus_paid"), app.EventApplied)
+
+	res := owner.Post("/w/"+slug+"/billing/checkout", nil)
+	if got, want := res.Location(), "/w/"+slug+"/billing"; res.StatusCode != http.StatusSeeOther || got != want {
+		t.Fatalf("checkout of a paying workspace: %d to %q, want 303 to %q", res.StatusCode, got, want)
+	}
+	if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "already has a subscription") {
+		t.Errorf("flash %q", got)
+	}
+	if n := a.auditCount(t, wsID, app.ActionCheckoutStarted); n != 0 {
+		t.Errorf("%d checkouts started, want 0", n)
+	}
+}

@@ -145,3 +145,24 @@ func TestMembers_TransferOwnership(t *testing.T) {
 	}
 	wantActions(t, a, slug, "owner@example.com", app.ActionOwnershipTransferred)
 }
+
+// TestDashboard_ActivityFollowsAuditRule: the dashboard's recent activity
+// is part of the audit log, so plain members do not see it.
+func TestDashboard_ActivityFollowsAuditRule(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	member := inviteAndJoin(t, a, owner, slug, "plain@example.com", "member")
+
+	if n := owner.Get("/w/" + slug).Doc.Find(`[data-testid="audit-row"]`).Length(); n == 0 {
+		t.Fatal("the owner sees no recent activity")
+	}
+	dash := member.Get("/w/" + slug)
+	if dash.StatusCode != http.StatusOK {
+		t.Fatalf("member dashboard: %d", dash.StatusCode)
+	}
+	if dash.Has("audit-row") || dash.Has("activity-empty") {
+		t.Fatal("a plain member sees the audit log's recent activity on the dashboard")
+	}
+}

@@ -29,7 +29,7 @@ func (s *Server) routes() http.Handler {
 	// Browser routes: CSRF protection, the session, and the rate limit on
 	// every state-changing request.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody, s.crossOrigin, s.loadSession, s.rateLimit)
+		r.Use(limitBody, s.crossOrigin, s.rateLimit, s.loadSession)
 
 		// The public site: anyone may read it, signed in or not.
 		r.Get("/", s.handleHome)

@@ -135,10 +135,13 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	entries, err := s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{WorkspaceID: sc.ws.ID, Limit: 10})
-	if err != nil {
-		s.Error(w, r, err)
-		return
+	// Recent activity is part of the audit log, which only owners and admins read.
+	var entries []*app.AuditEntry
+	if app.CanSeeAudit(sc.m.Role) == nil {
+		if entries, err = s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{WorkspaceID: sc.ws.ID, Limit: 10}); err != nil {
+			s.Error(w, r, err)
+			return
+		}
 	}
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{

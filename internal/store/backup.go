@@ -172,6 +172,9 @@ func ReplaceSQLite(restored, live, preRestore string) error {
 	if filepath.Dir(restored) != filepath.Dir(live) || filepath.Dir(preRestore) != filepath.Dir(live) {
 		return errors.New("replace database: the files must be in one folder")
 	}
+	if _, err := os.Lstat(preRestore); err == nil {
+		return fmt.Errorf("keep the replaced database: %s already exists; wait a second and restore again", preRestore)
+	}
 	if _, err := os.Stat(live); err == nil {
 		for _, suffix := range []string{"", "-wal", "-journal"} {
 			if _, err := os.Stat(live + suffix); err == nil {

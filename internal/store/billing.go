@@ -114,6 +114,12 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	if ws.BillingEventAt != nil && asOf.Before(*ws.BillingEventAt) && upd.Status != "" {
 		return app.EventStale, ws.ID, nil
 	}
+	// A customer can hold an old subscription (ending) beside the current
+	// one: news of another subscription only takes over when it grants Pro.
+	if upd.Status != "" && ws.StripeSubscriptionID != "" && upd.SubscriptionID != "" &&
+		upd.SubscriptionID != ws.StripeSubscriptionID && app.PlanFor(upd.Status) != app.PlanPro {
+		return app.EventStale, ws.ID, nil
+	}
 	changes := map[string]any{"updated_at": s.db.now()}
 	if upd.CustomerID != "" {
 		changes["stripe_customer_id"] = upd.CustomerID

@@ -244,12 +244,21 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("AdminEmpty", func(t *testing.T) {
+		t.Parallel()
+		v := page.DashboardView{Name: "Acme", Slug: "acme", Plan: "Free", Members: 1, SeatsUsed: 1, SeatLimit: "3", CanSeeAudit: true}
+		doc, _ := render(t, page.Dashboard(inWorkspace, v))
+		one(t, doc, "activity-empty")
+		one(t, doc, "dashboard-audit-link")
+	})
+
 	t.Run("MemberEmpty", func(t *testing.T) {
 		t.Parallel()
 		v := page.DashboardView{Name: "Acme", Slug: "acme", Plan: "Pro", Members: 1, SeatsUsed: 1, SeatLimit: "Unlimited"}
 		doc, _ := render(t, page.Dashboard(inWorkspace, v))
+		// Members do not read the audit log, so no activity card at all.
 		none(t, doc, "audit-row")
-		one(t, doc, "activity-empty")
+		none(t, doc, "activity-empty")
 		none(t, doc, "dashboard-audit-link")
 		none(t, doc, "dashboard-invite")
 		none(t, doc, "stat-status")
