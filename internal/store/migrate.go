@@ -104,19 +104,56 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	return out, nil
 }
 
-// PendingMigrations returns how many migrations are not applied yet.
+// PendingMigrations returns how many embedded migrations are not applied.
+// It reads goose's version table directly, without the migration lock, so
+// a readiness probe never waits behind another instance's migration; the
+// embedded versions are listed once per process.
 func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
-	st, err := db.MigrationStatus(ctx)
+	versions, err := db.embeddedVersions()
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, s := range st {
-		if !s.Applied {
-			n++
+	var applied []int64
+	if err := db.gorm.WithContext(ctx).Raw("SELECT version_id FROM goose_db_version WHERE version_id > 0").
+		Scan(&applied).Error; err != nil {
+		if !db.hasVersionTable(ctx) {
+			return len(versions), nil // a new database: nothing is applied
+		}
+		return 0, fmt.Errorf("read applied migrations: %w", err)
+	}
+	done := make(map[int64]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+	}
+	pending := 0
+	for _, v := range versions {
+		if !done[v] {
+			pending++
 		}
 	}
-	return n, nil
+	return pending, nil
+}
+
+// hasVersionTable reports whether goose's version table exists.
+func (db *DB) hasVersionTable(ctx context.Context) bool {
+	var n int64
+	return db.gorm.WithContext(ctx).Raw("SELECT COUNT(*) FROM goose_db_version").Scan(&n).Error == nil
+}
+
+// embeddedVersions lists the versions of the dialect's embedded
+// migrations, once.
+func (db *DB) embeddedVersions() ([]int64, error) {
+	db.versionsOnce.Do(func() {
+		p, err := db.provider()
+		if err != nil {
+			db.versionsErr = err
+			return
+		}
+		for _, src := range p.ListSources() {
+			db.versions = append(db.versions, src.Version)
+		}
+	})
+	return db.versions, db.versionsErr
 }
 
 func toMigrations(results []*goose.MigrationResult) []Migration {

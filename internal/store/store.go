@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,10 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	queries atomic.Int64
+
+	versionsOnce sync.Once
+	versions     []int64
+	versionsErr  error
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
