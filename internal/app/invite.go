@@ -115,5 +115,6 @@ type InviteService interface {
 	RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error
 	// ResendInvite gives a pending invite a new token and expiry (voiding
 	// the old link) and queues a new email.
-	ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, compose ComposeInvite) (*Invite, error)
+	// An expired invite takes a seat again, so it is checked against limits.
+	ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 }

@@ -94,7 +94,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.composeInvite(token))
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token))
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.ECONFLICT || code == app.EINVALID {
 			s.setFlash(w, "error", app.ErrorMessage(err))

@@ -375,3 +375,30 @@ func countMembers(t *testing.T, a *testApp, slug, ownerEmail, email string) int 
 	}
 	return n
 }
+
+// TestInvite_ResendExpiredCountsSeats: an expired invite frees its seat, so
+// renewing it must fit the plan again.
+func TestInvite_ResendExpiredCountsSeats(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("FREE_PLAN_SEATS", "2"))
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	owner.Post("/w/"+slug+"/invites", url.Values{"email": {"first@example.com"}, "role": {"member"}})
+	firstID := pendingInviteID(t, owner.Get("/w/"+slug+"/members"), "first@example.com")
+
+	a.Clock.Add(app.InviteTTL + time.Minute) // the first invite expires and frees its seat
+	if res := owner.Post("/w/"+slug+"/invites", url.Values{"email": {"second@example.com"}, "role": {"member"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second invite: %d", res.StatusCode)
+	}
+	res := owner.Follow(owner.Post("/w/"+slug+"/invites/"+firstID+"/resend", nil))
+	if got := res.Text("flash"); !strings.Contains(got, "seats") {
+		t.Fatalf("resend of an expired invite over the limit: flash %q, want the seat-limit message", got)
+	}
+	queued, err := store.NewOutboxService(a.DB).FindOutboxByRef(context.Background(), "invite:"+firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(queued); n != 1 {
+		t.Fatalf("%d emails queued for the first invite, want 1 (the refused resend queues none)", n)
+	}
+}

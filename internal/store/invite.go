@@ -376,12 +376,26 @@ func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID 
 
 // ResendInvite replaces a pending invite's token (voiding the old link),
 // extends it, and queues a new email.
-func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, compose app.ComposeInvite) (*app.Invite, error) {
+func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
 		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
 		if err != nil {
 			return err
+		}
+		if now := s.db.now(); !r.ExpiresAt.After(now) {
+			// An expired invite holds no seat; renewing it takes one again.
+			var ws workspaceRecord
+			if err := tx.Take(&ws, "id = ?", workspaceID).Error; err != nil {
+				return notFound(err, "Workspace not found.", "find workspace")
+			}
+			used, err := seatsUsed(tx, workspaceID, now)
+			if err != nil {
+				return err
+			}
+			if err := limits.CheckSeats(ws.toApp(), used); err != nil {
+				return err
+			}
 		}
 		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
 			"token_hash": tokenHash, "expires_at": expiresAt.UTC(), "updated_at": s.db.now()}).Error; err != nil {

@@ -210,7 +210,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 		invB, tokB := sendInvite(t, db, c, eve.ctx, wsB.ID, "b@example.com", app.RoleMember)
 		resend := func(u teamUser, workspaceID, inviteID int64) (*app.Invite, string, error) {
 			tok, hash := app.NewToken()
-			inv, err := invites.ResendInvite(u.ctx, workspaceID, inviteID, hash, c.Now().Add(app.InviteTTL), inviteMail(tok))
+			inv, err := invites.ResendInvite(u.ctx, workspaceID, inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			return inv, tok, err
 		}
 
