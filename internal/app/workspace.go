@@ -71,8 +71,12 @@ type WorkspaceUpdate struct {
 // WorkspaceStats are the counts on a workspace dashboard.
 type WorkspaceStats struct {
 	Members        int
-	PendingInvites int
+	PendingInvites int // pending and not expired
 }
+
+// SeatsUsed counts what the plan's seat limit applies to: members plus
+// pending, unexpired invites.
+func (st WorkspaceStats) SeatsUsed() int { return st.Members + st.PendingInvites }
 
 // ValidateWorkspaceName trims a name and checks its length.
 func ValidateWorkspaceName(name string) (string, error) {

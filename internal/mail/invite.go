@@ -1,7 +1,6 @@
 package mail
 
 import (
-	htmltemplate "html/template"
 	texttemplate "text/template"
 
 	"atrium/internal/app"
@@ -36,14 +35,8 @@ If you were not expecting this invite, you can ignore this email.
 {{.AppName}}
 `))
 
-var inviteHTML = htmltemplate.Must(htmltemplate.New("invite.html").Parse(`<!DOCTYPE html>
-<html>
-<head><meta charset="utf-8"><title>{{if .Test}}Test invite{{else}}Join {{.Workspace}}{{end}}</title></head>
-<body style="margin:0;padding:0;background:#f4f4f5;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#18181b;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f5;padding:32px 0;">
-<tr><td align="center">
-<table role="presentation" width="480" cellpadding="0" cellspacing="0" style="max-width:480px;background:#ffffff;border-radius:8px;padding:32px;">
-<tr><td>
+var inviteHTML = htmlEmail("invite.html", `{{define "title"}}{{if .Test}}Test invite{{else}}Join {{.Workspace}}{{end}}{{end}}
+{{define "content"}}
 {{if .Test}}
 <h1 style="margin:0 0 16px;font-size:20px;">Test invite from {{.AppName}}</h1>
 <p style="margin:0;font-size:15px;line-height:1.5;">Email delivery works. This test does not add you to any workspace.</p>
@@ -53,13 +46,7 @@ var inviteHTML = htmltemplate.Must(htmltemplate.New("invite.html").Parse(`<!DOCT
 <p style="margin:0 0 24px;"><a href="{{.Link}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">View invite</a></p>
 <p style="margin:0;font-size:13px;line-height:1.5;color:#52525b;">The link is valid for {{.Days}} days and works for this email address only. If the button does not work, copy this address into your browser:<br><a href="{{.Link}}" style="color:#2563eb;word-break:break-all;">{{.Link}}</a></p>
 {{end}}
-</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>
-`))
+{{end}}`)
 
 // InviteEmail renders the email inviting to to join workspace.
 func InviteEmail(appName, to, workspace, inviter string, role app.Role, link string) app.Email {

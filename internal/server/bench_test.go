@@ -56,8 +56,7 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 	}
 	for i := 1; i < members; i++ {
 		email := "member" + itoa(i) + "@example.com"
-		tok, hash := app.NewToken()
-		_ = tok
+		_, hash := app.NewToken()
 		if _, err := invites.CreateInvite(octx, app.NewInvite{WorkspaceID: ws.ID, Email: email, Role: app.RoleMember,
 			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.Email {
 			return app.Email{To: email, Subject: "x", Text: "x"}

@@ -24,7 +24,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	ws := sc.ws
 	v := page.BillingView{
 		Slug: ws.Slug, Plan: planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
-		SeatsUsed: stats.Members + stats.PendingInvites, SeatLimit: seatLabel(s.plans().Seats(ws)),
+		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(s.plans().Seats(ws)),
 		PastDue:   ws.SubscriptionStatus == app.SubPastDue,
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,

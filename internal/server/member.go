@@ -80,7 +80,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	for _, role := range app.InviteRoles(actor) {
 		v.Invite.RoleChoices = append(v.Invite.RoleChoices, string(role))
 	}
-	if err := s.plans().CheckSeats(sc.ws, len(members)+pending); err != nil {
+	if err := s.plans().CheckSeats(sc.ws, app.WorkspaceStats{Members: len(members), PendingInvites: pending}.SeatsUsed()); err != nil {
 		v.Invite.SeatsFull = true
 		v.Invite.SeatMessage = app.ErrorMessage(err)
 		v.Invite.BillingURL = wsPath(sc.ws, "/billing")

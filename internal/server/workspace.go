@@ -146,7 +146,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
 		Name: sc.ws.Name, Slug: sc.ws.Slug, Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
-		Members: stats.Members, SeatsUsed: stats.Members + stats.PendingInvites, SeatLimit: seatLabel(limit),
+		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
 	}
