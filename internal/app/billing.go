@@ -12,6 +12,9 @@ const (
 	SubPastDue  = "past_due"
 	SubCanceled = "canceled"
 	SubUnpaid   = "unpaid"
+	// SubIncompleteExpired is a first payment that never succeeded; like
+	// canceled, the subscription can never become live again.
+	SubIncompleteExpired = "incomplete_expired"
 )
 
 // Audit actions for billing.
@@ -34,6 +37,10 @@ const (
 	EventIgnored    = "ignored"    // a type Atrium does not act on
 	EventUnmatched  = "unmatched"  // no workspace for it; kept for replay
 	EventUnreadable = "unreadable" // its payload could not be read; kept for replay
+	// EventTied is never stored: the update ties with the applied state
+	// (see OrderBillingUpdate) and nothing was recorded. The caller settles
+	// the tie (re-reading the subscription from Stripe) and applies again.
+	EventTied = "tied"
 )
 
 // StripeEvent is a verified webhook event as Atrium stores it.
@@ -64,8 +71,15 @@ type BillingUpdate struct {
 	CancelAtEnd    *bool
 	// Action is the audit action recorded when the update applies.
 	Action string
-	// AsOf orders updates: one older than the last applied is stale.
+	// AsOf orders updates: one older than the last applied is stale (see
+	// OrderBillingUpdate). Stripe events carry whole seconds.
 	AsOf time.Time
+	// Refreshed marks a state re-read from Stripe to settle a tie: it wins
+	// a same-second tie of equal rank.
+	Refreshed bool
+	// TieByEventID settles a same-second tie of equal rank by event id
+	// (the larger wins) when Stripe cannot be asked.
+	TieByEventID bool
 }
 
 // PlanFor returns the plan a subscription status grants.

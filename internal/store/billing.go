@@ -44,9 +44,34 @@ func NewBillingService(db *DB) *BillingService { return &BillingService{db: db} 
 
 var _ app.BillingService = (*BillingService)(nil)
 
+// billingStateRecord is the billing columns of a workspace, as the
+// billing service reads and orders them.
+type billingStateRecord struct {
+	ID                   int64
+	SubscriptionStatus   string
+	StripeSubscriptionID string
+	BillingEventAt       *time.Time
+	BillingEventRank     int
+	BillingEventID       string
+}
+
+func (billingStateRecord) TableName() string { return "workspaces" }
+
+func (r *billingStateRecord) mark() *app.BillingMark {
+	if r.BillingEventAt == nil {
+		return nil
+	}
+	return &app.BillingMark{At: r.BillingEventAt.UTC(), Rank: r.BillingEventRank, EventID: r.BillingEventID}
+}
+
+// errTied rolls back the transaction of an update that ties with the
+// applied state: nothing of it is recorded until the tie is settled.
+var errTied = errors.New("billing update ties with the applied state")
+
 // ApplyStripeEvent records the event and applies its update in one
 // transaction. The event id is the primary key: of two deliveries of one
-// event, racing or not, only the first inserts a row and acts.
+// event, racing or not, only the first inserts a row and acts. An update
+// that ties (app.EventTied) records nothing.
 func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEvent, upd *app.BillingUpdate) (string, error) {
 	var result string
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
@@ -68,9 +93,15 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 		} else if result, wsID, err = s.apply(ctx, tx, ev.ID, upd); err != nil {
 			return err
 		}
+		if result == app.EventTied {
+			return errTied
+		}
 		return tx.Model(&stripeEventRecord{}).Where("id = ?", ev.ID).
 			Updates(map[string]any{"status": result, "processed_at": now, "workspace_id": optionalID(wsID)}).Error
 	})
+	if errors.Is(err, errTied) {
+		return app.EventTied, nil
+	}
 	return result, err
 }
 
@@ -78,47 +109,52 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 func (s *BillingService) ReapplyStripeEvent(ctx context.Context, id string, upd *app.BillingUpdate) (string, error) {
 	var result string
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&stripeEventRecord{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return fmt.Errorf("find stripe event %s: %w", id, err)
+		}
+		if n == 0 {
+			return app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
+		}
 		var wsID int64
 		var err error
 		result, wsID, err = s.apply(ctx, tx, id, upd)
 		if err != nil {
 			return err
 		}
+		if result == app.EventTied {
+			return errTied
+		}
 		res := tx.Model(&stripeEventRecord{}).Where("id = ?", id).
 			Updates(map[string]any{"status": result, "processed_at": s.db.now(), "workspace_id": optionalID(wsID)})
 		if res.Error != nil {
 			return fmt.Errorf("update stripe event %s: %w", id, res.Error)
 		}
-		if res.RowsAffected == 0 {
-			return app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
-		}
 		return nil
 	})
+	if errors.Is(err, errTied) {
+		return app.EventTied, nil
+	}
 	return result, err
 }
 
-// apply changes the workspace named by upd, unless upd is older than the
-// last update applied to it.
+// apply changes the workspace named by upd, unless upd comes before the
+// state already applied in app.OrderBillingUpdate's order. The workspace
+// row is locked first, so the check and the write are one step even when
+// two events for one workspace race.
 func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string, upd *app.BillingUpdate) (string, int64, error) {
 	if upd == nil {
 		return app.EventIgnored, 0, nil
 	}
-	ws, err := s.findBillingWorkspace(tx, upd)
+	ws, err := s.lockBillingWorkspace(tx, upd)
 	if err != nil {
 		return "", 0, err
 	}
 	if ws == nil {
 		return app.EventUnmatched, 0, nil
 	}
-	asOf := upd.AsOf.UTC().Truncate(time.Microsecond)
-	if ws.BillingEventAt != nil && asOf.Before(*ws.BillingEventAt) && upd.Status != "" {
-		return app.EventStale, ws.ID, nil
-	}
-	// A customer can hold an old subscription (ending) beside the current
-	// one: news of another subscription only takes over when it grants Pro.
-	if upd.Status != "" && ws.StripeSubscriptionID != "" && upd.SubscriptionID != "" &&
-		upd.SubscriptionID != ws.StripeSubscriptionID && app.PlanFor(upd.Status) != app.PlanPro {
-		return app.EventStale, ws.ID, nil
+	if result := admit(ws, eventID, upd); result != "" {
+		return result, ws.ID, nil
 	}
 	changes := map[string]any{"updated_at": s.db.now()}
 	if upd.CustomerID != "" {
@@ -130,7 +166,9 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	if upd.Status != "" {
 		changes["subscription_status"] = upd.Status
 		changes["plan"] = app.PlanFor(upd.Status)
-		changes["billing_event_at"] = asOf
+		changes["billing_event_at"] = upd.AsOf.UTC().Truncate(time.Microsecond)
+		changes["billing_event_rank"] = app.StatusRank(upd.Status)
+		changes["billing_event_id"] = eventID
 	}
 	if !upd.PeriodEnd.IsZero() {
 		changes["current_period_end"] = upd.PeriodEnd.UTC()
@@ -138,13 +176,16 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	if upd.CancelAtEnd != nil {
 		changes["cancel_at_period_end"] = *upd.CancelAtEnd
 	}
-	if err := tx.Model(&workspaceRecord{}).Where("id = ?", ws.ID).Updates(changes).Error; err != nil {
+	if err := tx.Model(&billingStateRecord{}).Where("id = ?", ws.ID).Updates(changes).Error; err != nil {
 		return "", 0, fmt.Errorf("update billing of workspace %d: %w", ws.ID, err)
 	}
 	md := map[string]any{"stripe_event_id": eventID}
 	if upd.Status != "" {
 		md["status"], md["plan"] = upd.Status, app.PlanFor(upd.Status)
 		md["previous_status"] = ws.SubscriptionStatus
+	}
+	if upd.Refreshed {
+		md["refreshed_from_stripe"] = true
 	}
 	action := upd.Action
 	if action == "" {
@@ -157,16 +198,45 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	return app.EventApplied, ws.ID, nil
 }
 
-// findBillingWorkspace finds the workspace an update is about: by id when
-// the event names one, else by Stripe customer. nil when there is none.
-func (s *BillingService) findBillingWorkspace(tx *gorm.DB, upd *app.BillingUpdate) (*workspaceRecord, error) {
-	var ws workspaceRecord
+// admit returns "" when upd may apply to ws, else app.EventStale or
+// app.EventTied. An update that carries a status, or that would point
+// the workspace at another subscription, must come after the applied
+// state; an update without status about the current subscription (an
+// invoice, the Checkout that started it) only adds its audit entry.
+func admit(ws *billingStateRecord, eventID string, upd *app.BillingUpdate) string {
+	otherSub := upd.SubscriptionID != "" && upd.SubscriptionID != ws.StripeSubscriptionID
+	if upd.Status == "" && !otherSub {
+		return ""
+	}
+	// A customer can hold an old subscription (ending) beside the current
+	// one: news of another subscription only takes over when it grants Pro.
+	if upd.Status != "" && otherSub && ws.StripeSubscriptionID != "" && app.PlanFor(upd.Status) != app.PlanPro {
+		return app.EventStale
+	}
+	switch app.OrderBillingUpdate(upd, eventID, ws.mark()) {
+	case app.OrderOlder:
+		return app.EventStale
+	case app.OrderTie:
+		return app.EventTied
+	}
+	return ""
+}
+
+// lockBillingWorkspace finds and locks the workspace an update is about:
+// by id when the event names one, else by Stripe customer. nil when there
+// is none. On SQLite the write transaction already holds the database.
+func (s *BillingService) lockBillingWorkspace(tx *gorm.DB, upd *app.BillingUpdate) (*billingStateRecord, error) {
+	q := tx
+	if s.db.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ws billingStateRecord
 	var err error
 	switch {
 	case upd.WorkspaceID != 0:
-		err = tx.Take(&ws, "id = ?", upd.WorkspaceID).Error
+		err = q.Take(&ws, "id = ?", upd.WorkspaceID).Error
 	case upd.CustomerID != "":
-		err = tx.Take(&ws, "stripe_customer_id = ?", upd.CustomerID).Error
+		err = q.Take(&ws, "stripe_customer_id = ?", upd.CustomerID).Error
 	default:
 		return nil, nil
 	}
@@ -229,6 +299,7 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 		}
 		changes := map[string]any{"subscription_status": status, "plan": app.PlanFor(status),
 			"stripe_subscription_id": upd.SubscriptionID, "billing_event_at": upd.AsOf.UTC().Truncate(time.Microsecond),
+			"billing_event_rank": app.StatusRank(status), "billing_event_id": "",
 			"cancel_at_period_end": upd.CancelAtEnd != nil && *upd.CancelAtEnd, "updated_at": s.db.now()}
 		if !upd.PeriodEnd.IsZero() {
 			changes["current_period_end"] = upd.PeriodEnd.UTC()
