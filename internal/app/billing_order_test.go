@@ -12,7 +12,9 @@ func TestOrderBillingUpdate(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	live := &app.BillingMark{At: t0, Rank: app.RankLive, EventID: "evt_m"}
 	terminal := &app.BillingMark{At: t0, Rank: app.RankTerminal, EventID: "evt_m"}
-	upd := func(status string, at time.Time) *app.BillingUpdate { return &app.BillingUpdate{Status: status, AsOf: at} }
+	upd := func(status string, at time.Time) *app.BillingUpdate {
+		return &app.BillingUpdate{Status: status, AsOf: at}
+	}
 	refreshed := upd(app.SubActive, t0)
 	refreshed.Refreshed = true
 	byID := upd(app.SubActive, t0)
