@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -17,7 +18,8 @@ import (
 // MaxWebhookBody caps a webhook request body; Stripe's events fit in 64 KiB.
 const MaxWebhookBody = 64 << 10
 
-// SignatureTolerance is how old a signed delivery may be.
+// SignatureTolerance is how far a signed delivery's timestamp may be from
+// now, in the past or in the future.
 const SignatureTolerance = 5 * time.Minute
 
 // APIVersion is the Stripe API version stripe-go v76 speaks. Webhook
@@ -25,7 +27,8 @@ const SignatureTolerance = 5 * time.Minute
 const APIVersion = stripe.APIVersion
 
 // ErrBadSignature reports a webhook body whose signature does not verify
-// (missing, wrong secret, tampered, or older than SignatureTolerance).
+// (missing, wrong secret, tampered, or signed further than
+// SignatureTolerance from now, either way).
 var ErrBadSignature = errors.New("stripe webhook signature does not verify")
 
 // VerifyEvent checks payload against the Stripe-Signature header and
@@ -33,6 +36,15 @@ var ErrBadSignature = errors.New("stripe webhook signature does not verify")
 // purpose: Interpret reads only fields that every version has, so a
 // version mismatch never turns into an endless 400 retry loop.
 func VerifyEvent(payload []byte, header, secret string) (*app.StripeEvent, error) {
+	return verifyEventAt(payload, header, secret, time.Now())
+}
+
+// verifyEventAt is VerifyEvent with the clock now: stripe-go refuses a
+// timestamp too far in the past, this also one too far in the future.
+func verifyEventAt(payload []byte, header, secret string, now time.Time) (*app.StripeEvent, error) {
+	if at, ok := signedAt(header); ok && at.Sub(now) > SignatureTolerance {
+		return nil, fmt.Errorf("%w: timestamp %s is more than %s in the future", ErrBadSignature, at.Format(time.RFC3339), SignatureTolerance)
+	}
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret, webhook.ConstructEventOptions{
 		Tolerance:                SignatureTolerance,
 		IgnoreAPIVersionMismatch: true,
@@ -45,6 +57,17 @@ func VerifyEvent(payload []byte, header, secret string) (*app.StripeEvent, error
 	}
 	return &app.StripeEvent{ID: ev.ID, Type: string(ev.Type), APIVersion: ev.APIVersion,
 		Created: time.Unix(ev.Created, 0).UTC(), Payload: payload}, nil
+}
+
+// signedAt reads the t= timestamp of a Stripe-Signature header.
+func signedAt(header string) (time.Time, bool) {
+	for part := range strings.SplitSeq(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(sec, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 // Event types Atrium acts on.

@@ -54,6 +54,7 @@ func TestVerifyEvent(t *testing.T) {
 		{"WrongSecret", payload, billingtest.Sign(payload, "whsec_other", now)},
 		{"Tampered", append([]byte(nil), payload[:len(payload)-1]...), billingtest.Sign(payload, secret, now)},
 		{"Stale", payload, billingtest.Sign(payload, secret, now.Add(-billing.SignatureTolerance-time.Minute))},
+		{"Future", payload, billingtest.Sign(payload, secret, now.Add(billing.SignatureTolerance+time.Minute))},
 		{"MissingHeader", payload, ""},
 		{"Garbage", payload, "t=1,v1=nothex"},
 		{"NoID", []byte(`{"object":"event","type":"invoice.paid"}`), billingtest.Sign([]byte(`{"object":"event","type":"invoice.paid"}`), secret, now)},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"atrium/internal/app"
@@ -127,28 +128,33 @@ func (s *Server) handleDemoUpgrade(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
 
-// webhookBadBudget is how many unverifiable webhook requests one client
-// may send per minute before being refused without a signature check.
+// webhookBadBudget is how many deliveries whose signature does not verify
+// one client may send per minute; past it they are answered 429 without a
+// log line. A delivery whose signature verifies never spends nor checks it.
 const webhookBadBudget = 30
+
+// webhookSecretLogEvery is how often a missing STRIPE_WEBHOOK_SECRET is
+// logged while Stripe keeps delivering.
+const webhookSecretLogEvery = time.Minute
 
 // handleStripeWebhook handles "POST /api/billing/webhook". It trusts only
 // the Stripe-Signature header: no session, no CSRF check, no browser rate
-// limit. Each event is recorded in the transaction that applies it, so a
-// redelivery answers 200 and changes nothing.
+// limit. The pipeline (verify, version check, interpret, apply) is
+// billing.Receiver's; the handler keeps the secret check, the body cap,
+// the budget of bad signatures and the JSON answer.
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	secret := s.Config.Stripe.WebhookSecret
-	if secret == "" {
-		s.Logger.ErrorContext(ctx, "stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set", "request_id", requestIDFrom(ctx))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "webhook secret not configured"})
+	if !s.Config.BillingEnabled() {
+		// Billing is off: there is no webhook, and nothing worth a log line.
+		s.Logger.DebugContext(ctx, "stripe webhook: billing is off (STRIPE_SECRET_KEY is empty)", "request_id", requestIDFrom(ctx))
+		s.loadSession(http.HandlerFunc(s.handleNotFound)).ServeHTTP(w, r)
 		return
 	}
-	key := "webhook-bad:" + clientKey(s.Limiter.ClientIP(r))
-	// Peek reports Reached only once the count is past the limit; the
-	// budget is spent when nothing Remains.
-	if lc, err := s.Limiter.webhook.Peek(ctx, key); err == nil && (lc.Reached || lc.Remaining == 0) {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many invalid requests"})
+	if s.Config.Stripe.WebhookSecret == "" {
+		if s.webhookSecretLog.allow(s.Now(), webhookSecretLogEvery) {
+			s.Logger.ErrorContext(ctx, "stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set (logged at most once a minute)", "request_id", requestIDFrom(ctx))
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "webhook secret not configured"})
 		return
 	}
 	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, billing.MaxWebhookBody))
@@ -162,38 +168,53 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable body"})
 		return
 	}
-	ev, err := billing.VerifyEvent(payload, r.Header.Get("Stripe-Signature"), secret)
-	if err != nil {
-		_, _ = s.Limiter.webhook.Increment(ctx, key, 1)
-		s.Logger.WarnContext(ctx, "stripe webhook refused: bad signature", "request_id", requestIDFrom(ctx), "error", err.Error())
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid signature"})
+	recv := *s.webhooks
+	if recv.Logger != nil {
+		recv.Logger = recv.Logger.With("request_id", requestIDFrom(ctx))
+	}
+	rc, err := recv.Receive(ctx, payload, r.Header.Get("Stripe-Signature"))
+	switch {
+	case errors.Is(err, billing.ErrBadSignature):
+		s.refuseSignature(w, r, err)
 		return
-	}
-	log := s.Logger.With("request_id", requestIDFrom(ctx), "stripe_event_id", ev.ID, "stripe_event_type", ev.Type)
-	if ev.APIVersion != "" && ev.APIVersion != billing.APIVersion {
-		log.WarnContext(ctx, "stripe webhook API version differs from the client's; pin the endpoint to it in the Stripe dashboard",
-			"event_api_version", ev.APIVersion, "client_api_version", billing.APIVersion)
-	}
-	upd, err := billing.Interpret(ev)
-	if err != nil {
-		// Stored for replay; answering 200 stops a retry loop over a payload
-		// that will never parse, and the error log raises the alarm.
-		log.ErrorContext(ctx, "stripe webhook event could not be read; stored for replay", "error", err.Error())
-		ev.Error, upd = err.Error(), nil
-	}
-	result, err := s.Billing.ApplyStripeEvent(ctx, *ev, upd)
-	if err != nil {
-		log.ErrorContext(ctx, "stripe webhook event not applied; Stripe will retry", "error", err.Error())
+	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "not applied"})
 		return
 	}
-	switch result {
-	case app.EventUnmatched:
-		log.WarnContext(ctx, "stripe webhook event matches no workspace; stored for replay (atrium billing replay)")
-	case app.EventIgnored:
-		log.InfoContext(ctx, "stripe webhook event ignored")
-	default:
-		log.InfoContext(ctx, "stripe webhook event "+result)
+	writeJSON(w, http.StatusOK, map[string]any{"received": true, "result": rc.Result, "at": time.Now().UTC().Format(time.RFC3339)})
+}
+
+// refuseSignature answers a delivery whose signature does not verify: 400
+// with a warning while the client's budget lasts, then 429.
+func (s *Server) refuseSignature(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	key := "webhook-bad:" + clientKey(s.Limiter.ClientIP(r))
+	// Peek reports Reached only once the count is past the limit; the
+	// budget is spent when nothing Remains.
+	if lc, perr := s.Limiter.webhook.Peek(ctx, key); perr == nil && (lc.Reached || lc.Remaining == 0) {
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many invalid requests"})
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"received": true, "result": result, "at": time.Now().UTC().Format(time.RFC3339)})
+	_, _ = s.Limiter.webhook.Increment(ctx, key, 1)
+	s.Logger.WarnContext(ctx, "stripe webhook refused: bad signature", "request_id", requestIDFrom(ctx), "error", err.Error())
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid signature"})
+}
+
+// logEvery lets one log line through per interval.
+type logEvery struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// allow reports whether a line may be logged at now, and if so starts a
+// new interval.
+func (l *logEvery) allow(now time.Time, every time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < every {
+		return false
+	}
+	l.last = now
+	return true
 }

@@ -282,7 +282,7 @@ func TestBillingPage_Off(t *testing.T) {
 // anyone.
 func TestBilling_SeatLimits(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret, "FREE_PLAN_SEATS", "2", "PRO_PLAN_SEATS", "0"))
+	a := newTestApp(t, "sqlite", withWebhook("FREE_PLAN_SEATS", "2", "PRO_PLAN_SEATS", "0"))
 	owner, slug, wsID := billingOwner(t, a, "owner@example.com")
 	inviteAndJoin(t, a, owner, slug, "member@example.com", "member")
 	path := "/w/" + slug

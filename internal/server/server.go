@@ -46,6 +46,9 @@ type Deps struct {
 	// Docs are the /docs pages; optional, defaults to the embedded ones
 	// (docs.Builtin), rendered once here.
 	Docs *docs.Library
+	// Webhooks is the Stripe webhook pipeline; optional, defaults to a
+	// billing.Receiver over Billing and Stripe with STRIPE_WEBHOOK_SECRET.
+	Webhooks *billing.Receiver
 }
 
 // Server holds the dependencies the handlers share.
@@ -54,6 +57,9 @@ type Server struct {
 	sessionCookie string
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
+	webhooks      *billing.Receiver
+	// webhookSecretLog throttles the missing-secret error of the webhook.
+	webhookSecretLog logEvery
 }
 
 // New returns Atrium's HTTP handler.
@@ -67,7 +73,13 @@ func New(d Deps) http.Handler {
 	if d.Docs == nil {
 		d.Docs = docs.Builtin()
 	}
-	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session"}
+	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session", webhooks: d.Webhooks}
+	if s.webhooks == nil {
+		s.webhooks = &billing.Receiver{Store: d.Billing, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
+		if d.Stripe != nil {
+			s.webhooks.Stripe = d.Stripe
+		}
+	}
 	if s.secure {
 		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
 		s.sessionCookie = "__Host-atrium_session"

@@ -29,6 +29,14 @@ type webhookReply struct {
 	Header http.Header
 }
 
+// withWebhook turns billing on with the webhook secret set, plus the
+// variables of kv. Stripe's API points at a closed port: these tests never
+// call it.
+func withWebhook(kv ...string) appOption {
+	return withEnv(append([]string{"STRIPE_SECRET_KEY", "sk_test_atrium", "STRIPE_PRICE_ID", "price_pro",
+		"STRIPE_WEBHOOK_SECRET", webhookSecret, "STRIPE_API_BASE", "http://127.0.0.1:9"}, kv...)...)
+}
+
 // postWebhook delivers payload to the webhook with the Stripe-Signature
 // header sig (none when empty); forwardedFor, when set, is the client
 // address a trusted proxy reports.
@@ -112,7 +120,7 @@ func TestStripeWebhook(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			a := newTestApp(t, dialect, withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+			a := newTestApp(t, dialect, withWebhook())
 			_, slug, wsID := billingOwner(t, a, "owner@example.com")
 			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 			created := subscriptionEvent("evt_created", billing.EventSubscriptionCreated, app.SubActive, t0, wsID, "cus_acme")
@@ -139,6 +147,7 @@ func TestStripeWebhook(t *testing.T) {
 			}{
 				{"BadSignature", billingtest.Sign(payload, "whsec_someone_else", time.Now())},
 				{"StaleTimestamp", billingtest.Sign(payload, webhookSecret, time.Now().Add(-billing.SignatureTolerance-time.Minute))},
+				{"FutureTimestamp", billingtest.Sign(payload, webhookSecret, time.Now().Add(billing.SignatureTolerance+time.Minute))},
 				{"MissingHeader", ""},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
@@ -219,26 +228,82 @@ func TestStripeWebhook(t *testing.T) {
 	}
 }
 
-func TestStripeWebhook_NoSecret(t *testing.T) {
+// TestStripeWebhook_BillingOff: without STRIPE_SECRET_KEY there is no
+// webhook: 404 like any unknown address, and no log line above debug but
+// the access log's.
+func TestStripeWebhook_BillingOff(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, "sqlite")
+	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
 	p := subscriptionEvent("evt_1", billing.EventSubscriptionCreated, app.SubActive, time.Now(), 1, "cus_1").JSON()
-	r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), "")
-	if r.Status != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503\n%s", r.Status, r.Body)
+	for range 5 {
+		if r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), ""); r.Status != http.StatusNotFound {
+			t.Fatalf("status %d, want 404\n%s", r.Status, r.Body)
+		}
 	}
 	if n := a.countStripeEvents(t); n != 0 {
 		t.Errorf("%d events stored, want 0", n)
 	}
-	line := a.logLine(t, "stripe webhook refused")
-	if line == nil || line["level"] != "ERROR" || !strings.Contains(fmt.Sprint(line["msg"]), "STRIPE_WEBHOOK_SECRET") {
-		t.Errorf("want an error log naming STRIPE_WEBHOOK_SECRET, got %v\n%s", line, a.logs)
+	for l := range strings.Lines(a.logs.String()) {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil || m["msg"] == "request" {
+			continue
+		}
+		if m["level"] != "DEBUG" {
+			t.Errorf("log line above debug: %s", l)
+		}
+	}
+	if line := a.logLine(t, "request", "path", "/api/billing/webhook"); line == nil || line["status"] != float64(http.StatusNotFound) {
+		t.Errorf("access log line %v, want status 404", line)
+	}
+}
+
+// TestStripeWebhook_NoSecret: billing on without STRIPE_WEBHOOK_SECRET
+// answers 503 (Stripe retries) and logs the missing variable at most once
+// a minute, however often Stripe delivers.
+func TestStripeWebhook_NoSecret(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite", withWebhook("STRIPE_WEBHOOK_SECRET", ""))
+	p := subscriptionEvent("evt_1", billing.EventSubscriptionCreated, app.SubActive, time.Now(), 1, "cus_1").JSON()
+	deliver := func(n int) {
+		t.Helper()
+		for range n {
+			if r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), ""); r.Status != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503\n%s", r.Status, r.Body)
+			}
+		}
+	}
+	errorLines := func() int {
+		n := 0
+		for l := range strings.Lines(a.logs.String()) {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["level"] == "ERROR" && strings.Contains(fmt.Sprint(m["msg"]), "STRIPE_WEBHOOK_SECRET") {
+				n++
+			}
+		}
+		return n
+	}
+	deliver(10)
+	if got, want := errorLines(), 1; got != want {
+		t.Errorf("after 10 deliveries: %d error lines naming STRIPE_WEBHOOK_SECRET, want %d\n%s", got, want, a.logs)
+	}
+	a.Clock.Add(59 * time.Second)
+	deliver(3)
+	if got, want := errorLines(), 1; got != want {
+		t.Errorf("59 s later: %d error lines, want %d", got, want)
+	}
+	a.Clock.Add(2 * time.Second)
+	deliver(3)
+	if got, want := errorLines(), 2; got != want {
+		t.Errorf("61 s after the first: %d error lines, want %d", got, want)
+	}
+	if n := a.countStripeEvents(t); n != 0 {
+		t.Errorf("%d events stored, want 0", n)
 	}
 }
 
 func TestStripeWebhook_Oversize(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+	a := newTestApp(t, "sqlite", withWebhook())
 	ev := subscriptionEvent("evt_big", billing.EventSubscriptionCreated, app.SubActive, time.Now(), 1, "cus_1")
 	ev.Object["description"] = strings.Repeat("x", billing.MaxWebhookBody)
 	p := ev.JSON()
@@ -261,7 +326,7 @@ func TestStripeWebhook_Concurrent(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			a := newTestApp(t, dialect, withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret))
+			a := newTestApp(t, dialect, withWebhook())
 			_, slug, wsID := billingOwner(t, a, "owner@example.com")
 			ev := subscriptionEvent("evt_race", billing.EventSubscriptionCreated, app.SubActive, time.Now().Add(-time.Minute), wsID, "cus_race")
 			p := ev.JSON()
@@ -306,7 +371,7 @@ func TestStripeWebhook_Concurrent(t *testing.T) {
 // Stripe, another client, still gets through.
 func TestStripeWebhook_Flood(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, "sqlite", withEnv("STRIPE_WEBHOOK_SECRET", webhookSecret, "TRUSTED_PROXIES", "127.0.0.1/32,::1/128"))
+	a := newTestApp(t, "sqlite", withWebhook("TRUSTED_PROXIES", "127.0.0.1/32,::1/128"))
 	_, slug, wsID := billingOwner(t, a, "owner@example.com")
 	const attacker, stripeIP = "203.0.113.66", "198.51.100.7"
 	const budget = 30 // webhookBadBudget: unverifiable requests per client per minute
@@ -327,10 +392,24 @@ func TestStripeWebhook_Flood(t *testing.T) {
 	if r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), stripeIP); r.Status != http.StatusOK || r.Result != app.EventApplied {
 		t.Fatalf("signed event from another client during the flood: status %d result %q\n%s", r.Status, r.Result, r.Body)
 	}
+	// Forged posts from Stripe's own address (a shared egress, a spoofed
+	// proxy header) spend its budget, yet its real deliveries still pass:
+	// the signature is checked before the budget.
+	for range budget + 5 {
+		a.postWebhook(t, junk, "t=1,v1=00", stripeIP)
+	}
+	next := subscriptionEvent("evt_from_stripe_2", billing.EventSubscriptionUpdated, app.SubActive, time.Now().Add(-30*time.Second), wsID, "cus_flood")
+	p = next.JSON()
+	if r := a.postWebhook(t, p, billingtest.Sign(p, webhookSecret, time.Now()), stripeIP); r.Status != http.StatusOK || r.Result != app.EventApplied {
+		t.Fatalf("signed event after %d forged posts from its address: status %d result %q, want 200 applied\n%s", budget+5, r.Status, r.Result, r.Body)
+	}
+	if r := a.postWebhook(t, junk, "t=1,v1=00", stripeIP); r.Status != http.StatusTooManyRequests {
+		t.Errorf("forged post after the budget: status %d, want 429", r.Status)
+	}
 	if ws := a.billingState(t, slug); ws.Plan != app.PlanPro {
 		t.Errorf("plan %q, want pro", ws.Plan)
 	}
-	if n := a.countStripeEvents(t); n != 1 {
-		t.Errorf("%d stored events, want 1 (the junk is never stored)", n)
+	if n := a.countStripeEvents(t); n != 2 {
+		t.Errorf("%d stored events, want 2 (the junk is never stored)", n)
 	}
 }
