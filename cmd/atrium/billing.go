@@ -50,8 +50,13 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	defer db.Close()
 	svc := store.NewBillingService(db)
 
+	stderrLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if action == "replay" {
-		return replayEvent(ctx, svc, fs.Arg(0), stdout)
+		recv := &billing.Receiver{Store: svc}
+		if client := newStripe(cfg, stderrLog); client != nil {
+			recv.Stripe = client
+		}
+		return replayEvent(ctx, recv, fs.Arg(0), stdout)
 	}
 	if !cfg.BillingEnabled() {
 		return fmt.Errorf("billing is off: set STRIPE_SECRET_KEY to sync with Stripe")
@@ -62,7 +67,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	}
 	fmt.Fprintf(stdout, "Workspace %q (%s): plan %s, status %q, customer %q, subscription %q\n",
 		ws.Name, ws.Slug, ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
-	client := newStripe(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	client := newStripe(cfg, stderrLog)
 	var upd *app.BillingUpdate
 	switch {
 	case ws.StripeSubscriptionID != "":
@@ -88,22 +93,20 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	return nil
 }
 
-func replayEvent(ctx context.Context, svc *store.BillingService, id string, stdout io.Writer) error {
-	ev, err := svc.FindStripeEvent(ctx, strings.TrimSpace(id))
-	if err != nil {
+// replayEvent applies a stored event again through the webhook's
+// pipeline (same order rules, same tie settling) and says what became of it.
+func replayEvent(ctx context.Context, recv *billing.Receiver, id string, stdout io.Writer) error {
+	rc, err := recv.Replay(ctx, strings.TrimSpace(id))
+	if app.ErrorCode(err) == app.ENOTFOUND {
 		return fmt.Errorf("%s Events are stored when the webhook receives them; resend it from the Stripe dashboard first", app.ErrorMessage(err))
 	}
-	upd, err := billing.Interpret(ev)
 	if err != nil {
 		return err
 	}
-	result, err := svc.ReapplyStripeEvent(ctx, ev.ID, upd)
-	if err != nil {
-		return err
-	}
+	ev := rc.Event
 	fmt.Fprintf(stdout, "Event %s (%s, received %s, was %s): %s.\n", ev.ID, ev.Type,
-		ev.ReceivedAt.Format("2006-01-02 15:04:05 UTC"), ev.Status, result)
-	switch result {
+		ev.ReceivedAt.Format("2006-01-02 15:04:05 UTC"), ev.Status, rc.Result)
+	switch rc.Result {
 	case app.EventUnmatched:
 		fmt.Fprintln(stdout, "No workspace matches its customer yet. Check the customer id in Stripe, then run 'atrium billing sync --workspace SLUG'.")
 	case app.EventStale:

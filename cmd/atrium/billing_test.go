@@ -231,7 +231,9 @@ func TestBilling_Replay(t *testing.T) {
 			t.Parallel()
 			dbURL, db := billingDatabase(t, dialect)
 			ws, _ := billingOwnerWorkspace(t, db, "owner@example.com", "Acme Inc", "acme")
-			srv := startServe(t, config.Env{"DATABASE_URL": dbURL, "STRIPE_WEBHOOK_SECRET": billingWebhookSecret})
+			// Billing on; Stripe's API is a closed port: nothing here calls it.
+			srv := startServe(t, config.Env{"DATABASE_URL": dbURL, "STRIPE_WEBHOOK_SECRET": billingWebhookSecret,
+				"STRIPE_SECRET_KEY": "sk_test_atrium", "STRIPE_PRICE_ID": "price_pro", "STRIPE_API_BASE": "http://127.0.0.1:9"})
 			env := config.Env{"DATABASE_URL": dbURL}
 			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 
