@@ -5,6 +5,7 @@ package billing
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,15 +70,39 @@ type Checkout struct {
 	CustomerID string
 }
 
+// CheckoutWindow is how long one workspace's identical Checkout requests
+// share an idempotency key: a double click, or five, within it reach
+// Stripe as one request and get the first Checkout Session back.
+const CheckoutWindow = 10 * time.Minute
+
+// IdempotencyKey returns the Idempotency-Key of a Stripe request of kind
+// for a workspace at time at: the same for identical requests (parts)
+// within one CheckoutWindow, different otherwise. Stripe answers a
+// repeated key with the first response for 24 hours; the parts are in the
+// key so a changed request never collides with an earlier one (Stripe
+// refuses a reused key with other parameters).
+func IdempotencyKey(kind string, workspaceID int64, at time.Time, parts ...string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", kind, workspaceID, at.Unix()/int64(CheckoutWindow/time.Second))
+	for _, p := range parts {
+		fmt.Fprintf(h, "\x00%s", p)
+	}
+	return fmt.Sprintf("atrium-%s-%d-%x", kind, workspaceID, h.Sum(nil)[:16])
+}
+
 // StartCheckout creates a subscription Checkout Session for a workspace,
 // reusing its Stripe customer or creating one (named after the workspace,
 // with its id in metadata) so every later event can be matched to it.
-func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmail, successURL, cancelURL string) (*Checkout, error) {
+// Both requests carry an IdempotencyKey of the workspace, the parameters
+// and at's CheckoutWindow, so repeated clicks get one customer and one
+// Checkout Session from Stripe.
+func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmail, successURL, cancelURL string, at time.Time) (*Checkout, error) {
 	wsID := strconv.FormatInt(ws.ID, 10)
 	customerID := ws.StripeCustomerID
 	if customerID == "" {
 		cp := &stripe.CustomerParams{Email: stripe.String(ownerEmail), Name: stripe.String(ws.Name)}
 		cp.Context = ctx
+		cp.IdempotencyKey = stripe.String(IdempotencyKey("customer", ws.ID, at, ownerEmail, ws.Name))
 		cp.AddMetadata("workspace_id", wsID)
 		cust, err := c.customers.New(cp)
 		if err != nil {
@@ -95,6 +120,7 @@ func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmai
 		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{},
 	}
 	p.Context = ctx
+	p.IdempotencyKey = stripe.String(IdempotencyKey("checkout", ws.ID, at, customerID, c.priceID, successURL, cancelURL))
 	p.AddMetadata("workspace_id", wsID)
 	p.SubscriptionData.AddMetadata("workspace_id", wsID)
 	s, err := c.checkout.New(p)

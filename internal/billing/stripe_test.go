@@ -5,53 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"atrium/internal/app"
 	"atrium/internal/billing"
 	"atrium/internal/billing/billingtest"
 )
-
-// recorder is a proxy in front of stripe-mock that keeps the form bodies
-// of the requests the client sends, by path.
-type recorder struct {
-	URL  string
-	mu   sync.Mutex
-	reqs map[string][]url.Values
-}
-
-func newRecorder(t *testing.T, upstream string) *recorder {
-	t.Helper()
-	target, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{reqs: map[string][]url.Values{}}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		form, _ := url.ParseQuery(string(body))
-		rec.mu.Lock()
-		rec.reqs[r.Method+" "+r.URL.Path] = append(rec.reqs[r.Method+" "+r.URL.Path], form)
-		rec.mu.Unlock()
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	rec.URL = srv.URL
-	return rec
-}
-
-// sent returns the forms posted to "METHOD /path".
-func (r *recorder) sent(route string) []url.Values {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.reqs[route]
-}
 
 func newClient(base string) *billing.Client {
 	return billing.New(billing.Config{SecretKey: "sk_test_123", PriceID: "price_pro", APIBase: base})
@@ -61,11 +22,12 @@ func TestClient_StartCheckout(t *testing.T) {
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
 	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 8, 3, 0, 0, time.UTC)
 
 	t.Run("NewCustomer", func(t *testing.T) {
-		rec := newRecorder(t, mock)
+		rec := billingtest.NewRecorder(t, mock)
 		ws := &app.Workspace{ID: 42, Name: "Acme Inc", Slug: "acme-inc"}
-		co, err := newClient(rec.URL).StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel")
+		co, err := newClient(rec.URL).StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel", at)
 		if err != nil {
 			t.Fatalf("StartCheckout: %v", err)
 		}
@@ -73,7 +35,7 @@ func TestClient_StartCheckout(t *testing.T) {
 			t.Fatalf("checkout = %+v, want an https URL, a cs_ session and a cus_ customer", co)
 		}
 
-		customers := rec.sent("POST /v1/customers")
+		customers := rec.Sent("POST /v1/customers")
 		if len(customers) != 1 {
 			t.Fatalf("%d customers created, want 1", len(customers))
 		}
@@ -82,7 +44,7 @@ func TestClient_StartCheckout(t *testing.T) {
 				t.Errorf("customer %s=%q, want %q", k, got, want)
 			}
 		}
-		sessions := rec.sent("POST /v1/checkout/sessions")
+		sessions := rec.Sent("POST /v1/checkout/sessions")
 		if len(sessions) != 1 {
 			t.Fatalf("%d checkout sessions created, want 1", len(sessions))
 		}
@@ -101,27 +63,75 @@ func TestClient_StartCheckout(t *testing.T) {
 	})
 
 	t.Run("ExistingCustomer", func(t *testing.T) {
-		rec := newRecorder(t, mock)
+		rec := billingtest.NewRecorder(t, mock)
 		ws := &app.Workspace{ID: 7, Name: "Beta", Slug: "beta", StripeCustomerID: "cus_existing"}
-		co, err := newClient(rec.URL).StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel")
+		co, err := newClient(rec.URL).StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel", at)
 		if err != nil {
 			t.Fatalf("StartCheckout: %v", err)
 		}
 		if got, want := co.CustomerID, "cus_existing"; got != want {
 			t.Errorf("CustomerID=%q, want %q", got, want)
 		}
-		if n := len(rec.sent("POST /v1/customers")); n != 0 {
+		if n := len(rec.Sent("POST /v1/customers")); n != 0 {
 			t.Errorf("%d customers created for a workspace that has one, want 0", n)
 		}
-		if s := rec.sent("POST /v1/checkout/sessions"); len(s) != 1 || s[0].Get("customer") != "cus_existing" {
+		if s := rec.Sent("POST /v1/checkout/sessions"); len(s) != 1 || s[0].Get("customer") != "cus_existing" {
 			t.Errorf("checkout sessions %v, want one for cus_existing", s)
 		}
 	})
 }
 
+// TestClient_StartCheckoutIdempotency: repeated Checkout requests of one
+// workspace within a CheckoutWindow carry one Idempotency-Key per Stripe
+// call, so Stripe answers them with the first customer and session; a
+// later window, another workspace or other parameters get another key.
+// (stripe-mock does not replay keys: it makes a new customer each time,
+// so the session keys are checked for a workspace that has its customer,
+// as every click after the first Stripe answer has.)
+func TestClient_StartCheckoutIdempotency(t *testing.T) {
+	t.Parallel()
+	rec := billingtest.NewRecorder(t, billingtest.StripeMock(t))
+	c := newClient(rec.URL)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		route    string
+		customer string
+	}{
+		{"POST /v1/customers", ""},
+		{"POST /v1/checkout/sessions", "cus_existing"},
+	} {
+		t.Run(tc.route, func(t *testing.T) {
+			before := len(rec.Keys(tc.route))
+			for _, req := range []struct {
+				wsID int64
+				at   time.Time
+			}{{42, at}, {42, at.Add(billing.CheckoutWindow - time.Second)}, {42, at.Add(billing.CheckoutWindow)}, {43, at}} {
+				ws := &app.Workspace{ID: req.wsID, Name: "Acme Inc", StripeCustomerID: tc.customer}
+				if _, err := c.StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel", req.at); err != nil {
+					t.Fatalf("StartCheckout: %v", err)
+				}
+			}
+			keys := rec.Keys(tc.route)[before:]
+			if len(keys) != 4 {
+				t.Fatalf("%d requests, want 4", len(keys))
+			}
+			if keys[0] == "" || keys[1] != keys[0] {
+				t.Errorf("keys %q and %q within one window, want one non-empty key", keys[0], keys[1])
+			}
+			if keys[2] == keys[0] || keys[3] == keys[0] || keys[3] == keys[2] {
+				t.Errorf("keys %q, want the next window and another workspace to differ", keys)
+			}
+		})
+	}
+	if a, b := billing.IdempotencyKey("checkout", 42, at, "cus_1", "price_pro"), billing.IdempotencyKey("checkout", 42, at, "cus_1", "price_other"); a == b {
+		t.Errorf("another price gives the same key %q", a)
+	}
+}
+
 func TestClient_PortalURL(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder(t, billingtest.StripeMock(t))
+	rec := billingtest.NewRecorder(t, billingtest.StripeMock(t))
 	u, err := newClient(rec.URL).PortalURL(context.Background(), "cus_123", "https://app.test/w/acme/billing")
 	if err != nil {
 		t.Fatalf("PortalURL: %v", err)
@@ -129,7 +139,7 @@ func TestClient_PortalURL(t *testing.T) {
 	if !strings.HasPrefix(u, "https://") {
 		t.Errorf("portal URL %q, want https", u)
 	}
-	sent := rec.sent("POST /v1/billing_portal/sessions")
+	sent := rec.Sent("POST /v1/billing_portal/sessions")
 	if len(sent) != 1 || sent[0].Get("customer") != "cus_123" || sent[0].Get("return_url") != "https://app.test/w/acme/billing" {
 		t.Errorf("portal sessions %v, want one for cus_123 returning to the billing page", sent)
 	}

@@ -78,7 +78,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.Config.AppURL.String() + wsPath(sc.ws, "/billing/return")
-	co, err := s.Stripe.StartCheckout(r.Context(), sc.ws, p.User.Email, base+"?checkout=success", base+"?checkout=cancel")
+	co, err := s.Stripe.StartCheckout(r.Context(), sc.ws, p.User.Email, base+"?checkout=success", base+"?checkout=cancel", s.Now())
 	if err != nil {
 		s.stripeFailed(w, r, err)
 		return

@@ -1,0 +1,63 @@
+package billingtest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Recorder is a proxy in front of a Stripe API (a stripe-mock) that keeps
+// the form body and the Idempotency-Key header of every request, by
+// "METHOD /path". Point the client's APIBase at its URL.
+type Recorder struct {
+	URL  string
+	mu   sync.Mutex
+	reqs map[string][]url.Values
+	keys map[string][]string
+}
+
+// NewRecorder starts a Recorder forwarding to upstream, closed when the
+// test ends.
+func NewRecorder(t testing.TB, upstream string) *Recorder {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Recorder{reqs: map[string][]url.Values{}, keys: map[string][]string{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		route := r.Method + " " + r.URL.Path
+		rec.mu.Lock()
+		rec.reqs[route] = append(rec.reqs[route], form)
+		rec.keys[route] = append(rec.keys[route], r.Header.Get("Idempotency-Key"))
+		rec.mu.Unlock()
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	rec.URL = srv.URL
+	return rec
+}
+
+// Sent returns the forms sent to route ("POST /v1/customers"), in order.
+func (r *Recorder) Sent(route string) []url.Values {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]url.Values(nil), r.reqs[route]...)
+}
+
+// Keys returns the Idempotency-Key headers sent to route, in order ("" for
+// a request without one).
+func (r *Recorder) Keys(route string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.keys[route]...)
+}
