@@ -95,15 +95,16 @@ func PlanFor(status string) string {
 // without a principal (Stripe is the caller); the others act as the
 // principal in ctx and check they own the workspace.
 type BillingService interface {
-	// ApplyStripeEvent records ev and applies upd in one transaction:
-	// a duplicate changes nothing, an older update than the last applied is
-	// recorded as stale, an event for no known workspace as unmatched. upd
-	// nil records the event as ignored.
+	// ApplyStripeEvent records ev and applies upd in one transaction, under
+	// a lock on the workspace: a duplicate changes nothing, an update that
+	// comes before the applied state (OrderBillingUpdate) is recorded as
+	// stale, an event for no known workspace as unmatched. upd nil records
+	// the event as ignored. A tie records nothing and returns EventTied.
 	ApplyStripeEvent(ctx context.Context, ev StripeEvent, upd *BillingUpdate) (string, error)
 	// FindStripeEvent returns a stored event (for replay).
 	FindStripeEvent(ctx context.Context, id string) (*StripeEvent, error)
-	// ReapplyStripeEvent applies a stored event's update again, still
-	// refusing to roll back newer state.
+	// ReapplyStripeEvent applies a stored event's update again, under the
+	// same order (EventTied included).
 	ReapplyStripeEvent(ctx context.Context, id string, upd *BillingUpdate) (string, error)
 	// RecordCheckoutStarted stores the Stripe customer of a workspace and
 	// audits the start of a Checkout (owners only).
