@@ -62,29 +62,33 @@ func mustURL(t *testing.T, s string) *url.URL {
 // defaults is the Config of an empty environment.
 func defaults(t *testing.T) *config.Config {
 	return &config.Config{
-		Env:                  "development",
-		AppURL:               mustURL(t, "http://localhost:8080"),
-		Port:                 8080,
-		Database:             config.Database{Driver: "sqlite", DSN: "data/atrium.db"},
-		DBMaxOpenConns:       10,
-		DBMaxIdleConns:       5,
-		DBConnMaxLifetime:    30 * time.Minute,
-		MigrateOnStart:       true,
-		SMTP:                 config.SMTP{Port: 587, From: "Atrium <no-reply@localhost>", TLS: "mandatory"},
-		RateLimitMax:         50,
-		RateLimitWindow:      5 * time.Minute,
-		LoginRateLimitMax:    5,
-		LoginRateLimitWindow: 15 * time.Minute,
-		LogLevel:             slog.LevelInfo,
-		ShutdownTimeout:      15 * time.Second,
-		FreePlanSeats:        3,
-		ProPlanSeats:         0,
-		ProPlanPriceLabel:    "$29 per workspace / month",
-		AppName:              "Atrium",
-		Description:          config.DefaultDescription,
-		ContactEmail:         "hello@example.com",
-		DisableIndexing:      false,
-		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
+		Env:                    "development",
+		AppURL:                 mustURL(t, "http://localhost:8080"),
+		Port:                   8080,
+		Database:               config.Database{Driver: "sqlite", DSN: "data/atrium.db"},
+		DBMaxOpenConns:         10,
+		DBMaxIdleConns:         5,
+		DBConnMaxLifetime:      30 * time.Minute,
+		MigrateOnStart:         true,
+		SMTP:                   config.SMTP{Port: 587, From: "Atrium <no-reply@localhost>", TLS: "mandatory"},
+		RateLimitMax:           50,
+		RateLimitWindow:        5 * time.Minute,
+		LoginRateLimitMax:      5,
+		LoginRateLimitWindow:   15 * time.Minute,
+		LoginAddressMax:        10,
+		InviteResendInterval:   5 * time.Minute,
+		InviteResendsPerDay:    5,
+		InviteEmailsPerAddress: 10,
+		LogLevel:               slog.LevelInfo,
+		ShutdownTimeout:        15 * time.Second,
+		FreePlanSeats:          3,
+		ProPlanSeats:           0,
+		ProPlanPriceLabel:      "$29 per workspace / month",
+		AppName:                "Atrium",
+		Description:            config.DefaultDescription,
+		ContactEmail:           "hello@example.com",
+		DisableIndexing:        false,
+		Public:                 map[string]string{"PUBLIC_APP_NAME": "Atrium"},
 	}
 }
 
@@ -103,7 +107,9 @@ func TestLoad_Defaults(t *testing.T) {
 			"SMTP_TLS": "", "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "STRIPE_PRICE_ID": "",
 			"STRIPE_LIVE_MODE": "", "STRIPE_API_BASE": "", "RATE_LIMIT_MAX": "", "RATE_LIMIT_WINDOW_MINUTES": "",
 			"LOGIN_RATE_LIMIT_MAX": "", "LOGIN_RATE_LIMIT_WINDOW_MINUTES": "", "REDIS_URL": "",
-			"TRUSTED_PROXIES": "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
+			"LOGIN_ADDRESS_MAX": "", "INVITE_RESEND_INTERVAL_MINUTES": "", "INVITE_RESENDS_PER_DAY": "",
+			"INVITE_EMAILS_PER_ADDRESS_PER_DAY": "",
+			"TRUSTED_PROXIES":                   "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
 			"PRO_PLAN_SEATS": "", "PUBLIC_APP_NAME": "", "PUBLIC_EMPTY": "",
 			"PRO_PLAN_PRICE_LABEL": " ", "PUBLIC_APP_DESCRIPTION": "", "PUBLIC_CONTACT_EMAIL": "",
 			"DISABLE_INDEXING": "",
@@ -142,42 +148,46 @@ func TestLoad_Defaults(t *testing.T) {
 func TestLoad_AllSet(t *testing.T) {
 	t.Parallel()
 	env := config.Env{
-		"APP_ENV":                         "Production",
-		"APP_URL":                         "https://atrium.example.com/",
-		"PORT":                            "0",
-		"DATABASE_URL":                    "postgres://atrium:dbpass@db.internal:5432/atrium?sslmode=require",
-		"DB_MAX_OPEN_CONNS":               "20",
-		"DB_MAX_IDLE_CONNS":               "20",
-		"DB_CONN_MAX_LIFETIME_MINUTES":    "0",
-		"MIGRATE_ON_START":                "false",
-		"SMTP_HOST":                       "smtp.example.com",
-		"SMTP_PORT":                       "2525",
-		"SMTP_USERNAME":                   "mailer",
-		"SMTP_PASSWORD":                   " smtp pass ",
-		"SMTP_FROM":                       "Team <team@example.com>",
-		"SMTP_TLS":                        "opportunistic",
-		"STRIPE_SECRET_KEY":               "sk_live_abc123",
-		"STRIPE_WEBHOOK_SECRET":           "whsec_def456",
-		"STRIPE_PRICE_ID":                 "price_123",
-		"STRIPE_LIVE_MODE":                "YES",
-		"RATE_LIMIT_MAX":                  "10",
-		"RATE_LIMIT_WINDOW_MINUTES":       "1",
-		"LOGIN_RATE_LIMIT_MAX":            "1",
-		"LOGIN_RATE_LIMIT_WINDOW_MINUTES": "60",
-		"REDIS_URL":                       "rediss://:redispass@cache.internal:6380/2",
-		"TRUSTED_PROXIES":                 " 10.0.0.0/8, 192.0.2.7 ,2001:db8::1,, 172.16.5.4/12",
-		"LOG_LEVEL":                       "WARN",
-		"SHUTDOWN_TIMEOUT_SECONDS":        "30",
-		"FREE_PLAN_SEATS":                 "1",
-		"PRO_PLAN_SEATS":                  "25",
-		"PRO_PLAN_PRICE_LABEL":            " €19 per seat / month ",
-		"PUBLIC_APP_NAME":                 " Acme ",
-		"PUBLIC_APP_DESCRIPTION":          "Acme keeps teams in step.",
-		"PUBLIC_CONTACT_EMAIL":            "legal@acme.example",
-		"DISABLE_INDEXING":                "true",
-		"PUBLIC_SUPPORT_EMAIL":            "help@example.com",
-		"PUBLIC_STRIPE_PUBLISHABLE_KEY":   "pk_live_xyz",
-		"HOME":                            "/root",
+		"APP_ENV":                           "Production",
+		"APP_URL":                           "https://atrium.example.com/",
+		"PORT":                              "0",
+		"DATABASE_URL":                      "postgres://atrium:dbpass@db.internal:5432/atrium?sslmode=require",
+		"DB_MAX_OPEN_CONNS":                 "20",
+		"DB_MAX_IDLE_CONNS":                 "20",
+		"DB_CONN_MAX_LIFETIME_MINUTES":      "0",
+		"MIGRATE_ON_START":                  "false",
+		"SMTP_HOST":                         "smtp.example.com",
+		"SMTP_PORT":                         "2525",
+		"SMTP_USERNAME":                     "mailer",
+		"SMTP_PASSWORD":                     " smtp pass ",
+		"SMTP_FROM":                         "Team <team@example.com>",
+		"SMTP_TLS":                          "opportunistic",
+		"STRIPE_SECRET_KEY":                 "sk_live_abc123",
+		"STRIPE_WEBHOOK_SECRET":             "whsec_def456",
+		"STRIPE_PRICE_ID":                   "price_123",
+		"STRIPE_LIVE_MODE":                  "YES",
+		"RATE_LIMIT_MAX":                    "10",
+		"RATE_LIMIT_WINDOW_MINUTES":         "1",
+		"LOGIN_RATE_LIMIT_MAX":              "1",
+		"LOGIN_RATE_LIMIT_WINDOW_MINUTES":   "60",
+		"REDIS_URL":                         "rediss://:redispass@cache.internal:6380/2",
+		"LOGIN_ADDRESS_MAX":                 "3",
+		"INVITE_RESEND_INTERVAL_MINUTES":    "10",
+		"INVITE_RESENDS_PER_DAY":            "2",
+		"INVITE_EMAILS_PER_ADDRESS_PER_DAY": "4",
+		"TRUSTED_PROXIES":                   " 10.0.0.0/8, 192.0.2.7 ,2001:db8::1,, 172.16.5.4/12",
+		"LOG_LEVEL":                         "WARN",
+		"SHUTDOWN_TIMEOUT_SECONDS":          "30",
+		"FREE_PLAN_SEATS":                   "1",
+		"PRO_PLAN_SEATS":                    "25",
+		"PRO_PLAN_PRICE_LABEL":              " €19 per seat / month ",
+		"PUBLIC_APP_NAME":                   " Acme ",
+		"PUBLIC_APP_DESCRIPTION":            "Acme keeps teams in step.",
+		"PUBLIC_CONTACT_EMAIL":              "legal@acme.example",
+		"DISABLE_INDEXING":                  "true",
+		"PUBLIC_SUPPORT_EMAIL":              "help@example.com",
+		"PUBLIC_STRIPE_PUBLISHABLE_KEY":     "pk_live_xyz",
+		"HOME":                              "/root",
 	}
 	want := &config.Config{
 		Env:               "production",
@@ -192,11 +202,15 @@ func TestLoad_AllSet(t *testing.T) {
 			From: "Team <team@example.com>", TLS: "opportunistic"},
 		Stripe: config.Stripe{SecretKey: "sk_live_abc123", WebhookSecret: "whsec_def456", PriceID: "price_123",
 			LiveMode: true},
-		RateLimitMax:         10,
-		RateLimitWindow:      time.Minute,
-		LoginRateLimitMax:    1,
-		LoginRateLimitWindow: time.Hour,
-		RedisURL:             "rediss://:redispass@cache.internal:6380/2",
+		RateLimitMax:           10,
+		RateLimitWindow:        time.Minute,
+		LoginRateLimitMax:      1,
+		LoginRateLimitWindow:   time.Hour,
+		RedisURL:               "rediss://:redispass@cache.internal:6380/2",
+		LoginAddressMax:        3,
+		InviteResendInterval:   10 * time.Minute,
+		InviteResendsPerDay:    2,
+		InviteEmailsPerAddress: 4,
 		TrustedProxies: []netip.Prefix{
 			netip.MustParsePrefix("10.0.0.0/8"),
 			netip.MustParsePrefix("192.0.2.7/32"),
@@ -249,6 +263,23 @@ func TestLoad_RateLimitBounds(t *testing.T) {
 	verr := problems(t, config.Env{"RATE_LIMIT_MAX": "9", "RATE_LIMIT_WINDOW_MINUTES": "0"})
 	findProblem(t, verr, "RATE_LIMIT_MAX")
 	findProblem(t, verr, "RATE_LIMIT_WINDOW_MINUTES")
+}
+
+func TestLoad_MailLimits(t *testing.T) {
+	t.Parallel()
+	// The sign-in ceiling follows a raised per-network budget by default.
+	c := mustLoad(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "12"})
+	if got, want := c.LoginAddressMax, 12; got != want {
+		t.Fatalf("LoginAddressMax=%d, want %d", got, want)
+	}
+	verr := problems(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "5", "LOGIN_ADDRESS_MAX": "4",
+		"INVITE_RESEND_INTERVAL_MINUTES": "0", "INVITE_RESENDS_PER_DAY": "0", "INVITE_EMAILS_PER_ADDRESS_PER_DAY": "x"})
+	if got, want := findProblem(t, verr, "LOGIN_ADDRESS_MAX").Message, "expected at least LOGIN_RATE_LIMIT_MAX (5)"; got != want {
+		t.Errorf("LOGIN_ADDRESS_MAX problem=%q, want %q", got, want)
+	}
+	findProblem(t, verr, "INVITE_RESEND_INTERVAL_MINUTES")
+	findProblem(t, verr, "INVITE_RESENDS_PER_DAY")
+	findProblem(t, verr, "INVITE_EMAILS_PER_ADDRESS_PER_DAY")
 }
 
 func TestLoad_DatabaseURL(t *testing.T) {
