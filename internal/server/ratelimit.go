@@ -44,8 +44,8 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		general:      limiter.New(store, limiter.Rate{Period: cfg.RateLimitWindow, Limit: int64(cfg.RateLimitMax)}),
 		login:        limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
 		loginAddress: limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginAddressMax)}),
-		webhook: limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
-		trusted: cfg.TrustedProxies,
+		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
+		trusted:      cfg.TrustedProxies,
 	}
 }
 
