@@ -292,8 +292,8 @@ func (d *doctor) checkStripe(cfg *config.Config) {
 
 // checkRateLimit reports the limits and reaches Redis when it holds them.
 func (d *doctor) checkRateLimit(ctx context.Context, cfg *config.Config) {
-	limits := fmt.Sprintf("%d requests per %s per client, %d sign-in emails per %s per address",
-		cfg.RateLimitMax, shortDuration(cfg.RateLimitWindow), cfg.LoginRateLimitMax, shortDuration(cfg.LoginRateLimitWindow))
+	limits := fmt.Sprintf("%d requests per %s per client, %d sign-in emails per %s per address and network (%d per address)",
+		cfg.RateLimitMax, shortDuration(cfg.RateLimitWindow), cfg.LoginRateLimitMax, shortDuration(cfg.LoginRateLimitWindow), cfg.LoginAddressMax)
 	if cfg.RedisURL == "" {
 		d.report(checkOK, "rate limit", limits+" (memory store: per instance; set REDIS_URL to share across instances)", "")
 		return

@@ -78,7 +78,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
 		Workspaces: store.NewWorkspaceService(db),
-		Invites:    store.NewInviteService(db),
+		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		Stripe:     newStripe(cfg, logger),
@@ -144,8 +144,9 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	return db, nil
 }
 
-// purgeHourly deletes expired sessions, old sign-in links and old
-// delivered mail once at start and then every hour, until ctx ends.
+// purgeHourly deletes expired sessions, old sign-in links, old delivered
+// mail and old invite-mail records, and clears the bodies of failed mail
+// whose link has expired, once at start and then every hour, until ctx ends.
 func purgeHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -155,7 +156,8 @@ func purgeHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
 		case err != nil && ctx.Err() == nil:
 			logger.Error("purge of expired rows failed", "error", err.Error())
 		case err == nil && p != (store.Purged{}):
-			logger.Info("purged expired rows", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail)
+			logger.Info("purged expired rows", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail,
+				"failed_mail_bodies", p.FailedMailBodies, "invite_sends", p.InviteSends)
 		}
 		select {
 		case <-ctx.Done():

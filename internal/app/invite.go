@@ -93,7 +93,8 @@ type ComposeInvite func(inv *Invite) Email
 // check their membership and role in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
-	// transaction, after checking the role rule, duplicates and seats.
+	// transaction, after checking the role rule, duplicates, seats and the
+	// service's InviteMailLimits for the address (a *RetryError).
 	CreateInvite(ctx context.Context, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, with the delivery state of their emails.
@@ -107,8 +108,10 @@ type InviteService interface {
 	// ENOTFOUND otherwise.
 	FindInviteForEmail(ctx context.Context, id int64, email string) (*Invite, error)
 	// AcceptInvite makes the principal a member, once, and returns the
-	// workspace. The principal's email must be the invited one.
-	AcceptInvite(ctx context.Context, key InviteKey) (*Workspace, error)
+	// workspace. The principal's email must be the invited one, and the
+	// workspace must have a seat left under limits (ErrWorkspaceFull
+	// otherwise, and the invite stays pending).
+	AcceptInvite(ctx context.Context, key InviteKey, limits PlanLimits) (*Workspace, error)
 	// DeclineInvite declines an invite addressed to the principal.
 	DeclineInvite(ctx context.Context, key InviteKey) error
 	// RevokeInvite withdraws a pending invite.
@@ -116,5 +119,113 @@ type InviteService interface {
 	// ResendInvite gives a pending invite a new token and expiry (voiding
 	// the old link) and queues a new email.
 	// An expired invite takes a seat again, so it is checked against limits.
+	// The service's InviteMailLimits may refuse it with a *RetryError; then
+	// nothing changes and nothing is queued.
 	ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
+}
+
+// InviteMailWindow is the period the daily invite-mail limits count over.
+const InviteMailWindow = 24 * time.Hour
+
+// InviteMailLimits cap invite emails, so that creating and resending
+// invites cannot flood someone's inbox. Zero fields do not limit.
+type InviteMailLimits struct {
+	// ResendGap is the least time between two emails of one invite.
+	ResendGap time.Duration
+	// ResendsPerDay is how often one invite may be resent per
+	// InviteMailWindow.
+	ResendsPerDay int
+	// PerAddressPerDay is how many invite emails one address may receive
+	// per InviteMailWindow, from all workspaces together.
+	PerAddressPerDay int
+}
+
+// InviteMailHistory is what the limits look at: the invite emails of the
+// last InviteMailWindow, each list oldest first.
+type InviteMailHistory struct {
+	Invite  []time.Time // every email of the invite (empty for a new invite)
+	Resends []time.Time // the invite's resends
+	Address []time.Time // every invite email to the invite's address
+}
+
+// Reasons a RetryError gives.
+const (
+	RetryGap          = "gap"     // the invite was emailed less than ResendGap ago
+	RetryInviteDaily  = "invite"  // the invite was resent ResendsPerDay times today
+	RetryAddressDaily = "address" // the address received PerAddressPerDay invite emails today
+)
+
+// NextInviteMail returns the earliest time the limits allow another invite
+// email after h, and the reason (a Retry* value) that decides it; a time
+// not after now means now.
+func (l InviteMailLimits) NextInviteMail(h InviteMailHistory) (next time.Time, reason string) {
+	later := func(t time.Time, why string) {
+		if t.After(next) {
+			next, reason = t, why
+		}
+	}
+	if l.ResendGap > 0 && len(h.Invite) > 0 {
+		later(h.Invite[len(h.Invite)-1].Add(l.ResendGap), RetryGap)
+	}
+	if l.ResendsPerDay > 0 && len(h.Resends) >= l.ResendsPerDay {
+		later(h.Resends[len(h.Resends)-l.ResendsPerDay].Add(InviteMailWindow), RetryInviteDaily)
+	}
+	if l.PerAddressPerDay > 0 && len(h.Address) >= l.PerAddressPerDay {
+		later(h.Address[len(h.Address)-l.PerAddressPerDay].Add(InviteMailWindow), RetryAddressDaily)
+	}
+	return next, reason
+}
+
+// CheckInviteMail returns a *RetryError when the limits refuse an invite
+// email at now after h; resend says whether it would resend an invite.
+func (l InviteMailLimits) CheckInviteMail(now time.Time, h InviteMailHistory, resend bool) error {
+	next, reason := l.NextInviteMail(h)
+	if !next.After(now) {
+		return nil
+	}
+	// Whole minutes, rounded up: a page says "14:05", and 14:05 must work.
+	if at := next.Truncate(time.Minute); at.Before(next) {
+		next = at.Add(time.Minute)
+	}
+	return &RetryError{At: next, Resend: resend, Reason: reason}
+}
+
+// RetryError refuses an invite email until At. It unwraps to an
+// ERATELIMITED *Error whose message gives the time in UTC; pages that know
+// the reader's time zone call Message instead.
+type RetryError struct {
+	At     time.Time
+	Resend bool   // the refused email was a resend
+	Reason string // a Retry* value
+}
+
+// Error implements the error interface.
+func (e *RetryError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the error as an ERATELIMITED *Error.
+func (e *RetryError) Unwrap() error {
+	return &Error{Code: ERATELIMITED, Message: e.Message(e.At, time.UTC)}
+}
+
+// Message explains the refusal with At in loc, with its date unless it is
+// the same day as now.
+func (e *RetryError) Message(now time.Time, loc *time.Location) string {
+	at := e.At.In(loc)
+	when := at.Format("15:04 MST")
+	if y, m, d := now.In(loc).Date(); at.Year() != y || at.Month() != m || at.Day() != d {
+		when += at.Format(" on 2 Jan")
+	}
+	var why string
+	switch e.Reason {
+	case RetryGap:
+		why = "This invite was emailed a few minutes ago."
+	case RetryInviteDaily:
+		why = "This invite has been resent as often as allowed in a day."
+	default:
+		why = "This address has received as many invite emails as allowed in a day."
+	}
+	if e.Resend {
+		return why + " You can resend this invite at " + when + "."
+	}
+	return why + " You can invite this address again at " + when + "."
 }

@@ -14,6 +14,10 @@ type Email struct {
 	// Ref ties the message to what it is about ("login", "invite:42") so a
 	// page can say whether it was delivered.
 	Ref string
+	// LinkExpiresAt is when the link the message carries stops working
+	// (zero when it carries none). Once it has passed, a message that could
+	// not be delivered keeps no body.
+	LinkExpiresAt time.Time
 }
 
 // Outbox states.

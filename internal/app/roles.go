@@ -201,3 +201,18 @@ func (l PlanLimits) CheckSeats(ws *Workspace, used int) error {
 	}
 	return nil
 }
+
+// ErrWorkspaceFull refuses an invite whose acceptance would pass the seat
+// limit; the invite stays pending.
+var ErrWorkspaceFull = &Error{Code: ECONFLICT, Message: "This workspace is full; ask an owner to upgrade."}
+
+// CheckJoin returns ErrWorkspaceFull when ws, with members members, has no
+// seat left for one more. Pending invites are not counted: the invite being
+// accepted is one of them, and after a downgrade more invites may be out
+// than seats; the first to accept take the seats there are.
+func (l PlanLimits) CheckJoin(ws *Workspace, members int) error {
+	if l.CheckSeats(ws, WorkspaceStats{Members: members}.SeatsUsed()) != nil {
+		return ErrWorkspaceFull
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -281,5 +282,34 @@ func TestPlanLimits(t *testing.T) {
 			}
 			checkRule(t, tc.limits.CheckSeats(ws, tc.used), tc.want)
 		})
+	}
+}
+
+func TestPlanLimits_CheckJoin(t *testing.T) {
+	t.Parallel()
+	limits := app.PlanLimits{FreeSeats: 3, ProSeats: 10}
+	cases := []struct {
+		name    string
+		plan    string
+		status  string
+		members int
+		full    bool
+	}{
+		{name: "FreeRoom", plan: app.PlanFree, members: 2},
+		{name: "FreeFull", plan: app.PlanFree, members: 3, full: true},
+		{name: "FreeOverAfterDowngrade", plan: app.PlanPro, status: "canceled", members: 5, full: true},
+		{name: "ProRoom", plan: app.PlanPro, status: "active", members: 9},
+		{name: "ProFull", plan: app.PlanPro, status: "active", members: 10, full: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := limits.CheckJoin(&app.Workspace{Plan: tc.plan, SubscriptionStatus: tc.status}, tc.members)
+			if got := errors.Is(err, app.ErrWorkspaceFull); got != tc.full || (!tc.full && err != nil) {
+				t.Fatalf("CheckJoin(%d members)=%v, want full=%v", tc.members, err, tc.full)
+			}
+		})
+	}
+	if err := (app.PlanLimits{}).CheckJoin(&app.Workspace{Plan: app.PlanFree}, 10000); err != nil {
+		t.Fatalf("unlimited plan: %v", err)
 	}
 }

@@ -101,6 +101,13 @@ type Config struct {
 	LoginRateLimitWindow time.Duration // LOGIN_RATE_LIMIT_WINDOW_MINUTES, default 15
 	RedisURL             string        // REDIS_URL, optional redis:// or rediss:// URL
 
+	// Mail abuse limits: sign-in links per address from all networks, and
+	// invite emails per invite and per address.
+	LoginAddressMax        int           // LOGIN_ADDRESS_MAX sign-in emails per address per login window, default 10, at least LOGIN_RATE_LIMIT_MAX
+	InviteResendInterval   time.Duration // INVITE_RESEND_INTERVAL_MINUTES between two emails of one invite, default 5
+	InviteResendsPerDay    int           // INVITE_RESENDS_PER_DAY per invite, default 5
+	InviteEmailsPerAddress int           // INVITE_EMAILS_PER_ADDRESS_PER_DAY from all workspaces, default 10
+
 	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES: comma-separated IPs or CIDRs; default none
 	LogLevel        slog.Level     // LOG_LEVEL: debug | info (default) | warn | error
 	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT_SECONDS, default 15
@@ -179,6 +186,7 @@ func Load(env Env) (*Config, error) {
 	c.LoginRateLimitWindow = l.duration("LOGIN_RATE_LIMIT_WINDOW_MINUTES", 15, 1, time.Minute,
 		"expected a whole number of minutes, at least 1")
 	c.RedisURL = l.redisURL("REDIS_URL")
+	l.loadMailLimits(c)
 
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
@@ -228,6 +236,24 @@ func (l *loader) loadDBPool(c *Config) {
 	c.DBMaxOpenConns, c.DBMaxIdleConns = open, idle
 	c.DBConnMaxLifetime = l.duration("DB_CONN_MAX_LIFETIME_MINUTES", 30, 0, time.Minute,
 		"expected a whole number of minutes, at least 0 (0 = no limit)")
+}
+
+// loadMailLimits reads the limits on sign-in and invite emails. A
+// per-address sign-in ceiling below the per-network budget would hide the
+// 429 that tells a real user to wait, so it is refused.
+func (l *loader) loadMailLimits(c *Config) {
+	n, ok := l.int("LOGIN_ADDRESS_MAX", max(10, c.LoginRateLimitMax), 1, maxInt,
+		"expected a whole number of sign-in emails per address, at least 1")
+	if ok && n < c.LoginRateLimitMax {
+		l.problem("LOGIN_ADDRESS_MAX", fmt.Sprintf("expected at least LOGIN_RATE_LIMIT_MAX (%d)", c.LoginRateLimitMax))
+	}
+	c.LoginAddressMax = n
+	c.InviteResendInterval = l.duration("INVITE_RESEND_INTERVAL_MINUTES", 5, 1, time.Minute,
+		"expected a whole number of minutes, at least 1")
+	c.InviteResendsPerDay, _ = l.int("INVITE_RESENDS_PER_DAY", 5, 1, maxInt,
+		"expected a whole number of resends per invite, at least 1")
+	c.InviteEmailsPerAddress, _ = l.int("INVITE_EMAILS_PER_ADDRESS_PER_DAY", 10, 1, maxInt,
+		"expected a whole number of invite emails per address, at least 1")
 }
 
 // publicVars collects every set PUBLIC_* variable, with PUBLIC_APP_NAME

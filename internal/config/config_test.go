@@ -85,6 +85,11 @@ func defaults(t *testing.T) *config.Config {
 		ContactEmail:         "hello@example.com",
 		DisableIndexing:      false,
 		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
+
+		LoginAddressMax:        10,
+		InviteResendInterval:   5 * time.Minute,
+		InviteResendsPerDay:    5,
+		InviteEmailsPerAddress: 10,
 	}
 }
 
@@ -103,6 +108,8 @@ func TestLoad_Defaults(t *testing.T) {
 			"SMTP_TLS": "", "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "STRIPE_PRICE_ID": "",
 			"STRIPE_LIVE_MODE": "", "STRIPE_API_BASE": "", "RATE_LIMIT_MAX": "", "RATE_LIMIT_WINDOW_MINUTES": "",
 			"LOGIN_RATE_LIMIT_MAX": "", "LOGIN_RATE_LIMIT_WINDOW_MINUTES": "", "REDIS_URL": "",
+			"LOGIN_ADDRESS_MAX": "", "INVITE_RESEND_INTERVAL_MINUTES": "",
+			"INVITE_RESENDS_PER_DAY": "", "INVITE_EMAILS_PER_ADDRESS_PER_DAY": "",
 			"TRUSTED_PROXIES": "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
 			"PRO_PLAN_SEATS": "", "PUBLIC_APP_NAME": "", "PUBLIC_EMPTY": "",
 			"PRO_PLAN_PRICE_LABEL": " ", "PUBLIC_APP_DESCRIPTION": "", "PUBLIC_CONTACT_EMAIL": "",
@@ -178,6 +185,11 @@ func TestLoad_AllSet(t *testing.T) {
 		"PUBLIC_SUPPORT_EMAIL":            "help@example.com",
 		"PUBLIC_STRIPE_PUBLISHABLE_KEY":   "pk_live_xyz",
 		"HOME":                            "/root",
+
+		"LOGIN_ADDRESS_MAX":                 "3",
+		"INVITE_RESEND_INTERVAL_MINUTES":    "10",
+		"INVITE_RESENDS_PER_DAY":            "2",
+		"INVITE_EMAILS_PER_ADDRESS_PER_DAY": "4",
 	}
 	want := &config.Config{
 		Env:               "production",
@@ -219,6 +231,11 @@ func TestLoad_AllSet(t *testing.T) {
 			"PUBLIC_SUPPORT_EMAIL":          "help@example.com",
 			"PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_live_xyz",
 		},
+
+		LoginAddressMax:        3,
+		InviteResendInterval:   10 * time.Minute,
+		InviteResendsPerDay:    2,
+		InviteEmailsPerAddress: 4,
 	}
 	got := mustLoad(t, env)
 	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {
@@ -249,6 +266,23 @@ func TestLoad_RateLimitBounds(t *testing.T) {
 	verr := problems(t, config.Env{"RATE_LIMIT_MAX": "9", "RATE_LIMIT_WINDOW_MINUTES": "0"})
 	findProblem(t, verr, "RATE_LIMIT_MAX")
 	findProblem(t, verr, "RATE_LIMIT_WINDOW_MINUTES")
+}
+
+func TestLoad_MailLimits(t *testing.T) {
+	t.Parallel()
+	// The sign-in ceiling follows a raised per-network budget by default.
+	c := mustLoad(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "12"})
+	if got, want := c.LoginAddressMax, 12; got != want {
+		t.Fatalf("LoginAddressMax=%d, want %d", got, want)
+	}
+	verr := problems(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "5", "LOGIN_ADDRESS_MAX": "4",
+		"INVITE_RESEND_INTERVAL_MINUTES": "0", "INVITE_RESENDS_PER_DAY": "0", "INVITE_EMAILS_PER_ADDRESS_PER_DAY": "x"})
+	if got, want := findProblem(t, verr, "LOGIN_ADDRESS_MAX").Message, "expected at least LOGIN_RATE_LIMIT_MAX (5)"; got != want {
+		t.Errorf("LOGIN_ADDRESS_MAX problem=%q, want %q", got, want)
+	}
+	findProblem(t, verr, "INVITE_RESEND_INTERVAL_MINUTES")
+	findProblem(t, verr, "INVITE_RESENDS_PER_DAY")
+	findProblem(t, verr, "INVITE_EMAILS_PER_ADDRESS_PER_DAY")
 }
 
 func TestLoad_DatabaseURL(t *testing.T) {

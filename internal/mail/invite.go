@@ -1,7 +1,9 @@
 package mail
 
 import (
+	"strings"
 	texttemplate "text/template"
+	"unicode"
 
 	"atrium/internal/app"
 )
@@ -52,7 +54,7 @@ var inviteHTML = htmlEmail("invite.html", `{{define "title"}}{{if .Test}}Test in
 func InviteEmail(appName, to, workspace, inviter string, role app.Role, link string) app.Email {
 	d := inviteData{AppName: appName, Workspace: workspace, Inviter: inviter, Role: role.Label(), Link: link,
 		Days: int(app.InviteTTL.Hours() / 24)}
-	return app.Email{To: to, Subject: inviter + " invited you to " + workspace + " on " + appName,
+	return app.Email{To: to, Subject: SubjectName(inviter) + " invited you to " + SubjectName(workspace) + " on " + appName,
 		Text: render(inviteText, d), HTML: render(inviteHTML, d)}
 }
 
@@ -62,4 +64,41 @@ func TestInviteEmail(appName, to string) app.Email {
 	d := inviteData{AppName: appName, Test: true}
 	return app.Email{To: to, Subject: "Test invite from " + appName, Text: render(inviteText, d),
 		HTML: render(inviteHTML, d), Ref: "test-invite"}
+}
+
+// MaxSubjectName is the most characters of a user-chosen name a subject
+// line shows.
+const MaxSubjectName = 60
+
+// SubjectName returns a name someone chose (a display name, a workspace
+// name) as a subject line shows it: in quotes, so it cannot pass for the
+// sentence around it; without control or bidirectional-formatting
+// characters and with runs of spaces collapsed; and at most MaxSubjectName
+// characters, cut with an ellipsis.
+func SubjectName(name string) string {
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range name {
+		switch {
+		case unicode.IsSpace(r):
+			space = n > 0
+			continue
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\uFEFF', r == '\u200B':
+			continue
+		case r == '"' || r == '\u201C' || r == '\u201D':
+			r = '\''
+		}
+		if space {
+			b.WriteRune(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	runes := []rune(b.String())
+	if len(runes) > MaxSubjectName {
+		runes = append(runes[:MaxSubjectName-1], '…')
+	}
+	return "“" + string(runes) + "”"
 }

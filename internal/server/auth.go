@@ -37,8 +37,22 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
 		return
 	}
-	lc, err := s.Limiter.login.Get(r.Context(), "login:"+app.HashToken(email))
+	// The 429 budget is per address and client network, so a stranger
+	// cannot lock someone out; past the per-address ceiling the page is the
+	// same but no email goes, so nobody can flood an inbox either.
+	networkKey, addressKey := s.Limiter.loginKeys(r, email)
+	lc, err := s.Limiter.login.Get(r.Context(), networkKey)
 	if !s.limitAllows(w, r, lc, err) {
+		return
+	}
+	if ceiling, err := s.Limiter.loginAddress.Get(r.Context(), addressKey); err != nil || ceiling.Reached {
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "rate limiter unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		} else {
+			s.Logger.WarnContext(r.Context(), "sign-in emails for address capped", "request_id", requestIDFrom(r.Context()),
+				"email", app.MaskEmail(email), "limit", ceiling.Limit)
+		}
+		redirect(w, r, "/login/sent?email="+url.QueryEscape(email))
 		return
 	}
 	token, hash := app.NewToken()

@@ -64,7 +64,7 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 			tb.Fatal(err)
 		}
 		_, u := signIn(email)
-		if _, err := invites.AcceptInvite(app.WithPrincipal(ctx, &app.Principal{User: *u}), app.InviteKey{TokenHash: hash}); err != nil {
+		if _, err := invites.AcceptInvite(app.WithPrincipal(ctx, &app.Principal{User: *u}), app.InviteKey{TokenHash: hash}, app.PlanLimits{}); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -140,7 +140,7 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
 		Workspaces: store.NewWorkspaceService(db),
-		Invites:    store.NewInviteService(db),
+		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
 		Stripe:     stripe,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,9 +10,16 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/config"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
+
+// InviteMailLimits returns the limits on invite emails that cfg sets.
+func InviteMailLimits(cfg *config.Config) app.InviteMailLimits {
+	return app.InviteMailLimits{ResendGap: cfg.InviteResendInterval, ResendsPerDay: cfg.InviteResendsPerDay,
+		PerAddressPerDay: cfg.InviteEmailsPerAddress}
+}
 
 // inviteLink returns the accept link of an invite token.
 func (s *Server) inviteLink(token string) string {
@@ -48,6 +56,11 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 	inv, err := s.Invites.CreateInvite(r.Context(), app.NewInvite{WorkspaceID: sc.ws.ID, Email: email, Role: role,
 		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token))
 	if err != nil {
+		if re := (*app.RetryError)(nil); errors.As(err, &re) {
+			form.EmailError = s.retryMessage(r, re)
+			s.renderMembers(w, r, http.StatusTooManyRequests, &form)
+			return
+		}
 		if app.ErrorCode(err) == app.ECONFLICT {
 			form.EmailError = app.ErrorMessage(err)
 			s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
@@ -69,6 +82,12 @@ func (s *Server) inviteSentFlash(w http.ResponseWriter, msg, token string) {
 		return
 	}
 	s.setFlash(w, "success", msg)
+}
+
+// retryMessage explains a refused invite email, with the time it may go in
+// the signed-in user's time zone.
+func (s *Server) retryMessage(r *http.Request, re *app.RetryError) string {
+	return re.Message(s.Now(), s.location(app.PrincipalFromContext(r.Context()).User.TimeZone))
 }
 
 // handleInviteRevoke handles "POST /w/{slug}/invites/{inviteID}/revoke".
@@ -95,6 +114,12 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 	}
 	token, hash := app.NewToken()
 	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token))
+	if re := (*app.RetryError)(nil); errors.As(err, &re) {
+		// Nothing was queued and the current link still works.
+		s.setFlash(w, "error", s.retryMessage(r, re))
+		redirect(w, r, wsPath(sc.ws, "/members"))
+		return
+	}
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.ECONFLICT || code == app.EINVALID {
 			s.setFlash(w, "error", app.ErrorMessage(err))
@@ -197,7 +222,12 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 		s.renderInvite(w, r, nil, "")
 		return
 	}
-	ws, err := s.Invites.AcceptInvite(r.Context(), key)
+	ws, err := s.Invites.AcceptInvite(r.Context(), key, s.plans())
+	if errors.Is(err, app.ErrWorkspaceFull) {
+		// The invite stays pending: say why, and how to get a seat.
+		s.render(w, r, http.StatusConflict, page.Invite(s.page(w, r, "Invitation"), page.InviteView{State: "full"}))
+		return
+	}
 	if err != nil {
 		if joined := s.joinedBy(r, key, err); joined != nil {
 			redirect(w, r, wsPath(joined, ""))

@@ -229,7 +229,7 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 			TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := invites.AcceptInvite(actingAs(join.u), app.InviteKey{TokenHash: hash}); err != nil {
+		if _, err := invites.AcceptInvite(actingAs(join.u), app.InviteKey{TokenHash: hash}, app.PlanLimits{}); err != nil {
 			t.Fatal(err)
 		}
 	}

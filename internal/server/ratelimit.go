@@ -15,6 +15,7 @@ import (
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
 
+	"atrium/internal/app"
 	"atrium/internal/config"
 )
 
@@ -23,21 +24,28 @@ import (
 // the budget).
 type RateLimiter struct {
 	general *limiter.Limiter
-	login   *limiter.Limiter
+	// login counts magic-link requests per address and client network: the
+	// budget that answers 429, which a stranger elsewhere cannot spend.
+	login *limiter.Limiter
+	// loginAddress counts magic-link emails per address from every network:
+	// the ceiling that stops mail silently instead of refusing anyone.
+	loginAddress *limiter.Limiter
 	// webhook counts unverifiable webhook deliveries per client.
 	webhook *limiter.Limiter
 	trusted []netip.Prefix
 }
 
 // NewRateLimiter returns a limiter allowing cfg.RateLimitMax state-changing
-// requests per client per cfg.RateLimitWindow, and cfg.LoginRateLimitMax
-// magic-link requests per email per cfg.LoginRateLimitWindow.
+// requests per client per cfg.RateLimitWindow, cfg.LoginRateLimitMax
+// magic-link requests per email and client network and cfg.LoginAddressMax
+// magic-link emails per email per cfg.LoginRateLimitWindow.
 func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 	return &RateLimiter{
-		general: limiter.New(store, limiter.Rate{Period: cfg.RateLimitWindow, Limit: int64(cfg.RateLimitMax)}),
-		login:   limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
-		webhook: limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
-		trusted: cfg.TrustedProxies,
+		general:      limiter.New(store, limiter.Rate{Period: cfg.RateLimitWindow, Limit: int64(cfg.RateLimitMax)}),
+		login:        limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
+		loginAddress: limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginAddressMax)}),
+		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
+		trusted:      cfg.TrustedProxies,
 	}
 }
 
@@ -120,6 +128,14 @@ func clientKey(a netip.Addr) string {
 		return "ip:" + p.String()
 	}
 	return "ip:" + a.String()
+}
+
+// loginKeys returns the keys of a magic-link request for email from r: the
+// refusing budget's (address and client network) and the ceiling's
+// (address). The address is hashed: keys may sit in a shared Redis.
+func (rl *RateLimiter) loginKeys(r *http.Request, email string) (network, address string) {
+	address = "login:" + app.HashToken(email)
+	return address + ":" + clientKey(rl.ClientIP(r)), address
 }
 
 // setLimitHeaders writes the X-RateLimit-* headers, and Retry-After when

@@ -325,17 +325,30 @@ func TestRateLimit_RedisSharedAcrossInstances(t *testing.T) {
 		t.Fatalf("another client: status %d, want 303", res.StatusCode)
 	}
 
-	// The per-email budget is shared too.
+	// The per-email budget of one network is shared too.
 	email := "redis-" + randomHex(6) + "@example.com"
 	limit := one.Cfg.LoginRateLimitMax
+	ip = randomIPv6()
 	for i := 1; i <= limit; i++ {
 		a := []*testApp{one, two}[i%2]
-		if res := client(a, randomIPv6()).Post("/login", url.Values{"email": {email}}); res.StatusCode != http.StatusSeeOther {
+		if res := client(a, ip).Post("/login", url.Values{"email": {email}}); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("magic link %d of %d: status %d, want 303", i, limit, res.StatusCode)
 		}
 	}
-	assertTooMany(t, "magic link over the limit", client(one, randomIPv6()).Post("/login", url.Values{"email": {email}}),
+	assertTooMany(t, "magic link over the limit", client(one, ip).Post("/login", url.Values{"email": {email}}),
 		limit, one.Cfg.LoginRateLimitWindow)
+
+	// So is the per-address ceiling: from other networks, through either
+	// instance, no more than LoginAddressMax emails are queued.
+	for i := 0; i < one.Cfg.LoginAddressMax; i++ {
+		a := []*testApp{one, two}[i%2]
+		if res := client(a, randomIPv6()).Post("/login", url.Values{"email": {email}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("magic link from a new network %d: status %d, want 303", i, res.StatusCode)
+		}
+	}
+	if got, want := countOutbox(t, db), one.Cfg.LoginAddressMax; got != want {
+		t.Fatalf("%d emails queued, want the per-address ceiling %d", got, want)
+	}
 }
 
 // randomIPv6 returns an address in a random /64 of 2001:db8::/32, the

@@ -61,6 +61,7 @@ func (s *AuthService) CreateLoginRequest(ctx context.Context, req app.LoginReque
 		if err := tx.Create(&r).Error; err != nil {
 			return fmt.Errorf("create login token: %w", err)
 		}
+		msg.LinkExpiresAt = r.ExpiresAt
 		return s.db.enqueueEmail(tx, msg)
 	})
 }

@@ -41,7 +41,7 @@ func newBillingFixture(t *testing.T, db *store.DB) *billingFixture {
 		TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 10}, compose); err != nil {
 		t.Fatalf("CreateInvite: %v", err)
 	}
-	if _, err := invites.AcceptInvite(f.admin, app.InviteKey{TokenHash: hash}); err != nil {
+	if _, err := invites.AcceptInvite(f.admin, app.InviteKey{TokenHash: hash}, app.PlanLimits{}); err != nil {
 		t.Fatalf("AcceptInvite: %v", err)
 	}
 	return f

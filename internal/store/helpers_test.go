@@ -56,7 +56,7 @@ func sendInvite(t *testing.T, db *store.DB, c *clock, ctx context.Context, works
 func addMember(t *testing.T, db *store.DB, c *clock, ctx context.Context, workspaceID int64, u teamUser, role app.Role) {
 	t.Helper()
 	_, tok := sendInvite(t, db, c, ctx, workspaceID, u.Email, role)
-	if _, err := store.NewInviteService(db).AcceptInvite(u.ctx, app.InviteKey{TokenHash: app.HashToken(tok)}); err != nil {
+	if _, err := store.NewInviteService(db).AcceptInvite(u.ctx, app.InviteKey{TokenHash: app.HashToken(tok)}, app.PlanLimits{}); err != nil {
 		t.Fatalf("%s accepts invite: %v", u.Email, err)
 	}
 }

@@ -88,7 +88,10 @@ const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.
 	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE ref = 'invite:' || CAST(i.id AS TEXT))`
 
 // InviteService implements app.InviteService.
-type InviteService struct{ db *DB }
+type InviteService struct {
+	db   *DB
+	mail app.InviteMailLimits
+}
 
 // NewInviteService returns the invite service of db.
 func NewInviteService(db *DB) *InviteService { return &InviteService{db: db} }
@@ -120,6 +123,9 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		if err := limits.CheckSeats(ws.toApp(), used); err != nil {
 			return err
 		}
+		if err := s.checkInviteMail(tx, 0, in.Email, false); err != nil {
+			return err
+		}
 		now := s.db.now()
 		// An expired invite for the address is closed so the new one can stand.
 		if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending).
@@ -135,6 +141,9 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			return fmt.Errorf("create invite: %w", err)
 		}
 		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
+			return err
+		}
+		if err := s.recordInviteMail(tx, r.ID, r.Email, false); err != nil {
 			return err
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionInviteSent,
@@ -156,6 +165,7 @@ func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.Comp
 	}
 	msg := compose(inv)
 	msg.Ref = fmt.Sprintf("invite:%d", id)
+	msg.LinkExpiresAt = inv.ExpiresAt
 	if err := s.db.enqueueEmail(tx, msg); err != nil {
 		return nil, err
 	}
@@ -284,12 +294,18 @@ func (s *InviteService) inviteForPrincipal(ctx context.Context, tx *gorm.DB, key
 }
 
 // AcceptInvite makes the principal a member exactly once: the conditional
-// status update is the guard against double clicks and racing tabs.
-func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey) (*app.Workspace, error) {
+// status update is the guard against double clicks and racing tabs. The
+// seat check counts members with the workspace locked (Postgres; SQLite
+// writes one transaction at a time), so two invitees cannot both take the
+// last seat.
+func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, limits app.PlanLimits) (*app.Workspace, error) {
 	var ws *app.Workspace
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
 		r, u, err := s.inviteForPrincipal(ctx, tx, key)
 		if err != nil {
+			return err
+		}
+		if err := s.checkJoin(tx, r.WorkspaceID, limits); err != nil {
 			return err
 		}
 		now := s.db.now()
@@ -315,6 +331,24 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey) (*a
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email, "role": r.Role}})
 	})
 	return ws, err
+}
+
+// checkJoin locks the workspace and checks it has a seat for one more
+// member.
+func (s *InviteService) checkJoin(tx *gorm.DB, workspaceID int64, limits app.PlanLimits) error {
+	var w workspaceRecord
+	q := tx
+	if s.db.dialect == Postgres {
+		q = tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&w, "id = ?", workspaceID).Error; err != nil {
+		return notFound(err, "Workspace not found.", "find workspace")
+	}
+	var members int64
+	if err := tx.Model(&membershipRecord{}).Where("workspace_id = ?", workspaceID).Count(&members).Error; err != nil {
+		return fmt.Errorf("count members: %w", err)
+	}
+	return limits.CheckJoin(w.toApp(), int(members))
 }
 
 // DeclineInvite declines an invite addressed to the principal.
@@ -397,11 +431,17 @@ func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID 
 				return err
 			}
 		}
+		if err := s.checkInviteMail(tx, r.ID, r.Email, true); err != nil {
+			return err
+		}
 		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
 			"token_hash": tokenHash, "expires_at": expiresAt.UTC(), "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("resend invite: %w", err)
 		}
 		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
+			return err
+		}
+		if err := s.recordInviteMail(tx, r.ID, r.Email, true); err != nil {
 			return err
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteResent,

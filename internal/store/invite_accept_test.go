@@ -19,14 +19,14 @@ func TestInviteService_AcceptInvite(t *testing.T) {
 		eve := signUpMember(t, db, c, "eve@example.com")
 		ws := createWorkspace(t, db, ada, "Acme")
 		accept := func(u teamUser, tok string) error {
-			_, err := invites.AcceptInvite(u.ctx, app.InviteKey{TokenHash: app.HashToken(tok)})
+			_, err := invites.AcceptInvite(u.ctx, app.InviteKey{TokenHash: app.HashToken(tok)}, app.PlanLimits{})
 			return err
 		}
 
 		t.Run("ByInvitee", func(t *testing.T) {
 			inv, tok := sendInvite(t, db, c, ada.ctx, ws.ID, "fin@example.com", app.RoleAdmin)
 			fin := signUpMember(t, db, c, "fin@example.com")
-			got, err := invites.AcceptInvite(fin.ctx, app.InviteKey{TokenHash: app.HashToken(tok)})
+			got, err := invites.AcceptInvite(fin.ctx, app.InviteKey{TokenHash: app.HashToken(tok)}, app.PlanLimits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,12 +141,12 @@ func TestInviteService_AcceptInvite(t *testing.T) {
 		t.Run("ByID", func(t *testing.T) {
 			inv, tok := sendInvite(t, db, c, ada.ctx, ws.ID, "lee@example.com", app.RoleMember)
 			lee := signUpMember(t, db, c, "lee@example.com")
-			_, err := invites.AcceptInvite(eve.ctx, app.InviteKey{ID: inv.ID})
+			_, err := invites.AcceptInvite(eve.ctx, app.InviteKey{ID: inv.ID}, app.PlanLimits{})
 			requireCode(t, "AcceptInvite by id for another address", err, app.ENOTFOUND)
 			if got := inviteStatus(t, db, tok); got != app.InvitePending {
 				t.Fatalf("status=%q after a refused accept, want pending", got)
 			}
-			if _, err := invites.AcceptInvite(lee.ctx, app.InviteKey{ID: inv.ID}); err != nil {
+			if _, err := invites.AcceptInvite(lee.ctx, app.InviteKey{ID: inv.ID}, app.PlanLimits{}); err != nil {
 				t.Fatalf("AcceptInvite by id: %v", err)
 			}
 			if got := roleIn(t, db, ws.ID, lee.ID); got != app.RoleMember {
@@ -188,7 +188,7 @@ func TestInviteService_DeclineInvite(t *testing.T) {
 				if e.ActorID != mo.ID || e.TargetID != fmt.Sprint(inv.ID) {
 					t.Fatalf("audit actor=%d target=%q", e.ActorID, e.TargetID)
 				}
-				_, err := invites.AcceptInvite(mo.ctx, tc.key(inv, tok))
+				_, err := invites.AcceptInvite(mo.ctx, tc.key(inv, tok), app.PlanLimits{})
 				requireCode(t, "AcceptInvite after decline", err, app.ECONFLICT)
 				requireCode(t, "DeclineInvite again", invites.DeclineInvite(mo.ctx, tc.key(inv, tok)), app.ECONFLICT)
 				if got := membershipCount(t, db, ws.ID, mo.ID); got != 0 {

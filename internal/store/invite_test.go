@@ -315,9 +315,9 @@ func TestInviteService_RevokeResend(t *testing.T) {
 				t.Fatalf("audit actor=%d target=%q", e.ActorID, e.TargetID)
 			}
 			again := signUpMember(t, db, c, "again@example.com")
-			_, err = invites.AcceptInvite(again.ctx, app.InviteKey{TokenHash: app.HashToken(oldTok)})
+			_, err = invites.AcceptInvite(again.ctx, app.InviteKey{TokenHash: app.HashToken(oldTok)}, app.PlanLimits{})
 			requireCode(t, "AcceptInvite(old token)", err, app.ENOTFOUND)
-			if _, err := invites.AcceptInvite(again.ctx, app.InviteKey{TokenHash: app.HashToken(newTok)}); err != nil {
+			if _, err := invites.AcceptInvite(again.ctx, app.InviteKey{TokenHash: app.HashToken(newTok)}, app.PlanLimits{}); err != nil {
 				t.Fatalf("AcceptInvite(new token): %v", err)
 			}
 		})

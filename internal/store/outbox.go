@@ -23,6 +23,8 @@ type outboxRecord struct {
 	LastError     string
 	CreatedAt     time.Time
 	SentAt        *time.Time
+	// TokenExpiresAt is when the link in the body expires (nil: no link).
+	TokenExpiresAt *time.Time
 }
 
 func (outboxRecord) TableName() string { return "mail_outbox" }
@@ -31,6 +33,9 @@ func (r *outboxRecord) toApp() *app.OutboxMessage {
 	m := &app.OutboxMessage{ID: r.ID, Status: r.Status, Attempts: r.Attempts,
 		NextAttemptAt: r.NextAttemptAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
 		Email: app.Email{To: r.ToAddr, Subject: r.Subject, Text: r.TextBody, HTML: r.HTMLBody, Ref: r.Ref}}
+	if r.TokenExpiresAt != nil {
+		m.Email.LinkExpiresAt = r.TokenExpiresAt.UTC()
+	}
 	if r.SentAt != nil {
 		m.SentAt = r.SentAt.UTC()
 	}
@@ -42,6 +47,10 @@ func (db *DB) enqueueEmail(tx *gorm.DB, msg app.Email) error {
 	now := db.now()
 	r := outboxRecord{ToAddr: msg.To, Subject: msg.Subject, TextBody: msg.Text, HTMLBody: msg.HTML,
 		Ref: msg.Ref, Status: app.OutboxPending, NextAttemptAt: now, CreatedAt: now}
+	if !msg.LinkExpiresAt.IsZero() {
+		at := msg.LinkExpiresAt.UTC().Truncate(time.Microsecond)
+		r.TokenExpiresAt = &at
+	}
 	if err := tx.Create(&r).Error; err != nil {
 		return fmt.Errorf("queue email: %w", err)
 	}

@@ -15,7 +15,8 @@ func TestOutboxService(t *testing.T) {
 		ctx := context.Background()
 		c := newClock(db)
 		ob := store.NewOutboxService(db)
-		if err := ob.EnqueueEmail(ctx, app.Email{To: "a@example.com", Subject: "Hi", Text: "x", Ref: "invite:1"}); err != nil {
+		if err := ob.EnqueueEmail(ctx, app.Email{To: "a@example.com", Subject: "Hi", Text: "x http://x.test/invites/tok", HTML: "<a>x</a>",
+			Ref: "invite:1", LinkExpiresAt: c.Now().Add(app.InviteTTL)}); err != nil {
 			t.Fatal(err)
 		}
 		msgs, err := ob.ClaimDueEmails(ctx, c.Now(), time.Minute, 10)
@@ -49,6 +50,11 @@ func TestOutboxService(t *testing.T) {
 		}
 		if got[0].Status != app.OutboxSent || got[0].Attempts != 2 || got[0].LastError != "" {
 			t.Fatalf("after send: %+v", got[0])
+		}
+		// Delivered: the headers stay, the bodies (and the link in them) go.
+		if e := got[0].Email; e.Text != "" || e.HTML != "" || e.To != "a@example.com" || e.Subject != "Hi" ||
+			!e.LinkExpiresAt.Equal(c.Now().Add(app.InviteTTL)) {
+			t.Fatalf("after send: email %+v, want headers without bodies", e)
 		}
 	})
 }

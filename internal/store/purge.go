@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"atrium/internal/app"
 )
 
 // Retention of finished rows.
@@ -16,16 +18,22 @@ const (
 	sentMailRetention = 30 * 24 * time.Hour
 )
 
-// Purged counts the rows a purge removed.
+// Purged counts the rows a purge removed or cleared.
 type Purged struct {
 	Sessions    int64
 	LoginTokens int64
 	SentMail    int64
+	// FailedMailBodies counts undeliverable messages whose bodies were
+	// cleared because the link they carried has expired.
+	FailedMailBodies int64
+	// InviteSends counts invite-mail records past the limits' window.
+	InviteSends int64
 }
 
 // PurgeExpired deletes expired sessions, sign-in links past their
-// retention and old delivered mail. serve runs it hourly; it is safe to
-// run from several instances at once.
+// retention, old delivered mail and old invite-mail records, and clears
+// the bodies of mail given up as failed once its link has expired. serve
+// runs it hourly; it is safe to run from several instances at once.
 func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 	now := db.now()
 	var p Purged
@@ -45,5 +53,20 @@ func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 		return p, fmt.Errorf("purge sent mail: %w", res.Error)
 	}
 	p.SentMail = res.RowsAffected
+	// Mail without a recorded expiry (no link, or queued before expiries
+	// were recorded) is cleared after InviteTTL, the longest a link lives.
+	res = g.Model(&outboxRecord{}).
+		Where("status = ? AND (text_body <> '' OR html_body <> '')", app.OutboxFailed).
+		Where(g.Where("token_expires_at <= ?", now).Or("token_expires_at IS NULL AND created_at <= ?", now.Add(-app.InviteTTL))).
+		Updates(map[string]any{"text_body": "", "html_body": ""})
+	if res.Error != nil {
+		return p, fmt.Errorf("clear failed mail: %w", res.Error)
+	}
+	p.FailedMailBodies = res.RowsAffected
+	res = g.Where("created_at <= ?", now.Add(-inviteSendRetention)).Delete(&inviteSendRecord{})
+	if res.Error != nil {
+		return p, fmt.Errorf("purge invite sends: %w", res.Error)
+	}
+	p.InviteSends = res.RowsAffected
 	return p, nil
 }
