@@ -78,12 +78,16 @@ type WorkspaceStats struct {
 // pending, unexpired invites.
 func (st WorkspaceStats) SeatsUsed() int { return st.Members + st.PendingInvites }
 
-// ValidateWorkspaceName trims a name and checks its length.
+// ValidateWorkspaceName checks a name through CleanText, collapsing white
+// space, and checks its length. Errors are about the "name" field.
 func ValidateWorkspaceName(name string) (string, error) {
-	name = strings.Join(strings.Fields(name), " ")
+	name, err := CleanText("name", "name", name, 0)
+	if err != nil {
+		return name, err
+	}
 	n := utf8.RuneCountInString(name)
 	if n < WorkspaceNameMin || n > WorkspaceNameMax {
-		return name, Errorf(EINVALID, "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
+		return name, FieldErrorf("name", "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
 	}
 	return name, nil
 }
@@ -91,13 +95,19 @@ func ValidateWorkspaceName(name string) (string, error) {
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // ValidateSlug checks a slug a person typed: lowercase letters, digits and
-// single dashes, 2 to SlugMax characters.
+// single dashes, 2 to SlugMax characters. Errors are about the "slug" field.
 func ValidateSlug(slug string) (string, error) {
 	slug = strings.ToLower(strings.TrimSpace(slug))
-	if len(slug) < 2 || len(slug) > SlugMax || !slugPattern.MatchString(slug) {
-		return slug, Errorf(EINVALID, "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
+	if !ValidSlugSyntax(slug) {
+		return slug, FieldErrorf("slug", "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
 	}
 	return slug, nil
+}
+
+// ValidSlugSyntax reports whether s could be a workspace's slug, so that an
+// address that cannot name a workspace is answered without a query.
+func ValidSlugSyntax(s string) bool {
+	return len(s) >= 2 && len(s) <= SlugMax && slugPattern.MatchString(s)
 }
 
 // Slugify derives a slug from a name: lower case, each run of other
