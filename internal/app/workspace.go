@@ -97,7 +97,11 @@ var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // ValidateSlug checks a slug a person typed: lowercase letters, digits and
 // single dashes, 2 to SlugMax characters. Errors are about the "slug" field.
 func ValidateSlug(slug string) (string, error) {
-	slug = strings.ToLower(strings.TrimSpace(slug))
+	slug, err := CleanText("slug", "address", slug, 0)
+	if err != nil {
+		return "", err
+	}
+	slug = strings.ToLower(slug)
 	if !ValidSlugSyntax(slug) {
 		return slug, FieldErrorf("slug", "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
 	}

@@ -82,8 +82,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		st := &requestState{id: newRequestID()}
 		w.Header().Set("X-Request-Id", st.id)
 		ctx := context.WithValue(r.Context(), stateKey, st)
+		// The user agent and address reach sessions and audit rows from
+		// here only, so they are made valid text here.
 		ctx = app.WithRequestMeta(ctx, app.RequestMeta{
-			RequestID: st.id, IP: s.Limiter.ClientIP(r).String(), UserAgent: r.UserAgent(),
+			RequestID: st.id, IP: app.SanitizeHeader(s.Limiter.ClientIP(r).String(), 64),
+			UserAgent: app.SanitizeHeader(r.UserAgent(), app.MaxUserAgentLength),
 		})
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)

@@ -112,6 +112,11 @@ func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug strin
 	if err != nil {
 		return nil, err
 	}
+	// An address of only white space asks for a derived one; control
+	// characters are refused before that decision.
+	if slug, err = app.CleanText("slug", "address", slug, 0); err != nil {
+		return nil, err
+	}
 	derived := slug == ""
 	if derived {
 		slug = app.Slugify(name)
