@@ -116,4 +116,3 @@ func TestLookAlikeEmails(t *testing.T) {
 		})
 	}
 }
-
