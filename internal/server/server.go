@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -46,12 +47,18 @@ type Deps struct {
 	// Docs are the /docs pages; optional, defaults to the embedded ones
 	// (docs.Builtin), rendered once here.
 	Docs *docs.Library
+	// FlashKey signs the flash cookie; optional, defaults to a random key
+	// of this process (a restart then drops pending messages). Serve
+	// passes FLASH_KEY or the key kept in the database.
+	FlashKey []byte
 }
 
 // Server holds the dependencies the handlers share.
 type Server struct {
 	Deps
 	sessionCookie string
+	flashCookie   string
+	flashKey      []byte
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
 }
@@ -67,10 +74,16 @@ func New(d Deps) http.Handler {
 	if d.Docs == nil {
 		d.Docs = docs.Builtin()
 	}
-	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session"}
+	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
+		flashCookie: flashCookieName, flashKey: d.FlashKey}
 	if s.secure {
 		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
 		s.sessionCookie = "__Host-atrium_session"
+		s.flashCookie = "__Host-" + flashCookieName
+	}
+	if len(s.flashKey) == 0 {
+		s.flashKey = make([]byte, 32)
+		_, _ = rand.Read(s.flashKey)
 	}
 	return s.routes()
 }
