@@ -147,6 +147,25 @@ func Slugify(name string) string {
 	return s
 }
 
+// CanCreateWorkspace checks the cap on workspaces one person owns: owned
+// is how many they own, max the cap (0 = none).
+func CanCreateWorkspace(owned, max int) error {
+	if max > 0 && owned >= max {
+		return &Error{Code: ECONFLICT, Field: "name", Message: "You own " + itoa(owned) +
+			" workspaces, the most one person may. Delete one you no longer use, or ask the operator to raise the limit."}
+	}
+	return nil
+}
+
+// SuffixBase returns the start shared by every "-N" variant of slug: slug,
+// shortened when it leaves no room for a dash and nine digits.
+func SuffixBase(slug string) string {
+	if len(slug) > SlugMax-10 {
+		slug = strings.TrimRight(slug[:SlugMax-10], "-")
+	}
+	return slug
+}
+
 // SlugWithSuffix returns slug with "-n" appended, shortened to fit SlugMax.
 func SlugWithSuffix(slug string, n int) string {
 	suffix := "-" + itoa(n)

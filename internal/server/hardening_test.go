@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/store/storetest"
 )
 
 // setCookies returns the Set-Cookie lines of res for the named cookie.
@@ -169,5 +170,27 @@ func TestHead_AnsweredWhereGetIs(t *testing.T) {
 	}
 	if got := b.Get("/w/" + slug).Text("flash"); !strings.Contains(got, "Acme") {
 		t.Fatalf("the flash after HEAD requests=%q, want the created message", got)
+	}
+}
+
+func TestWorkspaceCreate_Cap(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect, withEnv("MAX_WORKSPACES_PER_USER", "2"))
+			b := a.newBrowser(t)
+			b.signIn("ada@example.com")
+			for _, name := range []string{"One", "Two"} {
+				if res := b.Post("/workspaces", url.Values{"name": {name}}); res.StatusCode != http.StatusSeeOther {
+					t.Fatalf("create %s: status %d", name, res.StatusCode)
+				}
+			}
+			res := b.Post("/workspaces", url.Values{"name": {"Three"}})
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Text("field-name-error"), "You own 2 workspaces") {
+				t.Fatalf("third workspace: status %d, name error %q", res.StatusCode, res.Text("field-name-error"))
+			}
+			if v, _ := res.Doc.Find(`input[name="name"]`).Attr("value"); v != "Three" {
+				t.Fatalf("the form lost the name: %q", v)
+			}
+		})
 	}
 }

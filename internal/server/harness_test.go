@@ -132,6 +132,8 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	if cfg.BillingEnabled() {
 		stripe = billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
 	}
+	workspaces := store.NewWorkspaceService(db)
+	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
 	ts.Config.Handler = server.New(server.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -139,7 +141,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		Auth:       store.NewAuthService(db),
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
-		Workspaces: store.NewWorkspaceService(db),
+		Workspaces: workspaces,
 		Invites:    store.NewInviteService(db),
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
