@@ -185,7 +185,7 @@ func TestRestore_OlderBackupMigrates(t *testing.T) {
 		t.Fatalf("migrate up: %s", res.Output())
 	}
 	res := runAtrium(t, env, "restore", backup)
-	if res.Code != 0 || !strings.Contains(res.Stdout, "applied 00003") || !strings.Contains(res.Stdout, "Migrations: 1 applied") {
-		t.Fatalf("restore of an older backup: exit status %d, want 0 with migration 3 applied\n%s", res.Code, res.Output())
+	if res.Code != 0 || !strings.Contains(res.Stdout, "applied 00007") || !strings.Contains(res.Stdout, "Migrations: 1 applied") {
+		t.Fatalf("restore of an older backup: exit status %d, want 0 with migration 7 applied\n%s", res.Code, res.Output())
 	}
 }

@@ -122,7 +122,8 @@ func FuzzForms(f *testing.F) {
 
 			esc := url.PathEscape(in)
 			for _, p := range []string{"/w/" + esc, "/w/" + esc + "/members", "/invites/" + esc, "/docs/" + esc,
-				"/login?next=" + url.QueryEscape(in), "/auth/verify?token=" + url.QueryEscape(in)} {
+				"/login?next=" + url.QueryEscape(in), "/auth/verify?token=" + url.QueryEscape(in),
+				"/login/sent?email=" + url.QueryEscape(in), "/w/acme/audit?action=" + url.QueryEscape(in) + "&before=" + url.QueryEscape(in)} {
 				check("GET "+p, owner.Get(p), false)
 				check("GET "+p, anon.Get(p), false)
 			}

@@ -285,7 +285,7 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 func setCookie(w http.ResponseWriter, c *http.Cookie) {
 	h := w.Header()
 	prefix := c.Name + "="
-	kept := h.Values("Set-Cookie")[:0:0]
+	var kept []string
 	for _, v := range h.Values("Set-Cookie") {
 		if !strings.HasPrefix(v, prefix) {
 			kept = append(kept, v)
