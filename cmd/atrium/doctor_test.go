@@ -165,7 +165,7 @@ func TestDoctor_PendingMigrations(t *testing.T) {
 		t.Fatalf("migrate down: %s", res.Output())
 	}
 	res := runAtrium(t, env, "doctor")
-	if got := doctorLines(t, res.Stdout)["migrations"]; res.Code != 0 || got[0] != checkWarn || !strings.Contains(got[1], "1 of 3 pending") {
+	if got := doctorLines(t, res.Stdout)["migrations"]; res.Code != 0 || got[0] != checkWarn || !strings.Contains(got[1], "pending") || !strings.HasPrefix(got[1], "1 of ") {
 		t.Errorf("doctor with a pending migration: status %d, migrations %v\n%s", res.Code, got, res.Stdout)
 	}
 	env["MIGRATE_ON_START"] = "false"
