@@ -160,7 +160,9 @@ func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name,
 			// One create at a time per person (for the cap) and per derived
 			// address (so concurrent "Team" creates do not pick the same
 			// suffix). SQLite's IMMEDIATE transactions already serialize.
-			if err := tx.Exec("SELECT id FROM users WHERE id = ? FOR UPDATE", uid).Error; err != nil {
+			// NO KEY UPDATE leaves the person's sign-ins (foreign-key checks
+			// on their row) unblocked.
+			if err := tx.Exec("SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", uid).Error; err != nil {
 				return fmt.Errorf("lock user %d: %w", uid, err)
 			}
 			if derived {
