@@ -44,9 +44,10 @@ test-short: ## quick tests only (no browser)
 bench: ## every signed-in page against a bare net/http handler, as ratios
 	scripts/bench.sh
 
-fuzz: ## fuzz email and next-path parsing for 30s each
+fuzz: ## fuzz email and next-path parsing, and every form through the server, for 30s each
 	$(GO) test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 30s ./internal/app/
 	$(GO) test -run '^$$' -fuzz FuzzSafeNext -fuzztime 30s ./internal/app/
+	$(GO) test -run '^$$' -fuzz FuzzForms -fuzztime 30s -parallel 1 ./internal/server/
 
 migrate: ## apply pending migrations to DATABASE_URL
 	$(GO) run ./cmd/atrium migrate up

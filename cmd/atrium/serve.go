@@ -70,6 +70,17 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	outbox := store.NewOutboxService(db)
 	worker := mail.NewWorker(outbox, sender, logger)
 
+	// The flash cookie's signing key: FLASH_KEY, or one made at first start
+	// and kept in the database so that every instance shares it.
+	flashKey := []byte(cfg.FlashKey)
+	if len(flashKey) == 0 {
+		if flashKey, err = db.Secret(ctx, "flash_key"); err != nil {
+			return fmt.Errorf("%w (run `atrium migrate` if MIGRATE_ON_START is off)", err)
+		}
+	}
+	workspaces := store.NewWorkspaceService(db)
+	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
+
 	handler := server.New(server.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -77,13 +88,14 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Auth:       store.NewAuthService(db),
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
-		Workspaces: store.NewWorkspaceService(db),
+		Workspaces: workspaces,
 		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
+		FlashKey:   flashKey,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr())

@@ -10,7 +10,9 @@ import (
 
 func TestNormalizeEmail(t *testing.T) {
 	t.Parallel()
-	long := strings.Repeat("a", app.MaxEmailLength-len("@example.com")) + "@example.com"
+	// 64 characters before the "@" (RFC 5321's limit), 254 in all.
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." +
+		strings.Repeat("d", app.MaxEmailLength-64-1-63-1-63-1-len(".com")) + ".com"
 	cases := []struct {
 		name, in, want string // want "" means the address is refused
 		wantMsg        string // part of the refusal message
@@ -45,9 +47,33 @@ func TestNormalizeEmail(t *testing.T) {
 		{name: "DomainLiteral", in: "ada@[127.0.0.1]", wantMsg: "valid email"},
 		{name: "List", in: "ada@example.com, bob@example.com", wantMsg: "valid email"},
 		{name: "Comment", in: "ada@example.com (Ada)", wantMsg: "valid email"},
-		{name: "NewlineInside", in: "ada@example.com\nbcc@evil.example", wantMsg: "valid email"},
-		{name: "HeaderInjection", in: "ada@example.com\r\nBcc: x@evil.example", wantMsg: "valid email"},
-		{name: "NUL", in: "ada\x00@example.com", wantMsg: "valid email"},
+		{name: "NewlineInside", in: "ada@example.com\nbcc@evil.example", wantMsg: "control characters"},
+		{name: "HeaderInjection", in: "ada@example.com\r\nBcc: x@evil.example", wantMsg: "control characters"},
+		{name: "NUL", in: "ada\x00@example.com", wantMsg: "control characters"},
+
+		// One mailbox is one account: nothing invisible, no look-alikes.
+		{name: "ZeroWidthSpace", in: "founder\u200b@example.com", wantMsg: "invisible"},
+		{name: "ZeroWidthJoinerInDomain", in: "ada@exa\u200dmple.com", wantMsg: "invisible"},
+		{name: "SoftHyphen", in: "foun\u00adder@example.com", wantMsg: "invisible"},
+		{name: "ByteOrderMark", in: "\ufeffada@example.com", wantMsg: "invisible"},
+		{name: "NoBreakSpace", in: "ada\u00a0@example.com", wantMsg: "invisible"},
+		{name: "RightToLeftOverride", in: "ada\u202e@example.com", wantMsg: "invisible"},
+		{name: "InvalidUTF8", in: "\xff@example.com", wantMsg: "invisible"},
+		{name: "FullwidthLocal", in: "ｆｏｕｎｄｅｒ@example.com", wantMsg: "valid email"},
+		{name: "KelvinSignLocal", in: "\u212a@example.com", wantMsg: "valid email"},
+		{name: "LocalTooLong", in: strings.Repeat("a", 65) + "@example.com", wantMsg: "valid email"},
+		{name: "LeadingDotLocal", in: ".ada@example.com", wantMsg: "valid email"},
+		{name: "DashFirstDomain", in: "ada@-example.com", wantMsg: "valid email"},
+		{name: "DashLastLabel", in: "ada@example-.com", wantMsg: "valid email"},
+		{name: "DashFirstSubdomain", in: "ada@mail.-example.com", wantMsg: "valid email"},
+		{name: "IPAddress", in: "ada@127.0.0.1", wantMsg: "valid email"},
+		{name: "UnderscoreDomain", in: "ada@my_example.com", wantMsg: "valid email"},
+
+		// IDN domains have one form, the ASCII one.
+		{name: "IDNDomain", in: "ada@exämple.com", want: "ada@xn--exmple-cua.com"},
+		{name: "IDNDomainUpper", in: "Ada@EXÄMPLE.COM", want: "ada@xn--exmple-cua.com"},
+		{name: "IDNDomainASCII", in: "ada@xn--exmple-cua.com", want: "ada@xn--exmple-cua.com"},
+		{name: "FullwidthDomain", in: "ada@ｅｘａｍｐｌｅ.com", want: "ada@example.com"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

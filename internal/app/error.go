@@ -20,10 +20,13 @@ const (
 	EUNAVAILABLE  = "unavailable"
 )
 
-// Error is an error a user may see: its Message is safe to show.
+// Error is an error a user may see: its Message is safe to show. Field
+// names the form field it is about, when there is one, so that a form can
+// show the message beside it.
 type Error struct {
 	Code    string
 	Message string
+	Field   string
 }
 
 // Error implements the error interface.
@@ -34,6 +37,20 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns an EINVALID *Error about the named form field.
+func FieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// ErrorField returns the form field err is about, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // ErrorCode returns the code of err when it is (or wraps) an *Error,

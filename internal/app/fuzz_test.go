@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"atrium/internal/app"
 )
@@ -19,6 +20,10 @@ func FuzzNormalizeEmail(f *testing.F) {
 		"ada@example.com, bob@example.com", "ada@example.com\r\nBcc: x@evil.example", "ada\x00@example.com",
 		"ÄDA@EXAMPLE.COM", "ada@exämple.com", "\u212a@example.com", "İ@example.com", "ada\u00a0@example.com",
 		"ada@example.com\u200b", "\xff@example.com", strings.Repeat("a", 243) + "@example.com",
+		"founder\u200b@example.com", "foun\u00adder@example.com", "\ufeffada@example.com", "ada@exa\u200dmple.com",
+		"ｆｏｕｎｄｅｒ@example.com", "ada@ｅｘａｍｐｌｅ.com", "ada@-example.com", "ada@example-.com", "ada@xn--exmple-cua.com",
+		"ada@EXÄMPLE.com", "ada@例え.jp", "ada@127.0.0.1", ".ada@example.com", "a..da@example.com", "ada@@example.com",
+		"ada\u202e@example.com", "ada@example.com\x00", strings.Repeat("a", 65) + "@example.com",
 	} {
 		f.Add(s)
 	}
@@ -46,9 +51,18 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("NormalizeEmail(%q)=%q does not have exactly one @", in, out)
 		}
 		for _, c := range []byte(out) {
-			if c <= ' ' || c == 0x7f {
-				t.Fatalf("NormalizeEmail(%q)=%q holds space or control byte %#x", in, out, c)
+			if c <= ' ' || c >= 0x7f {
+				t.Fatalf("NormalizeEmail(%q)=%q holds a space, control or non-ASCII byte %#x", in, out, c)
 			}
+		}
+		// The local part is kept as typed, only lower-cased.
+		trimmed := strings.TrimSpace(in)
+		if local := out[:strings.IndexByte(out, '@')]; local != strings.ToLower(trimmed[:strings.LastIndexByte(trimmed, '@')]) {
+			t.Fatalf("NormalizeEmail(%q)=%q changed the local part", in, out)
+		}
+		if domain := out[strings.IndexByte(out, '@')+1:]; strings.HasPrefix(domain, "-") || strings.Contains(domain, ".-") ||
+			strings.Contains(domain, "-.") || strings.HasSuffix(domain, "-") {
+			t.Fatalf("NormalizeEmail(%q)=%q has a domain label with a leading or trailing dash", in, out)
 		}
 		again, err := app.NormalizeEmail(out)
 		if err != nil || again != out {
@@ -68,7 +82,7 @@ func FuzzSafeNext(f *testing.F) {
 		"/\t/evil.example", "/\n/evil.example", "/%09/evil.example", "/%0a/evil.example",
 		"http://evil.example", "HTTPS://evil.example", "javascript:alert(1)", "data:text/html,x",
 		"//user@evil.example", "/@evil.example", "/.//evil.example", "/%2e%2e//evil.example", "/％２Ｆevil.example",
-		"/\u3000/evil.example", "/%zz", strings.Repeat("/a", 300),
+		"/\u3000/evil.example", "/%zz", strings.Repeat("/a", 300), "/\xff", "/%FF", "/caf\xe9", "/a\x00b",
 	} {
 		f.Add(s)
 	}
@@ -80,6 +94,9 @@ func FuzzSafeNext(f *testing.F) {
 		}
 		if got != in {
 			t.Fatalf("SafeNext(%q)=%q, neither the input nor the fallback", in, got)
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("SafeNext(%q)=%q is not valid UTF-8", in, got)
 		}
 		if got[0] != '/' || len(got) > 1 && (got[1] == '/' || got[1] == '\\') {
 			t.Fatalf("SafeNext(%q)=%q does not start with exactly one slash", in, got)

@@ -3,6 +3,7 @@ package app
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxNextLength bounds the length of a post-sign-in redirect path.
@@ -10,10 +11,11 @@ const MaxNextLength = 512
 
 // SafeNext returns next when it is a local path on this site and fallback
 // otherwise. It refuses absolute URLs, scheme-relative "//host" URLs, the
-// backslash forms browsers treat like them, and control characters, so a
-// crafted sign-in link can never send a user to another site.
+// backslash forms browsers treat like them, control characters and text
+// that is not valid UTF-8, so a crafted sign-in link can never send a user
+// to another site or put bytes in the database it refuses.
 func SafeNext(next, fallback string) string {
-	if next == "" || len(next) > MaxNextLength || next[0] != '/' {
+	if next == "" || len(next) > MaxNextLength || next[0] != '/' || !utf8.ValidString(next) {
 		return fallback
 	}
 	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {

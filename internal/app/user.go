@@ -32,6 +32,12 @@ type UserUpdate struct {
 // MaxNameLength bounds a display name.
 const MaxNameLength = 80
 
+// ValidateUserName checks a display name through CleanText; empty is
+// allowed (the email is shown instead). Errors are about the "name" field.
+func ValidateUserName(name string) (string, error) {
+	return CleanText("name", "name", name, MaxNameLength)
+}
+
 // UserService reads and changes users.
 type UserService interface {
 	// UpdateUser changes the principal's profile ("user.updated").

@@ -78,12 +78,16 @@ type WorkspaceStats struct {
 // pending, unexpired invites.
 func (st WorkspaceStats) SeatsUsed() int { return st.Members + st.PendingInvites }
 
-// ValidateWorkspaceName trims a name and checks its length.
+// ValidateWorkspaceName checks a name through CleanText, collapsing white
+// space, and checks its length. Errors are about the "name" field.
 func ValidateWorkspaceName(name string) (string, error) {
-	name = strings.Join(strings.Fields(name), " ")
+	name, err := CleanText("name", "name", name, 0)
+	if err != nil {
+		return name, err
+	}
 	n := utf8.RuneCountInString(name)
 	if n < WorkspaceNameMin || n > WorkspaceNameMax {
-		return name, Errorf(EINVALID, "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
+		return name, FieldErrorf("name", "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
 	}
 	return name, nil
 }
@@ -91,13 +95,23 @@ func ValidateWorkspaceName(name string) (string, error) {
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // ValidateSlug checks a slug a person typed: lowercase letters, digits and
-// single dashes, 2 to SlugMax characters.
+// single dashes, 2 to SlugMax characters. Errors are about the "slug" field.
 func ValidateSlug(slug string) (string, error) {
-	slug = strings.ToLower(strings.TrimSpace(slug))
-	if len(slug) < 2 || len(slug) > SlugMax || !slugPattern.MatchString(slug) {
-		return slug, Errorf(EINVALID, "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
+	slug, err := CleanText("slug", "address", slug, 0)
+	if err != nil {
+		return "", err
+	}
+	slug = strings.ToLower(slug)
+	if !ValidSlugSyntax(slug) {
+		return slug, FieldErrorf("slug", "Use 2 to %d lowercase letters, numbers and single dashes (like acme-inc).", SlugMax)
 	}
 	return slug, nil
+}
+
+// ValidSlugSyntax reports whether s could be a workspace's slug, so that an
+// address that cannot name a workspace is answered without a query.
+func ValidSlugSyntax(s string) bool {
+	return len(s) >= 2 && len(s) <= SlugMax && slugPattern.MatchString(s)
 }
 
 // Slugify derives a slug from a name: lower case, each run of other
@@ -131,6 +145,25 @@ func Slugify(name string) string {
 		return "workspace-" + hex.EncodeToString(buf)
 	}
 	return s
+}
+
+// CanCreateWorkspace checks the cap on workspaces one person owns: owned
+// is how many they own, max the cap (0 = none).
+func CanCreateWorkspace(owned, max int) error {
+	if max > 0 && owned >= max {
+		return &Error{Code: ECONFLICT, Field: "name", Message: "You own " + itoa(owned) +
+			" workspaces, the most one person may. Delete one you no longer use, or ask the operator to raise the limit."}
+	}
+	return nil
+}
+
+// SuffixBase returns the start shared by every "-N" variant of slug: slug,
+// shortened when it leaves no room for a dash and nine digits.
+func SuffixBase(slug string) string {
+	if len(slug) > SlugMax-10 {
+		slug = strings.TrimRight(slug[:SlugMax-10], "-")
+	}
+	return slug
 }
 
 // SlugWithSuffix returns slug with "-n" appended, shortened to fit SlugMax.

@@ -116,6 +116,13 @@ type Config struct {
 	ProPlanSeats      int    // PRO_PLAN_SEATS, default 0 = unlimited
 	ProPlanPriceLabel string // PRO_PLAN_PRICE_LABEL, default "$29 per workspace / month", shown on the pricing page
 
+	MaxWorkspacesPerUser int // MAX_WORKSPACES_PER_USER workspaces one person may own, default 20, at least 1
+
+	// FlashKey is FLASH_KEY, optional: at least 32 characters signing the
+	// flash-message cookie. Empty: a key made at first start and kept in
+	// the database.
+	FlashKey string
+
 	AppName         string            // PUBLIC_APP_NAME, default "Atrium"
 	Description     string            // PUBLIC_APP_DESCRIPTION: the meta description, default a one-line pitch
 	ContactEmail    string            // PUBLIC_CONTACT_EMAIL, default "hello@example.com": the address the legal pages give
@@ -198,6 +205,10 @@ func Load(env Env) (*Config, error) {
 	c.ProPlanSeats, _ = l.int("PRO_PLAN_SEATS", 0, 0, maxInt,
 		"expected a whole number of seats, at least 0 (0 = unlimited)")
 	c.ProPlanPriceLabel = l.priceLabel("PRO_PLAN_PRICE_LABEL", DefaultProPlanPriceLabel)
+
+	c.MaxWorkspacesPerUser, _ = l.int("MAX_WORKSPACES_PER_USER", 20, 1, 100000,
+		"expected a whole number of workspaces, from 1 to 100000")
+	c.FlashKey = l.secretKey("FLASH_KEY", 32)
 
 	c.AppName = l.str("PUBLIC_APP_NAME", "Atrium")
 	c.Description = l.str("PUBLIC_APP_DESCRIPTION", DefaultDescription)
@@ -288,7 +299,7 @@ func (c *Config) SecureCookies() bool { return c.AppURL != nil && c.AppURL.Schem
 func (c *Config) Addr() string { return fmt.Sprintf(":%d", c.Port) }
 
 // SecretValues returns the non-empty values of secret settings: the SMTP
-// password, the Stripe secret key and webhook secret, and the passwords in
+// password, the Stripe secret key and webhook secret, FLASH_KEY, and the passwords in
 // DATABASE_URL and REDIS_URL. Tests search rendered pages and logs for them.
 func (c *Config) SecretValues() []string {
 	var out []string
@@ -300,6 +311,7 @@ func (c *Config) SecretValues() []string {
 	add(c.SMTP.Password)
 	add(c.Stripe.SecretKey)
 	add(c.Stripe.WebhookSecret)
+	add(c.FlashKey)
 	if c.Database.Driver == DriverPostgres {
 		for _, p := range urlPasswords(c.Database.DSN) {
 			add(p)

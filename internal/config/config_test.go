@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,7 @@ func defaults(t *testing.T) *config.Config {
 		FreePlanSeats:        3,
 		ProPlanSeats:         0,
 		ProPlanPriceLabel:    "$29 per workspace / month",
+		MaxWorkspacesPerUser: 20,
 		AppName:              "Atrium",
 		Description:          config.DefaultDescription,
 		ContactEmail:         "hello@example.com",
@@ -178,6 +180,8 @@ func TestLoad_AllSet(t *testing.T) {
 		"FREE_PLAN_SEATS":                 "1",
 		"PRO_PLAN_SEATS":                  "25",
 		"PRO_PLAN_PRICE_LABEL":            " €19 per seat / month ",
+		"MAX_WORKSPACES_PER_USER":         "50",
+		"FLASH_KEY":                       "0123456789abcdef0123456789abcdef",
 		"PUBLIC_APP_NAME":                 " Acme ",
 		"PUBLIC_APP_DESCRIPTION":          "Acme keeps teams in step.",
 		"PUBLIC_CONTACT_EMAIL":            "legal@acme.example",
@@ -215,15 +219,17 @@ func TestLoad_AllSet(t *testing.T) {
 			netip.MustParsePrefix("2001:db8::1/128"),
 			netip.MustParsePrefix("172.16.0.0/12"),
 		},
-		LogLevel:          slog.LevelWarn,
-		ShutdownTimeout:   30 * time.Second,
-		FreePlanSeats:     1,
-		ProPlanSeats:      25,
-		ProPlanPriceLabel: "€19 per seat / month",
-		AppName:           "Acme",
-		Description:       "Acme keeps teams in step.",
-		ContactEmail:      "legal@acme.example",
-		DisableIndexing:   true,
+		LogLevel:             slog.LevelWarn,
+		ShutdownTimeout:      30 * time.Second,
+		FreePlanSeats:        1,
+		ProPlanSeats:         25,
+		ProPlanPriceLabel:    "€19 per seat / month",
+		MaxWorkspacesPerUser: 50,
+		FlashKey:             "0123456789abcdef0123456789abcdef",
+		AppName:              "Acme",
+		Description:          "Acme keeps teams in step.",
+		ContactEmail:         "legal@acme.example",
+		DisableIndexing:      true,
 		Public: map[string]string{
 			"PUBLIC_APP_NAME":               "Acme",
 			"PUBLIC_APP_DESCRIPTION":        "Acme keeps teams in step.",
@@ -248,7 +254,7 @@ func TestLoad_AllSet(t *testing.T) {
 		t.Fatalf("IsProduction=%v IsDevelopment=%v MailStub=%v BillingEnabled=%v SecureCookies=%v",
 			got.IsProduction(), got.IsDevelopment(), got.MailStub(), got.BillingEnabled(), got.SecureCookies())
 	}
-	wantSecrets := []string{" smtp pass ", "sk_live_abc123", "whsec_def456", "dbpass", "redispass"}
+	wantSecrets := []string{" smtp pass ", "sk_live_abc123", "whsec_def456", "0123456789abcdef0123456789abcdef", "dbpass", "redispass"}
 	if diff := cmp.Diff(wantSecrets, got.SecretValues()); diff != "" {
 		t.Fatalf("SecretValues mismatch (-want +got):\n%s", diff)
 	}
@@ -283,6 +289,24 @@ func TestLoad_MailLimits(t *testing.T) {
 	findProblem(t, verr, "INVITE_RESEND_INTERVAL_MINUTES")
 	findProblem(t, verr, "INVITE_RESENDS_PER_DAY")
 	findProblem(t, verr, "INVITE_EMAILS_PER_ADDRESS_PER_DAY")
+}
+
+func TestLoad_WorkspaceCapAndFlashKey(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", 32)
+	c := mustLoad(t, config.Env{"MAX_WORKSPACES_PER_USER": "3", "FLASH_KEY": key})
+	if got, want := c.MaxWorkspacesPerUser, 3; got != want {
+		t.Fatalf("MaxWorkspacesPerUser=%d, want %d", got, want)
+	}
+	if c.FlashKey != key || !slices.Contains(c.SecretValues(), key) {
+		t.Fatalf("FlashKey=%q, SecretValues=%q: want the key, listed as a secret", c.FlashKey, c.SecretValues())
+	}
+	verr := problems(t, config.Env{"MAX_WORKSPACES_PER_USER": "0", "FLASH_KEY": "short"})
+	findProblem(t, verr, "MAX_WORKSPACES_PER_USER")
+	findProblem(t, verr, "FLASH_KEY")
+	if strings.Contains(verr.Error(), "short") {
+		t.Fatalf("the problem report shows the key's value: %v", verr)
+	}
 }
 
 func TestLoad_DatabaseURL(t *testing.T) {

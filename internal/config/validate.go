@@ -92,6 +92,16 @@ func (l *loader) str(name, def string) string {
 	return def
 }
 
+// secretKey reads an optional key: empty, or at least min characters.
+func (l *loader) secretKey(name string, min int) string {
+	v := l.value(name)
+	if v != "" && len(v) < min {
+		l.add(Problem{Var: name, Message: fmt.Sprintf("expected at least %d characters (openssl rand -base64 32 makes one), or leave it unset", min)})
+		return ""
+	}
+	return v
+}
+
 // int parses a whole number in [lo, hi]; ok is false when it was invalid.
 func (l *loader) int(name string, def, lo, hi int, expected string) (n int, ok bool) {
 	v := l.value(name)

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"atrium/internal/app"
 	"atrium/web/page"
@@ -64,16 +62,19 @@ func (s *Server) deleteBlocked(r *http.Request) error {
 // handleAccountUpdate handles "POST /settings/account": display name and
 // time zone.
 func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
-	name := strings.Join(strings.Fields(r.PostFormValue("name")), " ")
-	tz := strings.TrimSpace(r.PostFormValue("time_zone"))
-	v := page.AccountView{Name: name, TimeZone: tz}
-	if utf8.RuneCountInString(name) > app.MaxNameLength {
-		v.NameError = fmt.Sprintf("Use at most %d characters.", app.MaxNameLength)
+	v := page.AccountView{Name: r.PostFormValue("name"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone"))}
+	name, err := app.ValidateUserName(v.Name)
+	if err != nil {
+		v.NameError = app.ErrorMessage(err)
+	} else {
+		v.Name = name
 	}
-	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+	tz, err := app.CleanText("time_zone", "time zone", v.TimeZone, 0)
+	if _, lerr := time.LoadLocation(tz); err != nil || lerr != nil || tz == "" || tz == "Local" {
 		v.TimeZoneError = "Choose a time zone from the list (an IANA name such as Europe/Paris)."
 	}
 	if v.NameError != "" || v.TimeZoneError != "" {
+		v.Name, v.TimeZone = formEcho(v.Name), formEcho(v.TimeZone)
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}

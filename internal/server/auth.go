@@ -104,7 +104,8 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sessToken, sessHash := app.NewToken()
-	ns := app.NewSession{TokenHash: sessHash, IP: app.RequestMetaFromContext(r.Context()).IP, UserAgent: r.UserAgent()}
+	meta := app.RequestMetaFromContext(r.Context())
+	ns := app.NewSession{TokenHash: sessHash, IP: meta.IP, UserAgent: meta.UserAgent}
 	if old := s.sessionToken(r); old != "" {
 		ns.ReplacesHash = app.HashToken(old)
 	}

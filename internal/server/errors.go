@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -31,9 +32,28 @@ func statusOf(code string) int {
 	}
 }
 
+// statusClientClosedRequest is the status logged for a request whose client
+// went away before the answer (nginx's 499); nothing is sent.
+const statusClientClosedRequest = 499
+
+// clientGone reports whether the client disconnected: net/http cancels a
+// request's context when its connection closes, and whatever failed
+// afterwards (typically a query returning "context canceled") failed
+// because of that.
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
 // Error renders err as an error page. Internal errors are logged with the
-// request id, and the page shows only that id.
+// request id, and the page shows only that id. When the client has gone,
+// nothing is rendered and the request is logged as 499 at info level.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r) {
+		if st := stateFrom(r.Context()); st != nil {
+			st.clientGone = true
+		}
+		return
+	}
 	code := app.ErrorCode(err)
 	status := statusOf(code)
 	if code == app.EINTERNAL {

@@ -80,7 +80,7 @@ func withEnv(kv ...string) appOption {
 }
 
 // newTestApp starts Atrium on the dialect's database.
-func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
+func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	smtpSrv := mailtest.NewServer(t)
@@ -132,6 +132,8 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 	if cfg.BillingEnabled() {
 		stripe = billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
 	}
+	workspaces := store.NewWorkspaceService(db)
+	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
 	ts.Config.Handler = server.New(server.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -139,7 +141,7 @@ func newTestApp(t *testing.T, dialect string, opts ...appOption) *testApp {
 		Auth:       store.NewAuthService(db),
 		Users:      store.NewUserService(db),
 		Audit:      store.NewAuditService(db),
-		Workspaces: store.NewWorkspaceService(db),
+		Workspaces: workspaces,
 		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
@@ -166,7 +168,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // browser is a cookie-keeping client that behaves like a same-origin form
 // post from a real browser and does not follow redirects by itself.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	app    *testApp
 	client *http.Client
 	// Origin is sent with POSTs; tests change it to play a foreign site.
@@ -175,7 +177,7 @@ type browser struct {
 	Headers http.Header
 }
 
-func (a *testApp) newBrowser(t *testing.T) *browser {
+func (a *testApp) newBrowser(t testing.TB) *browser {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, app: a, Origin: a.URL, Headers: http.Header{},

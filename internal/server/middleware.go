@@ -26,6 +26,9 @@ const stateKey ctxKey = 1
 type requestState struct {
 	id     string
 	userID int64
+	// clientGone is set when the request ended because the client went
+	// away; it is logged as status 499.
+	clientGone bool
 }
 
 func stateFrom(ctx context.Context) *requestState {
@@ -82,8 +85,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		st := &requestState{id: newRequestID()}
 		w.Header().Set("X-Request-Id", st.id)
 		ctx := context.WithValue(r.Context(), stateKey, st)
+		// The user agent and address reach sessions and audit rows from
+		// here only, so they are made valid text here.
 		ctx = app.WithRequestMeta(ctx, app.RequestMeta{
-			RequestID: st.id, IP: s.Limiter.ClientIP(r).String(), UserAgent: r.UserAgent(),
+			RequestID: st.id, IP: app.SanitizeHeader(s.Limiter.ClientIP(r).String(), 64),
+			UserAgent: app.SanitizeHeader(r.UserAgent(), app.MaxUserAgentLength),
 		})
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
@@ -92,8 +98,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		if st.clientGone || sw.status == 0 && clientGone(r) {
+			status = statusClientClosedRequest
+		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		if status >= 500 && status != statusClientClosedRequest {
 			level = slog.LevelError
 		}
 		s.Logger.LogAttrs(ctx, level, "request",
@@ -109,8 +118,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// loggablePath returns the request path with the value of any {token} route
-// parameter replaced, so that secrets in paths never reach the log.
+// loggablePath returns the request path with every segment that looks
+// like a token (43 characters of URL-safe base64, as app.NewToken makes)
+// and the value of any {token} route parameter replaced, whatever route
+// matched or did not, so that secrets in paths never reach the log.
 func loggablePath(r *http.Request) string {
 	p := r.URL.Path
 	if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -126,7 +137,13 @@ func loggablePath(r *http.Request) string {
 			}
 		}
 	}
-	return p
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if app.ValidTokenSyntax(seg) {
+			segs[i] = "[redacted]"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // routeOf returns the matched route pattern, or the path.
@@ -253,13 +270,49 @@ func (s *Server) sessionToken(r *http.Request) string {
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie, Value: token, Path: "/",
+	setCookie(w, &http.Cookie{Name: s.sessionCookie, Value: token, Path: "/",
 		MaxAge: int(app.SessionTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true,
+	setCookie(w, &http.Cookie{Name: s.sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// setCookie sets c in place of any cookie of the same name set earlier in
+// this response: middleware may renew a cookie that the handler then
+// clears, and a response should say one thing about each cookie.
+func setCookie(w http.ResponseWriter, c *http.Cookie) {
+	h := w.Header()
+	prefix := c.Name + "="
+	var kept []string
+	for _, v := range h.Values("Set-Cookie") {
+		if !strings.HasPrefix(v, prefix) {
+			kept = append(kept, v)
+		}
+	}
+	h.Del("Set-Cookie")
+	for _, v := range kept {
+		h.Add("Set-Cookie", v)
+	}
+	http.SetCookie(w, c)
+}
+
+// headAsGet answers HEAD wherever GET is answered: link checkers and mail
+// scanners send HEAD before following a link. No route registers HEAD
+// itself, so every HEAD is routed as a GET (net/http drops the body); the
+// GET handlers change nothing a HEAD must not. chi's middleware.GetHead
+// does the same after a look-ahead that wrongly finds a HEAD route at the
+// root of a mounted router, which left HEAD /w/{slug} answering 405.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			if rc := chi.RouteContext(r.Context()); rc != nil {
+				rc.RouteMethod = http.MethodGet
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // maxFormBody caps a browser request's body; Atrium's forms are tiny.

@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -40,53 +38,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layo
 		p.User = &layout.Nav{Email: pr.User.Email, Name: pr.User.Name}
 	}
 	return p
-}
-
-const flashCookie = "atrium_flash"
-
-// setFlash stores a one-time message shown on the next page.
-func (s *Server) setFlash(w http.ResponseWriter, kind, msg string) {
-	s.writeFlash(w, kind, msg, "")
-}
-
-// setFlashLink stores a one-time success message with a link to copy. Only
-// links to this site are ever shown.
-func (s *Server) setFlashLink(w http.ResponseWriter, msg, link string) {
-	s.writeFlash(w, "success", msg, link)
-}
-
-func (s *Server) writeFlash(w http.ResponseWriter, kind, msg, link string) {
-	v := kind + ":" + url.QueryEscape(msg)
-	if link != "" {
-		v += ":" + url.QueryEscape(link)
-	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v, Path: "/",
-		MaxAge: 120, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-}
-
-// takeFlash reads and clears the flash message.
-func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *layout.Flash {
-	c, err := r.Cookie(flashCookie)
-	if err != nil {
-		return nil
-	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	kind, raw, ok := strings.Cut(c.Value, ":")
-	raw, rawLink, _ := strings.Cut(raw, ":")
-	msg, err := url.QueryUnescape(raw)
-	if !ok || err != nil || msg == "" {
-		return nil
-	}
-	link, _ := url.QueryUnescape(rawLink)
-	if !strings.HasPrefix(link, s.Config.AppURL.String()+"/") {
-		link = ""
-	}
-	switch kind {
-	case "success", "error", "info":
-	default:
-		kind = "info"
-	}
-	return &layout.Flash{Kind: kind, Message: msg, Link: link}
 }
 
 // redirect answers 303 See Other, the POST-redirect-GET answer.

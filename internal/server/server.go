@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -49,12 +50,18 @@ type Deps struct {
 	// Webhooks is the Stripe webhook pipeline; optional, defaults to a
 	// billing.Receiver over Billing and Stripe with STRIPE_WEBHOOK_SECRET.
 	Webhooks *billing.Receiver
+	// FlashKey signs the flash cookie; optional, defaults to a random key
+	// of this process (a restart then drops pending messages). Serve
+	// passes FLASH_KEY or the key kept in the database.
+	FlashKey []byte
 }
 
 // Server holds the dependencies the handlers share.
 type Server struct {
 	Deps
 	sessionCookie string
+	flashCookie   string
+	flashKey      []byte
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
 	webhooks      *billing.Receiver
@@ -73,7 +80,8 @@ func New(d Deps) http.Handler {
 	if d.Docs == nil {
 		d.Docs = docs.Builtin()
 	}
-	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session", webhooks: d.Webhooks}
+	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
+		flashCookie: flashCookieName, flashKey: d.FlashKey, webhooks: d.Webhooks}
 	if s.webhooks == nil {
 		s.webhooks = &billing.Receiver{Store: d.Billing, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
 		if d.Stripe != nil {
@@ -83,6 +91,11 @@ func New(d Deps) http.Handler {
 	if s.secure {
 		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
 		s.sessionCookie = "__Host-atrium_session"
+		s.flashCookie = "__Host-" + flashCookieName
+	}
+	if len(s.flashKey) == 0 {
+		s.flashKey = make([]byte, 32)
+		_, _ = rand.Read(s.flashKey)
 	}
 	return s.routes()
 }

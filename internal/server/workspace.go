@@ -33,7 +33,13 @@ func scopeFrom(ctx context.Context) *workspaceScope {
 func (s *Server) loadWorkspace(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := app.PrincipalFromContext(r.Context())
-		ws, m, err := s.Workspaces.FindWorkspaceForMember(r.Context(), chi.URLParam(r, "slug"), p.User.ID)
+		slug := chi.URLParam(r, "slug")
+		if !app.ValidSlugSyntax(slug) {
+			// No workspace can have this address: answer without a query.
+			s.errorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		ws, m, err := s.Workspaces.FindWorkspaceForMember(r.Context(), slug, p.User.ID)
 		if err != nil {
 			if app.ErrorCode(err) == app.ENOTFOUND {
 				s.errorPage(w, r, http.StatusNotFound, "")
@@ -104,13 +110,13 @@ func (s *Server) handleWorkspaceNew(w http.ResponseWriter, r *http.Request) {
 
 // handleWorkspaceCreate handles "POST /workspaces".
 func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
-	name, slug := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("slug"))
+	name, slug := r.PostFormValue("name"), r.PostFormValue("slug")
 	ws, err := s.Workspaces.CreateWorkspace(r.Context(), name, slug)
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
-			v := page.WorkspaceNewView{Name: strings.TrimSpace(name), Slug: slug}
-			if _, nerr := app.ValidateWorkspaceName(name); nerr != nil {
-				v.NameError = app.ErrorMessage(nerr)
+			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug)}
+			if app.ErrorField(err) == "name" {
+				v.NameError = app.ErrorMessage(err)
 			} else {
 				v.SlugError = app.ErrorMessage(err)
 			}
@@ -125,6 +131,10 @@ func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
 	s.setFlash(w, "success", "Workspace “"+ws.Name+"” created. Invite your team from Members.")
 	redirect(w, r, wsPath(ws, ""))
 }
+
+// formEcho returns what a person typed, trimmed, for a form shown again
+// with an error; bytes that are not UTF-8 become U+FFFD.
+func formEcho(s string) string { return strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD") }
 
 // handleDashboard handles "GET /w/{slug}".
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
@@ -194,14 +204,14 @@ func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request)
 // and change the slug. Old links answer 404 afterwards.
 func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	name, slug := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("slug"))
+	name, slug := r.PostFormValue("name"), r.PostFormValue("slug")
 	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.ws.ID, app.WorkspaceUpdate{Name: &name, Slug: &slug})
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: strings.TrimSpace(name), NewSlug: slug, CanEdit: true,
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: formEcho(name), NewSlug: formEcho(slug), CanEdit: true,
 				CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
-			if _, nerr := app.ValidateWorkspaceName(name); nerr != nil {
-				v.NameError = app.ErrorMessage(nerr)
+			if app.ErrorField(err) == "name" {
+				v.NameError = app.ErrorMessage(err)
 			} else {
 				v.SlugError = app.ErrorMessage(err)
 			}

@@ -69,8 +69,8 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 		TargetType:  e.TargetType,
 		TargetID:    e.TargetID,
 		Metadata:    md,
-		IP:          meta.IP,
-		UserAgent:   truncate(meta.UserAgent, 512),
+		IP:          app.SanitizeHeader(meta.IP, 64),
+		UserAgent:   app.SanitizeHeader(meta.UserAgent, app.MaxUserAgentLength),
 		RequestID:   meta.RequestID,
 		CreatedAt:   db.now(),
 	}

@@ -144,7 +144,7 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 				return fmt.Errorf("end replaced session: %w", err)
 			}
 		}
-		sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: ns.IP, UserAgent: truncate(ns.UserAgent, 512),
+		sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
 			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
 		if err := tx.Create(&sr).Error; err != nil {
 			return fmt.Errorf("create session: %w", err)

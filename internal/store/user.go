@@ -59,6 +59,13 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	if err != nil {
 		return nil, err
 	}
+	if upd.Name != nil {
+		name, err := app.ValidateUserName(*upd.Name)
+		if err != nil {
+			return nil, err
+		}
+		upd.Name = &name
+	}
 	var out *app.User
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
 		var r userRecord

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"gorm.io/gorm"
@@ -50,7 +51,12 @@ type membershipRecord struct {
 func (membershipRecord) TableName() string { return "memberships" }
 
 // WorkspaceService implements app.WorkspaceService.
-type WorkspaceService struct{ db *DB }
+type WorkspaceService struct {
+	db *DB
+	// MaxOwned caps how many workspaces one person may own when they
+	// create another (MAX_WORKSPACES_PER_USER); 0 means no cap.
+	MaxOwned int
+}
 
 // NewWorkspaceService returns the workspace service of db.
 func NewWorkspaceService(db *DB) *WorkspaceService { return &WorkspaceService{db: db} }
@@ -102,7 +108,18 @@ func countOwners(tx *gorm.DB, workspaceID int64) (int, error) {
 	return int(n), nil
 }
 
-// CreateWorkspace creates a workspace owned by the principal.
+// createAttempts bounds how often CreateWorkspace tries again after
+// another request took the derived address it picked.
+const createAttempts = 3
+
+// errSlugRace is the unique violation on a derived slug: another request
+// took it between the search and the insert.
+var errSlugRace = errors.New("derived slug taken concurrently")
+
+// CreateWorkspace creates a workspace owned by the principal, refusing it
+// when they already own MaxOwned. A derived slug that is taken gets the
+// next free "-N" suffix, found with one indexed query; when a concurrent
+// create takes it first, the whole transaction runs again.
 func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug string) (*app.Workspace, error) {
 	uid, err := actor(ctx)
 	if err != nil {
@@ -112,33 +129,72 @@ func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug strin
 	if err != nil {
 		return nil, err
 	}
+	// An address of only white space asks for a derived one; control
+	// characters are refused before that decision.
+	if slug, err = app.CleanText("slug", "address", slug, 0); err != nil {
+		return nil, err
+	}
 	derived := slug == ""
 	if derived {
 		slug = app.Slugify(name)
 	} else if slug, err = app.ValidateSlug(slug); err != nil {
 		return nil, err
 	}
-	var ws *app.Workspace
-	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		now := s.db.now()
-		candidate := slug
-		for n := 2; ; n++ {
-			var taken int64
-			if err := tx.Model(&workspaceRecord{}).Where("slug = ?", candidate).Count(&taken).Error; err != nil {
-				return fmt.Errorf("check slug: %w", err)
+	for attempt := 1; ; attempt++ {
+		ws, err := s.createWorkspace(ctx, uid, name, slug, derived)
+		if errors.Is(err, errSlugRace) {
+			if attempt < createAttempts {
+				continue
 			}
-			if taken == 0 {
-				break
-			}
-			if !derived {
-				return app.Errorf(app.ECONFLICT, "The address %q is taken. Choose another.", candidate)
-			}
-			candidate = app.SlugWithSuffix(slug, n)
+			return nil, app.Errorf(app.ECONFLICT, "Many workspaces named like this are being created right now. Try again.")
 		}
+		return ws, err
+	}
+}
+
+// createWorkspace runs one attempt of CreateWorkspace in a transaction.
+func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name, slug string, derived bool) (*app.Workspace, error) {
+	var ws *app.Workspace
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		if s.db.dialect == Postgres {
+			// One create at a time per person (for the cap) and per derived
+			// address (so concurrent "Team" creates do not pick the same
+			// suffix). SQLite's IMMEDIATE transactions already serialize.
+			// NO KEY UPDATE leaves the person's sign-ins (foreign-key checks
+			// on their row) unblocked.
+			if err := tx.Exec("SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", uid).Error; err != nil {
+				return fmt.Errorf("lock user %d: %w", uid, err)
+			}
+			if derived {
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", slugLockKey(slug)).Error; err != nil {
+					return fmt.Errorf("lock slug %q: %w", slug, err)
+				}
+			}
+		}
+		if s.MaxOwned > 0 {
+			var owned int64
+			if err := tx.Model(&membershipRecord{}).Where("user_id = ? AND role = ?", uid, app.RoleOwner).Count(&owned).Error; err != nil {
+				return fmt.Errorf("count owned workspaces: %w", err)
+			}
+			if err := app.CanCreateWorkspace(int(owned), s.MaxOwned); err != nil {
+				return err
+			}
+		}
+		candidate := slug
+		if derived {
+			var err error
+			if candidate, err = s.freeSlug(tx, slug); err != nil {
+				return err
+			}
+		}
+		now := s.db.now()
 		r := workspaceRecord{Name: name, Slug: candidate, Plan: app.PlanFree, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
-			if isUniqueViolation(err) {
-				return app.Errorf(app.ECONFLICT, "The address %q was just taken. Try again.", candidate)
+			switch {
+			case isUniqueViolation(err) && derived:
+				return errSlugRace
+			case isUniqueViolation(err):
+				return &app.Error{Code: app.ECONFLICT, Field: "slug", Message: fmt.Sprintf("The address %q is taken. Choose another.", candidate)}
 			}
 			return fmt.Errorf("create workspace: %w", err)
 		}
@@ -150,10 +206,49 @@ func (s *WorkspaceService) CreateWorkspace(ctx context.Context, name, slug strin
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceCreated,
 			TargetType: "workspace", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"name": name, "slug": candidate}})
 	})
-	if err != nil {
-		return nil, err
+	return ws, err
+}
+
+// freeSlug returns slug when it is free, else slug's "-N" variant one
+// above the highest taken, found with one query over the slug index: an
+// equality lookup and a prefix range, whose digit tails are compared in
+// SQL.
+func (s *WorkspaceService) freeSlug(tx *gorm.DB, slug string) (string, error) {
+	base := app.SuffixBase(slug)
+	prefix := base + "-"
+	var q string
+	args := []any{slug}
+	if s.db.dialect == Postgres {
+		q = `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
+			COALESCE(MAX(CAST(SUBSTRING(slug FROM ?::int) AS BIGINT)), 0) AS highest
+			FROM workspaces WHERE slug LIKE ? AND SUBSTRING(slug FROM ?::int) ~ '^[0-9]{1,9}$'`
+		args = append(args, len(prefix)+1, prefix+"%", len(prefix)+1)
+	} else {
+		// '.' sorts right after '-': the range is every slug starting "base-".
+		q = `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
+			COALESCE(MAX(CAST(SUBSTR(slug, ?) AS INTEGER)), 0) AS highest
+			FROM workspaces WHERE slug >= ? AND slug < ? AND LENGTH(slug) BETWEEN ? AND ?
+			AND SUBSTR(slug, ?) NOT GLOB '*[^0-9]*'`
+		args = append(args, len(prefix)+1, prefix, base+".", len(prefix)+1, len(prefix)+9, len(prefix)+1)
 	}
-	return ws, nil
+	var row struct {
+		Taken   bool
+		Highest int64
+	}
+	if err := tx.Raw(q, args...).Scan(&row).Error; err != nil {
+		return "", fmt.Errorf("find a free address like %q: %w", slug, err)
+	}
+	if !row.Taken {
+		return slug, nil
+	}
+	return app.SlugWithSuffix(base, int(max(row.Highest, 1)+1)), nil
+}
+
+// slugLockKey is the Postgres advisory lock key of a derived slug.
+func slugLockKey(slug string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("workspace slug " + slug))
+	return int64(h.Sum64())
 }
 
 // memberWorkspaceRow is a workspace joined with one membership.

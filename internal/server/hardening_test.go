@@ -1,0 +1,196 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/store/storetest"
+)
+
+// setCookies returns the Set-Cookie lines of res for the named cookie.
+func setCookies(res *response, name string) []string {
+	var out []string
+	for _, v := range res.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, name+"=") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestLogout_SetsSessionCookieOnce(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	b.signIn("ada@example.com")
+	// Within a minute of signing in, every request renews the cookie; the
+	// sign-out answer must still say one thing about it: cleared.
+	res := b.Post("/logout", nil)
+	got := setCookies(res, "atrium_session")
+	if len(got) != 1 || !strings.Contains(got[0], "Max-Age=0") {
+		t.Fatalf("logout Set-Cookie for the session=%q, want one line that clears it", got)
+	}
+	if n := len(setCookies(res, "atrium_flash")); n != 1 {
+		t.Fatalf("logout sets the flash cookie %d times", n)
+	}
+}
+
+func TestLogRequests_RedactsTokenShapedSegments(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	token, _ := app.NewToken()
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/invites/" + token + "/"},
+		{http.MethodGet, "/invites/" + token + "/accept"},
+		{http.MethodPut, "/invites/" + token},
+		{http.MethodGet, "/invites//" + token},
+		{http.MethodGet, "/INVITES/" + token},
+		{http.MethodGet, "/anything/" + token + "/else"},
+		{http.MethodDelete, "/auth/verify/" + token},
+	} {
+		req, _ := http.NewRequest(tc.method, b.url(tc.path), nil)
+		res := b.do(req)
+		if res.StatusCode < 300 || res.StatusCode >= 500 {
+			t.Fatalf("%s %s: status %d", tc.method, tc.path, res.StatusCode)
+		}
+	}
+	logs := a.logs.String()
+	if strings.Contains(logs, token) {
+		t.Fatalf("a token reached the log:\n%s", logs)
+	}
+	if n := strings.Count(logs, "[redacted]"); n < 7 {
+		t.Fatalf("%d redactions in the log, want at least 7:\n%s", n, logs)
+	}
+}
+
+func TestFlash_SignedAndHostPrefixed(t *testing.T) {
+	t.Run("HTTPS", func(t *testing.T) {
+		a := newTestApp(t, "sqlite", withEnv("APP_URL", "https://atrium.example"))
+		res := a.newBrowser(t).Post("/logout", nil)
+		got := setCookies(res, "__Host-atrium_flash")
+		if len(got) != 1 || !strings.Contains(got[0], "Secure") || !strings.Contains(got[0], "Path=/") ||
+			strings.Contains(got[0], "Domain=") {
+			t.Fatalf("flash Set-Cookie under https=%q, want one __Host- cookie, Secure, Path=/, no Domain\nall: %q",
+				got, res.Header.Values("Set-Cookie"))
+		}
+		if n := len(setCookies(res, "atrium_flash")); n != 0 {
+			t.Fatal("a flash cookie without the __Host- prefix was set under https")
+		}
+	})
+	t.Run("Tampered", func(t *testing.T) {
+		a := newTestApp(t, "sqlite")
+		b := a.newBrowser(t)
+		b.signIn("ada@example.com")
+		res := b.Post("/logout", nil)
+		lines := setCookies(res, "atrium_flash")
+		if len(lines) != 1 {
+			t.Fatalf("flash Set-Cookie=%q", lines)
+		}
+		genuine := strings.TrimPrefix(strings.SplitN(lines[0], ";", 2)[0], "atrium_flash=")
+		u, _ := url.Parse(a.URL)
+		show := func(value string) *response {
+			t.Helper()
+			b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "atrium_flash", Value: value, Path: "/"}})
+			return b.Get("/login")
+		}
+		if got := show(genuine).Text("flash"); got != "You have signed out." {
+			t.Fatalf("genuine flash shows %q", got)
+		}
+		if res := show("error:Your+account+was+suspended"); res.Has("flash") {
+			t.Fatalf("an unsigned flash cookie is shown: %q", res.Text("flash"))
+		}
+		payload, mac, ok := strings.Cut(genuine, ".")
+		if !ok || len(mac) < 40 {
+			t.Fatalf("flash cookie %q carries no signature", genuine)
+		}
+		for name, v := range map[string]string{
+			"UnsignedWithDot": "error:Your+account+was+suspended.+Call+us.",
+			"OtherMessage":    "error:Your+account+was+suspended." + "." + mac,
+			"OtherKind":       strings.Replace(payload, "info", "error", 1) + "." + mac,
+			"BadSignature":    payload + ".AAAA" + mac[4:],
+			"SignatureOnly":   "." + mac,
+			"MissingMessage":  payload,
+			"TruncatedMAC":    payload + "." + mac[:10],
+			"ExtraAfterMAC":   genuine + "x",
+			"EmptyCookieBody": "",
+		} {
+			if res := show(v); res.Has("flash") {
+				t.Errorf("%s flash cookie %q is shown: %q", name, v, res.Text("flash"))
+			}
+		}
+	})
+}
+
+func TestHead_AnsweredWhereGetIs(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	head := func(path string) *response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodHead, b.url(path), nil)
+		return b.do(req)
+	}
+	for _, p := range []string{"/", "/login", "/pricing", "/docs", "/healthz", "/robots.txt", "/login/sent?email=a%40example.com"} {
+		if res := head(p); res.StatusCode != http.StatusOK || res.Body != "" {
+			t.Errorf("HEAD %s: status %d, body %d bytes; want 200 and no body", p, res.StatusCode, len(res.Body))
+		}
+	}
+	if res := head("/app"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("HEAD /app signed out: status %d, want 303 like GET", res.StatusCode)
+	}
+	if res := head("/no-such-page"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD /no-such-page: status %d, want 404", res.StatusCode)
+	}
+	if res := head("/logout"); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD /logout: status %d, want 405 (no GET there)", res.StatusCode)
+	}
+
+	// A link checker's HEAD on the sign-in link uses nothing up.
+	b.Post("/login", url.Values{"email": {"ada@example.com"}})
+	link := a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second).Links()[0]
+	for i := 0; i < 3; i++ {
+		if res := head(link); res.StatusCode != http.StatusOK {
+			t.Fatalf("HEAD sign-in link: status %d, want 200", res.StatusCode)
+		}
+	}
+	if res := b.Follow(b.Submit(b.Get(link), "verify-submit", nil)); res.StatusCode != http.StatusOK || res.Text("flash") == "" {
+		t.Fatalf("sign-in after HEAD: status %d, flash %q", res.StatusCode, res.Text("flash"))
+	}
+
+	// Signed in: workspace pages answer HEAD, and HEAD leaves the flash
+	// message for the page that shows it.
+	res := b.Post("/workspaces", url.Values{"name": {"Acme"}})
+	slug := strings.TrimPrefix(res.Location(), "/w/")
+	for _, p := range []string{"/w/" + slug, "/w/" + slug + "/members", "/settings/account"} {
+		if res := head(p); res.StatusCode != http.StatusOK {
+			t.Errorf("HEAD %s: status %d", p, res.StatusCode)
+		}
+	}
+	if got := b.Get("/w/" + slug).Text("flash"); !strings.Contains(got, "Acme") {
+		t.Fatalf("the flash after HEAD requests=%q, want the created message", got)
+	}
+}
+
+func TestWorkspaceCreate_Cap(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect, withEnv("MAX_WORKSPACES_PER_USER", "2"))
+			b := a.newBrowser(t)
+			b.signIn("ada@example.com")
+			for _, name := range []string{"One", "Two"} {
+				if res := b.Post("/workspaces", url.Values{"name": {name}}); res.StatusCode != http.StatusSeeOther {
+					t.Fatalf("create %s: status %d", name, res.StatusCode)
+				}
+			}
+			res := b.Post("/workspaces", url.Values{"name": {"Three"}})
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Text("field-name-error"), "You own 2 workspaces") {
+				t.Fatalf("third workspace: status %d, name error %q", res.StatusCode, res.Text("field-name-error"))
+			}
+			if v, _ := res.Doc.Find(`input[name="name"]`).Attr("value"); v != "Three" {
+				t.Fatalf("the form lost the name: %q", v)
+			}
+		})
+	}
+}
