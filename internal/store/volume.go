@@ -88,7 +88,7 @@ func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress)
 		return false, err
 	}
 	s.plan()
-	s.total = int64(2*v.Users+v.Workspaces+s.memberCount+v.Audit+v.Invites+v.StripeEvents)
+	s.total = int64(2*v.Users + v.Workspaces + s.memberCount + v.Audit + v.Invites + v.StripeEvents)
 	steps := []func(context.Context) error{s.users, s.sessions, s.workspaces, s.memberships, s.invites, s.audit, s.events}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
