@@ -24,7 +24,7 @@ func seedVolume(ctx context.Context, db *store.DB, v store.Volume, stdout io.Wri
 		return err
 	}
 	if !created {
-		fmt.Fprintf(stdout, "Nothing to do: workspace %q exists, so a data set was generated here before (existing rows are never changed).\n", store.BigSlug)
+		fmt.Fprintf(stdout, "Nothing to do: workspace %q exists (from an earlier --volume run, or made by hand); existing rows are never changed.\n", store.BigSlug)
 		return nil
 	}
 	fmt.Fprintf(stdout, "Generated the %s data set in %s. Workspace %q (%d members) is owned by %s.\n",

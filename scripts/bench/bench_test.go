@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,16 @@ func TestBench_Small(t *testing.T) {
 				name = "results-postgres.json"
 			}
 			checkResults(t, filepath.Join(dir, name), dialect, out.String())
+
+			var md bytes.Buffer
+			if err := run(ctx, []string{"-markdown", filepath.Join(dir, name)}, func(string) string { return "" }, &md, &md); err != nil {
+				t.Fatalf("-markdown: %v", err)
+			}
+			for _, sc := range scenarios() {
+				if !strings.Contains(md.String(), "| `"+sc.name+"` |") {
+					t.Errorf("-markdown table lacks a row for %s:\n%s", sc.name, md.String())
+				}
+			}
 		})
 	}
 }

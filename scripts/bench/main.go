@@ -51,6 +51,8 @@ type options struct {
 	dir       string
 	out       string
 	scenarios []string
+	markdown  bool
+	files     []string
 }
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -66,8 +68,13 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.dir, "dir", "bench", "`folder` for the cached data set, the working database and results")
 	fs.StringVar(&o.out, "out", "", "results `file` (default DIR/results.json, DIR/results-postgres.json on Postgres)")
 	only := fs.String("scenarios", "", "comma-separated `names` to run (default all)")
+	fs.BoolVar(&o.markdown, "markdown", false, "run nothing: print the results files named as arguments as a Markdown table (for README.md)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.markdown {
+		o.files = fs.Args()
+		return o, nil
 	}
 	if v := getenv("BENCH_SECONDS"); v != "" && !flagSet(fs, "seconds") {
 		f, err := strconv.ParseFloat(v, 64)
@@ -124,6 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if o.markdown {
+		return printMarkdown(o.files, stdout)
 	}
 	scenarios, err := selectScenarios(o.scenarios)
 	if err != nil {
