@@ -166,7 +166,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w\n%s", sc.name, err, srv.tail())
 		}
-		fmt.Fprintf(stdout, "bench: %-15s %8.0f req/s (baseline %8.0f)  ratio %.2f\n", sc.name, r.RPS, r.BaselineRPS, r.Ratio)
+		r.PeakRSSAfterMB = round2(srv.peakRSSMB())
+		fmt.Fprintf(stdout, "bench: %-15s %8.0f req/s (baseline %8.0f)  ratio %.2f  peak RSS so far %.0f MB\n",
+			sc.name, r.RPS, r.BaselineRPS, r.Ratio, r.PeakRSSAfterMB)
 		res.Scenarios = append(res.Scenarios, r)
 	}
 	res.PeakRSSMB = srv.peakRSSMB()

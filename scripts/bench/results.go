@@ -46,7 +46,10 @@ type scenarioResult struct {
 	Accepted      *int64           `json:"accepted,omitempty"`
 	Stored        map[string]int64 `json:"stored,omitempty"`
 	ExactlyOnce   *bool            `json:"exactly_once,omitempty"`
-	FirstError    error            `json:"-"`
+	// PeakRSSAfterMB is the server's VmHWM once the scenario ended: the
+	// scenario that raises it most is the one to look at.
+	PeakRSSAfterMB float64 `json:"peak_rss_after_mb"`
+	FirstError     error   `json:"-"`
 }
 
 func newScenarioResult(sc scenario, app, base *sample) scenarioResult {
