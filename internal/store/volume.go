@@ -22,7 +22,7 @@ const BigSlug = "big"
 
 // volumeEpoch is the fixed "now" of the generated history: rows that pages
 // show carry times relative to it, so the same seed gives the same pages.
-var volumeEpoch = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+func volumeEpoch() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
 
 // Volume is the size of a generated data set. Every volume user has one
 // live session; every workspace has an owner.

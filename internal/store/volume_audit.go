@@ -26,7 +26,7 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 	acmeActors := append([]int64{s.founder, s.teammate}, s.acmeMembers...)
 	n, acme := s.v.Audit, s.v.AcmeAudit
 	step := volumeHistory / time.Duration(max(n, 1))
-	start := volumeEpoch.Add(-volumeHistory)
+	start := volumeEpoch().Add(-volumeHistory)
 	for k := range n {
 		at := start.Add(time.Duration(k) * step).Truncate(time.Second)
 		var ws *int64
@@ -92,7 +92,7 @@ func (s *volumeSeeder) events(ctx context.Context) error {
 		"checkout.session.completed", "customer.created"}
 	n := s.v.StripeEvents
 	step := volumeHistory / time.Duration(max(n, 1))
-	start := volumeEpoch.Add(-volumeHistory)
+	start := volumeEpoch().Add(-volumeHistory)
 	for k := range n {
 		id := fmt.Sprintf("evt_volume_%07d", k+1)
 		typ := types[s.rng.IntN(len(types))]

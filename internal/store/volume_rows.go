@@ -142,7 +142,7 @@ func volumeUserEmail(i int) string { return fmt.Sprintf("user%06d@volume.example
 func (s *volumeSeeder) users(ctx context.Context) error {
 	b := s.bulk("users", "id", "email", "name", "time_zone", "created_at", "updated_at")
 	for i := range s.v.Users {
-		at := volumeEpoch.Add(-s.age(730 * day))
+		at := volumeEpoch().Add(-s.age(730 * day))
 		name := volumeFirstNames[s.rng.IntN(len(volumeFirstNames))] + " " + volumeLastNames[s.rng.IntN(len(volumeLastNames))]
 		if err := b.add(ctx, s.userID(i), volumeUserEmail(i), name, volumeZones[i%len(volumeZones)], at, at); err != nil {
 			return err
@@ -175,13 +175,13 @@ func (s *volumeSeeder) workspaces(ctx context.Context) error {
 		if j == 0 {
 			name, slug = "Big Co", BigSlug
 		}
-		at := volumeEpoch.Add(-s.age(730 * day))
+		at := volumeEpoch().Add(-s.age(730 * day))
 		plan, status, customer, sub := app.PlanFree, "", "", ""
 		var end *time.Time
 		if s.pro[j] {
 			plan, status = app.PlanPro, app.SubActive
 			customer, sub = fmt.Sprintf("cus_volume_%05d", j), fmt.Sprintf("sub_volume_%05d", j)
-			e := volumeEpoch.Add(time.Duration(1+s.rng.IntN(30)) * day)
+			e := volumeEpoch().Add(time.Duration(1+s.rng.IntN(30)) * day)
 			end = &e
 		}
 		if err := b.add(ctx, s.wsID(j), name, slug, plan, status, customer, sub, end, false, at, at); err != nil {
@@ -196,7 +196,7 @@ func (s *volumeSeeder) memberships(ctx context.Context) error {
 	id := s.memberBase
 	add := func(ws, user int64, role app.Role) error {
 		id++
-		at := volumeEpoch.Add(-s.age(365 * day))
+		at := volumeEpoch().Add(-s.age(365 * day))
 		return b.add(ctx, id, ws, user, string(role), at, at)
 	}
 	for j, users := range s.members {
@@ -242,7 +242,7 @@ func (s *volumeSeeder) invites(ctx context.Context) error {
 		if s.rng.IntN(6) == 0 {
 			role = app.RoleAdmin
 		}
-		at := volumeEpoch.Add(-s.age(60 * day))
+		at := volumeEpoch().Add(-s.age(60 * day))
 		if err := b.add(ctx, s.inviteBase+1+int64(n), s.wsID(j), fmt.Sprintf("invitee%06d@volume.example.com", n+1),
 			string(role), app.HashToken(fmt.Sprintf("atrium-volume-invite:%d", n+1)), statuses[s.rng.IntN(len(statuses))],
 			s.members[j][0], at.Add(app.InviteTTL), at, at); err != nil {
