@@ -78,6 +78,15 @@ func TestBench_Small(t *testing.T) {
 					t.Errorf("-markdown table lacks a row for %s:\n%s", sc.name, md.String())
 				}
 			}
+
+			// A second run reuses the cached data set on a fresh copy.
+			out.Reset()
+			if err := run(ctx, append(args, "-scenarios", "webhook"), func(k string) string { return env[k] }, &out, &out); err != nil {
+				t.Fatalf("second bench run: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "reusing the cached data set") || strings.Contains(out.String(), "seeding the") {
+				t.Errorf("the second run did not reuse the cached data set:\n%s", out.String())
+			}
 		})
 	}
 }
