@@ -28,6 +28,15 @@ func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string,
 		return preparePostgres(ctx, o, strings.ReplaceAll(o.pgPrefix+"_"+name, "-", "_"), stdout)
 	}
 	cache := filepath.Join(o.dir, "atrium-"+name+".db")
+	if _, err := os.Stat(cache); err == nil {
+		stale, err := sessionsExpiring(ctx, "sqlite:"+cache, stdout)
+		if err != nil {
+			return "", err
+		}
+		if stale {
+			removeSQLite(cache)
+		}
+	}
 	if _, err := os.Stat(cache); errors.Is(err, os.ErrNotExist) {
 		tmp := cache + ".tmp"
 		removeSQLite(tmp)
@@ -71,6 +80,29 @@ func seed(ctx context.Context, o *options, dbURL string, stdout io.Writer) error
 	}
 	fmt.Fprintf(stdout, "bench: seeded in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// sessionsExpiring reports whether the cached data set's sessions end
+// within a week: they are live for 30 days from the seed, so a cache that
+// old is seeded again rather than have the server purge them mid-run.
+func sessionsExpiring(ctx context.Context, dbURL string, stdout io.Writer) (bool, error) {
+	db, err := openStore(ctx, dbURL)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	q := "SELECT COUNT(*) FROM sessions WHERE expires_at < ?"
+	if db.Dialect() == store.Postgres {
+		q = strings.ReplaceAll(q, "?", "$1")
+	}
+	var n int64
+	if err := db.SQL().QueryRowContext(ctx, q, time.Now().UTC().Add(7*24*time.Hour)).Scan(&n); err != nil {
+		return false, fmt.Errorf("check the cached data set: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "bench: %d sessions of the cached data set expire within a week: seeding it again\n", n)
+	}
+	return n > 0, nil
 }
 
 // migrate brings a cached data set up to the binary's schema, so that the
@@ -132,6 +164,18 @@ func preparePostgres(ctx context.Context, o *options, cache string, stdout io.Wr
 	if err := admin.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", cache).
 		Scan(&exists); err != nil {
 		return "", fmt.Errorf("TEST_DATABASE_URL: %w", err)
+	}
+	if exists {
+		stale, err := sessionsExpiring(ctx, withDatabase(o.pgURL, cache), stdout)
+		if err != nil {
+			return "", err
+		}
+		if stale {
+			if _, err := admin.ExecContext(ctx, "DROP DATABASE "+cache+" WITH (FORCE)"); err != nil {
+				return "", fmt.Errorf("drop the stale data set: %w", err)
+			}
+			exists = false
+		}
 	}
 	if !exists {
 		tmp := cache + "_tmp"
