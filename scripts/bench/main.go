@@ -139,6 +139,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(o.bin); err != nil {
+		return fmt.Errorf("no atrium binary at %s (run 'make bench', or go build -o %s ./cmd/atrium): %w", o.bin, o.bin, err)
+	}
 	if err := os.MkdirAll(o.dir, 0o750); err != nil {
 		return err
 	}
