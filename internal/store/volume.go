@@ -67,8 +67,9 @@ type VolumeProgress func(done, total int64)
 // SeedVolume generates the volume's data deterministically (a fixed random
 // seed and base time; only session expiry follows the clock, so sessions
 // are live) on top of the demo data, which must be seeded first. It writes
-// multi-row INSERTs in large transactions. It returns false, writing
-// nothing, when the database already holds a workspace with BigSlug.
+// multi-row INSERTs in transactions of rowsPerTx rows, so a failed run
+// leaves what it wrote: seed a fresh database again. It returns false,
+// writing nothing, when the database already holds a workspace with BigSlug.
 func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress) (bool, error) {
 	var n int
 	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM workspaces WHERE slug = "+db.placeholder(1), BigSlug).
