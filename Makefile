@@ -7,10 +7,10 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench migrate seed package backup fuzz clean
+.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 dev: generate ## run the app on SQLite (reads .env when present; mail stub, billing off by default)
 	$(GO) run ./cmd/atrium serve
@@ -41,7 +41,10 @@ test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
 
-bench: ## every signed-in page against a bare net/http handler, as ratios
+bench: build ## load test over HTTP on the large data set vs a bare net/http server (BENCH_DB, BENCH_SECONDS)
+	$(GO) run ./scripts/bench -bin bin/atrium
+
+bench-micro: ## in-process benchmarks: every signed-in page against a bare handler, as ratios
 	scripts/bench.sh
 
 fuzz: ## fuzz email and next-path parsing, and every form through the server, for 30s each
@@ -52,8 +55,8 @@ fuzz: ## fuzz email and next-path parsing, and every form through the server, fo
 migrate: ## apply pending migrations to DATABASE_URL
 	$(GO) run ./cmd/atrium migrate up
 
-seed: ## load the demo data into DATABASE_URL (idempotent; refused when APP_ENV=production)
-	$(GO) run ./cmd/atrium seed
+seed: ## load the demo data into DATABASE_URL (idempotent; refused when APP_ENV=production); VOLUME=small|large adds a generated data set
+	$(GO) run ./cmd/atrium seed $(if $(VOLUME),--volume '$(VOLUME)')
 
 package: ## build the reproducible dist/atrium-VERSION-OS-ARCH.zip and its .sha256
 	VERSION='$(VERSION)' GO='$(GO)' scripts/package.sh

@@ -5,30 +5,50 @@ import (
 	"fmt"
 	"io"
 
+	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/store"
 )
 
-// runSeed handles "atrium seed [--force]": it loads the demo data, and is
-// safe to run again.
+// runSeed handles "atrium seed [--force] [--volume small|large]": it loads
+// the demo data, and is safe to run again. With --volume it then generates
+// a large, deterministic data set on top.
 func runSeed(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
-	fs := newFlagSet("seed", "seed [--force]\n\n"+
+	fs := newFlagSet("seed", "seed [--force] [--volume small|large]\n\n"+
 		"  Loads demo data: founder@example.com (owner) and teammate@example.com (admin) in \"Acme Inc\"\n"+
 		"  (acme, pro plan, fake Stripe ids) and \"Demo Studio\" (demo-studio, free), with pending and expired\n"+
 		"  invites and audit entries. Running it again changes nothing: existing users (by email) and\n"+
-		"  workspaces (by slug) are left as they are. No email is sent.", stderr)
+		"  workspaces (by slug) are left as they are. No email is sent.\n\n"+
+		"  --volume then generates a deterministic data set for load tests (on a fresh database): small is a few\n"+
+		"  thousand rows; large is 100,000 users with live sessions, 20,000 workspaces (one, \"big\", with 2,000\n"+
+		"  members, owned by the demo owner), 1,000,000 audit entries (100,000 in acme), 50,000 invites and\n"+
+		"  200,000 Stripe events. It is refused when APP_ENV=production, even with --force.", stderr)
 	force := fs.Bool("force", false, "seed even though APP_ENV=production")
+	volumeName := fs.String("volume", "", "also generate the `size` data set: small or large")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("seed takes no arguments")
 	}
+	var volume store.Volume
+	if *volumeName != "" {
+		v, err := store.FindVolume(*volumeName)
+		if err != nil {
+			return usagef("seed: %s", app.ErrorMessage(err))
+		}
+		volume = v
+	}
 	cfg, err := loadConfig(env, stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Database: %s\n", describeDB(cfg))
+	if cfg.IsProduction() && volume.Name != "" {
+		fmt.Fprintln(stderr, "atrium: refusing to seed a data volume: APP_ENV=production. Generated users and workspaces")
+		fmt.Fprintln(stderr, "never belong in a production database; point DATABASE_URL at a scratch database.")
+		return errSilent
+	}
 	if cfg.IsProduction() && !*force {
 		fmt.Fprintln(stderr, "atrium: refusing to seed: APP_ENV=production. Demo accounts do not belong in a production database;")
 		fmt.Fprintln(stderr, "point DATABASE_URL at a development database, or pass --force if you really mean it.")
@@ -58,6 +78,11 @@ func runSeed(ctx context.Context, args []string, env config.Env, stdout, stderr 
 		fmt.Fprintln(stdout, "Nothing to do: the demo data is already there (existing rows are never changed).")
 	} else {
 		fmt.Fprintf(stdout, "Seeded %d user(s) and %d workspace(s). No email was sent.\n", users, workspaces)
+	}
+	if volume.Name != "" {
+		if err := seedVolume(ctx, db, volume, stdout); err != nil {
+			return err
+		}
 	}
 	if cfg.MailStub() {
 		fmt.Fprintf(stdout, "Sign in as %s: run 'make dev' (or 'atrium serve'), open %s/login and copy the link from the log.\n",

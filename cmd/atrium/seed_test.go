@@ -170,3 +170,69 @@ func TestSeed_ThenSignIn(t *testing.T) {
 		}
 	}
 }
+
+// TestSeed_VolumeProduction refuses a generated data set when
+// APP_ENV=production, even with --force, and touches nothing.
+func TestSeed_VolumeProduction(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "prod.db")
+	env := config.Env{"DATABASE_URL": "sqlite:" + path, "APP_ENV": "production", "SMTP_HOST": "smtp.example.com"}
+	for _, args := range [][]string{{"seed", "--volume", "small"}, {"seed", "--force", "--volume", "large"}} {
+		res := runAtrium(t, env, args...)
+		if res.Code != 1 {
+			t.Fatalf("%v in production: exit status %d, want 1\n%s", args, res.Code, res.Output())
+		}
+		if want := "refusing to seed a data volume: APP_ENV=production"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("%v: stderr lacks %q:\n%s", args, want, res.Stderr)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%v: the refused seed created the database file (stat: %v)", args, err)
+		}
+	}
+	if res := runAtrium(t, env, "seed", "--volume", "huge"); res.Code != 2 || !strings.Contains(res.Stderr, `Unknown volume "huge"`) {
+		t.Errorf("seed --volume huge: exit status %d, want 2 naming the volume\n%s", res.Code, res.Output())
+	}
+}
+
+// TestSeed_Volume generates the small data set, reports progress, leaves
+// it alone the second time, and the demo owner signs in as usual and sees
+// the big workspace's members.
+func TestSeed_Volume(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "atrium.db")
+	env := config.Env{"DATABASE_URL": dbURL}
+	first := runAtrium(t, env, "seed", "--volume", "small")
+	if first.Code != 0 {
+		t.Fatalf("seed --volume small: exit status %d\n%s", first.Code, first.Output())
+	}
+	for _, want := range []string{"Seeded 2 user(s)", "Generating the small data set", " 50%", "100%",
+		`Generated the small data set in`, `Workspace "big" (200 members) is owned by founder@example.com`} {
+		if !strings.Contains(first.Stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, first.Stdout)
+		}
+	}
+	if strings.Contains(first.Stdout, "\r") {
+		t.Errorf("progress redrawn in place although stdout is not a terminal:\n%q", first.Stdout)
+	}
+	second := runAtrium(t, env, "seed", "--volume", "small")
+	if second.Code != 0 || !strings.Contains(second.Stdout, `Nothing to do: workspace "big" exists`) {
+		t.Fatalf("second seed --volume small: exit status %d\n%s", second.Code, second.Output())
+	}
+
+	srv := startServe(t, env)
+	c := newClient(t, srv.URL)
+	requestLink(t, c, store.DemoOwnerEmail)
+	line := srv.waitForLog(t, "email not sent (stub mode", 10*time.Second)
+	links, _ := line["links"].([]any)
+	if len(links) == 0 {
+		t.Fatalf("stub mail line has no links: %v", line)
+	}
+	link, _ := links[0].(string)
+	if res := c.Submit(c.Get(link), "verify-submit"); res.Status != http.StatusSeeOther {
+		t.Fatalf("POST /auth/verify: status %d\n%s", res.Status, res.Body)
+	}
+	p := c.Get("/w/big/members")
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "user000001@volume.example.com") {
+		t.Errorf("GET /w/big/members: status %d, want 200 listing user000001@volume.example.com", p.Status)
+	}
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"atrium/internal/app"
+)
+
+// volumeHistory is how far back the generated audit log and Stripe events
+// reach from volumeEpoch.
+const volumeHistory = 730 * day
+
+// volumeStripeAPIVersion is the api_version the generated Stripe events
+// carry (stripe-go v76's).
+const volumeStripeAPIVersion = "2023-10-16"
+
+// audit writes the audit log oldest first, evenly spaced over two years so
+// that ids follow time: AcmeAudit entries in acme by its members, one in
+// twenty without a workspace (sign-ins), the rest in volume workspaces by
+// their members.
+func (s *volumeSeeder) audit(ctx context.Context) error {
+	b := s.bulk("audit_logs", "id", "workspace_id", "actor_user_id", "action", "target_type", "target_id",
+		"metadata", "ip", "user_agent", "request_id", "created_at")
+	acmeActors := append([]int64{s.founder, s.teammate}, s.acmeMembers...)
+	n, acme := s.v.Audit, s.v.AcmeAudit
+	step := volumeHistory / time.Duration(max(n, 1))
+	start := volumeEpoch().Add(-volumeHistory)
+	for k := range n {
+		at := start.Add(time.Duration(k) * step).Truncate(time.Second)
+		var ws *int64
+		var actor int64
+		switch {
+		case (k+1)*acme/n != k*acme/n:
+			ws, actor = &s.acme, acmeActors[s.rng.IntN(len(acmeActors))]
+		case s.rng.IntN(20) == 0:
+			actor = s.userID(s.rng.IntN(s.v.Users))
+		default:
+			j := s.rng.IntN(s.v.Workspaces)
+			id := s.wsID(j)
+			ws, actor = &id, s.members[j][s.rng.IntN(len(s.members[j]))]
+		}
+		action, ttype, target, md := s.auditAction(ws, actor)
+		if err := b.add(ctx, s.auditBase+1+int64(k), ws, actor, action, ttype, target, md,
+			fmt.Sprintf("198.51.100.%d", 1+k%254), "", "", at); err != nil {
+			return err
+		}
+	}
+	return b.close(ctx)
+}
+
+// auditAction draws an entry's action, target and metadata (the keys the
+// audit page reads for that action).
+func (s *volumeSeeder) auditAction(ws *int64, actor int64) (action, targetType, targetID, metadata string) {
+	if ws == nil {
+		return app.ActionSignedIn, "user", fmt.Sprint(actor), "{}"
+	}
+	n := 1 + s.rng.IntN(s.v.Invites)
+	email := fmt.Sprintf("invitee%06d@volume.example.com", n)
+	invite := fmt.Sprint(s.inviteBase + int64(n))
+	switch r := s.rng.IntN(16); {
+	case r < 5:
+		return app.ActionInviteSent, "invite", invite, `{"email":"` + email + `","role":"member"}`
+	case r < 8:
+		return app.ActionInviteAccepted, "invite", invite, `{"email":"` + email + `","role":"member"}`
+	case r < 9:
+		return app.ActionInviteRevoked, "invite", invite, `{"email":"` + email + `"}`
+	case r < 11:
+		return app.ActionMemberRoleChanged, "user", fmt.Sprint(actor),
+			`{"email":"` + email + `","from":"member","to":"admin"}`
+	case r < 12:
+		return app.ActionMemberRemoved, "user", fmt.Sprint(actor), `{"email":"` + email + `"}`
+	case r < 13:
+		return app.ActionWorkspaceRenamed, "workspace", fmt.Sprint(*ws),
+			fmt.Sprintf(`{"from":"%s","to":"%s"}`, volumeWords[s.rng.IntN(len(volumeWords))], volumeWords[s.rng.IntN(len(volumeWords))])
+	case r < 15:
+		return app.ActionInvoicePaid, "workspace", fmt.Sprint(*ws), "{}"
+	default:
+		return app.ActionSubscriptionUpdated, "workspace", fmt.Sprint(*ws), `{"plan":"pro","status":"active"}`
+	}
+}
+
+// events writes the stored Stripe events oldest first: events of paying
+// volume workspaces are applied, those of unknown customers unmatched, and
+// one type in ten is ignored.
+func (s *volumeSeeder) events(ctx context.Context) error {
+	b := s.bulk("stripe_events", "id", "type", "api_version", "created_at", "received_at", "processed_at",
+		"status", "workspace_id", "error", "payload")
+	types := []string{"invoice.paid", "invoice.paid", "invoice.paid", "invoice.paid", "invoice.paid",
+		"customer.subscription.updated", "customer.subscription.updated", "invoice.payment_failed",
+		"checkout.session.completed", "customer.created"}
+	n := s.v.StripeEvents
+	step := volumeHistory / time.Duration(max(n, 1))
+	start := volumeEpoch().Add(-volumeHistory)
+	for k := range n {
+		id := fmt.Sprintf("evt_volume_%07d", k+1)
+		typ := types[s.rng.IntN(len(types))]
+		created := start.Add(time.Duration(k) * step).Truncate(time.Second)
+		received := created.Add(2 * time.Second)
+		j := s.rng.IntN(s.v.Workspaces)
+		status, customer := app.EventApplied, fmt.Sprintf("cus_volume_%05d", j)
+		var ws *int64
+		switch {
+		case typ == "customer.created":
+			status = app.EventIgnored
+		case s.pro[j]:
+			id := s.wsID(j)
+			ws = &id
+		default:
+			status, customer = app.EventUnmatched, fmt.Sprintf("cus_volume_gone_%07d", k+1)
+		}
+		payload := fmt.Sprintf(`{"id":"%s","object":"event","type":"%s","api_version":"%s","created":%d,"livemode":false,`+
+			`"data":{"object":{"object":"%s","customer":"%s"}}}`, id, typ, volumeStripeAPIVersion, created.Unix(),
+			objectOf(typ), customer)
+		if err := b.add(ctx, id, typ, volumeStripeAPIVersion, created, received, received, status, ws, "", payload); err != nil {
+			return err
+		}
+	}
+	return b.close(ctx)
+}
+
+// objectOf names the kind of data.object an event type carries.
+func objectOf(eventType string) string {
+	switch eventType {
+	case "customer.subscription.updated":
+		return "subscription"
+	case "checkout.session.completed":
+		return "checkout.session"
+	case "customer.created":
+		return "customer"
+	}
+	return "invoice"
+}

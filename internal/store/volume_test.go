@@ -1,0 +1,191 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"atrium/internal/app"
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+// volumeTables are the tables SeedVolume writes.
+var volumeTables = []string{"users", "sessions", "workspaces", "memberships", "invites", "audit_logs", "stripe_events"}
+
+// seedSmallVolume seeds the demo data and the small volume at the test
+// clock's time, checking the progress it reports.
+func seedSmallVolume(t *testing.T, db *store.DB) store.Volume {
+	t.Helper()
+	newClock(db)
+	v, err := store.FindVolume("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.SeedDemo(ctx); err != nil {
+		t.Fatalf("SeedDemo: %v", err)
+	}
+	var last, total int64
+	created, err := db.SeedVolume(ctx, v, func(done, all int64) {
+		if done < last {
+			t.Errorf("progress went back from %d to %d", last, done)
+		}
+		last, total = done, all
+	})
+	if err != nil {
+		t.Fatalf("SeedVolume: %v", err)
+	}
+	if !created {
+		t.Fatal("SeedVolume on a fresh database created nothing")
+	}
+	if last != total || total == 0 {
+		t.Errorf("progress ended at %d of %d", last, total)
+	}
+	return v
+}
+
+// fingerprint returns each volume table's row count and a SHA-256 of all
+// its rows in id order.
+func fingerprint(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, table := range volumeTables {
+		rows, err := db.SQL().QueryContext(context.Background(), "SELECT * FROM "+table+" ORDER BY id")
+		if err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		h, n := sha256.New(), 0
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("read %s: %v", table, err)
+			}
+			for _, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				fmt.Fprintf(h, "%v\x1f", v)
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		rows.Close()
+		out[table] = fmt.Sprintf("%d rows, sha256 %s", n, hex.EncodeToString(h.Sum(nil)))
+	}
+	return out
+}
+
+func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	if db.Dialect() == store.Postgres {
+		for i := range args {
+			query = replaceFirst(query, "?", fmt.Sprintf("$%d", i+1))
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func replaceFirst(s, old, new string) string {
+	for i := 0; i+len(old) <= len(s); i++ {
+		if s[i:i+len(old)] == old {
+			return s[:i] + new + s[i+len(old):]
+		}
+	}
+	return s
+}
+
+func TestDB_SeedVolume(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		v := seedSmallVolume(t, db)
+		ctx := context.Background()
+
+		t.Run("Deterministic", func(t *testing.T) {
+			other := storetest.Open(t, db.Dialect())
+			seedSmallVolume(t, other)
+			if diff := cmp.Diff(fingerprint(t, db), fingerprint(t, other)); diff != "" {
+				t.Errorf("two seeds of fresh databases differ (-first +second):\n%s", diff)
+			}
+		})
+
+		t.Run("Shape", func(t *testing.T) {
+			for _, c := range []struct {
+				what  string
+				query string
+				want  int
+			}{
+				{"volume users", "SELECT COUNT(*) FROM users WHERE email LIKE '%@volume.example.com'", v.Users},
+				{"live sessions", "SELECT COUNT(*) FROM sessions WHERE expires_at > ?", v.Users},
+				{"volume workspaces", "SELECT COUNT(*) FROM workspaces WHERE slug LIKE 'ws-%' OR slug = 'big'", v.Workspaces},
+				{"members of big", "SELECT COUNT(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE w.slug = 'big'", v.BigMembers},
+				{"volume invites", "SELECT COUNT(*) FROM invites WHERE email LIKE '%@volume.example.com'", v.Invites},
+				{"audit entries", "SELECT COUNT(*) FROM audit_logs WHERE ip LIKE '198.51.100.%'", v.Audit},
+				{"acme audit entries", "SELECT COUNT(*) FROM audit_logs a JOIN workspaces w ON w.id = a.workspace_id WHERE w.slug = 'acme' AND a.ip LIKE '198.51.100.%'", v.AcmeAudit},
+				{"stripe events", "SELECT COUNT(*) FROM stripe_events", v.StripeEvents},
+			} {
+				var args []any
+				if c.what == "live sessions" {
+					args = append(args, db.Now())
+				}
+				if got := countRows(t, db, c.query, args...); got != c.want {
+					t.Errorf("%s = %d, want %d", c.what, got, c.want)
+				}
+			}
+			founder, err := store.NewUserService(db).FindUserByEmail(ctx, store.DemoOwnerEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, m, err := store.NewWorkspaceService(db).FindWorkspaceForMember(ctx, store.BigSlug, founder.ID)
+			if err != nil {
+				t.Fatalf("the demo owner cannot open %q: %v", store.BigSlug, err)
+			}
+			if m.Role != app.RoleOwner {
+				t.Errorf("the demo owner's role in %q = %q, want owner", store.BigSlug, m.Role)
+			}
+			members, err := store.NewWorkspaceService(db).FindMembers(ctx, ws.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(members), v.BigMembers; got != want {
+				t.Errorf("members of %q = %d, want %d", store.BigSlug, got, want)
+			}
+		})
+
+		t.Run("Again", func(t *testing.T) {
+			before := fingerprint(t, db)
+			created, err := db.SeedVolume(ctx, v, nil)
+			if err != nil || created {
+				t.Fatalf("second SeedVolume = %v, %v; want false, nil", created, err)
+			}
+			if diff := cmp.Diff(before, fingerprint(t, db)); diff != "" {
+				t.Errorf("second SeedVolume changed rows:\n%s", diff)
+			}
+		})
+
+		// Ids were written explicitly: new rows must still get fresh ones.
+		t.Run("NewRowsAfter", func(t *testing.T) {
+			c := newClock(db)
+			u := signUpMember(t, db, c, "after-volume@example.com")
+			ws, err := store.NewWorkspaceService(db).CreateWorkspace(u.ctx, "After Volume", "")
+			if err != nil {
+				t.Fatalf("CreateWorkspace after the volume seed: %v", err)
+			}
+			sendInvite(t, db, c, u.ctx, ws.ID, "someone@example.com", app.RoleMember)
+		})
+	})
+}

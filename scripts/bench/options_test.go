@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseOptions(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		db      string
+		seconds time.Duration
+		out     string
+	}{
+		{name: "Defaults", db: "sqlite", seconds: 8 * time.Second, out: "bench/results.json"},
+		{name: "Environment", env: map[string]string{"BENCH_DB": "postgres", "BENCH_SECONDS": "2.5", "TEST_DATABASE_URL": "postgres://x/y"},
+			db: "postgres", seconds: 2500 * time.Millisecond, out: "bench/results-postgres.json"},
+		{name: "FlagOverEnvironment", args: []string{"-seconds", "1", "-dir", "d"}, env: map[string]string{"BENCH_SECONDS": "20"},
+			db: "sqlite", seconds: time.Second, out: "d/results.json"},
+		{name: "PostgresWithoutURL", env: map[string]string{"BENCH_DB": "postgres"}, wantErr: "needs TEST_DATABASE_URL"},
+		{name: "BadSeconds", env: map[string]string{"BENCH_SECONDS": "soon"}, wantErr: `BENCH_SECONDS="soon"`},
+		{name: "UnknownVolume", args: []string{"-volume", "huge"}, wantErr: `Unknown volume "huge"`},
+		{name: "UnknownDB", env: map[string]string{"BENCH_DB": "mysql"}, wantErr: `unknown database "mysql"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := parseOptions(c.args, func(k string) string { return c.env[k] }, io.Discard)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.db != c.db || o.seconds != c.seconds || o.out != c.out || o.conns != 32 || o.volume.Name != "large" {
+				t.Errorf("db=%q seconds=%v out=%q conns=%d volume=%q; want %q, %v, %q, 32, large",
+					o.db, o.seconds, o.out, o.conns, o.volume.Name, c.db, c.seconds, c.out)
+			}
+		})
+	}
+	if _, err := selectScenarios([]string{"landing", "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("selectScenarios with an unknown name: err = %v", err)
+	}
+}
