@@ -188,14 +188,11 @@ func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email str
 
 // seatsUsed counts members plus pending, unexpired invites.
 func seatsUsed(tx *gorm.DB, workspaceID int64, now time.Time) (int, error) {
-	var n struct{ Used int }
-	err := tx.Raw(`SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) +
-		(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = ? AND expires_at > ?) AS used`,
-		workspaceID, workspaceID, app.InvitePending, now).Scan(&n).Error
-	if err != nil {
+	var st struct{ Members, PendingInvites int }
+	if err := tx.Raw(sqlOf(qStats), workspaceID, workspaceID, now).Scan(&st).Error; err != nil {
 		return 0, fmt.Errorf("count seats: %w", err)
 	}
-	return n.Used, nil
+	return app.WorkspaceStats{Members: st.Members, PendingInvites: st.PendingInvites}.SeatsUsed(), nil
 }
 
 func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app.Invite, error) {
@@ -209,10 +206,9 @@ func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app
 	return rows[0].toApp(), nil
 }
 
-func (s *InviteService) findInvites(ctx context.Context, where string, args ...any) ([]*app.Invite, error) {
+func (s *InviteService) findInvites(ctx context.Context, query string, args ...any) ([]*app.Invite, error) {
 	var rows []inviteRow
-	if err := s.db.gorm.WithContext(ctx).Raw(inviteSelect+" WHERE "+where+" ORDER BY i.created_at DESC, i.id DESC", args...).
-		Scan(&rows).Error; err != nil {
+	if err := s.db.gorm.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find invites: %w", err)
 	}
 	out := make([]*app.Invite, len(rows))
@@ -222,19 +218,28 @@ func (s *InviteService) findInvites(ctx context.Context, where string, args ...a
 	return out, nil
 }
 
-// FindInvites lists a workspace's pending invites, expired ones included.
-func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64) ([]*app.Invite, error) {
-	return s.findInvites(ctx, "i.workspace_id = ? AND i.status = ?", workspaceID, app.InvitePending)
+// FindInvites lists a workspace's pending invites, expired ones included,
+// newest first, at most limit.
+func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, sqlOf(qInvitePage), workspaceID, limit)
 }
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
 func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
-	return s.findInvites(ctx, "i.email = ? AND i.status = ? AND i.expires_at > ?", email, app.InvitePending, s.db.now())
+	return s.findInvites(ctx, inviteSelect+" WHERE i.email = ? AND i.status = ? AND i.expires_at > ? ORDER BY i.created_at DESC, i.id DESC",
+		email, app.InvitePending, s.db.now())
 }
 
 // FindInviteByToken returns the invite of a token hash in any state.
 func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string) (*app.Invite, error) {
-	return s.findInvite(s.db.gorm.WithContext(ctx), "i.token_hash = ?", tokenHash)
+	var rows []inviteRow
+	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qInviteToken), tokenHash).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find invite: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	return rows[0].toApp(), nil
 }
 
 // FindInviteForEmail returns an invite by id when it was sent to email.

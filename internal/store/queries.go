@@ -1,0 +1,156 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// hotQuery is a statement a page view or the mail worker runs over tables
+// that grow with use. The services run these statements and no copies of
+// them; plan_test.go walks hotQueries and fails when one of them reads a
+// whole table or sorts rows outside an index, on SQLite and on Postgres.
+type hotQuery struct {
+	SQL string
+	// BoundedSort names the small set a sort outside an index is allowed
+	// on (e.g. "one user's workspaces"); "" allows none.
+	BoundedSort string
+}
+
+// Fixed values are written into the SQL rather than bound: SQLite plans a
+// statement again each time a bound value could change its plan (a partial
+// index on status = 'pending'), which cost a seventh of a page view.
+const (
+	qAuthenticate = "authenticate"
+	qWorkspaceFor = "workspace_for_member"
+	qWorkspacesOf = "workspaces_of_user"
+	qStats        = "workspace_stats"
+	qMemberPage   = "member_page"
+	qInvitePage   = "invite_page"
+	qSessionsOf   = "sessions_of_user"
+	qLoginToken   = "login_token"
+	qInviteToken  = "invite_by_token"
+	qOutboxDue    = "outbox_due"
+	qStripeEvent  = "stripe_event"
+)
+
+// memberRank orders roles on the members page; the expression matches
+// memberships_workspace_rank_idx (migration 00004) word for word.
+const memberRank = "(CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END)"
+
+// hotQueries are the hot statements by name; auditQueryName names the
+// audit log's, one per filter combination.
+var hotQueries = buildHotQueries()
+
+func buildHotQueries() map[string]hotQuery {
+	q := map[string]hotQuery{
+		qAuthenticate: {SQL: `SELECT s.id, s.user_id, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at,
+			u.email, u.name, u.time_zone, u.created_at, u.updated_at
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.token_hash = ? AND s.expires_at > ?`},
+		qWorkspaceFor: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+			w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
+			w.created_at, w.updated_at, m.role, m.created_at
+			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
+			WHERE w.slug = ?`},
+		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+			w.created_at, w.updated_at, m.role, m.created_at AS member_since,
+			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = w.id) AS members_count
+			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
+		qStats: {SQL: `SELECT
+			(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites`},
+		// One page of members with the counts the role rules need, so the
+		// page costs one statement however large the workspace.
+		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
+			(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
+			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ?
+			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
+		qInvitePage: {SQL: inviteSelect + ` WHERE i.workspace_id = ? AND i.status = 'pending'
+			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`},
+		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
+		qSessionsOf: {SQL: `SELECT id, token_hash, user_id, ip, user_agent, created_at, last_seen_at, expires_at
+			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
+			BoundedSort: "one user's live sessions"},
+		qLoginToken: {SQL: `SELECT id, token_hash, email, next, created_at, expires_at, used_at
+			FROM login_tokens WHERE token_hash = ?`},
+		qOutboxDue: {SQL: `SELECT id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
+			last_error, created_at, sent_at
+			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
+		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
+			FROM stripe_events WHERE id = ?`},
+	}
+	for mask := range auditFilterCombinations {
+		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
+	}
+	return q
+}
+
+// The parts of an audit query's WHERE clause, as bits of a mask.
+const (
+	auditByWorkspace = 1 << iota
+	auditByActor
+	auditByAction
+	auditFrom
+	auditTo
+	auditBefore
+	// auditFilterCombinations counts the masks of the filters the audit
+	// page combines (every bit above auditByWorkspace).
+	auditFilterCombinations = 1 << (iota - 1)
+)
+
+// auditQueryName names the workspace audit query of a filter mask (bits
+// above auditByWorkspace, shifted down).
+func auditQueryName(mask int) string {
+	parts := []string{"audit"}
+	for i, name := range []string{"actor", "action", "from", "to", "before"} {
+		if mask&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, "_")
+}
+
+// auditSQL builds the audit query for a mask. Arguments go in the order of
+// the bits: workspace, actor, action, from, to, before (created_at, then
+// id), and last the limit.
+func auditSQL(mask int) string {
+	where := []string{"1 = 1"}
+	add := func(bit int, cond string) {
+		if mask&bit != 0 {
+			where = append(where, cond)
+		}
+	}
+	add(auditByWorkspace, "a.workspace_id = ?")
+	add(auditByActor, "a.actor_user_id = ?")
+	add(auditByAction, "a.action = ?")
+	add(auditFrom, "a.created_at >= ?")
+	add(auditTo, "a.created_at < ?")
+	add(auditBefore, "(a.created_at, a.id) < (?, ?)")
+	return fmt.Sprintf(`SELECT a.id, a.workspace_id, a.actor_user_id, a.action, a.target_type,
+		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, COALESCE(u.email, '') AS actor_email
+		FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id
+		WHERE %s ORDER BY a.created_at DESC, a.id DESC LIMIT ?`, strings.Join(where, " AND "))
+}
+
+// auditQueries are the SQL of every mask, built once.
+var auditQueries = func() []string {
+	out := make([]string, auditFilterCombinations<<1)
+	for mask := range out {
+		out[mask] = auditSQL(mask)
+	}
+	return out
+}()
+
+// sqlOf returns a hot query's SQL, panicking on a name the catalog lacks
+// (a programming error every test run catches).
+func sqlOf(name string) string {
+	q, ok := hotQueries[name]
+	if !ok {
+		panic("store: no hot query " + name)
+	}
+	return q.SQL
+}
