@@ -11,8 +11,9 @@ import (
 	"atrium/web/page"
 )
 
-// invitesListed is how many pending invites the members page lists.
-const invitesListed = 100
+// invitesListed is how many pending invites the members page lists, the
+// newest first.
+const invitesListed = 50
 
 // handleMembers handles "GET /w/{slug}/members?page=N".
 func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +71,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 			}
 			v.Invites = append(v.Invites, row)
 		}
+		v.InvitesCapped = len(invites) == invitesListed
 	}
 	if form != nil {
 		v.Invite = *form

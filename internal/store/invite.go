@@ -29,7 +29,8 @@ type inviteRecord struct {
 func (inviteRecord) TableName() string { return "invites" }
 
 // inviteRow is an invite joined with its workspace, inviter and the latest
-// email sent for it.
+// email sent for it (whose text, holding the accept link, is read only
+// while the email is undelivered: the link is shared by hand then).
 type inviteRow struct {
 	ID              int64
 	WorkspaceID     int64
@@ -81,7 +82,7 @@ func inviteLink(text string) string {
 const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
 	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
 	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
-	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(o.text_body, '') AS mail_text
+	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(CASE WHEN o.status = 'sent' THEN '' ELSE o.text_body END, '') AS mail_text
 	FROM invites i
 	JOIN workspaces w ON w.id = i.workspace_id
 	LEFT JOIN users u ON u.id = i.invited_by_user_id
@@ -206,14 +207,27 @@ func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app
 	return rows[0].toApp(), nil
 }
 
+// findInvites runs an inviteSelect query. The members page lists up to 50
+// invites on each view, so columns are scanned straight into the rows,
+// without GORM's reflection.
 func (s *InviteService) findInvites(ctx context.Context, query string, args ...any) ([]*app.Invite, error) {
-	var rows []inviteRow
-	if err := s.db.gorm.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("find invites: %w", err)
 	}
-	out := make([]*app.Invite, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toApp()
+	defer func() { _ = rows.Close() }()
+	var out []*app.Invite
+	for rows.Next() {
+		var r inviteRow
+		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
+			&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
+			&r.MailError, &r.MailText); err != nil {
+			return nil, fmt.Errorf("read invite: %w", err)
+		}
+		out = append(out, r.toApp())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find invites: %w", err)
 	}
 	return out, nil
 }

@@ -351,34 +351,36 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 	return out, nil
 }
 
-// FindMemberPage returns one page of members with the workspace's counts.
-// A page past the last has no members and zero counts.
+// FindMemberPage returns one page of members with the workspace's counts,
+// scanning columns straight into the result (it runs on every view of the
+// members page). A page past the last has no members and zero counts.
 func (s *WorkspaceService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
 	page = max(page, 1)
-	var rows []struct {
-		UserID         int64
-		Role           string
-		CreatedAt      time.Time
-		Email          string
-		Name           string
-		Members        int
-		Owners         int
-		PendingInvites int
-	}
-	err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberPage), workspaceID, workspaceID, workspaceID, s.db.now(),
-		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage).Scan(&rows).Error
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberPage), workspaceID, workspaceID, workspaceID, s.db.now(),
+		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}
-	out := &app.MemberPage{Page: page, HasNext: len(rows) > app.MembersPerPage}
-	if len(rows) > 0 {
-		out.Members = make([]*app.Member, 0, min(len(rows), app.MembersPerPage))
-		out.WorkspaceStats = app.WorkspaceStats{Members: rows[0].Members, PendingInvites: rows[0].PendingInvites}
-		out.Owners = rows[0].Owners
+	defer func() { _ = rows.Close() }()
+	out := &app.MemberPage{Page: page, Members: make([]*app.Member, 0, app.MembersPerPage)}
+	for rows.Next() {
+		if len(out.Members) == app.MembersPerPage {
+			out.HasNext = true
+			break
+		}
+		var (
+			m    = &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
+			role string
+		)
+		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name,
+			&out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
+			return nil, fmt.Errorf("read member: %w", err)
+		}
+		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+		out.Members = append(out.Members, m)
 	}
-	for _, r := range rows[:min(len(rows), app.MembersPerPage)] {
-		out.Members = append(out.Members, &app.Member{Membership: app.Membership{WorkspaceID: workspaceID, UserID: r.UserID,
-			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name})
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
 	}
 	return out, nil
 }
