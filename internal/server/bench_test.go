@@ -193,6 +193,24 @@ func BenchmarkPageLarge(b *testing.B) {
 	}
 }
 
+// BenchmarkPagePublic measures the pages a visitor sees signed out.
+func BenchmarkPagePublic(b *testing.B) {
+	a := newBenchApp(b, 1)
+	for name, path := range map[string]string{"Landing": "/", "Login": "/login"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, "http://atrium.test"+path, nil)
+				rec := httptest.NewRecorder()
+				a.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", path, rec.Code)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkPage measures each signed-in page through the whole stack:
 // middleware, session lookup, membership, the page's queries and render.
 func BenchmarkPage(b *testing.B) {

@@ -15,12 +15,11 @@ type HotQuery = hotQuery
 // HotQueries returns the catalog by name.
 func HotQueries() map[string]HotQuery { return hotQueries }
 
-// AuditQueryName and the Audit* bits name the audit log's hot queries.
+// AuditQueryName names the audit log's hot query of a filter combination.
 var AuditQueryName = auditQueryName
 
-// AuditFilterCombinations counts the audit page's filter combinations; the
-// bits of a combination are AuditByActor and the ones after it, shifted
-// down by one.
+// AuditFilterCombinations counts the audit page's filter combinations. Bit
+// 0 of a combination is the actor, then action, from, to and the cursor.
 const AuditFilterCombinations = auditFilterCombinations
 
 // ExplainSQLite returns the detail lines of EXPLAIN QUERY PLAN.
