@@ -156,3 +156,47 @@ func postgresPlanProblems(t *testing.T, ctx context.Context, db *store.DB, q sto
 	}
 	return problems
 }
+
+// TestOpen_DropsPlannerSamples: STAT4 samples left by an ANALYZE are gone
+// once the store opens the file, so SQLite does not plan each statement
+// again whenever its arguments change.
+func TestOpen_DropsPlannerSamples(t *testing.T) {
+	ctx := context.Background()
+	driver, dsn := storetest.DSN(t, store.SQLite)
+	open := func() *store.DB {
+		t.Helper()
+		db, err := store.Open(ctx, driver, dsn, store.Options{MaxOpenConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	if _, err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Bulk(t, db, storetest.Volume{Users: 300, Workspaces: 5, Members: 100, AuditRows: 1000})
+	samples := func(db *store.DB) int {
+		t.Helper()
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_stat4").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := samples(db); got != 0 {
+		t.Errorf("after Analyze: %d samples, want 0", got)
+	}
+	if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	if samples(db) == 0 {
+		t.Fatal("a plain ANALYZE left no samples: the test cannot tell")
+	}
+	_ = db.Close()
+	db = open()
+	defer func() { _ = db.Close() }()
+	if got := samples(db); got != 0 {
+		t.Errorf("after Open: %d samples, want 0", got)
+	}
+}
