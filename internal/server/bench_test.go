@@ -128,6 +128,7 @@ func TestStatementBudget(t *testing.T) {
 	budgets := map[string]int64{"Dashboard": 4, "Members": 4, "Billing": 3, "Audit": 3, "Account": 3, "Workspaces": 3}
 	small, large := newBenchApp(t, 1), newBenchApp(t, 12)
 	storetest.Bulk(t, large.db, storetest.Volume{WorkspaceID: large.wsID, Users: 2000, Members: 2000, AuditRows: 2000, Invites: 200})
+	large.db.TrackCatalog()
 	for name, path := range signedInPages(small.slug) {
 		count := func(a *benchApp) int64 {
 			before := a.db.Statements()
@@ -146,6 +147,11 @@ func TestStatementBudget(t *testing.T) {
 		if want := budgets[name]; s < want {
 			t.Logf("%s: %d statements (budget %d): lower the budget", name, s, want)
 		}
+	}
+	// Every read a page view runs is a catalogued hot query, so
+	// TestHotQueryPlans (internal/store) checks its plan.
+	for _, q := range large.db.StatementsOffCatalog() {
+		t.Errorf("a page view ran a SELECT outside internal/store/queries.go (add it there):\n%s", q)
 	}
 	// The hot path itself: the session, user and membership come from two
 	// indexed queries.

@@ -240,8 +240,7 @@ func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limi
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
 func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
-	return s.findInvites(ctx, inviteSelect+" WHERE i.email = ? AND i.status = ? AND i.expires_at > ? ORDER BY i.created_at DESC, i.id DESC",
-		email, app.InvitePending, s.db.now())
+	return s.findInvites(ctx, sqlOf(qInvitesTo), email, s.db.now())
 }
 
 // FindInviteByToken returns the invite of a token hash in any state.

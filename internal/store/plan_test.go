@@ -31,6 +31,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"login_token":          {s.LoginHash},
 		"outbox_due":           {now, 20},
 		"stripe_event":         {s.EventID},
+		"sole_ownerships":      {s.UserID},
+		"invites_for_email":    {s.InviteEmail, now},
 	}
 }
 

@@ -45,6 +45,7 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	queries atomic.Int64
+	catalog catalogLog
 
 	versionsOnce sync.Once
 	versions     []int64
@@ -168,7 +169,12 @@ func (db *DB) Analyze(ctx context.Context) error {
 // services run, so tests and benchmarks can hold request paths to a query
 // budget. The cost is one atomic add per statement.
 func (db *DB) countStatements() error {
-	count := func(*gorm.DB) { db.queries.Add(1) }
+	count := func(tx *gorm.DB) {
+		db.queries.Add(1)
+		if db.catalog.on.Load() {
+			db.catalog.note(tx.Statement.SQL.String())
+		}
+	}
 	cb := db.gorm.Callback()
 	for _, err := range []error{
 		cb.Query().After("gorm:query").Register("atrium:count_query", count),

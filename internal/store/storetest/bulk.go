@@ -43,6 +43,7 @@ type Sample struct {
 	Email       string
 	LoginHash   string
 	InviteHash  string
+	InviteEmail string
 	EventID     string
 	// First and Last are the times of the oldest and newest audit entries
 	// of the big workspace.
@@ -137,7 +138,7 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 		s.Email, s.LoginHash = "user0-"+tag+"@example.com", "login-"+tag+"-0"
 	}
 	if v.Invites > 0 {
-		s.InviteHash = "invite-" + tag + "-0"
+		s.InviteHash, s.InviteEmail = "invite-"+tag+"-0", "invitee0-"+tag+"@example.com"
 	}
 	if v.StripeEvents > 0 {
 		s.EventID = "evt_" + tag + "_0"
