@@ -131,3 +131,61 @@ func TestAuditService_FindAuditEntries_Filters(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkspace_MembersCount: the member count the pages read stays equal
+// to the memberships through joining, removal, leaving, account deletion
+// (a cascade) and workspace deletion.
+func TestWorkspace_MembersCount(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		ctx := context.Background()
+		ada := signUpMember(t, db, c, "ada@example.com")
+		bob := signUpMember(t, db, c, "bob@example.com")
+		cat := signUpMember(t, db, c, "cat@example.com")
+		dan := signUpMember(t, db, c, "dan@example.com")
+		ws := createWorkspace(t, db, ada, "Counted")
+		other := createWorkspace(t, db, bob, "Other")
+		svc, users := store.NewWorkspaceService(db), store.NewUserService(db)
+		live := []int64{ws.ID, other.ID}
+		check := func(step string, want int) {
+			t.Helper()
+			for _, id := range live {
+				stored := rowCount(t, db, "SELECT members_count FROM workspaces WHERE id = ?", id)
+				real := rowCount(t, db, "SELECT COUNT(*) FROM memberships WHERE workspace_id = ?", id)
+				if stored != real {
+					t.Errorf("%s: workspace %d members_count=%d, %d memberships", step, id, stored, real)
+				}
+			}
+			stats, err := svc.FindWorkspaceStats(ctx, ws.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.Members != want {
+				t.Errorf("%s: stats.Members=%d, want %d", step, stats.Members, want)
+			}
+		}
+		check("created", 1)
+		for _, u := range []teamUser{bob, cat, dan} {
+			addMember(t, db, c, ada.ctx, ws.ID, u, app.RoleMember)
+		}
+		addMember(t, db, c, bob.ctx, other.ID, cat, app.RoleMember)
+		check("joined", 4)
+		if err := svc.RemoveMember(ada.ctx, ws.ID, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		check("removed", 3)
+		if err := svc.LeaveWorkspace(dan.ctx, ws.ID); err != nil {
+			t.Fatal(err)
+		}
+		check("left", 2)
+		if err := users.DeleteUser(cat.ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("account deleted", 1)
+		if err := svc.DeleteWorkspace(bob.ctx, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		live = live[:1]
+		check("other workspace deleted", 1)
+	})
+}

@@ -59,17 +59,16 @@ func buildHotQueries() map[string]hotQuery {
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 			WHERE w.slug = ?`},
 		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
-			w.created_at, w.updated_at, m.role, m.created_at AS member_since,
-			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = w.id) AS members_count
+			w.created_at, w.updated_at, m.role, m.created_at AS member_since, w.members_count
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
 			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
 		qStats: {SQL: `SELECT
-			(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites`},
 		// One page of members with the counts the role rules need, so the
 		// page costs one statement however large the workspace.
 		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
-			(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
 			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
 			FROM memberships m JOIN users u ON u.id = m.user_id

@@ -22,7 +22,29 @@ CREATE INDEX mail_outbox_due_idx ON mail_outbox (status, next_attempt_at, id);
 DROP INDEX mail_outbox_ref_idx;
 CREATE INDEX mail_outbox_ref_idx ON mail_outbox (ref, id);
 
+-- Each workspace's member count, kept by a trigger (cascades included), so
+-- pages read one row instead of counting every membership.
+ALTER TABLE workspaces ADD COLUMN members_count INTEGER NOT NULL DEFAULT 0;
+UPDATE workspaces w SET members_count = (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id);
+-- +goose StatementBegin
+CREATE FUNCTION memberships_count() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE workspaces SET members_count = members_count + 1 WHERE id = NEW.workspace_id;
+    ELSE
+        UPDATE workspaces SET members_count = members_count - 1 WHERE id = OLD.workspace_id;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+CREATE TRIGGER memberships_count AFTER INSERT OR DELETE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_count();
+
 -- +goose Down
+DROP TRIGGER memberships_count ON memberships;
+DROP FUNCTION memberships_count();
+ALTER TABLE workspaces DROP COLUMN members_count;
 DROP INDEX mail_outbox_ref_idx;
 CREATE INDEX mail_outbox_ref_idx ON mail_outbox (ref);
 DROP INDEX mail_outbox_due_idx;

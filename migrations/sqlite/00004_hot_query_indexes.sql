@@ -22,7 +22,25 @@ CREATE INDEX mail_outbox_due_idx ON mail_outbox (status, next_attempt_at, id);
 DROP INDEX mail_outbox_ref_idx;
 CREATE INDEX mail_outbox_ref_idx ON mail_outbox (ref, id);
 
+-- Each workspace's member count, kept by triggers (cascades included), so
+-- pages read one row instead of counting every membership.
+ALTER TABLE workspaces ADD COLUMN members_count INTEGER NOT NULL DEFAULT 0;
+UPDATE workspaces SET members_count = (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = workspaces.id);
+-- +goose StatementBegin
+CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships BEGIN
+    UPDATE workspaces SET members_count = members_count + 1 WHERE id = NEW.workspace_id;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships BEGIN
+    UPDATE workspaces SET members_count = members_count - 1 WHERE id = OLD.workspace_id;
+END;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TRIGGER memberships_count_delete;
+DROP TRIGGER memberships_count_insert;
+ALTER TABLE workspaces DROP COLUMN members_count;
 DROP INDEX mail_outbox_ref_idx;
 CREATE INDEX mail_outbox_ref_idx ON mail_outbox (ref);
 DROP INDEX mail_outbox_due_idx;
