@@ -13,8 +13,10 @@ CREATE INDEX audit_logs_workspace_action_idx ON audit_logs (workspace_id, action
 CREATE INDEX memberships_workspace_rank_idx ON memberships
     (workspace_id, (CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END), id);
 
--- A workspace's pending invites, newest first.
+-- A workspace's pending invites, newest first; those not yet expired, counted
+-- from the index alone.
 CREATE INDEX invites_pending_created_idx ON invites (workspace_id, created_at, id) WHERE status = 'pending';
+CREATE INDEX invites_pending_expires_idx ON invites (workspace_id, expires_at) WHERE status = 'pending';
 
 -- Due mail in the order the worker sends it; the latest mail of an invite.
 DROP INDEX mail_outbox_due_idx;
@@ -49,6 +51,7 @@ DROP INDEX mail_outbox_ref_idx;
 CREATE INDEX mail_outbox_ref_idx ON mail_outbox (ref);
 DROP INDEX mail_outbox_due_idx;
 CREATE INDEX mail_outbox_due_idx ON mail_outbox (status, next_attempt_at);
+DROP INDEX invites_pending_expires_idx;
 DROP INDEX invites_pending_created_idx;
 DROP INDEX memberships_workspace_rank_idx;
 DROP INDEX audit_logs_workspace_action_idx;
