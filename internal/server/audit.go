@@ -31,14 +31,17 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
 	v := page.AuditView{Slug: sc.ws.Slug, Actions: auditActions}
-	f, ok := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
+	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	if !ok {
 		s.render(w, r, http.StatusUnprocessableEntity, page.Audit(s.workspacePage(w, r, "Audit log", "audit"), v))
 		return
 	}
 	var entries []*app.AuditEntry
 	if f.WorkspaceID != 0 {
-		var err error
 		if entries, err = s.Audit.FindAuditEntries(r.Context(), f); err != nil {
 			s.Error(w, r, err)
 			return
@@ -62,7 +65,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 // and fills the view's filter fields. It returns false, with v.Errors set,
 // when a value is malformed. An actor_email that names no user gives a
 // filter with WorkspaceID 0: nothing to look up.
-func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *page.AuditView) (app.AuditFilter, bool) {
+func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *page.AuditView) (app.AuditFilter, bool, error) {
 	q := r.URL.Query()
 	f := app.AuditFilter{WorkspaceID: workspaceID, Limit: auditPageSize + 1}
 	errs := map[string]string{}
@@ -72,24 +75,14 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 		}
 		f.Action, v.Action = a, a
 	}
-	if id := q.Get("actor"); id != "" {
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || n <= 0 {
-			errs["actor"] = "The actor must be a user id."
-		}
-		f.ActorID, v.Actor = n, id
+	actor, known, err := s.auditActor(r, v, errs)
+	if err != nil {
+		return f, false, err
 	}
-	if email := strings.TrimSpace(q.Get("actor_email")); email != "" && f.ActorID == 0 {
-		v.ActorEmail = email
-		norm, err := app.NormalizeEmail(email)
-		if err != nil {
-			errs["actor"] = app.ErrorMessage(err)
-		} else if u, err := s.Users.FindUserByEmail(r.Context(), norm); err == nil {
-			f.ActorID, v.Actor = u.ID, strconv.FormatInt(u.ID, 10)
-		} else {
-			f.WorkspaceID = 0 // no such user: no entries
-		}
+	if !known {
+		f.WorkspaceID = 0
 	}
+	f.ActorID = actor
 	loc := s.location(tz)
 	day := func(field string) time.Time {
 		raw := q.Get(field)
@@ -115,9 +108,43 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 	}
 	if len(errs) > 0 {
 		v.Errors = errs
-		return f, false
+		return f, false, nil
 	}
-	return f, true
+	return f, true, nil
+}
+
+// auditActor reads the actor filter: ?actor=<user id> (the URL contract), or
+// else the email typed in the form. It reports false when the email names
+// no user, so that no entry can match.
+func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]string) (int64, bool, error) {
+	q := r.URL.Query()
+	if id := q.Get("actor"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			errs["actor"] = "The actor must be a user id."
+		}
+		v.Actor = id
+		return n, true, nil
+	}
+	email := strings.TrimSpace(q.Get("actor_email"))
+	if email == "" {
+		return 0, true, nil
+	}
+	v.ActorEmail = email
+	norm, err := app.NormalizeEmail(email)
+	if err != nil {
+		errs["actor"] = app.ErrorMessage(err)
+		return 0, true, nil
+	}
+	u, err := s.Users.FindUserByEmail(r.Context(), norm)
+	switch {
+	case app.ErrorCode(err) == app.ENOTFOUND:
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	v.Actor = strconv.FormatInt(u.ID, 10)
+	return u.ID, true, nil
 }
 
 // formatAuditCursor writes a cursor as "<unix microseconds>-<id>".

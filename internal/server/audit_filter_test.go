@@ -66,6 +66,10 @@ func TestAudit_Filters(t *testing.T) {
 		if got, want := rows(byEmail).Length(), rows(page).Length(); got != want {
 			t.Errorf("by email rows=%d, by id %d", got, want)
 		}
+		nobody := owner.Get(base + "?actor_email=nobody@example.com")
+		if nobody.StatusCode != http.StatusOK || rows(nobody).Length() != 0 {
+			t.Errorf("unknown address: status %d, %d rows; want 200 and none", nobody.StatusCode, rows(nobody).Length())
+		}
 	})
 
 	t.Run("DateRange", func(t *testing.T) {
