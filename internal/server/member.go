@@ -55,23 +55,11 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.Members = append(v.Members, s.memberRow(m, actor, p.User, owners))
 	}
 	if v.ShowInvites {
-		invites, err := s.Invites.FindInvites(r.Context(), sc.ws.ID, invitesListed)
-		if err != nil {
+		if v.Invites, err = s.inviteRows(r, sc.ws.ID, p.User.TimeZone); err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		now := s.Now()
-		for _, inv := range invites {
-			row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
-				Sent: s.formatDate(inv.CreatedAt, p.User.TimeZone), Expires: s.formatDate(inv.ExpiresAt, p.User.TimeZone),
-				Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
-			if row.Delivery != "sent" {
-				row.ShareLink = inv.ShareLink
-				row.DeliveryNote = deliveryNote(inv)
-			}
-			v.Invites = append(v.Invites, row)
-		}
-		v.InvitesCapped = len(invites) == invitesListed
+		v.InvitesCapped = len(v.Invites) == invitesListed
 	}
 	if form != nil {
 		v.Invite = *form
@@ -92,6 +80,28 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.CanLeave = true
 	}
 	s.render(w, r, status, page.Members(s.workspacePage(w, r, "Members", "members"), v))
+}
+
+// inviteRows lists the newest pending invites of a workspace for those who
+// manage them, with how each email fared.
+func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]page.InviteRow, error) {
+	invites, err := s.Invites.FindInvites(r.Context(), workspaceID, invitesListed)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	rows := make([]page.InviteRow, 0, len(invites))
+	for _, inv := range invites {
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
+			Sent: s.formatDate(inv.CreatedAt, tz), Expires: s.formatDate(inv.ExpiresAt, tz),
+			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
+		if row.Delivery != "sent" {
+			row.ShareLink = inv.ShareLink
+			row.DeliveryNote = deliveryNote(inv)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // memberRow is one member as the viewer (role actor) sees them.
