@@ -36,10 +36,22 @@ type AuditFilter struct {
 	WorkspaceID int64
 	ActorID     int64
 	Action      string
-	// BeforeID pages backwards: only entries with a smaller id.
-	BeforeID int64
-	Limit    int
+	// From and To bound the entries' time: From <= CreatedAt < To.
+	From, To time.Time
+	// Before pages backwards: only entries older than the one it marks.
+	Before AuditCursor
+	Limit  int
 }
+
+// AuditCursor marks an entry in the log's order (newest first: by time,
+// then by id); the zero cursor marks none.
+type AuditCursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// CursorOf returns the cursor of an entry.
+func CursorOf(e *AuditEntry) AuditCursor { return AuditCursor{CreatedAt: e.CreatedAt, ID: e.ID} }
 
 // AuditService reads the audit log. Entries are written by the services
 // that make each change, inside their transactions.

@@ -97,8 +97,9 @@ type InviteService interface {
 	// service's InviteMailLimits for the address (a *RetryError).
 	CreateInvite(ctx context.Context, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 	// FindInvites lists a workspace's pending invites (expired ones too),
-	// newest first, with the delivery state of their emails.
-	FindInvites(ctx context.Context, workspaceID int64) ([]*Invite, error)
+	// newest first, at most limit of them, with the delivery state of their
+	// emails.
+	FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*Invite, error)
 	// FindInvitesForEmail lists the pending, unexpired invites for an address.
 	FindInvitesForEmail(ctx context.Context, email string) ([]*Invite, error)
 	// FindInviteByToken returns the invite of a token hash in any state;

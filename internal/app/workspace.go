@@ -62,6 +62,21 @@ type UserWorkspace struct {
 	Members int
 }
 
+// MembersPerPage is how many members the members page lists at once.
+const MembersPerPage = 50
+
+// MemberPage is one page of a workspace's members, owners first, then
+// admins, then members, each in the order they joined, with the counts the
+// role and seat rules need.
+type MemberPage struct {
+	Members []*Member
+	// Page is the 1-based page number; HasNext says whether another follows.
+	Page    int
+	HasNext bool
+	WorkspaceStats
+	Owners int
+}
+
 // WorkspaceUpdate holds the fields to change; nil fields stay.
 type WorkspaceUpdate struct {
 	Name *string
@@ -209,6 +224,10 @@ type WorkspaceService interface {
 	DeleteWorkspace(ctx context.Context, workspaceID int64) error
 	// FindMembers lists a workspace's members, owners first.
 	FindMembers(ctx context.Context, workspaceID int64) ([]*Member, error)
+	// FindMemberPage returns page (1-based) of a workspace's members,
+	// MembersPerPage a page, with its member, owner and pending-invite
+	// counts, in one statement.
+	FindMemberPage(ctx context.Context, workspaceID int64, page int) (*MemberPage, error)
 	// ChangeMemberRole sets a member's role.
 	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
 	// RemoveMember removes another member.

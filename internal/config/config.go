@@ -88,7 +88,7 @@ type Config struct {
 	Port              int           // PORT, default 8080; 0 picks a free port
 	Database          Database      // DATABASE_URL, default "sqlite:data/atrium.db"
 	DBMaxOpenConns    int           // DB_MAX_OPEN_CONNS, default 10
-	DBMaxIdleConns    int           // DB_MAX_IDLE_CONNS, default 5 (at most DBMaxOpenConns)
+	DBMaxIdleConns    int           // DB_MAX_IDLE_CONNS, default DBMaxOpenConns (at most that)
 	DBConnMaxLifetime time.Duration // DB_CONN_MAX_LIFETIME_MINUTES, default 30; 0 = no limit
 	MigrateOnStart    bool          // MIGRATE_ON_START, default true
 
@@ -233,12 +233,13 @@ func Load(env Env) (*Config, error) {
 	}
 }
 
-// loadDBPool reads the connection pool sizes; the idle default shrinks to
-// fit a smaller DB_MAX_OPEN_CONNS instead of failing.
+// loadDBPool reads the connection pool sizes. Idle connections default to
+// DB_MAX_OPEN_CONNS: a connection closed for want of an idle slot takes its
+// prepared statements with it, and the next one prepares them all again.
 func (l *loader) loadDBPool(c *Config) {
 	open, openOK := l.int("DB_MAX_OPEN_CONNS", 10, 1, maxInt,
 		"expected a whole number of connections, at least 1")
-	idle, idleOK := l.int("DB_MAX_IDLE_CONNS", min(5, open), 0, maxInt,
+	idle, idleOK := l.int("DB_MAX_IDLE_CONNS", open, 0, maxInt,
 		"expected a whole number of connections, at least 0 and at most DB_MAX_OPEN_CONNS")
 	if openOK && idleOK && idle > open {
 		l.problem("DB_MAX_IDLE_CONNS", fmt.Sprintf(

@@ -68,7 +68,7 @@ func defaults(t *testing.T) *config.Config {
 		Port:                 8080,
 		Database:             config.Database{Driver: "sqlite", DSN: "data/atrium.db"},
 		DBMaxOpenConns:       10,
-		DBMaxIdleConns:       5,
+		DBMaxIdleConns:       10,
 		DBConnMaxLifetime:    30 * time.Minute,
 		MigrateOnStart:       true,
 		SMTP:                 config.SMTP{Port: 587, From: "Atrium <no-reply@localhost>", TLS: "mandatory"},
@@ -412,7 +412,9 @@ func TestLoad_PublicSite(t *testing.T) {
 
 func TestLoad_DBPool(t *testing.T) {
 	t.Parallel()
-	// An unset DB_MAX_IDLE_CONNS shrinks to fit instead of failing.
+	// An unset DB_MAX_IDLE_CONNS follows DB_MAX_OPEN_CONNS, so no
+	// connection is closed (losing its prepared statements) for want of an
+	// idle slot.
 	c := mustLoad(t, config.Env{"DB_MAX_OPEN_CONNS": "2"})
 	if got, want := c.DBMaxIdleConns, 2; got != want {
 		t.Fatalf("DBMaxIdleConns=%d, want %d", got, want)

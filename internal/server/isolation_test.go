@@ -283,7 +283,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	for _, m := range members {
 		parts = append(parts, m.Email+"="+string(m.Role))
 	}
-	invites, err := store.NewInviteService(f.a.DB).FindInvites(ctx, workspaceID)
+	invites, err := store.NewInviteService(f.a.DB).FindInvites(ctx, workspaceID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,66 +11,55 @@ import (
 	"atrium/web/page"
 )
 
-// handleMembers handles "GET /w/{slug}/members".
+// invitesListed is how many pending invites the members page lists, the
+// newest first.
+const invitesListed = 50
+
+// handleMembers handles "GET /w/{slug}/members?page=N".
 func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
 	s.renderMembers(w, r, http.StatusOK, nil)
 }
 
-// renderMembers renders the members page; form, when set, is an invite form
-// to show again with the user's input and errors.
+// renderMembers renders a page of the members page (?page=N, 50 members a
+// page); form, when set, is an invite form to show again with the user's
+// input and errors. Its statements are the same however many members and
+// invites the workspace has: one for the page of members with the counts
+// the role rules need, one for the invites (owners and admins only).
 func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status int, form *page.InviteForm) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	members, err := s.Workspaces.FindMembers(r.Context(), sc.ws.ID)
+	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || n < 1 {
+		n = 1
+	}
+	mp, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, n)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	invites, err := s.Invites.FindInvites(r.Context(), sc.ws.ID)
-	if err != nil {
-		s.Error(w, r, err)
+	if len(mp.Members) == 0 && n > 1 {
+		redirect(w, r, wsPath(sc.ws, "/members"))
 		return
 	}
-	owners := 0
-	for _, m := range members {
-		if m.Role == app.RoleOwner {
-			owners++
-		}
+	actor, owners := sc.m.Role, mp.Owners
+	v := page.MembersView{Slug: sc.ws.Slug, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
+		PendingCount: mp.PendingInvites, Members: make([]page.MemberRow, 0, len(mp.Members))}
+	v.ShowInvites = v.CanInvite
+	if n > 1 {
+		v.PrevURL = wsPath(sc.ws, "/members?page="+strconv.Itoa(n-1))
 	}
-	actor := sc.m.Role
-	v := page.MembersView{Slug: sc.ws.Slug, CanInvite: app.CanManageInvites(actor) == nil}
-	for _, m := range members {
-		self := m.UserID == p.User.ID
-		row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
-			Joined: s.formatDate(m.CreatedAt, p.User.TimeZone), IsYou: self,
-			CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
-			CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
-		for _, to := range app.Roles {
-			if to != m.Role && app.CanChangeRole(actor, m.Role, to, self, owners) == nil {
-				row.RoleChoices = append(row.RoleChoices, string(to))
-			}
-		}
-		if len(row.RoleChoices) > 0 {
-			row.CanChangeRole = true
-			row.RoleChoices = append([]string{string(m.Role)}, row.RoleChoices...)
-		}
-		v.Members = append(v.Members, row)
+	if mp.HasNext {
+		v.NextURL = wsPath(sc.ws, "/members?page="+strconv.Itoa(n+1))
 	}
-	now := s.Now()
-	pending := 0
-	for _, inv := range invites {
-		expired := inv.State(now) == app.InviteExpired
-		if !expired {
-			pending++
+	for _, m := range mp.Members {
+		v.Members = append(v.Members, s.memberRow(m, actor, p.User, owners))
+	}
+	if v.ShowInvites {
+		if v.Invites, err = s.inviteRows(r, sc.ws.ID, p.User.TimeZone); err != nil {
+			s.Error(w, r, err)
+			return
 		}
-		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
-			Sent: s.formatDate(inv.CreatedAt, p.User.TimeZone), Expires: s.formatDate(inv.ExpiresAt, p.User.TimeZone),
-			Expired: expired, Delivery: deliveryState(inv.Delivery), CanManage: v.CanInvite}
-		if row.Delivery != "sent" && v.CanInvite {
-			row.ShareLink = inv.ShareLink
-			row.DeliveryNote = deliveryNote(inv)
-		}
-		v.Invites = append(v.Invites, row)
+		v.InvitesCapped = len(v.Invites) == invitesListed
 	}
 	if form != nil {
 		v.Invite = *form
@@ -80,7 +69,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	for _, role := range app.InviteRoles(actor) {
 		v.Invite.RoleChoices = append(v.Invite.RoleChoices, string(role))
 	}
-	if err := s.plans().CheckSeats(sc.ws, app.WorkspaceStats{Members: len(members), PendingInvites: pending}.SeatsUsed()); err != nil {
+	if err := s.plans().CheckSeats(sc.ws, mp.SeatsUsed()); err != nil {
 		v.Invite.SeatsFull = true
 		v.Invite.SeatMessage = app.ErrorMessage(err)
 		v.Invite.BillingURL = wsPath(sc.ws, "/billing")
@@ -91,6 +80,47 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.CanLeave = true
 	}
 	s.render(w, r, status, page.Members(s.workspacePage(w, r, "Members", "members"), v))
+}
+
+// inviteRows lists the newest pending invites of a workspace for those who
+// manage them, with how each email fared.
+func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]page.InviteRow, error) {
+	invites, err := s.Invites.FindInvites(r.Context(), workspaceID, invitesListed)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	rows := make([]page.InviteRow, 0, len(invites))
+	for _, inv := range invites {
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
+			Sent: s.formatDate(inv.CreatedAt, tz), Expires: s.formatDate(inv.ExpiresAt, tz),
+			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
+		if row.Delivery != "sent" {
+			row.ShareLink = inv.ShareLink
+			row.DeliveryNote = deliveryNote(inv)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// memberRow is one member as the viewer (role actor) sees them.
+func (s *Server) memberRow(m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
+	self := m.UserID == viewer.ID
+	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
+		Joined: s.formatDate(m.CreatedAt, viewer.TimeZone), IsYou: self,
+		CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
+		CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
+	for _, to := range app.Roles {
+		if to != m.Role && app.CanChangeRole(actor, m.Role, to, self, owners) == nil {
+			row.RoleChoices = append(row.RoleChoices, string(to))
+		}
+	}
+	if len(row.RoleChoices) > 0 {
+		row.CanChangeRole = true
+		row.RoleChoices = append([]string{string(m.Role)}, row.RoleChoices...)
+	}
+	return row
 }
 
 func deliveryState(outboxStatus string) string {

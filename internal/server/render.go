@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net/http"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -10,11 +11,20 @@ import (
 	"atrium/web/layout"
 )
 
+// renderBuffers are the buffers pages render into, reused across requests.
+var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
+
 // render writes a templ component as a full HTML response. It renders into a
-// buffer first so a failure cannot leave half a page behind.
+// pooled buffer first so a failure cannot leave half a page behind.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 { // an unusually large page is left to the collector
+			renderBuffers.Put(buf)
+		}
+	}()
+	if err := c.Render(r.Context(), buf); err != nil {
 		s.Logger.ErrorContext(r.Context(), "render failed", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)

@@ -68,13 +68,14 @@ func (s *AuthService) CreateLoginRequest(ctx context.Context, req app.LoginReque
 
 // FindLoginToken returns the pending sign-in of a token hash without using it.
 func (s *AuthService) FindLoginToken(ctx context.Context, tokenHash string) (*app.LoginToken, error) {
-	var r loginTokenRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, app.ErrLoginLinkInvalid
-		}
+	var rs []loginTokenRecord
+	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qLoginToken), tokenHash).Scan(&rs).Error; err != nil {
 		return nil, fmt.Errorf("find login token: %w", err)
 	}
+	if len(rs) == 0 {
+		return nil, app.ErrLoginLinkInvalid
+	}
+	r := rs[0]
 	if err := loginTokenState(&r, s.db.now()); err != nil {
 		return nil, err
 	}
@@ -176,44 +177,33 @@ func (s *AuthService) findOrCreateUser(tx *gorm.DB, email string, now time.Time)
 	return r.toApp(), created, nil
 }
 
-// principalRow is the one-query read of a session with its user.
-type principalRow struct {
-	SessionID   int64
-	UserID      int64
-	IP          string
-	UserAgent   string
-	CreatedAt   time.Time
-	LastSeenAt  time.Time
-	ExpiresAt   time.Time
-	Email       string
-	Name        string
-	TimeZone    string
-	UserCreated time.Time
-	UserUpdated time.Time
-}
-
 // Authenticate reads the session and its user with one indexed query, and
-// renews the session at most once per app.SessionRenewAfter.
+// renews the session at most once per app.SessionRenewAfter. It runs on
+// every signed-in request, so it scans columns straight into the
+// principal, without GORM's reflection.
 func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.Principal, error) {
 	now := s.db.now()
-	var rows []principalRow
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT s.id AS session_id, s.user_id, s.ip, s.user_agent,
-		s.created_at, s.last_seen_at, s.expires_at, u.email, u.name, u.time_zone,
-		u.created_at AS user_created, u.updated_at AS user_updated
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, now).Scan(&rows).Error
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAuthenticate), tokenHash, now).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if len(rows) == 0 {
+	defer func() { _ = rows.Close() }()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
 		return nil, app.Errorf(app.EUNAUTHORIZED, "Your session has ended. Sign in again.")
 	}
-	row := rows[0]
-	p := &app.Principal{
-		User: app.User{ID: row.UserID, Email: row.Email, Name: row.Name, TimeZone: row.TimeZone,
-			CreatedAt: row.UserCreated.UTC(), UpdatedAt: row.UserUpdated.UTC()},
-		Session: app.Session{ID: row.SessionID, UserID: row.UserID, IP: row.IP, UserAgent: row.UserAgent,
-			CreatedAt: row.CreatedAt.UTC(), LastSeenAt: row.LastSeenAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()},
+	p := &app.Principal{}
+	u, ss := &p.User, &p.Session
+	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
+		&u.Email, &u.Name, &u.TimeZone, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		return nil, fmt.Errorf("authenticate: read session: %w", err)
+	}
+	_ = rows.Close()
+	u.ID = ss.UserID
+	for _, t := range []*time.Time{&ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt, &u.CreatedAt, &u.UpdatedAt} {
+		*t = t.UTC()
 	}
 	if now.Sub(p.Session.LastSeenAt) >= app.SessionRenewAfter {
 		expires := now.Add(app.SessionTTL)
@@ -248,8 +238,7 @@ func (s *AuthService) SignOut(ctx context.Context, tokenHash string) error {
 // FindSessions lists the user's live sessions, most recently used first.
 func (s *AuthService) FindSessions(ctx context.Context, userID int64) ([]*app.Session, error) {
 	var rs []sessionRecord
-	if err := s.db.gorm.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, s.db.now()).
-		Order("last_seen_at DESC, id DESC").Find(&rs).Error; err != nil {
+	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qSessionsOf), userID, s.db.now()).Scan(&rs).Error; err != nil {
 		return nil, fmt.Errorf("find sessions: %w", err)
 	}
 	out := make([]*app.Session, len(rs))

@@ -251,11 +251,14 @@ func (s *BillingService) lockBillingWorkspace(tx *gorm.DB, upd *app.BillingUpdat
 
 // FindStripeEvent returns a stored event.
 func (s *BillingService) FindStripeEvent(ctx context.Context, id string) (*app.StripeEvent, error) {
-	var r stripeEventRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "id = ?", id).Error; err != nil {
-		return nil, notFound(err, "No stored Stripe event "+id+".", "find stripe event")
+	var rs []stripeEventRecord
+	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qStripeEvent), id).Scan(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find stripe event: %w", err)
 	}
-	return r.toApp(), nil
+	if len(rs) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
+	}
+	return rs[0].toApp(), nil
 }
 
 // requireOwner checks inside tx that the principal may manage the

@@ -29,7 +29,8 @@ type inviteRecord struct {
 func (inviteRecord) TableName() string { return "invites" }
 
 // inviteRow is an invite joined with its workspace, inviter and the latest
-// email sent for it.
+// email sent for it (whose text, holding the accept link, is read only
+// while the email is undelivered: the link is shared by hand then).
 type inviteRow struct {
 	ID              int64
 	WorkspaceID     int64
@@ -81,7 +82,7 @@ func inviteLink(text string) string {
 const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
 	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
 	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
-	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(o.text_body, '') AS mail_text
+	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(CASE WHEN o.status = 'sent' THEN '' ELSE o.text_body END, '') AS mail_text
 	FROM invites i
 	JOIN workspaces w ON w.id = i.workspace_id
 	LEFT JOIN users u ON u.id = i.invited_by_user_id
@@ -198,14 +199,11 @@ func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email str
 
 // seatsUsed counts members plus pending, unexpired invites.
 func seatsUsed(tx *gorm.DB, workspaceID int64, now time.Time) (int, error) {
-	var n struct{ Used int }
-	err := tx.Raw(`SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) +
-		(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = ? AND expires_at > ?) AS used`,
-		workspaceID, workspaceID, app.InvitePending, now).Scan(&n).Error
-	if err != nil {
+	var st struct{ Members, PendingInvites int }
+	if err := tx.Raw(sqlOf(qStats), workspaceID, workspaceID, now).Scan(&st).Error; err != nil {
 		return 0, fmt.Errorf("count seats: %w", err)
 	}
-	return n.Used, nil
+	return app.WorkspaceStats{Members: st.Members, PendingInvites: st.PendingInvites}.SeatsUsed(), nil
 }
 
 func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app.Invite, error) {
@@ -219,32 +217,52 @@ func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app
 	return rows[0].toApp(), nil
 }
 
-func (s *InviteService) findInvites(ctx context.Context, where string, args ...any) ([]*app.Invite, error) {
-	var rows []inviteRow
-	if err := s.db.gorm.WithContext(ctx).Raw(inviteSelect+" WHERE "+where+" ORDER BY i.created_at DESC, i.id DESC", args...).
-		Scan(&rows).Error; err != nil {
+// findInvites runs an inviteSelect query. The members page lists up to 50
+// invites on each view, so columns are scanned straight into the rows,
+// without GORM's reflection.
+func (s *InviteService) findInvites(ctx context.Context, query string, args ...any) ([]*app.Invite, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("find invites: %w", err)
 	}
-	out := make([]*app.Invite, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toApp()
+	defer func() { _ = rows.Close() }()
+	var out []*app.Invite
+	for rows.Next() {
+		var r inviteRow
+		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
+			&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
+			&r.MailError, &r.MailText); err != nil {
+			return nil, fmt.Errorf("read invite: %w", err)
+		}
+		out = append(out, r.toApp())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find invites: %w", err)
 	}
 	return out, nil
 }
 
-// FindInvites lists a workspace's pending invites, expired ones included.
-func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64) ([]*app.Invite, error) {
-	return s.findInvites(ctx, "i.workspace_id = ? AND i.status = ?", workspaceID, app.InvitePending)
+// FindInvites lists a workspace's pending invites, expired ones included,
+// newest first, at most limit.
+func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, sqlOf(qInvitePage), workspaceID, limit)
 }
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
 func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
-	return s.findInvites(ctx, "i.email = ? AND i.status = ? AND i.expires_at > ?", email, app.InvitePending, s.db.now())
+	return s.findInvites(ctx, sqlOf(qInvitesTo), email, s.db.now())
 }
 
 // FindInviteByToken returns the invite of a token hash in any state.
 func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string) (*app.Invite, error) {
-	return s.findInvite(s.db.gorm.WithContext(ctx), "i.token_hash = ?", tokenHash)
+	var rows []inviteRow
+	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qInviteToken), tokenHash).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find invite: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	return rows[0].toApp(), nil
 }
 
 // FindInviteForEmail returns an invite by id when it was sent to email.

@@ -198,7 +198,7 @@ func ceilMinute(t time.Time) time.Time {
 // findPending returns the pending invite of a workspace for email.
 func findPending(t *testing.T, db *store.DB, workspaceID int64, email string) *app.Invite {
 	t.Helper()
-	list, err := store.NewInviteService(db).FindInvites(context.Background(), workspaceID)
+	list, err := store.NewInviteService(db).FindInvites(context.Background(), workspaceID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,8 +77,7 @@ func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease
 	now = now.UTC().Truncate(time.Microsecond)
 	var due []outboxRecord
 	g := s.db.gorm.WithContext(ctx)
-	if err := g.Where("status = ? AND next_attempt_at <= ?", app.OutboxPending, now).
-		Order("next_attempt_at, id").Limit(limit).Find(&due).Error; err != nil {
+	if err := g.Raw(sqlOf(qOutboxDue), now, limit).Scan(&due).Error; err != nil {
 		return nil, fmt.Errorf("find due emails: %w", err)
 	}
 	out := make([]*app.OutboxMessage, 0, len(due))

@@ -162,7 +162,7 @@ func TestSeedDemo_Content(t *testing.T) {
 			{acme, map[string]string{"newhire@example.com": app.InvitePending, "late-reply@example.com": app.InviteExpired}},
 			{demo, map[string]string{"demo-invite@example.com": app.InvitePending}},
 		} {
-			list, err := invites.FindInvites(ctx, tc.ws.ID)
+			list, err := invites.FindInvites(ctx, tc.ws.ID, 100)
 			if err != nil {
 				t.Fatalf("FindInvites(%s): %v", tc.ws.Slug, err)
 			}

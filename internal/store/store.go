@@ -45,6 +45,7 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	queries atomic.Int64
+	catalog catalogLog
 
 	versionsOnce sync.Once
 	versions     []int64
@@ -100,6 +101,14 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", driver, err)
 	}
 	db := &DB{gorm: gdb, sql: sqlDB, dialect: driver, Now: func() time.Time { return time.Now().UTC() }}
+	if driver == SQLite {
+		// Only the connection of the ping is open: every later one loads
+		// statistics without the samples.
+		if err := db.dropSamples(ctx, sqlDB); err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
+	}
 	if err := db.countStatements(); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -107,11 +116,65 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// execer runs a statement on a pool or one connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dropSamples deletes the STAT4 samples an ANALYZE left in a SQLite file
+// and reloads the statistics of the connection it runs on. SQLite is built
+// with STAT4 here: with samples present it plans every statement whose
+// bound value could change the plan (most WHERE clauses) again on each
+// execution, which cost a tenth of a page view; sqlite_stat1 alone picks
+// the same plans for Atrium's queries (TestHotQueryPlans checks them).
+func (db *DB) dropSamples(ctx context.Context, conn execer) error {
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'").Scan(&n); err != nil {
+		return fmt.Errorf("look for planner samples: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_stat4").Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	for _, q := range []string{"DELETE FROM sqlite_stat4", "ANALYZE sqlite_schema"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("drop planner samples: %w", err)
+		}
+	}
+	return nil
+}
+
+// Analyze refreshes the query planner's statistics, as after a bulk load.
+// On SQLite it keeps no STAT4 samples (see dropSamples) and the new
+// statistics reach the connections opened after it.
+func (db *DB) Analyze(ctx context.Context) error {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if db.dialect == SQLite {
+		return db.dropSamples(ctx, conn)
+	}
+	return nil
+}
+
 // countStatements registers GORM callbacks that count every statement the
 // services run, so tests and benchmarks can hold request paths to a query
 // budget. The cost is one atomic add per statement.
 func (db *DB) countStatements() error {
-	count := func(*gorm.DB) { db.queries.Add(1) }
+	count := func(tx *gorm.DB) {
+		db.queries.Add(1)
+		if db.catalog.on.Load() {
+			db.catalog.note(tx.Statement.SQL.String())
+		}
+	}
 	cb := db.gorm.Callback()
 	for _, err := range []error{
 		cb.Query().After("gorm:query").Register("atrium:count_query", count),

@@ -101,10 +101,7 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 // soleOwnerships names the workspaces userID is the only owner of.
 func soleOwnerships(tx *gorm.DB, userID int64) ([]string, error) {
 	var names []string
-	err := tx.Raw(`SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
-		WHERE m.user_id = ? AND m.role = 'owner'
-		AND (SELECT COUNT(*) FROM memberships o WHERE o.workspace_id = m.workspace_id AND o.role = 'owner') = 1
-		ORDER BY w.name`, userID).Scan(&names).Error
+	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&names).Error
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}

@@ -278,32 +278,36 @@ func (r *memberWorkspaceRow) workspace() *app.Workspace {
 }
 
 // FindWorkspaceForMember resolves slug and the user's membership with one
-// indexed join.
+// indexed join. It runs on every workspace page, so it scans columns
+// straight into the result, without GORM's reflection.
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
-	var rows []memberWorkspaceRow
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
-		w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
-		w.created_at, w.updated_at, m.role, m.created_at AS member_since
-		FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
-		WHERE w.slug = ?`, userID, slug).Scan(&rows).Error
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qWorkspaceFor), userID, slug).Rows()
 	if err != nil {
 		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
 	}
-	if len(rows) == 0 {
+	defer func() { _ = rows.Close() }()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
+		}
 		return nil, nil, errNotMember
 	}
-	r := rows[0]
-	return r.workspace(), &app.Membership{WorkspaceID: r.ID, UserID: userID, Role: app.Role(r.Role), CreatedAt: r.MemberSince.UTC()}, nil
+	var (
+		r    workspaceRecord
+		role string
+		m    time.Time
+	)
+	if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
+		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.CreatedAt, &r.UpdatedAt, &role, &m); err != nil {
+		return nil, nil, fmt.Errorf("read workspace %q: %w", slug, err)
+	}
+	return r.toApp(), &app.Membership{WorkspaceID: r.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}, nil
 }
 
 // FindWorkspacesByUser lists the user's workspaces, by name.
 func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
 	var rows []memberWorkspaceRow
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
-		w.created_at, w.updated_at, m.role, m.created_at AS member_since,
-		(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = w.id) AS members_count
-		FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
-		WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, userID).Scan(&rows).Error
+	err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qWorkspacesOf), userID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
 	}
@@ -320,10 +324,7 @@ func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID i
 		Members        int
 		PendingInvites int
 	}
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT
-		(SELECT COUNT(*) FROM memberships WHERE workspace_id = ?) AS members,
-		(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = ? AND expires_at > ?) AS pending_invites`,
-		workspaceID, workspaceID, app.InvitePending, s.db.now()).Scan(&st).Error
+	err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qStats), workspaceID, workspaceID, s.db.now()).Scan(&st).Error
 	if err != nil {
 		return nil, fmt.Errorf("workspace stats: %w", err)
 	}
@@ -441,6 +442,40 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 	for i, r := range rows {
 		out[i] = &app.Member{Membership: app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID,
 			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name}
+	}
+	return out, nil
+}
+
+// FindMemberPage returns one page of members with the workspace's counts,
+// scanning columns straight into the result (it runs on every view of the
+// members page). A page past the last has no members and zero counts.
+func (s *WorkspaceService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
+	page = max(page, 1)
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberPage), workspaceID, workspaceID, workspaceID, s.db.now(),
+		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := &app.MemberPage{Page: page, Members: make([]*app.Member, 0, app.MembersPerPage)}
+	for rows.Next() {
+		if len(out.Members) == app.MembersPerPage {
+			out.HasNext = true
+			break
+		}
+		var (
+			m    = &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
+			role string
+		)
+		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name,
+			&out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
+			return nil, fmt.Errorf("read member: %w", err)
+		}
+		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+		out.Members = append(out.Members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
 	}
 	return out, nil
 }

@@ -1,0 +1,204 @@
+package store_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"atrium/internal/store"
+	"atrium/internal/store/storetest"
+)
+
+// planVolume is about 50,000 rows over every table a hot query reads.
+var planVolume = storetest.Volume{Users: 5000, Workspaces: 200, Members: 2000, AuditRows: 20000,
+	OtherAuditRows: 6000, Invites: 2000, Mail: 2000, StripeEvents: 1000}
+
+// planSamples returns arguments for each hot query outside the audit log's.
+func planSamples(s storetest.Sample) map[string][]any {
+	now := time.Now().UTC()
+	ws := s.WorkspaceID
+	return map[string][]any{
+		"authenticate":         {s.SessionHash, now},
+		"workspace_for_member": {s.UserID, s.Slug},
+		"workspaces_of_user":   {s.UserID},
+		"workspace_stats":      {ws, ws, now},
+		"member_page":          {ws, ws, ws, now, ws, 51, 500},
+		"invite_page":          {ws, 100},
+		"invite_by_token":      {s.InviteHash},
+		"sessions_of_user":     {s.UserID, now},
+		"login_token":          {s.LoginHash},
+		"outbox_due":           {now, 20},
+		"stripe_event":         {s.EventID},
+		"sole_ownerships":      {s.UserID},
+		"invites_for_email":    {s.InviteEmail, now},
+	}
+}
+
+// auditSample returns the arguments of an audit query's filter mask: a
+// month in the middle of the log and a cursor inside it.
+func auditSample(s storetest.Sample, mask int) []any {
+	mid := s.First.Add(s.Last.Sub(s.First) / 2)
+	args := []any{s.WorkspaceID}
+	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)}, {mid, int64(1 << 40)}} {
+		if mask&(1<<i) != 0 {
+			args = append(args, vals...)
+		}
+	}
+	return append(args, 51)
+}
+
+// TestHotQueryPlans checks the plan of every hot query in the store's
+// catalog on a data set of about 50,000 rows: none may read a whole table
+// or sort rows outside an index (unless the catalog bounds the sort to a
+// small set, such as one user's workspaces). On SQLite the plan comes from
+// EXPLAIN QUERY PLAN after ANALYZE; on Postgres from EXPLAIN (FORMAT JSON)
+// with sequential scans and sorts priced out, so that one left in the plan
+// means no index can serve it, whatever the statistics say.
+func TestHotQueryPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 50,000 rows")
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		sample := storetest.Bulk(t, db, planVolume)
+		var total int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM sessions) +
+			(SELECT COUNT(*) FROM memberships) + (SELECT COUNT(*) FROM audit_logs) + (SELECT COUNT(*) FROM invites) +
+			(SELECT COUNT(*) FROM mail_outbox) + (SELECT COUNT(*) FROM login_tokens)`).Scan(&total); err != nil {
+			t.Fatal(err)
+		}
+		if total < 45000 {
+			t.Fatalf("%d rows generated, want about 50,000", total)
+		}
+		samples := planSamples(sample)
+		for mask := range store.AuditFilterCombinations {
+			samples[store.AuditQueryName(mask)] = auditSample(sample, mask)
+		}
+		for name, q := range store.HotQueries() {
+			args, ok := samples[name]
+			if !ok {
+				t.Errorf("%s: no sample arguments: add them to planSamples", name)
+				continue
+			}
+			var problems []string
+			if db.Dialect() == store.SQLite {
+				problems = sqlitePlanProblems(t, ctx, db, q, args)
+			} else {
+				problems = postgresPlanProblems(t, ctx, db, q, args)
+			}
+			report := t.Errorf
+			if len(problems) == 1 {
+				report = t.Logf // the plan alone, shown under -v
+			}
+			for _, p := range problems {
+				report("%s: %s", name, p)
+			}
+		}
+	})
+}
+
+var (
+	sqliteScan  = regexp.MustCompile(`^SCAN (\S+)`)
+	sqliteBuilt = regexp.MustCompile(`^(MATERIALIZE|CO-ROUTINE) (\S+)`)
+)
+
+func sqlitePlanProblems(t *testing.T, ctx context.Context, db *store.DB, q store.HotQuery, args []any) []string {
+	t.Helper()
+	lines, err := db.ExplainSQLite(ctx, q.SQL, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q.SQL, err)
+	}
+	built := map[string]bool{"CONSTANT": true}
+	var problems []string
+	for _, l := range lines {
+		if m := sqliteBuilt.FindStringSubmatch(l); m != nil {
+			built[m[2]] = true
+		}
+		if m := sqliteScan.FindStringSubmatch(l); m != nil && !built[m[1]] {
+			problems = append(problems, "reads a whole table: "+l)
+		}
+		if strings.HasPrefix(l, "USE TEMP B-TREE") && q.BoundedSort == "" {
+			problems = append(problems, "sorts outside an index: "+l)
+		}
+	}
+	if len(problems) > 0 || testing.Verbose() {
+		problems = append(problems, "plan:\n\t"+strings.Join(lines, "\n\t"))
+	}
+	return problems
+}
+
+func postgresPlanProblems(t *testing.T, ctx context.Context, db *store.DB, q store.HotQuery, args []any) []string {
+	t.Helper()
+	plan, err := db.ExplainPostgres(ctx, q.SQL, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q.SQL, err)
+	}
+	var problems []string
+	var walk func(n *store.PlanNode, depth int)
+	var text []string
+	walk = func(n *store.PlanNode, depth int) {
+		text = append(text, strings.Repeat("  ", depth)+n.NodeType+" "+n.RelationName+" "+n.IndexName)
+		switch n.NodeType {
+		case "Seq Scan":
+			problems = append(problems, "reads a whole table: Seq Scan on "+n.RelationName)
+		case "Sort", "Incremental Sort":
+			if q.BoundedSort == "" {
+				problems = append(problems, "sorts outside an index: "+n.NodeType)
+			}
+		}
+		for i := range n.Plans {
+			walk(&n.Plans[i], depth+1)
+		}
+	}
+	walk(plan, 0)
+	if len(problems) > 0 || testing.Verbose() {
+		problems = append(problems, "plan:\n\t"+strings.Join(text, "\n\t"))
+	}
+	return problems
+}
+
+// TestOpen_DropsPlannerSamples: STAT4 samples left by an ANALYZE are gone
+// once the store opens the file, so SQLite does not plan each statement
+// again whenever its arguments change.
+func TestOpen_DropsPlannerSamples(t *testing.T) {
+	ctx := context.Background()
+	driver, dsn := storetest.DSN(t, store.SQLite)
+	open := func() *store.DB {
+		t.Helper()
+		db, err := store.Open(ctx, driver, dsn, store.Options{MaxOpenConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	if _, err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Bulk(t, db, storetest.Volume{Users: 300, Workspaces: 5, Members: 100, AuditRows: 1000})
+	samples := func(db *store.DB) int {
+		t.Helper()
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_stat4").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := samples(db); got != 0 {
+		t.Errorf("after Analyze: %d samples, want 0", got)
+	}
+	if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	if samples(db) == 0 {
+		t.Fatal("a plain ANALYZE left no samples: the test cannot tell")
+	}
+	_ = db.Close()
+	db = open()
+	defer func() { _ = db.Close() }()
+	if got := samples(db); got != 0 {
+		t.Errorf("after Open: %d samples, want 0", got)
+	}
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// hotQuery is a statement a page view or the mail worker runs over tables
+// that grow with use. The services run these statements and no copies of
+// them; plan_test.go walks hotQueries and fails when one of them reads a
+// whole table or sorts rows outside an index, on SQLite and on Postgres.
+type hotQuery struct {
+	SQL string
+	// BoundedSort names the small set a sort outside an index is allowed
+	// on (e.g. "one user's workspaces"); "" allows none.
+	BoundedSort string
+}
+
+// The names of the hot queries. Fixed values are written into their SQL
+// rather than bound: SQLite plans a statement again each time a bound value
+// could change its plan (here, status = 'pending' against the partial
+// invite indexes), which cost a seventh of a page view.
+const (
+	qAuthenticate = "authenticate"
+	qWorkspaceFor = "workspace_for_member"
+	qWorkspacesOf = "workspaces_of_user"
+	qStats        = "workspace_stats"
+	qMemberPage   = "member_page"
+	qInvitePage   = "invite_page"
+	qSessionsOf   = "sessions_of_user"
+	qLoginToken   = "login_token"
+	qInviteToken  = "invite_by_token"
+	qOutboxDue    = "outbox_due"
+	qStripeEvent  = "stripe_event"
+	qSoleOwner    = "sole_ownerships"
+	qInvitesTo    = "invites_for_email"
+)
+
+// memberRank orders roles on the members page; the expression matches
+// memberships_workspace_rank_idx (migration 00004) word for word.
+const memberRank = "(CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END)"
+
+// hotQueries are the hot statements by name, built once; auditQueryName
+// names the audit log's, one per filter combination.
+var hotQueries = buildHotQueries()
+
+// buildHotQueries returns the catalog.
+func buildHotQueries() map[string]hotQuery {
+	q := map[string]hotQuery{
+		qAuthenticate: {SQL: `SELECT s.id, s.user_id, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at,
+			u.email, u.name, u.time_zone, u.created_at, u.updated_at
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.token_hash = ? AND s.expires_at > ?`},
+		qWorkspaceFor: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+			w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
+			w.created_at, w.updated_at, m.role, m.created_at
+			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
+			WHERE w.slug = ?`},
+		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+			w.created_at, w.updated_at, m.role, m.created_at AS member_since, w.members_count
+			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
+		qStats: {SQL: `SELECT
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites`},
+		// One page of members with the counts the role rules need, so the
+		// page costs one statement however large the workspace.
+		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
+			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ?
+			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
+		qInvitePage: {SQL: inviteSelect + ` WHERE i.workspace_id = ? AND i.status = 'pending'
+			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`},
+		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
+		qInvitesTo: {SQL: inviteSelect + ` WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ?
+			ORDER BY i.created_at DESC, i.id DESC`, BoundedSort: "the invites of one address"},
+		qSessionsOf: {SQL: `SELECT id, token_hash, user_id, ip, user_agent, created_at, last_seen_at, expires_at
+			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
+			BoundedSort: "one user's live sessions"},
+		qLoginToken: {SQL: `SELECT id, token_hash, email, next, created_at, expires_at, used_at
+			FROM login_tokens WHERE token_hash = ?`},
+		qOutboxDue: {SQL: `SELECT id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
+			last_error, created_at, sent_at
+			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
+		// The account page names the workspaces that block deleting the
+		// account; owners are counted through the rank index.
+		qSoleOwner: {SQL: `SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+			WHERE m.user_id = ? AND m.role = 'owner'
+			AND (SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = m.workspace_id AND ` +
+			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1
+			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
+		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
+			FROM stripe_events WHERE id = ?`},
+	}
+	for mask := range auditFilterCombinations {
+		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
+	}
+	return q
+}
+
+// The parts of an audit query's WHERE clause, as bits of a mask.
+const (
+	auditByWorkspace = 1 << iota
+	auditByActor
+	auditByAction
+	auditFrom
+	auditTo
+	auditBefore
+	// auditFilterCombinations counts the masks of the filters the audit
+	// page combines (every bit above auditByWorkspace).
+	auditFilterCombinations = 1 << (iota - 1)
+)
+
+// auditQueryName names the workspace audit query of a filter mask (bits
+// above auditByWorkspace, shifted down).
+func auditQueryName(mask int) string {
+	parts := []string{"audit"}
+	for i, name := range []string{"actor", "action", "from", "to", "before"} {
+		if mask&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, "_")
+}
+
+// auditSQL builds the audit query for a mask. Arguments go in the order of
+// the bits: workspace, actor, action, from, to, before (created_at, then
+// id), and last the limit.
+func auditSQL(mask int) string {
+	where := []string{"1 = 1"}
+	add := func(bit int, cond string) {
+		if mask&bit != 0 {
+			where = append(where, cond)
+		}
+	}
+	add(auditByWorkspace, "a.workspace_id = ?")
+	add(auditByActor, "a.actor_user_id = ?")
+	add(auditByAction, "a.action = ?")
+	add(auditFrom, "a.created_at >= ?")
+	add(auditTo, "a.created_at < ?")
+	add(auditBefore, "(a.created_at, a.id) < (?, ?)")
+	return fmt.Sprintf(`SELECT a.id, a.workspace_id, a.actor_user_id, a.action, a.target_type,
+		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, COALESCE(u.email, '') AS actor_email
+		FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id
+		WHERE %s ORDER BY a.created_at DESC, a.id DESC LIMIT ?`, strings.Join(where, " AND "))
+}
+
+// auditQueries are the SQL of every mask, built once.
+var auditQueries = func() []string {
+	out := make([]string, auditFilterCombinations<<1)
+	for mask := range out {
+		out[mask] = auditSQL(mask)
+	}
+	return out
+}()
+
+// sqlOf returns a hot query's SQL, panicking on a name the catalog lacks
+// (a programming error every test run catches).
+func sqlOf(name string) string {
+	q, ok := hotQueries[name]
+	if !ok {
+		panic("store: no hot query " + name)
+	}
+	return q.SQL
+}
+
+// catalogSQL holds the text of every catalogued statement.
+var catalogSQL = func() map[string]bool {
+	set := make(map[string]bool, len(hotQueries)+len(auditQueries))
+	for _, q := range hotQueries {
+		set[q.SQL] = true
+	}
+	for _, q := range auditQueries {
+		set[q] = true
+	}
+	return set
+}()
+
+// catalogLog notes the reads that are not catalogued, once tracking is on.
+type catalogLog struct {
+	on  atomic.Bool
+	mu  sync.Mutex
+	off []string
+}
+
+func (l *catalogLog) note(sql string) {
+	if !strings.HasPrefix(strings.TrimSpace(sql), "SELECT") || catalogSQL[sql] {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.off = append(l.off, sql)
+}
+
+// TrackCatalog makes the store note every SELECT it runs that is not one of
+// the catalogued hot queries; StatementsOffCatalog returns them. Tests use
+// it to hold page views to statements whose plans TestHotQueryPlans checks.
+// It works on SQLite (Postgres statements carry rewritten placeholders).
+func (db *DB) TrackCatalog() { db.catalog.on.Store(true) }
+
+// StatementsOffCatalog returns the SELECTs run outside the catalog since
+// TrackCatalog, and forgets them.
+func (db *DB) StatementsOffCatalog() []string {
+	db.catalog.mu.Lock()
+	defer db.catalog.mu.Unlock()
+	off := db.catalog.off
+	db.catalog.off = nil
+	return off
+}
