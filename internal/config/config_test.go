@@ -85,6 +85,7 @@ func defaults(t *testing.T) *config.Config {
 		ContactEmail:         "hello@example.com",
 		DisableIndexing:      false,
 		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
+		Cluster:              defaultCluster,
 	}
 }
 
@@ -219,6 +220,7 @@ func TestLoad_AllSet(t *testing.T) {
 			"PUBLIC_SUPPORT_EMAIL":          "help@example.com",
 			"PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_live_xyz",
 		},
+		Cluster: defaultCluster,
 	}
 	got := mustLoad(t, env)
 	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {

@@ -104,6 +104,10 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
+	if err := db.markUnavailable(); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
