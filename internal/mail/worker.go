@@ -208,7 +208,7 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 	if sendErr == nil {
 		w.Metrics.EmailDelivered()
 		logger.InfoContext(ctx, "email sent")
-		if err := w.Outbox.MarkEmailSent(markCtx, msg.ID, w.now()); err != nil {
+		if err := retryMark(markCtx, func() error { return w.Outbox.MarkEmailSent(markCtx, msg.ID, w.now()) }); err != nil {
 			return true, fmt.Errorf("mark email %d sent: %w", msg.ID, err)
 		}
 		return true, nil
@@ -225,10 +225,32 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 		slog.Bool("giving_up", retryAt.IsZero()),
 		slog.String("error", redact(sendErr.Error(), msg.Email.To)),
 	)
-	if err := w.Outbox.MarkEmailFailed(markCtx, msg.ID, truncate(sendErr.Error(), maxErrorLength), retryAt); err != nil {
+	if err := retryMark(markCtx, func() error {
+		return w.Outbox.MarkEmailFailed(markCtx, msg.ID, truncate(sendErr.Error(), maxErrorLength), retryAt)
+	}); err != nil {
 		return false, fmt.Errorf("mark email %d failed: %w", msg.ID, err)
 	}
 	return false, nil
+}
+
+// retryMark records a result, trying again after 50 ms, 200 ms and 800 ms
+// while ctx allows: a sent message whose row is not marked is sent again
+// once its lease ends, and a database connection that was just cut is
+// usually replaced within a moment.
+func retryMark(ctx context.Context, mark func() error) error {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := mark()
+		if err == nil || attempt == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 4
+	}
 }
 
 // backoff is the wait after the attempt-th failed attempt: 30s, 1m, 2m, …

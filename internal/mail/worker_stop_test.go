@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -49,4 +50,33 @@ func TestWorker_StopFinishesCurrentMessage(t *testing.T) {
 		t.Errorf("the next email: status %q attempts %d, want %q 0 (left for the next worker)", m.Status, m.Attempts, app.OutboxPending)
 	}
 	s.srv.WaitForMessage(t, "first@example.com", time.Second)
+}
+
+// flakyMarks fails the first MarkEmailSent, as a cut database connection
+// would.
+type flakyMarks struct {
+	app.OutboxService
+	failed bool
+}
+
+func (f *flakyMarks) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("FATAL: terminating connection due to administrator command (SQLSTATE 57P01)")
+	}
+	return f.OutboxService.MarkEmailSent(ctx, id, at)
+}
+
+// TestWorker_MarkSentRetried checks that a sent email whose row could not
+// be marked at the first try is marked at the next, instead of being sent
+// again when its lease ends.
+func TestWorker_MarkSentRetried(t *testing.T) {
+	t.Parallel()
+	s := newWorkerSetup(t)
+	s.worker.Outbox = &flakyMarks{OutboxService: s.worker.Outbox}
+	s.enqueue(t, "jane@example.com")
+	s.drain(t, 1, 0)
+	if m := s.outbox.get(1); m.Status != app.OutboxSent {
+		t.Fatalf("status %q after a failed first mark, want %q", m.Status, app.OutboxSent)
+	}
 }

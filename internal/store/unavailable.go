@@ -23,11 +23,7 @@ var errUnavailable = app.Errorf(app.EUNAVAILABLE, "The database is not answering
 // database connection into an EUNAVAILABLE app error (a 503 page) that
 // still wraps the driver's error for the log.
 func (db *DB) markUnavailable() error {
-	mark := func(tx *gorm.DB) {
-		if tx.Error != nil && isConnectionError(tx.Error) && app.ErrorCode(tx.Error) == app.EINTERNAL {
-			tx.Error = fmt.Errorf("%w: %w", errUnavailable, tx.Error)
-		}
-	}
+	mark := func(tx *gorm.DB) { tx.Error = asUnavailable(tx.Error) }
 	cb := db.gorm.Callback()
 	for _, err := range []error{
 		cb.Query().After("gorm:query").Register("atrium:unavailable_query", mark),
@@ -42,6 +38,17 @@ func (db *DB) markUnavailable() error {
 		}
 	}
 	return nil
+}
+
+// asUnavailable wraps err in errUnavailable when it is a connection
+// failure not already given an app code; otherwise it returns err as is.
+// Transactions pass through it too: their BEGIN and COMMIT run outside
+// the statement callbacks.
+func asUnavailable(err error) error {
+	if err != nil && app.ErrorCode(err) == app.EINTERNAL && isConnectionError(err) {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return err
 }
 
 // isConnectionError reports whether err means the connection to the
