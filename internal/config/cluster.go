@@ -59,3 +59,14 @@ func (l *loader) cluster() Cluster {
 	}
 	return c
 }
+
+// ParseDatabaseURL reads a database URL as DATABASE_URL is read
+// (sqlite:PATH or postgres://…), for commands that take one as a flag.
+func ParseDatabaseURL(name, raw string) (Database, error) {
+	l := &loader{env: Env{name: raw}}
+	d := l.database(name, "")
+	if len(l.problems) > 0 {
+		return Database{}, &ValidationError{Problems: l.problems}
+	}
+	return d, nil
+}
