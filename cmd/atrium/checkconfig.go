@@ -54,6 +54,7 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		{"billing", billing},
 		{"rate limit", fmt.Sprintf("%d requests per %s per client (%s store); %d sign-in emails per %s per address",
 			cfg.RateLimitMax, cfg.RateLimitWindow, limiterStore, cfg.LoginRateLimitMax, cfg.LoginRateLimitWindow)},
+		{"instances", clusterSummary(cfg)},
 		{"plans", fmt.Sprintf("free: %s seats; pro: %s seats, priced %q", seats(cfg.FreePlanSeats), seats(cfg.ProPlanSeats), cfg.ProPlanPriceLabel)},
 		{"indexing", map[bool]string{true: "off (DISABLE_INDEXING=true: noindex, robots.txt disallows all)", false: "on (robots.txt allows the public pages)"}[cfg.DisableIndexing]},
 		{"PUBLIC_APP_NAME", cfg.AppName},

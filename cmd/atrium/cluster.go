@@ -112,3 +112,18 @@ func drainAndShutdown(cfg *config.Config, logger *slog.Logger, srv *http.Server,
 	}
 	return nil
 }
+
+// clusterSummary is check-config's line on the settings of several
+// instances.
+func clusterSummary(cfg *config.Config) string {
+	metricsAt := "metrics off"
+	if cfg.Cluster.MetricsAddr != "" {
+		metricsAt = "metrics on " + cfg.Cluster.MetricsAddr
+	}
+	redisFailure := ""
+	if cfg.RedisURL != "" {
+		redisFailure = fmt.Sprintf("; Redis down: %s (calls time out after %s)", cfg.Cluster.RateLimitStoreFailure, cfg.Cluster.RedisTimeout)
+	}
+	return fmt.Sprintf("%s%s; drain %s on SIGTERM; outbox lease %s", metricsAt, redisFailure,
+		cfg.Cluster.ShutdownDrain, cfg.Cluster.OutboxLease)
+}

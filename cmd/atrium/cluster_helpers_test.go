@@ -191,7 +191,9 @@ func (inst *instance) logs(msg string) []map[string]any {
 
 // httpClient is a client with a cookie jar shared by every instance (the
 // cookie is for the host, whatever the port, as behind a load balancer)
-// that does not follow redirects.
+// that does not follow redirects. Each client starts with an address of its
+// own in X-Forwarded-For (believed with TRUSTED_PROXIES=127.0.0.1), so
+// runs sharing the machine's Redis never share a rate-limit budget.
 type httpClient struct {
 	t   *testing.T
 	hc  *http.Client
@@ -205,7 +207,7 @@ func newHTTPClient(t *testing.T) *httpClient {
 		t.Fatal(err)
 	}
 	return &httpClient{t: t, hc: &http.Client{Jar: jar, Timeout: 15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, xff: randomIPv6()}
 }
 
 // response is an answered request with its body read.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,8 @@ const fallbackLogEvery = time.Minute
 // RATE_LIMIT_STORE_FAILURE (a per-instance memory budget, or errors that
 // the limiter turns into 503). It also counts spent budgets in metrics.
 type LimiterStore struct {
-	primary  limiter.Store
+	mu       sync.Mutex
+	primary  limiter.Store // nil until Redis answered once (it loads its scripts then)
 	fallback limiter.Store // nil when failures are answered with errors
 	client   *redis.Client // nil without Redis
 	timeout  time.Duration
@@ -69,16 +71,14 @@ func OpenLimiterStore(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	opts.MaxRetries = -1
 	opts.ContextTimeoutEnabled = true
 	s.client = redis.NewClient(opts)
-	st, err := redisstore.NewStoreWithOptions(s.client, limiter.StoreOptions{Prefix: "atrium:ratelimit"})
-	if err != nil {
-		_ = s.client.Close()
-		return nil, fmt.Errorf("redis rate-limit store: %w", err)
-	}
-	s.primary = st
 	if cfg.Cluster.RateLimitStoreFailure == config.StoreFailureMemory {
 		s.fallback = mem()
 	}
-	if err := s.Ping(ctx); err != nil {
+	err = s.Ping(ctx)
+	if err == nil {
+		_, err = s.redisStore()
+	}
+	if err != nil {
 		if s.fallback == nil {
 			_ = s.client.Close()
 			return nil, fmt.Errorf("connect to Redis at REDIS_URL: %w", err)
@@ -107,6 +107,22 @@ func (s *LimiterStore) Ping(ctx context.Context) error {
 	}
 	s.downUntil.Store(0)
 	return nil
+}
+
+// redisStore returns the Redis store, making it on first use: making it
+// loads the limiter's scripts into Redis, which needs Redis to answer.
+func (s *LimiterStore) redisStore() (limiter.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.primary != nil {
+		return s.primary, nil
+	}
+	st, err := redisstore.NewStoreWithOptions(s.client, limiter.StoreOptions{Prefix: "atrium:ratelimit"})
+	if err != nil {
+		return nil, fmt.Errorf("redis rate-limit store: %w", err)
+	}
+	s.primary = st
+	return st, nil
 }
 
 // Close releases the Redis connections.
@@ -165,10 +181,13 @@ func (s *LimiterStore) call(ctx context.Context, key string, op func(context.Con
 	}
 	var err error
 	if time.Now().UnixNano() >= s.downUntil.Load() {
-		rctx, cancel := context.WithTimeout(ctx, s.timeout)
+		var st limiter.Store
 		var lc limiter.Context
-		lc, err = op(rctx, s.primary)
-		cancel()
+		if st, err = s.redisStore(); err == nil {
+			rctx, cancel := context.WithTimeout(ctx, s.timeout)
+			lc, err = op(rctx, st)
+			cancel()
+		}
 		if err == nil {
 			return lc, nil
 		}
