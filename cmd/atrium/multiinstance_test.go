@@ -274,12 +274,20 @@ func TestMultiInstance(t *testing.T) {
 		a2 := startInstance(t, bin, "A2", with(env, "DATABASE_URL", withParam(t, dsn, "application_name", "atrium_multi_a")))
 		queue([]*instance{a2, b}, 250, 500)
 
+		// counts returns, per recipient, the copies received and the
+		// distinct Message-IDs among them.
+		ids := map[string]map[string]bool{}
 		counts := func() map[string]int {
 			got := map[string]int{}
+			clear(ids)
 			for _, m := range smtp.Messages() {
 				for _, rcpt := range m.To {
 					if strings.HasSuffix(rcpt, "-"+run+"@example.com") {
 						got[rcpt]++
+						if ids[rcpt] == nil {
+							ids[rcpt] = map[string]bool{}
+						}
+						ids[rcpt][m.Header.Get("Message-Id")] = true
 					}
 				}
 			}
@@ -300,13 +308,17 @@ func TestMultiInstance(t *testing.T) {
 				dups += n - 1
 				t.Logf("%s received %d copies", r, n)
 			}
+			if len(ids[r]) > 1 {
+				t.Errorf("%s received %d different emails (Message-IDs %v), want one", r, len(ids[r]), ids[r])
+			}
 		}
 		if len(missing) > 0 {
 			t.Fatalf("%d of %d emails were never delivered, e.g. %v", len(missing), len(recipients), missing[:min(3, len(missing))])
 		}
 		// A message whose SMTP transaction completed in the instant before
 		// SIGKILL, before its row was marked sent, is the only one that can
-		// go out twice: at most one per kill.
+		// go out twice: at most one per kill, with the same Message-ID (the
+		// mailbox shows it once).
 		if dups > 1 {
 			t.Fatalf("%d duplicate deliveries, want at most 1 (the message in flight at the kill)", dups)
 		}

@@ -14,6 +14,11 @@ type Email struct {
 	// Ref ties the message to what it is about ("login", "invite:42") so a
 	// page can say whether it was delivered.
 	Ref string
+	// MessageID is the local part of a stable Message-ID, optional: the
+	// outbox worker gives each queued email one, so that the copy sent
+	// again after a crash (before its delivery was recorded) carries the
+	// same id and mail clients show it once.
+	MessageID string
 }
 
 // Outbox states.

@@ -193,8 +193,12 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 		slog.String("to", app.MaskEmail(msg.Email.To)),
 		slog.String("ref", msg.Email.Ref),
 	)
+	email := msg.Email
+	if email.MessageID == "" {
+		email.MessageID = fmt.Sprintf("outbox.%d.%d", msg.ID, msg.CreatedAt.UnixMicro())
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.sendTimeout())
-	sendErr := w.Sender.Send(sendCtx, msg.Email)
+	sendErr := w.Sender.Send(sendCtx, email)
 	cancel()
 	if sendErr != nil && ctx.Err() != nil {
 		return false, nil

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,35 @@ func TestWorker_MarkSentRetried(t *testing.T) {
 	s.drain(t, 1, 0)
 	if m := s.outbox.get(1); m.Status != app.OutboxSent {
 		t.Fatalf("status %q after a failed first mark, want %q", m.Status, app.OutboxSent)
+	}
+}
+
+// lostMarks never records a delivery, as when the process dies right
+// after the SMTP server accepted the message.
+type lostMarks struct{ app.OutboxService }
+
+func (lostMarks) MarkEmailSent(context.Context, int64, time.Time) error {
+	return errors.New("connection lost")
+}
+
+// TestWorker_ResendKeepsMessageID checks that an email sent again after
+// its delivery went unrecorded carries the same Message-ID, so the
+// recipient's mail client shows it once.
+func TestWorker_ResendKeepsMessageID(t *testing.T) {
+	t.Parallel()
+	s := newWorkerSetup(t)
+	s.worker.Outbox = lostMarks{s.worker.Outbox}
+	s.enqueue(t, "jane@example.com")
+	if _, _, err := s.worker.Drain(t.Context()); err == nil {
+		t.Fatal("Drain reported no error for a delivery it could not record")
+	}
+	s.clock.Advance(s.worker.Lease + time.Second)
+	_, _, _ = s.worker.Drain(t.Context())
+
+	first := s.srv.WaitForMessage(t, "jane@example.com", time.Second)
+	second := s.srv.WaitForMessage(t, "jane@example.com", time.Second)
+	id := first.Header.Get("Message-Id")
+	if id == "" || id != second.Header.Get("Message-Id") || !strings.HasPrefix(id, "<outbox.1.") {
+		t.Fatalf("Message-IDs %q and %q, want one stable <outbox.1.…> id", id, second.Header.Get("Message-Id"))
 	}
 }
