@@ -77,6 +77,7 @@ func TestFaultDrill_PostgresConnectionsKilled(t *testing.T) {
 					}
 				}
 				mu.Unlock()
+				time.Sleep(5 * time.Millisecond) // steady load, not a CPU hog on a shared machine
 			}
 		})
 	}
