@@ -36,8 +36,9 @@ type Cluster struct {
 	OutboxLease time.Duration
 }
 
-// cluster reads the Cluster variables.
-func (l *loader) cluster() Cluster {
+// cluster reads the Cluster variables; publicPort is PORT, which
+// METRICS_ADDR may not share.
+func (l *loader) cluster(publicPort int) Cluster {
 	c := Cluster{
 		RateLimitStoreFailure: l.choice("RATE_LIMIT_STORE_FAILURE", StoreFailureMemory,
 			"expected memory or closed", StoreFailureMemory, StoreFailureClosed),
@@ -51,9 +52,12 @@ func (l *loader) cluster() Cluster {
 	if v := l.value("METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)
 		n, perr := strconv.Atoi(port)
-		if err != nil || perr != nil || n < 0 || n > 65535 {
+		switch {
+		case err != nil || perr != nil || n < 0 || n > 65535:
 			l.problem("METRICS_ADDR", "expected host:port, like 127.0.0.1:9090 (keep it off the public network)")
-		} else {
+		case n != 0 && n == publicPort:
+			l.problem("METRICS_ADDR", "must use another port than PORT: metrics are never served on the public port")
+		default:
 			c.MetricsAddr = v
 		}
 	}

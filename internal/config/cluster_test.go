@@ -43,4 +43,9 @@ func TestLoad_Cluster(t *testing.T) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
 	}
+
+	_, err = config.Load(config.Env{"PORT": "8080", "METRICS_ADDR": ":8080"})
+	if err == nil || !strings.Contains(err.Error(), "never served on the public port") {
+		t.Fatalf("METRICS_ADDR on PORT: %v, want a refusal", err)
+	}
 }

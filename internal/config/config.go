@@ -198,7 +198,7 @@ func Load(env Env) (*Config, error) {
 	c.ContactEmail = l.email("PUBLIC_CONTACT_EMAIL", "hello@example.com")
 	c.DisableIndexing = l.bool("DISABLE_INDEXING", false)
 	c.Public = publicVars(env, c.AppName)
-	c.Cluster = l.cluster()
+	c.Cluster = l.cluster(c.Port)
 
 	var errs []error
 	if names := SecretGuard(env); len(names) > 0 {
