@@ -117,7 +117,7 @@ func startServeProcess(t *testing.T, bin string, env config.Env) *serveProcess {
 	p := &serveProcess{URL: "http://127.0.0.1:" + strconv.Itoa(port), out: &syncBuffer{}}
 	p.cmd = exec.Command(filepath.Join(bin, "atrium"), "--env-file=", "serve")
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port), "APP_URL=" + p.URL,
-		"SHUTDOWN_TIMEOUT_SECONDS=5"}
+		"SHUTDOWN_TIMEOUT_SECONDS=5", "SHUTDOWN_DRAIN_SECONDS=0"}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}

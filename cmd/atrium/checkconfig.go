@@ -56,6 +56,7 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 			cfg.RateLimitMax, cfg.RateLimitWindow, limiterStore, cfg.LoginRateLimitMax, cfg.LoginRateLimitWindow, cfg.LoginAddressMax)},
 		{"invite mail", fmt.Sprintf("one email per invite per %s, %d resends per invite and %d invite emails per address a day",
 			cfg.InviteResendInterval, cfg.InviteResendsPerDay, cfg.InviteEmailsPerAddress)},
+		{"instances", clusterSummary(cfg)},
 		{"plans", fmt.Sprintf("free: %s seats; pro: %s seats, priced %q", seats(cfg.FreePlanSeats), seats(cfg.ProPlanSeats), cfg.ProPlanPriceLabel)},
 		{"indexing", map[bool]string{true: "off (DISABLE_INDEXING=true: noindex, robots.txt disallows all)", false: "on (robots.txt allows the public pages)"}[cfg.DisableIndexing]},
 		{"PUBLIC_APP_NAME", cfg.AppName},

@@ -302,8 +302,11 @@ func (d *doctor) checkRateLimit(ctx context.Context, cfg *config.Config) {
 	defer cancel()
 	_, closeStore, err := server.NewLimiterStore(cctx, cfg.RedisURL)
 	if err != nil {
-		d.report(checkFail, "rate limit", err.Error(),
-			"check REDIS_URL and that Redis runs: while it is down, state-changing requests answer 503")
+		effect := "each instance counts its own budget (RATE_LIMIT_STORE_FAILURE=memory)"
+		if cfg.Cluster.RateLimitStoreFailure == config.StoreFailureClosed {
+			effect = "state-changing requests answer 503 (RATE_LIMIT_STORE_FAILURE=closed)"
+		}
+		d.report(checkFail, "rate limit", err.Error(), "check REDIS_URL and that Redis runs: while it is down, "+effect)
 		return
 	}
 	_ = closeStore()

@@ -67,6 +67,7 @@ Usage:
 Commands:
   serve          run the web server (the default command)
   migrate        apply, roll back or list database migrations (up | down | status)
+  migrate-data   copy every table into a new database: --from sqlite:PATH --to postgres://…
   check-config   validate the configuration and the public-variable secret guard
   billing        repair billing state: sync --workspace SLUG | replay EVENT_ID
   seed           load demo data (idempotent; refused when APP_ENV=production without --force)
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runServe(ctx, args, env, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, env, stdout, stderr)
+	case "migrate-data":
+		return runMigrateData(ctx, args, env, stdout, stderr)
 	case "check-config":
 		return runCheckConfig(args, env, stdout, stderr)
 	case "billing":

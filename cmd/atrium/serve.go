@@ -10,18 +10,22 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/mail"
+	"atrium/internal/metrics"
 	"atrium/internal/server"
 	"atrium/internal/store"
 )
 
 // runServe runs the web server until ctx ends, then shuts down gracefully:
-// in-flight requests finish (up to SHUTDOWN_TIMEOUT_SECONDS), the mail
-// worker stops, and the database closes.
+// /readyz answers 503 for SHUTDOWN_DRAIN_SECONDS so the load balancer stops
+// sending, in-flight requests finish (up to SHUTDOWN_TIMEOUT_SECONDS), the
+// mail worker finishes its current message and stops, and the database
+// closes.
 func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve", stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -51,11 +55,17 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		}
 	}
 
-	limitStore, closeLimiter, err := server.NewLimiterStore(ctx, cfg.RedisURL)
+	reg := metrics.New()
+	reg.RegisterDB(db.SQL(), "atrium")
+	limitStore, err := server.OpenLimiterStore(ctx, cfg, logger, reg)
 	if err != nil {
 		return err
 	}
-	defer closeLimiter()
+	defer limitStore.Close()
+	var redisCheck server.RedisCheck
+	if limitStore.Redis() {
+		redisCheck = limitStore
+	}
 
 	var sender mail.Sender
 	if cfg.MailStub() {
@@ -68,7 +78,10 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		}
 	}
 	outbox := store.NewOutboxService(db)
+	reg.RegisterOutbox(outboxStats(outbox))
 	worker := mail.NewWorker(outbox, sender, logger)
+	worker.Lease, worker.Metrics = cfg.Cluster.OutboxLease, reg
+	var draining atomic.Bool
 
 	// The flash cookie's signing key: FLASH_KEY, or one made at first start
 	// and kept in the database so that every instance shares it.
@@ -96,6 +109,9 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,
 		FlashKey:   flashKey,
+		Metrics:    reg,
+		Redis:      redisCheck,
+		Draining:   draining.Load,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr())
@@ -112,10 +128,17 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	stopMetrics, err := serveMetrics(cfg, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(workerCtx) })
-	wg.Go(func() { purgeHourly(workerCtx, db, logger) })
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(workerCtx) }()
+	wg.Go(func() { housekeepHourly(workerCtx, db, logger) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -129,15 +152,18 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	case err = <-serveErr:
 		err = fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
-		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		err = srv.Shutdown(sctx)
-		cancel()
-		if err != nil {
-			err = fmt.Errorf("shutdown: %w", err)
-		}
+		err = drainAndShutdown(cfg, logger, srv, &draining, serveErr)
+	}
+	// The worker finishes the message it is sending, then stops; the
+	// cancel is the backstop for a send that hangs.
+	worker.Stop()
+	select {
+	case <-workerDone:
+	case <-time.After(cfg.ShutdownTimeout):
+		logger.Warn("outbox worker did not stop in time; its message returns to the queue when the lease ends")
 	}
 	stopWorker()
+	<-workerDone
 	wg.Wait()
 	if err == nil || errors.Is(err, http.ErrServerClosed) {
 		logger.Info("server stopped")
@@ -154,29 +180,6 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
 	}
 	return db, nil
-}
-
-// purgeHourly deletes expired sessions, old sign-in links, old delivered
-// mail and old invite-mail records, and clears the bodies of failed mail
-// whose link has expired, once at start and then every hour, until ctx ends.
-func purgeHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		p, err := db.PurgeExpired(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.Error("purge of expired rows failed", "error", err.Error())
-		case err == nil && p != (store.Purged{}):
-			logger.Info("purged expired rows", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail,
-				"failed_mail_bodies", p.FailedMailBodies, "invite_sends", p.InviteSends)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // newStripe returns the Stripe client, or nil when billing is off.

@@ -52,6 +52,7 @@ func startServe(t *testing.T, env config.Env) *testServer {
 			"APP_URL":                  "http://127.0.0.1:" + strconv.Itoa(port),
 			"DATABASE_URL":             "sqlite:" + filepath.Join(dir, "atrium.db"),
 			"SHUTDOWN_TIMEOUT_SECONDS": strconv.Itoa(int(shutdownTimeout / time.Second)),
+			"SHUTDOWN_DRAIN_SECONDS":   "0",
 		}
 		for k, v := range env {
 			e[k] = v

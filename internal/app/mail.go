@@ -18,6 +18,11 @@ type Email struct {
 	// (zero when it carries none). Once it has passed, a message that could
 	// not be delivered keeps no body.
 	LinkExpiresAt time.Time
+	// MessageID is the local part of a stable Message-ID, optional: the
+	// outbox worker gives each queued email one, so that the copy sent
+	// again after a crash (before its delivery was recorded) carries the
+	// same id and mail clients show it once.
+	MessageID string
 }
 
 // Outbox states.

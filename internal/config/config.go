@@ -128,6 +128,8 @@ type Config struct {
 	ContactEmail    string            // PUBLIC_CONTACT_EMAIL, default "hello@example.com": the address the legal pages give
 	DisableIndexing bool              // DISABLE_INDEXING, default false: noindex on every page and a robots.txt that disallows everything
 	Public          map[string]string // every set PUBLIC_* variable, PUBLIC_APP_NAME included: with the plan settings, the only values ever rendered into pages
+
+	Cluster Cluster // running several instances: metrics, Redis failure mode, drain, outbox lease (cluster.go)
 }
 
 // Database says which database to open and how.
@@ -215,6 +217,7 @@ func Load(env Env) (*Config, error) {
 	c.ContactEmail = l.email("PUBLIC_CONTACT_EMAIL", "hello@example.com")
 	c.DisableIndexing = l.bool("DISABLE_INDEXING", false)
 	c.Public = publicVars(env, c.AppName)
+	c.Cluster = l.cluster(c.Port)
 
 	var errs []error
 	if names := SecretGuard(env); len(names) > 0 {

@@ -92,6 +92,7 @@ func defaults(t *testing.T) *config.Config {
 		InviteResendInterval:   5 * time.Minute,
 		InviteResendsPerDay:    5,
 		InviteEmailsPerAddress: 10,
+		Cluster:                defaultCluster,
 	}
 }
 
@@ -242,6 +243,7 @@ func TestLoad_AllSet(t *testing.T) {
 		InviteResendInterval:   10 * time.Minute,
 		InviteResendsPerDay:    2,
 		InviteEmailsPerAddress: 4,
+		Cluster:                defaultCluster,
 	}
 	got := mustLoad(t, env)
 	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {

@@ -181,7 +181,11 @@ func (s *SMTPSender) message(msg app.Email) (*gomail.Msg, error) {
 		return nil, fmt.Errorf("smtp: recipient %s: %w", app.MaskEmail(msg.To), err)
 	}
 	m.Subject(msg.Subject)
-	m.SetMessageIDWithValue(rand.Text() + "@" + s.domain)
+	id := msg.MessageID
+	if id == "" {
+		id = rand.Text()
+	}
+	m.SetMessageIDWithValue(id + "@" + s.domain)
 	m.SetDate()
 	// RFC 3834: tells auto-responders (out-of-office) not to answer.
 	m.SetGenHeader("Auto-Submitted", "auto-generated")

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"atrium/internal/app"
+	"atrium/internal/metrics"
 )
 
 // Worker defaults, used for zero fields.
@@ -61,9 +62,14 @@ type Worker struct {
 	Batch int
 	// MaxAttempts is how many failed attempts give a message up.
 	MaxAttempts int
+	// Metrics counts deliveries and failures; optional.
+	Metrics *metrics.Metrics
 
 	kickOnce sync.Once
 	kick     chan struct{}
+	stopInit sync.Once
+	stopOnce sync.Once
+	stop     chan struct{}
 }
 
 // NewWorker returns a Worker with the default settings.
@@ -93,9 +99,10 @@ func (w *Worker) Notify() {
 }
 
 // Run drains the outbox, then waits for Interval or a Notify, until ctx is
-// done.
+// done or Stop is called.
 func (w *Worker) Run(ctx context.Context) {
 	kick := w.kickChan()
+	stop := w.stopChan()
 	timer := time.NewTimer(w.interval())
 	defer timer.Stop()
 	for {
@@ -106,9 +113,28 @@ func (w *Worker) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-stop:
+			return
 		case <-timer.C:
 		case <-kick:
 		}
+	}
+}
+
+// Stop asks Run and Drain to return once the message being sent now is
+// sent and recorded, for a graceful shutdown; canceling their context
+// instead abandons that message to its lease.
+func (w *Worker) Stop() {
+	ch := w.stopChan()
+	w.stopOnce.Do(func() { close(ch) })
+}
+
+func (w *Worker) stopping() bool {
+	select {
+	case <-w.stopChan():
+		return true
+	default:
+		return false
 	}
 }
 
@@ -118,7 +144,7 @@ func (w *Worker) Run(ctx context.Context) {
 // reported in err after the pass.
 func (w *Worker) Drain(ctx context.Context) (sent, failed int, err error) {
 	var errs []error
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !w.stopping() {
 		claimedAt := w.now()
 		msgs, err := w.Outbox.ClaimDueEmails(ctx, claimedAt, w.lease(), w.batch())
 		if err != nil {
@@ -128,9 +154,9 @@ func (w *Worker) Drain(ctx context.Context) (sent, failed int, err error) {
 		// Leave the rest of a slow batch once its lease could run out
 		// mid-send; another worker could claim and send it a second time.
 		// The lease expires and the next claim picks those messages up.
-		leaseEnd := claimedAt.Add(w.lease() - sendTimeout)
+		leaseEnd := claimedAt.Add(w.lease() - w.sendTimeout())
 		for i, msg := range msgs {
-			if i > 0 && w.now().After(leaseEnd) {
+			if i > 0 && (w.now().After(leaseEnd) || w.stopping()) {
 				return sent, failed, errors.Join(errs...)
 			}
 			ok, err := w.deliver(ctx, msg)
@@ -167,8 +193,12 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 		slog.String("to", app.MaskEmail(msg.Email.To)),
 		slog.String("ref", msg.Email.Ref),
 	)
-	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
-	sendErr := w.Sender.Send(sendCtx, msg.Email)
+	email := msg.Email
+	if email.MessageID == "" {
+		email.MessageID = fmt.Sprintf("outbox.%d.%d", msg.ID, msg.CreatedAt.UnixMicro())
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, w.sendTimeout())
+	sendErr := w.Sender.Send(sendCtx, email)
 	cancel()
 	if sendErr != nil && ctx.Err() != nil {
 		return false, nil
@@ -180,13 +210,15 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 	defer cancel()
 
 	if sendErr == nil {
+		w.Metrics.EmailDelivered()
 		logger.InfoContext(ctx, "email sent")
-		if err := w.Outbox.MarkEmailSent(markCtx, msg.ID, w.now()); err != nil {
+		if err := retryMark(markCtx, func() error { return w.Outbox.MarkEmailSent(markCtx, msg.ID, w.now()) }); err != nil {
 			return true, fmt.Errorf("mark email %d sent: %w", msg.ID, err)
 		}
 		return true, nil
 	}
 
+	w.Metrics.EmailFailed()
 	attempt := msg.Attempts + 1
 	var retryAt time.Time
 	if attempt < w.maxAttempts() {
@@ -197,10 +229,32 @@ func (w *Worker) deliver(ctx context.Context, msg *app.OutboxMessage) (ok bool, 
 		slog.Bool("giving_up", retryAt.IsZero()),
 		slog.String("error", redact(sendErr.Error(), msg.Email.To)),
 	)
-	if err := w.Outbox.MarkEmailFailed(markCtx, msg.ID, truncate(sendErr.Error(), maxErrorLength), retryAt); err != nil {
+	if err := retryMark(markCtx, func() error {
+		return w.Outbox.MarkEmailFailed(markCtx, msg.ID, truncate(sendErr.Error(), maxErrorLength), retryAt)
+	}); err != nil {
 		return false, fmt.Errorf("mark email %d failed: %w", msg.ID, err)
 	}
 	return false, nil
+}
+
+// retryMark records a result, trying again after 50 ms, 200 ms and 800 ms
+// while ctx allows: a sent message whose row is not marked is sent again
+// once its lease ends, and a database connection that was just cut is
+// usually replaced within a moment.
+func retryMark(ctx context.Context, mark func() error) error {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := mark()
+		if err == nil || attempt == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 4
+	}
 }
 
 // backoff is the wait after the attempt-th failed attempt: 30s, 1m, 2m, …
@@ -238,6 +292,15 @@ func (w *Worker) kickChan() chan struct{} {
 	w.kickOnce.Do(func() { w.kick = make(chan struct{}, 1) })
 	return w.kick
 }
+
+func (w *Worker) stopChan() chan struct{} {
+	w.stopInit.Do(func() { w.stop = make(chan struct{}) })
+	return w.stop
+}
+
+// sendTimeout bounds one send: 30 s, or half the lease when the lease is
+// shorter than a minute, so a send always ends while its lease holds.
+func (w *Worker) sendTimeout() time.Duration { return min(sendTimeout, w.lease()/2) }
 
 func (w *Worker) logger() *slog.Logger {
 	if w.Logger == nil {

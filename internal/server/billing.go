@@ -175,12 +175,15 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	rc, err := recv.Receive(ctx, payload, r.Header.Get("Stripe-Signature"))
 	switch {
 	case errors.Is(err, billing.ErrBadSignature):
+		s.Metrics.WebhookEvent("bad_signature")
 		s.refuseSignature(w, r, err)
 		return
 	case err != nil:
+		s.Metrics.WebhookEvent("failed")
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "not applied"})
 		return
 	}
+	s.Metrics.WebhookEvent(rc.Result)
 	writeJSON(w, http.StatusOK, map[string]any{"received": true, "result": rc.Result, "at": time.Now().UTC().Format(time.RFC3339)})
 }
 

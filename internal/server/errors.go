@@ -56,7 +56,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := app.ErrorCode(err)
 	status := statusOf(code)
-	if code == app.EINTERNAL {
+	if code == app.EINTERNAL || code == app.EUNAVAILABLE {
 		s.Logger.ErrorContext(r.Context(), "request failed", "request_id", requestIDFrom(r.Context()),
 			"method", r.Method, "route", routeOf(r), "error", err.Error())
 	}

@@ -12,9 +12,17 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
-// handleReadyz handles "GET /readyz": the database answers and every
-// migration is applied.
+// handleReadyz handles "GET /readyz": the instance is not shutting down,
+// the database answers, every migration is applied and, with REDIS_URL,
+// Redis answers. An unreachable Redis makes the instance unready only with
+// RATE_LIMIT_STORE_FAILURE=closed; with memory it still serves (on a
+// per-instance budget) and the check says "unreachable".
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.Draining() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining",
+			"checks": map[string]string{"shutdown": "draining"}})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	checks := map[string]string{"database": "ok", "migrations": "ok"}
@@ -32,9 +40,21 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		checks["migrations"] = "pending"
 		status = http.StatusServiceUnavailable
 	}
+	if s.Redis != nil {
+		checks["redis"] = "ok"
+		if err := s.Redis.Ping(ctx); err != nil {
+			checks["redis"] = "unreachable"
+			s.Logger.ErrorContext(ctx, "readiness: Redis unreachable", "error", err.Error(), "fail_closed", s.Redis.FailClosed())
+			if s.Redis.FailClosed() {
+				status = http.StatusServiceUnavailable
+			}
+		}
+	}
 	body := map[string]any{"status": "ok", "checks": checks}
 	if status != http.StatusOK {
 		body["status"] = "unavailable"
+	} else if checks["redis"] == "unreachable" {
+		body["status"] = "degraded"
 	}
 	writeJSON(w, status, body)
 }

@@ -15,6 +15,7 @@ import (
 	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/docs"
+	"atrium/internal/metrics"
 )
 
 // Database is what the health checks need from the store.
@@ -54,6 +55,24 @@ type Deps struct {
 	// of this process (a restart then drops pending messages). Serve
 	// passes FLASH_KEY or the key kept in the database.
 	FlashKey []byte
+	// Metrics records request, webhook and rate-limit metrics; optional
+	// (nil records nothing).
+	Metrics *metrics.Metrics
+	// Redis is the shared rate-limit store /readyz checks; optional (nil
+	// without REDIS_URL).
+	Redis RedisCheck
+	// Draining reports that shutdown has begun, so /readyz answers 503 and
+	// the load balancer stops sending requests; optional.
+	Draining func() bool
+}
+
+// RedisCheck is what /readyz needs from the Redis rate-limit store;
+// *LimiterStore is one.
+type RedisCheck interface {
+	Ping(ctx context.Context) error
+	// FailClosed reports whether requests are refused while Redis fails
+	// (RATE_LIMIT_STORE_FAILURE=closed).
+	FailClosed() bool
 }
 
 // Server holds the dependencies the handlers share.
@@ -76,6 +95,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.MailQueued == nil {
 		d.MailQueued = func() {}
+	}
+	if d.Draining == nil {
+		d.Draining = func() bool { return false }
 	}
 	if d.Docs == nil {
 		d.Docs = docs.Builtin()

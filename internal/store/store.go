@@ -113,6 +113,10 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
+	if err := db.markUnavailable(); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -224,7 +228,7 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond)
 
 // transact runs fn in a transaction on ctx.
 func (db *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(fn)
+	return asUnavailable(db.gorm.WithContext(ctx).Transaction(fn))
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.
