@@ -42,10 +42,13 @@ func TestBilling_CheckoutIdempotent(t *testing.T) {
 		wg.Wait()
 		return locations
 	}
-	sameKey := func(route string, keys []string) {
+	// sameKey checks that the calls that reached Stripe share one key. In
+	// the first round a click that starts after another stored the customer
+	// makes no customer call, so up to five calls are expected.
+	sameKey := func(route string, keys []string, want int) {
 		t.Helper()
-		if len(keys) != 5 {
-			t.Fatalf("%s: %d requests, want 5", route, len(keys))
+		if len(keys) == 0 || len(keys) > 5 || want > 0 && len(keys) != want {
+			t.Fatalf("%s: %d requests, want %d", route, len(keys), max(want, 1))
 		}
 		for _, k := range keys {
 			if k == "" || k != keys[0] || !strings.HasPrefix(k, "atrium-") {
@@ -56,7 +59,8 @@ func TestBilling_CheckoutIdempotent(t *testing.T) {
 	}
 
 	clickFive()
-	sameKey("POST /v1/customers", rec.Keys("POST /v1/customers"))
+	customerCalls := len(rec.Keys("POST /v1/customers"))
+	sameKey("POST /v1/customers", rec.Keys("POST /v1/customers"), 0)
 	customer := a.billingState(t, slug).StripeCustomerID
 	if !strings.HasPrefix(customer, "cus_") {
 		t.Fatalf("customer %q after the first clicks", customer)
@@ -64,9 +68,9 @@ func TestBilling_CheckoutIdempotent(t *testing.T) {
 
 	before := len(rec.Keys("POST /v1/checkout/sessions"))
 	locations := clickFive()
-	sameKey("POST /v1/checkout/sessions", rec.Keys("POST /v1/checkout/sessions")[before:])
-	if n := len(rec.Keys("POST /v1/customers")); n != 5 {
-		t.Errorf("%d customer requests, want still 5: the workspace has its customer", n)
+	sameKey("POST /v1/checkout/sessions", rec.Keys("POST /v1/checkout/sessions")[before:], 5)
+	if n := len(rec.Keys("POST /v1/customers")); n != customerCalls {
+		t.Errorf("%d customer requests, want still %d: the workspace has its customer", n, customerCalls)
 	}
 	for _, l := range locations {
 		if l != locations[0] || !strings.HasPrefix(l, "https://checkout.stripe.com/") {
