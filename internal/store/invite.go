@@ -103,7 +103,7 @@ var _ app.InviteService = (*InviteService)(nil)
 func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, in.WorkspaceID)
+		m, err := s.db.lockMembershipOrKey(ctx, tx, in.WorkspaceID)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			return fmt.Errorf("close expired invite: %w", err)
 		}
 		r := inviteRecord{WorkspaceID: in.WorkspaceID, Email: in.Email, Role: string(in.Role), TokenHash: in.TokenHash,
-			Status: app.InvitePending, InvitedByUserID: &m.UserID, ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
+			Status: app.InvitePending, InvitedByUserID: optionalID(m.UserID), ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
 			if isUniqueViolation(err) {
 				return app.Errorf(app.ECONFLICT, "%s already has a pending invite.", in.Email)
@@ -392,7 +392,7 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 // pendingInvite loads a pending invite of the workspace after checking the
 // principal may manage invites there.
 func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspaceID, inviteID int64) (*inviteRecord, error) {
-	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	m, err := s.db.lockMembershipOrKey(ctx, tx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
