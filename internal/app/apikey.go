@@ -147,10 +147,10 @@ type APIKeyService interface {
 	FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*APIKey, error)
 	// RevokeAPIKey revokes a live key ("api_key.revoked").
 	RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error
-	// AuthenticateAPIKey returns the live key of a secret's hash and notes
-	// its use (at most once per APIKeyTouchEvery); ErrAPIKeyInvalid for
-	// any key that cannot be used.
-	AuthenticateAPIKey(ctx context.Context, tokenHash string) (*APIKey, error)
+	// AuthenticateAPIKey returns the live key of a secret's hash with its
+	// workspace, in one query, and notes its use (at most once per
+	// APIKeyTouchEvery); ErrAPIKeyInvalid for any key that cannot be used.
+	AuthenticateAPIKey(ctx context.Context, tokenHash string) (*APIKey, *Workspace, error)
 }
 
 const apiKeyKey contextKey = 100

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -177,34 +178,41 @@ func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int
 	})
 }
 
-// AuthenticateAPIKey looks a key up by its hash, compares the hashes in
-// constant time, and notes its use at most once per app.APIKeyTouchEvery.
-func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, error) {
-	var r apiKeyRow
+// AuthenticateAPIKey looks a key up by its hash with its workspace,
+// compares the hashes in constant time, and notes its use at most once per
+// app.APIKeyTouchEvery.
+func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, *app.Workspace, error) {
+	var (
+		r  apiKeyRow
+		ws workspaceRecord
+	)
 	row := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeyByHash), tokenHash).Row()
-	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Slug, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
-		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt)
-	if err == sql.ErrNoRows {
-		return nil, app.ErrAPIKeyInvalid
+	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
+		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
+		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
+		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.CreatedAt, &ws.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, app.ErrAPIKeyInvalid
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find api key: %w", err)
+		return nil, nil, fmt.Errorf("find api key: %w", err)
 	}
 	now := s.db.now()
+	ws.ID, r.Slug = r.WorkspaceID, ws.Slug
 	k := r.toApp()
 	if subtle.ConstantTimeCompare([]byte(r.TokenHash), []byte(tokenHash)) != 1 || !k.Live(now) {
-		return nil, app.ErrAPIKeyInvalid
+		return nil, nil, app.ErrAPIKeyInvalid
 	}
 	if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) >= app.APIKeyTouchEvery {
 		// The condition repeats the check so concurrent requests write once.
 		if err := s.db.gorm.WithContext(ctx).Exec(`UPDATE api_keys SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
 			now, k.ID, now.Add(-app.APIKeyTouchEvery)).Error; err != nil {
-			return nil, fmt.Errorf("note api key use: %w", err)
+			return nil, nil, fmt.Errorf("note api key use: %w", err)
 		}
 		k.LastUsedAt = now
 	}
-	return k, nil
+	return k, ws.toApp(), nil
 }
 
 // lockKeyMembership stands in for lockMembership when the principal is a

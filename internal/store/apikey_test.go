@@ -47,16 +47,19 @@ func TestAPIKeyService(t *testing.T) {
 				app.ActionAPIKeyCreated, fmt.Sprint(k.ID), ada.ID); got != 1 {
 				t.Fatalf("%d api_key.created entries by the creator, want 1", got)
 			}
-			got, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
+			got, gotWS, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
 			if err != nil {
 				t.Fatalf("AuthenticateAPIKey: %v", err)
+			}
+			if gotWS.ID != ws.ID || gotWS.Name != "Acme" || gotWS.Plan != app.PlanFree {
+				t.Fatalf("workspace=%+v, want Acme (free)", gotWS)
 			}
 			if got.ID != k.ID || got.WorkspaceID != ws.ID || got.WorkspaceSlug != ws.Slug || !got.LastUsedAt.Equal(c.Now().Truncate(time.Microsecond)) {
 				t.Fatalf("key=%+v, want id %d of %s used now", got, k.ID, ws.Slug)
 			}
 			first := got.LastUsedAt
 			c.Add(30 * time.Second)
-			if _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
+			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
 			list, err := keys.FindAPIKeys(context.Background(), ws.ID)
@@ -67,7 +70,7 @@ func TestAPIKeyService(t *testing.T) {
 				t.Fatalf("after 30s: %+v, want last used %v (written at most once a minute), by %s", list[0], first, ada.Email)
 			}
 			c.Add(31 * time.Second)
-			if _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
+			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
 			list, _ = keys.FindAPIKeys(context.Background(), ws.ID)
@@ -82,7 +85,7 @@ func TestAPIKeyService(t *testing.T) {
 				t.Fatalf("RevokeAPIKey: %v", err)
 			}
 			requireCode(t, "revoke twice", keys.RevokeAPIKey(ada.ctx, ws.ID, k.ID), app.ECONFLICT)
-			_, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
+			_, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
 			if err != app.ErrAPIKeyInvalid {
 				t.Fatalf("revoked key: %v, want ErrAPIKeyInvalid", err)
 			}
@@ -92,10 +95,10 @@ func TestAPIKeyService(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Add(2 * time.Hour)
-			if _, err := keys.AuthenticateAPIKey(context.Background(), ehash); err != app.ErrAPIKeyInvalid {
+			if _, _, err := keys.AuthenticateAPIKey(context.Background(), ehash); err != app.ErrAPIKeyInvalid {
 				t.Fatalf("expired key: %v, want ErrAPIKeyInvalid", err)
 			}
-			if _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken("atr_unknown")); err != app.ErrAPIKeyInvalid {
+			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken("atr_unknown")); err != app.ErrAPIKeyInvalid {
 				t.Fatalf("unknown key: %v, want ErrAPIKeyInvalid", err)
 			}
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND target_id = ?", app.ActionAPIKeyRevoked, fmt.Sprint(k.ID)); got != 1 {
@@ -117,7 +120,7 @@ func TestAPIKeyService(t *testing.T) {
 
 		t.Run("KeyActsAsWorkspaceNeverAsUser", func(t *testing.T) {
 			k, secret := createKey(t, keys, ada, ws.ID, "bot", app.ScopeRead, app.ScopeWrite)
-			live, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
+			live, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
 			if err != nil {
 				t.Fatal(err)
 			}

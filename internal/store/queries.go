@@ -98,8 +98,10 @@ func buildHotQueries() map[string]hotQuery {
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1
 			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
 		// The API: a key by its hash on every call, members by cursor.
-		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, w.slug, k.name, k.prefix, k.token_hash, k.scopes,
-			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at
+		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
+			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
+			w.current_period_end, w.cancel_at_period_end, w.created_at, w.updated_at
 			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			WHERE k.token_hash = ?`},
 		qAPIKeysOf: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
