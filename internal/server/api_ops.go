@@ -33,7 +33,7 @@ func (s *Server) apiOperations(api huma.API) {
 	huma.Register(api, apiOperation("list-invites", http.MethodGet, "/invites",
 		"The workspace's pending invites, newest first", app.ScopeRead), s.handleAPIInvitesList)
 	create := apiOperation("create-invite", http.MethodPost, "/invites",
-		"Invite someone by email", app.ScopeWrite, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+		"Invite someone by email", app.ScopeWrite, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(api, create, s.handleAPIInviteCreate)
 	huma.Register(api, apiOperation("revoke-invite", http.MethodDelete, "/invites/{id}",

@@ -95,6 +95,10 @@ func (s *Server) routes() http.Handler {
 					r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
 					r.Post("/members/{userID}/role", s.handleMemberRole)
 					r.Post("/members/{userID}/remove", s.handleMemberRemove)
+					r.Get("/settings/api-keys", s.handleAPIKeys)
+					r.Post("/settings/api-keys", s.handleAPIKeyCreate)
+					r.Get("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevokeConfirm)
+					r.Post("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevoke)
 				})
 				r.Group(func(r chi.Router) {
 					r.Use(s.requireRole(app.RoleOwner))
