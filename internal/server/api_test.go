@@ -76,7 +76,7 @@ func TestAPI(t *testing.T) {
 					var page struct {
 						Members []struct {
 							Email, Role string
-							Joined     time.Time
+							Joined      time.Time
 						}
 						NextCursor string `json:"next_cursor"`
 					}
