@@ -84,12 +84,13 @@ type apiPageInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
-type apiMembersOutput struct {
-	Body struct {
-		Members    []APIMember `json:"members"`
-		NextCursor string      `json:"next_cursor,omitempty" doc:"Present when more members follow."`
-	}
+// APIMemberPage is one page of members.
+type APIMemberPage struct {
+	Members    []APIMember `json:"members" nullable:"false"`
+	NextCursor string      `json:"next_cursor,omitempty" doc:"Present when more members follow."`
 }
+
+type apiMembersOutput struct{ Body APIMemberPage }
 
 // handleAPIMembersList handles "GET /api/v1/members".
 func (s *Server) handleAPIMembersList(ctx context.Context, in *apiPageInput) (*apiMembersOutput, error) {
@@ -149,11 +150,12 @@ func (s *Server) apiInvite(inv *app.Invite) APIInvite {
 		InvitedBy: inv.InvitedBy, Delivery: inv.Delivery, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
 }
 
-type apiInvitesOutput struct {
-	Body struct {
-		Invites []APIInvite `json:"invites"`
-	}
+// APIInviteList is a workspace's pending invites.
+type APIInviteList struct {
+	Invites []APIInvite `json:"invites" nullable:"false"`
 }
+
+type apiInvitesOutput struct{ Body APIInviteList }
 
 // handleAPIInvitesList handles "GET /api/v1/invites".
 func (s *Server) handleAPIInvitesList(ctx context.Context, _ *struct{}) (*apiInvitesOutput, error) {
@@ -169,12 +171,13 @@ func (s *Server) handleAPIInvitesList(ctx context.Context, _ *struct{}) (*apiInv
 	return out, nil
 }
 
-type apiInviteCreateInput struct {
-	Body struct {
-		Email string `json:"email" maxLength:"254" doc:"The address to invite."`
-		Role  string `json:"role" enum:"admin,member" doc:"An API key invites admins or members, never owners."`
-	}
+// APINewInvite is the body of an invite to send. Unknown fields are refused.
+type APINewInvite struct {
+	Email string `json:"email" maxLength:"254" doc:"The address to invite."`
+	Role  string `json:"role" enum:"admin,member" doc:"An API key invites admins or members, never owners."`
 }
+
+type apiInviteCreateInput struct{ Body APINewInvite }
 
 type apiInviteOutput struct{ Body APIInvite }
 
@@ -245,12 +248,13 @@ type apiAuditInput struct {
 	Limit      int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
-type apiAuditOutput struct {
-	Body struct {
-		Entries    []APIAuditEntry `json:"entries"`
-		NextCursor string          `json:"next_cursor,omitempty" doc:"Present when older entries follow."`
-	}
+// APIAuditPage is one page of the audit log.
+type APIAuditPage struct {
+	Entries    []APIAuditEntry `json:"entries" nullable:"false"`
+	NextCursor string          `json:"next_cursor,omitempty" doc:"Present when older entries follow."`
 }
+
+type apiAuditOutput struct{ Body APIAuditPage }
 
 var actionCode = regexp.MustCompile(`^[a-z_]+\.[a-z_]+$`)
 
