@@ -74,6 +74,8 @@ func (s *Server) apiAuthenticate(api huma.API) func(huma.Context, func(huma.Cont
 			next(ctx)
 			return
 		}
+		// Answers carry workspace data: no cache keeps them.
+		ctx.SetHeader("Cache-Control", "no-store")
 		secret, ok := bearer(ctx.Header("Authorization"))
 		if !ok || !app.ValidAPIKeySyntax(secret) {
 			s.apiUnauthorized(api, ctx)

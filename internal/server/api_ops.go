@@ -209,8 +209,9 @@ func (s *Server) handleAPIInviteCreate(ctx context.Context, in *apiInviteCreateI
 func (s *Server) composeAPIInvite(st *apiState, token string) app.ComposeInvite {
 	compose := s.composeInvite(token)
 	return func(inv *app.Invite) app.Email {
-		inv.InvitedBy = st.ws.Name
-		return compose(inv)
+		named := *inv
+		named.InvitedBy = st.ws.Name
+		return compose(&named)
 	}
 }
 

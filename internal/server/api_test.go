@@ -61,6 +61,9 @@ func TestAPI(t *testing.T) {
 					ws.Seats.Used != 2 || ws.Seats.Limit != 4 || ws.Seats.Members != 2 {
 					t.Fatalf("GET /workspace: %d %s", res.Status, res.Body)
 				}
+				if got := res.Header.Get("Cache-Control"); got != "no-store" {
+					t.Errorf("Cache-Control=%q, want no-store", got)
+				}
 				for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
 					if res.Header.Get(h) == "" {
 						t.Errorf("no %s header", h)
@@ -100,11 +103,13 @@ func TestAPI(t *testing.T) {
 			t.Run("InviteCreate", func(t *testing.T) {
 				res := api.do("POST", "/invites", map[string]string{"email": "New@Acme.test", "role": "admin"})
 				var inv struct {
-					ID                             int64
-					Email, Role, Status, InvitedBy string
+					ID                  int64
+					Email, Role, Status string
+					InvitedBy           string `json:"invited_by"`
 				}
 				res.JSON(t, &inv)
-				if res.Status != 201 || inv.Email != "new@acme.test" || inv.Role != "admin" || inv.Status != "pending" {
+				if res.Status != 201 || inv.Email != "new@acme.test" || inv.Role != "admin" || inv.Status != "pending" ||
+					!strings.HasPrefix(inv.InvitedBy, "API key 'deploy bot' (atr_") {
 					t.Fatalf("POST /invites: %d %s", res.Status, res.Body)
 				}
 				inviteID = inv.ID
@@ -312,6 +317,22 @@ func TestAPI_Unauthorized(t *testing.T) {
 				t.Error("a key reached the log")
 			}
 		})
+	}
+}
+
+// TestAPI_WorkspaceDeleted checks that the keys of a deleted workspace
+// get the same 401 as unknown keys.
+func TestAPI_WorkspaceDeleted(t *testing.T) {
+	f := newAPIFixture(t, "sqlite")
+	unknown, _, _ := app.NewAPIKeySecret()
+	want := f.api.withKey(unknown).do("GET", "/workspace", nil)
+	res := f.owner.Post("/w/"+f.slug+"/delete", url.Values{"confirm": {"Acme"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete workspace: %d\n%s", res.StatusCode, res.Body)
+	}
+	got := f.api.do("GET", "/workspace", nil)
+	if got.Status != 401 || string(got.Body) != string(want.Body) {
+		t.Fatalf("key of a deleted workspace: %d %s, want 401 %s", got.Status, got.Body, want.Body)
 	}
 }
 

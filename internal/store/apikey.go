@@ -249,3 +249,11 @@ func withKeyActor(md map[string]any, k *app.APIKey) map[string]any {
 	out["actor"] = k.Label()
 	return out
 }
+
+// actingKeyID returns the id of the key acting in ctx, or nil.
+func actingKeyID(ctx context.Context) *int64 {
+	if k := app.APIKeyFromContext(ctx); k != nil {
+		return &k.ID
+	}
+	return nil
+}

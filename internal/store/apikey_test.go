@@ -145,6 +145,9 @@ func TestAPIKeyService(t *testing.T) {
 			if err != nil {
 				t.Fatalf("key invites a member: %v", err)
 			}
+			if inv.InvitedBy != live.Label() || inv.InvitedByID != 0 {
+				t.Fatalf("InvitedBy=%q (user %d), want %q", inv.InvitedBy, inv.InvitedByID, live.Label())
+			}
 			entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: ws.ID, Action: app.ActionInviteSent, Limit: 1})
 			if err != nil {
 				t.Fatal(err)

@@ -19,6 +19,12 @@ CREATE INDEX api_keys_workspace_idx ON api_keys (workspace_id, created_at);
 -- The API's members list pages by membership id.
 CREATE INDEX memberships_workspace_id_idx ON memberships (workspace_id, id);
 
+-- The key that sent an invite through the API, so lists can name it. No
+-- foreign key: keys are revoked, never deleted, and die with the workspace
+-- their invites belong to.
+ALTER TABLE invites ADD COLUMN invited_by_api_key_id BIGINT;
+
 -- +goose Down
+ALTER TABLE invites DROP COLUMN invited_by_api_key_id;
 DROP INDEX memberships_workspace_id_idx;
 DROP TABLE api_keys;
