@@ -121,6 +121,8 @@ func TestTenantIsolation(t *testing.T) {
 				})
 			}
 
+			t.Run("api", func(t *testing.T) { f.apiRows(t) })
+
 			t.Run("cross-tenant ids", func(t *testing.T) {
 				ws := f.newTenantA(t)
 				bInvite := f.createInvite(t, f.outsiderUser, f.bID, "b-pending@b.test", app.RoleMember)
@@ -228,6 +230,7 @@ type tenantA struct {
 	slug, name                      string
 	keyID                           int64
 	keySecret                       string
+	readKey, writeKey               string // keys with one scope each
 }
 
 // fill replaces the fixture's placeholders in s.
@@ -266,17 +269,81 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 		}
 	}
 	keyID, secret := f.createKey(t, f.ownerUser, ws.ID)
+	_, read := f.createKey(t, f.ownerUser, ws.ID, app.ScopeRead)
+	_, write := f.createKey(t, f.ownerUser, ws.ID, app.ScopeWrite)
 	return tenantA{id: ws.ID, slug: ws.Slug, name: ws.Name, adminID: f.adminUser.ID, memberID: f.memUser.ID,
-		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember), keyID: keyID, keySecret: secret}
+		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember), keyID: keyID, keySecret: secret,
+		readKey: read, writeKey: write}
 }
 
-// createKey makes a read-write API key of a workspace as creator and
-// returns its id and secret.
-func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64) (int64, string) {
+// apiRows walks every /api/v1 operation with A's read-write, read-only and
+// write-only keys and with B's key, each against a fresh workspace A: a
+// key lacking the scope gets 403, B's key gets 404 on A's ids and sees only
+// B otherwise, and a refused request leaves A as it was.
+func (f *tenants) apiRows(t *testing.T) {
+	_, bKey := f.createKey(t, f.outsiderUser, f.bID)
+	const (
+		ok, made, gone = http.StatusOK, http.StatusCreated, http.StatusNoContent
+		noScope        = http.StatusForbidden
+		hidden         = http.StatusNotFound
+		ownB           = http.StatusOK // B's key answers about B
+	)
+	cases := []struct {
+		method, path string
+		body         any
+		// A's read-write, read-only and write-only keys; B's key
+		rw, read, write, other int
+	}{
+		{"GET", "/workspace", nil, ok, ok, noScope, ownB},
+		{"GET", "/members", nil, ok, ok, noScope, ownB},
+		{"GET", "/invites", nil, ok, ok, noScope, ownB},
+		{"GET", "/audit", nil, ok, ok, noScope, ownB},
+		{"POST", "/invites", map[string]string{"email": "api-new@a.test", "role": "member"}, made, noScope, made, made},
+		{"DELETE", "/invites/{invite}", nil, gone, noScope, gone, hidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			for _, actor := range []struct {
+				name string
+				key  func(tenantA) string
+				want int
+			}{
+				{"read-write", func(w tenantA) string { return w.keySecret }, tc.rw},
+				{"read-only", func(w tenantA) string { return w.readKey }, tc.read},
+				{"write-only", func(w tenantA) string { return w.writeKey }, tc.write},
+				{"B's key", func(tenantA) string { return bKey }, tc.other},
+			} {
+				ws := f.newTenantA(t)
+				before := f.state(t, ws.id)
+				api := &apiClient{t: t, a: f.a, key: actor.key(ws)}
+				res := api.do(tc.method, ws.fill(tc.path), tc.body)
+				if res.Status != actor.want {
+					t.Errorf("%s: status=%d, want %d\n%s", actor.name, res.Status, actor.want, res.Body)
+					continue
+				}
+				if res.Status >= 400 || actor.name == "B's key" {
+					if after := f.state(t, ws.id); after != before {
+						t.Errorf("%s: %s %s changed workspace A:\nbefore %s\nafter  %s", actor.name, tc.method, tc.path, before, after)
+					}
+				}
+				if actor.name == "B's key" && strings.Contains(string(res.Body), ws.slug) {
+					t.Errorf("B's key: %s %s shows workspace A: %s", tc.method, tc.path, res.Body)
+				}
+			}
+		})
+	}
+}
+
+// createKey makes an API key of a workspace as creator, read-write unless
+// scopes say otherwise, and returns its id and secret.
+func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64, scopes ...string) (int64, string) {
 	t.Helper()
+	if len(scopes) == 0 {
+		scopes = []string{app.ScopeRead, app.ScopeWrite}
+	}
 	secret, prefix, hash := app.NewAPIKeySecret()
 	k, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(creator), app.NewAPIKey{WorkspaceID: workspaceID, Name: "tenant key",
-		Scopes: []string{app.ScopeRead, app.ScopeWrite}, Prefix: prefix, TokenHash: hash})
+		Scopes: scopes, Prefix: prefix, TokenHash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
