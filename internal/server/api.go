@@ -156,8 +156,9 @@ func setAPILimitHeaders(ctx huma.Context, lc limiter.Context, now time.Time) {
 func (s *Server) apiError(ctx context.Context, err error) error {
 	var re *app.RetryError
 	if errors.As(err, &re) {
-		return &apiRetry{StatusError: huma.NewError(http.StatusTooManyRequests, re.Message(s.Now(), time.UTC)),
-			after: max(1, int64(time.Until(re.At).Seconds()+0.5))}
+		return &apiRetry{ErrorModel: &huma.ErrorModel{Status: http.StatusTooManyRequests,
+			Title: http.StatusText(http.StatusTooManyRequests), Detail: re.Message(s.Now(), time.UTC)},
+			after: max(1, int64(re.At.Sub(s.Now()).Seconds()+0.5))}
 	}
 	code := app.ErrorCode(err)
 	if code == app.EINTERNAL {
@@ -181,7 +182,7 @@ func (s *Server) apiInternal(ctx context.Context, err error) string {
 
 // apiRetry is a 429 problem with the time to wait.
 type apiRetry struct {
-	huma.StatusError
+	*huma.ErrorModel
 	after int64
 }
 
@@ -189,9 +190,6 @@ type apiRetry struct {
 func (e *apiRetry) GetHeaders() http.Header {
 	return http.Header{"Retry-After": {strconv.FormatInt(e.after, 10)}}
 }
-
-// Unwrap exposes the problem to errors.As.
-func (e *apiRetry) Unwrap() error { return e.StatusError }
 
 // apiProblem answers a request no operation matched with a problem.
 func apiProblem(status int, detail string) http.HandlerFunc {

@@ -394,3 +394,22 @@ func TestAPIKeysPage(t *testing.T) {
 	}
 	wantActions(t, f.a, f.slug, "owner@acme.test", app.ActionAPIKeyCreated)
 }
+
+// TestAPI_InviteMailLimit checks that the API keeps the invite-mail limits
+// of the members page: past INVITE_EMAILS_PER_ADDRESS_PER_DAY, 429 with
+// Retry-After, and nothing is queued.
+func TestAPI_InviteMailLimit(t *testing.T) {
+	f := newAPIFixture(t, "sqlite", withEnv("INVITE_EMAILS_PER_ADDRESS_PER_DAY", "1"))
+	var inv struct{ ID int64 }
+	f.api.do("POST", "/invites", map[string]string{"email": "busy@acme.test", "role": "member"}).JSON(t, &inv)
+	if res := f.api.do("DELETE", "/invites/"+strconv.FormatInt(inv.ID, 10), nil); res.Status != 204 {
+		t.Fatalf("revoke: %d %s", res.Status, res.Body)
+	}
+	res := f.api.do("POST", "/invites", map[string]string{"email": "busy@acme.test", "role": "member"})
+	if res.Status != 429 || res.Header.Get("Retry-After") == "" || res.Problem(t)["status"] != float64(429) {
+		t.Fatalf("second email to the address: %d Retry-After %q %s", res.Status, res.Header.Get("Retry-After"), res.Body)
+	}
+	if got := len(queuedFor(t, f.a, "invite:"+strconv.FormatInt(inv.ID+1, 10))); got != 0 {
+		t.Fatalf("%d emails queued for the refused invite, want 0", got)
+	}
+}
