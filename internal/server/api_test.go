@@ -245,6 +245,9 @@ func TestAPI(t *testing.T) {
 				if r := api.do("GET", "/nothing-here", nil); r.Status != 404 || r.Problem(t)["status"] != float64(404) {
 					t.Fatalf("unknown path: %d %s", r.Status, r.Body)
 				}
+				if r := api.do("PUT", "/invites", nil); r.Status != 405 || r.Problem(t)["status"] != float64(405) {
+					t.Fatalf("unknown method: %d %s", r.Status, r.Body)
+				}
 			})
 		})
 	}
