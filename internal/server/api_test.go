@@ -175,6 +175,9 @@ func TestAPI(t *testing.T) {
 				if strings.Contains(string(res.Body), "/invites/") {
 					t.Fatal("the list shows an accept link")
 				}
+				if page := f.owner.Get("/w/" + f.slug + "/members"); !strings.Contains(page.Body, "API key &#39;deploy bot&#39;") {
+					t.Error("the members page does not name the key as the inviter")
+				}
 			})
 
 			t.Run("InviteRevoke", func(t *testing.T) {
