@@ -54,6 +54,7 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		{"billing", billing},
 		{"rate limit", fmt.Sprintf("%d requests per %s per client (%s store); %d sign-in emails per %s per address and network, at most %d per address",
 			cfg.RateLimitMax, cfg.RateLimitWindow, limiterStore, cfg.LoginRateLimitMax, cfg.LoginRateLimitWindow, cfg.LoginAddressMax)},
+		{"api rate limit", fmt.Sprintf("%d requests per minute per API key (%s store)", cfg.APIRateLimitMax, limiterStore)},
 		{"invite mail", fmt.Sprintf("one email per invite per %s, %d resends per invite and %d invite emails per address a day",
 			cfg.InviteResendInterval, cfg.InviteResendsPerDay, cfg.InviteEmailsPerAddress)},
 		{"instances", clusterSummary(cfg)},

@@ -55,6 +55,12 @@ type Member struct {
 	Name  string
 }
 
+// MemberAt is a member with the id of their membership, the API's cursor.
+type MemberAt struct {
+	Member
+	MembershipID int64
+}
+
 // UserWorkspace is one of a user's workspaces with their role in it.
 type UserWorkspace struct {
 	Workspace
@@ -228,6 +234,10 @@ type WorkspaceService interface {
 	// MembersPerPage a page, with its member, owner and pending-invite
 	// counts, in one statement.
 	FindMemberPage(ctx context.Context, workspaceID int64, page int) (*MemberPage, error)
+	// FindMembersAfter lists up to limit of a workspace's members in joining
+	// order (by membership id), those after the membership id after; the
+	// API's cursor.
+	FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*MemberAt, error)
 	// ChangeMemberRole sets a member's role.
 	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
 	// RemoveMember removes another member.

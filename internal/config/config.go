@@ -100,6 +100,7 @@ type Config struct {
 	LoginRateLimitMax    int           // LOGIN_RATE_LIMIT_MAX magic-link requests per email, default 5
 	LoginRateLimitWindow time.Duration // LOGIN_RATE_LIMIT_WINDOW_MINUTES, default 15
 	RedisURL             string        // REDIS_URL, optional redis:// or rediss:// URL
+	APIRateLimitMax      int           // API_RATE_LIMIT_MAX requests per API key per minute, default 600, at least 1
 
 	// Mail abuse limits: sign-in links per address from all networks, and
 	// invite emails per invite and per address.
@@ -195,6 +196,8 @@ func Load(env Env) (*Config, error) {
 	c.LoginRateLimitWindow = l.duration("LOGIN_RATE_LIMIT_WINDOW_MINUTES", 15, 1, time.Minute,
 		"expected a whole number of minutes, at least 1")
 	c.RedisURL = l.redisURL("REDIS_URL")
+	c.APIRateLimitMax, _ = l.int("API_RATE_LIMIT_MAX", 600, 1, maxInt,
+		"expected a whole number of requests per API key per minute, at least 1")
 	l.loadMailLimits(c)
 
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")

@@ -25,6 +25,7 @@ func TestTenantIsolation(t *testing.T) {
 	// Expected answers, by what they mean for the actor.
 	const (
 		shown     = http.StatusOK        // the page renders
+		created   = http.StatusCreated   // the page renders what was just made
 		done      = http.StatusSeeOther  // the action ran (or explained itself) and redirected
 		forbidden = http.StatusForbidden // a member whose role is too low
 		hidden    = http.StatusNotFound  // not a member: as if the workspace did not exist
@@ -32,7 +33,7 @@ func TestTenantIsolation(t *testing.T) {
 		off       = http.StatusNotFound  // Stripe is not configured in tests
 	)
 	cases := []struct {
-		method, path string // {slug}, {name}, {invite}, {member} and {admin} come from the fixture
+		method, path string // {slug}, {name}, {invite}, {member}, {admin} and {key} come from the fixture
 		form         map[string]string
 		// owner, admin, member of A; owner of B; signed out
 		owner, admin, member, outsider, anon int
@@ -55,6 +56,10 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/billing/portal", nil, done, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/billing/demo-upgrade", nil, off, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/leave", nil, done, done, done, hidden, toLogin},
+		{"GET", "/w/{slug}/settings/api-keys", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/api-keys", map[string]string{"name": "bot", "scope": "read"}, created, created, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/settings/api-keys/{key}/revoke", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/api-keys/{key}/revoke", nil, done, done, forbidden, hidden, toLogin},
 	}
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
@@ -116,9 +121,12 @@ func TestTenantIsolation(t *testing.T) {
 				})
 			}
 
+			t.Run("api", func(t *testing.T) { f.apiRows(t) })
+
 			t.Run("cross-tenant ids", func(t *testing.T) {
 				ws := f.newTenantA(t)
 				bInvite := f.createInvite(t, f.outsiderUser, f.bID, "b-pending@b.test", app.RoleMember)
+				bKey, _ := f.createKey(t, f.outsiderUser, f.bID)
 				beforeA, beforeB := f.state(t, ws.id), f.state(t, f.bID)
 				id := func(n int64) string { return strconv.FormatInt(n, 10) }
 				cases := []struct {
@@ -136,11 +144,34 @@ func TestTenantIsolation(t *testing.T) {
 					{"A demotes B's owner", f.owner, "/w/" + ws.slug + "/members/" + id(f.outsiderUser.ID) + "/role", url.Values{"role": {"member"}}},
 					{"A removes B's owner", f.owner, "/w/" + ws.slug + "/members/" + id(f.outsiderUser.ID) + "/remove", nil},
 					{"A revokes B's invite", f.owner, "/w/" + ws.slug + "/invites/" + id(bInvite) + "/revoke", nil},
+					{"B revokes A's API key", f.outsider, "/w/beta/settings/api-keys/" + id(ws.keyID) + "/revoke", nil},
+					{"A revokes B's API key", f.owner, "/w/" + ws.slug + "/settings/api-keys/" + id(bKey) + "/revoke", nil},
 				}
 				for _, tc := range cases {
 					res := tc.b.Post(tc.path, tc.form)
 					if got, want := res.StatusCode, http.StatusNotFound; got != want {
 						t.Errorf("%s: POST %s status=%d, want %d", tc.name, tc.path, got, want)
+					}
+				}
+				// The API: A's key acts in A only; B's resources are not found.
+				api := &apiClient{t: t, a: f.a, key: ws.keySecret}
+				for _, tc := range []struct{ method, path string }{
+					{"DELETE", "/invites/" + id(bInvite)},
+				} {
+					if res := api.do(tc.method, tc.path, nil); res.Status != http.StatusNotFound {
+						t.Errorf("A's key: %s %s status=%d, want 404\n%s", tc.method, tc.path, res.Status, res.Body)
+					}
+				}
+				var got struct{ Slug string }
+				api.do("GET", "/workspace", nil).JSON(t, &got)
+				if got.Slug != ws.slug {
+					t.Errorf("A's key reads workspace %q, want %q", got.Slug, ws.slug)
+				}
+				var invs struct{ Invites []struct{ Email string } }
+				api.do("GET", "/invites", nil).JSON(t, &invs)
+				for _, inv := range invs.Invites {
+					if inv.Email == "b-pending@b.test" {
+						t.Error("A's key lists B's invite")
 					}
 				}
 				if after := f.state(t, ws.id); after != beforeA {
@@ -197,12 +228,16 @@ func newTenants(t *testing.T, dialect string) *tenants {
 type tenantA struct {
 	id, inviteID, memberID, adminID int64
 	slug, name                      string
+	keyID                           int64
+	keySecret                       string
+	readKey, writeKey               string // keys with one scope each
 }
 
 // fill replaces the fixture's placeholders in s.
 func (w tenantA) fill(s string) string {
 	return strings.NewReplacer("{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
-		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10)).Replace(s)
+		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10),
+		"{key}", strconv.FormatInt(w.keyID, 10)).Replace(s)
 }
 
 // actingAs returns a context acting as u.
@@ -233,8 +268,86 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 			t.Fatal(err)
 		}
 	}
+	keyID, secret := f.createKey(t, f.ownerUser, ws.ID)
+	_, read := f.createKey(t, f.ownerUser, ws.ID, app.ScopeRead)
+	_, write := f.createKey(t, f.ownerUser, ws.ID, app.ScopeWrite)
 	return tenantA{id: ws.ID, slug: ws.Slug, name: ws.Name, adminID: f.adminUser.ID, memberID: f.memUser.ID,
-		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember)}
+		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember), keyID: keyID, keySecret: secret,
+		readKey: read, writeKey: write}
+}
+
+// apiRows walks every /api/v1 operation with A's read-write, read-only and
+// write-only keys and with B's key, each against a fresh workspace A: a
+// key lacking the scope gets 403, B's key gets 404 on A's ids and sees only
+// B otherwise, and a refused request leaves A as it was.
+func (f *tenants) apiRows(t *testing.T) {
+	_, bKey := f.createKey(t, f.outsiderUser, f.bID)
+	const (
+		ok, made, gone = http.StatusOK, http.StatusCreated, http.StatusNoContent
+		noScope        = http.StatusForbidden
+		hidden         = http.StatusNotFound
+		ownB           = http.StatusOK // B's key answers about B
+	)
+	cases := []struct {
+		method, path string
+		body         any
+		// A's read-write, read-only and write-only keys; B's key
+		rw, read, write, other int
+	}{
+		{"GET", "/workspace", nil, ok, ok, noScope, ownB},
+		{"GET", "/members", nil, ok, ok, noScope, ownB},
+		{"GET", "/invites", nil, ok, ok, noScope, ownB},
+		{"GET", "/audit", nil, ok, ok, noScope, ownB},
+		{"POST", "/invites", map[string]string{"email": "api-new@a.test", "role": "member"}, made, noScope, made, made},
+		{"DELETE", "/invites/{invite}", nil, gone, noScope, gone, hidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			for _, actor := range []struct {
+				name string
+				key  func(tenantA) string
+				want int
+			}{
+				{"read-write", func(w tenantA) string { return w.keySecret }, tc.rw},
+				{"read-only", func(w tenantA) string { return w.readKey }, tc.read},
+				{"write-only", func(w tenantA) string { return w.writeKey }, tc.write},
+				{"B's key", func(tenantA) string { return bKey }, tc.other},
+			} {
+				ws := f.newTenantA(t)
+				before := f.state(t, ws.id)
+				api := &apiClient{t: t, a: f.a, key: actor.key(ws)}
+				res := api.do(tc.method, ws.fill(tc.path), tc.body)
+				if res.Status != actor.want {
+					t.Errorf("%s: status=%d, want %d\n%s", actor.name, res.Status, actor.want, res.Body)
+					continue
+				}
+				if res.Status >= 400 || actor.name == "B's key" {
+					if after := f.state(t, ws.id); after != before {
+						t.Errorf("%s: %s %s changed workspace A:\nbefore %s\nafter  %s", actor.name, tc.method, tc.path, before, after)
+					}
+				}
+				if actor.name == "B's key" && strings.Contains(string(res.Body), ws.slug) {
+					t.Errorf("B's key: %s %s shows workspace A: %s", tc.method, tc.path, res.Body)
+				}
+			}
+		})
+	}
+}
+
+// createKey makes an API key of a workspace as creator, read-write unless
+// scopes say otherwise, and returns its id and secret.
+func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64, scopes ...string) (int64, string) {
+	t.Helper()
+	if len(scopes) == 0 {
+		scopes = []string{app.ScopeRead, app.ScopeWrite}
+	}
+	secret, prefix, hash := app.NewAPIKeySecret()
+	k, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(creator), app.NewAPIKey{WorkspaceID: workspaceID, Name: "tenant key",
+		Scopes: scopes, Prefix: prefix, TokenHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ID, secret
 }
 
 // createInvite invites email to a workspace as inviter and returns the
@@ -289,6 +402,13 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	}
 	for _, inv := range invites {
 		parts = append(parts, "invite "+inv.Email+" "+inv.Status+" until "+inv.ExpiresAt.String())
+	}
+	keys, err := store.NewAPIKeyService(f.a.DB).FindAPIKeys(ctx, workspaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		parts = append(parts, "key "+k.Name+" revoked="+strconv.FormatBool(!k.RevokedAt.IsZero()))
 	}
 	slices.Sort(parts[1:])
 	return strings.Join(parts, "; ")

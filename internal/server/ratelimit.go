@@ -32,6 +32,8 @@ type RateLimiter struct {
 	loginAddress *limiter.Limiter
 	// webhook counts unverifiable webhook deliveries per client.
 	webhook *limiter.Limiter
+	// api counts /api/v1 requests per API key per minute.
+	api     *limiter.Limiter
 	trusted []netip.Prefix
 }
 
@@ -45,6 +47,7 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		login:        limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginRateLimitMax)}),
 		loginAddress: limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginAddressMax)}),
 		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
+		api:          limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIRateLimitMax)}),
 		trusted:      cfg.TrustedProxies,
 	}
 }

@@ -26,6 +26,10 @@ func (s *Server) routes() http.Handler {
 	// the signature and limits unsigned floods itself.
 	r.Post("/api/billing/webhook", s.handleStripeWebhook)
 
+	// The JSON API: outside the session and CSRF groups; it trusts only a
+	// workspace API key sent as a bearer token (api.go).
+	r.Route("/api/v1", s.apiRoutes)
+
 	// Browser routes: CSRF protection, the session, and the rate limit on
 	// every state-changing request.
 	r.Group(func(r chi.Router) {
@@ -91,6 +95,10 @@ func (s *Server) routes() http.Handler {
 					r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
 					r.Post("/members/{userID}/role", s.handleMemberRole)
 					r.Post("/members/{userID}/remove", s.handleMemberRemove)
+					r.Get("/settings/api-keys", s.handleAPIKeys)
+					r.Post("/settings/api-keys", s.handleAPIKeyCreate)
+					r.Get("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevokeConfirm)
+					r.Post("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevoke)
 				})
 				r.Group(func(r chi.Router) {
 					r.Use(s.requireRole(app.RoleOwner))

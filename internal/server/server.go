@@ -37,6 +37,7 @@ type Deps struct {
 	Invites    app.InviteService
 	Outbox     app.OutboxService
 	Billing    app.BillingService
+	APIKeys    app.APIKeyService
 	// Stripe makes outbound Stripe calls; nil when billing is off.
 	Stripe  *billing.Client
 	Limiter *RateLimiter

@@ -53,6 +53,9 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	if e.ActorID == 0 {
 		e.ActorID = app.UserIDFromContext(ctx)
 	}
+	if k := app.APIKeyFromContext(ctx); k != nil {
+		e.Metadata = withKeyActor(e.Metadata, k)
+	}
 	md := "{}"
 	if len(e.Metadata) > 0 {
 		b, err := json.Marshal(e.Metadata)

@@ -15,7 +15,7 @@ import (
 // TestCopyTables_Complete checks that it names every migrated table.
 var CopyTables = []string{
 	"users", "workspaces", "sessions", "login_tokens", "memberships", "invites",
-	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets",
+	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets", "api_keys",
 }
 
 // copyProgressTable records, in the target, the tables an unfinished

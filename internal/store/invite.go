@@ -21,9 +21,11 @@ type inviteRecord struct {
 	TokenHash       string
 	Status          string
 	InvitedByUserID *int64
-	ExpiresAt       time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// InvitedByAPIKeyID is the key that sent the invite through the API.
+	InvitedByAPIKeyID *int64
+	ExpiresAt         time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 func (inviteRecord) TableName() string { return "invites" }
@@ -47,6 +49,9 @@ type inviteRow struct {
 	MailStatus      string
 	MailError       string
 	MailText        string
+	// The API key that sent the invite, if one did.
+	InviterKeyName   string
+	InviterKeyPrefix string
 }
 
 func (r *inviteRow) toApp() *app.Invite {
@@ -59,6 +64,9 @@ func (r *inviteRow) toApp() *app.Invite {
 	inv.InvitedBy = r.InviterName
 	if inv.InvitedBy == "" {
 		inv.InvitedBy = r.InviterEmail
+	}
+	if inv.InvitedBy == "" && r.InviterKeyPrefix != "" {
+		inv.InvitedBy = (&app.APIKey{Name: r.InviterKeyName, Prefix: r.InviterKeyPrefix}).Label()
 	}
 	if inv.InvitedBy == "" {
 		inv.InvitedBy = "A former member"
@@ -82,10 +90,12 @@ func inviteLink(text string) string {
 const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
 	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
 	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
-	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(CASE WHEN o.status = 'sent' THEN '' ELSE o.text_body END, '') AS mail_text
+	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(CASE WHEN o.status = 'sent' THEN '' ELSE o.text_body END, '') AS mail_text,
+	COALESCE(k.name, '') AS inviter_key_name, COALESCE(k.prefix, '') AS inviter_key_prefix
 	FROM invites i
 	JOIN workspaces w ON w.id = i.workspace_id
 	LEFT JOIN users u ON u.id = i.invited_by_user_id
+	LEFT JOIN api_keys k ON k.id = i.invited_by_api_key_id
 	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE ref = 'invite:' || CAST(i.id AS TEXT))`
 
 // InviteService implements app.InviteService.
@@ -103,7 +113,7 @@ var _ app.InviteService = (*InviteService)(nil)
 func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, in.WorkspaceID)
+		m, err := s.db.lockMembershipOrKey(ctx, tx, in.WorkspaceID)
 		if err != nil {
 			return err
 		}
@@ -134,7 +144,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			return fmt.Errorf("close expired invite: %w", err)
 		}
 		r := inviteRecord{WorkspaceID: in.WorkspaceID, Email: in.Email, Role: string(in.Role), TokenHash: in.TokenHash,
-			Status: app.InvitePending, InvitedByUserID: &m.UserID, ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
+			Status: app.InvitePending, InvitedByUserID: optionalID(m.UserID), InvitedByAPIKeyID: actingKeyID(ctx), ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
 			if isUniqueViolation(err) {
 				return app.Errorf(app.ECONFLICT, "%s already has a pending invite.", in.Email)
@@ -231,7 +241,7 @@ func (s *InviteService) findInvites(ctx context.Context, query string, args ...a
 		var r inviteRow
 		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
 			&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
-			&r.MailError, &r.MailText); err != nil {
+			&r.MailError, &r.MailText, &r.InviterKeyName, &r.InviterKeyPrefix); err != nil {
 			return nil, fmt.Errorf("read invite: %w", err)
 		}
 		out = append(out, r.toApp())
@@ -392,7 +402,7 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 // pendingInvite loads a pending invite of the workspace after checking the
 // principal may manage invites there.
 func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspaceID, inviteID int64) (*inviteRecord, error) {
-	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	m, err := s.db.lockMembershipOrKey(ctx, tx, workspaceID)
 	if err != nil {
 		return nil, err
 	}

@@ -20,19 +20,22 @@ func planSamples(s storetest.Sample) map[string][]any {
 	now := time.Now().UTC()
 	ws := s.WorkspaceID
 	return map[string][]any{
-		"authenticate":         {s.SessionHash, now},
-		"workspace_for_member": {s.UserID, s.Slug},
-		"workspaces_of_user":   {s.UserID},
-		"workspace_stats":      {ws, ws, now},
-		"member_page":          {ws, ws, ws, now, ws, 51, 500},
-		"invite_page":          {ws, 100},
-		"invite_by_token":      {s.InviteHash},
-		"sessions_of_user":     {s.UserID, now},
-		"login_token":          {s.LoginHash},
-		"outbox_due":           {now, 20},
-		"stripe_event":         {s.EventID},
-		"sole_ownerships":      {s.UserID},
-		"invites_for_email":    {s.InviteEmail, now},
+		"authenticate":          {s.SessionHash, now},
+		"workspace_for_member":  {s.UserID, s.Slug},
+		"workspaces_of_user":    {s.UserID},
+		"workspace_stats":       {ws, ws, now},
+		"member_page":           {ws, ws, ws, now, ws, 51, 500},
+		"invite_page":           {ws, 100},
+		"invite_by_token":       {s.InviteHash},
+		"sessions_of_user":      {s.UserID, now},
+		"login_token":           {s.LoginHash},
+		"outbox_due":            {now, 20},
+		"stripe_event":          {s.EventID},
+		"sole_ownerships":       {s.UserID},
+		"invites_for_email":     {s.InviteEmail, now},
+		"api_key_by_hash":       {s.SessionHash},
+		"api_keys_of_workspace": {ws},
+		"member_cursor":         {ws, 0, 51},
 	}
 }
 

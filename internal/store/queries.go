@@ -36,6 +36,9 @@ const (
 	qStripeEvent  = "stripe_event"
 	qSoleOwner    = "sole_ownerships"
 	qInvitesTo    = "invites_for_email"
+	qAPIKeyByHash = "api_key_by_hash"
+	qAPIKeysOf    = "api_keys_of_workspace"
+	qMemberCursor = "member_cursor"
 )
 
 // memberRank orders roles on the members page; the expression matches
@@ -94,6 +97,21 @@ func buildHotQueries() map[string]hotQuery {
 			AND (SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = m.workspace_id AND ` +
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1
 			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
+		// The API: a key by its hash on every call, members by cursor.
+		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
+			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
+			w.current_period_end, w.cancel_at_period_end, w.created_at, w.updated_at
+			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+			WHERE k.token_hash = ?`},
+		qAPIKeysOf: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
+			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.workspace_id = ? ORDER BY k.created_at DESC, k.id DESC`, BoundedSort: "one workspace's API keys"},
+		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
 			FROM stripe_events WHERE id = ?`},
 	}

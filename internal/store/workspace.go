@@ -605,3 +605,28 @@ func (s *WorkspaceService) TransferOwnership(ctx context.Context, workspaceID, t
 			TargetType: "user", TargetID: fmt.Sprint(toUserID), Metadata: map[string]any{"email": t.email, "from_user_id": m.UserID, "previous_role": t.Role}})
 	})
 }
+
+// FindMembersAfter returns up to limit members after the membership id
+// after, in membership id order (at most 200).
+func (s *WorkspaceService) FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*app.MemberAt, error) {
+	limit = min(max(limit, 1), 200)
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberCursor), workspaceID, after, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := make([]*app.MemberAt, 0, limit)
+	for rows.Next() {
+		m := &app.MemberAt{Member: app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}}
+		var role string
+		if err := rows.Scan(&m.MembershipID, &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name); err != nil {
+			return nil, fmt.Errorf("read member: %w", err)
+		}
+		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Audit actions for API keys.
+const (
+	ActionAPIKeyCreated = "api_key.created"
+	ActionAPIKeyRevoked = "api_key.revoked"
+)
+
+// API key scopes: read lets a key list things, write lets it change them.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
+// APIKeyScopes lists every scope, in display order.
+var APIKeyScopes = []string{ScopeRead, ScopeWrite}
+
+// APIKeyPrefix starts every API key, so a leaked one is recognisable.
+const APIKeyPrefix = "atr_"
+
+// apiKeyDisplayLen is how much of a key (its "atr_" included) lists show.
+const apiKeyDisplayLen = 12
+
+// APIKeyNameMax is the longest name a key may have.
+const APIKeyNameMax = 60
+
+// APIKeyTouchEvery is how often a key's last-used time is written at most.
+const APIKeyTouchEvery = time.Minute
+
+// APIKeyRole is the role a key has in its workspace's rules (who may
+// invite whom): an admin's, so that a key can never hand out ownership.
+const APIKeyRole = RoleAdmin
+
+// APIKey lets a script act as a workspace, never as a user. Only the
+// SHA-256 of its secret is stored; Prefix is kept for display.
+type APIKey struct {
+	ID            int64
+	WorkspaceID   int64
+	WorkspaceSlug string // filled by lookups for a request
+	Name          string
+	Prefix        string
+	Scopes        []string
+	CreatedByID   int64
+	CreatedBy     string // the creator's name or email, filled on lists
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // zero when never used
+	ExpiresAt     time.Time // zero when it never expires
+	RevokedAt     time.Time // zero while it is live
+}
+
+// Has reports whether the key carries scope.
+func (k *APIKey) Has(scope string) bool { return slices.Contains(k.Scopes, scope) }
+
+// Live reports whether the key may be used at now: not revoked, not expired.
+func (k *APIKey) Live(now time.Time) bool {
+	return k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || k.ExpiresAt.After(now))
+}
+
+// Label names the key as an actor, as the audit log shows it.
+func (k *APIKey) Label() string { return "API key '" + k.Name + "' (" + k.Prefix + "…)" }
+
+// NewAPIKeySecret returns a fresh key ("atr_" and 32 random bytes in
+// URL-safe base64), its display prefix and its hash, the stored form.
+func NewAPIKeySecret() (secret, prefix, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, secret[:apiKeyDisplayLen], HashToken(secret)
+}
+
+// ValidAPIKeySyntax reports whether s could be a key NewAPIKeySecret made,
+// so a malformed one is refused without a query.
+func ValidAPIKeySyntax(s string) bool {
+	rest, ok := strings.CutPrefix(s, APIKeyPrefix)
+	return ok && ValidTokenSyntax(rest)
+}
+
+// NewAPIKey is a key to create.
+type NewAPIKey struct {
+	WorkspaceID int64
+	Name        string
+	Scopes      []string
+	ExpiresAt   time.Time // zero: never
+	Prefix      string
+	TokenHash   string
+}
+
+// ValidateNewAPIKey cleans a key's name and scopes and checks its expiry
+// against now. Errors name the "name", "scopes" or "expires" field.
+func ValidateNewAPIKey(k NewAPIKey, now time.Time) (NewAPIKey, error) {
+	name, err := CleanText("name", "name", k.Name, 0)
+	if err != nil {
+		return k, err
+	}
+	if n := utf8.RuneCountInString(name); n < 1 || n > APIKeyNameMax {
+		return k, FieldErrorf("name", "Use 1 to %d characters for the name.", APIKeyNameMax)
+	}
+	k.Name = name
+	var scopes []string
+	for _, s := range APIKeyScopes {
+		if slices.Contains(k.Scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	if len(scopes) == 0 || len(scopes) != len(slices.Compact(slices.Sorted(slices.Values(k.Scopes)))) {
+		return k, FieldErrorf("scopes", "Choose read, write or both.")
+	}
+	k.Scopes = scopes
+	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now) {
+		return k, FieldErrorf("expires", "Choose an expiry date in the future, or none.")
+	}
+	return k, nil
+}
+
+// CanManageAPIKeys: owners and admins create and revoke keys. A key itself
+// never can: the services refuse any principal that is not a user.
+func CanManageAPIKeys(actor Role) error {
+	if !actor.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can manage API keys.")
+	}
+	return nil
+}
+
+// ErrAPIKeyInvalid answers every key that cannot be used (unknown,
+// revoked, expired, malformed, or its workspace gone) the same way.
+var ErrAPIKeyInvalid = &Error{Code: EUNAUTHORIZED, Message: "The API key is missing, invalid, expired or revoked."}
+
+// APIKeyService manages a workspace's API keys. Creating and revoking act
+// as the signed-in user in ctx (an owner or admin of the workspace) and
+// write their audit entries in the same transaction.
+type APIKeyService interface {
+	// CreateAPIKey stores a key ("api_key.created").
+	CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, error)
+	// FindAPIKeys lists a workspace's keys, revoked ones too, newest first.
+	FindAPIKeys(ctx context.Context, workspaceID int64) ([]*APIKey, error)
+	// FindAPIKey returns one of a workspace's keys; ENOTFOUND otherwise.
+	FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*APIKey, error)
+	// RevokeAPIKey revokes a live key ("api_key.revoked").
+	RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error
+	// AuthenticateAPIKey returns the live key of a secret's hash with its
+	// workspace, in one query, and notes its use (at most once per
+	// APIKeyTouchEvery); ErrAPIKeyInvalid for any key that cannot be used.
+	AuthenticateAPIKey(ctx context.Context, tokenHash string) (*APIKey, *Workspace, error)
+}
+
+const apiKeyKey contextKey = 100
+
+// WithAPIKey returns a context in which the key is the principal.
+func WithAPIKey(ctx context.Context, k *APIKey) context.Context {
+	return context.WithValue(ctx, apiKeyKey, k)
+}
+
+// APIKeyFromContext returns the key acting in ctx, or nil.
+func APIKeyFromContext(ctx context.Context) *APIKey {
+	k, _ := ctx.Value(apiKeyKey).(*APIKey)
+	return k
+}

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/web/page"
+)
+
+// handleAPIKeys handles "GET /w/{slug}/settings/api-keys" (owners and admins).
+func (s *Server) handleAPIKeys(w http.ResponseWriter, r *http.Request) {
+	s.renderAPIKeys(w, r, http.StatusOK, page.APIKeyForm{Read: true}, nil, "")
+}
+
+// renderAPIKeys renders the keys page with the form, and the secret of a
+// key just created (never cached).
+func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, form page.APIKeyForm, created *app.APIKey, secret string) {
+	sc := scopeFrom(r.Context())
+	keys, err := s.APIKeys.FindAPIKeys(r.Context(), sc.ws.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
+	v := page.APIKeysView{Slug: sc.ws.Slug, Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
+	for _, k := range keys {
+		v.Keys = append(v.Keys, s.apiKeyRow(sc.ws, k, tz))
+	}
+	if created != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		v.NewSecret, v.NewKeyName = secret, created.Name
+		v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
+	}
+	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "settings"), v))
+}
+
+// apiKeyRow formats a key for the list in the viewer's time zone.
+func (s *Server) apiKeyRow(ws *app.Workspace, k *app.APIKey, tz string) page.APIKeyRow {
+	row := page.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", Scopes: strings.Join(k.Scopes, ", "),
+		CreatedBy: k.CreatedBy, CreatedAt: s.formatDate(k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
+	if !k.LastUsedAt.IsZero() {
+		row.LastUsed = k.LastUsedAt.In(s.location(tz)).Format("2 Jan 2006 15:04 MST")
+	}
+	if !k.ExpiresAt.IsZero() {
+		row.Expires = s.formatDate(k.ExpiresAt.Add(-time.Second), tz)
+	}
+	switch {
+	case !k.RevokedAt.IsZero():
+		row.Status = "Revoked"
+	case !k.Live(s.Now()):
+		row.Status = "Expired"
+	default:
+		row.RevokePath = wsPath(ws, "/settings/api-keys/"+strconv.FormatInt(k.ID, 10)+"/revoke")
+	}
+	return row
+}
+
+// handleAPIKeyCreate handles "POST /w/{slug}/settings/api-keys": the page
+// answers with the new key's secret, shown this once.
+func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	name := r.PostFormValue("name") // parses the form
+	scopes := r.PostForm["scope"]
+	form := page.APIKeyForm{Name: name, Expires: strings.TrimSpace(r.PostFormValue("expires")),
+		Read: slices.Contains(scopes, app.ScopeRead), Write: slices.Contains(scopes, app.ScopeWrite)}
+	in := app.NewAPIKey{WorkspaceID: sc.ws.ID, Name: form.Name, Scopes: scopes}
+	if form.Expires != "" {
+		day, err := time.Parse(time.DateOnly, form.Expires)
+		if err != nil {
+			form.ExpiresError = "Enter the date as YYYY-MM-DD."
+			s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
+			return
+		}
+		in.ExpiresAt = day.AddDate(0, 0, 1) // through the end of that day
+	}
+	secret, prefix, hash := app.NewAPIKeySecret()
+	in.Prefix, in.TokenHash = prefix, hash
+	k, err := s.APIKeys.CreateAPIKey(r.Context(), in)
+	if err != nil {
+		if app.ErrorCode(err) != app.EINVALID {
+			s.Error(w, r, err)
+			return
+		}
+		switch app.ErrorField(err) {
+		case "scopes":
+			form.ScopesError = app.ErrorMessage(err)
+		case "expires":
+			form.ExpiresError = app.ErrorMessage(err)
+		default:
+			form.NameError = app.ErrorMessage(err)
+		}
+		s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
+		return
+	}
+	s.renderAPIKeys(w, r, http.StatusCreated, page.APIKeyForm{Read: true}, k, secret)
+}
+
+// handleAPIKeyRevokeConfirm handles "GET /w/{slug}/settings/api-keys/{keyID}/revoke":
+// the confirm step before revoking.
+func (s *Server) handleAPIKeyRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	id, ok := idParam(r, "keyID")
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.ws.ID, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	row := s.apiKeyRow(sc.ws, k, app.PrincipalFromContext(r.Context()).User.TimeZone)
+	if row.RevokePath == "" {
+		s.setFlash(w, "error", "This API key no longer works; there is nothing to revoke.")
+		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
+		return
+	}
+	s.render(w, r, http.StatusOK, page.APIKeyRevoke(s.workspacePage(w, r, "Revoke API key", "settings"),
+		page.APIKeyRevokeView{Slug: sc.ws.Slug, Key: row, Action: row.RevokePath}))
+}
+
+// handleAPIKeyRevoke handles "POST /w/{slug}/settings/api-keys/{keyID}/revoke".
+func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	id, ok := idParam(r, "keyID")
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	if err := s.APIKeys.RevokeAPIKey(r.Context(), sc.ws.ID, id); err != nil {
+		if app.ErrorCode(err) != app.ECONFLICT {
+			s.Error(w, r, err)
+			return
+		}
+		s.setFlash(w, "error", app.ErrorMessage(err))
+	} else {
+		s.setFlash(w, "success", "API key revoked. Requests with it now get 401.")
+	}
+	redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
+}

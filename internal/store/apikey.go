@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+type apiKeyRecord struct {
+	ID              int64
+	WorkspaceID     int64
+	Name            string
+	Prefix          string
+	TokenHash       string
+	Scopes          string
+	CreatedByUserID *int64
+	CreatedAt       time.Time
+	LastUsedAt      *time.Time
+	ExpiresAt       *time.Time
+	RevokedAt       *time.Time
+}
+
+func (apiKeyRecord) TableName() string { return "api_keys" }
+
+// apiKeyRow is a key with its creator's name and email (lists) or its
+// workspace's slug (lookups).
+type apiKeyRow struct {
+	apiKeyRecord
+	CreatorName  string
+	CreatorEmail string
+	Slug         string
+}
+
+func (r *apiKeyRow) toApp() *app.APIKey {
+	k := &app.APIKey{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceSlug: r.Slug, Name: r.Name, Prefix: r.Prefix,
+		Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatorName,
+		LastUsedAt: timeOrZero(r.LastUsedAt), ExpiresAt: timeOrZero(r.ExpiresAt), RevokedAt: timeOrZero(r.RevokedAt)}
+	if r.CreatedByUserID != nil {
+		k.CreatedByID = *r.CreatedByUserID
+	}
+	if k.CreatedBy == "" {
+		k.CreatedBy = r.CreatorEmail
+	}
+	if k.CreatedBy == "" {
+		k.CreatedBy = "A former member"
+	}
+	return k
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// APIKeyService implements app.APIKeyService.
+type APIKeyService struct{ db *DB }
+
+// NewAPIKeyService returns the API key service of db.
+func NewAPIKeyService(db *DB) *APIKeyService { return &APIKeyService{db: db} }
+
+var _ app.APIKeyService = (*APIKeyService)(nil)
+
+// errKeyManagesKeys refuses key management to a principal that is a key.
+var errKeyManagesKeys = app.Errorf(app.EFORBIDDEN, "An API key cannot manage API keys.")
+
+// lockKeyManager checks, inside tx, that the principal is a user who may
+// manage the workspace's keys.
+func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
+	if app.APIKeyFromContext(ctx) != nil {
+		return nil, errKeyManagesKeys
+	}
+	m, err := db.lockMembership(ctx, tx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	return m, app.CanManageAPIKeys(app.Role(m.Role))
+}
+
+// CreateAPIKey stores a key and audits "api_key.created".
+func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*app.APIKey, error) {
+	in, err := app.ValidateNewAPIKey(in, s.db.now())
+	if err != nil {
+		return nil, err
+	}
+	var out *app.APIKey
+	err = s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockKeyManager(ctx, tx, in.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		r := apiKeyRecord{WorkspaceID: in.WorkspaceID, Name: in.Name, Prefix: in.Prefix, TokenHash: in.TokenHash,
+			Scopes: strings.Join(in.Scopes, " "), CreatedByUserID: &m.UserID, CreatedAt: s.db.now(),
+			ExpiresAt: optionalTime(in.ExpiresAt)}
+		if err := tx.Create(&r).Error; err != nil {
+			return fmt.Errorf("create api key: %w", err)
+		}
+		out = (&apiKeyRow{apiKeyRecord: r}).toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionAPIKeyCreated,
+			TargetType: "api_key", TargetID: fmt.Sprint(r.ID),
+			Metadata: map[string]any{"name": r.Name, "prefix": r.Prefix, "scopes": r.Scopes}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FindAPIKeys lists a workspace's keys, newest first.
+func (s *APIKeyService) FindAPIKeys(ctx context.Context, workspaceID int64) ([]*app.APIKey, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeysOf), workspaceID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find api keys: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*app.APIKey
+	for rows.Next() {
+		var r apiKeyRow
+		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt,
+			&r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt, &r.CreatorName, &r.CreatorEmail); err != nil {
+			return nil, fmt.Errorf("read api key: %w", err)
+		}
+		out = append(out, r.toApp())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find api keys: %w", err)
+	}
+	return out, nil
+}
+
+// FindAPIKey returns one of a workspace's keys.
+func (s *APIKeyService) FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*app.APIKey, error) {
+	var r apiKeyRecord
+	if err := s.db.gorm.WithContext(ctx).Take(&r, "id = ? AND workspace_id = ?", keyID, workspaceID).Error; err != nil {
+		return nil, notFound(err, "API key not found.", "find api key")
+	}
+	return (&apiKeyRow{apiKeyRecord: r}).toApp(), nil
+}
+
+// RevokeAPIKey revokes a live key of the workspace and audits
+// "api_key.revoked".
+func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		if _, err := s.db.lockKeyManager(ctx, tx, workspaceID); err != nil {
+			return err
+		}
+		var r apiKeyRecord
+		// Scoped by workspace: another tenant's key id is simply not found.
+		if err := tx.Take(&r, "id = ? AND workspace_id = ?", keyID, workspaceID).Error; err != nil {
+			return notFound(err, "API key not found.", "find api key")
+		}
+		if r.RevokedAt != nil {
+			return app.Errorf(app.ECONFLICT, "This API key is already revoked.")
+		}
+		if err := tx.Model(&apiKeyRecord{}).Where("id = ?", r.ID).Update("revoked_at", s.db.now()).Error; err != nil {
+			return fmt.Errorf("revoke api key: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionAPIKeyRevoked,
+			TargetType: "api_key", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"name": r.Name, "prefix": r.Prefix}})
+	})
+}
+
+// AuthenticateAPIKey looks a key up by its hash with its workspace,
+// compares the hashes in constant time, and notes its use at most once per
+// app.APIKeyTouchEvery.
+func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, *app.Workspace, error) {
+	var (
+		r  apiKeyRow
+		ws workspaceRecord
+	)
+	row := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeyByHash), tokenHash).Row()
+	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
+		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
+		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
+		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.CreatedAt, &ws.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, app.ErrAPIKeyInvalid
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find api key: %w", err)
+	}
+	now := s.db.now()
+	ws.ID, r.Slug = r.WorkspaceID, ws.Slug
+	k := r.toApp()
+	if subtle.ConstantTimeCompare([]byte(r.TokenHash), []byte(tokenHash)) != 1 || !k.Live(now) {
+		return nil, nil, app.ErrAPIKeyInvalid
+	}
+	if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) >= app.APIKeyTouchEvery {
+		// The condition repeats the check so concurrent requests write once.
+		if err := s.db.gorm.WithContext(ctx).Exec(`UPDATE api_keys SET last_used_at = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
+			now, k.ID, now.Add(-app.APIKeyTouchEvery)).Error; err != nil {
+			return nil, nil, fmt.Errorf("note api key use: %w", err)
+		}
+		k.LastUsedAt = now
+	}
+	return k, ws.toApp(), nil
+}
+
+// lockKeyMembership stands in for lockMembership when the principal is a
+// key: it acts with app.APIKeyRole in its own workspace and is not a
+// member anywhere else. The workspace row is locked on Postgres as
+// lockMembership locks it.
+func (db *DB) lockKeyMembership(tx *gorm.DB, k *app.APIKey, workspaceID int64) (*membershipRecord, error) {
+	if k.WorkspaceID != workspaceID {
+		return nil, errNotMember
+	}
+	if db.dialect == Postgres {
+		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
+			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
+		}
+	}
+	return &membershipRecord{WorkspaceID: workspaceID, Role: string(app.APIKeyRole)}, nil
+}
+
+// lockMembershipOrKey is lockMembership for the changes a key may make
+// too (invites): a key principal acts through lockKeyMembership.
+func (db *DB) lockMembershipOrKey(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
+	if k := app.APIKeyFromContext(ctx); k != nil {
+		return db.lockKeyMembership(tx, k, workspaceID)
+	}
+	return db.lockMembership(ctx, tx, workspaceID)
+}
+
+// withKeyActor returns md with the acting key recorded, so the audit log
+// names the key, never a user, as the actor.
+func withKeyActor(md map[string]any, k *app.APIKey) map[string]any {
+	out := make(map[string]any, len(md)+2)
+	maps.Copy(out, md)
+	out["actor_api_key_id"] = k.ID
+	out["actor"] = k.Label()
+	return out
+}
+
+// actingKeyID returns the id of the key acting in ctx, or nil.
+func actingKeyID(ctx context.Context) *int64 {
+	if k := app.APIKeyFromContext(ctx); k != nil {
+		return &k.ID
+	}
+	return nil
+}
