@@ -43,10 +43,14 @@ func requestIDFrom(ctx context.Context) string {
 	return ""
 }
 
+// newRequestID returns 16 hex digits of randomness (one allocation: the
+// string).
 func newRequestID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [8]byte
+	var h [16]byte
+	_, _ = rand.Read(b[:])
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // statusWriter records the status a handler wrote.
@@ -137,6 +141,9 @@ func loggablePath(r *http.Request) string {
 			}
 		}
 	}
+	if !hasTokenSegment(p) {
+		return p // most paths: no copy
+	}
 	segs := strings.Split(p, "/")
 	for i, seg := range segs {
 		if app.ValidTokenSyntax(seg) {
@@ -144,6 +151,16 @@ func loggablePath(r *http.Request) string {
 		}
 	}
 	return strings.Join(segs, "/")
+}
+
+// hasTokenSegment reports whether a segment of p looks like a token.
+func hasTokenSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if app.ValidTokenSyntax(seg) {
+			return true
+		}
+	}
+	return false
 }
 
 // routeOf returns the matched route pattern, or the path.

@@ -183,7 +183,7 @@ func (s *AuthService) findOrCreateUser(tx *gorm.DB, email string, now time.Time)
 // principal, without GORM's reflection.
 func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.Principal, error) {
 	now := s.db.now()
-	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAuthenticate), tokenHash, now).Rows()
+	rows, err := s.db.queryHot(ctx, qAuthenticate, tokenHash, now)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -235,15 +235,28 @@ func (s *AuthService) SignOut(ctx context.Context, tokenHash string) error {
 	})
 }
 
-// FindSessions lists the user's live sessions, most recently used first.
+// FindSessions lists the user's live sessions, most recently used first,
+// scanning columns straight into the result (the account page runs it on
+// every view).
 func (s *AuthService) FindSessions(ctx context.Context, userID int64) ([]*app.Session, error) {
-	var rs []sessionRecord
-	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qSessionsOf), userID, s.db.now()).Scan(&rs).Error; err != nil {
+	rows, err := s.db.queryHot(ctx, qSessionsOf, userID, s.db.now())
+	if err != nil {
 		return nil, fmt.Errorf("find sessions: %w", err)
 	}
-	out := make([]*app.Session, len(rs))
-	for i := range rs {
-		out[i] = rs[i].toApp()
+	defer func() { _ = rows.Close() }()
+	var out []*app.Session
+	for rows.Next() {
+		var (
+			r    sessionRecord
+			hash string
+		)
+		if err := rows.Scan(&r.ID, &hash, &r.UserID, &r.IP, &r.UserAgent, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("read session: %w", err)
+		}
+		out = append(out, r.toApp())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find sessions: %w", err)
 	}
 	return out, nil
 }

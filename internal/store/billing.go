@@ -72,12 +72,38 @@ var errTied = errors.New("billing update ties with the applied state")
 // transaction. The event id is the primary key: of two deliveries of one
 // event, racing or not, only the first inserts a row and acts. An update
 // that ties (app.EventTied) records nothing.
+//
+// The workspace is found (and on Postgres locked) before the event is
+// inserted, so an event that changes nothing — unreadable, ignored, or for
+// no workspace, the most common deliveries — is stored with its outcome by
+// the insert itself, one statement instead of an insert and an update.
 func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEvent, upd *app.BillingUpdate) (string, error) {
 	var result string
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
 		now := s.db.now()
+		var (
+			ws      *billingStateRecord
+			outcome string
+			err     error
+		)
+		switch {
+		case upd == nil && ev.Error != "":
+			outcome = app.EventUnreadable
+		case upd == nil:
+			outcome = app.EventIgnored
+		default:
+			if ws, err = s.lockBillingWorkspace(tx, upd); err != nil {
+				return err
+			}
+			if ws == nil {
+				outcome = app.EventUnmatched
+			}
+		}
 		rec := stripeEventRecord{ID: ev.ID, Type: ev.Type, APIVersion: ev.APIVersion, CreatedAt: ev.Created.UTC(),
 			ReceivedAt: now, Status: "received", Payload: string(ev.Payload), Error: ev.Error}
+		if outcome != "" {
+			rec.Status, rec.ProcessedAt = outcome, &now
+		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
 		if res.Error != nil {
 			return fmt.Errorf("record stripe event %s: %w", ev.ID, res.Error)
@@ -86,11 +112,12 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 			result = app.EventDuplicate
 			return nil
 		}
+		if outcome != "" {
+			result = outcome
+			return nil
+		}
 		var wsID int64
-		var err error
-		if upd == nil && ev.Error != "" {
-			result = app.EventUnreadable
-		} else if result, wsID, err = s.apply(ctx, tx, ev.ID, upd); err != nil {
+		if result, wsID, err = s.applyTo(ctx, tx, ws, ev.ID, upd); err != nil {
 			return err
 		}
 		if result == app.EventTied {
@@ -153,6 +180,12 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	if ws == nil {
 		return app.EventUnmatched, 0, nil
 	}
+	return s.applyTo(ctx, tx, ws, eventID, upd)
+}
+
+// applyTo applies upd to the workspace ws, found and locked by
+// lockBillingWorkspace in tx, unless upd comes before its applied state.
+func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingStateRecord, eventID string, upd *app.BillingUpdate) (string, int64, error) {
 	if result := admit(ws, eventID, upd); result != "" {
 		return result, ws.ID, nil
 	}

@@ -230,8 +230,8 @@ func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app
 // findInvites runs an inviteSelect query. The members page lists up to 50
 // invites on each view, so columns are scanned straight into the rows,
 // without GORM's reflection.
-func (s *InviteService) findInvites(ctx context.Context, query string, args ...any) ([]*app.Invite, error) {
-	rows, err := s.db.gorm.WithContext(ctx).Raw(query, args...).Rows()
+func (s *InviteService) findInvites(ctx context.Context, name string, args ...any) ([]*app.Invite, error) {
+	rows, err := s.db.queryHot(ctx, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find invites: %w", err)
 	}
@@ -255,12 +255,12 @@ func (s *InviteService) findInvites(ctx context.Context, query string, args ...a
 // FindInvites lists a workspace's pending invites, expired ones included,
 // newest first, at most limit.
 func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, sqlOf(qInvitePage), workspaceID, limit)
+	return s.findInvites(ctx, qInvitePage, workspaceID, limit)
 }
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
 func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
-	return s.findInvites(ctx, sqlOf(qInvitesTo), email, s.db.now())
+	return s.findInvites(ctx, qInvitesTo, email, s.db.now())
 }
 
 // FindInviteByToken returns the invite of a token hash in any state.

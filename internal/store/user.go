@@ -110,7 +110,23 @@ func soleOwnerships(tx *gorm.DB, userID int64) ([]string, error) {
 
 // FindSoleOwnerships names the workspaces the user is the only owner of.
 func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error) {
-	return soleOwnerships(s.db.gorm.WithContext(ctx), userID)
+	rows, err := s.db.queryHot(ctx, qSoleOwner, userID)
+	if err != nil {
+		return nil, fmt.Errorf("find sole ownerships: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("find sole ownerships: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find sole ownerships: %w", err)
+	}
+	return names, nil
 }
 
 // DeleteUser deletes the principal's account unless they are the last

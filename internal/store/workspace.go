@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -281,7 +282,7 @@ func (r *memberWorkspaceRow) workspace() *app.Workspace {
 // indexed join. It runs on every workspace page, so it scans columns
 // straight into the result, without GORM's reflection.
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
-	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qWorkspaceFor), userID, slug).Rows()
+	rows, err := s.db.queryHot(ctx, qWorkspaceFor, userID, slug)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
 	}
@@ -320,15 +321,23 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 
 // FindWorkspaceStats counts members and pending, unexpired invites.
 func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID int64) (*app.WorkspaceStats, error) {
-	var st struct {
-		Members        int
-		PendingInvites int
-	}
-	err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qStats), workspaceID, workspaceID, s.db.now()).Scan(&st).Error
+	rows, err := s.db.queryHot(ctx, qStats, workspaceID, workspaceID, s.db.now())
 	if err != nil {
 		return nil, fmt.Errorf("workspace stats: %w", err)
 	}
-	return &app.WorkspaceStats{Members: st.Members, PendingInvites: st.PendingInvites}, nil
+	defer func() { _ = rows.Close() }()
+	st := &app.WorkspaceStats{}
+	if rows.Next() {
+		var members sql.NullInt64
+		if err := rows.Scan(&members, &st.PendingInvites); err != nil {
+			return nil, fmt.Errorf("workspace stats: %w", err)
+		}
+		st.Members = int(members.Int64)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("workspace stats: %w", err)
+	}
+	return st, nil
 }
 
 // UpdateWorkspace renames a workspace or changes its slug (owners only).
@@ -451,8 +460,8 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 // members page). A page past the last has no members and zero counts.
 func (s *WorkspaceService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
 	page = max(page, 1)
-	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberPage), workspaceID, workspaceID, workspaceID, s.db.now(),
-		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage).Rows()
+	rows, err := s.db.queryHot(ctx, qMemberPage, workspaceID, workspaceID, workspaceID, s.db.now(),
+		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage)
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}
