@@ -33,6 +33,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"stripe_event":         {s.EventID},
 		"sole_ownerships":      {s.UserID},
 		"invites_for_email":    {s.InviteEmail, now},
+		"audit_entry":          {int64(1000), ws},
+		"audit_chain_head":     {ws},
 	}
 }
 
@@ -41,7 +43,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 func auditSample(s storetest.Sample, mask int) []any {
 	mid := s.First.Add(s.Last.Sub(s.First) / 2)
 	args := []any{s.WorkspaceID}
-	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)}, {mid, int64(1 << 40)}} {
+	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {"invite"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)},
+		{mid, int64(1 << 40)}, {mid, int64(1)}} {
 		if mask&(1<<i) != 0 {
 			args = append(args, vals...)
 		}

@@ -100,14 +100,18 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 	actions := []string{"invite.sent", "invite.accepted", "member.role_changed", "workspace.renamed", "member.removed"}
 	s.First = b.now.Add(-time.Duration(v.AuditRows) * time.Minute)
 	s.Last = b.now
-	b.rows("audit_logs (workspace_id, actor_user_id, action, target_type, target_id, metadata, created_at)", v.AuditRows, func(i int) string {
+	// Actors are recorded as the audit log records them, with their email
+	// and name at the time; family is the action's prefix for these.
+	b.rows("audit_logs (workspace_id, actor_user_id, actor_email, actor_name, action, family, target_type, target_id, metadata, created_at)", v.AuditRows, func(i int) string {
 		actor := int64(0)
 		if members > 0 {
 			actor = users[i%members]
 		}
 		at := s.First.Add(time.Duration(i) * time.Minute)
-		return fmt.Sprintf("(%d, %d, '%s', 'user', '%d', '{\"email\":\"x@example.com\",\"role\":\"member\"}', %s)",
-			s.WorkspaceID, actor, actions[i%len(actions)], actor, b.ts(at))
+		action := actions[i%len(actions)]
+		family, _, _ := strings.Cut(action, ".")
+		return fmt.Sprintf("(%d, %d, COALESCE((SELECT email FROM users WHERE id = %d), ''), COALESCE((SELECT name FROM users WHERE id = %d), ''), '%s', '%s', 'user', '%d', '{\"email\":\"x@example.com\",\"role\":\"member\"}', %s)",
+			s.WorkspaceID, actor, actor, actor, action, family, actor, b.ts(at))
 	})
 	if len(small) > 0 && len(users) > 0 {
 		b.rows("audit_logs (workspace_id, actor_user_id, action, target_type, target_id, metadata, created_at)", v.OtherAuditRows, func(i int) string {
