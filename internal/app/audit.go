@@ -72,6 +72,14 @@ type AuditService interface {
 	// ExportAuditEntries calls fn with each entry matching f (Limit and
 	// cursors ignored), newest first, as they are read.
 	ExportAuditEntries(ctx context.Context, f AuditFilter, fn func(*AuditEntry) error) error
+	// FindAuditPeople returns everyone who has acted in a workspace.
+	FindAuditPeople(ctx context.Context, workspaceID int64) ([]AuditPerson, error)
 	// RecordAuditExport writes the audit.exported entry of an export.
 	RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error
+}
+
+// AuditPerson is someone who has acted in a workspace, as last recorded.
+type AuditPerson struct {
+	UserID      int64
+	Email, Name string
 }

@@ -35,6 +35,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"invites_for_email":    {s.InviteEmail, now},
 		"audit_entry":          {int64(1000), ws},
 		"audit_chain_head":     {ws},
+		"audit_people":         {ws},
 	}
 }
 

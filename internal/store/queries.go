@@ -38,6 +38,7 @@ const (
 	qInvitesTo    = "invites_for_email"
 	qAuditEntry   = "audit_entry"
 	qAuditHead    = "audit_chain_head"
+	qAuditPeople  = "audit_people"
 )
 
 // memberRank orders roles on the members page; the expression matches
@@ -105,6 +106,9 @@ func buildHotQueries() map[string]hotQuery {
 	// first time) in the writing transaction: one read by primary key.
 	q[qAuditHead] = hotQuery{SQL: `INSERT INTO audit_chains (workspace_id) VALUES (?)
 		ON CONFLICT (workspace_id) DO UPDATE SET head_id = audit_chains.head_id RETURNING head_hash`}
+	// The audit page's person filter: everyone who acted in the workspace.
+	q[qAuditPeople] = hotQuery{SQL: `SELECT user_id, email, name FROM audit_actors WHERE workspace_id = ?
+		ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), user_id`, BoundedSort: "the people who acted in one workspace"}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
 	}

@@ -17,6 +17,28 @@ UPDATE audit_logs SET
     actor_name = COALESCE((SELECT name FROM users WHERE users.id = audit_logs.actor_user_id), '')
 WHERE actor_user_id IS NOT NULL;
 
+-- Everyone who has acted in a workspace, members and former members alike,
+-- as last recorded: the audit page's person filter. A trigger keeps it.
+CREATE TABLE audit_actors (
+    workspace_id INTEGER NOT NULL,
+    user_id      INTEGER NOT NULL,
+    email        TEXT NOT NULL DEFAULT '',
+    name         TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (workspace_id, user_id)
+);
+INSERT INTO audit_actors (workspace_id, user_id, email, name)
+SELECT workspace_id, actor_user_id, MAX(actor_email), MAX(actor_name) FROM audit_logs
+WHERE workspace_id IS NOT NULL AND actor_user_id IS NOT NULL GROUP BY workspace_id, actor_user_id;
+-- +goose StatementBegin
+CREATE TRIGGER audit_logs_actor AFTER INSERT ON audit_logs
+WHEN NEW.workspace_id IS NOT NULL AND NEW.actor_user_id IS NOT NULL BEGIN
+    INSERT INTO audit_actors (workspace_id, user_id, email, name)
+    VALUES (NEW.workspace_id, NEW.actor_user_id, NEW.actor_email, NEW.actor_name)
+    ON CONFLICT (workspace_id, user_id) DO UPDATE SET email = excluded.email, name = excluded.name
+    WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name;
+END;
+-- +goose StatementEnd
+
 -- The head of each chain (workspace_id 0: entries without a workspace).
 -- An append reads and moves its chain's head in the writing transaction.
 CREATE TABLE audit_chains (
@@ -45,6 +67,8 @@ END;
 -- +goose StatementEnd
 
 -- +goose Down
+DROP TRIGGER audit_logs_actor;
+DROP TABLE audit_actors;
 DROP TRIGGER audit_logs_no_delete;
 DROP TRIGGER audit_logs_no_update;
 DROP TABLE audit_gate;
