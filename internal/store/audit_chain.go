@@ -51,11 +51,10 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 		return nil, err
 	}
 	type state struct {
-		rep      *AuditChainReport
-		last     string
-		lastID   int64
-		started  bool
-		anchored bool
+		rep     *AuditChainReport
+		last    string
+		lastID  int64
+		started bool
 	}
 	chains := map[int64]*state{}
 	var order []int64
