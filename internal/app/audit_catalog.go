@@ -199,3 +199,21 @@ func (e *AuditEntry) Summary() string { return e.Who() + " " + e.SummaryText() }
 
 // Family returns the entry's family from the catalog ("" when unknown).
 func (e *AuditEntry) Family() AuditFamily { return auditByCode[e.Action].Family }
+
+// Label describes the action for a filter list: its summary without the
+// actor, each value shown as "…" ("invited … as …").
+func (a AuditAction) Label() string {
+	tmpl := strings.TrimPrefix(a.Summary, "{actor} ")
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		j := strings.IndexByte(tmpl, '}')
+		if i < 0 || j < i {
+			b.WriteString(tmpl)
+			break
+		}
+		b.WriteString(tmpl[:i] + "…")
+		tmpl = tmpl[j+1:]
+	}
+	return b.String()
+}

@@ -203,7 +203,7 @@ func (s *Server) auditChoices(r *http.Request, workspaceID int64, v *page.AuditV
 	}
 	v.Actions = []component.Option{{Value: "", Label: "All actions"}}
 	for _, a := range app.AuditActions() {
-		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: a.Family.Label() + ": " + a.Code})
+		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: a.Family.Label() + ": " + a.Label()})
 	}
 	return nil
 }
