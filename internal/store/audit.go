@@ -128,8 +128,19 @@ func appendAudit(tx *gorm.DB, r *auditRecord) error {
 	if err := tx.Exec("UPDATE audit_chains SET head_id = ?, head_hash = ? WHERE workspace_id = ?", r.ID, r.Hash, chain).Error; err != nil {
 		return fmt.Errorf("audit %s: move the chain head: %w", r.Action, err)
 	}
+	if r.WorkspaceID != nil && r.ActorUserID != nil {
+		if err := tx.Exec(upsertAuditActor, *r.WorkspaceID, *r.ActorUserID, r.ActorEmail, r.ActorName).Error; err != nil {
+			return fmt.Errorf("audit %s: record the actor: %w", r.Action, err)
+		}
+	}
 	return nil
 }
+
+// upsertAuditActor records who acted in a workspace (the person filter's
+// choices), writing only when they are new or their email or name changed.
+const upsertAuditActor = `INSERT INTO audit_actors (workspace_id, user_id, email, name) VALUES (?, ?, ?, ?)
+	ON CONFLICT (workspace_id, user_id) DO UPDATE SET email = excluded.email, name = excluded.name
+	WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name`
 
 // AuditService implements app.AuditService.
 type AuditService struct{ db *DB }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -29,6 +30,7 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 		existing[ws] = true
 	}
 	lastID := map[int64]int64{}
+	actors := map[[2]int64]bool{}
 	acmeActors := append([]int64{s.founder, s.teammate}, s.acmeMembers...)
 	n, acme := s.v.Audit, s.v.AcmeAudit
 	step := volumeHistory / time.Duration(max(n, 1))
@@ -61,6 +63,9 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 		r.PrevHash = s.heads[chain]
 		r.Hash = app.AuditHash(r.PrevHash, r.toApp())
 		s.heads[chain], lastID[chain] = r.Hash, r.ID
+		if ws != nil {
+			actors[[2]int64{*ws, actor}] = true
+		}
 		if err := b.add(ctx, r.ID, ws, actor, r.ActorEmail, r.ActorName, action, string(a.Family), ttype, target, md,
 			r.IP, "", "", at, r.PrevHash, r.Hash); err != nil {
 			return err
@@ -69,7 +74,34 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 	if err := b.close(ctx); err != nil {
 		return err
 	}
+	if err := s.auditActors(ctx, actors); err != nil {
+		return err
+	}
 	return s.auditHeads(ctx, existing, lastID)
+}
+
+// auditActors records who acted in each workspace, as appendAudit does
+// one entry at a time (those already recorded, the demo's, are kept).
+func (s *volumeSeeder) auditActors(ctx context.Context, actors map[[2]int64]bool) error {
+	keys := make([][2]int64, 0, len(actors))
+	for k := range actors {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int64) int {
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	b := s.bulk("audit_actors", "workspace_id", "user_id", "email", "name")
+	b.uncounted, b.suffix = true, "ON CONFLICT (workspace_id, user_id) DO NOTHING"
+	for _, k := range keys {
+		email, name := s.actor(k[1])
+		if err := b.add(ctx, k[0], k[1], email, name); err != nil {
+			return err
+		}
+	}
+	return b.close(ctx)
 }
 
 // actor returns the email and name of an entry's actor.

@@ -30,6 +30,8 @@ type bulkInsert struct {
 	full  string // the statement for per rows
 	// uncounted rows are not part of the progress total (bookkeeping).
 	uncounted bool
+	// suffix ends every statement (an ON CONFLICT clause).
+	suffix string
 }
 
 func (s *volumeSeeder) bulk(table string, cols ...string) *bulkInsert {
@@ -67,6 +69,9 @@ func (b *bulkInsert) statement(rows int) string {
 			sb.WriteString(b.s.db.placeholder(n))
 		}
 		sb.WriteByte(')')
+	}
+	if b.suffix != "" {
+		sb.WriteString(" " + b.suffix)
 	}
 	q := sb.String()
 	if rows == b.per {

@@ -15,7 +15,7 @@ CREATE INDEX audit_logs_workspace_family_idx ON audit_logs (workspace_id, family
 UPDATE audit_logs a SET actor_email = u.email, actor_name = u.name FROM users u WHERE u.id = a.actor_user_id;
 
 -- Everyone who has acted in a workspace, members and former members alike,
--- as last recorded: the audit page's person filter. A trigger keeps it.
+-- as last recorded: the audit page's person filter. Each append keeps it.
 CREATE TABLE audit_actors (
     workspace_id BIGINT NOT NULL,
     user_id      BIGINT NOT NULL,
@@ -26,20 +26,6 @@ CREATE TABLE audit_actors (
 INSERT INTO audit_actors (workspace_id, user_id, email, name)
 SELECT workspace_id, actor_user_id, MAX(actor_email), MAX(actor_name) FROM audit_logs
 WHERE workspace_id IS NOT NULL AND actor_user_id IS NOT NULL GROUP BY workspace_id, actor_user_id;
--- +goose StatementBegin
-CREATE FUNCTION audit_logs_actor() RETURNS trigger AS $$
-BEGIN
-    INSERT INTO audit_actors (workspace_id, user_id, email, name)
-    VALUES (NEW.workspace_id, NEW.actor_user_id, NEW.actor_email, NEW.actor_name)
-    ON CONFLICT (workspace_id, user_id) DO UPDATE SET email = excluded.email, name = excluded.name
-    WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql;
--- +goose StatementEnd
-CREATE TRIGGER audit_logs_actor AFTER INSERT ON audit_logs
-    FOR EACH ROW WHEN (NEW.workspace_id IS NOT NULL AND NEW.actor_user_id IS NOT NULL)
-    EXECUTE FUNCTION audit_logs_actor();
 
 -- The head of each chain (workspace_id 0: entries without a workspace).
 -- An append locks its chain's head row in the writing transaction, so
@@ -76,8 +62,6 @@ CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON audit_logs
     FOR EACH STATEMENT EXECUTE FUNCTION audit_logs_append_only();
 
 -- +goose Down
-DROP TRIGGER audit_logs_actor ON audit_logs;
-DROP FUNCTION audit_logs_actor();
 DROP TABLE audit_actors;
 DROP TRIGGER audit_logs_no_truncate ON audit_logs;
 DROP TRIGGER audit_logs_append_only ON audit_logs;

@@ -18,7 +18,7 @@ UPDATE audit_logs SET
 WHERE actor_user_id IS NOT NULL;
 
 -- Everyone who has acted in a workspace, members and former members alike,
--- as last recorded: the audit page's person filter. A trigger keeps it.
+-- as last recorded: the audit page's person filter. Each append keeps it.
 CREATE TABLE audit_actors (
     workspace_id INTEGER NOT NULL,
     user_id      INTEGER NOT NULL,
@@ -29,15 +29,6 @@ CREATE TABLE audit_actors (
 INSERT INTO audit_actors (workspace_id, user_id, email, name)
 SELECT workspace_id, actor_user_id, MAX(actor_email), MAX(actor_name) FROM audit_logs
 WHERE workspace_id IS NOT NULL AND actor_user_id IS NOT NULL GROUP BY workspace_id, actor_user_id;
--- +goose StatementBegin
-CREATE TRIGGER audit_logs_actor AFTER INSERT ON audit_logs
-WHEN NEW.workspace_id IS NOT NULL AND NEW.actor_user_id IS NOT NULL BEGIN
-    INSERT INTO audit_actors (workspace_id, user_id, email, name)
-    VALUES (NEW.workspace_id, NEW.actor_user_id, NEW.actor_email, NEW.actor_name)
-    ON CONFLICT (workspace_id, user_id) DO UPDATE SET email = excluded.email, name = excluded.name
-    WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name;
-END;
--- +goose StatementEnd
 
 -- The head of each chain (workspace_id 0: entries without a workspace).
 -- An append reads and moves its chain's head in the writing transaction.
@@ -67,7 +58,6 @@ END;
 -- +goose StatementEnd
 
 -- +goose Down
-DROP TRIGGER audit_logs_actor;
 DROP TABLE audit_actors;
 DROP TRIGGER audit_logs_no_delete;
 DROP TRIGGER audit_logs_no_update;

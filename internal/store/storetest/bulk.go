@@ -119,6 +119,11 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 				actions[i%len(actions)], b.ts(b.now.Add(-time.Duration(i)*time.Second)))
 		})
 	}
+	// Who acted where, as each append records it.
+	b.exec(`INSERT INTO audit_actors (workspace_id, user_id, email, name)
+		SELECT workspace_id, actor_user_id, MAX(actor_email), MAX(actor_name) FROM audit_logs
+		WHERE workspace_id IS NOT NULL AND actor_user_id IS NOT NULL GROUP BY workspace_id, actor_user_id
+		ON CONFLICT (workspace_id, user_id) DO NOTHING`)
 	b.rows("invites (workspace_id, email, role, token_hash, status, expires_at, created_at, updated_at)", v.Invites, func(i int) string {
 		return fmt.Sprintf("(%d, 'invitee%d-%s@example.com', 'member', 'invite-%s-%d', 'pending', %s, %s, %s)",
 			s.WorkspaceID, i, tag, tag, i, b.ts(later), b.ts(b.now), b.ts(b.now))
