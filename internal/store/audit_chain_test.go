@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,6 +194,23 @@ func TestMigrate_HashesExistingAuditEntries(t *testing.T) {
 		}
 		if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE actor_email = 'ada@example.com' AND hash <> ''"); n < 4 {
 			t.Errorf("%d entries carry the actor's email and a hash, want all 4", n)
+		}
+	})
+}
+
+// TestAuditLog_RefusesUnknownAction: an action missing from the catalog is
+// never written, so the page and export always have a summary for it.
+func TestAuditLog_RefusesUnknownAction(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.WriteAudit(ctx, app.AuditEntry{Action: "member.teleported"}); err == nil || !strings.Contains(err.Error(), "catalog") {
+			t.Errorf("writing an unknown action: %v, want a catalog error", err)
+		}
+		if err := db.WriteAudit(ctx, app.AuditEntry{Action: app.ActionSignedIn}); err != nil {
+			t.Errorf("writing a catalogued action: %v", err)
+		}
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = 'member.teleported'"); n != 0 {
+			t.Errorf("%d unknown entries written", n)
 		}
 	})
 }
