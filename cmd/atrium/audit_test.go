@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"atrium/internal/config"
 	"atrium/internal/store"
@@ -103,6 +104,33 @@ func TestAudit_CLI(t *testing.T) {
 			doc := runAtrium(t, env, "doctor")
 			if !strings.Contains(doc.Stdout, "audit chain") || !strings.Contains(doc.Stdout, "breaks at entry") {
 				t.Errorf("doctor does not report the break:\n%s", doc.Stdout)
+			}
+		})
+	}
+}
+
+// TestAudit_PruneThenVerify: pruning everything before tomorrow through the
+// command leaves checkpoints that verify accepts, and the prune's own entry.
+func TestAudit_PruneThenVerify(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			env := config.Env{"DATABASE_URL": databaseURL(t, dialect)}
+			if res := runAtrium(t, env, "seed"); res.Code != 0 {
+				t.Fatalf("seed: %s", res.Output())
+			}
+			tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+			res := runAtrium(t, env, "audit", "prune", "--before", tomorrow, "--yes")
+			if res.Code != 0 || !strings.Contains(res.Stdout, "Pruned ") {
+				t.Fatalf("prune: exit %d\n%s", res.Code, res.Output())
+			}
+			ok := runAtrium(t, env, "audit", "verify")
+			if ok.Code != 0 || !strings.Contains(ok.Stdout, "Every chain is intact") {
+				t.Errorf("verify after the prune: exit %d\n%s", ok.Code, ok.Output())
+			}
+			if n := rowCounts(t, env["DATABASE_URL"])["audit_logs"]; n != 1 {
+				t.Errorf("%d entries left, want only audit.pruned", n)
 			}
 		})
 	}
