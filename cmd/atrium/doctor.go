@@ -160,6 +160,8 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 
 	entries, err := store.NewAuditService(db).FindAuditEntries(ctx, app.AuditFilter{Limit: 50})
 	switch {
+	case err != nil && pending > 0:
+		d.report(checkWarn, "audit log", "unknown until the pending migrations are applied", "run 'atrium migrate up'")
 	case err != nil:
 		d.report(checkFail, "audit log", "the latest entries cannot be read: "+err.Error(), "run 'atrium migrate status'; look for ERROR lines in the app log")
 	case len(entries) == 0:
@@ -170,12 +172,40 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 			len(entries), ago(d.now.Sub(e.CreatedAt)), e.Action), "")
 	}
 
+	if pending == 0 {
+		d.checkAuditChain(ctx, db)
+	}
+
 	ev, err := db.LastStripeEvent(ctx)
 	if err != nil && pending > 0 {
 		d.report(checkWarn, "last webhook", "unknown until the pending migrations are applied", "run 'atrium migrate up'")
 		return
 	}
 	d.checkWebhook(cfg, ev, err)
+}
+
+// doctorVerifyRows bounds the audit chain check, so doctor stays fast.
+const doctorVerifyRows = 20000
+
+// checkAuditChain verifies the newest entries of the audit log's chains
+// and reports how many heads there are (atrium audit head prints them).
+func (d *doctor) checkAuditChain(ctx context.Context, db *store.DB) {
+	reps, err := db.VerifyAudit(ctx, store.VerifyOptions{Limit: doctorVerifyRows})
+	if err != nil {
+		d.report(checkFail, "audit chain", err.Error(), "run 'atrium audit verify' for details")
+		return
+	}
+	var rows int64
+	for _, r := range reps {
+		rows += r.Checked
+		if r.Break != nil {
+			d.report(checkFail, "audit chain", fmt.Sprintf("chain %s breaks at entry %d (%s)", chainName(r.WorkspaceID, r.Slug),
+				r.Break.ID, r.Break.Field), "see RUNBOOK.md, \"Suspect the log was altered\"; run 'atrium audit verify'")
+			return
+		}
+	}
+	d.report(checkOK, "audit chain", fmt.Sprintf("newest %d entries verify in %d chain(s); 'atrium audit head' prints the heads to record",
+		rows, len(reps)), "")
 }
 
 // checkWebhook reports the last Stripe event the webhook recorded.

@@ -18,7 +18,7 @@ import (
 // the test on a line that is neither a check, a fix nor the summary.
 func doctorLines(t *testing.T, stdout string) map[string][2]string {
 	t.Helper()
-	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
+	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
 	out := map[string][2]string{}
 	for line := range strings.Lines(stdout) {
 		line = strings.TrimRight(line, "\n")
@@ -61,7 +61,7 @@ func TestDoctor_Healthy(t *testing.T) {
 		t.Fatalf("doctor: exit status %d\n%s", res.Code, res.Output())
 	}
 	checks := doctorLines(t, res.Stdout)
-	for _, name := range []string{"secret guard", "config", "database", "migrations", "audit log", "last webhook", "smtp", "stripe", "rate limit"} {
+	for _, name := range []string{"secret guard", "config", "database", "migrations", "audit log", "audit chain", "last webhook", "smtp", "stripe", "rate limit"} {
 		if got := checks[name][0]; got != checkOK {
 			t.Errorf("%s: %q, want ok\n%s", name, got, res.Stdout)
 		}
@@ -76,7 +76,7 @@ func TestDoctor_Healthy(t *testing.T) {
 			t.Errorf("%s: %q lacks %q", name, checks[name][1], want)
 		}
 	}
-	if !strings.HasSuffix(res.Stdout, "9 ok, 0 warning(s), 0 failure(s).\n") {
+	if !strings.HasSuffix(res.Stdout, "10 ok, 0 warning(s), 0 failure(s).\n") {
 		t.Errorf("summary line is wrong:\n%s", res.Stdout)
 	}
 

@@ -73,6 +73,7 @@ Commands:
   seed           load demo data (idempotent; refused when APP_ENV=production without --force)
   backup         write a checked backup of the database and its .sha256 [--out FILE]
   restore        verify a backup and put it in place of the database [--force] FILE
+  audit          the audit log: verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -126,6 +127,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runRestore(ctx, args, env, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, env, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

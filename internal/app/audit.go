@@ -18,17 +18,22 @@ const (
 // workspaces they mention, so the ids are plain values, not references.
 type AuditEntry struct {
 	ID          int64
-	WorkspaceID int64  // 0 when the change concerns no workspace
-	ActorID     int64  // 0 for the system
-	ActorEmail  string // filled on reads; "" when the actor is gone
-	Action      string
-	TargetType  string
-	TargetID    string
-	Metadata    map[string]any
-	IP          string
-	UserAgent   string
-	RequestID   string
-	CreatedAt   time.Time
+	WorkspaceID int64 // 0 when the change concerns no workspace
+	ActorID     int64 // 0 for the system
+	// ActorEmail and ActorName are the actor's as they were when the entry
+	// was written, kept after the user is deleted.
+	ActorEmail string
+	ActorName  string
+	Action     string
+	TargetType string
+	TargetID   string
+	Metadata   map[string]any
+	IP         string
+	UserAgent  string
+	RequestID  string
+	CreatedAt  time.Time
+	// PrevHash and Hash link the entry into its chain (see AuditHash).
+	PrevHash, Hash string
 }
 
 // AuditFilter selects audit entries; zero fields select everything.
@@ -36,11 +41,16 @@ type AuditFilter struct {
 	WorkspaceID int64
 	ActorID     int64
 	Action      string
+	// Family selects the entries of one family; ignored when Action is set.
+	Family AuditFamily
 	// From and To bound the entries' time: From <= CreatedAt < To.
 	From, To time.Time
 	// Before pages backwards: only entries older than the one it marks.
 	Before AuditCursor
-	Limit  int
+	// After pages forwards: only entries newer than the one it marks, still
+	// returned newest first.
+	After AuditCursor
+	Limit int
 }
 
 // AuditCursor marks an entry in the log's order (newest first: by time,
@@ -57,4 +67,19 @@ func CursorOf(e *AuditEntry) AuditCursor { return AuditCursor{CreatedAt: e.Creat
 // that make each change, inside their transactions.
 type AuditService interface {
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// FindAuditEntry returns one entry of a workspace, or ENOTFOUND.
+	FindAuditEntry(ctx context.Context, workspaceID, id int64) (*AuditEntry, error)
+	// ExportAuditEntries calls fn with each entry matching f (Limit and
+	// cursors ignored), newest first, as they are read.
+	ExportAuditEntries(ctx context.Context, f AuditFilter, fn func(*AuditEntry) error) error
+	// FindAuditPeople returns everyone who has acted in a workspace.
+	FindAuditPeople(ctx context.Context, workspaceID int64) ([]AuditPerson, error)
+	// RecordAuditExport writes the audit.exported entry of an export.
+	RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error
+}
+
+// AuditPerson is someone who has acted in a workspace, as last recorded.
+type AuditPerson struct {
+	UserID      int64
+	Email, Name string
 }

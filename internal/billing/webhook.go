@@ -81,7 +81,7 @@ const (
 )
 
 // ActionCheckoutCompleted is audited when a Checkout links a subscription.
-const ActionCheckoutCompleted = "billing.checkout_completed"
+const ActionCheckoutCompleted = app.ActionCheckoutCompleted
 
 // stripeID is a field Stripe sends either as an id or as an expanded object.
 type stripeID string

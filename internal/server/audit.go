@@ -1,38 +1,35 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"atrium/internal/app"
+	"atrium/web/component"
 	"atrium/web/page"
 )
 
 // auditPageSize is how many entries the audit page shows at once.
 const auditPageSize = 50
 
-// auditActions are the filter choices on the audit page.
-var auditActions = []string{
-	app.ActionWorkspaceCreated, app.ActionWorkspaceRenamed, app.ActionWorkspaceSlugChanged,
-	app.ActionInviteSent, app.ActionInviteResent, app.ActionInviteRevoked, app.ActionInviteAccepted, app.ActionInviteDeclined,
-	app.ActionMemberRoleChanged, app.ActionMemberRemoved, app.ActionMemberLeft, app.ActionOwnershipTransferred,
-}
-
 // handleAudit handles "GET /w/{slug}/audit" (owners and admins): the
-// workspace's audit log, newest first, paged by cursor and filtered by
-// ?actor=<user id> (or actor_email from the form), ?action=<code>, and
-// ?from= and ?to= dates (YYYY-MM-DD, inclusive, in the viewer's time zone).
-// A bad filter value is shown beside the form with a 422.
+// workspace's audit log, newest first, filtered by ?actor=<user id> (or
+// actor_email from older links), ?family=, ?action=<code>, and ?from= and
+// ?to= dates (YYYY-MM-DD, inclusive, in the viewer's time zone), paged by
+// keyset cursor both ways (?before= older, ?after= newer). A bad filter
+// value is shown beside the form with a 422.
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	v := page.AuditView{Slug: sc.ws.Slug, Actions: auditActions}
+	v := page.AuditView{Slug: sc.ws.Slug}
 	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
 	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.auditChoices(r, sc.ws.ID, &v); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -47,18 +44,44 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.auditPaging(&v, f, entries)
 	if len(entries) > auditPageSize {
-		entries = entries[:auditPageSize]
-		v.NextCursor = formatAuditCursor(app.CursorOf(entries[len(entries)-1]))
-	}
-	if f.ActorID != 0 && v.ActorEmail == "" && len(entries) > 0 {
-		v.ActorEmail = entries[0].ActorEmail
+		if f.After.ID != 0 && f.Before.ID == 0 {
+			entries = entries[len(entries)-auditPageSize:]
+		} else {
+			entries = entries[:auditPageSize]
+		}
 	}
 	v.Rows = make([]page.AuditRow, 0, len(entries))
 	for _, e := range entries {
 		v.Rows = append(v.Rows, s.auditRow(e, sc.ws, p.User.TimeZone))
 	}
 	s.render(w, r, http.StatusOK, page.Audit(s.workspacePage(w, r, "Audit log", "audit"), v))
+}
+
+// auditPaging sets the newer and older links of a page read with f (one
+// entry more than the page shows tells whether there is more that way).
+func (s *Server) auditPaging(v *page.AuditView, f app.AuditFilter, entries []*app.AuditEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	forward := f.After.ID != 0 && f.Before.ID == 0
+	more := len(entries) > auditPageSize
+	shown := entries
+	if more {
+		if forward {
+			shown = entries[len(entries)-auditPageSize:]
+		} else {
+			shown = entries[:auditPageSize]
+		}
+	}
+	newest, oldest := shown[0], shown[len(shown)-1]
+	if more || forward {
+		v.OlderURL = v.Query("before", formatAuditCursor(app.CursorOf(oldest)))
+	}
+	if (forward && more) || (!forward && f.Before.ID != 0) {
+		v.NewerURL = v.Query("after", formatAuditCursor(app.CursorOf(newest)))
+	}
 }
 
 // auditFilter reads the audit page's query into a filter of the workspace
@@ -70,10 +93,16 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 	f := app.AuditFilter{WorkspaceID: workspaceID, Limit: auditPageSize + 1}
 	errs := map[string]string{}
 	if a := q.Get("action"); a != "" {
-		if !slices.Contains(auditActions, a) {
+		if app.CheckAuditAction(a) != nil {
 			errs["action"] = "Choose an action from the list."
 		}
 		f.Action, v.Action = a, a
+	}
+	if fam := q.Get("family"); fam != "" {
+		if len(app.AuditActionsOf(app.AuditFamily(fam))) == 0 && app.AuditFamily(fam) != app.FamilyAPI {
+			errs["family"] = "Choose a kind of change from the list."
+		}
+		f.Family, v.Family = app.AuditFamily(fam), fam
 	}
 	actor, known, err := s.auditActor(r, v, errs)
 	if err != nil {
@@ -105,6 +134,8 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 	}
 	if c, ok := parseAuditCursor(q.Get("before")); ok {
 		f.Before = c
+	} else if c, ok := parseAuditCursor(q.Get("after")); ok {
+		f.After = c
 	}
 	if len(errs) > 0 {
 		v.Errors = errs
@@ -113,15 +144,15 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 	return f, true, nil
 }
 
-// auditActor reads the actor filter: ?actor=<user id> (the URL contract), or
-// else the email typed in the form. It reports false when the email names
+// auditActor reads the person filter: ?actor=<user id> (the URL contract),
+// or else an email from older links. It reports false when the email names
 // no user, so that no entry can match.
 func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]string) (int64, bool, error) {
 	q := r.URL.Query()
 	if id := q.Get("actor"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n <= 0 {
-			errs["actor"] = "The actor must be a user id."
+			errs["actor"] = "Choose a person from the list."
 		}
 		v.Actor = id
 		return n, true, nil
@@ -147,6 +178,36 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 	return u.ID, true, nil
 }
 
+// auditChoices fills the filter form's lists: the people who acted in the
+// workspace, the families and the actions of the catalog.
+func (s *Server) auditChoices(r *http.Request, workspaceID int64, v *page.AuditView) error {
+	people, err := s.Audit.FindAuditPeople(r.Context(), workspaceID)
+	if err != nil {
+		return err
+	}
+	v.People = []component.Option{{Value: "", Label: "Everyone"}}
+	for _, p := range people {
+		label := p.Email
+		if p.Name != "" {
+			label = p.Name + " (" + p.Email + ")"
+		}
+		id := strconv.FormatInt(p.UserID, 10)
+		v.People = append(v.People, component.Option{Value: id, Label: label})
+		if id == v.Actor {
+			v.ActorLabel = label
+		}
+	}
+	v.Families = []component.Option{{Value: "", Label: "All kinds"}}
+	for _, f := range app.AuditFamilies() {
+		v.Families = append(v.Families, component.Option{Value: string(f), Label: f.Label()})
+	}
+	v.Actions = []component.Option{{Value: "", Label: "All actions"}}
+	for _, a := range app.AuditActions() {
+		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: a.Family.Label() + ": " + a.Label()})
+	}
+	return nil
+}
+
 // formatAuditCursor writes a cursor as "<unix microseconds>-<id>".
 func formatAuditCursor(c app.AuditCursor) string {
 	return strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "-" + strconv.FormatInt(c.ID, 10)
@@ -167,67 +228,43 @@ func parseAuditCursor(raw string) (app.AuditCursor, bool) {
 	return app.AuditCursor{CreatedAt: time.UnixMicro(t).UTC(), ID: n}, true
 }
 
-// auditRow turns an entry into a line a person can read.
+// auditRow turns an entry into a line a person can read: the actor's name
+// (email on hover), the rest of the sentence, and when, relative to now
+// with the time in the viewer's zone on hover.
 func (s *Server) auditRow(e *app.AuditEntry, ws *app.Workspace, tz string) page.AuditRow {
-	actor := e.ActorEmail
-	if actor == "" {
-		actor = "System"
-		if e.ActorID != 0 {
-			actor = "A deleted user"
-		}
+	return page.AuditRow{
+		ID:         e.ID,
+		Actor:      e.Who(),
+		ActorEmail: e.ActorEmail,
+		Text:       e.SummaryText(),
+		When:       relativeTime(s.Now(), e.CreatedAt),
+		WhenFull:   s.formatTime(e.CreatedAt, tz),
+		WhenISO:    e.CreatedAt.UTC().Format(time.RFC3339),
+		DetailURL:  wsPath(ws, "/audit/"+strconv.FormatInt(e.ID, 10)),
 	}
-	row := page.AuditRow{When: s.formatTime(e.CreatedAt, tz), Actor: actor, Action: e.Action}
-	md := func(k string) string {
-		if v, ok := e.Metadata[k]; ok {
-			return fmt.Sprint(v)
-		}
-		return ""
-	}
-	switch e.Action {
-	case app.ActionWorkspaceCreated:
-		row.Summary = "Created the workspace “" + md("name") + "”"
-		row.Link = wsPath(ws, "")
-	case app.ActionWorkspaceRenamed:
-		row.Summary = "Renamed the workspace from “" + md("from") + "” to “" + md("to") + "”"
-		row.Link = wsPath(ws, "/settings")
-	case app.ActionWorkspaceSlugChanged:
-		row.Summary = "Changed the address from /w/" + md("from") + " to /w/" + md("to")
-		row.Link = wsPath(ws, "/settings")
-	case app.ActionInviteSent:
-		row.Summary = "Invited " + md("email") + " as " + app.Role(md("role")).Label()
-		row.Link = wsPath(ws, "/members")
-	case app.ActionInviteResent:
-		row.Summary = "Resent the invite to " + md("email")
-		row.Link = wsPath(ws, "/members")
-	case app.ActionInviteRevoked:
-		row.Summary = "Revoked the invite to " + md("email")
-		row.Link = wsPath(ws, "/members")
-	case app.ActionInviteAccepted:
-		row.Summary = "Joined as " + app.Role(md("role")).Label()
-		row.Link = wsPath(ws, "/members")
-	case app.ActionInviteDeclined:
-		row.Summary = "Declined the invite"
-	case app.ActionMemberRoleChanged:
-		row.Summary = "Changed " + orSomeone(md("email")) + "'s role from " + app.Role(md("from")).Label() + " to " + app.Role(md("to")).Label()
-		row.Link = wsPath(ws, "/members")
-	case app.ActionMemberRemoved:
-		row.Summary = "Removed " + orSomeone(md("email")) + " from the workspace"
-		row.Link = wsPath(ws, "/members")
-	case app.ActionMemberLeft:
-		row.Summary = "Left the workspace"
-	case app.ActionOwnershipTransferred:
-		row.Summary = "Made " + orSomeone(md("email")) + " an owner and stepped down to admin"
-		row.Link = wsPath(ws, "/members")
-	default:
-		row.Summary = e.Action
-	}
-	return row
 }
 
-// orSomeone returns email, or "a member" for entries that predate it.
-func orSomeone(email string) string {
-	if email == "" {
-		return "a member"
+// relativeTime says how long before now t was: "just now", "5 minutes
+// ago", "2 hours ago", "yesterday", "3 days ago", then the date.
+func relativeTime(now, t time.Time) string {
+	d := now.Sub(t)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit + " ago"
+		}
+		return strconv.Itoa(n) + " " + unit + "s ago"
 	}
-	return email
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	case d < 48*time.Hour:
+		return "yesterday"
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day")
+	}
+	return t.Format("2 Jan 2006")
 }

@@ -105,9 +105,9 @@ func TestInviteJourney(t *testing.T) {
 			}
 			wantActions(t, a, slug, "owner@example.com", app.ActionInviteSent, app.ActionInviteAccepted)
 			audit := owner.Get("/w/" + slug + "/audit")
-			for _, action := range []string{app.ActionInviteSent, app.ActionInviteAccepted} {
-				if !strings.Contains(audit.Doc.Find(`[data-testid="audit-table"]`).Text(), action) {
-					t.Errorf("audit page does not show %s", action)
+			for _, sentence := range []string{"invited teammate@example.com as Member", "joined as Member"} {
+				if !strings.Contains(audit.Doc.Find(`[data-testid="audit-table"]`).Text(), sentence) {
+					t.Errorf("audit page does not say %q", sentence)
 				}
 			}
 

@@ -88,6 +88,8 @@ func (s *Server) routes() http.Handler {
 					r.Use(s.requireRole(app.RoleAdmin))
 					r.Get("/settings", s.handleWorkspaceSettings)
 					r.Get("/audit", s.handleAudit)
+					r.Get("/audit/export", s.handleAuditExport)
+					r.Get("/audit/{entryID}", s.handleAuditEntry)
 					r.Get("/billing", s.handleBilling)
 					r.Get("/billing/return", s.handleBillingReturn)
 					r.Post("/invites", s.handleInviteCreate)

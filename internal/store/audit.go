@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -15,23 +16,28 @@ type auditRecord struct {
 	ID          int64
 	WorkspaceID *int64
 	ActorUserID *int64
-	Action      string
-	TargetType  string
-	TargetID    string
-	Metadata    string
-	IP          string
-	UserAgent   string
-	RequestID   string
-	CreatedAt   time.Time
-	// ActorEmail is read from a join with users; it is never written.
-	ActorEmail string `gorm:"->"`
+	// ActorEmail and ActorName are the actor's at the time of writing.
+	ActorEmail string
+	ActorName  string
+	Action     string
+	Family     string
+	TargetType string
+	TargetID   string
+	Metadata   string
+	IP         string
+	UserAgent  string
+	RequestID  string
+	CreatedAt  time.Time
+	PrevHash   string
+	Hash       string
 }
 
 func (auditRecord) TableName() string { return "audit_logs" }
 
 func (r *auditRecord) toApp() *app.AuditEntry {
 	e := &app.AuditEntry{ID: r.ID, Action: r.Action, TargetType: r.TargetType, TargetID: r.TargetID,
-		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC(), ActorEmail: r.ActorEmail}
+		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC(),
+		ActorEmail: r.ActorEmail, ActorName: r.ActorName, PrevHash: r.PrevHash, Hash: r.Hash}
 	if r.WorkspaceID != nil {
 		e.WorkspaceID = *r.WorkspaceID
 	}
@@ -44,17 +50,41 @@ func (r *auditRecord) toApp() *app.AuditEntry {
 	return e
 }
 
+// scanAudit reads one row of auditColumns.
+func scanAudit(rows interface{ Scan(...any) error }, r *auditRecord) error {
+	return rows.Scan(&r.ID, &r.WorkspaceID, &r.ActorUserID, &r.ActorEmail, &r.ActorName, &r.Action, &r.TargetType,
+		&r.TargetID, &r.Metadata, &r.IP, &r.UserAgent, &r.RequestID, &r.CreatedAt, &r.PrevHash, &r.Hash)
+}
+
 // audit writes an entry inside tx, filling the request's IP, user agent and
 // id from ctx, and the actor from the signed-in principal unless set. Every
 // service that changes something calls it in the same transaction, so the
-// log and the change commit or roll back together.
+// log and the change commit or roll back together. The action must be in
+// app's catalog.
 func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
+	if err := app.CheckAuditAction(e.Action); err != nil {
+		return err
+	}
 	meta := app.RequestMetaFromContext(ctx)
-	if e.ActorID == 0 {
-		e.ActorID = app.UserIDFromContext(ctx)
+	p := app.PrincipalFromContext(ctx)
+	if e.ActorID == 0 && p != nil {
+		e.ActorID = p.User.ID
+	}
+	if e.ActorID != 0 && e.ActorEmail == "" {
+		if p != nil && p.User.ID == e.ActorID {
+			e.ActorEmail, e.ActorName = p.User.Email, p.User.Name
+		} else if err := tx.Raw("SELECT email, name FROM users WHERE id = ?", e.ActorID).Row().
+			Scan(&e.ActorEmail, &e.ActorName); err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("audit %s: find actor: %w", e.Action, err)
+		}
 	}
 	if k := app.APIKeyFromContext(ctx); k != nil {
+		// A key acts as the workspace: its label is the actor's name, so
+		// the entry reads "API key 'deploy bot' (atr_…) invited …".
 		e.Metadata = withKeyActor(e.Metadata, k)
+		if e.ActorID == 0 && e.ActorName == "" {
+			e.ActorName = k.Label()
+		}
 	}
 	md := "{}"
 	if len(e.Metadata) > 0 {
@@ -67,6 +97,8 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	r := auditRecord{
 		WorkspaceID: optionalID(e.WorkspaceID),
 		ActorUserID: optionalID(e.ActorID),
+		ActorEmail:  e.ActorEmail,
+		ActorName:   e.ActorName,
 		Action:      e.Action,
 		TargetType:  e.TargetType,
 		TargetID:    e.TargetID,
@@ -76,11 +108,47 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 		RequestID:   meta.RequestID,
 		CreatedAt:   db.now(),
 	}
-	if err := tx.Create(&r).Error; err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+	return appendAudit(tx, &r)
+}
+
+// appendAudit links r to the head of its chain and writes it: the chain's
+// head row is locked and read (created the first time) by one statement,
+// so concurrent appends to one chain on Postgres wait for each other and
+// never fork; SQLite's write transactions already run one at a time.
+func appendAudit(tx *gorm.DB, r *auditRecord) error {
+	if err := app.CheckAuditAction(r.Action); err != nil {
+		return err
+	}
+	a, _ := app.LookupAuditAction(r.Action)
+	r.Family = string(a.Family)
+	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+	chain := int64(0)
+	if r.WorkspaceID != nil {
+		chain = *r.WorkspaceID
+	}
+	if err := tx.Raw(sqlOf(qAuditHead), chain).Row().Scan(&r.PrevHash); err != nil {
+		return fmt.Errorf("audit %s: read the chain head: %w", r.Action, err)
+	}
+	r.Hash = app.AuditHash(r.PrevHash, r.toApp())
+	if err := tx.Create(r).Error; err != nil {
+		return fmt.Errorf("audit %s: %w", r.Action, err)
+	}
+	if err := tx.Exec("UPDATE audit_chains SET head_id = ?, head_hash = ? WHERE workspace_id = ?", r.ID, r.Hash, chain).Error; err != nil {
+		return fmt.Errorf("audit %s: move the chain head: %w", r.Action, err)
+	}
+	if r.WorkspaceID != nil && r.ActorUserID != nil {
+		if err := tx.Exec(upsertAuditActor, *r.WorkspaceID, *r.ActorUserID, r.ActorEmail, r.ActorName).Error; err != nil {
+			return fmt.Errorf("audit %s: record the actor: %w", r.Action, err)
+		}
 	}
 	return nil
 }
+
+// upsertAuditActor records who acted in a workspace (the person filter's
+// choices), writing only when they are new or their email or name changed.
+const upsertAuditActor = `INSERT INTO audit_actors (workspace_id, user_id, email, name) VALUES (?, ?, ?, ?)
+	ON CONFLICT (workspace_id, user_id) DO UPDATE SET email = excluded.email, name = excluded.name
+	WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name`
 
 // AuditService implements app.AuditService.
 type AuditService struct{ db *DB }
@@ -93,46 +161,122 @@ var _ app.AuditService = (*AuditService)(nil)
 // FindAuditEntries returns entries matching f, newest first (at most 50
 // unless f.Limit says otherwise, and never more than 500). Each filter
 // combination of a workspace is a hot query (queries.go) read from an index
-// in order.
+// in order; with f.After the index is read upwards from the cursor and the
+// rows reversed.
 func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) ([]*app.AuditEntry, error) {
-	mask, args := 0, make([]any, 0, 9)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	out := make([]*app.AuditEntry, 0, min(limit, 500))
+	err := s.db.readAudit(ctx, f, min(limit, 500), func(e *app.AuditEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if f.Before.ID == 0 && f.After.ID != 0 {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+// readAudit runs the catalogued query of f with limit and calls fn with
+// each row as it is read.
+func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn func(*app.AuditEntry) error) error {
+	mask, args := 0, make([]any, 0, 11)
 	add := func(bit int, on bool, vals ...any) {
 		if on {
 			mask, args = mask|bit, append(args, vals...)
 		}
 	}
+	family := ""
+	if f.Action == "" {
+		family = string(f.Family)
+	}
 	add(auditByWorkspace, f.WorkspaceID != 0, f.WorkspaceID)
 	add(auditByActor, f.ActorID != 0, f.ActorID)
 	add(auditByAction, f.Action != "", f.Action)
+	add(auditByFamily, family != "", family)
 	add(auditFrom, !f.From.IsZero(), f.From.UTC())
 	add(auditTo, !f.To.IsZero(), f.To.UTC())
 	add(auditBefore, f.Before.ID != 0, f.Before.CreatedAt.UTC(), f.Before.ID)
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	args = append(args, min(limit, 500))
-	// The dashboard and the audit page read 10 to 51 entries on each view:
-	// columns are scanned straight into the records, without GORM's
+	add(auditAfter, f.Before.ID == 0 && f.After.ID != 0, f.After.CreatedAt.UTC(), f.After.ID)
+	args = append(args, limit)
+	// Columns are scanned straight into the records, without GORM's
 	// reflection (a third of the audit page's time).
-	rows, err := s.db.gorm.WithContext(ctx).Raw(auditQueries[mask], args...).Rows()
+	rows, err := db.gorm.WithContext(ctx).Raw(auditQueries[mask], args...).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("find audit entries: %w", err)
+		return fmt.Errorf("find audit entries: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	out := make([]*app.AuditEntry, 0, min(limit, 500))
 	for rows.Next() {
 		var r auditRecord
-		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.ActorUserID, &r.Action, &r.TargetType, &r.TargetID, &r.Metadata,
-			&r.IP, &r.UserAgent, &r.RequestID, &r.CreatedAt, &r.ActorEmail); err != nil {
-			return nil, fmt.Errorf("read audit entry: %w", err)
+		if err := scanAudit(rows, &r); err != nil {
+			return fmt.Errorf("read audit entry: %w", err)
 		}
-		out = append(out, r.toApp())
+		if err := fn(r.toApp()); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find audit entries: %w", err)
+		return fmt.Errorf("find audit entries: %w", err)
 	}
-	return out, nil
+	return nil
+}
+
+// FindAuditEntry returns entry id of a workspace, or ENOTFOUND (also for
+// an entry of another workspace).
+func (s *AuditService) FindAuditEntry(ctx context.Context, workspaceID, id int64) (*app.AuditEntry, error) {
+	var r auditRecord
+	err := scanAudit(s.db.gorm.WithContext(ctx).Raw(sqlOf(qAuditEntry), id, workspaceID).Row(), &r)
+	if err == sql.ErrNoRows {
+		return nil, app.Errorf(app.ENOTFOUND, "No such audit entry.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find audit entry %d: %w", id, err)
+	}
+	return r.toApp(), nil
+}
+
+// exportBatch is how many entries an export reads per query.
+const exportBatch = 500
+
+// ExportAuditEntries calls fn with every entry matching f, newest first, as
+// they are read: batches of exportBatch through the same catalogued,
+// indexed queries as the audit page, each starting below the last entry
+// of the one before, so memory stays constant however long the log is and
+// no transaction stays open.
+func (s *AuditService) ExportAuditEntries(ctx context.Context, f app.AuditFilter, fn func(*app.AuditEntry) error) error {
+	f.After = app.AuditCursor{}
+	f.Before = app.AuditCursor{}
+	for {
+		n := 0
+		var last *app.AuditEntry
+		err := s.db.readAudit(ctx, f, exportBatch, func(e *app.AuditEntry) error {
+			n, last = n+1, e
+			return fn(e)
+		})
+		if err != nil {
+			return err
+		}
+		if n < exportBatch {
+			return nil
+		}
+		f.Before = app.CursorOf(last)
+	}
+}
+
+// RecordAuditExport writes the audit.exported entry of an export of a
+// workspace's log (md names the format and the filter).
+func (s *AuditService) RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionAuditExported,
+			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID), Metadata: md})
+	})
 }
 
 func optionalID(id int64) *int64 {
@@ -147,4 +291,23 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// FindAuditPeople returns everyone who has acted in a workspace, members
+// and former members, with the email and name last recorded, by name.
+func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) ([]app.AuditPerson, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAuditPeople), workspaceID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find audit people: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []app.AuditPerson
+	for rows.Next() {
+		var p app.AuditPerson
+		if err := rows.Scan(&p.UserID, &p.Email, &p.Name); err != nil {
+			return nil, fmt.Errorf("find audit people: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

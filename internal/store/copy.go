@@ -16,6 +16,7 @@ import (
 var CopyTables = []string{
 	"users", "workspaces", "sessions", "login_tokens", "memberships", "invites",
 	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets", "api_keys",
+	"audit_chains", "audit_actors", "audit_gate",
 }
 
 // copyProgressTable records, in the target, the tables an unfinished

@@ -7,7 +7,15 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+
+	"atrium/internal/app"
 )
+
+// WriteAudit writes one entry the way every service does, in a transaction
+// of its own.
+func (db *DB) WriteAudit(ctx context.Context, e app.AuditEntry) error {
+	return db.transact(ctx, func(tx *gorm.DB) error { return db.audit(ctx, tx, e) })
+}
 
 // HotQuery and HotQueries expose the hot query catalog to plan_test.go.
 type HotQuery = hotQuery

@@ -20,15 +20,30 @@ type hotStmts struct {
 // queryHot runs the catalogued hot query name outside a transaction,
 // without GORM: a page view runs three to five of these, and GORM's
 // statement building and callbacks cost as much as SQLite's lookups
-// themselves. It is counted like every other statement.
-func (db *DB) queryHot(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
+// themselves. It is counted like every other statement, and a lost
+// connection is an EUNAVAILABLE error (a 503 page), as through GORM.
+func (db *DB) queryHot(ctx context.Context, name string, args ...any) (*hotRows, error) {
 	stmt, err := db.hotStmt(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, asUnavailable(err)
 	}
 	db.queries.Add(1)
-	return stmt.QueryContext(ctx, args...)
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, asUnavailable(err)
+	}
+	return &hotRows{rows}, nil
 }
+
+// hotRows are the rows of a hot query; a connection lost while reading
+// them is an EUNAVAILABLE error.
+type hotRows struct{ *sql.Rows }
+
+// Scan copies the current row into dest.
+func (r *hotRows) Scan(dest ...any) error { return asUnavailable(r.Rows.Scan(dest...)) }
+
+// Err returns the error that ended the iteration, if any.
+func (r *hotRows) Err() error { return asUnavailable(r.Rows.Err()) }
 
 // hotStmt returns the prepared statement of a hot query, preparing it on
 // first use.

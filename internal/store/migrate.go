@@ -52,6 +52,10 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return p, nil
 }
 
+// auditChainVersion is the migration that adds the audit hash chain; the
+// entries already written are hashed in Go right after it.
+const auditChainVersion = 8
+
 // MigrateUp applies every pending migration and returns those it applied.
 func (db *DB) MigrateUp(ctx context.Context) ([]Migration, error) {
 	p, err := db.provider()
@@ -61,6 +65,13 @@ func (db *DB) MigrateUp(ctx context.Context) ([]Migration, error) {
 	results, err := p.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
+	}
+	for _, r := range results {
+		if r.Source != nil && r.Source.Version == auditChainVersion {
+			if err := db.backfillAuditChain(ctx); err != nil {
+				return toMigrations(results), fmt.Errorf("migrate up: hash the existing audit entries: %w", err)
+			}
+		}
 	}
 	return toMigrations(results), nil
 }

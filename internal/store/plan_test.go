@@ -36,6 +36,9 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"api_key_by_hash":       {s.SessionHash},
 		"api_keys_of_workspace": {ws},
 		"member_cursor":         {ws, 0, 51},
+		"audit_entry":           {int64(1000), ws},
+		"audit_chain_head":      {ws},
+		"audit_people":          {ws},
 	}
 }
 
@@ -44,7 +47,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 func auditSample(s storetest.Sample, mask int) []any {
 	mid := s.First.Add(s.Last.Sub(s.First) / 2)
 	args := []any{s.WorkspaceID}
-	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)}, {mid, int64(1 << 40)}} {
+	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {"invite"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)},
+		{mid, int64(1 << 40)}, {mid, int64(1)}} {
 		if mask&(1<<i) != 0 {
 			args = append(args, vals...)
 		}

@@ -39,6 +39,9 @@ const (
 	qAPIKeyByHash = "api_key_by_hash"
 	qAPIKeysOf    = "api_keys_of_workspace"
 	qMemberCursor = "member_cursor"
+	qAuditEntry   = "audit_entry"
+	qAuditHead    = "audit_chain_head"
+	qAuditPeople  = "audit_people"
 )
 
 // memberRank orders roles on the members page; the expression matches
@@ -115,6 +118,15 @@ func buildHotQueries() map[string]hotQuery {
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
 			FROM stripe_events WHERE id = ?`},
 	}
+	// One entry of a workspace, for its detail view.
+	q[qAuditEntry] = hotQuery{SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ? AND a.workspace_id = ?`}
+	// Each audit append locks and reads its chain's head (creating it the
+	// first time) in the writing transaction: one read by primary key.
+	q[qAuditHead] = hotQuery{SQL: `INSERT INTO audit_chains (workspace_id) VALUES (?)
+		ON CONFLICT (workspace_id) DO UPDATE SET head_id = audit_chains.head_id RETURNING head_hash`}
+	// The audit page's person filter: everyone who acted in the workspace.
+	q[qAuditPeople] = hotQuery{SQL: `SELECT user_id, email, name FROM audit_actors WHERE workspace_id = ?
+		ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), user_id`, BoundedSort: "the people who acted in one workspace"}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
 	}
@@ -126,9 +138,11 @@ const (
 	auditByWorkspace = 1 << iota
 	auditByActor
 	auditByAction
+	auditByFamily
 	auditFrom
 	auditTo
 	auditBefore
+	auditAfter
 	// auditFilterCombinations counts the masks of the filters the audit
 	// page combines (every bit above auditByWorkspace).
 	auditFilterCombinations = 1 << (iota - 1)
@@ -138,7 +152,7 @@ const (
 // above auditByWorkspace, shifted down).
 func auditQueryName(mask int) string {
 	parts := []string{"audit"}
-	for i, name := range []string{"actor", "action", "from", "to", "before"} {
+	for i, name := range []string{"actor", "action", "family", "from", "to", "before", "after"} {
 		if mask&(1<<i) != 0 {
 			parts = append(parts, name)
 		}
@@ -146,9 +160,16 @@ func auditQueryName(mask int) string {
 	return strings.Join(parts, "_")
 }
 
+// auditColumns are the columns every audit read returns, in the order
+// scanAudit reads them.
+const auditColumns = `a.id, a.workspace_id, a.actor_user_id, a.actor_email, a.actor_name, a.action, a.target_type,
+		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, a.prev_hash, a.hash`
+
 // auditSQL builds the audit query for a mask. Arguments go in the order of
-// the bits: workspace, actor, action, from, to, before (created_at, then
-// id), and last the limit.
+// the bits: workspace, actor, action, family, from, to, before (created_at,
+// then id), after (the same), and last the limit. With auditAfter the rows
+// come oldest first (the index read upwards from the cursor); the caller
+// reverses them.
 func auditSQL(mask int) string {
 	where := []string{"1 = 1"}
 	add := func(bit int, cond string) {
@@ -159,13 +180,18 @@ func auditSQL(mask int) string {
 	add(auditByWorkspace, "a.workspace_id = ?")
 	add(auditByActor, "a.actor_user_id = ?")
 	add(auditByAction, "a.action = ?")
+	add(auditByFamily, "a.family = ?")
 	add(auditFrom, "a.created_at >= ?")
 	add(auditTo, "a.created_at < ?")
 	add(auditBefore, "(a.created_at, a.id) < (?, ?)")
-	return fmt.Sprintf(`SELECT a.id, a.workspace_id, a.actor_user_id, a.action, a.target_type,
-		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, COALESCE(u.email, '') AS actor_email
-		FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id
-		WHERE %s ORDER BY a.created_at DESC, a.id DESC LIMIT ?`, strings.Join(where, " AND "))
+	add(auditAfter, "(a.created_at, a.id) > (?, ?)")
+	order := "a.created_at DESC, a.id DESC"
+	if mask&auditAfter != 0 {
+		order = "a.created_at, a.id"
+	}
+	return fmt.Sprintf(`SELECT %s
+		FROM audit_logs a
+		WHERE %s ORDER BY %s LIMIT ?`, auditColumns, strings.Join(where, " AND "), order)
 }
 
 // auditQueries are the SQL of every mask, built once.

@@ -181,8 +181,15 @@ func (s *seeder) audit(r auditRecord, md map[string]any) error {
 func (s *seeder) writeAudit() error {
 	slices.SortStableFunc(s.audits, func(a, b auditRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	for i := range s.audits {
-		if err := s.tx.Create(&s.audits[i]).Error; err != nil {
-			return fmt.Errorf("audit %s: %w", s.audits[i].Action, err)
+		r := &s.audits[i]
+		if r.ActorUserID != nil {
+			if err := s.tx.Raw("SELECT email, name FROM users WHERE id = ?", *r.ActorUserID).Row().
+				Scan(&r.ActorEmail, &r.ActorName); err != nil {
+				return fmt.Errorf("audit %s: find actor: %w", r.Action, err)
+			}
+		}
+		if err := appendAudit(s.tx, r); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 
 // VolumeVersion names the shape of the data SeedVolume writes. Bump it with
 // every change to the generator, so that cached copies are rebuilt.
-const VolumeVersion = 1
+const VolumeVersion = 2
 
 // BigSlug is the slug of the generated workspace with the most members; the
 // demo owner owns it.
@@ -138,6 +138,11 @@ type volumeSeeder struct {
 	pro         []bool
 	acmeMembers []int64
 	memberCount int
+	// names[i] is volume user i's name; demo holds the demo users' email
+	// and name; heads the hash of each audit chain's newest entry.
+	names []string
+	demo  map[int64][2]string
+	heads map[int64]string
 }
 
 // load finds the demo rows the volume hangs on and the ids to start from.
@@ -176,7 +181,29 @@ func (s *volumeSeeder) load(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	s.demo = map[int64][2]string{}
+	for _, id := range []int64{s.founder, s.teammate} {
+		var email, name string
+		if err := s.db.sql.QueryRowContext(ctx, "SELECT email, name FROM users WHERE id = "+p, id).Scan(&email, &name); err != nil {
+			return fmt.Errorf("find demo user %d: %w", id, err)
+		}
+		s.demo[id] = [2]string{email, name}
+	}
+	s.heads = map[int64]string{}
+	rows, err := s.db.sql.QueryContext(ctx, "SELECT workspace_id, head_hash FROM audit_chains")
+	if err != nil {
+		return fmt.Errorf("read audit chain heads: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var ws int64
+		var h string
+		if err := rows.Scan(&ws, &h); err != nil {
+			return fmt.Errorf("read audit chain heads: %w", err)
+		}
+		s.heads[ws] = h
+	}
+	return rows.Err()
 }
 
 // userID returns the id of volume user i (0-based).

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"atrium/internal/app"
@@ -21,8 +23,14 @@ const volumeStripeAPIVersion = "2023-10-16"
 // twenty without a workspace (sign-ins), the rest in volume workspaces by
 // their members.
 func (s *volumeSeeder) audit(ctx context.Context) error {
-	b := s.bulk("audit_logs", "id", "workspace_id", "actor_user_id", "action", "target_type", "target_id",
-		"metadata", "ip", "user_agent", "request_id", "created_at")
+	b := s.bulk("audit_logs", "id", "workspace_id", "actor_user_id", "actor_email", "actor_name", "action", "family",
+		"target_type", "target_id", "metadata", "ip", "user_agent", "request_id", "created_at", "prev_hash", "hash")
+	existing := make(map[int64]bool, len(s.heads))
+	for ws := range s.heads {
+		existing[ws] = true
+	}
+	lastID := map[int64]int64{}
+	actors := map[[2]int64]bool{}
 	acmeActors := append([]int64{s.founder, s.teammate}, s.acmeMembers...)
 	n, acme := s.v.Audit, s.v.AcmeAudit
 	step := volumeHistory / time.Duration(max(n, 1))
@@ -42,8 +50,89 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 			ws, actor = &id, s.members[j][s.rng.IntN(len(s.members[j]))]
 		}
 		action, ttype, target, md := s.auditAction(ws, actor)
-		if err := b.add(ctx, s.auditBase+1+int64(k), ws, actor, action, ttype, target, md,
-			fmt.Sprintf("198.51.100.%d", 1+k%254), "", "", at); err != nil {
+		// The entry is chained as appendAudit would: its hash covers the
+		// fields as they are read back.
+		r := auditRecord{ID: s.auditBase + 1 + int64(k), WorkspaceID: ws, ActorUserID: &actor, Action: action,
+			TargetType: ttype, TargetID: target, Metadata: md, IP: fmt.Sprintf("198.51.100.%d", 1+k%254), CreatedAt: at}
+		r.ActorEmail, r.ActorName = s.actor(actor)
+		a, _ := app.LookupAuditAction(action)
+		chain := int64(0)
+		if ws != nil {
+			chain = *ws
+		}
+		r.PrevHash = s.heads[chain]
+		r.Hash = app.AuditHash(r.PrevHash, r.toApp())
+		s.heads[chain], lastID[chain] = r.Hash, r.ID
+		if ws != nil {
+			actors[[2]int64{*ws, actor}] = true
+		}
+		if err := b.add(ctx, r.ID, ws, actor, r.ActorEmail, r.ActorName, action, string(a.Family), ttype, target, md,
+			r.IP, "", "", at, r.PrevHash, r.Hash); err != nil {
+			return err
+		}
+	}
+	if err := b.close(ctx); err != nil {
+		return err
+	}
+	if err := s.auditActors(ctx, actors); err != nil {
+		return err
+	}
+	return s.auditHeads(ctx, existing, lastID)
+}
+
+// auditActors records who acted in each workspace, as appendAudit does
+// one entry at a time (those already recorded, the demo's, are kept).
+func (s *volumeSeeder) auditActors(ctx context.Context, actors map[[2]int64]bool) error {
+	keys := make([][2]int64, 0, len(actors))
+	for k := range actors {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int64) int {
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	b := s.bulk("audit_actors", "workspace_id", "user_id", "email", "name")
+	b.uncounted, b.suffix = true, "ON CONFLICT (workspace_id, user_id) DO NOTHING"
+	for _, k := range keys {
+		email, name := s.actor(k[1])
+		if err := b.add(ctx, k[0], k[1], email, name); err != nil {
+			return err
+		}
+	}
+	return b.close(ctx)
+}
+
+// actor returns the email and name of an entry's actor.
+func (s *volumeSeeder) actor(id int64) (email, name string) {
+	if d, ok := s.demo[id]; ok {
+		return d[0], d[1]
+	}
+	i := int(id - s.userBase - 1)
+	return volumeUserEmail(i), s.names[i]
+}
+
+// auditHeads records the new head of every chain the generator extended:
+// the chains that existed are updated, the others inserted.
+func (s *volumeSeeder) auditHeads(ctx context.Context, existing map[int64]bool, lastID map[int64]int64) error {
+	chains := make([]int64, 0, len(lastID))
+	for ws := range lastID {
+		chains = append(chains, ws)
+	}
+	slices.Sort(chains)
+	b := s.bulk("audit_chains", "workspace_id", "head_id", "head_hash")
+	b.uncounted = true
+	for _, ws := range chains {
+		if existing[ws] {
+			q := fmt.Sprintf("UPDATE audit_chains SET head_id = %s, head_hash = %s WHERE workspace_id = %s",
+				s.db.placeholder(1), s.db.placeholder(2), s.db.placeholder(3))
+			if _, err := s.db.sql.ExecContext(ctx, q, lastID[ws], s.heads[ws], ws); err != nil {
+				return fmt.Errorf("move the head of audit chain %d: %w", ws, err)
+			}
+			continue
+		}
+		if err := b.add(ctx, ws, lastID[ws], s.heads[ws]); err != nil {
 			return err
 		}
 	}

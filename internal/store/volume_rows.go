@@ -28,6 +28,10 @@ type bulkInsert struct {
 	tx    *sql.Tx
 	inTx  int
 	full  string // the statement for per rows
+	// uncounted rows are not part of the progress total (bookkeeping).
+	uncounted bool
+	// suffix ends every statement (an ON CONFLICT clause).
+	suffix string
 }
 
 func (s *volumeSeeder) bulk(table string, cols ...string) *bulkInsert {
@@ -66,6 +70,9 @@ func (b *bulkInsert) statement(rows int) string {
 		}
 		sb.WriteByte(')')
 	}
+	if b.suffix != "" {
+		sb.WriteString(" " + b.suffix)
+	}
 	q := sb.String()
 	if rows == b.per {
 		b.full = q
@@ -93,8 +100,10 @@ func (b *bulkInsert) flush(ctx context.Context) error {
 	}
 	b.args = b.args[:0]
 	b.inTx += rows
-	b.s.done += int64(rows)
-	b.s.progress(b.s.done, b.s.total)
+	if !b.uncounted {
+		b.s.done += int64(rows)
+		b.s.progress(b.s.done, b.s.total)
+	}
 	if b.inTx >= rowsPerTx {
 		return b.commit()
 	}
@@ -144,6 +153,7 @@ func (s *volumeSeeder) users(ctx context.Context) error {
 	for i := range s.v.Users {
 		at := volumeEpoch().Add(-s.age(730 * day))
 		name := volumeFirstNames[s.rng.IntN(len(volumeFirstNames))] + " " + volumeLastNames[s.rng.IntN(len(volumeLastNames))]
+		s.names = append(s.names, name)
 		if err := b.add(ctx, s.userID(i), volumeUserEmail(i), name, volumeZones[i%len(volumeZones)], at, at); err != nil {
 			return err
 		}

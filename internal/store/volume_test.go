@@ -166,6 +166,18 @@ func TestDB_SeedVolume(t *testing.T) {
 			}
 		})
 
+		// The generated entries are chained as the app chains its own, on
+		// top of the demo data's.
+		t.Run("Verifies", func(t *testing.T) {
+			var total int64
+			for _, n := range requireIntact(t, db) {
+				total += n
+			}
+			if all := int64(countRows(t, db, "SELECT COUNT(*) FROM audit_logs")); total != all {
+				t.Errorf("verified %d entries, the log holds %d", total, all)
+			}
+		})
+
 		t.Run("Again", func(t *testing.T) {
 			before := fingerprint(t, db)
 			created, err := db.SeedVolume(ctx, v, nil)

@@ -3,6 +3,7 @@ package page_test
 import (
 	"testing"
 
+	"atrium/web/component"
 	"atrium/web/page"
 )
 
@@ -14,12 +15,16 @@ func TestAudit(t *testing.T) {
 		v := page.AuditView{
 			Slug: "acme",
 			Rows: []page.AuditRow{
-				{When: "now", Actor: evil, Action: "member.invite", Summary: "Invited <b>x</b>", Link: "/w/acme/members"},
-				{When: "yesterday", Actor: "Ada", Action: "workspace.update", Summary: "Renamed"},
+				{ID: 7, When: "just now", WhenFull: "29 Nov 2026, 10:00 UTC", Actor: evil, ActorEmail: "e@example.com",
+					Text: "invited <b>x</b> as Admin", DetailURL: "/w/acme/audit/7"},
+				{ID: 6, When: "yesterday", Actor: "System", Text: "did something", DetailURL: "/w/acme/audit/6"},
 			},
-			Action:     "member.invite",
-			Actions:    []string{"member.invite", "workspace.update"},
-			NextCursor: "c/1&2",
+			Action:   "invite.sent",
+			Actions:  []component.Option{{Value: "", Label: "All actions"}, {Value: "invite.sent"}, {Value: "member.left"}},
+			People:   []component.Option{{Value: "", Label: "Everyone"}, {Value: "3", Label: "Ada"}},
+			Families: []component.Option{{Value: "", Label: "All kinds"}, {Value: "invite", Label: "Invite"}},
+			OlderURL: "?action=invite.sent&before=1-6",
+			NewerURL: "?action=invite.sent&after=2-7",
 		}
 		p := inWorkspace
 		p.Section = "audit"
@@ -35,56 +40,50 @@ func TestAudit(t *testing.T) {
 		if got, want := attr(filter, "action"), "/w/acme/audit"; got != want {
 			t.Errorf("action=%q, want %q", got, want)
 		}
-		sel := filter.Find(`select[name="action"]`)
-		opts := sel.Find("option")
-		if got, want := opts.Length(), 3; got != want {
-			t.Fatalf("options=%d, want %d", got, want)
+		for _, name := range []string{"actor", "family", "action"} {
+			sel := filter.Find(`select[name="` + name + `"]`)
+			if sel.Length() != 1 || doc.Find(`label[for="`+attr(sel, "id")+`"]`).Length() != 1 {
+				t.Errorf("filter %s: no labelled select", name)
+			}
 		}
-		if got, want := text(opts.Eq(0)), "All actions"; got != want || attr(opts.Eq(0), "value") != "" {
-			t.Errorf("first option=%q value=%q, want %q and empty", got, attr(opts.Eq(0), "value"), want)
-		}
-		if got, want := attr(sel.Find("option[selected]"), "value"), "member.invite"; got != want {
+		if got, want := attr(filter.Find(`select[name="action"] option[selected]`), "value"), "invite.sent"; got != want {
 			t.Errorf("selected=%q, want %q", got, want)
-		}
-		if doc.Find(`label[for="`+attr(sel, "id")+`"]`).Length() != 1 {
-			t.Error("filter select has no label")
 		}
 		rows := doc.Find(`[data-testid="audit-row"]`)
 		if got, want := rows.Length(), 2; got != want {
 			t.Fatalf("rows=%d, want %d", got, want)
 		}
-		cells := rows.Eq(0).Find("td")
-		if got, want := text(cells.Eq(1)), evil; got != want {
-			t.Errorf("who=%q, want %q", got, want)
+		if got, want := attr(rows.Eq(0).Find(`[data-testid="audit-actor-name"]`), "title"), "e@example.com"; got != want {
+			t.Errorf("actor title=%q, want %q", got, want)
 		}
-		if got, want := text(cells.Eq(2).Find("code")), "member.invite"; got != want {
-			t.Errorf("action=%q, want %q", got, want)
-		}
-		if got, want := attr(cells.Eq(3).Find("a"), "href"), "/w/acme/members"; got != want {
-			t.Errorf("summary link=%q, want %q", got, want)
+		if got, want := attr(rows.Eq(0).Find(`[data-testid="audit-detail-link"]`), "href"), "/w/acme/audit/7"; got != want {
+			t.Errorf("detail link=%q, want %q", got, want)
 		}
 		if doc.Find("main b").Length() != 0 {
 			t.Error("summary rendered as HTML")
 		}
-		if rows.Eq(1).Find("a").Length() != 0 {
-			t.Error("row without Link has a link")
+		if doc.Find(".action-code").Length() != 0 {
+			t.Error("the list shows raw action codes")
 		}
-		if got, want := attr(one(t, doc, "audit-older"), "href"), "?before=c%2F1%262&action=member.invite"; got != want {
+		if got, want := attr(one(t, doc, "audit-older"), "href"), v.OlderURL; got != want {
 			t.Errorf("older=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "audit-newer"), "href"), v.NewerURL; got != want {
+			t.Errorf("newer=%q, want %q", got, want)
+		}
+		if got, want := attr(one(t, doc, "audit-export-csv"), "href"), "/w/acme/audit/export?action=invite.sent&format=csv"; got != want {
+			t.Errorf("export=%q, want %q", got, want)
 		}
 		none(t, doc, "empty-state")
 	})
 
-	t.Run("LastPageNoFilter", func(t *testing.T) {
+	t.Run("EmptyFiltered", func(t *testing.T) {
 		t.Parallel()
-		v := page.AuditView{Slug: "acme", Rows: []page.AuditRow{{When: "now", Actor: "Ada", Action: "x", Summary: "y"}}, NextCursor: "abc"}
-		doc, _ := render(t, page.Audit(inWorkspace, v))
-		if got, want := attr(one(t, doc, "audit-older"), "href"), "?before=abc"; got != want {
-			t.Errorf("older=%q, want %q", got, want)
+		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{Slug: "acme", Family: "billing"}))
+		one(t, doc, "empty-state")
+		if got, want := attr(one(t, doc, "audit-empty-clear"), "href"), "/w/acme/audit"; got != want {
+			t.Errorf("clear=%q, want %q", got, want)
 		}
-		v.NextCursor = ""
-		doc, _ = render(t, page.Audit(inWorkspace, v))
-		none(t, doc, "audit-older")
 	})
 
 	t.Run("Empty", func(t *testing.T) {
@@ -93,8 +92,7 @@ func TestAudit(t *testing.T) {
 		one(t, doc, "empty-state")
 		none(t, doc, "audit-row")
 		none(t, doc, "audit-older")
-		if got, want := text(one(t, doc, "audit-action").Find("option[selected]")), "All actions"; got != want {
-			t.Errorf("selected=%q, want %q", got, want)
-		}
+		none(t, doc, "audit-newer")
+		none(t, doc, "audit-empty-clear")
 	})
 }

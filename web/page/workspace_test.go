@@ -182,10 +182,8 @@ func TestDashboard(t *testing.T) {
 		CanSeeAudit: true, CanInvite: true,
 	}
 	for i := range 12 {
-		row := page.AuditRow{When: "now", Actor: "Ada", Action: "member.invite", Summary: "<b>Invited</b> someone"}
-		if i == 0 {
-			row.Link = "/w/acme/members"
-		}
+		row := page.AuditRow{ID: int64(i + 1), When: "2 hours ago", WhenFull: "29 Nov 2026, 10:00 CET", Actor: "Ada Lovelace",
+			ActorEmail: "ada@example.com", Text: "<b>invited</b> someone", DetailURL: "/w/acme/audit/1"}
 		full.Recent = append(full.Recent, row)
 	}
 
@@ -219,11 +217,19 @@ func TestDashboard(t *testing.T) {
 		if got, want := rows.Length(), 10; got != want {
 			t.Fatalf("audit rows=%d, want %d", got, want)
 		}
-		if got, want := attr(rows.Eq(0).Find("a"), "href"), "/w/acme/members"; got != want {
-			t.Errorf("row link=%q, want %q", got, want)
+		// A sentence with the actor's name (email on hover) and a relative
+		// time (the zone's time on hover); no row is a link.
+		if got, want := text(rows.Eq(0).Find(`[data-testid="audit-summary"]`)), "Ada Lovelace <b>invited</b> someone"; got != want {
+			t.Errorf("summary=%q, want %q", got, want)
 		}
-		if rows.Eq(1).Find("a").Length() != 0 {
-			t.Error("row without Link has a link")
+		if got, want := attr(rows.Eq(0).Find(`[data-testid="audit-actor-name"]`), "title"), "ada@example.com"; got != want {
+			t.Errorf("actor title=%q, want %q", got, want)
+		}
+		if got, want := attr(rows.Eq(0).Find("time"), "title"), "29 Nov 2026, 10:00 CET"; got != want {
+			t.Errorf("time title=%q, want %q", got, want)
+		}
+		if rows.Find("a").Length() != 0 {
+			t.Error("activity rows are links")
 		}
 		if doc.Find("main b").Length() != 0 {
 			t.Error("summary rendered as HTML")

@@ -100,14 +100,18 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 	actions := []string{"invite.sent", "invite.accepted", "member.role_changed", "workspace.renamed", "member.removed"}
 	s.First = b.now.Add(-time.Duration(v.AuditRows) * time.Minute)
 	s.Last = b.now
-	b.rows("audit_logs (workspace_id, actor_user_id, action, target_type, target_id, metadata, created_at)", v.AuditRows, func(i int) string {
+	// Actors are recorded as the audit log records them, with their email
+	// and name at the time; family is the action's prefix for these.
+	b.rows("audit_logs (workspace_id, actor_user_id, actor_email, actor_name, action, family, target_type, target_id, metadata, created_at)", v.AuditRows, func(i int) string {
 		actor := int64(0)
 		if members > 0 {
 			actor = users[i%members]
 		}
 		at := s.First.Add(time.Duration(i) * time.Minute)
-		return fmt.Sprintf("(%d, %d, '%s', 'user', '%d', '{\"email\":\"x@example.com\",\"role\":\"member\"}', %s)",
-			s.WorkspaceID, actor, actions[i%len(actions)], actor, b.ts(at))
+		action := actions[i%len(actions)]
+		family, _, _ := strings.Cut(action, ".")
+		return fmt.Sprintf("(%d, %d, COALESCE((SELECT email FROM users WHERE id = %d), ''), COALESCE((SELECT name FROM users WHERE id = %d), ''), '%s', '%s', 'user', '%d', '{\"email\":\"x@example.com\",\"role\":\"member\"}', %s)",
+			s.WorkspaceID, actor, actor, actor, action, family, actor, b.ts(at))
 	})
 	if len(small) > 0 && len(users) > 0 {
 		b.rows("audit_logs (workspace_id, actor_user_id, action, target_type, target_id, metadata, created_at)", v.OtherAuditRows, func(i int) string {
@@ -115,6 +119,11 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 				actions[i%len(actions)], b.ts(b.now.Add(-time.Duration(i)*time.Second)))
 		})
 	}
+	// Who acted where, as each append records it.
+	b.exec(`INSERT INTO audit_actors (workspace_id, user_id, email, name)
+		SELECT workspace_id, actor_user_id, MAX(actor_email), MAX(actor_name) FROM audit_logs
+		WHERE workspace_id IS NOT NULL AND actor_user_id IS NOT NULL GROUP BY workspace_id, actor_user_id
+		ON CONFLICT (workspace_id, user_id) DO NOTHING`)
 	b.rows("invites (workspace_id, email, role, token_hash, status, expires_at, created_at, updated_at)", v.Invites, func(i int) string {
 		return fmt.Sprintf("(%d, 'invitee%d-%s@example.com', 'member', 'invite-%s-%d', 'pending', %s, %s, %s)",
 			s.WorkspaceID, i, tag, tag, i, b.ts(later), b.ts(b.now), b.ts(b.now))

@@ -1,0 +1,221 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+)
+
+// AuditFamily groups audit actions for filtering.
+type AuditFamily string
+
+// The audit families, in the order filters offer them.
+const (
+	FamilyAuth      AuditFamily = "auth"
+	FamilyWorkspace AuditFamily = "workspace"
+	FamilyMember    AuditFamily = "member"
+	FamilyInvite    AuditFamily = "invite"
+	FamilyBilling   AuditFamily = "billing"
+	FamilyAPI       AuditFamily = "api"
+	FamilySecurity  AuditFamily = "security"
+)
+
+// AuditFamilies lists every family, in display order.
+func AuditFamilies() []AuditFamily {
+	return []AuditFamily{FamilyAuth, FamilyWorkspace, FamilyMember, FamilyInvite, FamilyBilling, FamilyAPI, FamilySecurity}
+}
+
+// Label returns the family's name for people.
+func (f AuditFamily) Label() string {
+	switch f {
+	case FamilyAPI:
+		return "API"
+	case "":
+		return ""
+	}
+	return strings.ToUpper(string(f[:1])) + string(f[1:])
+}
+
+// Audit actions of the audit log itself.
+const (
+	ActionAuditExported = "audit.exported"
+	ActionAuditPruned   = "audit.pruned"
+	// ActionCheckoutCompleted is written when a Checkout links a subscription.
+	ActionCheckoutCompleted = "billing.checkout_completed"
+)
+
+// AuditAction describes one action code the audit log may hold.
+type AuditAction struct {
+	Code   string
+	Family AuditFamily
+	// Summary is the sentence shown for an entry. It starts with {actor};
+	// {key} is replaced by the entry's metadata value, {key|role} by that
+	// value as a role label. Missing values read "someone" or "".
+	Summary string
+	// Target names the kind of thing the entry's target_id identifies
+	// ("user", "workspace", "invite", "session", "api_key" or "" for none).
+	Target string
+}
+
+// auditCatalog is every action written anywhere. The store refuses an
+// entry whose action is missing here; TestAuditCatalog checks each entry
+// is complete and that every Action constant is listed.
+var auditCatalog = []AuditAction{
+	{ActionSignedIn, FamilyAuth, "{actor} signed in", "session"},
+	{ActionSignedOut, FamilyAuth, "{actor} signed out", "session"},
+	{ActionUserCreated, FamilyAuth, "{actor} created an account", "user"},
+	{ActionSessionRevoked, FamilySecurity, "{actor} signed out a session on another device", "session"},
+	{ActionSessionRevokedAll, FamilySecurity, "{actor} signed out {count} other session(s)", "user"},
+	{ActionUserUpdated, FamilySecurity, "{actor} updated their profile", "user"},
+	{ActionUserDeleted, FamilySecurity, "{actor} deleted their account", "user"},
+	{ActionAuditExported, FamilySecurity, "{actor} exported the audit log as {format}", "workspace"},
+	{ActionAuditPruned, FamilySecurity, "{actor} pruned {count} audit entries from before {before}", ""},
+	{ActionWorkspaceCreated, FamilyWorkspace, "{actor} created the workspace “{name}”", "workspace"},
+	{ActionWorkspaceRenamed, FamilyWorkspace, "{actor} renamed the workspace from “{from}” to “{to}”", "workspace"},
+	{ActionWorkspaceSlugChanged, FamilyWorkspace, "{actor} changed the address from /w/{from} to /w/{to}", "workspace"},
+	{ActionWorkspaceDeleted, FamilyWorkspace, "{actor} deleted the workspace “{name}”", "workspace"},
+	{ActionInviteSent, FamilyInvite, "{actor} invited {email} as {role|role}", "invite"},
+	{ActionInviteResent, FamilyInvite, "{actor} resent the invite to {email}", "invite"},
+	{ActionInviteRevoked, FamilyInvite, "{actor} revoked the invite to {email}", "invite"},
+	{ActionInviteAccepted, FamilyInvite, "{actor} joined as {role|role}", "invite"},
+	{ActionInviteDeclined, FamilyInvite, "{actor} declined the invite", "invite"},
+	{ActionTestInviteSent, FamilyInvite, "{actor} sent a test invite to {email}", ""},
+	{ActionMemberRoleChanged, FamilyMember, "{actor} changed {email}'s role from {from|role} to {to|role}", "user"},
+	{ActionMemberRemoved, FamilyMember, "{actor} removed {email} from the workspace", "user"},
+	{ActionMemberLeft, FamilyMember, "{actor} left the workspace", "user"},
+	{ActionOwnershipTransferred, FamilyMember, "{actor} made {email} an owner and stepped down to admin", "user"},
+	{ActionCheckoutStarted, FamilyBilling, "{actor} started a checkout for the Pro plan", "workspace"},
+	{ActionCheckoutCompleted, FamilyBilling, "{actor} linked the Pro subscription after checkout", "workspace"},
+	{ActionPortalOpened, FamilyBilling, "{actor} opened the billing portal", "workspace"},
+	{ActionSubscriptionUpdated, FamilyBilling, "{actor} updated the subscription (now {status})", "workspace"},
+	{ActionSubscriptionDeleted, FamilyBilling, "{actor} ended the Pro subscription", "workspace"},
+	{ActionPaymentFailed, FamilyBilling, "{actor} reported a failed payment", "workspace"},
+	{ActionInvoicePaid, FamilyBilling, "{actor} recorded a paid invoice", "workspace"},
+	{ActionBillingSynced, FamilyBilling, "{actor} synced billing from Stripe (now {status})", "workspace"},
+	{ActionDemoUpgraded, FamilyBilling, "{actor} upgraded to Pro in demo mode", "workspace"},
+	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
+	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
+}
+
+// auditByCode indexes auditCatalog.
+var auditByCode = func() map[string]AuditAction {
+	m := make(map[string]AuditAction, len(auditCatalog))
+	for _, a := range auditCatalog {
+		m[a.Code] = a
+	}
+	return m
+}()
+
+// AuditActions returns the catalog, grouped by family in display order.
+func AuditActions() []AuditAction {
+	out := make([]AuditAction, 0, len(auditCatalog))
+	for _, f := range AuditFamilies() {
+		for _, a := range auditCatalog {
+			if a.Family == f {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// LookupAuditAction returns the catalog entry of code.
+func LookupAuditAction(code string) (AuditAction, bool) {
+	a, ok := auditByCode[code]
+	return a, ok
+}
+
+// AuditActionsOf returns the codes of a family's actions.
+func AuditActionsOf(f AuditFamily) []string {
+	var out []string
+	for _, a := range auditCatalog {
+		if a.Family == f {
+			out = append(out, a.Code)
+		}
+	}
+	return out
+}
+
+// CheckAuditAction returns an error unless code is in the catalog.
+func CheckAuditAction(code string) error {
+	if _, ok := auditByCode[code]; !ok {
+		return fmt.Errorf("audit action %q is not in the catalog (internal/app/audit_catalog.go)", code)
+	}
+	return nil
+}
+
+// Who returns who an entry names as its actor: the name written with it,
+// else the email, else "Stripe" for billing entries without an actor
+// and "System" for other entries.
+func (e *AuditEntry) Who() string {
+	switch {
+	case e.ActorName != "":
+		return e.ActorName
+	case e.ActorEmail != "":
+		return e.ActorEmail
+	case e.ActorID != 0:
+		return "A deleted user"
+	}
+	if a, ok := auditByCode[e.Action]; ok && a.Family == FamilyBilling {
+		return "Stripe"
+	}
+	return "System"
+}
+
+// SummaryText returns the entry's sentence without its leading actor
+// ("invited grace@example.com as Admin"); Summary is the whole sentence.
+func (e *AuditEntry) SummaryText() string {
+	a, ok := auditByCode[e.Action]
+	if !ok {
+		return "recorded " + e.Action
+	}
+	tmpl := strings.TrimPrefix(a.Summary, "{actor} ")
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		j := strings.IndexByte(tmpl, '}')
+		if i < 0 || j < i {
+			b.WriteString(tmpl)
+			break
+		}
+		b.WriteString(tmpl[:i])
+		key, format, _ := strings.Cut(tmpl[i+1:j], "|")
+		val := ""
+		if v, ok := e.Metadata[key]; ok && v != nil {
+			val = fmt.Sprint(v)
+		}
+		switch {
+		case format == "role":
+			val = Role(val).Label()
+		case val == "" && key == "email":
+			val = "someone"
+		}
+		b.WriteString(val)
+		tmpl = tmpl[j+1:]
+	}
+	return b.String()
+}
+
+// Summary returns the entry as one sentence: "Ada Lovelace invited
+// grace@example.com as Admin".
+func (e *AuditEntry) Summary() string { return e.Who() + " " + e.SummaryText() }
+
+// Family returns the entry's family from the catalog ("" when unknown).
+func (e *AuditEntry) Family() AuditFamily { return auditByCode[e.Action].Family }
+
+// Label describes the action for a filter list: its summary without the
+// actor, each value shown as "…" ("invited … as …").
+func (a AuditAction) Label() string {
+	tmpl := strings.TrimPrefix(a.Summary, "{actor} ")
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		j := strings.IndexByte(tmpl, '}')
+		if i < 0 || j < i {
+			b.WriteString(tmpl)
+			break
+		}
+		b.WriteString(tmpl[:i] + "…")
+		tmpl = tmpl[j+1:]
+	}
+	return b.String()
+}

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+	"atrium/web/page"
+)
+
+// handleAuditEntry handles "GET /w/{slug}/audit/{entryID}" (owners and
+// admins): one entry with everything recorded about it. An entry of
+// another workspace is not found.
+func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "entryID"), 10, 64)
+	if err != nil || id <= 0 {
+		s.Error(w, r, app.Errorf(app.ENOTFOUND, "No such audit entry."))
+		return
+	}
+	e, err := s.Audit.FindAuditEntry(r.Context(), sc.ws.ID, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v := page.AuditEntryView{
+		Row:      s.auditRow(e, sc.ws, p.User.TimeZone),
+		Slug:     sc.ws.Slug,
+		Action:   e.Action,
+		Family:   e.Family().Label(),
+		ActorID:  e.ActorID,
+		Target:   e.TargetType,
+		TargetID: e.TargetID,
+		IP:       e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID,
+		Hash: e.Hash, PrevHash: e.PrevHash,
+	}
+	keys := make([]string, 0, len(e.Metadata))
+	for k := range e.Metadata {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		val := fmt.Sprint(e.Metadata[k])
+		if _, ok := e.Metadata[k].(string); !ok {
+			if b, err := json.Marshal(e.Metadata[k]); err == nil {
+				val = string(b)
+			}
+		}
+		v.Metadata = append(v.Metadata, [2]string{k, val})
+	}
+	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, "Audit entry", "audit"), v))
+}
+
+// handleAuditExport handles "GET /w/{slug}/audit/export?format=csv|jsonl"
+// with the audit page's filters (owners and admins): the matching entries
+// as an attachment, written as they are read, then an audit.exported
+// entry naming the filter.
+func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = app.ExportCSV
+	}
+	if format != app.ExportCSV && format != app.ExportJSONL {
+		s.Error(w, r, app.Errorf(app.EINVALID, "The export format must be csv or jsonl."))
+		return
+	}
+	var v page.AuditView
+	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
+	if err == nil && !ok {
+		err = app.Errorf(app.EINVALID, "The filter is not valid: open the audit page to correct it.")
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	f.Before, f.After = app.AuditCursor{}, app.AuditCursor{}
+	ctype := "text/csv; charset=utf-8"
+	if format == app.ExportJSONL {
+		ctype = "application/x-ndjson"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+app.ExportFilename(sc.ws.Slug, format, s.Now())+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	flush := func() {}
+	if fl, ok := w.(http.Flusher); ok {
+		flush = fl.Flush
+	}
+	var n int64
+	if f.WorkspaceID != 0 {
+		n, err = app.ExportAudit(r.Context(), s.Audit, f, format, w, flush)
+		if err != nil {
+			// The status is sent: the log says why the file is short.
+			s.Logger.ErrorContext(r.Context(), "audit export failed", "workspace", sc.ws.ID, "rows", n, "error", err)
+			return
+		}
+	}
+	md := map[string]any{"format": format, "rows": n}
+	for k, val := range map[string]string{"actor": v.Actor, "family": v.Family, "action": v.Action, "from": v.From, "to": v.To} {
+		if val != "" {
+			md[k] = val
+		}
+	}
+	if err := s.Audit.RecordAuditExport(r.Context(), sc.ws.ID, md); err != nil {
+		s.Logger.ErrorContext(r.Context(), "record audit export", "workspace", sc.ws.ID, "error", err)
+	}
+}

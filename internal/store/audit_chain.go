@@ -1,0 +1,318 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+// AuditChainReport is what VerifyAudit found on one chain.
+type AuditChainReport struct {
+	WorkspaceID int64
+	Slug        string // "" for the chain of entries without a workspace, or a deleted workspace
+	Checked     int64  // entries whose links were checked
+	Break       *AuditBreak
+}
+
+// AuditBreak is the first broken link of a chain: the entry whose stored
+// value (Found) differs from what the chain says it must be (Expected).
+type AuditBreak struct {
+	ID       int64
+	Field    string // "prev_hash", "hash" or "head"
+	Expected string
+	Found    string
+}
+
+// VerifyOptions narrows VerifyAudit.
+type VerifyOptions struct {
+	// WorkspaceID picks one chain when Only is set (0: entries without a
+	// workspace).
+	WorkspaceID int64
+	Only        bool
+	// Limit checks only about the newest Limit entries (0: all). The first
+	// entry read of each chain is then trusted as its start.
+	Limit int64
+	// Progress is told how many of the entries are checked so far.
+	Progress func(done, total int64)
+}
+
+// VerifyAudit walks the audit log in id order and checks every chain: each
+// entry's prev_hash is the hash of the entry before it in its chain (or of
+// the last pruned entry), its hash is app.AuditHash of its fields, and the
+// last entry is the head audit_chains records. It stops checking a chain at
+// its first break and returns one report per chain, ordered by workspace.
+func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainReport, error) {
+	heads, err := db.AuditHeads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type state struct {
+		rep     *AuditChainReport
+		last    string
+		lastID  int64
+		started bool
+	}
+	chains := map[int64]*state{}
+	var order []int64
+	get := func(ws int64) *state {
+		st, ok := chains[ws]
+		if !ok {
+			st = &state{rep: &AuditChainReport{WorkspaceID: ws}}
+			chains[ws] = st
+			order = append(order, ws)
+		}
+		return st
+	}
+	for _, h := range heads {
+		if o.Only && h.WorkspaceID != o.WorkspaceID {
+			continue
+		}
+		st := get(h.WorkspaceID)
+		st.rep.Slug, st.last, st.lastID = h.Slug, h.PrunedHash, h.PrunedID
+	}
+	where, args := "1 = 1", []any{}
+	if o.Only {
+		if o.WorkspaceID == 0 {
+			where = "a.workspace_id IS NULL"
+		} else {
+			where, args = "a.workspace_id = ?", append(args, o.WorkspaceID)
+		}
+	}
+	var total, from int64
+	if err := db.gorm.WithContext(ctx).Raw("SELECT COUNT(*), COALESCE(MAX(a.id), 0) FROM audit_logs a WHERE "+where, args...).
+		Row().Scan(&total, &from); err != nil {
+		return nil, fmt.Errorf("count audit entries: %w", err)
+	}
+	trustFirst := o.Limit > 0 && total > o.Limit
+	if trustFirst {
+		from, total = from-o.Limit, o.Limit
+	} else {
+		from = 0
+	}
+	rows, err := db.gorm.WithContext(ctx).Raw("SELECT "+auditColumns+" FROM audit_logs a WHERE "+where+
+		" AND a.id > ? ORDER BY a.id", append(args, from)...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read audit entries: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var done int64
+	for rows.Next() {
+		var r auditRecord
+		if err := scanAudit(rows, &r); err != nil {
+			return nil, fmt.Errorf("read audit entry: %w", err)
+		}
+		done++
+		if o.Progress != nil && done%10000 == 0 {
+			o.Progress(done, total)
+		}
+		ws := int64(0)
+		if r.WorkspaceID != nil {
+			ws = *r.WorkspaceID
+		}
+		st := get(ws)
+		if st.rep.Break != nil {
+			continue
+		}
+		if trustFirst && !st.started {
+			st.last = r.PrevHash
+		}
+		st.started = true
+		st.rep.Checked++
+		if r.PrevHash != st.last {
+			st.rep.Break = &AuditBreak{ID: r.ID, Field: "prev_hash", Expected: st.last, Found: r.PrevHash}
+			continue
+		}
+		if want := app.AuditHash(r.PrevHash, r.toApp()); want != r.Hash {
+			st.rep.Break = &AuditBreak{ID: r.ID, Field: "hash", Expected: want, Found: r.Hash}
+			continue
+		}
+		st.last, st.lastID = r.Hash, r.ID
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read audit entries: %w", err)
+	}
+	if o.Progress != nil {
+		o.Progress(total, total)
+	}
+	headOf := map[int64]app.AuditChainHead{}
+	for _, h := range heads {
+		headOf[h.WorkspaceID] = h.AuditChainHead
+	}
+	out := make([]AuditChainReport, 0, len(order))
+	for _, ws := range order {
+		st := chains[ws]
+		h, ok := headOf[ws]
+		switch {
+		case st.rep.Break != nil:
+		case !ok && st.rep.Checked > 0:
+			st.rep.Break = &AuditBreak{ID: st.lastID, Field: "head", Expected: "a head in audit_chains", Found: "none"}
+		case ok && (h.HeadID != st.lastID || h.HeadHash != st.last) && h.HeadID != 0:
+			st.rep.Break = &AuditBreak{ID: h.HeadID, Field: "head", Expected: h.HeadHash,
+				Found: fmt.Sprintf("chain ends at id %d with hash %s", st.lastID, st.last)}
+		}
+		out = append(out, *st.rep)
+	}
+	return out, nil
+}
+
+// AuditHead is a chain's head with its workspace's slug.
+type AuditHead struct {
+	app.AuditChainHead
+	Slug string
+}
+
+// AuditHeads returns the head of every chain, by workspace id (0 first).
+func (db *DB) AuditHeads(ctx context.Context) ([]AuditHead, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT c.workspace_id, c.head_id, c.head_hash, c.pruned_id, c.pruned_hash,
+		COALESCE(w.slug, '') FROM audit_chains c LEFT JOIN workspaces w ON w.id = c.workspace_id ORDER BY c.workspace_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read audit chain heads: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []AuditHead
+	for rows.Next() {
+		var h AuditHead
+		if err := rows.Scan(&h.WorkspaceID, &h.HeadID, &h.HeadHash, &h.PrunedID, &h.PrunedHash, &h.Slug); err != nil {
+			return nil, fmt.Errorf("read audit chain heads: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// withAuditGate runs fn in a transaction that may update and delete audit
+// entries: the append-only triggers let a statement through only while
+// audit_gate holds a row, which fn's transaction inserts first and removes
+// before committing, so no other transaction ever sees it.
+func (db *DB) withAuditGate(ctx context.Context, reason string, fn func(tx *gorm.DB) error) error {
+	return db.transact(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("INSERT INTO audit_gate (reason) VALUES (?)", reason).Error; err != nil {
+			return fmt.Errorf("open the audit gate: %w", err)
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Exec("DELETE FROM audit_gate").Error
+	})
+}
+
+// PruneResult is what PruneAudit removed.
+type PruneResult struct {
+	Deleted int64
+	Chains  int
+}
+
+// PruneAudit deletes, in each chain, the entries up to the last one created
+// before before, through the sanctioned path: it records in the chain's
+// head row the last removed entry (id and hash), from which VerifyAudit
+// starts, and writes an audit.pruned entry.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (PruneResult, error) {
+	var res PruneResult
+	err := db.withAuditGate(ctx, "prune", func(tx *gorm.DB) error {
+		type cut struct {
+			WorkspaceID *int64
+			LastID      int64
+		}
+		var cuts []cut
+		if err := tx.Raw(`SELECT workspace_id, MAX(id) AS last_id FROM audit_logs WHERE created_at < ? GROUP BY workspace_id`,
+			before.UTC()).Scan(&cuts).Error; err != nil {
+			return fmt.Errorf("find entries to prune: %w", err)
+		}
+		for _, c := range cuts {
+			var hash string
+			if err := tx.Raw("SELECT hash FROM audit_logs WHERE id = ?", c.LastID).Row().Scan(&hash); err != nil {
+				return fmt.Errorf("read audit entry %d: %w", c.LastID, err)
+			}
+			q := tx.Where("id <= ?", c.LastID)
+			chain := int64(0)
+			if c.WorkspaceID == nil {
+				q = q.Where("workspace_id IS NULL")
+			} else {
+				chain = *c.WorkspaceID
+				q = q.Where("workspace_id = ?", chain)
+			}
+			del := q.Delete(&auditRecord{})
+			if del.Error != nil {
+				return fmt.Errorf("prune the chain of workspace %d: %w", chain, del.Error)
+			}
+			if err := tx.Exec("UPDATE audit_chains SET pruned_id = ?, pruned_hash = ? WHERE workspace_id = ?",
+				c.LastID, hash, chain).Error; err != nil {
+				return fmt.Errorf("record the prune checkpoint: %w", err)
+			}
+			res.Deleted += del.RowsAffected
+			res.Chains++
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	err = db.transact(ctx, func(tx *gorm.DB) error {
+		return db.audit(ctx, tx, app.AuditEntry{Action: app.ActionAuditPruned, Metadata: map[string]any{
+			"before": before.UTC().Format(time.DateOnly), "count": res.Deleted, "chains": res.Chains}})
+	})
+	return res, err
+}
+
+// backfillAuditChain hashes the entries written before the chain existed
+// (hash = ”), in id order, and records each chain's head. Migration 00008
+// leaves them so; MigrateUp calls this right after applying it.
+func (db *DB) backfillAuditChain(ctx context.Context) error {
+	return db.withAuditGate(ctx, "backfill", func(tx *gorm.DB) error {
+		heads := map[int64]auditRecord{}
+		var after int64
+		for {
+			rows, err := tx.Raw("SELECT "+auditColumns+" FROM audit_logs a WHERE a.id > ? ORDER BY a.id LIMIT 2000", after).Rows()
+			if err != nil {
+				return fmt.Errorf("read audit entries: %w", err)
+			}
+			var batch []auditRecord
+			for rows.Next() {
+				var r auditRecord
+				if err := scanAudit(rows, &r); err != nil {
+					_ = rows.Close()
+					return fmt.Errorf("read audit entry: %w", err)
+				}
+				batch = append(batch, r)
+			}
+			_ = rows.Close()
+			if len(batch) == 0 {
+				break
+			}
+			for i := range batch {
+				r := &batch[i]
+				after = r.ID
+				chain := int64(0)
+				if r.WorkspaceID != nil {
+					chain = *r.WorkspaceID
+				}
+				if r.Hash != "" {
+					heads[chain] = *r
+					continue
+				}
+				r.PrevHash = heads[chain].Hash
+				if a, ok := app.LookupAuditAction(r.Action); ok {
+					r.Family = string(a.Family)
+				}
+				r.Hash = app.AuditHash(r.PrevHash, r.toApp())
+				if err := tx.Exec("UPDATE audit_logs SET family = ?, prev_hash = ?, hash = ? WHERE id = ?",
+					r.Family, r.PrevHash, r.Hash, r.ID).Error; err != nil {
+					return fmt.Errorf("hash audit entry %d: %w", r.ID, err)
+				}
+				heads[chain] = *r
+			}
+		}
+		for chain, r := range heads {
+			if err := tx.Exec(`INSERT INTO audit_chains (workspace_id, head_id, head_hash) VALUES (?, ?, ?)
+				ON CONFLICT (workspace_id) DO UPDATE SET head_id = excluded.head_id, head_hash = excluded.head_hash`,
+				chain, r.ID, r.Hash).Error; err != nil {
+				return fmt.Errorf("record the head of chain %d: %w", chain, err)
+			}
+		}
+		return nil
+	})
+}
