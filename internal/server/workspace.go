@@ -66,21 +66,54 @@ func (s *Server) requireRole(min app.Role) func(http.Handler) http.Handler {
 	}
 }
 
-// workspacePage returns the layout of a page inside the current workspace.
+// workspacePage returns the layout of a page inside the current workspace:
+// the tabs the user's role may open, and the user's workspaces for the
+// header's switcher (one indexed query). It remembers the workspace as the
+// one /app opens next time.
 func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, section string) layout.Page {
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
 	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
-		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil}
+		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
+		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil}
+	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
+		// The switcher is navigation: without the list it still names the
+		// current workspace, so a failed read does not fail the page.
+		if list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID); err == nil {
+			for _, uw := range list {
+				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug,
+					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
+			}
+		} else if !clientGone(r) {
+			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		}
+	}
+	s.rememberWorkspace(w, r, sc.ws.Slug)
 	return p
 }
 
 // wsPath returns a path inside the current workspace.
 func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + rest }
 
-// handleAppHome handles "GET /app": it opens the user's first workspace, or
-// asks them to create one.
+// lastWorkspaceCookie names the cookie holding the slug of the workspace
+// last opened in this browser; /app opens it when the user still belongs
+// to it.
+const lastWorkspaceCookie = "atrium_last_ws"
+
+// rememberWorkspace sets the last-workspace cookie when it names another
+// workspace.
+func (s *Server) rememberWorkspace(w http.ResponseWriter, r *http.Request, slug string) {
+	if c, err := r.Cookie(lastWorkspaceCookie); err == nil && c.Value == slug {
+		return
+	}
+	setCookie(w, &http.Cookie{Name: lastWorkspaceCookie, Value: slug, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// handleAppHome handles "GET /app": it opens the workspace last used in
+// this browser, else the user's first; with none, the user's pending
+// invitations come first, then the form to create a workspace.
 func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
@@ -91,6 +124,14 @@ func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	if len(list) == 0 {
 		redirect(w, r, "/workspaces/new")
 		return
+	}
+	if c, err := r.Cookie(lastWorkspaceCookie); err == nil {
+		for _, uw := range list {
+			if uw.Slug == c.Value {
+				redirect(w, r, "/w/"+uw.Slug)
+				return
+			}
+		}
 	}
 	redirect(w, r, "/w/"+list[0].Slug)
 }
