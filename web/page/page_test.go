@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/google/go-cmp/cmp"
 	"github.com/a-h/templ"
+	"github.com/google/go-cmp/cmp"
 
 	"atrium/web/layout"
 	"atrium/web/page"
@@ -173,7 +173,7 @@ func TestLayout(t *testing.T) {
 			current   string
 		}{
 			{
-				name:      "Owner",
+				name: "Owner",
 				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true, CanSeeBilling: true,
 					Switch: []layout.WorkspaceLink{{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", Current: true}, {Name: "Beta", Slug: "beta", Role: "Member"}}},
 				section: "audit",
