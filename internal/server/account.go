@@ -87,12 +87,13 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAccountDelete handles "POST /settings/account/delete", confirmed by
-// typing DELETE. Refused while the user is the last owner of a workspace.
+// typing the account's email address. Refused while the user is the last
+// owner of a workspace.
 func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	if strings.TrimSpace(r.PostFormValue("confirm")) != "DELETE" {
+	if !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), p.User.Email) {
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
-			DeleteError: "Type DELETE in capital letters to confirm."})
+			DeleteError: "Type your email address exactly to confirm."})
 		return
 	}
 	if err := s.Users.DeleteUser(r.Context()); err != nil {
@@ -118,6 +119,23 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// Ask only about a session of this user's, named by its device.
+		sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		for _, ss := range sessions {
+			if ss.ID == id {
+				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(ss.UserAgent), id == p.Session.ID))
+				return
+			}
+		}
+		s.setFlash(w, "info", "That device is already signed out.")
+		redirect(w, r, "/settings/account")
+		return
+	}
 	if id == p.Session.ID {
 		s.handleLogout(w, r)
 		return
@@ -138,6 +156,9 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 // handleSessionRevokeOthers handles "POST /settings/account/sessions/revoke-others".
 func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeOthers()) {
+		return
+	}
 	n, err := s.Auth.RevokeOtherSessions(r.Context(), p.User.ID, p.Session.ID)
 	if err != nil {
 		s.Error(w, r, err)

@@ -275,7 +275,7 @@ func TestAccount_Sessions(t *testing.T) {
 				t.Fatalf("%d rows marked as this device, want 1", n)
 			}
 
-			res := laptop.Follow(laptop.Submit(acct, "revoke-session", nil))
+			res := laptop.Follow(laptop.Submit(acct, "revoke-session", confirmYes))
 			if got := res.Text("flash"); !strings.Contains(got, "signed out") {
 				t.Fatalf("flash=%q", got)
 			}
@@ -288,7 +288,7 @@ func TestAccount_Sessions(t *testing.T) {
 
 			// Sign out everywhere else.
 			phone.signIn("multi@example.com")
-			res = laptop.Follow(laptop.Submit(laptop.Get("/settings/account"), "revoke-others", nil))
+			res = laptop.Follow(laptop.Submit(laptop.Get("/settings/account"), "revoke-others", confirmYes))
 			if got := res.Text("flash"); !strings.Contains(got, "1 other device") {
 				t.Fatalf("flash=%q", got)
 			}

@@ -98,6 +98,15 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		inv, err := s.Invites.FindInvite(r.Context(), sc.ws.ID, id)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(sc.ws.Slug, id, inv.Email))
+		return
+	}
 	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {
 		return s.Invites.RevokeInvite(r.Context(), sc.ws.ID, id)
 	})

@@ -42,7 +42,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	actor, owners := sc.m.Role, mp.Owners
-	v := page.MembersView{Slug: sc.ws.Slug, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
+	v := page.MembersView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
 		PendingCount: mp.PendingInvites, Members: make([]page.MemberRow, 0, len(mp.Members))}
 	v.ShowInvites = v.CanInvite
 	if n > 1 {
@@ -156,17 +156,23 @@ func idParam(r *http.Request, name string) (int64, bool) {
 func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, success string, act func() error) {
 	sc := scopeFrom(r.Context())
 	if err := act(); err != nil {
-		switch app.ErrorCode(err) {
-		case app.ECONFLICT, app.EINVALID:
-			s.setFlash(w, "error", app.ErrorMessage(err))
-			redirect(w, r, wsPath(sc.ws, "/members"))
-		default:
-			s.Error(w, r, err)
-		}
+		s.memberActionError(w, r, err)
 		return
 	}
 	s.setFlash(w, "success", success)
 	redirect(w, r, wsPath(sc.ws, "/members"))
+}
+
+// memberActionError answers a refused member action: a flash on the
+// members page for a conflict or invalid choice, the error page otherwise.
+func (s *Server) memberActionError(w http.ResponseWriter, r *http.Request, err error) {
+	switch app.ErrorCode(err) {
+	case app.ECONFLICT, app.EINVALID:
+		s.setFlash(w, "error", app.ErrorMessage(err))
+		redirect(w, r, wsPath(scopeFrom(r.Context()).ws, "/members"))
+	default:
+		s.Error(w, r, err)
+	}
 }
 
 // handleMemberRole handles "POST /w/{slug}/members/{userID}/role".
@@ -195,6 +201,18 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// The last-owner rule is left to the store: two owners are assumed.
+		who, err := s.confirmMember(r, uid, func(target app.Role, self bool) error {
+			return app.CanRemoveMember(sc.m.Role, target, self, 2)
+		})
+		if err != nil {
+			s.memberActionError(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(sc.ws.Slug, sc.ws.Name, uid, who))
+		return
+	}
 	s.memberAction(w, r, "Member removed.", func() error {
 		return s.Workspaces.RemoveMember(r.Context(), sc.ws.ID, uid)
 	})
@@ -208,6 +226,17 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, app.Errorf(app.EINVALID, "Choose a member to make owner."))
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		who, err := s.confirmMember(r, uid, func(_ app.Role, self bool) error {
+			return app.CanTransferOwnership(sc.m.Role, self)
+		})
+		if err != nil {
+			s.memberActionError(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(sc.ws.Slug, sc.ws.Name, uid, who))
+		return
+	}
 	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
 		return s.Workspaces.TransferOwnership(r.Context(), sc.ws.ID, uid)
 	})
@@ -216,6 +245,9 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 // handleLeave handles "POST /w/{slug}/leave".
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
+	if !s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name)) {
+		return
+	}
 	if err := s.Workspaces.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			s.setFlash(w, "error", app.ErrorMessage(err))

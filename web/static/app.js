@@ -47,10 +47,6 @@
       '<form method="dialog" class="stack-sm">' +
       '<h2 id="confirm-dialog-title" class="confirm-dialog-title"></h2>' +
       '<p class="confirm-dialog-text" data-testid="confirm-dialog-text"></p>' +
-      '<div class="field confirm-dialog-type" hidden>' +
-      '<label class="label" for="confirm-dialog-input"></label>' +
-      '<input class="input" id="confirm-dialog-input" autocomplete="off" data-testid="confirm-dialog-input">' +
-      "</div>" +
       '<div class="confirm-dialog-actions">' +
       '<button type="button" class="btn btn-secondary" value="cancel" data-testid="confirm-dialog-cancel">Cancel</button>' +
       '<button type="submit" class="btn btn-danger" value="ok" data-testid="confirm-dialog-ok"></button>' +
@@ -66,18 +62,10 @@
     if (typeof HTMLDialogElement !== "function") return; // the server asks instead
     e.preventDefault();
     var d = dialog || buildDialog();
-    var want = form.dataset.confirmType || "";
     d.querySelector(".confirm-dialog-title").textContent = form.dataset.confirmTitle || "Are you sure?";
     d.querySelector(".confirm-dialog-text").textContent = form.dataset.confirm;
     var ok = d.querySelector('[value="ok"]');
     ok.textContent = form.dataset.confirmLabel || "Confirm";
-    var typeBox = d.querySelector(".confirm-dialog-type");
-    var input = d.querySelector("#confirm-dialog-input");
-    typeBox.hidden = !want;
-    input.value = "";
-    d.querySelector('label[for="confirm-dialog-input"]').textContent = "Type " + want + " to confirm";
-    ok.disabled = !!want;
-    input.oninput = function () { ok.disabled = input.value.trim() !== want; };
     d.onclose = function () {
       if (d.returnValue !== "ok") return;
       var add = function (name, value) {
@@ -86,12 +74,11 @@
         form.appendChild(h);
       };
       add("confirm", "yes");
-      if (want) add("confirm_text", input.value.trim());
       form.dataset.confirmed = "yes";
       form.submit();
     };
     d.returnValue = "";
     d.showModal();
-    (want ? input : d.querySelector('[value="cancel"]')).focus();
+    d.querySelector('[value="cancel"]').focus();
   });
 })();
