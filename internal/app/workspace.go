@@ -228,6 +228,9 @@ type WorkspaceService interface {
 	// MembersPerPage a page, with its member, owner and pending-invite
 	// counts, in one statement.
 	FindMemberPage(ctx context.Context, workspaceID int64, page int) (*MemberPage, error)
+	// SearchMembers is FindMemberPage for the members whose email or name
+	// starts with prefix, ignoring case.
+	SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*MemberPage, error)
 	// ChangeMemberRole sets a member's role.
 	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
 	// RemoveMember removes another member.

@@ -19,9 +19,9 @@ func TestMembers(t *testing.T) {
 		},
 		Invites: []page.InviteRow{
 			{ID: 7, Email: "new@example.com", Role: "Member", InvitedBy: "Ada", Sent: "today", Expires: "in 7 days",
-				Delivery: "failed", DeliveryNote: "SMTP said <no>.", ShareLink: "https://atrium.test/invites/tok", CanManage: true},
+				Status: "failed", Delivery: "failed", DeliveryNote: "SMTP said <no>.", ShareLink: "https://atrium.test/invites/tok", CanManage: true},
 			{ID: 8, Email: "old@example.com", Role: "Admin", InvitedBy: "Ada", Sent: "8 days ago", Expires: "yesterday",
-				Expired: true, Delivery: "sent", CanManage: true},
+				Expired: true, Status: "expired", Delivery: "sent", CanManage: true},
 		},
 		CanInvite:   true,
 		ShowInvites: true,
@@ -174,6 +174,9 @@ func TestMembers(t *testing.T) {
 		}
 		if expired.Find(`[data-testid="invite-expired"]`).Length() != 1 {
 			t.Error("expired invite not marked")
+		}
+		if got, want := text(failed.Find(`[data-testid="invite-status"]`)), "Delivery failed"; got != want {
+			t.Errorf("failed invite status=%q, want %q", got, want)
 		}
 		if expired.Find(`[data-testid="invite-undelivered"]`).Length() != 0 || expired.Find(`[data-testid="invite-share-link"]`).Length() != 0 {
 			t.Error("delivered invite shows a delivery problem or a link")
