@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"atrium/internal/app"
 	"atrium/web/page"
@@ -69,8 +68,8 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.Name = name
 	}
-	tz, err := app.CleanText("time_zone", "time zone", v.TimeZone, 0)
-	if _, lerr := time.LoadLocation(tz); err != nil || lerr != nil || tz == "" || tz == "Local" {
+	tz := v.TimeZone
+	if !validTimeZone(tz) {
 		v.TimeZoneError = "Choose a time zone from the list (an IANA name such as Europe/Paris)."
 	}
 	if v.NameError != "" || v.TimeZoneError != "" {

@@ -164,6 +164,10 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 		// The link's token never goes into the sign-in request: the way back
 		// is the invite's id, which only its addressee can open.
 		q := url.Values{"next": {"/invitations/" + strconv.FormatInt(inv.ID, 10)}, "email": {inv.Email}}
+		// The sign-in page says what the invitation is for (the flash is
+		// signed, so no one can put words there through a link).
+		s.setFlash(w, "info", inv.InvitedBy+" invited you to join “"+inv.WorkspaceName+"” as "+inv.Role.Label()+
+			". Sign in as "+inv.Email+" to accept.")
 		redirect(w, r, "/login?"+q.Encode())
 		return
 	}

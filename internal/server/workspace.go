@@ -144,9 +144,31 @@ func (s *Server) handleWorkspaceNew(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	waiting, err := s.waitingInvites(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	pg := s.page(w, r, "Create a workspace")
 	pg.Section = "workspaces"
-	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0}))
+	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0, Waiting: waiting}))
+}
+
+// waitingInvites lists the pending, unexpired invitations addressed to the
+// signed-in user, for the banner that offers to accept them.
+func (s *Server) waitingInvites(r *http.Request) ([]page.WaitingInvite, error) {
+	p := app.PrincipalFromContext(r.Context())
+	invites, err := s.Invites.FindInvitesForEmail(r.Context(), p.User.Email)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]page.WaitingInvite, 0, len(invites))
+	for _, inv := range invites {
+		base := "/invitations/" + strconv.FormatInt(inv.ID, 10)
+		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: inv.Role.Label(), Inviter: inv.InvitedBy,
+			AcceptURL: base + "/accept", DeclineURL: base + "/decline"})
+	}
+	return out, nil
 }
 
 // handleWorkspaceCreate handles "POST /workspaces".
