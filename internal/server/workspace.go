@@ -260,7 +260,28 @@ func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request)
 	sc := scopeFrom(r.Context())
 	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
 		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+	s.explainStillPaying(sc.ws, &v)
 	s.render(w, r, http.StatusOK, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+}
+
+// explainStillPaying fills in why a workspace with a live subscription
+// cannot be deleted yet, and the way to cancel it: the Customer Portal
+// when billing is on, the demo downgrade on a development server without
+// it, else the billing page.
+func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettingsView) {
+	if app.PlanFor(ws.SubscriptionStatus) != app.PlanPro || ws.StripeSubscriptionID == "" {
+		return
+	}
+	switch {
+	case s.Stripe != nil && ws.StripeCustomerID != "":
+		v.StillPaying = "This workspace still pays for Pro. Cancel the subscription in Stripe’s Customer Portal first; once Stripe confirms, you can delete it here."
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/portal"), "Cancel in the Customer Portal"
+	case s.Stripe == nil && s.Config.IsDevelopment():
+		v.StillPaying = "This workspace has a subscription on record. Billing is off on this development server, so the demo downgrade ends it; then you can delete the workspace."
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/demo-downgrade"), "Downgrade to Free (demo)"
+	default:
+		v.StillPaying = "This workspace has a subscription on record. It must be cancelled before the workspace can be deleted; billing is not configured on this server, so ask an operator."
+	}
 }
 
 // handleWorkspaceUpdate handles "POST /w/{slug}/settings" (owners): rename
@@ -299,6 +320,16 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
+		if app.ErrorCode(err) == app.ECONFLICT {
+			// Still paying: the settings page says how to cancel first.
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true}
+			s.explainStillPaying(sc.ws, &v)
+			if v.StillPaying == "" {
+				v.StillPaying = app.ErrorMessage(err)
+			}
+			s.render(w, r, http.StatusConflict, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			return
+		}
 		s.Error(w, r, err)
 		return
 	}
