@@ -101,6 +101,9 @@ func ValidateWorkspaceName(name string) (string, error) {
 		return name, err
 	}
 	n := utf8.RuneCountInString(name)
+	if n == 0 {
+		return name, FieldErrorf("name", "Enter a name.")
+	}
 	if n < WorkspaceNameMin || n > WorkspaceNameMax {
 		return name, FieldErrorf("name", "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
 	}

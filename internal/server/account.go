@@ -35,28 +35,23 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
-	if err := s.deleteBlocked(r); err != nil {
-		v.DeleteBlocked = app.ErrorMessage(err)
+	blocking, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if len(blocking) > 0 {
+		v.DeleteBlocked = app.SoleOwnerMessage(blocking)
+		for _, ws := range blocking {
+			v.Blocking = append(v.Blocking, page.BlockingWorkspace{Name: ws.Name, MembersURL: "/w/" + ws.Slug + "/members",
+				SettingsURL: "/w/" + ws.Slug + "/settings"})
+		}
 	}
 	pg := s.page(w, r, "Account")
 	pg.Section = "account"
 	s.render(w, r, status, page.Account(pg, v))
 }
 
-// deleteBlocked says why the user cannot delete their account, if so: they
-// are the last owner of a workspace.
-func (s *Server) deleteBlocked(r *http.Request) error {
-	p := app.PrincipalFromContext(r.Context())
-	names, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
-	if err != nil {
-		return err
-	}
-	if len(names) > 0 {
-		return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace before deleting your account.",
-			strings.Join(names, ", "))
-	}
-	return nil
-}
 
 // handleAccountUpdate handles "POST /settings/account": display name and
 // time zone.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -311,6 +312,15 @@ func (s *Server) inviteActionFailed(w http.ResponseWriter, r *http.Request, err 
 // invite and no membership.
 func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !slices.ContainsFunc(list, func(uw *app.UserWorkspace) bool { return uw.Role == app.RoleOwner }) {
+		s.errorPage(w, r, http.StatusForbidden, "Only owners of a workspace can send a test invite.")
+		return
+	}
 	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.Config.AppName, p.User.Email)); err != nil {
 		s.Error(w, r, err)
 		return

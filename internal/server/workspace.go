@@ -358,6 +358,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
 		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, Slug: uw.Slug, Role: uw.Role.Label(), Members: uw.Members})
+		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {
 		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),

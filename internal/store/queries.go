@@ -102,7 +102,7 @@ func buildHotQueries() map[string]hotQuery {
 			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
 		// The account page names the workspaces that block deleting the
 		// account; owners are counted through the rank index.
-		qSoleOwner: {SQL: `SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+		qSoleOwner: {SQL: `SELECT w.name, w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
 			WHERE m.user_id = ? AND m.role = 'owner'
 			AND (SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = m.workspace_id AND ` +
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1

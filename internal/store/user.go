@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,18 +97,22 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	return out, err
 }
 
-// soleOwnerships names the workspaces userID is the only owner of.
-func soleOwnerships(tx *gorm.DB, userID int64) ([]string, error) {
-	var names []string
-	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&names).Error
+// soleOwnerships lists the workspaces userID is the only owner of.
+func soleOwnerships(tx *gorm.DB, userID int64) ([]app.WorkspaceRef, error) {
+	var rows []struct{ Name, Slug string }
+	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}
-	return names, nil
+	out := make([]app.WorkspaceRef, len(rows))
+	for i, r := range rows {
+		out[i] = app.WorkspaceRef{Name: r.Name, Slug: r.Slug}
+	}
+	return out, nil
 }
 
-// FindSoleOwnerships names the workspaces the user is the only owner of.
-func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error) {
+// FindSoleOwnerships lists the workspaces the user is the only owner of.
+func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]app.WorkspaceRef, error) {
 	return soleOwnerships(s.db.gorm.WithContext(ctx), userID)
 }
 
@@ -136,8 +139,7 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 			return err
 		}
 		if len(blocking) > 0 {
-			return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace first.",
-				strings.Join(blocking, ", "))
+			return app.Errorf(app.ECONFLICT, "%s", app.SoleOwnerMessage(blocking))
 		}
 		var r userRecord
 		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
