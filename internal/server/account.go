@@ -52,7 +52,6 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	s.render(w, r, status, page.Account(pg, v))
 }
 
-
 // handleAccountUpdate handles "POST /settings/account": display name and
 // time zone.
 func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
