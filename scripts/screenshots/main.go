@@ -42,6 +42,7 @@ var shots = []shot{
 	{"landing", "/", false},
 	{"sign-in", "/login", false},
 	{"dashboard", "/w/acme", true},
+	{"dashboard-free", "/w/demo-studio", true},
 	{"members", "/w/acme/members", true},
 	{"audit", "/w/acme/audit", true},
 	{"billing", "/w/acme/billing", true},
@@ -133,7 +134,11 @@ func run(out, only, chromium string) error {
 		for _, vp := range viewports {
 			for _, scheme := range []string{"light", "dark"} {
 				path := filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", s.name, vp.name, scheme))
-				if err := capture(ctx, base+s.path, vp, scheme, path); err != nil {
+				err := capture(ctx, base+s.path, vp, scheme, path)
+				if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+					err = capture(ctx, base+s.path, vp, scheme, path) // a navigation was still in flight
+				}
+				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				fmt.Println(path)
@@ -185,11 +190,21 @@ func signIn(ctx context.Context, base string, links <-chan string) error {
 	case <-time.After(30 * time.Second):
 		return errors.New("sign in: no magic link in the server log")
 	}
-	return chromedp.Do(ctx,
+	if err := chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		chromedp.Click(chromedp.CSS(`form[action="/auth/verify"] button`)),
-		chromedp.Sleep(time.Second),
-	)
+	); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	// Wait until the sign-in has landed on a signed-in page, so the first
+	// capture does not abort its redirects.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.readyState === "complete" && !location.pathname.startsWith("/auth/") ? document.querySelectorAll('[data-testid="user-menu"]').length : 0`))
+		if err == nil && n > 0 {
+			return nil
+		}
+	}
+	return errors.New("sign in: never reached a signed-in page")
 }
 
 var verifyLink = regexp.MustCompile(`https?://[^"\s\\]*/auth/verify\?token=[A-Za-z0-9_%-]+`)
