@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz clean
+.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ package: ## build the reproducible dist/atrium-VERSION-OS-ARCH.zip and its .sha2
 
 backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 	$(GO) run ./cmd/atrium backup $(if $(OUT),--out '$(OUT)')
+
+screenshots: ## PNGs of the main pages (desktop and phone, light and dark) in web/screenshots, from a seeded temporary database
+	$(GO) run ./scripts/screenshots -out web/screenshots
 
 clean: ## remove build output
 	rm -rf bin dist

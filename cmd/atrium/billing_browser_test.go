@@ -154,7 +154,7 @@ func TestBrowser_UpgradeJourney(t *testing.T) {
 	if got, want := owner.words(byTestID("billing-status")), "Active"; got != want {
 		t.Errorf("status %q, want %q", got, want)
 	}
-	if got, want := owner.words(byTestID("billing-seats")), "Seats used: 1 of Unlimited"; got != want {
+	if got, want := owner.words(byTestID("billing-seats")), "1 of Unlimited"; got != want {
 		t.Errorf("seats %q, want %q", got, want)
 	}
 	if owner.present(byTestID("billing-upgrade")) || !owner.present(byTestID("billing-portal")) {

@@ -216,6 +216,17 @@ func (a browserActor) words(sel chromedp.CSS) string {
 	return strings.Join(strings.Fields(a.text(sel)), " ")
 }
 
+// textContent returns the trimmed text of the first element sel matches,
+// shown or not (the header's menus keep the signed-in address folded away).
+func (a browserActor) textContent(sel chromedp.CSS) string {
+	a.t.Helper()
+	s, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {}).textContent || ''", sel)))
+	if err != nil {
+		a.t.Fatalf("%s: read the text of %s: %v", a.who, sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
 // value returns the value of the first form field sel matches.
 func (a browserActor) value(sel chromedp.CSS) string {
 	a.t.Helper()

@@ -34,7 +34,7 @@ func TestBrowser_SignInJourney(t *testing.T) {
 	if got, want := user.location(), srv.URL+firstWorkspacePath; got != want {
 		t.Errorf("signed in at %s, want %s", got, want)
 	}
-	if got := user.text(byTestID("nav-email")); !strings.Contains(got, email) {
+	if got := user.textContent(byTestID("nav-email")); !strings.Contains(got, email) {
 		t.Errorf("header shows %q, want it to show %q", got, email)
 	}
 
@@ -54,6 +54,7 @@ func TestBrowser_SignInJourney(t *testing.T) {
 	}
 
 	user.do("sign out",
+		chromedp.Click(byTestID("user-menu-button")),
 		chromedp.Click(chromedp.CSS(`form[data-testid="logout"] [data-testid="logout-submit"]`)),
 		chromedp.WaitVisible(byTestID("login")),
 	)

@@ -91,7 +91,7 @@ func TestBrowser_InviteJourney(t *testing.T) {
 	if got, want := teammate.text(byTestID("nav-workspace")), "Acme"; got != want {
 		t.Errorf("teammate's workspace bar names %q, want %q", got, want)
 	}
-	if got, want := teammate.text(byTestID("nav-email")), teammateEmail; !strings.Contains(got, want) {
+	if got, want := teammate.textContent(byTestID("nav-email")), teammateEmail; !strings.Contains(got, want) {
 		t.Errorf("teammate's header shows %q, want it to show %q", got, want)
 	}
 

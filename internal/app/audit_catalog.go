@@ -92,6 +92,7 @@ var auditCatalog = []AuditAction{
 	{ActionInvoicePaid, FamilyBilling, "{actor} recorded a paid invoice", "workspace"},
 	{ActionBillingSynced, FamilyBilling, "{actor} synced billing from Stripe (now {status})", "workspace"},
 	{ActionDemoUpgraded, FamilyBilling, "{actor} upgraded to Pro in demo mode", "workspace"},
+	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
 }

@@ -51,6 +51,9 @@ type NewSession struct {
 	// ReplacesHash is the hash of a session token the browser held before
 	// signing in; that session is ended so its id is never reused.
 	ReplacesHash string
+	// TimeZone is the browser's IANA time zone, already checked; the user
+	// created by a first sign-in starts with it ("" keeps UTC).
+	TimeZone string
 }
 
 // Principal is the signed-in user of a request with their session, read in

@@ -27,6 +27,7 @@ const (
 	ActionInvoicePaid         = "billing.invoice_paid"
 	ActionBillingSynced       = "billing.synced"
 	ActionDemoUpgraded        = "billing.demo_upgraded"
+	ActionDemoDowngraded      = "billing.demo_downgraded"
 )
 
 // Results of applying a Stripe event.
@@ -115,6 +116,9 @@ type BillingService interface {
 	// DemoUpgrade switches a workspace to pro without Stripe (development
 	// demo mode; owners only).
 	DemoUpgrade(ctx context.Context, workspaceID int64) error
+	// DemoDowngrade puts a workspace back on the free plan without Stripe,
+	// forgetting its subscription (development demo mode; owners only).
+	DemoDowngrade(ctx context.Context, workspaceID int64) error
 	// FindWorkspaceBySlug finds a workspace for operator commands.
 	FindWorkspaceBySlug(ctx context.Context, slug string) (*Workspace, error)
 }

@@ -105,6 +105,8 @@ type InviteService interface {
 	// FindInviteByToken returns the invite of a token hash in any state;
 	// ENOTFOUND for an unknown token.
 	FindInviteByToken(ctx context.Context, tokenHash string) (*Invite, error)
+	// FindInvite returns a workspace's invite by id, in any state.
+	FindInvite(ctx context.Context, workspaceID, id int64) (*Invite, error)
 	// FindInviteForEmail returns an invite by id when it was sent to email;
 	// ENOTFOUND otherwise.
 	FindInviteForEmail(ctx context.Context, id int64, email string) (*Invite, error)

@@ -79,6 +79,14 @@ func CanSeeAudit(actor Role) error {
 	return nil
 }
 
+// CanSeeBilling: owners and admins (admins read it; see CanManageBilling).
+func CanSeeBilling(actor Role) error {
+	if !actor.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can see billing.")
+	}
+	return nil
+}
+
 // CanManageBilling: owners only.
 func CanManageBilling(actor Role) error {
 	if actor != RoleOwner {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -42,9 +43,9 @@ func ValidateUserName(name string) (string, error) {
 type UserService interface {
 	// UpdateUser changes the principal's profile ("user.updated").
 	UpdateUser(ctx context.Context, upd UserUpdate) (*User, error)
-	// FindSoleOwnerships names the workspaces the user is the only owner of
-	// (what blocks deleting their account).
-	FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error)
+	// FindSoleOwnerships lists the workspaces the user is the only owner of
+	// (what blocks deleting their account), by name.
+	FindSoleOwnerships(ctx context.Context, userID int64) ([]WorkspaceRef, error)
 	// DeleteUser deletes the principal's account: their sessions and
 	// memberships go, audit entries stay. Refused (ECONFLICT) while they are
 	// the last owner of a workspace.
@@ -53,4 +54,24 @@ type UserService interface {
 	FindUserByID(ctx context.Context, id int64) (*User, error)
 	// FindUserByEmail returns the user with that (normalized) email or ENOTFOUND.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
+}
+
+// WorkspaceRef names a workspace and its address.
+type WorkspaceRef struct {
+	Name, Slug string
+}
+
+// SoleOwnerMessage says why an account that is the last owner of these
+// workspaces cannot be deleted yet; "the workspace" or "each workspace"
+// as their number asks.
+func SoleOwnerMessage(ws []WorkspaceRef) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Name
+	}
+	if len(ws) == 1 {
+		return "You are the last owner of " + names[0] + ". Transfer its ownership or delete the workspace first."
+	}
+	return "You are the last owner of " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] +
+		". For each workspace, transfer its ownership or delete it first."
 }

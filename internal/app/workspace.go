@@ -107,6 +107,9 @@ func ValidateWorkspaceName(name string) (string, error) {
 		return name, err
 	}
 	n := utf8.RuneCountInString(name)
+	if n == 0 {
+		return name, FieldErrorf("name", "Enter a name.")
+	}
 	if n < WorkspaceNameMin || n > WorkspaceNameMax {
 		return name, FieldErrorf("name", "Use %d to %d characters for the name.", WorkspaceNameMin, WorkspaceNameMax)
 	}
@@ -238,6 +241,9 @@ type WorkspaceService interface {
 	// order (by membership id), those after the membership id after; the
 	// API's cursor.
 	FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*MemberAt, error)
+	// SearchMembers is FindMemberPage for the members whose email or name
+	// starts with prefix, ignoring case.
+	SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*MemberPage, error)
 	// ChangeMemberRole sets a member's role.
 	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
 	// RemoveMember removes another member.

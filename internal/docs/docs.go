@@ -199,7 +199,9 @@ func render(md goldmark.Markdown, src Source, slugs map[string]string) (*Page, e
 	if err := md.Renderer().Render(&buf, src.Markdown, doc); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	p.HTML = buf.String()
+	// Wide code blocks scroll sideways: tabindex lets a keyboard reach and
+	// scroll them, and the label says what the stop is.
+	p.HTML = strings.ReplaceAll(buf.String(), "<pre>", `<pre tabindex="0" aria-label="Code example">`)
 	return p, nil
 }
 

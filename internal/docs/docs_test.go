@@ -271,3 +271,21 @@ func TestNew_SummaryIsShortened(t *testing.T) {
 		})
 	}
 }
+
+// TestRender_CodeBlocksKeyboardScrollable checks that a code block, which
+// scrolls sideways when wide, can be reached and scrolled from the
+// keyboard and is labelled.
+func TestRender_CodeBlocksKeyboardScrollable(t *testing.T) {
+	t.Parallel()
+	doc := parse(t, page(t, "# Title\n\nIntro.\n\n```\n"+strings.Repeat("x", 200)+"\n```\n").HTML)
+	pre := doc.Find("pre")
+	if pre.Length() != 1 {
+		t.Fatalf("%d pre elements, want 1", pre.Length())
+	}
+	if got, want := pre.AttrOr("tabindex", ""), "0"; got != want {
+		t.Errorf("pre tabindex=%q, want %q", got, want)
+	}
+	if pre.AttrOr("aria-label", "") == "" {
+		t.Error("pre has no aria-label")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"atrium/internal/app"
 	"atrium/web/page"
@@ -36,27 +35,21 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
-	if err := s.deleteBlocked(r); err != nil {
-		v.DeleteBlocked = app.ErrorMessage(err)
+	blocking, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if len(blocking) > 0 {
+		v.DeleteBlocked = app.SoleOwnerMessage(blocking)
+		for _, ws := range blocking {
+			v.Blocking = append(v.Blocking, page.BlockingWorkspace{Name: ws.Name, MembersURL: "/w/" + ws.Slug + "/members",
+				SettingsURL: "/w/" + ws.Slug + "/settings"})
+		}
 	}
 	pg := s.page(w, r, "Account")
 	pg.Section = "account"
 	s.render(w, r, status, page.Account(pg, v))
-}
-
-// deleteBlocked says why the user cannot delete their account, if so: they
-// are the last owner of a workspace.
-func (s *Server) deleteBlocked(r *http.Request) error {
-	p := app.PrincipalFromContext(r.Context())
-	names, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
-	if err != nil {
-		return err
-	}
-	if len(names) > 0 {
-		return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace before deleting your account.",
-			strings.Join(names, ", "))
-	}
-	return nil
 }
 
 // handleAccountUpdate handles "POST /settings/account": display name and
@@ -69,8 +62,8 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.Name = name
 	}
-	tz, err := app.CleanText("time_zone", "time zone", v.TimeZone, 0)
-	if _, lerr := time.LoadLocation(tz); err != nil || lerr != nil || tz == "" || tz == "Local" {
+	tz := v.TimeZone
+	if !validTimeZone(tz) {
 		v.TimeZoneError = "Choose a time zone from the list (an IANA name such as Europe/Paris)."
 	}
 	if v.NameError != "" || v.TimeZoneError != "" {
@@ -87,12 +80,13 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAccountDelete handles "POST /settings/account/delete", confirmed by
-// typing DELETE. Refused while the user is the last owner of a workspace.
+// typing the account's email address. Refused while the user is the last
+// owner of a workspace.
 func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	if strings.TrimSpace(r.PostFormValue("confirm")) != "DELETE" {
+	if !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), p.User.Email) {
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
-			DeleteError: "Type DELETE in capital letters to confirm."})
+			DeleteError: "Type your email address exactly to confirm."})
 		return
 	}
 	if err := s.Users.DeleteUser(r.Context()); err != nil {
@@ -118,6 +112,23 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// Ask only about a session of this user's, named by its device.
+		sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		for _, ss := range sessions {
+			if ss.ID == id {
+				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(ss.UserAgent), id == p.Session.ID))
+				return
+			}
+		}
+		s.setFlash(w, "info", "That device is already signed out.")
+		redirect(w, r, "/settings/account")
+		return
+	}
 	if id == p.Session.ID {
 		s.handleLogout(w, r)
 		return
@@ -138,6 +149,9 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 // handleSessionRevokeOthers handles "POST /settings/account/sessions/revoke-others".
 func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeOthers()) {
+		return
+	}
 	n, err := s.Auth.RevokeOtherSessions(r.Context(), p.User.ID, p.Session.ID)
 	if err != nil {
 		s.Error(w, r, err)

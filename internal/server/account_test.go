@@ -69,7 +69,7 @@ func TestAccount_DeleteBlockedForLastOwner(t *testing.T) {
 	if !strings.Contains(page.Text("delete-account-blocked"), "Acme Inc") || page.Has("delete-account-form") {
 		t.Fatalf("last owner: blocked=%q form=%v", page.Text("delete-account-blocked"), page.Has("delete-account-form"))
 	}
-	res := b.Post("/settings/account/delete", url.Values{"confirm": {"DELETE"}})
+	res := b.Post("/settings/account/delete", url.Values{"confirm": {"owner@example.com"}})
 	if got, want := res.StatusCode, http.StatusConflict; got != want {
 		t.Fatalf("forced delete: status=%d, want %d", got, want)
 	}
@@ -83,11 +83,11 @@ func TestAccount_DeleteBlockedForLastOwner(t *testing.T) {
 	// Once the workspace is gone, the account can go too.
 	b.Post("/w/"+slug+"/delete", url.Values{"confirm": {"Acme Inc"}})
 	page = b.Get("/settings/account")
-	res = b.Submit(page, "delete-account-form", url.Values{"confirm": {"delete"}})
-	if got, want := res.StatusCode, http.StatusUnprocessableEntity; got != want {
-		t.Fatalf("lowercase confirmation: status=%d, want %d", got, want)
-	}
 	res = b.Submit(page, "delete-account-form", url.Values{"confirm": {"DELETE"}})
+	if got, want := res.StatusCode, http.StatusUnprocessableEntity; got != want {
+		t.Fatalf("DELETE instead of the email: status=%d, want %d", got, want)
+	}
+	res = b.Submit(page, "delete-account-form", url.Values{"confirm": {" Owner@Example.com "}})
 	if got, want := res.Location(), "/login"; got != want {
 		t.Fatalf("delete Location=%q, want %q", got, want)
 	}

@@ -106,6 +106,9 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	sessToken, sessHash := app.NewToken()
 	meta := app.RequestMetaFromContext(r.Context())
 	ns := app.NewSession{TokenHash: sessHash, IP: meta.IP, UserAgent: meta.UserAgent}
+	if tz := r.PostFormValue("tz"); validTimeZone(tz) {
+		ns.TimeZone = tz // filled in by app.js from the browser
+	}
 	if old := s.sessionToken(r); old != "" {
 		ns.ReplacesHash = app.HashToken(old)
 	}
@@ -115,7 +118,6 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, sessToken)
-	s.setFlash(w, "success", "You are signed in as "+lt.Email+".")
 	redirect(w, r, app.SafeNext(lt.Next, appHome))
 }
 

@@ -30,7 +30,8 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",
-		IsPro: app.PlanFor(ws.SubscriptionStatus) == app.PlanPro && ws.Plan == app.PlanPro,
+		IsPro:      app.PlanFor(ws.SubscriptionStatus) == app.PlanPro && ws.Plan == app.PlanPro,
+		PriceLabel: s.Config.ProPlanPriceLabel,
 	}
 	switch ws.SubscriptionStatus {
 	case app.SubActive, app.SubTrialing:
@@ -125,6 +126,23 @@ func (s *Server) handleDemoUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlash(w, "success", "Demo upgrade: the workspace is on Pro now. No payment was taken.")
+	redirect(w, r, wsPath(sc.ws, "/billing"))
+}
+
+// handleDemoDowngrade handles "POST /w/{slug}/billing/demo-downgrade"
+// (owners): development only, when Stripe is not configured. It undoes a
+// demo upgrade, or seeded billing, so the free plan can be tried again.
+func (s *Server) handleDemoDowngrade(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if s.Stripe != nil || !s.Config.IsDevelopment() {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	if err := s.Billing.DemoDowngrade(r.Context(), sc.ws.ID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "Demo downgrade: the workspace is back on Free.")
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
 

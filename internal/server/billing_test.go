@@ -96,7 +96,7 @@ func TestBillingPage_Roles(t *testing.T) {
 	if got, want := page.Text("billing-plan"), "Free"; got != want {
 		t.Errorf("plan %q, want %q", got, want)
 	}
-	if got, want := strings.Join(strings.Fields(page.Text("billing-seats")), " "), "Seats used: 3 of 3"; got != want {
+	if got, want := strings.Join(strings.Fields(page.Text("billing-seats")), " "), "3 of 3"; got != want {
 		t.Errorf("seats %q, want %q", got, want)
 	}
 	if page.Has("billing-portal") || page.Has("billing-off") || page.Has("billing-demo-upgrade") {
@@ -309,7 +309,7 @@ func TestBilling_SeatLimits(t *testing.T) {
 
 	t.Run("Active", func(t *testing.T) {
 		setStatus(t, app.SubActive)
-		if got, want := seats(t), "Seats used: 2 of Unlimited"; got != want {
+		if got, want := seats(t), "2 of Unlimited"; got != want {
 			t.Errorf("seats %q, want %q", got, want)
 		}
 		if got, want := statValue(owner.Get(path), "stat-seats"), "2 of Unlimited"; got != want {
@@ -349,7 +349,7 @@ func TestBilling_SeatLimits(t *testing.T) {
 			if got := page.Text("billing-plan"); !strings.HasPrefix(got, "Free") {
 				t.Errorf("%s: plan %q, want Free", status, got)
 			}
-			if got, want := seats(t), "Seats used: 5 of 2"; got != want {
+			if got, want := seats(t), "5 of 2"; got != want {
 				t.Errorf("%s: seats %q, want %q", status, got, want)
 			}
 			if code := invite(t, "sixth@example.com"); code != http.StatusUnprocessableEntity {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"atrium/internal/app"
+	"atrium/web/layout"
 	"atrium/web/page"
 )
 
@@ -95,7 +96,15 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if v.Message == "" {
 		v.Message = http.StatusText(status)
 	}
-	s.render(w, r, status, page.Error(s.page(w, r, v.Title), v))
+	var pg layout.Page
+	if scopeFrom(r.Context()) != nil {
+		// Inside a workspace (a 403 for a role, say) the page keeps the
+		// workspace's navigation, so there is a way on.
+		pg = s.workspacePage(w, r, v.Title, "")
+	} else {
+		pg = s.page(w, r, v.Title)
+	}
+	s.render(w, r, status, page.Error(pg, v))
 }
 
 func retryAfterText(secs string) string {

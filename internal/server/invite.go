@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -98,6 +99,15 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		inv, err := s.Invites.FindInvite(r.Context(), sc.ws.ID, id)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(sc.ws.Slug, id, inv.Email))
+		return
+	}
 	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {
 		return s.Invites.RevokeInvite(r.Context(), sc.ws.ID, id)
 	})
@@ -155,6 +165,10 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 		// The link's token never goes into the sign-in request: the way back
 		// is the invite's id, which only its addressee can open.
 		q := url.Values{"next": {"/invitations/" + strconv.FormatInt(inv.ID, 10)}, "email": {inv.Email}}
+		// The sign-in page says what the invitation is for (the flash is
+		// signed, so no one can put words there through a link).
+		s.setFlash(w, "info", inv.InvitedBy+" invited you to join “"+inv.WorkspaceName+"” as "+inv.Role.Label()+
+			". Sign in as "+inv.Email+" to accept.")
 		redirect(w, r, "/login?"+q.Encode())
 		return
 	}
@@ -298,6 +312,15 @@ func (s *Server) inviteActionFailed(w http.ResponseWriter, r *http.Request, err 
 // invite and no membership.
 func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !slices.ContainsFunc(list, func(uw *app.UserWorkspace) bool { return uw.Role == app.RoleOwner }) {
+		s.errorPage(w, r, http.StatusForbidden, "Only owners of a workspace can send a test invite.")
+		return
+	}
 	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.Config.AppName, p.User.Email)); err != nil {
 		s.Error(w, r, err)
 		return

@@ -119,7 +119,7 @@ func TestInvite_DeadLinks(t *testing.T) {
 			a.Clock.Add(app.InviteTTL + time.Minute)
 		}, http.StatusGone, "expired"},
 		{"revoked", func(t *testing.T, a *testApp, owner *browser, slug, _ string) {
-			res := owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("late@example.com"), "invite-revoke", nil)
+			res := owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("late@example.com"), "invite-revoke", confirmYes)
 			if got := owner.Follow(res).Text("flash"); !strings.Contains(got, "revoked") {
 				t.Fatalf("revoke flash=%q", got)
 			}

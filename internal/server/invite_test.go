@@ -278,7 +278,7 @@ func TestInvite_SeatLimit(t *testing.T) {
 	}
 
 	// Revoking the pending invite frees the seat.
-	res = owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("first@example.com"), "invite-revoke", nil)
+	res = owner.submitWithin(owner.Get("/w/"+slug+"/members"), inviteRowSel("first@example.com"), "invite-revoke", confirmYes)
 	if page := owner.Follow(res); page.Has("seat-limit") {
 		t.Errorf("seat limit still shown after revoking the only pending invite")
 	}

@@ -81,6 +81,11 @@ func TestTenantIsolation(t *testing.T) {
 						ws := f.newTenantA(t)
 						before := f.state(t, ws.id)
 						path, form := ws.fill(tc.path), url.Values{}
+						if tc.method == http.MethodPost {
+							// The confirmed action: the confirmation step is
+							// TestConfirm_UnconfirmedPostChangesNothing's.
+							form.Set("confirm", "yes")
+						}
 						for k, v := range tc.form {
 							form.Set(k, ws.fill(v))
 						}
@@ -148,9 +153,17 @@ func TestTenantIsolation(t *testing.T) {
 					{"A revokes B's API key", f.owner, "/w/" + ws.slug + "/settings/api-keys/" + id(bKey) + "/revoke", nil},
 				}
 				for _, tc := range cases {
-					res := tc.b.Post(tc.path, tc.form)
-					if got, want := res.StatusCode, http.StatusNotFound; got != want {
-						t.Errorf("%s: POST %s status=%d, want %d", tc.name, tc.path, got, want)
+					// Unconfirmed (the confirmation page's lookups) and
+					// confirmed alike.
+					for _, confirm := range []string{"", "yes"} {
+						form := url.Values{"confirm": {confirm}}
+						for k, v := range tc.form {
+							form[k] = v
+						}
+						res := tc.b.Post(tc.path, form)
+						if got, want := res.StatusCode, http.StatusNotFound; got != want {
+							t.Errorf("%s (confirm=%q): POST %s status=%d, want %d", tc.name, confirm, tc.path, got, want)
+						}
 					}
 				}
 				// The API: A's key acts in A only; B's resources are not found.

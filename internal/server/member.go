@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -32,24 +33,38 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil || n < 1 {
 		n = 1
 	}
-	mp, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, n)
+	q := formEcho(r.URL.Query().Get("q"))
+	if len(q) > 100 {
+		q = q[:100]
+	}
+	mp, err := s.Workspaces.SearchMembers(r.Context(), sc.ws.ID, q, n)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	if len(mp.Members) == 0 && n > 1 {
-		redirect(w, r, wsPath(sc.ws, "/members"))
+		redirect(w, r, wsPath(sc.ws, "/members")+searchQuery(q, 0))
 		return
 	}
+	if len(mp.Members) == 0 && q != "" {
+		// Nothing matches: the counts come with the first page instead.
+		all, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, 1)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		mp = &app.MemberPage{Page: 1, WorkspaceStats: all.WorkspaceStats, Owners: all.Owners}
+	}
 	actor, owners := sc.m.Role, mp.Owners
-	v := page.MembersView{Slug: sc.ws.Slug, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
+	v := page.MembersView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
 		PendingCount: mp.PendingInvites, Members: make([]page.MemberRow, 0, len(mp.Members))}
 	v.ShowInvites = v.CanInvite
+	v.Query = q
 	if n > 1 {
-		v.PrevURL = wsPath(sc.ws, "/members?page="+strconv.Itoa(n-1))
+		v.PrevURL = wsPath(sc.ws, "/members") + searchQuery(q, n-1)
 	}
 	if mp.HasNext {
-		v.NextURL = wsPath(sc.ws, "/members?page="+strconv.Itoa(n+1))
+		v.NextURL = wsPath(sc.ws, "/members") + searchQuery(q, n+1)
 	}
 	for _, m := range mp.Members {
 		v.Members = append(v.Members, s.memberRow(m, actor, p.User, owners))
@@ -82,6 +97,22 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	s.render(w, r, status, page.Members(s.workspacePage(w, r, "Members", "members"), v))
 }
 
+// searchQuery returns the members page's query string for a search and a
+// page number (0 or 1 for the first page).
+func searchQuery(q string, page int) string {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
 // inviteRows lists the newest pending invites of a workspace for those who
 // manage them, with how each email fared.
 func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]page.InviteRow, error) {
@@ -95,9 +126,18 @@ func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]pa
 		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
 			Sent: s.formatDate(inv.CreatedAt, tz), Expires: s.formatDate(inv.ExpiresAt, tz),
 			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
-		if row.Delivery != "sent" {
-			row.ShareLink = inv.ShareLink
-			row.DeliveryNote = deliveryNote(inv)
+		switch {
+		case row.Expired:
+			// Its link no longer works: Resend is the way on, and no email
+			// is waiting to be retried.
+			row.Status = "expired"
+		case row.Delivery == "failed":
+			row.Status, row.ShareLink, row.DeliveryNote = "failed", inv.ShareLink, deliveryNote(inv)
+		case row.Delivery == "pending" && !s.Config.MailStub():
+			// Mail really is queued for a retry only with an SMTP server.
+			row.Status, row.ShareLink, row.DeliveryNote = "pending", inv.ShareLink, deliveryNote(inv)
+		default:
+			row.Status = "pending"
 		}
 		rows = append(rows, row)
 	}
@@ -156,17 +196,23 @@ func idParam(r *http.Request, name string) (int64, bool) {
 func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, success string, act func() error) {
 	sc := scopeFrom(r.Context())
 	if err := act(); err != nil {
-		switch app.ErrorCode(err) {
-		case app.ECONFLICT, app.EINVALID:
-			s.setFlash(w, "error", app.ErrorMessage(err))
-			redirect(w, r, wsPath(sc.ws, "/members"))
-		default:
-			s.Error(w, r, err)
-		}
+		s.memberActionError(w, r, err)
 		return
 	}
 	s.setFlash(w, "success", success)
 	redirect(w, r, wsPath(sc.ws, "/members"))
+}
+
+// memberActionError answers a refused member action: a flash on the
+// members page for a conflict or invalid choice, the error page otherwise.
+func (s *Server) memberActionError(w http.ResponseWriter, r *http.Request, err error) {
+	switch app.ErrorCode(err) {
+	case app.ECONFLICT, app.EINVALID:
+		s.setFlash(w, "error", app.ErrorMessage(err))
+		redirect(w, r, wsPath(scopeFrom(r.Context()).ws, "/members"))
+	default:
+		s.Error(w, r, err)
+	}
 }
 
 // handleMemberRole handles "POST /w/{slug}/members/{userID}/role".
@@ -195,6 +241,18 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// The last-owner rule is left to the store: two owners are assumed.
+		who, err := s.confirmMember(r, uid, func(target app.Role, self bool) error {
+			return app.CanRemoveMember(sc.m.Role, target, self, 2)
+		})
+		if err != nil {
+			s.memberActionError(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(sc.ws.Slug, sc.ws.Name, uid, who))
+		return
+	}
 	s.memberAction(w, r, "Member removed.", func() error {
 		return s.Workspaces.RemoveMember(r.Context(), sc.ws.ID, uid)
 	})
@@ -208,6 +266,17 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, app.Errorf(app.EINVALID, "Choose a member to make owner."))
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		who, err := s.confirmMember(r, uid, func(_ app.Role, self bool) error {
+			return app.CanTransferOwnership(sc.m.Role, self)
+		})
+		if err != nil {
+			s.memberActionError(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(sc.ws.Slug, sc.ws.Name, uid, who))
+		return
+	}
 	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
 		return s.Workspaces.TransferOwnership(r.Context(), sc.ws.ID, uid)
 	})
@@ -216,6 +285,9 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 // handleLeave handles "POST /w/{slug}/leave".
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
+	if !s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name)) {
+		return
+	}
 	if err := s.Workspaces.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			s.setFlash(w, "error", app.ErrorMessage(err))

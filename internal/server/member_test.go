@@ -46,7 +46,7 @@ func TestMembers_RoleChangeRemoveLeave(t *testing.T) {
 	if got, want := res.StatusCode, http.StatusForbidden; got != want {
 		t.Errorf("admin makes owner: status=%d, want %d", got, want)
 	}
-	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userIDOf(t, a, "owner@example.com")))+"/remove", nil)
+	res = admin.Post("/w/"+slug+"/members/"+itoa(int(userIDOf(t, a, "owner@example.com")))+"/remove", url.Values{"confirm": {"yes"}})
 	if got, want := res.StatusCode, http.StatusForbidden; got != want {
 		t.Errorf("admin removes owner: status=%d, want %d", got, want)
 	}
@@ -59,7 +59,7 @@ func TestMembers_RoleChangeRemoveLeave(t *testing.T) {
 	}
 
 	// The admin removes the member, who loses access at once.
-	res = admin.submitWithin(admin.Get("/w/"+slug+"/members"), memberRowSel("member@example.com"), "member-remove-form", nil)
+	res = admin.submitWithin(admin.Get("/w/"+slug+"/members"), memberRowSel("member@example.com"), "member-remove-form", confirmYes)
 	page = admin.Follow(res)
 	if !strings.Contains(page.Text("flash"), "removed") || hasMemberRow(page, "member@example.com") {
 		t.Fatalf("member still listed after removal (flash %q)", page.Text("flash"))
@@ -73,7 +73,7 @@ func TestMembers_RoleChangeRemoveLeave(t *testing.T) {
 	if page.Has("leave-blocked") {
 		t.Fatalf("a member is blocked from leaving: %q", page.Text("leave-blocked"))
 	}
-	res = leaver.Submit(page, "leave-form", nil)
+	res = leaver.Submit(page, "leave-form", confirmYes)
 	if got, want := res.Location(), "/settings/workspaces"; got != want {
 		t.Fatalf("leave Location=%q, want %q", got, want)
 	}
@@ -92,7 +92,7 @@ func TestMembers_RoleChangeRemoveLeave(t *testing.T) {
 	if !strings.Contains(page.Text("leave-blocked"), "last owner") {
 		t.Errorf("leave-blocked=%q", page.Text("leave-blocked"))
 	}
-	res = owner.Post("/w/"+slug+"/leave", nil)
+	res = owner.Post("/w/"+slug+"/leave", confirmYes)
 	if got := owner.Follow(res); got.StatusCode != http.StatusOK || got.Doc.Find(`[data-testid="flash"][data-kind="error"]`).Length() == 0 {
 		t.Errorf("forced leave by last owner: status %d, no error flash", got.StatusCode)
 	}
@@ -114,7 +114,7 @@ func TestMembers_TransferOwnership(t *testing.T) {
 	if page.Doc.Find(memberRowSel("owner@example.com")+` [data-testid="member-transfer-form"]`).Length() != 0 {
 		t.Errorf("the owner is offered to transfer ownership to themselves")
 	}
-	res := owner.submitWithin(page, memberRowSel("heir@example.com"), "member-transfer-form", nil)
+	res := owner.submitWithin(page, memberRowSel("heir@example.com"), "member-transfer-form", confirmYes)
 	page = owner.Follow(res)
 	if got, want := memberRole(page, "heir@example.com"), "Owner"; got != want {
 		t.Fatalf("new owner role=%q, want %q", got, want)
@@ -133,7 +133,7 @@ func TestMembers_TransferOwnership(t *testing.T) {
 	if got := owner.Post("/w/"+slug+"/delete", url.Values{"confirm": {"Acme Inc"}}).StatusCode; got != http.StatusForbidden {
 		t.Errorf("old owner POST delete status=%d, want 403", got)
 	}
-	if got := owner.Post("/w/"+slug+"/transfer", url.Values{"user_id": {itoa(int(userIDOf(t, a, "owner@example.com")))}}).StatusCode; got != http.StatusForbidden {
+	if got := owner.Post("/w/"+slug+"/transfer", url.Values{"user_id": {itoa(int(userIDOf(t, a, "owner@example.com")))}, "confirm": {"yes"}}).StatusCode; got != http.StatusForbidden {
 		t.Errorf("old owner POST transfer status=%d, want 403", got)
 	}
 	// Leaving is now blocked for the new owner, not the old one.

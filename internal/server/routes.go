@@ -110,6 +110,7 @@ func (s *Server) routes() http.Handler {
 					r.Post("/billing/checkout", s.handleCheckout)
 					r.Post("/billing/portal", s.handlePortal)
 					r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
+					r.Post("/billing/demo-downgrade", s.handleDemoDowngrade)
 				})
 			})
 		})

@@ -1,6 +1,22 @@
 package server
 
-import "slices"
+import (
+	"slices"
+	"time"
+
+	"atrium/internal/app"
+)
+
+// validTimeZone reports whether tz is an IANA time zone name a user may
+// keep: clean text that the time package loads, not "Local".
+func validTimeZone(tz string) bool {
+	clean, err := app.CleanText("time_zone", "time zone", tz, 0)
+	if err != nil || clean != tz || tz == "" || tz == "Local" {
+		return false
+	}
+	_, err = time.LoadLocation(tz)
+	return err == nil
+}
 
 // commonTimeZones are the choices offered on the account page. Any valid
 // IANA name is accepted; a user's current zone is always offered.

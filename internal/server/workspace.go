@@ -66,21 +66,54 @@ func (s *Server) requireRole(min app.Role) func(http.Handler) http.Handler {
 	}
 }
 
-// workspacePage returns the layout of a page inside the current workspace.
+// workspacePage returns the layout of a page inside the current workspace:
+// the tabs the user's role may open, and the user's workspaces for the
+// header's switcher (one indexed query). It remembers the workspace as the
+// one /app opens next time.
 func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, section string) layout.Page {
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
 	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
-		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil}
+		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
+		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil}
+	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
+		// The switcher is navigation: without the list it still names the
+		// current workspace, so a failed read does not fail the page.
+		if list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID); err == nil {
+			for _, uw := range list {
+				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug,
+					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
+			}
+		} else if !clientGone(r) {
+			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		}
+	}
+	s.rememberWorkspace(w, r, sc.ws.Slug)
 	return p
 }
 
 // wsPath returns a path inside the current workspace.
 func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + rest }
 
-// handleAppHome handles "GET /app": it opens the user's first workspace, or
-// asks them to create one.
+// lastWorkspaceCookie names the cookie holding the slug of the workspace
+// last opened in this browser; /app opens it when the user still belongs
+// to it.
+const lastWorkspaceCookie = "atrium_last_ws"
+
+// rememberWorkspace sets the last-workspace cookie when it names another
+// workspace.
+func (s *Server) rememberWorkspace(w http.ResponseWriter, r *http.Request, slug string) {
+	if c, err := r.Cookie(lastWorkspaceCookie); err == nil && c.Value == slug {
+		return
+	}
+	setCookie(w, &http.Cookie{Name: lastWorkspaceCookie, Value: slug, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// handleAppHome handles "GET /app": it opens the workspace last used in
+// this browser, else the user's first; with none, the user's pending
+// invitations come first, then the form to create a workspace.
 func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), p.User.ID)
@@ -91,6 +124,14 @@ func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	if len(list) == 0 {
 		redirect(w, r, "/workspaces/new")
 		return
+	}
+	if c, err := r.Cookie(lastWorkspaceCookie); err == nil {
+		for _, uw := range list {
+			if uw.Slug == c.Value {
+				redirect(w, r, "/w/"+uw.Slug)
+				return
+			}
+		}
 	}
 	redirect(w, r, "/w/"+list[0].Slug)
 }
@@ -103,9 +144,31 @@ func (s *Server) handleWorkspaceNew(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	waiting, err := s.waitingInvites(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	pg := s.page(w, r, "Create a workspace")
 	pg.Section = "workspaces"
-	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0}))
+	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0, Waiting: waiting}))
+}
+
+// waitingInvites lists the pending, unexpired invitations addressed to the
+// signed-in user, for the banner that offers to accept them.
+func (s *Server) waitingInvites(r *http.Request) ([]page.WaitingInvite, error) {
+	p := app.PrincipalFromContext(r.Context())
+	invites, err := s.Invites.FindInvitesForEmail(r.Context(), p.User.Email)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]page.WaitingInvite, 0, len(invites))
+	for _, inv := range invites {
+		base := "/invitations/" + strconv.FormatInt(inv.ID, 10)
+		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: inv.Role.Label(), Inviter: inv.InvitedBy,
+			AcceptURL: base + "/accept", DeclineURL: base + "/decline"})
+	}
+	return out, nil
 }
 
 // handleWorkspaceCreate handles "POST /workspaces".
@@ -197,7 +260,28 @@ func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request)
 	sc := scopeFrom(r.Context())
 	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
 		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+	s.explainStillPaying(sc.ws, &v)
 	s.render(w, r, http.StatusOK, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+}
+
+// explainStillPaying fills in why a workspace with a live subscription
+// cannot be deleted yet, and the way to cancel it: the Customer Portal
+// when billing is on, the demo downgrade on a development server without
+// it, else the billing page.
+func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettingsView) {
+	if app.PlanFor(ws.SubscriptionStatus) != app.PlanPro || ws.StripeSubscriptionID == "" {
+		return
+	}
+	switch {
+	case s.Stripe != nil && ws.StripeCustomerID != "":
+		v.StillPaying = "This workspace still pays for Pro. Cancel the subscription in Stripe’s Customer Portal first; once Stripe confirms, you can delete it here."
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/portal"), "Cancel in the Customer Portal"
+	case s.Stripe == nil && s.Config.IsDevelopment():
+		v.StillPaying = "This workspace has a subscription on record. Billing is off on this development server, so the demo downgrade ends it; then you can delete the workspace."
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/demo-downgrade"), "Downgrade to Free (demo)"
+	default:
+		v.StillPaying = "This workspace has a subscription on record. It must be cancelled before the workspace can be deleted; billing is not configured on this server, so ask an operator."
+	}
 }
 
 // handleWorkspaceUpdate handles "POST /w/{slug}/settings" (owners): rename
@@ -236,6 +320,16 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
+		if app.ErrorCode(err) == app.ECONFLICT {
+			// Still paying: the settings page says how to cancel first.
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true}
+			s.explainStillPaying(sc.ws, &v)
+			if v.StillPaying == "" {
+				v.StillPaying = app.ErrorMessage(err)
+			}
+			s.render(w, r, http.StatusConflict, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			return
+		}
 		s.Error(w, r, err)
 		return
 	}
@@ -264,6 +358,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
 		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, Slug: uw.Slug, Role: uw.Role.Label(), Members: uw.Members})
+		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {
 		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),

@@ -123,7 +123,7 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 		}
 		token = &app.LoginToken{Email: r.Email, Next: r.Next, ExpiresAt: r.ExpiresAt.UTC()}
 
-		u, created, err := s.findOrCreateUser(tx, r.Email, now)
+		u, created, err := s.findOrCreateUser(tx, r.Email, ns.TimeZone, now)
 		if err != nil {
 			return err
 		}
@@ -161,8 +161,11 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 
 // findOrCreateUser returns the user with email, creating it when missing.
 // ON CONFLICT DO NOTHING keeps two first sign-ins racing from failing.
-func (s *AuthService) findOrCreateUser(tx *gorm.DB, email string, now time.Time) (*app.User, bool, error) {
-	r := userRecord{Email: email, TimeZone: "UTC", CreatedAt: now, UpdatedAt: now}
+func (s *AuthService) findOrCreateUser(tx *gorm.DB, email, tz string, now time.Time) (*app.User, bool, error) {
+	if tz == "" {
+		tz = "UTC"
+	}
+	r := userRecord{Email: email, TimeZone: tz, CreatedAt: now, UpdatedAt: now}
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoNothing: true}).Create(&r)
 	if res.Error != nil {
 		return nil, false, fmt.Errorf("create user: %w", res.Error)

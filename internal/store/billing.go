@@ -367,6 +367,24 @@ func (s *BillingService) DemoUpgrade(ctx context.Context, workspaceID int64) err
 	})
 }
 
+// DemoDowngrade puts the workspace back on the free plan without Stripe and
+// forgets its subscription, so a demo upgrade (or seeded billing) can be
+// undone; owners only.
+func (s *BillingService) DemoDowngrade(ctx context.Context, workspaceID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
+			return err
+		}
+		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(map[string]any{
+			"plan": app.PlanFree, "subscription_status": "", "stripe_subscription_id": "", "current_period_end": nil,
+			"cancel_at_period_end": false, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("demo downgrade: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionDemoDowngraded,
+			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID), Metadata: map[string]any{"demo": true}})
+	})
+}
+
 // FindWorkspaceBySlug finds a workspace for operator commands.
 func (s *BillingService) FindWorkspaceBySlug(ctx context.Context, slug string) (*app.Workspace, error) {
 	var r workspaceRecord

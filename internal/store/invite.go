@@ -275,6 +275,12 @@ func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string)
 	return rows[0].toApp(), nil
 }
 
+// FindInvite returns a workspace's invite by id, in any state; ENOTFOUND
+// when the workspace has no such invite.
+func (s *InviteService) FindInvite(ctx context.Context, workspaceID, id int64) (*app.Invite, error) {
+	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.workspace_id = ?", id, workspaceID)
+}
+
 // FindInviteForEmail returns an invite by id when it was sent to email.
 func (s *InviteService) FindInviteForEmail(ctx context.Context, id int64, email string) (*app.Invite, error) {
 	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.email = ?", id, email)

@@ -25,6 +25,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"workspaces_of_user":    {s.UserID},
 		"workspace_stats":       {ws, ws, now},
 		"member_page":           {ws, ws, ws, now, ws, 51, 500},
+		"member_search":         {ws, ws, ws, now, ws, "user-1%", "user-1%", 51, 0},
 		"invite_page":           {ws, 100},
 		"invite_by_token":       {s.InviteHash},
 		"sessions_of_user":      {s.UserID, now},

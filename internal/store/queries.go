@@ -28,6 +28,7 @@ const (
 	qWorkspacesOf = "workspaces_of_user"
 	qStats        = "workspace_stats"
 	qMemberPage   = "member_page"
+	qMemberSearch = "member_search"
 	qInvitePage   = "invite_page"
 	qSessionsOf   = "sessions_of_user"
 	qLoginToken   = "login_token"
@@ -80,6 +81,18 @@ func buildHotQueries() map[string]hotQuery {
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ?
 			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
+		// The members whose email or name starts with a prefix, a page at a
+		// time. Not a prefix index: it walks the workspace's members in
+		// rank order through memberships_workspace_rank_idx, filters each
+		// by the prefix, and stops once a page is full; the cost is bounded
+		// by the workspace's size, never the tables'.
+		qMemberSearch: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
+			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND (LOWER(u.email) LIKE ? ESCAPE '!' OR LOWER(u.name) LIKE ? ESCAPE '!')
+			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
 		qInvitePage: {SQL: inviteSelect + ` WHERE i.workspace_id = ? AND i.status = 'pending'
 			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`},
 		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
@@ -95,7 +108,7 @@ func buildHotQueries() map[string]hotQuery {
 			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
 		// The account page names the workspaces that block deleting the
 		// account; owners are counted through the rank index.
-		qSoleOwner: {SQL: `SELECT w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+		qSoleOwner: {SQL: `SELECT w.name, w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
 			WHERE m.user_id = ? AND m.role = 'owner'
 			AND (SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = m.workspace_id AND ` +
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,35 +97,39 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	return out, err
 }
 
-// soleOwnerships names the workspaces userID is the only owner of.
-func soleOwnerships(tx *gorm.DB, userID int64) ([]string, error) {
-	var names []string
-	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&names).Error
+// soleOwnerships lists the workspaces userID is the only owner of.
+func soleOwnerships(tx *gorm.DB, userID int64) ([]app.WorkspaceRef, error) {
+	var rows []struct{ Name, Slug string }
+	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}
-	return names, nil
+	out := make([]app.WorkspaceRef, len(rows))
+	for i, r := range rows {
+		out[i] = app.WorkspaceRef{Name: r.Name, Slug: r.Slug}
+	}
+	return out, nil
 }
 
-// FindSoleOwnerships names the workspaces the user is the only owner of.
-func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]string, error) {
+// FindSoleOwnerships lists the workspaces the user is the only owner of.
+func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]app.WorkspaceRef, error) {
 	rows, err := s.db.queryHot(ctx, qSoleOwner, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var names []string
+	var out []app.WorkspaceRef
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var w app.WorkspaceRef
+		if err := rows.Scan(&w.Name, &w.Slug); err != nil {
 			return nil, fmt.Errorf("find sole ownerships: %w", err)
 		}
-		names = append(names, name)
+		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}
-	return names, nil
+	return out, nil
 }
 
 // DeleteUser deletes the principal's account unless they are the last
@@ -152,8 +155,7 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 			return err
 		}
 		if len(blocking) > 0 {
-			return app.Errorf(app.ECONFLICT, "You are the last owner of %s. Transfer ownership or delete the workspace first.",
-				strings.Join(blocking, ", "))
+			return app.Errorf(app.ECONFLICT, "%s", app.SoleOwnerMessage(blocking))
 		}
 		var r userRecord
 		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {

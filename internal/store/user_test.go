@@ -103,9 +103,13 @@ func TestUserService_DeleteUser(t *testing.T) {
 		benInvite, _ := sendInvite(t, db, c, ben.ctx, shared.ID, "friend@example.com", app.RoleMember)
 
 		t.Run("LastOwnerRefused", func(t *testing.T) {
-			names, err := users.FindSoleOwnerships(context.Background(), ada.ID)
+			refs, err := users.FindSoleOwnerships(context.Background(), ada.ID)
 			if err != nil {
 				t.Fatal(err)
+			}
+			var names []string
+			for _, r := range refs {
+				names = append(names, r.Name)
 			}
 			if want := []string{"Acme Inc", "Zeta Labs"}; !slices.Equal(names, want) {
 				t.Fatalf("FindSoleOwnerships=%v, want %v", names, want)

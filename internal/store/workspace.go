@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -459,9 +460,33 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 // scanning columns straight into the result (it runs on every view of the
 // members page). A page past the last has no members and zero counts.
 func (s *WorkspaceService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, workspaceID, "", page)
+}
+
+// SearchMembers returns one page of the members whose email or name
+// starts with prefix (ignoring case), with the workspace's counts; an
+// empty prefix lists every member, as FindMemberPage does.
+func (s *WorkspaceService) SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, workspaceID, prefix, page)
+}
+
+// likePrefix returns the LIKE pattern (escape character '!') matching
+// strings that start with prefix, lower-cased.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(strings.ToLower(prefix)) + "%"
+}
+
+// memberPage runs the member page query, or the search when prefix is set.
+func (s *WorkspaceService) memberPage(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
 	page = max(page, 1)
-	rows, err := s.db.queryHot(ctx, qMemberPage, workspaceID, workspaceID, workspaceID, s.db.now(),
-		workspaceID, app.MembersPerPage+1, (page-1)*app.MembersPerPage)
+	name, args := qMemberPage, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID}
+	if prefix = strings.TrimSpace(prefix); prefix != "" {
+		name = qMemberSearch
+		args = append(args, likePrefix(prefix), likePrefix(prefix))
+	}
+	args = append(args, app.MembersPerPage+1, (page-1)*app.MembersPerPage)
+	rows, err := s.db.queryHot(ctx, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}

@@ -1,6 +1,7 @@
 package page_test
 
 import (
+	"strings"
 	"testing"
 
 	"atrium/web/page"
@@ -18,9 +19,9 @@ func TestMembers(t *testing.T) {
 		},
 		Invites: []page.InviteRow{
 			{ID: 7, Email: "new@example.com", Role: "Member", InvitedBy: "Ada", Sent: "today", Expires: "in 7 days",
-				Delivery: "failed", DeliveryNote: "SMTP said <no>.", ShareLink: "https://atrium.test/invites/tok", CanManage: true},
+				Status: "failed", Delivery: "failed", DeliveryNote: "SMTP said <no>.", ShareLink: "https://atrium.test/invites/tok", CanManage: true},
 			{ID: 8, Email: "old@example.com", Role: "Admin", InvitedBy: "Ada", Sent: "8 days ago", Expires: "yesterday",
-				Expired: true, Delivery: "sent", CanManage: true},
+				Expired: true, Status: "expired", Delivery: "sent", CanManage: true},
 		},
 		CanInvite:   true,
 		ShowInvites: true,
@@ -62,30 +63,37 @@ func TestMembers(t *testing.T) {
 			t.Error("own row has forms without the flags")
 		}
 
-		role := other.Find(`[data-testid="member-role-submit"]`)
-		roleForm := role.Closest("form")
-		if got, want := attr(roleForm, "action"), "/w/acme/members/42/role"; got != want {
+		// One actions menu per row: the roles the viewer may give, each
+		// its own form, then the confirmed actions.
+		if got, want := other.Find(`[data-testid="member-actions"]`).Length(), 1; got != want {
+			t.Fatalf("actions menus in the row=%d, want %d", got, want)
+		}
+		if got, want := text(other.Find(`[data-testid="member-actions-button"]`)), "Actions for <i>Grace</i>"; got != want {
+			t.Errorf("actions button=%q, want %q", got, want)
+		}
+		makeAdmin := other.Find(`[data-testid="member-make-admin"]`)
+		if got, want := attr(makeAdmin.Closest("form"), "action"), "/w/acme/members/42/role"; got != want {
 			t.Errorf("role action=%q, want %q", got, want)
 		}
-		sel := roleForm.Find(`select[name="role"]`)
-		if got, want := sel.Find("option").Length(), 2; got != want {
-			t.Errorf("role options=%d, want %d", got, want)
+		if got, want := attr(makeAdmin.Closest("form").Find(`input[name="role"]`), "value"), "admin"; got != want {
+			t.Errorf("role value=%q, want %q", got, want)
 		}
-		if got, want := attr(sel.Find("option[selected]"), "value"), "member"; got != want {
-			t.Errorf("selected role=%q, want %q", got, want)
-		}
-		if got, want := text(doc.Find(`label[for="`+attr(sel, "id")+`"]`)), "New role for <i>Grace</i>"; got != want {
-			t.Errorf("select label=%q, want %q", got, want)
-		}
-		if got, want := text(role), "Change"; got != want {
-			t.Errorf("role button=%q, want %q", got, want)
+		if other.Find(`[data-testid="member-make-member"]`).Length() != 0 {
+			t.Error("offered the member's current role")
 		}
 		remove := other.Find(`[data-testid="member-remove"]`)
-		if got, want := attr(remove.Closest("form"), "action"), "/w/acme/members/42/remove"; got != want {
+		removeForm := remove.Closest("form")
+		if got, want := attr(removeForm, "action"), "/w/acme/members/42/remove"; got != want {
 			t.Errorf("remove action=%q, want %q", got, want)
 		}
-		if !remove.HasClass("btn-danger") {
-			t.Error("remove is not a danger button")
+		if !remove.HasClass("menu-item-danger") {
+			t.Error("remove is not marked as dangerous")
+		}
+		if got := attr(removeForm, "data-confirm"); !strings.Contains(got, "<i>Grace</i> loses access") {
+			t.Errorf("remove data-confirm=%q", got)
+		}
+		if removeForm.Find(`input[name="confirm"]`).Length() != 0 {
+			t.Error("the remove form is confirmed before anyone is asked")
 		}
 		transfer := other.Find(`[data-testid="member-transfer"]`).Closest("form")
 		if got, want := attr(transfer, "action"), "/w/acme/transfer"; got != want {
@@ -166,6 +174,9 @@ func TestMembers(t *testing.T) {
 		}
 		if expired.Find(`[data-testid="invite-expired"]`).Length() != 1 {
 			t.Error("expired invite not marked")
+		}
+		if got, want := text(failed.Find(`[data-testid="invite-status"]`)), "Delivery failed"; got != want {
+			t.Errorf("failed invite status=%q, want %q", got, want)
 		}
 		if expired.Find(`[data-testid="invite-undelivered"]`).Length() != 0 || expired.Find(`[data-testid="invite-share-link"]`).Length() != 0 {
 			t.Error("delivered invite shows a delivery problem or a link")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
+	"github.com/google/go-cmp/cmp"
 
 	"atrium/web/layout"
 	"atrium/web/page"
@@ -48,12 +49,15 @@ func none(t *testing.T, doc *goquery.Document, testID string) {
 	}
 }
 
-// inert fails if the rendered HTML contains a live <script> element.
+// inert fails if the rendered HTML contains a <script> element other than
+// the site's own static app.js.
 func inert(t *testing.T, doc *goquery.Document, html string) {
 	t.Helper()
-	if n := doc.Find("script").Length(); n != 0 {
-		t.Fatalf("found %d <script> elements, want 0", n)
-	}
+	doc.Find("script").Each(func(_ int, s *goquery.Selection) {
+		if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/static/app.js") || strings.TrimSpace(s.Text()) != "" {
+			t.Fatalf("found a <script> other than /static/app.js: src=%q", src)
+		}
+	})
 	if strings.Contains(html, "<script>") {
 		t.Fatal("raw <script> in output")
 	}
@@ -124,8 +128,8 @@ func TestLayout(t *testing.T) {
 			t.Errorf("flash class=%q role=%q", attr(flash, "class"), attr(flash, "role"))
 		}
 		ws := one(t, doc, "nav-workspace")
-		if got, want := attr(ws, "href"), "/w/acme"; got != want {
-			t.Errorf("workspace href=%q, want %q", got, want)
+		if got, want := attr(one(t, doc, "ws-switch-item"), "href"), "/w/acme"; got != want {
+			t.Errorf("switcher item href=%q, want %q", got, want)
 		}
 		if got, want := text(ws), "Acme <Inc>"; got != want {
 			t.Errorf("workspace=%q, want %q", got, want)
@@ -169,17 +173,18 @@ func TestLayout(t *testing.T) {
 			current   string
 		}{
 			{
-				name:      "Owner",
-				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true},
-				section:   "audit",
+				name: "Owner",
+				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true, CanSeeBilling: true,
+					Switch: []layout.WorkspaceLink{{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", Current: true}, {Name: "Beta", Slug: "beta", Role: "Member"}}},
+				section: "audit",
 				links: map[string]string{
-					"nav-workspace":    "/w/acme",
 					"nav-ws-dashboard": "/w/acme",
 					"nav-ws-members":   "/w/acme/members",
 					"nav-ws-settings":  "/w/acme/settings",
 					"nav-ws-audit":     "/w/acme/audit",
 					"nav-ws-billing":   "/w/acme/billing",
-					"nav-ws-switch":    "/settings/workspaces",
+					"ws-switch-create": "/workspaces/new",
+					"ws-switch-all":    "/settings/workspaces",
 				},
 				current: "nav-ws-audit",
 			},
@@ -190,10 +195,12 @@ func TestLayout(t *testing.T) {
 				links: map[string]string{
 					"nav-ws-dashboard": "/w/acme",
 					"nav-ws-members":   "/w/acme/members",
-					"nav-ws-billing":   "/w/acme/billing",
-					"nav-ws-switch":    "/settings/workspaces",
+					"ws-switch-create": "/workspaces/new",
+					"ws-switch-all":    "/settings/workspaces",
 				},
-				hidden:  []string{"nav-ws-settings", "nav-ws-audit"},
+				// A member sees no tab that would answer 403, on wide
+				// screens or in the phone menu.
+				hidden:  []string{"nav-ws-settings", "nav-ws-audit", "nav-ws-billing", "m-nav-ws-settings", "m-nav-ws-audit", "m-nav-ws-billing"},
 				current: "nav-ws-members",
 			},
 		}
@@ -219,15 +226,21 @@ func TestLayout(t *testing.T) {
 				if got, want := text(one(t, doc, "nav-role")), tt.workspace.Role; got != want {
 					t.Errorf("role=%q, want %q", got, want)
 				}
-				current := doc.Find(`[aria-current="page"]`)
-				if got, want := current.Length(), 1; got != want {
-					t.Fatalf("aria-current elements=%d, want %d", got, want)
+				// The current tab, its copy in the phone menu, and the
+				// current workspace in the switcher and its phone copy.
+				var current []string
+				doc.Find(`[aria-current="page"]`).Each(func(_ int, s *goquery.Selection) {
+					current = append(current, attr(s, "data-testid"))
+				})
+				if diff := cmp.Diff([]string{"ws-switch-item", "m-" + tt.current, "m-ws-switch-item", tt.current}, current); diff != "" {
+					t.Errorf("aria-current (-want +got):\n%s", diff)
 				}
-				if got, want := attr(current, "data-testid"), tt.current; got != want {
-					t.Errorf("current=%q, want %q", got, want)
+				items := doc.Find(`[data-testid="ws-switch-item"]`)
+				if got, want := items.Length(), max(1, len(tt.workspace.Switch)); got != want {
+					t.Errorf("switcher lists %d workspaces, want %d", got, want)
 				}
-				if got, want := text(one(t, doc, "nav-ws-switch")), "Switch workspace"; got != want {
-					t.Errorf("switch=%q, want %q", got, want)
+				if got, want := text(doc.Find(`[data-testid="ws-switch-item"][aria-current="page"]`)), tt.workspace.Name+" ✓ (current)"; got != want {
+					t.Errorf("current switcher item=%q, want %q", got, want)
 				}
 				if got, want := attr(one(t, doc, "nav-ws-members").Closest("nav"), "aria-label"), "Workspace"; got != want {
 					t.Errorf("nav aria-label=%q, want %q", got, want)

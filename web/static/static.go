@@ -17,7 +17,7 @@ import (
 
 // FS holds the embedded assets, addressed by file name ("app.css").
 //
-//go:embed *.css
+//go:embed *.css *.js
 var FS embed.FS
 
 // hashLen is the number of hex characters of the SHA-256 kept in a fingerprint.

@@ -1,0 +1,98 @@
+package page
+
+import "strconv"
+
+// Confirm is a destructive action's confirmation: what it does, in words a
+// person can weigh, and the form that does it. The server shows it as a
+// page when a POST arrives without confirm=yes; app.js shows the same words
+// in a <dialog> before the form is sent.
+type Confirm struct {
+	Title     string // the question, e.g. "Remove Ada Lovelace?"
+	Message   string // the consequence
+	Label     string // the confirming button, e.g. "Remove member"
+	Action    string // the form's action URL
+	Fields    []HiddenField
+	CancelURL string // where Cancel leads
+}
+
+// HiddenField is a form value posted again with the confirmation.
+type HiddenField struct{ Name, Value string }
+
+// ConfirmRemoveMember confirms removing a member from a workspace.
+func ConfirmRemoveMember(slug, workspace string, userID int64, who string) Confirm {
+	return Confirm{
+		Title:     "Remove " + who + "?",
+		Message:   who + " loses access to " + workspace + " at once. To come back, they need a new invitation.",
+		Label:     "Remove member",
+		Action:    "/w/" + slug + "/members/" + strconv.FormatInt(userID, 10) + "/remove",
+		CancelURL: "/w/" + slug + "/members",
+	}
+}
+
+// ConfirmTransfer confirms handing a workspace's ownership to a member.
+func ConfirmTransfer(slug, workspace string, userID int64, who string) Confirm {
+	return Confirm{
+		Title: "Make " + who + " the owner?",
+		Message: who + " becomes the owner of " + workspace + " and you become an admin: you can no longer manage billing, " +
+			"delete the workspace or make anyone owner. Only the new owner can give ownership back.",
+		Label:     "Make owner",
+		Action:    "/w/" + slug + "/transfer",
+		Fields:    []HiddenField{{"user_id", strconv.FormatInt(userID, 10)}},
+		CancelURL: "/w/" + slug + "/members",
+	}
+}
+
+// ConfirmRevokeInvite confirms revoking a pending invitation; email may be
+// "" when the page does not know it.
+func ConfirmRevokeInvite(slug string, inviteID int64, email string) Confirm {
+	who := "this invitation"
+	if email != "" {
+		who = "the invitation to " + email
+	}
+	return Confirm{
+		Title:     "Revoke " + who + "?",
+		Message:   "Its link stops working at once. You can invite the same address again later.",
+		Label:     "Revoke invitation",
+		Action:    "/w/" + slug + "/invites/" + strconv.FormatInt(inviteID, 10) + "/revoke",
+		CancelURL: "/w/" + slug + "/members",
+	}
+}
+
+// ConfirmLeave confirms leaving a workspace.
+func ConfirmLeave(slug, workspace string) Confirm {
+	return Confirm{
+		Title:     "Leave " + workspace + "?",
+		Message:   "You lose access to " + workspace + " at once. To come back, someone will have to invite you again.",
+		Label:     "Leave workspace",
+		Action:    "/w/" + slug + "/leave",
+		CancelURL: "/w/" + slug + "/members",
+	}
+}
+
+// ConfirmRevokeSession confirms signing one device out; current says it is
+// the device in use.
+func ConfirmRevokeSession(sessionID int64, device string, current bool) Confirm {
+	c := Confirm{
+		Title:     "Sign out " + device + "?",
+		Message:   "That device will need a new sign-in link to get back in.",
+		Label:     "Sign out device",
+		Action:    "/settings/account/sessions/" + strconv.FormatInt(sessionID, 10) + "/revoke",
+		CancelURL: "/settings/account",
+	}
+	if current {
+		c.Title = "Sign out this device?"
+		c.Message = "This is the device you are using: you will be signed out here and need a new sign-in link."
+	}
+	return c
+}
+
+// ConfirmRevokeOthers confirms signing out every other session.
+func ConfirmRevokeOthers() Confirm {
+	return Confirm{
+		Title:     "Sign out everywhere else?",
+		Message:   "Every other browser and device signed in to your account is signed out at once; this one stays signed in.",
+		Label:     "Sign out everywhere else",
+		Action:    "/settings/account/sessions/revoke-others",
+		CancelURL: "/settings/account",
+	}
+}

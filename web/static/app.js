@@ -1,0 +1,84 @@
+// Atrium's one script. Every page works without it; it only makes a few
+// things smoother:
+//   - header menus (<details>) close on Escape, on a click outside, and when
+//     another one opens;
+//   - a form marked data-confirm asks in a <dialog> instead of loading the
+//     server's confirmation page (the server still requires confirm=yes);
+//   - hidden inputs named "tz" get the browser's time zone.
+(function () {
+  "use strict";
+
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      if (d !== except && !d.contains(except)) d.removeAttribute("open");
+    });
+  }
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (d.matches && d.matches("details.menu") && d.open) closeMenus(d);
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest("details.menu")) closeMenus(null);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var open = document.querySelector("details.menu[open]");
+    if (open) {
+      open.removeAttribute("open");
+      open.querySelector("summary").focus();
+    }
+  });
+
+  // The time zone for forms that ask for it (sign-in, account).
+  var tz = "";
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { tz = ""; }
+  document.querySelectorAll('input[type="hidden"][name="tz"]').forEach(function (i) {
+    if (!i.value) i.value = tz;
+  });
+
+  // Confirmation dialogs.
+  var dialog = null;
+  function buildDialog() {
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("data-testid", "confirm-dialog");
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+    dialog.innerHTML =
+      '<form method="dialog" class="stack-sm">' +
+      '<h2 id="confirm-dialog-title" class="confirm-dialog-title"></h2>' +
+      '<p class="confirm-dialog-text" data-testid="confirm-dialog-text"></p>' +
+      '<div class="confirm-dialog-actions">' +
+      '<button type="button" class="btn btn-secondary" value="cancel" data-testid="confirm-dialog-cancel">Cancel</button>' +
+      '<button type="submit" class="btn btn-danger" value="ok" data-testid="confirm-dialog-ok"></button>' +
+      "</div></form>";
+    document.body.appendChild(dialog);
+    dialog.querySelector('[value="cancel"]').addEventListener("click", function () { dialog.close("cancel"); });
+    return dialog;
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("form[data-confirm]") || form.dataset.confirmed === "yes") return;
+    if (typeof HTMLDialogElement !== "function") return; // the server asks instead
+    e.preventDefault();
+    var d = dialog || buildDialog();
+    d.querySelector(".confirm-dialog-title").textContent = form.dataset.confirmTitle || "Are you sure?";
+    d.querySelector(".confirm-dialog-text").textContent = form.dataset.confirm;
+    var ok = d.querySelector('[value="ok"]');
+    ok.textContent = form.dataset.confirmLabel || "Confirm";
+    d.onclose = function () {
+      if (d.returnValue !== "ok") return;
+      var add = function (name, value) {
+        var h = document.createElement("input");
+        h.type = "hidden"; h.name = name; h.value = value;
+        form.appendChild(h);
+      };
+      add("confirm", "yes");
+      form.dataset.confirmed = "yes";
+      form.submit();
+    };
+    d.returnValue = "";
+    d.showModal();
+    d.querySelector('[value="cancel"]').focus();
+  });
+})();
