@@ -134,7 +134,7 @@ func TestMultiInstance(t *testing.T) {
 			t.Fatal("a session made on A does not work on B")
 		}
 		signIn(t, phone, b.URL, smtp, email)
-		if res := phone.Post(a.URL, "/settings/account/sessions/revoke-others", nil); res.Status != http.StatusSeeOther {
+		if res := phone.Post(a.URL, "/settings/account/sessions/revoke-others", url.Values{"confirm": {"yes"}}); res.Status != http.StatusSeeOther {
 			t.Fatalf("sign out everywhere else on A: status %d, want 303", res.Status)
 		}
 		if signedIn(t, laptop, b.URL) {

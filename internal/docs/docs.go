@@ -199,9 +199,12 @@ func render(md goldmark.Markdown, src Source, slugs map[string]string) (*Page, e
 	if err := md.Renderer().Render(&buf, src.Markdown, doc); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	// Wide code blocks scroll sideways: tabindex lets a keyboard reach and
-	// scroll them, and the label says what the stop is.
-	p.HTML = strings.ReplaceAll(buf.String(), "<pre>", `<pre tabindex="0" aria-label="Code example">`)
+	// Wide code blocks and tables scroll sideways: tabindex lets a keyboard
+	// reach and scroll them, and the label says what the stop is.
+	p.HTML = strings.NewReplacer(
+		"<pre>", `<pre tabindex="0" aria-label="Code example">`,
+		"<table>", `<table tabindex="0" aria-label="Table">`,
+	).Replace(buf.String())
 	return p, nil
 }
 

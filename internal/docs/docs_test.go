@@ -289,3 +289,20 @@ func TestRender_CodeBlocksKeyboardScrollable(t *testing.T) {
 		t.Error("pre has no aria-label")
 	}
 }
+
+// TestRender_TablesKeyboardScrollable checks that a table, which scrolls
+// sideways when wide, can be reached and scrolled from the keyboard.
+func TestRender_TablesKeyboardScrollable(t *testing.T) {
+	t.Parallel()
+	doc := parse(t, page(t, "# Title\n\nIntro.\n\n| a | b |\n|---|---|\n| "+strings.Repeat("x", 200)+" | y |\n").HTML)
+	table := doc.Find("table")
+	if table.Length() != 1 {
+		t.Fatalf("%d table elements, want 1", table.Length())
+	}
+	if got, want := table.AttrOr("tabindex", ""), "0"; got != want {
+		t.Errorf("table tabindex=%q, want %q", got, want)
+	}
+	if table.AttrOr("aria-label", "") == "" {
+		t.Error("table has no aria-label")
+	}
+}

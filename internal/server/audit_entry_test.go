@@ -31,7 +31,7 @@ func TestAudit_DetailExportAndDeletedActor(t *testing.T) {
 		// An address starting with "=" may be refused; invite a plain one.
 		admin.Post("/w/"+slug+"/invites", url.Values{"email": {"grace@example.com"}, "role": {"member"}})
 	}
-	if res := admin.Post("/settings/account/delete", url.Values{"confirm": {"DELETE"}}); res.StatusCode != http.StatusSeeOther {
+	if res := admin.Post("/settings/account/delete", url.Values{"confirm": {"admin@example.com"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("admin deletes their account: status %d", res.StatusCode)
 	}
 	base := "/w/" + slug + "/audit"
