@@ -308,14 +308,24 @@ func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug stri
 
 // FindWorkspacesByUser lists the user's workspaces, by name.
 func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
-	var rows []memberWorkspaceRow
-	err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qWorkspacesOf), userID).Scan(&rows).Error
+	// Every workspace page runs this for the header's switcher: a hot
+	// statement, scanned without GORM's reflection.
+	rows, err := s.db.queryHot(ctx, qWorkspacesOf, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
 	}
-	out := make([]*app.UserWorkspace, len(rows))
-	for i, r := range rows {
-		out[i] = &app.UserWorkspace{Workspace: *r.workspace(), Role: app.Role(r.Role), Members: r.MembersCount}
+	defer func() { _ = rows.Close() }()
+	out := make([]*app.UserWorkspace, 0, 4)
+	for rows.Next() {
+		var r memberWorkspaceRow
+		if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.CreatedAt, &r.UpdatedAt,
+			&r.Role, &r.MemberSince, &r.MembersCount); err != nil {
+			return nil, fmt.Errorf("read workspace of user %d: %w", userID, err)
+		}
+		out = append(out, &app.UserWorkspace{Workspace: *r.workspace(), Role: app.Role(r.Role), Members: r.MembersCount})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
 	}
 	return out, nil
 }
