@@ -305,22 +305,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
-
-// FindAuditPeople returns everyone who has acted in a workspace, members
-// and former members, with the email and name last recorded, by name.
-func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) ([]app.AuditPerson, error) {
-	rows, err := s.db.queryHot(ctx, qAuditPeople, workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("find audit people: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []app.AuditPerson
-	for rows.Next() {
-		var p app.AuditPerson
-		if err := rows.Scan(&p.UserID, &p.Email, &p.Name); err != nil {
-			return nil, fmt.Errorf("find audit people: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}

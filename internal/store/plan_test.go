@@ -39,7 +39,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"member_cursor":         {ws, 0, 51},
 		"audit_entry":           {int64(1000), ws},
 		"audit_chain_head":      {ws},
-		"audit_people":          {ws},
+		"audit_people":          {ws, ws},
+		"audit_head_id":         {ws},
 	}
 }
 

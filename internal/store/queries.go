@@ -43,6 +43,7 @@ const (
 	qAuditEntry   = "audit_entry"
 	qAuditHead    = "audit_chain_head"
 	qAuditPeople  = "audit_people"
+	qAuditHeadID  = "audit_head_id"
 )
 
 // memberRank orders roles on the members page; the expression matches
@@ -138,8 +139,14 @@ func buildHotQueries() map[string]hotQuery {
 	q[qAuditHead] = hotQuery{SQL: `INSERT INTO audit_chains (workspace_id) VALUES (?)
 		ON CONFLICT (workspace_id) DO UPDATE SET head_id = audit_chains.head_id RETURNING head_hash`}
 	// The audit page's person filter: everyone who acted in the workspace.
-	q[qAuditPeople] = hotQuery{SQL: `SELECT user_id, email, name FROM audit_actors WHERE workspace_id = ?
+	// With the head of the workspace's chain, read in the same statement:
+	// every append moves the head and keeps audit_actors, so an unmoved
+	// head means an unchanged list (FindAuditPeople keeps it in memory).
+	q[qAuditPeople] = hotQuery{SQL: `SELECT user_id, email, name,
+		COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)
+		FROM audit_actors WHERE workspace_id = ?
 		ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), user_id`, BoundedSort: "the people who acted in one workspace"}
+	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)`}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
 	}

@@ -47,6 +47,7 @@ type DB struct {
 	queries atomic.Int64
 	catalog catalogLog
 	hot     hotStmts
+	people  auditPeopleCache
 
 	versionsOnce sync.Once
 	versions     []int64
