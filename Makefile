@@ -13,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 dev: generate ## run the app on SQLite (reads .env when present; mail stub, billing off by default)
-	$(GO) run ./cmd/atrium serve
+	CGO_ENABLED=0 $(GO) run ./cmd/atrium serve
 
 build: generate ## build bin/atrium and run the secret guard
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/atrium ./cmd/atrium
@@ -33,10 +33,10 @@ typecheck: ## compile everything and check that templ generate leaves no diff
 	$(GO) vet -tests ./... >/dev/null
 	@scripts/templ-drift.sh
 
-test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available)
+test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available), then failures, skips with reasons and totals
 	$(GO) vet ./...
 	@scripts/templ-drift.sh
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) run ./scripts/testsum -- $(GO) test $(RACE) -count=1 -json ./...
 
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
