@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz clean
+.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz scaffold rename clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,15 @@ package: ## build the reproducible dist/atrium-VERSION-OS-ARCH.zip and its .sha2
 
 backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 	$(GO) run ./cmd/atrium backup $(if $(OUT),--out '$(OUT)')
+
+scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files)
+	@test -n '$(NAME)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text"'; exit 2; }
+	$(GO) run ./scripts/scaffold -name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)') $(if $(DRY_RUN),-dry-run)
+	$(if $(DRY_RUN),,$(GO) tool templ generate)
+
+rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, README title)
+	@test -n '$(MODULE)' -a -n '$(NAME)' || { echo 'usage: make rename MODULE=github.com/acme/app NAME=Acme'; exit 2; }
+	$(GO) run ./scripts/rename -module '$(MODULE)' -name '$(NAME)' $(if $(BINARY),-binary '$(BINARY)')
 
 clean: ## remove build output
 	rm -rf bin dist

@@ -105,6 +105,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
+		Resources:  store.NewResources(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,

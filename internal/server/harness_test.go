@@ -145,6 +145,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		Invites:    store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
+		Resources:  store.NewResources(db),
 		Stripe:     stripe,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,

@@ -55,6 +55,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/billing/portal", nil, done, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/billing/demo-upgrade", nil, off, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/leave", nil, done, done, done, hidden, toLogin},
+		// scaffold:isolation-rows (make scaffold adds its resources' rows above this line)
 	}
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
@@ -197,12 +198,19 @@ func newTenants(t *testing.T, dialect string) *tenants {
 type tenantA struct {
 	id, inviteID, memberID, adminID int64
 	slug, name                      string
+	// rows are the ids of the rows made for the resources of `make
+	// scaffold`, by placeholder ("{project}").
+	rows map[string]int64
 }
 
 // fill replaces the fixture's placeholders in s.
 func (w tenantA) fill(s string) string {
-	return strings.NewReplacer("{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
-		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10)).Replace(s)
+	pairs := []string{"{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
+		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10)}
+	for k, id := range w.rows {
+		pairs = append(pairs, k, strconv.FormatInt(id, 10))
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
 // actingAs returns a context acting as u.
@@ -233,8 +241,10 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 			t.Fatal(err)
 		}
 	}
+	rows := map[string]int64{}
+	// scaffold:isolation-fixtures (make scaffold adds a row of each resource above this line)
 	return tenantA{id: ws.ID, slug: ws.Slug, name: ws.Name, adminID: f.adminUser.ID, memberID: f.memUser.ID,
-		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember)}
+		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember), rows: rows}
 }
 
 // createInvite invites email to a workspace as inviter and returns the

@@ -101,6 +101,8 @@ func (s *Server) routes() http.Handler {
 					r.Post("/billing/portal", s.handlePortal)
 					r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
 				})
+
+				// scaffold:routes (make scaffold adds its resources' routes above this line)
 			})
 		})
 	})

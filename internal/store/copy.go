@@ -16,6 +16,7 @@ import (
 var CopyTables = []string{
 	"users", "workspaces", "sessions", "login_tokens", "memberships", "invites",
 	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets",
+	// scaffold:copy-tables (make scaffold adds its tables above this line)
 }
 
 // copyProgressTable records, in the target, the tables an unfinished

@@ -33,6 +33,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"stripe_event":         {s.EventID},
 		"sole_ownerships":      {s.UserID},
 		"invites_for_email":    {s.InviteEmail, now},
+		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }
 

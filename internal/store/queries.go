@@ -96,6 +96,7 @@ func buildHotQueries() map[string]hotQuery {
 			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
 			FROM stripe_events WHERE id = ?`},
+		// scaffold:hot-queries (make scaffold adds its list queries above this line)
 	}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
