@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -91,7 +92,8 @@ func TestPackage(t *testing.T) {
 		}
 	}
 
-	name := "atrium-v9.9.9-" + runtime.GOOS + "-" + runtime.GOARCH
+	appName := packageApp(t, src)
+	name := appName + "-v9.9.9-" + runtime.GOOS + "-" + runtime.GOARCH
 	var zips [2][]byte
 	for i := range zips {
 		dist := t.TempDir()
@@ -135,7 +137,7 @@ func TestPackage(t *testing.T) {
 		got = append(got, f.Name)
 	}
 	want := []string{name + "/", name + "/.env.example", name + "/LICENSE", name + "/NOTICE", name + "/README.md",
-		name + "/RUNBOOK.md", name + "/atrium", name + "/migrations/"}
+		name + "/RUNBOOK.md", name + "/" + appName, name + "/migrations/"}
 	for _, dialect := range []string{"postgres", "sqlite"} {
 		want = append(want, name+"/migrations/"+dialect+"/")
 		sqls, _ := filepath.Glob(filepath.Join(src, "migrations", dialect, "*.sql"))
@@ -163,13 +165,24 @@ func TestPackage(t *testing.T) {
 	}
 
 	bin := filepath.Join(t.TempDir(), "atrium")
-	if err := os.WriteFile(bin, []byte(contents(t, fileNamed(t, zr, name+"/atrium"))), 0o755); err != nil {
+	if err := os.WriteFile(bin, []byte(contents(t, fileNamed(t, zr, name+"/"+appName))), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, "--env-file=", "version").CombinedOutput()
 	if err != nil || string(out) != "atrium v9.9.9\n" {
 		t.Errorf("packaged atrium version: %q, %v; want \"atrium v9.9.9\"", out, err)
 	}
+}
+
+// packageApp returns the APP that scripts/package.sh names the binary and
+// the package after.
+func packageApp(t *testing.T, src string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^APP=(\S+)$`).FindStringSubmatch(readFile(t, filepath.Join(src, "scripts", "package.sh")))
+	if m == nil {
+		t.Fatal("scripts/package.sh sets no APP=")
+	}
+	return m[1]
 }
 
 func fileNamed(t *testing.T, zr *zip.Reader, name string) *zip.File {
