@@ -149,6 +149,14 @@ func TestScaffold(t *testing.T) {
 	if err := run([]string{"-root", root, "-name", "Project", "-fields", "title:string"}, &out); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Errorf("a second run: %v, want it to refuse to overwrite", err)
 	}
+	// A second resource, named by its id (no string field), with the next
+	// migration number and beside the first at every marker.
+	if err := run([]string{"-root", root, "-name", "Note", "-fields", "due:date flag:bool"}, &out); err != nil {
+		t.Fatalf("scaffold Note: %v\n%s", err, &out)
+	}
+	if !strings.Contains(out.String(), "create migrations/sqlite/") || strings.Count(out.String(), "create migrations/sqlite/") != 2 {
+		t.Errorf("want one SQLite migration per resource:\n%s", &out)
+	}
 
 	goCmd := func(args ...string) {
 		t.Helper()
@@ -165,6 +173,6 @@ func TestScaffold(t *testing.T) {
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd("test", "-trimpath", "-count=1", "-run", "Project|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
+	goCmd("test", "-trimpath", "-count=1", "-run", "Project|Note|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
 		"./internal/app/", "./internal/store/", "./internal/server/")
 }
