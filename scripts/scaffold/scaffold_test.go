@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -126,13 +127,25 @@ func TestScaffold(t *testing.T) {
 	}
 	root := copyRepo(t)
 	before := snapshot(t, root)
+	// Names no resource of the repository has yet: it may have been
+	// scaffolded with the usual examples already.
+	free := func(name string) string {
+		for i := 2; ; i++ {
+			if _, err := os.Stat(filepath.Join(root, "internal", "app", snake(name)+".go")); err != nil {
+				return name
+			}
+			name = strings.TrimRight(name, "0123456789") + strconv.Itoa(i)
+		}
+	}
+	gadget, note := free("Gadget"), free("Note")
+	gadgetFile := snake(gadget)
 
 	var dry bytes.Buffer
-	if err := run([]string{"-root", root, "-name", "Project", "-fields", everyType, "--dry-run"}, &dry); err != nil {
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType, "--dry-run"}, &dry); err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
-	for _, want := range []string{"create internal/app/project.go", "create internal/store/project.go", "create internal/server/project.go",
-		"create web/page/project.templ", "create migrations/sqlite/", "create migrations/postgres/", "edit   internal/server/routes.go",
+	for _, want := range []string{"create internal/app/" + gadgetFile + ".go", "create internal/store/" + gadgetFile + ".go",
+		"create internal/server/" + gadgetFile + ".go", "create web/page/" + gadgetFile + ".templ", "create migrations/sqlite/", "create migrations/postgres/", "edit   internal/server/routes.go",
 		"edit   internal/app/audit.go", "edit   web/layout/layout.templ"} {
 		if !strings.Contains(dry.String(), want) {
 			t.Errorf("the dry run does not list %q:\n%s", want, &dry)
@@ -143,18 +156,19 @@ func TestScaffold(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := run([]string{"-root", root, "-name", "Project", "-fields", everyType}, &out); err != nil {
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType}, &out); err != nil {
 		t.Fatalf("scaffold: %v\n%s", err, &out)
 	}
-	if err := run([]string{"-root", root, "-name", "Project", "-fields", "title:string"}, &out); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", "title:string"}, &out); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Errorf("a second run: %v, want it to refuse to overwrite", err)
 	}
 	// A second resource, named by its id (no string field), with the next
 	// migration number and beside the first at every marker.
-	if err := run([]string{"-root", root, "-name", "Note", "-fields", "due:date flag:bool"}, &out); err != nil {
-		t.Fatalf("scaffold Note: %v\n%s", err, &out)
+	out.Reset()
+	if err := run([]string{"-root", root, "-name", note, "-fields", "due:date flag:bool"}, &out); err != nil {
+		t.Fatalf("scaffold %s: %v\n%s", note, err, &out)
 	}
-	if !strings.Contains(out.String(), "create migrations/sqlite/") || strings.Count(out.String(), "create migrations/sqlite/") != 2 {
+	if strings.Count(out.String(), "create migrations/sqlite/") != 1 {
 		t.Errorf("want one SQLite migration per resource:\n%s", &out)
 	}
 
@@ -173,6 +187,6 @@ func TestScaffold(t *testing.T) {
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd("test", "-trimpath", "-count=1", "-run", "Project|Note|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
+	goCmd("test", "-trimpath", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
 		"./internal/app/", "./internal/store/", "./internal/server/")
 }
