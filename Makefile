@@ -7,13 +7,13 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz screenshots clean
+.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz screenshots scaffold rename clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 dev: generate ## run the app on SQLite (reads .env when present; mail stub, billing off by default)
-	$(GO) run ./cmd/atrium serve
+	CGO_ENABLED=0 $(GO) run ./cmd/atrium serve
 
 build: generate ## build bin/atrium and run the secret guard
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/atrium ./cmd/atrium
@@ -33,10 +33,10 @@ typecheck: ## compile everything and check that templ generate leaves no diff
 	$(GO) vet -tests ./... >/dev/null
 	@scripts/templ-drift.sh
 
-test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available)
+test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available), then failures, skips with reasons and totals
 	$(GO) vet ./...
 	@scripts/templ-drift.sh
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) run ./scripts/testsum -- $(GO) test $(RACE) -count=1 -json ./...
 
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
@@ -66,6 +66,15 @@ backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 
 screenshots: ## PNGs of the main pages (desktop and phone, light and dark) in web/screenshots, from a seeded temporary database
 	$(GO) run ./scripts/screenshots -out web/screenshots
+
+scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files)
+	@test -n '$(NAME)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text"'; exit 2; }
+	$(GO) run ./scripts/scaffold -name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)') $(if $(DRY_RUN),-dry-run)
+	$(if $(DRY_RUN),,$(GO) tool templ generate)
+
+rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, README title)
+	@test -n '$(MODULE)' -a -n '$(NAME)' || { echo 'usage: make rename MODULE=github.com/acme/app NAME=Acme'; exit 2; }
+	$(GO) run ./scripts/rename -module '$(MODULE)' -name '$(NAME)' $(if $(BINARY),-binary '$(BINARY)')
 
 clean: ## remove build output
 	rm -rf bin dist

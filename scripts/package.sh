@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# APP names the binary (cmd/$APP) and the package; `make rename` sets it.
+APP=atrium
 GO=${GO:-go}
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 TARGET_OS=${GOOS:-$(env -u GOOS -u GOARCH "$GO" env GOOS)}
@@ -20,7 +22,7 @@ TARGET_ARCH=${GOARCH:-$(env -u GOOS -u GOARCH "$GO" env GOARCH)}
 DIST=${DIST:-dist}
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 
-name="atrium-$VERSION-$TARGET_OS-$TARGET_ARCH"
+name="$APP-$VERSION-$TARGET_OS-$TARGET_ARCH"
 exe=""
 [ "$TARGET_OS" = windows ] && exe=".exe"
 
@@ -31,12 +33,12 @@ mkdir -p "$root/migrations/sqlite" "$root/migrations/postgres"
 
 echo "==> building $name"
 CGO_ENABLED=0 GOOS="$TARGET_OS" GOARCH="$TARGET_ARCH" GOFLAGS= "$GO" build -trimpath -buildvcs=false \
-  -ldflags "-s -w -buildid= -X main.version=$VERSION" -o "$root/atrium$exe" ./cmd/atrium
+  -ldflags "-s -w -buildid= -X main.version=$VERSION" -o "$root/$APP$exe" ./cmd/$APP
 
 cp migrations/sqlite/*.sql "$root/migrations/sqlite/"
 cp migrations/postgres/*.sql "$root/migrations/postgres/"
 cp README.md RUNBOOK.md .env.example LICENSE "$root/"
-CGO_ENABLED=0 env -u GOOS -u GOARCH "$GO" run ./scripts/notice -goos "$TARGET_OS" -goarch "$TARGET_ARCH" ./cmd/atrium >"$root/NOTICE"
+CGO_ENABLED=0 env -u GOOS -u GOARCH "$GO" run ./scripts/notice -goos "$TARGET_OS" -goarch "$TARGET_ARCH" ./cmd/$APP >"$root/NOTICE"
 
 mkdir -p "$DIST"
 env -u GOOS -u GOARCH "$GO" run ./scripts/mkzip -mtime "$SOURCE_DATE_EPOCH" -o "$DIST/$name.zip" "$stage"

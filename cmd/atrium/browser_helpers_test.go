@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,25 +18,63 @@ import (
 	"atrium/internal/mail/mailtest"
 )
 
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
+// chromeCandidates are the usual places of Chromium and Chrome on Linux
+// (Debian, Ubuntu, Fedora, snap) and macOS, in the order they are tried.
+var chromeCandidates = []string{
+	"/usr/bin/chromium",
+	"/usr/bin/chromium-browser",
+	"/usr/bin/google-chrome",
+	"/usr/bin/google-chrome-stable",
+	"/snap/bin/chromium",
+	"/Applications/Chromium.app/Contents/MacOS/Chromium",
+	"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+}
+
+// findChrome returns the browser the tests drive: CHROME_PATH when set
+// (and it must exist), else the first of chromeCandidates that exists.
+func findChrome(getenv func(string) string, exists func(string) bool) (string, error) {
+	if p := getenv("CHROME_PATH"); p != "" {
+		if !exists(p) {
+			return "", fmt.Errorf("CHROME_PATH=%s does not exist", p)
+		}
+		return p, nil
+	}
+	for _, p := range chromeCandidates {
+		if exists(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no Chromium or Chrome in %s; set CHROME_PATH", strings.Join(chromeCandidates, ", "))
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// chromePath is the browser found on this machine, or "" when none is.
+func chromePath() string {
+	p, _ := findChrome(os.Getenv, fileExists)
+	return p
+}
 
 // byTestID selects the first element with this data-testid.
 func byTestID(id string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + id + `"]`) }
 
-// requireChromium skips a browser test under -short, and when Chromium is
-// not installed at chromiumPath. With CI=true, which runs every test, a
-// missing Chromium fails the test instead.
+// requireChromium skips a browser test under -short, and when findChrome
+// finds no browser. With CI=true, which runs every test, a missing browser
+// fails the test instead.
 func requireChromium(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: skipping the browser test")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
+	if _, err := findChrome(os.Getenv, fileExists); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s (%v): CI=true runs every test; install it with 'apt-get install chromium'", chromiumPath, err)
+			t.Fatalf("%v: CI=true runs every test; install it with 'apt-get install chromium'", err)
 		}
-		t.Skip("chromium not found at " + chromiumPath + ": skipping the browser test")
+		t.Skip(err.Error() + ": skipping the browser test")
 	}
 }
 
@@ -62,7 +101,7 @@ func newBrowserTabs(t *testing.T, timeout time.Duration, names ...string) []brow
 	profile := t.TempDir()
 	var output, logs syncBuffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
+		chromedp.ExecPath(chromePath()),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -93,7 +132,7 @@ func newBrowserTabs(t *testing.T, timeout time.Duration, names ...string) []brow
 	// The first action on a context starts its browser or tab and binds it
 	// to the context it runs under, so it must not run under the deadline.
 	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v\n%s", chromiumPath, err, &output)
+		t.Fatalf("start %s: %v\n%s", chromePath(), err, &output)
 	}
 	deadline := time.Now().Add(timeout)
 	tabs := make([]browserActor, len(names))
@@ -273,4 +312,33 @@ func (a browserActor) location() string {
 		a.t.Fatalf("%s: read the location: %v", a.who, err)
 	}
 	return loc
+}
+
+func TestFindChrome(t *testing.T) {
+	t.Parallel()
+	mac := "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"
+	tests := []struct {
+		name    string
+		env     map[string]string
+		present []string
+		want    string
+		wantErr bool
+	}{
+		{name: "Debian", present: []string{"/usr/bin/chromium"}, want: "/usr/bin/chromium"},
+		{name: "Ubuntu", present: []string{"/usr/bin/chromium-browser"}, want: "/usr/bin/chromium-browser"},
+		{name: "Chrome", present: []string{"/usr/bin/google-chrome-stable"}, want: "/usr/bin/google-chrome-stable"},
+		{name: "MacOS", present: []string{mac}, want: mac},
+		{name: "ChromiumFirst", present: []string{mac, "/usr/bin/chromium"}, want: "/usr/bin/chromium"},
+		{name: "ChromePath", env: map[string]string{"CHROME_PATH": "/opt/chrome/chrome"}, present: []string{"/opt/chrome/chrome", "/usr/bin/chromium"}, want: "/opt/chrome/chrome"},
+		{name: "ChromePathMissing", env: map[string]string{"CHROME_PATH": "/opt/none"}, present: []string{"/usr/bin/chromium"}, wantErr: true},
+		{name: "None", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := findChrome(func(k string) string { return tt.env[k] }, func(p string) bool { return slices.Contains(tt.present, p) })
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Fatalf("findChrome=%q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
 }

@@ -84,7 +84,7 @@ func TestDoctor_Healthy(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("doctor --send-test-invite: exit status %d\n%s", res.Code, res.Output())
 	}
-	if !strings.Contains(res.Stdout, `"to":"ops@example.com"`) || !strings.Contains(res.Stdout, "Test invite from Atrium") {
+	if !strings.Contains(res.Stdout, `"to":"ops@example.com"`) || !strings.Contains(res.Stdout, "Test invite from "+config.DefaultAppName) {
 		t.Errorf("stub mode did not log the test invite:\n%s", res.Stdout)
 	}
 	if got := doctorLines(t, res.Stdout)["test invite"]; got[0] != checkOK {

@@ -106,6 +106,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
+		Resources:  store.NewResources(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,

@@ -12,6 +12,7 @@ const (
 	ActionSessionRevoked    = "session.revoked"
 	ActionSessionRevokedAll = "session.revoked_all"
 	ActionUserCreated       = "user.created"
+	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
 )
 
 // AuditEntry records who changed what. Entries outlive the users and

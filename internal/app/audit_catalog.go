@@ -95,6 +95,7 @@ var auditCatalog = []AuditAction{
 	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
+	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)
 }
 
 // auditByCode indexes auditCatalog.

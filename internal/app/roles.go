@@ -182,6 +182,8 @@ func CanTransferOwnership(actor Role, self bool) error {
 	return nil
 }
 
+// scaffold:rules (make scaffold adds its resources' rules above this line)
+
 // PlanLimits are the seats each plan allows (0 = unlimited).
 type PlanLimits struct {
 	FreeSeats int

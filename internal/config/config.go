@@ -53,8 +53,10 @@ func (e Env) WithDefaults(fallback Env) Env {
 // blank values mean "use the default".
 func isSet(value string) bool { return strings.TrimSpace(value) != "" }
 
-// Defaults of the public site's settings.
+// Defaults of the public site's settings. `make rename` rewrites
+// DefaultAppName.
 const (
+	DefaultAppName           = "Atrium"
 	DefaultDescription       = "A multi-tenant SaaS starter: magic-link sign-in, workspaces, invites, billing and an audit log, ready to build on."
 	DefaultProPlanPriceLabel = "$29 per workspace / month"
 )
@@ -124,7 +126,7 @@ type Config struct {
 	// the database.
 	FlashKey string
 
-	AppName         string            // PUBLIC_APP_NAME, default "Atrium"
+	AppName         string            // PUBLIC_APP_NAME, default DefaultAppName
 	Description     string            // PUBLIC_APP_DESCRIPTION: the meta description, default a one-line pitch
 	ContactEmail    string            // PUBLIC_CONTACT_EMAIL, default "hello@example.com": the address the legal pages give
 	DisableIndexing bool              // DISABLE_INDEXING, default false: noindex on every page and a robots.txt that disallows everything
@@ -215,7 +217,7 @@ func Load(env Env) (*Config, error) {
 		"expected a whole number of workspaces, from 1 to 100000")
 	c.FlashKey = l.secretKey("FLASH_KEY", 32)
 
-	c.AppName = l.str("PUBLIC_APP_NAME", "Atrium")
+	c.AppName = l.str("PUBLIC_APP_NAME", DefaultAppName)
 	c.Description = l.str("PUBLIC_APP_DESCRIPTION", DefaultDescription)
 	c.ContactEmail = l.email("PUBLIC_CONTACT_EMAIL", "hello@example.com")
 	c.DisableIndexing = l.bool("DISABLE_INDEXING", false)

@@ -83,11 +83,11 @@ func defaults(t *testing.T) *config.Config {
 		ProPlanSeats:         0,
 		ProPlanPriceLabel:    "$29 per workspace / month",
 		MaxWorkspacesPerUser: 20,
-		AppName:              "Atrium",
+		AppName:              config.DefaultAppName,
 		Description:          config.DefaultDescription,
 		ContactEmail:         "hello@example.com",
 		DisableIndexing:      false,
-		Public:               map[string]string{"PUBLIC_APP_NAME": "Atrium"},
+		Public:               map[string]string{"PUBLIC_APP_NAME": config.DefaultAppName},
 
 		LoginAddressMax:        10,
 		InviteResendInterval:   5 * time.Minute,

@@ -56,7 +56,7 @@ func TestBuiltin(t *testing.T) {
 			t.Errorf("Page(%q) does not find the page", p.Slug)
 		}
 	}
-	want := []string{"install", "configuration", "deployment", "billing", "operations"}
+	want := []string{"install", "configuration", "deployment", "billing", "extending", "operations"}
 	if diff := cmp.Diff(want, slugs); diff != "" {
 		t.Fatalf("pages mismatch (-want +got):\n%s", diff)
 	}
@@ -304,5 +304,21 @@ func TestRender_TablesKeyboardScrollable(t *testing.T) {
 	}
 	if table.AttrOr("aria-label", "") == "" {
 		t.Error("table has no aria-label")
+	}
+}
+
+// TestBuiltin_Extending checks that /docs/extending says where each kind
+// of change goes, with the scaffold as its worked example.
+func TestBuiltin_Extending(t *testing.T) {
+	t.Parallel()
+	p, ok := docs.Builtin().Page("extending")
+	if !ok {
+		t.Fatal("no /docs/extending page")
+	}
+	for _, want := range []string{"make scaffold", "New page", "New noun", "New audit action", "New setting", "New email",
+		"New migration", "scaffold:", "make rename"} {
+		if !strings.Contains(p.HTML, want) {
+			t.Errorf("/docs/extending does not mention %q", want)
+		}
 	}
 }

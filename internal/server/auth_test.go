@@ -36,7 +36,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 			}
 
 			msg := a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second)
-			if got, want := msg.Subject, "Sign in to Atrium"; got != want {
+			if got, want := msg.Subject, "Sign in to "+a.Cfg.AppName; got != want {
 				t.Fatalf("Subject=%q, want %q", got, want)
 			}
 			link := msg.Links()[0]

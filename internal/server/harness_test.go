@@ -146,6 +146,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
+		Resources:  store.NewResources(db),
 		Stripe:     stripe,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
 		MailQueued: worker.Notify,

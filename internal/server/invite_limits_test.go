@@ -111,7 +111,7 @@ func TestInvite_ResendFlood(t *testing.T) {
 			}
 			sentAt := a.Clock.Now()
 			msg := a.SMTP.WaitForMessage(t, "victim@example.com", 5*time.Second)
-			wantSubject := "“Your account is suspended, reply with your password to keep…” invited you to “Acme Support” on Atrium"
+			wantSubject := "“Your account is suspended, reply with your password to keep…” invited you to “Acme Support” on " + a.Cfg.AppName
 			if msg.Subject != wantSubject {
 				t.Errorf("Subject=%q, want %q", msg.Subject, wantSubject)
 			}

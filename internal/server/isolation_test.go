@@ -60,6 +60,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/settings/api-keys", map[string]string{"name": "bot", "scope": "read"}, created, created, forbidden, hidden, toLogin},
 		{"GET", "/w/{slug}/settings/api-keys/{key}/revoke", nil, shown, shown, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/settings/api-keys/{key}/revoke", nil, done, done, forbidden, hidden, toLogin},
+		// scaffold:isolation-rows (make scaffold adds its resources' rows above this line)
 	}
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
@@ -244,13 +245,20 @@ type tenantA struct {
 	keyID                           int64
 	keySecret                       string
 	readKey, writeKey               string // keys with one scope each
+	// rows are the ids of the rows made for the resources of `make
+	// scaffold`, by placeholder ("{project}").
+	rows map[string]int64
 }
 
 // fill replaces the fixture's placeholders in s.
 func (w tenantA) fill(s string) string {
-	return strings.NewReplacer("{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
+	pairs := []string{"{slug}", w.slug, "{name}", w.name, "{invite}", strconv.FormatInt(w.inviteID, 10),
 		"{member}", strconv.FormatInt(w.memberID, 10), "{admin}", strconv.FormatInt(w.adminID, 10),
-		"{key}", strconv.FormatInt(w.keyID, 10)).Replace(s)
+		"{key}", strconv.FormatInt(w.keyID, 10)}
+	for k, id := range w.rows {
+		pairs = append(pairs, k, strconv.FormatInt(id, 10))
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
 // actingAs returns a context acting as u.
@@ -281,12 +289,14 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 			t.Fatal(err)
 		}
 	}
+	rows := map[string]int64{}
+	// scaffold:isolation-fixtures (make scaffold adds a row of each resource above this line)
 	keyID, secret := f.createKey(t, f.ownerUser, ws.ID)
 	_, read := f.createKey(t, f.ownerUser, ws.ID, app.ScopeRead)
 	_, write := f.createKey(t, f.ownerUser, ws.ID, app.ScopeWrite)
 	return tenantA{id: ws.ID, slug: ws.Slug, name: ws.Name, adminID: f.adminUser.ID, memberID: f.memUser.ID,
 		inviteID: f.createInvite(t, f.ownerUser, ws.ID, "pending@a.test", app.RoleMember), keyID: keyID, keySecret: secret,
-		readKey: read, writeKey: write}
+		readKey: read, writeKey: write, rows: rows}
 }
 
 // apiRows walks every /api/v1 operation with A's read-write, read-only and

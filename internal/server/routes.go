@@ -112,6 +112,8 @@ func (s *Server) routes() http.Handler {
 					r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
 					r.Post("/billing/demo-downgrade", s.handleDemoDowngrade)
 				})
+
+				// scaffold:routes (make scaffold adds its resources' routes above this line)
 			})
 		})
 	})

@@ -38,6 +38,9 @@ type Deps struct {
 	Outbox     app.OutboxService
 	Billing    app.BillingService
 	APIKeys    app.APIKeyService
+	// Resources are the services of the resources made with `make
+	// scaffold` (store.NewResources); their routes need them.
+	Resources app.Resources
 	// Stripe makes outbound Stripe calls; nil when billing is off.
 	Stripe  *billing.Client
 	Limiter *RateLimiter

@@ -131,6 +131,7 @@ func buildHotQueries() map[string]hotQuery {
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
 			FROM stripe_events WHERE id = ?`},
+		// scaffold:hot-queries (make scaffold adds its list queries above this line)
 	}
 	// One entry of a workspace, for its detail view.
 	q[qAuditEntry] = hotQuery{SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ? AND a.workspace_id = ?`}

@@ -783,6 +783,7 @@ func workspaceTabs(w WorkspaceNav) []tab {
 	if w.CanSeeBilling {
 		tabs = append(tabs, tab{w.path("billing"), "Billing", "nav-ws-billing", "billing"})
 	}
+	// scaffold:workspace-nav (make scaffold adds its tabs above this line)
 	return tabs
 }
 

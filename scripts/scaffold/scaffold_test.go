@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// everyType names a field of every type FIELDS accepts.
+const everyType = "title:string notes:text count:int price:decimal done:bool due:date starts_at:time status:enum(open|in_progress|done) owner:member"
+
+func TestNewResource(t *testing.T) {
+	t.Parallel()
+	r, err := newResource("ProjectPhase", "", everyType, "00042")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ got, want string }{
+		{r.Plural, "ProjectPhases"}, {r.Var, "projectPhase"}, {r.Table, "project_phases"}, {r.Path, "project-phases"},
+		{r.Label, "project phase"}, {r.CapPlural, "Project phases"}, {r.Snake, "project_phase"},
+		{r.Fields[6].Go, "StartsAt"}, {r.Fields[6].Label, "Starts at"}, {r.Fields[8].Column, "owner_user_id"},
+		{strings.Join(r.Fields[7].Values, ","), "open,in_progress,done"}, {r.TitleField().Name, "title"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	if got := pluralize("Company"); got != "Companies" {
+		t.Errorf("pluralize(Company)=%q", got)
+	}
+	for _, bad := range []struct{ name, fields string }{
+		{"project", "title:string"},           // not CamelCase
+		{"Project", ""},                       // no fields
+		{"Project", "title:varchar"},          // unknown type
+		{"Project", "id:int"},                 // reserved
+		{"Project", "title:string title:int"}, // twice
+		{"Project", "status:enum()"},          // no values
+		{"Project", "Title:string"},           // not snake_case
+	} {
+		if _, err := newResource(bad.name, "", bad.fields, "00042"); err == nil {
+			t.Errorf("newResource(%q, %q) accepted", bad.name, bad.fields)
+		}
+	}
+}
+
+func TestInsertAtMarker(t *testing.T) {
+	t.Parallel()
+	src := "const (\n\tA = 1\n\t// scaffold:x (adds above)\n)\n"
+	got, err := insertAtMarker([]byte(src), "scaffold:x", "B = 2\nC = 3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "const (\n\tA = 1\n\tB = 2\n\tC = 3\n\t// scaffold:x (adds above)\n)\n"; string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if _, err := insertAtMarker(got, "scaffold:x", "B = 2\n"); err == nil {
+		t.Errorf("inserted the same line twice")
+	}
+	if _, err := insertAtMarker([]byte(src), "scaffold:y", "B = 2\n"); err == nil {
+		t.Errorf("inserted without its marker")
+	}
+	if _, err := insertAtMarker([]byte(src+src), "scaffold:x", "B = 2\n"); err == nil {
+		t.Errorf("inserted at a marker that appears twice")
+	}
+}
+
+// copyRepo copies the checkout's files (tracked, and untracked ones git
+// does not ignore) into a new folder.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", "../..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): skipping", err)
+	}
+	dst := t.TempDir()
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join("../..", name)
+		st, err := os.Lstat(src)
+		if err != nil || !st.Mode().IsRegular() {
+			continue // deleted in the working tree, or a link
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dst, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, st.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// snapshot returns the content of every file under dir, by path.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[path] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestScaffold generates a resource with a field of every type in a copy
+// of the repository, then builds and vets the copy and runs the generated
+// tests there with the tests the resource joins (hot-query plans, tenant
+// isolation, the table list of migrate-data): on SQLite, and on
+// PostgreSQL too when TEST_DATABASE_URL is set.
+func TestScaffold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the test that builds a generated copy of the repository")
+	}
+	root := copyRepo(t)
+	before := snapshot(t, root)
+	// Names no resource of the repository has yet: it may have been
+	// scaffolded with the usual examples already.
+	free := func(name string) string {
+		for i := 2; ; i++ {
+			if _, err := os.Stat(filepath.Join(root, "internal", "app", snake(name)+".go")); err != nil {
+				return name
+			}
+			name = strings.TrimRight(name, "0123456789") + strconv.Itoa(i)
+		}
+	}
+	gadget, note := free("Gadget"), free("Note")
+	gadgetFile := snake(gadget)
+
+	var dry bytes.Buffer
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType, "--dry-run"}, &dry); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	for _, want := range []string{"create internal/app/" + gadgetFile + ".go", "create internal/store/" + gadgetFile + ".go",
+		"create internal/server/" + gadgetFile + ".go", "create web/page/" + gadgetFile + ".templ", "create migrations/sqlite/", "create migrations/postgres/", "edit   internal/server/routes.go",
+		"edit   internal/app/audit.go", "edit   web/layout/layout.templ"} {
+		if !strings.Contains(dry.String(), want) {
+			t.Errorf("the dry run does not list %q:\n%s", want, &dry)
+		}
+	}
+	if after := snapshot(t, root); len(after) != len(before) {
+		t.Fatalf("the dry run wrote files (%d before, %d after)", len(before), len(after))
+	}
+
+	var out bytes.Buffer
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType}, &out); err != nil {
+		t.Fatalf("scaffold: %v\n%s", err, &out)
+	}
+	if err := run([]string{"-root", root, "-name", gadget, "-fields", "title:string"}, &out); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Errorf("a second run: %v, want it to refuse to overwrite", err)
+	}
+	// A second resource, named by its id (no string field), with the next
+	// migration number and beside the first at every marker.
+	out.Reset()
+	if err := run([]string{"-root", root, "-name", note, "-fields", "due:date flag:bool"}, &out); err != nil {
+		t.Fatalf("scaffold %s: %v\n%s", note, err, &out)
+	}
+	if strings.Count(out.String(), "create migrations/sqlite/") != 1 {
+		t.Errorf("want one SQLite migration per resource:\n%s", &out)
+	}
+
+	goCmd := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	goCmd("tool", "templ", "generate")
+	// -trimpath keeps the copy's packages in the shared build cache's terms.
+	goCmd("build", "-trimpath", "./...")
+	goCmd("vet", "./...")
+	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
+		t.Errorf("gofmt -l: %v\n%s", err, b)
+	}
+	goCmd("test", "-trimpath", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
+		"./internal/app/", "./internal/store/", "./internal/server/")
+}
