@@ -34,6 +34,7 @@ var (
 	moduleLine    = regexp.MustCompile(`(?m)^module\s+(\S+)\s*$`)
 	appLine       = regexp.MustCompile(`(?m)^APP=(\S+)$`)
 	appNameLine   = regexp.MustCompile(`(?m)^(\s*DefaultAppName\s*=\s*)"[^"]*"`)
+	apiTitle      = regexp.MustCompile(`(?m)^(  "info": \{\n(?:    .*\n)*?    "title": )"[^"]*"`)
 	envNameLine   = regexp.MustCompile(`(?m)^(#?\s*PUBLIC_APP_NAME=).*$`)
 	readmeTitle   = regexp.MustCompile(`\A# .*`)
 )
@@ -41,7 +42,7 @@ var (
 // textFile reports whether rename rewrites the file at path.
 func textFile(path string) bool {
 	switch filepath.Ext(path) {
-	case ".go", ".templ", ".md", ".sh", ".yml", ".yaml", ".example", ".txt", ".toml":
+	case ".go", ".templ", ".md", ".sh", ".yml", ".yaml", ".example", ".txt", ".toml", ".json":
 		return true
 	}
 	switch filepath.Base(path) {
@@ -142,6 +143,9 @@ func run(args []string, stdout io.Writer) error {
 			out = envNameLine.ReplaceAllString(out, "${1}"+*name)
 		case "README.md":
 			out = readmeTitle.ReplaceAllString(out, "# "+*name)
+		case filepath.Join("internal", "server", "apiclient", "openapi.json"):
+			// The API's title is the app name's (TestAPIClient compares it).
+			out = apiTitle.ReplaceAllString(out, "${1}"+strconv.Quote(*name+" API"))
 		}
 		if ext := filepath.Ext(path); ext == ".go" || ext == ".templ" {
 			out = importOld.ReplaceAllStringFunc(out, func(q string) string {
