@@ -170,17 +170,7 @@ func (e *AuditEntry) SummaryText() string {
 	if !ok {
 		return "recorded " + e.Action
 	}
-	tmpl := strings.TrimPrefix(a.Summary, "{actor} ")
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(tmpl, '{')
-		j := strings.IndexByte(tmpl, '}')
-		if i < 0 || j < i {
-			b.WriteString(tmpl)
-			break
-		}
-		b.WriteString(tmpl[:i])
-		key, format, _ := strings.Cut(tmpl[i+1:j], "|")
+	return fillSummary(a.Summary, func(key, format string) string {
 		val := ""
 		if v, ok := e.Metadata[key]; ok && v != nil {
 			val = fmt.Sprint(v)
@@ -191,10 +181,8 @@ func (e *AuditEntry) SummaryText() string {
 		case val == "" && key == "email":
 			val = "someone"
 		}
-		b.WriteString(val)
-		tmpl = tmpl[j+1:]
-	}
-	return b.String()
+		return val
+	})
 }
 
 // Summary returns the entry as one sentence: "Ada Lovelace invited
@@ -207,17 +195,24 @@ func (e *AuditEntry) Family() AuditFamily { return auditByCode[e.Action].Family 
 // Label describes the action for a filter list: its summary without the
 // actor, each value shown as "…" ("invited … as …").
 func (a AuditAction) Label() string {
-	tmpl := strings.TrimPrefix(a.Summary, "{actor} ")
+	return fillSummary(a.Summary, func(string, string) string { return "…" })
+}
+
+// fillSummary returns a summary template without its leading {actor},
+// each {key} or {key|format} replaced by value(key, format).
+func fillSummary(summary string, value func(key, format string) string) string {
+	tmpl := strings.TrimPrefix(summary, "{actor} ")
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		j := strings.IndexByte(tmpl, '}')
 		if i < 0 || j < i {
 			b.WriteString(tmpl)
-			break
+			return b.String()
 		}
-		b.WriteString(tmpl[:i] + "…")
+		b.WriteString(tmpl[:i])
+		key, format, _ := strings.Cut(tmpl[i+1:j], "|")
+		b.WriteString(value(key, format))
 		tmpl = tmpl[j+1:]
 	}
-	return b.String()
 }

@@ -9,37 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-)
 
-// copyRepo copies the checkout's files (tracked, and untracked ones git
-// does not ignore) into a new folder.
-func copyRepo(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("git", "-C", "../..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	if err != nil {
-		t.Skipf("not a git checkout (%v): skipping", err)
-	}
-	dst := t.TempDir()
-	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		src := filepath.Join("../..", name)
-		st, err := os.Lstat(src)
-		if err != nil || !st.Mode().IsRegular() {
-			continue // deleted in the working tree, or a link
-		}
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dst, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, st.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
+	"atrium/scripts/internal/repocopy"
+)
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
@@ -56,7 +28,7 @@ func TestRename(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the test that builds a renamed copy of the repository")
 	}
-	root := copyRepo(t)
+	root := repocopy.Copy(t, "../..")
 	args := []string{"-root", root, "-module", "github.com/acme/app", "-name", "Acme"}
 	var out bytes.Buffer
 	if err := run(args, &out); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"atrium/scripts/internal/repocopy"
 )
 
 // everyType names a field of every type FIELDS accepts.
@@ -68,36 +70,6 @@ func TestInsertAtMarker(t *testing.T) {
 	}
 }
 
-// copyRepo copies the checkout's files (tracked, and untracked ones git
-// does not ignore) into a new folder.
-func copyRepo(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("git", "-C", "../..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	if err != nil {
-		t.Skipf("not a git checkout (%v): skipping", err)
-	}
-	dst := t.TempDir()
-	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		src := filepath.Join("../..", name)
-		st, err := os.Lstat(src)
-		if err != nil || !st.Mode().IsRegular() {
-			continue // deleted in the working tree, or a link
-		}
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dst, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, st.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // snapshot returns the content of every file under dir, by path.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -125,7 +97,7 @@ func TestScaffold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the test that builds a generated copy of the repository")
 	}
-	root := copyRepo(t)
+	root := repocopy.Copy(t, "../..")
 	before := snapshot(t, root)
 	// Names no resource of the repository has yet: it may have been
 	// scaffolded with the usual examples already.
