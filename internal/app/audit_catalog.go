@@ -95,6 +95,16 @@ var auditCatalog = []AuditAction{
 	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
+	{ActionTOTPEnabled, FamilySecurity, "{actor} turned on an authenticator app for two-factor sign-in", "user"},
+	{ActionTOTPDisabled, FamilySecurity, "{actor} turned off their authenticator app", "user"},
+	{ActionPasskeyAdded, FamilySecurity, "{actor} added the passkey “{name}”", "user"},
+	{ActionPasskeyRemoved, FamilySecurity, "{actor} removed the passkey “{name}”", "user"},
+	{ActionRecoveryCodesGenerated, FamilySecurity, "{actor} got a new set of recovery codes", "user"},
+	{ActionRecoveryCodeUsed, FamilySecurity, "{actor} signed in with a recovery code ({left} left)", "user"},
+	{ActionCodeEntryLocked, FamilySecurity, "{actor}'s code entry was locked after {failures} wrong codes", "user"},
+	{ActionTwoFactorReset, FamilySecurity, "{actor} reset two-factor sign-in for {email}: {reason}", "user"},
+	{ActionWorkspace2FARequired, FamilyWorkspace, "{actor} required two-factor sign-in for every member", "workspace"},
+	{ActionWorkspace2FAOptional, FamilyWorkspace, "{actor} made two-factor sign-in optional", "workspace"},
 	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)
 }
 

@@ -54,6 +54,10 @@ type NewSession struct {
 	// TimeZone is the browser's IANA time zone, already checked; the user
 	// created by a first sign-in starts with it ("" keeps UTC).
 	TimeZone string
+	// PendingHash is the hash of the token a browser gets when the user
+	// has a second factor: CompleteLogin then starts no session but
+	// stores a pending sign-in under it.
+	PendingHash string
 }
 
 // Principal is the signed-in user of a request with their session, read in
@@ -75,7 +79,10 @@ type AuthService interface {
 	FindLoginToken(ctx context.Context, tokenHash string) (*LoginToken, error)
 	// CompleteLogin uses a token once: it creates the user on first sign-in,
 	// starts the session, voids the email's other outstanding links, ends
-	// the replaced session and audits "auth.signed_in".
+	// the replaced session and audits "auth.signed_in". When the user has a
+	// second factor it starts no session: it stores a pending sign-in
+	// under s.PendingHash and returns the user, the token and
+	// ErrSecondFactorRequired (the token is used all the same).
 	CompleteLogin(ctx context.Context, tokenHash string, s NewSession) (*User, *LoginToken, error)
 	// Authenticate returns the principal for a session token hash, renewing
 	// the session when it was last seen over SessionRenewAfter ago.

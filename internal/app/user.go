@@ -8,10 +8,13 @@ import (
 
 // User is a person who signs in by magic link. Email is stored normalized.
 type User struct {
-	ID        int64
-	Email     string
-	Name      string
-	TimeZone  string
+	ID       int64
+	Email    string
+	Name     string
+	TimeZone string
+	// TwoFactor reports that the user has a passkey or an authenticator
+	// app, so every sign-in needs one.
+	TwoFactor bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -36,8 +36,11 @@ type Workspace struct {
 	StripeSubscriptionID string
 	CurrentPeriodEnd     time.Time
 	CancelAtPeriodEnd    bool
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// RequireTwoFactor keeps members without a second factor out until
+	// they set one up.
+	RequireTwoFactor bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Membership is a user's place in a workspace.
@@ -53,6 +56,9 @@ type Member struct {
 	Membership
 	Email string
 	Name  string
+	// TwoFactor reports that the member has a passkey or an authenticator
+	// app.
+	TwoFactor bool
 }
 
 // MemberAt is a member with the id of their membership, the API's cursor.
@@ -252,4 +258,8 @@ type WorkspaceService interface {
 	LeaveWorkspace(ctx context.Context, workspaceID int64) error
 	// TransferOwnership makes another member owner; the principal becomes admin.
 	TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error
+	// SetTwoFactorRequired turns the workspace's two-factor policy on or
+	// off (owners only). Turning it on is refused (EINVALID) while the
+	// principal has no second factor themselves.
+	SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error
 }

@@ -52,6 +52,14 @@ func (s *Server) routes() http.Handler {
 		r.Post("/auth/verify", s.handleVerify)
 		r.Post("/logout", s.handleLogout)
 
+		// Two-factor sign-in (twofactor.go, passkey.go): the step after a
+		// magic link when the user has a second factor, and passkey
+		// sign-in, which needs no email.
+		r.Get("/login/two-factor", s.handleSecondFactorShow)
+		r.Post("/login/two-factor", s.handleSecondFactorCode)
+		r.Post("/login/passkey/begin", s.handlePasskeyLoginBegin)
+		r.Post("/login/passkey/finish", s.handlePasskeyLoginFinish)
+
 		// Invite links work signed out too: the handler sends visitors to
 		// sign in as the invited address.
 		r.Get("/invites/{token}", s.handleInviteShow)
@@ -65,6 +73,13 @@ func (s *Server) routes() http.Handler {
 			r.Post("/settings/account/delete", s.handleAccountDelete)
 			r.Post("/settings/account/sessions/{id}/revoke", s.handleSessionRevoke)
 			r.Post("/settings/account/sessions/revoke-others", s.handleSessionRevokeOthers)
+			r.Get("/settings/account/two-factor/app", s.handleTOTPShow)
+			r.Post("/settings/account/two-factor/app", s.handleTOTPConfirm)
+			r.Post("/settings/account/two-factor/app/disable", s.handleTOTPDisable)
+			r.Post("/settings/account/two-factor/recovery-codes", s.handleRecoveryCodesRegenerate)
+			r.Post("/settings/account/passkeys/begin", s.handlePasskeyRegisterBegin)
+			r.Post("/settings/account/passkeys", s.handlePasskeyRegisterFinish)
+			r.Post("/settings/account/passkeys/{passkeyID}/remove", s.handlePasskeyRemove)
 			r.Get("/settings/workspaces", s.handleWorkspaces)
 			r.Post("/settings/workspaces/test-invite", s.handleTestInvite)
 			r.Get("/workspaces/new", s.handleWorkspaceNew)
@@ -80,40 +95,46 @@ func (s *Server) routes() http.Handler {
 			// (404 for non-members), roles per route.
 			r.Route("/w/{slug}", func(r chi.Router) {
 				r.Use(s.loadWorkspace)
-				r.Get("/", s.handleDashboard)
-				r.Get("/members", s.handleMembers)
+				// Leaving stays open to members the two-factor policy keeps
+				// out; every other route waits for their second factor.
 				r.Post("/leave", s.handleLeave)
-
 				r.Group(func(r chi.Router) {
-					r.Use(s.requireRole(app.RoleAdmin))
-					r.Get("/settings", s.handleWorkspaceSettings)
-					r.Get("/audit", s.handleAudit)
-					r.Get("/audit/export", s.handleAuditExport)
-					r.Get("/audit/{entryID}", s.handleAuditEntry)
-					r.Get("/billing", s.handleBilling)
-					r.Get("/billing/return", s.handleBillingReturn)
-					r.Post("/invites", s.handleInviteCreate)
-					r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
-					r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
-					r.Post("/members/{userID}/role", s.handleMemberRole)
-					r.Post("/members/{userID}/remove", s.handleMemberRemove)
-					r.Get("/settings/api-keys", s.handleAPIKeys)
-					r.Post("/settings/api-keys", s.handleAPIKeyCreate)
-					r.Get("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevokeConfirm)
-					r.Post("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevoke)
-				})
-				r.Group(func(r chi.Router) {
-					r.Use(s.requireRole(app.RoleOwner))
-					r.Post("/settings", s.handleWorkspaceUpdate)
-					r.Post("/delete", s.handleWorkspaceDelete)
-					r.Post("/transfer", s.handleTransfer)
-					r.Post("/billing/checkout", s.handleCheckout)
-					r.Post("/billing/portal", s.handlePortal)
-					r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
-					r.Post("/billing/demo-downgrade", s.handleDemoDowngrade)
-				})
+					r.Use(s.requireTwoFactorPolicy)
+					r.Get("/", s.handleDashboard)
+					r.Get("/members", s.handleMembers)
 
-				// scaffold:routes (make scaffold adds its resources' routes above this line)
+					r.Group(func(r chi.Router) {
+						r.Use(s.requireRole(app.RoleAdmin))
+						r.Get("/settings", s.handleWorkspaceSettings)
+						r.Get("/audit", s.handleAudit)
+						r.Get("/audit/export", s.handleAuditExport)
+						r.Get("/audit/{entryID}", s.handleAuditEntry)
+						r.Get("/billing", s.handleBilling)
+						r.Get("/billing/return", s.handleBillingReturn)
+						r.Post("/invites", s.handleInviteCreate)
+						r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
+						r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
+						r.Post("/members/{userID}/role", s.handleMemberRole)
+						r.Post("/members/{userID}/remove", s.handleMemberRemove)
+						r.Get("/settings/api-keys", s.handleAPIKeys)
+						r.Post("/settings/api-keys", s.handleAPIKeyCreate)
+						r.Get("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevokeConfirm)
+						r.Post("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevoke)
+					})
+					r.Group(func(r chi.Router) {
+						r.Use(s.requireRole(app.RoleOwner))
+						r.Post("/settings", s.handleWorkspaceUpdate)
+						r.Post("/settings/two-factor", s.handleWorkspaceTwoFactor)
+						r.Post("/delete", s.handleWorkspaceDelete)
+						r.Post("/transfer", s.handleTransfer)
+						r.Post("/billing/checkout", s.handleCheckout)
+						r.Post("/billing/portal", s.handlePortal)
+						r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
+						r.Post("/billing/demo-downgrade", s.handleDemoDowngrade)
+					})
+
+					// scaffold:routes (make scaffold adds its resources' routes above this line)
+				})
 			})
 		})
 	})

@@ -38,6 +38,7 @@ type Deps struct {
 	Outbox     app.OutboxService
 	Billing    app.BillingService
 	APIKeys    app.APIKeyService
+	TwoFactor  app.TwoFactorService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

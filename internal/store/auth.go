@@ -200,7 +200,7 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 	p := &app.Principal{}
 	u, ss := &p.User, &p.Session
 	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
-		&u.Email, &u.Name, &u.TimeZone, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		&u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt); err != nil {
 		return nil, fmt.Errorf("authenticate: read session: %w", err)
 	}
 	_ = rows.Close()

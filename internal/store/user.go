@@ -15,6 +15,7 @@ type userRecord struct {
 	Email     string
 	Name      string
 	TimeZone  string
+	TwoFactor bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -22,7 +23,7 @@ type userRecord struct {
 func (userRecord) TableName() string { return "users" }
 
 func (r *userRecord) toApp() *app.User {
-	return &app.User{ID: r.ID, Email: r.Email, Name: r.Name, TimeZone: r.TimeZone,
+	return &app.User{ID: r.ID, Email: r.Email, Name: r.Name, TimeZone: r.TimeZone, TwoFactor: r.TwoFactor,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 

@@ -674,3 +674,8 @@ func (s *WorkspaceService) FindMembersAfter(ctx context.Context, workspaceID, af
 	}
 	return out, nil
 }
+
+// SetTwoFactorRequired turns the workspace's two-factor policy on or off.
+func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
+	return app.Errorf(app.EINTERNAL, "not implemented")
+}
