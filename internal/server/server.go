@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"atrium/internal/app"
 	"atrium/internal/billing"
 	"atrium/internal/config"
@@ -89,6 +91,10 @@ type Server struct {
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
 	webhooks      *billing.Receiver
+	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
+	// host cannot be a WebAuthn relying party (an IP address), and then
+	// the passkey routes say passkeys are unavailable.
+	webAuthn *webauthn.WebAuthn
 	// webhookSecretLog throttles the missing-secret error of the webhook.
 	webhookSecretLog logEvery
 }
@@ -119,6 +125,11 @@ func New(d Deps) http.Handler {
 		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
 		s.sessionCookie = "__Host-atrium_session"
 		s.flashCookie = "__Host-" + flashCookieName
+	}
+	if wa, err := newWebAuthn(d.Config); err != nil {
+		d.Logger.Warn("passkeys unavailable", "app_url", d.Config.AppURL.String(), "error", err.Error())
+	} else {
+		s.webAuthn = wa
 	}
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)
