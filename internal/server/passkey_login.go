@@ -145,12 +145,16 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 	if old := s.sessionToken(r); old != "" {
 		ns.ReplacesHash = app.HashToken(old)
 	}
-	if _, _, err := s.TwoFactor.CompleteSignInWithPasskey(r.Context(), pendingHash, userID,
-		base64.RawURLEncoding.EncodeToString(cred.ID), data, ns); err != nil {
+	_, pendingNext, err := s.TwoFactor.CompleteSignInWithPasskey(r.Context(), pendingHash, userID,
+		base64.RawURLEncoding.EncodeToString(cred.ID), data, ns)
+	if err != nil {
 		s.passkeySignInFailed(w, r, second, err)
 		return
 	}
 	s.setSessionCookie(w, sessToken)
+	if c.Next == "" {
+		c.Next = pendingNext
+	}
 	redirect(w, r, app.SafeNext(c.Next, appHome))
 }
 
