@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -113,10 +114,17 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		cred, err = s.webAuthn.ValidateLogin(u, c.Session, parsed)
 	} else {
 		var owner webauthn.User
-		owner, cred, err = s.webAuthn.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
+		owner, cred, err = s.webAuthn.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
 			user, passkeys, err := s.TwoFactor.FindWebAuthnUser(r.Context(), handle)
 			if err != nil {
 				return nil, err
+			}
+			// A passkey removed from the account is unknown, not
+			// unverifiable.
+			if !slices.ContainsFunc(passkeys, func(p *app.PasskeyCredential) bool {
+				return p.CredentialID == base64.RawURLEncoding.EncodeToString(rawID)
+			}) {
+				return nil, app.ErrPasskeyUnknown
 			}
 			return newWebAuthnUser(user, handle, passkeys)
 		}, c.Session, parsed)
