@@ -141,33 +141,45 @@ func (s *TwoFactorService) gcm() (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// FindTwoFactor returns what the user has enrolled.
+// FindTwoFactor returns what the user has enrolled, in one statement (the
+// account page runs it on every view).
 func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*app.TwoFactorStatus, error) {
-	g := s.db.gorm.WithContext(ctx)
-	st := &app.TwoFactorStatus{}
-	var (
-		totp        int64
-		left        int64
-		lockedUntil *time.Time
-	)
-	if err := g.Raw(`SELECT
-		(SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL),
-		(SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL),
-		(SELECT locked_until FROM two_factor_locks WHERE user_id = ? AND locked_until > ?)`,
-		userID, userID, userID, s.db.now()).Row().Scan(&totp, &left, &lockedUntil); err != nil {
+	rows, err := s.db.queryHot(ctx, qTwoFactorOf, s.db.now(), userID)
+	if err != nil {
 		return nil, fmt.Errorf("find two-factor status: %w", err)
 	}
-	st.TOTP, st.RecoveryCodesLeft = totp > 0, int(left)
-	if lockedUntil != nil {
-		t := lockedUntil.UTC()
-		st.LockedUntil = &t
+	defer func() { _ = rows.Close() }()
+	st := &app.TwoFactorStatus{}
+	for rows.Next() {
+		var (
+			totp, left        int64
+			lockedUntil       *time.Time
+			id                sql.NullInt64
+			name              sql.NullString
+			created, lastUsed *time.Time
+		)
+		if err := rows.Scan(&totp, &left, &lockedUntil, &id, &name, &created, &lastUsed); err != nil {
+			return nil, fmt.Errorf("read two-factor status: %w", err)
+		}
+		st.TOTP, st.RecoveryCodesLeft = totp > 0, int(left)
+		if lockedUntil != nil {
+			t := lockedUntil.UTC()
+			st.LockedUntil = &t
+		}
+		if id.Valid {
+			k := &app.Passkey{ID: id.Int64, Name: name.String}
+			if created != nil {
+				k.CreatedAt = created.UTC()
+			}
+			if lastUsed != nil {
+				t := lastUsed.UTC()
+				k.LastUsedAt = &t
+			}
+			st.Passkeys = append(st.Passkeys, k)
+		}
 	}
-	creds, err := s.FindPasskeyCredentials(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range creds {
-		st.Passkeys = append(st.Passkeys, &c.Passkey)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find two-factor status: %w", err)
 	}
 	return st, nil
 }
