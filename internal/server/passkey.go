@@ -281,7 +281,7 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	if issued {
-		s.showRecoveryCodes(w, r, codes)
+		s.showRecoveryCodes(w, r, codes, accountTwoFactor)
 		return
 	}
 	s.setFlash(w, "success", "Passkey “"+name+"” added.")

@@ -102,7 +102,7 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		// browser's.
 		pending, hash, ok := s.pendingSignIn(r)
 		if !ok || pending.UserID != ch.UserID {
-			s.passkeySignInFailed(w, r, false, app.ErrSecondFactorExpired)
+			s.signInExpired(w, r)
 			return
 		}
 		u, uerr := s.pendingWebAuthnUser(r.Context(), pending)
@@ -147,17 +147,15 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		s.passkeySignInFailed(w, r, second, fmt.Errorf("encode passkey: %w", err))
 		return
 	}
-	sessToken, sessHash := app.NewToken()
-	meta := app.RequestMetaFromContext(r.Context())
-	ns := app.NewSession{TokenHash: sessHash, IP: meta.IP, UserAgent: meta.UserAgent}
-	if old := s.sessionToken(r); old != "" {
-		ns.ReplacesHash = app.HashToken(old)
-	}
+	sessToken, ns := s.newSession(r)
 	_, pendingNext, err := s.TwoFactor.CompleteSignInWithPasskey(r.Context(), pendingHash, userID,
 		base64.RawURLEncoding.EncodeToString(cred.ID), data, ns)
 	if err != nil {
 		s.passkeySignInFailed(w, r, second, err)
 		return
+	}
+	if second {
+		s.clearPendingCookie(w)
 	}
 	s.setSessionCookie(w, sessToken)
 	if c.Next == "" {
@@ -193,7 +191,11 @@ func (s *Server) passkeySignInFailed(w http.ResponseWriter, r *http.Request, sec
 		s.Error(w, r, err)
 		return
 	}
-	if second && !errors.Is(err, app.ErrSecondFactorExpired) {
+	if second {
+		if errors.Is(err, app.ErrSecondFactorExpired) {
+			s.signInExpired(w, r)
+			return
+		}
 		s.setFlash(w, "error", appErr.Message)
 		redirect(w, r, "/login/two-factor")
 		return

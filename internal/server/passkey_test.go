@@ -194,8 +194,8 @@ func TestPasskey_Ceremonies(t *testing.T) {
 
 			// The first passkey comes with recovery codes.
 			res := b.Post("/settings/account/passkeys", url.Values{"passkey_name": {" Test  key "}, "credential": {k.create(&opts)}})
-			if res.StatusCode >= 400 {
-				t.Fatalf("add passkey: status %d\n%s", res.StatusCode, res.Body)
+			if res.StatusCode != http.StatusOK || res.Doc.Find(`[data-testid="recovery-codes"] li`).Length() != app.RecoveryCodeCount {
+				t.Fatalf("add passkey: status %d, want the recovery codes\n%s", res.StatusCode, res.Body)
 			}
 			tf := store.NewTwoFactorService(a.DB, testTwoFactorKey)
 			st, err := tf.FindTwoFactor(context.Background(), userID(t, a, "ada@example.com"))
@@ -242,6 +242,52 @@ func TestPasskey_Ceremonies(t *testing.T) {
 			}
 			if acts := a.auditActions(t, userID(t, a, "ada@example.com")); !contains(acts, app.ActionPasskeyAdded) {
 				t.Errorf("audit=%v, want %s", acts, app.ActionPasskeyAdded)
+			}
+
+			// The account page lists it, used.
+			acct := b.Get("/settings/account")
+			if got := acct.Text("passkey-name-cell"); got != "Test key" {
+				t.Errorf("account lists passkey %q", got)
+			}
+			if got := acct.Text("passkey-last-used"); got == "" || got == "Never used" {
+				t.Errorf("last used %q after signing in with it", got)
+			}
+
+			// After a magic link, the passkey is the second factor: the
+			// options name it, and the sign-in goes on to the link's page.
+			b.Post("/logout", nil)
+			b.Post("/login", url.Values{"email": {"ada@example.com"}, "next": {"/settings/workspaces"}})
+			link := a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second).Links()[0]
+			res = b.Submit(b.Get(link), "verify-submit", nil)
+			if res.Location() != "/login/two-factor" || sessionOf(b) != "" {
+				t.Fatalf("magic link with a passkey: Location %q, session %v", res.Location(), sessionOf(b) != "")
+			}
+			if !b.Get("/login/two-factor").Has("passkey-signin-form") {
+				t.Error("second-factor page offers no passkey")
+			}
+			// Another account's passkey does not finish it.
+			eve := a.newBrowser(t)
+			eve.signIn("eve@example.com")
+			other := newSoftKey(t, a)
+			addPasskey(t, eve, other, "Eve's")
+			var mfa protocol.CredentialAssertion
+			beginJSON(t, b, "/login/passkey/begin", nil, &mfa)
+			if ids := mfa.Response.AllowedCredentials; len(ids) != 1 || b64(ids[0].CredentialID) != b64(k.id) {
+				t.Errorf("allowCredentials=%v, want ada's passkey", ids)
+			}
+			other.handle = k.handle
+			res = b.Post("/login/passkey/finish", url.Values{"credential": {other.get(&mfa)}})
+			if res.Location() != "/login/two-factor" || sessionOf(b) != "" {
+				t.Errorf("another's passkey as second factor: status %d Location %q", res.StatusCode, res.Location())
+			}
+			beginJSON(t, b, "/login/passkey/begin", nil, &mfa)
+			res = b.Post("/login/passkey/finish", url.Values{"credential": {k.get(&mfa)}})
+			if res.StatusCode != http.StatusSeeOther || res.Location() != "/settings/workspaces" || sessionOf(b) == "" {
+				t.Fatalf("passkey as second factor: status %d Location %q\n%s", res.StatusCode, res.Location(), res.Body)
+			}
+			u, _ := url.Parse(a.URL)
+			if v := cookieValue(b.client.Jar.Cookies(u), "atrium_2fa"); v != "" {
+				t.Error("pending sign-in cookie left behind")
 			}
 
 			// A signature counter that goes backwards is a cloned key.
