@@ -170,11 +170,12 @@ func (s *Server) passkeyProblem(w http.ResponseWriter, r *http.Request, err erro
 	status := statusOf(code)
 	detail := app.ErrorMessage(err)
 	var appErr *app.Error
-	if code == app.EINTERNAL || code == app.EUNAVAILABLE || !errors.As(err, &appErr) {
+	isApp := errors.As(err, &appErr)
+	if (!isApp || code == app.EINTERNAL || code == app.EUNAVAILABLE) && !errors.Is(err, errPasskeysUnavailable) {
 		s.Logger.ErrorContext(r.Context(), "passkey request failed", "request_id", requestIDFrom(r.Context()),
 			"route", routeOf(r), "error", err.Error())
 	}
-	if !errors.As(err, &appErr) {
+	if !isApp {
 		detail = "Something went wrong on our side. Please try again in a moment."
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -183,6 +184,13 @@ func (s *Server) passkeyProblem(w http.ResponseWriter, r *http.Request, err erro
 	body, _ := json.Marshal(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail,
 		"field": app.ErrorField(err)})
 	_, _ = w.Write(body)
+}
+
+// logPasskeysOff logs why a passkey request was refused: APP_URL's host
+// cannot be a WebAuthn relying party.
+func (s *Server) logPasskeysOff(r *http.Request) {
+	s.Logger.WarnContext(r.Context(), "passkeys unavailable", "request_id", requestIDFrom(r.Context()),
+		"app_url", s.Config.AppURL.String(), "error", s.webAuthnErr.Error())
 }
 
 // cleanPasskeyName checks the name a user gives a passkey.
@@ -198,6 +206,7 @@ func cleanPasskeyName(raw string) (string, error) {
 // excluding the user's passkeys so one authenticator is not added twice.
 func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 	if s.webAuthn == nil {
+		s.logPasskeysOff(r)
 		s.passkeyProblem(w, r, errPasskeysUnavailable)
 		return
 	}
@@ -234,7 +243,8 @@ func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reque
 func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	if s.webAuthn == nil {
-		s.Error(w, r, errPasskeysUnavailable)
+		s.logPasskeysOff(r)
+		s.errorPage(w, r, http.StatusServiceUnavailable, errPasskeysUnavailable.Message)
 		return
 	}
 	// The challenge is used up first, so a failed attempt cannot be retried

@@ -28,6 +28,7 @@ var errPasskeyCloned = &app.Error{Code: app.EUNAUTHORIZED,
 // any passkey of this site's will do, and its user handle says whose it is.
 func (s *Server) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	if s.webAuthn == nil {
+		s.logPasskeysOff(r)
 		s.passkeyProblem(w, r, errPasskeysUnavailable)
 		return
 	}
@@ -78,6 +79,7 @@ func (s *Server) pendingWebAuthnUser(ctx context.Context, pending *app.PendingSi
 // session, finishing the pending sign-in when the ceremony began as one.
 func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	if s.webAuthn == nil {
+		s.logPasskeysOff(r)
 		s.passkeySignInFailed(w, r, false, errPasskeysUnavailable)
 		return
 	}
@@ -187,7 +189,8 @@ func (s *Server) assertionError(r *http.Request, err error) error {
 func (s *Server) passkeySignInFailed(w http.ResponseWriter, r *http.Request, second bool, err error) {
 	code := app.ErrorCode(err)
 	var appErr *app.Error
-	if code == app.EINTERNAL || code == app.EUNAVAILABLE && !errors.Is(err, errPasskeysUnavailable) || !errors.As(err, &appErr) {
+	isApp := errors.As(err, &appErr)
+	if (!isApp || code == app.EINTERNAL || code == app.EUNAVAILABLE) && !errors.Is(err, errPasskeysUnavailable) {
 		s.Error(w, r, err)
 		return
 	}

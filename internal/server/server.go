@@ -93,8 +93,9 @@ type Server struct {
 	webhooks      *billing.Receiver
 	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
 	// host cannot be a WebAuthn relying party (an IP address), and then
-	// the passkey routes say passkeys are unavailable.
-	webAuthn *webauthn.WebAuthn
+	// the passkey routes say passkeys are unavailable and log webAuthnErr.
+	webAuthn    *webauthn.WebAuthn
+	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
 	webhookSecretLog logEvery
 }
@@ -126,11 +127,7 @@ func New(d Deps) http.Handler {
 		s.sessionCookie = "__Host-atrium_session"
 		s.flashCookie = "__Host-" + flashCookieName
 	}
-	if wa, err := newWebAuthn(d.Config); err != nil {
-		d.Logger.Warn("passkeys unavailable", "app_url", d.Config.AppURL.String(), "error", err.Error())
-	} else {
-		s.webAuthn = wa
-	}
+	s.webAuthn, s.webAuthnErr = newWebAuthn(d.Config)
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)
 		_, _ = rand.Read(s.flashKey)
