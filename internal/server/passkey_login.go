@@ -94,64 +94,19 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		s.passkeySignInFailed(w, r, second, errPasskeyUnreadable)
 		return
 	}
-	var (
-		userID      int64
-		pendingHash string
-		cred        *webauthn.Credential
-	)
-	if second {
-		// The pending sign-in the ceremony began for must still be this
-		// browser's.
-		pending, hash, ok := s.pendingSignIn(r)
-		if !ok || pending.UserID != ch.UserID {
-			s.signInExpired(w, r)
-			return
-		}
-		u, uerr := s.pendingWebAuthnUser(r.Context(), pending)
-		if uerr != nil {
-			s.passkeySignInFailed(w, r, second, uerr)
-			return
-		}
-		userID, pendingHash = pending.UserID, hash
-		cred, err = s.webAuthn.ValidateLogin(u, c.Session, parsed)
-	} else {
-		var owner webauthn.User
-		owner, cred, err = s.webAuthn.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
-			user, passkeys, err := s.TwoFactor.FindWebAuthnUser(r.Context(), handle)
-			if err != nil {
-				return nil, err
-			}
-			// A passkey removed from the account is unknown, not
-			// unverifiable.
-			if !slices.ContainsFunc(passkeys, func(p *app.PasskeyCredential) bool {
-				return p.CredentialID == base64.RawURLEncoding.EncodeToString(rawID)
-			}) {
-				return nil, app.ErrPasskeyUnknown
-			}
-			return newWebAuthnUser(user, handle, passkeys)
-		}, c.Session, parsed)
-		if err == nil {
-			userID = owner.(*webAuthnUser).id
-		}
-	}
+	v, err := s.verifyAssertion(r, ch, c, parsed)
 	if err != nil {
-		s.passkeySignInFailed(w, r, second, s.assertionError(r, err))
+		s.passkeySignInFailed(w, r, second, err)
 		return
 	}
-	if cred.Authenticator.CloneWarning {
-		s.Logger.WarnContext(r.Context(), "passkey refused: signature counter went backwards", "request_id", requestIDFrom(r.Context()),
-			"user_id", userID)
-		s.passkeySignInFailed(w, r, second, errPasskeyCloned)
-		return
-	}
-	data, err := json.Marshal(cred)
+	data, err := json.Marshal(v.cred)
 	if err != nil {
 		s.passkeySignInFailed(w, r, second, fmt.Errorf("encode passkey: %w", err))
 		return
 	}
 	sessToken, ns := s.newSession(r)
-	_, pendingNext, err := s.TwoFactor.CompleteSignInWithPasskey(r.Context(), pendingHash, userID,
-		base64.RawURLEncoding.EncodeToString(cred.ID), data, ns)
+	_, pendingNext, err := s.TwoFactor.CompleteSignInWithPasskey(r.Context(), v.pendingHash, v.userID,
+		base64.RawURLEncoding.EncodeToString(v.cred.ID), data, ns)
 	if err != nil {
 		s.passkeySignInFailed(w, r, second, err)
 		return
@@ -164,6 +119,77 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		c.Next = pendingNext
 	}
 	redirect(w, r, app.SafeNext(c.Next, appHome))
+}
+
+// verifiedPasskey is a passkey assertion the WebAuthn library accepted:
+// whose it is, the pending sign-in it finishes (if any), and the
+// credential record with its new counter and flags.
+type verifiedPasskey struct {
+	userID      int64
+	pendingHash string
+	cred        *webauthn.Credential
+}
+
+// verifyAssertion checks a sign-in assertion against the ceremony: against
+// the pending user's passkeys when it began as a second factor (whose
+// pending sign-in must still be this browser's), otherwise against the
+// passkeys of the user its user handle names. A cloned passkey is refused.
+func (s *Server) verifyAssertion(r *http.Request, ch *app.Challenge, c *ceremony, parsed *protocol.ParsedCredentialAssertionData) (*verifiedPasskey, error) {
+	v := &verifiedPasskey{}
+	var err error
+	// lookupErr is a store failure while finding the passkey's user, which
+	// the library wraps.
+	var lookupErr error
+	if ch.UserID != 0 {
+		pending, hash, ok := s.pendingSignIn(r)
+		if !ok || pending.UserID != ch.UserID {
+			return nil, app.ErrSecondFactorExpired
+		}
+		u, uerr := s.pendingWebAuthnUser(r.Context(), pending)
+		if uerr != nil {
+			return nil, uerr
+		}
+		v.userID, v.pendingHash = pending.UserID, hash
+		v.cred, err = s.webAuthn.ValidateLogin(u, c.Session, parsed)
+	} else {
+		var owner webauthn.User
+		owner, v.cred, err = s.webAuthn.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
+			u, err := s.discoverableUser(r.Context(), rawID, handle)
+			if err != nil && app.ErrorCode(err) == app.EINTERNAL {
+				lookupErr = err
+			}
+			return u, err
+		}, c.Session, parsed)
+		if err == nil {
+			v.userID = owner.(*webAuthnUser).id
+		}
+	}
+	switch {
+	case lookupErr != nil:
+		return nil, lookupErr
+	case err != nil:
+		return nil, s.assertionError(r, err)
+	case v.cred.Authenticator.CloneWarning:
+		s.Logger.WarnContext(r.Context(), "passkey refused: signature counter went backwards", "request_id", requestIDFrom(r.Context()),
+			"user_id", v.userID)
+		return nil, errPasskeyCloned
+	}
+	return v, nil
+}
+
+// discoverableUser returns the user whose passkey user handle an assertion
+// carries, with their passkeys, which must include the one used: a passkey
+// removed from the account is unknown, not unverifiable.
+func (s *Server) discoverableUser(ctx context.Context, rawID, handle []byte) (webauthn.User, error) {
+	user, passkeys, err := s.TwoFactor.FindWebAuthnUser(ctx, handle)
+	if err != nil {
+		return nil, err
+	}
+	id := base64.RawURLEncoding.EncodeToString(rawID)
+	if !slices.ContainsFunc(passkeys, func(p *app.PasskeyCredential) bool { return p.CredentialID == id }) {
+		return nil, app.ErrPasskeyUnknown
+	}
+	return newWebAuthnUser(user, handle, passkeys)
 }
 
 // assertionError turns the WebAuthn library's refusal of an assertion into
