@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"atrium/internal/app"
 	"atrium/internal/billing"
 	"atrium/internal/config"
@@ -89,6 +91,11 @@ type Server struct {
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
 	webhooks      *billing.Receiver
+	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
+	// host cannot be a WebAuthn relying party (an IP address), and then
+	// the passkey routes say passkeys are unavailable and log webAuthnErr.
+	webAuthn    *webauthn.WebAuthn
+	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
 	webhookSecretLog logEvery
 }
@@ -120,6 +127,7 @@ func New(d Deps) http.Handler {
 		s.sessionCookie = "__Host-atrium_session"
 		s.flashCookie = "__Host-" + flashCookieName
 	}
+	s.webAuthn, s.webAuthnErr = newWebAuthn(d.Config)
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)
 		_, _ = rand.Read(s.flashKey)

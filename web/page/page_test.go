@@ -50,12 +50,14 @@ func none(t *testing.T, doc *goquery.Document, testID string) {
 }
 
 // inert fails if the rendered HTML contains a <script> element other than
-// the site's own static app.js.
+// the site's own static app.js and passkey.js.
 func inert(t *testing.T, doc *goquery.Document, html string) {
 	t.Helper()
 	doc.Find("script").Each(func(_ int, s *goquery.Selection) {
-		if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/static/app.js") || strings.TrimSpace(s.Text()) != "" {
-			t.Fatalf("found a <script> other than /static/app.js: src=%q", src)
+		src, _ := s.Attr("src")
+		own := strings.HasPrefix(src, "/static/app.js?") || strings.HasPrefix(src, "/static/passkey.js?")
+		if !own || strings.TrimSpace(s.Text()) != "" {
+			t.Fatalf("found a <script> other than /static/app.js and passkey.js: src=%q", src)
 		}
 	})
 	if strings.Contains(html, "<script>") {
