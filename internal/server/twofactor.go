@@ -284,6 +284,7 @@ func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorV
 		return page.TwoFactorView{}, err
 	}
 	v := page.TwoFactorView{TOTP: st.TOTP, RecoveryCodesLeft: st.RecoveryCodesLeft}
+	v.Passkeys.TOTP = st.TOTP
 	if st.LockedUntil != nil {
 		v.Locked = lockedSentence(*st.LockedUntil, s.Now()) + " Someone entered wrong codes after using a sign-in link to your account."
 	}

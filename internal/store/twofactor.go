@@ -466,7 +466,7 @@ func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID 
 // SaveChallenge stores a challenge.
 func (s *TwoFactorService) SaveChallenge(ctx context.Context, c app.Challenge) error {
 	r := challengeRecord{TokenHash: c.TokenHash, Purpose: c.Purpose, Data: string(c.Data),
-		CreatedAt: s.db.now(), ExpiresAt: c.ExpiresAt.UTC()}
+		CreatedAt: s.db.now(), ExpiresAt: c.ExpiresAt.UTC().Truncate(time.Microsecond)}
 	if c.UserID != 0 {
 		r.UserID = &c.UserID
 	}

@@ -47,6 +47,7 @@ var shots = []shot{
 	{"audit", "/w/acme/audit", true},
 	{"billing", "/w/acme/billing", true},
 	{"account", "/settings/account", true},
+	{"totp-setup", "/settings/account/two-factor/app", true},
 }
 
 // viewport is a window size and whether it emulates a phone.
