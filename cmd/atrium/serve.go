@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +92,15 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 			return fmt.Errorf("%w (run `atrium migrate` if MIGRATE_ON_START is off)", err)
 		}
 	}
+	// The key sealing authenticator secrets: TWO_FACTOR_KEY, or one kept
+	// in the database like the flash key.
+	var twoFactorKey []byte
+	if cfg.TwoFactorKey != "" {
+		sum := sha256.Sum256([]byte(cfg.TwoFactorKey))
+		twoFactorKey = sum[:]
+	} else if twoFactorKey, err = db.Secret(ctx, "two_factor_key"); err != nil {
+		return err
+	}
 	workspaces := store.NewWorkspaceService(db)
 	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
 
@@ -106,6 +116,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
+		TwoFactor:  store.NewTwoFactorService(db, twoFactorKey),
 		Resources:  store.NewResources(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),

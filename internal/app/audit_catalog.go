@@ -101,7 +101,7 @@ var auditCatalog = []AuditAction{
 	{ActionPasskeyRemoved, FamilySecurity, "{actor} removed the passkey “{name}”", "user"},
 	{ActionRecoveryCodesGenerated, FamilySecurity, "{actor} got a new set of recovery codes", "user"},
 	{ActionRecoveryCodeUsed, FamilySecurity, "{actor} signed in with a recovery code ({left} left)", "user"},
-	{ActionCodeEntryLocked, FamilySecurity, "{actor}'s code entry was locked after {failures} wrong codes", "user"},
+	{ActionCodeEntryLocked, FamilySecurity, "{actor} was locked out of code entry for 15 minutes after {failures} wrong two-factor codes", "user"},
 	{ActionTwoFactorReset, FamilySecurity, "{actor} reset two-factor sign-in for {email}: {reason}", "user"},
 	{ActionWorkspace2FARequired, FamilyWorkspace, "{actor} required two-factor sign-in for every member", "workspace"},
 	{ActionWorkspace2FAOptional, FamilyWorkspace, "{actor} made two-factor sign-in optional", "workspace"},

@@ -136,8 +136,8 @@ type TwoFactorReset struct {
 var (
 	ErrSecondFactorRequired = &Error{Code: EUNAUTHORIZED, Message: "Enter your second factor to finish signing in."}
 	ErrSecondFactorExpired  = &Error{Code: EINVALID, Message: "This sign-in took too long. Ask for a new sign-in link."}
-	ErrCodeWrong            = &Error{Code: EINVALID, Message: "That code didn’t work. Check your authenticator app and try again."}
-	ErrCodeEntryLocked      = &Error{Code: ERATELIMITED, Message: "Too many wrong codes. Code entry is locked for 15 minutes; a passkey still works."}
+	ErrCodeWrong            = &Error{Code: EINVALID, Field: "code", Message: "That code didn’t work. Check your authenticator app and try again."}
+	ErrCodeEntryLocked      = &Error{Code: ERATELIMITED, Field: "code", Message: "Too many wrong codes. Code entry is locked for 15 minutes; a passkey still works."}
 	ErrPasskeyUnknown       = &Error{Code: EUNAUTHORIZED, Message: "That passkey isn’t registered here. Sign in with an email link instead."}
 )
 

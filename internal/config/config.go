@@ -125,6 +125,10 @@ type Config struct {
 	// flash-message cookie. Empty: a key made at first start and kept in
 	// the database.
 	FlashKey string
+	// TwoFactorKey is TWO_FACTOR_KEY, optional: at least 32 characters
+	// sealing authenticator-app secrets. Empty: a key made at first start
+	// and kept in the database.
+	TwoFactorKey string
 
 	AppName         string            // PUBLIC_APP_NAME, default DefaultAppName
 	Description     string            // PUBLIC_APP_DESCRIPTION: the meta description, default a one-line pitch
@@ -216,6 +220,7 @@ func Load(env Env) (*Config, error) {
 	c.MaxWorkspacesPerUser, _ = l.int("MAX_WORKSPACES_PER_USER", 20, 1, 100000,
 		"expected a whole number of workspaces, from 1 to 100000")
 	c.FlashKey = l.secretKey("FLASH_KEY", 32)
+	c.TwoFactorKey = l.secretKey("TWO_FACTOR_KEY", 32)
 
 	c.AppName = l.str("PUBLIC_APP_NAME", DefaultAppName)
 	c.Description = l.str("PUBLIC_APP_DESCRIPTION", DefaultDescription)
@@ -321,6 +326,7 @@ func (c *Config) SecretValues() []string {
 	add(c.Stripe.SecretKey)
 	add(c.Stripe.WebhookSecret)
 	add(c.FlashKey)
+	add(c.TwoFactorKey)
 	if c.Database.Driver == DriverPostgres {
 		for _, p := range urlPasswords(c.Database.DSN) {
 			add(p)

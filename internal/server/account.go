@@ -47,6 +47,10 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 				SettingsURL: "/w/" + ws.Slug + "/settings"})
 		}
 	}
+	if v.TwoFactor, err = s.twoFactorView(r, &p.User); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	pg := s.page(w, r, "Account")
 	pg.Section = "account"
 	s.render(w, r, status, page.Account(pg, v))

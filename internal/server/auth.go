@@ -96,23 +96,27 @@ func (s *Server) handleVerifyShow(w http.ResponseWriter, r *http.Request) {
 
 // handleVerify handles "POST /auth/verify": it uses the token, starts a fresh
 // session (ending any session the browser held before) and goes on to the
-// link's safe local destination.
+// link's safe local destination. A user with a second factor goes to
+// "/login/two-factor" first, with no session yet.
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	token := r.PostFormValue("token")
 	if !app.ValidTokenSyntax(token) {
 		s.linkProblem(w, r, app.ErrLoginLinkInvalid)
 		return
 	}
-	sessToken, sessHash := app.NewToken()
-	meta := app.RequestMetaFromContext(r.Context())
-	ns := app.NewSession{TokenHash: sessHash, IP: meta.IP, UserAgent: meta.UserAgent}
+	sessToken, ns := s.newSession(r)
 	if tz := r.PostFormValue("tz"); validTimeZone(tz) {
 		ns.TimeZone = tz // filled in by app.js from the browser
 	}
-	if old := s.sessionToken(r); old != "" {
-		ns.ReplacesHash = app.HashToken(old)
-	}
+	pendingToken, pendingHash := app.NewToken()
+	ns.PendingHash = pendingHash
 	_, lt, err := s.Auth.CompleteLogin(r.Context(), app.HashToken(token), ns)
+	if errors.Is(err, app.ErrSecondFactorRequired) {
+		// The link is used; the session waits for the second factor.
+		s.setPendingCookie(w, pendingToken)
+		redirect(w, r, "/login/two-factor")
+		return
+	}
 	if err != nil {
 		s.linkProblem(w, r, err)
 		return

@@ -146,6 +146,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
+		TwoFactor:  store.NewTwoFactorService(db, testTwoFactorKey),
 		Resources:  store.NewResources(db),
 		Stripe:     stripe,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
@@ -324,3 +325,6 @@ func (a *testApp) auditActions(t *testing.T, userID int64) []string {
 	}
 	return out
 }
+
+// testTwoFactorKey seals authenticator secrets in server tests.
+var testTwoFactorKey = []byte("0123456789abcdef0123456789abcdef")

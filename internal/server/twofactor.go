@@ -1,33 +1,323 @@
 package server
 
-import "net/http"
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// handleSecondFactorShow handles "GET /login/two-factor".
+	"github.com/boombuler/barcode/qr"
+
+	"atrium/internal/app"
+	"atrium/internal/mail"
+	"atrium/web/page"
+)
+
+// pendingCookieName names the cookie that carries a sign-in waiting for
+// its second factor: the token of its auth_challenges row, nothing more.
+func (s *Server) pendingCookieName() string {
+	if s.secure {
+		return "__Host-atrium_2fa"
+	}
+	return "atrium_2fa"
+}
+
+func (s *Server) setPendingCookie(w http.ResponseWriter, token string) {
+	setCookie(w, &http.Cookie{Name: s.pendingCookieName(), Value: token, Path: "/",
+		MaxAge: int(app.SecondFactorTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearPendingCookie(w http.ResponseWriter) {
+	setCookie(w, &http.Cookie{Name: s.pendingCookieName(), Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// pendingSignIn returns the pending second factor this browser carries and
+// its token hash; ok is false when there is none or it expired.
+func (s *Server) pendingSignIn(r *http.Request) (p *app.PendingSignIn, hash string, ok bool) {
+	c, err := r.Cookie(s.pendingCookieName())
+	if err != nil || !app.ValidTokenSyntax(c.Value) {
+		return nil, "", false
+	}
+	hash = app.HashToken(c.Value)
+	p, err = s.TwoFactor.FindPendingSignIn(r.Context(), hash)
+	if err != nil {
+		if !errors.Is(err, app.ErrSecondFactorExpired) {
+			s.Logger.ErrorContext(r.Context(), "find pending sign-in", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		}
+		return nil, "", false
+	}
+	return p, hash, true
+}
+
+// newSession describes the session a sign-in from r starts: a fresh token
+// (returned, for the cookie), the client, and the session it replaces.
+func (s *Server) newSession(r *http.Request) (string, app.NewSession) {
+	token, hash := app.NewToken()
+	meta := app.RequestMetaFromContext(r.Context())
+	ns := app.NewSession{TokenHash: hash, IP: meta.IP, UserAgent: meta.UserAgent}
+	if old := s.sessionToken(r); old != "" {
+		ns.ReplacesHash = app.HashToken(old)
+	}
+	return token, ns
+}
+
+// signInExpired sends a browser whose pending sign-in is gone back to the
+// sign-in page with the reason.
+func (s *Server) signInExpired(w http.ResponseWriter, r *http.Request) {
+	s.clearPendingCookie(w)
+	s.setFlash(w, "error", app.ErrSecondFactorExpired.Message)
+	redirect(w, r, "/login")
+}
+
+// handleSecondFactorShow handles "GET /login/two-factor", the step after a
+// magic link for a user with a second factor.
 func (s *Server) handleSecondFactorShow(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	p, _, ok := s.pendingSignIn(r)
+	if !ok {
+		if app.PrincipalFromContext(r.Context()) != nil {
+			redirect(w, r, appHome)
+			return
+		}
+		s.signInExpired(w, r)
+		return
+	}
+	s.renderSecondFactor(w, r, http.StatusOK, p, "", "")
 }
 
-// handleSecondFactorCode handles "POST /login/two-factor".
+func (s *Server) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, p *app.PendingSignIn, code, codeError string) {
+	if codeError == "" && p.LockedUntil != nil {
+		codeError = lockedSentence(*p.LockedUntil, s.Now())
+	}
+	v := page.SecondFactorView{Email: p.Email, Code: code, CodeError: codeError, TOTP: p.TOTP, Passkeys: p.Passkeys}
+	s.render(w, r, status, page.SecondFactor(s.page(w, r, "Two-factor sign-in"), v))
+}
+
+// lockedSentence says how long code entry stays locked.
+func lockedSentence(until, now time.Time) string {
+	m := int(until.Sub(now).Minutes()) + 1
+	unit := "minutes"
+	if m == 1 {
+		unit = "minute"
+	}
+	return fmt.Sprintf("Too many wrong codes. Code entry is locked for %d more %s; a passkey still works.", m, unit)
+}
+
+// handleSecondFactorCode handles "POST /login/two-factor": an authenticator
+// code or a recovery code finishes the pending sign-in.
 func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	p, hash, ok := s.pendingSignIn(r)
+	if !ok {
+		s.signInExpired(w, r)
+		return
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	_, bad := app.CleanText("code", "code", code, 32)
+	switch {
+	case code == "":
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", "Enter the code.")
+		return
+	case bad != nil:
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", "That isn’t a code: codes are 6 digits, or 10 letters and digits for a recovery code.")
+		return
+	}
+	token, ns := s.newSession(r)
+	locked := mail.CodeLockedEmail(s.Config.AppName, p.Email, s.Config.AppURL.String()+"/settings/account")
+	_, next, err := s.TwoFactor.CompleteSignInWithCode(r.Context(), hash, code, ns, locked)
+	switch {
+	case errors.Is(err, app.ErrSecondFactorExpired):
+		s.signInExpired(w, r)
+		return
+	case errors.Is(err, app.ErrCodeEntryLocked):
+		s.MailQueued()
+		s.renderSecondFactor(w, r, http.StatusTooManyRequests, p, "", app.ErrCodeEntryLocked.Message)
+		return
+	case errors.Is(err, app.ErrCodeWrong):
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, code, app.ErrCodeWrong.Message)
+		return
+	case err != nil:
+		s.Error(w, r, err)
+		return
+	}
+	s.clearPendingCookie(w)
+	s.setSessionCookie(w, token)
+	if app.IsRecoveryCodeShape(code) {
+		s.flashRecoveryLeft(w, r, p.UserID)
+	}
+	redirect(w, r, app.SafeNext(next, appHome))
 }
 
-// handleTOTPShow handles "GET /settings/account/two-factor/app".
+// flashRecoveryLeft tells someone who signed in with a recovery code how
+// many they have left.
+func (s *Server) flashRecoveryLeft(w http.ResponseWriter, r *http.Request, userID int64) {
+	st, err := s.TwoFactor.FindTwoFactor(r.Context(), userID)
+	if err != nil {
+		return
+	}
+	msg := fmt.Sprintf("You signed in with a recovery code; %d left.", st.RecoveryCodesLeft)
+	if st.RecoveryCodesLeft < 4 {
+		msg += " Get new ones in your account settings."
+	}
+	s.setFlashLink(w, msg, "/settings/account#two-factor")
+}
+
+// handleTOTPShow handles "GET /settings/account/two-factor/app": the QR
+// code and key of a new authenticator secret, kept unconfirmed until a
+// first code matches.
 func (s *Server) handleTOTPShow(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	s.renderTOTPSetup(w, r, http.StatusOK, app.SafeNext(r.URL.Query().Get("next"), ""), "")
 }
 
-// handleTOTPConfirm handles "POST /settings/account/two-factor/app".
+func (s *Server) renderTOTPSetup(w http.ResponseWriter, r *http.Request, status int, next, codeError string) {
+	p := app.PrincipalFromContext(r.Context())
+	secret, err := s.TwoFactor.TOTPEnrolment(r.Context(), p.User.ID, app.NewTOTPSecret())
+	if app.ErrorCode(err) == app.ECONFLICT {
+		s.setFlash(w, "info", app.ErrorMessage(err))
+		redirect(w, r, "/settings/account#two-factor")
+		return
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	svg, err := qrSVG(app.TOTPURL(s.Config.AppName, p.User.Email, secret))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	// The page carries the secret: no cache may keep it.
+	w.Header().Set("Cache-Control", "no-store")
+	pg := s.page(w, r, "Set up an authenticator app")
+	pg.Section = "account"
+	s.render(w, r, status, page.TOTPSetup(pg, page.TOTPSetupView{QR: svg, Secret: app.FormatTOTPSecret(secret),
+		CodeError: codeError, Next: next}))
+}
+
+// handleTOTPConfirm handles "POST /settings/account/two-factor/app": the
+// first code turns the app on; recovery codes are shown when it is the
+// user's first factor.
 func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	p := app.PrincipalFromContext(r.Context())
+	next := app.SafeNext(r.PostFormValue("next"), "")
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if code == "" {
+		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, "Enter the 6-digit code the app shows.")
+		return
+	}
+	codes, hashes := app.NewRecoveryCodes()
+	issued, err := s.TwoFactor.ConfirmTOTP(r.Context(), p.User.ID, code, hashes)
+	if app.ErrorField(err) == "code" {
+		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, app.ErrorMessage(err))
+		return
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if issued {
+		s.showRecoveryCodes(w, r, codes, app.SafeNext(next, "/settings/account#two-factor"))
+		return
+	}
+	s.setFlash(w, "success", "Authenticator app turned on. Sign-ins now ask for its code.")
+	redirect(w, r, app.SafeNext(next, "/settings/account#two-factor"))
+}
+
+// showRecoveryCodes shows freshly made recovery codes, once.
+func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) {
+	w.Header().Set("Cache-Control", "no-store")
+	pg := s.page(w, r, "Your recovery codes")
+	pg.Section = "account"
+	s.render(w, r, http.StatusOK, page.RecoveryCodes(pg, page.RecoveryCodesView{Codes: codes, Next: next}))
 }
 
 // handleTOTPDisable handles "POST /settings/account/two-factor/app/disable".
 func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	p := app.PrincipalFromContext(r.Context())
+	if r.PostFormValue("confirm") != "yes" {
+		st, err := s.TwoFactor.FindTwoFactor(r.Context(), p.User.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inAccount(w, r), page.ConfirmDisableTOTP(len(st.Passkeys) == 0))
+		return
+	}
+	if err := s.TwoFactor.DisableTOTP(r.Context(), p.User.ID); err != nil {
+		if app.ErrorCode(err) != app.ENOTFOUND {
+			s.Error(w, r, err)
+			return
+		}
+		s.setFlash(w, "info", app.ErrorMessage(err))
+	} else {
+		s.setFlash(w, "success", "Authenticator app turned off.")
+	}
+	redirect(w, r, "/settings/account#two-factor")
 }
 
-// handleRecoveryCodesRegenerate handles "POST /settings/account/two-factor/recovery-codes".
+// handleRecoveryCodesRegenerate handles "POST
+// /settings/account/two-factor/recovery-codes": new codes replace the old.
 func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes()) {
+		return
+	}
+	p := app.PrincipalFromContext(r.Context())
+	codes, hashes := app.NewRecoveryCodes()
+	if err := s.TwoFactor.RegenerateRecoveryCodes(r.Context(), p.User.ID, hashes); err != nil {
+		if app.ErrorCode(err) != app.EINVALID {
+			s.Error(w, r, err)
+			return
+		}
+		s.setFlash(w, "error", app.ErrorMessage(err))
+		redirect(w, r, "/settings/account#two-factor")
+		return
+	}
+	s.showRecoveryCodes(w, r, codes, "/settings/account#two-factor")
+}
+
+// twoFactorView builds the account page's two-factor card for the user.
+func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorView, error) {
+	st, err := s.TwoFactor.FindTwoFactor(r.Context(), user.ID)
+	if err != nil {
+		return page.TwoFactorView{}, err
+	}
+	v := page.TwoFactorView{TOTP: st.TOTP, RecoveryCodesLeft: st.RecoveryCodesLeft}
+	if st.LockedUntil != nil {
+		v.Locked = lockedSentence(*st.LockedUntil, s.Now()) + " Someone entered wrong codes after using a sign-in link to your account."
+	}
+	for _, k := range st.Passkeys {
+		row := page.PasskeyRow{ID: k.ID, Name: k.Name, Created: s.formatTime(k.CreatedAt, user.TimeZone)}
+		if k.LastUsedAt != nil {
+			row.LastUsed = s.formatTime(*k.LastUsedAt, user.TimeZone)
+		}
+		v.Passkeys.Rows = append(v.Passkeys.Rows, row)
+	}
+	return v, nil
+}
+
+// qrSVG renders text as a QR code in an inline SVG: one path of dark
+// modules on a white square with the standard four-module quiet zone.
+func qrSVG(text string) (string, error) {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return "", fmt.Errorf("encode QR code: %w", err)
+	}
+	b := code.Bounds()
+	const quiet = 4
+	size := b.Dx() + 2*quiet
+	var sb strings.Builder
+	sb.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + strconv.Itoa(size) + " " + strconv.Itoa(size) +
+		`" role="img" aria-label="QR code for your authenticator app" shape-rendering="crispEdges">`)
+	sb.WriteString(`<rect width="100%" height="100%" fill="#fff"/><path fill="#000" d="`)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c, ok := color.GrayModel.Convert(code.At(x, y)).(color.Gray); ok && c.Y < 128 {
+				fmt.Fprintf(&sb, "M%d %dh1v1h-1z", x-b.Min.X+quiet, y-b.Min.Y+quiet)
+			}
+		}
+	}
+	sb.WriteString(`"/></svg>`)
+	return sb.String(), nil
 }

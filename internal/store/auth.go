@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -97,8 +98,9 @@ func loginTokenState(r *loginTokenRecord, now time.Time) error {
 // link, only one changes a row.
 func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns app.NewSession) (*app.User, *app.LoginToken, error) {
 	var (
-		user  *app.User
-		token *app.LoginToken
+		user         *app.User
+		token        *app.LoginToken
+		secondFactor bool
 	)
 	now := s.db.now()
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
@@ -140,23 +142,59 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 			Update("used_at", now).Error; err != nil {
 			return fmt.Errorf("void other login tokens: %w", err)
 		}
-		if ns.ReplacesHash != "" {
-			if err := tx.Where("token_hash = ?", ns.ReplacesHash).Delete(&sessionRecord{}).Error; err != nil {
-				return fmt.Errorf("end replaced session: %w", err)
+		if u.TwoFactor {
+			// No session yet: the browser gets a pending sign-in that only
+			// a second factor completes.
+			if ns.PendingHash == "" {
+				return fmt.Errorf("complete login: user %d has a second factor but no pending token was given", u.ID)
 			}
+			data, _ := json.Marshal(pendingData{Next: r.Next})
+			if err := tx.Create(&challengeRecord{TokenHash: ns.PendingHash, Purpose: app.PurposeSecondFactor, UserID: &u.ID,
+				Data: string(data), CreatedAt: now, ExpiresAt: now.Add(app.SecondFactorTTL)}).Error; err != nil {
+				return fmt.Errorf("store pending sign-in: %w", err)
+			}
+			secondFactor = true
+			return nil
 		}
-		sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
-			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
-		if err := tx.Create(&sr).Error; err != nil {
-			return fmt.Errorf("create session: %w", err)
-		}
-		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionSignedIn,
-			TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: map[string]any{"new_user": created}})
+		_, err = s.db.startSession(ctx, tx, u.ID, ns, app.MethodMagicLink, created)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	if secondFactor {
+		return user, token, app.ErrSecondFactorRequired
+	}
 	return user, token, nil
+}
+
+// startSession starts a session for userID as ns describes, ending the
+// session it replaces, and audits the sign-in with its method.
+func (db *DB) startSession(ctx context.Context, tx *gorm.DB, userID int64, ns app.NewSession, method string, newUser bool) (*app.User, error) {
+	if ns.ReplacesHash != "" {
+		if err := tx.Where("token_hash = ?", ns.ReplacesHash).Delete(&sessionRecord{}).Error; err != nil {
+			return nil, fmt.Errorf("end replaced session: %w", err)
+		}
+	}
+	var u userRecord
+	if err := tx.Take(&u, "id = ?", userID).Error; err != nil {
+		return nil, notFound(err, "This account no longer exists.", "find user")
+	}
+	now := db.now()
+	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: userID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
+	if err := tx.Create(&sr).Error; err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	md := map[string]any{"method": method}
+	if method == app.MethodMagicLink {
+		md["new_user"] = newUser
+	}
+	if err := db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionSignedIn,
+		TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: md}); err != nil {
+		return nil, err
+	}
+	return u.toApp(), nil
 }
 
 // findOrCreateUser returns the user with email, creating it when missing.

@@ -41,6 +41,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_chain_head":      {ws},
 		"audit_people":          {ws, ws},
 		"audit_head_id":         {ws},
+		"two_factor_of_user":    {now, s.UserID},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }

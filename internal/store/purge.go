@@ -28,9 +28,12 @@ type Purged struct {
 	FailedMailBodies int64
 	// InviteSends counts invite-mail records past the limits' window.
 	InviteSends int64
+	// Challenges counts expired pending second factors and WebAuthn
+	// challenges.
+	Challenges int64
 }
 
-// PurgeExpired deletes expired sessions, sign-in links past their
+// PurgeExpired deletes expired sessions and challenges, sign-in links past their
 // retention, old delivered mail and old invite-mail records, and clears
 // the bodies of mail given up as failed once its link has expired. serve
 // runs it hourly; it is safe to run from several instances at once.
@@ -68,5 +71,10 @@ func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 		return p, fmt.Errorf("purge invite sends: %w", res.Error)
 	}
 	p.InviteSends = res.RowsAffected
+	res = g.Where("expires_at <= ?", now).Delete(&challengeRecord{})
+	if res.Error != nil {
+		return p, fmt.Errorf("purge challenges: %w", res.Error)
+	}
+	p.Challenges = res.RowsAffected
 	return p, nil
 }

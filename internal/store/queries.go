@@ -44,6 +44,7 @@ const (
 	qAuditHead    = "audit_chain_head"
 	qAuditPeople  = "audit_people"
 	qAuditHeadID  = "audit_head_id"
+	qTwoFactorOf  = "two_factor_of_user"
 )
 
 // memberRank orders roles on the members page; the expression matches
@@ -131,6 +132,15 @@ func buildHotQueries() map[string]hotQuery {
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
 			FROM stripe_events WHERE id = ?`},
+		// The account page's two-factor card: what the user has enrolled
+		// and their passkeys, in one statement.
+		qTwoFactorOf: {SQL: `SELECT
+			(SELECT COUNT(*) FROM user_totp WHERE user_id = u.id AND confirmed_at IS NOT NULL),
+			(SELECT COUNT(*) FROM recovery_codes WHERE user_id = u.id AND used_at IS NULL),
+			(SELECT locked_until FROM two_factor_locks WHERE user_id = u.id AND locked_until > ?),
+			p.id, p.name, p.created_at, p.last_used_at
+			FROM users u LEFT JOIN passkeys p ON p.user_id = u.id
+			WHERE u.id = ? ORDER BY p.created_at, p.id`, BoundedSort: "one user's passkeys"},
 		// scaffold:hot-queries (make scaffold adds its list queries above this line)
 	}
 	// One entry of a workspace, for its detail view.
