@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -132,6 +133,37 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 			}
 			if got := outbox("ada@example.com"); got != 1 {
 				t.Errorf("%d reset emails queued for ada, want 1", got)
+			}
+		})
+
+		t.Run("AfterRealEnrolment", func(t *testing.T) {
+			tf := store.NewTwoFactorService(db, twoFactorKey)
+			dee := signUpMember(t, db, c, "dee@example.com")
+			enrolTOTP(t, tf, c, dee)
+			pending := pendingSignIn(t, db, c, dee.Email, "")
+			res, err := tf.ResetTwoFactor(context.Background(), dee.Email, "ticket 9: new phone", app.Email{To: dee.Email, Subject: "s", Text: "t", Ref: "two-factor-reset"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.TOTP || res.RecoveryCodes != app.RecoveryCodeCount {
+				t.Errorf("reset = %+v, want the app and %d codes", res, app.RecoveryCodeCount)
+			}
+			st, err := tf.FindTwoFactor(context.Background(), dee.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Enabled() || st.RecoveryCodesLeft != 0 || st.LockedUntil != nil {
+				t.Errorf("after the reset: %+v, want nothing enrolled", st)
+			}
+			if _, err := tf.FindPendingSignIn(context.Background(), pending); !errors.Is(err, app.ErrSecondFactorExpired) {
+				t.Errorf("the pending sign-in survived the reset: err=%v", err)
+			}
+			// A link alone signs them in again.
+			auth := store.NewAuthService(db)
+			tok := requestLogin(t, auth, c, dee.Email, "")
+			_, sess := app.NewToken()
+			if _, _, err := auth.CompleteLogin(context.Background(), app.HashToken(tok), app.NewSession{TokenHash: sess, PendingHash: "x"}); err != nil {
+				t.Errorf("sign-in after the reset: %v", err)
 			}
 		})
 
