@@ -74,6 +74,7 @@ Commands:
   backup         write a checked backup of the database and its .sha256 [--out FILE]
   restore        verify a backup and put it in place of the database [--force] FILE
   audit          the audit log: verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG
+  user           support actions on one account: reset-2fa --email EMAIL --reason TEXT
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -129,6 +130,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runDoctor(ctx, args, env, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args, env, stdout, stderr)
+	case "user":
+		return runUser(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

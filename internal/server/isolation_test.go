@@ -31,6 +31,9 @@ func TestTenantIsolation(t *testing.T) {
 		hidden    = http.StatusNotFound  // not a member: as if the workspace did not exist
 		toLogin   = http.StatusSeeOther  // signed out: sent to sign in
 		off       = http.StatusNotFound  // Stripe is not configured in tests
+		// The owner has no second factor of their own: the settings form
+		// is shown again with why.
+		ownFirst = http.StatusUnprocessableEntity
 	)
 	cases := []struct {
 		method, path string // {slug}, {name}, {invite}, {member}, {admin} and {key} come from the fixture
@@ -48,6 +51,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/members/{member}/role", map[string]string{"role": "admin"}, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/members/{member}/remove", nil, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/settings", map[string]string{"name": "Renamed", "slug": "{slug}-renamed"}, done, forbidden, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/two-factor", map[string]string{"required": "on"}, ownFirst, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/delete", map[string]string{"confirm": "{name}"}, done, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/transfer", map[string]string{"user_id": "{admin}"}, done, forbidden, forbidden, hidden, toLogin},
 		{"GET", "/w/{slug}/billing", nil, shown, shown, forbidden, hidden, toLogin},
@@ -413,7 +417,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	}
 	for _, uw := range list {
 		if uw.ID == workspaceID {
-			parts = append(parts, uw.Name+" /w/"+uw.Slug+" "+uw.Plan+" "+uw.SubscriptionStatus)
+			parts = append(parts, uw.Name+" /w/"+uw.Slug+" "+uw.Plan+" "+uw.SubscriptionStatus+" two-factor="+strconv.FormatBool(uw.RequireTwoFactor))
 		}
 	}
 	for _, m := range members {

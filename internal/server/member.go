@@ -59,6 +59,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	v := page.MembersView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
 		PendingCount: mp.PendingInvites, Members: make([]page.MemberRow, 0, len(mp.Members))}
 	v.ShowInvites = v.CanInvite
+	v.ShowTwoFactor = actor.AtLeast(app.RoleAdmin)
 	v.Query = q
 	if n > 1 {
 		v.PrevURL = wsPath(sc.ws, "/members") + searchQuery(q, n-1)
@@ -148,7 +149,7 @@ func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]pa
 func (s *Server) memberRow(m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
 	self := m.UserID == viewer.ID
 	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
-		Joined: s.formatDate(m.CreatedAt, viewer.TimeZone), IsYou: self,
+		Joined: s.formatDate(m.CreatedAt, viewer.TimeZone), IsYou: self, TwoFactor: m.TwoFactor,
 		CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
 		CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
 	for _, to := range app.Roles {

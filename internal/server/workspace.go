@@ -259,7 +259,8 @@ func seatLabel(limit int) string {
 func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
-		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil,
+		TwoFactor: s.twoFactorPolicy(r)}
 	s.explainStillPaying(sc.ws, &v)
 	s.render(w, r, http.StatusOK, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
 }
@@ -293,7 +294,7 @@ func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
 			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: formEcho(name), NewSlug: formEcho(slug), CanEdit: true,
-				CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+				CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil, TwoFactor: s.twoFactorPolicy(r)}
 			if app.ErrorField(err) == "name" {
 				v.NameError = app.ErrorMessage(err)
 			} else {
@@ -315,14 +316,15 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
 		v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
-			ConfirmError: "Type the workspace's name exactly to confirm."}
+			ConfirmError: "Type the workspace's name exactly to confirm.", TwoFactor: s.twoFactorPolicy(r)}
 		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
 		return
 	}
 	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			// Still paying: the settings page says how to cancel first.
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true}
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
+				TwoFactor: s.twoFactorPolicy(r)}
 			s.explainStillPaying(sc.ws, &v)
 			if v.StillPaying == "" {
 				v.StillPaying = app.ErrorMessage(err)

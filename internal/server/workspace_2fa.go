@@ -1,14 +1,108 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"atrium/internal/app"
+	"atrium/web/layout"
+	"atrium/web/page"
+)
 
 // requireTwoFactorPolicy keeps members without a second factor out of a
-// workspace that requires one.
+// workspace that requires one: every route it wraps answers 403 with the
+// walkthrough that sets one up (or leaves), inside the workspace's
+// navigation. Both flags come with the session and the membership, so it
+// adds no query.
 func (s *Server) requireTwoFactorPolicy(next http.Handler) http.Handler {
-	return next
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc := scopeFrom(r.Context())
+		if !sc.ws.RequireTwoFactor || app.PrincipalFromContext(r.Context()).User.TwoFactor {
+			next.ServeHTTP(w, r)
+			return
+		}
+		v := page.TwoFactorRequiredView{Workspace: sc.ws.Name, Slug: sc.ws.Slug,
+			SetupAppURL: "/settings/account/two-factor/app?next=" + wsPath(sc.ws, "/"),
+			PasskeyURL:  "/settings/account#two-factor", Owner: sc.m.Role == app.RoleOwner}
+		s.render(w, r, http.StatusForbidden, page.TwoFactorRequired(s.workspacePage(w, r, "", ""), v))
+	})
 }
 
-// handleWorkspaceTwoFactor handles "POST /w/{slug}/settings/two-factor".
+// handleWorkspaceTwoFactor handles "POST /w/{slug}/settings/two-factor"
+// (owners): required=on requires two-factor sign-in of every member, after
+// a confirmation that counts who it locks out; required=off makes it
+// optional. A refusal (no second factor of the owner's own) shows the
+// settings page again with the reason beside the toggle.
 func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotImplemented, "")
+	sc := scopeFrom(r.Context())
+	var required bool
+	switch r.PostFormValue("required") {
+	case "on":
+		required = true
+	case "off":
+	default:
+		s.Error(w, r, app.FieldErrorf("required", "Choose whether two-factor sign-in is required."))
+		return
+	}
+	// Without a factor of their own the store refuses the owner anyway:
+	// no point asking them to confirm first.
+	if required && !sc.ws.RequireTwoFactor && app.PrincipalFromContext(r.Context()).User.TwoFactor &&
+		r.PostFormValue("confirm") != "yes" {
+		c := page.ConfirmRequireTwoFactor(sc.ws.Slug, sc.ws.Name, s.membersWithoutTwoFactor(r))
+		s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "settings") }, c)
+		return
+	}
+	if err := s.Workspaces.SetTwoFactorRequired(r.Context(), sc.ws.ID, required); err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
+				CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
+			s.explainStillPaying(sc.ws, &v)
+			v.TwoFactor = s.twoFactorPolicy(r)
+			v.TwoFactor.Error = app.ErrorMessage(err)
+			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			return
+		}
+		s.Error(w, r, err)
+		return
+	}
+	msg := "Two-factor sign-in is optional again."
+	if required {
+		msg = "Two-factor sign-in is now required. Members without it are shown how to set it up when they next open the workspace."
+	}
+	s.setFlash(w, "success", msg)
+	redirect(w, r, wsPath(sc.ws, "/settings"))
+}
+
+// twoFactorPolicy returns the settings page's two-factor card for the
+// viewer; owners looking at an optional policy also get the count of
+// members it would lock out.
+func (s *Server) twoFactorPolicy(r *http.Request) page.TwoFactorPolicy {
+	sc := scopeFrom(r.Context())
+	v := page.TwoFactorPolicy{Required: sc.ws.RequireTwoFactor,
+		CanChange: app.CanSetTwoFactorPolicy(sc.m.Role, false, false) == nil,
+		OwnFactor: app.PrincipalFromContext(r.Context()).User.TwoFactor, Without: -1}
+	if v.CanChange && !v.Required && v.OwnFactor {
+		v.Without = s.membersWithoutTwoFactor(r)
+	}
+	return v
+}
+
+// membersWithoutTwoFactor counts the workspace's members who have no
+// second factor, or returns -1 when they cannot be read (the confirmation
+// then words it without the number). It reads every member: the settings
+// page and the policy change are rare, and no page view runs it.
+func (s *Server) membersWithoutTwoFactor(r *http.Request) int {
+	members, err := s.Workspaces.FindMembers(r.Context(), scopeFrom(r.Context()).ws.ID)
+	if err != nil {
+		if !clientGone(r) {
+			s.Logger.WarnContext(r.Context(), "count members without two-factor", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		}
+		return -1
+	}
+	n := 0
+	for _, m := range members {
+		if !m.TwoFactor {
+			n++
+		}
+	}
+	return n
 }

@@ -190,7 +190,7 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
 		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
 		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
-		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.CreatedAt, &ws.UpdatedAt)
+		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.RequireTwoFactor, &ws.CreatedAt, &ws.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, app.ErrAPIKeyInvalid
 	}

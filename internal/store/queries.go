@@ -64,10 +64,10 @@ func buildHotQueries() map[string]hotQuery {
 			WHERE s.token_hash = ? AND s.expires_at > ?`},
 		qWorkspaceFor: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
 			w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
-			w.created_at, w.updated_at, m.role, m.created_at
+			w.require_two_factor, w.created_at, w.updated_at, m.role, m.created_at
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 			WHERE w.slug = ?`},
-		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
+		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status, w.require_two_factor,
 			w.created_at, w.updated_at, m.role, m.created_at AS member_since, w.members_count
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
 			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
@@ -76,7 +76,7 @@ func buildHotQueries() map[string]hotQuery {
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites`},
 		// One page of members with the counts the role rules need, so the
 		// page costs one statement however large the workspace.
-		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
+		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor,
 			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
 			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
@@ -88,7 +88,7 @@ func buildHotQueries() map[string]hotQuery {
 		// rank order through memberships_workspace_rank_idx, filters each
 		// by the prefix, and stops once a page is full; the cost is bounded
 		// by the workspace's size, never the tables'.
-		qMemberSearch: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name,
+		qMemberSearch: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor,
 			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
 			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
@@ -119,7 +119,7 @@ func buildHotQueries() map[string]hotQuery {
 		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
 			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
-			w.current_period_end, w.cancel_at_period_end, w.created_at, w.updated_at
+			w.current_period_end, w.cancel_at_period_end, w.require_two_factor, w.created_at, w.updated_at
 			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			WHERE k.token_hash = ?`},
 		qAPIKeysOf: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
@@ -127,7 +127,7 @@ func buildHotQueries() map[string]hotQuery {
 			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
 			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
 			WHERE k.workspace_id = ? ORDER BY k.created_at DESC, k.id DESC`, BoundedSort: "one workspace's API keys"},
-		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name
+		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload

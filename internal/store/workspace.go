@@ -25,6 +25,7 @@ type workspaceRecord struct {
 	CurrentPeriodEnd     *time.Time
 	CancelAtPeriodEnd    bool
 	BillingEventAt       *time.Time
+	RequireTwoFactor     bool
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 }
@@ -34,7 +35,7 @@ func (workspaceRecord) TableName() string { return "workspaces" }
 func (r *workspaceRecord) toApp() *app.Workspace {
 	ws := &app.Workspace{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
 		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, CancelAtPeriodEnd: r.CancelAtPeriodEnd,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		RequireTwoFactor: r.RequireTwoFactor, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.CurrentPeriodEnd != nil {
 		ws.CurrentPeriodEnd = r.CurrentPeriodEnd.UTC()
 	}
@@ -264,6 +265,7 @@ type memberWorkspaceRow struct {
 	StripeSubscriptionID string
 	CurrentPeriodEnd     *time.Time
 	CancelAtPeriodEnd    bool
+	RequireTwoFactor     bool
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	Role                 string
@@ -274,7 +276,7 @@ type memberWorkspaceRow struct {
 func (r *memberWorkspaceRow) workspace() *app.Workspace {
 	w := workspaceRecord{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
 		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID,
-		CurrentPeriodEnd: r.CurrentPeriodEnd, CancelAtPeriodEnd: r.CancelAtPeriodEnd,
+		CurrentPeriodEnd: r.CurrentPeriodEnd, CancelAtPeriodEnd: r.CancelAtPeriodEnd, RequireTwoFactor: r.RequireTwoFactor,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	return w.toApp()
 }
@@ -300,7 +302,8 @@ func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug stri
 		m    time.Time
 	)
 	if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
-		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.CreatedAt, &r.UpdatedAt, &role, &m); err != nil {
+		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.RequireTwoFactor, &r.CreatedAt, &r.UpdatedAt,
+		&role, &m); err != nil {
 		return nil, nil, fmt.Errorf("read workspace %q: %w", slug, err)
 	}
 	return r.toApp(), &app.Membership{WorkspaceID: r.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}, nil
@@ -318,7 +321,7 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 	out := make([]*app.UserWorkspace, 0, 4)
 	for rows.Next() {
 		var r memberWorkspaceRow
-		if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.CreatedAt, &r.UpdatedAt,
+		if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.RequireTwoFactor, &r.CreatedAt, &r.UpdatedAt,
 			&r.Role, &r.MemberSince, &r.MembersCount); err != nil {
 			return nil, fmt.Errorf("read workspace of user %d: %w", userID, err)
 		}
@@ -446,13 +449,14 @@ type memberRow struct {
 	CreatedAt   time.Time
 	Email       string
 	Name        string
+	TwoFactor   bool
 }
 
 // FindMembers lists the members, owners first, then admins, then members.
 func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) ([]*app.Member, error) {
 	var rows []memberRow
 	err := s.db.gorm.WithContext(ctx).Raw(`SELECT m.workspace_id, m.user_id, m.role, m.created_at,
-		u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id
+		u.email, u.name, u.two_factor FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.workspace_id = ?
 		ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email`, workspaceID).Scan(&rows).Error
 	if err != nil {
@@ -461,7 +465,7 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 	out := make([]*app.Member, len(rows))
 	for i, r := range rows {
 		out[i] = &app.Member{Membership: app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID,
-			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name}
+			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name, TwoFactor: r.TwoFactor}
 	}
 	return out, nil
 }
@@ -511,7 +515,7 @@ func (s *WorkspaceService) memberPage(ctx context.Context, workspaceID int64, pr
 			m    = &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
 			role string
 		)
-		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name,
+		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor,
 			&out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
 			return nil, fmt.Errorf("read member: %w", err)
 		}
@@ -663,7 +667,7 @@ func (s *WorkspaceService) FindMembersAfter(ctx context.Context, workspaceID, af
 	for rows.Next() {
 		m := &app.MemberAt{Member: app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}}
 		var role string
-		if err := rows.Scan(&m.MembershipID, &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name); err != nil {
+		if err := rows.Scan(&m.MembershipID, &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor); err != nil {
 			return nil, fmt.Errorf("read member: %w", err)
 		}
 		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
@@ -675,7 +679,40 @@ func (s *WorkspaceService) FindMembersAfter(ctx context.Context, workspaceID, af
 	return out, nil
 }
 
-// SetTwoFactorRequired turns the workspace's two-factor policy on or off.
+// SetTwoFactorRequired turns the workspace's two-factor policy on or off
+// under app.CanSetTwoFactorPolicy: owners only, and on only while the
+// principal has a second factor, read here rather than from the session
+// so a factor removed a moment ago counts. An unchanged policy writes
+// nothing.
 func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
-	return app.Errorf(app.EINTERNAL, "not implemented")
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		var own bool
+		if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
+			return fmt.Errorf("read own two-factor state: %w", err)
+		}
+		if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
+			return err
+		}
+		var r workspaceRecord
+		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
+			return notFound(err, "Workspace not found.", "find workspace")
+		}
+		if r.RequireTwoFactor == required {
+			return nil
+		}
+		if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"require_two_factor": required, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("set two-factor policy: %w", err)
+		}
+		action := app.ActionWorkspace2FAOptional
+		if required {
+			action = app.ActionWorkspace2FARequired
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: action,
+			TargetType: "workspace", TargetID: fmt.Sprint(r.ID)})
+	})
 }

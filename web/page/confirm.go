@@ -123,3 +123,24 @@ func ConfirmNewRecoveryCodes() Confirm {
 		CancelURL: "/settings/account#two-factor",
 	}
 }
+
+// ConfirmRequireTwoFactor confirms requiring two-factor sign-in of every
+// member of a workspace; without counts the members who have none (-1
+// when unknown).
+func ConfirmRequireTwoFactor(slug, workspace string, without int) Confirm {
+	msg := "Members without two-factor sign-in (" + strconv.Itoa(without) + " of them) won’t be able to open this workspace until they set it up."
+	switch without {
+	case -1:
+		msg = "Members without two-factor sign-in won’t be able to open this workspace until they set it up."
+	case 0:
+		msg = "Every member has two-factor sign-in, so nobody loses access now; people who join later must set it up before they can open " + workspace + "."
+	}
+	return Confirm{
+		Title:     "Require two-factor sign-in for " + workspace + "?",
+		Message:   msg,
+		Label:     "Require two-factor sign-in",
+		Action:    "/w/" + slug + "/settings/two-factor",
+		Fields:    []HiddenField{{"required", "on"}},
+		CancelURL: "/w/" + slug + "/settings",
+	}
+}

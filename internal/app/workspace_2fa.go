@@ -1,0 +1,36 @@
+package app
+
+// ErrOwnTwoFactorFirst refuses to require two-factor sign-in of a
+// workspace's members while the owner asking has none: they would lock
+// themselves out.
+var ErrOwnTwoFactorFirst = &Error{Code: EINVALID, Field: "required",
+	Message: "Set up two-factor sign-in for your own account first."}
+
+// CanSetTwoFactorPolicy: owners only; turning the policy on also needs a
+// second factor of the owner's own (hasTwoFactor).
+func CanSetTwoFactorPolicy(actor Role, required, hasTwoFactor bool) error {
+	switch {
+	case actor != RoleOwner:
+		return Errorf(EFORBIDDEN, "Only an owner can change the two-factor policy.")
+	case required && !hasTwoFactor:
+		return ErrOwnTwoFactorFirst
+	}
+	return nil
+}
+
+// MaxResetReasonLength bounds the reason an operator gives for resetting
+// someone's two-factor sign-in.
+const MaxResetReasonLength = 200
+
+// ValidateResetReason cleans the reason of a two-factor reset, which is
+// required.
+func ValidateResetReason(reason string) (string, error) {
+	reason, err := CleanText("reason", "reason", reason, MaxResetReasonLength)
+	if err != nil {
+		return "", err
+	}
+	if reason == "" {
+		return "", FieldErrorf("reason", "Give the reason for the reset (for example, the support ticket).")
+	}
+	return reason, nil
+}
