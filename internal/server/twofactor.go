@@ -138,6 +138,11 @@ func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) 
 	case errors.Is(err, app.ErrCodeWrong):
 		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, code, app.ErrCodeWrong.Message)
 		return
+	case app.ErrorCode(err) == app.EUNAVAILABLE && !clientGone(r):
+		// The form stays, so a recovery code or a passkey can still be used.
+		s.Logger.ErrorContext(r.Context(), "second factor unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		s.renderSecondFactor(w, r, http.StatusServiceUnavailable, p, "", app.ErrorMessage(err))
+		return
 	case err != nil:
 		s.Error(w, r, err)
 		return

@@ -262,3 +262,30 @@ func TestTwoFactor_TurnOffAndNewCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoFactor_SecretUnreadable: when a secret cannot be opened (the key
+// changed, or the row was altered) the step answers 503 with the form
+// kept, and a recovery code still signs in.
+func TestTwoFactor_SecretUnreadable(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect)
+			b := a.newBrowser(t)
+			b.signIn("ines@example.com")
+			secret, codes := turnOnTOTP(t, a, b)
+			b.Post("/logout", nil)
+			if _, err := a.DB.SQL().Exec("UPDATE user_totp SET secret_sealed = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'"); err != nil {
+				t.Fatal(err)
+			}
+			magicLinkTo(t, b, "ines@example.com")
+			page := b.Get("/login/two-factor")
+			res := b.Submit(page, "second-factor-form", url.Values{"code": {phoneCode(t, secret, a.Clock.Now())}})
+			if res.StatusCode != http.StatusServiceUnavailable || !res.Has("second-factor-form") || !strings.Contains(res.Body, "recovery code") {
+				t.Fatalf("unreadable secret: %d, form kept=%v\n%s", res.StatusCode, res.Has("second-factor-form"), res.Body)
+			}
+			if res := b.Submit(page, "second-factor-form", url.Values{"code": {codes[1]}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("recovery code with the secret unreadable: %d", res.StatusCode)
+			}
+		})
+	}
+}

@@ -113,6 +113,12 @@ func (s *TwoFactorService) seal(secret string) (string, error) {
 	return base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), nil)), nil
 }
 
+// errSecretUnreadable is what a user sees when their authenticator secret
+// cannot be opened: the key changed (RUNBOOK.md, "The key that seals
+// authenticator secrets") or the row was altered.
+var errSecretUnreadable = app.Errorf(app.EUNAVAILABLE,
+	"Authenticator codes can’t be checked right now. Use a passkey or a recovery code, or contact support.")
+
 // open decrypts a stored authenticator secret.
 func (s *TwoFactorService) open(sealed string) (string, error) {
 	gcm, err := s.gcm()
@@ -125,7 +131,7 @@ func (s *TwoFactorService) open(sealed string) (string, error) {
 	}
 	plain, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], nil)
 	if err != nil {
-		return "", errors.New("open authenticator secret: wrong TWO_FACTOR_KEY or altered row")
+		return "", fmt.Errorf("%w (open authenticator secret: wrong TWO_FACTOR_KEY or altered row)", errSecretUnreadable)
 	}
 	return string(plain), nil
 }

@@ -59,7 +59,7 @@ func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason str
 			return fmt.Errorf("reset two-factor of user %d: %w", u.ID, err)
 		}
 		res.User.TwoFactor = false
-		if err := s.db.audit(ctx, tx, app.AuditEntry{Action: app.ActionTwoFactorReset, TargetType: "user",
+		if err := s.db.audit(ctx, tx, app.AuditEntry{Action: app.ActionTwoFactorReset, ActorName: "An operator", TargetType: "user",
 			TargetID: fmt.Sprint(u.ID), Metadata: map[string]any{"email": u.Email, "reason": reason,
 				"passkeys": res.Passkeys, "totp": res.TOTP, "recovery_codes": res.RecoveryCodes}}); err != nil {
 			return err

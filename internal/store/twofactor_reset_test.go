@@ -128,7 +128,7 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 			}
 			checkMetadata(t, e, map[string]any{"email": "ada@example.com", "reason": "ticket 4711: lost phone",
 				"passkeys": float64(2), "totp": true, "recovery_codes": float64(7)})
-			if got, want := e.Summary(), "System reset two-factor sign-in for ada@example.com: ticket 4711: lost phone"; got != want {
+			if got, want := e.Summary(), "An operator reset two-factor sign-in for ada@example.com: ticket 4711: lost phone"; got != want {
 				t.Errorf("summary %q, want %q", got, want)
 			}
 			if got := outbox("ada@example.com"); got != 1 {
