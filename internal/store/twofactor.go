@@ -415,12 +415,12 @@ func (s *TwoFactorService) FindWebAuthnUser(ctx context.Context, handle []byte) 
 
 // AddPasskey registers a passkey.
 func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.PasskeyCredential, recoveryHashes []string) (bool, error) {
-	name, err := app.CleanText("name", "name", p.Name, app.MaxPasskeyNameLength)
+	name, err := app.CleanText("passkey_name", "passkey name", p.Name, app.MaxPasskeyNameLength)
 	if err != nil {
 		return false, err
 	}
 	if name == "" {
-		return false, app.FieldErrorf("name", "Name this passkey, e.g. “MacBook Touch ID”.")
+		return false, app.FieldErrorf("passkey_name", "Name this passkey, e.g. “MacBook Touch ID”.")
 	}
 	var issued bool
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
@@ -429,7 +429,7 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 			return fmt.Errorf("count passkeys: %w", err)
 		}
 		if n >= app.MaxPasskeys {
-			return app.FieldErrorf("name", "You have %d passkeys, the most an account can have. Remove one first.", n)
+			return app.FieldErrorf("passkey_name", "You have %d passkeys, the most an account can have. Remove one first.", n)
 		}
 		r := passkeyRecord{UserID: userID, Name: name, CredentialID: p.CredentialID, Data: string(p.Data), CreatedAt: s.db.now()}
 		if err := tx.Create(&r).Error; err != nil {

@@ -307,7 +307,7 @@ func TestTwoFactorService_Passkeys(t *testing.T) {
 		if err != nil || !issued {
 			t.Fatalf("AddPasskey = %v, %v", issued, err)
 		}
-		if _, err := tf.AddPasskey(u.ctx, u.ID, app.PasskeyCredential{Passkey: app.Passkey{Name: ""}, CredentialID: "cred-2"}, hashes); app.ErrorField(err) != "name" {
+		if _, err := tf.AddPasskey(u.ctx, u.ID, app.PasskeyCredential{Passkey: app.Passkey{Name: ""}, CredentialID: "cred-2"}, hashes); app.ErrorField(err) != "passkey_name" {
 			t.Fatalf("unnamed passkey: %v", err)
 		}
 		if _, err := tf.AddPasskey(mallory.ctx, mallory.ID, app.PasskeyCredential{Passkey: app.Passkey{Name: "Stolen"}, CredentialID: "cred-1", Data: []byte(`{}`)}, hashes); app.ErrorCode(err) != app.ECONFLICT {
