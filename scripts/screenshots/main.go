@@ -25,8 +25,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 )
 
 // founder is the seeded account the pages are taken as.
@@ -119,34 +122,125 @@ func run(out, only, chromium string) error {
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	if err := signIn(ctx, base, links); err != nil {
-		return err
-	}
 	want := map[string]bool{}
 	for n := range strings.SplitSeq(only, ",") {
 		if n != "" {
 			want[n] = true
 		}
 	}
-	for _, s := range shots {
-		if len(want) > 0 && !want[s.name] {
-			continue
+	// The signed-out pages first: signed in, /login goes on to the app.
+	for _, signedIn := range []bool{false, true} {
+		if signedIn {
+			if err := signIn(ctx, base, founder, links, ""); err != nil {
+				return err
+			}
 		}
-		for _, vp := range viewports {
-			for _, scheme := range []string{"light", "dark"} {
-				path := filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", s.name, vp.name, scheme))
-				err := capture(ctx, base+s.path, vp, scheme, path)
-				if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
-					err = capture(ctx, base+s.path, vp, scheme, path) // a navigation was still in flight
+		for _, s := range shots {
+			if s.signedIn != signedIn || len(want) > 0 && !want[s.name] {
+				continue
+			}
+			for _, vp := range viewports {
+				for _, scheme := range []string{"light", "dark"} {
+					path := filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", s.name, vp.name, scheme))
+					err := capture(ctx, base+s.path, vp, scheme, path)
+					if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+						err = capture(ctx, base+s.path, vp, scheme, path) // a navigation was still in flight
+					}
+					if err != nil {
+						return fmt.Errorf("%s: %w", path, err)
+					}
+					fmt.Println(path)
 				}
-				if err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				fmt.Println(path)
 			}
 		}
 	}
+	if len(want) == 0 || want["two-factor"] {
+		return twoFactorShots(ctx, base, out, links)
+	}
 	return nil
+}
+
+// captureAll captures the page at url (the current page when url is "")
+// at every viewport in both colour schemes as NAME-VIEWPORT-SCHEME.png.
+func captureAll(ctx context.Context, url, out, name string) error {
+	for _, vp := range viewports {
+		for _, scheme := range []string{"light", "dark"} {
+			path := filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", name, vp.name, scheme))
+			if err := capture(ctx, url, vp, scheme, path); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			fmt.Println(path)
+		}
+	}
+	return nil
+}
+
+// twoFactorShots turns on the founder's authenticator app, requires
+// two-factor sign-in for Acme, and captures the pages on the way: the
+// recovery codes, the account, the workspace settings, the second step of
+// a sign-in, and what a member without a second factor sees.
+func twoFactorShots(ctx context.Context, base, out string, links <-chan string) error {
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/settings/account/two-factor/app"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="totp-secret"]`)),
+	); err != nil {
+		return fmt.Errorf("two-factor set-up: %w", err)
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="totp-secret"]`)))
+	if err != nil {
+		return err
+	}
+	code, err := totp.GenerateCode(strings.ReplaceAll(secret, " ", ""), time.Now())
+	if err != nil {
+		return err
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="totp-code"]`), code),
+		chromedp.Click(chromedp.CSS(`[data-testid="totp-confirm"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="recovery-codes"]`)),
+	); err != nil {
+		return fmt.Errorf("two-factor confirm: %w", err)
+	}
+	if err := captureAll(ctx, "", out, "recovery-codes"); err != nil {
+		return err
+	}
+	if err := captureAll(ctx, base+"/settings/account#two-factor", out, "account-two-factor"); err != nil {
+		return err
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/w/acme/settings"),
+		chromedp.Click(chromedp.CSS(`[data-testid="two-factor-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-dialog-ok"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-dialog-ok"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="two-factor-state"][data-required="true"]`)),
+	); err != nil {
+		return fmt.Errorf("require two-factor: %w", err)
+	}
+	if err := captureAll(ctx, base+"/w/acme/settings#two-factor", out, "settings-two-factor"); err != nil {
+		return err
+	}
+	if err := captureAll(ctx, base+"/w/acme/members", out, "members-two-factor"); err != nil {
+		return err
+	}
+	// A fresh sign-in stops at the second step.
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		return err
+	}
+	if err := signIn(ctx, base, founder, links, "second-factor"); err != nil {
+		return err
+	}
+	if err := captureAll(ctx, base+"/login/two-factor", out, "second-factor"); err != nil {
+		return err
+	}
+	// A member without a second factor is walked through setting one up.
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		return err
+	}
+	if err := signIn(ctx, base, "teammate@example.com", links, ""); err != nil {
+		return err
+	}
+	return captureAll(ctx, base+"/w/acme", out, "two-factor-required")
 }
 
 // capture loads url at the viewport in the colour scheme and saves the
@@ -165,8 +259,23 @@ func capture(ctx context.Context, url string, vp viewport, scheme, path string) 
 	}); err != nil {
 		return err
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
-		return err
+	// A URL that differs only by its #fragment would not load again, and
+	// the colour change would be caught mid-transition: load the page
+	// itself, then scroll to the fragment. With no URL, the page in place
+	// is repainted in the new scheme; give its transitions time to end.
+	page, fragment, _ := strings.Cut(url, "#")
+	switch {
+	case page == "":
+		time.Sleep(500 * time.Millisecond)
+	default:
+		if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+			return err
+		}
+	}
+	if fragment != "" {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(e => { if (e) e.scrollIntoView(); return !!e })(document.getElementById(`+strconv.Quote(fragment)+`))`)); err != nil {
+			return err
+		}
 	}
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -175,13 +284,16 @@ func capture(ctx context.Context, url string, vp viewport, scheme, path string) 
 	return os.WriteFile(path, buf, 0o644)
 }
 
-// signIn asks for a magic link for the founder and follows it.
-func signIn(ctx context.Context, base string, links <-chan string) error {
+// signIn asks for a magic link for email and follows it, up to a
+// signed-in page, or the second step when landing is "second-factor".
+func signIn(ctx context.Context, base, email string, links <-chan string, landing string) error {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), founder),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
 		chromedp.Submit(chromedp.CSS(`input[name="email"]`)),
-		chromedp.WaitReady(chromedp.CSS("body")),
+		// The "check your email" page: once it shows, the form's
+		// navigation is over and the link's cannot abort it.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="check-email"]`)),
 	); err != nil {
 		return fmt.Errorf("sign in: %w", err)
 	}
@@ -199,8 +311,11 @@ func signIn(ctx context.Context, base string, links <-chan string) error {
 	}
 	// Wait until the sign-in has landed on a signed-in page, so the first
 	// capture does not abort its redirects.
+	if landing == "" {
+		landing = "user-menu"
+	}
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.readyState === "complete" && !location.pathname.startsWith("/auth/") ? document.querySelectorAll('[data-testid="user-menu"]').length : 0`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.readyState === "complete" && !location.pathname.startsWith("/auth/") ? document.querySelectorAll('[data-testid="`+landing+`"]').length : 0`))
 		if err == nil && n > 0 {
 			return nil
 		}
@@ -210,13 +325,13 @@ func signIn(ctx context.Context, base string, links <-chan string) error {
 
 var verifyLink = regexp.MustCompile(`https?://[^"\s\\]*/auth/verify\?token=[A-Za-z0-9_%-]+`)
 
-// readLinks passes on the sign-in links the stub mailer logs for the founder.
+// readLinks passes on the sign-in links the stub mailer logs.
 func readLinks(r io.Reader, links chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.Contains(line, founder) {
+		if strings.Contains(line, "@example.com") {
 			if link := verifyLink.FindString(line); link != "" {
 				select {
 				case links <- link:
