@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 
@@ -58,6 +59,7 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		{"invite mail", fmt.Sprintf("one email per invite per %s, %d resends per invite and %d invite emails per address a day",
 			cfg.InviteResendInterval, cfg.InviteResendsPerDay, cfg.InviteEmailsPerAddress)},
 		{"instances", clusterSummary(cfg)},
+		{"two-factor", twoFactorSummary(cfg)},
 		{"plans", fmt.Sprintf("free: %s seats; pro: %s seats, priced %q", seats(cfg.FreePlanSeats), seats(cfg.ProPlanSeats), cfg.ProPlanPriceLabel)},
 		{"indexing", map[bool]string{true: "off (DISABLE_INDEXING=true: noindex, robots.txt disallows all)", false: "on (robots.txt allows the public pages)"}[cfg.DisableIndexing]},
 		{"PUBLIC_APP_NAME", cfg.AppName},
@@ -68,6 +70,21 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintln(stdout, "Configuration OK.")
 	return nil
+}
+
+// twoFactorSummary says where passkeys belong and what seals
+// authenticator secrets. Passkeys need a host name: WebAuthn refuses an IP
+// address as the relying party.
+func twoFactorSummary(cfg *config.Config) string {
+	passkeys := "passkeys for " + cfg.AppURL.Hostname()
+	if net.ParseIP(cfg.AppURL.Hostname()) != nil {
+		passkeys = "passkeys OFF (APP_URL's host is an IP address; use a host name, e.g. localhost)"
+	}
+	key := "authenticator secrets sealed with TWO_FACTOR_KEY"
+	if cfg.TwoFactorKey == "" {
+		key = "authenticator secrets sealed with a key kept in the database (set TWO_FACTOR_KEY in production)"
+	}
+	return passkeys + "; " + key
 }
 
 // seats formats a seat limit (0 is unlimited).

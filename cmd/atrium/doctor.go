@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -174,6 +175,7 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 
 	if pending == 0 {
 		d.checkAuditChain(ctx, db)
+		d.checkTwoFactor(ctx, cfg, db)
 	}
 
 	ev, err := db.LastStripeEvent(ctx)
@@ -182,6 +184,33 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	d.checkWebhook(cfg, ev, err)
+}
+
+// checkTwoFactor checks that passkeys can work at APP_URL and that the
+// key opens the authenticator secrets (a restore or a changed
+// TWO_FACTOR_KEY would make every code fail).
+func (d *doctor) checkTwoFactor(ctx context.Context, cfg *config.Config, db *store.DB) {
+	const name = "two-factor"
+	key, err := twoFactorKey(ctx, cfg, db)
+	if err != nil {
+		d.report(checkFail, name, err.Error(), "run 'atrium migrate up'")
+		return
+	}
+	apps, err := store.NewTwoFactorService(db, key).CheckKey(ctx)
+	opened := fmt.Sprintf("%d authenticator app(s) on; the key opens their secrets", apps)
+	switch {
+	case err != nil:
+		d.report(checkFail, name, fmt.Sprintf("the key does not open the authenticator secrets (%d app(s) on): %v", apps, err),
+			"set TWO_FACTOR_KEY to the value they were sealed with; see RUNBOOK.md, \"The key that seals authenticator secrets\"")
+	case net.ParseIP(cfg.AppURL.Hostname()) != nil:
+		d.report(checkWarn, name, "passkeys are off: APP_URL's host "+cfg.AppURL.Hostname()+" is an IP address; "+opened,
+			"set APP_URL to the host name people use (passkeys belong to it)")
+	case cfg.TwoFactorKey == "" && cfg.IsProduction():
+		d.report(checkWarn, name, fmt.Sprintf("%d authenticator app(s) on, sealed with a key kept in the database", apps),
+			"set TWO_FACTOR_KEY (at least 32 characters) outside the database and its backups")
+	default:
+		d.report(checkOK, name, opened, "")
+	}
 }
 
 // doctorVerifyRows bounds the audit chain check, so doctor stays fast.

@@ -10,15 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
+	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/mail/mailtest"
+	"atrium/internal/store"
 )
 
 // doctorLines maps each check's name to its status and message, and fails
 // the test on a line that is neither a check, a fix nor the summary.
 func doctorLines(t *testing.T, stdout string) map[string][2]string {
 	t.Helper()
-	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
+	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|two-factor|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
 	out := map[string][2]string{}
 	for line := range strings.Lines(stdout) {
 		line = strings.TrimRight(line, "\n")
@@ -61,7 +65,7 @@ func TestDoctor_Healthy(t *testing.T) {
 		t.Fatalf("doctor: exit status %d\n%s", res.Code, res.Output())
 	}
 	checks := doctorLines(t, res.Stdout)
-	for _, name := range []string{"secret guard", "config", "database", "migrations", "audit log", "audit chain", "last webhook", "smtp", "stripe", "rate limit"} {
+	for _, name := range []string{"secret guard", "config", "database", "migrations", "audit log", "audit chain", "two-factor", "last webhook", "smtp", "stripe", "rate limit"} {
 		if got := checks[name][0]; got != checkOK {
 			t.Errorf("%s: %q, want ok\n%s", name, got, res.Stdout)
 		}
@@ -71,12 +75,13 @@ func TestDoctor_Healthy(t *testing.T) {
 		"smtp":       "stub mode",
 		"stripe":     "billing off",
 		"rate limit": "50 requests per 5m per client, 5 sign-in emails per 15m per address",
+		"two-factor": "0 authenticator app(s) on",
 	} {
 		if !strings.Contains(checks[name][1], want) {
 			t.Errorf("%s: %q lacks %q", name, checks[name][1], want)
 		}
 	}
-	if !strings.HasSuffix(res.Stdout, "10 ok, 0 warning(s), 0 failure(s).\n") {
+	if !strings.HasSuffix(res.Stdout, "11 ok, 0 warning(s), 0 failure(s).\n") {
 		t.Errorf("summary line is wrong:\n%s", res.Stdout)
 	}
 
@@ -100,6 +105,7 @@ func TestDoctor_Healthy(t *testing.T) {
 func TestDoctor_Problems(t *testing.T) {
 	t.Parallel()
 	seeded := seededSQLite(t, t.TempDir())
+	enrolAuthenticator(t, seeded, "founder@example.com")
 	with := func(extra config.Env) config.Env {
 		env := config.Env{}
 		for k, v := range seeded {
@@ -136,6 +142,10 @@ func TestDoctor_Problems(t *testing.T) {
 			"last webhook", checkWarn, "no Stripe event received yet", "/api/billing/webhook", 0},
 		{"NoPrice", with(config.Env{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor"}),
 			"stripe", checkWarn, "STRIPE_PRICE_ID is empty", "STRIPE_PRICE_ID", 0},
+		{"PasskeysOnIP", with(config.Env{"APP_URL": "http://192.0.2.10:8080"}),
+			"two-factor", checkWarn, "passkeys are off", "host name", 0},
+		{"TwoFactorKeyChanged", with(config.Env{"TWO_FACTOR_KEY": strings.Repeat("x", 32)}),
+			"two-factor", checkFail, "does not open the authenticator secrets (1 app(s) on)", "TWO_FACTOR_KEY", 1},
 		{"TestKeyInProduction", with(config.Env{"APP_ENV": "production", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": strconv.Itoa(freePort(t)),
 			"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro"}),
 			"stripe", checkWarn, "no real payments are taken", "STRIPE_LIVE_MODE=true", 1},
@@ -252,5 +262,42 @@ func TestDoctor_LastWebhook(t *testing.T) {
 	}
 	if fix := fixFor(res.Stdout, "last webhook"); !strings.Contains(fix, "atrium billing replay evt_lost") {
 		t.Errorf("fix %q does not say how to replay the event", fix)
+	}
+}
+
+// enrolAuthenticator turns on an authenticator app for the user with email,
+// sealed with the key serve would use, as the set-up page does.
+func enrolAuthenticator(t *testing.T, env config.Env, email string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key, err := twoFactorKey(ctx, cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.NewUserService(db).FindUserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := store.NewTwoFactorService(db, key)
+	secret, err := tf.TOTPEnrolment(ctx, u.ID, app.NewTOTPSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hashes := app.NewRecoveryCodes()
+	if _, err := tf.ConfirmTOTP(app.WithPrincipal(ctx, &app.Principal{User: *u}), u.ID, code, hashes); err != nil {
+		t.Fatal(err)
 	}
 }

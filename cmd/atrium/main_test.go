@@ -195,10 +195,17 @@ func TestCheckConfig_OK(t *testing.T) {
 		"billing               test mode",
 		"(redis store)",
 		"PUBLIC_APP_NAME       Acme",
+		"passkeys for atrium.example.com; authenticator secrets sealed with a key kept in the database",
 	} {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, res.Stdout)
 		}
+	}
+	// Passkeys cannot belong to an IP address; the summary says so.
+	env["APP_URL"], env["TWO_FACTOR_KEY"] = "http://192.0.2.10:8080", strings.Repeat("k", 32)
+	if res := runAtrium(t, env, "check-config"); !strings.Contains(res.Stdout, "passkeys OFF (APP_URL's host is an IP address") ||
+		!strings.Contains(res.Stdout, "sealed with TWO_FACTOR_KEY") || strings.Contains(res.Output(), strings.Repeat("k", 32)) {
+		t.Errorf("check-config on an IP address with TWO_FACTOR_KEY:\n%s", res.Output())
 	}
 	for _, s := range secrets {
 		if strings.Contains(res.Output(), s) {

@@ -92,13 +92,8 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 			return fmt.Errorf("%w (run `atrium migrate` if MIGRATE_ON_START is off)", err)
 		}
 	}
-	// The key sealing authenticator secrets: TWO_FACTOR_KEY, or one kept
-	// in the database like the flash key.
-	var twoFactorKey []byte
-	if cfg.TwoFactorKey != "" {
-		sum := sha256.Sum256([]byte(cfg.TwoFactorKey))
-		twoFactorKey = sum[:]
-	} else if twoFactorKey, err = db.Secret(ctx, "two_factor_key"); err != nil {
+	tfKey, err := twoFactorKey(ctx, cfg, db)
+	if err != nil {
 		return err
 	}
 	workspaces := store.NewWorkspaceService(db)
@@ -116,7 +111,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
-		TwoFactor:  store.NewTwoFactorService(db, twoFactorKey),
+		TwoFactor:  store.NewTwoFactorService(db, tfKey),
 		Resources:  store.NewResources(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
@@ -230,4 +225,14 @@ func printBanner(w io.Writer, cfg *config.Config, port int) {
 	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 	fmt.Fprintln(w)
+}
+
+// twoFactorKey returns the key sealing authenticator secrets: the SHA-256
+// of TWO_FACTOR_KEY, or a key kept in the database like the flash key.
+func twoFactorKey(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, error) {
+	if cfg.TwoFactorKey != "" {
+		sum := sha256.Sum256([]byte(cfg.TwoFactorKey))
+		return sum[:], nil
+	}
+	return db.Secret(ctx, "two_factor_key")
 }

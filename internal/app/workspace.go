@@ -258,6 +258,9 @@ type WorkspaceService interface {
 	LeaveWorkspace(ctx context.Context, workspaceID int64) error
 	// TransferOwnership makes another member owner; the principal becomes admin.
 	TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error
+	// CountMembersWithoutTwoFactor counts the members who have no second
+	// factor: whom requiring one would keep out.
+	CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error)
 	// SetTwoFactorRequired turns the workspace's two-factor policy on or
 	// off (owners only). Turning it on is refused (EINVALID) while the
 	// principal has no second factor themselves.

@@ -87,22 +87,15 @@ func (s *Server) twoFactorPolicy(r *http.Request) page.TwoFactorPolicy {
 }
 
 // membersWithoutTwoFactor counts the workspace's members who have no
-// second factor, or returns -1 when they cannot be read (the confirmation
-// then words it without the number). It reads every member: the settings
-// page and the policy change are rare, and no page view runs it.
+// second factor, or returns -1 when they cannot be counted (the
+// confirmation then words it without the number).
 func (s *Server) membersWithoutTwoFactor(r *http.Request) int {
-	members, err := s.Workspaces.FindMembers(r.Context(), scopeFrom(r.Context()).ws.ID)
+	n, err := s.Workspaces.CountMembersWithoutTwoFactor(r.Context(), scopeFrom(r.Context()).ws.ID)
 	if err != nil {
 		if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "count members without two-factor", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		}
 		return -1
-	}
-	n := 0
-	for _, m := range members {
-		if !m.TwoFactor {
-			n++
-		}
 	}
 	return n
 }

@@ -147,6 +147,30 @@ func (s *TwoFactorService) gcm() (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// CheckKey reports how many authenticator apps are on and whether the key
+// opens the newest one's secret: after a restore or a TWO_FACTOR_KEY
+// change it does not, and every authenticator code would be refused.
+func (s *TwoFactorService) CheckKey(ctx context.Context) (apps int, err error) {
+	var rs []totpRecord
+	g := s.db.gorm.WithContext(ctx)
+	var n int64
+	if err := g.Model(&totpRecord{}).Where("confirmed_at IS NOT NULL").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count authenticator apps: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := g.Where("confirmed_at IS NOT NULL").Order("confirmed_at DESC").Limit(1).Find(&rs).Error; err != nil {
+		return int(n), fmt.Errorf("read an authenticator secret: %w", err)
+	}
+	if len(rs) == 1 {
+		if _, err := s.open(rs[0].SecretSealed); err != nil {
+			return int(n), err
+		}
+	}
+	return int(n), nil
+}
+
 // FindTwoFactor returns what the user has enrolled, in one statement (the
 // account page runs it on every view).
 func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*app.TwoFactorStatus, error) {

@@ -470,6 +470,18 @@ func (s *WorkspaceService) FindMembers(ctx context.Context, workspaceID int64) (
 	return out, nil
 }
 
+// CountMembersWithoutTwoFactor counts the workspace's members who have no
+// second factor, in one statement through the workspace's memberships.
+func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error) {
+	var n int
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.workspace_id = ? AND u.two_factor = ?`, workspaceID, false).Row().Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count members without two-factor: %w", err)
+	}
+	return n, nil
+}
+
 // FindMemberPage returns one page of members with the workspace's counts,
 // scanning columns straight into the result (it runs on every view of the
 // members page). A page past the last has no members and zero counts.

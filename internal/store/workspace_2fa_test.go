@@ -195,6 +195,12 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMembersAfter", got)
+			if n, err := svc.CountMembersWithoutTwoFactor(context.Background(), tm.ws.ID); err != nil || n != 1 {
+				t.Errorf("CountMembersWithoutTwoFactor = %d, %v; want 1 (cy)", n, err)
+			}
+			if n, _ := svc.CountMembersWithoutTwoFactor(context.Background(), elsewhere.ID); n != 0 {
+				t.Errorf("CountMembersWithoutTwoFactor(another workspace) = %d, want 0", n)
+			}
 		})
 
 		t.Run("WorkspaceReadsCarryPolicy", func(t *testing.T) {
