@@ -14,7 +14,9 @@ import (
 // an owner turns the app on with a code computed here from the key the
 // page shows, saves the recovery codes, requires two-factor sign-in for
 // the workspace, and is then asked for a code after every sign-in link; a
-// recovery code gets them in once. Each new page is checked with axe-core.
+// recovery code gets them in once; with the app turned off the workspace
+// shows the walkthrough, which leads back in once it is set up again. Each
+// new page is checked with axe-core.
 func TestBrowser_TwoFactorApp(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
@@ -109,4 +111,27 @@ func TestBrowser_TwoFactorApp(t *testing.T) {
 	if flash := tab.text(`.flash`); !strings.Contains(flash, "9 left") {
 		t.Fatalf("after a recovery code the flash says %q, want how many are left (9)", flash)
 	}
+
+	// Turning off the only factor keeps even the owner out of a workspace
+	// that requires one, until they set it up again.
+	tab.do("turn the app off",
+		chromedp.Navigate(srv.URL+"/settings/account"),
+		chromedp.Click(byTestID("totp-disable")),
+		chromedp.WaitVisible(byTestID("confirm-dialog")),
+		chromedp.Click(byTestID("confirm-dialog-ok")),
+		chromedp.WaitVisible(byTestID("totp-setup")),
+		chromedp.Navigate(srv.URL+"/w/acme/members"),
+		chromedp.WaitVisible(byTestID("two-factor-required")),
+	)
+	axe("the walkthrough for a member without a second factor")
+	tab.do("set the app up again from the walkthrough", chromedp.Click(byTestID("two-factor-setup-app")), chromedp.WaitVisible(byTestID("totp-qr")))
+	secret = strings.ReplaceAll(tab.text(byTestID("totp-secret")), " ", "")
+	tab.do("enter its code and come back",
+		chromedp.SendKeys(byTestID("totp-code"), code(secret)),
+		chromedp.Click(byTestID("totp-confirm")),
+		chromedp.WaitVisible(byTestID("recovery-continue")),
+		chromedp.Click(byTestID("recovery-continue")),
+		// The walkthrough's link brings them back to the workspace.
+		chromedp.WaitVisible(byTestID("dashboard")),
+	)
 }
