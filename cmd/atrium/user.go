@@ -13,7 +13,7 @@ import (
 	"atrium/internal/store"
 )
 
-const userSynopsis = `user reset-2fa --email EMAIL --reason TEXT
+const userSynopsis = `user reset-2fa --email EMAIL --reason TEXT [--sign-out]
 
   reset-2fa  remove a user's authenticator app, passkeys and recovery codes and lift a code lock,
              after you have checked who is asking (RUNBOOK.md, "Reset a user's two-factor sign-in");
@@ -24,6 +24,7 @@ const userSynopsis = `user reset-2fa --email EMAIL --reason TEXT
 func runUser(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("user", userSynopsis, stderr)
 	email := fs.String("email", "", "the user's `email` address")
+	signOut := fs.Bool("sign-out", false, "also end every session of the user: do it when the account may be compromised")
 	reason := fs.String("reason", "", "why, for the audit log and the user's email (`text`, at most 200 characters), e.g. the ticket")
 	if len(args) == 0 {
 		return usagef("user needs an action: reset-2fa")
@@ -55,18 +56,18 @@ func runUser(ctx context.Context, args []string, env config.Env, stdout, stderr 
 		return err
 	}
 	defer db.Close()
-	return resetTwoFactor(ctx, cfg, store.NewTwoFactorService(db, nil), *email, *reason, stdout)
+	return resetTwoFactor(ctx, cfg, store.NewTwoFactorService(db, nil), *email, *reason, *signOut, stdout)
 }
 
 // twoFactorResetter is the part of app.TwoFactorService the command uses.
 type twoFactorResetter interface {
-	ResetTwoFactor(ctx context.Context, email, reason string, msg app.Email) (*app.TwoFactorReset, error)
+	ResetTwoFactor(ctx context.Context, email, reason string, signOut bool, msg app.Email) (*app.TwoFactorReset, error)
 }
 
 // resetTwoFactor resets one user's two-factor sign-in and says what it
 // removed and what happens next. The reset opens no sealed secret, so the
 // service needs no key.
-func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResetter, email, reason string, stdout io.Writer) error {
+func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResetter, email, reason string, signOut bool, stdout io.Writer) error {
 	to, err := app.NormalizeEmail(email)
 	if err != nil {
 		return usagef("user reset-2fa: --email %q: %s", email, app.ErrorMessage(err))
@@ -76,7 +77,7 @@ func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResett
 		return usagef("user reset-2fa: --reason: %s", app.ErrorMessage(err))
 	}
 	login := cfg.AppURL.String() + "/login?" + url.Values{"email": {to}, "next": {"/settings/account"}}.Encode()
-	res, err := svc.ResetTwoFactor(ctx, to, clean, mail.TwoFactorResetEmail(cfg.AppName, to, clean, login))
+	res, err := svc.ResetTwoFactor(ctx, to, clean, signOut, mail.TwoFactorResetEmail(cfg.AppName, to, clean, login))
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		return fmt.Errorf("%s Check the address with the person asking; nothing was changed", app.ErrorMessage(err))
 	}
@@ -85,6 +86,13 @@ func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResett
 	}
 	fmt.Fprintf(stdout, "Reset two-factor sign-in for %s: removed %s.\n", res.User.Email, removedText(res))
 	fmt.Fprintln(stdout, "They were emailed; they sign in with an email link and set up two-factor again at /settings/account.")
+	switch {
+	case signOut:
+		fmt.Fprintf(stdout, "Ended %s: every device needs a new sign-in link.\n", plural(res.Sessions, "signed-in session", "signed-in sessions"))
+	case res.Sessions > 0:
+		fmt.Fprintf(stdout, "Still signed in: %s; run again with --sign-out if the account may be compromised.\n",
+			plural(res.Sessions, "session", "sessions"))
+	}
 	fmt.Fprintf(stdout, "The reset is in the audit log as %s (no workspace), with the reason.\n", app.ActionTwoFactorReset)
 	return nil
 }
@@ -95,12 +103,6 @@ func removedText(res *app.TwoFactorReset) string {
 	var parts []string
 	if res.TOTP {
 		parts = append(parts, "the authenticator app")
-	}
-	plural := func(n int, one, many string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return fmt.Sprintf("%d %s", n, many)
 	}
 	if res.Passkeys > 0 {
 		parts = append(parts, plural(res.Passkeys, "passkey", "passkeys"))
@@ -115,4 +117,12 @@ func removedText(res *app.TwoFactorReset) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// plural counts n things: "1 passkey", "2 passkeys".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -41,6 +41,7 @@ func TestUser_ResetTwoFactor(t *testing.T) {
 			for _, want := range []string{
 				"Reset two-factor sign-in for ada@example.com: removed the authenticator app, 2 passkeys and 7 recovery codes.\n",
 				"They were emailed; they sign in with an email link and set up two-factor again at /settings/account.\n",
+				"Still signed in: 1 session; run again with --sign-out if the account may be compromised.\n",
 				app.ActionTwoFactorReset,
 			} {
 				if !strings.Contains(res.Stdout, want) {
@@ -79,9 +80,16 @@ func TestUser_ResetTwoFactor(t *testing.T) {
 				}
 			}
 
-			again := runAtrium(t, env, "user", "reset-2fa", "--email", "ada@example.com", "--reason", "asked twice")
-			if again.Code != 0 || !strings.Contains(again.Stdout, "removed nothing (no second factor was set up") {
-				t.Errorf("second reset: exit %d\n%s", again.Code, again.Output())
+			again := runAtrium(t, env, "user", "reset-2fa", "--email", "ada@example.com", "--reason", "asked twice", "--sign-out")
+			if again.Code != 0 || !strings.Contains(again.Stdout, "removed nothing (no second factor was set up") ||
+				!strings.Contains(again.Stdout, "Ended 1 signed-in session: every device needs a new sign-in link.") {
+				t.Errorf("second reset, signing out: exit %d\n%s", again.Code, again.Output())
+			}
+			if n := count(fmt.Sprintf("SELECT COUNT(*) FROM sessions WHERE user_id = %d", id)); n != 0 {
+				t.Errorf("--sign-out left %d sessions", n)
+			}
+			if n := count("SELECT COUNT(*) FROM audit_logs WHERE action = 'two_factor.reset' AND CAST(metadata AS TEXT) LIKE '%sessions_ended%'"); n != 1 {
+				t.Errorf("%d reset entries record ended sessions, want 1", n)
 			}
 
 			unknown := runAtrium(t, env, "user", "reset-2fa", "--email", "nobody@example.com", "--reason", "ticket 1")

@@ -130,6 +130,8 @@ type TwoFactorReset struct {
 	TOTP          bool
 	Passkeys      int
 	RecoveryCodes int
+	// Sessions counts the sessions ended (with signOut), or still live.
+	Sessions int
 }
 
 // Two-factor failures, each with its message.
@@ -198,8 +200,9 @@ type TwoFactorService interface {
 
 	// ResetTwoFactor removes every factor and recovery code of the user
 	// with that email and lifts a lock ("two_factor.reset", with reason),
-	// queuing msg to tell them.
-	ResetTwoFactor(ctx context.Context, email, reason string, msg Email) (*TwoFactorReset, error)
+	// queuing msg to tell them; with signOut it also ends all their
+	// sessions.
+	ResetTwoFactor(ctx context.Context, email, reason string, signOut bool, msg Email) (*TwoFactorReset, error)
 }
 
 // NewTOTPSecret returns a fresh authenticator secret (160 random bits,

@@ -16,8 +16,9 @@ import (
 // (an operator on the command line) and the reason. msg, addressed to the
 // user, is queued in the same transaction. The counts are what was
 // removed: whether a confirmed authenticator app, how many passkeys, how
-// many unused recovery codes.
-func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason string, msg app.Email) (*app.TwoFactorReset, error) {
+// many unused recovery codes; Sessions, how many sessions signOut ended
+// (or, without it, how many stay signed in).
+func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason string, signOut bool, msg app.Email) (*app.TwoFactorReset, error) {
 	email, err := app.NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -59,9 +60,25 @@ func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason str
 			return fmt.Errorf("reset two-factor of user %d: %w", u.ID, err)
 		}
 		res.User.TwoFactor = false
+		sessions := tx.Where("user_id = ?", u.ID)
+		var n int64
+		if signOut {
+			d := sessions.Delete(&sessionRecord{})
+			if d.Error != nil {
+				return fmt.Errorf("reset two-factor of user %d: end sessions: %w", u.ID, d.Error)
+			}
+			n = d.RowsAffected
+		} else if err := sessions.Model(&sessionRecord{}).Where("expires_at > ?", s.db.now()).Count(&n).Error; err != nil {
+			return fmt.Errorf("reset two-factor of user %d: count sessions: %w", u.ID, err)
+		}
+		res.Sessions = int(n)
+		md := map[string]any{"email": u.Email, "reason": reason,
+			"passkeys": res.Passkeys, "totp": res.TOTP, "recovery_codes": res.RecoveryCodes}
+		if signOut {
+			md["sessions_ended"] = res.Sessions
+		}
 		if err := s.db.audit(ctx, tx, app.AuditEntry{Action: app.ActionTwoFactorReset, ActorName: "An operator", TargetType: "user",
-			TargetID: fmt.Sprint(u.ID), Metadata: map[string]any{"email": u.Email, "reason": reason,
-				"passkeys": res.Passkeys, "totp": res.TOTP, "recovery_codes": res.RecoveryCodes}}); err != nil {
+			TargetID: fmt.Sprint(u.ID), Metadata: md}); err != nil {
 			return err
 		}
 		msg.To = u.Email

@@ -99,7 +99,7 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 		t.Run("Reset", func(t *testing.T) {
 			enrol(t, db, ada.ID, true, 2, 7, 3)
 			enrol(t, db, ben.ID, false, 1, 10, 0)
-			res, err := svc.ResetTwoFactor(context.Background(), "  Ada@Example.com ", "ticket 4711:  lost phone", msg)
+			res, err := svc.ResetTwoFactor(context.Background(), "  Ada@Example.com ", "ticket 4711:  lost phone", false, msg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 			dee := signUpMember(t, db, c, "dee@example.com")
 			enrolTOTP(t, tf, c, dee)
 			pending := pendingSignIn(t, db, c, dee.Email, "")
-			res, err := tf.ResetTwoFactor(context.Background(), dee.Email, "ticket 9: new phone", app.Email{To: dee.Email, Subject: "s", Text: "t", Ref: "two-factor-reset"})
+			res, err := tf.ResetTwoFactor(context.Background(), dee.Email, "ticket 9: new phone", false, app.Email{To: dee.Email, Subject: "s", Text: "t", Ref: "two-factor-reset"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,7 +169,7 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 
 		t.Run("NothingEnrolled", func(t *testing.T) {
 			cy := signUpMember(t, db, c, "cy@example.com")
-			res, err := svc.ResetTwoFactor(context.Background(), cy.Email, "asked twice", app.Email{To: cy.Email, Subject: "s", Text: "t", Ref: "two-factor-reset"})
+			res, err := svc.ResetTwoFactor(context.Background(), cy.Email, "asked twice", false, app.Email{To: cy.Email, Subject: "s", Text: "t", Ref: "two-factor-reset"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestTwoFactorService_ResetTwoFactor(t *testing.T) {
 				{"LongReason", "ben@example.com", strings.Repeat("x", app.MaxResetReasonLength+1), app.EINVALID, ""},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					_, err := svc.ResetTwoFactor(context.Background(), tc.email, tc.reason, msg)
+					_, err := svc.ResetTwoFactor(context.Background(), tc.email, tc.reason, false, msg)
 					requireCode(t, "ResetTwoFactor", err, tc.code)
 					if tc.msg != "" && app.ErrorMessage(err) != tc.msg {
 						t.Errorf("message %q, want %q", app.ErrorMessage(err), tc.msg)
