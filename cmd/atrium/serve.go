@@ -98,6 +98,8 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	}
 	workspaces := store.NewWorkspaceService(db)
 	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
+	twoFactor := store.NewTwoFactorService(db, tfKey)
+	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 
 	handler := server.New(server.Deps{
 		Logger:     logger,
@@ -111,7 +113,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		Outbox:     outbox,
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
-		TwoFactor:  store.NewTwoFactorService(db, tfKey),
+		TwoFactor:  twoFactor,
 		Resources:  store.NewResources(db),
 		Stripe:     newStripe(cfg, logger),
 		Limiter:    server.NewRateLimiter(limitStore, cfg),

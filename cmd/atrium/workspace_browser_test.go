@@ -113,7 +113,7 @@ func TestBrowser_InviteJourney(t *testing.T) {
 // that starts with prefix.
 func emailedLink(t *testing.T, smtp *mailtest.Server, to, prefix string) string {
 	t.Helper()
-	msg := smtp.WaitForMessage(t, to, 10*time.Second)
+	msg := smtp.WaitForMessageMatching(t, to, 10*time.Second, mailtest.LinkTo(prefix))
 	for _, l := range msg.Links() {
 		if strings.HasPrefix(l, prefix) {
 			return l

@@ -53,3 +53,47 @@ func CodeLockedEmail(appName, to, accountURL string) app.Email {
 		Ref:     "two_factor_locked",
 	}
 }
+
+// securityNoticeData is what the security-change templates see.
+type securityNoticeData struct {
+	AppName string
+	Change  string // a sentence: "A passkey named “Laptop” was added."
+	Account string // the account settings URL
+}
+
+var securityNoticeText = texttemplate.Must(texttemplate.New("security.txt").Parse(
+	`Hi,
+
+Two-factor sign-in on your {{.AppName}} account changed:
+
+{{.Change}}
+
+If this was you, there is nothing to do.
+
+If it was not, someone is signed in as you. Sign in, undo the change, sign
+out the devices you do not recognise, and change your email password:
+
+{{.Account}}
+
+{{.AppName}}
+`))
+
+var securityNoticeHTML = htmlEmail("security.html", `{{define "title"}}Two-factor sign-in changed{{end}}
+{{define "content"}}
+<h1 style="margin:0 0 16px;font-size:20px;">Two-factor sign-in changed</h1>
+<p style="margin:0 0 16px;font-size:15px;line-height:1.5;">{{.Change}}</p>
+<p style="margin:0 0 16px;font-size:15px;line-height:1.5;">If this was you, there is nothing to do. <strong>If it was not, someone is signed in as you</strong>: sign in, undo the change, sign out the devices you do not recognise, and change your email password.</p>
+<p style="margin:0;"><a href="{{.Account}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">Review your account</a></p>
+{{end}}`)
+
+// SecurityNotices returns the builder of the email that tells a user
+// their two-factor sign-in changed (store.TwoFactorService.Notice):
+// change is a sentence such as "A passkey named “Laptop” was added.",
+// accountURL the account page.
+func SecurityNotices(appName, accountURL string) func(to, change string) app.Email {
+	return func(to, change string) app.Email {
+		d := securityNoticeData{AppName: appName, Change: change, Account: accountURL}
+		return app.Email{To: to, Subject: "Two-factor sign-in changed on your " + appName + " account",
+			Text: render(securityNoticeText, d), HTML: render(securityNoticeHTML, d), Ref: "security-notice"}
+	}
+}

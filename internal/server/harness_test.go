@@ -134,6 +134,8 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	}
 	workspaces := store.NewWorkspaceService(db)
 	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
+	twoFactor := store.NewTwoFactorService(db, testTwoFactorKey)
+	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, base+"/settings/account")
 	ts.Config.Handler = server.New(server.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -146,7 +148,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		Outbox:     store.NewOutboxService(db),
 		Billing:    store.NewBillingService(db),
 		APIKeys:    store.NewAPIKeyService(db),
-		TwoFactor:  store.NewTwoFactorService(db, testTwoFactorKey),
+		TwoFactor:  twoFactor,
 		Resources:  store.NewResources(db),
 		Stripe:     stripe,
 		Limiter:    server.NewRateLimiter(limitStore, cfg),
@@ -300,7 +302,8 @@ func (b *browser) signIn(email string) *response {
 	if res.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("POST /login: status %d, want 303\n%s", res.StatusCode, res.Body)
 	}
-	msg := b.app.SMTP.WaitForMessage(b.t, strings.ToLower(strings.TrimSpace(email)), 5*time.Second)
+	msg := b.app.SMTP.WaitForMessageMatching(b.t, strings.ToLower(strings.TrimSpace(email)), 5*time.Second,
+		mailtest.LinkTo(b.app.URL+"/auth/verify"))
 	links := msg.Links()
 	if len(links) == 0 {
 		b.t.Fatalf("sign-in email has no link:\n%s", msg.Text)

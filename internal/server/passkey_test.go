@@ -21,6 +21,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/mail/mailtest"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
@@ -257,7 +258,7 @@ func TestPasskey_Ceremonies(t *testing.T) {
 			// options name it, and the sign-in goes on to the link's page.
 			b.Post("/logout", nil)
 			b.Post("/login", url.Values{"email": {"ada@example.com"}, "next": {"/settings/workspaces"}})
-			link := a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second).Links()[0]
+			link := a.SMTP.WaitForMessageMatching(t, "ada@example.com", 5*time.Second, mailtest.LinkTo(a.URL+"/auth/verify")).Links()[0]
 			res = b.Submit(b.Get(link), "verify-submit", nil)
 			if res.Location() != "/login/two-factor" || sessionOf(b) != "" {
 				t.Fatalf("magic link with a passkey: Location %q, session %v", res.Location(), sessionOf(b) != "")

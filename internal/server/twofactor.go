@@ -222,6 +222,7 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	s.MailQueued()
 	if issued {
 		s.showRecoveryCodes(w, r, codes, app.SafeNext(next, "/settings/account#two-factor"))
 		return
@@ -257,6 +258,7 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 		}
 		s.setFlash(w, "info", app.ErrorMessage(err))
 	} else {
+		s.MailQueued()
 		s.setFlash(w, "success", "Authenticator app turned off.")
 	}
 	redirect(w, r, "/settings/account#two-factor")
@@ -279,6 +281,7 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 		redirect(w, r, "/settings/account#two-factor")
 		return
 	}
+	s.MailQueued()
 	s.showRecoveryCodes(w, r, codes, "/settings/account#two-factor")
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"atrium/internal/app"
+	"atrium/internal/mail/mailtest"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
@@ -70,7 +71,7 @@ func magicLinkTo(t *testing.T, b *browser, email string) *response {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST /login: %d", res.StatusCode)
 	}
-	msg := b.app.SMTP.WaitForMessage(t, email, 5*time.Second)
+	msg := b.app.SMTP.WaitForMessageMatching(t, email, 5*time.Second, mailtest.LinkTo(b.app.URL+"/auth/verify"))
 	return b.Submit(b.Get(msg.Links()[0]), "verify-submit", nil)
 }
 
@@ -85,6 +86,11 @@ func TestTwoFactor_AuthenticatorApp(t *testing.T) {
 				t.Fatalf("account before set-up: enabled=%q, set-up link=%v", v, account.Has("totp-setup"))
 			}
 			secret, codes := turnOnTOTP(t, a, b)
+			notice := a.SMTP.WaitForMessageMatching(t, "ada@example.com", 5*time.Second,
+				func(m *mailtest.Message) bool { return strings.Contains(m.Subject, "Two-factor sign-in changed") })
+			if !strings.Contains(notice.Text, "An authenticator app was turned on") || !slices.Contains(notice.Links(), a.URL+"/settings/account") {
+				t.Fatalf("security notice after turning the app on:\n%s", notice.Text)
+			}
 			account = b.Get("/settings/account")
 			if v, _ := account.Doc.Find(`[data-testid="two-factor-status"]`).Attr("data-enabled"); v != "true" || !account.Has("totp-on") ||
 				!strings.Contains(account.Text("recovery-left"), "10 unused") {
@@ -172,7 +178,8 @@ func TestTwoFactor_Lockout(t *testing.T) {
 			if res := attacker.Submit(page, "second-factor-form", url.Values{"code": {phoneCode(t, secret, a.Clock.Now())}}); res.StatusCode != http.StatusTooManyRequests {
 				t.Fatalf("right code while locked: %d, want 429", res.StatusCode)
 			}
-			msg := a.SMTP.WaitForMessage(t, "grace@example.com", 5*time.Second)
+			msg := a.SMTP.WaitForMessageMatching(t, "grace@example.com", 5*time.Second,
+				func(m *mailtest.Message) bool { return strings.Contains(m.Subject, "locked") })
 			if !strings.Contains(msg.Subject, "locked") || !strings.Contains(msg.Text, "change your email password") {
 				t.Fatalf("lock email: %q\n%s", msg.Subject, msg.Text)
 			}
@@ -255,6 +262,14 @@ func TestTwoFactor_TurnOffAndNewCodes(t *testing.T) {
 				t.Fatal("an unconfirmed turn-off changed something")
 			}
 			b.Follow(b.Post("/settings/account/two-factor/app/disable", url.Values{"confirm": {"yes"}}))
+			// Each change is told to the account's address: on, new codes, off.
+			for _, want := range []string{"An authenticator app was turned on", "A new set of recovery codes was made", "Your authenticator app was turned off"} {
+				msg := a.SMTP.WaitForMessageMatching(t, "kay@example.com", 5*time.Second,
+					func(m *mailtest.Message) bool { return strings.Contains(m.Subject, "Two-factor sign-in changed") })
+				if !strings.Contains(msg.Text, want) {
+					t.Errorf("security notice %q, want one saying %q", msg.Text, want)
+				}
+			}
 			b.Post("/logout", nil)
 			if res := magicLinkTo(t, b, "kay@example.com"); res.Location() != "/app" {
 				t.Fatalf("after turning the app off the magic link goes to %q, want /app", res.Location())

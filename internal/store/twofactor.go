@@ -91,6 +91,10 @@ type pendingData struct {
 type TwoFactorService struct {
 	db  *DB
 	key []byte
+	// Notice builds the email telling a user that their two-factor
+	// sign-in changed (change is a sentence); it is queued in the
+	// change's transaction. Nil sends none.
+	Notice func(to, change string) app.Email
 }
 
 // NewTwoFactorService returns the two-factor service of db; key (32 bytes)
@@ -292,6 +296,9 @@ func (s *TwoFactorService) ConfirmTOTP(ctx context.Context, userID int64, code s
 			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
 			return err
 		}
+		if err := s.notify(tx, userID, "An authenticator app was turned on: sign-ins now ask for its codes."); err != nil {
+			return err
+		}
 		issued, err = s.issueRecoveryCodes(ctx, tx, userID, recoveryHashes, false)
 		return err
 	})
@@ -311,8 +318,11 @@ func (s *TwoFactorService) DisableTOTP(ctx context.Context, userID int64) error 
 		if err := s.refreshFlag(tx, userID); err != nil {
 			return err
 		}
-		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionTOTPDisabled,
-			TargetType: "user", TargetID: fmt.Sprint(userID)})
+		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionTOTPDisabled,
+			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
+			return err
+		}
+		return s.notify(tx, userID, "Your authenticator app was turned off: sign-ins no longer ask for its codes.")
 	})
 }
 
@@ -326,8 +336,10 @@ func (s *TwoFactorService) RegenerateRecoveryCodes(ctx context.Context, userID i
 		if !on {
 			return app.Errorf(app.EINVALID, "Set up an authenticator app or a passkey first: recovery codes stand in for them.")
 		}
-		_, err := s.issueRecoveryCodes(ctx, tx, userID, hashes, true)
-		return err
+		if _, err := s.issueRecoveryCodes(ctx, tx, userID, hashes, true); err != nil {
+			return err
+		}
+		return s.notify(tx, userID, "A new set of recovery codes was made: the old ones no longer work.")
 	})
 }
 
@@ -360,6 +372,18 @@ func (s *TwoFactorService) issueRecoveryCodes(ctx context.Context, tx *gorm.DB, 
 	}
 	return true, s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionRecoveryCodesGenerated,
 		TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"count": len(hashes)}})
+}
+
+// notify queues the Notice about change to the user, when there is one.
+func (s *TwoFactorService) notify(tx *gorm.DB, userID int64, change string) error {
+	if s.Notice == nil {
+		return nil
+	}
+	var email string
+	if err := tx.Raw("SELECT email FROM users WHERE id = ?", userID).Row().Scan(&email); err != nil {
+		return fmt.Errorf("notify user %d: %w", userID, err)
+	}
+	return s.db.enqueueEmail(tx, s.Notice(email, change))
 }
 
 // refreshFlag sets users.two_factor from the factors the user has; with
@@ -469,6 +493,9 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": name}}); err != nil {
 			return err
 		}
+		if err := s.notify(tx, userID, "A passkey named “"+name+"” was added: it signs in to your account on its own."); err != nil {
+			return err
+		}
 		issued, err = s.issueRecoveryCodes(ctx, tx, userID, recoveryHashes, false)
 		return err
 	})
@@ -488,8 +515,11 @@ func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID 
 		if err := s.refreshFlag(tx, userID); err != nil {
 			return err
 		}
-		return s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionPasskeyRemoved,
-			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": r.Name}})
+		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionPasskeyRemoved,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": r.Name}}); err != nil {
+			return err
+		}
+		return s.notify(tx, userID, "The passkey named “"+r.Name+"” was removed.")
 	})
 }
 

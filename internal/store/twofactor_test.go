@@ -292,6 +292,9 @@ func TestTwoFactorService_Passkeys(t *testing.T) {
 		ctx := context.Background()
 		c := newClock(db)
 		tf := store.NewTwoFactorService(db, twoFactorKey)
+		tf.Notice = func(to, change string) app.Email {
+			return app.Email{To: to, Subject: "changed", Text: change, Ref: "security-notice"}
+		}
 		u := signUpMember(t, db, c, "lin@example.com")
 		mallory := signUpMember(t, db, c, "mallory@example.com")
 
@@ -357,6 +360,14 @@ func TestTwoFactorService_Passkeys(t *testing.T) {
 			}
 			if err := tf.RemovePasskey(u.ctx, u.ID, creds[0].ID); err != nil {
 				t.Fatal(err)
+			}
+			// Adding and removing were each told to the account's address, in
+			// their transactions; the refused add to another account was not.
+			if n := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", u.Email); n != 2 {
+				t.Fatalf("%d security notices to %s, want 2 (added, removed)", n, u.Email)
+			}
+			if n := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", mallory.Email); n != 0 {
+				t.Fatalf("%d security notices to mallory, whose add was refused", n)
 			}
 			st, _ := tf.FindTwoFactor(ctx, u.ID)
 			if st.Enabled() || st.RecoveryCodesLeft != 0 {

@@ -10,6 +10,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -121,5 +122,13 @@ func decode(encoding string, r io.Reader) io.Reader {
 		return base64.NewDecoder(base64.StdEncoding, r)
 	default: // 7bit, 8bit, binary
 		return r
+	}
+}
+
+// LinkTo matches the messages that carry a link starting with prefix, for
+// WaitForMessageMatching.
+func LinkTo(prefix string) func(*Message) bool {
+	return func(m *Message) bool {
+		return slices.ContainsFunc(m.Links(), func(l string) bool { return strings.HasPrefix(l, prefix) })
 	}
 }

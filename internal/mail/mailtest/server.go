@@ -110,9 +110,17 @@ func (s *Server) Messages() []*Message {
 // emails to one address and waits twice gets them in order.
 func (s *Server) WaitForMessage(t testing.TB, to string, timeout time.Duration) *Message {
 	t.Helper()
+	return s.WaitForMessageMatching(t, to, timeout, func(*Message) bool { return true })
+}
+
+// WaitForMessageMatching is WaitForMessage for the messages match accepts:
+// the oldest such message to to not returned before. Messages it skips stay
+// for later calls.
+func (s *Server) WaitForMessageMatching(t testing.TB, to string, timeout time.Duration, match func(*Message) bool) *Message {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if m := s.takeMessage(to); m != nil {
+		if m := s.takeMessage(to, match); m != nil {
 			return m
 		}
 		if time.Now().After(deadline) {
@@ -123,12 +131,13 @@ func (s *Server) WaitForMessage(t testing.TB, to string, timeout time.Duration) 
 	}
 }
 
-// takeMessage returns the oldest message to to not taken before.
-func (s *Server) takeMessage(to string) *Message {
+// takeMessage returns the oldest message to to that match accepts and that
+// was not taken before.
+func (s *Server) takeMessage(to string, match func(*Message) bool) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range s.messages {
-		if !s.waited[m] && slices.ContainsFunc(m.To, func(rcpt string) bool { return strings.EqualFold(rcpt, to) }) {
+		if !s.waited[m] && slices.ContainsFunc(m.To, func(rcpt string) bool { return strings.EqualFold(rcpt, to) }) && match(m) {
 			s.waited[m] = true
 			return m
 		}
