@@ -75,6 +75,27 @@ func magicLinkTo(t *testing.T, b *browser, email string) *response {
 	return b.Submit(b.Get(msg.Links()[0]), "verify-submit", nil)
 }
 
+// withAuthenticator starts an app on dialect where email has signed up,
+// turned an authenticator app on and signed out again; it returns the
+// app, that browser, the app's secret and the recovery codes.
+func withAuthenticator(t *testing.T, dialect, email string) (*testApp, *browser, string, []string) {
+	t.Helper()
+	a := newTestApp(t, dialect)
+	b := a.newBrowser(t)
+	b.signIn(email)
+	secret, codes := turnOnTOTP(t, a, b)
+	b.Post("/logout", nil)
+	return a, b, secret, codes
+}
+
+// enterCode follows a fresh sign-in link for email in b and enters code at
+// the second step.
+func enterCode(t *testing.T, b *browser, email, code string) *response {
+	t.Helper()
+	magicLinkTo(t, b, email)
+	return b.Submit(b.Get("/login/two-factor"), "second-factor-form", url.Values{"code": {code}})
+}
+
 func TestTwoFactor_AuthenticatorApp(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
@@ -125,8 +146,7 @@ func TestTwoFactor_AuthenticatorApp(t *testing.T) {
 
 			// The same code again, from another browser in the same step.
 			thief := a.newBrowser(t)
-			magicLinkTo(t, thief, "ada@example.com")
-			replay := thief.Submit(thief.Get("/login/two-factor"), "second-factor-form", url.Values{"code": {code}})
+			replay := enterCode(t, thief, "ada@example.com", code)
 			if replay.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("replayed code: %d, want 422", replay.StatusCode)
 			}
@@ -139,9 +159,7 @@ func TestTwoFactor_AuthenticatorApp(t *testing.T) {
 			if landed := thief.Follow(rec); !strings.Contains(landed.Body, "9 left") {
 				t.Fatalf("the page after a recovery code does not say 9 are left:\n%s", landed.Body)
 			}
-			again := a.newBrowser(t)
-			magicLinkTo(t, again, "ada@example.com")
-			if res := again.Submit(again.Get("/login/two-factor"), "second-factor-form", url.Values{"code": {codes[0]}}); res.StatusCode != http.StatusUnprocessableEntity {
+			if res := enterCode(t, a.newBrowser(t), "ada@example.com", codes[0]); res.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("recovery code used twice: %d", res.StatusCode)
 			}
 
@@ -159,11 +177,7 @@ func TestTwoFactor_AuthenticatorApp(t *testing.T) {
 func TestTwoFactor_Lockout(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			a := newTestApp(t, dialect)
-			b := a.newBrowser(t)
-			b.signIn("grace@example.com")
-			secret, _ := turnOnTOTP(t, a, b)
-			b.Post("/logout", nil)
+			a, _, secret, _ := withAuthenticator(t, dialect, "grace@example.com")
 
 			attacker := a.newBrowser(t)
 			magicLinkTo(t, attacker, "grace@example.com")
@@ -184,9 +198,7 @@ func TestTwoFactor_Lockout(t *testing.T) {
 				t.Fatalf("lock email: %q\n%s", msg.Subject, msg.Text)
 			}
 			a.Clock.Add(app.CodeLockout + time.Second)
-			owner := a.newBrowser(t)
-			magicLinkTo(t, owner, "grace@example.com")
-			if res := owner.Submit(owner.Get("/login/two-factor"), "second-factor-form", url.Values{"code": {phoneCode(t, secret, a.Clock.Now())}}); res.StatusCode != http.StatusSeeOther {
+			if res := enterCode(t, a.newBrowser(t), "grace@example.com", phoneCode(t, secret, a.Clock.Now())); res.StatusCode != http.StatusSeeOther {
 				t.Fatalf("right code after the lock: %d", res.StatusCode)
 			}
 		})
@@ -196,11 +208,7 @@ func TestTwoFactor_Lockout(t *testing.T) {
 func TestTwoFactor_PendingStep(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			a := newTestApp(t, dialect)
-			b := a.newBrowser(t)
-			b.signIn("lin@example.com")
-			secret, _ := turnOnTOTP(t, a, b)
-			b.Post("/logout", nil)
+			a, b, secret, _ := withAuthenticator(t, dialect, "lin@example.com")
 
 			// No pending step: back to the sign-in page with the reason.
 			stranger := a.newBrowser(t)
@@ -284,11 +292,7 @@ func TestTwoFactor_TurnOffAndNewCodes(t *testing.T) {
 func TestTwoFactor_SecretUnreadable(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			a := newTestApp(t, dialect)
-			b := a.newBrowser(t)
-			b.signIn("ines@example.com")
-			secret, codes := turnOnTOTP(t, a, b)
-			b.Post("/logout", nil)
+			a, b, secret, codes := withAuthenticator(t, dialect, "ines@example.com")
 			if _, err := a.DB.SQL().Exec("UPDATE user_totp SET secret_sealed = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'"); err != nil {
 				t.Fatal(err)
 			}

@@ -156,8 +156,7 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 			secondFactor = true
 			return nil
 		}
-		_, err = s.db.startSession(ctx, tx, u.ID, ns, app.MethodMagicLink, created)
-		return err
+		return s.db.startSession(ctx, tx, u, ns, app.MethodMagicLink, created)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -168,31 +167,34 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 	return user, token, nil
 }
 
-// startSession starts a session for userID as ns describes, ending the
-// session it replaces, and audits the sign-in with its method.
-func (db *DB) startSession(ctx context.Context, tx *gorm.DB, userID int64, ns app.NewSession, method string, newUser bool) (*app.User, error) {
+// startSession starts a session for u as ns describes, ending the session
+// it replaces, and audits the sign-in with its method. The caller has read
+// u in tx, so the entry names its actor without reading them again.
+func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app.NewSession, method string, newUser bool) error {
 	if ns.ReplacesHash != "" {
 		if err := tx.Where("token_hash = ?", ns.ReplacesHash).Delete(&sessionRecord{}).Error; err != nil {
-			return nil, fmt.Errorf("end replaced session: %w", err)
+			return fmt.Errorf("end replaced session: %w", err)
 		}
 	}
-	var u userRecord
-	if err := tx.Take(&u, "id = ?", userID).Error; err != nil {
-		return nil, notFound(err, "This account no longer exists.", "find user")
-	}
 	now := db.now()
-	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: userID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
+	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
 	if err := tx.Create(&sr).Error; err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("create session: %w", err)
 	}
 	md := map[string]any{"method": method}
 	if method == app.MethodMagicLink {
 		md["new_user"] = newUser
 	}
-	if err := db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionSignedIn,
-		TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: md}); err != nil {
-		return nil, err
+	return db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name, Action: app.ActionSignedIn,
+		TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: md})
+}
+
+// takeUser reads the user with id in tx.
+func takeUser(tx *gorm.DB, id int64) (*app.User, error) {
+	var u userRecord
+	if err := tx.Take(&u, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "This account no longer exists.", "find user")
 	}
 	return u.toApp(), nil
 }

@@ -667,8 +667,10 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 		var d pendingData
 		_ = json.Unmarshal([]byte(rs[0].Data), &d)
 		next = d.Next
-		user, err = s.db.startSession(ctx, tx, uid, ns, method, false)
-		return err
+		if user, err = takeUser(tx, uid); err != nil {
+			return err
+		}
+		return s.db.startSession(ctx, tx, user, ns, method, false)
 	})
 	if err != nil {
 		return nil, "", err
@@ -800,8 +802,10 @@ func (s *TwoFactorService) CompleteSignInWithPasskey(ctx context.Context, pendin
 			return app.ErrPasskeyUnknown
 		}
 		var err error
-		user, err = s.db.startSession(ctx, tx, userID, ns, method, false)
-		return err
+		if user, err = takeUser(tx, userID); err != nil {
+			return err
+		}
+		return s.db.startSession(ctx, tx, user, ns, method, false)
 	})
 	if err != nil {
 		return nil, "", err
