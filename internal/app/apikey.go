@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -93,6 +96,53 @@ type NewAPIKey struct {
 	ExpiresAt   time.Time // zero: never
 	Prefix      string
 	TokenHash   string
+	// Reveal is the sealed secret for its one showing after the redirect
+	// (SealAPIKeySecret); empty: none is kept.
+	Reveal APIKeyReveal
+}
+
+// APIKeyRevealTTL is how long the secret of a key just created waits,
+// sealed, for the page that shows it once.
+const APIKeyRevealTTL = 10 * time.Minute
+
+// APIKeyReveal is what the server keeps of a new key's secret until it is
+// shown: the hash of the token the creator's browser holds and the secret
+// sealed with a key derived from that token, so the stored row alone
+// cannot give the secret back.
+type APIKeyReveal struct {
+	TokenHash string
+	Sealed    string
+}
+
+// SealAPIKeySecret seals secret for its one showing. It returns the token
+// to hand the creator's browser and the reveal to store.
+func SealAPIKeySecret(secret string) (token string, r APIKeyReveal) {
+	token, r.TokenHash = NewToken()
+	gcm := revealAEAD(token)
+	nonce := make([]byte, gcm.NonceSize())
+	_, _ = rand.Read(nonce)
+	r.Sealed = base64.RawURLEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), nil))
+	return token, r
+}
+
+// OpenAPIKeySecret opens a sealed secret with the browser's token.
+func OpenAPIKeySecret(token, sealed string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	gcm := revealAEAD(token)
+	if err != nil || len(b) < gcm.NonceSize() {
+		return "", false
+	}
+	plain, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], nil)
+	return string(plain), err == nil
+}
+
+// revealAEAD is AES-256-GCM keyed by the token (apart from its stored
+// hash by a label).
+func revealAEAD(token string) cipher.AEAD {
+	key := sha256.Sum256([]byte("atrium api key reveal\x00" + token))
+	block, _ := aes.NewCipher(key[:]) // a 32-byte key never fails
+	gcm, _ := cipher.NewGCM(block)
+	return gcm
 }
 
 // ValidateNewAPIKey cleans a key's name and scopes and checks its expiry
@@ -131,6 +181,11 @@ func CanManageAPIKeys(actor Role) error {
 	return nil
 }
 
+// APIKeyActs reports whether a key whose creator now holds role creator
+// may act: a key never grants more than its creator's current role allows,
+// so it stops when they can no longer manage keys (or are gone: "").
+func APIKeyActs(creator Role) bool { return CanManageAPIKeys(creator) == nil }
+
 // ErrAPIKeyInvalid answers every key that cannot be used (unknown,
 // revoked, expired, malformed, or its workspace gone) the same way.
 var ErrAPIKeyInvalid = &Error{Code: EUNAUTHORIZED, Message: "The API key is missing, invalid, expired or revoked."}
@@ -147,6 +202,14 @@ type APIKeyService interface {
 	FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*APIKey, error)
 	// RevokeAPIKey revokes a live key ("api_key.revoked").
 	RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error
+	// CountAPIKeysCreatedBy counts the live keys userID created in a
+	// workspace (0: in every workspace), which removing, demoting or
+	// deleting them revokes.
+	CountAPIKeysCreatedBy(ctx context.Context, workspaceID, userID int64) (int, error)
+	// RevealAPIKeySecret returns, once, the sealed secret of a key the
+	// principal just created, if the reveal token's hash matches and it has
+	// not expired; ENOTFOUND otherwise (shown already, expired, another's).
+	RevealAPIKeySecret(ctx context.Context, workspaceID, keyID int64, tokenHash string) (string, error)
 	// AuthenticateAPIKey returns the live key of a secret's hash with its
 	// workspace, in one query, and notes its use (at most once per
 	// APIKeyTouchEvery); ErrAPIKeyInvalid for any key that cannot be used.

@@ -75,6 +75,11 @@ type AuditService interface {
 	ExportAuditEntries(ctx context.Context, f AuditFilter, fn func(*AuditEntry) error) error
 	// FindAuditPeople returns everyone who has acted in a workspace.
 	FindAuditPeople(ctx context.Context, workspaceID int64) ([]AuditPerson, error)
+	// FindAuditActorByEmail returns the user id of the person with email
+	// who has acted in a workspace, or ENOTFOUND. It reads only the
+	// workspace's own actors, so an address with an account elsewhere
+	// costs the same as an unknown one.
+	FindAuditActorByEmail(ctx context.Context, workspaceID int64, email string) (int64, error)
 	// RecordAuditExport writes the audit.exported entry of an export.
 	RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error
 }

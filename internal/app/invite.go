@@ -100,6 +100,9 @@ type InviteService interface {
 	// newest first, at most limit of them, with the delivery state of their
 	// emails.
 	FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*Invite, error)
+	// FindInvitesBefore lists the next page of FindInvites' order: the
+	// pending invites that come after the cursor, at most limit.
+	FindInvitesBefore(ctx context.Context, workspaceID int64, before InviteCursor, limit int) ([]*Invite, error)
 	// FindInvitesForEmail lists the pending, unexpired invites for an address.
 	FindInvitesForEmail(ctx context.Context, email string) ([]*Invite, error)
 	// FindInviteByToken returns the invite of a token hash in any state;
@@ -231,4 +234,11 @@ func (e *RetryError) Message(now time.Time, loc *time.Location) string {
 		return why + " You can resend this invite at " + when + "."
 	}
 	return why + " You can invite this address again at " + when + "."
+}
+
+// InviteCursor is a position in a workspace's invites, newest first: the
+// last invite of a page.
+type InviteCursor struct {
+	CreatedAt time.Time
+	ID        int64
 }

@@ -35,6 +35,14 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
+	keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), 0, p.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if keys > 0 {
+		v.DeleteKeysNote = page.RevokesKeysNote(keys, "you")
+	}
 	blocking, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
 	if err != nil {
 		s.Error(w, r, err)

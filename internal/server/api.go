@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +21,11 @@ import (
 
 // apiBodyMax caps a request body on /api/v1.
 const apiBodyMax = 16 << 10
+
+// apiBadKeyBudget is how many requests without a usable key one client
+// network may send to /api/v1 a minute; past it, every request from that
+// network is refused with 429 until the minute is over, before any lookup.
+const apiBadKeyBudget = 30
 
 // apiSecurity is the security requirement of every operation but the
 // description and its docs: a workspace API key as a bearer token.
@@ -44,10 +51,102 @@ func apiFrom(ctx context.Context) *apiState {
 // operations below, with docs at /api/v1/docs.
 func (s *Server) apiRoutes(r chi.Router) {
 	r.NotFound(apiProblem(http.StatusNotFound, "There is no such API operation."))
-	r.MethodNotAllowed(apiProblem(http.StatusMethodNotAllowed, "This operation does not take that method."))
+	r.MethodNotAllowed(apiMethodNotAllowed(r))
 	api := humachi.New(r, s.apiConfig())
-	api.UseMiddleware(s.apiAuthenticate(api))
+	api.UseMiddleware(s.apiAuthenticate(api), apiStrictBody(api))
 	s.apiOperations(api)
+}
+
+// apiMethods are the methods a 405 may list in its Allow header.
+var apiMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// apiMethodNotAllowed answers a known path asked with another method: a
+// problem, and the Allow header with the methods routes takes there (RFC
+// 9110, section 15.5.6).
+func apiMethodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	problem := apiProblem(http.StatusMethodNotAllowed, "This operation does not take that method.")
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, "/api/v1")
+		var allow []string
+		for _, m := range apiMethods {
+			if routes.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		problem(w, r)
+	}
+}
+
+// apiStrictBody refuses, with 422, a JSON body that names a field twice,
+// even in different case: the decoder matches names without case and
+// would keep the last, so {"email":…,"Email":…} would pass the schema
+// with one address and act on the other. Bodies that are not JSON, or too
+// large, are left to the operation's own 400 and 413.
+func apiStrictBody(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		if ctx.Operation().RequestBody == nil {
+			next(ctx)
+			return
+		}
+		r, _ := humachi.Unwrap(ctx)
+		raw, err := io.ReadAll(io.LimitReader(r.Body, apiBodyMax+1))
+		// What was read goes back in front of the rest, for the operation.
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(raw), r.Body), r.Body}
+		if err == nil && len(raw) <= apiBodyMax {
+			if key, dup := duplicateJSONKey(raw); dup {
+				msg := "The field " + strconv.Quote(key) + " appears more than once (names are compared without regard to case)."
+				_ = huma.WriteErr(api, ctx, http.StatusUnprocessableEntity, "The body is not valid.",
+					&huma.ErrorDetail{Location: "body." + key, Message: msg})
+				return
+			}
+		}
+		next(ctx)
+	}
+}
+
+// duplicateJSONKey returns the first object member of raw whose name
+// repeats an earlier one of the same object, compared case-insensitively
+// as encoding/json matches them. Malformed JSON reports none.
+func duplicateJSONKey(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var walk func() (string, bool, error)
+	walk = func() (string, bool, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false, err
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return "", false, nil
+		}
+		var seen []string
+		for dec.More() {
+			if d == '{' {
+				t, err := dec.Token()
+				if err != nil {
+					return "", false, err
+				}
+				key, _ := t.(string)
+				for _, k := range seen {
+					if strings.EqualFold(k, key) {
+						return key, true, nil
+					}
+				}
+				seen = append(seen, key)
+			}
+			if key, dup, err := walk(); dup || err != nil {
+				return key, dup, err
+			}
+		}
+		_, err = dec.Token() // the closing delimiter
+		return "", false, err
+	}
+	key, dup, _ := walk()
+	return key, dup
 }
 
 func (s *Server) apiConfig() huma.Config {
@@ -76,15 +175,20 @@ func (s *Server) apiAuthenticate(api huma.API) func(huma.Context, func(huma.Cont
 		}
 		// Answers carry workspace data: no cache keeps them.
 		ctx.SetHeader("Cache-Control", "no-store")
+		r, _ := humachi.Unwrap(ctx)
+		network := "apibad:" + clientKey(s.Limiter.ClientIP(r))
+		if !s.apiBadKeysAllow(api, ctx, network) {
+			return
+		}
 		secret, ok := bearer(ctx.Header("Authorization"))
 		if !ok || !app.ValidAPIKeySyntax(secret) {
-			s.apiUnauthorized(api, ctx)
+			s.apiUnauthorized(api, ctx, network)
 			return
 		}
 		key, ws, err := s.APIKeys.AuthenticateAPIKey(ctx.Context(), app.HashToken(secret))
 		if err != nil {
 			if app.ErrorCode(err) == app.EUNAUTHORIZED {
-				s.apiUnauthorized(api, ctx)
+				s.apiUnauthorized(api, ctx, network)
 				return
 			}
 			_ = huma.WriteErr(api, ctx, http.StatusInternalServerError, s.apiInternal(ctx.Context(), err))
@@ -111,9 +215,37 @@ func bearer(h string) (string, bool) {
 	return token, token != ""
 }
 
-func (s *Server) apiUnauthorized(api huma.API, ctx huma.Context) {
+// apiUnauthorized counts a request without a usable key against its
+// client network's budget and answers the one 401 every such key gets
+// (missing, malformed, unknown, revoked, expired), or the 429 once the
+// budget is spent.
+func (s *Server) apiUnauthorized(api huma.API, ctx huma.Context, network string) {
+	lc, err := s.Limiter.apiBadKeys.Get(ctx.Context(), network)
+	if err == nil && lc.Reached {
+		s.apiBadKeysRefuse(api, ctx, lc)
+		return
+	}
 	ctx.SetHeader("WWW-Authenticate", `Bearer realm="api"`)
 	_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, app.ErrAPIKeyInvalid.Message)
+}
+
+// apiBadKeysAllow refuses, before any lookup, a request from a client
+// network that has spent its budget of requests without a usable key. A
+// failing limiter store lets the request go on: the per-key limit and the
+// 401 still hold.
+func (s *Server) apiBadKeysAllow(api huma.API, ctx huma.Context, network string) bool {
+	lc, err := s.Limiter.apiBadKeys.Peek(ctx.Context(), network)
+	if err != nil || !lc.Reached {
+		return true
+	}
+	s.apiBadKeysRefuse(api, ctx, lc)
+	return false
+}
+
+func (s *Server) apiBadKeysRefuse(api huma.API, ctx huma.Context, lc limiter.Context) {
+	s.Logger.WarnContext(ctx.Context(), "api invalid key limit reached", "request_id", requestIDFrom(ctx.Context()), "limit", lc.Limit)
+	ctx.SetHeader("Retry-After", strconv.FormatInt(max(1, lc.Reset-time.Now().Unix()), 10))
+	_ = huma.WriteErr(api, ctx, http.StatusTooManyRequests, "Too many requests without a valid API key came from your network. Please wait and try again.")
 }
 
 // apiLimitAllows counts the request against its key's budget and writes

@@ -73,4 +73,11 @@ func TestAPIClient(t *testing.T) {
 	if members.JSON200 == nil || len(members.JSON200.Members) != 1 || members.JSON200.NextCursor == nil {
 		t.Fatalf("ListMembers: %d %s", members.StatusCode(), members.Body)
 	}
+	invites, err := c.ListInvitesWithResponse(context.Background(), &apiclient.ListInvitesParams{Limit: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if invites.JSON200 == nil || len(invites.JSON200.Invites) != 1 || invites.JSON200.NextCursor != nil {
+		t.Fatalf("ListInvites: %d %s", invites.StatusCode(), invites.Body)
+	}
 }

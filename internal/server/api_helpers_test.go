@@ -164,7 +164,10 @@ func (c *apiClient) validate(req *http.Request, body []byte, r *apiResponse) {
 func createKeyInBrowser(t *testing.T, b *browser, slug, name string, scopes ...string) string {
 	t.Helper()
 	res := b.Post("/w/"+slug+"/settings/api-keys", url.Values{"name": {name}, "scope": scopes})
-	if res.StatusCode != http.StatusCreated {
+	if res.StatusCode == http.StatusSeeOther {
+		res = b.Follow(res)
+	}
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
 		t.Fatalf("create key: status %d\n%s", res.StatusCode, res.Body)
 	}
 	secret, _ := res.Doc.Find(`[data-testid="api-key-secret"]`).Attr("value")

@@ -31,7 +31,7 @@ func (s *Server) apiOperations(api huma.API) {
 	huma.Register(api, apiOperation("list-members", http.MethodGet, "/members",
 		"The workspace's members, in joining order", app.ScopeRead, http.StatusUnprocessableEntity), s.handleAPIMembersList)
 	huma.Register(api, apiOperation("list-invites", http.MethodGet, "/invites",
-		"The workspace's pending invites, newest first", app.ScopeRead), s.handleAPIInvitesList)
+		"The workspace's pending invites, newest first", app.ScopeRead, http.StatusUnprocessableEntity), s.handleAPIInvitesList)
 	create := apiOperation("create-invite", http.MethodPost, "/invites",
 		"Invite someone by email", app.ScopeWrite, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	create.DefaultStatus = http.StatusCreated
@@ -150,25 +150,70 @@ func (s *Server) apiInvite(inv *app.Invite) APIInvite {
 		InvitedBy: inv.InvitedBy, Delivery: inv.Delivery, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
 }
 
-// APIInviteList is a workspace's pending invites.
-type APIInviteList struct {
-	Invites []APIInvite `json:"invites" nullable:"false"`
+// APIInvitePage is one page of a workspace's pending invites.
+type APIInvitePage struct {
+	Invites    []APIInvite `json:"invites" nullable:"false"`
+	NextCursor string      `json:"next_cursor,omitempty" doc:"Present when older invites follow."`
 }
 
-type apiInvitesOutput struct{ Body APIInviteList }
+type apiInvitesOutput struct{ Body APIInvitePage }
 
-// handleAPIInvitesList handles "GET /api/v1/invites".
-func (s *Server) handleAPIInvitesList(ctx context.Context, _ *struct{}) (*apiInvitesOutput, error) {
-	invs, err := s.Invites.FindInvites(ctx, apiFrom(ctx).ws.ID, apiPageMax)
+// handleAPIInvitesList handles "GET /api/v1/invites": newest first, a page
+// of limit at a time.
+func (s *Server) handleAPIInvitesList(ctx context.Context, in *apiPageInput) (*apiInvitesOutput, error) {
+	before, ok := parseInviteCursor(in.Cursor)
+	if !ok {
+		return nil, huma.Error422UnprocessableEntity("The cursor is not one this API gave.",
+			&huma.ErrorDetail{Location: "query.cursor", Message: "The cursor is not one this API gave."})
+	}
+	limit := min(max(in.Limit, 1), apiPageMax)
+	ws := apiFrom(ctx).ws
+	var (
+		invs []*app.Invite
+		err  error
+	)
+	if before.ID == 0 {
+		invs, err = s.Invites.FindInvites(ctx, ws.ID, limit+1)
+	} else {
+		invs, err = s.Invites.FindInvitesBefore(ctx, ws.ID, before, limit+1)
+	}
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
 	out := &apiInvitesOutput{}
-	out.Body.Invites = make([]APIInvite, 0, len(invs))
-	for _, inv := range invs {
+	out.Body.Invites = make([]APIInvite, 0, min(len(invs), limit))
+	for i, inv := range invs {
+		if i == limit {
+			last := invs[i-1]
+			out.Body.NextCursor = formatInviteCursor(app.InviteCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+			break
+		}
 		out.Body.Invites = append(out.Body.Invites, s.apiInvite(inv))
 	}
 	return out, nil
+}
+
+// formatInviteCursor and parseInviteCursor keep the invites cursor opaque:
+// the last invite's creation time (in nanoseconds) and id.
+func formatInviteCursor(c app.InviteCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("i" + strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)))
+}
+
+func parseInviteCursor(raw string) (app.InviteCursor, bool) {
+	if raw == "" {
+		return app.InviteCursor{}, true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) < 2 || b[0] != 'i' {
+		return app.InviteCursor{}, false
+	}
+	ns, id, ok := strings.Cut(string(b[1:]), "-")
+	t, err1 := strconv.ParseInt(ns, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return app.InviteCursor{}, false
+	}
+	return app.InviteCursor{CreatedAt: time.Unix(0, t).UTC(), ID: n}, true
 }
 
 // APINewInvite is the body of an invite to send. Unknown fields are refused.
@@ -332,14 +377,14 @@ func (s *Server) apiAuditFilter(ctx context.Context, in *apiAuditInput) (f app.A
 		if err != nil {
 			return f, false, huma.Error422UnprocessableEntity(app.ErrorMessage(err), &huma.ErrorDetail{Location: "query.actor_email", Message: app.ErrorMessage(err)})
 		}
-		u, err := s.Users.FindUserByEmail(ctx, norm)
+		id, err := s.Audit.FindAuditActorByEmail(ctx, f.WorkspaceID, norm)
 		switch {
 		case app.ErrorCode(err) == app.ENOTFOUND:
 			return f, false, nil
 		case err != nil:
 			return f, false, s.apiError(ctx, err)
 		}
-		f.ActorID = u.ID
+		f.ActorID = id
 	}
 	return f, true, nil
 }

@@ -273,10 +273,10 @@ func TestAPI_Unauthorized(t *testing.T) {
 				}
 			})
 			page := f.owner.Get(revokePath)
-			if page.StatusCode != 200 || !page.Has("api-key-revoke-confirm") {
+			if page.StatusCode != 200 || !page.Has("confirm-page") {
 				t.Fatalf("confirm step: %d\n%s", page.StatusCode, page.Body)
 			}
-			if res := f.owner.Follow(f.owner.Submit(page, "api-key-revoke-form", nil)); !strings.Contains(res.Body, "API key revoked") {
+			if res := f.owner.Follow(f.owner.Submit(page, "confirm-form", nil)); !strings.Contains(res.Body, "API key revoked") {
 				t.Fatalf("revoke: %d\n%s", res.StatusCode, res.Body)
 			}
 			expired, prefix, hash := app.NewAPIKeySecret()
@@ -366,8 +366,8 @@ func TestAPI_RateLimit(t *testing.T) {
 // with prefix, scopes, creator and last use, and who may see it.
 func TestAPIKeysPage(t *testing.T) {
 	f := newAPIFixture(t, "sqlite")
-	res := f.owner.Post("/w/"+f.slug+"/settings/api-keys", url.Values{"name": {"ci"}, "scope": {"read"}, "expires": {"2099-01-31"}})
-	if res.StatusCode != 201 || res.Header.Get("Cache-Control") != "no-store" || !strings.Contains(res.Text("api-key-curl"), "/api/v1/workspace") {
+	res := f.owner.Follow(f.owner.Post("/w/"+f.slug+"/settings/api-keys", url.Values{"name": {"ci"}, "scope": {"read"}, "expires": {"2099-01-31"}}))
+	if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-store" || !strings.Contains(res.Text("api-key-curl"), "/api/v1/workspace") {
 		t.Fatalf("create: %d %q\n%s", res.StatusCode, res.Header.Get("Cache-Control"), res.Body)
 	}
 	f.api.do("GET", "/workspace", nil)

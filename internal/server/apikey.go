@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/web/layout"
 	"atrium/web/page"
 )
 
@@ -16,8 +17,24 @@ func (s *Server) handleAPIKeys(w http.ResponseWriter, r *http.Request) {
 	s.renderAPIKeys(w, r, http.StatusOK, page.APIKeyForm{Read: true}, nil, "")
 }
 
+// apiKeyRevealCookie carries the token that opens a new key's sealed
+// secret, from the create POST to the one page that shows it.
+const apiKeyRevealCookie = "atrium_key_reveal"
+
+// revealCookie returns the reveal cookie of key keyID in ws: scoped to the
+// page that shows the secret, gone after APIKeyRevealTTL.
+func (s *Server) revealCookie(ws *app.Workspace, keyID int64, token string, maxAge int) *http.Cookie {
+	name := apiKeyRevealCookie
+	if s.secure {
+		name = "__Secure-" + name
+	}
+	return &http.Cookie{Name: name, Value: token, Path: wsPath(ws, "/settings/api-keys/"+strconv.FormatInt(keyID, 10)+"/created"),
+		MaxAge: maxAge, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+}
+
 // renderAPIKeys renders the keys page with the form, and the secret of a
-// key just created (never cached).
+// key just created (never cached). A created key without its secret says
+// that the secret was shown once already.
 func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, form page.APIKeyForm, created *app.APIKey, secret string) {
 	sc := scopeFrom(r.Context())
 	keys, err := s.APIKeys.FindAPIKeys(r.Context(), sc.ws.ID)
@@ -32,8 +49,11 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 	}
 	if created != nil {
 		w.Header().Set("Cache-Control", "no-store")
-		v.NewSecret, v.NewKeyName = secret, created.Name
-		v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
+		v.NewKeyName, v.SecretGone = created.Name, secret == ""
+		if secret != "" {
+			v.NewSecret = secret
+			v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
+		}
 	}
 	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "settings"), v))
 }
@@ -79,6 +99,8 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, prefix, hash := app.NewAPIKeySecret()
 	in.Prefix, in.TokenHash = prefix, hash
+	token, reveal := app.SealAPIKeySecret(secret)
+	in.Reveal = reveal
 	k, err := s.APIKeys.CreateAPIKey(r.Context(), in)
 	if err != nil {
 		if app.ErrorCode(err) != app.EINVALID {
@@ -96,12 +118,16 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 		return
 	}
-	s.renderAPIKeys(w, r, http.StatusCreated, page.APIKeyForm{Read: true}, k, secret)
+	// The secret is not the answer to the POST, which a reload would send
+	// again: it waits, sealed, for the page this redirect leads to.
+	setCookie(w, s.revealCookie(sc.ws, k.ID, token, int(app.APIKeyRevealTTL/time.Second)))
+	redirect(w, r, wsPath(sc.ws, "/settings/api-keys/"+strconv.FormatInt(k.ID, 10)+"/created"))
 }
 
-// handleAPIKeyRevokeConfirm handles "GET /w/{slug}/settings/api-keys/{keyID}/revoke":
-// the confirm step before revoking.
-func (s *Server) handleAPIKeyRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+// handleAPIKeyCreated handles "GET /w/{slug}/settings/api-keys/{keyID}/created":
+// the new key's secret, shown to its creator's browser once; a reload (or
+// anyone else) is told it was shown once.
+func (s *Server) handleAPIKeyCreated(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	id, ok := idParam(r, "keyID")
 	if !ok {
@@ -113,19 +139,69 @@ func (s *Server) handleAPIKeyRevokeConfirm(w http.ResponseWriter, r *http.Reques
 		s.Error(w, r, err)
 		return
 	}
-	row := s.apiKeyRow(sc.ws, k, app.PrincipalFromContext(r.Context()).User.TimeZone)
-	if row.RevokePath == "" {
-		s.setFlash(w, "error", "This API key no longer works; there is nothing to revoke.")
-		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
-		return
+	secret := ""
+	gone := s.revealCookie(sc.ws, id, "", -1)
+	if c, err := r.Cookie(gone.Name); err == nil && app.ValidTokenSyntax(c.Value) {
+		setCookie(w, gone)
+		sealed, err := s.APIKeys.RevealAPIKeySecret(r.Context(), sc.ws.ID, id, app.HashToken(c.Value))
+		switch {
+		case err == nil:
+			secret, _ = app.OpenAPIKeySecret(c.Value, sealed)
+		case app.ErrorCode(err) != app.ENOTFOUND:
+			s.Error(w, r, err)
+			return
+		}
 	}
-	s.render(w, r, http.StatusOK, page.APIKeyRevoke(s.workspacePage(w, r, "Revoke API key", "settings"),
-		page.APIKeyRevokeView{Slug: sc.ws.Slug, Key: row, Action: row.RevokePath}))
+	s.renderAPIKeys(w, r, http.StatusOK, page.APIKeyForm{Read: true}, k, secret)
 }
 
-// handleAPIKeyRevoke handles "POST /w/{slug}/settings/api-keys/{keyID}/revoke".
+// handleAPIKeyRevokeConfirm handles "GET /w/{slug}/settings/api-keys/{keyID}/revoke":
+// the confirmation step before revoking, as a page.
+func (s *Server) handleAPIKeyRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.apiKeyRevocation(w, r); ok {
+		s.render(w, r, http.StatusOK, page.ConfirmPage(s.keysPage(w, r)(), c))
+	}
+}
+
+// apiKeyRevocation returns the confirmation of revoking the key named by
+// the route, or answers (not found, or a flash when the key no longer
+// works) and returns false.
+func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.Confirm, bool) {
+	sc := scopeFrom(r.Context())
+	id, ok := idParam(r, "keyID")
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return page.Confirm{}, false
+	}
+	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.ws.ID, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return page.Confirm{}, false
+	}
+	if !k.Live(s.Now()) {
+		s.setFlash(w, "error", "This API key no longer works; there is nothing to revoke.")
+		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
+		return page.Confirm{}, false
+	}
+	return page.ConfirmRevokeAPIKey(sc.ws.Slug, k.ID, k.Name, k.Prefix+"…"), true
+}
+
+// keysPage returns a builder of the settings section's frame.
+func (s *Server) keysPage(w http.ResponseWriter, r *http.Request) func() layout.Page {
+	return func() layout.Page { return s.workspacePage(w, r, "", "settings") }
+}
+
+// handleAPIKeyRevoke handles "POST /w/{slug}/settings/api-keys/{keyID}/revoke":
+// without confirm=yes it answers with the confirmation step and changes
+// nothing, as every destructive form does.
 func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
+	if r.PostFormValue("confirm") != "yes" {
+		if c, ok := s.apiKeyRevocation(w, r); ok {
+			s.confirmed(w, r, s.keysPage(w, r), c)
+		}
+		return
+	}
 	id, ok := idParam(r, "keyID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")

@@ -167,15 +167,15 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 		errs["actor"] = app.ErrorMessage(err)
 		return 0, true, nil
 	}
-	u, err := s.Users.FindUserByEmail(r.Context(), norm)
+	id, err := s.Audit.FindAuditActorByEmail(r.Context(), scopeFrom(r.Context()).ws.ID, norm)
 	switch {
 	case app.ErrorCode(err) == app.ENOTFOUND:
 		return 0, false, nil
 	case err != nil:
 		return 0, false, err
 	}
-	v.Actor = strconv.FormatInt(u.ID, 10)
-	return u.ID, true, nil
+	v.Actor = strconv.FormatInt(id, 10)
+	return id, true, nil
 }
 
 // auditChoices fills the filter form's lists: the people who acted in the

@@ -61,7 +61,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/billing/demo-upgrade", nil, off, forbidden, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/leave", nil, done, done, done, hidden, toLogin},
 		{"GET", "/w/{slug}/settings/api-keys", nil, shown, shown, forbidden, hidden, toLogin},
-		{"POST", "/w/{slug}/settings/api-keys", map[string]string{"name": "bot", "scope": "read"}, created, created, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/api-keys", map[string]string{"name": "bot", "scope": "read"}, done, done, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/settings/api-keys/{key}/created", nil, shown, shown, forbidden, hidden, toLogin},
 		{"GET", "/w/{slug}/settings/api-keys/{key}/revoke", nil, shown, shown, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/settings/api-keys/{key}/revoke", nil, done, done, forbidden, hidden, toLogin},
 		// scaffold:isolation-rows (make scaffold adds its resources' rows above this line)

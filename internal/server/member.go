@@ -229,6 +229,26 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" && !app.APIKeyActs(role) {
+		// A role that cannot manage keys revokes the ones they created:
+		// when there are any, ask first and say so.
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, uid)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if keys > 0 {
+			who, err := s.confirmMember(r, uid, func(target app.Role, self bool) error {
+				return app.CanChangeRole(sc.m.Role, target, role, self, 2)
+			})
+			if err != nil {
+				s.memberActionError(w, r, err)
+				return
+			}
+			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(sc.ws.Slug, sc.ws.Name, uid, who, string(role), role.Label(), keys))
+			return
+		}
+	}
 	s.memberAction(w, r, "Role changed to "+role.Label()+".", func() error {
 		return s.Workspaces.ChangeMemberRole(r.Context(), sc.ws.ID, uid, role)
 	})
@@ -251,7 +271,12 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 			s.memberActionError(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(sc.ws.Slug, sc.ws.Name, uid, who))
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, uid)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(sc.ws.Slug, sc.ws.Name, uid, who).AlsoRevokesKeys(keys, "they"))
 		return
 	}
 	s.memberAction(w, r, "Member removed.", func() error {
@@ -286,7 +311,13 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 // handleLeave handles "POST /w/{slug}/leave".
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	if !s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name)) {
+	if r.PostFormValue("confirm") != "yes" {
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, app.PrincipalFromContext(r.Context()).User.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name).AlsoRevokesKeys(keys, "you"))
 		return
 	}
 	if err := s.Workspaces.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {

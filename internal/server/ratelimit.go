@@ -33,8 +33,11 @@ type RateLimiter struct {
 	// webhook counts unverifiable webhook deliveries per client.
 	webhook *limiter.Limiter
 	// api counts /api/v1 requests per API key per minute.
-	api     *limiter.Limiter
-	trusted []netip.Prefix
+	api *limiter.Limiter
+	// apiBadKeys counts /api/v1 requests without a usable key per client
+	// network per minute.
+	apiBadKeys *limiter.Limiter
+	trusted    []netip.Prefix
 }
 
 // NewRateLimiter returns a limiter allowing cfg.RateLimitMax state-changing
@@ -48,6 +51,7 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		loginAddress: limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginAddressMax)}),
 		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
 		api:          limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIRateLimitMax)}),
+		apiBadKeys:   limiter.New(store, limiter.Rate{Period: time.Minute, Limit: apiBadKeyBudget}),
 		trusted:      cfg.TrustedProxies,
 	}
 }

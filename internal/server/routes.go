@@ -118,6 +118,7 @@ func (s *Server) routes() http.Handler {
 						r.Post("/members/{userID}/remove", s.handleMemberRemove)
 						r.Get("/settings/api-keys", s.handleAPIKeys)
 						r.Post("/settings/api-keys", s.handleAPIKeyCreate)
+						r.Get("/settings/api-keys/{keyID}/created", s.handleAPIKeyCreated)
 						r.Get("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevokeConfirm)
 						r.Post("/settings/api-keys/{keyID}/revoke", s.handleAPIKeyRevoke)
 					})

@@ -113,6 +113,13 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 		if err := tx.Create(&r).Error; err != nil {
 			return fmt.Errorf("create api key: %w", err)
 		}
+		if in.Reveal.TokenHash != "" {
+			if err := tx.Exec(`INSERT INTO api_key_reveals (api_key_id, user_id, token_hash, sealed, expires_at)
+				VALUES (?, ?, ?, ?, ?)`, r.ID, m.UserID, in.Reveal.TokenHash, in.Reveal.Sealed,
+				r.CreatedAt.Add(app.APIKeyRevealTTL)).Error; err != nil {
+				return fmt.Errorf("keep api key reveal: %w", err)
+			}
+		}
 		out = (&apiKeyRow{apiKeyRecord: r}).toApp()
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionAPIKeyCreated,
 			TargetType: "api_key", TargetID: fmt.Sprint(r.ID),
@@ -178,19 +185,83 @@ func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int
 	})
 }
 
+// RevealAPIKeySecret deletes and returns the sealed secret of a key the
+// principal created, when tokenHash matches and it has not expired: the
+// delete is the read, so of two concurrent views only one gets it.
+func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, workspaceID, keyID int64, tokenHash string) (string, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sealed string
+	err = s.db.gorm.WithContext(ctx).Raw(`DELETE FROM api_key_reveals
+		WHERE api_key_id = ? AND user_id = ? AND token_hash = ? AND expires_at > ?
+		AND api_key_id IN (SELECT id FROM api_keys WHERE workspace_id = ?)
+		RETURNING sealed`, keyID, uid, tokenHash, s.db.now(), workspaceID).Row().Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", app.Errorf(app.ENOTFOUND, "This key's secret was shown once and cannot be shown again.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("reveal api key: %w", err)
+	}
+	return sealed, nil
+}
+
+// CountAPIKeysCreatedBy counts the live keys userID created in
+// workspaceID, or in every workspace when it is 0.
+func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, workspaceID, userID int64) (int, error) {
+	var n int64
+	q := s.db.gorm.WithContext(ctx).Model(&apiKeyRecord{}).
+		Where("created_by_user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", userID, s.db.now())
+	if workspaceID != 0 {
+		q = q.Where("workspace_id = ?", workspaceID)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count api keys: %w", err)
+	}
+	return int(n), nil
+}
+
+// revokeKeysCreatedBy revokes, inside tx, the live keys userID created in
+// workspaceID (0: every workspace), auditing "api_key.revoked" with why
+// for each: a key's access ends with its creator's.
+func (db *DB) revokeKeysCreatedBy(ctx context.Context, tx *gorm.DB, workspaceID, userID int64, why string) error {
+	now := db.now()
+	cond, args := "created_by_user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", []any{userID, now}
+	if workspaceID != 0 {
+		cond, args = cond+" AND workspace_id = ?", append(args, workspaceID)
+	}
+	var keys []apiKeyRecord
+	if err := tx.Where(cond, args...).Order("id").Find(&keys).Error; err != nil {
+		return fmt.Errorf("find api keys of user %d: %w", userID, err)
+	}
+	for _, k := range keys {
+		if err := tx.Model(&apiKeyRecord{}).Where("id = ?", k.ID).Update("revoked_at", now).Error; err != nil {
+			return fmt.Errorf("revoke api key: %w", err)
+		}
+		if err := db.audit(ctx, tx, app.AuditEntry{WorkspaceID: k.WorkspaceID, Action: app.ActionAPIKeyRevoked,
+			TargetType: "api_key", TargetID: fmt.Sprint(k.ID),
+			Metadata: map[string]any{"name": k.Name, "prefix": k.Prefix, "reason": why}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AuthenticateAPIKey looks a key up by its hash with its workspace,
 // compares the hashes in constant time, and notes its use at most once per
 // app.APIKeyTouchEvery.
 func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, *app.Workspace, error) {
 	var (
-		r  apiKeyRow
-		ws workspaceRecord
+		r           apiKeyRow
+		ws          workspaceRecord
+		creatorRole string
 	)
 	row := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeyByHash), tokenHash).Row()
 	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
 		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
 		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
-		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.RequireTwoFactor, &ws.CreatedAt, &ws.UpdatedAt)
+		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.RequireTwoFactor, &ws.CreatedAt, &ws.UpdatedAt, &creatorRole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, app.ErrAPIKeyInvalid
 	}
@@ -200,7 +271,10 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 	now := s.db.now()
 	ws.ID, r.Slug = r.WorkspaceID, ws.Slug
 	k := r.toApp()
-	if subtle.ConstantTimeCompare([]byte(r.TokenHash), []byte(tokenHash)) != 1 || !k.Live(now) {
+	// The creator's current membership caps the key: one whose creator was
+	// removed, demoted or deleted does not act, revoked or not.
+	if subtle.ConstantTimeCompare([]byte(r.TokenHash), []byte(tokenHash)) != 1 || !k.Live(now) ||
+		!app.APIKeyActs(app.Role(creatorRole)) {
 		return nil, nil, app.ErrAPIKeyInvalid
 	}
 	if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) >= app.APIKeyTouchEvery {
@@ -218,7 +292,9 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 // lockKeyMembership stands in for lockMembership when the principal is a
 // key: it acts with app.APIKeyRole in its own workspace and is not a
 // member anywhere else. The workspace row is locked on Postgres as
-// lockMembership locks it.
+// lockMembership locks it; then the key and its creator's role are read
+// again, so a change racing a removal or demotion of the creator (which
+// locks the same row) runs wholly before it or is refused.
 func (db *DB) lockKeyMembership(tx *gorm.DB, k *app.APIKey, workspaceID int64) (*membershipRecord, error) {
 	if k.WorkspaceID != workspaceID {
 		return nil, errNotMember
@@ -227,6 +303,16 @@ func (db *DB) lockKeyMembership(tx *gorm.DB, k *app.APIKey, workspaceID int64) (
 		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
 			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
 		}
+	}
+	var role string
+	err := tx.Raw(`SELECT COALESCE(m.role, '') FROM api_keys k
+		LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
+		WHERE k.id = ? AND k.revoked_at IS NULL`, k.ID).Row().Scan(&role)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("check api key %d: %w", k.ID, err)
+	}
+	if !app.APIKeyActs(app.Role(role)) {
+		return nil, app.ErrAPIKeyInvalid
 	}
 	return &membershipRecord{WorkspaceID: workspaceID, Role: string(app.APIKeyRole)}, nil
 }

@@ -104,3 +104,27 @@ func (db *DB) auditHeadID(ctx context.Context, workspaceID int64) (int64, error)
 	}
 	return head, nil
 }
+
+// FindAuditActorByEmail returns the id of the user with email among those
+// who have acted in the workspace, or ENOTFOUND, in one statement on
+// audit_actors whatever the address.
+func (s *AuditService) FindAuditActorByEmail(ctx context.Context, workspaceID int64, email string) (int64, error) {
+	rows, err := s.db.queryHot(ctx, qAuditActor, workspaceID, email)
+	if err != nil {
+		return 0, fmt.Errorf("find audit actor: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var id int64
+	if rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return 0, fmt.Errorf("find audit actor: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find audit actor: %w", err)
+	}
+	if id == 0 {
+		return 0, app.Errorf(app.ENOTFOUND, "Nobody with that email has acted in this workspace.")
+	}
+	return id, nil
+}

@@ -258,6 +258,12 @@ func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limi
 	return s.findInvites(ctx, qInvitePage, workspaceID, limit)
 }
 
+// FindInvitesBefore lists the pending invites after before in
+// FindInvites' order (newest first), at most limit.
+func (s *InviteService) FindInvitesBefore(ctx context.Context, workspaceID int64, before app.InviteCursor, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, qInvitesAfter, workspaceID, before.CreatedAt.UTC(), before.ID, limit)
+}
+
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
 func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
 	return s.findInvites(ctx, qInvitesTo, email, s.db.now())

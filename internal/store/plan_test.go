@@ -27,6 +27,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"member_page":           {ws, ws, ws, now, ws, 51, 500},
 		"member_search":         {ws, ws, ws, now, ws, "user-1%", "user-1%", 51, 0},
 		"invite_page":           {ws, 100},
+		"invite_page_after":     {ws, now, int64(1 << 40), 51},
 		"invite_by_token":       {s.InviteHash},
 		"sessions_of_user":      {s.UserID, now},
 		"login_token":           {s.LoginHash},
@@ -41,6 +42,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_chain_head":      {ws},
 		"audit_people":          {ws, ws},
 		"audit_head_id":         {ws},
+		"audit_actor_by_email":  {ws, "user-1@example.test"},
 		"two_factor_of_user":    {now, s.UserID},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}

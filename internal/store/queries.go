@@ -30,6 +30,7 @@ const (
 	qMemberPage   = "member_page"
 	qMemberSearch = "member_search"
 	qInvitePage   = "invite_page"
+	qInvitesAfter = "invite_page_after"
 	qSessionsOf   = "sessions_of_user"
 	qLoginToken   = "login_token"
 	qInviteToken  = "invite_by_token"
@@ -44,6 +45,7 @@ const (
 	qAuditHead    = "audit_chain_head"
 	qAuditPeople  = "audit_people"
 	qAuditHeadID  = "audit_head_id"
+	qAuditActor   = "audit_actor_by_email"
 	qTwoFactorOf  = "two_factor_of_user"
 )
 
@@ -97,6 +99,9 @@ func buildHotQueries() map[string]hotQuery {
 			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
 		qInvitePage: {SQL: inviteSelect + ` WHERE i.workspace_id = ? AND i.status = 'pending'
 			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`},
+		qInvitesAfter: {SQL: inviteSelect + ` WHERE i.workspace_id = ? AND i.status = 'pending'
+			AND (i.created_at, i.id) < (?, ?)
+			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`},
 		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
 		qInvitesTo: {SQL: inviteSelect + ` WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ?
 			ORDER BY i.created_at DESC, i.id DESC`, BoundedSort: "the invites of one address"},
@@ -119,8 +124,10 @@ func buildHotQueries() map[string]hotQuery {
 		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
 			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
-			w.current_period_end, w.cancel_at_period_end, w.require_two_factor, w.created_at, w.updated_at
+			w.current_period_end, w.cancel_at_period_end, w.require_two_factor, w.created_at, w.updated_at,
+			COALESCE(m.role, '')
 			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+			LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
 			WHERE k.token_hash = ?`},
 		qAPIKeysOf: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
 			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
@@ -157,6 +164,11 @@ func buildHotQueries() map[string]hotQuery {
 		COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)
 		FROM audit_actors WHERE workspace_id = ?
 		ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), user_id`, BoundedSort: "the people who acted in one workspace"}
+	// The audit filter's actor by email, among the workspace's own actors
+	// only: users is not read, so whether an address has an account
+	// elsewhere cannot be timed.
+	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND email = ?
+		ORDER BY user_id LIMIT 1`}
 	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)`}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}

@@ -162,6 +162,11 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
 			return notFound(err, "Your account no longer exists.", "find user")
 		}
+		// The API keys they made go with them, revoked and audited in each
+		// workspace before the account is gone.
+		if err := s.db.revokeKeysCreatedBy(ctx, tx, 0, uid, "creator_deleted"); err != nil {
+			return err
+		}
 		if err := tx.Where("email = ?", r.Email).Delete(&loginTokenRecord{}).Error; err != nil {
 			return fmt.Errorf("delete login tokens: %w", err)
 		}

@@ -585,6 +585,11 @@ func (s *WorkspaceService) ChangeMemberRole(ctx context.Context, workspaceID, us
 			Updates(map[string]any{"role": string(role), "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("change role: %w", err)
 		}
+		if !app.APIKeyActs(role) {
+			if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, userID, "creator_demoted"); err != nil {
+				return err
+			}
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRoleChanged,
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "from": t.Role, "to": string(role)}})
 	})
@@ -611,6 +616,9 @@ func (s *WorkspaceService) RemoveMember(ctx context.Context, workspaceID, userID
 		if err := tx.Delete(&membershipRecord{}, t.ID).Error; err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
+		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, userID, "creator_removed"); err != nil {
+			return err
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRemoved,
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "role": t.Role}})
 	})
@@ -632,6 +640,9 @@ func (s *WorkspaceService) LeaveWorkspace(ctx context.Context, workspaceID int64
 		}
 		if err := tx.Delete(&membershipRecord{}, m.ID).Error; err != nil {
 			return fmt.Errorf("leave workspace: %w", err)
+		}
+		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, m.UserID, "creator_left"); err != nil {
+			return err
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberLeft,
 			TargetType: "user", TargetID: fmt.Sprint(m.UserID), Metadata: map[string]any{"role": m.Role}})

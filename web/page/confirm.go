@@ -58,6 +58,49 @@ func ConfirmRevokeInvite(slug string, inviteID int64, email string) Confirm {
 	}
 }
 
+// AlsoRevokesKeys adds to c that the action also revokes the n live API
+// keys the affected person (creator: "they", "you") created.
+func (c Confirm) AlsoRevokesKeys(n int, creator string) Confirm {
+	if n > 0 {
+		c.Message += " " + RevokesKeysNote(n, creator)
+	}
+	return c
+}
+
+// RevokesKeysNote says that n API keys creator made are revoked too.
+func RevokesKeysNote(n int, creator string) string {
+	keys := "1 API key"
+	if n != 1 {
+		keys = strconv.Itoa(n) + " API keys"
+	}
+	return "This also revokes " + keys + " " + creator + " created."
+}
+
+// ConfirmDemote confirms changing a member's role to one that cannot
+// manage API keys, which revokes the keys they created.
+func ConfirmDemote(slug, workspace string, userID int64, who, role, roleLabel string, keys int) Confirm {
+	return Confirm{
+		Title:     "Make " + who + " a " + roleLabel + "?",
+		Message:   who + " becomes a " + roleLabel + " of " + workspace + " and can no longer manage API keys.",
+		Label:     "Change role",
+		Action:    "/w/" + slug + "/members/" + strconv.FormatInt(userID, 10) + "/role",
+		Fields:    []HiddenField{{"role", role}},
+		CancelURL: "/w/" + slug + "/members",
+	}.AlsoRevokesKeys(keys, "they")
+}
+
+// ConfirmRevokeAPIKey confirms revoking a workspace's API key; prefix is
+// the key's displayed start ("atr_ab12cd3e…").
+func ConfirmRevokeAPIKey(slug string, keyID int64, name, prefix string) Confirm {
+	return Confirm{
+		Title:     "Revoke the API key “" + name + "”?",
+		Message:   "Scripts using " + prefix + " will get 401 from their next request on. This cannot be undone.",
+		Label:     "Revoke key",
+		Action:    "/w/" + slug + "/settings/api-keys/" + strconv.FormatInt(keyID, 10) + "/revoke",
+		CancelURL: "/w/" + slug + "/settings/api-keys",
+	}
+}
+
 // ConfirmLeave confirms leaving a workspace.
 func ConfirmLeave(slug, workspace string) Confirm {
 	return Confirm{

@@ -4,7 +4,9 @@
 //     another one opens;
 //   - a form marked data-confirm asks in a <dialog> instead of loading the
 //     server's confirmation page (the server still requires confirm=yes);
-//   - hidden inputs named "tz" get the browser's time zone.
+//   - hidden inputs named "tz" get the browser's time zone;
+//   - buttons marked data-copy (hidden until now) copy the text of the
+//     element they name and say so in the page's [data-copy-status].
 (function () {
   "use strict";
 
@@ -80,5 +82,26 @@
     d.returnValue = "";
     d.showModal();
     d.querySelector('[value="cancel"]').focus();
+  });
+
+  // Copy buttons: the text stays selectable without them.
+  function copied(btn, ok) {
+    var status = document.querySelector("[data-copy-status]");
+    var what = btn.textContent.replace(/^Copy /, "");
+    if (status) status.textContent = ok ? "Copied the " + what + "." : "Select the " + what + " and copy it.";
+    btn.setAttribute("data-copied", ok ? "yes" : "no");
+  }
+  document.querySelectorAll("button[data-copy]").forEach(function (btn) {
+    var target = document.getElementById(btn.getAttribute("data-copy"));
+    if (!target) return;
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var text = "value" in target && target.tagName === "INPUT" ? target.value : target.textContent;
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(function () { copied(btn, true); }, function () { copied(btn, false); });
+        return;
+      }
+      copied(btn, false);
+    });
   });
 })();
