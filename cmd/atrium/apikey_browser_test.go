@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -26,9 +29,10 @@ func apiGet(t *testing.T, srv *testServer, path, key string) (int, string) {
 
 // TestBrowser_APIKey is the API key journey in headless Chromium against
 // the served binary: a founder creates a key from the workspace settings,
-// copies the secret the page shows once, a script reads the workspace with
-// it, and after the founder revokes it (through the confirm step) the
-// script gets 401.
+// copies the secret and the curl line the page shows once (with the copy
+// buttons; the curl line fits its card at 1280 px), a reload does not show
+// the secret again, a script reads the workspace with it, and after the
+// founder revokes it (through the confirm step) the script gets 401.
 func TestBrowser_APIKey(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
@@ -54,6 +58,57 @@ func TestBrowser_APIKey(t *testing.T) {
 	if !strings.HasPrefix(secret, "atr_") {
 		t.Fatalf("the page shows %q, want an atr_ key", secret)
 	}
+	// The curl line wraps inside its card at 1280 px.
+	fits, err := chromedp.Run(founder.ctx, chromedp.Evaluate[bool](`(() => {
+		const pre = document.querySelector('[data-testid="api-key-curl"]');
+		const card = pre.closest('.card').getBoundingClientRect(), box = pre.getBoundingClientRect();
+		return pre.scrollWidth <= pre.clientWidth && box.right <= card.right && box.left >= card.left;
+	})()`))
+	if err != nil || !fits {
+		t.Errorf("the curl line overflows its card at 1280 px (%v)", err)
+	}
+	saveShot(t, founder.ctx, "api-key-created-desktop")
+	founder.do("allow the clipboard", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		for _, name := range []string{"clipboard-read", "clipboard-write"} {
+			if _, err := chromedp.Call(ctx, browser.SetPermission, browser.SetPermissionParams{
+				Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: srv.URL}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	for _, c := range []struct{ button, said, want string }{
+		{"api-key-copy", "Copied the key.", secret},
+		{"api-key-curl-copy", "Copied the command.", `curl -H "Authorization: Bearer ` + secret + `" ` + srv.URL + "/api/v1/workspace"},
+	} {
+		founder.do("copy with "+c.button, chromedp.Click(byTestID(c.button)))
+		status, err := chromedp.Run(founder.ctx, chromedp.Poll[string](`(() => {
+			const s = document.querySelector('[data-testid="api-key-copy-status"]').textContent;
+			return s === '' ? null : s; })()`))
+		if err != nil || status != c.said {
+			t.Fatalf("after %s the page announces %q (%v), want %q", c.button, status, err, c.said)
+		}
+		clip, err := chromedp.Run(founder.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+		if err != nil || clip != c.want {
+			t.Errorf("after %s the clipboard holds %q (%v), want %q", c.button, clip, err, c.want)
+		}
+		if _, err := chromedp.Run(founder.ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="api-key-copy-status"]').textContent = '', true`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	founder.do("look at it on a phone", chromedp.EmulateViewport(390, 844, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
+		p.Mobile = true
+	}))
+	saveShot(t, founder.ctx, "api-key-created-phone")
+	founder.do("back to the desktop", chromedp.EmulateViewport(1280, 900))
+	founder.do("reload the page", chromedp.Reload(), chromedp.WaitVisible(byTestID("api-key-secret-gone")))
+	if founder.present(byTestID("api-key-secret")) {
+		t.Fatal("the reload shows the secret again")
+	}
+	if got := founder.count(byTestID("api-key-row")); got != 1 {
+		t.Fatalf("%d keys after the reload, want 1", got)
+	}
+	saveShot(t, founder.ctx, "api-key-reloaded-desktop")
 	if got := founder.text(byTestID("api-key-row-scopes")); got != "read, write" {
 		t.Errorf("the list shows scopes %q, want read, write", got)
 	}
@@ -66,8 +121,8 @@ func TestBrowser_APIKey(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/w/acme/settings/api-keys"),
 		chromedp.WaitVisible(byTestID("api-key-revoke")),
 		chromedp.Click(byTestID("api-key-revoke")),
-		chromedp.WaitVisible(byTestID("api-key-revoke-confirm")),
-		chromedp.Click(byTestID("api-key-revoke-submit")),
+		chromedp.WaitVisible(byTestID("confirm-page")),
+		chromedp.Click(byTestID("confirm-submit")),
 		chromedp.WaitVisible(byTestID("api-key-row-status")),
 	)
 	if got := founder.text(byTestID("api-key-row-status")); got != "Revoked" {
@@ -79,4 +134,11 @@ func TestBrowser_APIKey(t *testing.T) {
 	if strings.Contains(srv.Stdout.String(), secret) {
 		t.Error("the key reached the log")
 	}
+}
+
+// saveShot saves a full-page screenshot as NAME.png in the test's artifact
+// directory (kept with go test -artifacts).
+func saveShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveScreenshot(ctx, t, name)
 }

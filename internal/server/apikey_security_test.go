@@ -180,6 +180,16 @@ func TestAPIKey_SecretShownOnce(t *testing.T) {
 			if got := f.api.withKey(secret).do("GET", "/workspace", nil); got.Status != 200 {
 				t.Fatalf("the shown key: %d", got.Status)
 			}
+			// Without scripts the key and the command are there to select;
+			// the copy buttons wait, hidden, for app.js.
+			if _, ro := page.Doc.Find(`[data-testid="api-key-secret"]`).Attr("readonly"); !ro || !strings.Contains(page.Text("api-key-curl"), secret) {
+				t.Error("the secret is not a read-only field, or the curl line does not carry it")
+			}
+			for _, b := range []string{"api-key-copy", "api-key-curl-copy"} {
+				if _, hidden := page.Doc.Find(`[data-testid="` + b + `"]`).Attr("hidden"); !hidden {
+					t.Errorf("%s is not hidden until scripts show it", b)
+				}
+			}
 			reload := f.owner.Get(created)
 			if reload.StatusCode != 200 || reload.Has("api-key-secret") || strings.Contains(reload.Body, secret) ||
 				!strings.Contains(reload.Text("api-key-secret-gone"), "shown once") {
