@@ -208,18 +208,28 @@ func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, workspaceID, key
 }
 
 // CountAPIKeysCreatedBy counts the live keys userID created in
-// workspaceID, or in every workspace when it is 0.
+// workspaceID, or in every workspace when it is 0, in one catalogued
+// statement.
 func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, workspaceID, userID int64) (int, error) {
-	var n int64
-	q := s.db.gorm.WithContext(ctx).Model(&apiKeyRecord{}).
-		Where("created_by_user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", userID, s.db.now())
+	name, args := qKeysByUser, []any{userID, s.db.now()}
 	if workspaceID != 0 {
-		q = q.Where("workspace_id = ?", workspaceID)
+		name, args = qKeysByUserIn, []any{userID, workspaceID, s.db.now()}
 	}
-	if err := q.Count(&n).Error; err != nil {
+	rows, err := s.db.queryHot(ctx, name, args...)
+	if err != nil {
 		return 0, fmt.Errorf("count api keys: %w", err)
 	}
-	return int(n), nil
+	defer func() { _ = rows.Close() }()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("count api keys: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("count api keys: %w", err)
+	}
+	return n, nil
 }
 
 // revokeKeysCreatedBy revokes, inside tx, the live keys userID created in

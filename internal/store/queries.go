@@ -40,6 +40,8 @@ const (
 	qInvitesTo    = "invites_for_email"
 	qAPIKeyByHash = "api_key_by_hash"
 	qAPIKeysOf    = "api_keys_of_workspace"
+	qKeysByUser   = "api_keys_by_creator"
+	qKeysByUserIn = "api_keys_by_creator_in"
 	qMemberCursor = "member_cursor"
 	qAuditEntry   = "audit_entry"
 	qAuditHead    = "audit_chain_head"
@@ -134,6 +136,12 @@ func buildHotQueries() map[string]hotQuery {
 			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
 			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
 			WHERE k.workspace_id = ? ORDER BY k.created_at DESC, k.id DESC`, BoundedSort: "one workspace's API keys"},
+		// The account page and the member confirmations: how many live
+		// keys a person's removal, demotion or deletion would revoke.
+		qKeysByUser: {SQL: `SELECT COUNT(*) FROM api_keys WHERE created_by_user_id = ?
+			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
+		qKeysByUserIn: {SQL: `SELECT COUNT(*) FROM api_keys WHERE created_by_user_id = ? AND workspace_id = ?
+			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
 		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
