@@ -68,6 +68,9 @@ func TestBrowser_APIKey(t *testing.T) {
 		t.Errorf("the curl line overflows its card at 1280 px (%v)", err)
 	}
 	saveShot(t, founder.ctx, "api-key-created-desktop")
+	for _, v := range runAxe(t, founder) {
+		t.Errorf("the created page: %s: %s\n  %s", v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
+	}
 	founder.do("allow the clipboard", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		for _, name := range []string{"clipboard-read", "clipboard-write"} {
 			if _, err := chromedp.Call(ctx, browser.SetPermission, browser.SetPermissionParams{
@@ -100,6 +103,14 @@ func TestBrowser_APIKey(t *testing.T) {
 		p.Mobile = true
 	}))
 	saveShot(t, founder.ctx, "api-key-created-phone")
+	if _, err := chromedp.Call(founder.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	saveShot(t, founder.ctx, "api-key-created-phone-dark")
+	for _, v := range runAxe(t, founder) {
+		t.Errorf("the created page on a phone, dark: %s: %s\n  %s", v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
+	}
 	founder.do("back to the desktop", chromedp.EmulateViewport(1280, 900))
 	founder.do("reload the page", chromedp.Reload(), chromedp.WaitVisible(byTestID("api-key-secret-gone")))
 	if founder.present(byTestID("api-key-secret")) {
