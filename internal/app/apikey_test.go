@@ -80,3 +80,34 @@ func TestAPIKey_Rules(t *testing.T) {
 		t.Errorf("a key may invite an owner: %v", err)
 	}
 }
+
+// TestSealAPIKeySecret checks the one-time reveal's sealing: the stored
+// parts hold neither the secret nor the token, only the token opens it,
+// and a changed seal does not open.
+func TestSealAPIKeySecret(t *testing.T) {
+	secret, _, _ := app.NewAPIKeySecret()
+	token, r := app.SealAPIKeySecret(secret)
+	if !app.ValidTokenSyntax(token) || r.TokenHash != app.HashToken(token) {
+		t.Fatalf("token %q with hash %q", token, r.TokenHash)
+	}
+	if strings.Contains(r.Sealed, secret[4:]) || strings.Contains(r.Sealed, token) {
+		t.Fatal("the sealed secret holds the secret or the token in clear")
+	}
+	if got, ok := app.OpenAPIKeySecret(token, r.Sealed); !ok || got != secret {
+		t.Fatalf("open: %q, %v; want the secret", got, ok)
+	}
+	other, _ := app.NewToken()
+	if _, ok := app.OpenAPIKeySecret(other, r.Sealed); ok {
+		t.Fatal("another token opens the seal")
+	}
+	tampered := []byte(r.Sealed)
+	tampered[len(tampered)-2] ^= 1
+	for _, bad := range []string{string(tampered), "", "!!", r.Sealed[:10]} {
+		if _, ok := app.OpenAPIKeySecret(token, bad); ok {
+			t.Errorf("the seal %q opens", bad)
+		}
+	}
+	if got := app.APIKeyActs(app.RoleOwner) && app.APIKeyActs(app.RoleAdmin) && !app.APIKeyActs(app.RoleMember) && !app.APIKeyActs(""); !got {
+		t.Error("APIKeyActs: want owners and admins only")
+	}
+}
