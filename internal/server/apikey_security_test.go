@@ -92,9 +92,21 @@ func TestAPIKey_CreatorLosesAccess(t *testing.T) {
 				rex := inviteAndJoin(t, f.a, f.owner, f.slug, email, "admin")
 				key := createKeyInBrowser(t, rex, f.slug, "rex's script", "read", "write")
 				createKeyInBrowser(t, rex, f.slug, "rex's other", "read")
-				res := f.owner.submitWithin(f.owner.Get("/w/"+f.slug+"/members"), memberRowSel(email), "member-remove-form", nil)
-				if !strings.Contains(res.Text("confirm-message"), "This also revokes 2 API keys they created.") {
-					t.Fatalf("remove confirmation says %q", res.Text("confirm-message"))
+				members := f.owner.Get("/w/" + f.slug + "/members")
+				// The page's own dialog (scripts on) cannot count; it says keys go.
+				dialog, _ := members.Doc.Find(memberRowSel(email) + ` [data-testid="member-remove-form"]`).Attr("data-confirm")
+				if !strings.Contains(dialog, "Any API keys they created are revoked too.") {
+					t.Errorf("the remove dialog says %q", dialog)
+				}
+				res := f.owner.submitWithin(members, memberRowSel(email), "member-remove-form", nil)
+				if msg := res.Text("confirm-message"); !strings.HasSuffix(msg, "need a new invitation. This also revokes 2 API keys they created.") {
+					t.Fatalf("remove confirmation says %q", msg)
+				}
+				// Someone without keys: the step says nothing of keys.
+				inviteAndJoin(t, f.a, f.owner, f.slug, "nokeys@acme.test", "member")
+				none := f.owner.submitWithin(f.owner.Get("/w/"+f.slug+"/members"), memberRowSel("nokeys@acme.test"), "member-remove-form", nil)
+				if msg := none.Text("confirm-message"); strings.Contains(msg, "API key") {
+					t.Errorf("removing a member without keys says %q", msg)
 				}
 				f.owner.Submit(res, "confirm-form", nil)
 				locked(t, key, email)

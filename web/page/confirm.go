@@ -1,6 +1,9 @@
 package page
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Confirm is a destructive action's confirmation: what it does, in words a
 // person can weigh, and the form that does it. The server shows it as a
@@ -22,7 +25,7 @@ type HiddenField struct{ Name, Value string }
 func ConfirmRemoveMember(slug, workspace string, userID int64, who string) Confirm {
 	return Confirm{
 		Title:     "Remove " + who + "?",
-		Message:   who + " loses access to " + workspace + " at once. To come back, they need a new invitation.",
+		Message:   who + " loses access to " + workspace + " at once. To come back, they need a new invitation. " + keysTooNote("they"),
 		Label:     "Remove member",
 		Action:    "/w/" + slug + "/members/" + strconv.FormatInt(userID, 10) + "/remove",
 		CancelURL: "/w/" + slug + "/members",
@@ -58,9 +61,18 @@ func ConfirmRevokeInvite(slug string, inviteID int64, email string) Confirm {
 	}
 }
 
-// AlsoRevokesKeys adds to c that the action also revokes the n live API
-// keys the affected person (creator: "they", "you") created.
+// keysTooNote is what a confirmation that ends someone's access says of
+// their API keys before it knows how many there are (the dialog a page
+// builds); the server's step says how many with AlsoRevokesKeys.
+func keysTooNote(creator string) string {
+	return "Any API keys " + creator + " created are revoked too."
+}
+
+// AlsoRevokesKeys says in c that the action revokes the n live API keys
+// the affected person (creator: "they", "you") created, in place of the
+// general note, or nothing of keys when there are none.
 func (c Confirm) AlsoRevokesKeys(n int, creator string) Confirm {
+	c.Message = strings.TrimSuffix(c.Message, " "+keysTooNote(creator))
 	if n > 0 {
 		c.Message += " " + RevokesKeysNote(n, creator)
 	}
@@ -105,7 +117,7 @@ func ConfirmRevokeAPIKey(slug string, keyID int64, name, prefix string) Confirm 
 func ConfirmLeave(slug, workspace string) Confirm {
 	return Confirm{
 		Title:     "Leave " + workspace + "?",
-		Message:   "You lose access to " + workspace + " at once. To come back, someone will have to invite you again.",
+		Message:   "You lose access to " + workspace + " at once. To come back, someone will have to invite you again. " + keysTooNote("you"),
 		Label:     "Leave workspace",
 		Action:    "/w/" + slug + "/leave",
 		CancelURL: "/w/" + slug + "/members",
