@@ -16,8 +16,15 @@ import (
 func (s *Server) requireTwoFactorPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scopeFrom(r.Context())
-		if !sc.ws.RequireTwoFactor || app.PrincipalFromContext(r.Context()).User.TwoFactor {
+		p := app.PrincipalFromContext(r.Context())
+		if !sc.ws.RequireTwoFactor || p.MeetsTwoFactorPolicy() {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if p.User.TwoFactor {
+			// A factor, but this session signed in with a link alone
+			// (before it was set up): it confirms it first.
+			redirect(w, r, reauthURL(wsPath(sc.ws, "/")))
 			return
 		}
 		v := page.TwoFactorRequiredView{Workspace: sc.ws.Name, Slug: sc.ws.Slug,
