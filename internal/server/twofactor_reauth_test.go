@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/mail/mailtest"
+	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
 
@@ -240,6 +242,86 @@ func TestWorkspaceTwoFactor_SessionBeforeEnrolment(t *testing.T) {
 			}
 			if res := old.Get("/w/" + slug + "/members"); res.StatusCode != http.StatusOK {
 				t.Fatalf("after confirming, members page: %d", res.StatusCode)
+			}
+		})
+	}
+}
+
+// TestWorkspaceTwoFactor_KeysWithoutTwoFactor: turning the policy on lists
+// the API keys made by members without a second factor and revokes the
+// ticked ones with it; a key id of another workspace, or not a number, is
+// refused and changes nothing.
+func TestWorkspaceTwoFactor_KeysWithoutTwoFactor(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000"))
+			owner := a.newBrowser(t)
+			owner.signIn("owner@keys.test")
+			slug := createWorkspace(t, owner, "Keys")
+			inviteAndJoin(t, a, owner, slug, "admin@keys.test", "admin")
+			keys := store.NewAPIKeyService(a.DB)
+			wsID := workspaceID(t, a, slug, "owner@keys.test")
+			mk := func(email string, wsID int64, name string) int64 {
+				t.Helper()
+				u, err := store.NewUserService(a.DB).FindUserByID(context.Background(), userIDOf(t, a, email))
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, prefix, hash := app.NewAPIKeySecret()
+				k, err := keys.CreateAPIKey(app.WithPrincipal(context.Background(), &app.Principal{User: *u}),
+					app.NewAPIKey{WorkspaceID: wsID, Name: name, Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k.ID
+			}
+			adminKey := mk("admin@keys.test", wsID, "CI deploys")
+			other := a.newBrowser(t)
+			other.signIn("owner@other.test")
+			otherSlug := createWorkspace(t, other, "Other")
+			foreignKey := mk("owner@other.test", workspaceID(t, a, otherSlug, "owner@other.test"), "Theirs")
+			turnOnTOTP(t, a, owner)
+			revoked := func() int {
+				t.Helper()
+				var n int
+				if err := a.DB.SQL().QueryRow("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			policy := "/w/" + slug + "/settings/two-factor"
+
+			settings := owner.Get("/w/" + slug + "/settings")
+			if _, dialog := settings.Doc.Find(`[data-testid="two-factor-form"]`).Attr("data-confirm"); dialog {
+				t.Fatal("with keys at risk the form confirms in a dialog that cannot list them")
+			}
+			ask := owner.Submit(settings, "two-factor-form", nil)
+			checks := ask.Doc.Find(`[data-testid="confirm-check"]`)
+			if ask.StatusCode != http.StatusOK || checks.Length() != 1 || !strings.Contains(ask.Text("confirm-checks"), "“CI deploys”") ||
+				!strings.Contains(ask.Text("confirm-checks"), "admin@keys.test") || strings.Contains(ask.Body, "Theirs") {
+				t.Fatalf("confirmation: %d, %d keys listed\n%s", ask.StatusCode, checks.Length(), ask.Text("confirm-checks"))
+			}
+			if v, _ := checks.Attr("value"); v != itoa(int(adminKey)) {
+				t.Fatalf("listed key value %q, want %d", v, adminKey)
+			}
+
+			for _, bad := range []struct {
+				ids  []string
+				want int
+			}{{[]string{itoa(int(foreignKey))}, http.StatusNotFound}, {[]string{"abc"}, http.StatusBadRequest}, {[]string{"-1"}, http.StatusBadRequest}} {
+				res := owner.Post(policy, url.Values{"required": {"on"}, "confirm": {"yes"}, "revoke_key": bad.ids})
+				if res.StatusCode != bad.want || policyOn(t, a, slug, "owner@keys.test") || revoked() != 0 {
+					t.Fatalf("revoke_key=%v: %d (want %d), policy on=%v, %d revoked; want nothing changed", bad.ids, res.StatusCode, bad.want,
+						policyOn(t, a, slug, "owner@keys.test"), revoked())
+				}
+			}
+
+			done := owner.Submit(ask, "confirm-form", nil)
+			if done.StatusCode != http.StatusSeeOther || !policyOn(t, a, slug, "owner@keys.test") || revoked() != 1 {
+				t.Fatalf("confirmed with the key ticked: %d, policy on=%v, %d revoked", done.StatusCode, policyOn(t, a, slug, "owner@keys.test"), revoked())
+			}
+			if flash := owner.Follow(done).Text("flash"); !strings.Contains(flash, "1 API key was revoked") {
+				t.Errorf("flash %q does not say the key was revoked", flash)
 			}
 		})
 	}

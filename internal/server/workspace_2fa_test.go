@@ -264,7 +264,18 @@ func TestWorkspaceTwoFactor(t *testing.T) {
 			})
 
 			t.Run("OwnerTurnsOff", func(t *testing.T) {
-				res := owner.Submit(owner.Get(base+"/settings"), "two-factor-form", nil)
+				settings := owner.Get(base + "/settings")
+				if msg, _ := settings.Doc.Find(`[data-testid="two-factor-form"]`).Attr("data-confirm"); !strings.Contains(msg, "sign-in link alone") {
+					t.Errorf("the turn-off form asks %q, want the consequence named", msg)
+				}
+				ask := owner.Submit(settings, "two-factor-form", nil)
+				if ask.StatusCode != http.StatusOK || !ask.Has("confirm-page") || !strings.Contains(ask.Text("confirm-message"), "anyone who gets into a member’s mailbox") {
+					t.Fatalf("unconfirmed turn-off: %d\n%s", ask.StatusCode, ask.Body)
+				}
+				if !policyOn(t, a, slug, "owner@secure.test") {
+					t.Fatal("an unconfirmed turn-off changed the policy")
+				}
+				res := owner.Submit(ask, "confirm-form", nil)
 				if res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("turn off: status %d\n%s", res.StatusCode, res.Body)
 				}
