@@ -18,6 +18,7 @@ import (
 // scripts on, Copy (the clipboard then holds the codes, one a line),
 // Download .txt (a file with the same lines) and Print buttons over the
 // codes; reloading the page shows the codes no more and offers new ones.
+// Both pages are checked with axe-core.
 func TestBrowser_RecoveryCodesTools(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
@@ -40,6 +41,13 @@ func TestBrowser_RecoveryCodesTools(t *testing.T) {
 		chromedp.Click(byTestID("totp-confirm")),
 		chromedp.WaitVisible(byTestID("recovery-tools")),
 	)
+	axe := func(where string) {
+		t.Helper()
+		for _, v := range runAxe(t, tab) {
+			t.Errorf("%s: %s: %s\n  %s", where, v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
+		}
+	}
+	axe("recovery codes with their buttons")
 	codes := strings.Fields(tab.text(byTestID("recovery-codes")))
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown, want 10", len(codes))
@@ -122,6 +130,7 @@ func TestBrowser_RecoveryCodesTools(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(byTestID("recovery-codes-gone")),
 	)
+	axe("recovery codes shown already")
 	if tab.present(byTestID("recovery-codes")) {
 		t.Fatal("a reload showed the codes again")
 	}
