@@ -41,6 +41,36 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// SecondFactor is set when the session was signed in, or later
+	// confirmed, with a second factor (not a magic link alone).
+	SecondFactor bool
+	// VerifiedAt is when the session last proved who it is: its sign-in
+	// or a "confirm it's you" step. Zero when unknown.
+	VerifiedAt time.Time
+}
+
+// ReauthWindow is how recently a session must have proved who it is to add
+// or remove a second factor or make new recovery codes.
+const ReauthWindow = 10 * time.Minute
+
+// RecentlyVerified reports whether the principal may change their sign-in
+// factors now: their session proved who they are within ReauthWindow, with
+// a second factor when they have one (a magic link otherwise). A stolen
+// session cookie alone never qualifies for long.
+func (p *Principal) RecentlyVerified(now time.Time) bool {
+	v := p.Session.VerifiedAt
+	if v.IsZero() || now.Sub(v) > ReauthWindow || v.After(now.Add(time.Minute)) {
+		return false
+	}
+	return !p.User.TwoFactor || p.Session.SecondFactor
+}
+
+// MeetsTwoFactorPolicy reports whether the principal may open a workspace
+// that requires two-factor sign-in: they have a second factor and this
+// session used it. A session signed in with a magic link before the user
+// enrolled does not count.
+func (p *Principal) MeetsTwoFactorPolicy() bool {
+	return p.User.TwoFactor && p.Session.SecondFactor
 }
 
 // NewSession describes the session to start when a magic link is used.

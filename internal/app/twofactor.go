@@ -49,6 +49,15 @@ const (
 	PurposePasskeyRegister = "passkey_register"
 	// PurposePasskeyLogin is a passkey sign-in in flight.
 	PurposePasskeyLogin = "passkey_login"
+	// PurposePasskeyConfirm is a signed-in user confirming it's them with
+	// a passkey.
+	PurposePasskeyConfirm = "passkey_confirm"
+	// PurposeRecoveryCodes keeps freshly made recovery codes (sealed) for
+	// the one page that shows them.
+	PurposeRecoveryCodes = "recovery_codes"
+	// RecoveryCodesRevealTTL is how long new recovery codes wait to be
+	// shown, once.
+	RecoveryCodesRevealTTL = 5 * time.Minute
 )
 
 // Audit actions of two-factor sign-in.
@@ -140,7 +149,13 @@ var (
 	ErrSecondFactorExpired  = &Error{Code: EINVALID, Message: "This sign-in took too long. Ask for a new sign-in link."}
 	ErrCodeWrong            = &Error{Code: EINVALID, Field: "code", Message: "That code didn’t work. Check your authenticator app and try again."}
 	ErrCodeEntryLocked      = &Error{Code: ERATELIMITED, Field: "code", Message: "Too many wrong codes. Code entry is locked for 15 minutes; a passkey still works."}
-	ErrPasskeyUnknown       = &Error{Code: EUNAUTHORIZED, Message: "That passkey isn’t registered here. Sign in with an email link instead."}
+	// ErrCodeReplayed refuses a right authenticator code that was already
+	// used (by this sign-in a moment ago, or by another one): it is not a
+	// wrong guess, and the next code will work.
+	ErrCodeReplayed = &Error{Code: EINVALID, Field: "code", Message: "This code was just used — wait for the next one."}
+	// ErrRecoveryCodeUsed refuses a recovery code already used.
+	ErrRecoveryCodeUsed = &Error{Code: EINVALID, Field: "code", Message: "This recovery code was already used: each works once. Use another one."}
+	ErrPasskeyUnknown   = &Error{Code: EUNAUTHORIZED, Message: "That passkey isn’t registered here. Sign in with an email link instead."}
 )
 
 // TwoFactorService keeps users' second factors and completes sign-ins that
@@ -197,6 +212,21 @@ type TwoFactorService interface {
 	// data. With pendingHash it finishes that pending sign-in, which must
 	// be the same user's.
 	CompleteSignInWithPasskey(ctx context.Context, pendingHash string, userID int64, credentialID string, data []byte, ns NewSession) (*User, string, error)
+
+	// ConfirmSessionWithCode records that the user's session proved a
+	// second factor now (see Principal.RecentlyVerified), with an
+	// authenticator or recovery code checked, counted and locked as at
+	// sign-in.
+	ConfirmSessionWithCode(ctx context.Context, sessionID, userID int64, code string, lockedMail Email) error
+	// ConfirmSessionWithPasskey does the same after a passkey assertion
+	// the caller verified, storing the credential's updated data.
+	ConfirmSessionWithPasskey(ctx context.Context, sessionID, userID int64, credentialID string, data []byte) error
+	// SaveRecoveryCodesReveal keeps new recovery codes (sealed) under
+	// tokenHash until expires, to be shown once.
+	SaveRecoveryCodesReveal(ctx context.Context, userID int64, tokenHash string, codes []string, expires time.Time) error
+	// TakeRecoveryCodesReveal returns and deletes them; ENOTFOUND when
+	// shown already, expired or another user's.
+	TakeRecoveryCodesReveal(ctx context.Context, userID int64, tokenHash string) ([]string, error)
 
 	// ResetTwoFactor removes every factor and recovery code of the user
 	// with that email and lifts a lock ("two_factor.reset", with reason),

@@ -265,4 +265,12 @@ type WorkspaceService interface {
 	// off (owners only). Turning it on is refused (EINVALID) while the
 	// principal has no second factor themselves.
 	SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error
+	// FindKeysWithoutTwoFactor lists the workspace's live API keys whose
+	// creator has no second factor (or no account any more).
+	FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*KeyWithoutTwoFactor, error)
+	// RequireTwoFactor turns the policy on (as SetTwoFactorRequired) and,
+	// in the same transaction, revokes the listed keys among those
+	// FindKeysWithoutTwoFactor returns ("api_key.revoked"); any other id
+	// is ENOTFOUND and changes nothing. It returns how many it revoked.
+	RequireTwoFactor(ctx context.Context, workspaceID int64, revokeIDs []int64) (int, error)
 }

@@ -34,3 +34,25 @@ func ValidateResetReason(reason string) (string, error) {
 	}
 	return reason, nil
 }
+
+// KeyWithoutTwoFactor is a live API key whose creator has no second factor
+// (or no account any more): requiring two-factor sign-in of members does
+// not reach it, so turning the policy on offers to revoke it.
+type KeyWithoutTwoFactor struct {
+	ID           int64
+	Name         string
+	Prefix       string
+	CreatorName  string
+	CreatorEmail string // "" when the creator's account is gone
+}
+
+// Creator names who made the key.
+func (k *KeyWithoutTwoFactor) Creator() string {
+	switch {
+	case k.CreatorName != "":
+		return k.CreatorName
+	case k.CreatorEmail != "":
+		return k.CreatorEmail
+	}
+	return "a former member"
+}

@@ -39,6 +39,8 @@ var (
 		Message: "Your browser’s passkey answer couldn’t be read. Please try again."}
 	errPasskeyNotVerified = &app.Error{Code: app.EINVALID,
 		Message: "That passkey couldn’t be verified. Please try again, or sign in with an email link."}
+	errReauthNeeded = &app.Error{Code: app.EFORBIDDEN,
+		Message: "Confirm it’s you first: reload this page and follow “Confirm it’s you”."}
 	errPasskeyLimit = &app.Error{Code: app.ECONFLICT,
 		Message: fmt.Sprintf("An account can hold at most %d passkeys. Remove one to add another.", app.MaxPasskeys)}
 )
@@ -211,6 +213,10 @@ func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	p := app.PrincipalFromContext(r.Context())
+	if !p.RecentlyVerified(s.Now()) {
+		s.passkeyProblem(w, r, errReauthNeeded)
+		return
+	}
 	if _, err := cleanPasskeyName(r.PostFormValue("passkey_name")); err != nil {
 		s.passkeyProblem(w, r, err)
 		return
@@ -245,6 +251,9 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 	if s.webAuthn == nil {
 		s.logPasskeysOff(r)
 		s.errorPage(w, r, http.StatusServiceUnavailable, errPasskeysUnavailable.Message)
+		return
+	}
+	if !s.recentlyVerified(w, r, accountTwoFactor) {
 		return
 	}
 	// The challenge is used up first, so a failed attempt cannot be retried
@@ -314,6 +323,9 @@ func (s *Server) logCeremonyFailure(r *http.Request, msg string, err error) {
 // confirmed: the confirmation says when it turns two-factor sign-in off.
 func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	if !s.recentlyVerified(w, r, accountTwoFactor) {
+		return
+	}
 	id, ok := idParam(r, "passkeyID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")

@@ -194,7 +194,7 @@ func TestPasskey_Ceremonies(t *testing.T) {
 			}
 
 			// The first passkey comes with recovery codes.
-			res := b.Post("/settings/account/passkeys", url.Values{"passkey_name": {" Test  key "}, "credential": {k.create(&opts)}})
+			res := b.Follow(b.Post("/settings/account/passkeys", url.Values{"passkey_name": {" Test  key "}, "credential": {k.create(&opts)}}))
 			if res.StatusCode != http.StatusOK || res.Doc.Find(`[data-testid="recovery-codes"] li`).Length() != app.RecoveryCodeCount {
 				t.Fatalf("add passkey: status %d, want the recovery codes\n%s", res.StatusCode, res.Body)
 			}

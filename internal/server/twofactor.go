@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +139,9 @@ func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) 
 	case errors.Is(err, app.ErrCodeWrong):
 		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, code, app.ErrCodeWrong.Message)
 		return
+	case errors.Is(err, app.ErrCodeReplayed), errors.Is(err, app.ErrRecoveryCodeUsed):
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", app.ErrorMessage(err))
+		return
 	case app.ErrorCode(err) == app.EUNAVAILABLE && !clientGone(r):
 		// The form stays, so a recovery code or a passkey can still be used.
 		s.Logger.ErrorContext(r.Context(), "second factor unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
@@ -173,6 +177,9 @@ func (s *Server) flashRecoveryLeft(w http.ResponseWriter, r *http.Request, userI
 // code and key of a new authenticator secret, kept unconfirmed until a
 // first code matches.
 func (s *Server) handleTOTPShow(w http.ResponseWriter, r *http.Request) {
+	if !s.recentlyVerified(w, r, r.URL.RequestURI()) {
+		return
+	}
 	s.renderTOTPSetup(w, r, http.StatusOK, app.SafeNext(r.URL.Query().Get("next"), ""), "")
 }
 
@@ -207,6 +214,9 @@ func (s *Server) renderTOTPSetup(w http.ResponseWriter, r *http.Request, status 
 func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	next := app.SafeNext(r.PostFormValue("next"), "")
+	if !s.recentlyVerified(w, r, "/settings/account/two-factor/app?next="+url.QueryEscape(next)) {
+		return
+	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	if code == "" {
 		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, "Enter the 6-digit code the app shows.")
@@ -231,17 +241,72 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, app.SafeNext(next, "/settings/account#two-factor"))
 }
 
-// showRecoveryCodes shows freshly made recovery codes, once.
+// recoveryCodesPath shows new recovery codes, once.
+const recoveryCodesPath = "/settings/account/two-factor/recovery-codes"
+
+// revealCookieName names the cookie that holds the token of recovery codes
+// waiting to be shown.
+func (s *Server) revealCookieName() string {
+	if s.secure {
+		return "__Host-atrium_codes"
+	}
+	return "atrium_codes"
+}
+
+// showRecoveryCodes keeps freshly made recovery codes server-side, sealed,
+// for one showing within app.RecoveryCodesRevealTTL, and sends the browser
+// to see them (POST, redirect, GET): a reload neither makes new codes nor
+// shows them again.
 func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) {
+	p := app.PrincipalFromContext(r.Context())
+	token, hash := app.NewToken()
+	if err := s.TwoFactor.SaveRecoveryCodesReveal(r.Context(), p.User.ID, hash, codes, s.Now().Add(app.RecoveryCodesRevealTTL)); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCookie(w, &http.Cookie{Name: s.revealCookieName(), Value: token, Path: "/", MaxAge: int(app.RecoveryCodesRevealTTL / time.Second),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	redirect(w, r, recoveryCodesPath+"?next="+url.QueryEscape(next))
+}
+
+// handleRecoveryCodesShow handles "GET /settings/account/two-factor/recovery-codes":
+// the recovery codes just made, once; afterwards the page says they were
+// shown and offers new ones.
+func (s *Server) handleRecoveryCodesShow(w http.ResponseWriter, r *http.Request) {
+	p := app.PrincipalFromContext(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
+	v := page.RecoveryCodesView{Next: app.SafeNext(r.URL.Query().Get("next"), accountTwoFactor), AppName: s.Config.AppName}
+	if c, err := r.Cookie(s.revealCookieName()); err == nil && app.ValidTokenSyntax(c.Value) {
+		setCookie(w, &http.Cookie{Name: s.revealCookieName(), Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		codes, err := s.TwoFactor.TakeRecoveryCodesReveal(r.Context(), p.User.ID, app.HashToken(c.Value))
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			s.Error(w, r, err)
+			return
+		}
+		v.Codes = codes
+	}
+	if len(v.Codes) == 0 {
+		st, err := s.TwoFactor.FindTwoFactor(r.Context(), p.User.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		v.CanRegenerate = st.Enabled()
+	}
+	if sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID); err == nil {
+		v.OtherSessions = len(sessions) - 1
+	}
 	pg := s.page(w, r, "Your recovery codes")
 	pg.Section = "account"
-	s.render(w, r, http.StatusOK, page.RecoveryCodes(pg, page.RecoveryCodesView{Codes: codes, Next: next}))
+	s.render(w, r, http.StatusOK, page.RecoveryCodes(pg, v))
 }
 
 // handleTOTPDisable handles "POST /settings/account/two-factor/app/disable".
 func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
+	if !s.recentlyVerified(w, r, accountTwoFactor) {
+		return
+	}
 	if r.PostFormValue("confirm") != "yes" {
 		st, err := s.TwoFactor.FindTwoFactor(r.Context(), p.User.ID)
 		if err != nil {
@@ -267,6 +332,9 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 // handleRecoveryCodesRegenerate handles "POST
 // /settings/account/two-factor/recovery-codes": new codes replace the old.
 func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
+	if !s.recentlyVerified(w, r, accountTwoFactor) {
+		return
+	}
 	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes()) {
 		return
 	}
@@ -293,6 +361,9 @@ func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorV
 	}
 	v := page.TwoFactorView{TOTP: st.TOTP, RecoveryCodesLeft: st.RecoveryCodesLeft}
 	v.Passkeys.TOTP = st.TOTP
+	if !app.PrincipalFromContext(r.Context()).RecentlyVerified(s.Now()) {
+		v.Passkeys.ConfirmURL = reauthURL(accountTwoFactor)
+	}
 	if st.LockedUntil != nil {
 		v.Locked = lockedSentence(*st.LockedUntil, s.Now()) + " Someone entered wrong codes after using a sign-in link to your account."
 	}

@@ -49,9 +49,13 @@ func turnOnTOTP(t *testing.T, a *testApp, b *browser) (string, []string) {
 	if again := strings.ReplaceAll(wrong.Text("totp-secret"), " ", ""); again != secret {
 		t.Fatal("after a wrong code the page offers a different key than the one scanned")
 	}
-	shown := b.Submit(setup, "totp-confirm-form", url.Values{"code": {phoneCode(t, secret, a.Clock.Now())}})
+	posted := b.Submit(setup, "totp-confirm-form", url.Values{"code": {phoneCode(t, secret, a.Clock.Now())}})
+	if posted.StatusCode != http.StatusSeeOther || !strings.HasPrefix(posted.Location(), "/settings/account/two-factor/recovery-codes") {
+		t.Fatalf("right first code: %d %q, want a redirect to the recovery codes\n%s", posted.StatusCode, posted.Location(), posted.Body)
+	}
+	shown := b.Follow(posted)
 	if shown.StatusCode != http.StatusOK || !shown.Has("recovery-codes") {
-		t.Fatalf("right first code: %d\n%s", shown.StatusCode, shown.Body)
+		t.Fatalf("recovery codes page: %d\n%s", shown.StatusCode, shown.Body)
 	}
 	var codes []string
 	shown.Doc.Find(`[data-testid="recovery-codes"] code`).Each(func(_ int, s *goquery.Selection) { codes = append(codes, s.Text()) })
@@ -256,7 +260,7 @@ func TestTwoFactor_TurnOffAndNewCodes(t *testing.T) {
 			if res := b.Post("/settings/account/two-factor/recovery-codes", nil); res.StatusCode != http.StatusOK || !res.Has("confirm-page") {
 				t.Fatalf("unconfirmed new codes: %d, confirm page=%v", res.StatusCode, res.Has("confirm-page"))
 			}
-			fresh := b.Post("/settings/account/two-factor/recovery-codes", url.Values{"confirm": {"yes"}})
+			fresh := b.Follow(b.Post("/settings/account/two-factor/recovery-codes", url.Values{"confirm": {"yes"}}))
 			if !fresh.Has("recovery-codes") || strings.Contains(fresh.Body, codes[0]) {
 				t.Fatalf("new recovery codes page: %d\n%s", fresh.StatusCode, fresh.Body)
 			}

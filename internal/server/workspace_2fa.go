@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 
 	"atrium/internal/app"
 	"atrium/web/layout"
@@ -16,8 +17,15 @@ import (
 func (s *Server) requireTwoFactorPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scopeFrom(r.Context())
-		if !sc.ws.RequireTwoFactor || app.PrincipalFromContext(r.Context()).User.TwoFactor {
+		p := app.PrincipalFromContext(r.Context())
+		if !sc.ws.RequireTwoFactor || p.MeetsTwoFactorPolicy() {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if p.User.TwoFactor {
+			// A factor, but this session signed in with a link alone
+			// (before it was set up): it confirms it first.
+			redirect(w, r, reauthURL(wsPath(sc.ws, "/")))
 			return
 		}
 		v := page.TwoFactorRequiredView{Workspace: sc.ws.Name, Slug: sc.ws.Slug,
@@ -43,15 +51,34 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, app.FieldErrorf("required", "Choose whether two-factor sign-in is required."))
 		return
 	}
+	frame := func() layout.Page { return s.workspacePage(w, r, "", "settings") }
+	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(sc.ws.Slug, sc.ws.Name)) {
+		return
+	}
 	// Without a factor of their own the store refuses the owner anyway:
 	// no point asking them to confirm first.
 	if required && !sc.ws.RequireTwoFactor && app.PrincipalFromContext(r.Context()).User.TwoFactor &&
 		r.PostFormValue("confirm") != "yes" {
-		c := page.ConfirmRequireTwoFactor(sc.ws.Slug, sc.ws.Name, s.membersWithoutTwoFactor(r))
-		s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "settings") }, c)
+		keys, err := s.Workspaces.FindKeysWithoutTwoFactor(r.Context(), sc.ws.ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(sc.ws.Slug, sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(keys)))
 		return
 	}
-	if err := s.Workspaces.SetTwoFactorRequired(r.Context(), sc.ws.ID, required); err != nil {
+	revoke, err := revokeKeyIDs(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var revoked int
+	if required && len(revoke) > 0 {
+		revoked, err = s.Workspaces.RequireTwoFactor(r.Context(), sc.ws.ID, revoke)
+	} else {
+		err = s.Workspaces.SetTwoFactorRequired(r.Context(), sc.ws.ID, required)
+	}
+	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
 			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
 				CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
@@ -67,6 +94,13 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	msg := "Two-factor sign-in is optional again."
 	if required {
 		msg = "Two-factor sign-in is now required. Members without it are shown how to set it up when they next open the workspace."
+		switch revoked {
+		case 0:
+		case 1:
+			msg += " 1 API key was revoked."
+		default:
+			msg += " " + strconv.Itoa(revoked) + " API keys were revoked."
+		}
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, wsPath(sc.ws, "/settings"))
@@ -82,8 +116,45 @@ func (s *Server) twoFactorPolicy(r *http.Request) page.TwoFactorPolicy {
 		OwnFactor: app.PrincipalFromContext(r.Context()).User.TwoFactor, Without: -1}
 	if v.CanChange && !v.Required && v.OwnFactor {
 		v.Without = s.membersWithoutTwoFactor(r)
+		if keys, err := s.Workspaces.FindKeysWithoutTwoFactor(r.Context(), sc.ws.ID); err == nil {
+			v.KeysAtRisk = len(keys)
+		} else if !clientGone(r) {
+			// The form then confirms in a dialog; the server's page still
+			// lists the keys when the dialog's answer arrives unconfirmed.
+			s.Logger.WarnContext(r.Context(), "find keys without two-factor", "request_id", requestIDFrom(r.Context()), "error", err.Error())
+		}
 	}
 	return v
+}
+
+// keyChoices words API keys for the confirmation that offers to revoke
+// them.
+func keyChoices(keys []*app.KeyWithoutTwoFactor) []page.KeyChoice {
+	out := make([]page.KeyChoice, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, page.KeyChoice{ID: k.ID, Label: "“" + k.Name + "” (" + k.Prefix + "…), made by " + k.Creator()})
+	}
+	return out
+}
+
+// maxRevokeKeys bounds the keys one confirmation may revoke.
+const maxRevokeKeys = 500
+
+// revokeKeyIDs reads the "revoke_key" ids of the confirmation.
+func revokeKeyIDs(r *http.Request) ([]int64, error) {
+	raw := r.PostForm["revoke_key"]
+	if len(raw) > maxRevokeKeys {
+		return nil, app.Errorf(app.EINVALID, "Too many API keys in one request.")
+	}
+	ids := make([]int64, 0, len(raw))
+	for _, v := range raw {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, app.FieldErrorf("revoke_key", "That isn’t an API key of this workspace. Reload the settings and try again.")
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // membersWithoutTwoFactor counts the workspace's members who have no

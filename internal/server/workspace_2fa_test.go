@@ -13,15 +13,19 @@ import (
 )
 
 // setUserTwoFactor sets users.two_factor of email directly, as enrolling
-// or removing a factor does; the next request reads it with the session.
+// or removing a factor does, and marks the user's sessions as having used
+// it, as the session that enrols does; the next request reads both with
+// the session.
 func setUserTwoFactor(t *testing.T, a *testApp, email string, on bool) {
 	t.Helper()
-	q := "UPDATE users SET two_factor = ? WHERE email = ?"
-	if a.DB.Dialect() == store.Postgres {
-		q = "UPDATE users SET two_factor = $1 WHERE email = $2"
-	}
-	if _, err := a.DB.SQL().ExecContext(context.Background(), q, on, email); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{"UPDATE users SET two_factor = ? WHERE email = ?",
+		"UPDATE sessions SET second_factor = ? WHERE user_id = (SELECT id FROM users WHERE email = ?)"} {
+		if a.DB.Dialect() == store.Postgres {
+			q = strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)
+		}
+		if _, err := a.DB.SQL().ExecContext(context.Background(), q, on, email); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -260,7 +264,18 @@ func TestWorkspaceTwoFactor(t *testing.T) {
 			})
 
 			t.Run("OwnerTurnsOff", func(t *testing.T) {
-				res := owner.Submit(owner.Get(base+"/settings"), "two-factor-form", nil)
+				settings := owner.Get(base + "/settings")
+				if msg, _ := settings.Doc.Find(`[data-testid="two-factor-form"]`).Attr("data-confirm"); !strings.Contains(msg, "sign-in link alone") {
+					t.Errorf("the turn-off form asks %q, want the consequence named", msg)
+				}
+				ask := owner.Submit(settings, "two-factor-form", nil)
+				if ask.StatusCode != http.StatusOK || !ask.Has("confirm-page") || !strings.Contains(ask.Text("confirm-message"), "anyone who gets into a member’s mailbox") {
+					t.Fatalf("unconfirmed turn-off: %d\n%s", ask.StatusCode, ask.Body)
+				}
+				if !policyOn(t, a, slug, "owner@secure.test") {
+					t.Fatal("an unconfirmed turn-off changed the policy")
+				}
+				res := owner.Submit(ask, "confirm-form", nil)
 				if res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("turn off: status %d\n%s", res.StatusCode, res.Body)
 				}

@@ -26,14 +26,16 @@ type loginTokenRecord struct {
 func (loginTokenRecord) TableName() string { return "login_tokens" }
 
 type sessionRecord struct {
-	ID         int64
-	TokenHash  string
-	UserID     int64
-	IP         string
-	UserAgent  string
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	ExpiresAt  time.Time
+	ID           int64
+	TokenHash    string
+	UserID       int64
+	IP           string
+	UserAgent    string
+	CreatedAt    time.Time
+	LastSeenAt   time.Time
+	ExpiresAt    time.Time
+	SecondFactor bool
+	VerifiedAt   *time.Time
 }
 
 func (sessionRecord) TableName() string { return "sessions" }
@@ -177,8 +179,11 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 		}
 	}
 	now := db.now()
+	// Every sign-in proves who it is now; all but a magic link alone
+	// prove a second factor.
 	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL)}
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL),
+		SecondFactor: method != app.MethodMagicLink, VerifiedAt: &now}
 	if err := tx.Create(&sr).Error; err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -239,12 +244,16 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 	}
 	p := &app.Principal{}
 	u, ss := &p.User, &p.Session
+	var verified *time.Time
 	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
-		&u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt); err != nil {
 		return nil, fmt.Errorf("authenticate: read session: %w", err)
 	}
 	_ = rows.Close()
 	u.ID = ss.UserID
+	if verified != nil {
+		ss.VerifiedAt = verified.UTC()
+	}
 	for _, t := range []*time.Time{&ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt, &u.CreatedAt, &u.UpdatedAt} {
 		*t = t.UTC()
 	}

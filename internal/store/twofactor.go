@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -299,6 +300,9 @@ func (s *TwoFactorService) ConfirmTOTP(ctx context.Context, userID int64, code s
 		if err := s.notify(tx, userID, "An authenticator app was turned on: sign-ins now ask for its codes."); err != nil {
 			return err
 		}
+		if err := s.db.confirmPrincipalSession(ctx, tx, userID, now); err != nil {
+			return err
+		}
 		issued, err = s.issueRecoveryCodes(ctx, tx, userID, recoveryHashes, false)
 		return err
 	})
@@ -496,6 +500,9 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 		if err := s.notify(tx, userID, "A passkey named “"+name+"” was added: it signs in to your account on its own."); err != nil {
 			return err
 		}
+		if err := s.db.confirmPrincipalSession(ctx, tx, userID, s.db.now()); err != nil {
+			return err
+		}
 		issued, err = s.issueRecoveryCodes(ctx, tx, userID, recoveryHashes, false)
 		return err
 	})
@@ -631,29 +638,10 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 			return app.ErrSecondFactorExpired
 		}
 		uid := *rs[0].UserID
-		lock, err := s.lockCodes(tx, uid, now)
-		if err != nil {
+		method, left, bad, err := s.useCode(ctx, tx, uid, code, now, lockedMail)
+		if err != nil || bad != nil {
+			refusal = bad
 			return err
-		}
-		if lock.LockedUntil != nil && lock.LockedUntil.After(now) {
-			refusal = app.ErrCodeEntryLocked
-			return nil
-		}
-		method, ok, left, err := s.checkCode(tx, uid, code, now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			locked, err := s.countFailure(ctx, tx, lock, now, lockedMail)
-			refusal = app.ErrCodeWrong
-			if locked {
-				refusal = app.ErrCodeEntryLocked
-			}
-			return err
-		}
-		if err := tx.Model(&codeLockRecord{}).Where("user_id = ?", uid).
-			Updates(map[string]any{"failures": 0, "window_start": now}).Error; err != nil {
-			return fmt.Errorf("clear code failures: %w", err)
 		}
 		if _, err := takeChallenge(tx, pendingHash, app.PurposeSecondFactor, now); err != nil {
 			return err
@@ -700,45 +688,108 @@ func (s *TwoFactorService) lockCodes(tx *gorm.DB, userID int64, now time.Time) (
 	return &r, nil
 }
 
+// codeResult is what checkCode found a code to be.
+type codeResult int
+
+const (
+	codeWrong    codeResult = iota // no code of the user's: a guess
+	codeOK                         // accepted, and used up
+	codeReplayed                   // right, but already used: not a guess
+)
+
+// useCode checks code for the user inside tx, under their code lock, so
+// that concurrent attempts are judged one after another. refusal is what
+// the user is told when the code is not accepted: locked, wrong (counted
+// towards the lock, whose CodeFailureLimit-th queues lockedMail) or just
+// used (not counted: several sign-ins posting one right code are not
+// guessing). An accepted code clears the count.
+func (s *TwoFactorService) useCode(ctx context.Context, tx *gorm.DB, uid int64, code string, now time.Time, lockedMail app.Email) (method string, left int64, refusal, err error) {
+	lock, err := s.lockCodes(tx, uid, now)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if lock.LockedUntil != nil && lock.LockedUntil.After(now) {
+		return "", 0, app.ErrCodeEntryLocked, nil
+	}
+	method, res, left, err := s.checkCode(tx, uid, code, now)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	switch res {
+	case codeReplayed:
+		if method == app.MethodRecoveryCode {
+			return "", 0, app.ErrRecoveryCodeUsed, nil
+		}
+		return "", 0, app.ErrCodeReplayed, nil
+	case codeWrong:
+		locked, err := s.countFailure(ctx, tx, lock, now, lockedMail)
+		if locked {
+			return "", 0, app.ErrCodeEntryLocked, err
+		}
+		return "", 0, app.ErrCodeWrong, err
+	}
+	if err := tx.Model(&codeLockRecord{}).Where("user_id = ?", uid).
+		Updates(map[string]any{"failures": 0, "window_start": now}).Error; err != nil {
+		return "", 0, nil, fmt.Errorf("clear code failures: %w", err)
+	}
+	return method, left, nil, nil
+}
+
 // checkCode uses code as an authenticator code or, by its shape, a
 // recovery code, each at most once; left is the recovery codes remaining.
-func (s *TwoFactorService) checkCode(tx *gorm.DB, userID int64, code string, now time.Time) (method string, ok bool, left int64, err error) {
+// A right code already used (an authenticator code of a step at or before
+// the last accepted, or a used recovery code) is codeReplayed.
+func (s *TwoFactorService) checkCode(tx *gorm.DB, userID int64, code string, now time.Time) (method string, res codeResult, left int64, err error) {
 	if app.IsRecoveryCodeShape(code) {
-		res := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, app.HashRecoveryCode(code)).
+		hash := app.HashRecoveryCode(code)
+		upd := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, hash).
 			Update("used_at", now)
-		if res.Error != nil {
-			return "", false, 0, fmt.Errorf("use recovery code: %w", res.Error)
+		if upd.Error != nil {
+			return "", codeWrong, 0, fmt.Errorf("use recovery code: %w", upd.Error)
 		}
-		if res.RowsAffected == 0 {
-			return app.MethodRecoveryCode, false, 0, nil
+		if upd.RowsAffected == 0 {
+			var used int64
+			if err := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND code_hash = ?", userID, hash).Count(&used).Error; err != nil {
+				return "", codeWrong, 0, fmt.Errorf("find used recovery code: %w", err)
+			}
+			if used > 0 {
+				return app.MethodRecoveryCode, codeReplayed, 0, nil
+			}
+			return app.MethodRecoveryCode, codeWrong, 0, nil
 		}
 		if err := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND used_at IS NULL", userID).Count(&left).Error; err != nil {
-			return "", false, 0, fmt.Errorf("count recovery codes: %w", err)
+			return "", codeWrong, 0, fmt.Errorf("count recovery codes: %w", err)
 		}
-		return app.MethodRecoveryCode, true, left, nil
+		return app.MethodRecoveryCode, codeOK, left, nil
 	}
 	var rs []totpRecord
 	if err := tx.Where("user_id = ? AND confirmed_at IS NOT NULL", userID).Limit(1).Find(&rs).Error; err != nil {
-		return "", false, 0, fmt.Errorf("find authenticator: %w", err)
+		return "", codeWrong, 0, fmt.Errorf("find authenticator: %w", err)
 	}
 	if len(rs) == 0 {
-		return app.MethodTOTP, false, 0, nil
+		return app.MethodTOTP, codeWrong, 0, nil
 	}
 	secret, err := s.open(rs[0].SecretSealed)
 	if err != nil {
-		return "", false, 0, err
+		return "", codeWrong, 0, err
 	}
 	step, ok := app.MatchTOTP(secret, code, now, rs[0].LastStep)
 	if !ok {
-		return app.MethodTOTP, false, 0, nil
+		if _, right := app.MatchTOTP(secret, code, now, math.MinInt64); right {
+			return app.MethodTOTP, codeReplayed, 0, nil
+		}
+		return app.MethodTOTP, codeWrong, 0, nil
 	}
 	// The conditional update is what makes a code single-use when two
-	// requests carry it at once.
-	res := tx.Model(&totpRecord{}).Where("user_id = ? AND last_step < ?", userID, step).Update("last_step", step)
-	if res.Error != nil {
-		return "", false, 0, fmt.Errorf("use authenticator code: %w", res.Error)
+	// requests carry it at once; the one that loses replayed it.
+	upd := tx.Model(&totpRecord{}).Where("user_id = ? AND last_step < ?", userID, step).Update("last_step", step)
+	if upd.Error != nil {
+		return "", codeWrong, 0, fmt.Errorf("use authenticator code: %w", upd.Error)
 	}
-	return app.MethodTOTP, res.RowsAffected == 1, 0, nil
+	if upd.RowsAffected == 0 {
+		return app.MethodTOTP, codeReplayed, 0, nil
+	}
+	return app.MethodTOTP, codeOK, 0, nil
 }
 
 // countFailure records a wrong code and, at the limit, locks code entry,

@@ -174,8 +174,8 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, sess, err := signIn(pendingSignIn(t, db, c, u.Email, ""), code)
-			if !errors.Is(err, app.ErrCodeWrong) {
-				t.Fatalf("replayed code: err=%v, want ErrCodeWrong", err)
+			if !errors.Is(err, app.ErrCodeReplayed) {
+				t.Fatalf("replayed code: err=%v, want ErrCodeReplayed", err)
 			}
 			if n := countRows(t, db, "SELECT COUNT(*) FROM sessions WHERE token_hash = ?", sess); n != 0 {
 				t.Fatal("a replayed code started a session")
@@ -198,7 +198,7 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 			if _, _, _, err := signIn(pendingSignIn(t, db, c, u.Email, ""), code); err != nil {
 				t.Fatalf("recovery code typed in capitals with a space: %v", err)
 			}
-			if _, _, _, err := signIn(pendingSignIn(t, db, c, u.Email, ""), recovery[3]); !errors.Is(err, app.ErrCodeWrong) {
+			if _, _, _, err := signIn(pendingSignIn(t, db, c, u.Email, ""), recovery[3]); !errors.Is(err, app.ErrRecoveryCodeUsed) {
 				t.Fatalf("recovery code used twice: %v", err)
 			}
 			st, _ := tf.FindTwoFactor(ctx, u.ID)
@@ -276,7 +276,7 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 			for _, err := range errs {
 				if err == nil {
 					ok++
-				} else if !errors.Is(err, app.ErrCodeWrong) && app.ErrorCode(err) != app.EUNAVAILABLE {
+				} else if !errors.Is(err, app.ErrCodeReplayed) && app.ErrorCode(err) != app.EUNAVAILABLE {
 					t.Errorf("racing sign-in: %v", err)
 				}
 			}

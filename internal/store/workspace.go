@@ -709,33 +709,38 @@ func (s *WorkspaceService) FindMembersAfter(ctx context.Context, workspaceID, af
 // nothing.
 func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
-		if err != nil {
-			return err
-		}
-		var own bool
-		if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
-			return fmt.Errorf("read own two-factor state: %w", err)
-		}
-		if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
-			return err
-		}
-		var r workspaceRecord
-		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
-		}
-		if r.RequireTwoFactor == required {
-			return nil
-		}
-		if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).
-			Updates(map[string]any{"require_two_factor": required, "updated_at": s.db.now()}).Error; err != nil {
-			return fmt.Errorf("set two-factor policy: %w", err)
-		}
-		action := app.ActionWorkspace2FAOptional
-		if required {
-			action = app.ActionWorkspace2FARequired
-		}
-		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: action,
-			TargetType: "workspace", TargetID: fmt.Sprint(r.ID)})
+		return s.setTwoFactorRequired(ctx, tx, workspaceID, required)
 	})
+}
+
+// setTwoFactorRequired is SetTwoFactorRequired inside tx.
+func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, workspaceID int64, required bool) error {
+	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	if err != nil {
+		return err
+	}
+	var own bool
+	if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
+		return fmt.Errorf("read own two-factor state: %w", err)
+	}
+	if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
+		return err
+	}
+	var r workspaceRecord
+	if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
+		return notFound(err, "Workspace not found.", "find workspace")
+	}
+	if r.RequireTwoFactor == required {
+		return nil
+	}
+	if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).
+		Updates(map[string]any{"require_two_factor": required, "updated_at": s.db.now()}).Error; err != nil {
+		return fmt.Errorf("set two-factor policy: %w", err)
+	}
+	action := app.ActionWorkspace2FAOptional
+	if required {
+		action = app.ActionWorkspace2FARequired
+	}
+	return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: action,
+		TargetType: "workspace", TargetID: fmt.Sprint(r.ID)})
 }

@@ -16,6 +16,17 @@ type Confirm struct {
 	Action    string // the form's action URL
 	Fields    []HiddenField
 	CancelURL string // where Cancel leads
+	// Checks are choices made with the confirmation (checkboxes under
+	// ChecksLegend); the page shows them, so a form with Checks is
+	// confirmed on the server's page rather than in a dialog.
+	Checks       []ConfirmCheck
+	ChecksLegend string
+}
+
+// ConfirmCheck is one checkbox of a confirmation.
+type ConfirmCheck struct {
+	Name, Value, Label string
+	Checked            bool
 }
 
 // HiddenField is a form value posted again with the confirmation.
@@ -182,7 +193,7 @@ func ConfirmNewRecoveryCodes() Confirm {
 // ConfirmRequireTwoFactor confirms requiring two-factor sign-in of every
 // member of a workspace; without counts the members who have none (-1
 // when unknown).
-func ConfirmRequireTwoFactor(slug, workspace string, without int) Confirm {
+func ConfirmRequireTwoFactor(slug, workspace string, without int, keys []KeyChoice) Confirm {
 	msg := "Members without two-factor sign-in (" + strconv.Itoa(without) + " of them) won’t be able to open this workspace until they set it up."
 	switch without {
 	case -1:
@@ -196,6 +207,40 @@ func ConfirmRequireTwoFactor(slug, workspace string, without int) Confirm {
 		Label:     "Require two-factor sign-in",
 		Action:    "/w/" + slug + "/settings/two-factor",
 		Fields:    []HiddenField{{"required", "on"}},
+		CancelURL: "/w/" + slug + "/settings",
+	}.withKeys(keys)
+}
+
+// KeyChoice is an API key whose creator has no second factor, offered for
+// revocation when the policy goes on.
+type KeyChoice struct {
+	ID    int64
+	Label string // its name, prefix and creator
+}
+
+// withKeys lists keys as checked boxes "revoke_key" under the consequence
+// of leaving them.
+func (c Confirm) withKeys(keys []KeyChoice) Confirm {
+	if len(keys) == 0 {
+		return c
+	}
+	c.ChecksLegend = "These API keys were made by people without two-factor sign-in, and keep working after this change: anyone holding one reaches the workspace without a second factor. Revoke the ticked keys now (programs using them stop at once):"
+	for _, k := range keys {
+		c.Checks = append(c.Checks, ConfirmCheck{Name: "revoke_key", Value: strconv.FormatInt(k.ID, 10), Label: k.Label, Checked: true})
+	}
+	return c
+}
+
+// ConfirmOptionalTwoFactor confirms making two-factor sign-in optional in
+// a workspace.
+func ConfirmOptionalTwoFactor(slug, workspace string) Confirm {
+	return Confirm{
+		Title: "Make two-factor sign-in optional for " + workspace + "?",
+		Message: "Members without two-factor sign-in can open " + workspace + " again with a sign-in link alone: anyone who gets into a member’s mailbox gets into the workspace. " +
+			"Members who set up an authenticator app or a passkey keep using it.",
+		Label:     "Make it optional",
+		Action:    "/w/" + slug + "/settings/two-factor",
+		Fields:    []HiddenField{{"required", "off"}},
 		CancelURL: "/w/" + slug + "/settings",
 	}
 }

@@ -105,3 +105,43 @@
     });
   });
 })();
+
+// Recovery codes (page RecoveryCodes): Copy, Download .txt and Print
+// buttons over the codes, which stay selectable text without scripts.
+(function () {
+  "use strict";
+  var list = document.querySelector("[data-recovery-codes]");
+  var tools = document.querySelector("[data-recovery-tools]");
+  if (!list || !tools) return;
+  var text = list.getAttribute("data-recovery-codes");
+  var status = tools.querySelector("[data-recovery-status]");
+  var say = function (msg) { if (status) status.textContent = msg; };
+  tools.hidden = false;
+
+  var copy = tools.querySelector("[data-recovery-copy]");
+  if (navigator.clipboard && window.isSecureContext) {
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(text).then(
+        function () { say("Copied. Paste them into your password manager."); },
+        function () { say("Couldn’t copy: select the codes and copy them by hand."); });
+    });
+  } else {
+    copy.hidden = true;
+  }
+
+  tools.querySelector("[data-recovery-download]").addEventListener("click", function () {
+    var url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = list.getAttribute("data-recovery-file") || "recovery-codes.txt";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    say("Downloaded. Keep the file somewhere only you can reach.");
+  });
+
+  tools.querySelector("[data-recovery-print]").addEventListener("click", function () {
+    window.print();
+  });
+})();

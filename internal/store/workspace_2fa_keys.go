@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+// keysWithoutTwoFactor selects a workspace's live API keys whose creator
+// has no second factor, or no longer has an account: requiring two-factor
+// sign-in does not reach them, as nobody signs in with a key.
+const keysWithoutTwoFactor = `SELECT k.id, k.name, k.prefix, COALESCE(u.name, ''), COALESCE(u.email, '')
+	FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+	WHERE k.workspace_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
+	AND (u.id IS NULL OR u.two_factor = ?)`
+
+// FindKeysWithoutTwoFactor lists the workspace's live API keys whose
+// creator has no second factor, oldest first.
+func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
+	return findKeysWithoutTwoFactor(s.db.gorm.WithContext(ctx), workspaceID, s.db.now())
+}
+
+func findKeysWithoutTwoFactor(g *gorm.DB, workspaceID int64, now time.Time) ([]*app.KeyWithoutTwoFactor, error) {
+	rows, err := g.Raw(keysWithoutTwoFactor+" ORDER BY k.created_at, k.id", workspaceID, now, false).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find keys without two-factor: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*app.KeyWithoutTwoFactor
+	for rows.Next() {
+		k := &app.KeyWithoutTwoFactor{}
+		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatorName, &k.CreatorEmail); err != nil {
+			return nil, fmt.Errorf("read key without two-factor: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RequireTwoFactor turns the workspace's two-factor policy on, as
+// SetTwoFactorRequired does, and in the same transaction revokes the API
+// keys named by revokeIDs, each of which must be one FindKeysWithoutTwoFactor
+// lists (ENOTFOUND otherwise, changing nothing: another workspace's key,
+// a revoked one, or one whose creator has a factor). Each revocation is
+// audited as "api_key.revoked" with the reason.
+func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int64, revokeIDs []int64) (int, error) {
+	revoked := 0
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		if err := s.setTwoFactorRequired(ctx, tx, workspaceID, true); err != nil {
+			return err
+		}
+		if len(revokeIDs) == 0 {
+			return nil
+		}
+		now := s.db.now()
+		atRisk, err := findKeysWithoutTwoFactor(tx, workspaceID, now)
+		if err != nil {
+			return err
+		}
+		byID := make(map[int64]*app.KeyWithoutTwoFactor, len(atRisk))
+		for _, k := range atRisk {
+			byID[k.ID] = k
+		}
+		for _, id := range revokeIDs {
+			k, ok := byID[id]
+			if !ok {
+				return app.Errorf(app.ENOTFOUND, "That API key isn’t one of this workspace’s keys made without two-factor sign-in. Reload the settings and try again.")
+			}
+			delete(byID, id)
+			res := tx.Model(&apiKeyRecord{}).Where("id = ? AND workspace_id = ? AND revoked_at IS NULL", id, workspaceID).Update("revoked_at", now)
+			if res.Error != nil {
+				return fmt.Errorf("revoke api key: %w", res.Error)
+			}
+			if res.RowsAffected == 0 {
+				continue // listed twice in the form
+			}
+			revoked++
+			if err := s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionAPIKeyRevoked,
+				TargetType: "api_key", TargetID: fmt.Sprint(id),
+				Metadata: map[string]any{"name": k.Name, "prefix": k.Prefix, "reason": "two_factor_required"}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return revoked, err
+}
