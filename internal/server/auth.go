@@ -73,7 +73,8 @@ func (s *Server) handleLoginSent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		email = ""
 	}
-	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email}))
+	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email,
+		MailInLog: s.Config.IsDevelopment() && s.Config.MailStub()}))
 }
 
 // handleVerifyShow handles "GET /auth/verify?token=…". It only shows a

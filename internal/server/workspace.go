@@ -76,7 +76,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p.Section = section
 	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
-		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil}
+		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		// The switcher is navigation: without the list it still names the
 		// current workspace, so a failed read does not fail the page.
@@ -231,7 +231,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 
 // plans returns the seat limits from configuration.
 func (s *Server) plans() app.PlanLimits {
-	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats}
+	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats, NoUpgrade: !s.Config.BillingOffered()}
 }
 
 func planLabel(plan string) string {

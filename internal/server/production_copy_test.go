@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// developerWords are what only the people running the server should read.
+var developerWords = []string{"STRIPE_", "runbook", "terminal", "APP_ENV", "Demo mode"}
+
+// noDeveloperText fails when a page shows setup hints meant for developers.
+func noDeveloperText(t *testing.T, what string, res *response) {
+	t.Helper()
+	text := res.Doc.Find("body").Text()
+	for _, w := range developerWords {
+		if strings.Contains(text, w) {
+			t.Errorf("%s shows %q to a customer", what, w)
+		}
+	}
+}
+
+// TestProduction_NoBilling: in production without Stripe, customers meet no
+// Billing tab, no upgrade prompt, no buy button and no development hint;
+// outside production the same server keeps them.
+func TestProduction_NoBilling(t *testing.T) {
+	t.Parallel()
+	t.Run("Production", func(t *testing.T) {
+		t.Parallel()
+		a := newTestApp(t, "sqlite", withEnv("APP_ENV", "production", "FREE_PLAN_SEATS", "1"))
+		owner, slug, _ := billingOwner(t, a, "owner@example.com")
+
+		dash := owner.Get("/w/" + slug)
+		if dash.StatusCode != http.StatusOK {
+			t.Fatalf("dashboard: status %d", dash.StatusCode)
+		}
+		for _, id := range []string{"nav-ws-billing", "m-nav-ws-billing", "stat-billing-link"} {
+			if dash.Has(id) {
+				t.Errorf("dashboard offers %s", id)
+			}
+		}
+		if dash.Doc.Find(`[data-testid="checklist-item"][data-key="upgrade"]`).Length() > 0 {
+			t.Error("the getting-started checklist asks to upgrade to Pro")
+		}
+		if strings.Contains(dash.Doc.Find("main").Text(), "Upgrade") {
+			t.Error("the dashboard says Upgrade")
+		}
+		noDeveloperText(t, "dashboard", dash)
+
+		for _, path := range []string{"/w/" + slug + "/billing", "/billing"} {
+			if res := owner.Get(path); res.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 404", path, res.StatusCode)
+			} else {
+				noDeveloperText(t, path, res)
+			}
+		}
+
+		members := owner.Get("/w/" + slug + "/members")
+		if !members.Has("seat-limit") || members.Has("seat-limit-billing") || strings.Contains(members.Text("seat-limit"), "pgrade") {
+			t.Errorf("full workspace's members page: seat notice %q, billing link %v; want the notice without an upgrade",
+				members.Text("seat-limit"), members.Has("seat-limit-billing"))
+		}
+
+		for _, b := range []*browser{owner, a.newBrowser(t)} {
+			pricing := b.Get("/pricing")
+			if pricing.StatusCode != http.StatusOK || pricing.Has("pricing-upgrade") || !pricing.Has("pricing-no-purchase") {
+				t.Errorf("pricing: status %d, buy button %v; want 200 without one", pricing.StatusCode, pricing.Has("pricing-upgrade"))
+			}
+			if strings.Contains(pricing.Doc.Find("main").Text(), "Upgrade") {
+				t.Error("the pricing page says Upgrade")
+			}
+		}
+
+		sent := a.newBrowser(t).Get("/login/sent?email=ada%40example.com")
+		if sent.Has("check-email-dev-hint") {
+			t.Error("check your email shows the development hint")
+		}
+		noDeveloperText(t, "check your email", sent)
+	})
+
+	t.Run("Development", func(t *testing.T) {
+		t.Parallel()
+		a := newTestApp(t, "sqlite", withEnv("APP_ENV", "development"))
+		owner, slug, _ := billingOwner(t, a, "owner@example.com")
+		dash := owner.Get("/w/" + slug)
+		if !dash.Has("nav-ws-billing") || !dash.Has("stat-billing-link") ||
+			dash.Doc.Find(`[data-testid="checklist-item"][data-key="upgrade"]`).Length() != 1 {
+			t.Errorf("development dashboard: billing tab %v, link %v; want both and the upgrade step", dash.Has("nav-ws-billing"), dash.Has("stat-billing-link"))
+		}
+		if res := owner.Get("/w/" + slug + "/billing"); res.StatusCode != http.StatusOK || !res.Has("billing-demo-upgrade") {
+			t.Errorf("development billing page: status %d, demo %v", res.StatusCode, res.Has("billing-demo-upgrade"))
+		}
+		if !owner.Get("/pricing").Has("pricing-upgrade") {
+			t.Error("development pricing page has no buy button")
+		}
+		// With SMTP configured the link really is emailed: no hint.
+		if a.newBrowser(t).Get("/login/sent?email=ada%40example.com").Has("check-email-dev-hint") {
+			t.Error("check your email says the link is in the terminal although SMTP is set")
+		}
+	})
+
+	t.Run("DevelopmentMailInLog", func(t *testing.T) {
+		t.Parallel()
+		a := newTestApp(t, "sqlite", withEnv("APP_ENV", "development", "SMTP_HOST", ""))
+		sent := a.newBrowser(t).Get("/login/sent?email=ada%40example.com")
+		if !strings.Contains(sent.Text("check-email-dev-hint"), "terminal") {
+			t.Errorf("development without SMTP: hint %q, want where the link is", sent.Text("check-email-dev-hint"))
+		}
+	})
+}
