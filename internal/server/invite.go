@@ -251,7 +251,7 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlash(w, "success", "Welcome to “"+ws.Name+"”.")
-	redirect(w, r, wsPath(ws, ""))
+	redirect(w, r, s.nameStepAfterInvite(w, r, &app.PrincipalFromContext(r.Context()).User, wsPath(ws, "")))
 }
 
 // joinedBy returns the workspace a failed accept already joined: a second
