@@ -87,8 +87,14 @@ func TestProduction_NoBilling(t *testing.T) {
 			dash.Doc.Find(`[data-testid="checklist-item"][data-key="upgrade"]`).Length() != 1 {
 			t.Errorf("development dashboard: billing tab %v, link %v; want both and the upgrade step", dash.Has("nav-ws-billing"), dash.Has("stat-billing-link"))
 		}
-		if res := owner.Get("/w/" + slug + "/billing"); res.StatusCode != http.StatusOK || !res.Has("billing-demo-upgrade") {
-			t.Errorf("development billing page: status %d, demo %v", res.StatusCode, res.Has("billing-demo-upgrade"))
+		billing := owner.Get("/w/" + slug + "/billing")
+		if billing.StatusCode != http.StatusOK || !billing.Has("billing-demo-upgrade") {
+			t.Fatalf("development billing page: status %d, demo %v", billing.StatusCode, billing.Has("billing-demo-upgrade"))
+		}
+		// On Pro the demo note explains the button beside it, Downgrade.
+		pro := owner.Follow(owner.Submit(billing, "billing-demo-upgrade", nil))
+		if got := pro.Text("billing-demo"); !pro.Has("billing-demo-downgrade") || strings.Contains(got, "Upgrade") || !strings.Contains(got, "Downgrade") {
+			t.Errorf("demo note on Pro %q, want it to speak of Downgrade", got)
 		}
 		if !owner.Get("/pricing").Has("pricing-upgrade") {
 			t.Error("development pricing page has no buy button")

@@ -316,7 +316,8 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
 		v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
-			ConfirmError: "Type the workspace's name exactly to confirm.", TwoFactor: s.twoFactorPolicy(r)}
+			ConfirmError: "That doesn’t match. Type the workspace's name, " + sc.ws.Name + ", exactly to confirm.",
+			ConfirmValue: formEcho(r.PostFormValue("confirm")), TwoFactor: s.twoFactorPolicy(r)}
 		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
 		return
 	}
