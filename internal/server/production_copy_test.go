@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // developerWords are what only the people running the server should read.
@@ -113,4 +115,30 @@ func TestProduction_NoBilling(t *testing.T) {
 			t.Errorf("development without SMTP: hint %q, want where the link is", sent.Text("check-email-dev-hint"))
 		}
 	})
+}
+
+// TestProduction_FullWorkspaceInvite: in production without billing, an
+// invitee who finds the workspace full is not told to ask for an upgrade
+// nobody can buy.
+func TestProduction_FullWorkspaceInvite(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "sqlite", withEnv("APP_ENV", "production", "FREE_PLAN_SEATS", "1"))
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	invitee := a.newBrowser(t)
+	invitee.signIn("p0@example.com")
+	a.exec(t, "UPDATE workspaces SET plan = 'pro', subscription_status = 'active' WHERE slug = ?", slug)
+	if res := owner.Post("/w/"+slug+"/invites", url.Values{"email": {"p0@example.com"}, "role": {"member"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invite on Pro: status %d", res.StatusCode)
+	}
+	a.exec(t, "UPDATE workspaces SET plan = 'free', subscription_status = 'canceled' WHERE slug = ?", slug)
+	link := a.SMTP.WaitForMessage(t, "p0@example.com", 5*time.Second).Links()[0]
+	res := invitee.Submit(invitee.Get(link), "invite-accept", nil)
+	if res.StatusCode != http.StatusConflict || inviteState(res) != "full" {
+		t.Fatalf("accept into a full workspace: status %d state %q", res.StatusCode, inviteState(res))
+	}
+	if got := res.Text("invite-problem"); strings.Contains(got, "upgrade") || !strings.Contains(got, "free seat") {
+		t.Errorf("full-workspace notice %q, want it to speak of a free seat, not an upgrade", got)
+	}
 }
