@@ -45,7 +45,8 @@ func TestBrowser_AuditJourney(t *testing.T) {
 		chromedp.WaitVisible(byTestID("check-email")),
 	)
 	teammate.do("sign in", signInWith(emailedLink(t, smtp, teammateEmail, srv.URL+"/auth/verify?token="), byTestID("invite-page"))...)
-	teammate.do("accept", chromedp.Click(byTestID("invite-accept")), chromedp.WaitVisible(byTestID("dashboard")))
+	teammate.do("accept", chromedp.Click(byTestID("invite-accept")), chromedp.WaitVisible(byTestID("name-step")),
+		skipNameStep(), chromedp.WaitVisible(byTestID("dashboard")))
 
 	founder.do("open the dashboard", chromedp.Navigate(srv.URL+"/w/acme"), chromedp.WaitVisible(byTestID("activity")))
 	if got, want := founder.words(byTestID("activity")), teammateEmail+" joined as Member"; !strings.Contains(got, want) {

@@ -55,7 +55,7 @@ func TestBackup_SQLite(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("backup: exit status %d\n%s", res.Code, res.Output())
 	}
-	for _, want := range []string{"Database: sqlite:", "Backup: " + out, "schema version", "2 users, 2 workspaces",
+	for _, want := range []string{"Database: sqlite:", "Backup: " + out, "schema version", "33 users, 2 workspaces",
 		"Integrity check: ok", "Checksum: " + out + ".sha256", "atrium restore " + out} {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("backup output lacks %q:\n%s", want, res.Stdout)

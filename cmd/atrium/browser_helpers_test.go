@@ -202,13 +202,33 @@ func askForSignInLink(baseURL, email string) []chromedp.Action[chromedp.Void] {
 }
 
 // signInWith are the steps that open an emailed sign-in link and confirm it,
-// up to the page signing in leads to, which landing selects.
+// up to the page signing in leads to, which landing selects. A first
+// sign-in's name step is skipped on the way.
 func signInWith(link string, landing chromedp.CSS) []chromedp.Action[chromedp.Void] {
 	return []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(byTestID("verify-submit")),
 		chromedp.Click(byTestID("verify-submit")),
+		chromedp.WaitVisible(landing + ", " + byTestID("name-step")),
+		skipNameStep(),
 		chromedp.WaitVisible(landing),
+	}
+}
+
+// skipNameStep presses Skip when the page is the name step a first
+// sign-in meets, and does nothing on any other page.
+func skipNameStep() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var none chromedp.Void
+		onStep, err := chromedp.Evaluate[bool](`document.querySelector('[data-testid="name-step"]') !== null`)(ctx, t)
+		if err != nil || !onStep {
+			return none, err
+		}
+		if _, err := chromedp.Click(byTestID("name-step-skip"))(ctx, t); err != nil {
+			return none, err
+		}
+		_, err = chromedp.WaitNotPresent(byTestID("name-step"))(ctx, t)
+		return none, err
 	}
 }
 

@@ -71,7 +71,7 @@ func TestDoctor_Healthy(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"audit log":  "10 latest entries readable; newest 24h ago (invite.sent)",
+		"audit log":  "50 latest entries readable; newest 7h ago (member.role_changed)",
 		"smtp":       "stub mode",
 		"stripe":     "billing off",
 		"rate limit": "50 requests per 5m per client, 5 sign-in emails per 15m per address",

@@ -64,7 +64,7 @@ func TestSeed_Twice(t *testing.T) {
 				t.Errorf("seed does not name the database first:\n%s", first.Stdout)
 			}
 			for _, want := range []string{"applied migration 00001", "created  workspace acme", "created  workspace demo-studio",
-				"Seeded 2 user(s) and 2 workspace(s). No email was sent.", "Sign in as founder@example.com"} {
+				"Seeded 33 user(s) and 2 workspace(s). No email was sent.", "Sign in as founder@example.com"} {
 				if !strings.Contains(first.Stdout, want) {
 					t.Errorf("first seed output lacks %q:\n%s", want, first.Stdout)
 				}
@@ -120,7 +120,7 @@ func TestSeed_Production(t *testing.T) {
 		t.Errorf("the refused seed created the database file (stat: %v)", err)
 	}
 	res = runAtrium(t, env, "seed", "--force")
-	if res.Code != 0 || !strings.Contains(res.Stdout, "Seeded 2 user(s)") {
+	if res.Code != 0 || !strings.Contains(res.Stdout, "Seeded 33 user(s)") {
 		t.Fatalf("seed --force in production: exit status %d\n%s", res.Code, res.Output())
 	}
 }
@@ -205,7 +205,7 @@ func TestSeed_Volume(t *testing.T) {
 	if first.Code != 0 {
 		t.Fatalf("seed --volume small: exit status %d\n%s", first.Code, first.Output())
 	}
-	for _, want := range []string{"Seeded 2 user(s)", "Generating the small data set", " 50%", "100%",
+	for _, want := range []string{"Seeded 33 user(s)", "Generating the small data set", " 50%", "100%",
 		`Generated the small data set in`, `Workspace "big" (200 members) is owned by founder@example.com`} {
 		if !strings.Contains(first.Stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, first.Stdout)

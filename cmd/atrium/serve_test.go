@@ -202,8 +202,9 @@ func requestLink(t *testing.T, c *client, email string) {
 }
 
 // followLink opens a sign-in link, presses "Sign in" and checks where a new
-// user lands: /app sends someone without a workspace on to create their
-// first one, with their email in the header.
+// user lands: the name step, whose Skip goes on to /app, which sends
+// someone without a workspace on to create their first one, with their
+// email in the header.
 func followLink(t *testing.T, c *client, link, email string) {
 	t.Helper()
 	if !strings.HasPrefix(link, c.base+"/auth/verify?token=") {
@@ -214,8 +215,15 @@ func followLink(t *testing.T, c *client, link, email string) {
 		t.Fatalf("GET sign-in link: status %d, want 200 with a verify-submit button\n%s", verify.Status, verify.Body)
 	}
 	res := c.Submit(verify, "verify-submit")
+	if res.Status != http.StatusSeeOther || res.Location != "/welcome" {
+		t.Fatalf("POST /auth/verify: status %d, Location %q; want 303 to the name step\n%s", res.Status, res.Location, res.Body)
+	}
+	if step := c.Get(res.Location); step.Status != http.StatusOK || !step.Has("name-step-skip") {
+		t.Fatalf("GET /welcome: status %d, want 200 with Skip\n%s", step.Status, step.Body)
+	}
+	res = c.Post("/welcome", url.Values{"skip": {"1"}})
 	if res.Status != http.StatusSeeOther || res.Location != "/app" {
-		t.Fatalf("POST /auth/verify: status %d, Location %q; want 303 to /app\n%s", res.Status, res.Location, res.Body)
+		t.Fatalf("skip the name step: status %d, Location %q; want 303 to /app\n%s", res.Status, res.Location, res.Body)
 	}
 	landing := c.Get(res.Location)
 	if landing.Status != http.StatusSeeOther || landing.Location != firstWorkspacePath {

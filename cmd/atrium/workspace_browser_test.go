@@ -84,8 +84,20 @@ func TestBrowser_InviteJourney(t *testing.T) {
 			t.Errorf("invite summary %q does not name %q", summary, want)
 		}
 	}
+	// A newcomer is asked their name once they have joined; an empty
+	// Save is refused beside the field, then the name goes through.
 	teammate.do("accept the invite",
 		chromedp.Click(byTestID("invite-accept")),
+		chromedp.WaitVisible(byTestID("name-step")),
+		chromedp.Click(byTestID("name-step-save")),
+		chromedp.WaitVisible(chromedp.CSS("#field-name-error")),
+	)
+	if got := teammate.text(chromedp.CSS("#field-name-error")); !strings.Contains(got, "Skip") {
+		t.Errorf("empty name's error %q, want it to offer Skip", got)
+	}
+	teammate.do("give a name",
+		chromedp.SendKeys(byTestID("name-step-name"), "Tess Teammate"),
+		chromedp.Click(byTestID("name-step-save")),
 		chromedp.WaitVisible(byTestID("dashboard")),
 	)
 	if got, want := teammate.text(byTestID("nav-workspace")), "Acme"; got != want {
@@ -102,6 +114,9 @@ func TestBrowser_InviteJourney(t *testing.T) {
 	)
 	if got, want := founder.text(chromedp.CSS(teammateRow+` [data-testid="member-role"]`)), "Member"; got != want {
 		t.Errorf("teammate's role on Members is %q, want %q", got, want)
+	}
+	if got := founder.words(chromedp.CSS(teammateRow)); !strings.Contains(got, "Tess Teammate") {
+		t.Errorf("teammate's row on Members says %q, want their name", got)
 	}
 	if n := founder.count(chromedp.CSS(inviteRow)); n != 0 {
 		t.Errorf("%d pending invites for %s after they joined, want 0", n, teammateEmail)

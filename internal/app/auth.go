@@ -29,6 +29,9 @@ type LoginToken struct {
 	Email     string
 	Next      string
 	ExpiresAt time.Time
+	// NewUser is set on the token CompleteLogin returns when using it
+	// created the account: the user's first sign-in.
+	NewUser bool
 }
 
 // Session is a signed-in browser. The cookie holds a token; the store keeps

@@ -188,6 +188,9 @@ func CanTransferOwnership(actor Role, self bool) error {
 type PlanLimits struct {
 	FreeSeats int
 	ProSeats  int
+	// NoUpgrade words the seat-limit message for a server that sells no
+	// upgrade (production without billing): it does not suggest one.
+	NoUpgrade bool
 }
 
 // Seats returns the number of seats ws may use: paid seats while its pro
@@ -207,6 +210,9 @@ func (l PlanLimits) Seats(ws *Workspace) int {
 // would pass the limit.
 func (l PlanLimits) CheckSeats(ws *Workspace, used int) error {
 	if limit := l.Seats(ws); limit > 0 && used+1 > limit {
+		if l.NoUpgrade {
+			return Errorf(ECONFLICT, "All %d seats of this plan are in use (members and pending invites). Revoke a pending invite or remove a member to invite someone else.", limit)
+		}
 		return Errorf(ECONFLICT, "All %d seats of this plan are in use (members and pending invites). Upgrade to invite more people, or revoke a pending invite.", limit)
 	}
 	return nil

@@ -305,6 +305,12 @@ func (c *Config) MailStub() bool { return c.SMTP.Host == "" }
 // BillingEnabled reports whether a Stripe secret key is configured.
 func (c *Config) BillingEnabled() bool { return c.Stripe.SecretKey != "" }
 
+// BillingOffered reports whether the app shows billing at all: always with
+// Stripe configured, and outside production without it (the demo upgrade in
+// development, the setup notice in tests). Production without Stripe has
+// no Billing tab, no upgrade prompts and no buy button on /pricing.
+func (c *Config) BillingOffered() bool { return c.BillingEnabled() || !c.IsProduction() }
+
 // SecureCookies reports whether cookies must carry the Secure flag, that is
 // whether APP_URL is https.
 func (c *Config) SecureCookies() bool { return c.AppURL != nil && c.AppURL.Scheme == "https" }

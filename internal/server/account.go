@@ -98,7 +98,7 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	if !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), p.User.Email) {
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
-			DeleteError: "Type your email address exactly to confirm."})
+			DeleteError: "That doesn’t match. Type your email address exactly to confirm.", DeleteConfirm: formEcho(r.PostFormValue("confirm"))})
 		return
 	}
 	if err := s.Users.DeleteUser(r.Context()); err != nil {

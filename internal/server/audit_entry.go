@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,7 +12,8 @@ import (
 )
 
 // handleAuditEntry handles "GET /w/{slug}/audit/{entryID}" (owners and
-// admins): one entry with everything recorded about it. An entry of
+// admins): one entry with everything recorded about it, the people and
+// things it names resolved to what the reader may see. An entry of
 // another workspace is not found.
 func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
@@ -29,15 +28,19 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	names, err := s.auditNames(r, sc.ws)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	v := page.AuditEntryView{
-		Row:      s.auditRow(e, sc.ws, p.User.TimeZone),
-		Slug:     sc.ws.Slug,
-		Action:   e.Action,
-		Family:   e.Family().Label(),
-		ActorID:  e.ActorID,
-		Target:   e.TargetType,
-		TargetID: e.TargetID,
-		IP:       e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID,
+		Row:    s.auditRow(e, sc.ws, p.User.TimeZone),
+		Slug:   sc.ws.Slug,
+		Action: e.Action,
+		Family: e.Family().Label(),
+		Who:    names.actor(r, e),
+		Target: names.target(r, e),
+		IP:     e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID,
 		Hash: e.Hash, PrevHash: e.PrevHash,
 	}
 	keys := make([]string, 0, len(e.Metadata))
@@ -46,13 +49,8 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		val := fmt.Sprint(e.Metadata[k])
-		if _, ok := e.Metadata[k].(string); !ok {
-			if b, err := json.Marshal(e.Metadata[k]); err == nil {
-				val = string(b)
-			}
-		}
-		v.Metadata = append(v.Metadata, [2]string{k, val})
+		v.Metadata = append(v.Metadata, page.AuditDetail{Key: k, Label: app.AuditMetadataLabel(k),
+			Value: names.metadataValue(r, k, e.Metadata[k])})
 	}
 	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, "Audit entry", "audit"), v))
 }

@@ -69,7 +69,7 @@ func TestAudit_DetailExportAndDeletedActor(t *testing.T) {
 		if d.Text("audit-entry-ip") != "127.0.0.1" || d.Text("audit-entry-ua") == "—" || d.Text("audit-entry-request") == "—" {
 			t.Errorf("ip=%q ua=%q request=%q", d.Text("audit-entry-ip"), d.Text("audit-entry-ua"), d.Text("audit-entry-request"))
 		}
-		if got := d.Text("audit-entry-md-role"); got != "member" && got != "admin" {
+		if got := d.Text("audit-entry-md-role"); got != "Member" && got != "Admin" {
 			t.Errorf("metadata role=%q", got)
 		}
 		if got := member.Get(href).StatusCode; got != http.StatusForbidden && got != http.StatusNotFound {

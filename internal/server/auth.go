@@ -73,7 +73,8 @@ func (s *Server) handleLoginSent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		email = ""
 	}
-	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email}))
+	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email,
+		MailInLog: s.Config.IsDevelopment() && s.Config.MailStub()}))
 }
 
 // handleVerifyShow handles "GET /auth/verify?token=…". It only shows a
@@ -97,7 +98,8 @@ func (s *Server) handleVerifyShow(w http.ResponseWriter, r *http.Request) {
 // handleVerify handles "POST /auth/verify": it uses the token, starts a fresh
 // session (ending any session the browser held before) and goes on to the
 // link's safe local destination. A user with a second factor goes to
-// "/login/two-factor" first, with no session yet.
+// "/login/two-factor" first, with no session yet; a user the sign-in
+// created is asked for a name on the way (welcome.go).
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	token := r.PostFormValue("token")
 	if !app.ValidTokenSyntax(token) {
@@ -110,7 +112,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	pendingToken, pendingHash := app.NewToken()
 	ns.PendingHash = pendingHash
-	_, lt, err := s.Auth.CompleteLogin(r.Context(), app.HashToken(token), ns)
+	u, lt, err := s.Auth.CompleteLogin(r.Context(), app.HashToken(token), ns)
 	if errors.Is(err, app.ErrSecondFactorRequired) {
 		// The link is used; the session waits for the second factor.
 		s.setPendingCookie(w, pendingToken)
@@ -122,7 +124,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, sessToken)
-	redirect(w, r, app.SafeNext(lt.Next, appHome))
+	redirect(w, r, s.afterFirstSignIn(w, u, lt, app.SafeNext(lt.Next, appHome)))
 }
 
 // linkProblem renders the page for an unusable sign-in link, or the error

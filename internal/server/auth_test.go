@@ -57,8 +57,13 @@ func TestMagicLinkSignIn(t *testing.T) {
 
 			page := b.Get(link)
 			res = b.Submit(page, "verify-submit", nil)
-			if got, want := res.Location(), "/app"; got != want {
+			// A first sign-in asks for a name on the way (TestNameStep).
+			if got, want := res.Location(), "/welcome"; got != want {
 				t.Fatalf("after verify Location=%q, want %q", got, want)
+			}
+			res = skipNameStep(t, b, res)
+			if got, want := res.Location(), "/app"; got != want {
+				t.Fatalf("after skipping the name step Location=%q, want %q", got, want)
 			}
 			home := b.Follow(res)
 			// A first sign-in with no workspace lands on "create a workspace".
@@ -193,7 +198,7 @@ func TestVerify_NextIsAlwaysLocal(t *testing.T) {
 		email := "next" + itoa(i) + "@example.com"
 		b.Post("/login", url.Values{"email": {email}, "next": {tc.next}})
 		link := a.SMTP.WaitForMessage(t, email, 5*time.Second).Links()[0]
-		res := b.Submit(b.Get(link), "verify-submit", nil)
+		res := skipNameStep(t, b, b.Submit(b.Get(link), "verify-submit", nil))
 		if got := res.Location(); got != tc.want {
 			t.Errorf("next=%q: Location=%q, want %q", tc.next, got, tc.want)
 		}
@@ -211,7 +216,7 @@ func TestVerify_NextIsAlwaysLocal(t *testing.T) {
 	}
 	b.Submit(login, "login-submit", url.Values{"email": {"back@example.com"}})
 	link := a.SMTP.WaitForMessage(t, "back@example.com", 5*time.Second).Links()[0]
-	if got := b.Submit(b.Get(link), "verify-submit", nil).Location(); got != "/settings/account" {
+	if got := skipNameStep(t, b, b.Submit(b.Get(link), "verify-submit", nil)).Location(); got != "/settings/account" {
 		t.Fatalf("Location=%q, want /settings/account", got)
 	}
 }

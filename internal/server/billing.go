@@ -15,6 +15,10 @@ import (
 // handleBilling handles "GET /w/{slug}/billing": owners manage, admins see
 // the status read-only.
 func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
+	if !s.Config.BillingOffered() {
+		s.handleNotFound(w, r)
+		return
+	}
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
 	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.ws.ID)

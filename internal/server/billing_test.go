@@ -213,7 +213,8 @@ func TestBilling_StripeDown(t *testing.T) {
 }
 
 // TestBillingPage_Off: without STRIPE_SECRET_KEY the page says billing is
-// off; the demo upgrade exists only in development.
+// off (in production there is no page at all: TestProduction_NoBilling);
+// the demo upgrade exists only in development.
 func TestBillingPage_Off(t *testing.T) {
 	t.Parallel()
 	for _, env := range []string{"test", "production"} {
@@ -222,7 +223,11 @@ func TestBillingPage_Off(t *testing.T) {
 			a := newTestApp(t, "sqlite", withEnv("APP_ENV", env))
 			owner, slug, _ := billingOwner(t, a, "owner@example.com")
 			page := owner.Get("/w/" + slug + "/billing")
-			if !page.Has("billing-off") || page.Has("billing-demo-upgrade") || page.Has("billing-upgrade") {
+			if env == "production" {
+				if page.StatusCode != http.StatusNotFound || page.Has("billing-off") {
+					t.Errorf("billing page in production without Stripe: status %d, off notice %v; want 404", page.StatusCode, page.Has("billing-off"))
+				}
+			} else if !page.Has("billing-off") || page.Has("billing-demo-upgrade") || page.Has("billing-upgrade") {
 				t.Errorf("billing off in %s: off %v demo %v upgrade %v; want only billing-off", env,
 					page.Has("billing-off"), page.Has("billing-demo-upgrade"), page.Has("billing-upgrade"))
 			}

@@ -155,7 +155,7 @@ func TestHead_AnsweredWhereGetIs(t *testing.T) {
 			t.Fatalf("HEAD sign-in link: status %d, want 200", res.StatusCode)
 		}
 	}
-	if res := b.Follow(b.Submit(b.Get(link), "verify-submit", nil)); res.StatusCode != http.StatusOK || !res.Has("workspace-create-form") {
+	if res := b.Follow(skipNameStep(t, b, b.Submit(b.Get(link), "verify-submit", nil))); res.StatusCode != http.StatusOK || !res.Has("workspace-create-form") {
 		t.Fatalf("sign-in after HEAD: status %d\n%s", res.StatusCode, res.Body)
 	}
 

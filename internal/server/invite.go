@@ -239,7 +239,8 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.Invites.AcceptInvite(r.Context(), key, s.plans())
 	if errors.Is(err, app.ErrWorkspaceFull) {
 		// The invite stays pending: say why, and how to get a seat.
-		s.render(w, r, http.StatusConflict, page.Invite(s.page(w, r, "Invitation"), page.InviteView{State: "full"}))
+		s.render(w, r, http.StatusConflict, page.Invite(s.page(w, r, "Invitation"), page.InviteView{State: "full",
+			NoUpgrade: !s.Config.BillingOffered()}))
 		return
 	}
 	if err != nil {
@@ -251,7 +252,7 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlash(w, "success", "Welcome to “"+ws.Name+"”.")
-	redirect(w, r, wsPath(ws, ""))
+	redirect(w, r, s.nameStepAfterInvite(w, r, &app.PrincipalFromContext(r.Context()).User, wsPath(ws, "")))
 }
 
 // joinedBy returns the workspace a failed accept already joined: a second

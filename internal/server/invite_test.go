@@ -84,13 +84,18 @@ func TestInviteJourney(t *testing.T) {
 				t.Errorf("invite summary=%q, want workspace, inviter and role", s)
 			}
 
+			// A newcomer is asked for a name once they have joined.
 			res = mate.Submit(invite, "invite-accept", nil)
-			if got, want := res.Location(), "/w/"+slug; got != want {
+			if got, want := res.Location(), "/welcome?next=%2Fw%2F"+slug; got != want {
 				t.Fatalf("accept Location=%q, want %q", got, want)
 			}
-			dash := mate.Follow(res)
-			if dash.Text("dashboard-name") != "Acme Inc" || !strings.Contains(dash.Text("flash"), "Welcome") {
-				t.Fatalf("after accept: name %q flash %q", dash.Text("dashboard-name"), dash.Text("flash"))
+			step := mate.Follow(res)
+			if !step.Has("name-step") || !strings.Contains(step.Text("flash"), "Welcome") {
+				t.Fatalf("after accept: name step %v flash %q", step.Has("name-step"), step.Text("flash"))
+			}
+			dash := mate.Follow(mate.Submit(step, "name-step-skip", url.Values{"skip": {"1"}}))
+			if dash.Text("dashboard-name") != "Acme Inc" {
+				t.Fatalf("after the name step: dashboard %q", dash.Text("dashboard-name"))
 			}
 			if got, want := dash.Text("nav-role"), "Member"; got != want {
 				t.Errorf("nav role=%q, want %q", got, want)

@@ -88,7 +88,9 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err := s.plans().CheckSeats(sc.ws, mp.SeatsUsed()); err != nil {
 		v.Invite.SeatsFull = true
 		v.Invite.SeatMessage = app.ErrorMessage(err)
-		v.Invite.BillingURL = wsPath(sc.ws, "/billing")
+		if s.Config.BillingOffered() {
+			v.Invite.BillingURL = wsPath(sc.ws, "/billing")
+		}
 	}
 	if err := app.CanLeave(actor, owners); err != nil {
 		v.LeaveBlocked = app.ErrorMessage(err)

@@ -41,10 +41,11 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
 	p := s.publicPage(w, r, "Pricing", "pricing")
 	v := page.PricingView{
-		FreeSeats: seatsText(s.Config.FreePlanSeats),
-		ProSeats:  seatsText(s.Config.ProPlanSeats),
-		ProPrice:  s.Config.ProPlanPriceLabel,
-		SignedIn:  p.User != nil,
+		FreeSeats:  seatsText(s.Config.FreePlanSeats),
+		ProSeats:   seatsText(s.Config.ProPlanSeats),
+		ProPrice:   s.Config.ProPlanPriceLabel,
+		SignedIn:   p.User != nil,
+		NoPurchase: !s.Config.BillingOffered(),
 	}
 	s.render(w, r, http.StatusOK, page.Pricing(p, v))
 }
@@ -65,6 +66,10 @@ func seatsText(limit int) string {
 // user owns, else of one they administer (read-only there), else to a new
 // workspace.
 func (s *Server) handleBillingShortcut(w http.ResponseWriter, r *http.Request) {
+	if !s.Config.BillingOffered() {
+		s.handleNotFound(w, r)
+		return
+	}
 	pr := app.PrincipalFromContext(r.Context())
 	list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID)
 	if err != nil {

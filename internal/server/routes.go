@@ -67,6 +67,8 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/app", s.handleAppHome)
+			r.Get("/welcome", s.handleNameStepShow)
+			r.Post("/welcome", s.handleNameStepSave)
 			r.Get("/billing", s.handleBillingShortcut)
 			r.Get("/settings/account", s.handleAccountShow)
 			r.Post("/settings/account", s.handleAccountUpdate)

@@ -76,7 +76,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p.Section = section
 	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
-		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil}
+		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		// The switcher is navigation: without the list it still names the
 		// current workspace, so a failed read does not fail the page.
@@ -231,7 +231,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 
 // plans returns the seat limits from configuration.
 func (s *Server) plans() app.PlanLimits {
-	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats}
+	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats, NoUpgrade: !s.Config.BillingOffered()}
 }
 
 func planLabel(plan string) string {
@@ -316,7 +316,8 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
 		v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
-			ConfirmError: "Type the workspace's name exactly to confirm.", TwoFactor: s.twoFactorPolicy(r)}
+			ConfirmError: "That doesn’t match. Type the workspace's name, " + sc.ws.Name + ", exactly to confirm.",
+			ConfirmValue: formEcho(r.PostFormValue("confirm")), TwoFactor: s.twoFactorPolicy(r)}
 		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
 		return
 	}

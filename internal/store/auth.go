@@ -132,6 +132,7 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 			return err
 		}
 		user = u
+		token.NewUser = created
 		if created {
 			if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionUserCreated,
 				TargetType: "user", TargetID: fmt.Sprint(u.ID)}); err != nil {

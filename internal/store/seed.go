@@ -62,6 +62,13 @@ type (
 		// acceptedAfter is how long after the invite it was accepted (its
 		// invite.accepted entry); 0 unless the status is accepted.
 		acceptedAfter time.Duration
+		// removedAfter, when set, is how long after joining the invitee
+		// was removed (member.removed; they have no membership).
+		removedAfter time.Duration
+		// revokedAfter is how long after sending a revoked invite was
+		// revoked (invite.revoked).
+		revokedAfter time.Duration
+		resent       bool // a pending invite resent halfway (invite.resent)
 	}
 	seedWorkspace struct {
 		name, slug, plan, status string
@@ -70,22 +77,23 @@ type (
 		periodEnd                time.Duration // from now; 0 for none
 		members                  []seedMember
 		invites                  []seedInvite
+		history                  bool // adds acmeHistory's everyday activity
 	}
 )
 
 const day = 24 * time.Hour
 
 func demoUsers() []seedUser {
-	return []seedUser{
+	return append([]seedUser{
 		{email: DemoOwnerEmail, name: "Frankie Founder", age: 30 * day},
 		{email: "teammate@example.com", name: "Taylor Teammate", age: 29 * day},
-	}
+	}, crowdUsers()...)
 }
 
 func demoWorkspaces() []seedWorkspace {
-	return []seedWorkspace{
+	ws := []seedWorkspace{
 		{
-			name: "Acme Inc", slug: "acme", plan: app.PlanPro, status: app.SubActive,
+			name: "Acme Inc", slug: "acme", plan: app.PlanPro, status: app.SubActive, history: true,
 			customerID: "cus_seed_acme", subID: "sub_seed_acme", age: 30 * day, periodEnd: 10 * day,
 			members: []seedMember{
 				{email: DemoOwnerEmail, role: app.RoleOwner, age: 30 * day},
@@ -108,6 +116,9 @@ func demoWorkspaces() []seedWorkspace {
 				status: app.InvitePending, age: 1 * day}},
 		},
 	}
+	crowdAcme(&ws[0])
+	crowdStudio(&ws[1])
+	return ws
 }
 
 // seedTokenHash is the stored hash of a seeded invite's token. The token is
@@ -270,6 +281,13 @@ func (s *seeder) workspace(w seedWorkspace) (SeedItem, error) {
 		}
 		audits += n
 	}
+	if w.history {
+		n, err := s.acmeHistory(r.ID, w)
+		if err != nil {
+			return item, err
+		}
+		audits += n
+	}
 	if w.status != "" {
 		at := now.Add(w.periodEnd - 30*day)
 		if err := s.audit(auditRecord{WorkspaceID: &r.ID, ActorUserID: &owner, Action: app.ActionSubscriptionUpdated,
@@ -305,14 +323,30 @@ func (s *seeder) invite(workspaceID int64, slug string, inv seedInvite) (int, er
 		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at}, md); err != nil {
 		return 0, err
 	}
-	if inv.status != app.InviteAccepted {
+	switch {
+	case inv.resent:
+		return 2, s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionInviteResent,
+			TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.age / 2).Truncate(time.Second)},
+			map[string]any{"email": inv.email})
+	case inv.status == app.InviteRevoked:
+		return 2, s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionInviteRevoked,
+			TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.revokedAfter)},
+			map[string]any{"email": inv.email})
+	case inv.status != app.InviteAccepted:
 		return 1, nil
 	}
 	invitee := s.users[inv.email]
 	accepted := map[string]any{"email": inv.email, "role": string(inv.role)}
-	err := s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &invitee, Action: app.ActionInviteAccepted,
-		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.acceptedAfter)}, accepted)
-	return 2, err
+	if err := s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &invitee, Action: app.ActionInviteAccepted,
+		TargetType: "invite", TargetID: fmt.Sprint(ir.ID), CreatedAt: at.Add(inv.acceptedAfter)}, accepted); err != nil {
+		return 2, err
+	}
+	if inv.removedAfter == 0 {
+		return 2, nil
+	}
+	return 3, s.audit(auditRecord{WorkspaceID: &workspaceID, ActorUserID: &inviter, Action: app.ActionMemberRemoved,
+		TargetType: "user", TargetID: fmt.Sprint(invitee), CreatedAt: at.Add(inv.acceptedAfter + inv.removedAfter)},
+		map[string]any{"email": inv.email})
 }
 
 // seededWorkspace reports whether the workspace's creation entry carries

@@ -68,14 +68,14 @@ func TestSeedDemo_Idempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("SeedDemo: %v", err)
 		}
-		if got, want := first.Created("user"), 2; got != want {
+		if got, want := first.Created("user"), 33; got != want {
 			t.Errorf("first run created %d users, want %d", got, want)
 		}
 		if got, want := first.Created("workspace"), 2; got != want {
 			t.Errorf("first run created %d workspaces, want %d", got, want)
 		}
 		want := dumpTables(t, db)
-		for table, n := range map[string]int{"users": 2, "workspaces": 2, "memberships": 3, "invites": 4, "audit_logs": 10, "mail_outbox": 0} {
+		for table, n := range map[string]int{"users": 33, "workspaces": 2, "memberships": 30, "invites": 46, "audit_logs": 240, "mail_outbox": 0} {
 			if got := len(want[table]); got != n {
 				t.Errorf("%s: %d rows after the first seed, want %d", table, got, n)
 			}
@@ -140,8 +140,8 @@ func TestSeedDemo_Content(t *testing.T) {
 		}
 		want := []wsView{
 			{Name: "Acme Inc", Slug: "acme", Plan: app.PlanPro, Status: app.SubActive, Customer: "cus_seed_acme",
-				Subscription: "sub_seed_acme", Role: app.RoleOwner, Members: 2, Renews: true},
-			{Name: "Demo Studio", Slug: "demo-studio", Plan: app.PlanFree, Role: app.RoleOwner, Members: 1},
+				Subscription: "sub_seed_acme", Role: app.RoleOwner, Members: 28, Renews: true},
+			{Name: "Demo Studio", Slug: "demo-studio", Plan: app.PlanFree, Role: app.RoleOwner, Members: 2},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("founder's workspaces (-want +got):\n%s", diff)
@@ -159,7 +159,11 @@ func TestSeedDemo_Content(t *testing.T) {
 			ws   *app.Workspace
 			want map[string]string // email → state
 		}{
-			{acme, map[string]string{"newhire@example.com": app.InvitePending, "late-reply@example.com": app.InviteExpired}},
+			{acme, map[string]string{"newhire@example.com": app.InvitePending, "late-reply@example.com": app.InviteExpired,
+				"candidate01@example.net": app.InvitePending, "candidate02@example.net": app.InvitePending,
+				"candidate03@example.net": app.InvitePending, "candidate04@example.net": app.InvitePending,
+				"candidate05@example.net": app.InvitePending, "candidate06@example.net": app.InvitePending,
+				"candidate07@example.net": app.InviteExpired, "candidate08@example.net": app.InviteExpired}},
 			{demo, map[string]string{"demo-invite@example.com": app.InvitePending}},
 		} {
 			list, err := invites.FindInvites(ctx, tc.ws.ID, 100)
@@ -184,7 +188,7 @@ func TestSeedDemo_Content(t *testing.T) {
 			t.Errorf("FindInvitesForEmail(newhire) = %v, %v; want the acme invite", mine, err)
 		}
 
-		entries, err := audit.FindAuditEntries(ctx, app.AuditFilter{WorkspaceID: acme.ID})
+		entries, err := audit.FindAuditEntries(ctx, app.AuditFilter{WorkspaceID: acme.ID, Limit: 1000})
 		if err != nil {
 			t.Fatalf("FindAuditEntries: %v", err)
 		}
@@ -198,10 +202,43 @@ func TestSeedDemo_Content(t *testing.T) {
 				t.Errorf("audit entry %d (%s) has no actor", e.ID, e.Action)
 			}
 		}
-		wantActions := map[string]int{app.ActionWorkspaceCreated: 1, app.ActionInviteSent: 3, app.ActionInviteAccepted: 1,
-			app.ActionSubscriptionUpdated: 1}
+		wantActions := map[string]int{app.ActionWorkspaceCreated: 1, app.ActionInviteSent: 44, app.ActionInviteAccepted: 31,
+			app.ActionInviteResent: 3, app.ActionInviteRevoked: 3, app.ActionMemberRemoved: 4, app.ActionMemberRoleChanged: 112,
+			app.ActionAuditExported: 4, app.ActionSubscriptionUpdated: 1}
 		if diff := cmp.Diff(wantActions, actions); diff != "" {
 			t.Errorf("acme audit actions (-want +got):\n%s", diff)
+		}
+		// Enough for the audit log's pages, spread over weeks, and a
+		// members list that pages too.
+		if len(entries) < 200 {
+			t.Errorf("acme has %d audit entries, want 200 or more", len(entries))
+		}
+		if span := entries[0].CreatedAt.Sub(entries[len(entries)-1].CreatedAt); span < 21*24*time.Hour {
+			t.Errorf("acme's audit entries span %v, want weeks", span)
+		}
+		members, err := workspaces.FindMembers(ctx, acme.ID)
+		if err != nil {
+			t.Fatalf("FindMembers: %v", err)
+		}
+		named := 0
+		for _, m := range members {
+			if m.Name != "" {
+				named++
+			}
+		}
+		if len(members) != 28 || named != 28 {
+			t.Errorf("acme: %d members, %d with a name; want 28 named", len(members), named)
+		}
+		// Every role change ends where it started: the generated admins are
+		// the ones the seed made admins.
+		admins := 0
+		for _, m := range members {
+			if m.Role == app.RoleAdmin {
+				admins++
+			}
+		}
+		if admins != 5 {
+			t.Errorf("acme has %d admins, want 5 (the teammate and four generated)", admins)
 		}
 	})
 }

@@ -101,6 +101,9 @@ func Login(p layout.Page, v LoginView) templ.Component {
 // CheckEmailView names the address a sign-in link was sent to.
 type CheckEmailView struct {
 	Email string
+	// MailInLog is set on a development server without SMTP, where the
+	// link is printed in the server's log instead of sent.
+	MailInLog bool
 }
 
 // CheckEmail tells the user a sign-in link is on its way.
@@ -140,13 +143,28 @@ func CheckEmail(p layout.Page, v CheckEmailView) templ.Component {
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.Email)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/login.templ`, Line: 61, Col: 89}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/login.templ`, Line: 64, Col: 89}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</strong>. It’s valid for 15 minutes and can be used once.</p></div><p class=\"notice\">Running in development? The link is printed in the terminal where the server runs.</p><div class=\"card-footer\"><a href=\"/login\" data-testid=\"different-email\">Use a different email</a></div></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</strong>. It’s valid for 15 minutes and can be used once.</p></div>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if v.MailInLog {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<p class=\"notice\" data-testid=\"check-email-dev-hint\">Development server: no email is sent. The link is printed in the terminal where the server runs.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			} else {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<p class=\"muted small\" data-testid=\"check-email-help\">Nothing after a few minutes? Check your spam folder, or ask for a new link.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"card-footer\"><a href=\"/login\" data-testid=\"different-email\">Use a different email</a></div></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

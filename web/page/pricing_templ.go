@@ -17,6 +17,9 @@ type PricingView struct {
 	ProSeats  string // e.g. "Unlimited members"
 	ProPrice  string // PRO_PLAN_PRICE_LABEL, e.g. "$29 per workspace / month"
 	SignedIn  bool
+	// NoPurchase hides the buy button: production without billing, where
+	// nobody can upgrade online.
+	NoPurchase bool
 }
 
 // Pricing renders "GET /pricing".
@@ -49,76 +52,116 @@ func Pricing(p layout.Page, v PricingView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"stack\" data-testid=\"pricing\"><div class=\"page-header pricing-header\"><h1>Pricing</h1><p class=\"lead\">Every workspace starts free. Upgrade when your team needs more seats; a seat is a member or a pending invite.</p></div><ul class=\"plans\"><li class=\"card plan\" data-testid=\"plan-free\" aria-labelledby=\"plan-free-name\"><h2 id=\"plan-free-name\">Free</h2><p class=\"plan-price\">$0</p><p class=\"plan-seats\" data-testid=\"plan-free-seats\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"stack\" data-testid=\"pricing\"><div class=\"page-header pricing-header\"><h1>Pricing</h1>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if v.NoPurchase {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"lead\">Every workspace starts free. A seat is a member or a pending invite.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			} else {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"lead\">Every workspace starts free. Upgrade when your team needs more seats; a seat is a member or a pending invite.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><ul class=\"plans\"><li class=\"card plan\" data-testid=\"plan-free\" aria-labelledby=\"plan-free-name\"><h2 id=\"plan-free-name\">Free</h2><p class=\"plan-price\">$0</p><p class=\"plan-seats\" data-testid=\"plan-free-seats\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(v.FreeSeats)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 25, Col: 70}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 32, Col: 70}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</p><ul class=\"plan-features\"><li>Magic-link sign-in</li><li>Invites, roles and an audit log</li><li>Unlimited workspaces</li></ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</p><ul class=\"plan-features\"><li>Magic-link sign-in</li><li>Invites, roles and an audit log</li><li>Unlimited workspaces</li></ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if v.SignedIn {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<a class=\"btn btn-secondary btn-block\" href=\"/app\" data-testid=\"pricing-start\">Open your workspace</a><p class=\"plan-note muted small\">Every new workspace starts on this plan.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<a class=\"btn btn-secondary btn-block\" href=\"/app\" data-testid=\"pricing-start\">Open your workspace</a><p class=\"plan-note muted small\">Every new workspace starts on this plan.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<a class=\"btn btn-secondary btn-block\" href=\"/login\" data-testid=\"pricing-start\">Start free</a><p class=\"plan-note muted small\">No card needed: signing in creates your account.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<a class=\"btn btn-secondary btn-block\" href=\"/login\" data-testid=\"pricing-start\">Start free</a><p class=\"plan-note muted small\">No card needed: signing in creates your account.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</li><li class=\"card plan plan-featured\" data-testid=\"plan-pro\" aria-labelledby=\"plan-pro-name\"><h2 id=\"plan-pro-name\">Pro</h2><p class=\"plan-price\" data-testid=\"plan-pro-price\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</li><li class=\"card plan plan-featured\" data-testid=\"plan-pro\" aria-labelledby=\"plan-pro-name\"><h2 id=\"plan-pro-name\">Pro</h2><p class=\"plan-price\" data-testid=\"plan-pro-price\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(v.ProPrice)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 41, Col: 68}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 48, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</p><p class=\"plan-seats\" data-testid=\"plan-pro-seats\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</p><p class=\"plan-seats\" data-testid=\"plan-pro-seats\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.ProSeats)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 42, Col: 68}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/pricing.templ`, Line: 49, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</p><ul class=\"plan-features\"><li>Everything in Free</li><li>Payment by card through Stripe</li><li>Invoices and card changes in the customer portal</li></ul><a class=\"btn btn-primary btn-block\" href=\"/billing\" data-testid=\"pricing-upgrade\">Upgrade to Pro</a><p class=\"plan-note muted small\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</p><ul class=\"plan-features\"><li>Everything in Free</li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.SignedIn {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "Opens your workspace's billing page, where its owner upgrades.")
+			if !v.NoPurchase {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<li>Payment by card through Stripe</li><li>Invoices and card changes in the customer portal</li>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</ul>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if v.NoPurchase {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<p class=\"plan-note muted small\" data-testid=\"pricing-no-purchase\">Pro can’t be bought online here yet; the team running this service sets it up on request.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "Sign in, then upgrade from your workspace's billing page.")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<a class=\"btn btn-primary btn-block\" href=\"/billing\" data-testid=\"pricing-upgrade\">Upgrade to Pro</a><p class=\"plan-note muted small\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				if v.SignedIn {
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "Opens your workspace's billing page, where its owner upgrades.")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+				} else {
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "Sign in, then upgrade from your workspace's billing page.")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</p></li></ul></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</li></ul></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -198,8 +198,15 @@ func TestDashboard(t *testing.T) {
 		if got, want := text(doc.Find("h1")), evil; got != want {
 			t.Errorf("h1=%q, want %q", got, want)
 		}
-		if got := text(one(t, doc, "stat-plan")); got != "Plan Free Past due Billing" {
-			t.Errorf("plan=%q", got)
+		if got := text(one(t, doc, "stat-plan")); got != "Plan Free Past due" {
+			t.Errorf("plan=%q (no Billing link for a role that cannot see billing)", got)
+		}
+		ws := *p.Workspace
+		ws.CanSeeBilling = true
+		billing := p
+		billing.Workspace = &ws
+		if doc, _ := render(t, page.Dashboard(billing, full)); text(one(t, doc, "stat-plan")) != "Plan Free Past due Billing" {
+			t.Errorf("plan=%q for an owner who sees billing", text(one(t, doc, "stat-plan")))
 		}
 		members := one(t, doc, "stat-members")
 		if got := text(members.Find(".stat-value")); got != "3" {
