@@ -66,6 +66,55 @@ func TestLogRequests_RedactsTokenShapedSegments(t *testing.T) {
 	}
 }
 
+// TestLogRequests_RedactsTokenRuns: a path segment holding a token-shaped
+// run is redacted whatever surrounds the run (an API key's "atr_", one
+// extra character, a file extension, a percent-escape) and whether or not
+// a route matched, while slugs and the app's own segments stay readable.
+func TestLogRequests_RedactsTokenRuns(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	token, _ := app.NewToken()
+	key, _, _ := app.NewAPIKeySecret()
+	secrets := map[string]string{ // the path sent: the secret in it
+		"/api/v1/" + key:                          key,
+		"/api/v1/workspaces/" + key + "/members":  key,
+		"/" + token + "x":                         token,
+		"/x" + token:                              token,
+		"/invites/" + token + ".json":             token,
+		"/invites/" + token + "%7E":               token,
+		"/auth/verify/" + token[:30]:              token[:30],
+		"/w/acme/" + token[5:] + "~!":             token[5:],
+		"/static/" + token + "/" + token + "/app": token,
+		"/a.b/" + "zz_" + token + "_zz":           token,
+	}
+	for path := range secrets {
+		res := b.Get(path)
+		if res.StatusCode >= 500 {
+			t.Fatalf("GET %s: status %d", path, res.StatusCode)
+		}
+	}
+	kept := "/w/a-long-but-ordinary-workspace-slug-2026/settings/two-factor"
+	b.Get(kept)
+	logs := a.logs.String()
+	for path, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			t.Errorf("GET %s: the secret reached the log", path)
+		}
+	}
+	if !strings.Contains(logs, `"path":"`+kept+`"`) {
+		t.Errorf("the ordinary path %s was not logged as it is", kept)
+	}
+	for _, want := range []string{`"path":"/api/v1/[redacted]"`, `"path":"/[redacted]"`, `"path":"/api/v1/workspaces/[redacted]/members"`,
+		`"path":"/static/[redacted]/[redacted]/app"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs)
+	}
+}
+
 func TestFlash_SignedAndHostPrefixed(t *testing.T) {
 	t.Run("HTTPS", func(t *testing.T) {
 		a := newTestApp(t, "sqlite", withEnv("APP_URL", "https://atrium.example"))
