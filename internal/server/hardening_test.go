@@ -173,6 +173,90 @@ func TestFlash_SignedAndHostPrefixed(t *testing.T) {
 	})
 }
 
+// TestFlash_ExpiresInsideSignature: a genuine flash cookie copied from a
+// response shows its message only until the expiry signed inside it,
+// whatever the cookie's Max-Age; changing that expiry breaks the signature.
+func TestFlash_ExpiresInsideSignature(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	b.signIn("ada@example.com")
+	lines := setCookies(b.Post("/logout", nil), "atrium_flash")
+	if len(lines) != 1 {
+		t.Fatalf("flash Set-Cookie=%q", lines)
+	}
+	genuine := strings.TrimPrefix(strings.SplitN(lines[0], ";", 2)[0], "atrium_flash=")
+	u, _ := url.Parse(a.URL)
+	show := func(value string) string {
+		t.Helper()
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "atrium_flash", Value: value, Path: "/"}})
+		return b.Get("/login").Text("flash")
+	}
+	if got := show(genuine); got != "You have signed out." {
+		t.Fatalf("genuine flash shows %q", got)
+	}
+	a.Clock.Add(90 * time.Second)
+	if got := show(genuine); got != "You have signed out." {
+		t.Fatalf("genuine flash replayed within its two minutes shows %q", got)
+	}
+	a.Clock.Add(time.Minute)
+	if got := show(genuine); got != "" {
+		t.Fatalf("genuine flash replayed after its expiry shows %q", got)
+	}
+	exp, rest, ok := strings.Cut(genuine, ":")
+	if !ok || len(exp) < 10 {
+		t.Fatalf("flash cookie %q does not start with its expiry", genuine)
+	}
+	if got := show("9999999999:" + rest); got != "" {
+		t.Fatalf("flash with a pushed-back expiry shows %q", got)
+	}
+}
+
+// TestLastWorkspaceCookie_HostPrefixed: under https the cookie naming the
+// last workspace opened carries the __Host- prefix (Secure, Path=/, no
+// Domain), like the session and flash cookies, and /app honours it.
+func TestLastWorkspaceCookie_HostPrefixed(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("APP_URL", "https://atrium.example"))
+	b := a.newBrowser(t)
+	b.Post("/login", url.Values{"email": {"ada@example.com"}})
+	link, _ := url.Parse(a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second).Links()[0])
+	res := b.Post("/auth/verify", url.Values{"token": {link.Query().Get("token")}})
+	var session string
+	for _, c := range res.Cookies() {
+		if c.Name == "__Host-atrium_session" {
+			session = c.Name + "=" + c.Value
+		}
+	}
+	if session == "" {
+		t.Fatalf("no session cookie: %q", res.Header.Values("Set-Cookie"))
+	}
+	// The jar keeps Secure cookies from this plain-HTTP test server, so
+	// the browser sends them by hand.
+	b.Headers.Set("Cookie", session)
+	first := createWorkspace(t, b, "Acme")
+	second := createWorkspace(t, b, "Globex")
+	res = b.Get("/w/" + first)
+	if n := len(setCookies(res, "atrium_last_ws")); n != 0 {
+		t.Errorf("an atrium_last_ws cookie without the __Host- prefix was set under https")
+	}
+	got := setCookies(res, "__Host-atrium_last_ws")
+	if len(got) != 1 || !strings.Contains(got[0], "Secure") || !strings.Contains(got[0], "Path=/") ||
+		strings.Contains(got[0], "Domain=") {
+		t.Fatalf("last-workspace Set-Cookie under https=%q, want one __Host- cookie, Secure, Path=/, no Domain\nall: %q",
+			got, res.Header.Values("Set-Cookie"))
+	}
+	for _, name := range []string{"__Host-atrium_last_ws", "atrium_last_ws"} {
+		b.Headers.Set("Cookie", session+"; "+name+"="+second)
+		loc := b.Get("/app").Location()
+		want := "/w/" + second
+		if name == "atrium_last_ws" {
+			want = "/w/" + first // an unprefixed cookie is not the app's under https
+		}
+		if loc != want {
+			t.Errorf("/app with %s=%s goes to %q, want %q", name, second, loc, want)
+		}
+	}
+}
+
 func TestHead_AnsweredWhereGetIs(t *testing.T) {
 	a := newTestApp(t, "sqlite")
 	b := a.newBrowser(t)
