@@ -207,3 +207,54 @@ func TestAuditLog_Integrity(t *testing.T) {
 		})
 	})
 }
+
+// TestMigrate_RecordsEarlierPruneCheckpoints: a chain pruned before
+// migration 00015 (through the old gate, with no audit.pruned entry naming
+// its checkpoint) verifies after the upgrade, which writes that entry.
+func TestMigrate_RecordsEarlierPruneCheckpoints(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newClock(db)
+		owner := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, owner, "Acme")
+		sendInvite(t, db, c, owner.ctx, ws.ID, "grace@example.com", app.RoleMember)
+		for {
+			m, err := db.MigrateDown(ctx)
+			if err != nil {
+				t.Fatalf("migrate down: %v", err)
+			}
+			if m == nil || m.Version <= 15 {
+				break
+			}
+		}
+		first := rowCount(t, db, "SELECT MIN(id) FROM audit_logs WHERE workspace_id = ?", ws.ID)
+		var hash string
+		if err := db.SQL().QueryRowContext(ctx, fmt.Sprintf("SELECT hash FROM audit_logs WHERE id = %d", first)).Scan(&hash); err != nil {
+			t.Fatal(err)
+		}
+		// What PruneAudit did before 00015, in one transaction.
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"INSERT INTO audit_gate (reason) VALUES ('prune')",
+			fmt.Sprintf("DELETE FROM audit_logs WHERE id = %d", first),
+			fmt.Sprintf("UPDATE audit_chains SET pruned_id = %d, pruned_hash = '%s' WHERE workspace_id = %d", first, hash, ws.ID),
+			"DELETE FROM audit_gate"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.MigrateUp(ctx); err != nil {
+			t.Fatalf("migrate up: %v", err)
+		}
+		requireIntact(t, db)
+		p := latestAudit(t, db, ws.ID, app.ActionAuditPruned)
+		if got, want := p.Metadata["checkpoint"], fmt.Sprintf("%d:%s", first, hash); got != want {
+			t.Errorf("audit.pruned written on upgrade names %v, want %s", got, want)
+		}
+	})
+}
