@@ -14,7 +14,7 @@ import (
 const auditSynopsis = `audit verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG [--format csv|jsonl] [--since DATE] [--until DATE]
 
   verify  walk each hash chain and report rows checked and the first broken link (exit 1 on a break)
-  head    print each chain's newest id and hash: record them outside the database daily
+  head    print each chain's newest id and hash, and where it starts: record them outside the database daily
   prune   delete entries created before DATE (YYYY-MM-DD, UTC), keeping a checkpoint so verify passes
   export  write a workspace's entries to stdout, newest first (since/until: YYYY-MM-DD, UTC, inclusive)`
 
@@ -108,12 +108,15 @@ func runAudit(ctx context.Context, args []string, env config.Env, stdout, stderr
 		return auditHead(ctx, db, stdout)
 	case "prune":
 		res, err := db.PruneAudit(ctx, cut)
+		if app.ErrorCode(err) == app.EINVALID || app.ErrorCode(err) == app.ECONFLICT {
+			return fmt.Errorf("%s", app.ErrorMessage(err))
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Pruned %d entries from %d chain(s), created before %s. The checkpoints keep 'atrium audit verify' passing;\n",
 			res.Deleted, res.Chains, cut.Format(time.DateOnly))
-		fmt.Fprintln(stdout, "the prune is in the log as "+app.ActionAuditPruned+". Record the new heads: 'atrium audit head'.")
+		fmt.Fprintln(stdout, "each pruned chain names its checkpoint in an "+app.ActionAuditPruned+" entry. Record the new heads: 'atrium audit head'.")
 		return nil
 	default:
 		f := app.AuditFilter{WorkspaceID: wsID, From: from}
@@ -178,12 +181,24 @@ func auditHead(ctx context.Context, db *store.DB, stdout io.Writer) error {
 		return err
 	}
 	for _, h := range heads {
-		fmt.Fprintf(stdout, "%-24s id %d  %s\n", chainName(h.WorkspaceID, h.Slug), h.HeadID, h.HeadHash)
+		// The start is printed too: a chain whose oldest entries were
+		// removed behind the app's back keeps its head but not its start.
+		fmt.Fprintf(stdout, "%-24s id %d  %s  from id %d  %s\n", chainName(h.WorkspaceID, h.Slug), h.HeadID, h.HeadHash,
+			h.PrunedID, startHash(h.PrunedHash))
 	}
 	fmt.Fprintf(stdout, "%d chain(s) at %s. Write these lines to your ticket system or object store daily:\n", len(heads),
 		time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintln(stdout, "a later 'atrium audit verify' proves nothing about entries before a change unless the heads were kept elsewhere.")
 	return nil
+}
+
+// startHash is how auditHead prints a chain's checkpoint hash: "-" for a
+// chain never pruned.
+func startHash(h string) string {
+	if h == "" {
+		return "-"
+	}
+	return h
 }
 
 // chainName names a chain for people: the workspace's slug, its id when

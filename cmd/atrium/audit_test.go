@@ -109,8 +109,11 @@ func TestAudit_CLI(t *testing.T) {
 	}
 }
 
-// TestAudit_PruneThenVerify: pruning everything before tomorrow through the
-// command leaves checkpoints that verify accepts, and the prune's own entry.
+// TestAudit_PruneThenVerify: prune refuses a cut-off in the future with a
+// clear line and removes nothing; a prune up to today passes verify; the
+// oldest entries of a chain removed behind a forged checkpoint (no
+// audit.pruned entry names it) make verify exit 1 and change that chain's
+// line in 'audit head', which prints where each chain starts.
 func TestAudit_PruneThenVerify(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range storetest.Dialects(t) {
@@ -120,17 +123,49 @@ func TestAudit_PruneThenVerify(t *testing.T) {
 			if res := runAtrium(t, env, "seed"); res.Code != 0 {
 				t.Fatalf("seed: %s", res.Output())
 			}
+			entries := rowCounts(t, env["DATABASE_URL"])["audit_logs"]
 			tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
 			res := runAtrium(t, env, "audit", "prune", "--before", tomorrow, "--yes")
-			if res.Code != 0 || !strings.Contains(res.Stdout, "Pruned ") {
-				t.Fatalf("prune: exit %d\n%s", res.Code, res.Output())
+			if res.Code != 1 || !strings.Contains(res.Output(), "is in the future") {
+				t.Fatalf("prune --before tomorrow: exit %d, want 1 and a line about the future\n%s", res.Code, res.Output())
 			}
-			ok := runAtrium(t, env, "audit", "verify")
-			if ok.Code != 0 || !strings.Contains(ok.Stdout, "Every chain is intact") {
-				t.Errorf("verify after the prune: exit %d\n%s", ok.Code, ok.Output())
+			if n := rowCounts(t, env["DATABASE_URL"])["audit_logs"]; n != entries {
+				t.Fatalf("%d entries after a refused prune, want %d", n, entries)
 			}
-			if n := rowCounts(t, env["DATABASE_URL"])["audit_logs"]; n != 1 {
-				t.Errorf("%d entries left, want only audit.pruned", n)
+			today := time.Now().UTC().Format(time.DateOnly)
+			if res := runAtrium(t, env, "audit", "prune", "--before", today, "--yes"); res.Code != 0 || !strings.Contains(res.Stdout, "Pruned ") {
+				t.Fatalf("prune --before today: exit %d\n%s", res.Code, res.Output())
+			}
+			if ok := runAtrium(t, env, "audit", "verify"); ok.Code != 0 || !strings.Contains(ok.Stdout, "Every chain is intact") {
+				t.Fatalf("verify after the prune: exit %d\n%s", ok.Code, ok.Output())
+			}
+			before := runAtrium(t, env, "audit", "head")
+
+			acme := "(SELECT id FROM workspaces WHERE slug = 'acme')"
+			oldest := "(SELECT MIN(id) FROM audit_logs WHERE workspace_id = " + acme + ")"
+			if dialect == store.SQLite {
+				// The triggers let deletes through up to the checkpoint.
+				execSQL(t, env, "UPDATE audit_chains SET pruned_id = "+oldest+", pruned_hash = (SELECT hash FROM audit_logs WHERE id = "+oldest+
+					") WHERE workspace_id = "+acme, "DELETE FROM audit_logs WHERE id = (SELECT pruned_id FROM audit_chains WHERE workspace_id = "+acme+")")
+			} else {
+				// The function the triggers trust, called without the CLI.
+				execSQL(t, env, "SELECT audit_prune_chain("+acme+", "+oldest+")")
+			}
+			broken := runAtrium(t, env, "audit", "verify")
+			if broken.Code != 1 || !strings.Contains(broken.Stdout, "BROKEN acme") || !strings.Contains(broken.Stdout, "(checkpoint)") {
+				t.Errorf("verify after a forged checkpoint: exit %d, want 1 naming acme's checkpoint\n%s", broken.Code, broken.Output())
+			}
+			after := runAtrium(t, env, "audit", "head")
+			line := func(out string) string {
+				for _, l := range strings.Split(out, "\n") {
+					if strings.HasPrefix(l, "acme ") {
+						return l
+					}
+				}
+				return ""
+			}
+			if line(before.Stdout) == "" || line(before.Stdout) == line(after.Stdout) || !strings.Contains(line(after.Stdout), "from id ") {
+				t.Errorf("acme's head line did not change with its start:\nbefore: %s\nafter:  %s", line(before.Stdout), line(after.Stdout))
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,5 +65,52 @@ func TestServe_Metrics(t *testing.T) {
 	}
 	if pub := c.Get("/metrics"); pub.Status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the public port: status %d, want 404", pub.Status)
+	}
+}
+
+// TestServe_MetricsMethodsBounded sends 1,000 requests with made-up
+// methods, signed out, and checks that the request metrics gain one
+// "other" series per route and status, not one per method: any client can
+// choose the method, and every label value is a series kept in memory.
+func TestServe_MetricsMethodsBounded(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	srv := startServe(t, config.Env{"METRICS_ADDR": addr, "RATE_LIMIT_MAX": "100000"})
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := range 1000 {
+		method := fmt.Sprintf("X%dQ%d", i, rand.IntN(1<<30))
+		req, err := http.NewRequest(method, srv.URL+[]string{"/", "/login", "/nowhere"}[i%3], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape METRICS_ADDR: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	series, methods := 0, map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "atrium_http_request_duration_seconds_count{") {
+			continue
+		}
+		series++
+		if _, rest, ok := strings.Cut(line, `method="`); ok {
+			m, _, _ := strings.Cut(rest, `"`)
+			methods[m] = true
+		}
+	}
+	if series > 20 {
+		t.Errorf("%d request series after 1,000 made-up methods, want a handful", series)
+	}
+	if !methods["other"] || len(methods) > 2 {
+		t.Errorf("%d method labels (other: %v), want other and GET (the health checks)", len(methods), methods["other"])
 	}
 }

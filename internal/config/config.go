@@ -106,7 +106,7 @@ type Config struct {
 
 	// Mail abuse limits: sign-in links per address from all networks, and
 	// invite emails per invite and per address.
-	LoginAddressMax        int           // LOGIN_ADDRESS_MAX sign-in emails per address per login window, default 10, at least LOGIN_RATE_LIMIT_MAX
+	LoginAddressMax        int           // LOGIN_ADDRESS_MAX sign-in emails per address per login window, default 50 (10 networks' budgets), at least LOGIN_RATE_LIMIT_MAX
 	InviteResendInterval   time.Duration // INVITE_RESEND_INTERVAL_MINUTES between two emails of one invite, default 5
 	InviteResendsPerDay    int           // INVITE_RESENDS_PER_DAY per invite, default 5
 	InviteEmailsPerAddress int           // INVITE_EMAILS_PER_ADDRESS_PER_DAY from all workspaces, default 10
@@ -267,7 +267,7 @@ func (l *loader) loadDBPool(c *Config) {
 // per-address sign-in ceiling below the per-network budget would hide the
 // 429 that tells a real user to wait, so it is refused.
 func (l *loader) loadMailLimits(c *Config) {
-	n, ok := l.int("LOGIN_ADDRESS_MAX", max(10, c.LoginRateLimitMax), 1, maxInt,
+	n, ok := l.int("LOGIN_ADDRESS_MAX", max(50, 10*c.LoginRateLimitMax), 1, maxInt,
 		"expected a whole number of sign-in emails per address, at least 1")
 	if ok && n < c.LoginRateLimitMax {
 		l.problem("LOGIN_ADDRESS_MAX", fmt.Sprintf("expected at least LOGIN_RATE_LIMIT_MAX (%d)", c.LoginRateLimitMax))

@@ -89,7 +89,7 @@ func defaults(t *testing.T) *config.Config {
 		DisableIndexing:      false,
 		Public:               map[string]string{"PUBLIC_APP_NAME": config.DefaultAppName},
 
-		LoginAddressMax:        10,
+		LoginAddressMax:        50,
 		InviteResendInterval:   5 * time.Minute,
 		InviteResendsPerDay:    5,
 		InviteEmailsPerAddress: 10,
@@ -280,9 +280,10 @@ func TestLoad_RateLimitBounds(t *testing.T) {
 
 func TestLoad_MailLimits(t *testing.T) {
 	t.Parallel()
-	// The sign-in ceiling follows a raised per-network budget by default.
+	// The sign-in ceiling follows a raised per-network budget by default,
+	// ten networks' worth, so a few networks cannot use it up.
 	c := mustLoad(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "12"})
-	if got, want := c.LoginAddressMax, 12; got != want {
+	if got, want := c.LoginAddressMax, 120; got != want {
 		t.Fatalf("LoginAddressMax=%d, want %d", got, want)
 	}
 	verr := problems(t, config.Env{"LOGIN_RATE_LIMIT_MAX": "5", "LOGIN_ADDRESS_MAX": "4",

@@ -141,12 +141,26 @@ func (m *Metrics) RequestStarted() (done func()) {
 }
 
 // ObserveRequest records an answered request. route is the matched route
-// pattern (never the raw path, which would hold ids and tokens).
+// pattern (never the raw path, which would hold ids and tokens); method is
+// labelled as one of the standard methods or "other", since a client may
+// send any token as its method and each new label value is a new series
+// held in memory for good.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requestDuration.WithLabelValues(route, method, statusClass(status)).Observe(d.Seconds())
+	m.requestDuration.WithLabelValues(route, methodLabel(method), statusClass(status)).Observe(d.Seconds())
+}
+
+// methodLabel returns method if it is one of the methods of RFC 9110 or
+// PATCH, and "other" for anything else.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func statusClass(status int) string {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -55,6 +56,10 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, "Audit entry", "audit"), v))
 }
 
+// exportWriteWindow is how long an export may take to send one batch of
+// entries (a flush) to the client.
+const exportWriteWindow = time.Minute
+
 // handleAuditExport handles "GET /w/{slug}/audit/export?format=csv|jsonl"
 // with the audit page's filters (owners and admins): the matching entries
 // as an attachment, written as they are read, then an audit.exported
@@ -88,9 +93,15 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+app.ExportFilename(sc.ws.Slug, format, s.Now())+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if fl, ok := w.(http.Flusher); ok {
-		flush = fl.Flush
+	// The server's WriteTimeout would cut a long export at a fixed time
+	// however steadily the client reads: each batch gets its own window
+	// instead, so only a client that stops reading for exportWriteWindow
+	// is cut off.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
+	flush := func() {
+		_ = rc.Flush()
+		_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
 	}
 	var n int64
 	if f.WorkspaceID != 0 {

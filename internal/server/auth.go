@@ -2,9 +2,12 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"atrium/internal/app"
 	"atrium/internal/mail"
@@ -37,9 +40,11 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
 		return
 	}
-	// The 429 budget is per address and client network, so a stranger
-	// cannot lock someone out; past the per-address ceiling the page is the
-	// same but no email goes, so nobody can flood an inbox either.
+	// The 429 budget is per address and client network and is counted
+	// first, so a stranger cannot lock someone out from a few networks;
+	// the per-address ceiling over all networks, much higher, stops an
+	// inbox being flooded from many. Past it no email goes, and the person
+	// asking is told so rather than waiting for one.
 	networkKey, addressKey := s.Limiter.loginKeys(r, email)
 	lc, err := s.Limiter.login.Get(r.Context(), networkKey)
 	if !s.limitAllows(w, r, lc, err) {
@@ -48,11 +53,16 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 	if ceiling, err := s.Limiter.loginAddress.Get(r.Context(), addressKey); err != nil || ceiling.Reached {
 		if err != nil {
 			s.Logger.ErrorContext(r.Context(), "rate limiter unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
-		} else {
-			s.Logger.WarnContext(r.Context(), "sign-in emails for address capped", "request_id", requestIDFrom(r.Context()),
-				"email", app.MaskEmail(email), "limit", ceiling.Limit)
+			redirect(w, r, "/login/sent?email="+url.QueryEscape(email))
+			return
 		}
-		redirect(w, r, "/login/sent?email="+url.QueryEscape(email))
+		s.Logger.WarnContext(r.Context(), "sign-in emails for address capped", "request_id", requestIDFrom(r.Context()),
+			"email", app.MaskEmail(email), "limit", ceiling.Limit)
+		wait := max(1, int(math.Ceil(time.Until(time.Unix(ceiling.Reset, 0)).Minutes())))
+		s.setFlash(w, "error", fmt.Sprintf("No email was sent: %s has been sent %d sign-in links in the last %d minutes, from several networks, "+
+			"the most we send. Use the newest link already in that inbox, or try again in %d minutes.",
+			email, ceiling.Limit, int(s.Config.LoginRateLimitWindow.Minutes()), wait))
+		redirect(w, r, "/login?email="+url.QueryEscape(email))
 		return
 	}
 	token, hash := app.NewToken()

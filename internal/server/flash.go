@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"atrium/web/layout"
 )
@@ -27,16 +29,22 @@ func (s *Server) setFlashLink(w http.ResponseWriter, msg, link string) {
 	s.writeFlash(w, "success", msg, link)
 }
 
-// writeFlash sets the flash cookie: "kind:message[:link]", query-escaped,
-// then "." and its HMAC-SHA256 under the flash key, so that a message
-// shown on a page is one this server wrote.
+// flashTTL is how long a flash message may wait to be shown: the cookie's
+// Max-Age and the expiry signed inside its value.
+const flashTTL = 2 * time.Minute
+
+// writeFlash sets the flash cookie: "expiry:kind:message[:link]" (expiry
+// in Unix seconds, the rest query-escaped), then "." and its HMAC-SHA256
+// under the flash key, so that a message shown on a page is one this
+// server wrote in the last flashTTL: a copied cookie cannot be replayed
+// later, whatever Max-Age the browser is told.
 func (s *Server) writeFlash(w http.ResponseWriter, kind, msg, link string) {
-	v := kind + ":" + url.QueryEscape(msg)
+	v := strconv.FormatInt(s.Now().Add(flashTTL).Unix(), 10) + ":" + kind + ":" + url.QueryEscape(msg)
 	if link != "" {
 		v += ":" + url.QueryEscape(link)
 	}
 	setCookie(w, &http.Cookie{Name: s.flashCookie, Value: v + "." + s.flashMAC(v), Path: "/",
-		MaxAge: 120, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		MaxAge: int(flashTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // flashMAC returns the URL-safe base64 HMAC-SHA256 of the cookie's name and
@@ -47,8 +55,8 @@ func (s *Server) flashMAC(payload string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// takeFlash reads and clears the flash message. An unsigned or tampered
-// cookie is cleared and shows nothing. A HEAD request leaves it for the
+// takeFlash reads and clears the flash message. An unsigned, tampered or
+// expired cookie is cleared and shows nothing. A HEAD request leaves it for the
 // GET that shows it.
 func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *layout.Flash {
 	c, err := r.Cookie(s.flashCookie)
@@ -63,7 +71,11 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *layout.Flash
 	if dot < 0 || !hmac.Equal([]byte(c.Value[dot+1:]), []byte(s.flashMAC(c.Value[:dot]))) {
 		return nil
 	}
-	kind, raw, ok := strings.Cut(c.Value[:dot], ":")
+	rawExp, rest, _ := strings.Cut(c.Value[:dot], ":")
+	if exp, err := strconv.ParseInt(rawExp, 10, 64); err != nil || s.Now().Unix() > exp {
+		return nil
+	}
+	kind, raw, ok := strings.Cut(rest, ":")
 	raw, rawLink, _ := strings.Cut(raw, ":")
 	msg, err := url.QueryUnescape(raw)
 	if !ok || err != nil || msg == "" {

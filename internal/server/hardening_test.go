@@ -66,6 +66,55 @@ func TestLogRequests_RedactsTokenShapedSegments(t *testing.T) {
 	}
 }
 
+// TestLogRequests_RedactsTokenRuns: a path segment holding a token-shaped
+// run is redacted whatever surrounds the run (an API key's "atr_", one
+// extra character, a file extension, a percent-escape) and whether or not
+// a route matched, while slugs and the app's own segments stay readable.
+func TestLogRequests_RedactsTokenRuns(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	token, _ := app.NewToken()
+	key, _, _ := app.NewAPIKeySecret()
+	secrets := map[string]string{ // the path sent: the secret in it
+		"/api/v1/" + key:                          key,
+		"/api/v1/workspaces/" + key + "/members":  key,
+		"/" + token + "x":                         token,
+		"/x" + token:                              token,
+		"/invites/" + token + ".json":             token,
+		"/invites/" + token + "%7E":               token,
+		"/auth/verify/" + token[:30]:              token[:30],
+		"/w/acme/" + token[5:] + "~!":             token[5:],
+		"/static/" + token + "/" + token + "/app": token,
+		"/a.b/" + "zz_" + token + "_zz":           token,
+	}
+	for path := range secrets {
+		res := b.Get(path)
+		if res.StatusCode >= 500 {
+			t.Fatalf("GET %s: status %d", path, res.StatusCode)
+		}
+	}
+	kept := "/w/a-long-but-ordinary-workspace-slug-2026/settings/two-factor"
+	b.Get(kept)
+	logs := a.logs.String()
+	for path, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			t.Errorf("GET %s: the secret reached the log", path)
+		}
+	}
+	if !strings.Contains(logs, `"path":"`+kept+`"`) {
+		t.Errorf("the ordinary path %s was not logged as it is", kept)
+	}
+	for _, want := range []string{`"path":"/api/v1/[redacted]"`, `"path":"/[redacted]"`, `"path":"/api/v1/workspaces/[redacted]/members"`,
+		`"path":"/static/[redacted]/[redacted]/app"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs)
+	}
+}
+
 func TestFlash_SignedAndHostPrefixed(t *testing.T) {
 	t.Run("HTTPS", func(t *testing.T) {
 		a := newTestApp(t, "sqlite", withEnv("APP_URL", "https://atrium.example"))
@@ -122,6 +171,90 @@ func TestFlash_SignedAndHostPrefixed(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFlash_ExpiresInsideSignature: a genuine flash cookie copied from a
+// response shows its message only until the expiry signed inside it,
+// whatever the cookie's Max-Age; changing that expiry breaks the signature.
+func TestFlash_ExpiresInsideSignature(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	b := a.newBrowser(t)
+	b.signIn("ada@example.com")
+	lines := setCookies(b.Post("/logout", nil), "atrium_flash")
+	if len(lines) != 1 {
+		t.Fatalf("flash Set-Cookie=%q", lines)
+	}
+	genuine := strings.TrimPrefix(strings.SplitN(lines[0], ";", 2)[0], "atrium_flash=")
+	u, _ := url.Parse(a.URL)
+	show := func(value string) string {
+		t.Helper()
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "atrium_flash", Value: value, Path: "/"}})
+		return b.Get("/login").Text("flash")
+	}
+	if got := show(genuine); got != "You have signed out." {
+		t.Fatalf("genuine flash shows %q", got)
+	}
+	a.Clock.Add(90 * time.Second)
+	if got := show(genuine); got != "You have signed out." {
+		t.Fatalf("genuine flash replayed within its two minutes shows %q", got)
+	}
+	a.Clock.Add(time.Minute)
+	if got := show(genuine); got != "" {
+		t.Fatalf("genuine flash replayed after its expiry shows %q", got)
+	}
+	exp, rest, ok := strings.Cut(genuine, ":")
+	if !ok || len(exp) < 10 {
+		t.Fatalf("flash cookie %q does not start with its expiry", genuine)
+	}
+	if got := show("9999999999:" + rest); got != "" {
+		t.Fatalf("flash with a pushed-back expiry shows %q", got)
+	}
+}
+
+// TestLastWorkspaceCookie_HostPrefixed: under https the cookie naming the
+// last workspace opened carries the __Host- prefix (Secure, Path=/, no
+// Domain), like the session and flash cookies, and /app honours it.
+func TestLastWorkspaceCookie_HostPrefixed(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("APP_URL", "https://atrium.example"))
+	b := a.newBrowser(t)
+	b.Post("/login", url.Values{"email": {"ada@example.com"}})
+	link, _ := url.Parse(a.SMTP.WaitForMessage(t, "ada@example.com", 5*time.Second).Links()[0])
+	res := b.Post("/auth/verify", url.Values{"token": {link.Query().Get("token")}})
+	var session string
+	for _, c := range res.Cookies() {
+		if c.Name == "__Host-atrium_session" {
+			session = c.Name + "=" + c.Value
+		}
+	}
+	if session == "" {
+		t.Fatalf("no session cookie: %q", res.Header.Values("Set-Cookie"))
+	}
+	// The jar keeps Secure cookies from this plain-HTTP test server, so
+	// the browser sends them by hand.
+	b.Headers.Set("Cookie", session)
+	first := createWorkspace(t, b, "Acme")
+	second := createWorkspace(t, b, "Globex")
+	res = b.Get("/w/" + first)
+	if n := len(setCookies(res, "atrium_last_ws")); n != 0 {
+		t.Errorf("an atrium_last_ws cookie without the __Host- prefix was set under https")
+	}
+	got := setCookies(res, "__Host-atrium_last_ws")
+	if len(got) != 1 || !strings.Contains(got[0], "Secure") || !strings.Contains(got[0], "Path=/") ||
+		strings.Contains(got[0], "Domain=") {
+		t.Fatalf("last-workspace Set-Cookie under https=%q, want one __Host- cookie, Secure, Path=/, no Domain\nall: %q",
+			got, res.Header.Values("Set-Cookie"))
+	}
+	for _, name := range []string{"__Host-atrium_last_ws", "atrium_last_ws"} {
+		b.Headers.Set("Cookie", session+"; "+name+"="+second)
+		loc := b.Get("/app").Location()
+		want := "/w/" + second
+		if name == "atrium_last_ws" {
+			want = "/w/" + first // an unprefixed cookie is not the app's under https
+		}
+		if loc != want {
+			t.Errorf("/app with %s=%s goes to %q, want %q", name, second, loc, want)
+		}
+	}
 }
 
 func TestHead_AnsweredWhereGetIs(t *testing.T) {

@@ -71,6 +71,10 @@ func (b *syncBuffer) String() string {
 
 type appOption func(env config.Env)
 
+// testWriteTimeout, given to withEnv, sets the test server's
+// WriteTimeout (a Go duration).
+const testWriteTimeout = "TEST_HTTP_WRITE_TIMEOUT"
+
 func withEnv(kv ...string) appOption {
 	return func(env config.Env) {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -96,6 +100,16 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	}
 	for _, o := range opts {
 		o(env)
+	}
+	// testWriteTimeout is no setting of the app: it sets the test
+	// server's WriteTimeout, as serve sets its http.Server's.
+	if v := env[testWriteTimeout]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Config.WriteTimeout = d
+		delete(env, testWriteTimeout)
 	}
 	cfg, err := config.Load(env)
 	if err != nil {

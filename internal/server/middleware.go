@@ -122,10 +122,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// loggablePath returns the request path with every segment that looks
-// like a token (43 characters of URL-safe base64, as app.NewToken makes)
-// and the value of any {token} route parameter replaced, whatever route
-// matched or did not, so that secrets in paths never reach the log.
+// loggablePath returns the request path with every segment that holds a
+// token-shaped run (see tokenShaped) and the value of any {token} route
+// parameter replaced, whatever route matched or did not, so that secrets
+// in paths (sign-in and invite links, API keys, a token with a character
+// added) never reach the log.
 func loggablePath(r *http.Request) string {
 	p := r.URL.Path
 	if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -146,17 +147,46 @@ func loggablePath(r *http.Request) string {
 	}
 	segs := strings.Split(p, "/")
 	for i, seg := range segs {
-		if app.ValidTokenSyntax(seg) {
+		if tokenShaped(seg) {
 			segs[i] = "[redacted]"
 		}
 	}
 	return strings.Join(segs, "/")
 }
 
-// hasTokenSegment reports whether a segment of p looks like a token.
+// tokenRunMin is the shortest run of URL-safe base64 characters taken for
+// (part of) a secret: a token is 43 of them, an API key "atr_" and 43, and
+// a path segment or slug of the app's own has no run this long that is
+// not slug-shaped.
+const tokenRunMin = 20
+
+// tokenShaped reports whether seg holds a run of at least tokenRunMin
+// URL-safe base64 characters, whatever surrounds it, unless seg is shaped
+// like a workspace slug (lowercase letters, digits, single dashes), which
+// a random token is not but for odds of about 1 in 10^9.
+func tokenShaped(seg string) bool {
+	if len(seg) < tokenRunMin || app.ValidSlugSyntax(seg) {
+		return false
+	}
+	run := 0
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			if run++; run >= tokenRunMin {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
+}
+
+// hasTokenSegment reports whether a segment of p looks like it holds a
+// token.
 func hasTokenSegment(p string) bool {
 	for seg := range strings.SplitSeq(p, "/") {
-		if app.ValidTokenSyntax(seg) {
+		if tokenShaped(seg) {
 			return true
 		}
 	}

@@ -87,6 +87,7 @@ type Server struct {
 	Deps
 	sessionCookie string
 	flashCookie   string
+	lastWSCookie  string
 	flashKey      []byte
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
@@ -115,7 +116,7 @@ func New(d Deps) http.Handler {
 		d.Docs = docs.Builtin()
 	}
 	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
-		flashCookie: flashCookieName, flashKey: d.FlashKey, webhooks: d.Webhooks}
+		flashCookie: flashCookieName, lastWSCookie: lastWorkspaceCookie, flashKey: d.FlashKey, webhooks: d.Webhooks}
 	if s.webhooks == nil {
 		s.webhooks = &billing.Receiver{Store: d.Billing, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
 		if d.Stripe != nil {
@@ -126,6 +127,7 @@ func New(d Deps) http.Handler {
 		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
 		s.sessionCookie = "__Host-atrium_session"
 		s.flashCookie = "__Host-" + flashCookieName
+		s.lastWSCookie = "__Host-" + lastWorkspaceCookie
 	}
 	s.webAuthn, s.webAuthnErr = newWebAuthn(d.Config)
 	if len(s.flashKey) == 0 {

@@ -98,16 +98,16 @@ func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + re
 
 // lastWorkspaceCookie names the cookie holding the slug of the workspace
 // last opened in this browser; /app opens it when the user still belongs
-// to it.
+// to it. Under HTTPS it carries the __Host- prefix (Server.lastWSCookie).
 const lastWorkspaceCookie = "atrium_last_ws"
 
 // rememberWorkspace sets the last-workspace cookie when it names another
 // workspace.
 func (s *Server) rememberWorkspace(w http.ResponseWriter, r *http.Request, slug string) {
-	if c, err := r.Cookie(lastWorkspaceCookie); err == nil && c.Value == slug {
+	if c, err := r.Cookie(s.lastWSCookie); err == nil && c.Value == slug {
 		return
 	}
-	setCookie(w, &http.Cookie{Name: lastWorkspaceCookie, Value: slug, Path: "/", MaxAge: 365 * 24 * 3600,
+	setCookie(w, &http.Cookie{Name: s.lastWSCookie, Value: slug, Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -125,7 +125,7 @@ func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/workspaces/new")
 		return
 	}
-	if c, err := r.Cookie(lastWorkspaceCookie); err == nil {
+	if c, err := r.Cookie(s.lastWSCookie); err == nil {
 		for _, uw := range list {
 			if uw.Slug == c.Value {
 				redirect(w, r, "/w/"+uw.Slug)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -40,11 +39,50 @@ type VerifyOptions struct {
 	Progress func(done, total int64)
 }
 
+// chainColumns are auditColumns and the family, which a chain walk checks
+// against the action.
+const chainColumns = auditColumns + ", a.family"
+
+func scanChainRow(rows interface{ Scan(...any) error }, r *auditRecord) error {
+	return rows.Scan(&r.ID, &r.WorkspaceID, &r.ActorUserID, &r.ActorEmail, &r.ActorName, &r.Action, &r.TargetType,
+		&r.TargetID, &r.Metadata, &r.IP, &r.UserAgent, &r.RequestID, &r.CreatedAt, &r.PrevHash, &r.Hash, &r.Family)
+}
+
+// chainLink checks one entry against the hash of the entry before it in
+// its chain: its prev_hash, its hash over its fields, and its family,
+// which must be the catalog's for its action (the hash does not cover
+// the family column, so it is derived here). It returns the first
+// mismatch, or nil.
+func chainLink(last string, r *auditRecord) *AuditBreak {
+	if r.PrevHash != last {
+		return &AuditBreak{ID: r.ID, Field: "prev_hash", Expected: last, Found: r.PrevHash}
+	}
+	if want := app.AuditHash(r.PrevHash, r.toApp()); want != r.Hash {
+		return &AuditBreak{ID: r.ID, Field: "hash", Expected: want, Found: r.Hash}
+	}
+	want := ""
+	if a, ok := app.LookupAuditAction(r.Action); ok {
+		want = string(a.Family)
+	}
+	if r.Family != want {
+		return &AuditBreak{ID: r.ID, Field: "family", Expected: want, Found: r.Family}
+	}
+	return nil
+}
+
+// pruneCheckpoint is how a prune checkpoint is written in an audit.pruned
+// entry's metadata ("checkpoint") and compared with the chain's head row.
+func pruneCheckpoint(id int64, hash string) string { return fmt.Sprintf("%d:%s", id, hash) }
+
 // VerifyAudit walks the audit log in id order and checks every chain: each
 // entry's prev_hash is the hash of the entry before it in its chain (or of
-// the last pruned entry), its hash is app.AuditHash of its fields, and the
-// last entry is the head audit_chains records. It stops checking a chain at
-// its first break and returns one report per chain, ordered by workspace.
+// the last pruned entry), its hash is app.AuditHash of its fields, its
+// family is its action's, the last entry is the head audit_chains records,
+// and a chain that was pruned has, as its newest audit.pruned entry, one
+// naming its checkpoint (so a checkpoint moved by hand, with the oldest
+// entries deleted behind the triggers' back, is a break). It stops
+// checking a chain at its first break and returns one report per chain,
+// ordered by workspace.
 func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainReport, error) {
 	heads, err := db.AuditHeads(ctx)
 	if err != nil {
@@ -55,6 +93,7 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 		last    string
 		lastID  int64
 		started bool
+		prune   string // the checkpoint named by the newest audit.pruned entry
 	}
 	chains := map[int64]*state{}
 	var order []int64
@@ -93,7 +132,7 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 	} else {
 		from = 0
 	}
-	rows, err := db.gorm.WithContext(ctx).Raw("SELECT "+auditColumns+" FROM audit_logs a WHERE "+where+
+	rows, err := db.gorm.WithContext(ctx).Raw("SELECT "+chainColumns+" FROM audit_logs a WHERE "+where+
 		" AND a.id > ? ORDER BY a.id", append(args, from)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read audit entries: %w", err)
@@ -102,7 +141,7 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 	var done int64
 	for rows.Next() {
 		var r auditRecord
-		if err := scanAudit(rows, &r); err != nil {
+		if err := scanChainRow(rows, &r); err != nil {
 			return nil, fmt.Errorf("read audit entry: %w", err)
 		}
 		done++
@@ -122,13 +161,12 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 		}
 		st.started = true
 		st.rep.Checked++
-		if r.PrevHash != st.last {
-			st.rep.Break = &AuditBreak{ID: r.ID, Field: "prev_hash", Expected: st.last, Found: r.PrevHash}
+		if b := chainLink(st.last, &r); b != nil {
+			st.rep.Break = b
 			continue
 		}
-		if want := app.AuditHash(r.PrevHash, r.toApp()); want != r.Hash {
-			st.rep.Break = &AuditBreak{ID: r.ID, Field: "hash", Expected: want, Found: r.Hash}
-			continue
+		if r.Action == app.ActionAuditPruned {
+			st.prune, _ = r.toApp().Metadata["checkpoint"].(string)
 		}
 		st.last, st.lastID = r.Hash, r.ID
 	}
@@ -153,6 +191,13 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 		case ok && (h.HeadID != st.lastID || h.HeadHash != st.last) && h.HeadID != 0:
 			st.rep.Break = &AuditBreak{ID: h.HeadID, Field: "head", Expected: h.HeadHash,
 				Found: fmt.Sprintf("chain ends at id %d with hash %s", st.lastID, st.last)}
+		case ok && h.PrunedID != 0 && !trustFirst && st.prune != pruneCheckpoint(h.PrunedID, h.PrunedHash):
+			found := "no " + app.ActionAuditPruned + " entry"
+			if st.prune != "" {
+				found = "the newest " + app.ActionAuditPruned + " entry names " + st.prune
+			}
+			st.rep.Break = &AuditBreak{ID: h.PrunedID, Field: "checkpoint",
+				Expected: "an " + app.ActionAuditPruned + " entry naming " + pruneCheckpoint(h.PrunedID, h.PrunedHash), Found: found}
 		}
 		out = append(out, *st.rep)
 	}
@@ -184,85 +229,12 @@ func (db *DB) AuditHeads(ctx context.Context) ([]AuditHead, error) {
 	return out, rows.Err()
 }
 
-// withAuditGate runs fn in a transaction that may update and delete audit
-// entries: the append-only triggers let a statement through only while
-// audit_gate holds a row, which fn's transaction inserts first and removes
-// before committing, so no other transaction ever sees it.
-func (db *DB) withAuditGate(ctx context.Context, reason string, fn func(tx *gorm.DB) error) error {
-	return db.transact(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("INSERT INTO audit_gate (reason) VALUES (?)", reason).Error; err != nil {
-			return fmt.Errorf("open the audit gate: %w", err)
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return tx.Exec("DELETE FROM audit_gate").Error
-	})
-}
-
-// PruneResult is what PruneAudit removed.
-type PruneResult struct {
-	Deleted int64
-	Chains  int
-}
-
-// PruneAudit deletes, in each chain, the entries up to the last one created
-// before before, through the sanctioned path: it records in the chain's
-// head row the last removed entry (id and hash), from which VerifyAudit
-// starts, and writes an audit.pruned entry.
-func (db *DB) PruneAudit(ctx context.Context, before time.Time) (PruneResult, error) {
-	var res PruneResult
-	err := db.withAuditGate(ctx, "prune", func(tx *gorm.DB) error {
-		type cut struct {
-			WorkspaceID *int64
-			LastID      int64
-		}
-		var cuts []cut
-		if err := tx.Raw(`SELECT workspace_id, MAX(id) AS last_id FROM audit_logs WHERE created_at < ? GROUP BY workspace_id`,
-			before.UTC()).Scan(&cuts).Error; err != nil {
-			return fmt.Errorf("find entries to prune: %w", err)
-		}
-		for _, c := range cuts {
-			var hash string
-			if err := tx.Raw("SELECT hash FROM audit_logs WHERE id = ?", c.LastID).Row().Scan(&hash); err != nil {
-				return fmt.Errorf("read audit entry %d: %w", c.LastID, err)
-			}
-			q := tx.Where("id <= ?", c.LastID)
-			chain := int64(0)
-			if c.WorkspaceID == nil {
-				q = q.Where("workspace_id IS NULL")
-			} else {
-				chain = *c.WorkspaceID
-				q = q.Where("workspace_id = ?", chain)
-			}
-			del := q.Delete(&auditRecord{})
-			if del.Error != nil {
-				return fmt.Errorf("prune the chain of workspace %d: %w", chain, del.Error)
-			}
-			if err := tx.Exec("UPDATE audit_chains SET pruned_id = ?, pruned_hash = ? WHERE workspace_id = ?",
-				c.LastID, hash, chain).Error; err != nil {
-				return fmt.Errorf("record the prune checkpoint: %w", err)
-			}
-			res.Deleted += del.RowsAffected
-			res.Chains++
-		}
-		return nil
-	})
-	if err != nil {
-		return res, err
-	}
-	err = db.transact(ctx, func(tx *gorm.DB) error {
-		return db.audit(ctx, tx, app.AuditEntry{Action: app.ActionAuditPruned, Metadata: map[string]any{
-			"before": before.UTC().Format(time.DateOnly), "count": res.Deleted, "chains": res.Chains}})
-	})
-	return res, err
-}
-
 // backfillAuditChain hashes the entries written before the chain existed
 // (hash = ”), in id order, and records each chain's head. Migration 00008
 // leaves them so; MigrateUp calls this right after applying it.
 func (db *DB) backfillAuditChain(ctx context.Context) error {
-	return db.withAuditGate(ctx, "backfill", func(tx *gorm.DB) error {
+	// The triggers let an entry be updated while it has no hash.
+	return db.transact(ctx, func(tx *gorm.DB) error {
 		heads := map[int64]auditRecord{}
 		var after int64
 		for {

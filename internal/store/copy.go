@@ -16,7 +16,7 @@ import (
 var CopyTables = []string{
 	"users", "workspaces", "sessions", "login_tokens", "memberships", "invites",
 	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets", "api_keys",
-	"audit_chains", "audit_actors", "audit_gate",
+	"audit_chains", "audit_actors",
 	"user_totp", "two_factor_locks", "recovery_codes", "passkeys", "auth_challenges",
 	"api_key_reveals",
 	// scaffold:copy-tables (make scaffold adds its tables above this line)

@@ -56,6 +56,11 @@ func (db *DB) provider() (*goose.Provider, error) {
 // entries already written are hashed in Go right after it.
 const auditChainVersion = 8
 
+// auditCheckpointVersion is the migration after which audit.pruned entries
+// name their chain's checkpoint; those of earlier prunes are written in Go
+// right after it.
+const auditCheckpointVersion = 15
+
 // MigrateUp applies every pending migration and returns those it applied.
 func (db *DB) MigrateUp(ctx context.Context) ([]Migration, error) {
 	p, err := db.provider()
@@ -70,6 +75,11 @@ func (db *DB) MigrateUp(ctx context.Context) ([]Migration, error) {
 		if r.Source != nil && r.Source.Version == auditChainVersion {
 			if err := db.backfillAuditChain(ctx); err != nil {
 				return toMigrations(results), fmt.Errorf("migrate up: hash the existing audit entries: %w", err)
+			}
+		}
+		if r.Source != nil && r.Source.Version == auditCheckpointVersion {
+			if err := db.recordPruneCheckpoints(ctx); err != nil {
+				return toMigrations(results), fmt.Errorf("migrate up: record the audit prune checkpoints: %w", err)
 			}
 		}
 	}
