@@ -79,12 +79,12 @@ backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 screenshots: ## PNGs of the main pages (desktop and phone, light and dark) in web/screenshots, from a seeded temporary database
 	$(GO) run ./scripts/screenshots -out web/screenshots
 
-scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files)
+scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files); ends with the next steps
 	@test -n '$(NAME)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text"'; exit 2; }
 	$(GO) run ./scripts/scaffold -name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)') $(if $(DRY_RUN),-dry-run)
-	$(if $(DRY_RUN),,$(GO) tool templ generate)
+	$(if $(DRY_RUN),,@$(GO) tool templ generate -log-level error)
 
-rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, README title)
+rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, and every other mention of the old name)
 	@test -n '$(MODULE)' -a -n '$(NAME)' || { echo 'usage: make rename MODULE=github.com/acme/app NAME=Acme'; exit 2; }
 	$(GO) run ./scripts/rename -module '$(MODULE)' -name '$(NAME)' $(if $(BINARY),-binary '$(BINARY)')
 
