@@ -6,13 +6,25 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 # The race detector needs cgo and a C compiler; without one, tests run without it.
 RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null 2>&1 && echo -race)
 
+# go test's own default of 10 minutes a package is too short for the
+# packages that build copies of the repository or run the browser on a
+# shared 2-core machine; a package still running after this is stuck.
+TEST_TIMEOUT ?= 45m
+
 .DEFAULT_GOAL := help
 .PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz screenshots scaffold rename clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
-dev: generate ## run the app on SQLite (reads .env when present; mail stub, billing off by default)
+# The templ files newer than their committed *_templ.go: `make dev` runs
+# templ generate (which first builds templ itself) only when there are some.
+STALE_TEMPL = $(shell for f in $$(find web -name '*.templ'); do g="$${f%.templ}_templ.go"; \
+	if [ ! -e "$$g" ] || [ "$$f" -nt "$$g" ]; then echo "$$f"; fi; done)
+
+dev: ## run the app on SQLite (reads .env when present; mail stub, billing off by default); regenerates templ output only when a .templ changed
+	@$(if $(STALE_TEMPL),echo 'templ files changed ($(STALE_TEMPL)): regenerating' && $(GO) tool templ generate,true)
+	@echo 'compiling (the first run takes a few minutes)…'
 	CGO_ENABLED=0 $(GO) run ./cmd/atrium serve
 
 build: generate ## build bin/atrium and run the secret guard
@@ -33,10 +45,10 @@ typecheck: ## compile everything and check that templ generate leaves no diff
 	$(GO) vet -tests ./... >/dev/null
 	@scripts/templ-drift.sh
 
-test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available), then failures, skips with reasons and totals
+test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (race detector when available), then failures, skips with reasons and totals (TEST_TIMEOUT per package, default 45m)
 	$(GO) vet ./...
 	@scripts/templ-drift.sh
-	$(GO) run ./scripts/testsum -- $(GO) test $(RACE) -count=1 -json ./...
+	$(GO) run ./scripts/testsum -- $(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) -json ./...
 
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
@@ -67,12 +79,12 @@ backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 screenshots: ## PNGs of the main pages (desktop and phone, light and dark) in web/screenshots, from a seeded temporary database
 	$(GO) run ./scripts/screenshots -out web/screenshots
 
-scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files)
+scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files); ends with the next steps
 	@test -n '$(NAME)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text"'; exit 2; }
 	$(GO) run ./scripts/scaffold -name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)') $(if $(DRY_RUN),-dry-run)
-	$(if $(DRY_RUN),,$(GO) tool templ generate)
+	$(if $(DRY_RUN),,@$(GO) tool templ generate -log-level error)
 
-rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, README title)
+rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, and every other mention of the old name)
 	@test -n '$(MODULE)' -a -n '$(NAME)' || { echo 'usage: make rename MODULE=github.com/acme/app NAME=Acme'; exit 2; }
 	$(GO) run ./scripts/rename -module '$(MODULE)' -name '$(NAME)' $(if $(BINARY),-binary '$(BINARY)')
 

@@ -2,6 +2,7 @@ package docs_test
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -320,5 +321,76 @@ func TestBuiltin_Extending(t *testing.T) {
 		if !strings.Contains(p.HTML, want) {
 			t.Errorf("/docs/extending does not mention %q", want)
 		}
+	}
+}
+
+// TestExtendingDoc_PathsExist: every repository path /docs/extending names
+// (in backquotes; `app/invite.go` is under internal/) exists, so the doc
+// cannot send a forker to a file that moved. The example noun's files,
+// which make scaffold writes, and placeholders (NNNNN, <noun>) are skipped.
+func TestExtendingDoc_PathsExist(t *testing.T) {
+	b, err := os.ReadFile("content/50-extending.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile("`([^`\\s]+)`")
+	checked := 0
+	for _, m := range code.FindAllStringSubmatch(string(b), -1) {
+		p := strings.TrimSuffix(m[1], "/")
+		if !strings.Contains(p, "/") || strings.ContainsAny(p, "<>…*{}=") || strings.Contains(p, "NNNNN") ||
+			strings.Contains(p, "project") || strings.Contains(p, "acme") || strings.HasPrefix(p, "/") {
+			continue
+		}
+		found := false
+		for _, dir := range []string{"../..", "../../internal"} {
+			if _, err := os.Stat(dir + "/" + p); err == nil {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("/docs/extending names %s, which is not in the repository", p)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("checked only %d paths: the pattern no longer finds them", checked)
+	}
+}
+
+// TestExtendingDoc_NamesScaffoldMarkers: every file that holds a make
+// scaffold marker (a list each new resource joins) is named by
+// /docs/extending, where it says what make scaffold edits.
+func TestExtendingDoc_NamesScaffoldMarkers(t *testing.T) {
+	b, err := os.ReadFile("content/50-extending.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	marker := regexp.MustCompile(`//\s*scaffold:[a-z-]+ \(`)
+	found := 0
+	for _, dir := range []string{"internal", "web", "cmd"} {
+		err := filepath.WalkDir(filepath.Join("../..", dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(path, "_templ.go") ||
+				!strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".templ") {
+				return err
+			}
+			src, err := os.ReadFile(path)
+			if err != nil || !marker.Match(src) {
+				return err
+			}
+			found++
+			rel, _ := filepath.Rel("../..", path)
+			rel = filepath.ToSlash(rel)
+			if !strings.Contains(doc, "`"+rel+"`") && !strings.Contains(doc, "`"+filepath.Base(rel)+"`") {
+				t.Errorf("/docs/extending does not name %s, which holds a make scaffold marker", rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if found < 5 {
+		t.Errorf("found %d files with scaffold markers: the pattern no longer finds them", found)
 	}
 }

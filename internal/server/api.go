@@ -307,7 +307,12 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 }
 
 // apiInternal logs an unexpected error and returns the message to answer.
+// A request whose client went away is logged as 499 at info level instead.
 func (s *Server) apiInternal(ctx context.Context, err error) string {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		markClientGone(ctx)
+		return "The request was cancelled."
+	}
 	s.Logger.ErrorContext(ctx, "api request failed", "request_id", requestIDFrom(ctx), "error", err.Error())
 	return "Something went wrong on our side. It has been logged with request id " + requestIDFrom(ctx) + "."
 }

@@ -45,14 +45,20 @@ func clientGone(r *http.Request) bool {
 	return errors.Is(r.Context().Err(), context.Canceled)
 }
 
+// markClientGone records that the request ended because its client went
+// away, so its request line says 499 at info level whatever was written.
+func markClientGone(ctx context.Context) {
+	if st := stateFrom(ctx); st != nil {
+		st.clientGone = true
+	}
+}
+
 // Error renders err as an error page. Internal errors are logged with the
 // request id, and the page shows only that id. When the client has gone,
 // nothing is rendered and the request is logged as 499 at info level.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if clientGone(r) {
-		if st := stateFrom(r.Context()); st != nil {
-			st.clientGone = true
-		}
+		markClientGone(r.Context())
 		return
 	}
 	code := app.ErrorCode(err)

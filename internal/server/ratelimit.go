@@ -178,6 +178,10 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 // limitAllows writes the rate-limit headers and, when the request may not
 // go on, the 429 or 503 page. It reports whether the request may go on.
 func (s *Server) limitAllows(w http.ResponseWriter, r *http.Request, lc limiter.Context, err error) bool {
+	if err != nil && clientGone(r) {
+		markClientGone(r.Context())
+		return false
+	}
 	if err != nil {
 		s.Logger.ErrorContext(r.Context(), "rate limiter unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		w.Header().Set("Retry-After", "30")

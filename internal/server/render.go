@@ -15,7 +15,9 @@ import (
 var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
 
 // render writes a templ component as a full HTML response. It renders into a
-// pooled buffer first so a failure cannot leave half a page behind.
+// pooled buffer first so a failure cannot leave half a page behind. A render
+// or a write that fails because the client went away (templ stops at a
+// cancelled context) is logged as 499 at info level, like Error does.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -25,6 +27,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		}
 	}()
 	if err := c.Render(r.Context(), buf); err != nil {
+		if clientGone(r) {
+			markClientGone(r.Context())
+			return
+		}
 		s.Logger.ErrorContext(r.Context(), "render failed", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -35,7 +41,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	if _, err := w.Write(buf.Bytes()); err != nil && clientGone(r) {
+		markClientGone(r.Context())
+	}
 }
 
 // page returns the layout data of a page: the product name and description,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -51,6 +52,9 @@ type PlanNode struct {
 	NodeType     string     `json:"Node Type"`
 	RelationName string     `json:"Relation Name"`
 	IndexName    string     `json:"Index Name"`
+	PlanRows     float64    `json:"Plan Rows"`
+	ActualRows   float64    `json:"Actual Rows"`
+	ActualLoops  float64    `json:"Actual Loops"`
 	Plans        []PlanNode `json:"Plans"`
 }
 
@@ -68,6 +72,53 @@ func (db *DB) ExplainPostgres(ctx context.Context, query string, args ...any) (*
 		return tx.Raw("EXPLAIN (FORMAT JSON) "+query, args...).Row().Scan(&raw)
 	})
 	if err != nil {
+		return nil, err
+	}
+	var plans []struct{ Plan PlanNode }
+	if err := json.NewDecoder(strings.NewReader(raw)).Decode(&plans); err != nil || len(plans) != 1 {
+		return nil, fmt.Errorf("read plan %q: %v", raw, err)
+	}
+	return &plans[0].Plan, nil
+}
+
+// ExplainPostgresGeneric runs query as the services do, a prepared
+// statement, with the generic plan PostgreSQL switches a statement to after
+// five executions (plan_cache_mode = force_generic_plan), and returns that
+// plan with what each node actually read (EXPLAIN ANALYZE). Costs are left
+// as they are: this is the plan production runs once ANALYZE has given the
+// planner the average workspace's statistics.
+func (db *DB) ExplainPostgresGeneric(ctx context.Context, query string, args ...any) (*PlanNode, error) {
+	lits := make([]string, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			lits[i] = "'" + v.UTC().Format(time.RFC3339Nano) + "'"
+		case string:
+			lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		default:
+			lits[i] = fmt.Sprintf("'%v'", v)
+		}
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = conn.Close() }()
+	var raw string
+	for _, q := range []string{"SET plan_cache_mode = force_generic_plan", "PREPARE atrium_generic AS " + numberPlaceholders(query)} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DEALLOCATE atrium_generic")
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "RESET plan_cache_mode")
+	}()
+	explain := "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE atrium_generic"
+	if len(lits) > 0 {
+		explain += "(" + strings.Join(lits, ", ") + ")"
+	}
+	if err := conn.QueryRowContext(ctx, explain).Scan(&raw); err != nil {
 		return nil, err
 	}
 	var plans []struct{ Plan PlanNode }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,8 +12,10 @@ import (
 	"atrium/internal/store/storetest"
 )
 
-// planVolume is about 50,000 rows over every table a hot query reads.
-var planVolume = storetest.Volume{Users: 5000, Workspaces: 200, Members: 2000, AuditRows: 20000,
+// planVolume is about 50,000 rows over every table a hot query reads, with
+// one big workspace among 2,000 small ones (as production has it: the
+// average workspace has a pending invite or two, the big one 2,000).
+var planVolume = storetest.Volume{Users: 5000, Workspaces: 2000, Members: 2000, AuditRows: 20000,
 	OtherAuditRows: 6000, Invites: 2000, Mail: 2000, StripeEvents: 1000}
 
 // planSamples returns arguments for each hot query outside the audit log's.
@@ -65,12 +68,17 @@ func auditSample(s storetest.Sample, mask int) []any {
 }
 
 // TestHotQueryPlans checks the plan of every hot query in the store's
-// catalog on a data set of about 50,000 rows: none may read a whole table
+// catalog on an analyzed data set of about 50,000 rows, where the big
+// workspace is far larger than the average one: none may read a whole table
 // or sort rows outside an index (unless the catalog bounds the sort to a
 // small set, such as one user's workspaces). On SQLite the plan comes from
 // EXPLAIN QUERY PLAN after ANALYZE; on Postgres from EXPLAIN (FORMAT JSON)
 // with sequential scans and sorts priced out, so that one left in the plan
-// means no index can serve it, whatever the statistics say.
+// means no index can serve it, whatever the statistics say. On Postgres the
+// query also runs (EXPLAIN ANALYZE) with the generic plan a prepared
+// statement switches to after five executions (plan_cache_mode =
+// force_generic_plan), costed for the average workspace and run on the big
+// one: it may not sort or scan more rows than genericRowBound.
 func TestHotQueryPlans(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates 50,000 rows")
@@ -102,6 +110,11 @@ func TestHotQueryPlans(t *testing.T) {
 				problems = sqlitePlanProblems(t, ctx, db, q, args)
 			} else {
 				problems = postgresPlanProblems(t, ctx, db, q, args)
+				plan, err := db.ExplainPostgresGeneric(ctx, q.SQL, args...)
+				if err != nil {
+					t.Fatalf("explain the generic plan of %s: %v", name, err)
+				}
+				problems = append(problems, genericPlanProblems(q, plan)...)
 			}
 			report := t.Errorf
 			if len(problems) == 1 {
@@ -140,6 +153,45 @@ func sqlitePlanProblems(t *testing.T, ctx context.Context, db *store.DB, q store
 	}
 	if len(problems) > 0 || testing.Verbose() {
 		problems = append(problems, "plan:\n\t"+strings.Join(lines, "\n\t"))
+	}
+	return problems
+}
+
+// genericRowBound is the most rows a generic plan may feed a sort outside an
+// index or read by a sequential scan: a page and then some, far below the
+// big workspace's 2,000 members, invites or audit entries.
+const genericRowBound = 200
+
+// genericPlanProblems reports the nodes of an executed generic plan that
+// sort, or read through a sequential scan, more than genericRowBound rows.
+func genericPlanProblems(q store.HotQuery, plan *store.PlanNode) []string {
+	var problems, text []string
+	var walk func(n *store.PlanNode, depth int)
+	walk = func(n *store.PlanNode, depth int) {
+		read := n.ActualRows * max(n.ActualLoops, 1)
+		text = append(text, fmt.Sprintf("%s%s %s %s (estimated %.0f rows, read %.0f)",
+			strings.Repeat("  ", depth), n.NodeType, n.RelationName, n.IndexName, n.PlanRows, read))
+		switch n.NodeType {
+		case "Seq Scan":
+			if read > genericRowBound {
+				problems = append(problems, fmt.Sprintf("generic plan reads %.0f rows of %s sequentially", read, n.RelationName))
+			}
+		case "Sort", "Incremental Sort":
+			var in float64
+			for _, c := range n.Plans {
+				in += c.ActualRows * max(c.ActualLoops, 1)
+			}
+			if in > genericRowBound && q.BoundedSort == "" {
+				problems = append(problems, fmt.Sprintf("generic plan sorts %.0f rows outside an index", in))
+			}
+		}
+		for i := range n.Plans {
+			walk(&n.Plans[i], depth+1)
+		}
+	}
+	walk(plan, 0)
+	if len(problems) > 0 {
+		problems = append(problems, "generic plan (plan_cache_mode = force_generic_plan):\n\t"+strings.Join(text, "\n\t"))
 	}
 	return problems
 }
@@ -215,5 +267,38 @@ func TestOpen_DropsPlannerSamples(t *testing.T) {
 	defer func() { _ = db.Close() }()
 	if got := samples(db); got != 0 {
 		t.Errorf("after Open: %d samples, want 0", got)
+	}
+}
+
+// TestGenericPlanProblems_InviteTrap: the generic plan production ran for
+// the members page's invites before invite_page took the page's ids first
+// (all 790 pending invites of the big workspace joined, then sorted) is
+// reported; the plan that walks the index and stops at 50 is not.
+func TestGenericPlanProblems_InviteTrap(t *testing.T) {
+	scan := func(rel, idx string, rows, loops float64) store.PlanNode {
+		return store.PlanNode{NodeType: "Index Scan", RelationName: rel, IndexName: idx, PlanRows: 1, ActualRows: rows, ActualLoops: loops}
+	}
+	join := func(outer, inner store.PlanNode, rows float64) store.PlanNode {
+		return store.PlanNode{NodeType: "Nested Loop", PlanRows: 1, ActualRows: rows, ActualLoops: 1, Plans: []store.PlanNode{outer, inner}}
+	}
+	joined := func(invites store.PlanNode, n float64) store.PlanNode {
+		j := join(invites, scan("workspaces", "workspaces_pkey", 1, n), n)
+		j = join(j, scan("users", "users_pkey", 1, n), n)
+		j = join(j, scan("api_keys", "api_keys_pkey", 0, n), n)
+		return join(j, scan("mail_outbox", "mail_outbox_pkey", 1, n), n)
+	}
+	trap := store.PlanNode{NodeType: "Limit", ActualRows: 50, ActualLoops: 1, Plans: []store.PlanNode{{
+		NodeType: "Sort", ActualRows: 50, ActualLoops: 1,
+		Plans: []store.PlanNode{joined(scan("invites", "invites_pending_expires_idx", 790, 1), 790)},
+	}}}
+	q := store.HotQueries()["invite_page"]
+	problems := genericPlanProblems(q, &trap)
+	if len(problems) == 0 || !strings.Contains(problems[0], "sorts 790 rows outside an index") {
+		t.Errorf("the trap's plan is not reported: %q", problems)
+	}
+	walk := store.PlanNode{NodeType: "Limit", ActualRows: 50, ActualLoops: 1,
+		Plans: []store.PlanNode{joined(scan("invites", "invites_pending_created_idx", 50, 1), 50)}}
+	if problems := genericPlanProblems(q, &walk); len(problems) != 0 {
+		t.Errorf("the bounded plan is reported: %q", problems)
 	}
 }

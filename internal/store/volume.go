@@ -68,7 +68,8 @@ type VolumeProgress func(done, total int64)
 // seed and base time; only session expiry follows the clock, so sessions
 // are live) on top of the demo data, which must be seeded first. It writes
 // multi-row INSERTs in transactions of rowsPerTx rows, so a failed run
-// leaves what it wrote: seed a fresh database again. It returns false,
+// leaves what it wrote: seed a fresh database again. It ends with ANALYZE
+// (DB.Analyze) on either database. It returns false,
 // writing nothing, when the database already holds a workspace with BigSlug.
 func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress) (bool, error) {
 	var n int
@@ -103,6 +104,12 @@ func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress)
 				return false, fmt.Errorf("reset the id sequence of %s: %w", table, err)
 			}
 		}
+	}
+	// The planner's statistics describe the data it now holds: without them
+	// (autovacuum analyzes a real database soon after) plans and benchmarks
+	// on the generated data are not those production gets.
+	if err := db.Analyze(ctx); err != nil {
+		return false, fmt.Errorf("seed volume %s: %w", v.Name, err)
 	}
 	s.progress(s.total, s.total)
 	return true, nil

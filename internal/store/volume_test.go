@@ -123,6 +123,18 @@ func TestDB_SeedVolume(t *testing.T) {
 			}
 		})
 
+		// The seed ends with ANALYZE: the planner knows the invites (and
+		// every other table) as they now are.
+		t.Run("Analyzed", func(t *testing.T) {
+			q := "SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'invites'"
+			if db.Dialect() == store.SQLite {
+				q = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'invites'"
+			}
+			if got := countRows(t, db, q); got == 0 {
+				t.Errorf("no planner statistics on invites after SeedVolume (%s)", q)
+			}
+		})
+
 		t.Run("Shape", func(t *testing.T) {
 			for _, c := range []struct {
 				what  string

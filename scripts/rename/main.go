@@ -2,8 +2,11 @@
 // module path and every import of it, renames the binary's folder
 // (cmd/<binary>) and every path that names it, the package's name in
 // scripts/package.sh (`make package`), the default of PUBLIC_APP_NAME
-// (config.DefaultAppName and .env.example) and the README's title.
-// Running it again with the same arguments changes nothing.
+// (config.DefaultAppName and .env.example) and the README's title, and then
+// every "atrium" left in any case (version, help, CLI error prefixes,
+// default database and backup file names, cookies, metrics, docs) by the
+// name or the binary's name. Running it again with the same arguments
+// changes nothing.
 //
 // Usage: go run ./scripts/rename -module github.com/acme/app -name Acme [-binary acme] [-root .]
 package main
@@ -42,14 +45,63 @@ var (
 // textFile reports whether rename rewrites the file at path.
 func textFile(path string) bool {
 	switch filepath.Ext(path) {
-	case ".go", ".templ", ".md", ".sh", ".yml", ".yaml", ".example", ".txt", ".toml", ".json":
+	case ".go", ".templ", ".md", ".sh", ".yml", ".yaml", ".example", ".txt", ".toml", ".json", ".jsonl",
+		".sql", ".css", ".js", ".tmpl":
 		return true
 	}
 	switch filepath.Base(path) {
-	case "Makefile", "go.mod", "run", "Dockerfile":
+	case "Makefile", "go.mod", "run", "Dockerfile", ".gitignore":
 		return true
 	}
 	return false
+}
+
+// oldName finds the old product name in any case, as a word or inside one
+// (atrium_session, buildAtrium, ATRIUM_).
+var oldName = regexp.MustCompile(`(?i)atrium`)
+
+// renameWord replaces every "atrium" left in s, after the rewrites above:
+// "Atrium" by the product's name, "atrium" by the binary's name, "ATRIUM"
+// by the binary's name in capitals. Where the word is part of a Go
+// identifier, a cookie or metric name (next to a letter, digit or "_", or
+// a Go selector), it takes the form such a name allows: CamelCase for the name,
+// "_" for the binary's "-".
+func renameWord(s string, goCode bool, name, binary string) string {
+	ident := strings.ReplaceAll(binary, "-", "_")
+	camel := regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(name, "")
+	inName := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range oldName.FindAllStringIndex(s, -1) {
+		word := s[m[0]:m[1]]
+		joined := m[0] > 0 && inName(s[m[0]-1]) || m[1] < len(s) && inName(s[m[1]])
+		if goCode {
+			// h.atrium (a field), package atrium and atrium.Runbook (a
+			// package's name), not atrium.db.
+			joined = joined || m[0] > 0 && s[m[0]-1] == '.' || strings.HasSuffix(s[:m[0]], "package ") ||
+				m[1]+1 < len(s) && s[m[1]] == '.' && s[m[1]+1] >= 'A' && s[m[1]+1] <= 'Z'
+		}
+		var repl string
+		switch {
+		case word == "ATRIUM":
+			repl = strings.ToUpper(ident)
+		case word[0] == 'A' && joined:
+			repl = camel
+		case word[0] == 'A':
+			repl = name
+		case joined:
+			repl = ident
+		default:
+			repl = binary
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(repl)
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -155,6 +207,12 @@ func run(args []string, stdout io.Writer) error {
 		}
 		if oldBinary != *binary {
 			out = pathOld.ReplaceAllString(out, "${1}/"+*binary)
+		}
+		// Then the old name wherever it is left: the version line, help,
+		// error prefixes, default file names, cookies, metrics, docs.
+		if !strings.EqualFold(oldBinary, *binary) {
+			ext := filepath.Ext(path)
+			out = renameWord(out, ext == ".go" || ext == ".templ" || ext == ".tmpl", *name, *binary)
 		}
 		if out == s {
 			return nil

@@ -64,22 +64,43 @@ func TestRename(t *testing.T) {
 		t.Errorf("files still import the old module path (%v):\n%s", err, b)
 	}
 
+	// Nothing names the old product any more, in any case: version, help,
+	// error prefixes, default file names, cookies, docs. Only the license
+	// texts and the checksums of dependencies may.
+	if b, _ := exec.Command("grep", "-rIil", "--exclude-dir=.git", "--exclude=LICENSE*", "--exclude=NOTICE*",
+		"--exclude=go.sum", "--exclude=go.work.sum", "atrium", root).Output(); len(b) > 0 {
+		t.Errorf("the renamed copy still names atrium in:\n%s", b)
+	}
+	for path, want := range map[string]string{
+		"README.md":                 "\nAcme is a ",
+		"internal/config/config.go": `"sqlite:data/acme.db"`,
+		"cmd/acme/main.go":          `"acme:`,
+	} {
+		if got := readFile(t, filepath.Join(root, path)); !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q", path, want)
+		}
+	}
+
 	command := func(env []string, name string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(name, args...)
-		cmd.Dir, cmd.Env = root, append(os.Environ(), env...)
+		cmd.Dir, cmd.Env = root, env
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
 		}
 	}
-	command(nil, "go", "build", "-trimpath", "./...")
-	command(nil, "go", "vet", "./...")
-	command(nil, "bash", "scripts/templ-drift.sh")
-	command(nil, "go", "test", "-trimpath", "-short", "-count=1", "./internal/config/", "./internal/app/", "./internal/mail/",
+	// build, vet, test and make package share one set of flags
+	// (repocopy.BuildEnv), so the copy's packages compile once; templ runs
+	// as make generate runs it, so its own build is cached.
+	env := repocopy.BuildEnv()
+	command(env, "go", "build", "./...")
+	command(env, "go", "vet", "./...")
+	command(os.Environ(), "bash", "scripts/templ-drift.sh")
+	command(env, "go", "test", "-short", "-count=1", "./internal/config/", "./internal/app/", "./internal/mail/",
 		"./internal/server/", "./web/...", "./cmd/acme/")
 
 	dist := t.TempDir()
-	command([]string{"VERSION=v1.0.0", "DIST=" + dist, "SOURCE_DATE_EPOCH=1780000000"}, "bash", "scripts/package.sh")
+	command(append(env, "VERSION=v1.0.0", "DIST="+dist, "SOURCE_DATE_EPOCH=1780000000"), "bash", "scripts/package.sh")
 	name := "acme-v1.0.0-" + runtime.GOOS + "-" + runtime.GOARCH
 	zr, err := zip.OpenReader(filepath.Join(dist, name+".zip"))
 	if err != nil {
@@ -92,5 +113,31 @@ func TestRename(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("%s.zip holds no %s/acme binary", name, name)
+	}
+}
+
+// TestRenameWord: the old name left in a file takes the form each place
+// allows, for a product name with a space and a binary with a dash.
+func TestRenameWord(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		goCode bool
+		want   string
+	}{
+		{"Atrium is a SaaS starter", false, "Acme Cloud is a SaaS starter"},
+		{"run 'atrium serve'", false, "run 'acme-cloud serve'"},
+		{"the cookie atrium_session", false, "the cookie acme_cloud_session"},
+		{"ATRIUM_ENV", false, "ACME_CLOUD_ENV"},
+		{"data/atrium.db", false, "data/acme-cloud.db"},
+		{`"sqlite:data/atrium.db"`, true, `"sqlite:data/acme-cloud.db"`},
+		{`fmt.Fprintln(stderr, "atrium:", err)`, true, `fmt.Fprintln(stderr, "acme-cloud:", err)`},
+		{"func buildAtrium() {}", true, "func buildAcmeCloud() {}"},
+		{"h.atrium.client.Do(req)", true, "h.acme_cloud.client.Do(req)"},
+		{"package atrium", true, "package acme_cloud"},
+		{"return atrium.Runbook()", true, "return acme_cloud.Runbook()"},
+	} {
+		if got := renameWord(c.in, c.goCode, "Acme Cloud", "acme-cloud"); got != c.want {
+			t.Errorf("renameWord(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

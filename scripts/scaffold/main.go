@@ -79,7 +79,23 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return nil
 	}
-	return plan.apply(*root, stdout)
+	if err := plan.apply(*root, stdout); err != nil {
+		return err
+	}
+	r.printNext(stdout)
+	return nil
+}
+
+// printNext tells what to do once the files are written: the server reads
+// routes, pages and migrations when it starts, so it must restart, and the
+// new page's address (the demo data's workspace acme, or any other).
+func (r *Resource) printNext(w io.Writer) {
+	fmt.Fprintf(w, `
+Next:
+  1. Restart the server: stop 'make dev' (Ctrl-C) and run it again; it applies migration %s and serves the new routes.
+  2. Open http://localhost:8080/w/acme/%s (any workspace's slug in place of acme), or its %q tab in the workspace's navigation.
+  3. Run its tests: go test -run '%s' ./internal/app/ ./internal/store/ ./internal/server/
+`, r.Migration, r.Path, r.CapPlural, r.Name)
 }
 
 // Resource is what the templates see: the names of the resource in every

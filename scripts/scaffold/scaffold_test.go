@@ -70,6 +70,15 @@ func TestInsertAtMarker(t *testing.T) {
 	}
 }
 
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // snapshot returns the content of every file under dir, by path.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -131,6 +140,23 @@ func TestScaffold(t *testing.T) {
 	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType}, &out); err != nil {
 		t.Fatalf("scaffold: %v\n%s", err, &out)
 	}
+	// It ends by saying what to do next: restart, and where the page is.
+	gadgetPath := strings.ReplaceAll(gadgetFile, "_", "-") + "s"
+	if i := strings.LastIndex(out.String(), "\nNext:\n"); i < 0 || !strings.Contains(out.String()[i:], "Restart the server") ||
+		!strings.Contains(out.String()[i:], "http://localhost:8080/w/acme/"+gadgetPath) {
+		t.Errorf("the output does not end with the next steps (restart, http://localhost:8080/w/acme/%s):\n%s", gadgetPath, &out)
+	}
+	// The new tab comes before the tabs only admins see.
+	header := readFile(t, filepath.Join(root, "web", "layout", "header.templ"))
+	tabAt, adminAt := strings.Index(header, `"nav-ws-`+gadgetPath+`"`), strings.Index(header, "if w.CanManage")
+	if tabAt < 0 || adminAt < 0 || tabAt > adminAt {
+		t.Errorf("the %s tab is not before the admins' tabs in web/layout/header.templ (at %d, admins' at %d)", gadget, tabAt, adminAt)
+	}
+	// A date field is a browser date picker: no typed-format hint that
+	// disagrees with the picker's own format.
+	if pg := readFile(t, filepath.Join(root, "web", "page", gadgetFile+".templ")); strings.Contains(pg, "YYYY-MM-DD") || strings.Contains(pg, "HH:MM") {
+		t.Errorf("the generated form hints a typed date or time format beside the browser's picker")
+	}
 	if err := run([]string{"-root", root, "-name", gadget, "-fields", "title:string"}, &out); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Errorf("a second run: %v, want it to refuse to overwrite", err)
 	}
@@ -144,21 +170,23 @@ func TestScaffold(t *testing.T) {
 		t.Errorf("want one SQLite migration per resource:\n%s", &out)
 	}
 
-	goCmd := func(args ...string) {
+	goCmd := func(env []string, args ...string) {
 		t.Helper()
 		cmd := exec.Command("go", args...)
-		cmd.Dir = root
+		cmd.Dir, cmd.Env = root, env
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
 		}
 	}
-	goCmd("tool", "templ", "generate")
-	// -trimpath keeps the copy's packages in the shared build cache's terms.
-	goCmd("build", "-trimpath", "./...")
-	goCmd("vet", "./...")
+	// templ runs as make generate runs it, so its own build is cached;
+	// build, vet and test share one set of flags (repocopy.BuildEnv).
+	goCmd(os.Environ(), "tool", "templ", "generate")
+	env := repocopy.BuildEnv()
+	goCmd(env, "build", "./...")
+	goCmd(env, "vet", "./...")
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd("test", "-trimpath", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
+	goCmd(env, "test", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
 		"./internal/app/", "./internal/store/", "./internal/server/")
 }

@@ -148,6 +148,12 @@ func summarize(r io.Reader, w io.Writer) *summary {
 				if e.FailedBuild != "" {
 					what = "(build failed)"
 				}
+				if after, tests, ok := timedOut(lines); ok {
+					// The goroutine dump that follows says nothing a
+					// reader can act on; one line says what to do.
+					what = "(timed out)"
+					lines = []string{timeoutReason(e.Package, after, tests, running[e.Package])}
+				}
 				sum.failed++
 				sum.failures = append(sum.failures, result{pkg: e.Package, name: what, output: lines})
 				fmt.Fprintf(w, "FAIL  %s %s\n", e.Package, what)
@@ -161,6 +167,54 @@ func summarize(r io.Reader, w io.Writer) *summary {
 		sum.failures = append(sum.failures, result{name: "(reading go test output)", output: []string{err.Error() + "\n"}})
 	}
 	return sum
+}
+
+// timedOut reports whether a package's output is go test's timeout panic
+// ("panic: test timed out after 10m0s"), with the timeout and the tests it
+// lists as running.
+func timedOut(lines []string) (after string, tests []string, ok bool) {
+	listing := false
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "panic: test timed out after "):
+			after, ok = strings.TrimSpace(strings.TrimPrefix(l, "panic: test timed out after ")), true
+		case ok && strings.TrimSpace(l) == "running tests:":
+			listing = true
+		case listing && strings.HasPrefix(l, "\t\t"):
+			name, _, _ := strings.Cut(strings.TrimSpace(l), " ")
+			tests = append(tests, name)
+		case listing:
+			listing = false
+		}
+	}
+	return after, tests, ok
+}
+
+// timeoutReason is the one line testsum prints for a package that hit go
+// test's -timeout: which tests were running, and what to do about it.
+func timeoutReason(pkg, after string, tests, running []string) string {
+	if len(tests) == 0 {
+		tests = running
+	}
+	in := ""
+	if len(tests) > 0 {
+		in = " in " + strings.Join(tests, ", ")
+	}
+	return fmt.Sprintf("package %s timed out after %s%s — raise -timeout (make test TEST_TIMEOUT=90m) "+
+		"or make the test cheaper; go test -run '^(%s)$' %s runs it alone\n", pkg, after, in, strings.Join(topLevel(tests), "|"), pkg)
+}
+
+// topLevel returns the distinct top-level test names of tests (TestA/sub
+// is TestA).
+func topLevel(tests []string) []string {
+	var out []string
+	for _, t := range tests {
+		name, _, _ := strings.Cut(t, "/")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // print writes the failures with their output, the skips with their

@@ -100,3 +100,37 @@ func TestSkipReason(t *testing.T) {
 		t.Errorf("skipReason=%q, want %q", got, want)
 	}
 }
+
+// TestSummarize_Timeout reads a recorded `go test -json -timeout 3s` stream
+// of a package whose TestStuck never returns: testsum prints one line that
+// names the package, the timeout and the test, not the goroutine dump.
+func TestSummarize_Timeout(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "timeout.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	sum := summarize(f, &out)
+	sum.print(&out)
+	got := out.String()
+	t.Logf("output:\n%s", got)
+	want := "package demo/slow timed out after 3s in TestStuck — raise -timeout"
+	if !strings.Contains(got, want) {
+		t.Errorf("output lacks %q", want)
+	}
+	if !strings.Contains(got, "go test -run '^(TestStuck)$' demo/slow runs it alone") {
+		t.Errorf("output does not say how to run the test alone")
+	}
+	for _, dump := range []string{"goroutine ", "testing.(*M).startAlarm", "panic: test timed out"} {
+		if strings.Contains(got, dump) {
+			t.Errorf("output holds the goroutine dump (%q)", dump)
+		}
+	}
+	if !strings.Contains(got, "FAIL  demo/slow (timed out)") {
+		t.Errorf("no FAIL line for the package")
+	}
+	if last := strings.TrimSpace(got[strings.LastIndex(strings.TrimSpace(got), "\n")+1:]); last != "1 passed, 1 failed, 1 skipped" {
+		t.Errorf("last line %q, want %q", last, "1 passed, 1 failed, 1 skipped")
+	}
+}

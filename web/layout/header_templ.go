@@ -785,6 +785,7 @@ func workspaceTabs(w WorkspaceNav) []tab {
 		{w.path(""), "Dashboard", "nav-ws-dashboard", "dashboard"},
 		{w.path("members"), "Members", "nav-ws-members", "members"},
 	}
+	// scaffold:workspace-nav (make scaffold adds its tabs above this line, before the admins' tabs)
 	if w.CanManage {
 		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"})
 	}
@@ -794,7 +795,6 @@ func workspaceTabs(w WorkspaceNav) []tab {
 	if w.CanSeeBilling {
 		tabs = append(tabs, tab{w.path("billing"), "Billing", "nav-ws-billing", "billing"})
 	}
-	// scaffold:workspace-nav (make scaffold adds its tabs above this line)
 	return tabs
 }
 

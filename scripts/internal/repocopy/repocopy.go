@@ -41,3 +41,15 @@ func Copy(t testing.TB, root string) string {
 	}
 	return dst
 }
+
+// BuildEnv is the environment the tests build, vet and test a copy in: the
+// flags of `make package` (pure Go, -trimpath, no VCS stamp) for every
+// command, so the standard library and the dependencies compile once into
+// the shared build cache (GOCACHE, and the module cache GOMODCACHE, are
+// inherited) and every later command, `make package` included, only
+// compiles the copy's own packages. Without -trimpath the cache keys of
+// the copy's packages name its temporary folder, and a command with other
+// flags compiles everything again.
+func BuildEnv() []string {
+	return append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-trimpath -buildvcs=false")
+}
