@@ -35,7 +35,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 		v.NewSecret, v.NewKeyName = secret, created.Name
 		v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
 	}
-	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "settings"), v))
+	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "api-keys"), v))
 }
 
 // apiKeyRow formats a key for the list in the viewer's time zone.
@@ -119,7 +119,7 @@ func (s *Server) handleAPIKeyRevokeConfirm(w http.ResponseWriter, r *http.Reques
 		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
 		return
 	}
-	s.render(w, r, http.StatusOK, page.APIKeyRevoke(s.workspacePage(w, r, "Revoke API key", "settings"),
+	s.render(w, r, http.StatusOK, page.APIKeyRevoke(s.workspacePage(w, r, "Revoke API key", "api-keys"),
 		page.APIKeyRevokeView{Slug: sc.ws.Slug, Key: row, Action: row.RevokePath}))
 }
 

@@ -775,7 +775,8 @@ func workspaceTabs(w WorkspaceNav) []tab {
 		{w.path("members"), "Members", "nav-ws-members", "members"},
 	}
 	if w.CanManage {
-		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"})
+		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"},
+			tab{w.path("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"})
 	}
 	if w.CanSeeAudit {
 		tabs = append(tabs, tab{w.path("audit"), "Audit log", "nav-ws-audit", "audit"})
