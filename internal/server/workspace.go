@@ -221,7 +221,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		Name: sc.ws.Name, Slug: sc.ws.Slug, Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
 		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
-		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
+		CanInvite: app.CanManageInvites(sc.m.Role) == nil, CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil,
 	}
 	for _, e := range entries {
 		v.Recent = append(v.Recent, s.auditRow(e, sc.ws, p.User.TimeZone))

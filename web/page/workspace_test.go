@@ -180,7 +180,7 @@ func TestDashboard(t *testing.T) {
 
 	full := page.DashboardView{
 		Name: evil, Slug: "acme", Plan: "Free", Status: "Past due", Members: 3, SeatsUsed: 3, SeatLimit: "3", PendingInvites: 2,
-		CanSeeAudit: true, CanInvite: true,
+		CanSeeAudit: true, CanInvite: true, CanSeeBilling: true,
 	}
 	for i := range 12 {
 		row := page.AuditRow{ID: int64(i + 1), When: "2 hours ago", WhenFull: "29 Nov 2026, 10:00 CET", Actor: "Ada Lovelace",
