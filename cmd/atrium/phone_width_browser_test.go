@@ -53,6 +53,13 @@ func TestBrowser_PhoneWidth(t *testing.T) {
 		}
 	}
 	check(axePublicPages)
+	// And every documentation page the docs index links to.
+	tab.do("open /docs", chromedp.Navigate(srv.URL+"/docs"), chromedp.WaitReady(chromedp.CSS("body")))
+	docs, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]string](`Array.from(new Set(Array.from(document.querySelectorAll('main a[href^="/docs/"]')).map(a => a.getAttribute("href"))))`))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("docs index links %v: %v", docs, err)
+	}
+	check(docs)
 	tab.do("sign in", askForSignInLink(srv.URL, "founder@example.com")...)
 	tab.do("open the link", signInWith(emailedLink(t, smtp, "founder@example.com", srv.URL+"/auth/verify?token="), byTestID("workspace-new"))...)
 	tab.do("create Acme", createWorkspace("Acme")...)
