@@ -53,9 +53,7 @@ func TestBrowser_Accessibility(t *testing.T) {
 
 	srv, smtp := startServeWithMail(t, nil)
 	tab := newBrowserTabs(t, 4*time.Minute, "visitor")[0]
-	public := []string{"/", "/pricing", "/docs", "/docs/install", "/docs/operations", "/terms", "/privacy", "/login", "/no-such-page"}
-	signedIn := []string{"/workspaces/new", "/w/acme", "/w/acme/members", "/w/acme/members?q=zzz", "/w/acme/settings", "/w/acme/audit",
-		"/w/acme/billing", "/settings/account", "/settings/workspaces"}
+	public, signedIn := axePublicPages, axeSignedInPages
 
 	check := func(paths []string) {
 		for _, vp := range []struct {

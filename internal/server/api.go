@@ -48,13 +48,14 @@ func apiFrom(ctx context.Context) *apiState {
 // apiRoutes mounts the JSON API on r: huma generates its OpenAPI 3.1
 // description (/api/v1/openapi.json, and a 3.0 downgrade at
 // /api/v1/openapi-3.0.json for generators that need it) from the
-// operations below, with docs at /api/v1/docs.
+// operations below, with a reference rendered from it at /api/v1/docs.
 func (s *Server) apiRoutes(r chi.Router) {
 	r.NotFound(apiProblem(http.StatusNotFound, "There is no such API operation."))
 	r.MethodNotAllowed(apiMethodNotAllowed(r))
 	api := humachi.New(r, s.apiConfig())
 	api.UseMiddleware(s.apiAuthenticate(api), apiStrictBody(api))
 	s.apiOperations(api)
+	r.Get("/docs", s.handleAPIDocs(api))
 }
 
 // apiMethods are the methods a 405 may list in its Allow header.
@@ -154,6 +155,9 @@ func (s *Server) apiConfig() huma.Config {
 	// No "$schema" links in bodies and no schema routes: responses are
 	// exactly the documented objects.
 	cfg.CreateHooks, cfg.SchemasPath = nil, ""
+	// The reference is served by handleAPIDocs, not huma's page, which
+	// loads its viewer from a CDN.
+	cfg.DocsPath = ""
 	cfg.Info.Description = "Script a workspace with an API key made at /w/{slug}/settings/api-keys. " +
 		"Send it as `Authorization: Bearer atr_…`. Errors are RFC 9457 problem details."
 	cfg.Servers = []*huma.Server{{URL: s.Config.AppURL.String() + "/api/v1"}}

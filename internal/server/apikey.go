@@ -55,7 +55,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 			v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
 		}
 	}
-	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "settings"), v))
+	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "api-keys"), v))
 }
 
 // apiKeyRow formats a key for the list in the viewer's time zone.
@@ -188,7 +188,7 @@ func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.
 
 // keysPage returns a builder of the settings section's frame.
 func (s *Server) keysPage(w http.ResponseWriter, r *http.Request) func() layout.Page {
-	return func() layout.Page { return s.workspacePage(w, r, "", "settings") }
+	return func() layout.Page { return s.workspacePage(w, r, "", "api-keys") }
 }
 
 // handleAPIKeyRevoke handles "POST /w/{slug}/settings/api-keys/{keyID}/revoke":

@@ -120,7 +120,9 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 		}
 		t, err := time.ParseInLocation(time.DateOnly, raw, loc)
 		if err != nil {
-			errs[field] = "Enter the date as YYYY-MM-DD."
+			// The date picker sends YYYY-MM-DD whatever it shows; anything
+			// else was typed into the address.
+			errs[field] = "Choose a date from the calendar."
 		}
 		return t
 	}

@@ -145,5 +145,25 @@ func TestAudit_Filters(t *testing.T) {
 				t.Errorf("%s: no error beside %s", query, field)
 			}
 		}
+		// A bad date: its error sits under its own field, which points to
+		// it; the other filters keep their values; no "No matching
+		// entries" beside the error.
+		page := owner.Get(base + "?from=2026-13-01&family=member")
+		from := page.Doc.Find(`[data-testid="audit-from"]`)
+		if got, want := from.Closest(".filter-field").Find(`[data-testid="audit-error-from"]`).Length(), 1; got != want {
+			t.Errorf("errors under the From field: %d, want %d", got, want)
+		}
+		if got, want := page.Text("audit-error-from"), "Choose a date from the calendar."; got != want {
+			t.Errorf("from error %q, want %q", got, want)
+		}
+		if got, _ := from.Attr("aria-describedby"); got != "audit-from-error" {
+			t.Errorf("From aria-describedby=%q, want audit-from-error", got)
+		}
+		if got, _ := page.Doc.Find(`[data-testid="audit-family"] option[selected]`).Attr("value"); got != "member" {
+			t.Errorf("Kind after the error is %q, want member kept", got)
+		}
+		if page.Has("audit-empty-clear") || strings.Contains(page.Body, "No matching entries") {
+			t.Error("an empty-result box is shown beside the error")
+		}
 	})
 }

@@ -40,8 +40,8 @@ func TestConfirm_UnconfirmedPostChangesNothing(t *testing.T) {
 				form     string
 				wantText string // in the confirmation's message
 			}{
-				{"transfer", owner, members, memberRowSel("heir@example.com"), "member-transfer-form", "you become an admin"},
-				{"remove", owner, members, memberRowSel("gone@example.com"), "member-remove-form", "loses access to Acme Inc"},
+				{"transfer", owner, members, memberRowSel("heir@example.com"), "member-transfer", "you become an admin"},
+				{"remove", owner, members, memberRowSel("gone@example.com"), "member-remove", "loses access to Acme Inc"},
 				{"revoke invite", owner, members, inviteRowSel("late@example.com"), "invite-revoke", "late@example.com"},
 				{"leave", leaver, leaver.Get("/w/" + slug + "/members"), "", "leave-form", "You lose access to Acme Inc"},
 				{"sign out a device", owner, account, "", "revoke-session", "new sign-in link"},

@@ -331,10 +331,11 @@ func inviteState(res *response) string {
 var inviteActionID = regexp.MustCompile(`/invites/(\d+)/`)
 
 // pendingInviteID returns the id of the pending invite to email, read from
-// its row's revoke form on the members page.
+// its row's buttons on the members page (they submit a form shared by the
+// rows, each with its own formaction).
 func pendingInviteID(t *testing.T, members *response, email string) string {
 	t.Helper()
-	action, _ := members.Doc.Find(inviteRowSel(email) + " form").First().Attr("action")
+	action, _ := members.Doc.Find(inviteRowSel(email) + " [formaction]").First().Attr("formaction")
 	m := inviteActionID.FindStringSubmatch(action)
 	if m == nil {
 		t.Fatalf("no invite row for %s on the members page", email)

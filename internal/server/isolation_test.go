@@ -48,6 +48,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/w/{slug}/invites", map[string]string{"email": "new@a.test", "role": "member"}, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/invites/{invite}/revoke", nil, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/invites/{invite}/resend", nil, done, done, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/members/{member}", nil, shown, shown, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/members/{member}/role", map[string]string{"role": "admin"}, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/members/{member}/remove", nil, done, done, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/settings", map[string]string{"name": "Renamed", "slug": "{slug}-renamed"}, done, forbidden, forbidden, hidden, toLogin},

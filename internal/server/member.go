@@ -12,9 +12,13 @@ import (
 	"atrium/web/page"
 )
 
-// invitesListed is how many pending invites the members page lists, the
-// newest first.
-const invitesListed = 50
+// invitesPerPage is how many pending invites a page of the members page's
+// invite section lists, the newest first (?invites=N pages on).
+const invitesPerPage = 5
+
+// invitePagesMax bounds ?invites=N: past it the section shows its last
+// page (the list is read up to the page asked for).
+const invitePagesMax = 100
 
 // handleMembers handles "GET /w/{slug}/members?page=N".
 func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
@@ -71,11 +75,23 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.Members = append(v.Members, s.memberRow(m, actor, p.User, owners))
 	}
 	if v.ShowInvites {
-		if v.Invites, err = s.inviteRows(r, sc.ws.ID, p.User.TimeZone); err != nil {
+		ip, _ := strconv.Atoi(r.URL.Query().Get("invites"))
+		ip = min(max(ip, 1), invitePagesMax)
+		rows, err := s.inviteRows(r, sc.ws.ID, p.User.TimeZone, ip*invitesPerPage+1)
+		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		v.InvitesCapped = len(v.Invites) == invitesListed
+		for ip > 1 && len(rows) <= (ip-1)*invitesPerPage {
+			ip--
+		}
+		v.Invites = rows[(ip-1)*invitesPerPage : min(len(rows), ip*invitesPerPage)]
+		if ip > 1 {
+			v.InvitesPrevURL = wsPath(sc.ws, "/members") + membersQuery(q, n, ip-1) + "#pending-invites"
+		}
+		if len(rows) > ip*invitesPerPage {
+			v.InvitesNextURL = wsPath(sc.ws, "/members") + membersQuery(q, n, ip+1) + "#pending-invites"
+		}
 	}
 	if form != nil {
 		v.Invite = *form
@@ -102,8 +118,15 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 
 // searchQuery returns the members page's query string for a search and a
 // page number (0 or 1 for the first page).
-func searchQuery(q string, page int) string {
+func searchQuery(q string, page int) string { return membersQuery(q, page, 1) }
+
+// membersQuery returns the members page's query string for a search, a
+// page of members and a page of invites (0 or 1 for the first pages).
+func membersQuery(q string, page, invites int) string {
 	v := url.Values{}
+	if invites > 1 {
+		v.Set("invites", strconv.Itoa(invites))
+	}
 	if q != "" {
 		v.Set("q", q)
 	}
@@ -116,10 +139,10 @@ func searchQuery(q string, page int) string {
 	return "?" + v.Encode()
 }
 
-// inviteRows lists the newest pending invites of a workspace for those who
-// manage them, with how each email fared.
-func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]page.InviteRow, error) {
-	invites, err := s.Invites.FindInvites(r.Context(), workspaceID, invitesListed)
+// inviteRows lists up to limit of the newest pending invites of a
+// workspace for those who manage them, with how each email fared.
+func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string, limit int) ([]page.InviteRow, error) {
+	invites, err := s.Invites.FindInvites(r.Context(), workspaceID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +168,38 @@ func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string) ([]pa
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// handleMember handles "GET /w/{slug}/members/{userID}" (admins): one
+// member with the actions the viewer may take, where the members page's
+// Actions lead without scripts. Someone who is not a member of this
+// workspace is not found.
+func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	uid, ok := idParam(r, "userID")
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	_, ms, err := s.Workspaces.FindWorkspaceForMember(r.Context(), sc.ws.Slug, uid)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u, err := s.Users.FindUserByID(r.Context(), uid)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	mp, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, 1)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	m := &app.Member{Membership: *ms, Email: u.Email, Name: u.Name}
+	v := page.MemberView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, Member: s.memberRow(m, sc.m.Role, p.User, mp.Owners)}
+	s.render(w, r, http.StatusOK, page.MemberPage(s.workspacePage(w, r, "Members", "members"), v))
 }
 
 // memberRow is one member as the viewer (role actor) sees them.

@@ -10,7 +10,8 @@ import (
 
 // TestNav_SwitcherAndTabs checks the header a member and an owner see: the
 // switcher lists every workspace of the user with the current one marked,
-// a member is shown no Billing, Audit or Settings tab, and the 403 a member
+// an owner has an API keys tab, a member is shown no Billing, Audit,
+// Settings or API keys tab, and the 403 a member
 // still reaches by address keeps the workspace navigation.
 func TestNav_SwitcherAndTabs(t *testing.T) {
 	a := newTestApp(t, "sqlite", withEnv("FREE_PLAN_SEATS", "10"))
@@ -32,14 +33,18 @@ func TestNav_SwitcherAndTabs(t *testing.T) {
 	if got, want := strings.Join(listed, " "), acme+" "+beta+"*"; got != want {
 		t.Errorf("switcher lists %q, want %q (current starred)", got, want)
 	}
-	for _, id := range []string{"nav-ws-billing", "nav-ws-audit", "nav-ws-settings"} {
+	for _, id := range []string{"nav-ws-billing", "nav-ws-audit", "nav-ws-settings", "nav-ws-api-keys", "m-nav-ws-api-keys"} {
 		if !page.Has(id) {
 			t.Errorf("owner: no %s tab", id)
 		}
 	}
+	keys := owner.Get("/w/" + beta + "/settings/api-keys")
+	if _, cur := keys.Doc.Find(`[data-testid="nav-ws-api-keys"]`).Attr("aria-current"); !cur {
+		t.Error("the API keys page does not mark its tab current")
+	}
 
 	page = member.Get("/w/" + acme)
-	for _, id := range []string{"nav-ws-billing", "nav-ws-audit", "nav-ws-settings", "m-nav-ws-billing"} {
+	for _, id := range []string{"nav-ws-billing", "nav-ws-audit", "nav-ws-settings", "m-nav-ws-billing", "nav-ws-api-keys", "m-nav-ws-api-keys"} {
 		if page.Has(id) {
 			t.Errorf("member is shown the %s tab", id)
 		}

@@ -121,6 +121,7 @@ func (s *Server) routes() http.Handler {
 						r.Post("/invites", s.handleInviteCreate)
 						r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
 						r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
+						r.Get("/members/{userID}", s.handleMember)
 						r.Post("/members/{userID}/role", s.handleMemberRole)
 						r.Post("/members/{userID}/remove", s.handleMemberRemove)
 						r.Get("/settings/api-keys", s.handleAPIKeys)

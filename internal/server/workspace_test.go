@@ -267,15 +267,36 @@ func emailedInviteLink(t *testing.T, a *testApp, address string) string {
 func (b *browser) submitWithin(res *response, scope, formTestID string, extra url.Values) *response {
 	b.t.Helper()
 	row := res.Doc.Find(scope).First()
+	if href, ok := row.Find(`a[data-testid="member-actions-button"]`).Attr("href"); ok {
+		// A members page's row: its actions are on the member's page, where
+		// Actions leads without scripts.
+		res = b.Get(href)
+		row = res.Doc.Find(`[data-testid="member-page"]`)
+	}
 	form := row.Find(`form[data-testid="` + formTestID + `"]`)
+	vals := url.Values{}
+	var formAction string
 	if form.Length() == 0 {
-		form = row.Find(`[data-testid="` + formTestID + `"]`).Closest("form")
+		// A button may submit a form outside the row (its form attribute)
+		// with its own action and value, as a browser sends them.
+		button := row.Find(`[data-testid="` + formTestID + `"]`).First()
+		form = button.Closest("form")
+		if id, ok := button.Attr("form"); ok {
+			form = res.Doc.Find(`form[id="` + id + `"]`)
+			formAction, _ = button.Attr("formaction")
+			if name, ok := button.Attr("name"); ok {
+				v, _ := button.Attr("value")
+				vals.Set(name, v)
+			}
+		}
 	}
 	if form.Length() == 0 {
 		b.t.Fatalf("no form %q inside %s", formTestID, scope)
 	}
 	action, _ := form.Attr("action")
-	vals := url.Values{}
+	if formAction != "" {
+		action = formAction
+	}
 	form.Find("input[name]").Each(func(_ int, s *goquery.Selection) {
 		name, _ := s.Attr("name")
 		v, _ := s.Attr("value")

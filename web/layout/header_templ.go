@@ -787,7 +787,8 @@ func workspaceTabs(w WorkspaceNav) []tab {
 	}
 	// scaffold:workspace-nav (make scaffold adds its tabs above this line, before the admins' tabs)
 	if w.CanManage {
-		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"})
+		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"},
+			tab{w.path("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"})
 	}
 	if w.CanSeeAudit {
 		tabs = append(tabs, tab{w.path("audit"), "Audit log", "nav-ws-audit", "audit"})

@@ -32,6 +32,11 @@ type ConfirmCheck struct {
 // HiddenField is a form value posted again with the confirmation.
 type HiddenField struct{ Name, Value string }
 
+// MemberNamePlaceholder stands for the member's name in the confirmations
+// the members page renders once for all its rows; app.js puts the chosen
+// row's name (its data-name) in its place.
+const MemberNamePlaceholder = "{name}"
+
 // ConfirmRemoveMember confirms removing a member from a workspace.
 func ConfirmRemoveMember(slug, workspace string, userID int64, who string) Confirm {
 	return Confirm{

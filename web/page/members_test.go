@@ -7,6 +7,42 @@ import (
 	"atrium/web/page"
 )
 
+// TestMemberPage: a member's own page holds the actions the members page's
+// shared menu offers, each a form of its own, the destructive ones asking
+// first.
+func TestMemberPage(t *testing.T) {
+	t.Parallel()
+	v := page.MemberView{Slug: "acme", WorkspaceName: "Acme", Member: page.MemberRow{UserID: 42, Name: "<i>Grace</i>", Email: evil, Role: "member",
+		RoleLabel: "Member", Joined: "2 Jan 2026", CanChangeRole: true, RoleChoices: []string{"admin", "member"}, CanRemove: true, CanTransfer: true}}
+	doc, html := render(t, page.MemberPage(inWorkspace, v))
+	inert(t, doc, html)
+	if got, want := text(doc.Find("h1")), "<i>Grace</i>"; got != want {
+		t.Errorf("h1=%q, want %q", got, want)
+	}
+	makeAdmin := one(t, doc, "member-make-admin")
+	if got, want := attr(makeAdmin.Closest("form"), "action"), "/w/acme/members/42/role"; got != want {
+		t.Errorf("role action=%q, want %q", got, want)
+	}
+	if got, want := attr(makeAdmin.Closest("form").Find(`input[name="role"]`), "value"), "admin"; got != want {
+		t.Errorf("role value=%q, want %q", got, want)
+	}
+	none(t, doc, "member-make-member")
+	remove := one(t, doc, "member-remove").Closest("form")
+	if got, want := attr(remove, "action"), "/w/acme/members/42/remove"; got != want {
+		t.Errorf("remove action=%q, want %q", got, want)
+	}
+	if got := attr(remove, "data-confirm"); !strings.Contains(got, "<i>Grace</i> loses access to Acme") {
+		t.Errorf("remove data-confirm=%q", got)
+	}
+	if remove.Find(`input[name="confirm"]`).Length() != 0 {
+		t.Error("the remove form is confirmed before anyone is asked")
+	}
+	transfer := one(t, doc, "member-transfer").Closest("form")
+	if got, want := attr(transfer.Find(`input[name="user_id"]`), "value"), "42"; got != want {
+		t.Errorf("transfer user_id=%q, want %q", got, want)
+	}
+}
+
 func TestMembers(t *testing.T) {
 	t.Parallel()
 
@@ -63,44 +99,34 @@ func TestMembers(t *testing.T) {
 			t.Error("own row has forms without the flags")
 		}
 
-		// One actions menu per row: the roles the viewer may give, each
-		// its own form, then the confirmed actions.
-		if got, want := other.Find(`[data-testid="member-actions"]`).Length(), 1; got != want {
-			t.Fatalf("actions menus in the row=%d, want %d", got, want)
+		// One Actions button per row, leading to the member's page and
+		// naming what the shared menu offers for them; the menu and its
+		// forms are on the page once.
+		button := other.Find(`[data-testid="member-actions-button"]`)
+		if got, want := button.Length(), 1; got != want {
+			t.Fatalf("actions buttons in the row=%d, want %d", got, want)
 		}
-		if got, want := text(other.Find(`[data-testid="member-actions-button"]`)), "Actions for <i>Grace</i>"; got != want {
+		if got, want := text(button), "Actions for <i>Grace</i>"; got != want {
 			t.Errorf("actions button=%q, want %q", got, want)
 		}
-		makeAdmin := other.Find(`[data-testid="member-make-admin"]`)
-		if got, want := attr(makeAdmin.Closest("form"), "action"), "/w/acme/members/42/role"; got != want {
-			t.Errorf("role action=%q, want %q", got, want)
+		if got, want := attr(button, "href"), "/w/acme/members/42"; got != want {
+			t.Errorf("actions href=%q, want %q", got, want)
 		}
-		if got, want := attr(makeAdmin.Closest("form").Find(`input[name="role"]`), "value"), "admin"; got != want {
-			t.Errorf("role value=%q, want %q", got, want)
+		if got, want := attr(button, "data-acts"), "admin transfer remove"; got != want {
+			t.Errorf("data-acts=%q, want %q (not the member's current role)", got, want)
 		}
-		if other.Find(`[data-testid="member-make-member"]`).Length() != 0 {
-			t.Error("offered the member's current role")
+		if got := doc.Find("form").Length(); got > 10 {
+			t.Errorf("%d forms on the page", got)
 		}
-		remove := other.Find(`[data-testid="member-remove"]`)
-		removeForm := remove.Closest("form")
-		if got, want := attr(removeForm, "action"), "/w/acme/members/42/remove"; got != want {
-			t.Errorf("remove action=%q, want %q", got, want)
-		}
-		if !remove.HasClass("menu-item-danger") {
-			t.Error("remove is not marked as dangerous")
-		}
-		if got := attr(removeForm, "data-confirm"); !strings.Contains(got, "<i>Grace</i> loses access") {
+		removeForm := one(t, doc, "member-remove-form")
+		if got := attr(removeForm, "data-confirm"); !strings.Contains(got, page.MemberNamePlaceholder+" loses access") {
 			t.Errorf("remove data-confirm=%q", got)
 		}
-		if removeForm.Find(`input[name="confirm"]`).Length() != 0 {
-			t.Error("the remove form is confirmed before anyone is asked")
+		if got, want := attr(one(t, doc, "member-remove"), "form"), attr(removeForm, "id"); got != want {
+			t.Errorf("remove button submits form %q, want %q", got, want)
 		}
-		transfer := other.Find(`[data-testid="member-transfer"]`).Closest("form")
-		if got, want := attr(transfer, "action"), "/w/acme/transfer"; got != want {
+		if got, want := attr(one(t, doc, "member-transfer-form"), "action"), "/w/acme/transfer"; got != want {
 			t.Errorf("transfer action=%q, want %q", got, want)
-		}
-		if got, want := attr(transfer.Find(`input[name="user_id"]`), "value"), "42"; got != want {
-			t.Errorf("transfer user_id=%q, want %q", got, want)
 		}
 
 		if got, want := attr(one(t, doc, "invite-form").Closest("section"), "id"), "invite"; got != want {
@@ -163,10 +189,10 @@ func TestMembers(t *testing.T) {
 		if got, want := text(doc.Find(`label[for="`+attr(link, "id")+`"]`)), "Accept link to share"; got != want {
 			t.Errorf("share label=%q, want %q", got, want)
 		}
-		if got, want := attr(failed.Find(`[data-testid="invite-resend"]`).Closest("form"), "action"), "/w/acme/invites/7/resend"; got != want {
+		if got, want := attr(failed.Find(`[data-testid="invite-resend"]`), "formaction"), "/w/acme/invites/7/resend"; got != want {
 			t.Errorf("resend action=%q, want %q", got, want)
 		}
-		if got, want := attr(failed.Find(`[data-testid="invite-revoke"]`).Closest("form"), "action"), "/w/acme/invites/7/revoke"; got != want {
+		if got, want := attr(failed.Find(`[data-testid="invite-revoke"]`), "formaction"), "/w/acme/invites/7/revoke"; got != want {
 			t.Errorf("revoke action=%q, want %q", got, want)
 		}
 		if failed.Find(`[data-testid="invite-expired"]`).Length() != 0 {

@@ -7,6 +7,8 @@
 //   - hidden inputs named "tz" get the browser's time zone;
 //   - buttons marked data-copy (hidden until now) copy the text of the
 //     element they name and say so in the page's [data-copy-status].
+//   - the members page's Actions buttons open one shared menu under the
+//     chosen row instead of leading to the member's page.
 (function () {
   "use strict";
 
@@ -30,6 +32,54 @@
       open.querySelector("summary").focus();
     }
   });
+
+  // The members page's row menu: one menu, moved under the chosen row's
+  // Actions button and pointed at its member (the button's href is the
+  // member's page; data-acts says which actions to show).
+  var rowMenu = document.getElementById("member-menu");
+  var rowButton = null;
+  function closeRowMenu(focus) {
+    if (!rowButton) return;
+    rowMenu.hidden = true;
+    rowButton.setAttribute("aria-expanded", "false");
+    if (focus) rowButton.focus();
+    rowButton = null;
+  }
+  if (rowMenu) {
+    document.querySelectorAll("a[data-acts]").forEach(function (a) {
+      a.setAttribute("role", "button");
+      a.setAttribute("aria-expanded", "false");
+      a.setAttribute("aria-controls", "member-menu");
+    });
+    document.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a[data-acts]");
+      if (!a) {
+        if (rowButton && !rowMenu.contains(e.target)) closeRowMenu(false);
+        return;
+      }
+      e.preventDefault();
+      if (rowButton === a) { closeRowMenu(false); return; }
+      closeRowMenu(false);
+      closeMenus(null);
+      var acts = a.dataset.acts.split(" ");
+      var base = a.getAttribute("href");
+      rowMenu.querySelectorAll("li[data-act]").forEach(function (li) {
+        var act = li.dataset.act, b = li.querySelector("button");
+        li.hidden = acts.indexOf(act) < 0;
+        if (act === "transfer") b.value = base.split("/").pop();
+        else b.setAttribute("formaction", base + (act === "remove" ? "/remove" : "/role"));
+      });
+      a.parentNode.appendChild(rowMenu);
+      rowMenu.hidden = false;
+      a.setAttribute("aria-expanded", "true");
+      rowButton = a;
+      var first = rowMenu.querySelector("li:not([hidden]) button");
+      if (first) first.focus();
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && rowButton) closeRowMenu(true);
+    });
+  }
 
   // The time zone for forms that ask for it (sign-in, account).
   var tz = "";
@@ -63,21 +113,30 @@
     if (!form.matches("form[data-confirm]") || form.dataset.confirmed === "yes") return;
     if (typeof HTMLDialogElement !== "function") return; // the server asks instead
     e.preventDefault();
+    // A form shared by many rows (the members page) names the row's member
+    // or invitee as "{name}": an invite's buttons carry it in data-name, a
+    // member's is the first text of the row's .member-name.
+    var submitter = e.submitter || null;
+    var holder = submitter && submitter.closest("[data-name]");
+    var member = submitter && submitter.closest("tr") && submitter.closest("tr").querySelector(".member-name");
+    var name = holder ? holder.dataset.name : member ? member.firstChild.textContent.trim() : "";
+    var words = function (s) { return name ? s.split("{name}").join(name) : s; };
     var d = dialog || buildDialog();
-    d.querySelector(".confirm-dialog-title").textContent = form.dataset.confirmTitle || "Are you sure?";
-    d.querySelector(".confirm-dialog-text").textContent = form.dataset.confirm;
+    d.querySelector(".confirm-dialog-title").textContent = words(form.dataset.confirmTitle || "Are you sure?");
+    d.querySelector(".confirm-dialog-text").textContent = words(form.dataset.confirm);
     var ok = d.querySelector('[value="ok"]');
     ok.textContent = form.dataset.confirmLabel || "Confirm";
     d.onclose = function () {
       if (d.returnValue !== "ok") return;
-      var add = function (name, value) {
-        var h = document.createElement("input");
-        h.type = "hidden"; h.name = name; h.value = value;
-        form.appendChild(h);
-      };
-      add("confirm", "yes");
+      var h = document.createElement("input");
+      h.type = "hidden"; h.name = "confirm"; h.value = "yes";
+      form.appendChild(h);
       form.dataset.confirmed = "yes";
-      form.submit();
+      // requestSubmit sends the submitter's formaction, name and value too;
+      // the form is left as it was for the next row (or a return by Back).
+      if (submitter && form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+      form.removeChild(h);
+      delete form.dataset.confirmed;
     };
     d.returnValue = "";
     d.showModal();
