@@ -186,6 +186,16 @@ func TestMembers(t *testing.T) {
 		if _, ok := link.Attr("readonly"); !ok {
 			t.Error("share link is editable")
 		}
+		// The copy button names the link's field and waits, hidden, for
+		// the script; the page has one live region to say it copied.
+		copyLink := failed.Find(`[data-testid="invite-share-copy"]`)
+		if got, want := attr(copyLink, "data-copy"), attr(link, "id"); got == "" || got != want {
+			t.Errorf("copy button copies #%q, want #%q", got, want)
+		}
+		if _, hidden := copyLink.Attr("hidden"); !hidden {
+			t.Error("copy button shown without scripts")
+		}
+		one(t, doc, "invite-copy-status")
 		if got, want := text(doc.Find(`label[for="`+attr(link, "id")+`"]`)), "Accept link to share"; got != want {
 			t.Errorf("share label=%q, want %q", got, want)
 		}
