@@ -34,7 +34,11 @@ func joinAs(t *testing.T, owner, teammate browserActor, baseURL string, smtp *ma
 		chromedp.WaitVisible(byTestID("check-email")),
 	)
 	teammate.do("sign in", signInWith(emailedLink(t, smtp, email, baseURL+"/auth/verify?token="), byTestID("invite-page"))...)
-	teammate.do("accept", chromedp.Click(byTestID("invite-accept")), chromedp.WaitVisible(byTestID("dashboard")))
+	// A new account meets the optional name step right after accepting.
+	teammate.do("accept", chromedp.Click(byTestID("invite-accept")),
+		chromedp.WaitVisible(byTestID("dashboard")+", "+byTestID("name-step")),
+		skipNameStep(),
+		chromedp.WaitVisible(byTestID("dashboard")))
 }
 
 // menuItem is one item of an open member menu as the browser lays it out.
