@@ -114,12 +114,7 @@ type ceremony struct {
 }
 
 // webAuthnCookie returns the ceremony cookie's name.
-func (s *Server) webAuthnCookie() string {
-	if s.secure {
-		return "__Host-" + webAuthnCookieName
-	}
-	return webAuthnCookieName
-}
+func (s *Server) webAuthnCookie() string { return s.hostCookie(webAuthnCookieName) }
 
 // startCeremony stores a ceremony's state under a fresh token and gives the
 // browser the token in the ceremony cookie.

@@ -123,12 +123,9 @@ func New(d Deps) http.Handler {
 			s.webhooks.Stripe = d.Stripe
 		}
 	}
-	if s.secure {
-		// The __Host- prefix pins the cookie to this host, path / and HTTPS.
-		s.sessionCookie = "__Host-atrium_session"
-		s.flashCookie = "__Host-" + flashCookieName
-		s.lastWSCookie = "__Host-" + lastWorkspaceCookie
-	}
+	s.sessionCookie = s.hostCookie(s.sessionCookie)
+	s.flashCookie = s.hostCookie(s.flashCookie)
+	s.lastWSCookie = s.hostCookie(s.lastWSCookie)
 	s.webAuthn, s.webAuthnErr = newWebAuthn(d.Config)
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)
@@ -167,4 +164,13 @@ func (s *Server) formatTime(t time.Time, tz string) string {
 		return ""
 	}
 	return t.In(s.location(tz)).Format("2 Jan 2006, 15:04 MST")
+}
+
+// hostCookie returns the name of a cookie set for path / : under https with
+// the __Host- prefix, which pins it to this host, path / and HTTPS.
+func (s *Server) hostCookie(name string) string {
+	if s.secure {
+		return "__Host-" + name
+	}
+	return name
 }

@@ -19,12 +19,7 @@ import (
 
 // pendingCookieName names the cookie that carries a sign-in waiting for
 // its second factor: the token of its auth_challenges row, nothing more.
-func (s *Server) pendingCookieName() string {
-	if s.secure {
-		return "__Host-atrium_2fa"
-	}
-	return "atrium_2fa"
-}
+func (s *Server) pendingCookieName() string { return s.hostCookie("atrium_2fa") }
 
 func (s *Server) setPendingCookie(w http.ResponseWriter, token string) {
 	setCookie(w, &http.Cookie{Name: s.pendingCookieName(), Value: token, Path: "/",
@@ -246,12 +241,7 @@ const recoveryCodesPath = "/settings/account/two-factor/recovery-codes"
 
 // revealCookieName names the cookie that holds the token of recovery codes
 // waiting to be shown.
-func (s *Server) revealCookieName() string {
-	if s.secure {
-		return "__Host-atrium_codes"
-	}
-	return "atrium_codes"
-}
+func (s *Server) revealCookieName() string { return s.hostCookie("atrium_codes") }
 
 // showRecoveryCodes keeps freshly made recovery codes server-side, sealed,
 // for one showing within app.RecoveryCodesRevealTTL, and sends the browser

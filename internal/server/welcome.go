@@ -48,12 +48,9 @@ func (s *Server) nameStepAfterInvite(w http.ResponseWriter, r *http.Request, u *
 	return nameStepURL(dest)
 }
 
-func (s *Server) nameStepCookieName() string {
-	if s.secure {
-		return "__Host-atrium_name_step"
-	}
-	return "atrium_name_step"
-}
+// nameStepCookieName names the cookie that carries "ask for a name" from
+// an invitee's first sign-in to the invite's acceptance.
+func (s *Server) nameStepCookieName() string { return s.hostCookie("atrium_name_step") }
 
 // nameStepURL returns the name step's address on the way to dest.
 func nameStepURL(dest string) string {
