@@ -46,7 +46,7 @@ func housekeepHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
 				return err
 			}
 			logger.Info("housekeeping ran", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail,
-				"failed_mail_bodies", p.FailedMailBodies, "invite_sends", p.InviteSends, "api_key_reveals", p.KeyReveals)
+				"failed_mail_bodies", p.FailedMailBodies, "invite_sends", p.InviteSends)
 			return nil
 		})
 		switch {

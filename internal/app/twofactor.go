@@ -55,6 +55,9 @@ const (
 	// PurposeRecoveryCodes keeps freshly made recovery codes (sealed) for
 	// the one page that shows them.
 	PurposeRecoveryCodes = "recovery_codes"
+	// PurposeAPIKeySecret keeps a new API key's secret (sealed with the
+	// browser's token) for the one page that shows it.
+	PurposeAPIKeySecret = "api_key_secret"
 	// RecoveryCodesRevealTTL is how long new recovery codes wait to be
 	// shown, once.
 	RecoveryCodesRevealTTL = 5 * time.Minute

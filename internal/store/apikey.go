@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -114,10 +115,13 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 			return fmt.Errorf("create api key: %w", err)
 		}
 		if in.Reveal.TokenHash != "" {
-			if err := tx.Exec(`INSERT INTO api_key_reveals (api_key_id, user_id, token_hash, sealed, expires_at)
-				VALUES (?, ?, ?, ?, ?)`, r.ID, m.UserID, in.Reveal.TokenHash, in.Reveal.Sealed,
-				r.CreatedAt.Add(app.APIKeyRevealTTL)).Error; err != nil {
-				return fmt.Errorf("keep api key reveal: %w", err)
+			// Kept as a challenge, like every other short-lived secret:
+			// single use, purged once expired.
+			data, _ := json.Marshal(keySecretData{KeyID: r.ID, WorkspaceID: r.WorkspaceID, Sealed: in.Reveal.Sealed})
+			c := challengeRecord{TokenHash: in.Reveal.TokenHash, Purpose: app.PurposeAPIKeySecret, UserID: &m.UserID,
+				Data: string(data), CreatedAt: r.CreatedAt, ExpiresAt: r.CreatedAt.Add(app.APIKeyRevealTTL)}
+			if err := tx.Create(&c).Error; err != nil {
+				return fmt.Errorf("keep api key secret: %w", err)
 			}
 		}
 		out = (&apiKeyRow{apiKeyRecord: r}).toApp()
@@ -185,26 +189,42 @@ func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int
 	})
 }
 
+// keySecretData is what an api_key_secret challenge keeps: whose key it
+// is and its secret, sealed with the creator's browser token.
+type keySecretData struct {
+	KeyID       int64  `json:"key_id"`
+	WorkspaceID int64  `json:"workspace_id"`
+	Sealed      string `json:"sealed"`
+}
+
 // RevealAPIKeySecret deletes and returns the sealed secret of a key the
 // principal created, when tokenHash matches and it has not expired: the
-// delete is the read, so of two concurrent views only one gets it.
+// delete is the read, so of two concurrent views only one gets it. A
+// request for another user's, key's or workspace's secret rolls back and
+// leaves it for its creator.
 func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, workspaceID, keyID int64, tokenHash string) (string, error) {
 	uid, err := actor(ctx)
 	if err != nil {
 		return "", err
 	}
+	shown := app.Errorf(app.ENOTFOUND, "This key's secret was shown once and cannot be shown again.")
 	var sealed string
-	err = s.db.gorm.WithContext(ctx).Raw(`DELETE FROM api_key_reveals
-		WHERE api_key_id = ? AND user_id = ? AND token_hash = ? AND expires_at > ?
-		AND api_key_id IN (SELECT id FROM api_keys WHERE workspace_id = ?)
-		RETURNING sealed`, keyID, uid, tokenHash, s.db.now(), workspaceID).Row().Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", app.Errorf(app.ENOTFOUND, "This key's secret was shown once and cannot be shown again.")
-	}
-	if err != nil {
-		return "", fmt.Errorf("reveal api key: %w", err)
-	}
-	return sealed, nil
+	err = s.db.transact(ctx, func(tx *gorm.DB) error {
+		r, err := takeChallenge(tx, tokenHash, app.PurposeAPIKeySecret, s.db.now())
+		if err != nil {
+			return shown
+		}
+		var d keySecretData
+		if err := json.Unmarshal([]byte(r.Data), &d); err != nil {
+			return fmt.Errorf("decode api key secret: %w", err)
+		}
+		if r.UserID == nil || *r.UserID != uid || d.KeyID != keyID || d.WorkspaceID != workspaceID {
+			return shown
+		}
+		sealed = d.Sealed
+		return nil
+	})
+	return sealed, err
 }
 
 // CountAPIKeysCreatedBy counts the live keys userID created in

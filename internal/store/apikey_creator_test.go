@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,10 +218,10 @@ func TestAPIKeyService_RevealAPIKeySecret(t *testing.T) {
 		}
 
 		k, secret, token := create()
-		if got := rowCount(t, db, "SELECT COUNT(*) FROM api_key_reveals WHERE api_key_id = ?", k.ID); got != 1 {
+		if got := rowCount(t, db, "SELECT COUNT(*) FROM auth_challenges WHERE purpose = ? AND data LIKE ?", app.PurposeAPIKeySecret, fmt.Sprintf(`%%"key_id":%d,%%`, k.ID)); got != 1 {
 			t.Fatalf("%d reveals kept, want 1", got)
 		}
-		if got := rowCount(t, db, "SELECT COUNT(*) FROM api_key_reveals WHERE sealed LIKE ? OR token_hash = ?", "%"+strings.TrimPrefix(secret, "atr_")[:16]+"%", token); got != 0 {
+		if got := rowCount(t, db, "SELECT COUNT(*) FROM auth_challenges WHERE data LIKE ? OR token_hash = ?", "%"+strings.TrimPrefix(secret, "atr_")[:16]+"%", token); got != 0 {
 			t.Fatal("the secret or the token is stored in clear")
 		}
 		_, wrong := app.NewToken()
@@ -246,8 +247,8 @@ func TestAPIKeyService_RevealAPIKeySecret(t *testing.T) {
 		if _, err := reveal(ada, ws.ID, k.ID, token); app.ErrorCode(err) != app.ENOTFOUND {
 			t.Fatalf("expired: %v, want not found", err)
 		}
-		if p, err := db.PurgeExpired(context.Background()); err != nil || p.KeyReveals != 1 {
-			t.Fatalf("PurgeExpired: %+v, %v; want 1 reveal purged", p, err)
+		if p, err := db.PurgeExpired(context.Background()); err != nil || p.Challenges != 1 {
+			t.Fatalf("PurgeExpired: %+v, %v; want the 1 unshown secret purged", p, err)
 		}
 
 		k, secret, token = create()

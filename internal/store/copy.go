@@ -18,7 +18,6 @@ var CopyTables = []string{
 	"audit_logs", "mail_outbox", "stripe_events", "job_runs", "invite_sends", "app_secrets", "api_keys",
 	"audit_chains", "audit_actors",
 	"user_totp", "two_factor_locks", "recovery_codes", "passkeys", "auth_challenges",
-	"api_key_reveals",
 	// scaffold:copy-tables (make scaffold adds its tables above this line)
 }
 

@@ -31,8 +31,6 @@ type Purged struct {
 	// Challenges counts expired pending second factors and WebAuthn
 	// challenges.
 	Challenges int64
-	// KeyReveals counts sealed secrets of new API keys never shown.
-	KeyReveals int64
 }
 
 // PurgeExpired deletes expired sessions and challenges, sign-in links past their
@@ -78,10 +76,5 @@ func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 		return p, fmt.Errorf("purge challenges: %w", res.Error)
 	}
 	p.Challenges = res.RowsAffected
-	res = g.Exec("DELETE FROM api_key_reveals WHERE expires_at <= ?", now)
-	if res.Error != nil {
-		return p, fmt.Errorf("purge api key reveals: %w", res.Error)
-	}
-	p.KeyReveals = res.RowsAffected
 	return p, nil
 }
