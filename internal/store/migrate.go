@@ -30,7 +30,12 @@ type Migration struct {
 // provider returns a goose provider over the embedded migrations of the
 // database's dialect. On Postgres it takes an advisory lock so that two
 // instances starting together do not migrate at once.
-func (db *DB) provider() (*goose.Provider, error) {
+func (db *DB) provider() (*goose.Provider, error) { return db.newProvider(true) }
+
+// newProvider is provider, with the Postgres advisory lock only when
+// locked: reading the status needs none, and must not wait for an
+// instance that is migrating (doctor would time out behind it).
+func (db *DB) newProvider(locked bool) (*goose.Provider, error) {
 	fsys, err := migrations.FS(db.dialect)
 	if err != nil {
 		return nil, err
@@ -39,6 +44,8 @@ func (db *DB) provider() (*goose.Provider, error) {
 	var opts []goose.ProviderOption
 	if db.dialect == Postgres {
 		dialect = goose.DialectPostgres
+	}
+	if db.dialect == Postgres && locked {
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
@@ -106,7 +113,7 @@ func (db *DB) MigrateDown(ctx context.Context) (*Migration, error) {
 
 // MigrationStatus lists every known migration, oldest first.
 func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
-	p, err := db.provider()
+	p, err := db.newProvider(false)
 	if err != nil {
 		return nil, err
 	}

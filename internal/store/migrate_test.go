@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3/lock"
 
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
@@ -68,5 +71,42 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMigrationStatus_DoesNotWaitForMigrationLock holds the migration
+// lock that an instance applying migrations holds, and reads the status:
+// doctor must answer, not time out behind it.
+func TestMigrationStatus_DoesNotWaitForMigrationLock(t *testing.T) {
+	ctx := context.Background()
+	driver, dsn := storetest.DSN(t, store.Postgres)
+	db, err := store.Open(ctx, driver, dsn, store.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", lock.DefaultLockID) //nolint:errcheck
+
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := db.MigrationStatus(sctx)
+	if err != nil {
+		t.Fatalf("status while another instance migrates: %v", err)
+	}
+	for _, s := range st {
+		if !s.Applied {
+			t.Errorf("migration %d reported pending", s.Version)
+		}
 	}
 }
