@@ -99,7 +99,7 @@ func (s *Server) handleAPIMembersList(ctx context.Context, in *apiPageInput) (*a
 		return nil, huma.Error422UnprocessableEntity("The cursor is not one this API gave.")
 	}
 	limit := min(max(in.Limit, 1), apiPageMax)
-	ms, err := s.Workspaces.FindMembersAfter(ctx, apiFrom(ctx).ws.ID, after, limit+1)
+	ms, err := s.Members.FindMembersAfter(ctx, apiFrom(ctx).ws.ID, after, limit+1)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

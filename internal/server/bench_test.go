@@ -77,7 +77,7 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 	h := server.New(server.Deps{
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Config: cfg, DB: db,
 		Auth: auth, Users: store.NewUserService(db), Audit: store.NewAuditService(db),
-		Workspaces: workspaces, Invites: invites, Outbox: store.NewOutboxService(db),
+		Workspaces: workspaces, Members: store.NewMemberService(db), WorkspaceTwoFactor: workspaces, Invites: invites, Outbox: store.NewOutboxService(db),
 		TwoFactor: store.NewTwoFactorService(db, testTwoFactorKey),
 		Billing:   store.NewBillingService(db), APIKeys: store.NewAPIKeyService(db),
 		Limiter: server.NewRateLimiter(limitStore, cfg),

@@ -405,7 +405,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	t.Helper()
 	ctx := context.Background()
 	wss := store.NewWorkspaceService(f.a.DB)
-	members, err := wss.FindMembers(ctx, workspaceID)
+	members, err := store.NewMemberService(f.a.DB).FindMembers(ctx, workspaceID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if len(q) > 100 {
 		q = q[:100]
 	}
-	mp, err := s.Workspaces.SearchMembers(r.Context(), sc.ws.ID, q, n)
+	mp, err := s.Members.SearchMembers(r.Context(), sc.ws.ID, q, n)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	if len(mp.Members) == 0 && q != "" {
 		// Nothing matches: the counts come with the first page instead.
-		all, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, 1)
+		all, err := s.Members.FindMemberPage(r.Context(), sc.ws.ID, 1)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -192,7 +192,7 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	mp, err := s.Workspaces.FindMemberPage(r.Context(), sc.ws.ID, 1)
+	mp, err := s.Members.FindMemberPage(r.Context(), sc.ws.ID, 1)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -307,7 +307,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.memberAction(w, r, "Role changed to "+role.Label()+".", func() error {
-		return s.Workspaces.ChangeMemberRole(r.Context(), sc.ws.ID, uid, role)
+		return s.Members.ChangeMemberRole(r.Context(), sc.ws.ID, uid, role)
 	})
 }
 
@@ -337,7 +337,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.memberAction(w, r, "Member removed.", func() error {
-		return s.Workspaces.RemoveMember(r.Context(), sc.ws.ID, uid)
+		return s.Members.RemoveMember(r.Context(), sc.ws.ID, uid)
 	})
 }
 
@@ -361,7 +361,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
-		return s.Workspaces.TransferOwnership(r.Context(), sc.ws.ID, uid)
+		return s.Members.TransferOwnership(r.Context(), sc.ws.ID, uid)
 	})
 }
 
@@ -377,7 +377,7 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name).AlsoRevokesKeys(keys, "you"))
 		return
 	}
-	if err := s.Workspaces.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Members.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			s.setFlash(w, "error", app.ErrorMessage(err))
 			redirect(w, r, wsPath(sc.ws, "/members"))

@@ -36,11 +36,14 @@ type Deps struct {
 	Users      app.UserService
 	Audit      app.AuditService
 	Workspaces app.WorkspaceService
-	Invites    app.InviteService
-	Outbox     app.OutboxService
-	Billing    app.BillingService
-	APIKeys    app.APIKeyService
-	TwoFactor  app.TwoFactorService
+	Members    app.MemberService
+	// WorkspaceTwoFactor is the workspace two-factor policy.
+	WorkspaceTwoFactor app.WorkspaceTwoFactorService
+	Invites            app.InviteService
+	Outbox             app.OutboxService
+	Billing            app.BillingService
+	APIKeys            app.APIKeyService
+	TwoFactor          app.TwoFactorService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

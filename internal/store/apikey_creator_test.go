@@ -59,7 +59,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 			if n, err := keys.CountAPIKeysCreatedBy(context.Background(), ws.ID, u.ID); err != nil || n != 1 {
 				t.Fatalf("CountAPIKeysCreatedBy=%d, %v; want 1", n, err)
 			}
-			if err := workspaces.RemoveMember(owner.ctx, ws.ID, u.ID); err != nil {
+			if err := store.NewMemberService(db).RemoveMember(owner.ctx, ws.ID, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_removed")
@@ -68,27 +68,27 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 		t.Run("Demoted", func(t *testing.T) {
 			u, k, secret := admin("demoted@example.com")
 			// Owner to admin keeps keys working; admin to member does not.
-			if err := workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleOwner); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleOwner); err != nil {
 				t.Fatal(err)
 			}
-			if err := workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			authOK(t, secret, true)
-			if err := workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_demoted")
 			authOK(t, secret, false)
 			// Promoted again, the revoked key stays revoked.
-			if err := workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			authOK(t, secret, false)
 		})
 		t.Run("Left", func(t *testing.T) {
 			u, k, secret := admin("leaver@example.com")
-			if err := workspaces.LeaveWorkspace(u.ctx, ws.ID); err != nil {
+			if err := store.NewMemberService(db).LeaveWorkspace(u.ctx, ws.ID); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_left")
@@ -131,7 +131,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
 			_, err = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.NewInvite{WorkspaceID: ws.ID,
@@ -160,7 +160,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 				}()
 				go func() {
 					defer wg.Done()
-					demoteErr = workspaces.ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember)
+					demoteErr = store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember)
 				}()
 				wg.Wait()
 				if demoteErr != nil {

@@ -129,8 +129,8 @@ func TestAPIKeyService(t *testing.T) {
 			_, err = keys.CreateAPIKey(kctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "key creates key", err, app.EFORBIDDEN)
 			requireCode(t, "key revokes key", keys.RevokeAPIKey(kctx, ws.ID, k.ID), app.EFORBIDDEN)
-			requireCode(t, "key transfers ownership", store.NewWorkspaceService(db).TransferOwnership(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
-			requireCode(t, "key removes member", store.NewWorkspaceService(db).RemoveMember(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key removes member", store.NewMemberService(db).RemoveMember(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
 
 			invites := store.NewInviteService(db)
 			tok, ihash := app.NewToken()
@@ -170,7 +170,7 @@ func TestWorkspaceService_FindMembersAfter(t *testing.T) {
 		for _, e := range []string{"b@example.com", "c@example.com", "d@example.com"} {
 			addMember(t, db, c, ada.ctx, ws.ID, signUpMember(t, db, c, e), app.RoleMember)
 		}
-		svc := store.NewWorkspaceService(db)
+		svc := store.NewMemberService(db)
 		var emails []string
 		var after int64
 		for range 3 {

@@ -150,7 +150,7 @@ func checkMetadata(t *testing.T, e *app.AuditEntry, want map[string]any) {
 // roleIn returns the user's role in the workspace, "" when not a member.
 func roleIn(t *testing.T, db *store.DB, workspaceID, userID int64) app.Role {
 	t.Helper()
-	members, err := store.NewWorkspaceService(db).FindMembers(context.Background(), workspaceID)
+	members, err := store.NewMemberService(db).FindMembers(context.Background(), workspaceID)
 	if err != nil {
 		t.Fatalf("FindMembers: %v", err)
 	}

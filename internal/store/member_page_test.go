@@ -16,7 +16,7 @@ func TestWorkspaceService_FindMemberPage(t *testing.T) {
 		ada := signUpMember(t, db, newClock(db), "ada@example.com")
 		ws := createWorkspace(t, db, ada, "Big")
 		storetest.Bulk(t, db, storetest.Volume{WorkspaceID: ws.ID, Users: 120, Members: 120, Invites: 3})
-		svc := store.NewWorkspaceService(db)
+		svc := store.NewMemberService(db)
 
 		seen := map[int64]bool{}
 		lastRank := -1
@@ -170,11 +170,11 @@ func TestWorkspace_MembersCount(t *testing.T) {
 		}
 		addMember(t, db, c, bob.ctx, other.ID, cat, app.RoleMember)
 		check("joined", 4)
-		if err := svc.RemoveMember(ada.ctx, ws.ID, bob.ID); err != nil {
+		if err := store.NewMemberService(db).RemoveMember(ada.ctx, ws.ID, bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		check("removed", 3)
-		if err := svc.LeaveWorkspace(dan.ctx, ws.ID); err != nil {
+		if err := store.NewMemberService(db).LeaveWorkspace(dan.ctx, ws.ID); err != nil {
 			t.Fatal(err)
 		}
 		check("left", 2)

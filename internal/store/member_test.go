@@ -20,7 +20,7 @@ type roleTeam struct {
 func TestWorkspaceService_Members(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		c := newClock(db)
-		svc := store.NewWorkspaceService(db)
+		svc := store.NewMemberService(db)
 		ada := signUpMember(t, db, c, "ada@example.com")
 		ben := signUpMember(t, db, c, "ben@example.com")
 		cy := signUpMember(t, db, c, "cy@example.com")
@@ -263,7 +263,7 @@ func teamOutsider(tm roleTeam) teamUser { return tm.outsider }
 func TestWorkspaceService_OwnersRace(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		c := newClock(db)
-		svc := store.NewWorkspaceService(db)
+		svc := store.NewMemberService(db)
 		ada := signUpMember(t, db, c, "ada@example.com")
 		ben := signUpMember(t, db, c, "ben@example.com")
 		ops := []struct {

@@ -216,7 +216,7 @@ func TestSeedDemo_Content(t *testing.T) {
 		if span := entries[0].CreatedAt.Sub(entries[len(entries)-1].CreatedAt); span < 21*24*time.Hour {
 			t.Errorf("acme's audit entries span %v, want weeks", span)
 		}
-		members, err := workspaces.FindMembers(ctx, acme.ID)
+		members, err := store.NewMemberService(db).FindMembers(ctx, acme.ID)
 		if err != nil {
 			t.Fatalf("FindMembers: %v", err)
 		}
@@ -289,7 +289,7 @@ func TestSeedDemo_LeavesOtherRowsAlone(t *testing.T) {
 				}
 			}
 		}
-		members, err := store.NewWorkspaceService(db).FindMembers(ctx, theirs.ID)
+		members, err := store.NewMemberService(db).FindMembers(ctx, theirs.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

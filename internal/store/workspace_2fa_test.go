@@ -154,7 +154,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 					}
 				}
 			}
-			all, err := svc.FindMembers(context.Background(), tm.ws.ID)
+			all, err := store.NewMemberService(db).FindMembers(context.Background(), tm.ws.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMembers", got)
-			pg, err := svc.FindMemberPage(context.Background(), tm.ws.ID, 1)
+			pg, err := store.NewMemberService(db).FindMemberPage(context.Background(), tm.ws.ID, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,21 +172,21 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMemberPage", got)
-			found, err := svc.SearchMembers(context.Background(), tm.ws.ID, "cy", 1)
+			found, err := store.NewMemberService(db).SearchMembers(context.Background(), tm.ws.ID, "cy", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(found.Members) != 1 || found.Members[0].TwoFactor {
 				t.Errorf("SearchMembers(cy) = %+v, want cy without two-factor", found.Members)
 			}
-			found, err = svc.SearchMembers(context.Background(), tm.ws.ID, "ben", 1)
+			found, err = store.NewMemberService(db).SearchMembers(context.Background(), tm.ws.ID, "ben", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(found.Members) != 1 || !found.Members[0].TwoFactor {
 				t.Errorf("SearchMembers(ben) = %+v, want ben with two-factor", found.Members)
 			}
-			after, err := svc.FindMembersAfter(context.Background(), tm.ws.ID, 0, 10)
+			after, err := store.NewMemberService(db).FindMembersAfter(context.Background(), tm.ws.ID, 0, 10)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,7 +34,7 @@ func TestWorkspaceService_CreateWorkspace(t *testing.T) {
 			if got, want := ws.CreatedAt, c.Now(); !got.Equal(want) {
 				t.Fatalf("CreatedAt=%v, want %v", got, want)
 			}
-			members, err := svc.FindMembers(context.Background(), ws.ID)
+			members, err := store.NewMemberService(db).FindMembers(context.Background(), ws.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

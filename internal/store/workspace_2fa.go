@@ -89,3 +89,58 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int
 	})
 	return revoked, err
 }
+
+// CountMembersWithoutTwoFactor counts the workspace's members who have no
+// second factor, in one statement through the workspace's memberships.
+func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error) {
+	var n int
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.workspace_id = ? AND u.two_factor = ?`, workspaceID, false).Row().Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count members without two-factor: %w", err)
+	}
+	return n, nil
+}
+
+// SetTwoFactorRequired turns the workspace's two-factor policy on or off
+// under app.CanSetTwoFactorPolicy: owners only, and on only while the
+// principal has a second factor, read here rather than from the session
+// so a factor removed a moment ago counts. An unchanged policy writes
+// nothing.
+func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		return s.setTwoFactorRequired(ctx, tx, workspaceID, required)
+	})
+}
+
+// setTwoFactorRequired is SetTwoFactorRequired inside tx.
+func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, workspaceID int64, required bool) error {
+	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+	if err != nil {
+		return err
+	}
+	var own bool
+	if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
+		return fmt.Errorf("read own two-factor state: %w", err)
+	}
+	if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
+		return err
+	}
+	var r workspaceRecord
+	if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
+		return notFound(err, "Workspace not found.", "find workspace")
+	}
+	if r.RequireTwoFactor == required {
+		return nil
+	}
+	if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).
+		Updates(map[string]any{"require_two_factor": required, "updated_at": s.db.now()}).Error; err != nil {
+		return fmt.Errorf("set two-factor policy: %w", err)
+	}
+	action := app.ActionWorkspace2FAOptional
+	if required {
+		action = app.ActionWorkspace2FARequired
+	}
+	return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: action,
+		TargetType: "workspace", TargetID: fmt.Sprint(r.ID)})
+}

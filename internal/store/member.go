@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+// MemberService implements app.MemberService.
+type MemberService struct {
+	db *DB
+}
+
+// NewMemberService returns the member service of db.
+func NewMemberService(db *DB) *MemberService { return &MemberService{db: db} }
+
+var _ app.MemberService = (*MemberService)(nil)
+
+// membershipRecord is a row of memberships: a user's role in a workspace.
+type membershipRecord struct {
+	ID          int64
+	WorkspaceID int64
+	UserID      int64
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (membershipRecord) TableName() string { return "memberships" }
+
+// errNotMember is what a non-member gets: the workspace does not exist for them.
+var errNotMember = app.Errorf(app.ENOTFOUND, "Workspace not found.")
+
+// actor returns the principal's id, or EUNAUTHORIZED.
+func actor(ctx context.Context) (int64, error) {
+	id := app.UserIDFromContext(ctx)
+	if id == 0 {
+		return 0, app.Errorf(app.EUNAUTHORIZED, "Sign in to continue.")
+	}
+	return id, nil
+}
+
+// lockMembership returns the principal's membership of a workspace inside
+// tx, locking the workspace row on Postgres so concurrent membership
+// changes of one workspace run one at a time (SQLite's IMMEDIATE
+// transactions already do). A non-member gets ENOTFOUND, as if the
+// workspace did not exist.
+func (db *DB) lockMembership(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
+	uid, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if db.dialect == Postgres {
+		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
+			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
+		}
+	}
+	var m membershipRecord
+	if err := tx.Take(&m, "workspace_id = ? AND user_id = ?", workspaceID, uid).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errNotMember
+		}
+		return nil, fmt.Errorf("find membership: %w", err)
+	}
+	return &m, nil
+}
+
+func countOwners(tx *gorm.DB, workspaceID int64) (int, error) {
+	var n int64
+	err := tx.Model(&membershipRecord{}).Where("workspace_id = ? AND role = ?", workspaceID, app.RoleOwner).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count owners: %w", err)
+	}
+	return int(n), nil
+}
+
+type memberRow struct {
+	WorkspaceID int64
+	UserID      int64
+	Role        string
+	CreatedAt   time.Time
+	Email       string
+	Name        string
+	TwoFactor   bool
+}
+
+// FindMembers lists the members, owners first, then admins, then members.
+func (s *MemberService) FindMembers(ctx context.Context, workspaceID int64) ([]*app.Member, error) {
+	var rows []memberRow
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT m.workspace_id, m.user_id, m.role, m.created_at,
+		u.email, u.name, u.two_factor FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.workspace_id = ?
+		ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email`, workspaceID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	out := make([]*app.Member, len(rows))
+	for i, r := range rows {
+		out[i] = &app.Member{Membership: app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID,
+			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name, TwoFactor: r.TwoFactor}
+	}
+	return out, nil
+}
+
+// FindMemberPage returns one page of members with the workspace's counts,
+// scanning columns straight into the result (it runs on every view of the
+// members page). A page past the last has no members and zero counts.
+func (s *MemberService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, workspaceID, "", page)
+}
+
+// SearchMembers returns one page of the members whose email or name
+// starts with prefix (ignoring case), with the workspace's counts; an
+// empty prefix lists every member, as FindMemberPage does.
+func (s *MemberService) SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, workspaceID, prefix, page)
+}
+
+// likePrefix returns the LIKE pattern (escape character '!') matching
+// strings that start with prefix, lower-cased.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(strings.ToLower(prefix)) + "%"
+}
+
+// memberPage runs the member page query, or the search when prefix is set.
+func (s *MemberService) memberPage(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
+	page = max(page, 1)
+	name, args := qMemberPage, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID}
+	if prefix = strings.TrimSpace(prefix); prefix != "" {
+		name = qMemberSearch
+		args = append(args, likePrefix(prefix), likePrefix(prefix))
+	}
+	args = append(args, app.MembersPerPage+1, (page-1)*app.MembersPerPage)
+	rows, err := s.db.queryHot(ctx, name, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := &app.MemberPage{Page: page, Members: make([]*app.Member, 0, app.MembersPerPage)}
+	for rows.Next() {
+		if len(out.Members) == app.MembersPerPage {
+			out.HasNext = true
+			break
+		}
+		var (
+			m    = &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
+			role string
+		)
+		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor,
+			&out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
+			return nil, fmt.Errorf("read member: %w", err)
+		}
+		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+		out.Members = append(out.Members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	return out, nil
+}
+
+// targetMember is another member's membership with their email, for the
+// audit entry that names them.
+type targetMember struct {
+	membershipRecord
+	email string
+}
+
+// targetMembership returns another member's membership inside tx.
+func targetMembership(tx *gorm.DB, workspaceID, userID int64) (*targetMember, error) {
+	var t membershipRecord
+	if err := tx.Take(&t, "workspace_id = ? AND user_id = ?", workspaceID, userID).Error; err != nil {
+		return nil, notFound(err, "That person is not a member of this workspace.", "find member")
+	}
+	var u userRecord
+	if err := tx.Select("email").Take(&u, "id = ?", userID).Error; err != nil {
+		return nil, notFound(err, "That person is not a member of this workspace.", "find member's user")
+	}
+	return &targetMember{membershipRecord: t, email: u.Email}, nil
+}
+
+// ChangeMemberRole sets a member's role under app.CanChangeRole.
+func (s *MemberService) ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role app.Role) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, userID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanChangeRole(app.Role(m.Role), app.Role(t.Role), role, m.UserID == t.UserID, owners); err != nil {
+			return err
+		}
+		if t.Role == string(role) {
+			return nil
+		}
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"role": string(role), "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("change role: %w", err)
+		}
+		if !app.APIKeyActs(role) {
+			if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, userID, "creator_demoted"); err != nil {
+				return err
+			}
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRoleChanged,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "from": t.Role, "to": string(role)}})
+	})
+}
+
+// RemoveMember removes another member under app.CanRemoveMember.
+func (s *MemberService) RemoveMember(ctx context.Context, workspaceID, userID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, userID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanRemoveMember(app.Role(m.Role), app.Role(t.Role), m.UserID == t.UserID, owners); err != nil {
+			return err
+		}
+		if err := tx.Delete(&membershipRecord{}, t.ID).Error; err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, userID, "creator_removed"); err != nil {
+			return err
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRemoved,
+			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "role": t.Role}})
+	})
+}
+
+// LeaveWorkspace removes the principal under app.CanLeave.
+func (s *MemberService) LeaveWorkspace(ctx context.Context, workspaceID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		owners, err := countOwners(tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanLeave(app.Role(m.Role), owners); err != nil {
+			return err
+		}
+		if err := tx.Delete(&membershipRecord{}, m.ID).Error; err != nil {
+			return fmt.Errorf("leave workspace: %w", err)
+		}
+		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, m.UserID, "creator_left"); err != nil {
+			return err
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberLeft,
+			TargetType: "user", TargetID: fmt.Sprint(m.UserID), Metadata: map[string]any{"role": m.Role}})
+	})
+}
+
+// TransferOwnership makes another member owner and the principal admin.
+func (s *MemberService) TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		if err != nil {
+			return err
+		}
+		if err := app.CanTransferOwnership(app.Role(m.Role), m.UserID == toUserID); err != nil {
+			return err
+		}
+		t, err := targetMembership(tx, workspaceID, toUserID)
+		if err != nil {
+			return err
+		}
+		now := s.db.now()
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"role": string(app.RoleOwner), "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("promote new owner: %w", err)
+		}
+		if err := tx.Model(&membershipRecord{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"role": string(app.RoleAdmin), "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("demote old owner: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionOwnershipTransferred,
+			TargetType: "user", TargetID: fmt.Sprint(toUserID), Metadata: map[string]any{"email": t.email, "from_user_id": m.UserID, "previous_role": t.Role}})
+	})
+}
+
+// FindMembersAfter returns up to limit members after the membership id
+// after, in membership id order (at most 200).
+func (s *MemberService) FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*app.MemberAt, error) {
+	limit = min(max(limit, 1), 200)
+	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberCursor), workspaceID, after, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := make([]*app.MemberAt, 0, limit)
+	for rows.Next() {
+		m := &app.MemberAt{Member: app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}}
+		var role string
+		if err := rows.Scan(&m.MembershipID, &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor); err != nil {
+			return nil, fmt.Errorf("read member: %w", err)
+		}
+		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	return out, nil
+}
