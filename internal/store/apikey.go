@@ -235,7 +235,7 @@ func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, workspaceID, 
 	if workspaceID != 0 {
 		name, args = qKeysByUserIn, []any{userID, workspaceID, s.db.now()}
 	}
-	rows, err := s.db.queryHot(ctx, name, args...)
+	rows, err := s.db.query(ctx, nil, name, args...)
 	if err != nil {
 		return 0, fmt.Errorf("count api keys: %w", err)
 	}

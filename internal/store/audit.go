@@ -218,7 +218,7 @@ func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn fu
 	}
 	var err error
 	if mask&auditByWorkspace != 0 {
-		rows, err = db.queryHot(ctx, auditQueryName(mask>>1), args...)
+		rows, err = db.query(ctx, nil, auditQueryName(mask>>1), args...)
 	} else {
 		rows, err = db.gorm.WithContext(ctx).Raw(auditQueries[mask], args...).Rows()
 	}

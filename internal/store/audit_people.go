@@ -60,7 +60,7 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) (
 			return slices.Clone(e.people), nil
 		}
 	}
-	rows, err := s.db.queryHot(ctx, qAuditPeople, workspaceID, workspaceID)
+	rows, err := s.db.query(ctx, nil, qAuditPeople, workspaceID, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("find audit people: %w", err)
 	}
@@ -88,7 +88,7 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) (
 // auditHeadID returns the id of the newest entry of a workspace's chain
 // (0 before its first).
 func (db *DB) auditHeadID(ctx context.Context, workspaceID int64) (int64, error) {
-	rows, err := db.queryHot(ctx, qAuditHeadID, workspaceID)
+	rows, err := db.query(ctx, nil, qAuditHeadID, workspaceID)
 	if err != nil {
 		return 0, fmt.Errorf("read the audit head: %w", err)
 	}
@@ -109,7 +109,7 @@ func (db *DB) auditHeadID(ctx context.Context, workspaceID int64) (int64, error)
 // who have acted in the workspace, or ENOTFOUND, in one statement on
 // audit_actors whatever the address.
 func (s *AuditService) FindAuditActorByEmail(ctx context.Context, workspaceID int64, email string) (int64, error) {
-	rows, err := s.db.queryHot(ctx, qAuditActor, workspaceID, email)
+	rows, err := s.db.query(ctx, nil, qAuditActor, workspaceID, email)
 	if err != nil {
 		return 0, fmt.Errorf("find audit actor: %w", err)
 	}

@@ -232,7 +232,7 @@ func (s *AuthService) findOrCreateUser(tx *gorm.DB, email, tz string, now time.T
 // principal, without GORM's reflection.
 func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.Principal, error) {
 	now := s.db.now()
-	rows, err := s.db.queryHot(ctx, qAuthenticate, tokenHash, now)
+	rows, err := s.db.query(ctx, nil, qAuthenticate, tokenHash, now)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -292,7 +292,7 @@ func (s *AuthService) SignOut(ctx context.Context, tokenHash string) error {
 // scanning columns straight into the result (the account page runs it on
 // every view).
 func (s *AuthService) FindSessions(ctx context.Context, userID int64) ([]*app.Session, error) {
-	rows, err := s.db.queryHot(ctx, qSessionsOf, userID, s.db.now())
+	rows, err := s.db.query(ctx, nil, qSessionsOf, userID, s.db.now())
 	if err != nil {
 		return nil, fmt.Errorf("find sessions: %w", err)
 	}

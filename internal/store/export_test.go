@@ -127,3 +127,35 @@ func (db *DB) ExplainPostgresGeneric(ctx context.Context, query string, args ...
 	}
 	return &plans[0].Plan, nil
 }
+
+// ReadInsideTransaction writes a login token with GORM inside a
+// transaction and reads it back through the catalog on the transaction's
+// connection, then rolls back and reads it again from the pool. It
+// returns the email each read found ("" for none) and their errors.
+func (db *DB) ReadInsideTransaction(ctx context.Context, hash string) (inside, after string, err error) {
+	errRollback := fmt.Errorf("roll back")
+	err = db.transact(ctx, func(tx *gorm.DB) error {
+		now := db.now()
+		r := loginTokenRecord{TokenHash: hash, Email: "inside@example.com", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		var id int64
+		var next string
+		var created, expires time.Time
+		var used *time.Time
+		if err := db.queryRow(ctx, tx, qLoginToken, hash).Scan(&id, &hash, &inside, &next, &created, &expires, &used); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		return inside, "", err
+	}
+	var id int64
+	var next, h string
+	var created, expires time.Time
+	var used *time.Time
+	err = db.queryRow(ctx, nil, qLoginToken, hash).Scan(&id, &h, &after, &next, &created, &expires, &used)
+	return inside, after, err
+}

@@ -231,7 +231,7 @@ func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app
 // invites on each view, so columns are scanned straight into the rows,
 // without GORM's reflection.
 func (s *InviteService) findInvites(ctx context.Context, name string, args ...any) ([]*app.Invite, error) {
-	rows, err := s.db.queryHot(ctx, name, args...)
+	rows, err := s.db.query(ctx, nil, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find invites: %w", err)
 	}

@@ -138,7 +138,7 @@ func (s *MemberService) memberPage(ctx context.Context, workspaceID int64, prefi
 		args = append(args, likePrefix(prefix), likePrefix(prefix))
 	}
 	args = append(args, app.MembersPerPage+1, (page-1)*app.MembersPerPage)
-	rows, err := s.db.queryHot(ctx, name, args...)
+	rows, err := s.db.query(ctx, nil, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}

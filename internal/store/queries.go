@@ -7,10 +7,23 @@ import (
 	"sync/atomic"
 )
 
-// hotQuery is a statement a page view or the mail worker runs over tables
-// that grow with use. The services run these statements and no copies of
-// them; plan_test.go walks hotQueries and fails when one of them reads a
-// whole table or sorts rows outside an index, on SQLite and on Postgres.
+// The store's rule for talking to the database:
+//
+//   - Reads: every SELECT is a named entry of this catalog, with one column
+//     list and one scan function per row shape (scanWorkspace for every
+//     query returning a workspace, and so on; a different shape gets its
+//     own type, never a half-filled one). It runs through db.query or
+//     db.queryRow (read.go), on the pool or, given a transaction, on the
+//     transaction's connection, through one prepared statement.
+//   - Writes: GORM, inside db.transact, with the audit entry in the same
+//     transaction.
+//
+// plan_test.go walks the catalog and fails when a statement reads a whole
+// table or sorts rows outside an index, on SQLite and on Postgres; the
+// statement budget and the tenant table read it too.
+
+// hotQuery is a catalogued statement. The services run these statements
+// and no copies of them.
 type hotQuery struct {
 	SQL string
 	// BoundedSort names the small set a sort outside an index is allowed

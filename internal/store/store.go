@@ -46,7 +46,7 @@ type DB struct {
 	dialect string
 	queries atomic.Int64
 	catalog catalogLog
-	hot     hotStmts
+	stmts   stmtCache
 	people  auditPeopleCache
 
 	versionsOnce sync.Once
@@ -223,7 +223,7 @@ func sqliteDSN(path string) string {
 
 // Close closes the connection pool.
 func (db *DB) Close() error {
-	db.closeHot()
+	db.closeStmts()
 	return db.sql.Close()
 }
 

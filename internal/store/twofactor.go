@@ -36,7 +36,7 @@ var _ app.TwoFactorService = (*TwoFactorService)(nil)
 // FindTwoFactor returns what the user has enrolled, in one statement (the
 // account page runs it on every view).
 func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*app.TwoFactorStatus, error) {
-	rows, err := s.db.queryHot(ctx, qTwoFactorOf, s.db.now(), userID)
+	rows, err := s.db.query(ctx, nil, qTwoFactorOf, s.db.now(), userID)
 	if err != nil {
 		return nil, fmt.Errorf("find two-factor status: %w", err)
 	}

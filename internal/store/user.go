@@ -114,7 +114,7 @@ func soleOwnerships(tx *gorm.DB, userID int64) ([]app.WorkspaceRef, error) {
 
 // FindSoleOwnerships lists the workspaces the user is the only owner of.
 func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]app.WorkspaceRef, error) {
-	rows, err := s.db.queryHot(ctx, qSoleOwner, userID)
+	rows, err := s.db.query(ctx, nil, qSoleOwner, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}

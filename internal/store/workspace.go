@@ -232,7 +232,7 @@ func (r *memberWorkspaceRow) workspace() *app.Workspace {
 // indexed join. It runs on every workspace page, so it scans columns
 // straight into the result, without GORM's reflection.
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
-	rows, err := s.db.queryHot(ctx, qWorkspaceFor, userID, slug)
+	rows, err := s.db.query(ctx, nil, qWorkspaceFor, userID, slug)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
 	}
@@ -260,7 +260,7 @@ func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug stri
 func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
 	// Every workspace page runs this for the header's switcher: a hot
 	// statement, scanned without GORM's reflection.
-	rows, err := s.db.queryHot(ctx, qWorkspacesOf, userID)
+	rows, err := s.db.query(ctx, nil, qWorkspacesOf, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
 	}
@@ -282,7 +282,7 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 
 // FindWorkspaceStats counts members and pending, unexpired invites.
 func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID int64) (*app.WorkspaceStats, error) {
-	rows, err := s.db.queryHot(ctx, qStats, workspaceID, workspaceID, s.db.now())
+	rows, err := s.db.query(ctx, nil, qStats, workspaceID, workspaceID, s.db.now())
 	if err != nil {
 		return nil, fmt.Errorf("workspace stats: %w", err)
 	}

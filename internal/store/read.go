@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// The read path. Every SELECT a service runs is a named entry of the
+// query catalog (queries.go), run by query or queryRow through one
+// prepared statement per catalog entry (database/sql prepares it once on
+// each connection it meets) and scanned by the one scan function of its
+// row shape. GORM is the write path, inside db.transact; a read inside a
+// transaction passes its tx and runs on the transaction's connection,
+// through the same statement. Reads skip GORM because its statement
+// building and callbacks cost as much as SQLite's lookups themselves.
+
+// stmtCache holds the prepared statements of the catalog.
+type stmtCache struct {
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// query runs the catalogued statement name with args, on tx's connection
+// when tx is a transaction and on the pool when it is nil. It is counted
+// like every other statement, and a lost connection is an EUNAVAILABLE
+// error (a 503 page).
+func (db *DB) query(ctx context.Context, tx *gorm.DB, name string, args ...any) (*rows, error) {
+	stmt, err := db.stmt(ctx, tx, name)
+	if err != nil {
+		return nil, asUnavailable(err)
+	}
+	db.queries.Add(1)
+	rs, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, asUnavailable(err)
+	}
+	return &rows{rs}, nil
+}
+
+// queryRow runs a catalogued statement that returns at most one row; its
+// Scan returns sql.ErrNoRows when there is none.
+func (db *DB) queryRow(ctx context.Context, tx *gorm.DB, name string, args ...any) *row {
+	stmt, err := db.stmt(ctx, tx, name)
+	if err != nil {
+		return &row{err: asUnavailable(err)}
+	}
+	db.queries.Add(1)
+	return &row{row: stmt.QueryRowContext(ctx, args...)}
+}
+
+// rows are the rows of a catalogued query; a connection lost while reading
+// them is an EUNAVAILABLE error.
+type rows struct{ *sql.Rows }
+
+// Scan copies the current row into dest.
+func (r *rows) Scan(dest ...any) error { return asUnavailable(r.Rows.Scan(dest...)) }
+
+// Err returns the error that ended the iteration, if any.
+func (r *rows) Err() error { return asUnavailable(r.Rows.Err()) }
+
+// row is the one row of queryRow.
+type row struct {
+	row *sql.Row
+	err error
+}
+
+// Scan copies the row into dest; sql.ErrNoRows when there was none.
+func (r *row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	err := r.row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return asUnavailable(err)
+}
+
+// stmt returns the statement of a catalog entry, bound to tx's
+// connection when tx is a transaction.
+func (db *DB) stmt(ctx context.Context, tx *gorm.DB, name string) (*sql.Stmt, error) {
+	stmt, err := db.prepared(ctx, name)
+	if err != nil || tx == nil {
+		return stmt, err
+	}
+	sqlTx, err := txOf(tx)
+	if err != nil {
+		return nil, err
+	}
+	return sqlTx.StmtContext(ctx, stmt), nil
+}
+
+// txOf returns the database/sql transaction under a GORM transaction.
+func txOf(tx *gorm.DB) (*sql.Tx, error) {
+	switch p := tx.Statement.ConnPool.(type) {
+	case *sql.Tx:
+		return p, nil
+	case *gorm.PreparedStmtTX:
+		if t, ok := p.Tx.(*sql.Tx); ok {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("store: %T is not a transaction", tx.Statement.ConnPool)
+}
+
+// prepared returns the prepared statement of a catalog entry, preparing
+// it on first use.
+func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
+	db.stmts.mu.RLock()
+	stmt := db.stmts.stmts[name]
+	db.stmts.mu.RUnlock()
+	if stmt != nil {
+		return stmt, nil
+	}
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if stmt := db.stmts.stmts[name]; stmt != nil {
+		return stmt, nil
+	}
+	q := sqlOf(name)
+	if db.dialect == Postgres {
+		q = numberPlaceholders(q)
+	}
+	stmt, err := db.sql.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", name, err)
+	}
+	if db.stmts.stmts == nil {
+		db.stmts.stmts = make(map[string]*sql.Stmt)
+	}
+	db.stmts.stmts[name] = stmt
+	return stmt, nil
+}
+
+// numberPlaceholders rewrites "?" placeholders as Postgres's $1, $2, …
+// (catalogued SQL has no "?" inside literals).
+func numberPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for {
+		i := strings.IndexByte(q, '?')
+		if i < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		n++
+		b.WriteString(q[:i])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+		q = q[i+1:]
+	}
+}
+
+// closeStmts closes the catalog's statements.
+func (db *DB) closeStmts() {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	for _, s := range db.stmts.stmts {
+		_ = s.Close()
+	}
+	db.stmts.stmts = nil
+}
