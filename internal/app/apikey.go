@@ -13,12 +13,6 @@ import (
 	"unicode/utf8"
 )
 
-// Audit actions for API keys.
-const (
-	ActionAPIKeyCreated = "api_key.created"
-	ActionAPIKeyRevoked = "api_key.revoked"
-)
-
 // API key scopes: read lets a key list things, write lets it change them.
 const (
 	ScopeRead  = "read"

@@ -5,16 +5,6 @@ import (
 	"time"
 )
 
-// Audit actions recorded by the foundation. Later features add their own.
-const (
-	ActionSignedIn          = "auth.signed_in"
-	ActionSignedOut         = "auth.signed_out"
-	ActionSessionRevoked    = "session.revoked"
-	ActionSessionRevokedAll = "session.revoked_all"
-	ActionUserCreated       = "user.created"
-	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
-)
-
 // AuditEntry records who changed what. Entries outlive the users and
 // workspaces they mention, so the ids are plain values, not references.
 type AuditEntry struct {

@@ -35,12 +35,74 @@ func (f AuditFamily) Label() string {
 	return strings.ToUpper(string(f[:1])) + string(f[1:])
 }
 
-// Audit actions of the audit log itself.
+// Audit action codes, all of them here beside the catalog below that
+// describes them (TestAuditCatalog fails on an Action… constant declared
+// anywhere else). A code is "noun.verb".
 const (
+	// Sign-in and sessions.
+	ActionSignedIn          = "auth.signed_in"
+	ActionSignedOut         = "auth.signed_out"
+	ActionSessionRevoked    = "session.revoked"
+	ActionSessionRevokedAll = "session.revoked_all"
+
+	// Users.
+	ActionUserCreated = "user.created"
+	ActionUserUpdated = "user.updated"
+	ActionUserDeleted = "user.deleted"
+
+	// Workspaces.
+	ActionWorkspaceCreated     = "workspace.created"
+	ActionWorkspaceRenamed     = "workspace.renamed"
+	ActionWorkspaceSlugChanged = "workspace.slug_changed"
+	ActionWorkspaceDeleted     = "workspace.deleted"
+	ActionWorkspace2FARequired = "workspace.two_factor_required"
+	ActionWorkspace2FAOptional = "workspace.two_factor_optional"
+
+	// Members.
+	ActionMemberRoleChanged    = "member.role_changed"
+	ActionMemberRemoved        = "member.removed"
+	ActionMemberLeft           = "member.left"
+	ActionOwnershipTransferred = "ownership.transferred"
+
+	// Invites.
+	ActionInviteSent     = "invite.sent"
+	ActionInviteResent   = "invite.resent"
+	ActionInviteRevoked  = "invite.revoked"
+	ActionInviteAccepted = "invite.accepted"
+	ActionInviteDeclined = "invite.declined"
+	ActionTestInviteSent = "invite.test_sent"
+
+	// API keys.
+	ActionAPIKeyCreated = "api_key.created"
+	ActionAPIKeyRevoked = "api_key.revoked"
+
+	// Two-factor sign-in.
+	ActionTOTPEnabled            = "two_factor.totp_enabled"
+	ActionTOTPDisabled           = "two_factor.totp_disabled"
+	ActionPasskeyAdded           = "two_factor.passkey_added"
+	ActionPasskeyRemoved         = "two_factor.passkey_removed"
+	ActionRecoveryCodesGenerated = "two_factor.recovery_codes_generated"
+	ActionRecoveryCodeUsed       = "two_factor.recovery_code_used"
+	ActionCodeEntryLocked        = "two_factor.locked"
+	ActionTwoFactorReset         = "two_factor.reset"
+
+	// Billing.
+	// ActionCheckoutCompleted is written when a Checkout links a subscription.
+	ActionCheckoutCompleted   = "billing.checkout_completed"
+	ActionCheckoutStarted     = "billing.checkout_started"
+	ActionPortalOpened        = "billing.portal_opened"
+	ActionSubscriptionUpdated = "billing.subscription_updated"
+	ActionSubscriptionDeleted = "billing.subscription_deleted"
+	ActionPaymentFailed       = "billing.payment_failed"
+	ActionInvoicePaid         = "billing.invoice_paid"
+	ActionBillingSynced       = "billing.synced"
+	ActionDemoUpgraded        = "billing.demo_upgraded"
+	ActionDemoDowngraded      = "billing.demo_downgraded"
+
+	// The audit log itself.
 	ActionAuditExported = "audit.exported"
 	ActionAuditPruned   = "audit.pruned"
-	// ActionCheckoutCompleted is written when a Checkout links a subscription.
-	ActionCheckoutCompleted = "billing.checkout_completed"
+	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
 )
 
 // AuditAction describes one action code the audit log may hold.

@@ -39,18 +39,26 @@ func TestAuditCatalog(t *testing.T) {
 			t.Errorf("%s: summary renders as %q", a.Code, s)
 		}
 	}
-	for _, code := range declaredActions(t) {
-		if !seen[code] {
-			t.Errorf("action %q is declared in the code but missing from the catalog (internal/app/audit_catalog.go)", code)
+	home := filepath.Join("..", "..", "internal", "app", "audit_catalog.go")
+	for _, d := range declaredActions(t) {
+		if !seen[d.code] {
+			t.Errorf("action %q is declared in the code but missing from the catalog (internal/app/audit_catalog.go)", d.code)
+		}
+		if d.file != home {
+			t.Errorf("action %q is declared in %s: declare every action code in internal/app/audit_catalog.go, beside its catalog entry", d.code, d.file)
 		}
 	}
 }
 
-// declaredActions returns the values of every string constant named
-// Action… in the module's non-test Go files.
-func declaredActions(t *testing.T) []string {
+// declaredAction is a string constant named Action… and the file that
+// declares it.
+type declaredAction struct{ code, file string }
+
+// declaredActions returns every string constant named Action… in the
+// module's non-test Go files.
+func declaredActions(t *testing.T) []declaredAction {
 	t.Helper()
-	var out []string
+	var out []declaredAction
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -77,7 +85,7 @@ func declaredActions(t *testing.T) []string {
 				}
 				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 					v, _ := strconv.Unquote(lit.Value)
-					out = append(out, v)
+					out = append(out, declaredAction{v, path})
 				}
 			}
 			return true

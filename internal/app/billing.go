@@ -17,19 +17,6 @@ const (
 	SubIncompleteExpired = "incomplete_expired"
 )
 
-// Audit actions for billing.
-const (
-	ActionCheckoutStarted     = "billing.checkout_started"
-	ActionPortalOpened        = "billing.portal_opened"
-	ActionSubscriptionUpdated = "billing.subscription_updated"
-	ActionSubscriptionDeleted = "billing.subscription_deleted"
-	ActionPaymentFailed       = "billing.payment_failed"
-	ActionInvoicePaid         = "billing.invoice_paid"
-	ActionBillingSynced       = "billing.synced"
-	ActionDemoUpgraded        = "billing.demo_upgraded"
-	ActionDemoDowngraded      = "billing.demo_downgraded"
-)
-
 // Results of applying a Stripe event.
 const (
 	EventApplied    = "applied"    // the workspace changed

@@ -17,26 +17,6 @@ const (
 	InviteExpired  = "expired"
 )
 
-// Audit actions for workspaces, members and invites.
-const (
-	ActionWorkspaceCreated     = "workspace.created"
-	ActionWorkspaceRenamed     = "workspace.renamed"
-	ActionWorkspaceSlugChanged = "workspace.slug_changed"
-	ActionWorkspaceDeleted     = "workspace.deleted"
-	ActionInviteSent           = "invite.sent"
-	ActionInviteResent         = "invite.resent"
-	ActionInviteRevoked        = "invite.revoked"
-	ActionInviteAccepted       = "invite.accepted"
-	ActionInviteDeclined       = "invite.declined"
-	ActionMemberRoleChanged    = "member.role_changed"
-	ActionMemberRemoved        = "member.removed"
-	ActionMemberLeft           = "member.left"
-	ActionOwnershipTransferred = "ownership.transferred"
-	ActionTestInviteSent       = "invite.test_sent"
-	ActionUserUpdated          = "user.updated"
-	ActionUserDeleted          = "user.deleted"
-)
-
 // Invite asks someone to join a workspace. It is bound to its email
 // address; only its token's hash is stored.
 type Invite struct {

@@ -63,20 +63,6 @@ const (
 	RecoveryCodesRevealTTL = 5 * time.Minute
 )
 
-// Audit actions of two-factor sign-in.
-const (
-	ActionTOTPEnabled            = "two_factor.totp_enabled"
-	ActionTOTPDisabled           = "two_factor.totp_disabled"
-	ActionPasskeyAdded           = "two_factor.passkey_added"
-	ActionPasskeyRemoved         = "two_factor.passkey_removed"
-	ActionRecoveryCodesGenerated = "two_factor.recovery_codes_generated"
-	ActionRecoveryCodeUsed       = "two_factor.recovery_code_used"
-	ActionCodeEntryLocked        = "two_factor.locked"
-	ActionTwoFactorReset         = "two_factor.reset"
-	ActionWorkspace2FARequired   = "workspace.two_factor_required"
-	ActionWorkspace2FAOptional   = "workspace.two_factor_optional"
-)
-
 // Sign-in methods, recorded in the "auth.signed_in" entry's metadata.
 const (
 	MethodMagicLink    = "magic_link"

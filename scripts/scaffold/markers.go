@@ -33,7 +33,7 @@ var insertions = []insertion{
 
 // auditActions adds the resource's audit actions (ActionProjectCreated,
 // …Updated, …Deleted) to the file that declares every action.
-var auditActions = insertion{file: "internal/app/audit.go", marker: "audit-actions", template: "insert_audit_actions"}
+var auditActions = insertion{file: "internal/app/audit_catalog.go", marker: "audit-actions", template: "insert_audit_actions"}
 
 // auditCatalog adds the summaries of those actions to the audit catalog,
 // which the store checks every entry against.

@@ -127,7 +127,7 @@ func TestScaffold(t *testing.T) {
 	}
 	for _, want := range []string{"create internal/app/" + gadgetFile + ".go", "create internal/store/" + gadgetFile + ".go",
 		"create internal/server/" + gadgetFile + ".go", "create web/page/" + gadgetFile + ".templ", "create migrations/sqlite/", "create migrations/postgres/", "edit   internal/server/routes.go",
-		"edit   internal/app/audit.go", "edit   internal/app/audit_catalog.go", "edit   web/layout/header.templ"} {
+		"edit   internal/app/audit_catalog.go", "edit   web/layout/header.templ"} {
 		if !strings.Contains(dry.String(), want) {
 			t.Errorf("the dry run does not list %q:\n%s", want, &dry)
 		}
