@@ -167,3 +167,21 @@ func ownerCount(t *testing.T, db *store.DB, workspaceID int64) int {
 	t.Helper()
 	return rowCount(t, db, "SELECT COUNT(*) FROM memberships WHERE workspace_id = ? AND role = 'owner'", workspaceID)
 }
+
+// rebind turns ? placeholders into $n for Postgres.
+func rebind(db *store.DB, q string) string {
+	if db.Dialect() != store.Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + string(rune('0'+n)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
