@@ -185,3 +185,26 @@ func rebind(db *store.DB, q string) string {
 	}
 	return b.String()
 }
+
+func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	if db.Dialect() == store.Postgres {
+		for i := range args {
+			query = replaceFirst(query, "?", fmt.Sprintf("$%d", i+1))
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func replaceFirst(s, old, new string) string {
+	for i := 0; i+len(old) <= len(s); i++ {
+		if s[i:i+len(old)] == old {
+			return s[:i] + new + s[i+len(old):]
+		}
+	}
+	return s
+}
