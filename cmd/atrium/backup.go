@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"atrium/internal/config"
+	"atrium/internal/store/ops"
 )
 
 // backupDir is where backups go when --out is not given: next to the
@@ -88,7 +89,7 @@ func backupSQLite(ctx context.Context, cfg *config.Config, path string, stdout i
 		return err
 	}
 	defer db.Close()
-	info, err := db.BackupSQLite(ctx, path)
+	info, err := ops.BackupSQLite(ctx, db, path)
 	if err != nil {
 		return err
 	}

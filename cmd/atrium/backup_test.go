@@ -21,6 +21,7 @@ import (
 
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 	"atrium/internal/store/storetest"
 )
 
@@ -227,7 +228,7 @@ func TestBackupRestore_WhileServing(t *testing.T) {
 		t.Fatalf("backup while serving: exit status %d\n%s", res.Code, res.Output())
 	}
 	t.Logf("%d sign-ins committed before the backup, %d while it ran", before, during)
-	if _, err := store.CheckSQLiteFile(context.Background(), backup); err != nil {
+	if _, err := ops.CheckSQLiteFile(context.Background(), backup); err != nil {
 		t.Fatalf("the backup fails its check: %v", err)
 	}
 	tokens := countFileRows(t, backup, "login_tokens")

@@ -11,6 +11,7 @@ import (
 	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/wire"
 )
 
 // runBilling handles "atrium billing sync --workspace SLUG" and
@@ -53,7 +54,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	stderrLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if action == "replay" {
 		recv := &billing.Receiver{Store: svc}
-		if client := newStripe(cfg, stderrLog); client != nil {
+		if client := wire.NewStripe(cfg, stderrLog); client != nil {
 			recv.Stripe = client
 		}
 		return replayEvent(ctx, recv, fs.Arg(0), stdout)
@@ -67,7 +68,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	}
 	fmt.Fprintf(stdout, "Workspace %q (%s): plan %s, status %q, customer %q, subscription %q\n",
 		ws.Name, ws.Slug, ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
-	client := newStripe(cfg, stderrLog)
+	client := wire.NewStripe(cfg, stderrLog)
 	var upd *app.BillingUpdate
 	switch {
 	case ws.StripeSubscriptionID != "":

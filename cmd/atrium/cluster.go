@@ -63,14 +63,6 @@ func housekeepHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
 	}
 }
 
-// outboxStats reads the outbox gauges for the metrics.
-func outboxStats(outbox *store.OutboxService) func(context.Context) (metrics.OutboxStats, error) {
-	return func(ctx context.Context) (metrics.OutboxStats, error) {
-		st, err := outbox.Stats(ctx)
-		return metrics.OutboxStats{Pending: int(st.Pending), OldestDue: st.OldestDue}, err
-	}
-}
-
 // serveMetrics serves GET /metrics on METRICS_ADDR, a listener of its own
 // that never shares the public port. Without METRICS_ADDR it does
 // nothing. stop closes the listener.

@@ -17,6 +17,7 @@ import (
 	"atrium/internal/mail"
 	"atrium/internal/server"
 	"atrium/internal/store"
+	"atrium/internal/wire"
 )
 
 // Check outcomes, as doctor prints them.
@@ -191,7 +192,7 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 // TWO_FACTOR_KEY would make every code fail).
 func (d *doctor) checkTwoFactor(ctx context.Context, cfg *config.Config, db *store.DB) {
 	const name = "two-factor"
-	key, err := twoFactorKey(ctx, cfg, db)
+	key, err := wire.TwoFactorKey(ctx, cfg, db)
 	if err != nil {
 		d.report(checkFail, name, err.Error(), "run 'atrium migrate up'")
 		return
@@ -272,8 +273,7 @@ func (d *doctor) checkSMTP(ctx context.Context, cfg *config.Config, testTo strin
 		}
 		sender = mail.NewLogSender(slog.New(slog.NewJSONHandler(d.out, nil)))
 	} else {
-		s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
-			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
+		s, err := mail.NewSMTPSender(wire.SMTPConfig(cfg))
 		if err != nil {
 			d.report(checkFail, "smtp", err.Error(), "fix the SMTP_* variables (see .env.example)")
 			return

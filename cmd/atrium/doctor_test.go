@@ -16,6 +16,7 @@ import (
 	"atrium/internal/config"
 	"atrium/internal/mail/mailtest"
 	"atrium/internal/store"
+	"atrium/internal/wire"
 )
 
 // doctorLines maps each check's name to its status and message, and fails
@@ -279,7 +280,7 @@ func enrolAuthenticator(t *testing.T, env config.Env, email string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	key, err := twoFactorKey(ctx, cfg, db)
+	key, err := wire.TwoFactorKey(ctx, cfg, db)
 	if err != nil {
 		t.Fatal(err)
 	}

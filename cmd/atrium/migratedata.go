@@ -8,6 +8,7 @@ import (
 
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 )
 
 // runMigrateData handles "atrium migrate-data --from URL --to URL": it
@@ -66,7 +67,7 @@ func runMigrateData(ctx context.Context, args []string, env config.Env, stdout, 
 	}
 	var tables int
 	var rows int64
-	err = store.CopyData(ctx, src, dst, func(tc store.TableCopy) {
+	err = ops.CopyData(ctx, src, dst, func(tc ops.TableCopy) {
 		tables++
 		rows += tc.Rows
 		state := "copied "
@@ -75,7 +76,7 @@ func runMigrateData(ctx context.Context, args []string, env config.Env, stdout, 
 		}
 		fmt.Fprintf(stdout, "  %s %-14s %7d rows, counts match\n", state, tc.Table, tc.Rows)
 	})
-	if errors.Is(err, store.ErrTargetNotEmpty) {
+	if errors.Is(err, ops.ErrTargetNotEmpty) {
 		fmt.Fprintln(stderr, "atrium: refusing to copy:", err)
 		fmt.Fprintln(stderr, "migrate-data fills a new database; point --to at an empty one (it is migrated for you).")
 		return errSilent

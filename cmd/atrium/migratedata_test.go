@@ -10,6 +10,7 @@ import (
 
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 	"atrium/internal/store/storetest"
 )
 
@@ -58,7 +59,7 @@ func migrateDataSource(t *testing.T) (string, map[string]int64) {
 func tableCounts(t *testing.T, db *sql.DB) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	for _, tb := range store.CopyTables {
+	for _, tb := range ops.CopyTables {
 		var n int64
 		if err := db.QueryRow("SELECT COUNT(*) FROM " + tb).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", tb, err)
@@ -95,7 +96,7 @@ func TestMigrateData(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("migrate-data: exit %d\n%s", res.Code, res.Output())
 	}
-	for _, line := range []string{"copied  users", "copied  audit_logs", fmt.Sprintf("Copied %d tables", len(store.CopyTables))} {
+	for _, line := range []string{"copied  users", "copied  audit_logs", fmt.Sprintf("Copied %d tables", len(ops.CopyTables))} {
 		if !strings.Contains(res.Stdout, line) {
 			t.Errorf("output lacks %q:\n%s", line, res.Stdout)
 		}

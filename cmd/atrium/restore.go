@@ -12,6 +12,7 @@ import (
 
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 )
 
 // runRestore handles "atrium restore [--force] FILE".
@@ -75,11 +76,11 @@ func restoreSQLite(ctx context.Context, cfg *config.Config, file, want string, f
 		return refuse("checksum mismatch: the file's sha256 is %s but %s.sha256 says %s (a damaged or different file)", got, file, want)
 	}
 	fmt.Fprintln(stdout, "Checksum: ok")
-	info, err := store.CheckSQLiteFile(ctx, tmp)
+	info, err := ops.CheckSQLiteFile(ctx, tmp)
 	if err != nil {
 		return refuse("%v", err)
 	}
-	latest, err := store.LatestMigration(store.SQLite)
+	latest, err := ops.LatestMigration(store.SQLite)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func restoreSQLite(ctx context.Context, cfg *config.Config, file, want string, f
 	}
 	fmt.Fprintf(stdout, "Integrity check: ok (schema version %d, %d users, %d workspaces)\n", info.Version, info.Users, info.Workspaces)
 
-	pid, supported, err := store.SQLiteHolder(live)
+	pid, supported, err := ops.SQLiteHolder(live)
 	switch {
 	case err != nil:
 		return refuse("cannot tell whether the database is in use: %v", err)
@@ -108,7 +109,7 @@ func restoreSQLite(ctx context.Context, cfg *config.Config, file, want string, f
 	pre := live + "." + time.Now().UTC().Format("20060102T150405Z") + ".pre-restore"
 	_, statErr := os.Stat(live)
 	hadLive := statErr == nil
-	if err := store.ReplaceSQLite(tmp, live, pre); err != nil {
+	if err := ops.ReplaceSQLite(tmp, live, pre); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Restored %s to %s.\n", file, live)
@@ -168,7 +169,7 @@ func restorePostgres(ctx context.Context, cfg *config.Config, env config.Env, fi
 	if err != nil {
 		return err
 	}
-	tables, others, err := db.PostgresRestoreTarget(ctx)
+	tables, others, err := ops.PostgresRestoreTarget(ctx, db)
 	_ = db.Close()
 	switch {
 	case err != nil:

@@ -8,6 +8,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/store"
+	"atrium/internal/store/demo"
 )
 
 // runSeed handles "atrium seed [--force] [--volume small|large]": it loads
@@ -31,9 +32,9 @@ func runSeed(ctx context.Context, args []string, env config.Env, stdout, stderr 
 	if fs.NArg() > 0 {
 		return usagef("seed takes no arguments")
 	}
-	var volume store.Volume
+	var volume demo.Volume
 	if *volumeName != "" {
-		v, err := store.FindVolume(*volumeName)
+		v, err := demo.FindVolume(*volumeName)
 		if err != nil {
 			return usagef("seed: %s", app.ErrorMessage(err))
 		}

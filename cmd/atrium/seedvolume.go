@@ -9,26 +9,27 @@ import (
 	"time"
 
 	"atrium/internal/store"
+	"atrium/internal/store/demo"
 )
 
 // seedVolume generates the data set v on top of the demo data, showing its
 // progress on stdout.
-func seedVolume(ctx context.Context, db *store.DB, v store.Volume, stdout io.Writer) error {
+func seedVolume(ctx context.Context, db *store.DB, v demo.Volume, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "Generating the %s data set (version %d): %d users with sessions, %d workspaces, %d audit entries, %d invites, %d Stripe events.\n",
-		v.Name, store.VolumeVersion, v.Users, v.Workspaces, v.Audit, v.Invites, v.StripeEvents)
+		v.Name, demo.VolumeVersion, v.Users, v.Workspaces, v.Audit, v.Invites, v.StripeEvents)
 	start := time.Now()
 	bar := newProgressBar(stdout, isTerminal(stdout), start)
-	created, err := db.SeedVolume(ctx, v, bar.update)
+	created, err := demo.SeedVolume(ctx, db, v, bar.update)
 	bar.finish()
 	if err != nil {
 		return err
 	}
 	if !created {
-		fmt.Fprintf(stdout, "Nothing to do: workspace %q exists (from an earlier --volume run, or made by hand); existing rows are never changed.\n", store.BigSlug)
+		fmt.Fprintf(stdout, "Nothing to do: workspace %q exists (from an earlier --volume run, or made by hand); existing rows are never changed.\n", demo.BigSlug)
 		return nil
 	}
 	fmt.Fprintf(stdout, "Generated the %s data set in %s. Workspace %q (%d members) is owned by %s.\n",
-		v.Name, time.Since(start).Round(100*time.Millisecond), store.BigSlug, v.BigMembers, store.DemoOwnerEmail)
+		v.Name, time.Since(start).Round(100*time.Millisecond), demo.BigSlug, v.BigMembers, store.DemoOwnerEmail)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/mail"
 	"atrium/internal/metrics"
-	"atrium/internal/server"
 	"atrium/internal/store"
+	"atrium/internal/wire"
 )
 
 // runServe runs the web server until ctx ends, then shuts down gracefully:
@@ -46,92 +44,24 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		return err
 	}
 	defer db.Close()
-	if cfg.MigrateOnStart {
-		applied, err := db.MigrateUp(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range applied {
-			logger.Info("migration applied", "version", m.Version, "name", m.Name)
-		}
+	if err := migrateOnStart(ctx, cfg, db, logger); err != nil {
+		return err
 	}
 
 	reg := metrics.New()
-	reg.RegisterDB(db.SQL(), "atrium")
-	limitStore, err := server.OpenLimiterStore(ctx, cfg, logger, reg)
-	if err != nil {
-		return err
-	}
-	defer limitStore.Close()
-	var redisCheck server.RedisCheck
-	if limitStore.Redis() {
-		redisCheck = limitStore
-	}
-
-	var sender mail.Sender
-	if cfg.MailStub() {
-		sender = mail.NewLogSender(logger)
-	} else {
-		sender, err = mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
-			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
-		if err != nil {
-			return err
-		}
-	}
-	outbox := store.NewOutboxService(db)
-	reg.RegisterOutbox(outboxStats(outbox))
-	worker := mail.NewWorker(outbox, sender, logger)
-	worker.Lease, worker.Metrics = cfg.Cluster.OutboxLease, reg
 	var draining atomic.Bool
-
-	// The flash cookie's signing key: FLASH_KEY, or one made at first start
-	// and kept in the database so that every instance shares it.
-	flashKey := []byte(cfg.FlashKey)
-	if len(flashKey) == 0 {
-		if flashKey, err = db.Secret(ctx, "flash_key"); err != nil {
-			return fmt.Errorf("%w (run `atrium migrate` if MIGRATE_ON_START is off)", err)
-		}
-	}
-	tfKey, err := twoFactorKey(ctx, cfg, db)
+	atrium, err := wire.New(ctx, wire.Options{Config: cfg, DB: db, Logger: logger, Metrics: reg, Draining: draining.Load})
 	if err != nil {
 		return err
 	}
-	workspaces := store.NewWorkspaceService(db)
-	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
-	twoFactor := store.NewTwoFactorService(db, tfKey)
-	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
-
-	handler := server.New(server.Deps{
-		Logger:             logger,
-		Config:             cfg,
-		DB:                 db,
-		Auth:               store.NewAuthService(db),
-		Users:              store.NewUserService(db),
-		Audit:              store.NewAuditService(db),
-		Workspaces:         workspaces,
-		Members:            store.NewMemberService(db),
-		WorkspaceTwoFactor: workspaces,
-		Invites:            store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
-		Outbox:             outbox,
-		Billing:            store.NewBillingService(db),
-		APIKeys:            store.NewAPIKeyService(db),
-		TwoFactor:          twoFactor,
-		Resources:          store.NewResources(db),
-		Stripe:             newStripe(cfg, logger),
-		Limiter:            server.NewRateLimiter(limitStore, cfg),
-		MailQueued:         worker.Notify,
-		FlashKey:           flashKey,
-		Metrics:            reg,
-		Redis:              redisCheck,
-		Draining:           draining.Load,
-	})
+	defer atrium.Close()
 
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%d: %w", cfg.Port, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           atrium.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -146,11 +76,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	}
 	defer stopMetrics()
 
-	workerCtx, stopWorker := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); worker.Run(workerCtx) }()
-	wg.Go(func() { housekeepHourly(workerCtx, db, logger) })
+	stopBackground := runBackground(cfg, db, atrium.Worker, logger)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -166,22 +92,50 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	case <-ctx.Done():
 		err = drainAndShutdown(cfg, logger, srv, &draining, serveErr)
 	}
-	// The worker finishes the message it is sending, then stops; the
-	// cancel is the backstop for a send that hangs.
-	worker.Stop()
-	select {
-	case <-workerDone:
-	case <-time.After(cfg.ShutdownTimeout):
-		logger.Warn("outbox worker did not stop in time; its message returns to the queue when the lease ends")
-	}
-	stopWorker()
-	<-workerDone
-	wg.Wait()
+	stopBackground()
 	if err == nil || errors.Is(err, http.ErrServerClosed) {
 		logger.Info("server stopped")
 		return nil
 	}
 	return err
+}
+
+// migrateOnStart applies pending migrations when MIGRATE_ON_START is on.
+func migrateOnStart(ctx context.Context, cfg *config.Config, db *store.DB, logger *slog.Logger) error {
+	if !cfg.MigrateOnStart {
+		return nil
+	}
+	applied, err := db.MigrateUp(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		logger.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	return nil
+}
+
+// runBackground starts the outbox worker and the hourly housekeeping.
+// stop lets the worker finish the message it is sending (the cancel after
+// SHUTDOWN_TIMEOUT_SECONDS is the backstop for a send that hangs) and
+// waits for both.
+func runBackground(cfg *config.Config, db *store.DB, worker *mail.Worker, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(ctx) }()
+	wg.Go(func() { housekeepHourly(ctx, db, logger) })
+	return func() {
+		worker.Stop()
+		select {
+		case <-workerDone:
+		case <-time.After(cfg.ShutdownTimeout):
+			logger.Warn("outbox worker did not stop in time; its message returns to the queue when the lease ends")
+		}
+		cancel()
+		<-workerDone
+		wg.Wait()
+	}
 }
 
 func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
@@ -192,15 +146,6 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
 	}
 	return db, nil
-}
-
-// newStripe returns the Stripe client, or nil when billing is off.
-func newStripe(cfg *config.Config, logger *slog.Logger) *billing.Client {
-	if !cfg.BillingEnabled() {
-		return nil
-	}
-	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID,
-		APIBase: cfg.Stripe.APIBase, Logger: logger})
 }
 
 func mailMode(cfg *config.Config) string {
@@ -229,14 +174,4 @@ func printBanner(w io.Writer, cfg *config.Config, port int) {
 	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 	fmt.Fprintln(w)
-}
-
-// twoFactorKey returns the key sealing authenticator secrets: the SHA-256
-// of TWO_FACTOR_KEY, or a key kept in the database like the flash key.
-func twoFactorKey(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, error) {
-	if cfg.TwoFactorKey != "" {
-		sum := sha256.Sum256([]byte(cfg.TwoFactorKey))
-		return sum[:], nil
-	}
-	return db.Secret(ctx, "two_factor_key")
 }

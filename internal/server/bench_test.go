@@ -11,9 +11,9 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
-	"atrium/internal/server"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
+	"atrium/internal/wire"
 )
 
 // benchApp is the real handler over a real SQLite file with one signed-in
@@ -69,19 +69,13 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 			tb.Fatal(err)
 		}
 	}
-	limitStore, closeLimiter, err := server.NewLimiterStore(ctx, "")
+	atrium, err := wire.New(ctx, wire.Options{Config: cfg, DB: db, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		TwoFactorKey: testTwoFactorKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = closeLimiter() })
-	h := server.New(server.Deps{
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Config: cfg, DB: db,
-		Auth: auth, Users: store.NewUserService(db), Audit: store.NewAuditService(db),
-		Workspaces: workspaces, Members: store.NewMemberService(db), WorkspaceTwoFactor: workspaces, Invites: invites, Outbox: store.NewOutboxService(db),
-		TwoFactor: store.NewTwoFactorService(db, testTwoFactorKey),
-		Billing:   store.NewBillingService(db), APIKeys: store.NewAPIKeyService(db),
-		Limiter: server.NewRateLimiter(limitStore, cfg),
-	})
+	tb.Cleanup(func() { _ = atrium.Close() })
+	h := atrium.Handler
 	return &benchApp{handler: h, db: db, cookie: &http.Cookie{Name: "atrium_session", Value: token}, slug: ws.Slug, wsID: ws.ID}
 }
 

@@ -18,13 +18,11 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"atrium/internal/app"
-	"atrium/internal/billing"
 	"atrium/internal/config"
-	"atrium/internal/mail"
 	"atrium/internal/mail/mailtest"
-	"atrium/internal/server"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
+	"atrium/internal/wire"
 )
 
 // testApp is a running Atrium: the real handler over a real database, with
@@ -120,63 +118,24 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	clk := &clock{t: time.Now().UTC()}
 	db.Now = clk.Now
 
-	// withEnv("SMTP_HOST", "") puts mail in stub mode, as in development.
-	var sender mail.Sender = mail.NewLogSender(logger)
-	if !cfg.MailStub() {
-		sender, err = mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
-			From: cfg.SMTP.From, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	worker := mail.NewWorker(store.NewOutboxService(db), sender, logger)
-	worker.Interval = 50 * time.Millisecond
-	worker.Now = clk.Now
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { worker.Run(ctx); close(done) }()
-
-	limitStore, closeLimiter, err := server.NewLimiterStore(ctx, cfg.RedisURL)
+	// withEnv("SMTP_HOST", "") puts mail in stub mode, as in development;
+	// STRIPE_SECRET_KEY turns billing on and STRIPE_API_BASE points it at
+	// a stripe-mock.
+	atrium, err := wire.New(context.Background(), wire.Options{Config: cfg, DB: db, Logger: logger, Now: clk.Now,
+		TwoFactorKey: testTwoFactorKey, MailInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Billing is on when the test sets STRIPE_SECRET_KEY, as in runServe;
-	// STRIPE_API_BASE points it at a stripe-mock.
-	var stripe *billing.Client
-	if cfg.BillingEnabled() {
-		stripe = billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID, APIBase: cfg.Stripe.APIBase})
-	}
-	workspaces := store.NewWorkspaceService(db)
-	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
-	twoFactor := store.NewTwoFactorService(db, testTwoFactorKey)
-	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, base+"/settings/account")
-	ts.Config.Handler = server.New(server.Deps{
-		Logger:             logger,
-		Config:             cfg,
-		DB:                 db,
-		Auth:               store.NewAuthService(db),
-		Users:              store.NewUserService(db),
-		Audit:              store.NewAuditService(db),
-		Workspaces:         workspaces,
-		Members:            store.NewMemberService(db),
-		WorkspaceTwoFactor: workspaces,
-		Invites:            store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
-		Outbox:             store.NewOutboxService(db),
-		Billing:            store.NewBillingService(db),
-		APIKeys:            store.NewAPIKeyService(db),
-		TwoFactor:          twoFactor,
-		Resources:          store.NewResources(db),
-		Stripe:             stripe,
-		Limiter:            server.NewRateLimiter(limitStore, cfg),
-		MailQueued:         worker.Notify,
-		Now:                clk.Now,
-	})
+	ts.Config.Handler = atrium.Handler
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { atrium.Worker.Run(ctx); close(done) }()
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()
 		<-done
-		_ = closeLimiter()
+		_ = atrium.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}

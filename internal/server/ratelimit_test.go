@@ -21,6 +21,7 @@ import (
 	"atrium/internal/server"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
+	"atrium/internal/wire"
 )
 
 func TestRateLimit_StateChangingRequests(t *testing.T) {
@@ -204,15 +205,13 @@ func startInstance(t *testing.T, db *store.DB, ls limiter.Store, kv ...string) *
 		t.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
-	ts.Config.Handler = server.New(server.Deps{
-		Logger:  slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Config:  cfg,
-		DB:      db,
-		Auth:    store.NewAuthService(db),
-		Users:   store.NewUserService(db),
-		Audit:   store.NewAuditService(db),
-		Limiter: server.NewRateLimiter(ls, cfg),
-	})
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	atrium, err := wire.New(context.Background(), wire.Options{Config: cfg, DB: db, Logger: logger, LimitStore: ls,
+		TwoFactorKey: testTwoFactorKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = atrium.Handler
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()

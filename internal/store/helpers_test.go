@@ -167,3 +167,44 @@ func ownerCount(t *testing.T, db *store.DB, workspaceID int64) int {
 	t.Helper()
 	return rowCount(t, db, "SELECT COUNT(*) FROM memberships WHERE workspace_id = ? AND role = 'owner'", workspaceID)
 }
+
+// rebind turns ? placeholders into $n for Postgres.
+func rebind(db *store.DB, q string) string {
+	if db.Dialect() != store.Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + string(rune('0'+n)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	if db.Dialect() == store.Postgres {
+		for i := range args {
+			query = replaceFirst(query, "?", fmt.Sprintf("$%d", i+1))
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func replaceFirst(s, old, new string) string {
+	for i := 0; i+len(old) <= len(s); i++ {
+		if s[i:i+len(old)] == old {
+			return s[:i] + new + s[i+len(old):]
+		}
+	}
+	return s
+}

@@ -16,6 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create databases
 
 	"atrium/internal/store"
+	"atrium/internal/store/demo"
 )
 
 // prepareDatabase returns the DATABASE_URL of a fresh working copy of the
@@ -23,7 +24,7 @@ import (
 // version and the volume: a SQLite file in the bench folder, or a Postgres
 // database that serves as the template of the working one.
 func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string, error) {
-	name := fmt.Sprintf("seed-v%d-%s", store.VolumeVersion, o.volume.Name)
+	name := fmt.Sprintf("seed-v%d-%s", demo.VolumeVersion, o.volume.Name)
 	if o.db == store.Postgres {
 		return preparePostgres(ctx, o, strings.ReplaceAll(o.pgPrefix+"_"+name, "-", "_"), stdout)
 	}

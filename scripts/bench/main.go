@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"atrium/internal/store"
+	"atrium/internal/store/demo"
 )
 
 func main() {
@@ -45,7 +46,7 @@ type options struct {
 	db        string // store.SQLite or store.Postgres
 	pgURL     string // TEST_DATABASE_URL, for postgres
 	pgPrefix  string // names the cached and working Postgres databases
-	volume    store.Volume
+	volume    demo.Volume
 	seconds   time.Duration // per scenario: half baseline, half Atrium, alternated
 	conns     int
 	dir       string
@@ -84,7 +85,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		*seconds = f
 	}
 	o.seconds = time.Duration(*seconds * float64(time.Second))
-	v, err := store.FindVolume(*volume)
+	v, err := demo.FindVolume(*volume)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "bench: %s, %s data set (version %d), %s per scenario, %d connections, %d cores\n",
-		o.db, o.volume.Name, store.VolumeVersion, o.seconds, o.conns, runtime.NumCPU())
+		o.db, o.volume.Name, demo.VolumeVersion, o.seconds, o.conns, runtime.NumCPU())
 	dbURL, err := prepareDatabase(ctx, o, stdout)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer h.close()
-	res := &results{DB: o.db, Volume: o.volume.Name, SeedVersion: store.VolumeVersion, Cores: runtime.NumCPU(),
+	res := &results{DB: o.db, Volume: o.volume.Name, SeedVersion: demo.VolumeVersion, Cores: runtime.NumCPU(),
 		Seconds: o.seconds.Seconds(), Connections: o.conns, ReadyMS: srv.readyMS}
 	for _, sc := range scenarios {
 		r, err := h.runScenario(ctx, sc)

@@ -24,7 +24,7 @@ var insertions = []insertion{
 	{file: "internal/store/resources.go", marker: "resources", template: "insert_store_resources"},
 	{file: "internal/store/queries.go", marker: "hot-queries", template: "insert_hot_queries"},
 	{file: "internal/store/plan_test.go", marker: "plan-samples", template: "insert_plan_samples"},
-	{file: "internal/store/copy.go", marker: "copy-tables", template: "insert_copy_tables"},
+	{file: "internal/store/ops/copy.go", marker: "copy-tables", template: "insert_copy_tables"},
 	{file: "internal/server/routes.go", marker: "routes", template: "insert_routes"},
 	{file: "internal/server/isolation_test.go", marker: "isolation-rows", template: "insert_isolation_rows"},
 	{file: "internal/server/isolation_test.go", marker: "isolation-fixtures", template: "insert_isolation_fixtures"},

@@ -188,5 +188,5 @@ func TestScaffold(t *testing.T) {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
 	goCmd(env, "test", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat",
-		"./internal/app/", "./internal/store/", "./internal/server/")
+		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/")
 }

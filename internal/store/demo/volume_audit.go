@@ -1,8 +1,9 @@
-package store
+package demo
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -52,22 +53,28 @@ func (s *volumeSeeder) audit(ctx context.Context) error {
 		action, ttype, target, md := s.auditAction(ws, actor)
 		// The entry is chained as appendAudit would: its hash covers the
 		// fields as they are read back.
-		r := auditRecord{ID: s.auditBase + 1 + int64(k), WorkspaceID: ws, ActorUserID: &actor, Action: action,
-			TargetType: ttype, TargetID: target, Metadata: md, IP: fmt.Sprintf("198.51.100.%d", 1+k%254), CreatedAt: at}
-		r.ActorEmail, r.ActorName = s.actor(actor)
+		e := &app.AuditEntry{ID: s.auditBase + 1 + int64(k), ActorID: actor, Action: action, TargetType: ttype,
+			TargetID: target, IP: fmt.Sprintf("198.51.100.%d", 1+k%254), CreatedAt: at.UTC()}
+		if ws != nil {
+			e.WorkspaceID = *ws
+		}
+		if md != "" && md != "{}" {
+			_ = json.Unmarshal([]byte(md), &e.Metadata)
+		}
+		e.ActorEmail, e.ActorName = s.actor(actor)
 		a, _ := app.LookupAuditAction(action)
 		chain := int64(0)
 		if ws != nil {
 			chain = *ws
 		}
-		r.PrevHash = s.heads[chain]
-		r.Hash = app.AuditHash(r.PrevHash, r.toApp())
-		s.heads[chain], lastID[chain] = r.Hash, r.ID
+		e.PrevHash = s.heads[chain]
+		e.Hash = app.AuditHash(e.PrevHash, e)
+		s.heads[chain], lastID[chain] = e.Hash, e.ID
 		if ws != nil {
 			actors[[2]int64{*ws, actor}] = true
 		}
-		if err := b.add(ctx, r.ID, ws, actor, r.ActorEmail, r.ActorName, action, string(a.Family), ttype, target, md,
-			r.IP, "", "", at, r.PrevHash, r.Hash); err != nil {
+		if err := b.add(ctx, e.ID, ws, actor, e.ActorEmail, e.ActorName, action, string(a.Family), ttype, target, md,
+			e.IP, "", "", at, e.PrevHash, e.Hash); err != nil {
 			return err
 		}
 	}
@@ -126,8 +133,8 @@ func (s *volumeSeeder) auditHeads(ctx context.Context, existing map[int64]bool, 
 	for _, ws := range chains {
 		if existing[ws] {
 			q := fmt.Sprintf("UPDATE audit_chains SET head_id = %s, head_hash = %s WHERE workspace_id = %s",
-				s.db.placeholder(1), s.db.placeholder(2), s.db.placeholder(3))
-			if _, err := s.db.sql.ExecContext(ctx, q, lastID[ws], s.heads[ws], ws); err != nil {
+				placeholder(s.db, 1), placeholder(s.db, 2), placeholder(s.db, 3))
+			if _, err := s.db.SQL().ExecContext(ctx, q, lastID[ws], s.heads[ws], ws); err != nil {
 				return fmt.Errorf("move the head of audit chain %d: %w", ws, err)
 			}
 			continue

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package store
+package ops
 
 // SQLiteHolder reports whether another process has the SQLite database at
 // path open. This system does not support the check: ok is false.

@@ -1,4 +1,4 @@
-package store
+package demo
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func (b *bulkInsert) statement(rows int) string {
 				sb.WriteString(", ")
 			}
 			n++
-			sb.WriteString(b.s.db.placeholder(n))
+			sb.WriteString(placeholder(b.s.db, n))
 		}
 		sb.WriteByte(')')
 	}
@@ -87,7 +87,7 @@ func (b *bulkInsert) flush(ctx context.Context) error {
 		return nil
 	}
 	if b.tx == nil {
-		tx, err := b.s.db.sql.BeginTx(ctx, nil)
+		tx, err := b.s.db.SQL().BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", b.table, err)
 		}

@@ -1,4 +1,4 @@
-package store_test
+package ops_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 	"atrium/internal/store/storetest"
 )
 
@@ -32,11 +33,11 @@ func TestBackupSQLite_WhileWriting(t *testing.T) {
 	if _, err := live.MigrateUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ops, err := store.Open(ctx, driver, path, store.Options{MaxOpenConns: 2, MaxIdleConns: 2})
+	backupPool, err := store.Open(ctx, driver, path, store.Options{MaxOpenConns: 2, MaxIdleConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ops.Close()
+	defer backupPool.Close()
 
 	var committed atomic.Int64
 	stop := make(chan struct{})
@@ -64,7 +65,7 @@ func TestBackupSQLite_WhileWriting(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "backups", "copy.db")
 	before := committed.Load()
-	info, err := ops.BackupSQLite(ctx, out)
+	info, err := ops.BackupSQLite(ctx, backupPool, out)
 	after := committed.Load()
 	// Let the writer go on a little after the snapshot too.
 	time.Sleep(20 * time.Millisecond)
@@ -79,7 +80,7 @@ func TestBackupSQLite_WhileWriting(t *testing.T) {
 	if info.Version == 0 {
 		t.Errorf("backup info %+v: no schema version", info)
 	}
-	if _, err := store.CheckSQLiteFile(ctx, out); err != nil {
+	if _, err := ops.CheckSQLiteFile(ctx, out); err != nil {
 		t.Fatalf("CheckSQLiteFile(copy): %v", err)
 	}
 
@@ -110,7 +111,7 @@ func TestBackupSQLite_WhileWriting(t *testing.T) {
 	if st.Mode().Perm()&0o007 != 0 {
 		t.Errorf("the backup's mode is %v; others must not read it", st.Mode().Perm())
 	}
-	if _, err := ops.BackupSQLite(ctx, out); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := ops.BackupSQLite(ctx, backupPool, out); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second backup to the same file: err=%v, want \"already exists\"", err)
 	}
 }
@@ -122,7 +123,7 @@ func TestCheckSQLiteFile(t *testing.T) {
 	dir := t.TempDir()
 	db := storetest.Open(t, store.SQLite)
 	good := filepath.Join(dir, "good.db")
-	if _, err := db.BackupSQLite(ctx, good); err != nil {
+	if _, err := ops.BackupSQLite(ctx, db, good); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(good)
@@ -157,7 +158,7 @@ func TestCheckSQLiteFile(t *testing.T) {
 		{"NotAtrium", other, "is not an Atrium database"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := store.CheckSQLiteFile(ctx, tc.path)
+			_, err := ops.CheckSQLiteFile(ctx, tc.path)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("CheckSQLiteFile: %v, want nil", err)
@@ -185,7 +186,7 @@ func scribble(data []byte) []byte {
 // MigrateUp applies.
 func TestLatestMigration(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		latest, err := store.LatestMigration(db.Dialect())
+		latest, err := ops.LatestMigration(db.Dialect())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,53 +198,4 @@ func TestLatestMigration(t *testing.T) {
 			t.Errorf("LatestMigration=%d, newest applied %d", latest, got)
 		}
 	})
-}
-
-// TestLastStripeEvent returns nil on an empty table and the newest event
-// otherwise.
-func TestLastStripeEvent(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		ev, err := db.LastStripeEvent(ctx)
-		if err != nil || ev != nil {
-			t.Fatalf("LastStripeEvent on an empty table = %+v, %v; want nil, nil", ev, err)
-		}
-		base := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-		for i, id := range []string{"evt_old", "evt_new", "evt_middle"} {
-			at := base.Add([]time.Duration{0, 2 * time.Hour, time.Hour}[i])
-			status := []string{"applied", "unmatched", "ignored"}[i]
-			if err := db.SQL().QueryRowContext(ctx, rebind(db, `INSERT INTO stripe_events
-				(id, type, created_at, received_at, status, error, payload) VALUES (?, ?, ?, ?, ?, '', '{}') RETURNING id`),
-				id, "customer.subscription.updated", at, at, status).Scan(new(string)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ev, err = db.LastStripeEvent(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := store.StripeEventSummary{ID: "evt_new", Type: "customer.subscription.updated", Status: "unmatched",
-			ReceivedAt: base.Add(2 * time.Hour)}
-		if ev == nil || *ev != want {
-			t.Errorf("LastStripeEvent = %+v, want %+v", ev, want)
-		}
-	})
-}
-
-// rebind turns ? placeholders into $n for Postgres.
-func rebind(db *store.DB, q string) string {
-	if db.Dialect() != store.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + string(rune('0'+n)))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package store
+package demo
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/store"
 )
 
 // VolumeVersion names the shape of the data SeedVolume writes. Bump it with
@@ -19,6 +20,9 @@ const VolumeVersion = 2
 // BigSlug is the slug of the generated workspace with the most members; the
 // demo owner owns it.
 const BigSlug = "big"
+
+// day is a calendar day of the generated history.
+const day = 24 * time.Hour
 
 // volumeEpoch is the fixed "now" of the generated history: rows that pages
 // show carry times relative to it, so the same seed gives the same pages.
@@ -71,16 +75,16 @@ type VolumeProgress func(done, total int64)
 // leaves what it wrote: seed a fresh database again. It ends with ANALYZE
 // (DB.Analyze) on either database. It returns false,
 // writing nothing, when the database already holds a workspace with BigSlug.
-func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress) (bool, error) {
+func SeedVolume(ctx context.Context, db *store.DB, v Volume, progress VolumeProgress) (bool, error) {
 	var n int
-	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM workspaces WHERE slug = "+db.placeholder(1), BigSlug).
+	if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM workspaces WHERE slug = "+placeholder(db, 1), BigSlug).
 		Scan(&n); err != nil {
 		return false, fmt.Errorf("look for workspace %q: %w", BigSlug, err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	s := &volumeSeeder{db: db, v: v, rng: rand.New(rand.NewPCG(20261101, VolumeVersion)), now: db.now().Truncate(time.Second)}
+	s := &volumeSeeder{db: db, v: v, rng: rand.New(rand.NewPCG(20261101, VolumeVersion)), now: db.Now().UTC().Truncate(time.Second)}
 	if progress != nil {
 		s.progress = progress
 	} else {
@@ -97,10 +101,10 @@ func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress)
 			return false, fmt.Errorf("seed volume %s: %w", v.Name, err)
 		}
 	}
-	if db.dialect == Postgres {
+	if db.Dialect() == store.Postgres {
 		for _, table := range []string{"users", "sessions", "workspaces", "memberships", "invites", "audit_logs"} {
 			q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))", table, table)
-			if _, err := db.sql.ExecContext(ctx, q); err != nil {
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 				return false, fmt.Errorf("reset the id sequence of %s: %w", table, err)
 			}
 		}
@@ -116,8 +120,8 @@ func (db *DB) SeedVolume(ctx context.Context, v Volume, progress VolumeProgress)
 }
 
 // placeholder returns the n-th (1-based) bind parameter of the dialect.
-func (db *DB) placeholder(n int) string {
-	if db.dialect == Postgres {
+func placeholder(db *store.DB, n int) string {
+	if db.Dialect() == store.Postgres {
 		return fmt.Sprintf("$%d", n)
 	}
 	return "?"
@@ -126,7 +130,7 @@ func (db *DB) placeholder(n int) string {
 // volumeSeeder holds one SeedVolume run: its random source, the ids it
 // starts from and the plan of who belongs where.
 type volumeSeeder struct {
-	db       *DB
+	db       *store.DB
 	v        Volume
 	rng      *rand.Rand
 	now      time.Time
@@ -155,7 +159,7 @@ type volumeSeeder struct {
 // load finds the demo rows the volume hangs on and the ids to start from.
 func (s *volumeSeeder) load(ctx context.Context) error {
 	q := func(dst *int64, query string, args ...any) error {
-		if err := s.db.sql.QueryRowContext(ctx, query, args...).Scan(dst); err != nil {
+		if err := s.db.SQL().QueryRowContext(ctx, query, args...).Scan(dst); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("the demo data is missing (run the demo seed first): %s", query)
 			}
@@ -163,13 +167,13 @@ func (s *volumeSeeder) load(ctx context.Context) error {
 		}
 		return nil
 	}
-	p := s.db.placeholder(1)
+	p := placeholder(s.db, 1)
 	for _, c := range []struct {
 		dst   *int64
 		query string
 		arg   any
 	}{
-		{&s.founder, "SELECT id FROM users WHERE email = " + p, DemoOwnerEmail},
+		{&s.founder, "SELECT id FROM users WHERE email = " + p, store.DemoOwnerEmail},
 		{&s.teammate, "SELECT id FROM users WHERE email = " + p, "teammate@example.com"},
 		{&s.acme, "SELECT id FROM workspaces WHERE slug = " + p, "acme"},
 	} {
@@ -191,13 +195,13 @@ func (s *volumeSeeder) load(ctx context.Context) error {
 	s.demo = map[int64][2]string{}
 	for _, id := range []int64{s.founder, s.teammate} {
 		var email, name string
-		if err := s.db.sql.QueryRowContext(ctx, "SELECT email, name FROM users WHERE id = "+p, id).Scan(&email, &name); err != nil {
+		if err := s.db.SQL().QueryRowContext(ctx, "SELECT email, name FROM users WHERE id = "+p, id).Scan(&email, &name); err != nil {
 			return fmt.Errorf("find demo user %d: %w", id, err)
 		}
 		s.demo[id] = [2]string{email, name}
 	}
 	s.heads = map[int64]string{}
-	rows, err := s.db.sql.QueryContext(ctx, "SELECT workspace_id, head_hash FROM audit_chains")
+	rows, err := s.db.SQL().QueryContext(ctx, "SELECT workspace_id, head_hash FROM audit_chains")
 	if err != nil {
 		return fmt.Errorf("read audit chain heads: %w", err)
 	}

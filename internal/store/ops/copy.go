@@ -1,6 +1,7 @@
-package store
+package ops
 
 import (
+	"atrium/internal/store"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,9 +47,9 @@ type TableCopy struct {
 // earlier CopyData into it was interrupted: then the tables it committed
 // are checked and skipped and the copy goes on from the next one. report
 // is called after each table.
-func CopyData(ctx context.Context, src, dst *DB, report func(TableCopy)) error {
+func CopyData(ctx context.Context, src, dst *store.DB, report func(TableCopy)) error {
 	for _, d := range []struct {
-		db   *DB
+		db   *store.DB
 		name string
 	}{{src, "source"}, {dst, "target"}} {
 		n, err := d.db.PendingMigrations(ctx)
@@ -59,30 +60,30 @@ func CopyData(ctx context.Context, src, dst *DB, report func(TableCopy)) error {
 			return fmt.Errorf("the %s database has %d pending migration(s): run 'atrium migrate up' on it first", d.name, n)
 		}
 	}
-	done, err := dst.copyProgress(ctx)
+	done, err := copyProgress(ctx, dst)
 	if err != nil {
 		return err
 	}
 	if done == nil {
 		for _, t := range CopyTables {
-			if n, err := countRows(ctx, dst.sql, t); err != nil {
+			if n, err := countRows(ctx, dst.SQL(), t); err != nil {
 				return err
 			} else if n > 0 {
 				return fmt.Errorf("%w: %s has %d row(s); copy into a new, empty database", ErrTargetNotEmpty, t, n)
 			}
 		}
-		if _, err := dst.sql.ExecContext(ctx, "CREATE TABLE "+copyProgressTable+" (table_name TEXT PRIMARY KEY, row_count BIGINT NOT NULL)"); err != nil {
+		if _, err := dst.SQL().ExecContext(ctx, "CREATE TABLE "+copyProgressTable+" (table_name TEXT PRIMARY KEY, row_count BIGINT NOT NULL)"); err != nil {
 			return fmt.Errorf("create %s: %w", copyProgressTable, err)
 		}
 		done = map[string]int64{}
 	}
 	for _, t := range CopyTables {
-		srcRows, err := countRows(ctx, src.sql, t)
+		srcRows, err := countRows(ctx, src.SQL(), t)
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
 		if rows, ok := done[t]; ok {
-			dstRows, err := countRows(ctx, dst.sql, t)
+			dstRows, err := countRows(ctx, dst.SQL(), t)
 			if err != nil {
 				return err
 			}
@@ -98,10 +99,10 @@ func CopyData(ctx context.Context, src, dst *DB, report func(TableCopy)) error {
 		}
 		report(TableCopy{Table: t, Rows: srcRows})
 	}
-	if err := dst.resetSequences(ctx); err != nil {
+	if err := resetSequences(ctx, dst); err != nil {
 		return err
 	}
-	if _, err := dst.sql.ExecContext(ctx, "DROP TABLE "+copyProgressTable); err != nil {
+	if _, err := dst.SQL().ExecContext(ctx, "DROP TABLE "+copyProgressTable); err != nil {
 		return fmt.Errorf("drop %s: %w", copyProgressTable, err)
 	}
 	return nil
@@ -109,10 +110,10 @@ func CopyData(ctx context.Context, src, dst *DB, report func(TableCopy)) error {
 
 // copyProgress returns the tables an interrupted copy committed, or nil
 // when no copy was started in db.
-func (db *DB) copyProgress(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT table_name, row_count FROM "+copyProgressTable)
+func copyProgress(ctx context.Context, db *store.DB) (map[string]int64, error) {
+	rows, err := db.SQL().QueryContext(ctx, "SELECT table_name, row_count FROM "+copyProgressTable)
 	if err != nil {
-		if db.hasTable(ctx, copyProgressTable) {
+		if hasTable(ctx, db, copyProgressTable) {
 			return nil, fmt.Errorf("read %s: %w", copyProgressTable, err)
 		}
 		return nil, nil
@@ -130,9 +131,9 @@ func (db *DB) copyProgress(ctx context.Context) (map[string]int64, error) {
 	return done, rows.Err()
 }
 
-func (db *DB) hasTable(ctx context.Context, name string) bool {
+func hasTable(ctx context.Context, db *store.DB, name string) bool {
 	var n int64
-	return db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name).Scan(&n) == nil
+	return db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name).Scan(&n) == nil
 }
 
 func countRows(ctx context.Context, q interface {
@@ -147,12 +148,12 @@ func countRows(ctx context.Context, q interface {
 
 // copyTable copies one table in one target transaction and records it in
 // the progress table in the same transaction.
-func copyTable(ctx context.Context, src, dst *DB, table string, srcRows int64) error {
-	types, err := dst.columnTypes(ctx, table)
+func copyTable(ctx context.Context, src, dst *store.DB, table string, srcRows int64) error {
+	types, err := columnTypes(ctx, dst, table)
 	if err != nil {
 		return err
 	}
-	rows, err := src.sql.QueryContext(ctx, "SELECT * FROM "+table)
+	rows, err := src.SQL().QueryContext(ctx, "SELECT * FROM "+table)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", table, err)
 	}
@@ -161,7 +162,7 @@ func copyTable(ctx context.Context, src, dst *DB, table string, srcRows int64) e
 	if err != nil {
 		return err
 	}
-	tx, err := dst.sql.BeginTx(ctx, nil)
+	tx, err := dst.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", table, err)
 	}
@@ -173,7 +174,7 @@ func copyTable(ctx context.Context, src, dst *DB, table string, srcRows int64) e
 		if len(batch) == 0 {
 			return nil
 		}
-		stmt, args := dst.insertSQL(table, cols, batch)
+		stmt, args := insertSQL(dst, table, cols, batch)
 		if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
 			return fmt.Errorf("copy %s: insert: %w", table, err)
 		}
@@ -216,7 +217,7 @@ func copyTable(ctx context.Context, src, dst *DB, table string, srcRows int64) e
 		return fmt.Errorf("copy %s: the source has %d rows, %d were read and the target would hold %d; nothing of %s was kept",
 			table, srcRows, copied, dstRows, table)
 	}
-	if _, err := tx.ExecContext(ctx, dst.rebind("INSERT INTO "+copyProgressTable+" (table_name, row_count) VALUES (?, ?)"), table, srcRows); err != nil {
+	if _, err := tx.ExecContext(ctx, rebind(dst, "INSERT INTO "+copyProgressTable+" (table_name, row_count) VALUES (?, ?)"), table, srcRows); err != nil {
 		return fmt.Errorf("record %s as copied: %w", table, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -227,12 +228,12 @@ func copyTable(ctx context.Context, src, dst *DB, table string, srcRows int64) e
 
 // columnTypes returns the lower-cased declared type of each column of
 // table in db.
-func (db *DB) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+func columnTypes(ctx context.Context, db *store.DB, table string) (map[string]string, error) {
 	q := "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
-	if db.dialect == SQLite {
+	if db.Dialect() == store.SQLite {
 		q = "SELECT name, type FROM pragma_table_info(?)"
 	}
-	rows, err := db.sql.QueryContext(ctx, q, table)
+	rows, err := db.SQL().QueryContext(ctx, q, table)
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s: %w", table, err)
 	}
@@ -298,7 +299,7 @@ func convertValue(v any, typ string) (any, error) {
 }
 
 // insertSQL builds one multi-row INSERT.
-func (db *DB) insertSQL(table string, cols []string, rows [][]any) (string, []any) {
+func insertSQL(db *store.DB, table string, cols []string, rows [][]any) (string, []any) {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
 	args := make([]any, 0, len(rows)*len(cols))
@@ -312,7 +313,7 @@ func (db *DB) insertSQL(table string, cols []string, rows [][]any) (string, []an
 				b.WriteString(", ")
 			}
 			args = append(args, v)
-			if db.dialect == Postgres {
+			if db.Dialect() == store.Postgres {
 				b.WriteString("$" + strconv.Itoa(len(args)))
 			} else {
 				b.WriteString("?")
@@ -324,8 +325,8 @@ func (db *DB) insertSQL(table string, cols []string, rows [][]any) (string, []an
 }
 
 // rebind turns ? placeholders into $n on PostgreSQL.
-func (db *DB) rebind(q string) string {
-	if db.dialect != Postgres {
+func rebind(db *store.DB, q string) string {
+	if db.Dialect() != store.Postgres {
 		return q
 	}
 	n := 0
@@ -343,19 +344,19 @@ func (db *DB) rebind(q string) string {
 
 // resetSequences moves each PostgreSQL id sequence past the copied ids,
 // so that new rows do not collide with them. SQLite keeps its own.
-func (db *DB) resetSequences(ctx context.Context) error {
-	if db.dialect != Postgres {
+func resetSequences(ctx context.Context, db *store.DB) error {
+	if db.Dialect() != store.Postgres {
 		return nil
 	}
 	for _, t := range CopyTables {
 		var seq sql.NullString
-		if err := db.sql.QueryRowContext(ctx, "SELECT pg_get_serial_sequence($1, 'id')", t).Scan(&seq); err != nil {
+		if err := db.SQL().QueryRowContext(ctx, "SELECT pg_get_serial_sequence($1, 'id')", t).Scan(&seq); err != nil {
 			continue // no id column
 		}
 		if !seq.Valid {
 			continue
 		}
-		if _, err := db.sql.ExecContext(ctx, "SELECT setval($1, COALESCE((SELECT MAX(id) FROM "+t+"), 0) + 1, false)", seq.String); err != nil {
+		if _, err := db.SQL().ExecContext(ctx, "SELECT setval($1, COALESCE((SELECT MAX(id) FROM "+t+"), 0) + 1, false)", seq.String); err != nil {
 			return fmt.Errorf("reset the id sequence of %s: %w", t, err)
 		}
 	}
@@ -364,12 +365,12 @@ func (db *DB) resetSequences(ctx context.Context) error {
 
 // Tables lists the tables of db other than goose's, SQLite's own and
 // CopyData's progress table.
-func (db *DB) Tables(ctx context.Context) ([]string, error) {
+func Tables(ctx context.Context, db *store.DB) ([]string, error) {
 	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	if db.dialect == SQLite {
+	if db.Dialect() == store.SQLite {
 		q = "SELECT name FROM sqlite_master WHERE type = 'table'"
 	}
-	rows, err := db.sql.QueryContext(ctx, q)
+	rows, err := db.SQL().QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}

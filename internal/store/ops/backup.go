@@ -1,6 +1,7 @@
-package store
+package ops
 
 import (
+	"atrium/internal/store"
 	"bytes"
 	"context"
 	"database/sql"
@@ -35,9 +36,9 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 // snapshot is written under a temporary name, synced, checked with PRAGMA
 // integrity_check and only then renamed to path. An existing path is
 // refused.
-func (db *DB) BackupSQLite(ctx context.Context, path string) (*SQLiteFileInfo, error) {
-	if db.dialect != SQLite {
-		return nil, fmt.Errorf("backup: %s databases are backed up with pg_dump, not VACUUM INTO", db.dialect)
+func BackupSQLite(ctx context.Context, db *store.DB, path string) (*SQLiteFileInfo, error) {
+	if db.Dialect() != store.SQLite {
+		return nil, fmt.Errorf("backup: %s databases are backed up with pg_dump, not VACUUM INTO", db.Dialect())
 	}
 	if _, err := os.Lstat(path); err == nil {
 		return nil, fmt.Errorf("backup: %s already exists; choose another file", path)
@@ -48,7 +49,7 @@ func (db *DB) BackupSQLite(ctx context.Context, path string) (*SQLiteFileInfo, e
 	}
 	tmp := filepath.Join(dir, "."+filepath.Base(path)+".partial")
 	_ = os.Remove(tmp) // left behind by an interrupted backup
-	if _, err := db.sql.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
+	if _, err := db.SQL().ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("backup: VACUUM INTO: %w", err)
 	}
@@ -195,6 +196,25 @@ func ReplaceSQLite(restored, live, preRestore string) error {
 		return fmt.Errorf("replace database: %w", err)
 	}
 	return syncDir(filepath.Dir(live))
+}
+
+// PostgresRestoreTarget returns how many tables the current schema holds
+// and how many other sessions are connected to the database, the two
+// things a restore into it must know. It is for Postgres only.
+func PostgresRestoreTarget(ctx context.Context, db *store.DB) (tables, otherSessions int64, err error) {
+	if db.Dialect() != store.Postgres {
+		return 0, 0, fmt.Errorf("restore target: not a Postgres database")
+	}
+	// current_schema() is NULL while search_path names a schema that does
+	// not exist yet: no tables.
+	err = db.SQL().QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()),
+		(SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())`).
+		Scan(&tables, &otherSessions)
+	if err != nil {
+		return 0, 0, fmt.Errorf("inspect the restore target: %w", err)
+	}
+	return tables, otherSessions, nil
 }
 
 func syncFile(path string) error {

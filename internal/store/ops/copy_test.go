@@ -1,4 +1,4 @@
-package store_test
+package ops_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"atrium/internal/store"
+	"atrium/internal/store/ops"
 	"atrium/internal/store/storetest"
 )
 
@@ -13,18 +14,18 @@ import (
 // every table the migrations create, so a new table is never left behind.
 func TestCopyTables_Complete(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		tables, err := db.Tables(context.Background())
+		tables, err := ops.Tables(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tb := range tables {
-			if !slices.Contains(store.CopyTables, tb) {
-				t.Errorf("table %s is not in store.CopyTables", tb)
+			if !slices.Contains(ops.CopyTables, tb) {
+				t.Errorf("table %s is not in ops.CopyTables", tb)
 			}
 		}
-		for _, tb := range store.CopyTables {
+		for _, tb := range ops.CopyTables {
 			if !slices.Contains(tables, tb) {
-				t.Errorf("store.CopyTables names %s, which the migrations do not create", tb)
+				t.Errorf("ops.CopyTables names %s, which the migrations do not create", tb)
 			}
 		}
 	})

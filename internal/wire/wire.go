@@ -1,0 +1,204 @@
+// Package wire builds a running Atrium from its configuration and an open
+// database: the store's services, the mail sender and outbox worker, the
+// rate limiter's store, the Stripe client, and the HTTP handler over them.
+// It is the one place that joins internal/store to internal/server (the
+// handlers never import the store), used by `atrium serve` and by the
+// tests that start the app. Process concerns (flags, listeners, the
+// metrics server, signals and graceful drain) stay with the caller.
+package wire
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ulule/limiter/v3"
+
+	"atrium/internal/billing"
+	"atrium/internal/config"
+	"atrium/internal/mail"
+	"atrium/internal/metrics"
+	"atrium/internal/server"
+	"atrium/internal/store"
+)
+
+// Options are what New needs; Config, DB and Logger are required.
+type Options struct {
+	Config *config.Config
+	DB     *store.DB
+	Logger *slog.Logger
+	// Now is the clock of the handlers and the mail worker; optional,
+	// defaults to time.Now. (The store's clock is DB.Now.)
+	Now func() time.Time
+	// Metrics records database, outbox, mail, rate-limit and request
+	// metrics; optional (nil records nothing).
+	Metrics *metrics.Metrics
+	// TwoFactorKey seals authenticator secrets; optional, defaults to
+	// TwoFactorKey(Config, DB).
+	TwoFactorKey []byte
+	// LimitStore replaces the rate limiter's store, which defaults to
+	// server.OpenLimiterStore(Config); optional. New does not close it.
+	LimitStore limiter.Store
+	// MailInterval is how often the mail worker polls the outbox when not
+	// notified; optional, defaults to mail.DefaultInterval.
+	MailInterval time.Duration
+	// Draining reports that shutdown has begun (/readyz then answers 503);
+	// optional.
+	Draining func() bool
+}
+
+// App is Atrium wired up: Handler serves the web app and Worker delivers
+// the outbox's mail once the caller runs it. Close releases what New
+// opened (the rate limiter's store), not the database.
+type App struct {
+	Handler http.Handler
+	Worker  *mail.Worker
+	closers []func() error
+}
+
+// New builds the services over opts.DB, the mail sender (SMTP, or the log
+// in stub mode) and its outbox worker, the rate limiter, the Stripe client
+// when billing is on, and the handler. The flash cookie's key is FLASH_KEY
+// or one kept in the database, so that every instance shares it.
+func New(ctx context.Context, opts Options) (*App, error) {
+	cfg, db, logger := opts.Config, opts.DB, opts.Logger
+	a := &App{}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = a.Close()
+		}
+	}()
+
+	if opts.Metrics != nil {
+		opts.Metrics.RegisterDB(db.SQL(), "atrium")
+	}
+	limitStore, redisCheck := opts.LimitStore, server.RedisCheck(nil)
+	if limitStore == nil {
+		ls, err := server.OpenLimiterStore(ctx, cfg, logger, opts.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, ls.Close)
+		limitStore = ls
+		if ls.Redis() {
+			redisCheck = ls
+		}
+	}
+
+	sender, err := NewSender(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	outbox := store.NewOutboxService(db)
+	if opts.Metrics != nil {
+		opts.Metrics.RegisterOutbox(func(ctx context.Context) (metrics.OutboxStats, error) {
+			st, err := outbox.Stats(ctx)
+			return metrics.OutboxStats{Pending: int(st.Pending), OldestDue: st.OldestDue}, err
+		})
+	}
+	a.Worker = mail.NewWorker(outbox, sender, logger)
+	a.Worker.Lease, a.Worker.Metrics = cfg.Cluster.OutboxLease, opts.Metrics
+	if opts.Now != nil {
+		a.Worker.Now = opts.Now
+	}
+	if opts.MailInterval > 0 {
+		a.Worker.Interval = opts.MailInterval
+	}
+
+	flashKey := []byte(cfg.FlashKey)
+	if len(flashKey) == 0 {
+		if flashKey, err = db.Secret(ctx, "flash_key"); err != nil {
+			return nil, fmt.Errorf("%w (run `atrium migrate` if MIGRATE_ON_START is off)", err)
+		}
+	}
+	tfKey := opts.TwoFactorKey
+	if tfKey == nil {
+		if tfKey, err = TwoFactorKey(ctx, cfg, db); err != nil {
+			return nil, err
+		}
+	}
+	workspaces := store.NewWorkspaceService(db)
+	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
+	twoFactor := store.NewTwoFactorService(db, tfKey)
+	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
+
+	a.Handler = server.New(server.Deps{
+		Logger:             logger,
+		Config:             cfg,
+		DB:                 db,
+		Auth:               store.NewAuthService(db),
+		Users:              store.NewUserService(db),
+		Audit:              store.NewAuditService(db),
+		Workspaces:         workspaces,
+		Members:            store.NewMemberService(db),
+		WorkspaceTwoFactor: workspaces,
+		Invites:            store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
+		Outbox:             outbox,
+		Billing:            store.NewBillingService(db),
+		APIKeys:            store.NewAPIKeyService(db),
+		TwoFactor:          twoFactor,
+		Resources:          store.NewResources(db),
+		Stripe:             NewStripe(cfg, logger),
+		Limiter:            server.NewRateLimiter(limitStore, cfg),
+		MailQueued:         a.Worker.Notify,
+		Now:                opts.Now,
+		FlashKey:           flashKey,
+		Metrics:            opts.Metrics,
+		Redis:              redisCheck,
+		Draining:           opts.Draining,
+	})
+	ok = true
+	return a, nil
+}
+
+// Close releases what New opened, not the database; the caller stops the
+// worker it runs.
+func (a *App) Close() error {
+	var first error
+	for _, c := range a.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	a.closers = nil
+	return first
+}
+
+// NewSender returns the mail sender for cfg: SMTP, or the log in stub mode
+// (no SMTP_HOST).
+func NewSender(cfg *config.Config, logger *slog.Logger) (mail.Sender, error) {
+	if cfg.MailStub() {
+		return mail.NewLogSender(logger), nil
+	}
+	return mail.NewSMTPSender(SMTPConfig(cfg))
+}
+
+// SMTPConfig returns the SMTP_* settings of cfg as the mail package takes
+// them.
+func SMTPConfig(cfg *config.Config) mail.SMTPConfig {
+	return mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
+		Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS}
+}
+
+// NewStripe returns the Stripe client, or nil when billing is off.
+func NewStripe(cfg *config.Config, logger *slog.Logger) *billing.Client {
+	if !cfg.BillingEnabled() {
+		return nil
+	}
+	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID,
+		APIBase: cfg.Stripe.APIBase, Logger: logger})
+}
+
+// TwoFactorKey returns the key sealing authenticator secrets: the SHA-256
+// of TWO_FACTOR_KEY, or a key kept in the database like the flash key.
+func TwoFactorKey(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, error) {
+	if cfg.TwoFactorKey != "" {
+		sum := sha256.Sum256([]byte(cfg.TwoFactorKey))
+		return sum[:], nil
+	}
+	return db.Secret(ctx, "two_factor_key")
+}
