@@ -91,7 +91,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	if form.Expires != "" {
 		day, err := time.Parse(time.DateOnly, form.Expires)
 		if err != nil {
-			form.ExpiresError = "Enter the date as YYYY-MM-DD."
+			form.Errors = page.FieldErrors{"expires": "Enter the date as YYYY-MM-DD."}
 			s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 			return
 		}
@@ -107,14 +107,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		switch app.ErrorField(err) {
-		case "scopes":
-			form.ScopesError = app.ErrorMessage(err)
-		case "expires":
-			form.ExpiresError = app.ErrorMessage(err)
-		default:
-			form.NameError = app.ErrorMessage(err)
-		}
+		form.Errors = fieldErrors(err, "name", "scopes", "expires")
 		s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 		return
 	}

@@ -80,12 +80,9 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	}
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
-				CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
-			s.explainStillPaying(sc.ws, &v)
-			v.TwoFactor = s.twoFactorPolicy(r)
+			v := s.settingsView(r)
 			v.TwoFactor.Error = app.ErrorMessage(err)
-			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
 		s.Error(w, r, err)

@@ -19,13 +19,13 @@ import (
 type WorkspaceSettingsView struct {
 	Slug         string // current slug, used in the form actions
 	Name         string
-	NameError    string
 	NewSlug      string
-	SlugError    string
 	CanEdit      bool
 	CanDelete    bool
-	ConfirmError string
 	ConfirmValue string // what was typed into the delete confirmation, kept after an error
+	// Errors are the messages beside the fields "name", "slug" and
+	// "confirm" (the delete confirmation).
+	Errors FieldErrors
 	// StillPaying explains that the workspace's subscription must be
 	// cancelled before it can be deleted ("" when it need not be), and
 	// CancelAction is the form that leads there: the Customer Portal, or
@@ -136,12 +136,12 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				Name:         "name",
 				Label:        "Workspace name",
 				Value:        v.Name,
-				Error:        v.NameError,
+				Error:        v.Errors["name"],
 				Hint:         "2–80 characters",
 				Autocomplete: "organization",
 				Required:     v.CanEdit,
 				ReadOnly:     !v.CanEdit,
-				Autofocus:    v.NameError != "",
+				Autofocus:    v.Errors["name"] != "",
 				MaxLength:    80,
 				TestID:       "settings-name",
 			}).Render(ctx, templ_7745c5c3_Buffer)
@@ -152,12 +152,12 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				Name:         "slug",
 				Label:        "Slug",
 				Value:        v.NewSlug,
-				Error:        v.SlugError,
+				Error:        v.Errors["slug"],
 				Hint:         "Changing it changes every link to this workspace; old links stop working",
 				Autocomplete: "off",
 				Required:     v.CanEdit,
 				ReadOnly:     !v.CanEdit,
-				Autofocus:    v.SlugError != "" && v.NameError == "",
+				Autofocus:    v.Errors["slug"] != "" && v.Errors["name"] == "",
 				TestID:       "settings-slug",
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
@@ -275,11 +275,11 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 					Name:         "confirm",
 					Label:        "Type the workspace name to confirm",
 					Value:        v.ConfirmValue,
-					Error:        v.ConfirmError,
+					Error:        v.Errors["confirm"],
 					Hint:         confirmHint(p),
 					Autocomplete: "off",
 					Required:     true,
-					Autofocus:    v.ConfirmError != "",
+					Autofocus:    v.Errors["confirm"] != "",
 					TestID:       "delete-confirm",
 				}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {

@@ -76,7 +76,7 @@ func TestWorkspaceNew(t *testing.T) {
 
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
-		v := page.WorkspaceNewView{Name: evil, NameError: "Too <long>.", Slug: `a"b`, SlugError: "Taken <slug>."}
+		v := page.WorkspaceNewView{Name: evil, Slug: `a"b`, Errors: page.FieldErrors{"name": "Too <long>.", "slug": "Taken <slug>."}}
 		doc, html := render(t, page.WorkspaceNew(signedIn, v))
 		inert(t, doc, html)
 		none(t, doc, "workspace-first-intro")
@@ -105,7 +105,7 @@ func TestWorkspaces(t *testing.T) {
 				{Name: "Solo", Slug: "solo", Role: "Member", Members: 1},
 			},
 			Invites:          []page.PendingInviteRow{{Workspace: "<Initech>", Role: "Admin", Inviter: "Bill", AcceptURL: "/invites/tok", Expires: "in 6 days"}},
-			New:              page.WorkspaceNewView{Name: "x", NameError: "Too short."},
+			New:              page.WorkspaceNewView{Name: "x", Errors: page.FieldErrors{"name": "Too short."}},
 			TestInviteSentTo: "ada@example.com", CanTestEmail: true,
 		}
 		p := signedIn
@@ -288,8 +288,8 @@ func TestWorkspaceSettings(t *testing.T) {
 	t.Run("Owner", func(t *testing.T) {
 		t.Parallel()
 		v := page.WorkspaceSettingsView{
-			Slug: "acme", Name: evil, NameError: "Too <long>.", NewSlug: "new-acme", SlugError: "Taken.",
-			CanEdit: true, CanDelete: true, ConfirmError: "The name doesn’t <match>.",
+			Slug: "acme", Name: evil, NewSlug: "new-acme", CanEdit: true, CanDelete: true,
+			Errors: page.FieldErrors{"name": "Too <long>.", "slug": "Taken.", "confirm": "The name doesn’t <match>."},
 		}
 		doc, html := render(t, page.WorkspaceSettings(inWorkspace, v))
 		inert(t, doc, html)
