@@ -43,7 +43,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
-	v := page.APIKeysView{Slug: sc.ws.Slug, Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
+	v := page.APIKeysView{URL: workspaceURL(sc.ws.Slug), Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
 	for _, k := range keys {
 		v.Keys = append(v.Keys, s.apiKeyRow(sc.ws, k, tz))
 	}
@@ -176,7 +176,7 @@ func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.
 		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
 		return page.Confirm{}, false
 	}
-	return page.ConfirmRevokeAPIKey(sc.ws.Slug, k.ID, k.Name, k.Prefix+"…"), true
+	return page.ConfirmRevokeAPIKey(workspaceURL(sc.ws.Slug), k.ID, k.Name, k.Prefix+"…"), true
 }
 
 // keysPage returns a builder of the settings section's frame.

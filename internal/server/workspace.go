@@ -74,7 +74,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: sc.m.Role.Label(),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -82,7 +82,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		// current workspace, so a failed read does not fail the page.
 		if list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
-				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug,
+				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
 					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
@@ -92,9 +92,6 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	s.rememberWorkspace(w, r, sc.ws.Slug)
 	return p
 }
-
-// wsPath returns a path inside the current workspace.
-func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + rest }
 
 // lastWorkspaceCookie names the cookie holding the slug of the workspace
 // last opened in this browser; /app opens it when the user still belongs
@@ -128,12 +125,12 @@ func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(s.lastWSCookie); err == nil {
 		for _, uw := range list {
 			if uw.Slug == c.Value {
-				redirect(w, r, "/w/"+uw.Slug)
+				redirect(w, r, string(workspaceURL(uw.Slug)))
 				return
 			}
 		}
 	}
-	redirect(w, r, "/w/"+list[0].Slug)
+	redirect(w, r, string(workspaceURL(list[0].Slug)))
 }
 
 // handleWorkspaceNew handles "GET /workspaces/new".
@@ -213,7 +210,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
-		Name: sc.ws.Name, Slug: sc.ws.Slug, Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
+		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
 		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
@@ -270,7 +267,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
-		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, Slug: uw.Slug, Role: uw.Role.Label(), Members: uw.Members})
+		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: uw.Role.Label(), Members: uw.Members})
 		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {

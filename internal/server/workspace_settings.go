@@ -15,7 +15,7 @@ import (
 // an error path sets its error and the input it keeps on the value.
 func (s *Server) settingsView(r *http.Request) page.WorkspaceSettingsView {
 	sc := scopeFrom(r.Context())
-	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
+	v := page.WorkspaceSettingsView{URL: workspaceURL(sc.ws.Slug), Name: sc.ws.Name, NewSlug: sc.ws.Slug,
 		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil,
 		TwoFactor: s.twoFactorPolicy(r)}
 	s.explainStillPaying(sc.ws, &v)

@@ -18,7 +18,7 @@ import (
 // typed and its errors, the secret of a key just made (shown once), and the
 // list of keys.
 type APIKeysView struct {
-	Slug        string
+	URL         layout.WorkspaceURL
 	Form        APIKeyForm
 	NewSecret   string // the secret of the key just created; "" otherwise
 	NewKeyName  string // the key just created, when the page is its one showing
@@ -52,7 +52,7 @@ type APIKeyRow struct {
 	RevokePath string // "" when the key can no longer be revoked
 }
 
-func (v APIKeysView) action() string { return "/w/" + v.Slug + "/settings/api-keys" }
+func (v APIKeysView) action() string { return v.URL.Page("settings", "api-keys") }
 
 // APIKeys renders "GET /w/{slug}/settings/api-keys"; the form posts to the
 // same path.

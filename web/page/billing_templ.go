@@ -18,7 +18,7 @@ import (
 // BillingView is a workspace's billing page. Only owners get the actions;
 // admins see the status read-only.
 type BillingView struct {
-	Slug        string
+	URL         layout.WorkspaceURL
 	Plan        string // "Free" | "Pro"
 	Status      string // preformatted subscription status, e.g. "Active"; may be ""
 	StatusKind  string // "success" | "warning" | "danger" | "" for the status badge
@@ -35,7 +35,7 @@ type BillingView struct {
 	PriceLabel  string // the Pro plan's price, e.g. "$29 / month" (PRO_PLAN_PRICE_LABEL)
 }
 
-func (v BillingView) path(rest string) string { return "/w/" + v.Slug + "/billing" + rest }
+func (v BillingView) path(rest string) string { return v.URL.Page("billing") + rest }
 
 func badgeClass(kind string) string {
 	if kind == "" {

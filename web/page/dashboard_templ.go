@@ -32,7 +32,7 @@ type AuditRow struct {
 // glance and its most recent activity.
 type DashboardView struct {
 	Name           string
-	Slug           string
+	URL            layout.WorkspaceURL
 	Plan           string // "Free" | "Pro"
 	Status         string // billing status, e.g. "Active", "Past due"; may be ""
 	Members        int
@@ -57,7 +57,7 @@ func (v DashboardView) recent() []AuditRow {
 
 // path returns the URL of a page of the workspace.
 func (v DashboardView) path(page string) string {
-	return "/w/" + v.Slug + "/" + page
+	return v.URL.Page(page)
 }
 
 // statusClass returns the badge classes of a billing status: green when

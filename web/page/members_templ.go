@@ -47,8 +47,8 @@ func (m MemberRow) id() string { return "member-" + strconv.FormatInt(m.UserID, 
 
 // action returns the URL of a member action ("role" or "remove"), or of
 // the member's own page for "".
-func (m MemberRow) action(slug, verb string) string {
-	u := "/w/" + slug + "/members/" + strconv.FormatInt(m.UserID, 10)
+func (m MemberRow) action(ws layout.WorkspaceURL, verb string) string {
+	u := ws.Page("members", strconv.FormatInt(m.UserID, 10))
 	if verb != "" {
 		u += "/" + verb
 	}
@@ -128,8 +128,8 @@ type InviteRow struct {
 func (i InviteRow) id() string { return "invite-" + strconv.FormatInt(i.ID, 10) }
 
 // action returns the URL of an invite action ("resend" or "revoke").
-func (i InviteRow) action(slug, verb string) string {
-	return "/w/" + slug + "/invites/" + strconv.FormatInt(i.ID, 10) + "/" + verb
+func (i InviteRow) action(ws layout.WorkspaceURL, verb string) string {
+	return ws.Page("invites", strconv.FormatInt(i.ID, 10), verb)
 }
 
 // deliveryClass returns the classes of the delivery notice: an error when
@@ -158,7 +158,7 @@ type InviteForm struct {
 // MembersView is the members page of a workspace: its members, pending
 // invites, the invite form and the way out.
 type MembersView struct {
-	Slug          string
+	URL           layout.WorkspaceURL
 	WorkspaceName string
 	Query         string      // the search, "" when the page lists everyone
 	Members       []MemberRow // this page of members
@@ -193,7 +193,7 @@ func (v MembersView) anyActions() bool {
 }
 
 // path returns the URL of a page of the workspace.
-func (v MembersView) path(page string) string { return "/w/" + v.Slug + "/" + page }
+func (v MembersView) path(page string) string { return v.URL.Page(page) }
 
 // Members renders a workspace's members page.
 func Members(p layout.Page, v MembersView) templ.Component {
@@ -375,7 +375,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for _, m := range v.Members {
-				templ_7745c5c3_Err = memberRow(v.Slug, v.WorkspaceName, m, v.ShowTwoFactor).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = memberRow(v.URL, v.WorkspaceName, m, v.ShowTwoFactor).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -569,7 +569,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sharedConfirmForm(ConfirmRevokeInvite(v.Slug, 0, MemberNamePlaceholder), "invite-revoke").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sharedConfirmForm(ConfirmRevokeInvite(v.URL, 0, MemberNamePlaceholder), "invite-revoke").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -578,7 +578,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				for _, i := range v.Invites {
-					templ_7745c5c3_Err = inviteRow(v.Slug, i).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = inviteRow(v.URL, i).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -753,7 +753,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 						}
 						return nil
 					})
-					templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(v.Slug, v.WorkspaceName), "", "leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var25), templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(v.URL, v.WorkspaceName), "", "leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var25), templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -834,11 +834,11 @@ func memberForms(v MembersView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = sharedConfirmForm(ConfirmTransfer(v.Slug, v.WorkspaceName, 0, MemberNamePlaceholder), "member-transfer").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = sharedConfirmForm(ConfirmTransfer(v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-transfer").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = sharedConfirmForm(ConfirmRemoveMember(v.Slug, v.WorkspaceName, 0, MemberNamePlaceholder), "member-remove").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = sharedConfirmForm(ConfirmRemoveMember(v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-remove").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1021,7 +1021,7 @@ func sharedConfirmForm(c Confirm, id string) templ.Component {
 // MemberView is one member's page: who they are and what the viewer may do
 // to them. It is where the members page's Actions lead without scripts.
 type MemberView struct {
-	Slug          string
+	URL           layout.WorkspaceURL
 	WorkspaceName string
 	Member        MemberRow
 }
@@ -1062,9 +1062,9 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var42 string
-			templ_7745c5c3_Var42, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/w/" + v.Slug + "/members")).ResolveURL(ctx)
+			templ_7745c5c3_Var42, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.URL.Page("members"))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 349, Col: 72}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 349, Col: 66}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var42)
 			if templ_7745c5c3_Err != nil {
@@ -1220,9 +1220,9 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var51 string
-						templ_7745c5c3_Var51, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.Member.action(v.Slug, "role"))).ResolveURL(ctx)
+						templ_7745c5c3_Var51, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.Member.action(v.URL, "role"))).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 365, Col: 83}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 365, Col: 82}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var51)
 						if templ_7745c5c3_Err != nil {
@@ -1301,7 +1301,7 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmTransfer(v.Slug, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-transfer-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var55), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmTransfer(v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-transfer-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var55), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1325,7 +1325,7 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmRemoveMember(v.Slug, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-remove-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var56), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmRemoveMember(v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-remove-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var56), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1344,7 +1344,7 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 	})
 }
 
-func memberRow(slug, workspace string, m MemberRow, showTwoFactor bool) templ.Component {
+func memberRow(ws layout.WorkspaceURL, workspace string, m MemberRow, showTwoFactor bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1539,9 +1539,9 @@ func memberRow(slug, workspace string, m MemberRow, showTwoFactor bool) templ.Co
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var67 string
-			templ_7745c5c3_Var67, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(m.action(slug, ""))).ResolveURL(ctx)
+			templ_7745c5c3_Var67, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(m.action(ws, ""))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 99}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 97}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var67)
 			if templ_7745c5c3_Err != nil {
@@ -1554,7 +1554,7 @@ func memberRow(slug, workspace string, m MemberRow, showTwoFactor bool) templ.Co
 			var templ_7745c5c3_Var68 string
 			templ_7745c5c3_Var68, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.acts()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 122}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 120}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var68)
 			if templ_7745c5c3_Err != nil {
@@ -1567,7 +1567,7 @@ func memberRow(slug, workspace string, m MemberRow, showTwoFactor bool) templ.Co
 			var templ_7745c5c3_Var69 string
 			templ_7745c5c3_Var69, templ_7745c5c3_Err = templ.JoinStringErrs(" for " + m.displayName())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 225}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 414, Col: 223}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var69))
 			if templ_7745c5c3_Err != nil {
@@ -1709,7 +1709,7 @@ func inviteSection(v MembersView) templ.Component {
 	})
 }
 
-func inviteRow(slug string, i InviteRow) templ.Component {
+func inviteRow(ws layout.WorkspaceURL, i InviteRow) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1957,9 +1957,9 @@ func inviteRow(slug string, i InviteRow) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var87 string
-			templ_7745c5c3_Var87, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.action(slug, "resend")).ResolveURL(ctx)
+			templ_7745c5c3_Var87, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.action(ws, "resend")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 503, Col: 70}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 503, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var87)
 			if templ_7745c5c3_Err != nil {
@@ -1972,7 +1972,7 @@ func inviteRow(slug string, i InviteRow) templ.Component {
 			var templ_7745c5c3_Var88 string
 			templ_7745c5c3_Var88, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.id()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 503, Col: 134}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 503, Col: 132}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var88)
 			if templ_7745c5c3_Err != nil {
@@ -1983,9 +1983,9 @@ func inviteRow(slug string, i InviteRow) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var89 string
-			templ_7745c5c3_Var89, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.action(slug, "revoke")).ResolveURL(ctx)
+			templ_7745c5c3_Var89, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.action(ws, "revoke")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 504, Col: 70}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 504, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var89)
 			if templ_7745c5c3_Err != nil {
@@ -1998,7 +1998,7 @@ func inviteRow(slug string, i InviteRow) templ.Component {
 			var templ_7745c5c3_Var90 string
 			templ_7745c5c3_Var90, templ_7745c5c3_Err = templruntime.NewAttributeExpression(i.id()).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 504, Col: 131}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/members.templ`, Line: 504, Col: 129}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var90)
 			if templ_7745c5c3_Err != nil {

@@ -17,7 +17,7 @@ import (
 // WorkspaceSettingsView is the settings page of a workspace: the name and
 // slug typed so far with their errors, and the confirmation of a deletion.
 type WorkspaceSettingsView struct {
-	Slug         string // current slug, used in the form actions
+	URL          layout.WorkspaceURL // the workspace's URL as saved, for the form actions
 	Name         string
 	NewSlug      string
 	CanEdit      bool
@@ -54,7 +54,7 @@ type TwoFactorPolicy struct {
 }
 
 // path returns the URL of a page of the workspace.
-func (v WorkspaceSettingsView) path(page string) string { return "/w/" + v.Slug + "/" + page }
+func (v WorkspaceSettingsView) path(page string) string { return v.URL.Page(page) }
 
 // workspaceName returns the workspace's saved name: the frame's, else the
 // form's.
@@ -367,7 +367,7 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = ConfirmForm(ConfirmOptionalTwoFactor(v.Slug, workspaceName(p, v)), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ConfirmForm(ConfirmOptionalTwoFactor(v.URL, workspaceName(p, v)), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -451,7 +451,7 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmRequireTwoFactor(v.Slug, workspaceName(p, v), v.TwoFactor.Without, nil), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmRequireTwoFactor(v.URL, workspaceName(p, v), v.TwoFactor.Without, nil), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
