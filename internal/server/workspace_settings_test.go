@@ -30,13 +30,15 @@ func TestWorkspaceSettings_ErrorPathsKeepStillPaying(t *testing.T) {
 				form    url.Values
 				status  int
 				errorID string // the data-testid of the error shown
+				input   string // the data-testid of the input that keeps what was typed
+				kept    string // its value
 			}{
-				{"rename to a name too short", "/settings", url.Values{"name": {"A"}, "slug": {slug}}, http.StatusUnprocessableEntity, "field-name-error"},
-				{"slug that is not a slug", "/settings", url.Values{"name": {"Acme Inc"}, "slug": {"Not A Slug!"}}, http.StatusUnprocessableEntity, "field-slug-error"},
-				{"slug of another workspace", "/settings", url.Values{"name": {"Acme Inc"}, "slug": {taken}}, http.StatusUnprocessableEntity, "field-slug-error"},
-				{"mistyped delete confirmation", "/delete", url.Values{"confirm": {"Acme"}}, http.StatusUnprocessableEntity, "field-confirm-error"},
-				{"two-factor required without a factor of one's own", "/settings/two-factor", url.Values{"required": {"on"}}, http.StatusUnprocessableEntity, "two-factor-error"},
-				{"delete while still paying", "/delete", url.Values{"confirm": {"Acme Inc"}}, http.StatusConflict, ""},
+				{"rename to a name too short", "/settings", url.Values{"name": {"A"}, "slug": {slug}}, http.StatusUnprocessableEntity, "field-name-error", "settings-name", "A"},
+				{"slug that is not a slug", "/settings", url.Values{"name": {"Acme Inc"}, "slug": {"Not A Slug!"}}, http.StatusUnprocessableEntity, "field-slug-error", "settings-slug", "Not A Slug!"},
+				{"slug of another workspace", "/settings", url.Values{"name": {"Acme Inc"}, "slug": {taken}}, http.StatusUnprocessableEntity, "field-slug-error", "settings-slug", taken},
+				{"mistyped delete confirmation", "/delete", url.Values{"confirm": {"Acme"}}, http.StatusUnprocessableEntity, "field-confirm-error", "delete-confirm", "Acme"},
+				{"two-factor required without a factor of one's own", "/settings/two-factor", url.Values{"required": {"on"}}, http.StatusUnprocessableEntity, "two-factor-error", "", ""},
+				{"delete while still paying", "/delete", url.Values{"confirm": {"Acme Inc"}}, http.StatusConflict, "", "", ""},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					res := owner.Post("/w/"+slug+tc.path, tc.form)
@@ -48,6 +50,11 @@ func TestWorkspaceSettings_ErrorPathsKeepStillPaying(t *testing.T) {
 					}
 					if tc.errorID != "" && res.Text(tc.errorID) == "" {
 						t.Errorf("no error at %q:\n%s", tc.errorID, res.Body)
+					}
+					if tc.input != "" {
+						if got := attrOf(res, tc.input, "value"); got != tc.kept {
+							t.Errorf("%s value=%q, want %q", tc.input, got, tc.kept)
+						}
 					}
 					if res.Text("delete-still-paying") == "" {
 						t.Errorf("the still-paying notice is missing:\n%s", res.Body)
