@@ -35,11 +35,11 @@ type Nav struct {
 // user's role lets them reach from the workspace navigation.
 type WorkspaceNav struct {
 	Name, Slug    string
-	URL           WorkspaceURL
-	Role          string // preformatted role label, e.g. "Admin"; hidden when empty
-	CanManage     bool   // shows the Settings link
-	CanSeeAudit   bool   // shows the Audit log link
-	CanSeeBilling bool   // shows the Billing link
+	URL           WorkspaceURL // built by the server; the tabs lead to its pages
+	Role          string       // preformatted role label, e.g. "Admin"; hidden when empty
+	CanManage     bool         // shows the Settings link
+	CanSeeAudit   bool         // shows the Audit log link
+	CanSeeBilling bool         // shows the Billing link
 	// Switch lists the user's workspaces for the header's switcher, the
 	// current one included; the switcher lists just this one when empty.
 	Switch []WorkspaceLink
