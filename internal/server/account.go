@@ -51,8 +51,8 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if len(blocking) > 0 {
 		v.DeleteBlocked = app.SoleOwnerMessage(blocking)
 		for _, ws := range blocking {
-			v.Blocking = append(v.Blocking, page.BlockingWorkspace{Name: ws.Name, MembersURL: "/w/" + ws.Slug + "/members",
-				SettingsURL: "/w/" + ws.Slug + "/settings"})
+			v.Blocking = append(v.Blocking, page.BlockingWorkspace{Name: ws.Name, MembersURL: workspaceURL(ws.Slug).Page("members"),
+				SettingsURL: workspaceURL(ws.Slug).Page("settings")})
 		}
 	}
 	if v.TwoFactor, err = s.twoFactorView(r, &p.User); err != nil {

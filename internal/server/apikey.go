@@ -43,7 +43,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
-	v := page.APIKeysView{Slug: sc.ws.Slug, Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
+	v := page.APIKeysView{URL: workspaceURL(sc.ws.Slug), Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
 	for _, k := range keys {
 		v.Keys = append(v.Keys, s.apiKeyRow(sc.ws, k, tz))
 	}
@@ -91,7 +91,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	if form.Expires != "" {
 		day, err := time.Parse(time.DateOnly, form.Expires)
 		if err != nil {
-			form.ExpiresError = "Enter the date as YYYY-MM-DD."
+			form.Errors = page.FieldErrors{"expires": "Enter the date as YYYY-MM-DD."}
 			s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 			return
 		}
@@ -107,14 +107,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		switch app.ErrorField(err) {
-		case "scopes":
-			form.ScopesError = app.ErrorMessage(err)
-		case "expires":
-			form.ExpiresError = app.ErrorMessage(err)
-		default:
-			form.NameError = app.ErrorMessage(err)
-		}
+		form.Errors = fieldErrors(err, "name", "scopes", "expires")
 		s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 		return
 	}
@@ -183,7 +176,7 @@ func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.
 		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
 		return page.Confirm{}, false
 	}
-	return page.ConfirmRevokeAPIKey(sc.ws.Slug, k.ID, k.Name, k.Prefix+"…"), true
+	return page.ConfirmRevokeAPIKey(workspaceURL(sc.ws.Slug), k.ID, k.Name, k.Prefix+"…"), true
 }
 
 // keysPage returns a builder of the settings section's frame.

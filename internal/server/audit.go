@@ -23,7 +23,7 @@ const auditPageSize = 50
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	v := page.AuditView{Slug: sc.ws.Slug}
+	v := page.AuditView{URL: workspaceURL(sc.ws.Slug)}
 	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
 	if err != nil {
 		s.Error(w, r, err)

@@ -36,7 +36,7 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	v := page.AuditEntryView{
 		Row:    s.auditRow(e, sc.ws, p.User.TimeZone),
-		Slug:   sc.ws.Slug,
+		URL:    workspaceURL(sc.ws.Slug),
 		Action: e.Action,
 		Family: e.Family().Label(),
 		Who:    names.actor(r, e),

@@ -28,7 +28,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	}
 	ws := sc.ws
 	v := page.BillingView{
-		Slug: ws.Slug, Plan: planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
+		URL: workspaceURL(ws.Slug), Plan: planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
 		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(s.plans().Seats(ws)),
 		PastDue:   ws.SubscriptionStatus == app.SubPastDue,
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"atrium/internal/app"
@@ -136,4 +137,15 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 // handleMethodNotAllowed handles a known path with the wrong method.
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusMethodNotAllowed, "That action is not available at this address.")
+}
+
+// fieldErrors puts err's message beside the form field it is about
+// (app.Error.Field) when that is one of fields, else beside fields[0], the
+// form's first field.
+func fieldErrors(err error, fields ...string) page.FieldErrors {
+	field := app.ErrorField(err)
+	if !slices.Contains(fields, field) {
+		field = fields[0]
+	}
+	return page.FieldErrors{field: app.ErrorMessage(err)}
 }

@@ -105,7 +105,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(sc.ws.Slug, id, inv.Email))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(workspaceURL(sc.ws.Slug), id, inv.Email))
 		return
 	}
 	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {

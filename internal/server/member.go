@@ -60,7 +60,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		mp = &app.MemberPage{Page: 1, WorkspaceStats: all.WorkspaceStats, Owners: all.Owners}
 	}
 	actor, owners := sc.m.Role, mp.Owners
-	v := page.MembersView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
+	v := page.MembersView{URL: workspaceURL(sc.ws.Slug), WorkspaceName: sc.ws.Name, CanInvite: app.CanManageInvites(actor) == nil, MemberCount: mp.WorkspaceStats.Members,
 		PendingCount: mp.PendingInvites, Members: make([]page.MemberRow, 0, len(mp.Members))}
 	v.ShowInvites = v.CanInvite
 	v.ShowTwoFactor = actor.AtLeast(app.RoleAdmin)
@@ -198,7 +198,7 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &app.Member{Membership: *ms, Email: u.Email, Name: u.Name}
-	v := page.MemberView{Slug: sc.ws.Slug, WorkspaceName: sc.ws.Name, Member: s.memberRow(m, sc.m.Role, p.User, mp.Owners)}
+	v := page.MemberView{URL: workspaceURL(sc.ws.Slug), WorkspaceName: sc.ws.Name, Member: s.memberRow(m, sc.m.Role, p.User, mp.Owners)}
 	s.render(w, r, http.StatusOK, page.MemberPage(s.workspacePage(w, r, "Members", "members"), v))
 }
 
@@ -302,7 +302,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 				s.memberActionError(w, r, err)
 				return
 			}
-			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(sc.ws.Slug, sc.ws.Name, uid, who, string(role), role.Label(), keys))
+			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), role.Label(), keys))
 			return
 		}
 	}
@@ -333,7 +333,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(sc.ws.Slug, sc.ws.Name, uid, who).AlsoRevokesKeys(keys, "they"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who).AlsoRevokesKeys(keys, "they"))
 		return
 	}
 	s.memberAction(w, r, "Member removed.", func() error {
@@ -357,7 +357,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 			s.memberActionError(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(sc.ws.Slug, sc.ws.Name, uid, who))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who))
 		return
 	}
 	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
@@ -374,7 +374,7 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(sc.ws.Slug, sc.ws.Name).AlsoRevokesKeys(keys, "you"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(keys, "you"))
 		return
 	}
 	if err := s.Members.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {

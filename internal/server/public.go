@@ -88,7 +88,7 @@ func (s *Server) handleBillingShortcut(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case target != nil:
-		redirect(w, r, "/w/"+target.Slug+"/billing")
+		redirect(w, r, workspaceURL(target.Slug).Page("billing"))
 	case len(list) > 0:
 		s.setFlash(w, "info", "Only a workspace's owner can change its plan. Ask an owner, or create a workspace of your own.")
 		redirect(w, r, "/settings/workspaces")

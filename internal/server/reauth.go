@@ -58,7 +58,7 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 	v := page.ReauthView{Email: p.User.Email, Next: next, TOTP: st.TOTP, Passkeys: len(st.Passkeys) > 0 && s.webAuthn != nil,
 		Factor: st.Enabled(), CodeError: codeError}
 	switch {
-	case strings.HasPrefix(next, "/w/"):
+	case strings.HasPrefix(next, workspacePrefix):
 		v.Reason = "This workspace requires two-factor sign-in, and this browser signed in with an email link alone."
 	case v.Factor:
 		v.Reason = "Changes to two-factor sign-in need your authenticator app, a passkey or a recovery code from the last few minutes."

@@ -74,7 +74,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, Role: sc.m.Role.Label(),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: sc.m.Role.Label(),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -82,7 +82,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		// current workspace, so a failed read does not fail the page.
 		if list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
-				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug,
+				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
 					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
@@ -92,9 +92,6 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	s.rememberWorkspace(w, r, sc.ws.Slug)
 	return p
 }
-
-// wsPath returns a path inside the current workspace.
-func wsPath(ws *app.Workspace, rest string) string { return "/w/" + ws.Slug + rest }
 
 // lastWorkspaceCookie names the cookie holding the slug of the workspace
 // last opened in this browser; /app opens it when the user still belongs
@@ -128,12 +125,12 @@ func (s *Server) handleAppHome(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(s.lastWSCookie); err == nil {
 		for _, uw := range list {
 			if uw.Slug == c.Value {
-				redirect(w, r, "/w/"+uw.Slug)
+				redirect(w, r, string(workspaceURL(uw.Slug)))
 				return
 			}
 		}
 	}
-	redirect(w, r, "/w/"+list[0].Slug)
+	redirect(w, r, string(workspaceURL(list[0].Slug)))
 }
 
 // handleWorkspaceNew handles "GET /workspaces/new".
@@ -177,12 +174,7 @@ func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.Workspaces.CreateWorkspace(r.Context(), name, slug)
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
-			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug)}
-			if app.ErrorField(err) == "name" {
-				v.NameError = app.ErrorMessage(err)
-			} else {
-				v.SlugError = app.ErrorMessage(err)
-			}
+			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug), Errors: fieldErrors(err, "slug", "name")}
 			pg := s.page(w, r, "Create a workspace")
 			pg.Section = "workspaces"
 			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceNew(pg, v))
@@ -218,7 +210,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
-		Name: sc.ws.Name, Slug: sc.ws.Slug, Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
+		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
 		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
@@ -255,91 +247,6 @@ func seatLabel(limit int) string {
 	return strconv.Itoa(limit)
 }
 
-// handleWorkspaceSettings handles "GET /w/{slug}/settings" (owners and admins).
-func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
-	v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
-		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil,
-		TwoFactor: s.twoFactorPolicy(r)}
-	s.explainStillPaying(sc.ws, &v)
-	s.render(w, r, http.StatusOK, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
-}
-
-// explainStillPaying fills in why a workspace with a live subscription
-// cannot be deleted yet, and the way to cancel it: the Customer Portal
-// when billing is on, the demo downgrade on a development server without
-// it, else the billing page.
-func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettingsView) {
-	if app.PlanFor(ws.SubscriptionStatus) != app.PlanPro || ws.StripeSubscriptionID == "" {
-		return
-	}
-	switch {
-	case s.Stripe != nil && ws.StripeCustomerID != "":
-		v.StillPaying = "This workspace still pays for Pro. Cancel the subscription in Stripe’s Customer Portal first; once Stripe confirms, you can delete it here."
-		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/portal"), "Cancel in the Customer Portal"
-	case s.Stripe == nil && s.Config.IsDevelopment():
-		v.StillPaying = "This workspace has a subscription on record. Billing is off on this development server, so the demo downgrade ends it; then you can delete the workspace."
-		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/demo-downgrade"), "Downgrade to Free (demo)"
-	default:
-		v.StillPaying = "This workspace has a subscription on record. It must be cancelled before the workspace can be deleted; billing is not configured on this server, so ask an operator."
-	}
-}
-
-// handleWorkspaceUpdate handles "POST /w/{slug}/settings" (owners): rename
-// and change the slug. Old links answer 404 afterwards.
-func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
-	name, slug := r.PostFormValue("name"), r.PostFormValue("slug")
-	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.ws.ID, app.WorkspaceUpdate{Name: &name, Slug: &slug})
-	if err != nil {
-		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: formEcho(name), NewSlug: formEcho(slug), CanEdit: true,
-				CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil, TwoFactor: s.twoFactorPolicy(r)}
-			if app.ErrorField(err) == "name" {
-				v.NameError = app.ErrorMessage(err)
-			} else {
-				v.SlugError = app.ErrorMessage(err)
-			}
-			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
-			return
-		}
-		s.Error(w, r, err)
-		return
-	}
-	s.setFlash(w, "success", "Workspace settings saved.")
-	redirect(w, r, wsPath(ws, "/settings"))
-}
-
-// handleWorkspaceDelete handles "POST /w/{slug}/delete" (owners), which
-// needs the workspace's name typed to confirm.
-func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
-	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
-		v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
-			ConfirmError: "That doesn’t match. Type the workspace's name, " + sc.ws.Name + ", exactly to confirm.",
-			ConfirmValue: formEcho(r.PostFormValue("confirm")), TwoFactor: s.twoFactorPolicy(r)}
-		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
-		return
-	}
-	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
-		if app.ErrorCode(err) == app.ECONFLICT {
-			// Still paying: the settings page says how to cancel first.
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,
-				TwoFactor: s.twoFactorPolicy(r)}
-			s.explainStillPaying(sc.ws, &v)
-			if v.StillPaying == "" {
-				v.StillPaying = app.ErrorMessage(err)
-			}
-			s.render(w, r, http.StatusConflict, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
-			return
-		}
-		s.Error(w, r, err)
-		return
-	}
-	s.setFlash(w, "success", "Workspace “"+sc.ws.Name+"” was deleted.")
-	redirect(w, r, "/settings/workspaces")
-}
-
 // handleWorkspaces handles "GET /settings/workspaces": the user's
 // workspaces, invitations waiting for them, and a create form.
 func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
@@ -360,7 +267,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
-		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, Slug: uw.Slug, Role: uw.Role.Label(), Members: uw.Members})
+		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: uw.Role.Label(), Members: uw.Members})
 		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {

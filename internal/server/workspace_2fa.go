@@ -28,7 +28,7 @@ func (s *Server) requireTwoFactorPolicy(next http.Handler) http.Handler {
 			redirect(w, r, reauthURL(wsPath(sc.ws, "/")))
 			return
 		}
-		v := page.TwoFactorRequiredView{Workspace: sc.ws.Name, Slug: sc.ws.Slug,
+		v := page.TwoFactorRequiredView{Workspace: sc.ws.Name, URL: workspaceURL(sc.ws.Slug),
 			SetupAppURL: "/settings/account/two-factor/app?next=" + wsPath(sc.ws, "/"),
 			PasskeyURL:  "/settings/account#two-factor", Owner: sc.m.Role == app.RoleOwner}
 		s.render(w, r, http.StatusForbidden, page.TwoFactorRequired(s.workspacePage(w, r, "", ""), v))
@@ -52,7 +52,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 		return
 	}
 	frame := func() layout.Page { return s.workspacePage(w, r, "", "settings") }
-	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(sc.ws.Slug, sc.ws.Name)) {
+	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name)) {
 		return
 	}
 	// Without a factor of their own the store refuses the owner anyway:
@@ -64,7 +64,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(sc.ws.Slug, sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(keys)))
+		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(keys)))
 		return
 	}
 	revoke, err := revokeKeyIDs(r)
@@ -80,12 +80,9 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	}
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
-			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug,
-				CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil}
-			s.explainStillPaying(sc.ws, &v)
-			v.TwoFactor = s.twoFactorPolicy(r)
+			v := s.settingsView(r)
 			v.TwoFactor.Error = app.ErrorMessage(err)
-			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+			s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
 		s.Error(w, r, err)

@@ -46,7 +46,7 @@ func (w WorkspaceNav) switchList() []WorkspaceLink {
 	if len(w.Switch) > 0 {
 		return w.Switch
 	}
-	return []WorkspaceLink{{Name: w.Name, Slug: w.Slug, Role: w.Role, Current: true}}
+	return []WorkspaceLink{{Name: w.Name, Slug: w.Slug, URL: w.URL, Role: w.Role, Current: true}}
 }
 
 // header is the top bar: brand, workspace switcher, public links and the
@@ -268,9 +268,9 @@ func workspaceList(w WorkspaceNav, prefix string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
-			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression("/w/" + l.Slug).ResolveURL(ctx)
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(l.URL.Page()).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/layout/header.templ`, Line: 109, Col: 26}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/layout/header.templ`, Line: 109, Col: 24}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
@@ -782,19 +782,19 @@ type tab struct{ href, label, testID, section string }
 // workspaceTabs returns the workspace's pages the user's role may open.
 func workspaceTabs(w WorkspaceNav) []tab {
 	tabs := []tab{
-		{w.path(""), "Dashboard", "nav-ws-dashboard", "dashboard"},
-		{w.path("members"), "Members", "nav-ws-members", "members"},
+		{w.URL.Page(), "Dashboard", "nav-ws-dashboard", "dashboard"},
+		{w.URL.Page("members"), "Members", "nav-ws-members", "members"},
 	}
 	// scaffold:workspace-nav (make scaffold adds its tabs above this line, before the admins' tabs)
 	if w.CanManage {
-		tabs = append(tabs, tab{w.path("settings"), "Settings", "nav-ws-settings", "settings"},
-			tab{w.path("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"})
+		tabs = append(tabs, tab{w.URL.Page("settings"), "Settings", "nav-ws-settings", "settings"},
+			tab{w.URL.Page("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"})
 	}
 	if w.CanSeeAudit {
-		tabs = append(tabs, tab{w.path("audit"), "Audit log", "nav-ws-audit", "audit"})
+		tabs = append(tabs, tab{w.URL.Page("audit"), "Audit log", "nav-ws-audit", "audit"})
 	}
 	if w.CanSeeBilling {
-		tabs = append(tabs, tab{w.path("billing"), "Billing", "nav-ws-billing", "billing"})
+		tabs = append(tabs, tab{w.URL.Page("billing"), "Billing", "nav-ws-billing", "billing"})
 	}
 	return tabs
 }

@@ -18,7 +18,7 @@ import (
 // typed and its errors, the secret of a key just made (shown once), and the
 // list of keys.
 type APIKeysView struct {
-	Slug        string
+	URL         layout.WorkspaceURL
 	Form        APIKeyForm
 	NewSecret   string // the secret of the key just created; "" otherwise
 	NewKeyName  string // the key just created, when the page is its one showing
@@ -30,12 +30,12 @@ type APIKeysView struct {
 
 // APIKeyForm is the create form's input and errors.
 type APIKeyForm struct {
-	Name         string
-	Read, Write  bool
-	Expires      string // YYYY-MM-DD or ""
-	NameError    string
-	ScopesError  string
-	ExpiresError string
+	Name        string
+	Read, Write bool
+	Expires     string // YYYY-MM-DD or ""
+	// Errors are the messages beside the fields "name", "scopes" and
+	// "expires".
+	Errors FieldErrors
 }
 
 // APIKeyRow is one key in the list, formatted for display.
@@ -52,7 +52,7 @@ type APIKeyRow struct {
 	RevokePath string // "" when the key can no longer be revoked
 }
 
-func (v APIKeysView) action() string { return "/w/" + v.Slug + "/settings/api-keys" }
+func (v APIKeysView) action() string { return v.URL.Page("settings", "api-keys") }
 
 // APIKeys renders "GET /w/{slug}/settings/api-keys"; the form posts to the
 // same path.
@@ -194,9 +194,9 @@ func APIKeys(p layout.Page, v APIKeysView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = component.TextField(component.Field{
-				Name: "name", Label: "Name", Value: v.Form.Name, Error: v.Form.NameError,
+				Name: "name", Label: "Name", Value: v.Form.Name, Error: v.Form.Errors["name"],
 				Hint: "What uses it, e.g. “deploy bot”", Required: true, MaxLength: 60, TestID: "api-key-name",
-				Autofocus: v.Form.NameError != "",
+				Autofocus: v.Form.Errors["name"] != "",
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -225,15 +225,15 @@ func APIKeys(p layout.Page, v APIKeysView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.Form.ScopesError != "" {
+			if v.Form.Errors["scopes"] != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<p class=\"field-error\" data-testid=\"field-scopes-error\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var8 string
-				templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(v.Form.ScopesError)
+				templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(v.Form.Errors["scopes"])
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/apikey.templ`, Line: 92, Col: 83}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/apikey.templ`, Line: 92, Col: 88}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 				if templ_7745c5c3_Err != nil {
@@ -249,7 +249,7 @@ func APIKeys(p layout.Page, v APIKeysView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = component.TextField(component.Field{
-				Name: "expires", Label: "Expires on", Type: "date", Value: v.Form.Expires, Error: v.Form.ExpiresError,
+				Name: "expires", Label: "Expires on", Type: "date", Value: v.Form.Expires, Error: v.Form.Errors["expires"],
 				Hint: "Optional; the key stops working at the end of that day (UTC)", TestID: "api-key-expires",
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {

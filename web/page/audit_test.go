@@ -13,7 +13,7 @@ func TestAudit(t *testing.T) {
 	t.Run("Page", func(t *testing.T) {
 		t.Parallel()
 		v := page.AuditView{
-			Slug: "acme",
+			URL: "/w/acme",
 			Rows: []page.AuditRow{
 				{ID: 7, When: "just now", WhenFull: "29 Nov 2026, 10:00 UTC", Actor: evil, ActorEmail: "e@example.com",
 					Text: "invited <b>x</b> as Admin", DetailURL: "/w/acme/audit/7"},
@@ -79,7 +79,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("EmptyFiltered", func(t *testing.T) {
 		t.Parallel()
-		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{Slug: "acme", Family: "billing"}))
+		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{URL: "/w/acme", Family: "billing"}))
 		one(t, doc, "empty-state")
 		if got, want := attr(one(t, doc, "audit-empty-clear"), "href"), "/w/acme/audit"; got != want {
 			t.Errorf("clear=%q, want %q", got, want)
@@ -88,7 +88,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
-		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{Slug: "acme"}))
+		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{URL: "/w/acme"}))
 		one(t, doc, "empty-state")
 		none(t, doc, "audit-row")
 		none(t, doc, "audit-older")

@@ -3,6 +3,8 @@ package page
 import (
 	"strconv"
 	"strings"
+
+	"atrium/web/layout"
 )
 
 // Confirm is a destructive action's confirmation: what it does, in words a
@@ -38,32 +40,32 @@ type HiddenField struct{ Name, Value string }
 const MemberNamePlaceholder = "{name}"
 
 // ConfirmRemoveMember confirms removing a member from a workspace.
-func ConfirmRemoveMember(slug, workspace string, userID int64, who string) Confirm {
+func ConfirmRemoveMember(ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
 	return Confirm{
 		Title:     "Remove " + who + "?",
 		Message:   who + " loses access to " + workspace + " at once. To come back, they need a new invitation. " + keysTooNote("they"),
 		Label:     "Remove member",
-		Action:    "/w/" + slug + "/members/" + strconv.FormatInt(userID, 10) + "/remove",
-		CancelURL: "/w/" + slug + "/members",
+		Action:    ws.Page("members", strconv.FormatInt(userID, 10), "remove"),
+		CancelURL: ws.Page("members"),
 	}
 }
 
 // ConfirmTransfer confirms handing a workspace's ownership to a member.
-func ConfirmTransfer(slug, workspace string, userID int64, who string) Confirm {
+func ConfirmTransfer(ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
 	return Confirm{
 		Title: "Make " + who + " the owner?",
 		Message: who + " becomes the owner of " + workspace + " and you become an admin: you can no longer manage billing, " +
 			"delete the workspace or make anyone owner. Only the new owner can give ownership back.",
 		Label:     "Make owner",
-		Action:    "/w/" + slug + "/transfer",
+		Action:    ws.Page("transfer"),
 		Fields:    []HiddenField{{"user_id", strconv.FormatInt(userID, 10)}},
-		CancelURL: "/w/" + slug + "/members",
+		CancelURL: ws.Page("members"),
 	}
 }
 
 // ConfirmRevokeInvite confirms revoking a pending invitation; email may be
 // "" when the page does not know it.
-func ConfirmRevokeInvite(slug string, inviteID int64, email string) Confirm {
+func ConfirmRevokeInvite(ws layout.WorkspaceURL, inviteID int64, email string) Confirm {
 	who := "this invitation"
 	if email != "" {
 		who = "the invitation to " + email
@@ -72,8 +74,8 @@ func ConfirmRevokeInvite(slug string, inviteID int64, email string) Confirm {
 		Title:     "Revoke " + who + "?",
 		Message:   "Its link stops working at once. You can invite the same address again later.",
 		Label:     "Revoke invitation",
-		Action:    "/w/" + slug + "/invites/" + strconv.FormatInt(inviteID, 10) + "/revoke",
-		CancelURL: "/w/" + slug + "/members",
+		Action:    ws.Page("invites", strconv.FormatInt(inviteID, 10), "revoke"),
+		CancelURL: ws.Page("members"),
 	}
 }
 
@@ -106,37 +108,37 @@ func RevokesKeysNote(n int, creator string) string {
 
 // ConfirmDemote confirms changing a member's role to one that cannot
 // manage API keys, which revokes the keys they created.
-func ConfirmDemote(slug, workspace string, userID int64, who, role, roleLabel string, keys int) Confirm {
+func ConfirmDemote(ws layout.WorkspaceURL, workspace string, userID int64, who, role, roleLabel string, keys int) Confirm {
 	return Confirm{
 		Title:     "Make " + who + " a " + roleLabel + "?",
 		Message:   who + " becomes a " + roleLabel + " of " + workspace + " and can no longer manage API keys.",
 		Label:     "Change role",
-		Action:    "/w/" + slug + "/members/" + strconv.FormatInt(userID, 10) + "/role",
+		Action:    ws.Page("members", strconv.FormatInt(userID, 10), "role"),
 		Fields:    []HiddenField{{"role", role}},
-		CancelURL: "/w/" + slug + "/members",
+		CancelURL: ws.Page("members"),
 	}.AlsoRevokesKeys(keys, "they")
 }
 
 // ConfirmRevokeAPIKey confirms revoking a workspace's API key; prefix is
 // the key's displayed start ("atr_ab12cd3e…").
-func ConfirmRevokeAPIKey(slug string, keyID int64, name, prefix string) Confirm {
+func ConfirmRevokeAPIKey(ws layout.WorkspaceURL, keyID int64, name, prefix string) Confirm {
 	return Confirm{
 		Title:     "Revoke the API key “" + name + "”?",
 		Message:   "Scripts using " + prefix + " will get 401 from their next request on. This cannot be undone.",
 		Label:     "Revoke key",
-		Action:    "/w/" + slug + "/settings/api-keys/" + strconv.FormatInt(keyID, 10) + "/revoke",
-		CancelURL: "/w/" + slug + "/settings/api-keys",
+		Action:    ws.Page("settings", "api-keys", strconv.FormatInt(keyID, 10), "revoke"),
+		CancelURL: ws.Page("settings", "api-keys"),
 	}
 }
 
 // ConfirmLeave confirms leaving a workspace.
-func ConfirmLeave(slug, workspace string) Confirm {
+func ConfirmLeave(ws layout.WorkspaceURL, workspace string) Confirm {
 	return Confirm{
 		Title:     "Leave " + workspace + "?",
 		Message:   "You lose access to " + workspace + " at once. To come back, someone will have to invite you again. " + keysTooNote("you"),
 		Label:     "Leave workspace",
-		Action:    "/w/" + slug + "/leave",
-		CancelURL: "/w/" + slug + "/members",
+		Action:    ws.Page("leave"),
+		CancelURL: ws.Page("members"),
 	}
 }
 
@@ -198,7 +200,7 @@ func ConfirmNewRecoveryCodes() Confirm {
 // ConfirmRequireTwoFactor confirms requiring two-factor sign-in of every
 // member of a workspace; without counts the members who have none (-1
 // when unknown).
-func ConfirmRequireTwoFactor(slug, workspace string, without int, keys []KeyChoice) Confirm {
+func ConfirmRequireTwoFactor(ws layout.WorkspaceURL, workspace string, without int, keys []KeyChoice) Confirm {
 	msg := "Members without two-factor sign-in (" + strconv.Itoa(without) + " of them) won’t be able to open this workspace until they set it up."
 	switch without {
 	case -1:
@@ -210,9 +212,9 @@ func ConfirmRequireTwoFactor(slug, workspace string, without int, keys []KeyChoi
 		Title:     "Require two-factor sign-in for " + workspace + "?",
 		Message:   msg,
 		Label:     "Require two-factor sign-in",
-		Action:    "/w/" + slug + "/settings/two-factor",
+		Action:    ws.Page("settings", "two-factor"),
 		Fields:    []HiddenField{{"required", "on"}},
-		CancelURL: "/w/" + slug + "/settings",
+		CancelURL: ws.Page("settings"),
 	}.withKeys(keys)
 }
 
@@ -238,14 +240,14 @@ func (c Confirm) withKeys(keys []KeyChoice) Confirm {
 
 // ConfirmOptionalTwoFactor confirms making two-factor sign-in optional in
 // a workspace.
-func ConfirmOptionalTwoFactor(slug, workspace string) Confirm {
+func ConfirmOptionalTwoFactor(ws layout.WorkspaceURL, workspace string) Confirm {
 	return Confirm{
 		Title: "Make two-factor sign-in optional for " + workspace + "?",
 		Message: "Members without two-factor sign-in can open " + workspace + " again with a sign-in link alone: anyone who gets into a member’s mailbox gets into the workspace. " +
 			"Members who set up an authenticator app or a passkey keep using it.",
 		Label:     "Make it optional",
-		Action:    "/w/" + slug + "/settings/two-factor",
+		Action:    ws.Page("settings", "two-factor"),
 		Fields:    []HiddenField{{"required", "off"}},
-		CancelURL: "/w/" + slug + "/settings",
+		CancelURL: ws.Page("settings"),
 	}
 }

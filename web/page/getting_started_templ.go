@@ -29,13 +29,13 @@ func gettingStartedItems(p layout.Page, v DashboardView) []checkItem {
 		return nil
 	}
 	items := []checkItem{
-		{Label: "Invite a teammate", Hint: "Workspaces are better together.", Href: v.path("members#invite"), Key: "invite",
+		{Label: "Invite a teammate", Hint: "Workspaces are better together.", Href: v.URL.Page("members#invite"), Key: "invite",
 			Done: v.Members > 1 || v.PendingInvites > 0},
 		{Label: "Set your name and time zone", Hint: "So teammates know who did what, and times read right.", Href: "/settings/account",
 			Key: "profile", Done: p.User.Name != ""},
 	}
 	if p.Workspace != nil && p.Workspace.CanSeeBilling {
-		items = append(items, checkItem{Label: "Upgrade to Pro", Hint: "More seats when your team grows.", Href: v.path("billing"),
+		items = append(items, checkItem{Label: "Upgrade to Pro", Hint: "More seats when your team grows.", Href: v.URL.Page("billing"),
 			Key: "upgrade", Done: v.Plan == "Pro"})
 	}
 	for _, it := range items {

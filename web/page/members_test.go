@@ -12,7 +12,7 @@ import (
 // first.
 func TestMemberPage(t *testing.T) {
 	t.Parallel()
-	v := page.MemberView{Slug: "acme", WorkspaceName: "Acme", Member: page.MemberRow{UserID: 42, Name: "<i>Grace</i>", Email: evil, Role: "member",
+	v := page.MemberView{URL: "/w/acme", WorkspaceName: "Acme", Member: page.MemberRow{UserID: 42, Name: "<i>Grace</i>", Email: evil, Role: "member",
 		RoleLabel: "Member", Joined: "2 Jan 2026", CanChangeRole: true, RoleChoices: []string{"admin", "member"}, CanRemove: true, CanTransfer: true}}
 	doc, html := render(t, page.MemberPage(inWorkspace, v))
 	inert(t, doc, html)
@@ -47,7 +47,7 @@ func TestMembers(t *testing.T) {
 	t.Parallel()
 
 	admin := page.MembersView{
-		Slug: "acme",
+		URL: "/w/acme",
 		Members: []page.MemberRow{
 			{UserID: 1, Name: "Ada", Email: "ada@example.com", Role: "owner", RoleLabel: "Owner", Joined: "1 Jan 2026", IsYou: true},
 			{UserID: 42, Name: "<i>Grace</i>", Email: evil, Role: "member", RoleLabel: "Member", Joined: "2 Jan 2026",
@@ -250,7 +250,7 @@ func TestMembers(t *testing.T) {
 	t.Run("Member", func(t *testing.T) {
 		t.Parallel()
 		v := page.MembersView{
-			Slug: "acme",
+			URL: "/w/acme",
 			Members: []page.MemberRow{
 				{UserID: 1, Name: "Ada", Email: "ada@example.com", Role: "owner", RoleLabel: "Owner", Joined: "1 Jan"},
 				{UserID: 2, Email: "me@example.com", Role: "member", RoleLabel: "Member", Joined: "2 Jan", IsYou: true},
@@ -281,7 +281,7 @@ func TestMembers(t *testing.T) {
 
 	t.Run("NoInvites", func(t *testing.T) {
 		t.Parallel()
-		v := page.MembersView{Slug: "acme", ShowInvites: true, Members: []page.MemberRow{{UserID: 1, Email: "a@example.com", Role: "owner", RoleLabel: "Owner", IsYou: true}}}
+		v := page.MembersView{URL: "/w/acme", ShowInvites: true, Members: []page.MemberRow{{UserID: 1, Email: "a@example.com", Role: "owner", RoleLabel: "Owner", IsYou: true}}}
 		doc, _ := render(t, page.Members(inWorkspace, v))
 		if got, want := text(one(t, doc, "invites-empty")), "No pending invites"; got != want {
 			t.Errorf("empty=%q, want %q", got, want)

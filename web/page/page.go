@@ -52,3 +52,8 @@ func count(n int, singular, plural string) string {
 	}
 	return strconv.Itoa(n) + " " + plural
 }
+
+// FieldErrors are a form's messages keyed by the name of the field each
+// is about (the Field of the app error that refused the input). A nil map
+// is a form without errors.
+type FieldErrors map[string]string

@@ -105,7 +105,7 @@ func TestLayout(t *testing.T) {
 		p := signedIn
 		p.Title = "Dashboard"
 		p.Flash = &layout.Flash{Kind: "success", Message: "<b>Saved</b>"}
-		p.Workspace = &layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme"}
+		p.Workspace = &layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", URL: "/w/acme"}
 		p.NoIndex = true
 		doc, html := render(t, page.WorkspaceNew(p, page.WorkspaceNewView{Name: evil}))
 		inert(t, doc, html)
@@ -176,8 +176,8 @@ func TestLayout(t *testing.T) {
 		}{
 			{
 				name: "Owner",
-				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true, CanSeeBilling: true,
-					Switch: []layout.WorkspaceLink{{Name: "Acme <Inc>", Slug: "acme", Role: "Owner", Current: true}, {Name: "Beta", Slug: "beta", Role: "Member"}}},
+				workspace: layout.WorkspaceNav{Name: "Acme <Inc>", Slug: "acme", URL: "/w/acme", Role: "Owner", CanManage: true, CanSeeAudit: true, CanSeeBilling: true,
+					Switch: []layout.WorkspaceLink{{Name: "Acme <Inc>", Slug: "acme", URL: "/w/acme", Role: "Owner", Current: true}, {Name: "Beta", Slug: "beta", URL: "/w/beta", Role: "Member"}}},
 				section: "audit",
 				links: map[string]string{
 					"nav-ws-dashboard": "/w/acme",
@@ -192,7 +192,7 @@ func TestLayout(t *testing.T) {
 			},
 			{
 				name:      "Member",
-				workspace: layout.WorkspaceNav{Name: "Acme", Slug: "acme", Role: "Member"},
+				workspace: layout.WorkspaceNav{Name: "Acme", Slug: "acme", URL: "/w/acme", Role: "Member"},
 				section:   "members",
 				links: map[string]string{
 					"nav-ws-dashboard": "/w/acme",

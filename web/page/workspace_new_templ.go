@@ -18,9 +18,8 @@ import (
 // typed so far with their errors. FirstWorkspace greets a user who has none yet.
 type WorkspaceNewView struct {
 	Name           string
-	NameError      string
 	Slug           string
-	SlugError      string
+	Errors         FieldErrors // by field: "name", "slug"
 	FirstWorkspace bool
 	// Waiting lists the invitations waiting for the user, shown above the
 	// form so someone who was invited joins instead of starting afresh.
@@ -145,11 +144,11 @@ func workspaceCreateForm(v WorkspaceNewView, autofocus bool) templ.Component {
 			Name:         "name",
 			Label:        "Workspace name",
 			Value:        v.Name,
-			Error:        v.NameError,
+			Error:        v.Errors["name"],
 			Hint:         "2–80 characters",
 			Autocomplete: "organization",
 			Required:     true,
-			Autofocus:    autofocus || v.NameError != "",
+			Autofocus:    autofocus || v.Errors["name"] != "",
 			MaxLength:    80,
 			TestID:       "workspace-name",
 		}).Render(ctx, templ_7745c5c3_Buffer)
@@ -160,10 +159,10 @@ func workspaceCreateForm(v WorkspaceNewView, autofocus bool) templ.Component {
 			Name:         "slug",
 			Label:        "Slug (optional)",
 			Value:        v.Slug,
-			Error:        v.SlugError,
+			Error:        v.Errors["slug"],
 			Hint:         "Lowercase letters, numbers and dashes; leave empty to derive it from the name",
 			Autocomplete: "off",
-			Autofocus:    v.SlugError != "" && v.NameError == "",
+			Autofocus:    v.Errors["slug"] != "" && v.Errors["name"] == "",
 			TestID:       "workspace-slug",
 		}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {

@@ -17,15 +17,15 @@ import (
 // WorkspaceSettingsView is the settings page of a workspace: the name and
 // slug typed so far with their errors, and the confirmation of a deletion.
 type WorkspaceSettingsView struct {
-	Slug         string // current slug, used in the form actions
+	URL          layout.WorkspaceURL // the workspace's URL as saved, for the form actions
 	Name         string
-	NameError    string
 	NewSlug      string
-	SlugError    string
 	CanEdit      bool
 	CanDelete    bool
-	ConfirmError string
 	ConfirmValue string // what was typed into the delete confirmation, kept after an error
+	// Errors are the messages beside the fields "name", "slug" and
+	// "confirm" (the delete confirmation).
+	Errors FieldErrors
 	// StillPaying explains that the workspace's subscription must be
 	// cancelled before it can be deleted ("" when it need not be), and
 	// CancelAction is the form that leads there: the Customer Portal, or
@@ -52,9 +52,6 @@ type TwoFactorPolicy struct {
 	KeysAtRisk int
 	Error      string // why the change was refused, shown beside the toggle
 }
-
-// path returns the URL of a page of the workspace.
-func (v WorkspaceSettingsView) path(page string) string { return "/w/" + v.Slug + "/" + page }
 
 // workspaceName returns the workspace's saved name: the frame's, else the
 // form's.
@@ -120,9 +117,9 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
-			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.path("settings")).ResolveURL(ctx)
+			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.URL.Page("settings")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 81, Col: 76}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 78, Col: 80}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -136,12 +133,12 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				Name:         "name",
 				Label:        "Workspace name",
 				Value:        v.Name,
-				Error:        v.NameError,
+				Error:        v.Errors["name"],
 				Hint:         "2–80 characters",
 				Autocomplete: "organization",
 				Required:     v.CanEdit,
 				ReadOnly:     !v.CanEdit,
-				Autofocus:    v.NameError != "",
+				Autofocus:    v.Errors["name"] != "",
 				MaxLength:    80,
 				TestID:       "settings-name",
 			}).Render(ctx, templ_7745c5c3_Buffer)
@@ -152,12 +149,12 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				Name:         "slug",
 				Label:        "Slug",
 				Value:        v.NewSlug,
-				Error:        v.SlugError,
+				Error:        v.Errors["slug"],
 				Hint:         "Changing it changes every link to this workspace; old links stop working",
 				Autocomplete: "off",
 				Required:     v.CanEdit,
 				ReadOnly:     !v.CanEdit,
-				Autofocus:    v.SlugError != "" && v.NameError == "",
+				Autofocus:    v.Errors["slug"] != "" && v.Errors["name"] == "",
 				TestID:       "settings-slug",
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
@@ -182,9 +179,9 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
-			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.path("settings/api-keys"))).ResolveURL(ctx)
+			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.URL.Page("settings", "api-keys"))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 113, Col: 90}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 110, Col: 97}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {
@@ -207,7 +204,7 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 					var templ_7745c5c3_Var5 string
 					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.StillPaying)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 123, Col: 25}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 120, Col: 25}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
@@ -225,7 +222,7 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 						var templ_7745c5c3_Var6 string
 						templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.CancelAction)).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 125, Col: 66}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 122, Col: 66}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 						if templ_7745c5c3_Err != nil {
@@ -238,7 +235,7 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 						var templ_7745c5c3_Var7 string
 						templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(v.CancelLabel)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 126, Col: 123}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 123, Col: 123}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 						if templ_7745c5c3_Err != nil {
@@ -259,9 +256,9 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var8 string
-				templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.path("delete")).ResolveURL(ctx)
+				templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.URL.Page("delete")).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 131, Col: 75}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 128, Col: 79}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 				if templ_7745c5c3_Err != nil {
@@ -275,11 +272,11 @@ func WorkspaceSettings(p layout.Page, v WorkspaceSettingsView) templ.Component {
 					Name:         "confirm",
 					Label:        "Type the workspace name to confirm",
 					Value:        v.ConfirmValue,
-					Error:        v.ConfirmError,
+					Error:        v.Errors["confirm"],
 					Hint:         confirmHint(p),
 					Autocomplete: "off",
 					Required:     true,
-					Autofocus:    v.ConfirmError != "",
+					Autofocus:    v.Errors["confirm"] != "",
 					TestID:       "delete-confirm",
 				}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
@@ -367,7 +364,7 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = ConfirmForm(ConfirmOptionalTwoFactor(v.Slug, workspaceName(p, v)), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ConfirmForm(ConfirmOptionalTwoFactor(v.URL, workspaceName(p, v)), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -378,9 +375,9 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var11 string
-				templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.path("settings/two-factor")).ResolveURL(ctx)
+				templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.URL.Page("settings", "two-factor")).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 171, Col: 62}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 168, Col: 69}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 				if templ_7745c5c3_Err != nil {
@@ -408,9 +405,9 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.path("settings/two-factor")).ResolveURL(ctx)
+				templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(v.URL.Page("settings", "two-factor")).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 178, Col: 62}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 175, Col: 69}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
 				if templ_7745c5c3_Err != nil {
@@ -451,7 +448,7 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmRequireTwoFactor(v.Slug, workspaceName(p, v), v.TwoFactor.Without, nil), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmRequireTwoFactor(v.URL, workspaceName(p, v), v.TwoFactor.Without, nil), "inline-form", "two-factor-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -468,7 +465,7 @@ func twoFactorPolicyCard(p layout.Page, v WorkspaceSettingsView) templ.Component
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(v.TwoFactor.Error)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 188, Col: 112}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/workspace_settings.templ`, Line: 185, Col: 112}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 				if templ_7745c5c3_Err != nil {

@@ -12,7 +12,7 @@ import (
 // inWorkspace is a signed-in page inside the "acme" workspace.
 var inWorkspace = func() layout.Page {
 	p := signedIn
-	p.Workspace = &layout.WorkspaceNav{Name: "Acme", Slug: "acme", Role: "Owner", CanManage: true, CanSeeAudit: true}
+	p.Workspace = &layout.WorkspaceNav{Name: "Acme", Slug: "acme", URL: "/w/acme", Role: "Owner", CanManage: true, CanSeeAudit: true}
 	return p
 }()
 
@@ -76,7 +76,7 @@ func TestWorkspaceNew(t *testing.T) {
 
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
-		v := page.WorkspaceNewView{Name: evil, NameError: "Too <long>.", Slug: `a"b`, SlugError: "Taken <slug>."}
+		v := page.WorkspaceNewView{Name: evil, Slug: `a"b`, Errors: page.FieldErrors{"name": "Too <long>.", "slug": "Taken <slug>."}}
 		doc, html := render(t, page.WorkspaceNew(signedIn, v))
 		inert(t, doc, html)
 		none(t, doc, "workspace-first-intro")
@@ -101,11 +101,11 @@ func TestWorkspaces(t *testing.T) {
 		t.Parallel()
 		v := page.WorkspacesView{
 			Workspaces: []page.WorkspaceRow{
-				{Name: evil, Slug: "acme", Role: "Owner", Members: 3},
-				{Name: "Solo", Slug: "solo", Role: "Member", Members: 1},
+				{Name: evil, URL: "/w/acme", Role: "Owner", Members: 3},
+				{Name: "Solo", URL: "/w/solo", Role: "Member", Members: 1},
 			},
 			Invites:          []page.PendingInviteRow{{Workspace: "<Initech>", Role: "Admin", Inviter: "Bill", AcceptURL: "/invites/tok", Expires: "in 6 days"}},
-			New:              page.WorkspaceNewView{Name: "x", NameError: "Too short."},
+			New:              page.WorkspaceNewView{Name: "x", Errors: page.FieldErrors{"name": "Too short."}},
 			TestInviteSentTo: "ada@example.com", CanTestEmail: true,
 		}
 		p := signedIn
@@ -179,7 +179,7 @@ func TestDashboard(t *testing.T) {
 	t.Parallel()
 
 	full := page.DashboardView{
-		Name: evil, Slug: "acme", Plan: "Free", Status: "Past due", Members: 3, SeatsUsed: 3, SeatLimit: "3", PendingInvites: 2,
+		Name: evil, URL: "/w/acme", Plan: "Free", Status: "Past due", Members: 3, SeatsUsed: 3, SeatLimit: "3", PendingInvites: 2,
 		CanSeeAudit: true, CanInvite: true,
 	}
 	for i := range 12 {
@@ -260,7 +260,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("AdminEmpty", func(t *testing.T) {
 		t.Parallel()
-		v := page.DashboardView{Name: "Acme", Slug: "acme", Plan: "Free", Members: 1, SeatsUsed: 1, SeatLimit: "3", CanSeeAudit: true}
+		v := page.DashboardView{Name: "Acme", URL: "/w/acme", Plan: "Free", Members: 1, SeatsUsed: 1, SeatLimit: "3", CanSeeAudit: true}
 		doc, _ := render(t, page.Dashboard(inWorkspace, v))
 		one(t, doc, "activity-empty")
 		one(t, doc, "dashboard-audit-link")
@@ -268,7 +268,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("MemberEmpty", func(t *testing.T) {
 		t.Parallel()
-		v := page.DashboardView{Name: "Acme", Slug: "acme", Plan: "Pro", Members: 1, SeatsUsed: 1, SeatLimit: "Unlimited"}
+		v := page.DashboardView{Name: "Acme", URL: "/w/acme", Plan: "Pro", Members: 1, SeatsUsed: 1, SeatLimit: "Unlimited"}
 		doc, _ := render(t, page.Dashboard(inWorkspace, v))
 		// Members do not read the audit log, so no activity card at all.
 		none(t, doc, "audit-row")
@@ -288,8 +288,8 @@ func TestWorkspaceSettings(t *testing.T) {
 	t.Run("Owner", func(t *testing.T) {
 		t.Parallel()
 		v := page.WorkspaceSettingsView{
-			Slug: "acme", Name: evil, NameError: "Too <long>.", NewSlug: "new-acme", SlugError: "Taken.",
-			CanEdit: true, CanDelete: true, ConfirmError: "The name doesn’t <match>.",
+			URL: "/w/acme", Name: evil, NewSlug: "new-acme", CanEdit: true, CanDelete: true,
+			Errors: page.FieldErrors{"name": "Too <long>.", "slug": "Taken.", "confirm": "The name doesn’t <match>."},
 		}
 		doc, html := render(t, page.WorkspaceSettings(inWorkspace, v))
 		inert(t, doc, html)
@@ -341,7 +341,7 @@ func TestWorkspaceSettings(t *testing.T) {
 
 	t.Run("ReadOnly", func(t *testing.T) {
 		t.Parallel()
-		v := page.WorkspaceSettingsView{Slug: "acme", Name: "Acme", NewSlug: "acme"}
+		v := page.WorkspaceSettingsView{URL: "/w/acme", Name: "Acme", NewSlug: "acme"}
 		doc, _ := render(t, page.WorkspaceSettings(inWorkspace, v))
 		for _, in := range []string{"settings-name", "settings-slug"} {
 			if _, ok := one(t, doc, in).Attr("readonly"); !ok {
