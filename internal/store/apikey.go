@@ -43,16 +43,10 @@ type apiKeyRow struct {
 
 func (r *apiKeyRow) toApp() *app.APIKey {
 	k := &app.APIKey{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceSlug: r.Slug, Name: r.Name, Prefix: r.Prefix,
-		Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatorName,
+		Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.UTC(), CreatorName: r.CreatorName, CreatorEmail: r.CreatorEmail,
 		LastUsedAt: timeOrZero(r.LastUsedAt), ExpiresAt: timeOrZero(r.ExpiresAt), RevokedAt: timeOrZero(r.RevokedAt)}
 	if r.CreatedByUserID != nil {
 		k.CreatedByID = *r.CreatedByUserID
-	}
-	if k.CreatedBy == "" {
-		k.CreatedBy = r.CreatorEmail
-	}
-	if k.CreatedBy == "" {
-		k.CreatedBy = "A former member"
 	}
 	return k
 }
