@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -348,16 +347,6 @@ func (db *DB) lockMembershipOrKey(ctx context.Context, tx *gorm.DB, workspaceID 
 		return db.lockKeyMembership(tx, k, workspaceID)
 	}
 	return db.lockMembership(ctx, tx, workspaceID)
-}
-
-// withKeyActor returns md with the acting key recorded, so the audit log
-// names the key, never a user, as the actor.
-func withKeyActor(md map[string]any, k *app.APIKey) map[string]any {
-	out := make(map[string]any, len(md)+2)
-	maps.Copy(out, md)
-	out["actor_api_key_id"] = k.ID
-	out["actor"] = k.Label()
-	return out
 }
 
 // actingKeyID returns the id of the key acting in ctx, or nil.
