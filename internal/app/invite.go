@@ -136,8 +136,10 @@ func (e *InvitePendingError) Unwrap() error {
 // check their membership and role in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
-	// transaction, after checking the role rule, duplicates, seats and the
-	// service's InviteMailLimits for the address (a *RetryError).
+	// transaction, after checking the role rule, duplicates (an
+	// *InvitePendingError for an address with a pending invite), seats and
+	// the service's InviteMailLimits for the address (a *RetryError). The
+	// email's Link is kept as the invite's ShareLink until it is delivered.
 	CreateInvite(ctx context.Context, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, at most limit of them, with the delivery state of their

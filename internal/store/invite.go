@@ -115,7 +115,8 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			return err
 		}
 		now := s.db.now()
-		// An expired invite for the address is closed so the new one can stand.
+		// An expired invite for the address is closed so the new one can
+		// stand, and the links of its emails are forgotten.
 		if err := forgetShareLinks(tx, tx.Model(&inviteRecord{}).Select("id").
 			Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending)); err != nil {
 			return err
@@ -170,7 +171,8 @@ func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.Comp
 
 // forgetShareLinks clears the share links of the emails of invites, an id
 // or a subquery of ids: their accept links no longer work (the invite was
-// resent, accepted, declined or revoked), so no one should pass them on.
+// resent, accepted, declined, revoked or closed as expired), so no one
+// should pass them on.
 func forgetShareLinks(tx *gorm.DB, invites any) error {
 	if err := tx.Model(&outboxRecord{}).Where("invite_id IN (?) AND share_link <> ''", invites).
 		Update("share_link", "").Error; err != nil {
