@@ -48,11 +48,14 @@ type APIKey struct {
 	Prefix        string
 	Scopes        []string
 	CreatedByID   int64
-	CreatedBy     string // the creator's name or email, filled on lists
-	CreatedAt     time.Time
-	LastUsedAt    time.Time // zero when never used
-	ExpiresAt     time.Time // zero when it never expires
-	RevokedAt     time.Time // zero while it is live
+	// CreatorName and CreatorEmail are the creator's, filled on lists while
+	// their account exists.
+	CreatorName  string
+	CreatorEmail string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time // zero when never used
+	ExpiresAt    time.Time // zero when it never expires
+	RevokedAt    time.Time // zero while it is live
 }
 
 // Has reports whether the key carries scope.
@@ -61,6 +64,18 @@ func (k *APIKey) Has(scope string) bool { return slices.Contains(k.Scopes, scope
 // Live reports whether the key may be used at now: not revoked, not expired.
 func (k *APIKey) Live(now time.Time) bool {
 	return k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || k.ExpiresAt.After(now))
+}
+
+// CreatedBy names who made the key: the creator's name or email, or "A
+// former member" once their account is gone.
+func (k *APIKey) CreatedBy() string {
+	switch {
+	case k.CreatorName != "":
+		return k.CreatorName
+	case k.CreatorEmail != "":
+		return k.CreatorEmail
+	}
+	return "A former member"
 }
 
 // Label names the key as an actor, as the audit log shows it.

@@ -111,3 +111,21 @@ func TestSealAPIKeySecret(t *testing.T) {
 		t.Error("APIKeyActs: want owners and admins only")
 	}
 }
+
+func TestAPIKey_CreatedBy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  app.APIKey
+		want string
+	}{
+		{name: "Name", key: app.APIKey{CreatorName: "Ada", CreatorEmail: "ada@example.com"}, want: "Ada"},
+		{name: "Email", key: app.APIKey{CreatorEmail: "ada@example.com"}, want: "ada@example.com"},
+		{name: "Gone", key: app.APIKey{}, want: "A former member"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.key.CreatedBy(); got != tc.want {
+				t.Errorf("CreatedBy()=%q, want %q", got, tc.want)
+			}
+		})
+	}
+}

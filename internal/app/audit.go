@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -25,6 +26,22 @@ type AuditEntry struct {
 	CreatedAt  time.Time
 	// PrevHash and Hash link the entry into its chain (see AuditHash).
 	PrevHash, Hash string
+}
+
+// ByAPIKey returns e as done by the API key k, which acts as its workspace,
+// never as a user: the metadata records the key's id and label, and the
+// label is the actor's name unless the entry names one, so the entry reads
+// "API key 'deploy bot' (atr_…) invited …".
+func (e AuditEntry) ByAPIKey(k *APIKey) AuditEntry {
+	md := make(map[string]any, len(e.Metadata)+2)
+	maps.Copy(md, e.Metadata)
+	md["actor_api_key_id"] = k.ID
+	md["actor"] = k.Label()
+	e.Metadata = md
+	if e.ActorID == 0 && e.ActorName == "" {
+		e.ActorName = k.Label()
+	}
+	return e
 }
 
 // AuditFilter selects audit entries; zero fields select everything.

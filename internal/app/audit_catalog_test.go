@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -117,5 +118,39 @@ func TestAuditEntry_Summary(t *testing.T) {
 		if got := c.e.Summary(); got != c.want {
 			t.Errorf("Summary = %q, want %q", got, c.want)
 		}
+	}
+}
+
+func TestAuditEntry_ByAPIKey(t *testing.T) {
+	t.Parallel()
+	k := &app.APIKey{ID: 7, Name: "deploy bot", Prefix: "atr_ab12cd3e"}
+	label := "API key 'deploy bot' (atr_ab12cd3e…)"
+	cases := []struct {
+		name      string
+		entry     app.AuditEntry
+		actorName string
+	}{
+		{name: "NoUser", entry: app.AuditEntry{Metadata: map[string]any{"email": "new@example.com"}}, actorName: label},
+		{name: "NamedUser", entry: app.AuditEntry{ActorID: 3, ActorName: "Ada"}, actorName: "Ada"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := maps.Clone(tc.entry.Metadata)
+			got := tc.entry.ByAPIKey(k)
+			if got.ActorName != tc.actorName {
+				t.Errorf("ActorName=%q, want %q", got.ActorName, tc.actorName)
+			}
+			if got.Metadata["actor"] != label || got.Metadata["actor_api_key_id"] != int64(7) {
+				t.Errorf("Metadata=%v, want the key's id and label", got.Metadata)
+			}
+			for key, v := range before {
+				if got.Metadata[key] != v {
+					t.Errorf("Metadata[%q]=%v, want %v kept", key, got.Metadata[key], v)
+				}
+			}
+			if !maps.Equal(tc.entry.Metadata, before) {
+				t.Errorf("the entry's own metadata changed: %v", tc.entry.Metadata)
+			}
+		})
 	}
 }

@@ -28,9 +28,14 @@ type Invite struct {
 	Role          Role
 	Status        string
 	InvitedByID   int64
-	InvitedBy     string // the inviter's name or email
-	ExpiresAt     time.Time
-	CreatedAt     time.Time
+	// The inviter's name and email while their account exists, and the
+	// name and prefix of the API key that sent the invite, if one did.
+	InviterName      string
+	InviterEmail     string
+	InviterKeyName   string
+	InviterKeyPrefix string
+	ExpiresAt        time.Time
+	CreatedAt        time.Time
 	// Delivery is the state of the latest email for the invite (an
 	// OutboxPending/OutboxSent/OutboxFailed value, "" when none).
 	Delivery      string
@@ -38,6 +43,20 @@ type Invite struct {
 	// ShareLink is the accept link while its email is undelivered, so the
 	// inviter can pass it on by hand; empty once delivered.
 	ShareLink string
+}
+
+// InvitedBy names who sent the invite: the inviter's name or email, the API
+// key that sent it, or "A former member" once neither is left.
+func (i *Invite) InvitedBy() string {
+	switch {
+	case i.InviterName != "":
+		return i.InviterName
+	case i.InviterEmail != "":
+		return i.InviterEmail
+	case i.InviterKeyPrefix != "":
+		return (&APIKey{Name: i.InviterKeyName, Prefix: i.InviterKeyPrefix}).Label()
+	}
+	return "A former member"
 }
 
 // State returns the invite's status, with "expired" for a pending invite
@@ -66,15 +85,41 @@ type InviteKey struct {
 	ID        int64
 }
 
+// InviteEmail is an invite's rendered email and the accept link it
+// carries. The link is stored apart from the email's bodies, as the
+// invite's ShareLink until the email is delivered.
+type InviteEmail struct {
+	Email
+	Link string
+}
+
 // ComposeInvite renders the email for an invite once it is stored.
-type ComposeInvite func(inv *Invite) Email
+type ComposeInvite func(inv *Invite) InviteEmail
+
+// InvitePendingError refuses an invite to an address that already has a
+// pending, unexpired invite to the workspace. It unwraps to an ECONFLICT
+// *Error about the email field; a page that lists the pending invites can
+// point to the one to resend.
+type InvitePendingError struct {
+	Email string
+}
+
+// Error implements the error interface.
+func (e *InvitePendingError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the error as an ECONFLICT *Error about the email field.
+func (e *InvitePendingError) Unwrap() error {
+	return &Error{Code: ECONFLICT, Message: e.Email + " already has a pending invite.", Field: "email"}
+}
 
 // InviteService manages invites. Methods act as the principal in ctx and
 // check their membership and role in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
-	// transaction, after checking the role rule, duplicates, seats and the
-	// service's InviteMailLimits for the address (a *RetryError).
+	// transaction, after checking the role rule, duplicates (an
+	// *InvitePendingError for an address with a pending invite), seats and
+	// the service's InviteMailLimits for the address (a *RetryError). The
+	// email's Link is kept as the invite's ShareLink until it is delivered.
 	CreateInvite(ctx context.Context, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, at most limit of them, with the delivery state of their

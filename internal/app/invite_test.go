@@ -89,3 +89,42 @@ func TestRetryError_Message(t *testing.T) {
 		})
 	}
 }
+
+func TestInvite_InvitedBy(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		inv  app.Invite
+		want string
+	}{
+		{name: "Name", inv: app.Invite{InviterName: "Ada", InviterEmail: "ada@example.com"}, want: "Ada"},
+		{name: "Email", inv: app.Invite{InviterEmail: "ada@example.com"}, want: "ada@example.com"},
+		{name: "APIKey", inv: app.Invite{InviterKeyName: "deploy bot", InviterKeyPrefix: "atr_ab12cd3e"}, want: "API key 'deploy bot' (atr_ab12cd3e…)"},
+		{name: "Gone", inv: app.Invite{}, want: "A former member"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.inv.InvitedBy(); got != tc.want {
+				t.Errorf("InvitedBy()=%q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestInvitePendingError_Unwrap(t *testing.T) {
+	t.Parallel()
+	var err error = &app.InvitePendingError{Email: "dup@example.com"}
+	if got, want := app.ErrorCode(err), app.ECONFLICT; got != want {
+		t.Errorf("ErrorCode=%q, want %q", got, want)
+	}
+	if got, want := app.ErrorField(err), "email"; got != want {
+		t.Errorf("ErrorField=%q, want %q", got, want)
+	}
+	if got, want := app.ErrorMessage(err), "dup@example.com already has a pending invite."; got != want {
+		t.Errorf("ErrorMessage=%q, want %q", got, want)
+	}
+	var pe *app.InvitePendingError
+	if !errors.As(err, &pe) || pe.Email != "dup@example.com" {
+		t.Errorf("errors.As found %+v", pe)
+	}
+}

@@ -147,7 +147,7 @@ type APIInvite struct {
 
 func (s *Server) apiInvite(inv *app.Invite) APIInvite {
 	return APIInvite{ID: inv.ID, Email: inv.Email, Role: string(inv.Role), Status: inv.State(s.Now()),
-		InvitedBy: inv.InvitedBy, Delivery: inv.Delivery, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
+		InvitedBy: inv.InvitedBy(), Delivery: inv.Delivery, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
 }
 
 // APIInvitePage is one page of a workspace's pending invites.
@@ -252,12 +252,7 @@ func (s *Server) handleAPIInviteCreate(ctx context.Context, in *apiInviteCreateI
 // composeAPIInvite renders an invite's email naming the workspace's key as
 // the inviter: a key acts as the workspace, not as a person.
 func (s *Server) composeAPIInvite(st *apiState, token string) app.ComposeInvite {
-	compose := s.composeInvite(token)
-	return func(inv *app.Invite) app.Email {
-		named := *inv
-		named.InvitedBy = st.ws.Name
-		return compose(&named)
-	}
+	return s.composeInvite(token, st.ws.Name)
 }
 
 type apiInviteIDInput struct {

@@ -61,7 +61,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 // apiKeyRow formats a key for the list in the viewer's time zone.
 func (s *Server) apiKeyRow(ws *app.Workspace, k *app.APIKey, tz string) page.APIKeyRow {
 	row := page.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", Scopes: strings.Join(k.Scopes, ", "),
-		CreatedBy: k.CreatedBy, CreatedAt: s.formatDate(k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
+		CreatedBy: k.CreatedBy(), CreatedAt: s.formatDate(k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
 	if !k.LastUsedAt.IsZero() {
 		row.LastUsed = k.LastUsedAt.In(s.location(tz)).Format("2 Jan 2006 15:04 MST")
 	}

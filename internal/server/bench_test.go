@@ -59,8 +59,8 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 		email := "member" + itoa(i) + "@example.com"
 		_, hash := app.NewToken()
 		if _, err := invites.CreateInvite(octx, app.NewInvite{WorkspaceID: ws.ID, Email: email, Role: app.RoleMember,
-			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.Email {
-			return app.Email{To: email, Subject: "x", Text: "x"}
+			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.InviteEmail {
+			return app.InviteEmail{Email: app.Email{To: email, Subject: "x", Text: "x"}}
 		}); err != nil {
 			tb.Fatal(err)
 		}

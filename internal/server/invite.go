@@ -27,12 +27,22 @@ func (s *Server) inviteLink(token string) string {
 	return s.Config.AppURL.String() + "/invites/" + token
 }
 
-// composeInvite returns the email renderer for an invite with token.
-func (s *Server) composeInvite(token string) app.ComposeInvite {
-	return func(inv *app.Invite) app.Email {
-		return mail.InviteEmail(s.Config.AppName, inv.Email, inv.WorkspaceName, inv.InvitedBy, inv.Role, s.inviteLink(token))
+// composeInvite returns the email renderer for an invite with token. The
+// email names inviter, or when it is "" whoever sent the invite.
+func (s *Server) composeInvite(token, inviter string) app.ComposeInvite {
+	return func(inv *app.Invite) app.InviteEmail {
+		from := inviter
+		if from == "" {
+			from = inv.InvitedBy()
+		}
+		link := s.inviteLink(token)
+		return app.InviteEmail{Email: mail.InviteEmail(s.Config.AppName, inv.Email, inv.WorkspaceName, from, inv.Role, link), Link: link}
 	}
 }
+
+// pendingInviteHint points from the invite form to the pending invite the
+// members page lists below it.
+const pendingInviteHint = " Resend it from the list below if the email went missing."
 
 // handleInviteCreate handles "POST /w/{slug}/invites" (owners and admins).
 func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +65,7 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	token, hash := app.NewToken()
 	inv, err := s.Invites.CreateInvite(r.Context(), app.NewInvite{WorkspaceID: sc.ws.ID, Email: email, Role: role,
-		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token))
+		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token, ""))
 	if err != nil {
 		if re := (*app.RetryError)(nil); errors.As(err, &re) {
 			form.EmailError = s.retryMessage(r, re)
@@ -64,6 +74,9 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		if app.ErrorCode(err) == app.ECONFLICT {
 			form.EmailError = app.ErrorMessage(err)
+			if pe := (*app.InvitePendingError)(nil); errors.As(err, &pe) {
+				form.EmailError += pendingInviteHint
+			}
 			s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
 			return
 		}
@@ -123,7 +136,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token))
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token, ""))
 	if re := (*app.RetryError)(nil); errors.As(err, &re) {
 		// Nothing was queued and the current link still works.
 		s.setFlash(w, "error", s.retryMessage(r, re))
@@ -167,7 +180,7 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 		q := url.Values{"next": {"/invitations/" + strconv.FormatInt(inv.ID, 10)}, "email": {inv.Email}}
 		// The sign-in page says what the invitation is for (the flash is
 		// signed, so no one can put words there through a link).
-		s.setFlash(w, "info", inv.InvitedBy+" invited you to join “"+inv.WorkspaceName+"” as "+inv.Role.Label()+
+		s.setFlash(w, "info", inv.InvitedBy()+" invited you to join “"+inv.WorkspaceName+"” as "+inv.Role.Label()+
 			". Sign in as "+inv.Email+" to accept.")
 		redirect(w, r, "/login?"+q.Encode())
 		return
@@ -203,7 +216,7 @@ func (s *Server) renderInvite(w http.ResponseWriter, r *http.Request, inv *app.I
 	v := page.InviteView{ActionBase: base, State: "invalid"}
 	status := http.StatusNotFound
 	if inv != nil {
-		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy, inv.Role.Label(), inv.Email
+		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy(), inv.Role.Label(), inv.Email
 		v.State, status = inv.State(s.Now()), http.StatusGone
 		if v.State == app.InvitePending {
 			v.State, status = "ok", http.StatusOK

@@ -393,8 +393,9 @@ func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int6
 }
 
 func (f *tenants) compose(token string) app.ComposeInvite {
-	return func(inv *app.Invite) app.Email {
-		return mail.InviteEmail("Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy, inv.Role, f.a.URL+"/invites/"+token)
+	return func(inv *app.Invite) app.InviteEmail {
+		link := f.a.URL + "/invites/" + token
+		return app.InviteEmail{Email: mail.InviteEmail("Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy(), inv.Role, link), Link: link}
 	}
 }
 

@@ -149,7 +149,7 @@ func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string, limit
 	now := s.Now()
 	rows := make([]page.InviteRow, 0, len(invites))
 	for _, inv := range invites {
-		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy,
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy(),
 			Sent: s.formatDate(inv.CreatedAt, tz), Expires: s.formatDate(inv.ExpiresAt, tz),
 			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
 		switch {

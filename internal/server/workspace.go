@@ -162,7 +162,7 @@ func (s *Server) waitingInvites(r *http.Request) ([]page.WaitingInvite, error) {
 	out := make([]page.WaitingInvite, 0, len(invites))
 	for _, inv := range invites {
 		base := "/invitations/" + strconv.FormatInt(inv.ID, 10)
-		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: inv.Role.Label(), Inviter: inv.InvitedBy,
+		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: inv.Role.Label(), Inviter: inv.InvitedBy(),
 			AcceptURL: base + "/accept", DeclineURL: base + "/decline"})
 	}
 	return out, nil
@@ -272,7 +272,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	for _, inv := range invites {
 		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),
-			Inviter: inv.InvitedBy, AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
+			Inviter: inv.InvitedBy(), AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
 	}
 	pg := s.page(w, r, "Workspaces")
 	pg.Section = "workspaces"

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -43,16 +42,10 @@ type apiKeyRow struct {
 
 func (r *apiKeyRow) toApp() *app.APIKey {
 	k := &app.APIKey{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceSlug: r.Slug, Name: r.Name, Prefix: r.Prefix,
-		Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatorName,
+		Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.UTC(), CreatorName: r.CreatorName, CreatorEmail: r.CreatorEmail,
 		LastUsedAt: timeOrZero(r.LastUsedAt), ExpiresAt: timeOrZero(r.ExpiresAt), RevokedAt: timeOrZero(r.RevokedAt)}
 	if r.CreatedByUserID != nil {
 		k.CreatedByID = *r.CreatedByUserID
-	}
-	if k.CreatedBy == "" {
-		k.CreatedBy = r.CreatorEmail
-	}
-	if k.CreatedBy == "" {
-		k.CreatedBy = "A former member"
 	}
 	return k
 }
@@ -354,16 +347,6 @@ func (db *DB) lockMembershipOrKey(ctx context.Context, tx *gorm.DB, workspaceID 
 		return db.lockKeyMembership(tx, k, workspaceID)
 	}
 	return db.lockMembership(ctx, tx, workspaceID)
-}
-
-// withKeyActor returns md with the acting key recorded, so the audit log
-// names the key, never a user, as the actor.
-func withKeyActor(md map[string]any, k *app.APIKey) map[string]any {
-	out := make(map[string]any, len(md)+2)
-	maps.Copy(out, md)
-	out["actor_api_key_id"] = k.ID
-	out["actor"] = k.Label()
-	return out
 }
 
 // actingKeyID returns the id of the key acting in ctx, or nil.

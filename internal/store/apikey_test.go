@@ -66,7 +66,7 @@ func TestAPIKeyService(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list) != 1 || !list[0].LastUsedAt.Equal(first) || list[0].CreatedBy != ada.Email {
+			if len(list) != 1 || !list[0].LastUsedAt.Equal(first) || list[0].CreatedBy() != ada.Email {
 				t.Fatalf("after 30s: %+v, want last used %v (written at most once a minute), by %s", list[0], first, ada.Email)
 			}
 			c.Add(31 * time.Second)
@@ -145,8 +145,8 @@ func TestAPIKeyService(t *testing.T) {
 			if err != nil {
 				t.Fatalf("key invites a member: %v", err)
 			}
-			if inv.InvitedBy != live.Label() || inv.InvitedByID != 0 {
-				t.Fatalf("InvitedBy=%q (user %d), want %q", inv.InvitedBy, inv.InvitedByID, live.Label())
+			if inv.InvitedBy() != live.Label() || inv.InvitedByID != 0 {
+				t.Fatalf("InvitedBy=%q (user %d), want %q", inv.InvitedBy(), inv.InvitedByID, live.Label())
 			}
 			entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: ws.ID, Action: app.ActionInviteSent, Limit: 1})
 			if err != nil {

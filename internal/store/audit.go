@@ -79,12 +79,7 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 		}
 	}
 	if k := app.APIKeyFromContext(ctx); k != nil {
-		// A key acts as the workspace: its label is the actor's name, so
-		// the entry reads "API key 'deploy bot' (atr_…) invited …".
-		e.Metadata = withKeyActor(e.Metadata, k)
-		if e.ActorID == 0 && e.ActorName == "" {
-			e.ActorName = k.Label()
-		}
+		e = e.ByAPIKey(k)
 	}
 	md := "{}"
 	if len(e.Metadata) > 0 {

@@ -34,8 +34,8 @@ func newBillingFixture(t *testing.T, db *store.DB) *billingFixture {
 	f.ws = ws
 	invites := store.NewInviteService(db)
 	token, hash := app.NewToken()
-	compose := func(inv *app.Invite) app.Email {
-		return app.Email{To: inv.Email, Subject: "Join", Text: "/invites/" + token, Ref: "invite"}
+	compose := func(inv *app.Invite) app.InviteEmail {
+		return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: "/invites/" + token, Ref: "invite"}}
 	}
 	if _, err := invites.CreateInvite(f.owner, app.NewInvite{WorkspaceID: ws.ID, Email: "admin@example.com", Role: app.RoleAdmin,
 		TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 10}, compose); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -31,8 +30,8 @@ type inviteRecord struct {
 func (inviteRecord) TableName() string { return "invites" }
 
 // inviteRow is an invite joined with its workspace, inviter and the latest
-// email sent for it (whose text, holding the accept link, is read only
-// while the email is undelivered: the link is shared by hand then).
+// email sent for it (whose share link, kept until the email is delivered,
+// is the accept link to pass on by hand).
 type inviteRow struct {
 	ID              int64
 	WorkspaceID     int64
@@ -48,7 +47,7 @@ type inviteRow struct {
 	InviterName     string
 	MailStatus      string
 	MailError       string
-	MailText        string
+	ShareLink       string
 	// The API key that sent the invite, if one did.
 	InviterKeyName   string
 	InviterKeyPrefix string
@@ -57,46 +56,24 @@ type inviteRow struct {
 func (r *inviteRow) toApp() *app.Invite {
 	inv := &app.Invite{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceName: r.WorkspaceName, WorkspaceSlug: r.WorkspaceSlug,
 		Email: r.Email, Role: app.Role(r.Role), Status: r.Status, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(),
-		Delivery: r.MailStatus, DeliveryError: r.MailError}
+		Delivery: r.MailStatus, DeliveryError: r.MailError, ShareLink: r.ShareLink,
+		InviterName: r.InviterName, InviterEmail: r.InviterEmail, InviterKeyName: r.InviterKeyName, InviterKeyPrefix: r.InviterKeyPrefix}
 	if r.InvitedByUserID != nil {
 		inv.InvitedByID = *r.InvitedByUserID
 	}
-	inv.InvitedBy = r.InviterName
-	if inv.InvitedBy == "" {
-		inv.InvitedBy = r.InviterEmail
-	}
-	if inv.InvitedBy == "" && r.InviterKeyPrefix != "" {
-		inv.InvitedBy = (&app.APIKey{Name: r.InviterKeyName, Prefix: r.InviterKeyPrefix}).Label()
-	}
-	if inv.InvitedBy == "" {
-		inv.InvitedBy = "A former member"
-	}
-	if r.MailStatus != app.OutboxSent {
-		inv.ShareLink = inviteLink(r.MailText)
-	}
 	return inv
-}
-
-// inviteLink finds the accept link in an invite email's text.
-func inviteLink(text string) string {
-	for _, f := range strings.Fields(text) {
-		if strings.Contains(f, "/invites/") && (strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://")) {
-			return f
-		}
-	}
-	return ""
 }
 
 const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
 	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
 	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
-	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(CASE WHEN o.status = 'sent' THEN '' ELSE o.text_body END, '') AS mail_text,
+	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(o.share_link, '') AS share_link,
 	COALESCE(k.name, '') AS inviter_key_name, COALESCE(k.prefix, '') AS inviter_key_prefix
 	FROM invites i
 	JOIN workspaces w ON w.id = i.workspace_id
 	LEFT JOIN users u ON u.id = i.invited_by_user_id
 	LEFT JOIN api_keys k ON k.id = i.invited_by_api_key_id
-	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE ref = 'invite:' || CAST(i.id AS TEXT))`
+	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE invite_id = i.id)`
 
 // InviteService implements app.InviteService.
 type InviteService struct {
@@ -138,7 +115,12 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			return err
 		}
 		now := s.db.now()
-		// An expired invite for the address is closed so the new one can stand.
+		// An expired invite for the address is closed so the new one can
+		// stand, and the links of its emails are forgotten.
+		if err := forgetShareLinks(tx, tx.Model(&inviteRecord{}).Select("id").
+			Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending)); err != nil {
+			return err
+		}
 		if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending).
 			Updates(map[string]any{"status": app.InviteRevoked, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("close expired invite: %w", err)
@@ -147,7 +129,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			Status: app.InvitePending, InvitedByUserID: optionalID(m.UserID), InvitedByAPIKeyID: actingKeyID(ctx), ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
 			if isUniqueViolation(err) {
-				return app.Errorf(app.ECONFLICT, "%s already has a pending invite.", in.Email)
+				return &app.InvitePendingError{Email: in.Email}
 			}
 			return fmt.Errorf("create invite: %w", err)
 		}
@@ -167,8 +149,8 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 }
 
 // queueInviteEmail reads the invite back with its workspace and inviter,
-// queues its email (Ref "invite:<id>") inside tx, and returns the invite
-// describing that new email.
+// queues its email (Ref "invite:<id>", with the accept link as its share
+// link) inside tx, and returns the invite describing that new email.
 func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
 	inv, err := s.findInvite(tx, "i.id = ?", id)
 	if err != nil {
@@ -177,12 +159,26 @@ func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.Comp
 	msg := compose(inv)
 	msg.Ref = fmt.Sprintf("invite:%d", id)
 	msg.LinkExpiresAt = inv.ExpiresAt
-	if err := s.db.enqueueEmail(tx, msg); err != nil {
+	r := s.db.newOutboxRecord(msg.Email)
+	r.InviteID, r.ShareLink = &id, msg.Link
+	if err := queueOutbox(tx, &r); err != nil {
 		return nil, err
 	}
 	// inv was read before this email existed: describe the new one.
-	inv.Delivery, inv.DeliveryError, inv.ShareLink = app.OutboxPending, "", inviteLink(msg.Text)
+	inv.Delivery, inv.DeliveryError, inv.ShareLink = app.OutboxPending, "", msg.Link
 	return inv, nil
+}
+
+// forgetShareLinks clears the share links of the emails of invites, an id
+// or a subquery of ids: their accept links no longer work (the invite was
+// resent, accepted, declined, revoked or closed as expired), so no one
+// should pass them on.
+func forgetShareLinks(tx *gorm.DB, invites any) error {
+	if err := tx.Model(&outboxRecord{}).Where("invite_id IN (?) AND share_link <> ''", invites).
+		Update("share_link", "").Error; err != nil {
+		return fmt.Errorf("forget share links: %w", err)
+	}
+	return nil
 }
 
 // checkInvitable refuses an address that is already a member or has a
@@ -194,7 +190,7 @@ func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email str
 		return fmt.Errorf("check membership: %w", err)
 	}
 	if members > 0 {
-		return app.Errorf(app.ECONFLICT, "%s is already a member of this workspace.", email)
+		return &app.Error{Code: app.ECONFLICT, Message: email + " is already a member of this workspace.", Field: "email"}
 	}
 	var pending int64
 	if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ? AND expires_at > ?",
@@ -202,7 +198,7 @@ func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email str
 		return fmt.Errorf("check invites: %w", err)
 	}
 	if pending > 0 {
-		return app.Errorf(app.ECONFLICT, "%s already has a pending invite. Resend it from the list below if the email went missing.", email)
+		return &app.InvitePendingError{Email: email}
 	}
 	return nil
 }
@@ -241,7 +237,7 @@ func (s *InviteService) findInvites(ctx context.Context, name string, args ...an
 		var r inviteRow
 		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
 			&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
-			&r.MailError, &r.MailText, &r.InviterKeyName, &r.InviterKeyPrefix); err != nil {
+			&r.MailError, &r.ShareLink, &r.InviterKeyName, &r.InviterKeyPrefix); err != nil {
 			return nil, fmt.Errorf("read invite: %w", err)
 		}
 		out = append(out, r.toApp())
@@ -357,6 +353,9 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 		if res.RowsAffected == 0 {
 			return app.Errorf(app.ECONFLICT, "This invite has already been accepted.")
 		}
+		if err := forgetShareLinks(tx, r.ID); err != nil {
+			return err
+		}
 		m := membershipRecord{WorkspaceID: r.WorkspaceID, UserID: u.ID, Role: r.Role, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).
 			Create(&m).Error; err != nil {
@@ -406,6 +405,9 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 		if res.RowsAffected == 0 {
 			return app.Errorf(app.ECONFLICT, "This invite is no longer pending.")
 		}
+		if err := forgetShareLinks(tx, r.ID); err != nil {
+			return err
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.WorkspaceID, ActorID: u.ID, Action: app.ActionInviteDeclined,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
 	})
@@ -443,6 +445,9 @@ func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID 
 			Updates(map[string]any{"status": app.InviteRevoked, "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("revoke invite: %w", err)
 		}
+		if err := forgetShareLinks(tx, r.ID); err != nil {
+			return err
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionInviteRevoked,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email}})
 	})
@@ -477,6 +482,9 @@ func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID 
 		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
 			"token_hash": tokenHash, "expires_at": expiresAt.UTC(), "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("resend invite: %w", err)
+		}
+		if err := forgetShareLinks(tx, r.ID); err != nil {
+			return err
 		}
 		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
 			return err

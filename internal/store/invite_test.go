@@ -62,7 +62,7 @@ func TestInviteService_CreateInvite(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := app.Invite{ID: inv.ID, WorkspaceID: ws.ID, WorkspaceName: "Acme", WorkspaceSlug: "acme", Email: "new@example.com",
-				Role: app.RoleAdmin, Status: app.InvitePending, InvitedByID: ada.ID, InvitedBy: ada.Email,
+				Role: app.RoleAdmin, Status: app.InvitePending, InvitedByID: ada.ID, InviterEmail: ada.Email,
 				ExpiresAt: c.Now().Add(app.InviteTTL), CreatedAt: c.Now(), Delivery: app.OutboxPending,
 				ShareLink: "http://x.test/invites/" + tok}
 			if inv.ID == 0 || *inv != want {

@@ -25,6 +25,10 @@ type outboxRecord struct {
 	SentAt        *time.Time
 	// TokenExpiresAt is when the link in the body expires (nil: no link).
 	TokenExpiresAt *time.Time
+	// InviteID is the invite an invite email is about; ShareLink is its
+	// accept link, kept (like the bodies) until the email is delivered.
+	InviteID  *int64
+	ShareLink string
 }
 
 func (outboxRecord) TableName() string { return "mail_outbox" }
@@ -44,6 +48,12 @@ func (r *outboxRecord) toApp() *app.OutboxMessage {
 
 // enqueueEmail stores msg for delivery inside tx.
 func (db *DB) enqueueEmail(tx *gorm.DB, msg app.Email) error {
+	r := db.newOutboxRecord(msg)
+	return queueOutbox(tx, &r)
+}
+
+// newOutboxRecord returns the outbox row of msg, due now.
+func (db *DB) newOutboxRecord(msg app.Email) outboxRecord {
 	now := db.now()
 	r := outboxRecord{ToAddr: msg.To, Subject: msg.Subject, TextBody: msg.Text, HTMLBody: msg.HTML,
 		Ref: msg.Ref, Status: app.OutboxPending, NextAttemptAt: now, CreatedAt: now}
@@ -51,7 +61,12 @@ func (db *DB) enqueueEmail(tx *gorm.DB, msg app.Email) error {
 		at := msg.LinkExpiresAt.UTC().Truncate(time.Microsecond)
 		r.TokenExpiresAt = &at
 	}
-	if err := tx.Create(&r).Error; err != nil {
+	return r
+}
+
+// queueOutbox inserts r inside tx.
+func queueOutbox(tx *gorm.DB, r *outboxRecord) error {
+	if err := tx.Create(r).Error; err != nil {
 		return fmt.Errorf("queue email: %w", err)
 	}
 	return nil
@@ -98,13 +113,14 @@ func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease
 	return out, nil
 }
 
-// MarkEmailSent records a delivery and clears the stored bodies: they may
-// hold a sign-in or invite link, which should not outlive its delivery.
+// MarkEmailSent records a delivery and clears the stored bodies and share
+// link: they may hold a sign-in or invite link, which should not outlive
+// its delivery.
 func (s *OutboxService) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
 	at = at.UTC().Truncate(time.Microsecond)
 	err := s.db.gorm.WithContext(ctx).Model(&outboxRecord{}).Where("id = ?", id).
 		Updates(map[string]any{"status": app.OutboxSent, "sent_at": at, "last_error": "", "text_body": "", "html_body": "",
-			"attempts": gorm.Expr("attempts + 1")}).Error
+			"share_link": "", "attempts": gorm.Expr("attempts + 1")}).Error
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)
 	}

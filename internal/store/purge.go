@@ -23,8 +23,8 @@ type Purged struct {
 	Sessions    int64
 	LoginTokens int64
 	SentMail    int64
-	// FailedMailBodies counts undeliverable messages whose bodies were
-	// cleared because the link they carried has expired.
+	// FailedMailBodies counts undeliverable messages whose bodies (and
+	// share link) were cleared because the link they carried has expired.
 	FailedMailBodies int64
 	// InviteSends counts invite-mail records past the limits' window.
 	InviteSends int64
@@ -59,9 +59,9 @@ func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 	// Mail without a recorded expiry (no link, or queued before expiries
 	// were recorded) is cleared after InviteTTL, the longest a link lives.
 	res = g.Model(&outboxRecord{}).
-		Where("status = ? AND (text_body <> '' OR html_body <> '')", app.OutboxFailed).
+		Where("status = ? AND (text_body <> '' OR html_body <> '' OR share_link <> '')", app.OutboxFailed).
 		Where(g.Where("token_expires_at <= ?", now).Or("token_expires_at IS NULL AND created_at <= ?", now.Add(-app.InviteTTL))).
-		Updates(map[string]any{"text_body": "", "html_body": ""})
+		Updates(map[string]any{"text_body": "", "html_body": "", "share_link": ""})
 	if res.Error != nil {
 		return p, fmt.Errorf("clear failed mail: %w", res.Error)
 	}

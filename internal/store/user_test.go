@@ -184,7 +184,7 @@ func TestUserService_DeleteUser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Status != app.InvitePending || got.InvitedByID != 0 || got.InvitedBy != "A former member" {
+			if got.Status != app.InvitePending || got.InvitedByID != 0 || got.InvitedBy() != "A former member" {
 				t.Fatalf("invite=%+v, want pending from a former member", got)
 			}
 		})

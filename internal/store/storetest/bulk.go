@@ -134,9 +134,9 @@ func Bulk(tb testing.TB, db *store.DB, v Volume) Sample {
 				small[i%len(small)], i, tag, tag, i, b.ts(later), b.ts(b.now), b.ts(b.now))
 		})
 	}
-	b.rows("mail_outbox (to_addr, subject, text_body, ref, status, next_attempt_at, created_at)", v.Mail, func(i int) string {
+	b.rows("mail_outbox (to_addr, subject, text_body, ref, invite_id, status, next_attempt_at, created_at)", v.Mail, func(i int) string {
 		status := []string{"sent", "sent", "sent", "failed", "pending"}[i%5]
-		return fmt.Sprintf("('to%d@example.com', 'Hello', 'Body', 'invite:%d', '%s', %s, %s)", i, i+1, status,
+		return fmt.Sprintf("('to%d@example.com', 'Hello', 'Body', 'invite:%d', %d, '%s', %s, %s)", i, i+1, i+1, status,
 			b.ts(b.now.Add(time.Duration(i%100-50)*time.Minute)), b.ts(b.now))
 	})
 	b.rows("stripe_events (id, type, created_at, received_at, status, payload)", v.StripeEvents, func(i int) string {
