@@ -70,14 +70,34 @@ type BillingUpdate struct {
 	TieByEventID bool
 }
 
-// PlanFor returns the plan a subscription status grants.
-func PlanFor(status string) string {
+// ProStatus reports whether a subscription status grants Pro: active,
+// trialing, or past_due (Stripe is retrying a failed payment, and access
+// stays meanwhile). It is the one list of the statuses that count as Pro.
+func ProStatus(status string) bool {
 	switch status {
 	case SubActive, SubTrialing, SubPastDue:
+		return true
+	}
+	return false
+}
+
+// PlanFor returns the plan a subscription status grants.
+func PlanFor(status string) string {
+	if ProStatus(status) {
 		return PlanPro
 	}
 	return PlanFree
 }
+
+// HasLiveSubscription reports whether w has a subscription that still
+// grants Pro: it must be cancelled before the workspace can be deleted,
+// and a second checkout is refused.
+func (w *Workspace) HasLiveSubscription() bool {
+	return ProStatus(w.SubscriptionStatus) && w.StripeSubscriptionID != ""
+}
+
+// IsPro reports whether w is on Pro in good standing.
+func (w *Workspace) IsPro() bool { return w.Plan == PlanPro && ProStatus(w.SubscriptionStatus) }
 
 // BillingService keeps workspaces' billing state. Webhook application runs
 // without a principal (Stripe is the caller); the others act as the

@@ -197,11 +197,10 @@ type PlanLimits struct {
 // subscription is in good standing (past_due keeps access), the free
 // limit otherwise. 0 means unlimited.
 func (l PlanLimits) Seats(ws *Workspace) int {
-	if ws.Plan == PlanPro {
-		switch ws.SubscriptionStatus {
-		case "", "active", "trialing", "past_due":
-			return l.ProSeats
-		}
+	// A Pro workspace with no status yet (set by an operator, or seeded)
+	// has Pro's seats too.
+	if ws.IsPro() || ws.Plan == PlanPro && ws.SubscriptionStatus == "" {
+		return l.ProSeats
 	}
 	return l.FreeSeats
 }

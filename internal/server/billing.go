@@ -34,7 +34,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",
-		IsPro:      app.PlanFor(ws.SubscriptionStatus) == app.PlanPro && ws.Plan == app.PlanPro,
+		IsPro:      ws.IsPro(),
 		PriceLabel: s.Config.ProPlanPriceLabel,
 	}
 	switch ws.SubscriptionStatus {
@@ -77,7 +77,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Billing is not configured on this server.")
 		return
 	}
-	if app.PlanFor(sc.ws.SubscriptionStatus) == app.PlanPro && sc.ws.StripeSubscriptionID != "" {
+	if sc.ws.HasLiveSubscription() {
 		s.setFlash(w, "info", "This workspace already has a subscription. Use Manage billing to change it.")
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return

@@ -37,7 +37,7 @@ func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request)
 // when billing is on, the demo downgrade on a development server without
 // it, else the billing page.
 func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettingsView) {
-	if app.PlanFor(ws.SubscriptionStatus) != app.PlanPro || ws.StripeSubscriptionID == "" {
+	if !ws.HasLiveSubscription() {
 		return
 	}
 	switch {

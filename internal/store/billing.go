@@ -243,7 +243,7 @@ func admit(ws *billingStateRecord, eventID string, upd *app.BillingUpdate) strin
 	}
 	// A customer can hold an old subscription (ending) beside the current
 	// one: news of another subscription only takes over when it grants Pro.
-	if upd.Status != "" && otherSub && ws.StripeSubscriptionID != "" && app.PlanFor(upd.Status) != app.PlanPro {
+	if upd.Status != "" && otherSub && ws.StripeSubscriptionID != "" && !app.ProStatus(upd.Status) {
 		return app.EventStale
 	}
 	switch app.OrderBillingUpdate(upd, eventID, ws.mark()) {

@@ -376,10 +376,10 @@ func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, workspaceID int6
 		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
 			return notFound(err, "Workspace not found.", "find workspace")
 		}
-		if app.PlanFor(r.SubscriptionStatus) == app.PlanPro && r.StripeSubscriptionID != "" {
+		if r.toApp().HasLiveSubscription() {
 			// Deleting it would leave Stripe charging for a workspace that
-			// no longer exists.
-			return app.Errorf(app.ECONFLICT, "This workspace has an active subscription. Cancel it in Billing → Manage billing first, then delete the workspace.")
+			// no longer exists. The server says how to cancel it.
+			return app.Errorf(app.ECONFLICT, "This workspace has an active subscription; it must be cancelled before the workspace can be deleted.")
 		}
 		if err := tx.Delete(&workspaceRecord{}, workspaceID).Error; err != nil {
 			return fmt.Errorf("delete workspace: %w", err)
