@@ -22,15 +22,14 @@ func ParseRole(s string) (Role, error) {
 	return "", Errorf(EINVALID, "Choose a role: owner, admin or member.")
 }
 
-// rank orders roles: higher is more powerful; unknown roles rank 0.
+// rank orders roles by their place in Roles: higher is more powerful;
+// unknown roles rank 0. The members page's SQL order is built from the
+// same list (store.memberRank).
 func (r Role) rank() int {
-	switch r {
-	case RoleOwner:
-		return 3
-	case RoleAdmin:
-		return 2
-	case RoleMember:
-		return 1
+	for i, role := range Roles {
+		if r == role {
+			return len(Roles) - i
+		}
 	}
 	return 0
 }

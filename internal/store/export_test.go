@@ -159,3 +159,6 @@ func (db *DB) ReadInsideTransaction(ctx context.Context, hash string) (inside, a
 	err = db.queryRow(ctx, nil, qLoginToken, hash).Scan(&id, &h, &after, &next, &created, &expires, &used)
 	return inside, after, err
 }
+
+// MemberRank is the members page's SQL order of the roles.
+func MemberRank() string { return memberRank }

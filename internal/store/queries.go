@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"atrium/internal/app"
 )
 
 // The store's rule for talking to the database:
@@ -66,7 +68,17 @@ const (
 
 // memberRank orders roles on the members page; the expression matches
 // memberships_workspace_rank_idx (migration 00004) word for word.
-const memberRank = "(CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END)"
+// It is built from app.Roles, the one order of the roles.
+var memberRank = func() string {
+	var b strings.Builder
+	b.WriteString("(CASE m.role")
+	last := len(app.Roles) - 1
+	for i, r := range app.Roles[:last] {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", r, i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END)", last)
+	return b.String()
+}()
 
 // hotQueries are the hot statements by name, built once; auditQueryName
 // names the audit log's, one per filter combination.
