@@ -28,15 +28,8 @@ func runAudit(ctx context.Context, args []string, env config.Env, stdout, stderr
 	format := fs.String("format", app.ExportCSV, "export `format`: csv or jsonl")
 	since := fs.String("since", "", "export entries from this `date` on (YYYY-MM-DD)")
 	until := fs.String("until", "", "export entries up to and including this `date` (YYYY-MM-DD)")
-	if len(args) == 0 {
-		return usagef("audit needs an action: verify, head, prune or export")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "help" {
-		fs.Usage()
-		return nil
-	}
-	if err := parseFlags(fs, rest); err != nil {
+	action, err := parseAction(fs, args, "an action: verify, head, prune or export")
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

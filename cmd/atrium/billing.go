@@ -21,15 +21,8 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 		"  sync    re-read the workspace's subscription from Stripe and repair the local state\n"+
 		"  replay  apply a stored webhook event again (it never rolls back newer state)", stderr)
 	slug := fs.String("workspace", "", "the `slug` of the workspace to sync")
-	if len(args) == 0 {
-		return usagef("billing needs an action: sync or replay")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "help" {
-		fs.Usage()
-		return nil
-	}
-	if err := parseFlags(fs, rest); err != nil {
+	action, err := parseAction(fs, args, "an action: sync or replay")
+	if err != nil {
 		return err
 	}
 	switch {

@@ -165,6 +165,22 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseAction reads the action word a command starts with, then the flags
+// after it. "help" (or -h) prints the command's usage and returns
+// flag.ErrHelp; a missing action is a usage error saying what the command
+// needs.
+func parseAction(fs *flag.FlagSet, args []string, needs string) (string, error) {
+	if len(args) == 0 {
+		return "", usagef("%s needs %s", fs.Name(), needs)
+	}
+	action := args[0]
+	if action == "-h" || action == "--help" || action == "help" {
+		fs.Usage()
+		return "", flag.ErrHelp
+	}
+	return action, parseFlags(fs, args[1:])
+}
+
 // loadConfig loads and validates the configuration, printing every problem
 // on its own line.
 func loadConfig(env config.Env, stderr io.Writer) (*config.Config, error) {

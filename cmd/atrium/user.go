@@ -26,15 +26,8 @@ func runUser(ctx context.Context, args []string, env config.Env, stdout, stderr 
 	email := fs.String("email", "", "the user's `email` address")
 	signOut := fs.Bool("sign-out", false, "also end every session of the user: do it when the account may be compromised")
 	reason := fs.String("reason", "", "why, for the audit log and the user's email (`text`, at most 200 characters), e.g. the ticket")
-	if len(args) == 0 {
-		return usagef("user needs an action: reset-2fa")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "help" {
-		fs.Usage()
-		return nil
-	}
-	if err := parseFlags(fs, rest); err != nil {
+	action, err := parseAction(fs, args, "an action: reset-2fa")
+	if err != nil {
 		return err
 	}
 	switch {
