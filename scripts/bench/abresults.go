@@ -70,8 +70,8 @@ func (res *abResults) print(w io.Writer) {
 	fmt.Fprintf(w, "\nA/B on %s, %s data set, %d cores, %d connections, %d rounds of %gs per scenario and binary (ABBA)\n",
 		res.DB, res.Volume, res.Cores, res.Connections, res.Rounds, res.Seconds)
 	fmt.Fprintf(w, "A (old): %s, schema %s\nB (new): %s, schema %s\n\n", res.A.Bin, res.A.Schema, res.B.Bin, res.B.Schema)
-	fmt.Fprintf(w, "%-15s %9s %9s %6s %10s %10s %7s %8s %8s %7s %s\n", "scenario", "A req/s", "B req/s", "B/A",
-		"A µs CPU", "B µs CPU", "B/A", "A p99", "B p99", "errors", "")
+	fmt.Fprintf(w, "%-15s %9s %9s %6s %10s %10s %7s %8s %8s %7s\n", "scenario", "A req/s", "B req/s", "B/A",
+		"A µs CPU", "B µs CPU", "B/A", "A p99", "B p99", "errors")
 	for _, r := range res.Scenarios {
 		note := ""
 		if r.slower() {
@@ -82,9 +82,10 @@ func (res *abResults) print(w io.Writer) {
 				note = strings.TrimSpace(note + " NOT exactly once")
 			}
 		}
-		fmt.Fprintf(w, "%-15s %9.0f %9.0f %6.2f %10.1f %10.1f %7.2f %8.2f %8.2f %7s %s\n", r.Name, r.A.RPS, r.B.RPS,
+		line := fmt.Sprintf("%-15s %9.0f %9.0f %6.2f %10.1f %10.1f %7.2f %8.2f %8.2f %7s %s", r.Name, r.A.RPS, r.B.RPS,
 			r.Ratio, r.A.CPUUSPerReq, r.B.CPUUSPerReq, r.CPURatio, r.A.P99MS, r.B.P99MS,
 			fmt.Sprintf("%d/%d", r.A.Errors, r.B.Errors), note)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(w, "\nA: ready in %d ms, peak RSS %.1f MB; B: ready in %d ms, peak RSS %.1f MB\n",
 		res.A.ReadyMS, res.A.PeakRSSMB, res.B.ReadyMS, res.B.PeakRSSMB)
