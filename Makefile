@@ -53,8 +53,8 @@ test: ## the full suite: vet, templ drift, unit, store, HTTP and browser tests (
 test-short: ## quick tests only (no browser)
 	$(GO) test -short ./...
 
-bench: build ## load test over HTTP on the large data set vs a bare net/http server (BENCH_DB, BENCH_SECONDS)
-	$(GO) run ./scripts/bench -bin bin/atrium
+bench: build ## load test over HTTP on the large data set vs a bare net/http server (BENCH_DB, BENCH_SECONDS); VS=old-binary: A/B
+	$(GO) run ./scripts/bench -bin bin/atrium $(if $(VS),-vs $(VS))
 
 bench-micro: ## in-process benchmarks: every signed-in page against a bare handler, as ratios
 	scripts/bench.sh

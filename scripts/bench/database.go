@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,14 +23,27 @@ import (
 	"atrium/internal/store/demo"
 )
 
+// dataSet names the data set one binary runs on: the binary that seeds and
+// migrates it, what its cache is keyed by beyond the seed's version and
+// the volume ("" in the normal mode; the binary's newest migration in an
+// A/B run) and the suffix of its working copy ("" or the side, a or b).
+type dataSet struct {
+	bin  string
+	key  string
+	side string
+}
+
 // prepareDatabase returns the DATABASE_URL of a fresh working copy of the
 // seeded data set. The seeded original is cached, named by the seed's
-// version and the volume: a SQLite file in the bench folder, or a Postgres
-// database that serves as the template of the working one.
-func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string, error) {
+// version, the volume and ds.key: a SQLite file in the bench folder, or a
+// Postgres database that serves as the template of the working one.
+func prepareDatabase(ctx context.Context, o *options, ds dataSet, stdout io.Writer) (string, error) {
 	name := fmt.Sprintf("seed-v%d-%s", demo.VolumeVersion, o.volume.Name)
+	if ds.key != "" {
+		name += "-" + ds.key
+	}
 	if o.db == store.Postgres {
-		return preparePostgres(ctx, o, strings.ReplaceAll(o.pgPrefix+"_"+name, "-", "_"), stdout)
+		return preparePostgres(ctx, o, ds, strings.ReplaceAll(o.pgPrefix+"_"+name, "-", "_"), stdout)
 	}
 	cache := filepath.Join(o.dir, "atrium-"+name+".db")
 	if _, err := os.Stat(cache); err == nil {
@@ -41,7 +58,7 @@ func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string,
 	if _, err := os.Stat(cache); errors.Is(err, os.ErrNotExist) {
 		tmp := cache + ".tmp"
 		removeSQLite(tmp)
-		if err := seed(ctx, o, "sqlite:"+tmp, stdout); err != nil {
+		if err := seed(ctx, o, ds.bin, "sqlite:"+tmp, stdout); err != nil {
 			return "", err
 		}
 		if err := os.Rename(tmp, cache); err != nil {
@@ -51,11 +68,14 @@ func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string,
 		return "", err
 	} else {
 		fmt.Fprintf(stdout, "bench: reusing the cached data set %s\n", cache)
-		if err := migrate(ctx, o, "sqlite:"+cache); err != nil {
+		if err := migrate(ctx, ds.bin, "sqlite:"+cache); err != nil {
 			return "", err
 		}
 	}
 	work := filepath.Join(o.dir, "run-"+o.volume.Name+".db")
+	if ds.side != "" {
+		work = filepath.Join(o.dir, "run-"+o.volume.Name+"-"+ds.side+".db")
+	}
 	removeSQLite(work)
 	if err := copyFile(cache, work); err != nil {
 		return "", fmt.Errorf("copy the data set: %w", err)
@@ -70,10 +90,10 @@ func prepareDatabase(ctx context.Context, o *options, stdout io.Writer) (string,
 }
 
 // seed runs "atrium seed --volume" on dbURL with the binary under test.
-func seed(ctx context.Context, o *options, dbURL string, stdout io.Writer) error {
-	fmt.Fprintf(stdout, "bench: seeding the %s data set (cached for later runs)\n", o.volume.Name)
+func seed(ctx context.Context, o *options, bin, dbURL string, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "bench: seeding the %s data set with %s (cached for later runs)\n", o.volume.Name, bin)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, o.bin, "--env-file", "", "seed", "--volume", o.volume.Name)
+	cmd := exec.CommandContext(ctx, bin, "--env-file", "", "seed", "--volume", o.volume.Name)
 	cmd.Env = append(baseEnv(), "APP_ENV=development", "DATABASE_URL="+dbURL)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
 	if err := cmd.Run(); err != nil {
@@ -109,8 +129,8 @@ func sessionsExpiring(ctx context.Context, dbURL string, stdout io.Writer) (bool
 // migrate brings a cached data set up to the binary's schema, so that the
 // server under test never spends its start-up applying migrations (the
 // cache is keyed by the seed's version, not the schema's).
-func migrate(ctx context.Context, o *options, dbURL string) error {
-	cmd := exec.CommandContext(ctx, o.bin, "--env-file", "", "migrate", "up")
+func migrate(ctx context.Context, bin, dbURL string) error {
+	cmd := exec.CommandContext(ctx, bin, "--env-file", "", "migrate", "up")
 	cmd.Env = append(baseEnv(), "APP_ENV=development", "DATABASE_URL="+dbURL)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("atrium migrate up on the cached data set: %w\n%s", err, out)
@@ -155,7 +175,7 @@ func copyFile(from, to string) error {
 // preparePostgres seeds database cache once (under a temporary name, so a
 // failed seed is never cached) and creates the working database run from
 // it as a template.
-func preparePostgres(ctx context.Context, o *options, cache string, stdout io.Writer) (string, error) {
+func preparePostgres(ctx context.Context, o *options, ds dataSet, cache string, stdout io.Writer) (string, error) {
 	admin, err := sql.Open("pgx", o.pgURL)
 	if err != nil {
 		return "", err
@@ -183,7 +203,7 @@ func preparePostgres(ctx context.Context, o *options, cache string, stdout io.Wr
 		if err := recreate(ctx, admin, tmp, ""); err != nil {
 			return "", err
 		}
-		if err := seed(ctx, o, withDatabase(o.pgURL, tmp), stdout); err != nil {
+		if err := seed(ctx, o, ds.bin, withDatabase(o.pgURL, tmp), stdout); err != nil {
 			return "", err
 		}
 		if _, err := admin.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", tmp, cache)); err != nil {
@@ -191,11 +211,14 @@ func preparePostgres(ctx context.Context, o *options, cache string, stdout io.Wr
 		}
 	} else {
 		fmt.Fprintf(stdout, "bench: reusing the cached data set in database %s\n", cache)
-		if err := migrate(ctx, o, withDatabase(o.pgURL, cache)); err != nil {
+		if err := migrate(ctx, ds.bin, withDatabase(o.pgURL, cache)); err != nil {
 			return "", err
 		}
 	}
 	work := cache + "_run"
+	if ds.side != "" {
+		work += "_" + ds.side
+	}
 	if err := recreate(ctx, admin, work, cache); err != nil {
 		return "", err
 	}
@@ -237,4 +260,42 @@ func openStore(ctx context.Context, dbURL string) (*store.DB, error) {
 		return store.Open(ctx, store.SQLite, path, store.Options{MaxOpenConns: 2})
 	}
 	return store.Open(ctx, store.Postgres, dbURL, store.Options{MaxOpenConns: 2})
+}
+
+var migrationLine = regexp.MustCompile(`(?m)^\s+(?:applied|pending)\s+(\d+)\s`)
+
+// schemaKey names a binary's schema for the cache of its data set: "m" and
+// its newest migration's number, read from "atrium migrate status" on a
+// scratch SQLite file, so that binaries with the same migrations share a
+// data set and a binary with more never migrates one another still uses;
+// where the status cannot be read, "bin-" and the start of the binary's
+// SHA-256.
+func schemaKey(ctx context.Context, bin, dir string) (string, error) {
+	scratch, err := os.MkdirTemp(dir, "probe-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(scratch)
+	cmd := exec.CommandContext(ctx, bin, "--env-file", "", "migrate", "status")
+	cmd.Env = append(baseEnv(), "APP_ENV=development", "DATABASE_URL=sqlite:"+filepath.Join(scratch, "probe.db"))
+	out, err := cmd.CombinedOutput()
+	newest := -1
+	for _, m := range migrationLine.FindAllStringSubmatch(string(out), -1) {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > newest {
+			newest = n
+		}
+	}
+	if err == nil && newest >= 0 {
+		return fmt.Sprintf("m%05d", newest), nil
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return "", err
+	}
+	return "bin-" + hex.EncodeToString(sum.Sum(nil))[:12], nil
 }

@@ -7,6 +7,11 @@
 // Usage: go run ./scripts/bench [flags]; "make bench" builds the binary
 // first. BENCH_DB=postgres runs on TEST_DATABASE_URL; BENCH_SECONDS sets
 // the seconds per scenario (default 8).
+//
+// With -vs OLD it compares two builds instead: each seeds and migrates its
+// own data set, both serve at once, and every scenario alternates them for
+// -rounds rounds; the report gives each one's median req/s, the ratio
+// new/old and the server CPU time per request (see ab.go).
 package main
 
 import (
@@ -43,11 +48,13 @@ func main() {
 // options are the harness's settings, from flags and the environment.
 type options struct {
 	bin       string
+	vs        string // the old binary of an A/B run ("" in the normal mode)
+	rounds    int    // A/B rounds per scenario
 	db        string // store.SQLite or store.Postgres
 	pgURL     string // TEST_DATABASE_URL, for postgres
 	pgPrefix  string // names the cached and working Postgres databases
 	volume    demo.Volume
-	seconds   time.Duration // per scenario: half baseline, half Atrium, alternated
+	seconds   time.Duration // per scenario: half baseline, half Atrium, alternated; per round and binary in an A/B run
 	conns     int
 	dir       string
 	out       string
@@ -60,7 +67,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := &options{}
-	fs.StringVar(&o.bin, "bin", "bin/atrium", "the atrium `binary` to run")
+	fs.StringVar(&o.bin, "bin", "bin/atrium", "the atrium `binary` to run (the new one, B, of an A/B run)")
+	fs.StringVar(&o.vs, "vs", "", "A/B mode: the old atrium `binary` (A) to compare -bin with, instead of the bare server")
+	fs.IntVar(&o.rounds, "rounds", 3, "A/B mode: `rounds` per scenario, each running A and B for -seconds (ABBA order)")
 	fs.StringVar(&o.db, "db", or(getenv("BENCH_DB"), store.SQLite), "`database`: sqlite or postgres (TEST_DATABASE_URL); default $BENCH_DB")
 	fs.StringVar(&o.pgPrefix, "pg-prefix", "atrium_bench", "`prefix` of the Postgres databases the harness creates")
 	volume := fs.String("volume", "large", "data set `size`: small or large")
@@ -85,6 +94,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		*seconds = f
 	}
 	o.seconds = time.Duration(*seconds * float64(time.Second))
+	if o.seconds <= 0 {
+		return nil, fmt.Errorf("-seconds %g: expected a positive number of seconds", *seconds)
+	}
+	if o.rounds < 1 {
+		return nil, fmt.Errorf("-rounds %d: expected at least one round", o.rounds)
+	}
 	v, err := demo.FindVolume(*volume)
 	if err != nil {
 		return nil, err
@@ -101,10 +116,14 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return nil, fmt.Errorf("unknown database %q: expected sqlite or postgres", o.db)
 	}
 	if o.out == "" {
-		o.out = filepath.Join(o.dir, "results.json")
-		if o.db == store.Postgres {
-			o.out = filepath.Join(o.dir, "results-postgres.json")
+		name := "results"
+		if o.vs != "" {
+			name = "ab"
 		}
+		if o.db == store.Postgres {
+			name += "-postgres"
+		}
+		o.out = filepath.Join(o.dir, name+".json")
 	}
 	if *only != "" {
 		o.scenarios = strings.Split(*only, ",")
@@ -140,15 +159,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(o.bin); err != nil {
-		return fmt.Errorf("no atrium binary at %s (run 'make bench', or go build -o %s ./cmd/atrium): %w", o.bin, o.bin, err)
+	for _, bin := range []string{o.bin, o.vs} {
+		if _, err := os.Stat(bin); bin != "" && err != nil {
+			return fmt.Errorf("no atrium binary at %s (run 'make bench', or go build -o %s ./cmd/atrium): %w", bin, bin, err)
+		}
 	}
 	if err := os.MkdirAll(o.dir, 0o750); err != nil {
 		return err
 	}
+	if o.vs != "" {
+		return runAB(ctx, o, scenarios, stdout)
+	}
 	fmt.Fprintf(stdout, "bench: %s, %s data set (version %d), %s per scenario, %d connections, %d cores\n",
 		o.db, o.volume.Name, demo.VolumeVersion, o.seconds, o.conns, runtime.NumCPU())
-	dbURL, err := prepareDatabase(ctx, o, stdout)
+	dbURL, err := prepareDatabase(ctx, o, dataSet{bin: o.bin}, stdout)
 	if err != nil {
 		return err
 	}

@@ -17,12 +17,17 @@ func TestParseOptions(t *testing.T) {
 		db      string
 		seconds time.Duration
 		out     string
+		rounds  int
 	}{
 		{name: "Defaults", db: "sqlite", seconds: 8 * time.Second, out: "bench/results.json"},
 		{name: "Environment", env: map[string]string{"BENCH_DB": "postgres", "BENCH_SECONDS": "2.5", "TEST_DATABASE_URL": "postgres://x/y"},
 			db: "postgres", seconds: 2500 * time.Millisecond, out: "bench/results-postgres.json"},
 		{name: "FlagOverEnvironment", args: []string{"-seconds", "1", "-dir", "d"}, env: map[string]string{"BENCH_SECONDS": "20"},
 			db: "sqlite", seconds: time.Second, out: "d/results.json"},
+		{name: "ABDefaults", args: []string{"-vs", "/tmp/atrium-old"}, db: "sqlite", seconds: 8 * time.Second, out: "bench/ab.json", rounds: 3},
+		{name: "ABPostgres", args: []string{"-vs", "old", "-rounds", "5", "-db", "postgres"}, env: map[string]string{"TEST_DATABASE_URL": "postgres://x/y"},
+			db: "postgres", seconds: 8 * time.Second, out: "bench/ab-postgres.json", rounds: 5},
+		{name: "NoRounds", args: []string{"-vs", "old", "-rounds", "0"}, wantErr: "-rounds 0"},
 		{name: "PostgresWithoutURL", env: map[string]string{"BENCH_DB": "postgres"}, wantErr: "needs TEST_DATABASE_URL"},
 		{name: "BadSeconds", env: map[string]string{"BENCH_SECONDS": "soon"}, wantErr: `BENCH_SECONDS="soon"`},
 		{name: "UnknownVolume", args: []string{"-volume", "huge"}, wantErr: `Unknown volume "huge"`},
@@ -39,6 +44,9 @@ func TestParseOptions(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.rounds != 0 && o.rounds != c.rounds {
+				t.Errorf("rounds=%d, want %d", o.rounds, c.rounds)
 			}
 			if o.db != c.db || o.seconds != c.seconds || o.out != c.out || o.conns != 32 || o.volume.Name != "large" {
 				t.Errorf("db=%q seconds=%v out=%q conns=%d volume=%q; want %q, %v, %q, 32, large",

@@ -77,11 +77,14 @@ func (r scenarioResult) met() bool {
 	return ok
 }
 
-func (res *results) write(path string) error {
+func (res *results) write(path string) error { return writeJSON(path, res) }
+
+// writeJSON writes v to path as indented JSON, making its folder.
+func writeJSON(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
