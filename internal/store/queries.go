@@ -26,9 +26,40 @@ import (
 // and no copies of them.
 type hotQuery struct {
 	SQL string
+	// PostgresSQL, when set, is the statement's text on PostgreSQL: a
+	// locking read (FOR UPDATE) that SQLite, whose write transactions
+	// hold the whole database, has no syntax or use for.
+	PostgresSQL string
 	// BoundedSort names the small set a sort outside an index is allowed
 	// on (e.g. "one user's workspaces"); "" allows none.
 	BoundedSort string
+	// WholeTable says why the statement may read a whole table (and sort
+	// what it reads): an operator's check or a maintenance job, never a
+	// page view; "" allows none.
+	WholeTable string
+	// NoPlan says why the plan test skips the statement (a function call
+	// that writes); "" for every read.
+	NoPlan string
+}
+
+// text returns the statement's SQL on dialect.
+func (q hotQuery) text(dialect string) string {
+	if dialect == Postgres && q.PostgresSQL != "" {
+		return q.PostgresSQL
+	}
+	return q.SQL
+}
+
+// addQueries adds a noun's catalogued statements to the catalog q,
+// panicking on a name taken twice (a programming error every test run
+// catches).
+func addQueries(q map[string]hotQuery, more map[string]hotQuery) {
+	for name, e := range more {
+		if _, dup := q[name]; dup {
+			panic("store: hot query " + name + " catalogued twice")
+		}
+		q[name] = e
+	}
 }
 
 // The names of the hot queries. Fixed values are written into their SQL
@@ -294,6 +325,9 @@ var catalogSQL = func() map[string]bool {
 	set := make(map[string]bool, len(hotQueries)+len(auditQueries))
 	for _, q := range hotQueries {
 		set[q.SQL] = true
+		if q.PostgresSQL != "" {
+			set[q.PostgresSQL] = true
+		}
 	}
 	for _, q := range auditQueries {
 		set[q] = true
