@@ -49,6 +49,28 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_head_id":          {ws},
 		"audit_actor_by_email":   {ws, "user-1@example.test"},
 		"two_factor_of_user":     {now, s.UserID},
+		// The reads outside the pages: sign-in, two-factor, billing, jobs,
+		// operator checks and the audit log's maintenance.
+		"user_by_id":              {s.UserID},
+		"user_by_email":           {s.Email},
+		"user_by_webauthn_handle": {"no-such-handle"},
+		"session_by_hash":         {s.SessionHash},
+		"live_sessions_of_user":   {s.UserID, now},
+		"factor_count":            {s.UserID, s.UserID},
+		"factors_left":            {s.UserID, s.UserID},
+		"pending_sign_in_user":    {now, s.UserID},
+		"totp_of_user":            {s.UserID},
+		"totp_confirmed_of_user":  {s.UserID},
+		"totp_apps":               {},
+		"totp_newest":             {},
+		"recovery_codes_left":     {s.UserID},
+		"recovery_code_spent":     {s.UserID, "no-such-hash"},
+		"passkeys_of_user":        {s.UserID},
+		"passkey_of_user":         {int64(1), s.UserID},
+		"passkey_count":           {s.UserID},
+		"passkey_handle":          {s.UserID},
+		"live_challenge":          {s.SessionHash, "second_factor", now},
+		"code_lock":               {s.UserID},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }

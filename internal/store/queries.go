@@ -163,11 +163,10 @@ func buildHotQueries() map[string]hotQuery {
 		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
 		qInvitesTo: {SQL: inviteSelect + ` WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ?
 			ORDER BY i.created_at DESC, i.id DESC`, BoundedSort: "the invites of one address"},
-		qSessionsOf: {SQL: `SELECT id, token_hash, user_id, ip, user_agent, created_at, last_seen_at, expires_at
+		qSessionsOf: {SQL: `SELECT ` + sessionColumns + `
 			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
 			BoundedSort: "one user's live sessions"},
-		qLoginToken: {SQL: `SELECT id, token_hash, email, next, created_at, expires_at, used_at
-			FROM login_tokens WHERE token_hash = ?`},
+		qLoginToken: {SQL: `SELECT ` + loginTokenColumns + ` FROM login_tokens WHERE token_hash = ?`},
 		qOutboxDue: {SQL: `SELECT id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
 			last_error, created_at, sent_at
 			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
@@ -234,6 +233,13 @@ func buildHotQueries() map[string]hotQuery {
 	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND email = ?
 		ORDER BY user_id LIMIT 1`}
 	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)`}
+	// The statements each noun's file catalogues next to its record type
+	// and scan function.
+	for _, more := range []map[string]hotQuery{
+		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
+	} {
+		addQueries(q, more)
+	}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
 	}
