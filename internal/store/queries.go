@@ -200,8 +200,7 @@ func buildHotQueries() map[string]hotQuery {
 		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
-		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
-			FROM stripe_events WHERE id = ?`},
+		qStripeEvent: {SQL: `SELECT ` + stripeEventColumns + ` FROM stripe_events WHERE id = ?`},
 		// The account page's two-factor card: what the user has enrolled
 		// and their passkeys, in one statement.
 		qTwoFactorOf: {SQL: `SELECT
@@ -237,6 +236,7 @@ func buildHotQueries() map[string]hotQuery {
 	// and scan function.
 	for _, more := range []map[string]hotQuery{
 		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
+		billingQueries, jobQueries, outboxStatsQueries, secretQueries, opsQueries, migrateQueries,
 	} {
 		addQueries(q, more)
 	}
