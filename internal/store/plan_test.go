@@ -81,6 +81,21 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"last_stripe_event":         {},
 		"applied_migrations":        {},
 		"migration_rows":            {},
+		"audit_chain_heads":         {},
+		"audit_batch_after":         {int64(0)},
+		"audit_prune_cuts":          {s.First},
+		"audit_prune_checkpoint":    {ws},
+		"audit_pruned_chains":       {},
+		"audit_chain_count_all":     {},
+		"audit_chain_count_none":    {},
+		"audit_chain_count_one":     {ws},
+		"audit_chain_walk_all":      {int64(0)},
+		"audit_chain_walk_none":     {int64(0)},
+		"audit_chain_walk_one":      {ws, int64(0)},
+		"audit_chain_through_none":  {int64(1000)},
+		"audit_chain_through_one":   {ws, int64(1000)},
+		"audit_chain_next_none":     {int64(1000)},
+		"audit_chain_next_one":      {ws, int64(1000)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }

@@ -237,6 +237,7 @@ func buildHotQueries() map[string]hotQuery {
 	for _, more := range []map[string]hotQuery{
 		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
 		billingQueries, jobQueries, outboxStatsQueries, secretQueries, opsQueries, migrateQueries,
+		auditChainQueries,
 	} {
 		addQueries(q, more)
 	}
