@@ -43,10 +43,84 @@ type VerifyOptions struct {
 // against the action.
 const chainColumns = auditColumns + ", a.family"
 
-func scanChainRow(rows interface{ Scan(...any) error }, r *auditRecord) error {
+// scanChainRow reads a row of chainColumns.
+func scanChainRow(rows scanner, r *auditRecord) error {
 	return rows.Scan(&r.ID, &r.WorkspaceID, &r.ActorUserID, &r.ActorEmail, &r.ActorName, &r.Action, &r.TargetType,
 		&r.TargetID, &r.Metadata, &r.IP, &r.UserAgent, &r.RequestID, &r.CreatedAt, &r.PrevHash, &r.Hash, &r.Family)
 }
+
+// The chains a walk of the log reads: all of them, the one of the entries
+// without a workspace, or one workspace's.
+const (
+	chainsAll = iota
+	chainNone
+	chainOne
+)
+
+// chainWhere is the condition of each kind of walk; chainOne binds the
+// workspace id first.
+var chainWhere = [...]string{"1 = 1", "a.workspace_id IS NULL", "a.workspace_id = ?"}
+
+// chainQuery names a chain statement (count, walk, through, next) of a
+// kind of walk.
+func chainQuery(stmt string, kind int) string {
+	return "audit_chain_" + stmt + "_" + [...]string{"all", "none", "one"}[kind]
+}
+
+// chainArgs returns the walk's kind and leading arguments for chain (0:
+// the entries without a workspace).
+func chainArgs(chain int64) (int, []any) {
+	if chain == 0 {
+		return chainNone, nil
+	}
+	return chainOne, []any{chain}
+}
+
+// The statements of the log's maintenance: verify, prune and the upgrades.
+const (
+	qAuditHeads      = "audit_chain_heads"
+	qAuditBatch      = "audit_batch_after"
+	qPruneCuts       = "audit_prune_cuts"
+	qPruneCheckpoint = "audit_prune_checkpoint"
+	qPrunedChains    = "audit_pruned_chains"
+	qPruneChain      = "audit_prune_chain"
+)
+
+// auditChainQueries are the catalog's statements of the log's maintenance.
+// They run from the command line (verify, prune) or once on upgrade, and
+// read whole chains by design.
+var auditChainQueries = func() map[string]hotQuery {
+	const why = "audit verify and prune check every link of the chains they cover"
+	q := map[string]hotQuery{
+		qAuditHeads: {SQL: `SELECT c.workspace_id, c.head_id, c.head_hash, c.pruned_id, c.pruned_hash, COALESCE(w.slug, '')
+			FROM audit_chains c LEFT JOIN workspaces w ON w.id = c.workspace_id ORDER BY c.workspace_id`,
+			WholeTable: "every chain's head, a row per workspace"},
+		qAuditBatch: {SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id > ? ORDER BY a.id LIMIT 2000`,
+			WholeTable: "the upgrade to 00008 hashes every entry, 2,000 at a time"},
+		qPruneCuts: {SQL: `SELECT workspace_id, MAX(id), COUNT(*) FROM audit_logs WHERE created_at < ? GROUP BY workspace_id`,
+			WholeTable: why},
+		qPruneCheckpoint: {SQL: `SELECT pruned_hash FROM audit_chains WHERE workspace_id = ?`},
+		qPrunedChains: {SQL: `SELECT workspace_id, pruned_id, pruned_hash FROM audit_chains WHERE pruned_id <> 0 ORDER BY workspace_id`,
+			WholeTable: "the upgrade to 00015 reads every chain's checkpoint"},
+		// A write: the function (migration 00015) deletes a chain's pruned
+		// part past the append-only triggers and returns how many went.
+		qPruneChain: {PostgresSQL: `SELECT audit_prune_chain(?, ?)`, NoPlan: "a function call that deletes; PostgreSQL only"},
+	}
+	for kind, where := range chainWhere {
+		q[chainQuery("count", kind)] = hotQuery{SQL: `SELECT COUNT(*), COALESCE(MAX(a.id), 0) FROM audit_logs a WHERE ` + where,
+			WholeTable: why}
+		q[chainQuery("walk", kind)] = hotQuery{SQL: `SELECT ` + chainColumns + ` FROM audit_logs a WHERE ` + where +
+			` AND a.id > ? ORDER BY a.id`, WholeTable: why}
+		if kind == chainsAll {
+			continue
+		}
+		q[chainQuery("through", kind)] = hotQuery{SQL: `SELECT ` + chainColumns + ` FROM audit_logs a WHERE ` + where +
+			` AND a.id <= ? ORDER BY a.id`, WholeTable: why}
+		q[chainQuery("next", kind)] = hotQuery{SQL: `SELECT a.prev_hash FROM audit_logs a WHERE ` + where +
+			` AND a.id > ? ORDER BY a.id LIMIT 1`, WholeTable: why}
+	}
+	return q
+}()
 
 // chainLink checks one entry against the hash of the entry before it in
 // its chain: its prev_hash, its hash over its fields, and its family,
@@ -113,17 +187,12 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 		st := get(h.WorkspaceID)
 		st.rep.Slug, st.last, st.lastID = h.Slug, h.PrunedHash, h.PrunedID
 	}
-	where, args := "1 = 1", []any{}
+	kind, args := chainsAll, []any{}
 	if o.Only {
-		if o.WorkspaceID == 0 {
-			where = "a.workspace_id IS NULL"
-		} else {
-			where, args = "a.workspace_id = ?", append(args, o.WorkspaceID)
-		}
+		kind, args = chainArgs(o.WorkspaceID)
 	}
 	var total, from int64
-	if err := db.gorm.WithContext(ctx).Raw("SELECT COUNT(*), COALESCE(MAX(a.id), 0) FROM audit_logs a WHERE "+where, args...).
-		Row().Scan(&total, &from); err != nil {
+	if err := db.queryRow(ctx, nil, chainQuery("count", kind), args...).Scan(&total, &from); err != nil {
 		return nil, fmt.Errorf("count audit entries: %w", err)
 	}
 	trustFirst := o.Limit > 0 && total > o.Limit
@@ -132,8 +201,7 @@ func (db *DB) VerifyAudit(ctx context.Context, o VerifyOptions) ([]AuditChainRep
 	} else {
 		from = 0
 	}
-	rows, err := db.gorm.WithContext(ctx).Raw("SELECT "+chainColumns+" FROM audit_logs a WHERE "+where+
-		" AND a.id > ? ORDER BY a.id", append(args, from)...).Rows()
+	rows, err := db.query(ctx, nil, chainQuery("walk", kind), append(args, from)...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit entries: %w", err)
 	}
@@ -212,8 +280,7 @@ type AuditHead struct {
 
 // AuditHeads returns the head of every chain, by workspace id (0 first).
 func (db *DB) AuditHeads(ctx context.Context) ([]AuditHead, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT c.workspace_id, c.head_id, c.head_hash, c.pruned_id, c.pruned_hash,
-		COALESCE(w.slug, '') FROM audit_chains c LEFT JOIN workspaces w ON w.id = c.workspace_id ORDER BY c.workspace_id`)
+	rows, err := db.query(ctx, nil, qAuditHeads)
 	if err != nil {
 		return nil, fmt.Errorf("read audit chain heads: %w", err)
 	}
@@ -238,7 +305,7 @@ func (db *DB) backfillAuditChain(ctx context.Context) error {
 		heads := map[int64]auditRecord{}
 		var after int64
 		for {
-			rows, err := tx.Raw("SELECT "+auditColumns+" FROM audit_logs a WHERE a.id > ? ORDER BY a.id LIMIT 2000", after).Rows()
+			rows, err := db.query(ctx, tx, qAuditBatch, after)
 			if err != nil {
 				return fmt.Errorf("read audit entries: %w", err)
 			}

@@ -31,26 +31,20 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time) (PruneResult, er
 			before.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
 	}
 	err := db.transact(ctx, func(tx *gorm.DB) error {
-		type cut struct {
-			WorkspaceID *int64
-			LastID      int64
-			Removed     int64
-		}
-		var cuts []cut
-		if err := tx.Raw(`SELECT workspace_id, MAX(id) AS last_id, COUNT(*) AS removed FROM audit_logs WHERE created_at < ? GROUP BY workspace_id`,
-			before.UTC()).Scan(&cuts).Error; err != nil {
-			return fmt.Errorf("find entries to prune: %w", err)
+		cuts, err := db.pruneCuts(ctx, tx, before)
+		if err != nil {
+			return err
 		}
 		for _, c := range cuts {
 			chain := int64(0)
 			if c.WorkspaceID != nil {
 				chain = *c.WorkspaceID
 			}
-			hash, err := checkPrunedPart(tx, chain, c.LastID)
+			hash, err := db.checkPrunedPart(ctx, tx, chain, c.LastID)
 			if err != nil {
 				return err
 			}
-			removed, err := db.pruneChain(tx, chain, c.LastID, hash)
+			removed, err := db.pruneChain(ctx, tx, chain, c.LastID, hash)
 			if err != nil {
 				return err
 			}
@@ -69,19 +63,45 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time) (PruneResult, er
 	return res, nil
 }
 
+// pruneCut is a chain's part a prune removes: through LastID, Removed
+// entries.
+type pruneCut struct {
+	WorkspaceID *int64
+	LastID      int64
+	Removed     int64
+}
+
+// pruneCuts reads, in tx, the part of each chain created before before.
+func (db *DB) pruneCuts(ctx context.Context, tx *gorm.DB, before time.Time) ([]pruneCut, error) {
+	rows, err := db.query(ctx, tx, qPruneCuts, before.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("find entries to prune: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var cuts []pruneCut
+	for rows.Next() {
+		var c pruneCut
+		if err := rows.Scan(&c.WorkspaceID, &c.LastID, &c.Removed); err != nil {
+			return nil, fmt.Errorf("find entries to prune: %w", err)
+		}
+		cuts = append(cuts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find entries to prune: %w", err)
+	}
+	return cuts, nil
+}
+
 // checkPrunedPart walks the chain's entries from its checkpoint through
 // lastID, and the first entry after it, and returns the hash of lastID; a
 // broken link is refused with the chain, the entry and the field.
-func checkPrunedPart(tx *gorm.DB, chain, lastID int64) (string, error) {
+func (db *DB) checkPrunedPart(ctx context.Context, tx *gorm.DB, chain, lastID int64) (string, error) {
 	var last string
-	if err := tx.Raw("SELECT pruned_hash FROM audit_chains WHERE workspace_id = ?", chain).Row().Scan(&last); err != nil {
+	if err := db.queryRow(ctx, tx, qPruneCheckpoint, chain).Scan(&last); err != nil {
 		return "", fmt.Errorf("read the checkpoint of chain %d: %w", chain, err)
 	}
-	where, args := "a.workspace_id IS NULL", []any{}
-	if chain != 0 {
-		where, args = "a.workspace_id = ?", append(args, chain)
-	}
-	rows, err := tx.Raw("SELECT "+chainColumns+" FROM audit_logs a WHERE "+where+" AND a.id <= ? ORDER BY a.id", append(args, lastID)...).Rows()
+	kind, args := chainArgs(chain)
+	rows, err := db.query(ctx, tx, chainQuery("through", kind), append(args, lastID)...)
 	if err != nil {
 		return "", fmt.Errorf("read the entries to prune: %w", err)
 	}
@@ -99,9 +119,9 @@ func checkPrunedPart(tx *gorm.DB, chain, lastID int64) (string, error) {
 	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("read the entries to prune: %w", err)
 	}
+	_ = rows.Close()
 	var next string
-	err = tx.Raw("SELECT a.prev_hash FROM audit_logs a WHERE "+where+" AND a.id > ? ORDER BY a.id LIMIT 1", append(args, lastID)...).
-		Row().Scan(&next)
+	err = db.queryRow(ctx, tx, chainQuery("next", kind), append(args, lastID)...).Scan(&next)
 	if err == nil && next != last {
 		return "", brokenPrune(chain, &AuditBreak{Field: "prev_hash", Expected: last, Found: next})
 	}
@@ -122,10 +142,10 @@ func brokenPrune(chain int64, b *AuditBreak) error {
 // checkpoint, the way the append-only triggers allow: on PostgreSQL by the
 // audit_prune_chain function (migration 00015), on SQLite by moving the
 // checkpoint first, up to which the triggers let deletes through.
-func (db *DB) pruneChain(tx *gorm.DB, chain, lastID int64, hash string) (int64, error) {
+func (db *DB) pruneChain(ctx context.Context, tx *gorm.DB, chain, lastID int64, hash string) (int64, error) {
 	if db.Dialect() == Postgres {
 		var n int64
-		if err := tx.Raw("SELECT audit_prune_chain(?, ?)", chain, lastID).Row().Scan(&n); err != nil {
+		if err := db.queryRow(ctx, tx, qPruneChain, chain, lastID).Scan(&n); err != nil {
 			return 0, fmt.Errorf("prune the chain of workspace %d: %w", chain, err)
 		}
 		return n, nil
@@ -152,9 +172,21 @@ func (db *DB) pruneChain(tx *gorm.DB, chain, lastID int64, hash string) (int64, 
 // passes on an upgraded database. MigrateUp calls it right after 00015.
 func (db *DB) recordPruneCheckpoints(ctx context.Context) error {
 	return db.transact(ctx, func(tx *gorm.DB) error {
+		rows, err := db.query(ctx, tx, qPrunedChains)
+		if err != nil {
+			return fmt.Errorf("read the prune checkpoints: %w", err)
+		}
 		var heads []app.AuditChainHead
-		if err := tx.Raw("SELECT workspace_id, pruned_id, pruned_hash FROM audit_chains WHERE pruned_id <> 0 ORDER BY workspace_id").
-			Scan(&heads).Error; err != nil {
+		for rows.Next() {
+			var h app.AuditChainHead
+			if err := rows.Scan(&h.WorkspaceID, &h.PrunedID, &h.PrunedHash); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("read the prune checkpoints: %w", err)
+			}
+			heads = append(heads, h)
+		}
+		_ = rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read the prune checkpoints: %w", err)
 		}
 		for _, h := range heads {

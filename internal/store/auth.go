@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,19 @@ type loginTokenRecord struct {
 
 func (loginTokenRecord) TableName() string { return "login_tokens" }
 
+// loginTokenColumns are the columns of a login token row, in the order
+// scanLoginToken reads them.
+const loginTokenColumns = `id, token_hash, email, next, created_at, expires_at, used_at`
+
+// scanLoginToken reads a row of loginTokenColumns.
+func scanLoginToken(sc scanner) (*loginTokenRecord, error) {
+	var r loginTokenRecord
+	if err := sc.Scan(&r.ID, &r.TokenHash, &r.Email, &r.Next, &r.CreatedAt, &r.ExpiresAt, &r.UsedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 type sessionRecord struct {
 	ID           int64
 	TokenHash    string
@@ -39,6 +53,33 @@ type sessionRecord struct {
 }
 
 func (sessionRecord) TableName() string { return "sessions" }
+
+// sessionColumns are the columns of a session row, in the order
+// scanSession reads them.
+const sessionColumns = `id, token_hash, user_id, ip, user_agent, created_at, last_seen_at, expires_at, second_factor, verified_at`
+
+// scanSession reads a row of sessionColumns.
+func scanSession(sc scanner) (*sessionRecord, error) {
+	var r sessionRecord
+	if err := sc.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.IP, &r.UserAgent, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt,
+		&r.SecondFactor, &r.VerifiedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// The session statements outside the hot list.
+const (
+	qSessionByHash = "session_by_hash"
+	qLiveSessions  = "live_sessions_of_user"
+)
+
+// authQueries are the catalog's session statements outside the hot list.
+var authQueries = map[string]hotQuery{
+	qSessionByHash: {SQL: `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ?`},
+	// How many devices stay signed in after an operator's two-factor reset.
+	qLiveSessions: {SQL: `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`},
+}
 
 func (r *sessionRecord) toApp() *app.Session {
 	return &app.Session{ID: r.ID, UserID: r.UserID, IP: r.IP, UserAgent: r.UserAgent,
@@ -71,15 +112,14 @@ func (s *AuthService) CreateLoginRequest(ctx context.Context, req app.LoginReque
 
 // FindLoginToken returns the pending sign-in of a token hash without using it.
 func (s *AuthService) FindLoginToken(ctx context.Context, tokenHash string) (*app.LoginToken, error) {
-	var rs []loginTokenRecord
-	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qLoginToken), tokenHash).Scan(&rs).Error; err != nil {
+	r, err := scanLoginToken(s.db.queryRow(ctx, nil, qLoginToken, tokenHash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, app.ErrLoginLinkInvalid
+	case err != nil:
 		return nil, fmt.Errorf("find login token: %w", err)
 	}
-	if len(rs) == 0 {
-		return nil, app.ErrLoginLinkInvalid
-	}
-	r := rs[0]
-	if err := loginTokenState(&r, s.db.now()); err != nil {
+	if err := loginTokenState(r, s.db.now()); err != nil {
 		return nil, err
 	}
 	return &app.LoginToken{Email: r.Email, Next: r.Next, ExpiresAt: r.ExpiresAt.UTC()}, nil
@@ -112,22 +152,22 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 		if res.Error != nil {
 			return fmt.Errorf("use login token: %w", res.Error)
 		}
-		var r loginTokenRecord
-		if err := tx.Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return app.ErrLoginLinkInvalid
-			}
+		r, err := scanLoginToken(s.db.queryRow(ctx, tx, qLoginToken, tokenHash))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return app.ErrLoginLinkInvalid
+		case err != nil:
 			return fmt.Errorf("read login token: %w", err)
 		}
 		if res.RowsAffected == 0 {
-			if err := loginTokenState(&r, now); err != nil {
+			if err := loginTokenState(r, now); err != nil {
 				return err
 			}
 			return app.ErrLoginLinkUsed
 		}
 		token = &app.LoginToken{Email: r.Email, Next: r.Next, ExpiresAt: r.ExpiresAt.UTC()}
 
-		u, created, err := s.findOrCreateUser(tx, r.Email, ns.TimeZone, now)
+		u, created, err := s.findOrCreateUser(ctx, tx, r.Email, ns.TimeZone, now)
 		if err != nil {
 			return err
 		}
@@ -197,17 +237,17 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 }
 
 // takeUser reads the user with id in tx.
-func takeUser(tx *gorm.DB, id int64) (*app.User, error) {
-	var u userRecord
-	if err := tx.Take(&u, "id = ?", id).Error; err != nil {
-		return nil, notFound(err, "This account no longer exists.", "find user")
+func (db *DB) takeUser(ctx context.Context, tx *gorm.DB, id int64) (*app.User, error) {
+	u, err := db.findUser(ctx, tx, id, "This account no longer exists.")
+	if err != nil {
+		return nil, err
 	}
 	return u.toApp(), nil
 }
 
 // findOrCreateUser returns the user with email, creating it when missing.
 // ON CONFLICT DO NOTHING keeps two first sign-ins racing from failing.
-func (s *AuthService) findOrCreateUser(tx *gorm.DB, email, tz string, now time.Time) (*app.User, bool, error) {
+func (s *AuthService) findOrCreateUser(ctx context.Context, tx *gorm.DB, email, tz string, now time.Time) (*app.User, bool, error) {
 	if tz == "" {
 		tz = "UTC"
 	}
@@ -218,10 +258,11 @@ func (s *AuthService) findOrCreateUser(tx *gorm.DB, email, tz string, now time.T
 	}
 	created := res.RowsAffected == 1
 	if !created || r.ID == 0 {
-		r = userRecord{}
-		if err := tx.Take(&r, "email = ?", email).Error; err != nil {
+		found, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, email))
+		if err != nil {
 			return nil, false, fmt.Errorf("find user %s: %w", app.MaskEmail(email), err)
 		}
+		r = *found
 	}
 	return r.toApp(), created, nil
 }
@@ -273,11 +314,11 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 // already gone is not an error.
 func (s *AuthService) SignOut(ctx context.Context, tokenHash string) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var r sessionRecord
-		if err := tx.Take(&r, "token_hash = ?", tokenHash).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil
-			}
+		r, err := scanSession(s.db.queryRow(ctx, tx, qSessionByHash, tokenHash))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
 			return fmt.Errorf("find session: %w", err)
 		}
 		if err := tx.Delete(&sessionRecord{}, r.ID).Error; err != nil {
@@ -299,11 +340,8 @@ func (s *AuthService) FindSessions(ctx context.Context, userID int64) ([]*app.Se
 	defer func() { _ = rows.Close() }()
 	var out []*app.Session
 	for rows.Next() {
-		var (
-			r    sessionRecord
-			hash string
-		)
-		if err := rows.Scan(&r.ID, &hash, &r.UserID, &r.IP, &r.UserAgent, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt); err != nil {
+		r, err := scanSession(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read session: %w", err)
 		}
 		out = append(out, r.toApp())

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -26,6 +27,20 @@ type stripeEventRecord struct {
 }
 
 func (stripeEventRecord) TableName() string { return "stripe_events" }
+
+// stripeEventColumns are the columns of a stored Stripe event, in the
+// order scanStripeEvent reads them.
+const stripeEventColumns = `id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload`
+
+// scanStripeEvent reads a row of stripeEventColumns.
+func scanStripeEvent(sc scanner) (*stripeEventRecord, error) {
+	var r stripeEventRecord
+	if err := sc.Scan(&r.ID, &r.Type, &r.APIVersion, &r.CreatedAt, &r.ReceivedAt, &r.ProcessedAt, &r.Status,
+		&r.WorkspaceID, &r.Error, &r.Payload); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
 
 func (r *stripeEventRecord) toApp() *app.StripeEvent {
 	ev := &app.StripeEvent{ID: r.ID, Type: r.Type, APIVersion: r.APIVersion, Created: r.CreatedAt.UTC(),
@@ -56,6 +71,42 @@ type billingStateRecord struct {
 }
 
 func (billingStateRecord) TableName() string { return "workspaces" }
+
+// billingStateColumns are the columns of a billing state, in the order
+// scanBillingState reads them.
+const billingStateColumns = `id, subscription_status, stripe_subscription_id, billing_event_at, billing_event_rank, billing_event_id`
+
+// scanBillingState reads a row of billingStateColumns.
+func scanBillingState(sc scanner) (*billingStateRecord, error) {
+	var r billingStateRecord
+	if err := sc.Scan(&r.ID, &r.SubscriptionStatus, &r.StripeSubscriptionID, &r.BillingEventAt, &r.BillingEventRank,
+		&r.BillingEventID); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// The billing statements outside the hot list.
+const (
+	qBillingByID       = "billing_state_by_id"
+	qBillingByCustomer = "billing_state_by_customer"
+	qStripeEventStored = "stripe_event_stored"
+)
+
+// billingQueries are the catalog's billing statements outside the hot
+// list. A webhook's workspace is locked (FOR UPDATE) on PostgreSQL; on
+// SQLite the write transaction already holds the database.
+var billingQueries = map[string]hotQuery{
+	qBillingByID: {SQL: `SELECT ` + billingStateColumns + ` FROM workspaces WHERE id = ?`,
+		PostgresSQL: `SELECT ` + billingStateColumns + ` FROM workspaces WHERE id = ? FOR UPDATE`},
+	// Most workspaces share the customer id '' (none yet), so SQLite's
+	// statistics would have it read the whole table rather than the
+	// index; the index is named.
+	qBillingByCustomer: {SQL: `SELECT ` + billingStateColumns + ` FROM workspaces INDEXED BY workspaces_stripe_customer_idx
+		WHERE stripe_customer_id = ? LIMIT 1`,
+		PostgresSQL: `SELECT ` + billingStateColumns + ` FROM workspaces WHERE stripe_customer_id = ? LIMIT 1 FOR UPDATE`},
+	qStripeEventStored: {SQL: `SELECT COUNT(*) FROM stripe_events WHERE id = ?`},
+}
 
 func (r *billingStateRecord) mark() *app.BillingMark {
 	if r.BillingEventAt == nil {
@@ -92,7 +143,7 @@ func (s *BillingService) ApplyStripeEvent(ctx context.Context, ev app.StripeEven
 		case upd == nil:
 			outcome = app.EventIgnored
 		default:
-			if ws, err = s.lockBillingWorkspace(tx, upd); err != nil {
+			if ws, err = s.lockBillingWorkspace(ctx, tx, upd); err != nil {
 				return err
 			}
 			if ws == nil {
@@ -137,7 +188,7 @@ func (s *BillingService) ReapplyStripeEvent(ctx context.Context, id string, upd 
 	var result string
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Model(&stripeEventRecord{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		if err := s.db.queryRow(ctx, tx, qStripeEventStored, id).Scan(&n); err != nil {
 			return fmt.Errorf("find stripe event %s: %w", id, err)
 		}
 		if n == 0 {
@@ -173,7 +224,7 @@ func (s *BillingService) apply(ctx context.Context, tx *gorm.DB, eventID string,
 	if upd == nil {
 		return app.EventIgnored, 0, nil
 	}
-	ws, err := s.lockBillingWorkspace(tx, upd)
+	ws, err := s.lockBillingWorkspace(ctx, tx, upd)
 	if err != nil {
 		return "", 0, err
 	}
@@ -258,40 +309,36 @@ func admit(ws *billingStateRecord, eventID string, upd *app.BillingUpdate) strin
 // lockBillingWorkspace finds and locks the workspace an update is about:
 // by id when the event names one, else by Stripe customer. nil when there
 // is none. On SQLite the write transaction already holds the database.
-func (s *BillingService) lockBillingWorkspace(tx *gorm.DB, upd *app.BillingUpdate) (*billingStateRecord, error) {
-	q := tx
-	if s.db.dialect == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var ws billingStateRecord
-	var err error
+func (s *BillingService) lockBillingWorkspace(ctx context.Context, tx *gorm.DB, upd *app.BillingUpdate) (*billingStateRecord, error) {
+	var r *row
 	switch {
 	case upd.WorkspaceID != 0:
-		err = q.Take(&ws, "id = ?", upd.WorkspaceID).Error
+		r = s.db.queryRow(ctx, tx, qBillingByID, upd.WorkspaceID)
 	case upd.CustomerID != "":
-		err = q.Take(&ws, "stripe_customer_id = ?", upd.CustomerID).Error
+		r = s.db.queryRow(ctx, tx, qBillingByCustomer, upd.CustomerID)
 	default:
 		return nil, nil
 	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	ws, err := scanBillingState(r)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find billing workspace: %w", err)
 	}
-	return &ws, nil
+	return ws, nil
 }
 
 // FindStripeEvent returns a stored event.
 func (s *BillingService) FindStripeEvent(ctx context.Context, id string) (*app.StripeEvent, error) {
-	var rs []stripeEventRecord
-	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qStripeEvent), id).Scan(&rs).Error; err != nil {
+	r, err := scanStripeEvent(s.db.queryRow(ctx, nil, qStripeEvent, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
+	case err != nil:
 		return nil, fmt.Errorf("find stripe event: %w", err)
 	}
-	if len(rs) == 0 {
-		return nil, app.Errorf(app.ENOTFOUND, "No stored Stripe event %s.", id)
-	}
-	return rs[0].toApp(), nil
+	return r.toApp(), nil
 }
 
 // requireOwner checks inside tx that the principal may manage the
@@ -404,19 +451,34 @@ type StripeEventSummary struct {
 	ReceivedAt time.Time
 }
 
+// qLastStripeEvent is the operator checks' newest event (atrium doctor).
+const qLastStripeEvent = "last_stripe_event"
+
+// stripeEventQueries are the catalog's statements of the operator checks.
+// The newest event is found through stripe_events_received_idx (MAX), and
+// only the events received at that instant are sorted by id. SQLite is
+// told to use the index for them too: its statistics, after a burst of
+// events in one second, would have it read the table.
+var stripeEventQueries = map[string]hotQuery{
+	qLastStripeEvent: {SQL: fmt.Sprintf(lastStripeEvent, "INDEXED BY stripe_events_received_idx"),
+		PostgresSQL: fmt.Sprintf(lastStripeEvent, ""), BoundedSort: "the events received at the newest instant"},
+}
+
+// lastStripeEvent is the newest event's statement, with room for an index hint.
+const lastStripeEvent = `SELECT id, type, status, error, received_at FROM stripe_events %s
+	WHERE received_at = (SELECT MAX(received_at) FROM stripe_events) ORDER BY id DESC LIMIT 1`
+
 // LastStripeEvent returns the most recently received Stripe event, or nil
 // when none has been received.
 func (db *DB) LastStripeEvent(ctx context.Context) (*StripeEventSummary, error) {
-	var rows []StripeEventSummary
-	err := db.gorm.WithContext(ctx).Raw(`SELECT id, type, status, error, received_at
-		FROM stripe_events ORDER BY received_at DESC, id DESC LIMIT 1`).Scan(&rows).Error
-	if err != nil {
+	var ev StripeEventSummary
+	err := db.queryRow(ctx, nil, qLastStripeEvent).Scan(&ev.ID, &ev.Type, &ev.Status, &ev.Error, &ev.ReceivedAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("find the last stripe event: %w", err)
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	ev := rows[0]
 	ev.ReceivedAt = ev.ReceivedAt.UTC()
 	return &ev, nil
 }

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"atrium/internal/app"
 )
@@ -23,6 +26,42 @@ type challengeRecord struct {
 }
 
 func (challengeRecord) TableName() string { return "auth_challenges" }
+
+// challengeColumns are the columns of a challenge row, in the order
+// scanChallenge reads them.
+const challengeColumns = `id, token_hash, purpose, user_id, data, created_at, expires_at`
+
+// scanChallenge reads a row of challengeColumns.
+func scanChallenge(sc scanner) (*challengeRecord, error) {
+	var r challengeRecord
+	if err := sc.Scan(&r.ID, &r.TokenHash, &r.Purpose, &r.UserID, &r.Data, &r.CreatedAt, &r.ExpiresAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// qLiveChallenge names the statement reading a live challenge without
+// using it.
+const qLiveChallenge = "live_challenge"
+
+// challengeQueries are the catalog's challenge statements.
+var challengeQueries = map[string]hotQuery{
+	qLiveChallenge: {SQL: `SELECT ` + challengeColumns + ` FROM auth_challenges
+		WHERE token_hash = ? AND purpose = ? AND expires_at > ?`},
+}
+
+// findChallenge returns the live challenge of tokenHash and purpose, in tx
+// when it is not nil, or nil when there is none.
+func (db *DB) findChallenge(ctx context.Context, tx *gorm.DB, tokenHash, purpose string, now time.Time) (*challengeRecord, error) {
+	r, err := scanChallenge(db.queryRow(ctx, tx, qLiveChallenge, tokenHash, purpose, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find challenge: %w", err)
+	}
+	return r, nil
+}
 
 // SaveChallenge stores a challenge.
 func (s *TwoFactorService) SaveChallenge(ctx context.Context, c app.Challenge) error {
@@ -59,20 +98,18 @@ func (s *TwoFactorService) TakeChallenge(ctx context.Context, tokenHash, purpose
 // expired challenge.
 var errChallengeGone = app.Errorf(app.ENOTFOUND, "That request expired or was already used. Try again.")
 
-// takeChallenge deletes and returns a live challenge inside tx.
+// takeChallenge deletes and returns a live challenge inside tx, in one
+// DELETE … RETURNING: a write, so it reads nothing apart from the row it
+// removes, and of two transactions racing for one token only the one
+// whose DELETE removes the row gets it.
 func takeChallenge(tx *gorm.DB, tokenHash, purpose string, now time.Time) (*challengeRecord, error) {
 	var rs []challengeRecord
-	if err := tx.Where("token_hash = ? AND purpose = ?", tokenHash, purpose).Limit(1).Find(&rs).Error; err != nil {
-		return nil, fmt.Errorf("find challenge: %w", err)
-	}
-	if len(rs) == 0 || !rs[0].ExpiresAt.After(now) {
-		return nil, errChallengeGone
-	}
-	res := tx.Where("id = ?", rs[0].ID).Delete(&challengeRecord{})
+	res := tx.Clauses(clause.Returning{}).Where("token_hash = ? AND purpose = ? AND expires_at > ?", tokenHash, purpose, now).
+		Delete(&rs)
 	if res.Error != nil {
 		return nil, fmt.Errorf("use challenge: %w", res.Error)
 	}
-	if res.RowsAffected == 0 {
+	if res.RowsAffected == 0 || len(rs) == 0 {
 		return nil, errChallengeGone
 	}
 	return &rs[0], nil

@@ -21,6 +21,9 @@ func (db *DB) WriteAudit(ctx context.Context, e app.AuditEntry) error {
 // HotQuery and HotQueries expose the hot query catalog to plan_test.go.
 type HotQuery = hotQuery
 
+// Text returns the statement's SQL on dialect.
+func (q hotQuery) Text(dialect string) string { return q.text(dialect) }
+
 // HotQueries returns the catalog by name.
 func HotQueries() map[string]HotQuery { return hotQueries }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -24,6 +23,14 @@ type jobRunRecord struct {
 }
 
 func (jobRunRecord) TableName() string { return "job_runs" }
+
+// qJobLastRun names the statement reading when a job last ran.
+const qJobLastRun = "job_last_run"
+
+// jobQueries are the catalog's periodic job statements.
+var jobQueries = map[string]hotQuery{
+	qJobLastRun: {SQL: `SELECT last_run_at FROM job_runs WHERE name = ?`},
+}
 
 // JobRun says what RunJob did.
 type JobRun struct {
@@ -54,13 +61,13 @@ func (db *DB) RunJob(ctx context.Context, name, instance string, every time.Dura
 		}
 		defer unlockJob(conn, name)
 	}
-	var last jobRunRecord
-	err := db.gorm.WithContext(ctx).Where("name = ?", name).Take(&last).Error
+	var last time.Time
+	err := db.queryRow(ctx, nil, qJobLastRun, name).Scan(&last)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return JobRun{}, fmt.Errorf("job %s: read last run: %w", name, err)
-	case db.now().Sub(last.LastRunAt) < every:
+	case db.now().Sub(last) < every:
 		return JobRun{Skipped: "recent"}, nil
 	}
 	if err := fn(ctx); err != nil {

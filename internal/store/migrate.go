@@ -141,9 +141,8 @@ func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var applied []int64
-	if err := db.gorm.WithContext(ctx).Raw("SELECT version_id FROM goose_db_version WHERE version_id > 0").
-		Scan(&applied).Error; err != nil {
+	applied, err := db.appliedVersions(ctx)
+	if err != nil {
 		if !db.hasVersionTable(ctx) {
 			return len(versions), nil // a new database: nothing is applied
 		}
@@ -162,10 +161,42 @@ func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
 	return pending, nil
 }
 
+// The statements reading goose's version table (a row per migration).
+const (
+	qAppliedMigrations = "applied_migrations"
+	qMigrationRows     = "migration_rows"
+)
+
+// migrateQueries are the catalog's statements about applied migrations.
+var migrateQueries = map[string]hotQuery{
+	qAppliedMigrations: {SQL: `SELECT version_id FROM goose_db_version WHERE version_id > 0`,
+		WholeTable: "goose's version table, a row per migration"},
+	qMigrationRows: {SQL: `SELECT COUNT(*) FROM goose_db_version`,
+		WholeTable: "goose's version table, a row per migration"},
+}
+
+// appliedVersions lists the versions goose's table records as applied.
+func (db *DB) appliedVersions(ctx context.Context) ([]int64, error) {
+	rows, err := db.query(ctx, nil, qAppliedMigrations)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // hasVersionTable reports whether goose's version table exists.
 func (db *DB) hasVersionTable(ctx context.Context) bool {
 	var n int64
-	return db.gorm.WithContext(ctx).Raw("SELECT COUNT(*) FROM goose_db_version").Scan(&n).Error == nil
+	return db.queryRow(ctx, nil, qMigrationRows).Scan(&n) == nil
 }
 
 // embeddedVersions lists the versions of the dialect's embedded

@@ -17,30 +17,38 @@ type OutboxStats struct {
 	OldestDue time.Duration
 }
 
+// The outbox statements of the metrics.
+const (
+	qOutboxCounts    = "outbox_counts"
+	qOutboxOldestDue = "outbox_oldest_due"
+)
+
+// outboxStatsQueries are the catalog's statements of the outbox metrics.
+// The oldest due time is read as a row of its own: SQLite keeps times as
+// text, which MIN over a CASE would not convert back.
+var outboxStatsQueries = map[string]hotQuery{
+	qOutboxCounts: {SQL: `SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0)
+		FROM mail_outbox WHERE status = '` + app.OutboxPending + `'`},
+	qOutboxOldestDue: {SQL: `SELECT next_attempt_at FROM mail_outbox
+		WHERE status = '` + app.OutboxPending + `' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1`},
+}
+
 // Stats reads the outbox queue's depth and how long its oldest due
 // message has waited, in one query.
 func (s *OutboxService) Stats(ctx context.Context) (OutboxStats, error) {
 	now := s.db.now()
-	var row struct {
-		Pending int64
-		Due     int64
-	}
-	// The oldest due time is read as a row of its own: SQLite keeps times
-	// as text, which MIN over a CASE would not convert back.
-	if err := s.db.gorm.WithContext(ctx).Model(&outboxRecord{}).
-		Select("COUNT(*) AS pending, COALESCE(SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0) AS due", now).
-		Where("status = ?", app.OutboxPending).Scan(&row).Error; err != nil {
+	var st OutboxStats
+	var due int64
+	if err := s.db.queryRow(ctx, nil, qOutboxCounts, now).Scan(&st.Pending, &due); err != nil {
 		return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
 	}
-	st := OutboxStats{Pending: row.Pending}
-	if row.Due == 0 {
+	if due == 0 {
 		return st, nil
 	}
-	var oldest outboxRecord
-	if err := s.db.gorm.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", app.OutboxPending, now).
-		Order("next_attempt_at").Limit(1).Take(&oldest).Error; err != nil {
+	var oldest time.Time
+	if err := s.db.queryRow(ctx, nil, qOutboxOldestDue, now).Scan(&oldest); err != nil {
 		return st, fmt.Errorf("outbox oldest due: %w", err)
 	}
-	st.OldestDue = max(0, now.Sub(oldest.NextAttemptAt))
+	st.OldestDue = max(0, now.Sub(oldest))
 	return st, nil
 }

@@ -27,6 +27,37 @@ type passkeyRecord struct {
 
 func (passkeyRecord) TableName() string { return "passkeys" }
 
+// passkeyColumns are the columns of a passkey row, in the order
+// scanPasskey reads them.
+const passkeyColumns = `id, user_id, name, credential_id, data, created_at, last_used_at`
+
+// scanPasskey reads a row of passkeyColumns.
+func scanPasskey(sc scanner) (*passkeyRecord, error) {
+	var r passkeyRecord
+	if err := sc.Scan(&r.ID, &r.UserID, &r.Name, &r.CredentialID, &r.Data, &r.CreatedAt, &r.LastUsedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// The passkey statements.
+const (
+	qPasskeysOf    = "passkeys_of_user"
+	qPasskeyOf     = "passkey_of_user"
+	qPasskeyCount  = "passkey_count"
+	qPasskeyHandle = "passkey_handle"
+)
+
+// passkeyQueries are the catalog's passkey statements.
+var passkeyQueries = map[string]hotQuery{
+	qPasskeysOf: {SQL: `SELECT ` + passkeyColumns + ` FROM passkeys WHERE user_id = ? ORDER BY created_at, id`,
+		BoundedSort: "one user's passkeys"},
+	qPasskeyOf:    {SQL: `SELECT ` + passkeyColumns + ` FROM passkeys WHERE id = ? AND user_id = ?`},
+	qPasskeyCount: {SQL: `SELECT COUNT(*) FROM passkeys WHERE user_id = ?`},
+	// The user's WebAuthn user handle, a column of users no other read needs.
+	qPasskeyHandle: {SQL: `SELECT webauthn_handle FROM users WHERE id = ?`},
+}
+
 func (r *passkeyRecord) toApp() *app.PasskeyCredential {
 	p := &app.PasskeyCredential{Passkey: app.Passkey{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt.UTC()},
 		CredentialID: r.CredentialID, Data: []byte(r.Data)}
@@ -47,7 +78,7 @@ func (s *TwoFactorService) WebAuthnHandle(ctx context.Context, userID int64) ([]
 		return nil, fmt.Errorf("make passkey handle: %w", err)
 	}
 	var h *string
-	if err := g.Raw("SELECT webauthn_handle FROM users WHERE id = ?", userID).Row().Scan(&h); err != nil {
+	if err := s.db.queryRow(ctx, nil, qPasskeyHandle, userID).Scan(&h); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, app.Errorf(app.ENOTFOUND, "No such user.")
 		}
@@ -61,13 +92,21 @@ func (s *TwoFactorService) WebAuthnHandle(ctx context.Context, userID int64) ([]
 
 // FindPasskeyCredentials returns the user's passkeys, oldest first.
 func (s *TwoFactorService) FindPasskeyCredentials(ctx context.Context, userID int64) ([]*app.PasskeyCredential, error) {
-	var rs []passkeyRecord
-	if err := s.db.gorm.WithContext(ctx).Where("user_id = ?", userID).Order("created_at, id").Find(&rs).Error; err != nil {
+	rows, err := s.db.query(ctx, nil, qPasskeysOf, userID)
+	if err != nil {
 		return nil, fmt.Errorf("find passkeys: %w", err)
 	}
-	out := make([]*app.PasskeyCredential, 0, len(rs))
-	for i := range rs {
-		out = append(out, rs[i].toApp())
+	defer func() { _ = rows.Close() }()
+	out := []*app.PasskeyCredential{}
+	for rows.Next() {
+		r, err := scanPasskey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find passkeys: %w", err)
+		}
+		out = append(out, r.toApp())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find passkeys: %w", err)
 	}
 	return out, nil
 }
@@ -77,19 +116,18 @@ func (s *TwoFactorService) FindWebAuthnUser(ctx context.Context, handle []byte) 
 	if len(handle) == 0 || len(handle) > 64 {
 		return nil, nil, app.ErrPasskeyUnknown
 	}
-	var rs []userRecord
-	if err := s.db.gorm.WithContext(ctx).Where("webauthn_handle = ?", base64.RawURLEncoding.EncodeToString(handle)).
-		Limit(1).Find(&rs).Error; err != nil {
+	u, err := scanUser(s.db.queryRow(ctx, nil, qUserByHandle, base64.RawURLEncoding.EncodeToString(handle)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil, app.ErrPasskeyUnknown
+	case err != nil:
 		return nil, nil, fmt.Errorf("find passkey user: %w", err)
 	}
-	if len(rs) == 0 {
-		return nil, nil, app.ErrPasskeyUnknown
-	}
-	creds, err := s.FindPasskeyCredentials(ctx, rs[0].ID)
+	creds, err := s.FindPasskeyCredentials(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	return rs[0].toApp(), creds, nil
+	return u.toApp(), creds, nil
 }
 
 // AddPasskey registers a passkey.
@@ -104,7 +142,7 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 	var issued bool
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Model(&passkeyRecord{}).Where("user_id = ?", userID).Count(&n).Error; err != nil {
+		if err := s.db.queryRow(ctx, tx, qPasskeyCount, userID).Scan(&n); err != nil {
 			return fmt.Errorf("count passkeys: %w", err)
 		}
 		if n >= app.MaxPasskeys {
@@ -117,14 +155,14 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 			}
 			return fmt.Errorf("store passkey: %w", err)
 		}
-		if err := s.refreshFlag(tx, userID); err != nil {
+		if err := s.refreshFlag(ctx, tx, userID); err != nil {
 			return err
 		}
 		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionPasskeyAdded,
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": name}}); err != nil {
 			return err
 		}
-		if err := s.notify(tx, userID, "A passkey named “"+name+"” was added: it signs in to your account on its own."); err != nil {
+		if err := s.notify(ctx, tx, userID, "A passkey named “"+name+"” was added: it signs in to your account on its own."); err != nil {
 			return err
 		}
 		if err := s.db.confirmPrincipalSession(ctx, tx, userID, s.db.now()); err != nil {
@@ -139,20 +177,20 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 // RemovePasskey removes one of the user's passkeys.
 func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var r passkeyRecord
-		if err := tx.Take(&r, "id = ? AND user_id = ?", passkeyID, userID).Error; err != nil {
+		r, err := scanPasskey(s.db.queryRow(ctx, tx, qPasskeyOf, passkeyID, userID))
+		if err != nil {
 			return notFound(err, "That passkey is already removed.", "find passkey")
 		}
 		if err := tx.Delete(&passkeyRecord{}, r.ID).Error; err != nil {
 			return fmt.Errorf("remove passkey: %w", err)
 		}
-		if err := s.refreshFlag(tx, userID); err != nil {
+		if err := s.refreshFlag(ctx, tx, userID); err != nil {
 			return err
 		}
 		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionPasskeyRemoved,
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": r.Name}}); err != nil {
 			return err
 		}
-		return s.notify(tx, userID, "The passkey named “"+r.Name+"” was removed.")
+		return s.notify(ctx, tx, userID, "The passkey named “"+r.Name+"” was removed.")
 	})
 }

@@ -49,6 +49,53 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_head_id":          {ws},
 		"audit_actor_by_email":   {ws, "user-1@example.test"},
 		"two_factor_of_user":     {now, s.UserID},
+		// The reads outside the pages: sign-in, two-factor, billing, jobs,
+		// operator checks and the audit log's maintenance.
+		"user_by_id":                {s.UserID},
+		"user_by_email":             {s.Email},
+		"user_by_webauthn_handle":   {"no-such-handle"},
+		"session_by_hash":           {s.SessionHash},
+		"live_sessions_of_user":     {s.UserID, now},
+		"factor_count":              {s.UserID, s.UserID},
+		"factors_left":              {s.UserID, s.UserID},
+		"pending_sign_in_user":      {now, s.UserID},
+		"totp_of_user":              {s.UserID},
+		"totp_confirmed_of_user":    {s.UserID},
+		"totp_apps":                 {},
+		"totp_newest":               {},
+		"recovery_codes_left":       {s.UserID},
+		"recovery_code_spent":       {s.UserID, "no-such-hash"},
+		"passkeys_of_user":          {s.UserID},
+		"passkey_of_user":           {int64(1), s.UserID},
+		"passkey_count":             {s.UserID},
+		"passkey_handle":            {s.UserID},
+		"live_challenge":            {s.SessionHash, "second_factor", now},
+		"code_lock":                 {s.UserID},
+		"billing_state_by_id":       {ws},
+		"billing_state_by_customer": {"cus_none"},
+		"stripe_event_stored":       {s.EventID},
+		"job_last_run":              {"audit-prune"},
+		"outbox_counts":             {now},
+		"outbox_oldest_due":         {now},
+		"app_secret":                {"session"},
+		"last_stripe_event":         {},
+		"applied_migrations":        {},
+		"migration_rows":            {},
+		"audit_chain_heads":         {},
+		"audit_batch_after":         {int64(0)},
+		"audit_prune_cuts":          {s.First},
+		"audit_prune_checkpoint":    {ws},
+		"audit_pruned_chains":       {},
+		"audit_chain_count_all":     {},
+		"audit_chain_count_none":    {},
+		"audit_chain_count_one":     {ws},
+		"audit_chain_walk_all":      {int64(0)},
+		"audit_chain_walk_none":     {int64(0)},
+		"audit_chain_walk_one":      {ws, int64(0)},
+		"audit_chain_through_none":  {int64(1000)},
+		"audit_chain_through_one":   {ws, int64(1000)},
+		"audit_chain_next_none":     {int64(1000)},
+		"audit_chain_next_one":      {ws, int64(1000)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }
@@ -100,6 +147,10 @@ func TestHotQueryPlans(t *testing.T) {
 			samples[store.AuditQueryName(mask)] = auditSample(sample, mask)
 		}
 		for name, q := range store.HotQueries() {
+			text := q.Text(db.Dialect())
+			if q.NoPlan != "" || text == "" {
+				continue
+			}
 			args, ok := samples[name]
 			if !ok {
 				t.Errorf("%s: no sample arguments: add them to planSamples", name)
@@ -110,7 +161,7 @@ func TestHotQueryPlans(t *testing.T) {
 				problems = sqlitePlanProblems(t, ctx, db, q, args)
 			} else {
 				problems = postgresPlanProblems(t, ctx, db, q, args)
-				plan, err := db.ExplainPostgresGeneric(ctx, q.SQL, args...)
+				plan, err := db.ExplainPostgresGeneric(ctx, text, args...)
 				if err != nil {
 					t.Fatalf("explain the generic plan of %s: %v", name, err)
 				}
@@ -138,16 +189,17 @@ func sqlitePlanProblems(t *testing.T, ctx context.Context, db *store.DB, q store
 	if err != nil {
 		t.Fatalf("explain %s: %v", q.SQL, err)
 	}
+	whole := q.WholeTable != ""
 	built := map[string]bool{"CONSTANT": true}
 	var problems []string
 	for _, l := range lines {
 		if m := sqliteBuilt.FindStringSubmatch(l); m != nil {
 			built[m[2]] = true
 		}
-		if m := sqliteScan.FindStringSubmatch(l); m != nil && !built[m[1]] {
+		if m := sqliteScan.FindStringSubmatch(l); m != nil && !built[m[1]] && !whole {
 			problems = append(problems, "reads a whole table: "+l)
 		}
-		if strings.HasPrefix(l, "USE TEMP B-TREE") && q.BoundedSort == "" {
+		if strings.HasPrefix(l, "USE TEMP B-TREE") && q.BoundedSort == "" && !whole {
 			problems = append(problems, "sorts outside an index: "+l)
 		}
 	}
@@ -173,7 +225,7 @@ func genericPlanProblems(q store.HotQuery, plan *store.PlanNode) []string {
 			strings.Repeat("  ", depth), n.NodeType, n.RelationName, n.IndexName, n.PlanRows, read))
 		switch n.NodeType {
 		case "Seq Scan":
-			if read > genericRowBound {
+			if read > genericRowBound && q.WholeTable == "" {
 				problems = append(problems, fmt.Sprintf("generic plan reads %.0f rows of %s sequentially", read, n.RelationName))
 			}
 		case "Sort", "Incremental Sort":
@@ -181,7 +233,7 @@ func genericPlanProblems(q store.HotQuery, plan *store.PlanNode) []string {
 			for _, c := range n.Plans {
 				in += c.ActualRows * max(c.ActualLoops, 1)
 			}
-			if in > genericRowBound && q.BoundedSort == "" {
+			if in > genericRowBound && q.BoundedSort == "" && q.WholeTable == "" {
 				problems = append(problems, fmt.Sprintf("generic plan sorts %.0f rows outside an index", in))
 			}
 		}
@@ -198,9 +250,10 @@ func genericPlanProblems(q store.HotQuery, plan *store.PlanNode) []string {
 
 func postgresPlanProblems(t *testing.T, ctx context.Context, db *store.DB, q store.HotQuery, args []any) []string {
 	t.Helper()
-	plan, err := db.ExplainPostgres(ctx, q.SQL, args...)
+	stmt := q.Text(store.Postgres)
+	plan, err := db.ExplainPostgres(ctx, stmt, args...)
 	if err != nil {
-		t.Fatalf("explain %s: %v", q.SQL, err)
+		t.Fatalf("explain %s: %v", stmt, err)
 	}
 	var problems []string
 	var walk func(n *store.PlanNode, depth int)
@@ -209,9 +262,11 @@ func postgresPlanProblems(t *testing.T, ctx context.Context, db *store.DB, q sto
 		text = append(text, strings.Repeat("  ", depth)+n.NodeType+" "+n.RelationName+" "+n.IndexName)
 		switch n.NodeType {
 		case "Seq Scan":
-			problems = append(problems, "reads a whole table: Seq Scan on "+n.RelationName)
+			if q.WholeTable == "" {
+				problems = append(problems, "reads a whole table: Seq Scan on "+n.RelationName)
+			}
 		case "Sort", "Incremental Sort":
-			if q.BoundedSort == "" {
+			if q.BoundedSort == "" && q.WholeTable == "" {
 				problems = append(problems, "sorts outside an index: "+n.NodeType)
 			}
 		}

@@ -28,9 +28,40 @@ import (
 // and no copies of them.
 type hotQuery struct {
 	SQL string
+	// PostgresSQL, when set, is the statement's text on PostgreSQL: a
+	// locking read (FOR UPDATE) that SQLite, whose write transactions
+	// hold the whole database, has no syntax or use for.
+	PostgresSQL string
 	// BoundedSort names the small set a sort outside an index is allowed
 	// on (e.g. "one user's workspaces"); "" allows none.
 	BoundedSort string
+	// WholeTable says why the statement may read a whole table (and sort
+	// what it reads): an operator's check or a maintenance job, never a
+	// page view; "" allows none.
+	WholeTable string
+	// NoPlan says why the plan test skips the statement (a function call
+	// that writes); "" for every read.
+	NoPlan string
+}
+
+// text returns the statement's SQL on dialect.
+func (q hotQuery) text(dialect string) string {
+	if dialect == Postgres && q.PostgresSQL != "" {
+		return q.PostgresSQL
+	}
+	return q.SQL
+}
+
+// addQueries adds a noun's catalogued statements to the catalog q,
+// panicking on a name taken twice (a programming error every test run
+// catches).
+func addQueries(q map[string]hotQuery, more map[string]hotQuery) {
+	for name, e := range more {
+		if _, dup := q[name]; dup {
+			panic("store: hot query " + name + " catalogued twice")
+		}
+		q[name] = e
+	}
 }
 
 // The names of the hot queries. Fixed values are written into their SQL
@@ -144,11 +175,10 @@ func buildHotQueries() map[string]hotQuery {
 		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
 		qInvitesTo: {SQL: inviteSelect + ` WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ?
 			ORDER BY i.created_at DESC, i.id DESC`, BoundedSort: "the invites of one address"},
-		qSessionsOf: {SQL: `SELECT id, token_hash, user_id, ip, user_agent, created_at, last_seen_at, expires_at
+		qSessionsOf: {SQL: `SELECT ` + sessionColumns + `
 			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
 			BoundedSort: "one user's live sessions"},
-		qLoginToken: {SQL: `SELECT id, token_hash, email, next, created_at, expires_at, used_at
-			FROM login_tokens WHERE token_hash = ?`},
+		qLoginToken: {SQL: `SELECT ` + loginTokenColumns + ` FROM login_tokens WHERE token_hash = ?`},
 		qOutboxDue: {SQL: `SELECT id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
 			last_error, created_at, sent_at
 			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
@@ -182,8 +212,7 @@ func buildHotQueries() map[string]hotQuery {
 		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
-		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
-			FROM stripe_events WHERE id = ?`},
+		qStripeEvent: {SQL: `SELECT ` + stripeEventColumns + ` FROM stripe_events WHERE id = ?`},
 		// The account page's two-factor card: what the user has enrolled
 		// and their passkeys, in one statement.
 		qTwoFactorOf: {SQL: `SELECT
@@ -215,6 +244,15 @@ func buildHotQueries() map[string]hotQuery {
 	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND email = ?
 		ORDER BY user_id LIMIT 1`}
 	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)`}
+	// The statements each noun's file catalogues next to its record type
+	// and scan function.
+	for _, more := range []map[string]hotQuery{
+		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
+		billingQueries, jobQueries, outboxStatsQueries, secretQueries, stripeEventQueries, migrateQueries,
+		auditChainQueries,
+	} {
+		addQueries(q, more)
+	}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
 	}
@@ -306,6 +344,9 @@ var catalogSQL = func() map[string]bool {
 	set := make(map[string]bool, len(hotQueries)+len(auditQueries))
 	for _, q := range hotQueries {
 		set[q.SQL] = true
+		if q.PostgresSQL != "" {
+			set[q.PostgresSQL] = true
+		}
 	}
 	for _, q := range auditQueries {
 		set[q] = true

@@ -84,17 +84,25 @@ func (r *row) Scan(dest ...any) error {
 }
 
 // stmt returns the statement of a catalog entry, bound to tx's
-// connection when tx is a transaction.
+// connection when tx is a transaction. A transaction never waits for a
+// second connection: when the pool's statement is not prepared yet, the
+// transaction prepares its own on its connection (closed when it ends),
+// and the pool's is prepared in the background for the reads after it.
+// Preparing it from the pool there could wait for a connection that
+// transactions waiting on it hold.
 func (db *DB) stmt(ctx context.Context, tx *gorm.DB, name string) (*sql.Stmt, error) {
-	stmt, err := db.prepared(ctx, name)
-	if err != nil || tx == nil {
-		return stmt, err
+	if tx == nil {
+		return db.prepared(ctx, name)
 	}
 	sqlTx, err := txOf(tx)
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx.StmtContext(ctx, stmt), nil
+	if stmt := db.cached(name); stmt != nil {
+		return sqlTx.StmtContext(ctx, stmt), nil
+	}
+	go func() { _, _ = db.prepared(context.WithoutCancel(ctx), name) }()
+	return sqlTx.PrepareContext(ctx, db.text(name))
 }
 
 // txOf returns the database/sql transaction under a GORM transaction.
@@ -110,27 +118,43 @@ func txOf(tx *gorm.DB) (*sql.Tx, error) {
 	return nil, fmt.Errorf("store: %T is not a transaction", tx.Statement.ConnPool)
 }
 
-// prepared returns the prepared statement of a catalog entry, preparing
-// it on first use.
-func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
+// cached returns the pool's prepared statement of a catalog entry, or nil.
+func (db *DB) cached(name string) *sql.Stmt {
 	db.stmts.mu.RLock()
-	stmt := db.stmts.stmts[name]
-	db.stmts.mu.RUnlock()
-	if stmt != nil {
-		return stmt, nil
+	defer db.stmts.mu.RUnlock()
+	return db.stmts.stmts[name]
+}
+
+// text returns a catalog entry's SQL as the database takes it.
+func (db *DB) text(name string) string {
+	entry, ok := hotQueries[name]
+	if !ok {
+		panic("store: no hot query " + name)
 	}
-	db.stmts.mu.Lock()
-	defer db.stmts.mu.Unlock()
-	if stmt := db.stmts.stmts[name]; stmt != nil {
-		return stmt, nil
-	}
-	q := sqlOf(name)
+	q := entry.text(db.dialect)
 	if db.dialect == Postgres {
 		q = numberPlaceholders(q)
 	}
-	stmt, err := db.sql.PrepareContext(ctx, q)
+	return q
+}
+
+// prepared returns the pool's prepared statement of a catalog entry,
+// preparing it on first use. The cache is not locked while the statement
+// is prepared (that waits for a connection); of two preparing at once,
+// the first stored wins and the other is closed.
+func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
+	if stmt := db.cached(name); stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := db.sql.PrepareContext(ctx, db.text(name))
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", name, err)
+	}
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if first := db.stmts.stmts[name]; first != nil {
+		_ = stmt.Close()
+		return first, nil
 	}
 	if db.stmts.stmts == nil {
 		db.stmts.stmts = make(map[string]*sql.Stmt)
@@ -157,6 +181,9 @@ func numberPlaceholders(q string) string {
 		q = q[i+1:]
 	}
 }
+
+// scanner is a row to scan: a *row, or the current row of *rows.
+type scanner interface{ Scan(dest ...any) error }
 
 // closeStmts closes the catalog's statements.
 func (db *DB) closeStmts() {

@@ -23,20 +23,42 @@ type recoveryCodeRecord struct {
 
 func (recoveryCodeRecord) TableName() string { return "recovery_codes" }
 
+// The recovery code statements (their rows are counted, never read).
+const (
+	qRecoveryCodesLeft = "recovery_codes_left"
+	qRecoveryCodeSpent = "recovery_code_spent"
+)
+
+// recoveryCodeQueries are the catalog's recovery code statements.
+var recoveryCodeQueries = map[string]hotQuery{
+	qRecoveryCodesLeft: {SQL: `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`},
+	// Whether a code that did not match an unused one was the user's.
+	qRecoveryCodeSpent: {SQL: `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND code_hash = ?`},
+}
+
+// recoveryCodesLeft counts the user's unused recovery codes in tx.
+func (db *DB) recoveryCodesLeft(ctx context.Context, tx *gorm.DB, userID int64) (int64, error) {
+	var left int64
+	if err := db.queryRow(ctx, tx, qRecoveryCodesLeft, userID).Scan(&left); err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return left, nil
+}
+
 // RegenerateRecoveryCodes replaces the user's recovery codes.
 func (s *TwoFactorService) RegenerateRecoveryCodes(ctx context.Context, userID int64, hashes []string) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var on bool
-		if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", userID).Row().Scan(&on); err != nil {
+		u, err := scanUser(s.db.queryRow(ctx, tx, qUserByID, userID))
+		if err != nil {
 			return fmt.Errorf("read two-factor flag: %w", err)
 		}
-		if !on {
+		if !u.TwoFactor {
 			return app.Errorf(app.EINVALID, "Set up an authenticator app or a passkey first: recovery codes stand in for them.")
 		}
 		if _, err := s.issueRecoveryCodes(ctx, tx, userID, hashes, true); err != nil {
 			return err
 		}
-		return s.notify(tx, userID, "A new set of recovery codes was made: the old ones no longer work.")
+		return s.notify(ctx, tx, userID, "A new set of recovery codes was made: the old ones no longer work.")
 	})
 }
 
@@ -45,9 +67,9 @@ func (s *TwoFactorService) RegenerateRecoveryCodes(ctx context.Context, userID i
 // otherwise; it reports whether it stored them.
 func (s *TwoFactorService) issueRecoveryCodes(ctx context.Context, tx *gorm.DB, userID int64, hashes []string, replace bool) (bool, error) {
 	if !replace {
-		var left int64
-		if err := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND used_at IS NULL", userID).Count(&left).Error; err != nil {
-			return false, fmt.Errorf("count recovery codes: %w", err)
+		left, err := s.db.recoveryCodesLeft(ctx, tx, userID)
+		if err != nil {
+			return false, err
 		}
 		if left > 0 {
 			return false, nil

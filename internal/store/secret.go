@@ -7,6 +7,14 @@ import (
 	"fmt"
 )
 
+// qSecret names the statement reading a key kept in the database.
+const qSecret = "app_secret"
+
+// secretQueries are the catalog's statements about kept keys.
+var secretQueries = map[string]hotQuery{
+	qSecret: {SQL: `SELECT value FROM app_secrets WHERE name = ?`},
+}
+
 // Secret returns the named key kept in the database, making it (32 random
 // bytes) the first time it is asked for. Instances that start at the same
 // time agree on one key: the first insert wins and everyone reads it back.
@@ -19,7 +27,7 @@ func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("create secret %q: %w", name, err)
 	}
 	var value string
-	if err := g.Raw("SELECT value FROM app_secrets WHERE name = ?", name).Row().Scan(&value); err != nil {
+	if err := db.queryRow(ctx, nil, qSecret, name).Scan(&value); err != nil {
 		return nil, fmt.Errorf("read secret %q: %w", name, err)
 	}
 	key, err := base64.StdEncoding.DecodeString(value)

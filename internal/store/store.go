@@ -258,10 +258,11 @@ func isUniqueViolation(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey)
 }
 
-// notFound maps gorm.ErrRecordNotFound (from First/Take) to an ENOTFOUND
-// app error and wraps anything else with what was being done.
+// notFound maps sql.ErrNoRows (from a catalogued read's queryRow) or
+// gorm.ErrRecordNotFound to an ENOTFOUND app error and wraps anything else
+// with what was being done.
 func notFound(err error, msg, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, gorm.ErrRecordNotFound) {
 		return app.Errorf(app.ENOTFOUND, "%s", msg)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -22,6 +23,55 @@ type totpRecord struct {
 }
 
 func (totpRecord) TableName() string { return "user_totp" }
+
+// totpColumns are the columns of a user_totp row, in the order scanTOTP
+// reads them.
+const totpColumns = `user_id, secret_sealed, confirmed_at, last_step, created_at`
+
+// scanTOTP reads a row of totpColumns.
+func scanTOTP(sc scanner) (*totpRecord, error) {
+	var r totpRecord
+	if err := sc.Scan(&r.UserID, &r.SecretSealed, &r.ConfirmedAt, &r.LastStep, &r.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// The authenticator app statements.
+const (
+	qTOTPOf        = "totp_of_user"
+	qTOTPConfirmed = "totp_confirmed_of_user"
+	qTOTPApps      = "totp_apps"
+	qTOTPNewest    = "totp_newest"
+)
+
+// totpQueries are the catalog's authenticator app statements.
+var totpQueries = map[string]hotQuery{
+	qTOTPOf:        {SQL: `SELECT ` + totpColumns + ` FROM user_totp WHERE user_id = ?`},
+	qTOTPConfirmed: {SQL: `SELECT ` + totpColumns + ` FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL`},
+	// The doctor's key check (CheckKey), once per run.
+	qTOTPApps: {SQL: `SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL`,
+		WholeTable: "the doctor counts every authenticator app"},
+	qTOTPNewest: {SQL: `SELECT ` + totpColumns + ` FROM user_totp WHERE confirmed_at IS NOT NULL
+		ORDER BY confirmed_at DESC LIMIT 1`, WholeTable: "the doctor opens the newest authenticator secret"},
+}
+
+// findTOTP returns the user's authenticator app (confirmed only, when
+// confirmed is set) in tx, or nil when there is none.
+func (db *DB) findTOTP(ctx context.Context, tx *gorm.DB, userID int64, confirmed bool) (*totpRecord, error) {
+	name := qTOTPOf
+	if confirmed {
+		name = qTOTPConfirmed
+	}
+	r, err := scanTOTP(db.queryRow(ctx, tx, name, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find authenticator: %w", err)
+	}
+	return r, nil
+}
 
 // seal encrypts an authenticator secret for storage.
 func (s *TwoFactorService) seal(secret string) (string, error) {
@@ -50,20 +100,20 @@ func (s *TwoFactorService) open(sealed string) (string, error) {
 // opens the newest one's secret: after a restore or a TWO_FACTOR_KEY
 // change it does not, and every authenticator code would be refused.
 func (s *TwoFactorService) CheckKey(ctx context.Context) (apps int, err error) {
-	var rs []totpRecord
-	g := s.db.gorm.WithContext(ctx)
 	var n int64
-	if err := g.Model(&totpRecord{}).Where("confirmed_at IS NOT NULL").Count(&n).Error; err != nil {
+	if err := s.db.queryRow(ctx, nil, qTOTPApps).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count authenticator apps: %w", err)
 	}
 	if n == 0 {
 		return 0, nil
 	}
-	if err := g.Where("confirmed_at IS NOT NULL").Order("confirmed_at DESC").Limit(1).Find(&rs).Error; err != nil {
+	r, err := scanTOTP(s.db.queryRow(ctx, nil, qTOTPNewest))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return int(n), fmt.Errorf("read an authenticator secret: %w", err)
-	}
-	if len(rs) == 1 {
-		if _, err := s.open(rs[0].SecretSealed); err != nil {
+	default:
+		if _, err := s.open(r.SecretSealed); err != nil {
 			return int(n), err
 		}
 	}
@@ -76,12 +126,11 @@ func (s *TwoFactorService) TOTPEnrolment(ctx context.Context, userID int64, fres
 	var secret string
 	now := s.db.now()
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		var rs []totpRecord
-		if err := tx.Where("user_id = ?", userID).Limit(1).Find(&rs).Error; err != nil {
-			return fmt.Errorf("find authenticator: %w", err)
+		r, err := s.db.findTOTP(ctx, tx, userID, false)
+		if err != nil {
+			return err
 		}
-		if len(rs) == 1 {
-			r := rs[0]
+		if r != nil {
 			if r.ConfirmedAt != nil {
 				return app.Errorf(app.ECONFLICT, "An authenticator app is already on for your account.")
 			}
@@ -115,21 +164,21 @@ func (s *TwoFactorService) ConfirmTOTP(ctx context.Context, userID int64, code s
 	var issued bool
 	now := s.db.now()
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		var rs []totpRecord
-		if err := tx.Where("user_id = ?", userID).Limit(1).Find(&rs).Error; err != nil {
-			return fmt.Errorf("find authenticator: %w", err)
-		}
-		if len(rs) == 0 {
-			return app.Errorf(app.ENOTFOUND, "Start again: the set-up expired.")
-		}
-		if rs[0].ConfirmedAt != nil {
-			return app.Errorf(app.ECONFLICT, "An authenticator app is already on for your account.")
-		}
-		secret, err := s.open(rs[0].SecretSealed)
+		r, err := s.db.findTOTP(ctx, tx, userID, false)
 		if err != nil {
 			return err
 		}
-		step, ok := app.MatchTOTP(secret, code, now, rs[0].LastStep)
+		if r == nil {
+			return app.Errorf(app.ENOTFOUND, "Start again: the set-up expired.")
+		}
+		if r.ConfirmedAt != nil {
+			return app.Errorf(app.ECONFLICT, "An authenticator app is already on for your account.")
+		}
+		secret, err := s.open(r.SecretSealed)
+		if err != nil {
+			return err
+		}
+		step, ok := app.MatchTOTP(secret, code, now, r.LastStep)
 		if !ok {
 			return app.FieldErrorf("code", "That code didn’t match. Check that your phone’s clock is right and enter the newest code.")
 		}
@@ -141,14 +190,14 @@ func (s *TwoFactorService) ConfirmTOTP(ctx context.Context, userID int64, code s
 		if res.RowsAffected == 0 {
 			return app.Errorf(app.ECONFLICT, "An authenticator app is already on for your account.")
 		}
-		if err := s.refreshFlag(tx, userID); err != nil {
+		if err := s.refreshFlag(ctx, tx, userID); err != nil {
 			return err
 		}
 		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionTOTPEnabled,
 			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
 			return err
 		}
-		if err := s.notify(tx, userID, "An authenticator app was turned on: sign-ins now ask for its codes."); err != nil {
+		if err := s.notify(ctx, tx, userID, "An authenticator app was turned on: sign-ins now ask for its codes."); err != nil {
 			return err
 		}
 		if err := s.db.confirmPrincipalSession(ctx, tx, userID, now); err != nil {
@@ -170,13 +219,13 @@ func (s *TwoFactorService) DisableTOTP(ctx context.Context, userID int64) error 
 		if res.RowsAffected == 0 {
 			return app.Errorf(app.ENOTFOUND, "Your authenticator app is already off.")
 		}
-		if err := s.refreshFlag(tx, userID); err != nil {
+		if err := s.refreshFlag(ctx, tx, userID); err != nil {
 			return err
 		}
 		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: userID, Action: app.ActionTOTPDisabled,
 			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
 			return err
 		}
-		return s.notify(tx, userID, "Your authenticator app was turned off: sign-ins no longer ask for its codes.")
+		return s.notify(ctx, tx, userID, "Your authenticator app was turned off: sign-ins no longer ask for its codes.")
 	})
 }

@@ -33,6 +33,33 @@ func NewTwoFactorService(db *DB, key []byte) *TwoFactorService {
 
 var _ app.TwoFactorService = (*TwoFactorService)(nil)
 
+// The statements about a user's factors as a whole.
+const (
+	qFactorCount = "factor_count"
+	qFactorsLeft = "factors_left"
+	qPendingUser = "pending_sign_in_user"
+)
+
+// twoFactorQueries are the catalog's statements about a user's factors as
+// a whole.
+var twoFactorQueries = map[string]hotQuery{
+	// Whether the user keeps users.two_factor: authenticator apps and
+	// passkeys.
+	qFactorCount: {SQL: `SELECT
+		(SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL) +
+		(SELECT COUNT(*) FROM passkeys WHERE user_id = ?)`},
+	// What an operator's reset takes away: the authenticator app and the
+	// recovery codes left.
+	qFactorsLeft: {SQL: `SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL),
+		(SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`},
+	// The second-factor page's user: address, factors and code lock.
+	qPendingUser: {SQL: `SELECT u.email,
+		(SELECT COUNT(*) FROM user_totp WHERE user_id = u.id AND confirmed_at IS NOT NULL),
+		(SELECT COUNT(*) FROM passkeys WHERE user_id = u.id),
+		(SELECT locked_until FROM two_factor_locks WHERE user_id = u.id AND locked_until > ?)
+		FROM users u WHERE u.id = ?`},
+}
+
 // FindTwoFactor returns what the user has enrolled, in one statement (the
 // account page runs it on every view).
 func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*app.TwoFactorStatus, error) {
@@ -77,24 +104,22 @@ func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*ap
 }
 
 // notify queues the Notice about change to the user, when there is one.
-func (s *TwoFactorService) notify(tx *gorm.DB, userID int64, change string) error {
+func (s *TwoFactorService) notify(ctx context.Context, tx *gorm.DB, userID int64, change string) error {
 	if s.Notice == nil {
 		return nil
 	}
-	var email string
-	if err := tx.Raw("SELECT email FROM users WHERE id = ?", userID).Row().Scan(&email); err != nil {
+	u, err := scanUser(s.db.queryRow(ctx, tx, qUserByID, userID))
+	if err != nil {
 		return fmt.Errorf("notify user %d: %w", userID, err)
 	}
-	return s.db.enqueueEmail(tx, s.Notice(email, change))
+	return s.db.enqueueEmail(tx, s.Notice(u.Email, change))
 }
 
 // refreshFlag sets users.two_factor from the factors the user has; with
 // none left, their recovery codes go too.
-func (s *TwoFactorService) refreshFlag(tx *gorm.DB, userID int64) error {
+func (s *TwoFactorService) refreshFlag(ctx context.Context, tx *gorm.DB, userID int64) error {
 	var n int64
-	if err := tx.Raw(`SELECT
-		(SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL) +
-		(SELECT COUNT(*) FROM passkeys WHERE user_id = ?)`, userID, userID).Row().Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, tx, qFactorCount, userID, userID).Scan(&n); err != nil {
 		return fmt.Errorf("count factors: %w", err)
 	}
 	if err := tx.Exec("UPDATE users SET two_factor = ? WHERE id = ?", n > 0, userID).Error; err != nil {

@@ -28,15 +28,13 @@ func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason str
 	}
 	var out *app.TwoFactorReset
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		var u userRecord
-		if err := tx.Take(&u, "email = ?", email).Error; err != nil {
+		u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, email))
+		if err != nil {
 			return notFound(err, fmt.Sprintf("No user has the email address %s.", email), "find user")
 		}
 		res := &app.TwoFactorReset{User: u.toApp()}
 		var totp, codes int64
-		if err := tx.Raw(`SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL),
-			(SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, u.ID, u.ID).
-			Row().Scan(&totp, &codes); err != nil {
+		if err := s.db.queryRow(ctx, tx, qFactorsLeft, u.ID, u.ID).Scan(&totp, &codes); err != nil {
 			return fmt.Errorf("count factors of user %d: %w", u.ID, err)
 		}
 		res.TOTP, res.RecoveryCodes = totp > 0, int(codes)
@@ -60,15 +58,14 @@ func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason str
 			return fmt.Errorf("reset two-factor of user %d: %w", u.ID, err)
 		}
 		res.User.TwoFactor = false
-		sessions := tx.Where("user_id = ?", u.ID)
 		var n int64
 		if signOut {
-			d := sessions.Delete(&sessionRecord{})
+			d := tx.Where("user_id = ?", u.ID).Delete(&sessionRecord{})
 			if d.Error != nil {
 				return fmt.Errorf("reset two-factor of user %d: end sessions: %w", u.ID, d.Error)
 			}
 			n = d.RowsAffected
-		} else if err := sessions.Model(&sessionRecord{}).Where("expires_at > ?", s.db.now()).Count(&n).Error; err != nil {
+		} else if err := s.db.queryRow(ctx, tx, qLiveSessions, u.ID, s.db.now()).Scan(&n); err != nil {
 			return fmt.Errorf("reset two-factor of user %d: count sessions: %w", u.ID, err)
 		}
 		res.Sessions = int(n)

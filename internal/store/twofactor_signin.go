@@ -22,6 +22,29 @@ type codeLockRecord struct {
 
 func (codeLockRecord) TableName() string { return "two_factor_locks" }
 
+// codeLockColumns are the columns of a code lock row, in the order
+// scanCodeLock reads them.
+const codeLockColumns = `user_id, failures, window_start, locked_until`
+
+// scanCodeLock reads a row of codeLockColumns.
+func scanCodeLock(sc scanner) (*codeLockRecord, error) {
+	var r codeLockRecord
+	if err := sc.Scan(&r.UserID, &r.Failures, &r.WindowStart, &r.LockedUntil); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// qCodeLock names the statement that reads (and on PostgreSQL locks) a
+// user's code lock.
+const qCodeLock = "code_lock"
+
+// codeLockQueries are the catalog's code lock statements.
+var codeLockQueries = map[string]hotQuery{
+	qCodeLock: {SQL: `SELECT ` + codeLockColumns + ` FROM two_factor_locks WHERE user_id = ?`,
+		PostgresSQL: `SELECT ` + codeLockColumns + ` FROM two_factor_locks WHERE user_id = ? FOR UPDATE`},
+}
+
 // pendingData is what a pending second factor carries from the magic link.
 type pendingData struct {
 	Next string `json:"next,omitempty"`
@@ -29,28 +52,23 @@ type pendingData struct {
 
 // FindPendingSignIn returns a live pending second factor.
 func (s *TwoFactorService) FindPendingSignIn(ctx context.Context, tokenHash string) (*app.PendingSignIn, error) {
-	var rs []challengeRecord
 	now := s.db.now()
-	if err := s.db.gorm.WithContext(ctx).Where("token_hash = ? AND purpose = ? AND expires_at > ?",
-		tokenHash, app.PurposeSecondFactor, now).Limit(1).Find(&rs).Error; err != nil {
+	c, err := s.db.findChallenge(ctx, nil, tokenHash, app.PurposeSecondFactor, now)
+	if err != nil {
 		return nil, fmt.Errorf("find pending sign-in: %w", err)
 	}
-	if len(rs) == 0 || rs[0].UserID == nil {
+	if c == nil || c.UserID == nil {
 		return nil, app.ErrSecondFactorExpired
 	}
-	uid := *rs[0].UserID
+	uid := *c.UserID
 	var d pendingData
-	_ = json.Unmarshal([]byte(rs[0].Data), &d)
-	p := &app.PendingSignIn{UserID: uid, Next: d.Next, ExpiresAt: rs[0].ExpiresAt.UTC()}
+	_ = json.Unmarshal([]byte(c.Data), &d)
+	p := &app.PendingSignIn{UserID: uid, Next: d.Next, ExpiresAt: c.ExpiresAt.UTC()}
 	var (
 		totp, keys  int64
 		lockedUntil *time.Time
 	)
-	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT u.email,
-		(SELECT COUNT(*) FROM user_totp WHERE user_id = u.id AND confirmed_at IS NOT NULL),
-		(SELECT COUNT(*) FROM passkeys WHERE user_id = u.id),
-		(SELECT locked_until FROM two_factor_locks WHERE user_id = u.id AND locked_until > ?)
-		FROM users u WHERE u.id = ?`, now, uid).Row().Scan(&p.Email, &totp, &keys, &lockedUntil); err != nil {
+	if err := s.db.queryRow(ctx, nil, qPendingUser, now, uid).Scan(&p.Email, &totp, &keys, &lockedUntil); err != nil {
 		return nil, fmt.Errorf("read pending sign-in's user: %w", err)
 	}
 	p.TOTP, p.Passkeys = totp > 0, keys > 0
@@ -72,15 +90,14 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 	)
 	now := s.db.now()
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		var rs []challengeRecord
-		if err := tx.Where("token_hash = ? AND purpose = ? AND expires_at > ?", pendingHash, app.PurposeSecondFactor, now).
-			Limit(1).Find(&rs).Error; err != nil {
+		c, err := s.db.findChallenge(ctx, tx, pendingHash, app.PurposeSecondFactor, now)
+		if err != nil {
 			return fmt.Errorf("find pending sign-in: %w", err)
 		}
-		if len(rs) == 0 || rs[0].UserID == nil {
+		if c == nil || c.UserID == nil {
 			return app.ErrSecondFactorExpired
 		}
-		uid := *rs[0].UserID
+		uid := *c.UserID
 		method, left, bad, err := s.useCode(ctx, tx, uid, code, now, lockedMail)
 		if err != nil || bad != nil {
 			refusal = bad
@@ -96,9 +113,9 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 			}
 		}
 		var d pendingData
-		_ = json.Unmarshal([]byte(rs[0].Data), &d)
+		_ = json.Unmarshal([]byte(c.Data), &d)
 		next = d.Next
-		if user, err = takeUser(tx, uid); err != nil {
+		if user, err = s.db.takeUser(ctx, tx, uid); err != nil {
 			return err
 		}
 		return s.db.startSession(ctx, tx, user, ns, method, false)
@@ -115,20 +132,16 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 // lockCodes returns the user's code-failure row, creating it, and holds
 // it (FOR UPDATE on PostgreSQL; SQLite serialises writers) so that
 // concurrent guesses are counted one after another.
-func (s *TwoFactorService) lockCodes(tx *gorm.DB, userID int64, now time.Time) (*codeLockRecord, error) {
+func (s *TwoFactorService) lockCodes(ctx context.Context, tx *gorm.DB, userID int64, now time.Time) (*codeLockRecord, error) {
 	if err := tx.Exec("INSERT INTO two_factor_locks (user_id, failures, window_start) VALUES (?, 0, ?) ON CONFLICT (user_id) DO NOTHING",
 		userID, now).Error; err != nil {
 		return nil, fmt.Errorf("create code lock: %w", err)
 	}
-	q := "SELECT user_id, failures, window_start, locked_until FROM two_factor_locks WHERE user_id = ?"
-	if s.db.Dialect() == "postgres" {
-		q += " FOR UPDATE"
-	}
-	var r codeLockRecord
-	if err := tx.Raw(q, userID).Row().Scan(&r.UserID, &r.Failures, &r.WindowStart, &r.LockedUntil); err != nil {
+	r, err := scanCodeLock(s.db.queryRow(ctx, tx, qCodeLock, userID))
+	if err != nil {
 		return nil, fmt.Errorf("read code lock: %w", err)
 	}
-	return &r, nil
+	return r, nil
 }
 
 // codeResult is what checkCode found a code to be.
@@ -147,14 +160,14 @@ const (
 // used (not counted: several sign-ins posting one right code are not
 // guessing). An accepted code clears the count.
 func (s *TwoFactorService) useCode(ctx context.Context, tx *gorm.DB, uid int64, code string, now time.Time, lockedMail app.Email) (method string, left int64, refusal, err error) {
-	lock, err := s.lockCodes(tx, uid, now)
+	lock, err := s.lockCodes(ctx, tx, uid, now)
 	if err != nil {
 		return "", 0, nil, err
 	}
 	if lock.LockedUntil != nil && lock.LockedUntil.After(now) {
 		return "", 0, app.ErrCodeEntryLocked, nil
 	}
-	method, res, left, err := s.checkCode(tx, uid, code, now)
+	method, res, left, err := s.checkCode(ctx, tx, uid, code, now)
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -182,7 +195,7 @@ func (s *TwoFactorService) useCode(ctx context.Context, tx *gorm.DB, uid int64, 
 // recovery code, each at most once; left is the recovery codes remaining.
 // A right code already used (an authenticator code of a step at or before
 // the last accepted, or a used recovery code) is codeReplayed.
-func (s *TwoFactorService) checkCode(tx *gorm.DB, userID int64, code string, now time.Time) (method string, res codeResult, left int64, err error) {
+func (s *TwoFactorService) checkCode(ctx context.Context, tx *gorm.DB, userID int64, code string, now time.Time) (method string, res codeResult, left int64, err error) {
 	if app.IsRecoveryCodeShape(code) {
 		hash := app.HashRecoveryCode(code)
 		upd := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, hash).
@@ -192,7 +205,7 @@ func (s *TwoFactorService) checkCode(tx *gorm.DB, userID int64, code string, now
 		}
 		if upd.RowsAffected == 0 {
 			var used int64
-			if err := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND code_hash = ?", userID, hash).Count(&used).Error; err != nil {
+			if err := s.db.queryRow(ctx, tx, qRecoveryCodeSpent, userID, hash).Scan(&used); err != nil {
 				return "", codeWrong, 0, fmt.Errorf("find used recovery code: %w", err)
 			}
 			if used > 0 {
@@ -200,23 +213,23 @@ func (s *TwoFactorService) checkCode(tx *gorm.DB, userID int64, code string, now
 			}
 			return app.MethodRecoveryCode, codeWrong, 0, nil
 		}
-		if err := tx.Model(&recoveryCodeRecord{}).Where("user_id = ? AND used_at IS NULL", userID).Count(&left).Error; err != nil {
-			return "", codeWrong, 0, fmt.Errorf("count recovery codes: %w", err)
+		if left, err = s.db.recoveryCodesLeft(ctx, tx, userID); err != nil {
+			return "", codeWrong, 0, err
 		}
 		return app.MethodRecoveryCode, codeOK, left, nil
 	}
-	var rs []totpRecord
-	if err := tx.Where("user_id = ? AND confirmed_at IS NOT NULL", userID).Limit(1).Find(&rs).Error; err != nil {
-		return "", codeWrong, 0, fmt.Errorf("find authenticator: %w", err)
-	}
-	if len(rs) == 0 {
-		return app.MethodTOTP, codeWrong, 0, nil
-	}
-	secret, err := s.open(rs[0].SecretSealed)
+	t, err := s.db.findTOTP(ctx, tx, userID, true)
 	if err != nil {
 		return "", codeWrong, 0, err
 	}
-	step, ok := app.MatchTOTP(secret, code, now, rs[0].LastStep)
+	if t == nil {
+		return app.MethodTOTP, codeWrong, 0, nil
+	}
+	secret, err := s.open(t.SecretSealed)
+	if err != nil {
+		return "", codeWrong, 0, err
+	}
+	step, ok := app.MatchTOTP(secret, code, now, t.LastStep)
 	if !ok {
 		if _, right := app.MatchTOTP(secret, code, now, math.MinInt64); right {
 			return app.MethodTOTP, codeReplayed, 0, nil
@@ -296,7 +309,7 @@ func (s *TwoFactorService) CompleteSignInWithPasskey(ctx context.Context, pendin
 			return app.ErrPasskeyUnknown
 		}
 		var err error
-		if user, err = takeUser(tx, userID); err != nil {
+		if user, err = s.db.takeUser(ctx, tx, userID); err != nil {
 			return err
 		}
 		return s.db.startSession(ctx, tx, user, ns, method, false)

@@ -22,6 +22,43 @@ type userRecord struct {
 
 func (userRecord) TableName() string { return "users" }
 
+// userColumns are the columns of a user row, in the order scanUser reads
+// them.
+const userColumns = `id, email, name, time_zone, two_factor, created_at, updated_at`
+
+// scanUser reads a row of userColumns.
+func scanUser(sc scanner) (*userRecord, error) {
+	var r userRecord
+	if err := sc.Scan(&r.ID, &r.Email, &r.Name, &r.TimeZone, &r.TwoFactor, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// The user statements.
+const (
+	qUserByID     = "user_by_id"
+	qUserByEmail  = "user_by_email"
+	qUserByHandle = "user_by_webauthn_handle"
+)
+
+// userQueries are the catalog's user statements.
+var userQueries = map[string]hotQuery{
+	qUserByID:     {SQL: `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
+	qUserByEmail:  {SQL: `SELECT ` + userColumns + ` FROM users WHERE email = ?`},
+	qUserByHandle: {SQL: `SELECT ` + userColumns + ` FROM users WHERE webauthn_handle = ?`},
+}
+
+// findUser reads the user with id, in tx when it is not nil; ENOTFOUND
+// with msg when there is none.
+func (db *DB) findUser(ctx context.Context, tx *gorm.DB, id int64, msg string) (*userRecord, error) {
+	r, err := scanUser(db.queryRow(ctx, tx, qUserByID, id))
+	if err != nil {
+		return nil, notFound(err, msg, "find user")
+	}
+	return r, nil
+}
+
 func (r *userRecord) toApp() *app.User {
 	return &app.User{ID: r.ID, Email: r.Email, Name: r.Name, TimeZone: r.TimeZone, TwoFactor: r.TwoFactor,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
@@ -37,8 +74,8 @@ var _ app.UserService = (*UserService)(nil)
 
 // FindUserByID returns the user with that id or ENOTFOUND.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*app.User, error) {
-	var r userRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "id = ?", id).Error; err != nil {
+	r, err := scanUser(s.db.queryRow(ctx, nil, qUserByID, id))
+	if err != nil {
 		return nil, notFound(err, "User not found.", "find user by id")
 	}
 	return r.toApp(), nil
@@ -46,8 +83,8 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*app.User, er
 
 // FindUserByEmail returns the user with that normalized email or ENOTFOUND.
 func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*app.User, error) {
-	var r userRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "email = ?", email).Error; err != nil {
+	r, err := scanUser(s.db.queryRow(ctx, nil, qUserByEmail, email))
+	if err != nil {
 		return nil, notFound(err, "User not found.", "find user by email")
 	}
 	return r.toApp(), nil
@@ -68,9 +105,9 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	}
 	var out *app.User
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		var r userRecord
-		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
-			return notFound(err, "Your account no longer exists.", "find user")
+		r, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+		if err != nil {
+			return err
 		}
 		changes := map[string]any{}
 		md := map[string]any{}
@@ -98,23 +135,15 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	return out, err
 }
 
-// soleOwnerships lists the workspaces userID is the only owner of.
-func soleOwnerships(tx *gorm.DB, userID int64) ([]app.WorkspaceRef, error) {
-	var rows []struct{ Name, Slug string }
-	err := tx.Raw(sqlOf(qSoleOwner), userID).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("find sole ownerships: %w", err)
-	}
-	out := make([]app.WorkspaceRef, len(rows))
-	for i, r := range rows {
-		out[i] = app.WorkspaceRef{Name: r.Name, Slug: r.Slug}
-	}
-	return out, nil
-}
-
 // FindSoleOwnerships lists the workspaces the user is the only owner of.
 func (s *UserService) FindSoleOwnerships(ctx context.Context, userID int64) ([]app.WorkspaceRef, error) {
-	rows, err := s.db.query(ctx, nil, qSoleOwner, userID)
+	return s.db.soleOwnerships(ctx, nil, userID)
+}
+
+// soleOwnerships lists the workspaces userID is the only owner of, in tx
+// when it is not nil.
+func (db *DB) soleOwnerships(ctx context.Context, tx *gorm.DB, userID int64) ([]app.WorkspaceRef, error) {
+	rows, err := db.query(ctx, tx, qSoleOwner, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find sole ownerships: %w", err)
 	}
@@ -151,16 +180,16 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 				return fmt.Errorf("lock owned workspaces: %w", err)
 			}
 		}
-		blocking, err := soleOwnerships(tx, uid)
+		blocking, err := s.db.soleOwnerships(ctx, tx, uid)
 		if err != nil {
 			return err
 		}
 		if len(blocking) > 0 {
 			return app.Errorf(app.ECONFLICT, "%s", app.SoleOwnerMessage(blocking))
 		}
-		var r userRecord
-		if err := tx.Take(&r, "id = ?", uid).Error; err != nil {
-			return notFound(err, "Your account no longer exists.", "find user")
+		r, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+		if err != nil {
+			return err
 		}
 		// The API keys they made go with them, revoked and audited in each
 		// workspace before the account is gone.
