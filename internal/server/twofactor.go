@@ -182,7 +182,8 @@ func (s *Server) renderTOTPSetup(w http.ResponseWriter, r *http.Request, status 
 	p := app.PrincipalFromContext(r.Context())
 	secret, err := s.TwoFactor.TOTPEnrolment(r.Context(), p.User.ID, app.NewTOTPSecret())
 	if app.ErrorCode(err) == app.ECONFLICT {
-		s.setFlash(w, "info", app.ErrorMessage(err))
+		// Another request (another tab) is setting one up at this moment.
+		s.setFlash(w, "info", "Setting up an authenticator app is already under way in another tab. Reload this page.")
 		redirect(w, r, "/settings/account#two-factor")
 		return
 	}

@@ -149,7 +149,7 @@ func (s *TwoFactorService) TOTPEnrolment(ctx context.Context, userID int64, fres
 		}
 		if err := tx.Create(&totpRecord{UserID: userID, SecretSealed: sealed, CreatedAt: now}).Error; err != nil {
 			if isUniqueViolation(err) {
-				return app.Errorf(app.ECONFLICT, "Setting up an authenticator app is already under way in another tab. Reload this page.")
+				return app.Errorf(app.ECONFLICT, "Setting up an authenticator app is already under way for this account.")
 			}
 			return fmt.Errorf("store authenticator secret: %w", err)
 		}
