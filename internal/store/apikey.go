@@ -284,14 +284,11 @@ func (db *DB) revokeKeysCreatedBy(ctx context.Context, tx *gorm.DB, workspaceID,
 func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, *app.Workspace, error) {
 	var (
 		r           apiKeyRow
-		ws          workspaceRecord
 		creatorRole string
 	)
-	row := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeyByHash), tokenHash).Row()
-	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
-		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
-		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
-		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.RequireTwoFactor, &ws.CreatedAt, &ws.UpdatedAt, &creatorRole)
+	ws, err := scanWorkspace(s.db.queryRow(ctx, nil, qAPIKeyByHash, tokenHash), &r.ID, &r.WorkspaceID, &r.Name,
+		&r.Prefix, &r.TokenHash, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
+		&creatorRole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, app.ErrAPIKeyInvalid
 	}
@@ -299,7 +296,7 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 		return nil, nil, fmt.Errorf("find api key: %w", err)
 	}
 	now := s.db.now()
-	ws.ID, r.Slug = r.WorkspaceID, ws.Slug
+	r.Slug = ws.Slug
 	k := r.toApp()
 	// The creator's current membership caps the key: one whose creator was
 	// removed, demoted or deleted does not act, revoked or not.
@@ -316,7 +313,7 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 		}
 		k.LastUsedAt = now
 	}
-	return k, ws.toApp(), nil
+	return k, ws, nil
 }
 
 // lockKeyMembership stands in for lockMembership when the principal is a

@@ -62,7 +62,26 @@ const (
 	qAuditHeadID  = "audit_head_id"
 	qAuditActor   = "audit_actor_by_email"
 	qTwoFactorOf  = "two_factor_of_user"
+	qWorkspaceID  = "workspace_by_id"
+	qWorkspaceBy  = "workspace_by_slug"
+	qMembership   = "membership"
+	qTargetMember = "target_member"
+	qOwnerCount   = "owner_count"
+	qOwnedBy      = "workspaces_owned_by"
+	qKeysNo2FA    = "api_keys_without_two_factor"
+	qMembersNo2FA = "members_without_two_factor"
+	qUserHas2FA   = "user_two_factor"
 )
+
+// workspaceColumns are the columns of every read that returns a workspace,
+// in the order scanWorkspace reads them (the table is aliased w).
+const workspaceColumns = `w.id, w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id,
+	w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end, w.require_two_factor,
+	w.created_at, w.updated_at`
+
+// ownerRank is memberRank over the alias c, for counting a workspace's
+// owners through the same index.
+var ownerRank = strings.ReplaceAll(memberRank, "m.", "c.")
 
 // memberRank orders roles on the members page; the expression matches
 // memberships_workspace_rank_idx (migration 00004) word for word.
@@ -79,13 +98,10 @@ func buildHotQueries() map[string]hotQuery {
 			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ?`},
-		qWorkspaceFor: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
-			w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
-			w.require_two_factor, w.created_at, w.updated_at, m.role, m.created_at
+		qWorkspaceFor: {SQL: `SELECT ` + workspaceColumns + `, m.role, m.created_at
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 			WHERE w.slug = ?`},
-		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status, w.require_two_factor,
-			w.created_at, w.updated_at, m.role, m.created_at AS member_since, w.members_count
+		qWorkspacesOf: {SQL: `SELECT ` + workspaceColumns + `, m.role, m.created_at AS member_since, w.members_count
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
 			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
 		qStats: {SQL: `SELECT
@@ -148,10 +164,8 @@ func buildHotQueries() map[string]hotQuery {
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1
 			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
 		// The API: a key by its hash on every call, members by cursor.
-		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
-			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
-			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
-			w.current_period_end, w.cancel_at_period_end, w.require_two_factor, w.created_at, w.updated_at,
+		qAPIKeyByHash: {SQL: `SELECT ` + workspaceColumns + `, k.id, k.workspace_id, k.name, k.prefix, k.token_hash,
+			k.scopes, k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 			COALESCE(m.role, '')
 			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
@@ -167,7 +181,7 @@ func buildHotQueries() map[string]hotQuery {
 			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
 		qKeysByUserIn: {SQL: `SELECT COUNT(*) FROM api_keys WHERE created_by_user_id = ? AND workspace_id = ?
 			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
-		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
+		qMemberCursor: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor, m.id
 			FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT id, type, api_version, created_at, received_at, processed_at, status, workspace_id, error, payload
@@ -181,6 +195,30 @@ func buildHotQueries() map[string]hotQuery {
 			p.id, p.name, p.created_at, p.last_used_at
 			FROM users u LEFT JOIN passkeys p ON p.user_id = u.id
 			WHERE u.id = ? ORDER BY p.created_at, p.id`, BoundedSort: "one user's passkeys"},
+		// One workspace, for the writes that read it first and the
+		// operator's commands.
+		qWorkspaceID: {SQL: `SELECT ` + workspaceColumns + ` FROM workspaces w WHERE w.id = ?`},
+		qWorkspaceBy: {SQL: `SELECT ` + workspaceColumns + ` FROM workspaces w WHERE w.slug = ?`},
+		// The principal's membership, read by the writes that check it.
+		qMembership: {SQL: `SELECT id, workspace_id, user_id, role, created_at, updated_at
+			FROM memberships WHERE workspace_id = ? AND user_id = ?`},
+		// Another member's membership and email, for the audit entry that
+		// names them.
+		qTargetMember: {SQL: `SELECT m.id, m.workspace_id, m.user_id, m.role, m.created_at, m.updated_at, u.email
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND m.user_id = ?`},
+		qOwnerCount: {SQL: `SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + ownerRank + ` = 0`},
+		qOwnedBy:    {SQL: `SELECT COUNT(*) FROM memberships WHERE user_id = ? AND role = 'owner'`},
+		// A workspace's live API keys whose creator has no second factor,
+		// or no longer has an account: requiring two-factor sign-in does
+		// not reach them, as nobody signs in with a key.
+		qKeysNo2FA: {SQL: `SELECT k.id, k.name, k.prefix, COALESCE(u.name, ''), COALESCE(u.email, '')
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.workspace_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
+			AND (u.id IS NULL OR u.two_factor = ?) ORDER BY k.created_at, k.id`, BoundedSort: "one workspace's API keys"},
+		qMembersNo2FA: {SQL: `SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND u.two_factor = ?`},
+		qUserHas2FA: {SQL: `SELECT two_factor FROM users WHERE id = ?`},
 		// scaffold:hot-queries (make scaffold adds its list queries above this line)
 	}
 	// One entry of a workspace, for its detail view.

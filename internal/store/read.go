@@ -85,16 +85,39 @@ func (r *row) Scan(dest ...any) error {
 
 // stmt returns the statement of a catalog entry, bound to tx's
 // connection when tx is a transaction.
+//
+// A statement not yet prepared is prepared on the transaction itself, for
+// it alone: preparing it on the pool would wait for a free connection,
+// which never comes while every connection (SQLite's only one) is held by
+// a transaction waiting the same way.
 func (db *DB) stmt(ctx context.Context, tx *gorm.DB, name string) (*sql.Stmt, error) {
-	stmt, err := db.prepared(ctx, name)
-	if err != nil || tx == nil {
-		return stmt, err
+	if tx == nil {
+		return db.prepared(ctx, name)
 	}
 	sqlTx, err := txOf(tx)
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx.StmtContext(ctx, stmt), nil
+	db.stmts.mu.RLock()
+	stmt := db.stmts.stmts[name]
+	db.stmts.mu.RUnlock()
+	if stmt != nil {
+		return sqlTx.StmtContext(ctx, stmt), nil
+	}
+	stmt, err = sqlTx.PrepareContext(ctx, db.dialectSQL(name))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", name, err)
+	}
+	return stmt, nil
+}
+
+// dialectSQL returns a catalog entry's SQL with the dialect's placeholders.
+func (db *DB) dialectSQL(name string) string {
+	q := sqlOf(name)
+	if db.dialect == Postgres {
+		q = numberPlaceholders(q)
+	}
+	return q
 }
 
 // txOf returns the database/sql transaction under a GORM transaction.
@@ -124,11 +147,7 @@ func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
 	if stmt := db.stmts.stmts[name]; stmt != nil {
 		return stmt, nil
 	}
-	q := sqlOf(name)
-	if db.dialect == Postgres {
-		q = numberPlaceholders(q)
-	}
-	stmt, err := db.sql.PrepareContext(ctx, q)
+	stmt, err := db.sql.PrepareContext(ctx, db.dialectSQL(name))
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", name, err)
 	}

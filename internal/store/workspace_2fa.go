@@ -3,29 +3,22 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
 	"atrium/internal/app"
 )
 
-// keysWithoutTwoFactor selects a workspace's live API keys whose creator
-// has no second factor, or no longer has an account: requiring two-factor
-// sign-in does not reach them, as nobody signs in with a key.
-const keysWithoutTwoFactor = `SELECT k.id, k.name, k.prefix, COALESCE(u.name, ''), COALESCE(u.email, '')
-	FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
-	WHERE k.workspace_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
-	AND (u.id IS NULL OR u.two_factor = ?)`
-
 // FindKeysWithoutTwoFactor lists the workspace's live API keys whose
 // creator has no second factor, oldest first.
 func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
-	return findKeysWithoutTwoFactor(s.db.gorm.WithContext(ctx), workspaceID, s.db.now())
+	return s.db.findKeysWithoutTwoFactor(ctx, nil, workspaceID)
 }
 
-func findKeysWithoutTwoFactor(g *gorm.DB, workspaceID int64, now time.Time) ([]*app.KeyWithoutTwoFactor, error) {
-	rows, err := g.Raw(keysWithoutTwoFactor+" ORDER BY k.created_at, k.id", workspaceID, now, false).Rows()
+// findKeysWithoutTwoFactor is FindKeysWithoutTwoFactor, inside tx when it
+// is not nil.
+func (db *DB) findKeysWithoutTwoFactor(ctx context.Context, tx *gorm.DB, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
+	rows, err := db.query(ctx, tx, qKeysNo2FA, workspaceID, db.now(), false)
 	if err != nil {
 		return nil, fmt.Errorf("find keys without two-factor: %w", err)
 	}
@@ -57,7 +50,7 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int
 			return nil
 		}
 		now := s.db.now()
-		atRisk, err := findKeysWithoutTwoFactor(tx, workspaceID, now)
+		atRisk, err := s.db.findKeysWithoutTwoFactor(ctx, tx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -94,8 +87,7 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int
 // second factor, in one statement through the workspace's memberships.
 func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error) {
 	var n int
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.workspace_id = ? AND u.two_factor = ?`, workspaceID, false).Row().Scan(&n)
+	err := s.db.queryRow(ctx, nil, qMembersNo2FA, workspaceID, false).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count members without two-factor: %w", err)
 	}
@@ -120,15 +112,15 @@ func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB
 		return err
 	}
 	var own bool
-	if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
+	if err := s.db.queryRow(ctx, tx, qUserHas2FA, m.UserID).Scan(&own); err != nil {
 		return fmt.Errorf("read own two-factor state: %w", err)
 	}
 	if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
 		return err
 	}
-	var r workspaceRecord
-	if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
-		return notFound(err, "Workspace not found.", "find workspace")
+	r, err := s.db.findWorkspace(ctx, tx, workspaceID)
+	if err != nil {
+		return err
 	}
 	if r.RequireTwoFactor == required {
 		return nil
