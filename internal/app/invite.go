@@ -89,8 +89,10 @@ type InviteKey struct {
 // ComposeInvite renders the email for an invite once it is stored.
 type ComposeInvite func(inv *Invite) Email
 
-// InviteService manages invites. Methods act as the principal in ctx and
-// check their membership and role in the same transaction.
+// InviteService manages invites. The reads of a workspace's invites take
+// the Scope they act in, and their statements enforce it (see Scope); the
+// writes act as the principal in ctx and check their membership and role
+// in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
 	// transaction, after checking the role rule, duplicates, seats and the
@@ -99,17 +101,17 @@ type InviteService interface {
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, at most limit of them, with the delivery state of their
 	// emails.
-	FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*Invite, error)
+	FindInvites(ctx context.Context, sc Scope, limit int) ([]*Invite, error)
 	// FindInvitesBefore lists the next page of FindInvites' order: the
 	// pending invites that come after the cursor, at most limit.
-	FindInvitesBefore(ctx context.Context, workspaceID int64, before InviteCursor, limit int) ([]*Invite, error)
+	FindInvitesBefore(ctx context.Context, sc Scope, before InviteCursor, limit int) ([]*Invite, error)
 	// FindInvitesForEmail lists the pending, unexpired invites for an address.
 	FindInvitesForEmail(ctx context.Context, email string) ([]*Invite, error)
 	// FindInviteByToken returns the invite of a token hash in any state;
 	// ENOTFOUND for an unknown token.
 	FindInviteByToken(ctx context.Context, tokenHash string) (*Invite, error)
 	// FindInvite returns a workspace's invite by id, in any state.
-	FindInvite(ctx context.Context, workspaceID, id int64) (*Invite, error)
+	FindInvite(ctx context.Context, sc Scope, id int64) (*Invite, error)
 	// FindInviteForEmail returns an invite by id when it was sent to email;
 	// ENOTFOUND otherwise.
 	FindInviteForEmail(ctx context.Context, id int64, email string) (*Invite, error)

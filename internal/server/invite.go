@@ -100,7 +100,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		inv, err := s.Invites.FindInvite(r.Context(), sc.ws.ID, id)
+		inv, err := s.Invites.FindInvite(r.Context(), sc.scope(), id)
 		if err != nil {
 			s.Error(w, r, err)
 			return

@@ -22,6 +22,12 @@ type workspaceScope struct {
 	m  *app.Membership
 }
 
+// scope is the app.Scope the request acts in: the signed-in member in
+// the workspace. Every workspace-scoped service call takes it.
+func (sc *workspaceScope) scope() app.Scope {
+	return app.Scope{WorkspaceID: sc.ws.ID, UserID: sc.m.UserID}
+}
+
 func scopeFrom(ctx context.Context) *workspaceScope {
 	sc, _ := ctx.Value(workspaceKey).(*workspaceScope)
 	return sc
@@ -203,7 +209,7 @@ func formEcho(s string) string { return strings.ToValidUTF8(strings.TrimSpace(s)
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.ws.ID)
+	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.scope())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -211,7 +217,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	// Recent activity is part of the audit log, which only owners and admins read.
 	var entries []*app.AuditEntry
 	if app.CanSeeAudit(sc.m.Role) == nil {
-		if entries, err = s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{WorkspaceID: sc.ws.ID, Limit: 10}); err != nil {
+		if entries, err = s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{Scope: sc.scope(), Limit: 10}); err != nil {
 			s.Error(w, r, err)
 			return
 		}
@@ -290,7 +296,7 @@ func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettings
 func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	name, slug := r.PostFormValue("name"), r.PostFormValue("slug")
-	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.ws.ID, app.WorkspaceUpdate{Name: &name, Slug: &slug})
+	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.scope(), app.WorkspaceUpdate{Name: &name, Slug: &slug})
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
 			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: formEcho(name), NewSlug: formEcho(slug), CanEdit: true,
@@ -321,7 +327,7 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
 		return
 	}
-	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.scope()); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			// Still paying: the settings page says how to cancel first.
 			v := page.WorkspaceSettingsView{Slug: sc.ws.Slug, Name: sc.ws.Name, NewSlug: sc.ws.Slug, CanEdit: true, CanDelete: true,

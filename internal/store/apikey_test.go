@@ -62,7 +62,7 @@ func TestAPIKeyService(t *testing.T) {
 			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
-			list, err := keys.FindAPIKeys(context.Background(), ws.ID)
+			list, err := keys.FindAPIKeys(context.Background(), ownerScope(t, db, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestAPIKeyService(t *testing.T) {
 			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
-			list, _ = keys.FindAPIKeys(context.Background(), ws.ID)
+			list, _ = keys.FindAPIKeys(context.Background(), ownerScope(t, db, ws.ID))
 			if !list[0].LastUsedAt.After(first) {
 				t.Fatalf("after 61s last used %v, want later than %v", list[0].LastUsedAt, first)
 			}
@@ -129,8 +129,8 @@ func TestAPIKeyService(t *testing.T) {
 			_, err = keys.CreateAPIKey(kctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "key creates key", err, app.EFORBIDDEN)
 			requireCode(t, "key revokes key", keys.RevokeAPIKey(kctx, ws.ID, k.ID), app.EFORBIDDEN)
-			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
-			requireCode(t, "key removes member", store.NewMemberService(db).RemoveMember(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, app.ScopeOf(kctx, ws.ID), cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key removes member", store.NewMemberService(db).RemoveMember(kctx, app.ScopeOf(kctx, ws.ID), cy.ID), app.EUNAUTHORIZED)
 
 			invites := store.NewInviteService(db)
 			tok, ihash := app.NewToken()
@@ -148,7 +148,7 @@ func TestAPIKeyService(t *testing.T) {
 			if inv.InvitedBy != live.Label() || inv.InvitedByID != 0 {
 				t.Fatalf("InvitedBy=%q (user %d), want %q", inv.InvitedBy, inv.InvitedByID, live.Label())
 			}
-			entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: ws.ID, Action: app.ActionInviteSent, Limit: 1})
+			entries, err := store.NewOperatorAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: ws.ID}, Action: app.ActionInviteSent, Limit: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func TestWorkspaceService_FindMembersAfter(t *testing.T) {
 		var emails []string
 		var after int64
 		for range 3 {
-			page, err := svc.FindMembersAfter(context.Background(), ws.ID, after, 2)
+			page, err := svc.FindMembersAfter(context.Background(), ownerScope(t, db, ws.ID), after, 2)
 			if err != nil {
 				t.Fatal(err)
 			}

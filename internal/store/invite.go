@@ -254,14 +254,14 @@ func (s *InviteService) findInvites(ctx context.Context, name string, args ...an
 
 // FindInvites lists a workspace's pending invites, expired ones included,
 // newest first, at most limit.
-func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitePage, workspaceID, limit)
+func (s *InviteService) FindInvites(ctx context.Context, sc app.Scope, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, qInvitePage, withScope(sc, []any{sc.WorkspaceID}, limit)...)
 }
 
 // FindInvitesBefore lists the pending invites after before in
 // FindInvites' order (newest first), at most limit.
-func (s *InviteService) FindInvitesBefore(ctx context.Context, workspaceID int64, before app.InviteCursor, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitesAfter, workspaceID, before.CreatedAt.UTC(), before.ID, limit)
+func (s *InviteService) FindInvitesBefore(ctx context.Context, sc app.Scope, before app.InviteCursor, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, qInvitesAfter, withScope(sc, []any{sc.WorkspaceID}, before.CreatedAt.UTC(), before.ID, limit)...)
 }
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
@@ -282,9 +282,16 @@ func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string)
 }
 
 // FindInvite returns a workspace's invite by id, in any state; ENOTFOUND
-// when the workspace has no such invite.
-func (s *InviteService) FindInvite(ctx context.Context, workspaceID, id int64) (*app.Invite, error) {
-	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.workspace_id = ?", id, workspaceID)
+// when the workspace has no such invite or it is out of scope.
+func (s *InviteService) FindInvite(ctx context.Context, sc app.Scope, id int64) (*app.Invite, error) {
+	list, err := s.findInvites(ctx, qInviteOf, withScope(sc, []any{id, sc.WorkspaceID})...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	return list[0], nil
 }
 
 // FindInviteForEmail returns an invite by id when it was sent to email.

@@ -132,7 +132,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 				t.Fatalf("%d emails to the address, want 10", got)
 			}
 			// Deleting a workspace does not give its invites back.
-			if err := store.NewWorkspaceService(db).DeleteWorkspace(lastOwner.ctx, last.ID); err != nil {
+			if err := store.NewWorkspaceService(db).DeleteWorkspace(lastOwner.ctx, app.ScopeOf(lastOwner.ctx, last.ID)); err != nil {
 				t.Fatal(err)
 			}
 			u := signUpMember(t, db, c, "late@example.com")
@@ -198,7 +198,7 @@ func ceilMinute(t time.Time) time.Time {
 // findPending returns the pending invite of a workspace for email.
 func findPending(t *testing.T, db *store.DB, workspaceID int64, email string) *app.Invite {
 	t.Helper()
-	list, err := store.NewInviteService(db).FindInvites(context.Background(), workspaceID, 100)
+	list, err := store.NewInviteService(db).FindInvites(context.Background(), ownerScope(t, db, workspaceID), 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,7 +276,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 				t.Fatalf("audit actor=%d target=%q", e.ActorID, e.TargetID)
 			}
 			checkMetadata(t, e, map[string]any{"email": "gone@example.com"})
-			listed, err := invites.FindInvites(context.Background(), wsA.ID, 100)
+			listed, err := invites.FindInvites(context.Background(), ownerScope(t, db, wsA.ID), 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,7 +349,7 @@ func TestInviteService_FindInvites(t *testing.T) {
 		}
 
 		t.Run("Delivery", func(t *testing.T) {
-			got, err := invites.FindInvites(context.Background(), ws.ID, 100)
+			got, err := invites.FindInvites(context.Background(), ownerScope(t, db, ws.ID), 100)
 			if err != nil {
 				t.Fatal(err)
 			}

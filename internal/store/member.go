@@ -47,33 +47,6 @@ func actor(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// lockMembership returns the principal's membership of a workspace inside
-// tx, locking the workspace row on Postgres so concurrent membership
-// changes of one workspace run one at a time (SQLite's IMMEDIATE
-// transactions already do). A non-member gets ENOTFOUND, as if the
-// workspace did not exist.
-func (db *DB) lockMembership(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	uid, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if db.dialect == Postgres {
-		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
-			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
-		}
-	}
-	var m membershipRecord
-	err = db.queryRow(ctx, tx, qMembership, workspaceID, uid).
-		Scan(&m.ID, &m.WorkspaceID, &m.UserID, &m.Role, &m.CreatedAt, &m.UpdatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotMember
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find membership: %w", err)
-	}
-	return &m, nil
-}
-
 // countOwners counts a workspace's owners inside tx.
 func (db *DB) countOwners(ctx context.Context, tx *gorm.DB, workspaceID int64) (int, error) {
 	var n int
@@ -85,10 +58,10 @@ func (db *DB) countOwners(ctx context.Context, tx *gorm.DB, workspaceID int64) (
 
 // FindMembers lists the members, owners first, then admins, then members,
 // each in joining order: the members pages one after another.
-func (s *MemberService) FindMembers(ctx context.Context, workspaceID int64) ([]*app.Member, error) {
+func (s *MemberService) FindMembers(ctx context.Context, sc app.Scope) ([]*app.Member, error) {
 	var out []*app.Member
 	for page := 1; ; page++ {
-		p, err := s.memberPage(ctx, workspaceID, "", page)
+		p, err := s.memberPage(ctx, sc, "", page)
 		if err != nil {
 			return nil, err
 		}
@@ -114,15 +87,15 @@ func scanMember(sc rowScanner, m *app.Member, rest ...any) error {
 // FindMemberPage returns one page of members with the workspace's counts,
 // scanning columns straight into the result (it runs on every view of the
 // members page). A page past the last has no members and zero counts.
-func (s *MemberService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
-	return s.memberPage(ctx, workspaceID, "", page)
+func (s *MemberService) FindMemberPage(ctx context.Context, sc app.Scope, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, sc, "", page)
 }
 
 // SearchMembers returns one page of the members whose email or name
 // starts with prefix (ignoring case), with the workspace's counts; an
 // empty prefix lists every member, as FindMemberPage does.
-func (s *MemberService) SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
-	return s.memberPage(ctx, workspaceID, prefix, page)
+func (s *MemberService) SearchMembers(ctx context.Context, sc app.Scope, prefix string, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, sc, prefix, page)
 }
 
 // likePrefix returns the LIKE pattern (escape character '!') matching
@@ -133,9 +106,10 @@ func likePrefix(prefix string) string {
 }
 
 // memberPage runs the member page query, or the search when prefix is set.
-func (s *MemberService) memberPage(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
+func (s *MemberService) memberPage(ctx context.Context, sc app.Scope, prefix string, page int) (*app.MemberPage, error) {
 	page = max(page, 1)
-	name, args := qMemberPage, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID}
+	workspaceID := sc.WorkspaceID
+	name, args := qMemberPage, withScope(sc, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID})
 	if prefix = strings.TrimSpace(prefix); prefix != "" {
 		name = qMemberSearch
 		args = append(args, likePrefix(prefix), likePrefix(prefix))
@@ -186,12 +160,13 @@ func (db *DB) targetMembership(ctx context.Context, tx *gorm.DB, workspaceID, us
 }
 
 // ChangeMemberRole sets a member's role under app.CanChangeRole.
-func (s *MemberService) ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role app.Role) error {
+func (s *MemberService) ChangeMemberRole(ctx context.Context, sc app.Scope, userID int64, role app.Role) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
+		workspaceID := sc.WorkspaceID
 		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
 		if err != nil {
 			return err
@@ -221,12 +196,13 @@ func (s *MemberService) ChangeMemberRole(ctx context.Context, workspaceID, userI
 }
 
 // RemoveMember removes another member under app.CanRemoveMember.
-func (s *MemberService) RemoveMember(ctx context.Context, workspaceID, userID int64) error {
+func (s *MemberService) RemoveMember(ctx context.Context, sc app.Scope, userID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
+		workspaceID := sc.WorkspaceID
 		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
 		if err != nil {
 			return err
@@ -250,12 +226,13 @@ func (s *MemberService) RemoveMember(ctx context.Context, workspaceID, userID in
 }
 
 // LeaveWorkspace removes the principal under app.CanLeave.
-func (s *MemberService) LeaveWorkspace(ctx context.Context, workspaceID int64) error {
+func (s *MemberService) LeaveWorkspace(ctx context.Context, sc app.Scope) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
+		workspaceID := sc.WorkspaceID
 		owners, err := s.db.countOwners(ctx, tx, workspaceID)
 		if err != nil {
 			return err
@@ -275,12 +252,13 @@ func (s *MemberService) LeaveWorkspace(ctx context.Context, workspaceID int64) e
 }
 
 // TransferOwnership makes another member owner and the principal admin.
-func (s *MemberService) TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error {
+func (s *MemberService) TransferOwnership(ctx context.Context, sc app.Scope, toUserID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
+		workspaceID := sc.WorkspaceID
 		if err := app.CanTransferOwnership(app.Role(m.Role), m.UserID == toUserID); err != nil {
 			return err
 		}
@@ -304,9 +282,10 @@ func (s *MemberService) TransferOwnership(ctx context.Context, workspaceID, toUs
 
 // FindMembersAfter returns up to limit members after the membership id
 // after, in membership id order (at most 200).
-func (s *MemberService) FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*app.MemberAt, error) {
+func (s *MemberService) FindMembersAfter(ctx context.Context, sc app.Scope, after int64, limit int) ([]*app.MemberAt, error) {
 	limit = min(max(limit, 1), 200)
-	rows, err := s.db.query(ctx, nil, qMemberCursor, workspaceID, after, limit)
+	workspaceID := sc.WorkspaceID
+	rows, err := s.db.query(ctx, nil, qMemberCursor, withScope(sc, []any{workspaceID}, after, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}

@@ -169,7 +169,7 @@ func TestDB_SeedVolume(t *testing.T) {
 			if m.Role != app.RoleOwner {
 				t.Errorf("the demo owner's role in %q = %q, want owner", store.BigSlug, m.Role)
 			}
-			members, err := store.NewMemberService(db).FindMembers(ctx, ws.ID)
+			members, err := store.NewMemberService(db).FindMembers(ctx, ownerScope(t, db, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}

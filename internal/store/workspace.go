@@ -274,39 +274,37 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 	return out, nil
 }
 
-// FindWorkspaceStats counts members and pending, unexpired invites.
-func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID int64) (*app.WorkspaceStats, error) {
-	rows, err := s.db.query(ctx, nil, qStats, workspaceID, workspaceID, s.db.now())
+// FindWorkspaceStats counts members and pending, unexpired invites;
+// ENOTFOUND out of scope.
+func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, sc app.Scope) (*app.WorkspaceStats, error) {
+	var (
+		st      app.WorkspaceStats
+		members sql.NullInt64
+	)
+	err := s.db.queryRow(ctx, nil, qScopedStats, withScope(sc, []any{sc.WorkspaceID, sc.WorkspaceID, s.db.now()})...).
+		Scan(&members, &st.PendingInvites)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotMember
+	}
 	if err != nil {
 		return nil, fmt.Errorf("workspace stats: %w", err)
 	}
-	defer func() { _ = rows.Close() }()
-	st := &app.WorkspaceStats{}
-	if rows.Next() {
-		var members sql.NullInt64
-		if err := rows.Scan(&members, &st.PendingInvites); err != nil {
-			return nil, fmt.Errorf("workspace stats: %w", err)
-		}
-		st.Members = int(members.Int64)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("workspace stats: %w", err)
-	}
-	return st, nil
+	st.Members = int(members.Int64)
+	return &st, nil
 }
 
 // UpdateWorkspace renames a workspace or changes its slug (owners only).
-func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int64, upd app.WorkspaceUpdate) (*app.Workspace, error) {
+func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, sc app.Scope, upd app.WorkspaceUpdate) (*app.Workspace, error) {
 	var out *app.Workspace
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
 		if err := app.CanEditWorkspace(app.Role(m.Role)); err != nil {
 			return err
 		}
-		r, err := s.db.findWorkspace(ctx, tx, workspaceID)
+		r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
 		if err != nil {
 			return err
 		}
@@ -358,16 +356,16 @@ func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int6
 // DeleteWorkspace deletes a workspace (owners only); members and invites
 // go with it by cascade. The audit log keeps every entry, the deletion's
 // included.
-func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, workspaceID int64) error {
+func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, sc app.Scope) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
 		if err := app.CanDeleteWorkspace(app.Role(m.Role)); err != nil {
 			return err
 		}
-		r, err := s.db.findWorkspace(ctx, tx, workspaceID)
+		r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
 		if err != nil {
 			return err
 		}
@@ -376,7 +374,7 @@ func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, workspaceID int6
 			// no longer exists.
 			return app.Errorf(app.ECONFLICT, "This workspace has an active subscription. Cancel it in Billing → Manage billing first, then delete the workspace.")
 		}
-		if err := tx.Delete(&workspaceRecord{}, workspaceID).Error; err != nil {
+		if err := tx.Delete(&workspaceRecord{}, sc.WorkspaceID).Error; err != nil {
 			return fmt.Errorf("delete workspace: %w", err)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceDeleted,

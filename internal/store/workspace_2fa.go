@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -11,14 +13,14 @@ import (
 
 // FindKeysWithoutTwoFactor lists the workspace's live API keys whose
 // creator has no second factor, oldest first.
-func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
-	return s.db.findKeysWithoutTwoFactor(ctx, nil, workspaceID)
+func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, sc app.Scope) ([]*app.KeyWithoutTwoFactor, error) {
+	return s.db.findKeysWithoutTwoFactor(ctx, nil, sc)
 }
 
 // findKeysWithoutTwoFactor is FindKeysWithoutTwoFactor, inside tx when it
 // is not nil.
-func (db *DB) findKeysWithoutTwoFactor(ctx context.Context, tx *gorm.DB, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
-	rows, err := db.query(ctx, tx, qKeysNo2FA, workspaceID, db.now(), false)
+func (db *DB) findKeysWithoutTwoFactor(ctx context.Context, tx *gorm.DB, sc app.Scope) ([]*app.KeyWithoutTwoFactor, error) {
+	rows, err := db.query(ctx, tx, qKeysNo2FA, withScope(sc, []any{sc.WorkspaceID}, db.now(), false)...)
 	if err != nil {
 		return nil, fmt.Errorf("find keys without two-factor: %w", err)
 	}
@@ -40,17 +42,17 @@ func (db *DB) findKeysWithoutTwoFactor(ctx context.Context, tx *gorm.DB, workspa
 // lists (ENOTFOUND otherwise, changing nothing: another workspace's key,
 // a revoked one, or one whose creator has a factor). Each revocation is
 // audited as "api_key.revoked" with the reason.
-func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int64, revokeIDs []int64) (int, error) {
-	revoked := 0
+func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, sc app.Scope, revokeIDs []int64) (int, error) {
+	revoked, workspaceID := 0, sc.WorkspaceID
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		if err := s.setTwoFactorRequired(ctx, tx, workspaceID, true); err != nil {
+		if err := s.setTwoFactorRequired(ctx, tx, sc, true); err != nil {
 			return err
 		}
 		if len(revokeIDs) == 0 {
 			return nil
 		}
 		now := s.db.now()
-		atRisk, err := s.db.findKeysWithoutTwoFactor(ctx, tx, workspaceID)
+		atRisk, err := s.db.findKeysWithoutTwoFactor(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
@@ -85,9 +87,12 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int
 
 // CountMembersWithoutTwoFactor counts the workspace's members who have no
 // second factor, in one statement through the workspace's memberships.
-func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error) {
+func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, sc app.Scope) (int, error) {
 	var n int
-	err := s.db.queryRow(ctx, nil, qMembersNo2FA, workspaceID, false).Scan(&n)
+	err := s.db.queryRow(ctx, nil, qMembersNo2FA, withScope(sc, []any{sc.WorkspaceID}, false)...).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNotMember
+	}
 	if err != nil {
 		return 0, fmt.Errorf("count members without two-factor: %w", err)
 	}
@@ -99,15 +104,15 @@ func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, wor
 // principal has a second factor, read here rather than from the session
 // so a factor removed a moment ago counts. An unchanged policy writes
 // nothing.
-func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
+func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, sc app.Scope, required bool) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		return s.setTwoFactorRequired(ctx, tx, workspaceID, required)
+		return s.setTwoFactorRequired(ctx, tx, sc, required)
 	})
 }
 
 // setTwoFactorRequired is SetTwoFactorRequired inside tx.
-func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, workspaceID int64, required bool) error {
-	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, sc app.Scope, required bool) error {
+	m, err := s.db.lockMemberScope(ctx, tx, sc)
 	if err != nil {
 		return err
 	}
@@ -118,7 +123,7 @@ func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB
 	if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
 		return err
 	}
-	r, err := s.db.findWorkspace(ctx, tx, workspaceID)
+	r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
 	if err != nil {
 		return err
 	}
