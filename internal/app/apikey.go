@@ -192,9 +192,9 @@ var ErrAPIKeyInvalid = &Error{Code: EUNAUTHORIZED, Message: "The API key is miss
 
 // APIKeyService manages a workspace's API keys. Its reads of a workspace's
 // keys take the Scope they act in, and their statements enforce it (see
-// Scope). Creating and revoking act as the signed-in user in ctx (an owner
-// or admin of the workspace) and write their audit entries in the same
-// transaction.
+// Scope), and so does revoking; creating acts as the signed-in user in ctx
+// (app.ScopeOf). Only an owner or admin, never a key, creates or revokes
+// keys, and each change writes its audit entry in the same transaction.
 type APIKeyService interface {
 	// CreateAPIKey stores a key ("api_key.created").
 	CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, error)
@@ -203,7 +203,7 @@ type APIKeyService interface {
 	// FindAPIKey returns one of a workspace's keys; ENOTFOUND otherwise.
 	FindAPIKey(ctx context.Context, sc Scope, keyID int64) (*APIKey, error)
 	// RevokeAPIKey revokes a live key ("api_key.revoked").
-	RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error
+	RevokeAPIKey(ctx context.Context, sc Scope, keyID int64) error
 	// CountAPIKeysCreatedBy counts the live keys userID created in the
 	// scope's workspace (the zero scope: in every workspace, for the
 	// account page), which removing, demoting or deleting them revokes.

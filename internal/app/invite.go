@@ -89,10 +89,10 @@ type InviteKey struct {
 // ComposeInvite renders the email for an invite once it is stored.
 type ComposeInvite func(inv *Invite) Email
 
-// InviteService manages invites. The reads of a workspace's invites take
-// the Scope they act in, and their statements enforce it (see Scope); the
-// writes act as the principal in ctx and check their membership and role
-// in the same transaction.
+// InviteService manages invites. The reads and changes of a workspace's
+// invites take the Scope they act in, and their statements enforce it (see
+// Scope); CreateInvite acts as the principal in ctx (app.ScopeOf) and
+// checks their membership and role in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
 	// transaction, after checking the role rule, duplicates, seats and the
@@ -123,13 +123,13 @@ type InviteService interface {
 	// DeclineInvite declines an invite addressed to the principal.
 	DeclineInvite(ctx context.Context, key InviteKey) error
 	// RevokeInvite withdraws a pending invite.
-	RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error
+	RevokeInvite(ctx context.Context, sc Scope, inviteID int64) error
 	// ResendInvite gives a pending invite a new token and expiry (voiding
 	// the old link) and queues a new email.
 	// An expired invite takes a seat again, so it is checked against limits.
 	// The service's InviteMailLimits may refuse it with a *RetryError; then
 	// nothing changes and nothing is queued.
-	ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
+	ResendInvite(ctx context.Context, sc Scope, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 }
 
 // InviteMailWindow is the period the daily invite-mail limits count over.

@@ -265,7 +265,7 @@ type apiInviteIDInput struct {
 
 // handleAPIInviteRevoke handles "DELETE /api/v1/invites/{id}".
 func (s *Server) handleAPIInviteRevoke(ctx context.Context, in *apiInviteIDInput) (*struct{}, error) {
-	if err := s.Invites.RevokeInvite(ctx, apiFrom(ctx).ws.ID, in.ID); err != nil {
+	if err := s.Invites.RevokeInvite(ctx, apiFrom(ctx).scope, in.ID); err != nil {
 		return nil, s.apiError(ctx, err)
 	}
 	return nil, nil

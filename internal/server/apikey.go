@@ -207,7 +207,7 @@ func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	if err := s.APIKeys.RevokeAPIKey(r.Context(), sc.ws.ID, id); err != nil {
+	if err := s.APIKeys.RevokeAPIKey(r.Context(), sc.scope(), id); err != nil {
 		if app.ErrorCode(err) != app.ECONFLICT {
 			s.Error(w, r, err)
 			return

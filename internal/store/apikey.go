@@ -83,13 +83,13 @@ var _ app.APIKeyService = (*APIKeyService)(nil)
 // errKeyManagesKeys refuses key management to a principal that is a key.
 var errKeyManagesKeys = app.Errorf(app.EFORBIDDEN, "An API key cannot manage API keys.")
 
-// lockKeyManager checks, inside tx, that the principal is a user who may
-// manage the workspace's keys.
-func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	if app.APIKeyFromContext(ctx) != nil {
+// lockKeyManager checks, inside tx, that the scope's actor is a user who
+// may manage the workspace's keys.
+func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, sc app.Scope) (*membershipRecord, error) {
+	if sc.KeyActs() {
 		return nil, errKeyManagesKeys
 	}
-	m, err := db.lockMembership(ctx, tx, workspaceID)
+	m, err := db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 	}
 	var out *app.APIKey
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockKeyManager(ctx, tx, in.WorkspaceID)
+		m, err := s.db.lockKeyManager(ctx, tx, app.ScopeOf(ctx, in.WorkspaceID))
 		if err != nil {
 			return err
 		}
@@ -180,9 +180,10 @@ func (s *APIKeyService) FindAPIKey(ctx context.Context, sc app.Scope, keyID int6
 
 // RevokeAPIKey revokes a live key of the workspace and audits
 // "api_key.revoked".
-func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error {
+func (s *APIKeyService) RevokeAPIKey(ctx context.Context, sc app.Scope, keyID int64) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		if _, err := s.db.lockKeyManager(ctx, tx, workspaceID); err != nil {
+		if _, err := s.db.lockKeyManager(ctx, tx, sc); err != nil {
 			return err
 		}
 		var r apiKeyRecord

@@ -420,8 +420,9 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 
 // pendingInvite loads a pending invite of the workspace after checking the
 // principal may manage invites there.
-func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspaceID, inviteID int64) (*inviteRecord, error) {
-	m, err := s.db.lockMembershipOrKey(ctx, tx, workspaceID)
+func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, sc app.Scope, inviteID int64) (*inviteRecord, error) {
+	workspaceID := sc.WorkspaceID
+	m, err := s.db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -440,9 +441,10 @@ func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspac
 }
 
 // RevokeInvite withdraws a pending invite.
-func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error {
+func (s *InviteService) RevokeInvite(ctx context.Context, sc app.Scope, inviteID int64) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		r, err := s.pendingInvite(ctx, tx, sc, inviteID)
 		if err != nil {
 			return err
 		}
@@ -457,10 +459,11 @@ func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID 
 
 // ResendInvite replaces a pending invite's token (voiding the old link),
 // extends it, and queues a new email.
-func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
+func (s *InviteService) ResendInvite(ctx context.Context, sc app.Scope, inviteID int64, tokenHash string, expiresAt time.Time, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
+	workspaceID := sc.WorkspaceID
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		r, err := s.pendingInvite(ctx, tx, sc, inviteID)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 		ws := createWorkspace(t, db, ada, "Acme")
 		resend := func(inviteID int64) (string, error) {
 			tok, hash := app.NewToken()
-			_, err := invites.ResendInvite(ada.ctx, ws.ID, inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			_, err := invites.ResendInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			return tok, err
 		}
 		create := func(u teamUser, workspaceID int64, email string) error {
@@ -126,7 +126,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 			c.Add(10 * time.Minute)
 			inv := findPending(t, db, last.ID, "target@example.com")
 			tok, hash := app.NewToken()
-			_, err := invites.ResendInvite(lastOwner.ctx, last.ID, inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			_, err := invites.ResendInvite(lastOwner.ctx, app.ScopeOf(lastOwner.ctx, last.ID), inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			requireRetry(t, "resend to a full address", err, app.RetryAddressDaily, ceilMinute(firstAt.Add(24*time.Hour)))
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE to_addr = ?", "target@example.com"); got != 10 {
 				t.Fatalf("%d emails to the address, want 10", got)

@@ -130,6 +130,11 @@ func TestScope_ForeignWorkspace(t *testing.T) {
 			requireCode(t, "UpdateWorkspace of B as A's owner", err, app.ENOTFOUND)
 			err = members.ChangeMemberRole(ada.ctx, app.Scope{WorkspaceID: b.ID, UserID: ada.ID}, ben.ID, app.RoleMember)
 			requireCode(t, "ChangeMemberRole in B as A's owner", err, app.ENOTFOUND)
+			err = invites.RevokeInvite(ctx, app.ScopeOf(app.WithAPIKey(ctx, aKey), b.ID), bInvite.ID)
+			requireCode(t, "RevokeInvite in B as A's key", err, app.ENOTFOUND)
+			if got := rowCount(t, db, "SELECT COUNT(*) FROM invites WHERE id = ? AND status = ?", bInvite.ID, app.InvitePending); got != 1 {
+				t.Fatal("B's invite was revoked")
+			}
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM workspaces WHERE id = ? AND name = ?", b.ID, "Beta"); got != 1 {
 				t.Fatal("B was renamed")
 			}
@@ -139,7 +144,7 @@ func TestScope_ForeignWorkspace(t *testing.T) {
 		})
 
 		t.Run("RevokedKey", func(t *testing.T) {
-			if err := keys.RevokeAPIKey(ada.ctx, a.ID, aKey.ID); err != nil {
+			if err := keys.RevokeAPIKey(ada.ctx, app.ScopeOf(ada.ctx, a.ID), aKey.ID); err != nil {
 				t.Fatal(err)
 			}
 			sc := app.ScopeOf(app.WithAPIKey(ctx, aKey), a.ID)
