@@ -112,11 +112,11 @@ func runAudit(ctx context.Context, args []string, env config.Env, stdout, stderr
 		fmt.Fprintln(stdout, "each pruned chain names its checkpoint in an "+app.ActionAuditPruned+" entry. Record the new heads: 'atrium audit head'.")
 		return nil
 	default:
-		f := app.AuditFilter{WorkspaceID: wsID, From: from}
+		f := app.AuditFilter{Scope: app.Scope{WorkspaceID: wsID}, From: from}
 		if !to.IsZero() {
 			f.To = to.AddDate(0, 0, 1)
 		}
-		svc := store.NewAuditService(db)
+		svc := store.NewOperatorAuditService(db)
 		n, err := app.ExportAudit(ctx, svc, f, *format, stdout, nil)
 		if err != nil {
 			return err

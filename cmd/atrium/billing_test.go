@@ -79,7 +79,7 @@ func billingWorkspace(t *testing.T, db *store.DB, slug string) *app.Workspace {
 // billingAudits counts a workspace's audit entries with action.
 func billingAudits(t *testing.T, db *store.DB, wsID int64, action string) int {
 	t.Helper()
-	entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: wsID, Action: action})
+	entries, err := store.NewOperatorAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: wsID}, Action: action})
 	if err != nil {
 		t.Fatal(err)
 	}

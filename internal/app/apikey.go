@@ -199,22 +199,24 @@ func APIKeyActs(creator Role) bool { return CanManageAPIKeys(creator) == nil }
 // revoked, expired, malformed, or its workspace gone) the same way.
 var ErrAPIKeyInvalid = &Error{Code: EUNAUTHORIZED, Message: "The API key is missing, invalid, expired or revoked."}
 
-// APIKeyService manages a workspace's API keys. Creating and revoking act
-// as the signed-in user in ctx (an owner or admin of the workspace) and
-// write their audit entries in the same transaction.
+// APIKeyService manages a workspace's API keys. Its reads of a workspace's
+// keys take the Scope they act in, and their statements enforce it (see
+// Scope), and so does revoking; creating acts as the signed-in user in ctx
+// (app.ScopeOf). Only an owner or admin, never a key, creates or revokes
+// keys, and each change writes its audit entry in the same transaction.
 type APIKeyService interface {
 	// CreateAPIKey stores a key ("api_key.created").
 	CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, error)
 	// FindAPIKeys lists a workspace's keys, revoked ones too, newest first.
-	FindAPIKeys(ctx context.Context, workspaceID int64) ([]*APIKey, error)
+	FindAPIKeys(ctx context.Context, sc Scope) ([]*APIKey, error)
 	// FindAPIKey returns one of a workspace's keys; ENOTFOUND otherwise.
-	FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*APIKey, error)
+	FindAPIKey(ctx context.Context, sc Scope, keyID int64) (*APIKey, error)
 	// RevokeAPIKey revokes a live key ("api_key.revoked").
-	RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error
-	// CountAPIKeysCreatedBy counts the live keys userID created in a
-	// workspace (0: in every workspace), which removing, demoting or
-	// deleting them revokes.
-	CountAPIKeysCreatedBy(ctx context.Context, workspaceID, userID int64) (int, error)
+	RevokeAPIKey(ctx context.Context, sc Scope, keyID int64) error
+	// CountAPIKeysCreatedBy counts the live keys userID created in the
+	// scope's workspace (the zero scope: in every workspace, for the
+	// account page), which removing, demoting or deleting them revokes.
+	CountAPIKeysCreatedBy(ctx context.Context, sc Scope, userID int64) (int, error)
 	// RevealAPIKeySecret returns, once, the sealed secret of a key the
 	// principal just created, if the reveal token's hash matches and it has
 	// not expired; ENOTFOUND otherwise (shown already, expired, another's).

@@ -46,9 +46,11 @@ func (e AuditEntry) ByAPIKey(k *APIKey) AuditEntry {
 
 // AuditFilter selects audit entries; zero fields select everything.
 type AuditFilter struct {
-	WorkspaceID int64
-	ActorID     int64
-	Action      string
+	// Scope is the workspace whose log is read and who reads it; the zero
+	// scope reads every workspace's entries (the operator's commands).
+	Scope   Scope
+	ActorID int64
+	Action  string
 	// Family selects the entries of one family; ignored when Action is set.
 	Family AuditFamily
 	// From and To bound the entries' time: From <= CreatedAt < To.
@@ -72,21 +74,23 @@ type AuditCursor struct {
 func CursorOf(e *AuditEntry) AuditCursor { return AuditCursor{CreatedAt: e.CreatedAt, ID: e.ID} }
 
 // AuditService reads the audit log. Entries are written by the services
-// that make each change, inside their transactions.
+// that make each change, inside their transactions. A read of a
+// workspace's log takes the Scope it acts in (in AuditFilter too), and its
+// statements enforce it (see Scope).
 type AuditService interface {
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 	// FindAuditEntry returns one entry of a workspace, or ENOTFOUND.
-	FindAuditEntry(ctx context.Context, workspaceID, id int64) (*AuditEntry, error)
+	FindAuditEntry(ctx context.Context, sc Scope, id int64) (*AuditEntry, error)
 	// ExportAuditEntries calls fn with each entry matching f (Limit and
 	// cursors ignored), newest first, as they are read.
 	ExportAuditEntries(ctx context.Context, f AuditFilter, fn func(*AuditEntry) error) error
 	// FindAuditPeople returns everyone who has acted in a workspace.
-	FindAuditPeople(ctx context.Context, workspaceID int64) ([]AuditPerson, error)
+	FindAuditPeople(ctx context.Context, sc Scope) ([]AuditPerson, error)
 	// FindAuditActorByEmail returns the user id of the person with email
 	// who has acted in a workspace, or ENOTFOUND. It reads only the
 	// workspace's own actors, so an address with an account elsewhere
 	// costs the same as an unknown one.
-	FindAuditActorByEmail(ctx context.Context, workspaceID int64, email string) (int64, error)
+	FindAuditActorByEmail(ctx context.Context, sc Scope, email string) (int64, error)
 	// RecordAuditExport writes the audit.exported entry of an export.
 	RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error
 }

@@ -112,8 +112,10 @@ func (e *InvitePendingError) Unwrap() error {
 	return &Error{Code: ECONFLICT, Message: e.Email + " already has a pending invite.", Field: "email"}
 }
 
-// InviteService manages invites. Methods act as the principal in ctx and
-// check their membership and role in the same transaction.
+// InviteService manages invites. The reads and changes of a workspace's
+// invites take the Scope they act in, and their statements enforce it (see
+// Scope); CreateInvite acts as the principal in ctx (app.ScopeOf) and
+// checks their membership and role in the same transaction.
 type InviteService interface {
 	// CreateInvite stores an invite and queues its email in one
 	// transaction, after checking the role rule, duplicates (an
@@ -124,17 +126,17 @@ type InviteService interface {
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, at most limit of them, with the delivery state of their
 	// emails.
-	FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*Invite, error)
+	FindInvites(ctx context.Context, sc Scope, limit int) ([]*Invite, error)
 	// FindInvitesBefore lists the next page of FindInvites' order: the
 	// pending invites that come after the cursor, at most limit.
-	FindInvitesBefore(ctx context.Context, workspaceID int64, before InviteCursor, limit int) ([]*Invite, error)
+	FindInvitesBefore(ctx context.Context, sc Scope, before InviteCursor, limit int) ([]*Invite, error)
 	// FindInvitesForEmail lists the pending, unexpired invites for an address.
 	FindInvitesForEmail(ctx context.Context, email string) ([]*Invite, error)
 	// FindInviteByToken returns the invite of a token hash in any state;
 	// ENOTFOUND for an unknown token.
 	FindInviteByToken(ctx context.Context, tokenHash string) (*Invite, error)
 	// FindInvite returns a workspace's invite by id, in any state.
-	FindInvite(ctx context.Context, workspaceID, id int64) (*Invite, error)
+	FindInvite(ctx context.Context, sc Scope, id int64) (*Invite, error)
 	// FindInviteForEmail returns an invite by id when it was sent to email;
 	// ENOTFOUND otherwise.
 	FindInviteForEmail(ctx context.Context, id int64, email string) (*Invite, error)
@@ -146,13 +148,13 @@ type InviteService interface {
 	// DeclineInvite declines an invite addressed to the principal.
 	DeclineInvite(ctx context.Context, key InviteKey) error
 	// RevokeInvite withdraws a pending invite.
-	RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error
+	RevokeInvite(ctx context.Context, sc Scope, inviteID int64) error
 	// ResendInvite gives a pending invite a new token and expiry (voiding
 	// the old link) and queues a new email.
 	// An expired invite takes a seat again, so it is checked against limits.
 	// The service's InviteMailLimits may refuse it with a *RetryError; then
 	// nothing changes and nothing is queued.
-	ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
+	ResendInvite(ctx context.Context, sc Scope, inviteID int64, tokenHash string, expiresAt time.Time, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 }
 
 // InviteMailWindow is the period the daily invite-mail limits count over.

@@ -35,29 +35,29 @@ type MemberPage struct {
 	Owners int
 }
 
-// MemberService manages a workspace's members. Every method acts as the
-// principal in ctx and checks their membership and role inside its
-// transaction: a caller cannot reach another tenant by passing its id.
+// MemberService manages a workspace's members. Every method takes the
+// Scope it acts in, and its statements enforce that scope (see Scope): a
+// caller cannot reach another tenant by passing its id.
 type MemberService interface {
 	// FindMembers lists a workspace's members, owners first.
-	FindMembers(ctx context.Context, workspaceID int64) ([]*Member, error)
+	FindMembers(ctx context.Context, sc Scope) ([]*Member, error)
 	// FindMemberPage returns page (1-based) of a workspace's members,
 	// MembersPerPage a page, with its member, owner and pending-invite
 	// counts, in one statement.
-	FindMemberPage(ctx context.Context, workspaceID int64, page int) (*MemberPage, error)
+	FindMemberPage(ctx context.Context, sc Scope, page int) (*MemberPage, error)
 	// FindMembersAfter lists up to limit of a workspace's members in joining
 	// order (by membership id), those after the membership id after; the
 	// API's cursor.
-	FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*MemberAt, error)
+	FindMembersAfter(ctx context.Context, sc Scope, after int64, limit int) ([]*MemberAt, error)
 	// SearchMembers is FindMemberPage for the members whose email or name
 	// starts with prefix, ignoring case.
-	SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*MemberPage, error)
+	SearchMembers(ctx context.Context, sc Scope, prefix string, page int) (*MemberPage, error)
 	// ChangeMemberRole sets a member's role.
-	ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role Role) error
+	ChangeMemberRole(ctx context.Context, sc Scope, userID int64, role Role) error
 	// RemoveMember removes another member.
-	RemoveMember(ctx context.Context, workspaceID, userID int64) error
+	RemoveMember(ctx context.Context, sc Scope, userID int64) error
 	// LeaveWorkspace removes the principal from a workspace.
-	LeaveWorkspace(ctx context.Context, workspaceID int64) error
+	LeaveWorkspace(ctx context.Context, sc Scope) error
 	// TransferOwnership makes another member owner; the principal becomes admin.
-	TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error
+	TransferOwnership(ctx context.Context, sc Scope, toUserID int64) error
 }

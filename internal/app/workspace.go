@@ -188,9 +188,9 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// WorkspaceService manages workspaces. Every method acts as the principal
-// in ctx and checks their membership and role inside its transaction: a
-// caller cannot reach another tenant by passing its id.
+// WorkspaceService manages workspaces. A method about one workspace takes
+// the Scope it acts in, and its statements enforce that scope (see Scope):
+// a caller cannot reach another tenant by passing its id.
 type WorkspaceService interface {
 	// CreateWorkspace creates a workspace owned by the principal. An empty
 	// slug is derived from the name; a taken derived slug gets a suffix.
@@ -201,9 +201,9 @@ type WorkspaceService interface {
 	// FindWorkspacesByUser lists a user's workspaces with their role.
 	FindWorkspacesByUser(ctx context.Context, userID int64) ([]*UserWorkspace, error)
 	// FindWorkspaceStats counts members and pending invites.
-	FindWorkspaceStats(ctx context.Context, workspaceID int64) (*WorkspaceStats, error)
+	FindWorkspaceStats(ctx context.Context, sc Scope) (*WorkspaceStats, error)
 	// UpdateWorkspace renames a workspace or changes its slug.
-	UpdateWorkspace(ctx context.Context, workspaceID int64, upd WorkspaceUpdate) (*Workspace, error)
+	UpdateWorkspace(ctx context.Context, sc Scope, upd WorkspaceUpdate) (*Workspace, error)
 	// DeleteWorkspace deletes a workspace with its members and invites.
-	DeleteWorkspace(ctx context.Context, workspaceID int64) error
+	DeleteWorkspace(ctx context.Context, sc Scope) error
 }

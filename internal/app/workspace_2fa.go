@@ -60,21 +60,22 @@ func (k *KeyWithoutTwoFactor) Creator() string {
 }
 
 // WorkspaceTwoFactorService manages a workspace's two-factor policy (owners
-// only), acting as the principal in ctx.
+// only). Every method takes the Scope it acts in, and its statements
+// enforce that scope (see Scope).
 type WorkspaceTwoFactorService interface {
 	// CountMembersWithoutTwoFactor counts the members who have no second
 	// factor: whom requiring one would keep out.
-	CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error)
+	CountMembersWithoutTwoFactor(ctx context.Context, sc Scope) (int, error)
 	// SetTwoFactorRequired turns the workspace's two-factor policy on or
 	// off (owners only). Turning it on is refused (EINVALID) while the
 	// principal has no second factor themselves.
-	SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error
+	SetTwoFactorRequired(ctx context.Context, sc Scope, required bool) error
 	// FindKeysWithoutTwoFactor lists the workspace's live API keys whose
 	// creator has no second factor (or no account any more).
-	FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*KeyWithoutTwoFactor, error)
+	FindKeysWithoutTwoFactor(ctx context.Context, sc Scope) ([]*KeyWithoutTwoFactor, error)
 	// RequireTwoFactor turns the policy on (as SetTwoFactorRequired) and,
 	// in the same transaction, revokes the listed keys among those
 	// FindKeysWithoutTwoFactor returns ("api_key.revoked"); any other id
 	// is ENOTFOUND and changes nothing. It returns how many it revoked.
-	RequireTwoFactor(ctx context.Context, workspaceID int64, revokeIDs []int64) (int, error)
+	RequireTwoFactor(ctx context.Context, sc Scope, revokeIDs []int64) (int, error)
 }

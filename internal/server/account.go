@@ -35,7 +35,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
-	keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), 0, p.User.ID)
+	keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), app.Scope{}, p.User.ID)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -36,6 +36,9 @@ var apiSecurity = []map[string][]string{{"apiKey": {}}}
 type apiState struct {
 	key *app.APIKey
 	ws  *app.Workspace
+	// scope is the key acting in its workspace, which every service call
+	// of the API takes.
+	scope app.Scope
 }
 
 type apiStateKey struct{}
@@ -205,7 +208,8 @@ func (s *Server) apiAuthenticate(api huma.API) func(huma.Context, func(huma.Cont
 			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "This API key lacks the "+scope+" scope.")
 			return
 		}
-		next(huma.WithContext(ctx, context.WithValue(app.WithAPIKey(ctx.Context(), key), apiStateKey{}, &apiState{key: key, ws: ws})))
+		next(huma.WithContext(ctx, context.WithValue(app.WithAPIKey(ctx.Context(), key), apiStateKey{}, &apiState{key: key, ws: ws,
+			scope: app.Scope{WorkspaceID: ws.ID, APIKeyID: key.ID}})))
 	}
 }
 

@@ -63,7 +63,7 @@ type apiWorkspaceOutput struct{ Body APIWorkspace }
 // handleAPIWorkspaceGet handles "GET /api/v1/workspace".
 func (s *Server) handleAPIWorkspaceGet(ctx context.Context, _ *struct{}) (*apiWorkspaceOutput, error) {
 	ws := apiFrom(ctx).ws
-	st, err := s.Workspaces.FindWorkspaceStats(ctx, ws.ID)
+	st, err := s.Workspaces.FindWorkspaceStats(ctx, apiFrom(ctx).scope)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -99,7 +99,7 @@ func (s *Server) handleAPIMembersList(ctx context.Context, in *apiPageInput) (*a
 		return nil, huma.Error422UnprocessableEntity("The cursor is not one this API gave.")
 	}
 	limit := min(max(in.Limit, 1), apiPageMax)
-	ms, err := s.Members.FindMembersAfter(ctx, apiFrom(ctx).ws.ID, after, limit+1)
+	ms, err := s.Members.FindMembersAfter(ctx, apiFrom(ctx).scope, after, limit+1)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -167,15 +167,14 @@ func (s *Server) handleAPIInvitesList(ctx context.Context, in *apiPageInput) (*a
 			&huma.ErrorDetail{Location: "query.cursor", Message: "The cursor is not one this API gave."})
 	}
 	limit := min(max(in.Limit, 1), apiPageMax)
-	ws := apiFrom(ctx).ws
 	var (
 		invs []*app.Invite
 		err  error
 	)
 	if before.ID == 0 {
-		invs, err = s.Invites.FindInvites(ctx, ws.ID, limit+1)
+		invs, err = s.Invites.FindInvites(ctx, apiFrom(ctx).scope, limit+1)
 	} else {
-		invs, err = s.Invites.FindInvitesBefore(ctx, ws.ID, before, limit+1)
+		invs, err = s.Invites.FindInvitesBefore(ctx, apiFrom(ctx).scope, before, limit+1)
 	}
 	if err != nil {
 		return nil, s.apiError(ctx, err)
@@ -261,7 +260,7 @@ type apiInviteIDInput struct {
 
 // handleAPIInviteRevoke handles "DELETE /api/v1/invites/{id}".
 func (s *Server) handleAPIInviteRevoke(ctx context.Context, in *apiInviteIDInput) (*struct{}, error) {
-	if err := s.Invites.RevokeInvite(ctx, apiFrom(ctx).ws.ID, in.ID); err != nil {
+	if err := s.Invites.RevokeInvite(ctx, apiFrom(ctx).scope, in.ID); err != nil {
 		return nil, s.apiError(ctx, err)
 	}
 	return nil, nil
@@ -333,7 +332,7 @@ func (s *Server) handleAPIAuditList(ctx context.Context, in *apiAuditInput) (*ap
 // apiAuditFilter reads the audit filters; known is false when they name an
 // actor nobody is (an empty answer).
 func (s *Server) apiAuditFilter(ctx context.Context, in *apiAuditInput) (f app.AuditFilter, known bool, err error) {
-	f = app.AuditFilter{WorkspaceID: apiFrom(ctx).ws.ID, Limit: min(max(in.Limit, 1), apiPageMax) + 1, ActorID: in.Actor}
+	f = app.AuditFilter{Scope: apiFrom(ctx).scope, Limit: min(max(in.Limit, 1), apiPageMax) + 1, ActorID: in.Actor}
 	var details []error
 	bad := func(loc, msg string) { details = append(details, &huma.ErrorDetail{Location: loc, Message: msg}) }
 	if in.Action != "" && !actionCode.MatchString(in.Action) {
@@ -372,7 +371,7 @@ func (s *Server) apiAuditFilter(ctx context.Context, in *apiAuditInput) (f app.A
 		if err != nil {
 			return f, false, huma.Error422UnprocessableEntity(app.ErrorMessage(err), &huma.ErrorDetail{Location: "query.actor_email", Message: app.ErrorMessage(err)})
 		}
-		id, err := s.Audit.FindAuditActorByEmail(ctx, f.WorkspaceID, norm)
+		id, err := s.Audit.FindAuditActorByEmail(ctx, f.Scope, norm)
 		switch {
 		case app.ErrorCode(err) == app.ENOTFOUND:
 			return f, false, nil

@@ -119,8 +119,8 @@ func TestAPI(t *testing.T) {
 					t.Fatalf("invite link %q", link)
 				}
 				// The audit log names the key, not a user.
-				entries, err := store.NewAuditService(f.a.DB).FindAuditEntries(context.Background(),
-					app.AuditFilter{WorkspaceID: f.wsID, Action: app.ActionInviteSent, Limit: 1})
+				entries, err := store.NewOperatorAuditService(f.a.DB).FindAuditEntries(context.Background(),
+					app.AuditFilter{Scope: app.Scope{WorkspaceID: f.wsID}, Action: app.ActionInviteSent, Limit: 1})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -37,7 +37,7 @@ func (s *Server) revealCookie(ws *app.Workspace, keyID int64, token string, maxA
 // that the secret was shown once already.
 func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, form page.APIKeyForm, created *app.APIKey, secret string) {
 	sc := scopeFrom(r.Context())
-	keys, err := s.APIKeys.FindAPIKeys(r.Context(), sc.ws.ID)
+	keys, err := s.APIKeys.FindAPIKeys(r.Context(), sc.scope())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -127,7 +127,7 @@ func (s *Server) handleAPIKeyCreated(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.ws.ID, id)
+	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.scope(), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -166,7 +166,7 @@ func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return page.Confirm{}, false
 	}
-	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.ws.ID, id)
+	k, err := s.APIKeys.FindAPIKey(r.Context(), sc.scope(), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return page.Confirm{}, false
@@ -200,7 +200,7 @@ func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	if err := s.APIKeys.RevokeAPIKey(r.Context(), sc.ws.ID, id); err != nil {
+	if err := s.APIKeys.RevokeAPIKey(r.Context(), sc.scope(), id); err != nil {
 		if app.ErrorCode(err) != app.ECONFLICT {
 			s.Error(w, r, err)
 			return

@@ -24,12 +24,12 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
 	v := page.AuditView{URL: workspaceURL(sc.ws.Slug)}
-	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
+	f, ok, err := s.auditFilter(r, sc.scope(), p.User.TimeZone, &v)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.auditChoices(r, sc.ws.ID, &v); err != nil {
+	if err := s.auditChoices(r, sc.scope(), &v); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -38,7 +38,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var entries []*app.AuditEntry
-	if f.WorkspaceID != 0 {
+	if f.Scope != (app.Scope{}) {
 		if entries, err = s.Audit.FindAuditEntries(r.Context(), f); err != nil {
 			s.Error(w, r, err)
 			return
@@ -87,10 +87,10 @@ func (s *Server) auditPaging(v *page.AuditView, f app.AuditFilter, entries []*ap
 // auditFilter reads the audit page's query into a filter of the workspace
 // and fills the view's filter fields. It returns false, with v.Errors set,
 // when a value is malformed. An actor_email that names no user gives a
-// filter with WorkspaceID 0: nothing to look up.
-func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *page.AuditView) (app.AuditFilter, bool, error) {
+// filter with the zero scope: nothing to look up.
+func (s *Server) auditFilter(r *http.Request, sc app.Scope, tz string, v *page.AuditView) (app.AuditFilter, bool, error) {
 	q := r.URL.Query()
-	f := app.AuditFilter{WorkspaceID: workspaceID, Limit: auditPageSize + 1}
+	f := app.AuditFilter{Scope: sc, Limit: auditPageSize + 1}
 	errs := map[string]string{}
 	if a := q.Get("action"); a != "" {
 		if app.CheckAuditAction(a) != nil {
@@ -109,7 +109,7 @@ func (s *Server) auditFilter(r *http.Request, workspaceID int64, tz string, v *p
 		return f, false, err
 	}
 	if !known {
-		f.WorkspaceID = 0
+		f.Scope = app.Scope{}
 	}
 	f.ActorID = actor
 	loc := s.location(tz)
@@ -169,7 +169,7 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 		errs["actor"] = app.ErrorMessage(err)
 		return 0, true, nil
 	}
-	id, err := s.Audit.FindAuditActorByEmail(r.Context(), scopeFrom(r.Context()).ws.ID, norm)
+	id, err := s.Audit.FindAuditActorByEmail(r.Context(), scopeFrom(r.Context()).scope(), norm)
 	switch {
 	case app.ErrorCode(err) == app.ENOTFOUND:
 		return 0, false, nil
@@ -182,8 +182,8 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 
 // auditChoices fills the filter form's lists: the people who acted in the
 // workspace, the families and the actions of the catalog.
-func (s *Server) auditChoices(r *http.Request, workspaceID int64, v *page.AuditView) error {
-	people, err := s.Audit.FindAuditPeople(r.Context(), workspaceID)
+func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) error {
+	people, err := s.Audit.FindAuditPeople(r.Context(), sc)
 	if err != nil {
 		return err
 	}

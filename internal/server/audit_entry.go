@@ -24,12 +24,12 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, app.Errorf(app.ENOTFOUND, "No such audit entry."))
 		return
 	}
-	e, err := s.Audit.FindAuditEntry(r.Context(), sc.ws.ID, id)
+	e, err := s.Audit.FindAuditEntry(r.Context(), sc.scope(), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	names, err := s.auditNames(r, sc.ws)
+	names, err := s.auditNames(r, sc)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -76,7 +76,7 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v page.AuditView
-	f, ok, err := s.auditFilter(r, sc.ws.ID, p.User.TimeZone, &v)
+	f, ok, err := s.auditFilter(r, sc.scope(), p.User.TimeZone, &v)
 	if err == nil && !ok {
 		err = app.Errorf(app.EINVALID, "The filter is not valid: open the audit page to correct it.")
 	}
@@ -104,7 +104,7 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
 	}
 	var n int64
-	if f.WorkspaceID != 0 {
+	if f.Scope != (app.Scope{}) {
 		n, err = app.ExportAudit(r.Context(), s.Audit, f, format, w, flush)
 		if err != nil {
 			// The status is sent: the log says why the file is short.

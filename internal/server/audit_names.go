@@ -17,16 +17,18 @@ import (
 type auditNames struct {
 	s      *Server
 	ws     *app.Workspace
+	scope  app.Scope
 	people map[int64]app.AuditPerson
 }
 
-// auditNames reads the workspace's people once for one entry's page.
-func (s *Server) auditNames(r *http.Request, ws *app.Workspace) (*auditNames, error) {
-	list, err := s.Audit.FindAuditPeople(r.Context(), ws.ID)
+// auditNames reads the people of the request's workspace once for one
+// entry's page.
+func (s *Server) auditNames(r *http.Request, sc *workspaceScope) (*auditNames, error) {
+	list, err := s.Audit.FindAuditPeople(r.Context(), sc.scope())
 	if err != nil {
 		return nil, err
 	}
-	n := &auditNames{s: s, ws: ws, people: make(map[int64]app.AuditPerson, len(list))}
+	n := &auditNames{s: s, ws: sc.ws, scope: sc.scope(), people: make(map[int64]app.AuditPerson, len(list))}
 	for _, p := range list {
 		n.people[p.UserID] = p
 	}
@@ -106,7 +108,7 @@ func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
 	case "user":
 		return n.person(r, id, email)
 	case "invite":
-		if inv, err := n.s.Invites.FindInvite(r.Context(), n.ws.ID, id); err == nil {
+		if inv, err := n.s.Invites.FindInvite(r.Context(), n.scope, id); err == nil {
 			email = inv.Email
 		}
 		if email == "" {
@@ -114,7 +116,7 @@ func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
 		}
 		return "the invite for " + email
 	case "api_key":
-		if k, err := n.s.APIKeys.FindAPIKey(r.Context(), n.ws.ID, id); err == nil {
+		if k, err := n.s.APIKeys.FindAPIKey(r.Context(), n.scope, id); err == nil {
 			return "API key “" + k.Name + "”"
 		}
 		if name, _ := e.Metadata["name"].(string); name != "" {

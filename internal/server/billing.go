@@ -21,7 +21,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	}
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.ws.ID)
+	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.scope())
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -38,7 +38,7 @@ func (a *testApp) billingState(t *testing.T, slug string) *app.Workspace {
 // auditCount counts a workspace's audit entries with action.
 func (a *testApp) auditCount(t *testing.T, wsID int64, action string) int {
 	t.Helper()
-	entries, err := store.NewAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: wsID, Action: action})
+	entries, err := store.NewOperatorAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: wsID}, Action: action})
 	if err != nil {
 		t.Fatal(err)
 	}

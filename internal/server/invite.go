@@ -113,7 +113,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		inv, err := s.Invites.FindInvite(r.Context(), sc.ws.ID, id)
+		inv, err := s.Invites.FindInvite(r.Context(), sc.scope(), id)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -122,7 +122,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {
-		return s.Invites.RevokeInvite(r.Context(), sc.ws.ID, id)
+		return s.Invites.RevokeInvite(r.Context(), sc.scope(), id)
 	})
 }
 
@@ -136,7 +136,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.ResendInvite(r.Context(), sc.ws.ID, id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token, ""))
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.scope(), id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token, ""))
 	if re := (*app.RetryError)(nil); errors.As(err, &re) {
 		// Nothing was queued and the current link still works.
 		s.setFlash(w, "error", s.retryMessage(r, re))

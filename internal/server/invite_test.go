@@ -369,7 +369,7 @@ func inviteEmails(a *testApp, address string) []string {
 // countMembers returns how many memberships of the workspace belong to email.
 func countMembers(t *testing.T, a *testApp, slug, ownerEmail, email string) int {
 	t.Helper()
-	members, err := store.NewMemberService(a.DB).FindMembers(context.Background(), workspaceID(t, a, slug, ownerEmail))
+	members, err := store.NewMemberService(a.DB).FindMembers(context.Background(), ownerScope(t, a.DB, workspaceID(t, a, slug, ownerEmail)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -406,7 +406,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	t.Helper()
 	ctx := context.Background()
 	wss := store.NewWorkspaceService(f.a.DB)
-	members, err := store.NewMemberService(f.a.DB).FindMembers(ctx, workspaceID)
+	members, err := store.NewMemberService(f.a.DB).FindMembers(ctx, app.ScopeOf(ctx, workspaceID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,14 +426,14 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	for _, m := range members {
 		parts = append(parts, m.Email+"="+string(m.Role))
 	}
-	invites, err := store.NewInviteService(f.a.DB).FindInvites(ctx, workspaceID, 100)
+	invites, err := store.NewInviteService(f.a.DB).FindInvites(ctx, app.ScopeOf(ctx, workspaceID), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, inv := range invites {
 		parts = append(parts, "invite "+inv.Email+" "+inv.Status+" until "+inv.ExpiresAt.String())
 	}
-	keys, err := store.NewAPIKeyService(f.a.DB).FindAPIKeys(ctx, workspaceID)
+	keys, err := store.NewAPIKeyService(f.a.DB).FindAPIKeys(ctx, app.ScopeOf(ctx, workspaceID))
 	if err != nil {
 		t.Fatal(err)
 	}

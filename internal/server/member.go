@@ -41,7 +41,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if len(q) > 100 {
 		q = q[:100]
 	}
-	mp, err := s.Members.SearchMembers(r.Context(), sc.ws.ID, q, n)
+	mp, err := s.Members.SearchMembers(r.Context(), sc.scope(), q, n)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	if len(mp.Members) == 0 && q != "" {
 		// Nothing matches: the counts come with the first page instead.
-		all, err := s.Members.FindMemberPage(r.Context(), sc.ws.ID, 1)
+		all, err := s.Members.FindMemberPage(r.Context(), sc.scope(), 1)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -77,7 +77,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if v.ShowInvites {
 		ip, _ := strconv.Atoi(r.URL.Query().Get("invites"))
 		ip = min(max(ip, 1), invitePagesMax)
-		rows, err := s.inviteRows(r, sc.ws.ID, p.User.TimeZone, ip*invitesPerPage+1)
+		rows, err := s.inviteRows(r, sc.scope(), p.User.TimeZone, ip*invitesPerPage+1)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -141,8 +141,8 @@ func membersQuery(q string, page, invites int) string {
 
 // inviteRows lists up to limit of the newest pending invites of a
 // workspace for those who manage them, with how each email fared.
-func (s *Server) inviteRows(r *http.Request, workspaceID int64, tz string, limit int) ([]page.InviteRow, error) {
-	invites, err := s.Invites.FindInvites(r.Context(), workspaceID, limit)
+func (s *Server) inviteRows(r *http.Request, sc app.Scope, tz string, limit int) ([]page.InviteRow, error) {
+	invites, err := s.Invites.FindInvites(r.Context(), sc, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	mp, err := s.Members.FindMemberPage(r.Context(), sc.ws.ID, 1)
+	mp, err := s.Members.FindMemberPage(r.Context(), sc.scope(), 1)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -289,7 +289,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("confirm") != "yes" && !app.APIKeyActs(role) {
 		// A role that cannot manage keys revokes the ones they created:
 		// when there are any, ask first and say so.
-		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, uid)
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.scope(), uid)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -307,7 +307,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.memberAction(w, r, "Role changed to "+role.Label()+".", func() error {
-		return s.Members.ChangeMemberRole(r.Context(), sc.ws.ID, uid, role)
+		return s.Members.ChangeMemberRole(r.Context(), sc.scope(), uid, role)
 	})
 }
 
@@ -328,7 +328,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 			s.memberActionError(w, r, err)
 			return
 		}
-		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, uid)
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.scope(), uid)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -337,7 +337,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.memberAction(w, r, "Member removed.", func() error {
-		return s.Members.RemoveMember(r.Context(), sc.ws.ID, uid)
+		return s.Members.RemoveMember(r.Context(), sc.scope(), uid)
 	})
 }
 
@@ -361,7 +361,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
-		return s.Members.TransferOwnership(r.Context(), sc.ws.ID, uid)
+		return s.Members.TransferOwnership(r.Context(), sc.scope(), uid)
 	})
 }
 
@@ -369,7 +369,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	if r.PostFormValue("confirm") != "yes" {
-		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.ws.ID, app.PrincipalFromContext(r.Context()).User.ID)
+		keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), sc.scope(), app.PrincipalFromContext(r.Context()).User.ID)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -377,7 +377,7 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(keys, "you"))
 		return
 	}
-	if err := s.Members.LeaveWorkspace(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Members.LeaveWorkspace(r.Context(), sc.scope()); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			s.setFlash(w, "error", app.ErrorMessage(err))
 			redirect(w, r, wsPath(sc.ws, "/members"))

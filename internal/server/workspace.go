@@ -22,6 +22,12 @@ type workspaceScope struct {
 	m  *app.Membership
 }
 
+// scope is the app.Scope the request acts in: the signed-in member in
+// the workspace. Every workspace-scoped service call takes it.
+func (sc *workspaceScope) scope() app.Scope {
+	return app.Scope{WorkspaceID: sc.ws.ID, UserID: sc.m.UserID}
+}
+
 func scopeFrom(ctx context.Context) *workspaceScope {
 	sc, _ := ctx.Value(workspaceKey).(*workspaceScope)
 	return sc
@@ -195,7 +201,7 @@ func formEcho(s string) string { return strings.ToValidUTF8(strings.TrimSpace(s)
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.ws.ID)
+	stats, err := s.Workspaces.FindWorkspaceStats(r.Context(), sc.scope())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -203,7 +209,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	// Recent activity is part of the audit log, which only owners and admins read.
 	var entries []*app.AuditEntry
 	if app.CanSeeAudit(sc.m.Role) == nil {
-		if entries, err = s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{WorkspaceID: sc.ws.ID, Limit: 10}); err != nil {
+		if entries, err = s.Audit.FindAuditEntries(r.Context(), app.AuditFilter{Scope: sc.scope(), Limit: 10}); err != nil {
 			s.Error(w, r, err)
 			return
 		}

@@ -59,7 +59,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	// no point asking them to confirm first.
 	if required && !sc.ws.RequireTwoFactor && app.PrincipalFromContext(r.Context()).User.TwoFactor &&
 		r.PostFormValue("confirm") != "yes" {
-		keys, err := s.WorkspaceTwoFactor.FindKeysWithoutTwoFactor(r.Context(), sc.ws.ID)
+		keys, err := s.WorkspaceTwoFactor.FindKeysWithoutTwoFactor(r.Context(), sc.scope())
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -74,9 +74,9 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	}
 	var revoked int
 	if required && len(revoke) > 0 {
-		revoked, err = s.WorkspaceTwoFactor.RequireTwoFactor(r.Context(), sc.ws.ID, revoke)
+		revoked, err = s.WorkspaceTwoFactor.RequireTwoFactor(r.Context(), sc.scope(), revoke)
 	} else {
-		err = s.WorkspaceTwoFactor.SetTwoFactorRequired(r.Context(), sc.ws.ID, required)
+		err = s.WorkspaceTwoFactor.SetTwoFactorRequired(r.Context(), sc.scope(), required)
 	}
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
@@ -113,7 +113,7 @@ func (s *Server) twoFactorPolicy(r *http.Request) page.TwoFactorPolicy {
 		OwnFactor: app.PrincipalFromContext(r.Context()).User.TwoFactor, Without: -1}
 	if v.CanChange && !v.Required && v.OwnFactor {
 		v.Without = s.membersWithoutTwoFactor(r)
-		if keys, err := s.WorkspaceTwoFactor.FindKeysWithoutTwoFactor(r.Context(), sc.ws.ID); err == nil {
+		if keys, err := s.WorkspaceTwoFactor.FindKeysWithoutTwoFactor(r.Context(), sc.scope()); err == nil {
 			v.KeysAtRisk = len(keys)
 		} else if !clientGone(r) {
 			// The form then confirms in a dialog; the server's page still
@@ -158,7 +158,7 @@ func revokeKeyIDs(r *http.Request) ([]int64, error) {
 // second factor, or returns -1 when they cannot be counted (the
 // confirmation then words it without the number).
 func (s *Server) membersWithoutTwoFactor(r *http.Request) int {
-	n, err := s.WorkspaceTwoFactor.CountMembersWithoutTwoFactor(r.Context(), scopeFrom(r.Context()).ws.ID)
+	n, err := s.WorkspaceTwoFactor.CountMembersWithoutTwoFactor(r.Context(), scopeFrom(r.Context()).scope())
 	if err != nil {
 		if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "count members without two-factor", "request_id", requestIDFrom(r.Context()), "error", err.Error())

@@ -62,7 +62,7 @@ func TestWorkspaceTwoFactor(t *testing.T) {
 			policy := base + "/settings/two-factor"
 			entries := func() (on, off int) {
 				t.Helper()
-				es, err := store.NewAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: wsID, Limit: 500})
+				es, err := store.NewOperatorAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: wsID}, Limit: 500})
 				if err != nil {
 					t.Fatal(err)
 				}

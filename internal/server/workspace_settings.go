@@ -57,7 +57,7 @@ func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettings
 func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	name, slug := r.PostFormValue("name"), r.PostFormValue("slug")
-	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.ws.ID, app.WorkspaceUpdate{Name: &name, Slug: &slug})
+	ws, err := s.Workspaces.UpdateWorkspace(r.Context(), sc.scope(), app.WorkspaceUpdate{Name: &name, Slug: &slug})
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
 			v := s.settingsView(r)
@@ -83,7 +83,7 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 		s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
-	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Workspaces.DeleteWorkspace(r.Context(), sc.scope()); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			// Still paying: the settings page says how to cancel first.
 			v := s.settingsView(r)

@@ -369,7 +369,7 @@ func wantActions(t *testing.T, a *testApp, slug, email string, actions ...string
 	t.Helper()
 	id := workspaceID(t, a, slug, email)
 	for _, action := range actions {
-		entries, err := store.NewAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: id, Action: action})
+		entries, err := store.NewOperatorAuditService(a.DB).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: id}, Action: action})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,13 +76,13 @@ var _ app.APIKeyService = (*APIKeyService)(nil)
 // errKeyManagesKeys refuses key management to a principal that is a key.
 var errKeyManagesKeys = app.Errorf(app.EFORBIDDEN, "An API key cannot manage API keys.")
 
-// lockKeyManager checks, inside tx, that the principal is a user who may
-// manage the workspace's keys.
-func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	if app.APIKeyFromContext(ctx) != nil {
+// lockKeyManager checks, inside tx, that the scope's actor is a user who
+// may manage the workspace's keys.
+func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, sc app.Scope) (*membershipRecord, error) {
+	if sc.KeyActs() {
 		return nil, errKeyManagesKeys
 	}
-	m, err := db.lockMembership(ctx, tx, workspaceID)
+	m, err := db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 	}
 	var out *app.APIKey
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockKeyManager(ctx, tx, in.WorkspaceID)
+		m, err := s.db.lockKeyManager(ctx, tx, app.ScopeOf(ctx, in.WorkspaceID))
 		if err != nil {
 			return err
 		}
@@ -129,20 +129,19 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 }
 
 // FindAPIKeys lists a workspace's keys, newest first.
-func (s *APIKeyService) FindAPIKeys(ctx context.Context, workspaceID int64) ([]*app.APIKey, error) {
-	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeysOf), workspaceID).Rows()
+func (s *APIKeyService) FindAPIKeys(ctx context.Context, sc app.Scope) ([]*app.APIKey, error) {
+	rows, err := s.db.query(ctx, nil, qAPIKeysOf, withScope(sc, []any{sc.WorkspaceID})...)
 	if err != nil {
 		return nil, fmt.Errorf("find api keys: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
 	var out []*app.APIKey
 	for rows.Next() {
-		var r apiKeyRow
-		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt,
-			&r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt, &r.CreatorName, &r.CreatorEmail); err != nil {
+		k, err := scanAPIKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read api key: %w", err)
 		}
-		out = append(out, r.toApp())
+		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find api keys: %w", err)
@@ -150,20 +149,34 @@ func (s *APIKeyService) FindAPIKeys(ctx context.Context, workspaceID int64) ([]*
 	return out, nil
 }
 
-// FindAPIKey returns one of a workspace's keys.
-func (s *APIKeyService) FindAPIKey(ctx context.Context, workspaceID, keyID int64) (*app.APIKey, error) {
-	var r apiKeyRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "id = ? AND workspace_id = ?", keyID, workspaceID).Error; err != nil {
-		return nil, notFound(err, "API key not found.", "find api key")
+// scanAPIKey reads the columns of qAPIKeysOf and qAPIKeyOf.
+func scanAPIKey(sc rowScanner) (*app.APIKey, error) {
+	var r apiKeyRow
+	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt,
+		&r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt, &r.CreatorName, &r.CreatorEmail); err != nil {
+		return nil, err
 	}
-	return (&apiKeyRow{apiKeyRecord: r}).toApp(), nil
+	return r.toApp(), nil
+}
+
+// FindAPIKey returns one of a workspace's keys; ENOTFOUND out of scope.
+func (s *APIKeyService) FindAPIKey(ctx context.Context, sc app.Scope, keyID int64) (*app.APIKey, error) {
+	k, err := scanAPIKey(s.db.queryRow(ctx, nil, qAPIKeyOf, withScope(sc, []any{keyID, sc.WorkspaceID})...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "API key not found.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find api key: %w", err)
+	}
+	return k, nil
 }
 
 // RevokeAPIKey revokes a live key of the workspace and audits
 // "api_key.revoked".
-func (s *APIKeyService) RevokeAPIKey(ctx context.Context, workspaceID, keyID int64) error {
+func (s *APIKeyService) RevokeAPIKey(ctx context.Context, sc app.Scope, keyID int64) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		if _, err := s.db.lockKeyManager(ctx, tx, workspaceID); err != nil {
+		if _, err := s.db.lockKeyManager(ctx, tx, sc); err != nil {
 			return err
 		}
 		var r apiKeyRecord
@@ -220,13 +233,13 @@ func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, workspaceID, key
 	return sealed, err
 }
 
-// CountAPIKeysCreatedBy counts the live keys userID created in
-// workspaceID, or in every workspace when it is 0, in one catalogued
-// statement.
-func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, workspaceID, userID int64) (int, error) {
+// CountAPIKeysCreatedBy counts the live keys userID created in the
+// scope's workspace, or in every workspace for the zero scope, in one
+// catalogued statement.
+func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, sc app.Scope, userID int64) (int, error) {
 	name, args := qKeysByUser, []any{userID, s.db.now()}
-	if workspaceID != 0 {
-		name, args = qKeysByUserIn, []any{userID, workspaceID, s.db.now()}
+	if sc != (app.Scope{}) {
+		name, args = qKeysByUserIn, withScope(sc, []any{userID, sc.WorkspaceID}, s.db.now())
 	}
 	rows, err := s.db.query(ctx, nil, name, args...)
 	if err != nil {
@@ -277,14 +290,11 @@ func (db *DB) revokeKeysCreatedBy(ctx context.Context, tx *gorm.DB, workspaceID,
 func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string) (*app.APIKey, *app.Workspace, error) {
 	var (
 		r           apiKeyRow
-		ws          workspaceRecord
 		creatorRole string
 	)
-	row := s.db.gorm.WithContext(ctx).Raw(sqlOf(qAPIKeyByHash), tokenHash).Row()
-	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.TokenHash, &r.Scopes,
-		&r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
-		&ws.Name, &ws.Slug, &ws.Plan, &ws.SubscriptionStatus, &ws.StripeCustomerID, &ws.StripeSubscriptionID,
-		&ws.CurrentPeriodEnd, &ws.CancelAtPeriodEnd, &ws.RequireTwoFactor, &ws.CreatedAt, &ws.UpdatedAt, &creatorRole)
+	ws, err := scanWorkspace(s.db.queryRow(ctx, nil, qAPIKeyByHash, tokenHash), &r.ID, &r.WorkspaceID, &r.Name,
+		&r.Prefix, &r.TokenHash, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt, &r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt,
+		&creatorRole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, app.ErrAPIKeyInvalid
 	}
@@ -292,7 +302,7 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 		return nil, nil, fmt.Errorf("find api key: %w", err)
 	}
 	now := s.db.now()
-	ws.ID, r.Slug = r.WorkspaceID, ws.Slug
+	r.Slug = ws.Slug
 	k := r.toApp()
 	// The creator's current membership caps the key: one whose creator was
 	// removed, demoted or deleted does not act, revoked or not.
@@ -309,44 +319,7 @@ func (s *APIKeyService) AuthenticateAPIKey(ctx context.Context, tokenHash string
 		}
 		k.LastUsedAt = now
 	}
-	return k, ws.toApp(), nil
-}
-
-// lockKeyMembership stands in for lockMembership when the principal is a
-// key: it acts with app.APIKeyRole in its own workspace and is not a
-// member anywhere else. The workspace row is locked on Postgres as
-// lockMembership locks it; then the key and its creator's role are read
-// again, so a change racing a removal or demotion of the creator (which
-// locks the same row) runs wholly before it or is refused.
-func (db *DB) lockKeyMembership(tx *gorm.DB, k *app.APIKey, workspaceID int64) (*membershipRecord, error) {
-	if k.WorkspaceID != workspaceID {
-		return nil, errNotMember
-	}
-	if db.dialect == Postgres {
-		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
-			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
-		}
-	}
-	var role string
-	err := tx.Raw(`SELECT COALESCE(m.role, '') FROM api_keys k
-		LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
-		WHERE k.id = ? AND k.revoked_at IS NULL`, k.ID).Row().Scan(&role)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("check api key %d: %w", k.ID, err)
-	}
-	if !app.APIKeyActs(app.Role(role)) {
-		return nil, app.ErrAPIKeyInvalid
-	}
-	return &membershipRecord{WorkspaceID: workspaceID, Role: string(app.APIKeyRole)}, nil
-}
-
-// lockMembershipOrKey is lockMembership for the changes a key may make
-// too (invites): a key principal acts through lockKeyMembership.
-func (db *DB) lockMembershipOrKey(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	if k := app.APIKeyFromContext(ctx); k != nil {
-		return db.lockKeyMembership(tx, k, workspaceID)
-	}
-	return db.lockMembership(ctx, tx, workspaceID)
+	return k, ws, nil
 }
 
 // actingKeyID returns the id of the key acting in ctx, or nil.

@@ -56,10 +56,10 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 
 		t.Run("Removed", func(t *testing.T) {
 			u, k, secret := admin("removed@example.com")
-			if n, err := keys.CountAPIKeysCreatedBy(context.Background(), ws.ID, u.ID); err != nil || n != 1 {
+			if n, err := keys.CountAPIKeysCreatedBy(context.Background(), ownerScope(t, db, ws.ID), u.ID); err != nil || n != 1 {
 				t.Fatalf("CountAPIKeysCreatedBy=%d, %v; want 1", n, err)
 			}
-			if err := store.NewMemberService(db).RemoveMember(owner.ctx, ws.ID, u.ID); err != nil {
+			if err := store.NewMemberService(db).RemoveMember(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_removed")
@@ -68,27 +68,27 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 		t.Run("Demoted", func(t *testing.T) {
 			u, k, secret := admin("demoted@example.com")
 			// Owner to admin keeps keys working; admin to member does not.
-			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleOwner); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleOwner); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			authOK(t, secret, true)
-			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_demoted")
 			authOK(t, secret, false)
 			// Promoted again, the revoked key stays revoked.
-			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleAdmin); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			authOK(t, secret, false)
 		})
 		t.Run("Left", func(t *testing.T) {
 			u, k, secret := admin("leaver@example.com")
-			if err := store.NewMemberService(db).LeaveWorkspace(u.ctx, ws.ID); err != nil {
+			if err := store.NewMemberService(db).LeaveWorkspace(u.ctx, app.ScopeOf(u.ctx, ws.ID)); err != nil {
 				t.Fatal(err)
 			}
 			revokedFor(t, k, "creator_left")
@@ -99,10 +99,10 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 			// Their own workspace's key goes too.
 			own := createWorkspace(t, db, u, "Own")
 			_, ownSecret := createKey(t, keys, u, own.ID, "own bot", app.ScopeRead)
-			if n, err := keys.CountAPIKeysCreatedBy(context.Background(), 0, u.ID); err != nil || n != 2 {
+			if n, err := keys.CountAPIKeysCreatedBy(context.Background(), app.Scope{}, u.ID); err != nil || n != 2 {
 				t.Fatalf("CountAPIKeysCreatedBy(all)=%d, %v; want 2", n, err)
 			}
-			if err := workspaces.DeleteWorkspace(u.ctx, own.ID); err != nil {
+			if err := workspaces.DeleteWorkspace(u.ctx, app.ScopeOf(u.ctx, own.ID)); err != nil {
 				t.Fatal(err)
 			}
 			if err := store.NewUserService(db).DeleteUser(u.ctx); err != nil {
@@ -131,7 +131,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember); err != nil {
+			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
 			_, err = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.NewInvite{WorkspaceID: ws.ID,
@@ -160,7 +160,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 				}()
 				go func() {
 					defer wg.Done()
-					demoteErr = store.NewMemberService(db).ChangeMemberRole(owner.ctx, ws.ID, u.ID, app.RoleMember)
+					demoteErr = store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleMember)
 				}()
 				wg.Wait()
 				if demoteErr != nil {

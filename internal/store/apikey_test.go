@@ -62,7 +62,7 @@ func TestAPIKeyService(t *testing.T) {
 			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
-			list, err := keys.FindAPIKeys(context.Background(), ws.ID)
+			list, err := keys.FindAPIKeys(context.Background(), ownerScope(t, db, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestAPIKeyService(t *testing.T) {
 			if _, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret)); err != nil {
 				t.Fatal(err)
 			}
-			list, _ = keys.FindAPIKeys(context.Background(), ws.ID)
+			list, _ = keys.FindAPIKeys(context.Background(), ownerScope(t, db, ws.ID))
 			if !list[0].LastUsedAt.After(first) {
 				t.Fatalf("after 61s last used %v, want later than %v", list[0].LastUsedAt, first)
 			}
@@ -81,10 +81,10 @@ func TestAPIKeyService(t *testing.T) {
 
 		t.Run("RevokedExpiredUnknownAllAlike", func(t *testing.T) {
 			k, secret := createKey(t, keys, ada, ws.ID, "revoked", app.ScopeRead)
-			if err := keys.RevokeAPIKey(ada.ctx, ws.ID, k.ID); err != nil {
+			if err := keys.RevokeAPIKey(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), k.ID); err != nil {
 				t.Fatalf("RevokeAPIKey: %v", err)
 			}
-			requireCode(t, "revoke twice", keys.RevokeAPIKey(ada.ctx, ws.ID, k.ID), app.ECONFLICT)
+			requireCode(t, "revoke twice", keys.RevokeAPIKey(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), k.ID), app.ECONFLICT)
 			_, _, err := keys.AuthenticateAPIKey(context.Background(), app.HashToken(secret))
 			if err != app.ErrAPIKeyInvalid {
 				t.Fatalf("revoked key: %v, want ErrAPIKeyInvalid", err)
@@ -115,7 +115,7 @@ func TestAPIKeyService(t *testing.T) {
 			_, err = keys.CreateAPIKey(ada.ctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{"admin"}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "unknown scope", err, app.EINVALID)
 			k, _ := createKey(t, keys, ada, ws.ID, "victim", app.ScopeRead)
-			requireCode(t, "other tenant revokes", keys.RevokeAPIKey(cy.ctx, other.ID, k.ID), app.ENOTFOUND)
+			requireCode(t, "other tenant revokes", keys.RevokeAPIKey(cy.ctx, app.ScopeOf(cy.ctx, other.ID), k.ID), app.ENOTFOUND)
 		})
 
 		t.Run("KeyActsAsWorkspaceNeverAsUser", func(t *testing.T) {
@@ -128,9 +128,9 @@ func TestAPIKeyService(t *testing.T) {
 			_, prefix, hash := app.NewAPIKeySecret()
 			_, err = keys.CreateAPIKey(kctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "key creates key", err, app.EFORBIDDEN)
-			requireCode(t, "key revokes key", keys.RevokeAPIKey(kctx, ws.ID, k.ID), app.EFORBIDDEN)
-			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
-			requireCode(t, "key removes member", store.NewMemberService(db).RemoveMember(kctx, ws.ID, cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key revokes key", keys.RevokeAPIKey(kctx, app.ScopeOf(kctx, ws.ID), k.ID), app.EFORBIDDEN)
+			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, app.ScopeOf(kctx, ws.ID), cy.ID), app.EUNAUTHORIZED)
+			requireCode(t, "key removes member", store.NewMemberService(db).RemoveMember(kctx, app.ScopeOf(kctx, ws.ID), cy.ID), app.EUNAUTHORIZED)
 
 			invites := store.NewInviteService(db)
 			tok, ihash := app.NewToken()
@@ -148,7 +148,7 @@ func TestAPIKeyService(t *testing.T) {
 			if inv.InvitedBy() != live.Label() || inv.InvitedByID != 0 {
 				t.Fatalf("InvitedBy=%q (user %d), want %q", inv.InvitedBy(), inv.InvitedByID, live.Label())
 			}
-			entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: ws.ID, Action: app.ActionInviteSent, Limit: 1})
+			entries, err := store.NewOperatorAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: ws.ID}, Action: app.ActionInviteSent, Limit: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,8 +156,8 @@ func TestAPIKeyService(t *testing.T) {
 			if e.TargetID != fmt.Sprint(inv.ID) || e.ActorID != 0 || e.Metadata["actor"] != live.Label() {
 				t.Fatalf("audit entry %+v, want no user actor and actor %q", e, live.Label())
 			}
-			requireCode(t, "key revokes another tenant's invite", invites.RevokeInvite(kctx, other.ID, inv.ID), app.ENOTFOUND)
-			requireCode(t, "key revokes the invite", invites.RevokeInvite(kctx, ws.ID, inv.ID), "")
+			requireCode(t, "key revokes another tenant's invite", invites.RevokeInvite(kctx, app.ScopeOf(kctx, other.ID), inv.ID), app.ENOTFOUND)
+			requireCode(t, "key revokes the invite", invites.RevokeInvite(kctx, app.ScopeOf(kctx, ws.ID), inv.ID), "")
 		})
 	})
 }
@@ -174,7 +174,7 @@ func TestWorkspaceService_FindMembersAfter(t *testing.T) {
 		var emails []string
 		var after int64
 		for range 3 {
-			page, err := svc.FindMembersAfter(context.Background(), ws.ID, after, 2)
+			page, err := svc.FindMembersAfter(context.Background(), ownerScope(t, db, ws.ID), after, 2)
 			if err != nil {
 				t.Fatal(err)
 			}

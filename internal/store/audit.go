@@ -146,10 +146,21 @@ const upsertAuditActor = `INSERT INTO audit_actors (workspace_id, user_id, email
 	WHERE audit_actors.email <> excluded.email OR audit_actors.name <> excluded.name`
 
 // AuditService implements app.AuditService.
-type AuditService struct{ db *DB }
+type AuditService struct {
+	db *DB
+	// operator reads a workspace's log by AuditFilter.Scope's workspace
+	// alone, without checking who reads it.
+	operator bool
+}
 
 // NewAuditService returns the audit service of db.
 func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
+
+// NewOperatorAuditService returns an audit service for the operator's
+// commands, run by whoever holds the database: AuditFilter.Scope names the
+// workspace whose entries are read, and neither user nor key is checked.
+// The server never uses it.
+func NewOperatorAuditService(db *DB) *AuditService { return &AuditService{db: db, operator: true} }
 
 var _ app.AuditService = (*AuditService)(nil)
 
@@ -164,7 +175,7 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 		limit = 50
 	}
 	out := make([]*app.AuditEntry, 0, min(limit, 500))
-	err := s.db.readAudit(ctx, f, min(limit, 500), func(e *app.AuditEntry) error {
+	err := s.db.readAudit(ctx, f, s.operator, min(limit, 500), func(e *app.AuditEntry) error {
 		out = append(out, e)
 		return nil
 	})
@@ -180,8 +191,9 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 }
 
 // readAudit runs the catalogued query of f with limit and calls fn with
-// each row as it is read.
-func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn func(*app.AuditEntry) error) error {
+// each row as it is read; for the operator, a workspace's query without
+// the scope clause.
+func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, operator bool, limit int, fn func(*app.AuditEntry) error) error {
 	mask, args := 0, make([]any, 0, 11)
 	add := func(bit int, on bool, vals ...any) {
 		if on {
@@ -192,7 +204,11 @@ func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn fu
 	if f.Action == "" {
 		family = string(f.Family)
 	}
-	add(auditByWorkspace, f.WorkspaceID != 0, f.WorkspaceID)
+	if operator {
+		add(auditByWorkspace|auditOperator, f.Scope.WorkspaceID != 0, f.Scope.WorkspaceID)
+	} else {
+		add(auditByWorkspace, f.Scope != (app.Scope{}), withScope(f.Scope, []any{f.Scope.WorkspaceID})...)
+	}
 	add(auditByActor, f.ActorID != 0, f.ActorID)
 	add(auditByAction, f.Action != "", f.Action)
 	add(auditByFamily, family != "", family)
@@ -212,9 +228,12 @@ func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn fu
 		Close() error
 	}
 	var err error
-	if mask&auditByWorkspace != 0 {
+	switch {
+	case mask&auditOperator != 0:
+		rows, err = db.gorm.WithContext(ctx).Raw(auditSQL(mask), args...).Rows()
+	case mask&auditByWorkspace != 0:
 		rows, err = db.query(ctx, nil, auditQueryName(mask>>1), args...)
-	} else {
+	default:
 		rows, err = db.gorm.WithContext(ctx).Raw(auditQueries[mask], args...).Rows()
 	}
 	if err != nil {
@@ -238,9 +257,9 @@ func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, limit int, fn fu
 
 // FindAuditEntry returns entry id of a workspace, or ENOTFOUND (also for
 // an entry of another workspace).
-func (s *AuditService) FindAuditEntry(ctx context.Context, workspaceID, id int64) (*app.AuditEntry, error) {
+func (s *AuditService) FindAuditEntry(ctx context.Context, sc app.Scope, id int64) (*app.AuditEntry, error) {
 	var r auditRecord
-	err := scanAudit(s.db.gorm.WithContext(ctx).Raw(sqlOf(qAuditEntry), id, workspaceID).Row(), &r)
+	err := scanAudit(s.db.queryRow(ctx, nil, qAuditEntry, withScope(sc, []any{id, sc.WorkspaceID})...), &r)
 	if err == sql.ErrNoRows {
 		return nil, app.Errorf(app.ENOTFOUND, "No such audit entry.")
 	}
@@ -264,7 +283,7 @@ func (s *AuditService) ExportAuditEntries(ctx context.Context, f app.AuditFilter
 	for {
 		n := 0
 		var last *app.AuditEntry
-		err := s.db.readAudit(ctx, f, exportBatch, func(e *app.AuditEntry) error {
+		err := s.db.readAudit(ctx, f, s.operator, exportBatch, func(e *app.AuditEntry) error {
 			n, last = n+1, e
 			return fn(e)
 		})

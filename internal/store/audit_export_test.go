@@ -45,7 +45,7 @@ func TestExportAudit_ConstantMemory(t *testing.T) {
 	const perRow = 64
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		s := storetest.Bulk(t, db, storetest.Volume{Users: 10, Members: 10, AuditRows: int(rows)})
-		svc := store.NewAuditService(db)
+		svc := store.NewOperatorAuditService(db)
 		for _, format := range []string{app.ExportCSV, app.ExportJSONL} {
 			t.Run(format, func(t *testing.T) {
 				runtime.GC()
@@ -59,7 +59,7 @@ func TestExportAudit_ConstantMemory(t *testing.T) {
 					runtime.ReadMemStats(&ms)
 					return ms.HeapAlloc
 				}
-				n, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{WorkspaceID: s.WorkspaceID}, format, w, func() {
+				n, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{Scope: app.Scope{WorkspaceID: s.WorkspaceID}}, format, w, func() {
 					flushes++
 					runtime.ReadMemStats(&ms)
 					peak = max(peak, ms.HeapInuse)
@@ -103,9 +103,9 @@ func TestExportAudit_Format(t *testing.T) {
 		c := newClock(db)
 		owner := signUpMember(t, db, c, "ada@example.com")
 		ws := createWorkspace(t, db, owner, "=HYPERLINK(\"http://evil\")")
-		svc := store.NewAuditService(db)
+		svc := store.NewOperatorAuditService(db)
 		var b bytes.Buffer
-		n, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{WorkspaceID: ws.ID}, app.ExportCSV, &b, nil)
+		n, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{Scope: app.Scope{WorkspaceID: ws.ID}}, app.ExportCSV, &b, nil)
 		if err != nil || n != 1 {
 			t.Fatalf("ExportAudit = %d, %v; want 1 row", n, err)
 		}
@@ -113,7 +113,7 @@ func TestExportAudit_Format(t *testing.T) {
 			t.Errorf("a cell starts with a formula:\n%s", b.String())
 		}
 		b.Reset()
-		if _, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{WorkspaceID: ws.ID}, app.ExportJSONL, &b, nil); err != nil {
+		if _, err := app.ExportAudit(context.Background(), svc, app.AuditFilter{Scope: app.Scope{WorkspaceID: ws.ID}}, app.ExportJSONL, &b, nil); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(b.String(), `{"id":`) || strings.Count(b.String(), "\n") != 1 {

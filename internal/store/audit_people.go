@@ -50,9 +50,10 @@ func (c *auditPeopleCache) put(workspaceID int64, e auditPeopleEntry) {
 // list is most of the audit page's time in a large workspace, so a list
 // read before is returned again while the chain's head has not moved: one
 // single-row statement instead of a row per person.
-func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) ([]app.AuditPerson, error) {
+func (s *AuditService) FindAuditPeople(ctx context.Context, sc app.Scope) ([]app.AuditPerson, error) {
+	workspaceID := sc.WorkspaceID
 	if e, ok := s.db.people.get(workspaceID); ok {
-		head, err := s.db.auditHeadID(ctx, workspaceID)
+		head, err := s.db.auditHeadID(ctx, sc)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +61,7 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) (
 			return slices.Clone(e.people), nil
 		}
 	}
-	rows, err := s.db.query(ctx, nil, qAuditPeople, workspaceID, workspaceID)
+	rows, err := s.db.query(ctx, nil, qAuditPeople, withScope(sc, []any{workspaceID, workspaceID})...)
 	if err != nil {
 		return nil, fmt.Errorf("find audit people: %w", err)
 	}
@@ -86,9 +87,9 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, workspaceID int64) (
 }
 
 // auditHeadID returns the id of the newest entry of a workspace's chain
-// (0 before its first).
-func (db *DB) auditHeadID(ctx context.Context, workspaceID int64) (int64, error) {
-	rows, err := db.query(ctx, nil, qAuditHeadID, workspaceID)
+// (0 before its first, and out of scope).
+func (db *DB) auditHeadID(ctx context.Context, sc app.Scope) (int64, error) {
+	rows, err := db.query(ctx, nil, qAuditHeadID, withScope(sc, []any{sc.WorkspaceID})...)
 	if err != nil {
 		return 0, fmt.Errorf("read the audit head: %w", err)
 	}
@@ -108,8 +109,8 @@ func (db *DB) auditHeadID(ctx context.Context, workspaceID int64) (int64, error)
 // FindAuditActorByEmail returns the id of the user with email among those
 // who have acted in the workspace, or ENOTFOUND, in one statement on
 // audit_actors whatever the address.
-func (s *AuditService) FindAuditActorByEmail(ctx context.Context, workspaceID int64, email string) (int64, error) {
-	rows, err := s.db.query(ctx, nil, qAuditActor, workspaceID, email)
+func (s *AuditService) FindAuditActorByEmail(ctx context.Context, sc app.Scope, email string) (int64, error) {
+	rows, err := s.db.query(ctx, nil, qAuditActor, withScope(sc, []any{sc.WorkspaceID}, email)...)
 	if err != nil {
 		return 0, fmt.Errorf("find audit actor: %w", err)
 	}

@@ -21,7 +21,7 @@ func TestAuditService_FindAuditPeople(t *testing.T) {
 		audit := store.NewAuditService(db)
 		people := func() []app.AuditPerson {
 			t.Helper()
-			p, err := audit.FindAuditPeople(owner.ctx, ws.ID)
+			p, err := audit.FindAuditPeople(owner.ctx, app.ScopeOf(owner.ctx, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -372,9 +372,9 @@ func (s *BillingService) RecordCheckoutStarted(ctx context.Context, workspaceID 
 // SyncSubscription overwrites the billing state with Stripe's current view.
 func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64, upd app.BillingUpdate) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var ws workspaceRecord
-		if err := tx.Take(&ws, "id = ?", workspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
+		ws, err := s.db.findWorkspace(ctx, tx, workspaceID)
+		if err != nil {
+			return err
 		}
 		status := upd.Status
 		if status == "" {
@@ -434,11 +434,14 @@ func (s *BillingService) DemoDowngrade(ctx context.Context, workspaceID int64) e
 
 // FindWorkspaceBySlug finds a workspace for operator commands.
 func (s *BillingService) FindWorkspaceBySlug(ctx context.Context, slug string) (*app.Workspace, error) {
-	var r workspaceRecord
-	if err := s.db.gorm.WithContext(ctx).Take(&r, "slug = ?", slug).Error; err != nil {
-		return nil, notFound(err, "No workspace with slug "+slug+".", "find workspace")
+	ws, err := scanWorkspace(s.db.queryRow(ctx, nil, qWorkspaceBy, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "No workspace with slug %s.", slug)
 	}
-	return r.toApp(), nil
+	if err != nil {
+		return nil, fmt.Errorf("find workspace %q: %w", slug, err)
+	}
+	return ws, nil
 }
 
 // StripeEventSummary describes a received Stripe webhook event for

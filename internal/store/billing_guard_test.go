@@ -41,7 +41,7 @@ func TestWorkspaceService_DeletePayingWorkspace(t *testing.T) {
 			t.Fatalf("apply: %s", got)
 		}
 		workspaces := store.NewWorkspaceService(db)
-		if err := workspaces.DeleteWorkspace(f.owner, f.ws.ID); app.ErrorCode(err) != app.ECONFLICT {
+		if err := workspaces.DeleteWorkspace(f.owner, app.ScopeOf(f.owner, f.ws.ID)); app.ErrorCode(err) != app.ECONFLICT {
 			t.Fatalf("DeleteWorkspace with an active subscription: %v, want conflict", err)
 		}
 		if f.workspace(t).ID != f.ws.ID {
@@ -49,7 +49,7 @@ func TestWorkspaceService_DeletePayingWorkspace(t *testing.T) {
 		}
 		canceled := subUpdate(f.ws.ID, "cus_1", app.SubCanceled, time.Now().Add(time.Minute))
 		f.apply(t, "evt_2", "customer.subscription.deleted", time.Now().Add(time.Minute), canceled)
-		if err := workspaces.DeleteWorkspace(f.owner, f.ws.ID); err != nil {
+		if err := workspaces.DeleteWorkspace(f.owner, app.ScopeOf(f.owner, f.ws.ID)); err != nil {
 			t.Fatalf("DeleteWorkspace after cancellation: %v", err)
 		}
 	})

@@ -74,7 +74,7 @@ func (f *billingFixture) workspace(t *testing.T) *app.Workspace {
 // audits returns the workspace's audit entries with action.
 func (f *billingFixture) audits(t *testing.T, action string) []*app.AuditEntry {
 	t.Helper()
-	entries, err := store.NewAuditService(f.db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: f.ws.ID, Action: action})
+	entries, err := store.NewOperatorAuditService(f.db).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: f.ws.ID}, Action: action})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func rowCount(t *testing.T, db *store.DB, query string, args ...any) int {
 // auditOf returns a workspace's audit entries, newest first.
 func auditOf(t *testing.T, db *store.DB, workspaceID int64) []*app.AuditEntry {
 	t.Helper()
-	entries, err := store.NewAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{WorkspaceID: workspaceID, Limit: 500})
+	entries, err := store.NewOperatorAuditService(db).FindAuditEntries(context.Background(), app.AuditFilter{Scope: app.Scope{WorkspaceID: workspaceID}, Limit: 500})
 	if err != nil {
 		t.Fatalf("FindAuditEntries: %v", err)
 	}
@@ -151,7 +151,7 @@ func checkMetadata(t *testing.T, e *app.AuditEntry, want map[string]any) {
 // roleIn returns the user's role in the workspace, "" when not a member.
 func roleIn(t *testing.T, db *store.DB, workspaceID, userID int64) app.Role {
 	t.Helper()
-	members, err := store.NewMemberService(db).FindMembers(context.Background(), workspaceID)
+	members, err := store.NewMemberService(db).FindMembers(context.Background(), ownerScope(t, db, workspaceID))
 	if err != nil {
 		t.Fatalf("FindMembers: %v", err)
 	}
@@ -208,4 +208,12 @@ func replaceFirst(s, old, new string) string {
 		}
 	}
 	return s
+}
+
+// ownerScope returns the scope of a workspace's first owner, for tests that
+// read as someone allowed to.
+func ownerScope(t *testing.T, db *store.DB, workspaceID int64) app.Scope {
+	t.Helper()
+	owner := rowCount(t, db, "SELECT MIN(user_id) FROM memberships WHERE workspace_id = ? AND role = 'owner'", workspaceID)
+	return app.Scope{WorkspaceID: workspaceID, UserID: int64(owner)}
 }

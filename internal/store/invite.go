@@ -250,14 +250,14 @@ func (s *InviteService) findInvites(ctx context.Context, name string, args ...an
 
 // FindInvites lists a workspace's pending invites, expired ones included,
 // newest first, at most limit.
-func (s *InviteService) FindInvites(ctx context.Context, workspaceID int64, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitePage, workspaceID, limit)
+func (s *InviteService) FindInvites(ctx context.Context, sc app.Scope, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, qInvitePage, withScope(sc, []any{sc.WorkspaceID}, limit)...)
 }
 
 // FindInvitesBefore lists the pending invites after before in
 // FindInvites' order (newest first), at most limit.
-func (s *InviteService) FindInvitesBefore(ctx context.Context, workspaceID int64, before app.InviteCursor, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitesAfter, workspaceID, before.CreatedAt.UTC(), before.ID, limit)
+func (s *InviteService) FindInvitesBefore(ctx context.Context, sc app.Scope, before app.InviteCursor, limit int) ([]*app.Invite, error) {
+	return s.findInvites(ctx, qInvitesAfter, withScope(sc, []any{sc.WorkspaceID}, before.CreatedAt.UTC(), before.ID, limit)...)
 }
 
 // FindInvitesForEmail lists the pending, unexpired invites for an address.
@@ -278,9 +278,16 @@ func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string)
 }
 
 // FindInvite returns a workspace's invite by id, in any state; ENOTFOUND
-// when the workspace has no such invite.
-func (s *InviteService) FindInvite(ctx context.Context, workspaceID, id int64) (*app.Invite, error) {
-	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.workspace_id = ?", id, workspaceID)
+// when the workspace has no such invite or it is out of scope.
+func (s *InviteService) FindInvite(ctx context.Context, sc app.Scope, id int64) (*app.Invite, error) {
+	list, err := s.findInvites(ctx, qInviteOf, withScope(sc, []any{id, sc.WorkspaceID})...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
+	}
+	return list[0], nil
 }
 
 // FindInviteForEmail returns an invite by id when it was sent to email.
@@ -415,8 +422,9 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 
 // pendingInvite loads a pending invite of the workspace after checking the
 // principal may manage invites there.
-func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspaceID, inviteID int64) (*inviteRecord, error) {
-	m, err := s.db.lockMembershipOrKey(ctx, tx, workspaceID)
+func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, sc app.Scope, inviteID int64) (*inviteRecord, error) {
+	workspaceID := sc.WorkspaceID
+	m, err := s.db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -435,9 +443,10 @@ func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, workspac
 }
 
 // RevokeInvite withdraws a pending invite.
-func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID int64) error {
+func (s *InviteService) RevokeInvite(ctx context.Context, sc app.Scope, inviteID int64) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		r, err := s.pendingInvite(ctx, tx, sc, inviteID)
 		if err != nil {
 			return err
 		}
@@ -455,10 +464,11 @@ func (s *InviteService) RevokeInvite(ctx context.Context, workspaceID, inviteID 
 
 // ResendInvite replaces a pending invite's token (voiding the old link),
 // extends it, and queues a new email.
-func (s *InviteService) ResendInvite(ctx context.Context, workspaceID, inviteID int64, tokenHash string, expiresAt time.Time, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
+func (s *InviteService) ResendInvite(ctx context.Context, sc app.Scope, inviteID int64, tokenHash string, expiresAt time.Time, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
+	workspaceID := sc.WorkspaceID
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		r, err := s.pendingInvite(ctx, tx, workspaceID, inviteID)
+		r, err := s.pendingInvite(ctx, tx, sc, inviteID)
 		if err != nil {
 			return err
 		}

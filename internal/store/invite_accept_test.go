@@ -71,7 +71,7 @@ func TestInviteService_AcceptInvite(t *testing.T) {
 		t.Run("Revoked", func(t *testing.T) {
 			inv, tok := sendInvite(t, db, c, ada.ctx, ws.ID, "ian@example.com", app.RoleMember)
 			ian := signUpMember(t, db, c, "ian@example.com")
-			if err := invites.RevokeInvite(ada.ctx, ws.ID, inv.ID); err != nil {
+			if err := invites.RevokeInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), inv.ID); err != nil {
 				t.Fatal(err)
 			}
 			requireCode(t, "AcceptInvite", accept(ian, tok), app.ECONFLICT)

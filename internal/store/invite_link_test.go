@@ -15,9 +15,9 @@ import (
 
 // shareLinkOf returns the share link FindInvite gives for a workspace's
 // invite.
-func shareLinkOf(t *testing.T, invites *store.InviteService, workspaceID, id int64) string {
+func shareLinkOf(t *testing.T, invites *store.InviteService, sc app.Scope, id int64) string {
 	t.Helper()
-	inv, err := invites.FindInvite(context.Background(), workspaceID, id)
+	inv, err := invites.FindInvite(context.Background(), sc, id)
 	if err != nil {
 		t.Fatalf("FindInvite(%d): %v", id, err)
 	}
@@ -52,7 +52,7 @@ func TestInviteService_ShareLink(t *testing.T) {
 				"UPDATE mail_outbox SET text_body = 'Go to https://elsewhere.test/invites/forged now.' WHERE invite_id = %d", inv.ID)); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := shareLinkOf(t, invites, ws.ID, inv.ID), link(tok); got != want {
+			if got, want := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID), link(tok); got != want {
 				t.Errorf("ShareLink=%q, want %q", got, want)
 			}
 		})
@@ -62,7 +62,7 @@ func TestInviteService_ShareLink(t *testing.T) {
 			if err := outbox.MarkEmailSent(ctx, inviteEmails(t, db, inv.ID)[0].ID, c.Now()); err != nil {
 				t.Fatal(err)
 			}
-			if got := shareLinkOf(t, invites, ws.ID, inv.ID); got != "" {
+			if got := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID); got != "" {
 				t.Errorf("ShareLink=%q after delivery, want none", got)
 			}
 			if n := storedLinks(t, db, inv.ID); n != 0 {
@@ -75,14 +75,14 @@ func TestInviteService_ShareLink(t *testing.T) {
 			if err := outbox.MarkEmailFailed(ctx, inviteEmails(t, db, inv.ID)[0].ID, "550 no such user", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := shareLinkOf(t, invites, ws.ID, inv.ID), link(tok); got != want {
+			if got, want := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID), link(tok); got != want {
 				t.Fatalf("ShareLink=%q of an undelivered email, want %q", got, want)
 			}
 			c.Add(app.InviteTTL)
 			if _, err := db.PurgeExpired(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := shareLinkOf(t, invites, ws.ID, inv.ID); got != "" {
+			if got := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID); got != "" {
 				t.Errorf("ShareLink=%q after the purge cleared the body, want none", got)
 			}
 			if n := storedLinks(t, db, inv.ID); n != 0 {
@@ -93,12 +93,12 @@ func TestInviteService_ShareLink(t *testing.T) {
 		t.Run("ResendReplaces", func(t *testing.T) {
 			inv, _ := sendInvite(t, db, c, ada.ctx, ws.ID, "resend@example.com", app.RoleMember)
 			tok, hash := app.NewToken()
-			got, err := invites.ResendInvite(ada.ctx, ws.ID, inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			got, err := invites.ResendInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ShareLink != link(tok) || shareLinkOf(t, invites, ws.ID, inv.ID) != link(tok) {
-				t.Errorf("ShareLink=%q (read back %q), want the new link %q", got.ShareLink, shareLinkOf(t, invites, ws.ID, inv.ID), link(tok))
+			if got.ShareLink != link(tok) || shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID) != link(tok) {
+				t.Errorf("ShareLink=%q (read back %q), want the new link %q", got.ShareLink, shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID), link(tok))
 			}
 			if n := storedLinks(t, db, inv.ID); n != 1 {
 				t.Errorf("%d emails of the resent invite hold a share link, want the new one only", n)
@@ -110,7 +110,7 @@ func TestInviteService_ShareLink(t *testing.T) {
 			end  func(t *testing.T, inv *app.Invite, tok string) error
 		}{
 			{name: "GoneOnRevoke", end: func(t *testing.T, inv *app.Invite, _ string) error {
-				return invites.RevokeInvite(ada.ctx, ws.ID, inv.ID)
+				return invites.RevokeInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), inv.ID)
 			}},
 			{name: "GoneOnAccept", end: func(t *testing.T, inv *app.Invite, tok string) error {
 				u := signUpMember(t, db, c, inv.Email)
@@ -127,7 +127,7 @@ func TestInviteService_ShareLink(t *testing.T) {
 				if err := tc.end(t, inv, tok); err != nil {
 					t.Fatal(err)
 				}
-				if got := shareLinkOf(t, invites, ws.ID, inv.ID); got != "" {
+				if got := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), inv.ID); got != "" {
 					t.Errorf("ShareLink=%q, want none", got)
 				}
 				if n := storedLinks(t, db, inv.ID); n != 0 {
@@ -168,7 +168,7 @@ func TestMigrate_MovesInviteShareLinks(t *testing.T) {
 		pending, pendingTok := send("pending@example.com")
 		resent, _ := send("resent@example.com")
 		resentTok, hash := app.NewToken()
-		if _, err := invites.ResendInvite(ada.ctx, ws.ID, resent.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, compose(resentTok)); err != nil {
+		if _, err := invites.ResendInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), resent.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, compose(resentTok)); err != nil {
 			t.Fatal(err)
 		}
 		delivered, _ := send("delivered@example.com")
@@ -176,7 +176,7 @@ func TestMigrate_MovesInviteShareLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		revoked, _ := send("revoked@example.com")
-		if err := invites.RevokeInvite(ada.ctx, ws.ID, revoked.ID); err != nil {
+		if err := invites.RevokeInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), revoked.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -207,7 +207,7 @@ func TestMigrate_MovesInviteShareLinks(t *testing.T) {
 			{name: "Revoked", inv: revoked},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				if got := shareLinkOf(t, invites, ws.ID, tc.inv.ID); got != tc.link {
+				if got := shareLinkOf(t, invites, ownerScope(t, db, ws.ID), tc.inv.ID); got != tc.link {
 					t.Errorf("ShareLink=%q, want %q", got, tc.link)
 				}
 				if got := storedLinks(t, db, tc.inv.ID); got != tc.stored {

@@ -39,7 +39,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 		ws := createWorkspace(t, db, ada, "Acme")
 		resend := func(inviteID int64) (string, error) {
 			tok, hash := app.NewToken()
-			_, err := invites.ResendInvite(ada.ctx, ws.ID, inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			_, err := invites.ResendInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			return tok, err
 		}
 		create := func(u teamUser, workspaceID int64, email string) error {
@@ -126,13 +126,13 @@ func TestInviteService_MailLimits(t *testing.T) {
 			c.Add(10 * time.Minute)
 			inv := findPending(t, db, last.ID, "target@example.com")
 			tok, hash := app.NewToken()
-			_, err := invites.ResendInvite(lastOwner.ctx, last.ID, inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			_, err := invites.ResendInvite(lastOwner.ctx, app.ScopeOf(lastOwner.ctx, last.ID), inv.ID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			requireRetry(t, "resend to a full address", err, app.RetryAddressDaily, ceilMinute(firstAt.Add(24*time.Hour)))
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE to_addr = ?", "target@example.com"); got != 10 {
 				t.Fatalf("%d emails to the address, want 10", got)
 			}
 			// Deleting a workspace does not give its invites back.
-			if err := store.NewWorkspaceService(db).DeleteWorkspace(lastOwner.ctx, last.ID); err != nil {
+			if err := store.NewWorkspaceService(db).DeleteWorkspace(lastOwner.ctx, app.ScopeOf(lastOwner.ctx, last.ID)); err != nil {
 				t.Fatal(err)
 			}
 			u := signUpMember(t, db, c, "late@example.com")
@@ -198,7 +198,7 @@ func ceilMinute(t time.Time) time.Time {
 // findPending returns the pending invite of a workspace for email.
 func findPending(t *testing.T, db *store.DB, workspaceID int64, email string) *app.Invite {
 	t.Helper()
-	list, err := store.NewInviteService(db).FindInvites(context.Background(), workspaceID, 100)
+	list, err := store.NewInviteService(db).FindInvites(context.Background(), ownerScope(t, db, workspaceID), 100)
 	if err != nil {
 		t.Fatal(err)
 	}

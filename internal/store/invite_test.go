@@ -210,7 +210,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 		invB, tokB := sendInvite(t, db, c, eve.ctx, wsB.ID, "b@example.com", app.RoleMember)
 		resend := func(u teamUser, workspaceID, inviteID int64) (*app.Invite, string, error) {
 			tok, hash := app.NewToken()
-			inv, err := invites.ResendInvite(u.ctx, workspaceID, inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
+			inv, err := invites.ResendInvite(u.ctx, app.ScopeOf(u.ctx, workspaceID), inviteID, hash, c.Now().Add(app.InviteTTL), app.PlanLimits{}, inviteMail(tok))
 			return inv, tok, err
 		}
 
@@ -224,7 +224,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					requireCode(t, "RevokeInvite", invites.RevokeInvite(ada.ctx, tc.workspaceID, invB.ID), app.ENOTFOUND)
+					requireCode(t, "RevokeInvite", invites.RevokeInvite(ada.ctx, app.ScopeOf(ada.ctx, tc.workspaceID), invB.ID), app.ENOTFOUND)
 					_, _, err := resend(ada, tc.workspaceID, invB.ID)
 					requireCode(t, "ResendInvite", err, app.ENOTFOUND)
 					got, err := invites.FindInviteByToken(context.Background(), app.HashToken(tokB))
@@ -253,7 +253,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					requireCode(t, "RevokeInvite", invites.RevokeInvite(tc.who.ctx, wsA.ID, inv.ID), tc.code)
+					requireCode(t, "RevokeInvite", invites.RevokeInvite(tc.who.ctx, app.ScopeOf(tc.who.ctx, wsA.ID), inv.ID), tc.code)
 					_, _, err := resend(tc.who, wsA.ID, inv.ID)
 					requireCode(t, "ResendInvite", err, tc.code)
 					if got := inviteStatus(t, db, tok); got != app.InvitePending {
@@ -265,7 +265,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 
 		t.Run("Revoke", func(t *testing.T) {
 			inv, tok := sendInvite(t, db, c, ada.ctx, wsA.ID, "gone@example.com", app.RoleMember)
-			if err := invites.RevokeInvite(ben.ctx, wsA.ID, inv.ID); err != nil {
+			if err := invites.RevokeInvite(ben.ctx, app.ScopeOf(ben.ctx, wsA.ID), inv.ID); err != nil {
 				t.Fatalf("admin revokes: %v", err)
 			}
 			if got := inviteStatus(t, db, tok); got != app.InviteRevoked {
@@ -276,7 +276,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 				t.Fatalf("audit actor=%d target=%q", e.ActorID, e.TargetID)
 			}
 			checkMetadata(t, e, map[string]any{"email": "gone@example.com"})
-			listed, err := invites.FindInvites(context.Background(), wsA.ID, 100)
+			listed, err := invites.FindInvites(context.Background(), ownerScope(t, db, wsA.ID), 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,7 +285,7 @@ func TestInviteService_RevokeResend(t *testing.T) {
 					t.Fatalf("revoked invite still listed: %+v", l)
 				}
 			}
-			requireCode(t, "RevokeInvite again", invites.RevokeInvite(ada.ctx, wsA.ID, inv.ID), app.ECONFLICT)
+			requireCode(t, "RevokeInvite again", invites.RevokeInvite(ada.ctx, app.ScopeOf(ada.ctx, wsA.ID), inv.ID), app.ECONFLICT)
 			_, _, err = resend(ada, wsA.ID, inv.ID)
 			requireCode(t, "ResendInvite of a revoked invite", err, app.ECONFLICT)
 		})
@@ -349,7 +349,7 @@ func TestInviteService_FindInvites(t *testing.T) {
 		}
 
 		t.Run("Delivery", func(t *testing.T) {
-			got, err := invites.FindInvites(context.Background(), ws.ID, 100)
+			got, err := invites.FindInvites(context.Background(), ownerScope(t, db, ws.ID), 100)
 			if err != nil {
 				t.Fatal(err)
 			}

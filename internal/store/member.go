@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,80 +47,55 @@ func actor(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// lockMembership returns the principal's membership of a workspace inside
-// tx, locking the workspace row on Postgres so concurrent membership
-// changes of one workspace run one at a time (SQLite's IMMEDIATE
-// transactions already do). A non-member gets ENOTFOUND, as if the
-// workspace did not exist.
-func (db *DB) lockMembership(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	uid, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if db.dialect == Postgres {
-		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR UPDATE", workspaceID).Error; err != nil {
-			return nil, fmt.Errorf("lock workspace %d: %w", workspaceID, err)
-		}
-	}
-	var m membershipRecord
-	if err := tx.Take(&m, "workspace_id = ? AND user_id = ?", workspaceID, uid).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, errNotMember
-		}
-		return nil, fmt.Errorf("find membership: %w", err)
-	}
-	return &m, nil
-}
-
-func countOwners(tx *gorm.DB, workspaceID int64) (int, error) {
-	var n int64
-	err := tx.Model(&membershipRecord{}).Where("workspace_id = ? AND role = ?", workspaceID, app.RoleOwner).Count(&n).Error
-	if err != nil {
+// countOwners counts a workspace's owners inside tx.
+func (db *DB) countOwners(ctx context.Context, tx *gorm.DB, workspaceID int64) (int, error) {
+	var n int
+	if err := db.queryRow(ctx, tx, qOwnerCount, workspaceID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count owners: %w", err)
 	}
-	return int(n), nil
+	return n, nil
 }
 
-type memberRow struct {
-	WorkspaceID int64
-	UserID      int64
-	Role        string
-	CreatedAt   time.Time
-	Email       string
-	Name        string
-	TwoFactor   bool
+// FindMembers lists the members, owners first, then admins, then members,
+// each in joining order: the members pages one after another.
+func (s *MemberService) FindMembers(ctx context.Context, sc app.Scope) ([]*app.Member, error) {
+	var out []*app.Member
+	for page := 1; ; page++ {
+		p, err := s.memberPage(ctx, sc, "", page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Members...)
+		if !p.HasNext {
+			return out, nil
+		}
+	}
 }
 
-// FindMembers lists the members, owners first, then admins, then members.
-func (s *MemberService) FindMembers(ctx context.Context, workspaceID int64) ([]*app.Member, error) {
-	var rows []memberRow
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT m.workspace_id, m.user_id, m.role, m.created_at,
-		u.email, u.name, u.two_factor FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.workspace_id = ?
-		ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email`, workspaceID).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("find members: %w", err)
+// scanMember reads a member's columns (user id, role, joined, email, name,
+// two-factor), then rest.
+func scanMember(sc rowScanner, m *app.Member, rest ...any) error {
+	var role string
+	dest := append([]any{&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor}, rest...)
+	if err := sc.Scan(dest...); err != nil {
+		return fmt.Errorf("read member: %w", err)
 	}
-	out := make([]*app.Member, len(rows))
-	for i, r := range rows {
-		out[i] = &app.Member{Membership: app.Membership{WorkspaceID: r.WorkspaceID, UserID: r.UserID,
-			Role: app.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name, TwoFactor: r.TwoFactor}
-	}
-	return out, nil
+	m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
+	return nil
 }
 
 // FindMemberPage returns one page of members with the workspace's counts,
 // scanning columns straight into the result (it runs on every view of the
 // members page). A page past the last has no members and zero counts.
-func (s *MemberService) FindMemberPage(ctx context.Context, workspaceID int64, page int) (*app.MemberPage, error) {
-	return s.memberPage(ctx, workspaceID, "", page)
+func (s *MemberService) FindMemberPage(ctx context.Context, sc app.Scope, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, sc, "", page)
 }
 
 // SearchMembers returns one page of the members whose email or name
 // starts with prefix (ignoring case), with the workspace's counts; an
 // empty prefix lists every member, as FindMemberPage does.
-func (s *MemberService) SearchMembers(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
-	return s.memberPage(ctx, workspaceID, prefix, page)
+func (s *MemberService) SearchMembers(ctx context.Context, sc app.Scope, prefix string, page int) (*app.MemberPage, error) {
+	return s.memberPage(ctx, sc, prefix, page)
 }
 
 // likePrefix returns the LIKE pattern (escape character '!') matching
@@ -130,9 +106,10 @@ func likePrefix(prefix string) string {
 }
 
 // memberPage runs the member page query, or the search when prefix is set.
-func (s *MemberService) memberPage(ctx context.Context, workspaceID int64, prefix string, page int) (*app.MemberPage, error) {
+func (s *MemberService) memberPage(ctx context.Context, sc app.Scope, prefix string, page int) (*app.MemberPage, error) {
 	page = max(page, 1)
-	name, args := qMemberPage, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID}
+	workspaceID := sc.WorkspaceID
+	name, args := qMemberPage, withScope(sc, []any{workspaceID, workspaceID, workspaceID, s.db.now(), workspaceID})
 	if prefix = strings.TrimSpace(prefix); prefix != "" {
 		name = qMemberSearch
 		args = append(args, likePrefix(prefix), likePrefix(prefix))
@@ -149,15 +126,10 @@ func (s *MemberService) memberPage(ctx context.Context, workspaceID int64, prefi
 			out.HasNext = true
 			break
 		}
-		var (
-			m    = &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
-			role string
-		)
-		if err := rows.Scan(&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor,
-			&out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
-			return nil, fmt.Errorf("read member: %w", err)
+		m := &app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}
+		if err := scanMember(rows, m, &out.WorkspaceStats.Members, &out.Owners, &out.PendingInvites); err != nil {
+			return nil, err
 		}
-		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
 		out.Members = append(out.Members, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -174,30 +146,32 @@ type targetMember struct {
 }
 
 // targetMembership returns another member's membership inside tx.
-func targetMembership(tx *gorm.DB, workspaceID, userID int64) (*targetMember, error) {
-	var t membershipRecord
-	if err := tx.Take(&t, "workspace_id = ? AND user_id = ?", workspaceID, userID).Error; err != nil {
-		return nil, notFound(err, "That person is not a member of this workspace.", "find member")
+func (db *DB) targetMembership(ctx context.Context, tx *gorm.DB, workspaceID, userID int64) (*targetMember, error) {
+	var t targetMember
+	err := db.queryRow(ctx, tx, qTargetMember, workspaceID, userID).Scan(&t.ID, &t.WorkspaceID, &t.UserID, &t.Role,
+		&t.CreatedAt, &t.UpdatedAt, &t.email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "That person is not a member of this workspace.")
 	}
-	var u userRecord
-	if err := tx.Select("email").Take(&u, "id = ?", userID).Error; err != nil {
-		return nil, notFound(err, "That person is not a member of this workspace.", "find member's user")
+	if err != nil {
+		return nil, fmt.Errorf("find member: %w", err)
 	}
-	return &targetMember{membershipRecord: t, email: u.Email}, nil
+	return &t, nil
 }
 
 // ChangeMemberRole sets a member's role under app.CanChangeRole.
-func (s *MemberService) ChangeMemberRole(ctx context.Context, workspaceID, userID int64, role app.Role) error {
+func (s *MemberService) ChangeMemberRole(ctx context.Context, sc app.Scope, userID int64, role app.Role) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
-		t, err := targetMembership(tx, workspaceID, userID)
+		workspaceID := sc.WorkspaceID
+		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
 		if err != nil {
 			return err
 		}
-		owners, err := countOwners(tx, workspaceID)
+		owners, err := s.db.countOwners(ctx, tx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -222,17 +196,18 @@ func (s *MemberService) ChangeMemberRole(ctx context.Context, workspaceID, userI
 }
 
 // RemoveMember removes another member under app.CanRemoveMember.
-func (s *MemberService) RemoveMember(ctx context.Context, workspaceID, userID int64) error {
+func (s *MemberService) RemoveMember(ctx context.Context, sc app.Scope, userID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
-		t, err := targetMembership(tx, workspaceID, userID)
+		workspaceID := sc.WorkspaceID
+		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
 		if err != nil {
 			return err
 		}
-		owners, err := countOwners(tx, workspaceID)
+		owners, err := s.db.countOwners(ctx, tx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -251,13 +226,14 @@ func (s *MemberService) RemoveMember(ctx context.Context, workspaceID, userID in
 }
 
 // LeaveWorkspace removes the principal under app.CanLeave.
-func (s *MemberService) LeaveWorkspace(ctx context.Context, workspaceID int64) error {
+func (s *MemberService) LeaveWorkspace(ctx context.Context, sc app.Scope) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
-		owners, err := countOwners(tx, workspaceID)
+		workspaceID := sc.WorkspaceID
+		owners, err := s.db.countOwners(ctx, tx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -276,16 +252,17 @@ func (s *MemberService) LeaveWorkspace(ctx context.Context, workspaceID int64) e
 }
 
 // TransferOwnership makes another member owner and the principal admin.
-func (s *MemberService) TransferOwnership(ctx context.Context, workspaceID, toUserID int64) error {
+func (s *MemberService) TransferOwnership(ctx context.Context, sc app.Scope, toUserID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
+		workspaceID := sc.WorkspaceID
 		if err := app.CanTransferOwnership(app.Role(m.Role), m.UserID == toUserID); err != nil {
 			return err
 		}
-		t, err := targetMembership(tx, workspaceID, toUserID)
+		t, err := s.db.targetMembership(ctx, tx, workspaceID, toUserID)
 		if err != nil {
 			return err
 		}
@@ -305,9 +282,10 @@ func (s *MemberService) TransferOwnership(ctx context.Context, workspaceID, toUs
 
 // FindMembersAfter returns up to limit members after the membership id
 // after, in membership id order (at most 200).
-func (s *MemberService) FindMembersAfter(ctx context.Context, workspaceID, after int64, limit int) ([]*app.MemberAt, error) {
+func (s *MemberService) FindMembersAfter(ctx context.Context, sc app.Scope, after int64, limit int) ([]*app.MemberAt, error) {
 	limit = min(max(limit, 1), 200)
-	rows, err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qMemberCursor), workspaceID, after, limit).Rows()
+	workspaceID := sc.WorkspaceID
+	rows, err := s.db.query(ctx, nil, qMemberCursor, withScope(sc, []any{workspaceID}, after, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
 	}
@@ -315,11 +293,9 @@ func (s *MemberService) FindMembersAfter(ctx context.Context, workspaceID, after
 	out := make([]*app.MemberAt, 0, limit)
 	for rows.Next() {
 		m := &app.MemberAt{Member: app.Member{Membership: app.Membership{WorkspaceID: workspaceID}}}
-		var role string
-		if err := rows.Scan(&m.MembershipID, &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor); err != nil {
-			return nil, fmt.Errorf("read member: %w", err)
+		if err := scanMember(rows, &m.Member, &m.MembershipID); err != nil {
+			return nil, err
 		}
-		m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {

@@ -22,7 +22,7 @@ func TestWorkspaceService_FindMemberPage(t *testing.T) {
 		lastRank := -1
 		rank := map[app.Role]int{app.RoleOwner: 0, app.RoleAdmin: 1, app.RoleMember: 2}
 		for page := 1; ; page++ {
-			p, err := svc.FindMemberPage(ctx, ws.ID, page)
+			p, err := svc.FindMemberPage(ctx, ownerScope(t, db, ws.ID), page)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestWorkspaceService_FindMemberPage(t *testing.T) {
 		if got, want := len(seen), 121; got != want {
 			t.Errorf("pages hold %d members, want %d", got, want)
 		}
-		past, err := svc.FindMemberPage(ctx, ws.ID, 9)
+		past, err := svc.FindMemberPage(ctx, ownerScope(t, db, ws.ID), 9)
 		if err != nil || len(past.Members) != 0 || past.HasNext {
 			t.Errorf("page past the end = %+v, %v; want empty", past, err)
 		}
@@ -77,7 +77,7 @@ func TestAuditService_FindAuditEntries_Filters(t *testing.T) {
 		audit := store.NewAuditService(db)
 		find := func(f app.AuditFilter) []*app.AuditEntry {
 			t.Helper()
-			f.WorkspaceID, f.Limit = ws.ID, 500
+			f.Scope, f.Limit = ownerScope(t, db, ws.ID), 500
 			es, err := audit.FindAuditEntries(ctx, f)
 			if err != nil {
 				t.Fatal(err)
@@ -108,7 +108,7 @@ func TestAuditService_FindAuditEntries_Filters(t *testing.T) {
 
 		// Paging by cursor walks every entry once, newest first.
 		var all []*app.AuditEntry
-		f := app.AuditFilter{WorkspaceID: ws.ID, Limit: 50}
+		f := app.AuditFilter{Scope: ownerScope(t, db, ws.ID), Limit: 50}
 		for {
 			page, err := audit.FindAuditEntries(ctx, f)
 			if err != nil {
@@ -156,7 +156,7 @@ func TestWorkspace_MembersCount(t *testing.T) {
 					t.Errorf("%s: workspace %d members_count=%d, %d memberships", step, id, stored, real)
 				}
 			}
-			stats, err := svc.FindWorkspaceStats(ctx, ws.ID)
+			stats, err := svc.FindWorkspaceStats(ctx, ownerScope(t, db, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,11 +170,11 @@ func TestWorkspace_MembersCount(t *testing.T) {
 		}
 		addMember(t, db, c, bob.ctx, other.ID, cat, app.RoleMember)
 		check("joined", 4)
-		if err := store.NewMemberService(db).RemoveMember(ada.ctx, ws.ID, bob.ID); err != nil {
+		if err := store.NewMemberService(db).RemoveMember(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		check("removed", 3)
-		if err := store.NewMemberService(db).LeaveWorkspace(dan.ctx, ws.ID); err != nil {
+		if err := store.NewMemberService(db).LeaveWorkspace(dan.ctx, app.ScopeOf(dan.ctx, ws.ID)); err != nil {
 			t.Fatal(err)
 		}
 		check("left", 2)
@@ -182,7 +182,7 @@ func TestWorkspace_MembersCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("account deleted", 1)
-		if err := svc.DeleteWorkspace(bob.ctx, other.ID); err != nil {
+		if err := svc.DeleteWorkspace(bob.ctx, app.ScopeOf(bob.ctx, other.ID)); err != nil {
 			t.Fatal(err)
 		}
 		live = live[:1]

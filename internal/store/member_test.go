@@ -62,7 +62,7 @@ func TestWorkspaceService_Members(t *testing.T) {
 					tm := newTeam(t)
 					actor, target := tc.actor(tm), tc.target(tm)
 					before := roleIn(t, db, tm.ws.ID, target.ID)
-					err := svc.ChangeMemberRole(actor.ctx, tm.ws.ID, target.ID, tc.to)
+					err := svc.ChangeMemberRole(actor.ctx, app.ScopeOf(actor.ctx, tm.ws.ID), target.ID, tc.to)
 					requireCode(t, "ChangeMemberRole", err, tc.code)
 					if got := roleIn(t, db, tm.ws.ID, target.ID); got != tc.want {
 						t.Fatalf("target role=%q, want %q", got, tc.want)
@@ -86,15 +86,15 @@ func TestWorkspaceService_Members(t *testing.T) {
 		t.Run("OwnerDemotesCoOwner", func(t *testing.T) {
 			tm := newTeam(t)
 			addMember(t, db, c, ada.ctx, tm.ws.ID, dan, app.RoleOwner)
-			if err := svc.ChangeMemberRole(ada.ctx, tm.ws.ID, dan.ID, app.RoleMember); err != nil {
+			if err := svc.ChangeMemberRole(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), dan.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
 			if got := roleIn(t, db, tm.ws.ID, dan.ID); got != app.RoleMember {
 				t.Fatalf("role=%q, want member", got)
 			}
 			// Ada, the last owner now, cannot be demoted by the new member or the admin.
-			requireCode(t, "admin demotes last owner", svc.ChangeMemberRole(ben.ctx, tm.ws.ID, ada.ID, app.RoleMember), app.EFORBIDDEN)
-			requireCode(t, "member demotes last owner", svc.ChangeMemberRole(dan.ctx, tm.ws.ID, ada.ID, app.RoleMember), app.EFORBIDDEN)
+			requireCode(t, "admin demotes last owner", svc.ChangeMemberRole(ben.ctx, app.ScopeOf(ben.ctx, tm.ws.ID), ada.ID, app.RoleMember), app.EFORBIDDEN)
+			requireCode(t, "member demotes last owner", svc.ChangeMemberRole(dan.ctx, app.ScopeOf(dan.ctx, tm.ws.ID), ada.ID, app.RoleMember), app.EFORBIDDEN)
 			if got := ownerCount(t, db, tm.ws.ID); got != 1 {
 				t.Fatalf("owners=%d, want 1", got)
 			}
@@ -121,7 +121,7 @@ func TestWorkspaceService_Members(t *testing.T) {
 					tm := newTeam(t)
 					actor, target := tc.actor(tm), tc.target(tm)
 					before := roleIn(t, db, tm.ws.ID, target.ID)
-					err := svc.RemoveMember(actor.ctx, tm.ws.ID, target.ID)
+					err := svc.RemoveMember(actor.ctx, app.ScopeOf(actor.ctx, tm.ws.ID), target.ID)
 					requireCode(t, "RemoveMember", err, tc.code)
 					after := roleIn(t, db, tm.ws.ID, target.ID)
 					n := countAudit(t, db, tm.ws.ID, app.ActionMemberRemoved)
@@ -146,7 +146,7 @@ func TestWorkspaceService_Members(t *testing.T) {
 		t.Run("OwnerRemovesCoOwner", func(t *testing.T) {
 			tm := newTeam(t)
 			addMember(t, db, c, ada.ctx, tm.ws.ID, dan, app.RoleOwner)
-			if err := svc.RemoveMember(ada.ctx, tm.ws.ID, dan.ID); err != nil {
+			if err := svc.RemoveMember(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), dan.ID); err != nil {
 				t.Fatal(err)
 			}
 			if got := ownerCount(t, db, tm.ws.ID); got != 1 {
@@ -170,7 +170,7 @@ func TestWorkspaceService_Members(t *testing.T) {
 					tm := newTeam(t)
 					who := tc.who(tm)
 					before := roleIn(t, db, tm.ws.ID, who.ID)
-					requireCode(t, "LeaveWorkspace", svc.LeaveWorkspace(who.ctx, tm.ws.ID), tc.code)
+					requireCode(t, "LeaveWorkspace", svc.LeaveWorkspace(who.ctx, app.ScopeOf(who.ctx, tm.ws.ID)), tc.code)
 					after := roleIn(t, db, tm.ws.ID, who.ID)
 					n := countAudit(t, db, tm.ws.ID, app.ActionMemberLeft)
 					if tc.code != "" {
@@ -194,10 +194,10 @@ func TestWorkspaceService_Members(t *testing.T) {
 		t.Run("CoOwnerLeaves", func(t *testing.T) {
 			tm := newTeam(t)
 			addMember(t, db, c, ada.ctx, tm.ws.ID, dan, app.RoleOwner)
-			if err := svc.LeaveWorkspace(ada.ctx, tm.ws.ID); err != nil {
+			if err := svc.LeaveWorkspace(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID)); err != nil {
 				t.Fatal(err)
 			}
-			requireCode(t, "the remaining owner leaves", svc.LeaveWorkspace(dan.ctx, tm.ws.ID), app.ECONFLICT)
+			requireCode(t, "the remaining owner leaves", svc.LeaveWorkspace(dan.ctx, app.ScopeOf(dan.ctx, tm.ws.ID)), app.ECONFLICT)
 			if got := roleIn(t, db, tm.ws.ID, dan.ID); got != app.RoleOwner {
 				t.Fatalf("remaining owner's role=%q", got)
 			}
@@ -223,7 +223,7 @@ func TestWorkspaceService_Members(t *testing.T) {
 					tm := newTeam(t)
 					actor, target := tc.actor(tm), tc.target(tm)
 					before := roleIn(t, db, tm.ws.ID, target.ID)
-					requireCode(t, "TransferOwnership", svc.TransferOwnership(actor.ctx, tm.ws.ID, target.ID), tc.code)
+					requireCode(t, "TransferOwnership", svc.TransferOwnership(actor.ctx, app.ScopeOf(actor.ctx, tm.ws.ID), target.ID), tc.code)
 					if got := roleIn(t, db, tm.ws.ID, actor.ID); got != tc.actorRole {
 						t.Fatalf("actor role=%q, want %q", got, tc.actorRole)
 					}
@@ -270,11 +270,13 @@ func TestWorkspaceService_OwnersRace(t *testing.T) {
 			name string
 			do   func(u, other teamUser, workspaceID int64) error
 		}{
-			{name: "BothLeave", do: func(u, _ teamUser, id int64) error { return svc.LeaveWorkspace(u.ctx, id) }},
+			{name: "BothLeave", do: func(u, _ teamUser, id int64) error { return svc.LeaveWorkspace(u.ctx, app.ScopeOf(u.ctx, id)) }},
 			{name: "DemoteEachOther", do: func(u, other teamUser, id int64) error {
-				return svc.ChangeMemberRole(u.ctx, id, other.ID, app.RoleMember)
+				return svc.ChangeMemberRole(u.ctx, app.ScopeOf(u.ctx, id), other.ID, app.RoleMember)
 			}},
-			{name: "RemoveEachOther", do: func(u, other teamUser, id int64) error { return svc.RemoveMember(u.ctx, id, other.ID) }},
+			{name: "RemoveEachOther", do: func(u, other teamUser, id int64) error {
+				return svc.RemoveMember(u.ctx, app.ScopeOf(u.ctx, id), other.ID)
+			}},
 		}
 		for _, op := range ops {
 			t.Run(op.name, func(t *testing.T) {

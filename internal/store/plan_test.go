@@ -22,33 +22,52 @@ var planVolume = storetest.Volume{Users: 5000, Workspaces: 2000, Members: 2000, 
 func planSamples(s storetest.Sample) map[string][]any {
 	now := time.Now().UTC()
 	ws := s.WorkspaceID
+	// sc are the arguments of the scope clause: the sample user acting
+	// in the big workspace.
+	sc := []any{ws, s.UserID, int64(0), ws}
+	scoped := func(before []any, after ...any) []any {
+		return append(append(append([]any{}, before...), sc...), after...)
+	}
 	return map[string][]any{
-		"authenticate":           {s.SessionHash, now},
-		"workspace_for_member":   {s.UserID, s.Slug},
-		"workspaces_of_user":     {s.UserID},
-		"workspace_stats":        {ws, ws, now},
-		"member_page":            {ws, ws, ws, now, ws, 51, 500},
-		"member_search":          {ws, ws, ws, now, ws, "user-1%", "user-1%", 51, 0},
-		"invite_page":            {ws, 100},
-		"invite_page_after":      {ws, now, int64(1 << 40), 51},
-		"invite_by_token":        {s.InviteHash},
-		"sessions_of_user":       {s.UserID, now},
-		"login_token":            {s.LoginHash},
-		"outbox_due":             {now, 20},
-		"stripe_event":           {s.EventID},
-		"sole_ownerships":        {s.UserID},
-		"invites_for_email":      {s.InviteEmail, now},
-		"api_key_by_hash":        {s.SessionHash},
-		"api_keys_of_workspace":  {ws},
-		"api_keys_by_creator":    {s.UserID, now},
-		"api_keys_by_creator_in": {s.UserID, ws, now},
-		"member_cursor":          {ws, 0, 51},
-		"audit_entry":            {int64(1000), ws},
-		"audit_chain_head":       {ws},
-		"audit_people":           {ws, ws},
-		"audit_head_id":          {ws},
-		"audit_actor_by_email":   {ws, "user-1@example.test"},
-		"two_factor_of_user":     {now, s.UserID},
+		"authenticate":                {s.SessionHash, now},
+		"workspace_for_member":        {s.UserID, s.Slug},
+		"workspaces_of_user":          {s.UserID},
+		"workspace_stats":             {ws, ws, now},
+		"workspace_stats_in_scope":    scoped([]any{ws, ws, now}),
+		"member_page":                 scoped([]any{ws, ws, ws, now, ws}, 51, 500),
+		"member_search":               scoped([]any{ws, ws, ws, now, ws}, "user-1%", "user-1%", 51, 0),
+		"invite_page":                 scoped([]any{ws}, 100),
+		"invite_page_after":           scoped([]any{ws}, now, int64(1<<40), 51),
+		"invite_by_token":             {s.InviteHash},
+		"sessions_of_user":            {s.UserID, now},
+		"login_token":                 {s.LoginHash},
+		"outbox_due":                  {now, 20},
+		"stripe_event":                {s.EventID},
+		"sole_ownerships":             {s.UserID},
+		"invites_for_email":           {s.InviteEmail, now},
+		"api_key_by_hash":             {s.SessionHash},
+		"api_keys_of_workspace":       scoped([]any{ws}),
+		"api_keys_by_creator":         {s.UserID, now},
+		"api_keys_by_creator_in":      scoped([]any{s.UserID, ws}, now),
+		"member_cursor":               scoped([]any{ws}, 0, 51),
+		"audit_entry":                 scoped([]any{int64(1000), ws}),
+		"audit_chain_head":            {ws},
+		"audit_people":                scoped([]any{ws, ws}),
+		"audit_head_id":               scoped([]any{ws}),
+		"audit_actor_by_email":        scoped([]any{ws}, "user-1@example.test"),
+		"two_factor_of_user":          {now, s.UserID},
+		"workspace_by_id":             {ws},
+		"workspace_by_slug":           {s.Slug},
+		"membership":                  {ws, s.UserID},
+		"target_member":               {ws, s.UserID},
+		"owner_count":                 {ws},
+		"workspaces_owned_by":         {s.UserID},
+		"api_keys_without_two_factor": scoped([]any{ws}, now, false),
+		"members_without_two_factor":  scoped([]any{ws}, false),
+		"invite_of_workspace":         scoped([]any{int64(1), ws}),
+		"api_key_of_workspace":        scoped([]any{int64(1), ws}),
+		"api_key_acts":                {int64(1)},
+		"user_two_factor":             {s.UserID},
 		// The reads outside the pages: sign-in, two-factor, billing, jobs,
 		// operator checks and the audit log's maintenance.
 		"user_by_id":                {s.UserID},
@@ -104,7 +123,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 // month in the middle of the log and a cursor inside it.
 func auditSample(s storetest.Sample, mask int) []any {
 	mid := s.First.Add(s.Last.Sub(s.First) / 2)
-	args := []any{s.WorkspaceID}
+	args := []any{s.WorkspaceID, s.WorkspaceID, s.UserID, int64(0), s.WorkspaceID}
 	for i, vals := range [][]any{{s.UserID}, {"invite.sent"}, {"invite"}, {mid.AddDate(0, 0, -15)}, {mid.AddDate(0, 0, 15)},
 		{mid, int64(1 << 40)}, {mid, int64(1)}} {
 		if mask&(1<<i) != 0 {

@@ -17,6 +17,12 @@ import (
 //     own type, never a half-filled one). It runs through db.query or
 //     db.queryRow (read.go), on the pool or, given a transaction, on the
 //     transaction's connection, through one prepared statement.
+//   - Scope: a read of a workspace's data (members, invites, keys, audit
+//     entries, counts) takes an app.Scope and its SQL includes scopeClause,
+//     so it returns nothing unless the acting user is a member or the
+//     acting key one of the workspace's own, whichever id the caller
+//     passes. A write locks the scope first (db.lockScope) in its
+//     transaction and reads under that lock.
 //   - Writes: GORM, inside db.transact, with the audit entry in the same
 //     transaction.
 //
@@ -73,6 +79,7 @@ const (
 	qWorkspaceFor = "workspace_for_member"
 	qWorkspacesOf = "workspaces_of_user"
 	qStats        = "workspace_stats"
+	qScopedStats  = "workspace_stats_in_scope"
 	qMemberPage   = "member_page"
 	qMemberSearch = "member_search"
 	qInvitePage   = "invite_page"
@@ -95,7 +102,37 @@ const (
 	qAuditHeadID  = "audit_head_id"
 	qAuditActor   = "audit_actor_by_email"
 	qTwoFactorOf  = "two_factor_of_user"
+	qWorkspaceID  = "workspace_by_id"
+	qWorkspaceBy  = "workspace_by_slug"
+	qMembership   = "membership"
+	qTargetMember = "target_member"
+	qOwnerCount   = "owner_count"
+	qOwnedBy      = "workspaces_owned_by"
+	qKeysNo2FA    = "api_keys_without_two_factor"
+	qMembersNo2FA = "members_without_two_factor"
+	qUserHas2FA   = "user_two_factor"
+	qInviteOf     = "invite_of_workspace"
+	qKeyActs      = "api_key_acts"
+	qAPIKeyOf     = "api_key_of_workspace"
 )
+
+// workspaceColumns are the columns of every read that returns a workspace,
+// in the order scanWorkspace reads them (the table is aliased w).
+const workspaceColumns = `w.id, w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id,
+	w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end, w.require_two_factor,
+	w.created_at, w.updated_at`
+
+// ownerRank is memberRank over the alias c, for counting a workspace's
+// owners through the same index.
+var ownerRank = strings.ReplaceAll(memberRank, "m.", "c.")
+
+// scopeClause is the one condition every scoped read adds: the acting user
+// is a member of the workspace, or the acting key is one of its unrevoked
+// keys. Both are probes of a unique index (memberships' (workspace_id,
+// user_id), api_keys' primary key). Its arguments are scopeArgs's, in
+// order.
+const scopeClause = `(EXISTS (SELECT 1 FROM memberships sm WHERE sm.workspace_id = ? AND sm.user_id = ?)
+	OR EXISTS (SELECT 1 FROM api_keys sk WHERE sk.id = ? AND sk.workspace_id = ? AND sk.revoked_at IS NULL))`
 
 // memberRank orders roles on the members page; the expression matches
 // memberships_workspace_rank_idx (migration 00004) word for word.
@@ -122,18 +159,20 @@ func buildHotQueries() map[string]hotQuery {
 			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ?`},
-		qWorkspaceFor: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status,
-			w.stripe_customer_id, w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end,
-			w.require_two_factor, w.created_at, w.updated_at, m.role, m.created_at
+		qWorkspaceFor: {SQL: `SELECT ` + workspaceColumns + `, m.role, m.created_at
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 			WHERE w.slug = ?`},
-		qWorkspacesOf: {SQL: `SELECT w.id, w.name, w.slug, w.plan, w.subscription_status, w.require_two_factor,
-			w.created_at, w.updated_at, m.role, m.created_at AS member_since, w.members_count
+		qWorkspacesOf: {SQL: `SELECT ` + workspaceColumns + `, m.role, m.created_at AS member_since, w.members_count
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
 			WHERE m.user_id = ? ORDER BY LOWER(w.name), w.id`, BoundedSort: "one user's workspaces"},
 		qStats: {SQL: `SELECT
 			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites`},
+		// The dashboard's counts, in scope.
+		qScopedStats: {SQL: `SELECT
+			(SELECT members_count FROM workspaces WHERE id = ?) AS members,
+			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
+			WHERE ` + scopeClause},
 		// One page of members with the counts the role rules need, so the
 		// page costs one statement however large the workspace.
 		qMemberPage: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor,
@@ -141,7 +180,7 @@ func buildHotQueries() map[string]hotQuery {
 			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
 			FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.workspace_id = ?
+			WHERE m.workspace_id = ? AND ` + scopeClause + `
 			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
 		// The members whose email or name starts with a prefix, a page at a
 		// time. Not a prefix index: it walks the workspace's members in
@@ -153,7 +192,7 @@ func buildHotQueries() map[string]hotQuery {
 			(SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) AS owners,
 			(SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?) AS pending_invites
 			FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.workspace_id = ? AND (LOWER(u.email) LIKE ? ESCAPE '!' OR LOWER(u.name) LIKE ? ESCAPE '!')
+			WHERE m.workspace_id = ? AND ` + scopeClause + ` AND (LOWER(u.email) LIKE ? ESCAPE '!' OR LOWER(u.name) LIKE ? ESCAPE '!')
 			ORDER BY ` + memberRank + `, m.id LIMIT ? OFFSET ?`},
 		// One page of pending invites: the page's ids come first, from
 		// invites_pending_created_idx read backwards, and only they are
@@ -164,12 +203,13 @@ func buildHotQueries() map[string]hotQuery {
 		// them; here the worst plan sorts the ids alone.
 		qInvitePage: {SQL: strings.Replace(inviteSelect, "FROM invites i", `FROM (SELECT id, workspace_id, email, role, status,
 			invited_by_user_id, invited_by_api_key_id, expires_at, created_at FROM invites
-			WHERE workspace_id = ? AND status = 'pending' ORDER BY created_at DESC, id DESC LIMIT ?) i`, 1) +
+			WHERE workspace_id = ? AND `+scopeClause+` AND status = 'pending'
+			ORDER BY created_at DESC, id DESC LIMIT ?) i`, 1) +
 			` ORDER BY i.created_at DESC, i.id DESC`},
 		// The pages after the first, from a cursor: the same shape.
 		qInvitesAfter: {SQL: strings.Replace(inviteSelect, "FROM invites i", `FROM (SELECT id, workspace_id, email, role, status,
 			invited_by_user_id, invited_by_api_key_id, expires_at, created_at FROM invites
-			WHERE workspace_id = ? AND status = 'pending' AND (created_at, id) < (?, ?)
+			WHERE workspace_id = ? AND `+scopeClause+` AND status = 'pending' AND (created_at, id) < (?, ?)
 			ORDER BY created_at DESC, id DESC LIMIT ?) i`, 1) +
 			` ORDER BY i.created_at DESC, i.id DESC`},
 		qInviteToken: {SQL: inviteSelect + ` WHERE i.token_hash = ?`},
@@ -190,10 +230,8 @@ func buildHotQueries() map[string]hotQuery {
 			strings.ReplaceAll(memberRank, "m.", "c.") + ` = 0) = 1
 			ORDER BY w.name`, BoundedSort: "the workspaces one user owns"},
 		// The API: a key by its hash on every call, members by cursor.
-		qAPIKeyByHash: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.token_hash, k.scopes,
-			k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
-			w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id, w.stripe_subscription_id,
-			w.current_period_end, w.cancel_at_period_end, w.require_two_factor, w.created_at, w.updated_at,
+		qAPIKeyByHash: {SQL: `SELECT ` + workspaceColumns + `, k.id, k.workspace_id, k.name, k.prefix, k.token_hash,
+			k.scopes, k.created_by_user_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 			COALESCE(m.role, '')
 			FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
@@ -202,16 +240,16 @@ func buildHotQueries() map[string]hotQuery {
 			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
 			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
-			WHERE k.workspace_id = ? ORDER BY k.created_at DESC, k.id DESC`, BoundedSort: "one workspace's API keys"},
+			WHERE k.workspace_id = ? AND ` + scopeClause + ` ORDER BY k.created_at DESC, k.id DESC`, BoundedSort: "one workspace's API keys"},
 		// The account page and the member confirmations: how many live
 		// keys a person's removal, demotion or deletion would revoke.
 		qKeysByUser: {SQL: `SELECT COUNT(*) FROM api_keys WHERE created_by_user_id = ?
 			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
 		qKeysByUserIn: {SQL: `SELECT COUNT(*) FROM api_keys WHERE created_by_user_id = ? AND workspace_id = ?
-			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
-		qMemberCursor: {SQL: `SELECT m.id, m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor
+			AND ` + scopeClause + ` AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`},
+		qMemberCursor: {SQL: `SELECT m.user_id, m.role, m.created_at, u.email, u.name, u.two_factor, m.id
 			FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.workspace_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
+			WHERE m.workspace_id = ? AND ` + scopeClause + ` AND m.id > ? ORDER BY m.id LIMIT ?`},
 		qStripeEvent: {SQL: `SELECT ` + stripeEventColumns + ` FROM stripe_events WHERE id = ?`},
 		// The account page's two-factor card: what the user has enrolled
 		// and their passkeys, in one statement.
@@ -222,10 +260,48 @@ func buildHotQueries() map[string]hotQuery {
 			p.id, p.name, p.created_at, p.last_used_at
 			FROM users u LEFT JOIN passkeys p ON p.user_id = u.id
 			WHERE u.id = ? ORDER BY p.created_at, p.id`, BoundedSort: "one user's passkeys"},
+		// One workspace, for the writes that read it first and the
+		// operator's commands.
+		qWorkspaceID: {SQL: `SELECT ` + workspaceColumns + ` FROM workspaces w WHERE w.id = ?`},
+		qWorkspaceBy: {SQL: `SELECT ` + workspaceColumns + ` FROM workspaces w WHERE w.slug = ?`},
+		// The principal's membership, read by the writes that check it.
+		qMembership: {SQL: `SELECT id, workspace_id, user_id, role, created_at, updated_at
+			FROM memberships WHERE workspace_id = ? AND user_id = ?`},
+		// Another member's membership and email, for the audit entry that
+		// names them.
+		qTargetMember: {SQL: `SELECT m.id, m.workspace_id, m.user_id, m.role, m.created_at, m.updated_at, u.email
+			FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND m.user_id = ?`},
+		qOwnerCount: {SQL: `SELECT COUNT(*) FROM memberships c WHERE c.workspace_id = ? AND ` + ownerRank + ` = 0`},
+		qOwnedBy:    {SQL: `SELECT COUNT(*) FROM memberships WHERE user_id = ? AND role = 'owner'`},
+		// A workspace's live API keys whose creator has no second factor,
+		// or no longer has an account: requiring two-factor sign-in does
+		// not reach them, as nobody signs in with a key.
+		qKeysNo2FA: {SQL: `SELECT k.id, k.name, k.prefix, COALESCE(u.name, ''), COALESCE(u.email, '')
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.workspace_id = ? AND ` + scopeClause + ` AND k.revoked_at IS NULL
+			AND (k.expires_at IS NULL OR k.expires_at > ?)
+			AND (u.id IS NULL OR u.two_factor = ?) ORDER BY k.created_at, k.id`, BoundedSort: "one workspace's API keys"},
+		qMembersNo2FA: {SQL: `SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.workspace_id = ? AND ` + scopeClause + ` AND u.two_factor = ?`},
+		qUserHas2FA: {SQL: `SELECT two_factor FROM users WHERE id = ?`},
+		// An acting key's workspace and its creator's role there, read
+		// by the writes a key makes, under the workspace's lock.
+		qKeyActs: {SQL: `SELECT k.workspace_id, COALESCE(m.role, '') FROM api_keys k
+			LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by_user_id
+			WHERE k.id = ? AND k.revoked_at IS NULL`},
+		// One of a workspace's invites, in any state.
+		qInviteOf: {SQL: inviteSelect + ` WHERE i.id = ? AND i.workspace_id = ? AND ` + scopeClause},
+		// One of a workspace's API keys.
+		qAPIKeyOf: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
+			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.id = ? AND k.workspace_id = ? AND ` + scopeClause},
 		// scaffold:hot-queries (make scaffold adds its list queries above this line)
 	}
 	// One entry of a workspace, for its detail view.
-	q[qAuditEntry] = hotQuery{SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ? AND a.workspace_id = ?`}
+	q[qAuditEntry] = hotQuery{SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ? AND a.workspace_id = ? AND ` + scopeClause}
 	// Each audit append locks and reads its chain's head (creating it the
 	// first time) in the writing transaction: one read by primary key.
 	q[qAuditHead] = hotQuery{SQL: `INSERT INTO audit_chains (workspace_id) VALUES (?)
@@ -236,14 +312,15 @@ func buildHotQueries() map[string]hotQuery {
 	// head means an unchanged list (FindAuditPeople keeps it in memory).
 	q[qAuditPeople] = hotQuery{SQL: `SELECT user_id, email, name,
 		COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)
-		FROM audit_actors WHERE workspace_id = ?
+		FROM audit_actors WHERE workspace_id = ? AND ` + scopeClause + `
 		ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), user_id`, BoundedSort: "the people who acted in one workspace"}
 	// The audit filter's actor by email, among the workspace's own actors
 	// only: users is not read, so whether an address has an account
 	// elsewhere cannot be timed.
-	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND email = ?
+	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND ` + scopeClause + ` AND email = ?
 		ORDER BY user_id LIMIT 1`}
-	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)`}
+	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)
+		WHERE ` + scopeClause}
 	// The statements each noun's file catalogues next to its record type
 	// and scan function.
 	for _, more := range []map[string]hotQuery{
@@ -272,6 +349,9 @@ const (
 	// auditFilterCombinations counts the masks of the filters the audit
 	// page combines (every bit above auditByWorkspace).
 	auditFilterCombinations = 1 << (iota - 1)
+	// auditOperator drops the scope clause from the workspace condition:
+	// the operator's commands read a workspace's log as its owner would.
+	auditOperator = auditFilterCombinations << 1
 )
 
 // auditQueryName names the workspace audit query of a filter mask (bits
@@ -292,7 +372,7 @@ const auditColumns = `a.id, a.workspace_id, a.actor_user_id, a.actor_email, a.ac
 		a.target_id, a.metadata, a.ip, a.user_agent, a.request_id, a.created_at, a.prev_hash, a.hash`
 
 // auditSQL builds the audit query for a mask. Arguments go in the order of
-// the bits: workspace, actor, action, family, from, to, before (created_at,
+// the bits: workspace (then scopeArgs), actor, action, family, from, to, before (created_at,
 // then id), after (the same), and last the limit. With auditAfter the rows
 // come oldest first (the index read upwards from the cursor); the caller
 // reverses them.
@@ -303,7 +383,12 @@ func auditSQL(mask int) string {
 			where = append(where, cond)
 		}
 	}
-	add(auditByWorkspace, "a.workspace_id = ?")
+	switch {
+	case mask&auditOperator != 0:
+		add(auditByWorkspace, "a.workspace_id = ?")
+	default:
+		add(auditByWorkspace, "a.workspace_id = ? AND "+scopeClause)
+	}
 	add(auditByActor, "a.actor_user_id = ?")
 	add(auditByAction, "a.action = ?")
 	add(auditByFamily, "a.family = ?")

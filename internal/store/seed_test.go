@@ -108,7 +108,7 @@ func TestSeedDemo_Content(t *testing.T) {
 			t.Fatalf("SeedDemo: %v", err)
 		}
 		users, workspaces := store.NewUserService(db), store.NewWorkspaceService(db)
-		invites, audit := store.NewInviteService(db), store.NewAuditService(db)
+		invites, audit := store.NewInviteService(db), store.NewOperatorAuditService(db)
 		founder, err := users.FindUserByEmail(ctx, store.DemoOwnerEmail)
 		if err != nil {
 			t.Fatalf("FindUserByEmail(founder): %v", err)
@@ -166,7 +166,7 @@ func TestSeedDemo_Content(t *testing.T) {
 				"candidate07@example.net": app.InviteExpired, "candidate08@example.net": app.InviteExpired}},
 			{demo, map[string]string{"demo-invite@example.com": app.InvitePending}},
 		} {
-			list, err := invites.FindInvites(ctx, tc.ws.ID, 100)
+			list, err := invites.FindInvites(ctx, ownerScope(t, db, tc.ws.ID), 100)
 			if err != nil {
 				t.Fatalf("FindInvites(%s): %v", tc.ws.Slug, err)
 			}
@@ -188,7 +188,7 @@ func TestSeedDemo_Content(t *testing.T) {
 			t.Errorf("FindInvitesForEmail(newhire) = %v, %v; want the acme invite", mine, err)
 		}
 
-		entries, err := audit.FindAuditEntries(ctx, app.AuditFilter{WorkspaceID: acme.ID, Limit: 1000})
+		entries, err := audit.FindAuditEntries(ctx, app.AuditFilter{Scope: app.Scope{WorkspaceID: acme.ID}, Limit: 1000})
 		if err != nil {
 			t.Fatalf("FindAuditEntries: %v", err)
 		}
@@ -216,7 +216,7 @@ func TestSeedDemo_Content(t *testing.T) {
 		if span := entries[0].CreatedAt.Sub(entries[len(entries)-1].CreatedAt); span < 21*24*time.Hour {
 			t.Errorf("acme's audit entries span %v, want weeks", span)
 		}
-		members, err := store.NewMemberService(db).FindMembers(ctx, acme.ID)
+		members, err := store.NewMemberService(db).FindMembers(ctx, ownerScope(t, db, acme.ID))
 		if err != nil {
 			t.Fatalf("FindMembers: %v", err)
 		}
@@ -289,7 +289,7 @@ func TestSeedDemo_LeavesOtherRowsAlone(t *testing.T) {
 				}
 			}
 		}
-		members, err := store.NewMemberService(db).FindMembers(ctx, theirs.ID)
+		members, err := store.NewMemberService(db).FindMembers(ctx, ownerScope(t, db, theirs.ID))
 		if err != nil {
 			t.Fatal(err)
 		}

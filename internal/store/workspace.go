@@ -122,11 +122,11 @@ func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name,
 			}
 		}
 		if s.MaxOwned > 0 {
-			var owned int64
-			if err := tx.Model(&membershipRecord{}).Where("user_id = ? AND role = ?", uid, app.RoleOwner).Count(&owned).Error; err != nil {
+			var owned int
+			if err := s.db.queryRow(ctx, tx, qOwnedBy, uid).Scan(&owned); err != nil {
 				return fmt.Errorf("count owned workspaces: %w", err)
 			}
-			if err := app.CanCreateWorkspace(int(owned), s.MaxOwned); err != nil {
+			if err := app.CanCreateWorkspace(owned, s.MaxOwned); err != nil {
 				return err
 			}
 		}
@@ -201,65 +201,55 @@ func slugLockKey(slug string) int64 {
 	return int64(h.Sum64())
 }
 
-// memberWorkspaceRow is a workspace joined with one membership.
-type memberWorkspaceRow struct {
-	ID                   int64
-	Name                 string
-	Slug                 string
-	Plan                 string
-	SubscriptionStatus   string
-	StripeCustomerID     string
-	StripeSubscriptionID string
-	CurrentPeriodEnd     *time.Time
-	CancelAtPeriodEnd    bool
-	RequireTwoFactor     bool
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
-	Role                 string
-	MemberSince          time.Time
-	MembersCount         int
+// rowScanner is a row or rows of a catalogued query.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanWorkspace reads workspaceColumns, the start of every row that carries
+// a workspace, and then the row's other columns into rest.
+func scanWorkspace(sc rowScanner, rest ...any) (*app.Workspace, error) {
+	var r workspaceRecord
+	dest := append([]any{&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
+		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.RequireTwoFactor, &r.CreatedAt,
+		&r.UpdatedAt}, rest...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return r.toApp(), nil
 }
 
-func (r *memberWorkspaceRow) workspace() *app.Workspace {
-	w := workspaceRecord{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
-		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID,
-		CurrentPeriodEnd: r.CurrentPeriodEnd, CancelAtPeriodEnd: r.CancelAtPeriodEnd, RequireTwoFactor: r.RequireTwoFactor,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-	return w.toApp()
+// findWorkspace reads a workspace by id, inside tx when it is not nil;
+// ENOTFOUND when there is none.
+func (db *DB) findWorkspace(ctx context.Context, tx *gorm.DB, workspaceID int64) (*app.Workspace, error) {
+	ws, err := scanWorkspace(db.queryRow(ctx, tx, qWorkspaceID, workspaceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, app.Errorf(app.ENOTFOUND, "Workspace not found.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find workspace %d: %w", workspaceID, err)
+	}
+	return ws, nil
 }
 
 // FindWorkspaceForMember resolves slug and the user's membership with one
-// indexed join. It runs on every workspace page, so it scans columns
-// straight into the result, without GORM's reflection.
+// indexed join. It runs on every workspace page.
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
-	rows, err := s.db.query(ctx, nil, qWorkspaceFor, userID, slug)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
-	}
-	defer func() { _ = rows.Close() }()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
-		}
-		return nil, nil, errNotMember
-	}
 	var (
-		r    workspaceRecord
 		role string
 		m    time.Time
 	)
-	if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
-		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.RequireTwoFactor, &r.CreatedAt, &r.UpdatedAt,
-		&role, &m); err != nil {
-		return nil, nil, fmt.Errorf("read workspace %q: %w", slug, err)
+	ws, err := scanWorkspace(s.db.queryRow(ctx, nil, qWorkspaceFor, userID, slug), &role, &m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errNotMember
 	}
-	return r.toApp(), &app.Membership{WorkspaceID: r.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
+	}
+	return ws, &app.Membership{WorkspaceID: ws.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}, nil
 }
 
 // FindWorkspacesByUser lists the user's workspaces, by name.
 func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
-	// Every workspace page runs this for the header's switcher: a hot
-	// statement, scanned without GORM's reflection.
+	// Every workspace page runs this for the header's switcher.
 	rows, err := s.db.query(ctx, nil, qWorkspacesOf, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
@@ -267,12 +257,16 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 	defer func() { _ = rows.Close() }()
 	out := make([]*app.UserWorkspace, 0, 4)
 	for rows.Next() {
-		var r memberWorkspaceRow
-		if err := rows.Scan(&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.RequireTwoFactor, &r.CreatedAt, &r.UpdatedAt,
-			&r.Role, &r.MemberSince, &r.MembersCount); err != nil {
+		var (
+			role    string
+			since   time.Time
+			members int
+		)
+		ws, err := scanWorkspace(rows, &role, &since, &members)
+		if err != nil {
 			return nil, fmt.Errorf("read workspace of user %d: %w", userID, err)
 		}
-		out = append(out, &app.UserWorkspace{Workspace: *r.workspace(), Role: app.Role(r.Role), Members: r.MembersCount})
+		out = append(out, &app.UserWorkspace{Workspace: *ws, Role: app.Role(role), Members: members})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find workspaces of user %d: %w", userID, err)
@@ -280,41 +274,39 @@ func (s *WorkspaceService) FindWorkspacesByUser(ctx context.Context, userID int6
 	return out, nil
 }
 
-// FindWorkspaceStats counts members and pending, unexpired invites.
-func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, workspaceID int64) (*app.WorkspaceStats, error) {
-	rows, err := s.db.query(ctx, nil, qStats, workspaceID, workspaceID, s.db.now())
+// FindWorkspaceStats counts members and pending, unexpired invites;
+// ENOTFOUND out of scope.
+func (s *WorkspaceService) FindWorkspaceStats(ctx context.Context, sc app.Scope) (*app.WorkspaceStats, error) {
+	var (
+		st      app.WorkspaceStats
+		members sql.NullInt64
+	)
+	err := s.db.queryRow(ctx, nil, qScopedStats, withScope(sc, []any{sc.WorkspaceID, sc.WorkspaceID, s.db.now()})...).
+		Scan(&members, &st.PendingInvites)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotMember
+	}
 	if err != nil {
 		return nil, fmt.Errorf("workspace stats: %w", err)
 	}
-	defer func() { _ = rows.Close() }()
-	st := &app.WorkspaceStats{}
-	if rows.Next() {
-		var members sql.NullInt64
-		if err := rows.Scan(&members, &st.PendingInvites); err != nil {
-			return nil, fmt.Errorf("workspace stats: %w", err)
-		}
-		st.Members = int(members.Int64)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("workspace stats: %w", err)
-	}
-	return st, nil
+	st.Members = int(members.Int64)
+	return &st, nil
 }
 
 // UpdateWorkspace renames a workspace or changes its slug (owners only).
-func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int64, upd app.WorkspaceUpdate) (*app.Workspace, error) {
+func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, sc app.Scope, upd app.WorkspaceUpdate) (*app.Workspace, error) {
 	var out *app.Workspace
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
 		if err := app.CanEditWorkspace(app.Role(m.Role)); err != nil {
 			return err
 		}
-		var r workspaceRecord
-		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
+		r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
+		if err != nil {
+			return err
 		}
 		changes := map[string]any{}
 		if upd.Name != nil {
@@ -346,7 +338,8 @@ func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int6
 			}
 		}
 		if len(changes) > 0 {
-			changes["updated_at"] = s.db.now()
+			r.UpdatedAt = s.db.now()
+			changes["updated_at"] = r.UpdatedAt
 			if err := tx.Model(&workspaceRecord{}).Where("id = ?", r.ID).Updates(changes).Error; err != nil {
 				if isUniqueViolation(err) {
 					return app.Errorf(app.ECONFLICT, "The address %q is taken. Choose another.", r.Slug)
@@ -354,7 +347,7 @@ func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int6
 				return fmt.Errorf("update workspace: %w", err)
 			}
 		}
-		out = r.toApp()
+		out = r
 		return nil
 	})
 	return out, err
@@ -363,25 +356,25 @@ func (s *WorkspaceService) UpdateWorkspace(ctx context.Context, workspaceID int6
 // DeleteWorkspace deletes a workspace (owners only); members and invites
 // go with it by cascade. The audit log keeps every entry, the deletion's
 // included.
-func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, workspaceID int64) error {
+func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, sc app.Scope) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembership(ctx, tx, workspaceID)
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
 		if err := app.CanDeleteWorkspace(app.Role(m.Role)); err != nil {
 			return err
 		}
-		var r workspaceRecord
-		if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
+		r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
+		if err != nil {
+			return err
 		}
-		if r.toApp().HasLiveSubscription() {
+		if r.HasLiveSubscription() {
 			// Deleting it would leave Stripe charging for a workspace that
 			// no longer exists. The server says how to cancel it.
 			return app.Errorf(app.ECONFLICT, "This workspace has an active subscription; it must be cancelled before the workspace can be deleted.")
 		}
-		if err := tx.Delete(&workspaceRecord{}, workspaceID).Error; err != nil {
+		if err := tx.Delete(&workspaceRecord{}, sc.WorkspaceID).Error; err != nil {
 			return fmt.Errorf("delete workspace: %w", err)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.ID, Action: app.ActionWorkspaceDeleted,

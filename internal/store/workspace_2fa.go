@@ -2,30 +2,25 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
 	"atrium/internal/app"
 )
 
-// keysWithoutTwoFactor selects a workspace's live API keys whose creator
-// has no second factor, or no longer has an account: requiring two-factor
-// sign-in does not reach them, as nobody signs in with a key.
-const keysWithoutTwoFactor = `SELECT k.id, k.name, k.prefix, COALESCE(u.name, ''), COALESCE(u.email, '')
-	FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
-	WHERE k.workspace_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
-	AND (u.id IS NULL OR u.two_factor = ?)`
-
 // FindKeysWithoutTwoFactor lists the workspace's live API keys whose
 // creator has no second factor, oldest first.
-func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, workspaceID int64) ([]*app.KeyWithoutTwoFactor, error) {
-	return findKeysWithoutTwoFactor(s.db.gorm.WithContext(ctx), workspaceID, s.db.now())
+func (s *WorkspaceService) FindKeysWithoutTwoFactor(ctx context.Context, sc app.Scope) ([]*app.KeyWithoutTwoFactor, error) {
+	return s.db.findKeysWithoutTwoFactor(ctx, nil, sc)
 }
 
-func findKeysWithoutTwoFactor(g *gorm.DB, workspaceID int64, now time.Time) ([]*app.KeyWithoutTwoFactor, error) {
-	rows, err := g.Raw(keysWithoutTwoFactor+" ORDER BY k.created_at, k.id", workspaceID, now, false).Rows()
+// findKeysWithoutTwoFactor is FindKeysWithoutTwoFactor, inside tx when it
+// is not nil.
+func (db *DB) findKeysWithoutTwoFactor(ctx context.Context, tx *gorm.DB, sc app.Scope) ([]*app.KeyWithoutTwoFactor, error) {
+	rows, err := db.query(ctx, tx, qKeysNo2FA, withScope(sc, []any{sc.WorkspaceID}, db.now(), false)...)
 	if err != nil {
 		return nil, fmt.Errorf("find keys without two-factor: %w", err)
 	}
@@ -47,17 +42,17 @@ func findKeysWithoutTwoFactor(g *gorm.DB, workspaceID int64, now time.Time) ([]*
 // lists (ENOTFOUND otherwise, changing nothing: another workspace's key,
 // a revoked one, or one whose creator has a factor). Each revocation is
 // audited as "api_key.revoked" with the reason.
-func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int64, revokeIDs []int64) (int, error) {
-	revoked := 0
+func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, sc app.Scope, revokeIDs []int64) (int, error) {
+	revoked, workspaceID := 0, sc.WorkspaceID
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		if err := s.setTwoFactorRequired(ctx, tx, workspaceID, true); err != nil {
+		if err := s.setTwoFactorRequired(ctx, tx, sc, true); err != nil {
 			return err
 		}
 		if len(revokeIDs) == 0 {
 			return nil
 		}
 		now := s.db.now()
-		atRisk, err := findKeysWithoutTwoFactor(tx, workspaceID, now)
+		atRisk, err := s.db.findKeysWithoutTwoFactor(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
@@ -92,10 +87,12 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, workspaceID int
 
 // CountMembersWithoutTwoFactor counts the workspace's members who have no
 // second factor, in one statement through the workspace's memberships.
-func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, workspaceID int64) (int, error) {
+func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, sc app.Scope) (int, error) {
 	var n int
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.workspace_id = ? AND u.two_factor = ?`, workspaceID, false).Row().Scan(&n)
+	err := s.db.queryRow(ctx, nil, qMembersNo2FA, withScope(sc, []any{sc.WorkspaceID}, false)...).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNotMember
+	}
 	if err != nil {
 		return 0, fmt.Errorf("count members without two-factor: %w", err)
 	}
@@ -107,28 +104,28 @@ func (s *WorkspaceService) CountMembersWithoutTwoFactor(ctx context.Context, wor
 // principal has a second factor, read here rather than from the session
 // so a factor removed a moment ago counts. An unchanged policy writes
 // nothing.
-func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, workspaceID int64, required bool) error {
+func (s *WorkspaceService) SetTwoFactorRequired(ctx context.Context, sc app.Scope, required bool) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		return s.setTwoFactorRequired(ctx, tx, workspaceID, required)
+		return s.setTwoFactorRequired(ctx, tx, sc, required)
 	})
 }
 
 // setTwoFactorRequired is SetTwoFactorRequired inside tx.
-func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, workspaceID int64, required bool) error {
-	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+func (s *WorkspaceService) setTwoFactorRequired(ctx context.Context, tx *gorm.DB, sc app.Scope, required bool) error {
+	m, err := s.db.lockMemberScope(ctx, tx, sc)
 	if err != nil {
 		return err
 	}
 	var own bool
-	if err := tx.Raw("SELECT two_factor FROM users WHERE id = ?", m.UserID).Row().Scan(&own); err != nil {
+	if err := s.db.queryRow(ctx, tx, qUserHas2FA, m.UserID).Scan(&own); err != nil {
 		return fmt.Errorf("read own two-factor state: %w", err)
 	}
 	if err := app.CanSetTwoFactorPolicy(app.Role(m.Role), required, own); err != nil {
 		return err
 	}
-	var r workspaceRecord
-	if err := tx.Take(&r, "id = ?", workspaceID).Error; err != nil {
-		return notFound(err, "Workspace not found.", "find workspace")
+	r, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
+	if err != nil {
+		return err
 	}
 	if r.RequireTwoFactor == required {
 		return nil

@@ -29,7 +29,7 @@ func TestWorkspaceService_RequireTwoFactorRevokingKeys(t *testing.T) {
 		foreign, _ := createKey(t, keys, eve, elsewhere.ID, "eve's", app.ScopeRead)
 		setTwoFactor(t, db, ada.ID, true)
 
-		list, err := svc.FindKeysWithoutTwoFactor(ada.ctx, ws.ID)
+		list, err := svc.FindKeysWithoutTwoFactor(ada.ctx, app.ScopeOf(ada.ctx, ws.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,17 +41,17 @@ func TestWorkspaceService_RequireTwoFactorRevokingKeys(t *testing.T) {
 		}
 
 		for _, bad := range [][]int64{{foreign.ID}, {own.ID}, {bens.ID, foreign.ID}} {
-			_, err := svc.RequireTwoFactor(ada.ctx, ws.ID, bad)
+			_, err := svc.RequireTwoFactor(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), bad)
 			requireCode(t, "revoke a key that is not at risk", err, app.ENOTFOUND)
 			if requiresTwoFactor(t, db, ada, ws) || revokedCount() != 0 {
 				t.Fatalf("ids %v: policy on=%v, %d keys revoked; want nothing changed", bad, requiresTwoFactor(t, db, ada, ws), revokedCount())
 			}
 		}
 		// Only the owner may.
-		_, err = svc.RequireTwoFactor(ben.ctx, ws.ID, []int64{bens.ID})
+		_, err = svc.RequireTwoFactor(ben.ctx, app.ScopeOf(ben.ctx, ws.ID), []int64{bens.ID})
 		requireCode(t, "an admin turns the policy on", err, app.EFORBIDDEN)
 
-		n, err := svc.RequireTwoFactor(ada.ctx, ws.ID, []int64{bens.ID})
+		n, err := svc.RequireTwoFactor(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), []int64{bens.ID})
 		if err != nil || n != 1 {
 			t.Fatalf("RequireTwoFactor = %d, %v; want 1 revoked", n, err)
 		}
@@ -63,7 +63,7 @@ func TestWorkspaceService_RequireTwoFactorRevokingKeys(t *testing.T) {
 		if countAudit(t, db, ws.ID, app.ActionWorkspace2FARequired) != 1 {
 			t.Fatal("the policy change is not audited once")
 		}
-		if left, _ := svc.FindKeysWithoutTwoFactor(ada.ctx, ws.ID); len(left) != 1 || left[0].ID != bens2.ID {
+		if left, _ := svc.FindKeysWithoutTwoFactor(ada.ctx, app.ScopeOf(ada.ctx, ws.ID)); len(left) != 1 || left[0].ID != bens2.ID {
 			t.Fatalf("after revoking one: %+v", left)
 		}
 	})

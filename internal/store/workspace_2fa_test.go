@@ -58,7 +58,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 			if requiresTwoFactor(t, db, ada, tm.ws) {
 				t.Fatal("a new workspace requires two-factor sign-in")
 			}
-			requireCode(t, "turn on", svc.SetTwoFactorRequired(ada.ctx, tm.ws.ID, true), "")
+			requireCode(t, "turn on", svc.SetTwoFactorRequired(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), true), "")
 			for _, u := range []teamUser{ada, ben, cy} {
 				if !requiresTwoFactor(t, db, u, tm.ws) {
 					t.Fatalf("%s does not see the policy on", u.Email)
@@ -69,12 +69,12 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				t.Errorf("audit actor=%d target=%s/%s, want %d and workspace/%d", e.ActorID, e.TargetType, e.TargetID, ada.ID, tm.ws.ID)
 			}
 			// Unchanged: no write, no entry.
-			requireCode(t, "turn on again", svc.SetTwoFactorRequired(ada.ctx, tm.ws.ID, true), "")
+			requireCode(t, "turn on again", svc.SetTwoFactorRequired(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), true), "")
 			if on, off := auditCount(t, tm.ws.ID); on != 1 || off != 0 {
 				t.Fatalf("entries required=%d optional=%d, want 1 and 0", on, off)
 			}
-			requireCode(t, "turn off", svc.SetTwoFactorRequired(ada.ctx, tm.ws.ID, false), "")
-			requireCode(t, "turn off again", svc.SetTwoFactorRequired(ada.ctx, tm.ws.ID, false), "")
+			requireCode(t, "turn off", svc.SetTwoFactorRequired(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), false), "")
+			requireCode(t, "turn off again", svc.SetTwoFactorRequired(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), false), "")
 			if requiresTwoFactor(t, db, ada, tm.ws) {
 				t.Fatal("the policy is still on")
 			}
@@ -89,7 +89,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 			defer setTwoFactor(t, db, ada.ID, true)
 			// The context still says two_factor=true: the store reads the row.
 			ctx := app.WithPrincipal(context.Background(), &app.Principal{User: func() app.User { u := *ada.User; u.TwoFactor = true; return u }()})
-			err := svc.SetTwoFactorRequired(ctx, tm.ws.ID, true)
+			err := svc.SetTwoFactorRequired(ctx, app.ScopeOf(ctx, tm.ws.ID), true)
 			requireCode(t, "turn on without a factor", err, app.EINVALID)
 			if got, want := app.ErrorMessage(err), "Set up two-factor sign-in for your own account first."; got != want {
 				t.Errorf("message=%q, want %q", got, want)
@@ -101,7 +101,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				t.Fatal("the policy went on")
 			}
 			// Turning it off needs no factor.
-			requireCode(t, "turn off without a factor", svc.SetTwoFactorRequired(ctx, tm.ws.ID, false), "")
+			requireCode(t, "turn off without a factor", svc.SetTwoFactorRequired(ctx, app.ScopeOf(ctx, tm.ws.ID), false), "")
 			if on, off := auditCount(t, tm.ws.ID); on != 0 || off != 0 {
 				t.Fatalf("entries required=%d optional=%d, want none", on, off)
 			}
@@ -125,7 +125,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					tm := newTeam(t)
 					id := tc.ws(tm)
-					requireCode(t, "SetTwoFactorRequired", svc.SetTwoFactorRequired(tc.actor(tm).ctx, id, true), tc.code)
+					requireCode(t, "SetTwoFactorRequired", svc.SetTwoFactorRequired(tc.actor(tm).ctx, app.ScopeOf(tc.actor(tm).ctx, id), true), tc.code)
 					for _, ws := range []*app.Workspace{tm.ws, elsewhere} {
 						if on, off := auditCount(t, ws.ID); on != 0 || off != 0 {
 							t.Fatalf("%s: entries required=%d optional=%d, want none", ws.Slug, on, off)
@@ -154,7 +154,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 					}
 				}
 			}
-			all, err := store.NewMemberService(db).FindMembers(context.Background(), tm.ws.ID)
+			all, err := store.NewMemberService(db).FindMembers(context.Background(), ownerScope(t, db, tm.ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMembers", got)
-			pg, err := store.NewMemberService(db).FindMemberPage(context.Background(), tm.ws.ID, 1)
+			pg, err := store.NewMemberService(db).FindMemberPage(context.Background(), ownerScope(t, db, tm.ws.ID), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,21 +172,21 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMemberPage", got)
-			found, err := store.NewMemberService(db).SearchMembers(context.Background(), tm.ws.ID, "cy", 1)
+			found, err := store.NewMemberService(db).SearchMembers(context.Background(), ownerScope(t, db, tm.ws.ID), "cy", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(found.Members) != 1 || found.Members[0].TwoFactor {
 				t.Errorf("SearchMembers(cy) = %+v, want cy without two-factor", found.Members)
 			}
-			found, err = store.NewMemberService(db).SearchMembers(context.Background(), tm.ws.ID, "ben", 1)
+			found, err = store.NewMemberService(db).SearchMembers(context.Background(), ownerScope(t, db, tm.ws.ID), "ben", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(found.Members) != 1 || !found.Members[0].TwoFactor {
 				t.Errorf("SearchMembers(ben) = %+v, want ben with two-factor", found.Members)
 			}
-			after, err := store.NewMemberService(db).FindMembersAfter(context.Background(), tm.ws.ID, 0, 10)
+			after, err := store.NewMemberService(db).FindMembersAfter(context.Background(), ownerScope(t, db, tm.ws.ID), 0, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,17 +195,17 @@ func TestWorkspaceService_SetTwoFactorRequired(t *testing.T) {
 				got[m.UserID] = m.TwoFactor
 			}
 			check(t, "FindMembersAfter", got)
-			if n, err := svc.CountMembersWithoutTwoFactor(context.Background(), tm.ws.ID); err != nil || n != 1 {
+			if n, err := svc.CountMembersWithoutTwoFactor(context.Background(), ownerScope(t, db, tm.ws.ID)); err != nil || n != 1 {
 				t.Errorf("CountMembersWithoutTwoFactor = %d, %v; want 1 (cy)", n, err)
 			}
-			if n, _ := svc.CountMembersWithoutTwoFactor(context.Background(), elsewhere.ID); n != 0 {
+			if n, _ := svc.CountMembersWithoutTwoFactor(context.Background(), ownerScope(t, db, elsewhere.ID)); n != 0 {
 				t.Errorf("CountMembersWithoutTwoFactor(another workspace) = %d, want 0", n)
 			}
 		})
 
 		t.Run("WorkspaceReadsCarryPolicy", func(t *testing.T) {
 			tm := newTeam(t)
-			requireCode(t, "turn on", svc.SetTwoFactorRequired(ada.ctx, tm.ws.ID, true), "")
+			requireCode(t, "turn on", svc.SetTwoFactorRequired(ada.ctx, app.ScopeOf(ada.ctx, tm.ws.ID), true), "")
 			list, err := svc.FindWorkspacesByUser(context.Background(), ben.ID)
 			if err != nil {
 				t.Fatal(err)

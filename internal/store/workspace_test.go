@@ -34,7 +34,7 @@ func TestWorkspaceService_CreateWorkspace(t *testing.T) {
 			if got, want := ws.CreatedAt, c.Now(); !got.Equal(want) {
 				t.Fatalf("CreatedAt=%v, want %v", got, want)
 			}
-			members, err := store.NewMemberService(db).FindMembers(context.Background(), ws.ID)
+			members, err := store.NewMemberService(db).FindMembers(context.Background(), ownerScope(t, db, ws.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 		ptr := func(s string) *string { return &s }
 
 		t.Run("Rename", func(t *testing.T) {
-			got, err := svc.UpdateWorkspace(ada.ctx, ws.ID, app.WorkspaceUpdate{Name: ptr(" Acme  Corp ")})
+			got, err := svc.UpdateWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.WorkspaceUpdate{Name: ptr(" Acme  Corp ")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +188,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 
 		t.Run("SameNameChangesNothing", func(t *testing.T) {
 			before := countAudit(t, db, ws.ID, app.ActionWorkspaceRenamed)
-			if _, err := svc.UpdateWorkspace(ada.ctx, ws.ID, app.WorkspaceUpdate{Name: ptr("Acme Corp")}); err != nil {
+			if _, err := svc.UpdateWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.WorkspaceUpdate{Name: ptr("Acme Corp")}); err != nil {
 				t.Fatal(err)
 			}
 			if got := countAudit(t, db, ws.ID, app.ActionWorkspaceRenamed); got != before {
@@ -197,7 +197,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 		})
 
 		t.Run("ChangeSlug", func(t *testing.T) {
-			got, err := svc.UpdateWorkspace(ada.ctx, ws.ID, app.WorkspaceUpdate{Slug: ptr("acme-corp")})
+			got, err := svc.UpdateWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.WorkspaceUpdate{Slug: ptr("acme-corp")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +214,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 
 		t.Run("TakenSlug", func(t *testing.T) {
 			before := len(auditOf(t, db, ws.ID))
-			_, err := svc.UpdateWorkspace(ada.ctx, ws.ID, app.WorkspaceUpdate{Name: ptr("Acme Again"), Slug: ptr(other.Slug)})
+			_, err := svc.UpdateWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.WorkspaceUpdate{Name: ptr("Acme Again"), Slug: ptr(other.Slug)})
 			requireCode(t, "UpdateWorkspace to a taken slug", err, app.ECONFLICT)
 			found, _, err := svc.FindWorkspaceForMember(context.Background(), "acme-corp", ada.ID)
 			if err != nil || found.Name != "Acme Corp" {
@@ -226,7 +226,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 		})
 
 		t.Run("InvalidSlug", func(t *testing.T) {
-			_, err := svc.UpdateWorkspace(ada.ctx, ws.ID, app.WorkspaceUpdate{Slug: ptr("-bad-")})
+			_, err := svc.UpdateWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.WorkspaceUpdate{Slug: ptr("-bad-")})
 			requireCode(t, "UpdateWorkspace", err, app.EINVALID)
 		})
 
@@ -242,7 +242,7 @@ func TestWorkspaceService_UpdateWorkspace(t *testing.T) {
 		}
 		for _, tc := range refused {
 			t.Run("Refused/"+tc.name, func(t *testing.T) {
-				_, err := svc.UpdateWorkspace(tc.who.ctx, ws.ID, app.WorkspaceUpdate{Name: ptr("Hijacked"), Slug: ptr("hijacked")})
+				_, err := svc.UpdateWorkspace(tc.who.ctx, app.ScopeOf(tc.who.ctx, ws.ID), app.WorkspaceUpdate{Name: ptr("Hijacked"), Slug: ptr("hijacked")})
 				requireCode(t, "UpdateWorkspace", err, tc.code)
 				found, _, err := svc.FindWorkspaceForMember(context.Background(), "acme-corp", ada.ID)
 				if err != nil || found.Name != "Acme Corp" {
@@ -278,7 +278,7 @@ func TestWorkspaceService_DeleteWorkspace(t *testing.T) {
 			{name: "NonMember", who: eve, code: app.ENOTFOUND},
 		} {
 			t.Run("Refused/"+tc.name, func(t *testing.T) {
-				requireCode(t, "DeleteWorkspace", svc.DeleteWorkspace(tc.who.ctx, ws.ID), tc.code)
+				requireCode(t, "DeleteWorkspace", svc.DeleteWorkspace(tc.who.ctx, app.ScopeOf(tc.who.ctx, ws.ID)), tc.code)
 				if _, _, err := svc.FindWorkspaceForMember(context.Background(), ws.Slug, ada.ID); err != nil {
 					t.Fatalf("workspace gone after a refused delete: %v", err)
 				}
@@ -287,7 +287,7 @@ func TestWorkspaceService_DeleteWorkspace(t *testing.T) {
 
 		t.Run("Owner", func(t *testing.T) {
 			before := auditOf(t, db, ws.ID)
-			if err := svc.DeleteWorkspace(ada.ctx, ws.ID); err != nil {
+			if err := svc.DeleteWorkspace(ada.ctx, app.ScopeOf(ada.ctx, ws.ID)); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err := svc.FindWorkspaceForMember(context.Background(), ws.Slug, ada.ID)

@@ -179,7 +179,7 @@ func TestDB_SeedVolume(t *testing.T) {
 			if m.Role != app.RoleOwner {
 				t.Errorf("the demo owner's role in %q = %q, want owner", demo.BigSlug, m.Role)
 			}
-			members, err := store.NewMemberService(db).FindMembers(ctx, ws.ID)
+			members, err := store.NewMemberService(db).FindMembers(ctx, app.Scope{WorkspaceID: ws.ID, UserID: founder.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
