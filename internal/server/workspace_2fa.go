@@ -85,6 +85,11 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 			s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
+		if app.ErrorCode(err) == app.ENOTFOUND && app.ErrorField(err) == "revoke_key" {
+			// The list of keys changed since the confirmation was shown.
+			s.errorPage(w, r, http.StatusNotFound, app.ErrorMessage(err)+" Reload the settings and try again.")
+			return
+		}
 		s.Error(w, r, err)
 		return
 	}

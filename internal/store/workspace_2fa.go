@@ -63,7 +63,7 @@ func (s *WorkspaceService) RequireTwoFactor(ctx context.Context, sc app.Scope, r
 		for _, id := range revokeIDs {
 			k, ok := byID[id]
 			if !ok {
-				return app.Errorf(app.ENOTFOUND, "That API key isn’t one of this workspace’s keys made without two-factor sign-in. Reload the settings and try again.")
+				return &app.Error{Code: app.ENOTFOUND, Field: "revoke_key", Message: "That API key isn’t one of this workspace’s keys made without two-factor sign-in."}
 			}
 			delete(byID, id)
 			res := tx.Model(&apiKeyRecord{}).Where("id = ? AND workspace_id = ? AND revoked_at IS NULL", id, workspaceID).Update("revoked_at", now)
