@@ -81,9 +81,10 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 	gdb, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		// Statements are prepared once per connection and reused: parsing SQL
-		// was a quarter of a page view's time.
-		PrepareStmt: true,
+		// No GORM statement cache: reads run through the catalog's prepared
+		// statements (read.go), the one cache; GORM writes, a few per
+		// request, are prepared by the driver as they run (pgx caches them
+		// per connection).
 		NowFunc:     func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
