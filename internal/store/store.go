@@ -85,7 +85,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 		// statements (read.go), the one cache; GORM writes, a few per
 		// request, are prepared by the driver as they run (pgx caches them
 		// per connection).
-		NowFunc:     func() time.Time { return time.Now().UTC() },
+		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
