@@ -179,7 +179,7 @@ func TestBilling_Sync(t *testing.T) {
 
 			t.Run("ByCustomer", func(t *testing.T) {
 				ws, owner := billingOwnerWorkspace(t, db, "beta@example.com", "Beta", "beta")
-				if err := billingSvc.RecordCheckoutStarted(owner, ws.ID, "cus_beta", "cs_beta"); err != nil {
+				if err := billingSvc.RecordCheckoutStarted(owner, app.ScopeOf(owner, ws.ID), "cus_beta", "cs_beta"); err != nil {
 					t.Fatal(err)
 				}
 				res := runAtrium(t, env, "billing", "sync", "--workspace", "beta")

@@ -116,16 +116,16 @@ type BillingService interface {
 	ReapplyStripeEvent(ctx context.Context, id string, upd *BillingUpdate) (string, error)
 	// RecordCheckoutStarted stores the Stripe customer of a workspace and
 	// audits the start of a Checkout (owners only).
-	RecordCheckoutStarted(ctx context.Context, workspaceID int64, customerID, sessionID string) error
+	RecordCheckoutStarted(ctx context.Context, sc Scope, customerID, sessionID string) error
 	// SyncSubscription overwrites a workspace's billing state with what
 	// Stripe says now (operator repair; no principal needed).
 	SyncSubscription(ctx context.Context, workspaceID int64, upd BillingUpdate) error
 	// DemoUpgrade switches a workspace to pro without Stripe (development
 	// demo mode; owners only).
-	DemoUpgrade(ctx context.Context, workspaceID int64) error
+	DemoUpgrade(ctx context.Context, sc Scope) error
 	// DemoDowngrade puts a workspace back on the free plan without Stripe,
 	// forgetting its subscription (development demo mode; owners only).
-	DemoDowngrade(ctx context.Context, workspaceID int64) error
+	DemoDowngrade(ctx context.Context, sc Scope) error
 	// FindWorkspaceBySlug finds a workspace for operator commands.
 	FindWorkspaceBySlug(ctx context.Context, slug string) (*Workspace, error)
 }

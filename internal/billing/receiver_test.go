@@ -251,7 +251,7 @@ func TestReceiver_Replay(t *testing.T) {
 			t.Fatalf("before the workspace knows the customer: %s, want unmatched", got)
 		}
 		wsID := f.workspace(t, "later")
-		if err := store.NewBillingService(db).RecordCheckoutStarted(f.owner, wsID, "cus_later", "cs_1"); err != nil {
+		if err := store.NewBillingService(db).RecordCheckoutStarted(f.owner, app.ScopeOf(f.owner, wsID), "cus_later", "cs_1"); err != nil {
 			t.Fatal(err)
 		}
 		rc, err := f.recv.Replay(context.Background(), "evt_early")

@@ -88,7 +88,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.stripeFailed(w, r, err)
 		return
 	}
-	if err := s.Billing.RecordCheckoutStarted(r.Context(), sc.ws.ID, co.CustomerID, co.SessionID); err != nil {
+	if err := s.Billing.RecordCheckoutStarted(r.Context(), sc.scope(), co.CustomerID, co.SessionID); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -125,7 +125,7 @@ func (s *Server) handleDemoUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	if err := s.Billing.DemoUpgrade(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Billing.DemoUpgrade(r.Context(), sc.scope()); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -142,7 +142,7 @@ func (s *Server) handleDemoDowngrade(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	if err := s.Billing.DemoDowngrade(r.Context(), sc.ws.ID); err != nil {
+	if err := s.Billing.DemoDowngrade(r.Context(), sc.scope()); err != nil {
 		s.Error(w, r, err)
 		return
 	}

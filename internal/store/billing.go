@@ -343,8 +343,8 @@ func (s *BillingService) FindStripeEvent(ctx context.Context, id string) (*app.S
 
 // requireOwner checks inside tx that the principal may manage the
 // workspace's billing.
-func (s *BillingService) requireOwner(ctx context.Context, tx *gorm.DB, workspaceID int64) error {
-	m, err := s.db.lockMembership(ctx, tx, workspaceID)
+func (s *BillingService) requireOwner(ctx context.Context, tx *gorm.DB, sc app.Scope) error {
+	m, err := s.db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return err
 	}
@@ -353,9 +353,10 @@ func (s *BillingService) requireOwner(ctx context.Context, tx *gorm.DB, workspac
 
 // RecordCheckoutStarted stores the workspace's Stripe customer and audits
 // the start of a Checkout; owners only.
-func (s *BillingService) RecordCheckoutStarted(ctx context.Context, workspaceID int64, customerID, sessionID string) error {
+func (s *BillingService) RecordCheckoutStarted(ctx context.Context, sc app.Scope, customerID, sessionID string) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
+		if err := s.requireOwner(ctx, tx, sc); err != nil {
 			return err
 		}
 		if customerID != "" {
@@ -400,9 +401,10 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 }
 
 // DemoUpgrade switches the workspace to pro without Stripe; owners only.
-func (s *BillingService) DemoUpgrade(ctx context.Context, workspaceID int64) error {
+func (s *BillingService) DemoUpgrade(ctx context.Context, sc app.Scope) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
+		if err := s.requireOwner(ctx, tx, sc); err != nil {
 			return err
 		}
 		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(map[string]any{
@@ -417,9 +419,10 @@ func (s *BillingService) DemoUpgrade(ctx context.Context, workspaceID int64) err
 // DemoDowngrade puts the workspace back on the free plan without Stripe and
 // forgets its subscription, so a demo upgrade (or seeded billing) can be
 // undone; owners only.
-func (s *BillingService) DemoDowngrade(ctx context.Context, workspaceID int64) error {
+func (s *BillingService) DemoDowngrade(ctx context.Context, sc app.Scope) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		if err := s.requireOwner(ctx, tx, workspaceID); err != nil {
+		if err := s.requireOwner(ctx, tx, sc); err != nil {
 			return err
 		}
 		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(map[string]any{

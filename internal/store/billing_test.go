@@ -224,7 +224,7 @@ func TestBillingService_ApplyStripeEvent(t *testing.T) {
 			if ev := f.event(t, "evt_unmatched"); ev.Status != app.EventUnmatched || ev.WorkspaceID != 0 {
 				t.Errorf("stored as %q for workspace %d", ev.Status, ev.WorkspaceID)
 			}
-			if err := f.billing.RecordCheckoutStarted(f.owner, other.ID, "cus_later", "cs_1"); err != nil {
+			if err := f.billing.RecordCheckoutStarted(f.owner, app.ScopeOf(f.owner, other.ID), "cus_later", "cs_1"); err != nil {
 				t.Fatalf("RecordCheckoutStarted: %v", err)
 			}
 			got, err := f.billing.ReapplyStripeEvent(context.Background(), "evt_unmatched", upd)
@@ -309,7 +309,7 @@ func TestBillingService_RecordCheckoutStarted(t *testing.T) {
 		ctx := context.Background()
 
 		t.Run("Owner", func(t *testing.T) {
-			if err := f.billing.RecordCheckoutStarted(f.owner, f.ws.ID, "cus_first", "cs_1"); err != nil {
+			if err := f.billing.RecordCheckoutStarted(f.owner, app.ScopeOf(f.owner, f.ws.ID), "cus_first", "cs_1"); err != nil {
 				t.Fatalf("RecordCheckoutStarted: %v", err)
 			}
 			if got, want := f.workspace(t).StripeCustomerID, "cus_first"; got != want {
@@ -321,7 +321,7 @@ func TestBillingService_RecordCheckoutStarted(t *testing.T) {
 			}
 		})
 		t.Run("KeepsTheFirstCustomer", func(t *testing.T) {
-			if err := f.billing.RecordCheckoutStarted(f.owner, f.ws.ID, "cus_second", "cs_2"); err != nil {
+			if err := f.billing.RecordCheckoutStarted(f.owner, app.ScopeOf(f.owner, f.ws.ID), "cus_second", "cs_2"); err != nil {
 				t.Fatalf("RecordCheckoutStarted: %v", err)
 			}
 			if got, want := f.workspace(t).StripeCustomerID, "cus_first"; got != want {
@@ -337,7 +337,7 @@ func TestBillingService_RecordCheckoutStarted(t *testing.T) {
 			{"SignedOut", ctx, app.EUNAUTHORIZED},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				err := f.billing.RecordCheckoutStarted(tc.ctx, f.ws.ID, "cus_x", "cs_x")
+				err := f.billing.RecordCheckoutStarted(tc.ctx, app.ScopeOf(tc.ctx, f.ws.ID), "cus_x", "cs_x")
 				if got := app.ErrorCode(err); got != tc.code {
 					t.Fatalf("err=%v (code %q), want %s", err, got, tc.code)
 				}
@@ -397,13 +397,13 @@ func TestBillingService_SyncSubscription(t *testing.T) {
 func TestBillingService_DemoUpgrade(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		f := newBillingFixture(t, db)
-		if err := f.billing.DemoUpgrade(f.admin, f.ws.ID); app.ErrorCode(err) != app.EFORBIDDEN {
+		if err := f.billing.DemoUpgrade(f.admin, app.ScopeOf(f.admin, f.ws.ID)); app.ErrorCode(err) != app.EFORBIDDEN {
 			t.Fatalf("admin demo upgrade: %v, want %s", err, app.EFORBIDDEN)
 		}
 		if ws := f.workspace(t); ws.Plan != app.PlanFree {
 			t.Fatalf("plan %q after a refused demo upgrade", ws.Plan)
 		}
-		if err := f.billing.DemoUpgrade(f.owner, f.ws.ID); err != nil {
+		if err := f.billing.DemoUpgrade(f.owner, app.ScopeOf(f.owner, f.ws.ID)); err != nil {
 			t.Fatalf("DemoUpgrade: %v", err)
 		}
 		if ws := f.workspace(t); ws.Plan != app.PlanPro || ws.SubscriptionStatus != app.SubActive {

@@ -182,7 +182,7 @@ func TestInviteService_CreateInvite(t *testing.T) {
 
 		t.Run("ProUnlimited", func(t *testing.T) {
 			big := createWorkspace(t, db, ada, "Big")
-			if err := store.NewBillingService(db).DemoUpgrade(ada.ctx, big.ID); err != nil {
+			if err := store.NewBillingService(db).DemoUpgrade(ada.ctx, app.ScopeOf(ada.ctx, big.ID)); err != nil {
 				t.Fatal(err)
 			}
 			limits := app.PlanLimits{FreeSeats: 2, ProSeats: 0}
