@@ -132,6 +132,11 @@ func TestScope_ForeignWorkspace(t *testing.T) {
 			requireCode(t, "ChangeMemberRole in B as A's owner", err, app.ENOTFOUND)
 			err = invites.RevokeInvite(ctx, app.ScopeOf(app.WithAPIKey(ctx, aKey), b.ID), bInvite.ID)
 			requireCode(t, "RevokeInvite in B as A's key", err, app.ENOTFOUND)
+			err = store.NewBillingService(db).DemoUpgrade(ada.ctx, app.ScopeOf(ada.ctx, b.ID))
+			requireCode(t, "DemoUpgrade of B as A's owner", err, app.ENOTFOUND)
+			if got := rowCount(t, db, "SELECT COUNT(*) FROM workspaces WHERE id = ? AND plan = ?", b.ID, app.PlanFree); got != 1 {
+				t.Fatal("B was upgraded")
+			}
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM invites WHERE id = ? AND status = ?", bInvite.ID, app.InvitePending); got != 1 {
 				t.Fatal("B's invite was revoked")
 			}
