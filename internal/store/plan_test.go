@@ -115,6 +115,16 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_chain_through_one":   {ws, int64(1000)},
 		"audit_chain_next_none":     {int64(1000)},
 		"audit_chain_next_one":      {ws, int64(1000)},
+		// Invites: the reads of the invite writes.
+		"invite_by_id":               {int64(1)},
+		"invite_for_email":           {int64(1), s.InviteEmail},
+		"invite_record_by_token":     {s.InviteHash},
+		"invite_record_of_email":     {int64(1), s.InviteEmail},
+		"invite_record_of_workspace": scoped([]any{int64(1), ws}),
+		"member_with_email":          {ws, s.Email},
+		"pending_invite_to":          {ws, s.InviteEmail, now},
+		"member_count":               {ws},
+		"workspace_for_update":       {ws},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }

@@ -326,7 +326,7 @@ func buildHotQueries() map[string]hotQuery {
 	for _, more := range []map[string]hotQuery{
 		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
 		billingQueries, jobQueries, outboxStatsQueries, secretQueries, stripeEventQueries, migrateQueries,
-		auditChainQueries,
+		auditChainQueries, inviteQueries,
 	} {
 		addQueries(q, more)
 	}
