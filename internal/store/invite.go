@@ -66,7 +66,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		if err := limits.CheckSeats(ws, used); err != nil {
 			return err
 		}
-		if err := s.checkInviteMail(tx, 0, in.Email, false); err != nil {
+		if err := s.checkInviteMail(ctx, tx, 0, in.Email, false); err != nil {
 			return err
 		}
 		now := s.db.now()
@@ -341,7 +341,7 @@ func (s *InviteService) ResendInvite(ctx context.Context, sc app.Scope, inviteID
 				return err
 			}
 		}
-		if err := s.checkInviteMail(tx, r.ID, r.Email, true); err != nil {
+		if err := s.checkInviteMail(ctx, tx, r.ID, r.Email, true); err != nil {
 			return err
 		}
 		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
