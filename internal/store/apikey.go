@@ -128,9 +128,40 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 	return out, nil
 }
 
+// The statements of the keys a creator's departure revokes.
+const (
+	qLiveKeysBy   = "live_api_keys_by_creator"
+	qLiveKeysByIn = "live_api_keys_by_creator_in"
+)
+
+// apiKeyQueries are the catalog's API key statements outside the hot
+// list: the live keys a person created, everywhere or in one workspace,
+// read by the write that removes them (inside its transaction), in the
+// columns of scanAPIKey.
+var apiKeyQueries = map[string]hotQuery{
+	qLiveKeysBy: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
+			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.created_by_user_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
+			ORDER BY k.id`, BoundedSort: "the keys one user created"},
+	qLiveKeysByIn: {SQL: `SELECT k.id, k.workspace_id, k.name, k.prefix, k.scopes, k.created_by_user_id,
+			k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+			COALESCE(u.name, '') AS creator_name, COALESCE(u.email, '') AS creator_email
+			FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id
+			WHERE k.created_by_user_id = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
+			AND k.workspace_id = ? ORDER BY k.id`, BoundedSort: "the keys one user created in one workspace"},
+}
+
 // FindAPIKeys lists a workspace's keys, newest first.
 func (s *APIKeyService) FindAPIKeys(ctx context.Context, sc app.Scope) ([]*app.APIKey, error) {
-	rows, err := s.db.query(ctx, nil, qAPIKeysOf, withScope(sc, []any{sc.WorkspaceID})...)
+	return s.db.findAPIKeys(ctx, nil, qAPIKeysOf, withScope(sc, []any{sc.WorkspaceID})...)
+}
+
+// findAPIKeys runs a catalogued statement of scanAPIKey's columns, in tx
+// when it is not nil.
+func (db *DB) findAPIKeys(ctx context.Context, tx *gorm.DB, name string, args ...any) ([]*app.APIKey, error) {
+	rows, err := db.query(ctx, tx, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find api keys: %w", err)
 	}
@@ -179,12 +210,12 @@ func (s *APIKeyService) RevokeAPIKey(ctx context.Context, sc app.Scope, keyID in
 		if _, err := s.db.lockKeyManager(ctx, tx, sc); err != nil {
 			return err
 		}
-		var r apiKeyRecord
 		// Scoped by workspace: another tenant's key id is simply not found.
-		if err := tx.Take(&r, "id = ? AND workspace_id = ?", keyID, workspaceID).Error; err != nil {
+		r, err := scanAPIKey(s.db.queryRow(ctx, tx, qAPIKeyOf, withScope(sc, []any{keyID, workspaceID})...))
+		if err != nil {
 			return notFound(err, "API key not found.", "find api key")
 		}
-		if r.RevokedAt != nil {
+		if !r.RevokedAt.IsZero() {
 			return app.Errorf(app.ECONFLICT, "This API key is already revoked.")
 		}
 		if err := tx.Model(&apiKeyRecord{}).Where("id = ?", r.ID).Update("revoked_at", s.db.now()).Error; err != nil {
@@ -263,12 +294,12 @@ func (s *APIKeyService) CountAPIKeysCreatedBy(ctx context.Context, sc app.Scope,
 // for each: a key's access ends with its creator's.
 func (db *DB) revokeKeysCreatedBy(ctx context.Context, tx *gorm.DB, workspaceID, userID int64, why string) error {
 	now := db.now()
-	cond, args := "created_by_user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", []any{userID, now}
+	name, args := qLiveKeysBy, []any{userID, now}
 	if workspaceID != 0 {
-		cond, args = cond+" AND workspace_id = ?", append(args, workspaceID)
+		name, args = qLiveKeysByIn, append(args, workspaceID)
 	}
-	var keys []apiKeyRecord
-	if err := tx.Where(cond, args...).Order("id").Find(&keys).Error; err != nil {
+	keys, err := db.findAPIKeys(ctx, tx, name, args...)
+	if err != nil {
 		return fmt.Errorf("find api keys of user %d: %w", userID, err)
 	}
 	for _, k := range keys {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,8 +74,9 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	if e.ActorID != 0 && e.ActorEmail == "" {
 		if p != nil && p.User.ID == e.ActorID {
 			e.ActorEmail, e.ActorName = p.User.Email, p.User.Name
-		} else if err := tx.Raw("SELECT email, name FROM users WHERE id = ?", e.ActorID).Row().
-			Scan(&e.ActorEmail, &e.ActorName); err != nil && err != sql.ErrNoRows {
+		} else if u, err := scanUser(db.queryRow(ctx, tx, qUserByID, e.ActorID)); err == nil {
+			e.ActorEmail, e.ActorName = u.Email, u.Name
+		} else if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("audit %s: find actor: %w", e.Action, err)
 		}
 	}
@@ -103,14 +105,14 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 		RequestID:   meta.RequestID,
 		CreatedAt:   db.now(),
 	}
-	return appendAudit(tx, &r)
+	return db.appendAudit(ctx, tx, &r)
 }
 
 // appendAudit links r to the head of its chain and writes it: the chain's
 // head row is locked and read (created the first time) by one statement,
 // so concurrent appends to one chain on Postgres wait for each other and
 // never fork; SQLite's write transactions already run one at a time.
-func appendAudit(tx *gorm.DB, r *auditRecord) error {
+func (db *DB) appendAudit(ctx context.Context, tx *gorm.DB, r *auditRecord) error {
 	if err := app.CheckAuditAction(r.Action); err != nil {
 		return err
 	}
@@ -121,7 +123,7 @@ func appendAudit(tx *gorm.DB, r *auditRecord) error {
 	if r.WorkspaceID != nil {
 		chain = *r.WorkspaceID
 	}
-	if err := tx.Raw(sqlOf(qAuditHead), chain).Row().Scan(&r.PrevHash); err != nil {
+	if err := db.queryRow(ctx, tx, qAuditHead, chain).Scan(&r.PrevHash); err != nil {
 		return fmt.Errorf("audit %s: read the chain head: %w", r.Action, err)
 	}
 	r.Hash = app.AuditHash(r.PrevHash, r.toApp())
@@ -219,23 +221,17 @@ func (db *DB) readAudit(ctx context.Context, f app.AuditFilter, operator bool, l
 	args = append(args, limit)
 	// Columns are scanned straight into the records, without GORM's
 	// reflection (a third of the audit page's time); a workspace's
-	// queries (the audit page, the dashboard's feed) are hot, prepared
-	// statements without GORM at all.
-	var rows interface {
-		Next() bool
-		Scan(...any) error
-		Err() error
-		Close() error
-	}
-	var err error
+	// queries (the audit page, the dashboard's feed) are hot.
+	var name string
 	switch {
 	case mask&auditOperator != 0:
-		rows, err = db.gorm.WithContext(ctx).Raw(auditSQL(mask), args...).Rows()
+		name = auditOperatorQueryName((mask &^ auditOperator) >> 1)
 	case mask&auditByWorkspace != 0:
-		rows, err = db.query(ctx, nil, auditQueryName(mask>>1), args...)
+		name = auditQueryName(mask >> 1)
 	default:
-		rows, err = db.gorm.WithContext(ctx).Raw(auditQueries[mask], args...).Rows()
+		name = auditAllQueryName(mask >> 1)
 	}
+	rows, err := db.query(ctx, nil, name, args...)
 	if err != nil {
 		return fmt.Errorf("find audit entries: %w", err)
 	}

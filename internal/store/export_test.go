@@ -30,6 +30,14 @@ func HotQueries() map[string]HotQuery { return hotQueries }
 // AuditQueryName names the audit log's hot query of a filter combination.
 var AuditQueryName = auditQueryName
 
+// AuditOperatorQueryName names the operator's query of a workspace's log
+// of a filter combination.
+var AuditOperatorQueryName = auditOperatorQueryName
+
+// AuditAllQueryName names the query of every workspace's log of a filter
+// combination.
+var AuditAllQueryName = auditAllQueryName
+
 // AuditFilterCombinations counts the audit page's filter combinations. Bit
 // 0 of a combination is the actor, then action, from, to and the cursor.
 const AuditFilterCombinations = auditFilterCombinations

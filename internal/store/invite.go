@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -29,52 +30,6 @@ type inviteRecord struct {
 
 func (inviteRecord) TableName() string { return "invites" }
 
-// inviteRow is an invite joined with its workspace, inviter and the latest
-// email sent for it (whose share link, kept until the email is delivered,
-// is the accept link to pass on by hand).
-type inviteRow struct {
-	ID              int64
-	WorkspaceID     int64
-	Email           string
-	Role            string
-	Status          string
-	InvitedByUserID *int64
-	ExpiresAt       time.Time
-	CreatedAt       time.Time
-	WorkspaceName   string
-	WorkspaceSlug   string
-	InviterEmail    string
-	InviterName     string
-	MailStatus      string
-	MailError       string
-	ShareLink       string
-	// The API key that sent the invite, if one did.
-	InviterKeyName   string
-	InviterKeyPrefix string
-}
-
-func (r *inviteRow) toApp() *app.Invite {
-	inv := &app.Invite{ID: r.ID, WorkspaceID: r.WorkspaceID, WorkspaceName: r.WorkspaceName, WorkspaceSlug: r.WorkspaceSlug,
-		Email: r.Email, Role: app.Role(r.Role), Status: r.Status, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(),
-		Delivery: r.MailStatus, DeliveryError: r.MailError, ShareLink: r.ShareLink,
-		InviterName: r.InviterName, InviterEmail: r.InviterEmail, InviterKeyName: r.InviterKeyName, InviterKeyPrefix: r.InviterKeyPrefix}
-	if r.InvitedByUserID != nil {
-		inv.InvitedByID = *r.InvitedByUserID
-	}
-	return inv
-}
-
-const inviteSelect = `SELECT i.id, i.workspace_id, i.email, i.role, i.status, i.invited_by_user_id,
-	i.expires_at, i.created_at, w.name AS workspace_name, w.slug AS workspace_slug,
-	COALESCE(u.email, '') AS inviter_email, COALESCE(u.name, '') AS inviter_name,
-	COALESCE(o.status, '') AS mail_status, COALESCE(o.last_error, '') AS mail_error, COALESCE(o.share_link, '') AS share_link,
-	COALESCE(k.name, '') AS inviter_key_name, COALESCE(k.prefix, '') AS inviter_key_prefix
-	FROM invites i
-	JOIN workspaces w ON w.id = i.workspace_id
-	LEFT JOIN users u ON u.id = i.invited_by_user_id
-	LEFT JOIN api_keys k ON k.id = i.invited_by_api_key_id
-	LEFT JOIN mail_outbox o ON o.id = (SELECT MAX(id) FROM mail_outbox WHERE invite_id = i.id)`
-
 // InviteService implements app.InviteService.
 type InviteService struct {
 	db   *DB
@@ -97,21 +52,21 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		if err := app.CanInvite(app.Role(m.Role), in.Role); err != nil {
 			return err
 		}
-		var ws workspaceRecord
-		if err := tx.Take(&ws, "id = ?", in.WorkspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
-		}
-		if err := s.checkInvitable(tx, in.WorkspaceID, in.Email); err != nil {
-			return err
-		}
-		used, err := seatsUsed(tx, in.WorkspaceID, s.db.now())
+		ws, err := s.db.findWorkspace(ctx, tx, in.WorkspaceID)
 		if err != nil {
 			return err
 		}
-		if err := limits.CheckSeats(ws.toApp(), used); err != nil {
+		if err := s.checkInvitable(ctx, tx, in.WorkspaceID, in.Email); err != nil {
 			return err
 		}
-		if err := s.checkInviteMail(tx, 0, in.Email, false); err != nil {
+		used, err := s.db.seatsUsed(ctx, tx, in.WorkspaceID, s.db.now())
+		if err != nil {
+			return err
+		}
+		if err := limits.CheckSeats(ws, used); err != nil {
+			return err
+		}
+		if err := s.checkInviteMail(ctx, tx, 0, in.Email, false); err != nil {
 			return err
 		}
 		now := s.db.now()
@@ -133,7 +88,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 			}
 			return fmt.Errorf("create invite: %w", err)
 		}
-		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
+		if out, err = s.queueInviteEmail(ctx, tx, r.ID, compose); err != nil {
 			return err
 		}
 		if err := s.recordInviteMail(tx, r.ID, r.Email, false); err != nil {
@@ -151,8 +106,8 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 // queueInviteEmail reads the invite back with its workspace and inviter,
 // queues its email (Ref "invite:<id>", with the accept link as its share
 // link) inside tx, and returns the invite describing that new email.
-func (s *InviteService) queueInviteEmail(tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
-	inv, err := s.findInvite(tx, "i.id = ?", id)
+func (s *InviteService) queueInviteEmail(ctx context.Context, tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
+	inv, err := s.findInvite(ctx, tx, qInviteByID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -183,116 +138,22 @@ func forgetShareLinks(tx *gorm.DB, invites any) error {
 
 // checkInvitable refuses an address that is already a member or has a
 // pending, unexpired invite.
-func (s *InviteService) checkInvitable(tx *gorm.DB, workspaceID int64, email string) error {
-	var members int64
-	if err := tx.Table("memberships m").Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.workspace_id = ? AND u.email = ?", workspaceID, email).Count(&members).Error; err != nil {
+func (s *InviteService) checkInvitable(ctx context.Context, tx *gorm.DB, workspaceID int64, email string) error {
+	members, err := s.db.countOf(ctx, tx, qMemberWithEmail, workspaceID, email)
+	if err != nil {
 		return fmt.Errorf("check membership: %w", err)
 	}
 	if members > 0 {
 		return &app.Error{Code: app.ECONFLICT, Message: email + " is already a member of this workspace.", Field: "email"}
 	}
-	var pending int64
-	if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ? AND expires_at > ?",
-		workspaceID, email, app.InvitePending, s.db.now()).Count(&pending).Error; err != nil {
+	pending, err := s.db.countOf(ctx, tx, qPendingInviteTo, workspaceID, email, s.db.now())
+	if err != nil {
 		return fmt.Errorf("check invites: %w", err)
 	}
 	if pending > 0 {
 		return &app.InvitePendingError{Email: email}
 	}
 	return nil
-}
-
-// seatsUsed counts members plus pending, unexpired invites.
-func seatsUsed(tx *gorm.DB, workspaceID int64, now time.Time) (int, error) {
-	var st struct{ Members, PendingInvites int }
-	if err := tx.Raw(sqlOf(qStats), workspaceID, workspaceID, now).Scan(&st).Error; err != nil {
-		return 0, fmt.Errorf("count seats: %w", err)
-	}
-	return app.WorkspaceStats{Members: st.Members, PendingInvites: st.PendingInvites}.SeatsUsed(), nil
-}
-
-func (s *InviteService) findInvite(tx *gorm.DB, where string, args ...any) (*app.Invite, error) {
-	var rows []inviteRow
-	if err := tx.Raw(inviteSelect+" WHERE "+where, args...).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find invite: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
-	}
-	return rows[0].toApp(), nil
-}
-
-// findInvites runs an inviteSelect query. The members page lists up to 50
-// invites on each view, so columns are scanned straight into the rows,
-// without GORM's reflection.
-func (s *InviteService) findInvites(ctx context.Context, name string, args ...any) ([]*app.Invite, error) {
-	rows, err := s.db.query(ctx, nil, name, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find invites: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*app.Invite
-	for rows.Next() {
-		var r inviteRow
-		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
-			&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
-			&r.MailError, &r.ShareLink, &r.InviterKeyName, &r.InviterKeyPrefix); err != nil {
-			return nil, fmt.Errorf("read invite: %w", err)
-		}
-		out = append(out, r.toApp())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find invites: %w", err)
-	}
-	return out, nil
-}
-
-// FindInvites lists a workspace's pending invites, expired ones included,
-// newest first, at most limit.
-func (s *InviteService) FindInvites(ctx context.Context, sc app.Scope, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitePage, withScope(sc, []any{sc.WorkspaceID}, limit)...)
-}
-
-// FindInvitesBefore lists the pending invites after before in
-// FindInvites' order (newest first), at most limit.
-func (s *InviteService) FindInvitesBefore(ctx context.Context, sc app.Scope, before app.InviteCursor, limit int) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitesAfter, withScope(sc, []any{sc.WorkspaceID}, before.CreatedAt.UTC(), before.ID, limit)...)
-}
-
-// FindInvitesForEmail lists the pending, unexpired invites for an address.
-func (s *InviteService) FindInvitesForEmail(ctx context.Context, email string) ([]*app.Invite, error) {
-	return s.findInvites(ctx, qInvitesTo, email, s.db.now())
-}
-
-// FindInviteByToken returns the invite of a token hash in any state.
-func (s *InviteService) FindInviteByToken(ctx context.Context, tokenHash string) (*app.Invite, error) {
-	var rows []inviteRow
-	if err := s.db.gorm.WithContext(ctx).Raw(sqlOf(qInviteToken), tokenHash).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find invite: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
-	}
-	return rows[0].toApp(), nil
-}
-
-// FindInvite returns a workspace's invite by id, in any state; ENOTFOUND
-// when the workspace has no such invite or it is out of scope.
-func (s *InviteService) FindInvite(ctx context.Context, sc app.Scope, id int64) (*app.Invite, error) {
-	list, err := s.findInvites(ctx, qInviteOf, withScope(sc, []any{id, sc.WorkspaceID})...)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return nil, app.Errorf(app.ENOTFOUND, "Invite not found.")
-	}
-	return list[0], nil
-}
-
-// FindInviteForEmail returns an invite by id when it was sent to email.
-func (s *InviteService) FindInviteForEmail(ctx context.Context, id int64, email string) (*app.Invite, error) {
-	return s.findInvite(s.db.gorm.WithContext(ctx), "i.id = ? AND i.email = ?", id, email)
 }
 
 // inviteForPrincipal loads an invite by key inside tx and checks that it
@@ -302,18 +163,19 @@ func (s *InviteService) inviteForPrincipal(ctx context.Context, tx *gorm.DB, key
 	if err != nil {
 		return nil, nil, err
 	}
-	var u userRecord
-	if err := tx.Take(&u, "id = ?", uid).Error; err != nil {
-		return nil, nil, notFound(err, "Your account no longer exists.", "find user")
+	u, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+	if err != nil {
+		return nil, nil, err
 	}
-	var r inviteRecord
-	q := tx.Where("token_hash = ?", key.TokenHash)
-	if key.TokenHash == "" {
+	var r *inviteRecord
+	if key.TokenHash != "" {
+		r, err = scanInviteRecord(s.db.queryRow(ctx, tx, qInviteRecByToken, key.TokenHash))
+	} else {
 		// By id: only the invitee's own invites exist for them.
-		q = tx.Where("id = ? AND email = ?", key.ID, u.Email)
+		r, err = scanInviteRecord(s.db.queryRow(ctx, tx, qInviteRecOfEmail, key.ID, u.Email))
 	}
-	if err := q.Take(&r).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, app.Errorf(app.ENOTFOUND, "This invite link is not valid.")
 		}
 		return nil, nil, fmt.Errorf("find invite: %w", err)
@@ -324,7 +186,7 @@ func (s *InviteService) inviteForPrincipal(ctx context.Context, tx *gorm.DB, key
 	inv := app.Invite{Status: r.Status, ExpiresAt: r.ExpiresAt}
 	switch inv.State(s.db.now()) {
 	case app.InvitePending:
-		return &r, &u, nil
+		return r, u, nil
 	case app.InviteExpired:
 		return nil, nil, app.Errorf(app.EINVALID, "This invite has expired.")
 	case app.InviteAccepted:
@@ -348,7 +210,7 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 		if err != nil {
 			return err
 		}
-		if err := s.checkJoin(tx, r.WorkspaceID, limits); err != nil {
+		if err := s.checkJoin(ctx, tx, r.WorkspaceID, limits); err != nil {
 			return err
 		}
 		now := s.db.now()
@@ -368,11 +230,9 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 			Create(&m).Error; err != nil {
 			return fmt.Errorf("add member: %w", err)
 		}
-		var w workspaceRecord
-		if err := tx.Take(&w, "id = ?", r.WorkspaceID).Error; err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
+		if ws, err = s.db.findWorkspace(ctx, tx, r.WorkspaceID); err != nil {
+			return err
 		}
-		ws = w.toApp()
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: r.WorkspaceID, ActorID: u.ID, Action: app.ActionInviteAccepted,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": r.Email, "role": r.Role}})
 	})
@@ -381,20 +241,16 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 
 // checkJoin locks the workspace and checks it has a seat for one more
 // member.
-func (s *InviteService) checkJoin(tx *gorm.DB, workspaceID int64, limits app.PlanLimits) error {
-	var w workspaceRecord
-	q := tx
-	if s.db.dialect == Postgres {
-		q = tx.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&w, "id = ?", workspaceID).Error; err != nil {
+func (s *InviteService) checkJoin(ctx context.Context, tx *gorm.DB, workspaceID int64, limits app.PlanLimits) error {
+	ws, err := scanWorkspace(s.db.queryRow(ctx, tx, qWorkspaceLocked, workspaceID))
+	if err != nil {
 		return notFound(err, "Workspace not found.", "find workspace")
 	}
-	var members int64
-	if err := tx.Model(&membershipRecord{}).Where("workspace_id = ?", workspaceID).Count(&members).Error; err != nil {
+	members, err := s.db.countOf(ctx, tx, qMemberCount, workspaceID)
+	if err != nil {
 		return fmt.Errorf("count members: %w", err)
 	}
-	return limits.CheckJoin(w.toApp(), int(members))
+	return limits.CheckJoin(ws, int(members))
 }
 
 // DeclineInvite declines an invite addressed to the principal.
@@ -423,7 +279,6 @@ func (s *InviteService) DeclineInvite(ctx context.Context, key app.InviteKey) er
 // pendingInvite loads a pending invite of the workspace after checking the
 // principal may manage invites there.
 func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, sc app.Scope, inviteID int64) (*inviteRecord, error) {
-	workspaceID := sc.WorkspaceID
 	m, err := s.db.lockScope(ctx, tx, sc)
 	if err != nil {
 		return nil, err
@@ -431,15 +286,15 @@ func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, sc app.S
 	if err := app.CanManageInvites(app.Role(m.Role)); err != nil {
 		return nil, err
 	}
-	var r inviteRecord
 	// Scoped by workspace: another tenant's invite id is simply not found.
-	if err := tx.Take(&r, "id = ? AND workspace_id = ?", inviteID, workspaceID).Error; err != nil {
+	r, err := scanInviteRecord(s.db.queryRow(ctx, tx, qInviteRecOf, withScope(sc, []any{inviteID, sc.WorkspaceID})...))
+	if err != nil {
 		return nil, notFound(err, "Invite not found.", "find invite")
 	}
 	if r.Status != app.InvitePending {
 		return nil, app.Errorf(app.ECONFLICT, "This invite is no longer pending.")
 	}
-	return &r, nil
+	return r, nil
 }
 
 // RevokeInvite withdraws a pending invite.
@@ -474,19 +329,19 @@ func (s *InviteService) ResendInvite(ctx context.Context, sc app.Scope, inviteID
 		}
 		if now := s.db.now(); !r.ExpiresAt.After(now) {
 			// An expired invite holds no seat; renewing it takes one again.
-			var ws workspaceRecord
-			if err := tx.Take(&ws, "id = ?", workspaceID).Error; err != nil {
-				return notFound(err, "Workspace not found.", "find workspace")
-			}
-			used, err := seatsUsed(tx, workspaceID, now)
+			ws, err := s.db.findWorkspace(ctx, tx, workspaceID)
 			if err != nil {
 				return err
 			}
-			if err := limits.CheckSeats(ws.toApp(), used); err != nil {
+			used, err := s.db.seatsUsed(ctx, tx, workspaceID, now)
+			if err != nil {
+				return err
+			}
+			if err := limits.CheckSeats(ws, used); err != nil {
 				return err
 			}
 		}
-		if err := s.checkInviteMail(tx, r.ID, r.Email, true); err != nil {
+		if err := s.checkInviteMail(ctx, tx, r.ID, r.Email, true); err != nil {
 			return err
 		}
 		if err := tx.Model(&inviteRecord{}).Where("id = ?", r.ID).Updates(map[string]any{
@@ -496,7 +351,7 @@ func (s *InviteService) ResendInvite(ctx context.Context, sc app.Scope, inviteID
 		if err := forgetShareLinks(tx, r.ID); err != nil {
 			return err
 		}
-		if out, err = s.queueInviteEmail(tx, r.ID, compose); err != nil {
+		if out, err = s.queueInviteEmail(ctx, tx, r.ID, compose); err != nil {
 			return err
 		}
 		if err := s.recordInviteMail(tx, r.ID, r.Email, true); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -23,6 +24,46 @@ type inviteSendRecord struct {
 
 func (inviteSendRecord) TableName() string { return "invite_sends" }
 
+// qInviteSends reads the invite emails sent to an address since a time,
+// oldest first.
+const qInviteSends = "invite_sends_of_address"
+
+// inviteMailQueries are the catalog's statements of the invite mail
+// limits.
+var inviteMailQueries = map[string]hotQuery{
+	qInviteSends: {SQL: `SELECT id, invite_id, addr_hash, resend, created_at FROM invite_sends
+		WHERE addr_hash = ? AND created_at > ? ORDER BY created_at, id`,
+		BoundedSort: "the invite emails of one address within the limits' window"},
+}
+
+// scanInviteSend reads a row of qInviteSends.
+func scanInviteSend(sc scanner) (*inviteSendRecord, error) {
+	var r inviteSendRecord
+	if err := sc.Scan(&r.ID, &r.InviteID, &r.AddrHash, &r.Resend, &r.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// inviteSends returns the invite emails sent to an address hash since a
+// time, oldest first, inside tx.
+func (db *DB) inviteSends(ctx context.Context, tx *gorm.DB, hash string, since time.Time) ([]*inviteSendRecord, error) {
+	rows, err := db.query(ctx, tx, qInviteSends, hash, since)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*inviteSendRecord
+	for rows.Next() {
+		r, err := scanInviteSend(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // inviteSendRetention keeps invite_sends rows a little past the window the
 // limits count over.
 const inviteSendRetention = 2 * app.InviteMailWindow
@@ -40,7 +81,7 @@ func (s *InviteService) WithMailLimits(l app.InviteMailLimits) *InviteService {
 // lock on the address, so that concurrent sends to it, from any workspace
 // and any instance, are counted one after the other; SQLite's write
 // transactions are serial already.
-func (s *InviteService) checkInviteMail(tx *gorm.DB, inviteID int64, email string, resend bool) error {
+func (s *InviteService) checkInviteMail(ctx context.Context, tx *gorm.DB, inviteID int64, email string, resend bool) error {
 	if s.mail == (app.InviteMailLimits{}) {
 		return nil
 	}
@@ -55,8 +96,8 @@ func (s *InviteService) checkInviteMail(tx *gorm.DB, inviteID int64, email strin
 	now := s.db.now()
 	since := now.Add(-app.InviteMailWindow)
 	var h app.InviteMailHistory
-	var sends []inviteSendRecord
-	if err := tx.Where("addr_hash = ? AND created_at > ?", hash, since).Order("created_at, id").Find(&sends).Error; err != nil {
+	sends, err := s.db.inviteSends(ctx, tx, hash, since)
+	if err != nil {
 		return fmt.Errorf("read invite mail of address: %w", err)
 	}
 	for _, r := range sends {

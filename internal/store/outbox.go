@@ -33,6 +33,48 @@ type outboxRecord struct {
 
 func (outboxRecord) TableName() string { return "mail_outbox" }
 
+// outboxColumns are the columns of every read of queued messages, in the
+// order scanOutbox reads them.
+const outboxColumns = `id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
+	last_error, created_at, sent_at, token_expires_at`
+
+// scanOutbox reads a row of outboxColumns.
+func scanOutbox(sc scanner) (*outboxRecord, error) {
+	var r outboxRecord
+	if err := sc.Scan(&r.ID, &r.ToAddr, &r.Subject, &r.TextBody, &r.HTMLBody, &r.Ref, &r.Status, &r.Attempts,
+		&r.NextAttemptAt, &r.LastError, &r.CreatedAt, &r.SentAt, &r.TokenExpiresAt); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// qOutboxByRef reads the messages queued for a ref, newest first.
+const qOutboxByRef = "outbox_by_ref"
+
+// outboxQueries are the catalog's outbox statements outside the hot list.
+var outboxQueries = map[string]hotQuery{
+	qOutboxByRef: {SQL: `SELECT ` + outboxColumns + ` FROM mail_outbox WHERE ref = ? ORDER BY id DESC`,
+		BoundedSort: "the emails of one reference"},
+}
+
+// findOutbox runs a catalogued statement of outboxColumns.
+func (db *DB) findOutbox(ctx context.Context, name string, args ...any) ([]*outboxRecord, error) {
+	rows, err := db.query(ctx, nil, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*outboxRecord
+	for rows.Next() {
+		r, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 func (r *outboxRecord) toApp() *app.OutboxMessage {
 	m := &app.OutboxMessage{ID: r.ID, Status: r.Status, Attempts: r.Attempts,
 		NextAttemptAt: r.NextAttemptAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
@@ -90,15 +132,14 @@ func (s *OutboxService) EnqueueEmail(ctx context.Context, msg app.Email) error {
 // changes no row and is skipped.
 func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*app.OutboxMessage, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	var due []outboxRecord
-	g := s.db.gorm.WithContext(ctx)
-	if err := g.Raw(sqlOf(qOutboxDue), now, limit).Scan(&due).Error; err != nil {
+	due, err := s.db.findOutbox(ctx, qOutboxDue, now, limit)
+	if err != nil {
 		return nil, fmt.Errorf("find due emails: %w", err)
 	}
+	g := s.db.gorm.WithContext(ctx)
 	out := make([]*app.OutboxMessage, 0, len(due))
 	until := now.Add(lease)
-	for i := range due {
-		r := &due[i]
+	for _, r := range due {
 		res := g.Model(&outboxRecord{}).
 			Where("id = ? AND status = ? AND next_attempt_at = ?", r.ID, app.OutboxPending, r.NextAttemptAt).
 			Update("next_attempt_at", until)
@@ -143,8 +184,8 @@ func (s *OutboxService) MarkEmailFailed(ctx context.Context, id int64, errMsg st
 
 // FindOutboxByRef returns the messages queued for ref, newest first.
 func (s *OutboxService) FindOutboxByRef(ctx context.Context, ref string) ([]*app.OutboxMessage, error) {
-	var rs []outboxRecord
-	if err := s.db.gorm.WithContext(ctx).Where("ref = ?", ref).Order("id DESC").Find(&rs).Error; err != nil {
+	rs, err := s.db.findOutbox(ctx, qOutboxByRef, ref)
+	if err != nil {
 		return nil, fmt.Errorf("find emails for %s: %w", ref, err)
 	}
 	out := make([]*app.OutboxMessage, len(rs))

@@ -115,6 +115,23 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"audit_chain_through_one":   {ws, int64(1000)},
 		"audit_chain_next_none":     {int64(1000)},
 		"audit_chain_next_one":      {ws, int64(1000)},
+		// Invites: the reads of the invite writes.
+		"invite_by_id":                {int64(1)},
+		"invite_for_email":            {int64(1), s.InviteEmail},
+		"invite_record_by_token":      {s.InviteHash},
+		"invite_record_of_email":      {int64(1), s.InviteEmail},
+		"invite_record_of_workspace":  scoped([]any{int64(1), ws}),
+		"member_with_email":           {ws, s.Email},
+		"pending_invite_to":           {ws, s.InviteEmail, now},
+		"member_count":                {ws},
+		"workspace_for_update":        {ws},
+		"live_api_keys_by_creator":    {s.UserID, now},
+		"live_api_keys_by_creator_in": {s.UserID, now, ws},
+		"workspace_creation_entries":  {"workspace.created", fmt.Sprint(ws)},
+		"free_slug": {s.Slug, len(s.Slug) + 2, s.Slug + "-", s.Slug + ".", len(s.Slug) + 2, len(s.Slug) + 10,
+			len(s.Slug) + 2},
+		"outbox_by_ref":           {"invite:1"},
+		"invite_sends_of_address": {"no-such-hash", now.Add(-time.Hour)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }
@@ -163,7 +180,12 @@ func TestHotQueryPlans(t *testing.T) {
 		}
 		samples := planSamples(sample)
 		for mask := range store.AuditFilterCombinations {
-			samples[store.AuditQueryName(mask)] = auditSample(sample, mask)
+			args := auditSample(sample, mask)
+			samples[store.AuditQueryName(mask)] = args
+			// The operator's: the workspace without the scope's
+			// arguments, or no workspace at all.
+			samples[store.AuditOperatorQueryName(mask)] = append([]any{sample.WorkspaceID}, args[5:]...)
+			samples[store.AuditAllQueryName(mask)] = args[5:]
 		}
 		for name, q := range store.HotQueries() {
 			text := q.Text(db.Dialect())

@@ -34,9 +34,10 @@ import (
 // and no copies of them.
 type hotQuery struct {
 	SQL string
-	// PostgresSQL, when set, is the statement's text on PostgreSQL: a
-	// locking read (FOR UPDATE) that SQLite, whose write transactions
-	// hold the whole database, has no syntax or use for.
+	// PostgresSQL, when set, is the statement's text on PostgreSQL, with
+	// the same arguments: a locking read (FOR UPDATE) that SQLite, whose
+	// write transactions hold the whole database, has no syntax or use
+	// for, or a condition each database writes its own way.
 	PostgresSQL string
 	// BoundedSort names the small set a sort outside an index is allowed
 	// on (e.g. "one user's workspaces"); "" allows none.
@@ -219,8 +220,7 @@ func buildHotQueries() map[string]hotQuery {
 			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
 			BoundedSort: "one user's live sessions"},
 		qLoginToken: {SQL: `SELECT ` + loginTokenColumns + ` FROM login_tokens WHERE token_hash = ?`},
-		qOutboxDue: {SQL: `SELECT id, to_addr, subject, text_body, html_body, ref, status, attempts, next_attempt_at,
-			last_error, created_at, sent_at
+		qOutboxDue: {SQL: `SELECT ` + outboxColumns + `
 			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
 		// The account page names the workspaces that block deleting the
 		// account; owners are counted through the rank index.
@@ -326,12 +326,17 @@ func buildHotQueries() map[string]hotQuery {
 	for _, more := range []map[string]hotQuery{
 		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
 		billingQueries, jobQueries, outboxStatsQueries, secretQueries, stripeEventQueries, migrateQueries,
-		auditChainQueries,
+		auditChainQueries, inviteQueries, apiKeyQueries, seedQueries, workspaceQueries, outboxQueries, inviteMailQueries,
 	} {
 		addQueries(q, more)
 	}
 	for mask := range auditFilterCombinations {
 		q[auditQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1|auditByWorkspace]}
+		// The operator's commands: a workspace's log without the scope
+		// clause, and the log of every workspace.
+		q[auditOperatorQueryName(mask)] = hotQuery{SQL: auditSQL(mask<<1 | auditByWorkspace | auditOperator)}
+		q[auditAllQueryName(mask)] = hotQuery{SQL: auditQueries[mask<<1],
+			WholeTable: "the operator's read of every workspace's log"}
 	}
 	return q
 }
@@ -356,8 +361,19 @@ const (
 
 // auditQueryName names the workspace audit query of a filter mask (bits
 // above auditByWorkspace, shifted down).
-func auditQueryName(mask int) string {
-	parts := []string{"audit"}
+func auditQueryName(mask int) string { return auditNameOf("audit", mask) }
+
+// auditOperatorQueryName names the operator's query of a workspace's log
+// of a filter mask (as auditQueryName's).
+func auditOperatorQueryName(mask int) string { return auditNameOf("audit_operator", mask) }
+
+// auditAllQueryName names the query of every workspace's log of a filter
+// mask (as auditQueryName's).
+func auditAllQueryName(mask int) string { return auditNameOf("audit_all", mask) }
+
+// auditNameOf names an audit query: prefix, then the filters of mask.
+func auditNameOf(prefix string, mask int) string {
+	parts := []string{prefix}
 	for i, name := range []string{"actor", "action", "family", "from", "to", "before", "after"} {
 		if mask&(1<<i) != 0 {
 			parts = append(parts, name)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,7 +138,7 @@ func (db *DB) SeedDemo(ctx context.Context) (*SeedResult, error) {
 	res := &SeedResult{}
 	err := db.transact(ctx, func(tx *gorm.DB) error {
 		res.Items = nil
-		s := &seeder{tx: tx, now: db.now().Truncate(time.Second), users: map[string]int64{}}
+		s := &seeder{db: db, ctx: ctx, tx: tx, now: db.now().Truncate(time.Second), users: map[string]int64{}}
 		for _, u := range demoUsers() {
 			id, created, err := s.user(u)
 			if err != nil {
@@ -165,9 +166,11 @@ func (db *DB) SeedDemo(ctx context.Context) (*SeedResult, error) {
 	return res, nil
 }
 
-// seeder holds one SeedDemo run's transaction, clock, the demo users' ids
-// and the audit entries to write.
+// seeder holds one SeedDemo run's store, context, transaction, clock, the
+// demo users' ids and the audit entries to write.
 type seeder struct {
+	db     *DB
+	ctx    context.Context
 	tx     *gorm.DB
 	now    time.Time
 	users  map[string]int64
@@ -194,12 +197,13 @@ func (s *seeder) writeAudit() error {
 	for i := range s.audits {
 		r := &s.audits[i]
 		if r.ActorUserID != nil {
-			if err := s.tx.Raw("SELECT email, name FROM users WHERE id = ?", *r.ActorUserID).Row().
-				Scan(&r.ActorEmail, &r.ActorName); err != nil {
+			u, err := scanUser(s.db.queryRow(s.ctx, s.tx, qUserByID, *r.ActorUserID))
+			if err != nil {
 				return fmt.Errorf("audit %s: find actor: %w", r.Action, err)
 			}
+			r.ActorEmail, r.ActorName = u.Email, u.Name
 		}
-		if err := appendAudit(s.tx, r); err != nil {
+		if err := s.db.appendAudit(s.ctx, s.tx, r); err != nil {
 			return err
 		}
 	}
@@ -217,8 +221,8 @@ func (s *seeder) user(u seedUser) (int64, bool, error) {
 		return 0, false, fmt.Errorf("create user %s: %w", u.email, res.Error)
 	}
 	if res.RowsAffected == 0 || r.ID == 0 {
-		var existing userRecord
-		if err := tx.Take(&existing, "email = ?", u.email).Error; err != nil {
+		existing, err := scanUser(s.db.queryRow(s.ctx, tx, qUserByEmail, u.email))
+		if err != nil {
 			return 0, false, fmt.Errorf("find user %s: %w", u.email, err)
 		}
 		return existing.ID, false, nil
@@ -233,11 +237,10 @@ func (s *seeder) user(u seedUser) (int64, bool, error) {
 func (s *seeder) workspace(w seedWorkspace) (SeedItem, error) {
 	tx, now, users := s.tx, s.now, s.users
 	item := SeedItem{Kind: "workspace", Key: w.slug}
-	var existing workspaceRecord
-	err := tx.Take(&existing, "slug = ?", w.slug).Error
+	existing, err := scanWorkspace(s.db.queryRow(s.ctx, tx, qWorkspaceBy, w.slug))
 	switch {
 	case err == nil:
-		seeded, err := seededWorkspace(tx, existing.ID)
+		seeded, err := s.seededWorkspace(existing.ID)
 		if err != nil {
 			return item, err
 		}
@@ -246,7 +249,7 @@ func (s *seeder) workspace(w seedWorkspace) (SeedItem, error) {
 			item.Detail = "not created by the seed; left alone"
 		}
 		return item, nil
-	case !errors.Is(err, gorm.ErrRecordNotFound):
+	case !errors.Is(err, sql.ErrNoRows):
 		return item, fmt.Errorf("find workspace %q: %w", w.slug, err)
 	}
 
@@ -349,19 +352,38 @@ func (s *seeder) invite(workspaceID int64, slug string, inv seedInvite) (int, er
 		map[string]any{"email": inv.email})
 }
 
+// qCreationEntries reads the creation entries of a workspace, wherever
+// they are logged.
+const qCreationEntries = "workspace_creation_entries"
+
+// seedQueries are the catalog's statements of the demo seed.
+var seedQueries = map[string]hotQuery{
+	qCreationEntries: {SQL: `SELECT ` + auditColumns + ` FROM audit_logs a
+		WHERE a.action = ? AND a.target_type = 'workspace' AND a.target_id = ?`,
+		WholeTable: "the demo seed's check of a workspace it may have created, an operator's command"},
+}
+
 // seededWorkspace reports whether the workspace's creation entry carries
 // the seed mark.
-func seededWorkspace(tx *gorm.DB, workspaceID int64) (bool, error) {
-	var rs []auditRecord
-	if err := tx.Where("action = ? AND target_type = ? AND target_id = ?", app.ActionWorkspaceCreated, "workspace",
-		fmt.Sprint(workspaceID)).Find(&rs).Error; err != nil {
+func (s *seeder) seededWorkspace(workspaceID int64) (bool, error) {
+	rows, err := s.db.query(s.ctx, s.tx, qCreationEntries, app.ActionWorkspaceCreated, fmt.Sprint(workspaceID))
+	if err != nil {
 		return false, fmt.Errorf("find creation of workspace %d: %w", workspaceID, err)
 	}
-	for _, r := range rs {
+	defer func() { _ = rows.Close() }()
+	seeded := false
+	for rows.Next() {
+		var r auditRecord
+		if err := scanAudit(rows, &r); err != nil {
+			return false, fmt.Errorf("read creation of workspace %d: %w", workspaceID, err)
+		}
 		var md map[string]any
 		if json.Unmarshal([]byte(r.Metadata), &md) == nil && md["seed"] == true {
-			return true, nil
+			seeded = true
 		}
 	}
-	return false, nil
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("find creation of workspace %d: %w", workspaceID, err)
+	}
+	return seeded, nil
 }

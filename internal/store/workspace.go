@@ -133,7 +133,7 @@ func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name,
 		candidate := slug
 		if derived {
 			var err error
-			if candidate, err = s.freeSlug(tx, slug); err != nil {
+			if candidate, err = s.freeSlug(ctx, tx, slug); err != nil {
 				return err
 			}
 		}
@@ -159,39 +159,46 @@ func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name,
 	return ws, err
 }
 
-// freeSlug returns slug when it is free, else slug's "-N" variant one
-// above the highest taken, found with one query over the slug index: an
-// equality lookup and a prefix range, whose digit tails are compared in
-// SQL.
-func (s *WorkspaceService) freeSlug(tx *gorm.DB, slug string) (string, error) {
-	base := app.SuffixBase(slug)
-	prefix := base + "-"
-	var q string
-	args := []any{slug}
-	if s.db.dialect == Postgres {
-		q = `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
-			COALESCE(MAX(CAST(SUBSTRING(slug FROM ?::int) AS BIGINT)), 0) AS highest
-			FROM workspaces WHERE slug LIKE ? AND SUBSTRING(slug FROM ?::int) ~ '^[0-9]{1,9}$'`
-		args = append(args, len(prefix)+1, prefix+"%", len(prefix)+1)
-	} else {
-		// '.' sorts right after '-': the range is every slug starting "base-".
-		q = `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
+// qFreeSlug finds whether a slug is taken and the highest "-N" variant
+// of its base that is.
+const qFreeSlug = "free_slug"
+
+// workspaceQueries are the catalog's workspace statements outside the hot
+// list.
+var workspaceQueries = map[string]hotQuery{
+	// An equality lookup and a prefix range over the slug index, whose
+	// digit tails are compared in SQL. '.' sorts right after '-' byte by
+	// byte: the range is every slug starting "base-". PostgreSQL compares
+	// bytes with the operators of workspaces_slug_prefix_idx
+	// (text_pattern_ops), whatever the database's collation.
+	qFreeSlug: {SQL: `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
 			COALESCE(MAX(CAST(SUBSTR(slug, ?) AS INTEGER)), 0) AS highest
 			FROM workspaces WHERE slug >= ? AND slug < ? AND LENGTH(slug) BETWEEN ? AND ?
-			AND SUBSTR(slug, ?) NOT GLOB '*[^0-9]*'`
-		args = append(args, len(prefix)+1, prefix, base+".", len(prefix)+1, len(prefix)+9, len(prefix)+1)
-	}
-	var row struct {
-		Taken   bool
-		Highest int64
-	}
-	if err := tx.Raw(q, args...).Scan(&row).Error; err != nil {
+			AND SUBSTR(slug, ?) NOT GLOB '*[^0-9]*'`,
+		PostgresSQL: `SELECT EXISTS (SELECT 1 FROM workspaces WHERE slug = ?) AS taken,
+			COALESCE(MAX(CAST(SUBSTRING(slug FROM ?::int) AS BIGINT)), 0) AS highest
+			FROM workspaces WHERE slug ~>=~ ? AND slug ~<~ ? AND LENGTH(slug) BETWEEN ? AND ?
+			AND SUBSTRING(slug FROM ?::int) ~ '^[0-9]{1,9}$'`},
+}
+
+// freeSlug returns slug when it is free, else slug's "-N" variant one
+// above the highest taken, found with one catalogued statement.
+func (s *WorkspaceService) freeSlug(ctx context.Context, tx *gorm.DB, slug string) (string, error) {
+	base := app.SuffixBase(slug)
+	prefix := base + "-"
+	var (
+		taken   bool
+		highest int64
+	)
+	err := s.db.queryRow(ctx, tx, qFreeSlug, slug, len(prefix)+1, prefix, base+".", len(prefix)+1, len(prefix)+9,
+		len(prefix)+1).Scan(&taken, &highest)
+	if err != nil {
 		return "", fmt.Errorf("find a free address like %q: %w", slug, err)
 	}
-	if !row.Taken {
+	if !taken {
 		return slug, nil
 	}
-	return app.SlugWithSuffix(base, int(max(row.Highest, 1)+1)), nil
+	return app.SlugWithSuffix(base, int(max(highest, 1)+1)), nil
 }
 
 // slugLockKey is the Postgres advisory lock key of a derived slug.
