@@ -128,7 +128,7 @@ func runAudit(ctx context.Context, args []string, env config.Env, stdout, stderr
 		if *until != "" {
 			md["until"] = *until
 		}
-		if err := svc.RecordAuditExport(ctx, wsID, md); err != nil {
+		if err := svc.RecordAuditExport(ctx, app.Scope{WorkspaceID: wsID}, md); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "Exported %d entries of %s as %s; the export is in the log as %s.\n", n, *slug, *format, app.ActionAuditExported)

@@ -99,12 +99,11 @@ func ValidAPIKeySyntax(s string) bool {
 
 // NewAPIKey is a key to create.
 type NewAPIKey struct {
-	WorkspaceID int64
-	Name        string
-	Scopes      []string
-	ExpiresAt   time.Time // zero: never
-	Prefix      string
-	TokenHash   string
+	Name      string
+	Scopes    []string
+	ExpiresAt time.Time // zero: never
+	Prefix    string
+	TokenHash string
 	// Reveal is the sealed secret for its one showing after the redirect
 	// (SealAPIKeySecret); empty: none is kept.
 	Reveal APIKeyReveal
@@ -206,7 +205,7 @@ var ErrAPIKeyInvalid = &Error{Code: EUNAUTHORIZED, Message: "The API key is miss
 // keys, and each change writes its audit entry in the same transaction.
 type APIKeyService interface {
 	// CreateAPIKey stores a key ("api_key.created").
-	CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, error)
+	CreateAPIKey(ctx context.Context, sc Scope, in NewAPIKey) (*APIKey, error)
 	// FindAPIKeys lists a workspace's keys, revoked ones too, newest first.
 	FindAPIKeys(ctx context.Context, sc Scope) ([]*APIKey, error)
 	// FindAPIKey returns one of a workspace's keys; ENOTFOUND otherwise.
@@ -220,7 +219,7 @@ type APIKeyService interface {
 	// RevealAPIKeySecret returns, once, the sealed secret of a key the
 	// principal just created, if the reveal token's hash matches and it has
 	// not expired; ENOTFOUND otherwise (shown already, expired, another's).
-	RevealAPIKeySecret(ctx context.Context, workspaceID, keyID int64, tokenHash string) (string, error)
+	RevealAPIKeySecret(ctx context.Context, sc Scope, keyID int64, tokenHash string) (string, error)
 	// AuthenticateAPIKey returns the live key of a secret's hash with its
 	// workspace, in one query, and notes its use (at most once per
 	// APIKeyTouchEvery); ErrAPIKeyInvalid for any key that cannot be used.

@@ -92,7 +92,7 @@ type AuditService interface {
 	// costs the same as an unknown one.
 	FindAuditActorByEmail(ctx context.Context, sc Scope, email string) (int64, error)
 	// RecordAuditExport writes the audit.exported entry of an export.
-	RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error
+	RecordAuditExport(ctx context.Context, sc Scope, md map[string]any) error
 }
 
 // AuditPerson is someone who has acted in a workspace, as last recorded.

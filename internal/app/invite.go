@@ -70,11 +70,10 @@ func (i *Invite) State(now time.Time) string {
 
 // NewInvite is an invite to create.
 type NewInvite struct {
-	WorkspaceID int64
-	Email       string
-	Role        Role
-	TokenHash   string
-	ExpiresAt   time.Time
+	Email     string
+	Role      Role
+	TokenHash string
+	ExpiresAt time.Time
 }
 
 // InviteKey names an invite for its invitee: by the token of the emailed
@@ -122,7 +121,7 @@ type InviteService interface {
 	// *InvitePendingError for an address with a pending invite), seats and
 	// the service's InviteMailLimits for the address (a *RetryError). The
 	// email's Link is kept as the invite's ShareLink until it is delivered.
-	CreateInvite(ctx context.Context, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
+	CreateInvite(ctx context.Context, sc Scope, in NewInvite, limits PlanLimits, compose ComposeInvite) (*Invite, error)
 	// FindInvites lists a workspace's pending invites (expired ones too),
 	// newest first, at most limit of them, with the delivery state of their
 	// emails.

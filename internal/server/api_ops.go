@@ -239,7 +239,7 @@ func (s *Server) handleAPIInviteCreate(ctx context.Context, in *apiInviteCreateI
 		return nil, s.apiError(ctx, &app.Error{Code: app.EINVALID, Field: "role", Message: app.ErrorMessage(err)})
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.CreateInvite(ctx, app.NewInvite{WorkspaceID: st.ws.ID, Email: email, Role: role,
+	inv, err := s.Invites.CreateInvite(ctx, st.scope, app.NewInvite{Email: email, Role: role,
 		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeAPIInvite(st, token))
 	if err != nil {
 		return nil, s.apiError(ctx, err)

@@ -285,7 +285,7 @@ func TestAPI_Unauthorized(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(u), app.NewAPIKey{WorkspaceID: f.wsID, Name: "brief",
+			if _, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(u), app.ScopeOf(actingAs(u), f.wsID), app.NewAPIKey{Name: "brief",
 				Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}

@@ -87,7 +87,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	scopes := r.PostForm["scope"]
 	form := page.APIKeyForm{Name: name, Expires: strings.TrimSpace(r.PostFormValue("expires")),
 		Read: slices.Contains(scopes, app.ScopeRead), Write: slices.Contains(scopes, app.ScopeWrite)}
-	in := app.NewAPIKey{WorkspaceID: sc.ws.ID, Name: form.Name, Scopes: scopes}
+	in := app.NewAPIKey{Name: form.Name, Scopes: scopes}
 	if form.Expires != "" {
 		day, err := time.Parse(time.DateOnly, form.Expires)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	in.Prefix, in.TokenHash = prefix, hash
 	token, reveal := app.SealAPIKeySecret(secret)
 	in.Reveal = reveal
-	k, err := s.APIKeys.CreateAPIKey(r.Context(), in)
+	k, err := s.APIKeys.CreateAPIKey(r.Context(), sc.scope(), in)
 	if err != nil {
 		if app.ErrorCode(err) != app.EINVALID {
 			s.Error(w, r, err)
@@ -136,7 +136,7 @@ func (s *Server) handleAPIKeyCreated(w http.ResponseWriter, r *http.Request) {
 	gone := s.revealCookie(sc.ws, id, "", -1)
 	if c, err := r.Cookie(gone.Name); err == nil && app.ValidTokenSyntax(c.Value) {
 		setCookie(w, gone)
-		sealed, err := s.APIKeys.RevealAPIKeySecret(r.Context(), sc.ws.ID, id, app.HashToken(c.Value))
+		sealed, err := s.APIKeys.RevealAPIKeySecret(r.Context(), sc.scope(), id, app.HashToken(c.Value))
 		switch {
 		case err == nil:
 			secret, _ = app.OpenAPIKeySecret(c.Value, sealed)

@@ -118,7 +118,7 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 			md[k] = val
 		}
 	}
-	if err := s.Audit.RecordAuditExport(r.Context(), sc.ws.ID, md); err != nil {
+	if err := s.Audit.RecordAuditExport(r.Context(), sc.scope(), md); err != nil {
 		s.Logger.ErrorContext(r.Context(), "record audit export", "workspace", sc.ws.ID, "error", err)
 	}
 }

@@ -58,7 +58,7 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 	for i := 1; i < members; i++ {
 		email := "member" + itoa(i) + "@example.com"
 		_, hash := app.NewToken()
-		if _, err := invites.CreateInvite(octx, app.NewInvite{WorkspaceID: ws.ID, Email: email, Role: app.RoleMember,
+		if _, err := invites.CreateInvite(octx, app.ScopeOf(octx, ws.ID), app.NewInvite{Email: email, Role: app.RoleMember,
 			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.InviteEmail {
 			return app.InviteEmail{Email: app.Email{To: email, Subject: "x", Text: "x"}}
 		}); err != nil {

@@ -64,7 +64,7 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.CreateInvite(r.Context(), app.NewInvite{WorkspaceID: sc.ws.ID, Email: email, Role: role,
+	inv, err := s.Invites.CreateInvite(r.Context(), sc.scope(), app.NewInvite{Email: email, Role: role,
 		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token, ""))
 	if err != nil {
 		if re := (*app.RetryError)(nil); errors.As(err, &re) {

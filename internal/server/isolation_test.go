@@ -287,7 +287,7 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 		role app.Role
 	}{{f.adminUser, app.RoleAdmin}, {f.memUser, app.RoleMember}} {
 		token, hash := app.NewToken()
-		if _, err := invites.CreateInvite(actingAs(f.ownerUser), app.NewInvite{WorkspaceID: ws.ID, Email: join.u.Email, Role: join.role,
+		if _, err := invites.CreateInvite(actingAs(f.ownerUser), app.ScopeOf(actingAs(f.ownerUser), ws.ID), app.NewInvite{Email: join.u.Email, Role: join.role,
 			TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token)); err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +371,7 @@ func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64, 
 		scopes = []string{app.ScopeRead, app.ScopeWrite}
 	}
 	secret, prefix, hash := app.NewAPIKeySecret()
-	k, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(creator), app.NewAPIKey{WorkspaceID: workspaceID, Name: "tenant key",
+	k, err := store.NewAPIKeyService(f.a.DB).CreateAPIKey(actingAs(creator), app.ScopeOf(actingAs(creator), workspaceID), app.NewAPIKey{Name: "tenant key",
 		Scopes: scopes, Prefix: prefix, TokenHash: hash})
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +384,7 @@ func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64, 
 func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int64, email string, role app.Role) int64 {
 	t.Helper()
 	token, hash := app.NewToken()
-	inv, err := store.NewInviteService(f.a.DB).CreateInvite(actingAs(inviter), app.NewInvite{WorkspaceID: workspaceID, Email: email,
+	inv, err := store.NewInviteService(f.a.DB).CreateInvite(actingAs(inviter), app.ScopeOf(actingAs(inviter), workspaceID), app.NewInvite{Email: email,
 		Role: role, TokenHash: hash, ExpiresAt: f.a.Clock.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 100}, f.compose(token))
 	if err != nil {
 		t.Fatal(err)

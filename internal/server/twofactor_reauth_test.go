@@ -268,8 +268,9 @@ func TestWorkspaceTwoFactor_KeysWithoutTwoFactor(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, prefix, hash := app.NewAPIKeySecret()
-				k, err := keys.CreateAPIKey(app.WithPrincipal(context.Background(), &app.Principal{User: *u}),
-					app.NewAPIKey{WorkspaceID: wsID, Name: name, Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
+				uctx := app.WithPrincipal(context.Background(), &app.Principal{User: *u})
+				k, err := keys.CreateAPIKey(uctx, app.ScopeOf(uctx, wsID),
+					app.NewAPIKey{Name: name, Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -90,18 +90,18 @@ func (db *DB) lockKeyManager(ctx context.Context, tx *gorm.DB, sc app.Scope) (*m
 }
 
 // CreateAPIKey stores a key and audits "api_key.created".
-func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*app.APIKey, error) {
+func (s *APIKeyService) CreateAPIKey(ctx context.Context, sc app.Scope, in app.NewAPIKey) (*app.APIKey, error) {
 	in, err := app.ValidateNewAPIKey(in, s.db.now())
 	if err != nil {
 		return nil, err
 	}
 	var out *app.APIKey
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockKeyManager(ctx, tx, app.ScopeOf(ctx, in.WorkspaceID))
+		m, err := s.db.lockKeyManager(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
-		r := apiKeyRecord{WorkspaceID: in.WorkspaceID, Name: in.Name, Prefix: in.Prefix, TokenHash: in.TokenHash,
+		r := apiKeyRecord{WorkspaceID: sc.WorkspaceID, Name: in.Name, Prefix: in.Prefix, TokenHash: in.TokenHash,
 			Scopes: strings.Join(in.Scopes, " "), CreatedByUserID: &m.UserID, CreatedAt: s.db.now(),
 			ExpiresAt: optionalTime(in.ExpiresAt)}
 		if err := tx.Create(&r).Error; err != nil {
@@ -118,7 +118,7 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, in app.NewAPIKey) (*ap
 			}
 		}
 		out = (&apiKeyRow{apiKeyRecord: r}).toApp()
-		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionAPIKeyCreated,
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: sc.WorkspaceID, Action: app.ActionAPIKeyCreated,
 			TargetType: "api_key", TargetID: fmt.Sprint(r.ID),
 			Metadata: map[string]any{"name": r.Name, "prefix": r.Prefix, "scopes": r.Scopes}})
 	})
@@ -239,14 +239,14 @@ type keySecretData struct {
 // delete is the read, so of two concurrent views only one gets it. A
 // request for another user's, key's or workspace's secret rolls back and
 // leaves it for its creator.
-func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, workspaceID, keyID int64, tokenHash string) (string, error) {
-	uid, err := actor(ctx)
-	if err != nil {
-		return "", err
-	}
+func (s *APIKeyService) RevealAPIKeySecret(ctx context.Context, sc app.Scope, keyID int64, tokenHash string) (string, error) {
+	uid, workspaceID := sc.UserID, sc.WorkspaceID
 	shown := app.Errorf(app.ENOTFOUND, "This key's secret was shown once and cannot be shown again.")
 	var sealed string
-	err = s.db.transact(ctx, func(tx *gorm.DB) error {
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		if _, err := s.db.lockMemberScope(ctx, tx, sc); err != nil {
+			return err
+		}
 		r, err := takeChallenge(tx, tokenHash, app.PurposeAPIKeySecret, s.db.now())
 		if err != nil {
 			return shown

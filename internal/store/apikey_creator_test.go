@@ -134,7 +134,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 			if err := store.NewMemberService(db).ChangeMemberRole(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), u.ID, app.RoleMember); err != nil {
 				t.Fatal(err)
 			}
-			_, err = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.NewInvite{WorkspaceID: ws.ID,
+			_, err = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.ScopeOf(app.WithAPIKey(context.Background(), k), ws.ID), app.NewInvite{
 				Email: "racer@example.com", Role: app.RoleAdmin, TokenHash: app.HashToken("x"), ExpiresAt: c.Now().Add(time.Hour)},
 				app.PlanLimits{}, inviteMail("x"))
 			requireCode(t, "invite by a key whose creator was demoted", err, app.EUNAUTHORIZED)
@@ -154,7 +154,7 @@ func TestAPIKeyService_CreatorLosesAccess(t *testing.T) {
 				wg.Add(2)
 				go func() {
 					defer wg.Done()
-					_, inviteErr = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.NewInvite{WorkspaceID: ws.ID,
+					_, inviteErr = store.NewInviteService(db).CreateInvite(app.WithAPIKey(context.Background(), k), app.ScopeOf(app.WithAPIKey(context.Background(), k), ws.ID), app.NewInvite{
 						Email: "back-" + email, Role: app.RoleAdmin, TokenHash: app.HashToken("race" + email), ExpiresAt: c.Now().Add(time.Hour)},
 						app.PlanLimits{}, inviteMail("x"))
 				}()
@@ -198,7 +198,7 @@ func TestAPIKeyService_RevealAPIKeySecret(t *testing.T) {
 		create := func() (*app.APIKey, string, string) {
 			secret, prefix, hash := app.NewAPIKeySecret()
 			token, reveal := app.SealAPIKeySecret(secret)
-			k, err := keys.CreateAPIKey(ada.ctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "bot", Scopes: []string{app.ScopeRead},
+			k, err := keys.CreateAPIKey(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.NewAPIKey{Name: "bot", Scopes: []string{app.ScopeRead},
 				Prefix: prefix, TokenHash: hash, Reveal: reveal})
 			if err != nil {
 				t.Fatal(err)
@@ -206,7 +206,7 @@ func TestAPIKeyService_RevealAPIKeySecret(t *testing.T) {
 			return k, secret, token
 		}
 		reveal := func(who teamUser, wsID, keyID int64, token string) (string, error) {
-			sealed, err := keys.RevealAPIKeySecret(who.ctx, wsID, keyID, app.HashToken(token))
+			sealed, err := keys.RevealAPIKeySecret(who.ctx, app.ScopeOf(who.ctx, wsID), keyID, app.HashToken(token))
 			if err != nil {
 				return "", err
 			}

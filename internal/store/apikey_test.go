@@ -15,7 +15,7 @@ import (
 func createKey(t *testing.T, keys *store.APIKeyService, who teamUser, workspaceID int64, name string, scopes ...string) (*app.APIKey, string) {
 	t.Helper()
 	secret, prefix, hash := app.NewAPIKeySecret()
-	k, err := keys.CreateAPIKey(who.ctx, app.NewAPIKey{WorkspaceID: workspaceID, Name: name, Scopes: scopes, Prefix: prefix, TokenHash: hash})
+	k, err := keys.CreateAPIKey(who.ctx, app.ScopeOf(who.ctx, workspaceID), app.NewAPIKey{Name: name, Scopes: scopes, Prefix: prefix, TokenHash: hash})
 	if err != nil {
 		t.Fatalf("create key %q: %v", name, err)
 	}
@@ -90,7 +90,7 @@ func TestAPIKeyService(t *testing.T) {
 				t.Fatalf("revoked key: %v, want ErrAPIKeyInvalid", err)
 			}
 			_, eprefix, ehash := app.NewAPIKeySecret()
-			if _, err := keys.CreateAPIKey(ada.ctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "short", Scopes: []string{app.ScopeRead},
+			if _, err := keys.CreateAPIKey(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.NewAPIKey{Name: "short", Scopes: []string{app.ScopeRead},
 				Prefix: eprefix, TokenHash: ehash, ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
@@ -108,11 +108,11 @@ func TestAPIKeyService(t *testing.T) {
 
 		t.Run("WhoMayManage", func(t *testing.T) {
 			_, prefix, hash := app.NewAPIKeySecret()
-			_, err := keys.CreateAPIKey(cy.ctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
+			_, err := keys.CreateAPIKey(cy.ctx, app.ScopeOf(cy.ctx, ws.ID), app.NewAPIKey{Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "member creates key", err, app.EFORBIDDEN)
-			_, err = keys.CreateAPIKey(ada.ctx, app.NewAPIKey{WorkspaceID: other.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
+			_, err = keys.CreateAPIKey(ada.ctx, app.ScopeOf(ada.ctx, other.ID), app.NewAPIKey{Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "non-member creates key", err, app.ENOTFOUND)
-			_, err = keys.CreateAPIKey(ada.ctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{"admin"}, Prefix: prefix, TokenHash: hash})
+			_, err = keys.CreateAPIKey(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.NewAPIKey{Name: "x", Scopes: []string{"admin"}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "unknown scope", err, app.EINVALID)
 			k, _ := createKey(t, keys, ada, ws.ID, "victim", app.ScopeRead)
 			requireCode(t, "other tenant revokes", keys.RevokeAPIKey(cy.ctx, app.ScopeOf(cy.ctx, other.ID), k.ID), app.ENOTFOUND)
@@ -126,7 +126,7 @@ func TestAPIKeyService(t *testing.T) {
 			}
 			kctx := app.WithAPIKey(context.Background(), live)
 			_, prefix, hash := app.NewAPIKeySecret()
-			_, err = keys.CreateAPIKey(kctx, app.NewAPIKey{WorkspaceID: ws.ID, Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
+			_, err = keys.CreateAPIKey(kctx, app.ScopeOf(kctx, ws.ID), app.NewAPIKey{Name: "x", Scopes: []string{app.ScopeRead}, Prefix: prefix, TokenHash: hash})
 			requireCode(t, "key creates key", err, app.EFORBIDDEN)
 			requireCode(t, "key revokes key", keys.RevokeAPIKey(kctx, app.ScopeOf(kctx, ws.ID), k.ID), app.EFORBIDDEN)
 			requireCode(t, "key transfers ownership", store.NewMemberService(db).TransferOwnership(kctx, app.ScopeOf(kctx, ws.ID), cy.ID), app.EUNAUTHORIZED)
@@ -134,13 +134,13 @@ func TestAPIKeyService(t *testing.T) {
 
 			invites := store.NewInviteService(db)
 			tok, ihash := app.NewToken()
-			_, err = invites.CreateInvite(kctx, app.NewInvite{WorkspaceID: ws.ID, Email: "owner@example.com", Role: app.RoleOwner,
+			_, err = invites.CreateInvite(kctx, app.ScopeOf(kctx, ws.ID), app.NewInvite{Email: "owner@example.com", Role: app.RoleOwner,
 				TokenHash: ihash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 			requireCode(t, "key invites an owner", err, app.EFORBIDDEN)
-			_, err = invites.CreateInvite(kctx, app.NewInvite{WorkspaceID: other.ID, Email: "x@example.com", Role: app.RoleMember,
+			_, err = invites.CreateInvite(kctx, app.ScopeOf(kctx, other.ID), app.NewInvite{Email: "x@example.com", Role: app.RoleMember,
 				TokenHash: ihash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 			requireCode(t, "key invites into another workspace", err, app.ENOTFOUND)
-			inv, err := invites.CreateInvite(kctx, app.NewInvite{WorkspaceID: ws.ID, Email: "new@example.com", Role: app.RoleMember,
+			inv, err := invites.CreateInvite(kctx, app.ScopeOf(kctx, ws.ID), app.NewInvite{Email: "new@example.com", Role: app.RoleMember,
 				TokenHash: ihash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 			if err != nil {
 				t.Fatalf("key invites a member: %v", err)

@@ -295,8 +295,14 @@ func (s *AuditService) ExportAuditEntries(ctx context.Context, f app.AuditFilter
 
 // RecordAuditExport writes the audit.exported entry of an export of a
 // workspace's log (md names the format and the filter).
-func (s *AuditService) RecordAuditExport(ctx context.Context, workspaceID int64, md map[string]any) error {
+func (s *AuditService) RecordAuditExport(ctx context.Context, sc app.Scope, md map[string]any) error {
+	workspaceID := sc.WorkspaceID
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		if !s.operator {
+			if _, err := s.db.lockScope(ctx, tx, sc); err != nil {
+				return err
+			}
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionAuditExported,
 			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID), Metadata: md})
 	})

@@ -87,7 +87,7 @@ func TestAuditLog_Chain(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs <- audit.RecordAuditExport(owner.ctx, ws.ID, map[string]any{"format": "csv", "n": i})
+					errs <- audit.RecordAuditExport(owner.ctx, app.ScopeOf(owner.ctx, ws.ID), map[string]any{"format": "csv", "n": i})
 				}()
 			}
 			wg.Wait()

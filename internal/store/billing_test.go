@@ -37,7 +37,7 @@ func newBillingFixture(t *testing.T, db *store.DB) *billingFixture {
 	compose := func(inv *app.Invite) app.InviteEmail {
 		return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: "/invites/" + token, Ref: "invite"}}
 	}
-	if _, err := invites.CreateInvite(f.owner, app.NewInvite{WorkspaceID: ws.ID, Email: "admin@example.com", Role: app.RoleAdmin,
+	if _, err := invites.CreateInvite(f.owner, app.ScopeOf(f.owner, ws.ID), app.NewInvite{Email: "admin@example.com", Role: app.RoleAdmin,
 		TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{FreeSeats: 10}, compose); err != nil {
 		t.Fatalf("CreateInvite: %v", err)
 	}

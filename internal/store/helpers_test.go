@@ -44,7 +44,7 @@ func inviteMail(token string) app.ComposeInvite {
 func sendInvite(t *testing.T, db *store.DB, c *clock, ctx context.Context, workspaceID int64, email string, role app.Role) (*app.Invite, string) {
 	t.Helper()
 	tok, hash := app.NewToken()
-	inv, err := store.NewInviteService(db).CreateInvite(ctx, app.NewInvite{WorkspaceID: workspaceID, Email: email, Role: role,
+	inv, err := store.NewInviteService(db).CreateInvite(ctx, app.ScopeOf(ctx, workspaceID), app.NewInvite{Email: email, Role: role,
 		TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 	if err != nil {
 		t.Fatalf("invite %s as %s: %v", email, role, err)

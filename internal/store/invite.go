@@ -42,24 +42,24 @@ func NewInviteService(db *DB) *InviteService { return &InviteService{db: db} }
 var _ app.InviteService = (*InviteService)(nil)
 
 // CreateInvite stores an invite and queues its email in one transaction.
-func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
+func (s *InviteService) CreateInvite(ctx context.Context, sc app.Scope, in app.NewInvite, limits app.PlanLimits, compose app.ComposeInvite) (*app.Invite, error) {
 	var out *app.Invite
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMembershipOrKey(ctx, tx, in.WorkspaceID)
+		m, err := s.db.lockScope(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
 		if err := app.CanInvite(app.Role(m.Role), in.Role); err != nil {
 			return err
 		}
-		ws, err := s.db.findWorkspace(ctx, tx, in.WorkspaceID)
+		ws, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
 		if err != nil {
 			return err
 		}
-		if err := s.checkInvitable(ctx, tx, in.WorkspaceID, in.Email); err != nil {
+		if err := s.checkInvitable(ctx, tx, sc.WorkspaceID, in.Email); err != nil {
 			return err
 		}
-		used, err := s.db.seatsUsed(ctx, tx, in.WorkspaceID, s.db.now())
+		used, err := s.db.seatsUsed(ctx, tx, sc.WorkspaceID, s.db.now())
 		if err != nil {
 			return err
 		}
@@ -73,14 +73,14 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		// An expired invite for the address is closed so the new one can
 		// stand, and the links of its emails are forgotten.
 		if err := forgetShareLinks(tx, tx.Model(&inviteRecord{}).Select("id").
-			Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending)); err != nil {
+			Where("workspace_id = ? AND email = ? AND status = ?", sc.WorkspaceID, in.Email, app.InvitePending)); err != nil {
 			return err
 		}
-		if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ?", in.WorkspaceID, in.Email, app.InvitePending).
+		if err := tx.Model(&inviteRecord{}).Where("workspace_id = ? AND email = ? AND status = ?", sc.WorkspaceID, in.Email, app.InvitePending).
 			Updates(map[string]any{"status": app.InviteRevoked, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("close expired invite: %w", err)
 		}
-		r := inviteRecord{WorkspaceID: in.WorkspaceID, Email: in.Email, Role: string(in.Role), TokenHash: in.TokenHash,
+		r := inviteRecord{WorkspaceID: sc.WorkspaceID, Email: in.Email, Role: string(in.Role), TokenHash: in.TokenHash,
 			Status: app.InvitePending, InvitedByUserID: optionalID(m.UserID), InvitedByAPIKeyID: actingKeyID(ctx), ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
 			if isUniqueViolation(err) {
@@ -94,7 +94,7 @@ func (s *InviteService) CreateInvite(ctx context.Context, in app.NewInvite, limi
 		if err := s.recordInviteMail(tx, r.ID, r.Email, false); err != nil {
 			return err
 		}
-		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: in.WorkspaceID, Action: app.ActionInviteSent,
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: sc.WorkspaceID, Action: app.ActionInviteSent,
 			TargetType: "invite", TargetID: fmt.Sprint(r.ID), Metadata: map[string]any{"email": in.Email, "role": string(in.Role)}})
 	})
 	if err != nil {

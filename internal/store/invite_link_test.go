@@ -158,7 +158,7 @@ func TestMigrate_MovesInviteShareLinks(t *testing.T) {
 		}
 		send := func(email string) (*app.Invite, string) {
 			tok, hash := app.NewToken()
-			inv, err := invites.CreateInvite(ada.ctx, app.NewInvite{WorkspaceID: ws.ID, Email: email, Role: app.RoleMember,
+			inv, err := invites.CreateInvite(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), app.NewInvite{Email: email, Role: app.RoleMember,
 				TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, compose(tok))
 			if err != nil {
 				t.Fatalf("invite %s: %v", email, err)

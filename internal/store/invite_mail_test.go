@@ -44,7 +44,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 		}
 		create := func(u teamUser, workspaceID int64, email string) error {
 			tok, hash := app.NewToken()
-			_, err := invites.CreateInvite(u.ctx, app.NewInvite{WorkspaceID: workspaceID, Email: email, Role: app.RoleMember,
+			_, err := invites.CreateInvite(u.ctx, app.ScopeOf(u.ctx, workspaceID), app.NewInvite{Email: email, Role: app.RoleMember,
 				TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 			return err
 		}
@@ -160,7 +160,7 @@ func TestInviteService_MailLimits(t *testing.T) {
 					defer wg.Done()
 					<-start
 					tok, hash := app.NewToken()
-					_, errs[i] = limited.CreateInvite(owners[i].ctx, app.NewInvite{WorkspaceID: spaces[i].ID, Email: "raced@example.com",
+					_, errs[i] = limited.CreateInvite(owners[i].ctx, app.ScopeOf(owners[i].ctx, spaces[i].ID), app.NewInvite{Email: "raced@example.com",
 						Role: app.RoleMember, TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, inviteMail(tok))
 				}()
 			}

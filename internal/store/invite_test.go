@@ -51,7 +51,7 @@ func TestInviteService_CreateInvite(t *testing.T) {
 		addMember(t, db, c, ada.ctx, ws.ID, cy, app.RoleMember)
 		create := func(who teamUser, workspaceID int64, email string, role app.Role, limits app.PlanLimits) (*app.Invite, string, error) {
 			tok, hash := app.NewToken()
-			inv, err := invites.CreateInvite(who.ctx, app.NewInvite{WorkspaceID: workspaceID, Email: email, Role: role,
+			inv, err := invites.CreateInvite(who.ctx, app.ScopeOf(who.ctx, workspaceID), app.NewInvite{Email: email, Role: role,
 				TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, limits, inviteMail(tok))
 			return inv, tok, err
 		}

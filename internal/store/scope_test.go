@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"atrium/internal/app"
 	"atrium/internal/store"
@@ -132,6 +133,14 @@ func TestScope_ForeignWorkspace(t *testing.T) {
 			requireCode(t, "ChangeMemberRole in B as A's owner", err, app.ENOTFOUND)
 			err = invites.RevokeInvite(ctx, app.ScopeOf(app.WithAPIKey(ctx, aKey), b.ID), bInvite.ID)
 			requireCode(t, "RevokeInvite in B as A's key", err, app.ENOTFOUND)
+			_, err = invites.CreateInvite(ada.ctx, app.ScopeOf(ada.ctx, b.ID), app.NewInvite{Email: "planted@example.com",
+				Role: app.RoleMember, TokenHash: app.HashToken("planted"), ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, inviteMail("planted"))
+			requireCode(t, "CreateInvite in B as A's owner", err, app.ENOTFOUND)
+			err = store.NewAuditService(db).RecordAuditExport(ada.ctx, app.ScopeOf(ada.ctx, b.ID), map[string]any{"format": "csv"})
+			requireCode(t, "RecordAuditExport of B as A's owner", err, app.ENOTFOUND)
+			if got := rowCount(t, db, "SELECT COUNT(*) FROM invites WHERE workspace_id = ? AND email = ?", b.ID, "planted@example.com"); got != 0 {
+				t.Fatal("an invite was planted in B")
+			}
 			err = store.NewBillingService(db).DemoUpgrade(ada.ctx, app.ScopeOf(ada.ctx, b.ID))
 			requireCode(t, "DemoUpgrade of B as A's owner", err, app.ENOTFOUND)
 			if got := rowCount(t, db, "SELECT COUNT(*) FROM workspaces WHERE id = ? AND plan = ?", b.ID, app.PlanFree); got != 1 {

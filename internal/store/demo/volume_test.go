@@ -240,7 +240,7 @@ func TestDB_SeedVolume(t *testing.T) {
 				t.Fatalf("CreateWorkspace after the volume seed: %v", err)
 			}
 			_, invite := app.NewToken()
-			if _, err := store.NewInviteService(db).CreateInvite(uctx, app.NewInvite{WorkspaceID: ws.ID, Email: "someone@example.com",
+			if _, err := store.NewInviteService(db).CreateInvite(uctx, app.ScopeOf(uctx, ws.ID), app.NewInvite{Email: "someone@example.com",
 				Role: app.RoleMember, TokenHash: invite, ExpiresAt: now.Add(app.InviteTTL)}, app.PlanLimits{},
 				func(inv *app.Invite) app.InviteEmail {
 					return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join " + inv.WorkspaceName, Text: "Join"}}
