@@ -77,11 +77,7 @@ func runAudit(ctx context.Context, args []string, env config.Env, stdout, stderr
 		fmt.Fprintln(stdout, "Export or back up the log first, then run it again with --yes.")
 		return errSilent
 	}
-	cfg, err := loadConfig(env, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	_, db, err := openConfigured(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

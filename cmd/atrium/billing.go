@@ -33,11 +33,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	case action != "sync" && action != "replay":
 		return usagef("billing: unknown action %q (want sync or replay)", action)
 	}
-	cfg, err := loadConfig(env, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	cfg, db, err := openConfigured(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

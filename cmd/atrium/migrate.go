@@ -26,11 +26,7 @@ func runMigrate(ctx context.Context, args []string, env config.Env, stdout, stde
 	default:
 		return usagef("migrate: unknown action %q (want up, down or status)", action)
 	}
-	cfg, err := loadConfig(env, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	cfg, db, err := openConfigured(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

@@ -138,6 +138,22 @@ func runBackground(cfg *config.Config, db *store.DB, worker *mail.Worker, logger
 	}
 }
 
+// openConfigured loads the configuration (printing every problem) and
+// opens its database, for the commands that need both; the caller closes
+// the database.
+func openConfigured(ctx context.Context, env config.Env, stderr io.Writer) (*config.Config, *store.DB, error) {
+	cfg, err := loadConfig(env, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
+}
+
+// openDB opens the configured database with its pool settings.
 func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime,

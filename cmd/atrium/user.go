@@ -40,11 +40,7 @@ func runUser(ctx context.Context, args []string, env config.Env, stdout, stderr 
 	case strings.TrimSpace(*reason) == "":
 		return usagef("user reset-2fa needs --reason TEXT (say why, e.g. the support ticket)")
 	}
-	cfg, err := loadConfig(env, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	cfg, db, err := openConfigured(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

@@ -159,22 +159,33 @@ func (db *DB) targetMembership(ctx context.Context, tx *gorm.DB, workspaceID, us
 	return &t, nil
 }
 
+// lockMemberChange starts a change of another member: it locks the scope
+// (a person's), then reads the target's membership and the workspace's
+// owner count under that lock, the three facts every role rule weighs.
+func (db *DB) lockMemberChange(ctx context.Context, tx *gorm.DB, sc app.Scope, userID int64) (actor *membershipRecord, target *targetMember, owners int, err error) {
+	actor, err = db.lockMemberScope(ctx, tx, sc)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	target, err = db.targetMembership(ctx, tx, sc.WorkspaceID, userID)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	owners, err = db.countOwners(ctx, tx, sc.WorkspaceID)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return actor, target, owners, nil
+}
+
 // ChangeMemberRole sets a member's role under app.CanChangeRole.
 func (s *MemberService) ChangeMemberRole(ctx context.Context, sc app.Scope, userID int64, role app.Role) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMemberScope(ctx, tx, sc)
+		m, t, owners, err := s.db.lockMemberChange(ctx, tx, sc, userID)
 		if err != nil {
 			return err
 		}
 		workspaceID := sc.WorkspaceID
-		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
-		if err != nil {
-			return err
-		}
-		owners, err := s.db.countOwners(ctx, tx, workspaceID)
-		if err != nil {
-			return err
-		}
 		if err := app.CanChangeRole(app.Role(m.Role), app.Role(t.Role), role, m.UserID == t.UserID, owners); err != nil {
 			return err
 		}
@@ -198,19 +209,11 @@ func (s *MemberService) ChangeMemberRole(ctx context.Context, sc app.Scope, user
 // RemoveMember removes another member under app.CanRemoveMember.
 func (s *MemberService) RemoveMember(ctx context.Context, sc app.Scope, userID int64) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		m, err := s.db.lockMemberScope(ctx, tx, sc)
+		m, t, owners, err := s.db.lockMemberChange(ctx, tx, sc, userID)
 		if err != nil {
 			return err
 		}
 		workspaceID := sc.WorkspaceID
-		t, err := s.db.targetMembership(ctx, tx, workspaceID, userID)
-		if err != nil {
-			return err
-		}
-		owners, err := s.db.countOwners(ctx, tx, workspaceID)
-		if err != nil {
-			return err
-		}
 		if err := app.CanRemoveMember(app.Role(m.Role), app.Role(t.Role), m.UserID == t.UserID, owners); err != nil {
 			return err
 		}
