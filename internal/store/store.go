@@ -81,11 +81,11 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 	gdb, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		// No GORM statement cache: reads run through the catalog's prepared
-		// statements (read.go), the one cache; GORM writes, a few per
-		// request, are prepared by the driver as they run (pgx caches them
-		// per connection).
-		NowFunc: func() time.Time { return time.Now().UTC() },
+		// GORM keeps its writes' statements prepared: preparing them again
+		// inside every write transaction lengthens how long SQLite's write
+		// lock is held. Reads use the catalog's statements (read.go).
+		PrepareStmt: true,
+		NowFunc:     func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
