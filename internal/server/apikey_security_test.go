@@ -19,14 +19,7 @@ import (
 // countRows runs a COUNT(*) with one ? placeholder on either database.
 func countRows(t *testing.T, a *testApp, query string, arg any) int {
 	t.Helper()
-	if a.DB.Dialect() == "postgres" {
-		query = strings.Replace(query, "?", "$1", 1)
-	}
-	var n int
-	if err := a.DB.SQL().QueryRow(query, arg).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return storetest.Count(t, a.DB, query, arg)
 }
 
 // TestAPIKey_CreatorLosesAccess is the review's scenario, on both

@@ -88,10 +88,11 @@ func (k *softKey) create(opts *protocol.CredentialCreation) string {
 		k.t.Fatalf("user id: %v", err)
 	}
 	k.handle = handle
-	pub := k.key.PublicKey
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	raw, err := k.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	x, y := raw[1:33], raw[33:65]
 	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		k.t.Fatal(err)

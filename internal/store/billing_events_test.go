@@ -22,7 +22,7 @@ func TestLastStripeEvent(t *testing.T) {
 		for i, id := range []string{"evt_old", "evt_new", "evt_middle"} {
 			at := base.Add([]time.Duration{0, 2 * time.Hour, time.Hour}[i])
 			status := []string{"applied", "unmatched", "ignored"}[i]
-			if err := db.SQL().QueryRowContext(ctx, rebind(db, `INSERT INTO stripe_events
+			if err := db.SQL().QueryRowContext(ctx, db.Rebind(`INSERT INTO stripe_events
 				(id, type, created_at, received_at, status, error, payload) VALUES (?, ?, ?, ?, ?, '', '{}') RETURNING id`),
 				id, "customer.subscription.updated", at, at, status).Scan(new(string)); err != nil {
 				t.Fatal(err)

@@ -85,7 +85,7 @@ func (f *billingFixture) audits(t *testing.T, action string) []*app.AuditEntry {
 func (f *billingFixture) eventRows(t *testing.T, id string) int {
 	t.Helper()
 	var n int
-	if err := f.db.SQL().QueryRowContext(context.Background(), rebind(f.db, "SELECT COUNT(*) FROM stripe_events WHERE id = ?"), id).Scan(&n); err != nil {
+	if err := f.db.SQL().QueryRowContext(context.Background(), f.db.Rebind("SELECT COUNT(*) FROM stripe_events WHERE id = ?"), id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -2,12 +2,11 @@ package store_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
 	"atrium/internal/app"
 	"atrium/internal/store"
+	"atrium/internal/store/storetest"
 )
 
 // teamUser is a signed-up user with a context that acts as them.
@@ -84,24 +83,7 @@ func requireCode(t *testing.T, what string, err error, want string) {
 // from the pool, outside every service.
 func rowCount(t *testing.T, db *store.DB, query string, args ...any) int {
 	t.Helper()
-	if db.Dialect() == store.Postgres {
-		var b strings.Builder
-		n := 0
-		for _, r := range query {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&b, "$%d", n)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		query = b.String()
-	}
-	var count int
-	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&count); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return count
+	return storetest.Count(t, db, query, args...)
 }
 
 // auditOf returns a workspace's audit entries, newest first.
@@ -167,47 +149,6 @@ func roleIn(t *testing.T, db *store.DB, workspaceID, userID int64) app.Role {
 func ownerCount(t *testing.T, db *store.DB, workspaceID int64) int {
 	t.Helper()
 	return rowCount(t, db, "SELECT COUNT(*) FROM memberships WHERE workspace_id = ? AND role = 'owner'", workspaceID)
-}
-
-// rebind turns ? placeholders into $n for Postgres.
-func rebind(db *store.DB, q string) string {
-	if db.Dialect() != store.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + string(rune('0'+n)))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
-	t.Helper()
-	if db.Dialect() == store.Postgres {
-		for i := range args {
-			query = replaceFirst(query, "?", fmt.Sprintf("$%d", i+1))
-		}
-	}
-	var n int
-	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-func replaceFirst(s, old, new string) string {
-	for i := 0; i+len(old) <= len(s); i++ {
-		if s[i:i+len(old)] == old {
-			return s[:i] + new + s[i+len(old):]
-		}
-	}
-	return s
 }
 
 // ownerScope returns the scope of a workspace's first owner, for tests that

@@ -430,16 +430,6 @@ var auditQueries = func() []string {
 	return out
 }()
 
-// sqlOf returns a hot query's SQL, panicking on a name the catalog lacks
-// (a programming error every test run catches).
-func sqlOf(name string) string {
-	q, ok := hotQueries[name]
-	if !ok {
-		panic("store: no hot query " + name)
-	}
-	return q.SQL
-}
-
 // catalogSQL holds the text of every catalogued statement.
 var catalogSQL = func() map[string]bool {
 	set := make(map[string]bool, len(hotQueries)+len(auditQueries))

@@ -163,6 +163,16 @@ func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
 	return stmt, nil
 }
 
+// Rebind returns query, written with ? placeholders, as the database
+// takes it: unchanged on SQLite, with $1, $2, … on PostgreSQL. For SQL
+// outside the catalog: operator tools and tests.
+func (db *DB) Rebind(query string) string {
+	if db.dialect == Postgres {
+		return numberPlaceholders(query)
+	}
+	return query
+}
+
 // numberPlaceholders rewrites "?" placeholders as Postgres's $1, $2, …
 // (catalogued SQL has no "?" inside literals).
 func numberPlaceholders(q string) string {

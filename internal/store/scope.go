@@ -88,15 +88,3 @@ func (db *DB) lockMemberScope(ctx context.Context, tx *gorm.DB, sc app.Scope) (*
 	}
 	return db.lockScope(ctx, tx, sc)
 }
-
-// lockMembership is lockScope for the signed-in user of ctx, for the
-// writes only a person makes.
-func (db *DB) lockMembership(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	return db.lockScope(ctx, tx, app.Scope{WorkspaceID: workspaceID, UserID: app.UserIDFromContext(ctx)})
-}
-
-// lockMembershipOrKey is lockScope for the principal of ctx, a user or a
-// key, for the changes a key may make too (invites).
-func (db *DB) lockMembershipOrKey(ctx context.Context, tx *gorm.DB, workspaceID int64) (*membershipRecord, error) {
-	return db.lockScope(ctx, tx, app.ScopeOf(ctx, workspaceID))
-}

@@ -23,8 +23,8 @@ func TestTwoFactorService_CodeReplay(t *testing.T) {
 		secret, recovery := enrolTOTP(t, tf, c, u)
 		lockState := func() (failures int, locked bool) {
 			t.Helper()
-			failures = countRows(t, db, "SELECT COALESCE(SUM(failures), 0) FROM two_factor_locks WHERE user_id = ?", u.ID)
-			locked = countRows(t, db, "SELECT COUNT(*) FROM two_factor_locks WHERE user_id = ? AND locked_until IS NOT NULL", u.ID) > 0
+			failures = rowCount(t, db, "SELECT COALESCE(SUM(failures), 0) FROM two_factor_locks WHERE user_id = ?", u.ID)
+			locked = rowCount(t, db, "SELECT COUNT(*) FROM two_factor_locks WHERE user_id = ? AND locked_until IS NOT NULL", u.ID) > 0
 			return failures, locked
 		}
 
@@ -66,10 +66,10 @@ func TestTwoFactorService_CodeReplay(t *testing.T) {
 			if failures, locked := lockState(); failures != 0 || locked {
 				t.Fatalf("after the race: %d failures counted, locked=%v; want none", failures, locked)
 			}
-			if m := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE to_addr = ? AND subject = ?", u.Email, "Code entry locked"); m != 0 {
+			if m := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE to_addr = ? AND subject = ?", u.Email, "Code entry locked"); m != 0 {
 				t.Fatalf("%d lock warnings mailed after a race of one right code", m)
 			}
-			if a := countRows(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionCodeEntryLocked, u.ID); a != 0 {
+			if a := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionCodeEntryLocked, u.ID); a != 0 {
 				t.Fatalf("%d lock entries audited", a)
 			}
 		})
@@ -199,7 +199,7 @@ func TestTwoFactorService_RecoveryCodesReveal(t *testing.T) {
 		if err := tf.SaveRecoveryCodesReveal(ctx, u.ID, hash, codes, c.Now().Add(app.RecoveryCodesRevealTTL)); err != nil {
 			t.Fatal(err)
 		}
-		if n := countRows(t, db, "SELECT COUNT(*) FROM auth_challenges WHERE data LIKE ?", "%"+codes[0]+"%"); n != 0 {
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM auth_challenges WHERE data LIKE ?", "%"+codes[0]+"%"); n != 0 {
 			t.Fatal("recovery codes stored in the clear")
 		}
 		if _, err := tf.TakeRecoveryCodesReveal(ctx, other.ID, hash); app.ErrorCode(err) != app.ENOTFOUND {

@@ -21,7 +21,7 @@ func enrol(t *testing.T, db *store.DB, userID int64, totp bool, passkeys, codes,
 	now := time.Now().UTC()
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := db.SQL().ExecContext(context.Background(), rebindAll(db, q), args...); err != nil {
+		if _, err := db.SQL().ExecContext(context.Background(), db.Rebind(q), args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -46,23 +46,6 @@ func enrol(t *testing.T, db *store.DB, userID int64, totp bool, passkeys, codes,
 			fmt.Sprintf("challenge-%d-%s", userID, purpose), purpose, userID, now, now.Add(time.Minute))
 	}
 	setTwoFactor(t, db, userID, totp || passkeys > 0)
-}
-
-// rebindAll turns every ? placeholder into $n for Postgres.
-func rebindAll(db *store.DB, q string) string {
-	if db.Dialect() != store.Postgres {
-		return q
-	}
-	out, n := make([]byte, 0, len(q)+16), 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			out = append(out, fmt.Sprintf("$%d", n)...)
-			continue
-		}
-		out = append(out, q[i])
-	}
-	return string(out)
 }
 
 // factorRows counts a user's rows in each two-factor table.

@@ -58,7 +58,7 @@ func pendingSignIn(t *testing.T, db *store.DB, c *clock, email, next string) str
 	if !errors.Is(err, app.ErrSecondFactorRequired) {
 		t.Fatalf("CompleteLogin with a second factor: err=%v, want ErrSecondFactorRequired", err)
 	}
-	if n := countRows(t, db, "SELECT COUNT(*) FROM sessions WHERE token_hash = ?", sess); n != 0 {
+	if n := rowCount(t, db, "SELECT COUNT(*) FROM sessions WHERE token_hash = ?", sess); n != 0 {
 		t.Fatalf("a session started before the second factor (%d rows)", n)
 	}
 	return pending
@@ -83,7 +83,7 @@ func TestTwoFactorService_TOTP(t *testing.T) {
 			if err != nil || again != first {
 				t.Fatalf("a reload offered a different secret (%v): scanning the first QR code would fail", err)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM user_totp WHERE secret_sealed LIKE ?", "%"+first+"%"); n != 0 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM user_totp WHERE secret_sealed LIKE ?", "%"+first+"%"); n != 0 {
 				t.Fatal("the authenticator secret is stored in the clear")
 			}
 			if _, err := tf.ConfirmTOTP(u.ctx, u.ID, "000000", nil); app.ErrorField(err) != "code" {
@@ -101,10 +101,10 @@ func TestTwoFactorService_TOTP(t *testing.T) {
 			if _, err := tf.TOTPEnrolment(u.ctx, u.ID, app.NewTOTPSecret()); app.ErrorCode(err) != app.ECONFLICT {
 				t.Fatalf("second enrolment: %v, want conflict", err)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionTOTPEnabled, u.ID); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionTOTPEnabled, u.ID); n != 1 {
 				t.Fatalf("%d totp_enabled entries, want 1", n)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM users WHERE id = ? AND two_factor", u.ID); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM users WHERE id = ? AND two_factor", u.ID); n != 1 {
 				t.Fatal("users.two_factor is not set")
 			}
 		})
@@ -161,7 +161,7 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 				t.Fatalf("pending sign-in used twice: %v", err)
 			}
 			var method string
-			if err := db.SQL().QueryRowContext(ctx, rebind(db, "SELECT metadata FROM audit_logs WHERE action = ? AND actor_user_id = ? ORDER BY id DESC LIMIT 1"),
+			if err := db.SQL().QueryRowContext(ctx, db.Rebind("SELECT metadata FROM audit_logs WHERE action = ? AND actor_user_id = ? ORDER BY id DESC LIMIT 1"),
 				app.ActionSignedIn, u.ID).Scan(&method); err != nil || !strings.Contains(method, app.MethodTOTP) {
 				t.Fatalf("sign-in entry metadata %q (%v), want method %s", method, err, app.MethodTOTP)
 			}
@@ -177,7 +177,7 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 			if !errors.Is(err, app.ErrCodeReplayed) {
 				t.Fatalf("replayed code: err=%v, want ErrCodeReplayed", err)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM sessions WHERE token_hash = ?", sess); n != 0 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM sessions WHERE token_hash = ?", sess); n != 0 {
 				t.Fatal("a replayed code started a session")
 			}
 		})
@@ -205,7 +205,7 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 			if st.RecoveryCodesLeft != app.RecoveryCodeCount-1 {
 				t.Fatalf("%d recovery codes left, want %d", st.RecoveryCodesLeft, app.RecoveryCodeCount-1)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionRecoveryCodeUsed, u.ID); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionRecoveryCodeUsed, u.ID); n != 1 {
 				t.Fatalf("%d recovery_code_used entries, want 1", n)
 			}
 		})
@@ -236,10 +236,10 @@ func TestTwoFactorService_SignInWithCode(t *testing.T) {
 			if _, _, _, err := signIn(pending, recovery[5]); !errors.Is(err, app.ErrCodeEntryLocked) {
 				t.Fatalf("recovery code while locked: %v, want ErrCodeEntryLocked", err)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = ? AND to_addr = ?", "two_factor_locked", u.Email); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = ? AND to_addr = ?", "two_factor_locked", u.Email); n != 1 {
 				t.Fatalf("%d lock emails, want 1", n)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionCodeEntryLocked, u.ID); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND actor_user_id = ?", app.ActionCodeEntryLocked, u.ID); n != 1 {
 				t.Fatalf("%d lock entries, want 1", n)
 			}
 			if p, _ := tf.FindPendingSignIn(ctx, pending); p == nil || p.LockedUntil == nil {
@@ -363,10 +363,10 @@ func TestTwoFactorService_Passkeys(t *testing.T) {
 			}
 			// Adding and removing were each told to the account's address, in
 			// their transactions; the refused add to another account was not.
-			if n := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", u.Email); n != 2 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", u.Email); n != 2 {
 				t.Fatalf("%d security notices to %s, want 2 (added, removed)", n, u.Email)
 			}
-			if n := countRows(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", mallory.Email); n != 0 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM mail_outbox WHERE ref = 'security-notice' AND to_addr = ?", mallory.Email); n != 0 {
 				t.Fatalf("%d security notices to mallory, whose add was refused", n)
 			}
 			st, _ := tf.FindTwoFactor(ctx, u.ID)

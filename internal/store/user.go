@@ -170,7 +170,7 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		return err
 	}
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		// Lock the workspaces the user owns, as lockMembership does, so two
+		// Lock the workspaces the user owns, as lockScope does, so two
 		// co-owners deleting their accounts at once cannot both pass the
 		// last-owner check on Postgres (SQLite's IMMEDIATE transactions
 		// already run one at a time).

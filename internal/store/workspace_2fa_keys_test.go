@@ -37,7 +37,7 @@ func TestWorkspaceService_RequireTwoFactorRevokingKeys(t *testing.T) {
 			t.Fatalf("keys without two-factor = %+v, want ben's two", list)
 		}
 		revokedCount := func() int {
-			return countRows(t, db, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL")
+			return rowCount(t, db, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL")
 		}
 
 		for _, bad := range [][]int64{{foreign.ID}, {own.ID}, {bens.ID, foreign.ID}} {

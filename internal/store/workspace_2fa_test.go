@@ -14,7 +14,7 @@ import (
 // factor does.
 func setTwoFactor(t *testing.T, db *store.DB, userID int64, on bool) {
 	t.Helper()
-	if _, err := db.SQL().ExecContext(context.Background(), rebind(db, "UPDATE users SET two_factor = ? WHERE id = ?"), on, userID); err != nil {
+	if _, err := db.SQL().ExecContext(context.Background(), db.Rebind("UPDATE users SET two_factor = ? WHERE id = ?"), on, userID); err != nil {
 		t.Fatalf("set two_factor of user %d: %v", userID, err)
 	}
 }

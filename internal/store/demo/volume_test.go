@@ -97,29 +97,6 @@ func fingerprint(t *testing.T, db *store.DB) map[string]string {
 	return out
 }
 
-func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
-	t.Helper()
-	if db.Dialect() == store.Postgres {
-		for i := range args {
-			query = replaceFirst(query, "?", fmt.Sprintf("$%d", i+1))
-		}
-	}
-	var n int
-	if err := db.SQL().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-func replaceFirst(s, old, new string) string {
-	for i := 0; i+len(old) <= len(s); i++ {
-		if s[i:i+len(old)] == old {
-			return s[:i] + new + s[i+len(old):]
-		}
-	}
-	return s
-}
-
 func TestDB_SeedVolume(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		v := seedSmallVolume(t, db)
@@ -140,7 +117,7 @@ func TestDB_SeedVolume(t *testing.T) {
 			if db.Dialect() == store.SQLite {
 				q = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'invites'"
 			}
-			if got := countRows(t, db, q); got == 0 {
+			if got := storetest.Count(t, db, q); got == 0 {
 				t.Errorf("no planner statistics on invites after SeedVolume (%s)", q)
 			}
 		})
@@ -164,7 +141,7 @@ func TestDB_SeedVolume(t *testing.T) {
 				if c.what == "live sessions" {
 					args = append(args, db.Now())
 				}
-				if got := countRows(t, db, c.query, args...); got != c.want {
+				if got := storetest.Count(t, db, c.query, args...); got != c.want {
 					t.Errorf("%s = %d, want %d", c.what, got, c.want)
 				}
 			}
@@ -203,7 +180,7 @@ func TestDB_SeedVolume(t *testing.T) {
 				}
 				total += r.Checked
 			}
-			if all := int64(countRows(t, db, "SELECT COUNT(*) FROM audit_logs")); total != all {
+			if all := int64(storetest.Count(t, db, "SELECT COUNT(*) FROM audit_logs")); total != all {
 				t.Errorf("verified %d entries, the log holds %d", total, all)
 			}
 		})

@@ -217,7 +217,7 @@ func copyTable(ctx context.Context, src, dst *store.DB, table string, srcRows in
 		return fmt.Errorf("copy %s: the source has %d rows, %d were read and the target would hold %d; nothing of %s was kept",
 			table, srcRows, copied, dstRows, table)
 	}
-	if _, err := tx.ExecContext(ctx, rebind(dst, "INSERT INTO "+copyProgressTable+" (table_name, row_count) VALUES (?, ?)"), table, srcRows); err != nil {
+	if _, err := tx.ExecContext(ctx, dst.Rebind("INSERT INTO "+copyProgressTable+" (table_name, row_count) VALUES (?, ?)"), table, srcRows); err != nil {
 		return fmt.Errorf("record %s as copied: %w", table, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -322,24 +322,6 @@ func insertSQL(db *store.DB, table string, cols []string, rows [][]any) (string,
 		b.WriteString(")")
 	}
 	return b.String(), args
-}
-
-// rebind turns ? placeholders into $n on PostgreSQL.
-func rebind(db *store.DB, q string) string {
-	if db.Dialect() != store.Postgres {
-		return q
-	}
-	n := 0
-	var b strings.Builder
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // resetSequences moves each PostgreSQL id sequence past the copied ids,
