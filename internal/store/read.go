@@ -139,9 +139,12 @@ func (db *DB) text(name string) string {
 }
 
 // prepared returns the pool's prepared statement of a catalog entry,
-// preparing it on first use. The cache is not locked while the statement
-// is prepared (that waits for a connection); of two preparing at once,
-// the first stored wins and the other is closed.
+// preparing it on first use. The cache is locked only to look up and
+// store: preparing waits for a connection, and closing a statement waits
+// for every connection it was prepared on, one of which may be inside a
+// transaction that is itself waiting for this lock (a read) while another
+// transaction waits on the database for it. Of two preparing at once, the
+// first stored wins and the other is closed in the background.
 func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
 	if stmt := db.cached(name); stmt != nil {
 		return stmt, nil
@@ -150,17 +153,26 @@ func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", name, err)
 	}
+	if first := db.store(name, stmt); first != stmt {
+		go func() { _ = stmt.Close() }()
+		return first, nil
+	}
+	return stmt, nil
+}
+
+// store keeps stmt as the pool's statement of a catalog entry unless one
+// is kept already, and returns the one kept.
+func (db *DB) store(name string, stmt *sql.Stmt) *sql.Stmt {
 	db.stmts.mu.Lock()
 	defer db.stmts.mu.Unlock()
 	if first := db.stmts.stmts[name]; first != nil {
-		_ = stmt.Close()
-		return first, nil
+		return first
 	}
 	if db.stmts.stmts == nil {
 		db.stmts.stmts = make(map[string]*sql.Stmt)
 	}
 	db.stmts.stmts[name] = stmt
-	return stmt, nil
+	return stmt
 }
 
 // Rebind returns query, written with ? placeholders, as the database
@@ -198,9 +210,10 @@ type scanner interface{ Scan(dest ...any) error }
 // closeStmts closes the catalog's statements.
 func (db *DB) closeStmts() {
 	db.stmts.mu.Lock()
-	defer db.stmts.mu.Unlock()
-	for _, s := range db.stmts.stmts {
+	stmts := db.stmts.stmts
+	db.stmts.stmts = nil
+	db.stmts.mu.Unlock()
+	for _, s := range stmts {
 		_ = s.Close()
 	}
-	db.stmts.stmts = nil
 }

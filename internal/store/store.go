@@ -81,11 +81,14 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 	gdb, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		// GORM keeps its writes' statements prepared: preparing them again
-		// inside every write transaction lengthens how long SQLite's write
-		// lock is held. Reads use the catalog's statements (read.go).
-		PrepareStmt: true,
-		NowFunc:     func() time.Time { return time.Now().UTC() },
+		// No GORM statement cache: reads run through the catalog's prepared
+		// statements (read.go), the one cache. GORM's would not help the
+		// writes, which run in transactions (database/sql prepares a
+		// cached statement again on a transaction's connection), and it
+		// waits for a statement being prepared on the pool while holding
+		// its lock, which a full pool of transactions can turn into a
+		// deadlock.
+		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
