@@ -98,6 +98,11 @@ type NewSession struct {
 type Principal struct {
 	User    User
 	Session Session
+	// Version is the user's identity version the request read: it moves
+	// with every change to the session, the account, its memberships and
+	// their workspaces, and says which kept copies of those the request
+	// may use (0 for a principal built without reading it).
+	Version int64
 }
 
 // AuthService runs magic-link sign-in and sessions. Every change it makes

@@ -200,6 +200,9 @@ type WorkspaceService interface {
 	FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*Workspace, *Membership, error)
 	// FindWorkspacesByUser lists a user's workspaces with their role.
 	FindWorkspacesByUser(ctx context.Context, userID int64) ([]*UserWorkspace, error)
+	// FindSwitcher lists them for the header's switcher: without member
+	// counts, and cheap on every page of a signed-in request.
+	FindSwitcher(ctx context.Context, userID int64) ([]*UserWorkspace, error)
 	// FindWorkspaceStats counts members and pending invites.
 	FindWorkspaceStats(ctx context.Context, sc Scope) (*WorkspaceStats, error)
 	// UpdateWorkspace renames a workspace or changes its slug.

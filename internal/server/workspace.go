@@ -86,7 +86,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		// The switcher is navigation: without the list it still names the
 		// current workspace, so a failed read does not fail the page.
-		if list, err := s.Workspaces.FindWorkspacesByUser(r.Context(), pr.User.ID); err == nil {
+		if list, err := s.Workspaces.FindSwitcher(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
 				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
 					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})

@@ -176,13 +176,34 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 	if limit <= 0 {
 		limit = 50
 	}
-	out := make([]*app.AuditEntry, 0, min(limit, 500))
-	err := s.db.readAudit(ctx, f, s.operator, min(limit, 500), func(e *app.AuditEntry) error {
+	limit = min(limit, 500)
+	// A first page read before is returned again while the chain's mark
+	// stays: one primary-key read instead of the page's rows.
+	key, first := firstPageKey(f, s.operator, limit)
+	var mark auditMark
+	if first {
+		var err error
+		if mark, err = s.db.auditMarkOf(ctx, f.Scope); err != nil {
+			return nil, err
+		}
+		if e, ok := s.db.pages.get(key); ok && e.mark == mark && mark.head != 0 {
+			return cloneEntries(e.entries), nil
+		}
+	}
+	out := make([]*app.AuditEntry, 0, limit)
+	err := s.db.readAudit(ctx, f, s.operator, limit, func(e *app.AuditEntry) error {
 		out = append(out, e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if first && mark.head != 0 {
+		kept := make([]app.AuditEntry, len(out))
+		for i, e := range out {
+			kept[i] = *e
+		}
+		s.db.pages.put(key, auditPageEntry{mark: mark, entries: kept})
 	}
 	if f.Before.ID == 0 && f.After.ID != 0 {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {

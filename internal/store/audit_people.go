@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -89,21 +90,33 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, sc app.Scope) ([]app
 // auditHeadID returns the id of the newest entry of a workspace's chain
 // (0 before its first, and out of scope).
 func (db *DB) auditHeadID(ctx context.Context, sc app.Scope) (int64, error) {
+	m, err := db.auditMarkOf(ctx, sc)
+	return m.head, err
+}
+
+// auditMark is where a workspace's chain stands: its newest entry and the
+// last entry pruned. Every append moves the head and every prune the
+// other, so while the mark stays, what was read from the chain stays.
+type auditMark struct{ head, pruned int64 }
+
+// auditMarkOf reads a workspace's mark in one primary-key read; the zero
+// mark before its first entry, and out of scope.
+func (db *DB) auditMarkOf(ctx context.Context, sc app.Scope) (auditMark, error) {
 	rows, err := db.query(ctx, nil, qAuditHeadID, withScope(sc, []any{sc.WorkspaceID})...)
 	if err != nil {
-		return 0, fmt.Errorf("read the audit head: %w", err)
+		return auditMark{}, fmt.Errorf("read the audit head: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var head int64
+	var m auditMark
 	if rows.Next() {
-		if err := rows.Scan(&head); err != nil {
-			return 0, fmt.Errorf("read the audit head: %w", err)
+		if err := rows.Scan(&m.head, &m.pruned); err != nil {
+			return auditMark{}, fmt.Errorf("read the audit head: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read the audit head: %w", err)
+		return auditMark{}, fmt.Errorf("read the audit head: %w", err)
 	}
-	return head, nil
+	return m, nil
 }
 
 // FindAuditActorByEmail returns the id of the user with email among those
@@ -128,4 +141,76 @@ func (s *AuditService) FindAuditActorByEmail(ctx context.Context, sc app.Scope, 
 		return 0, app.Errorf(app.ENOTFOUND, "Nobody with that email has acted in this workspace.")
 	}
 	return id, nil
+}
+
+// auditPagesCacheSize bounds the first pages of entries kept in memory
+// (a page of 50 entries is about 25 kB).
+const auditPagesCacheSize = 256
+
+// auditPageKey is a workspace's filter for the first page of entries.
+type auditPageKey struct {
+	workspaceID      int64
+	actorID          int64
+	action, family   string
+	fromUnix, toUnix int64
+	limit            int
+}
+
+// auditPageEntry is a first page and the mark it was read at.
+type auditPageEntry struct {
+	mark    auditMark
+	entries []app.AuditEntry
+}
+
+// auditPagesCache keeps the first page of entries of recently read
+// filters (the audit page, the dashboard's recent activity) with the mark
+// of the chain they were read at. The mark is read on every view, so an
+// append or prune by any process is seen by the next view.
+type auditPagesCache struct {
+	mu    sync.Mutex
+	pages map[auditPageKey]auditPageEntry
+}
+
+func (c *auditPagesCache) get(k auditPageKey) (auditPageEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.pages[k]
+	return e, ok
+}
+
+func (c *auditPagesCache) put(k auditPageKey, e auditPageEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pages == nil || len(c.pages) >= auditPagesCacheSize {
+		c.pages = make(map[auditPageKey]auditPageEntry, auditPagesCacheSize)
+	}
+	c.pages[k] = e
+}
+
+// firstPageKey returns the key of f when it asks for a workspace's first
+// page as a member (or key) sees it.
+func firstPageKey(f app.AuditFilter, operator bool, limit int) (auditPageKey, bool) {
+	if operator || f.Scope.WorkspaceID == 0 || f.Before.ID != 0 || f.After.ID != 0 {
+		return auditPageKey{}, false
+	}
+	k := auditPageKey{workspaceID: f.Scope.WorkspaceID, actorID: f.ActorID, action: f.Action,
+		family: string(f.Family), limit: limit}
+	if !f.From.IsZero() {
+		k.fromUnix = f.From.UnixNano()
+	}
+	if !f.To.IsZero() {
+		k.toUnix = f.To.UnixNano()
+	}
+	return k, true
+}
+
+// clone returns copies of entries, so callers never share what is kept.
+func cloneEntries(entries []app.AuditEntry) []*app.AuditEntry {
+	out := make([]*app.AuditEntry, len(entries))
+	for i := range entries {
+		e := entries[i]
+		e.Metadata = maps.Clone(e.Metadata)
+		out[i] = &e
+	}
+	return out
 }

@@ -273,6 +273,19 @@ func (s *AuthService) findOrCreateUser(ctx context.Context, tx *gorm.DB, email, 
 // principal, without GORM's reflection.
 func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.Principal, error) {
 	now := s.db.now()
+	if p, ok := s.db.identities.byToken(tokenHash); ok && now.Before(p.Session.ExpiresAt) &&
+		now.Sub(p.Session.LastSeenAt) < app.SessionRenewAfter {
+		// Kept from an earlier request: valid while the user's identity
+		// version has not moved (identity.go).
+		v, err := s.db.authVersion(ctx, p.User.ID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if err == nil && v == p.Version {
+			return &p, nil
+		}
+		s.db.identities.drop(tokenHash)
+	}
 	rows, err := s.db.query(ctx, nil, qAuthenticate, tokenHash, now)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
@@ -288,7 +301,8 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 	u, ss := &p.User, &p.Session
 	var verified *time.Time
 	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
-		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt,
+		&p.Version); err != nil {
 		return nil, fmt.Errorf("authenticate: read session: %w", err)
 	}
 	_ = rows.Close()
@@ -307,6 +321,7 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 		}
 		p.Session.LastSeenAt, p.Session.ExpiresAt = now, expires
 	}
+	s.db.identities.put(tokenHash, *p)
 	return p, nil
 }
 

@@ -30,6 +30,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 	}
 	return map[string][]any{
 		"authenticate":                {s.SessionHash, now},
+		"auth_version":                {s.UserID},
 		"workspace_for_member":        {s.UserID, s.Slug},
 		"workspaces_of_user":          {s.UserID},
 		"workspace_stats":             {ws, ws, now},

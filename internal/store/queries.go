@@ -157,9 +157,11 @@ var hotQueries = buildHotQueries()
 func buildHotQueries() map[string]hotQuery {
 	q := map[string]hotQuery{
 		qAuthenticate: {SQL: `SELECT s.id, s.user_id, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at,
-			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at
+			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at,
+			u.auth_version
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ?`},
+		qAuthVersion: {SQL: `SELECT auth_version FROM users WHERE id = ?`},
 		qWorkspaceFor: {SQL: `SELECT ` + workspaceColumns + `, m.role, m.created_at
 			FROM workspaces w JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ?
 			WHERE w.slug = ?`},
@@ -319,8 +321,10 @@ func buildHotQueries() map[string]hotQuery {
 	// elsewhere cannot be timed.
 	q[qAuditActor] = hotQuery{SQL: `SELECT user_id FROM audit_actors WHERE workspace_id = ? AND ` + scopeClause + ` AND email = ?
 		ORDER BY user_id LIMIT 1`}
-	q[qAuditHeadID] = hotQuery{SQL: `SELECT COALESCE((SELECT head_id FROM audit_chains WHERE workspace_id = ?), 0)
-		WHERE ` + scopeClause}
+	// The newest entry of a workspace's chain and the last one pruned:
+	// while both stay, every page of entries read stays the same.
+	q[qAuditHeadID] = hotQuery{SQL: `SELECT c.head_id, c.pruned_id FROM audit_chains c
+		WHERE c.workspace_id = ? AND ` + scopeClause}
 	// The statements each noun's file catalogues next to its record type
 	// and scan function.
 	for _, more := range []map[string]hotQuery{

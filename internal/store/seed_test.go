@@ -39,6 +39,11 @@ func dumpTables(t *testing.T, db *store.DB) map[string][]string {
 			}
 			var b strings.Builder
 			for i, v := range vals {
+				if cols[i] == "auth_version" {
+					// A counter the triggers move when the seed adds the
+					// person to its workspace, not the person's data.
+					continue
+				}
 				if bs, ok := v.([]byte); ok {
 					v = string(bs)
 				}

@@ -48,6 +48,9 @@ type DB struct {
 	catalog catalogLog
 	stmts   stmtCache
 	people  auditPeopleCache
+	pages   auditPagesCache
+	// identities keeps who is asking between requests (identity.go).
+	identities identityCache
 
 	versionsOnce sync.Once
 	versions     []int64

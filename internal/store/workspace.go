@@ -240,6 +240,9 @@ func (db *DB) findWorkspace(ctx context.Context, tx *gorm.DB, workspaceID int64)
 // FindWorkspaceForMember resolves slug and the user's membership with one
 // indexed join. It runs on every workspace page.
 func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug string, userID int64) (*app.Workspace, *app.Membership, error) {
+	if ws, m, ok := s.db.identities.workspace(ctx, userID, slug); ok {
+		return ws, m, nil
+	}
 	var (
 		role string
 		m    time.Time
@@ -251,7 +254,27 @@ func (s *WorkspaceService) FindWorkspaceForMember(ctx context.Context, slug stri
 	if err != nil {
 		return nil, nil, fmt.Errorf("find workspace %q: %w", slug, err)
 	}
-	return ws, &app.Membership{WorkspaceID: ws.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}, nil
+	mb := &app.Membership{WorkspaceID: ws.ID, UserID: userID, Role: app.Role(role), CreatedAt: m.UTC()}
+	s.db.identities.putWorkspace(ctx, userID, slug, ws, mb)
+	return ws, mb, nil
+}
+
+// FindSwitcher lists the user's workspaces for the header's switcher: as
+// FindWorkspacesByUser, without the member counts, and kept for the
+// request's session while its identity version stays (identity.go).
+func (s *WorkspaceService) FindSwitcher(ctx context.Context, userID int64) ([]*app.UserWorkspace, error) {
+	if list, ok := s.db.identities.switcher(ctx, userID); ok {
+		return list, nil
+	}
+	list, err := s.FindWorkspacesByUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, uw := range list {
+		uw.Members = 0
+	}
+	s.db.identities.putSwitcher(ctx, userID, list)
+	return list, nil
 }
 
 // FindWorkspacesByUser lists the user's workspaces, by name.

@@ -219,7 +219,13 @@ func (s *server) cpuTime() (time.Duration, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	fields := strings.Fields(string(b[i+1:]))
+	return statCPU(b[i+1:])
+}
+
+// statCPU reads utime + stime from the fields of /proc/PID/stat after the
+// command name.
+func statCPU(rest []byte) (time.Duration, bool) {
+	fields := strings.Fields(string(rest))
 	if len(fields) < 13 {
 		return 0, false
 	}
@@ -229,4 +235,35 @@ func (s *server) cpuTime() (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks, true
+}
+
+// postgresCPU returns the CPU time every process named "postgres" on this
+// machine has spent so far (the server the bench's database lives on,
+// when it runs here); false where there is no /proc or no such process.
+func postgresCPU() (time.Duration, bool) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	var total time.Duration
+	found := false
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		lp, rp := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+		if lp < 0 || rp < lp || string(b[lp+1:rp]) != "postgres" {
+			continue
+		}
+		if t, ok := statCPU(b[rp+1:]); ok {
+			total += t
+			found = true
+		}
+	}
+	return total, found
 }

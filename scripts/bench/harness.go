@@ -281,11 +281,21 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 	var discard sample
 	h.drive(ctx, h.bare, sc, warm, &discard, nil)
 	h.drive(ctx, h.atrium, sc, warm, &discard, count)
-	var base, app sample
+	var (
+		base, app     sample
+		cpu, dbCPU    time.Duration
+		cpuOK, dbCPUo = true, h.o.db == store.Postgres
+	)
 	half := h.o.seconds / 2
 	for range 2 {
 		h.drive(ctx, h.bare, sc, half, &base, nil)
+		c0, ok0 := h.srv.cpuTime()
+		d0, dok0 := postgresCPU()
 		h.drive(ctx, h.atrium, sc, half, &app, count)
+		c1, ok1 := h.srv.cpuTime()
+		d1, dok1 := postgresCPU()
+		cpu, cpuOK = cpu+c1-c0, cpuOK && ok0 && ok1
+		dbCPU, dbCPUo = dbCPU+d1-d0, dbCPUo && dok0 && dok1
 	}
 	if err := ctx.Err(); err != nil {
 		return scenarioResult{}, err
@@ -294,6 +304,12 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 		return scenarioResult{}, fmt.Errorf("the baseline failed %d requests: %v", base.errors, base.firstErr)
 	}
 	r := newScenarioResult(sc, &app, &base)
+	if cpuOK && app.ok > 0 {
+		r.CPUUSPerReq = round2(float64(cpu.Microseconds()) / float64(app.ok))
+	}
+	if dbCPUo && app.ok > 0 {
+		r.DBCPUUSPerReq = round2(float64(dbCPU.Microseconds()) / float64(app.ok))
+	}
 	if discard.errors > 0 {
 		r.Errors += discard.errors
 		r.FirstError = cmpErr(app.firstErr, discard.firstErr)

@@ -46,6 +46,12 @@ type scenarioResult struct {
 	Accepted      *int64           `json:"accepted,omitempty"`
 	Stored        map[string]int64 `json:"stored,omitempty"`
 	ExactlyOnce   *bool            `json:"exactly_once,omitempty"`
+	// CPUUSPerReq is the server's CPU time (user + system, from
+	// /proc/PID/stat) per request while it was driven; DBCPUUSPerReq is
+	// PostgreSQL's processes' (0 on SQLite, which runs inside the server).
+	// Steadier than req/s on a shared machine.
+	CPUUSPerReq   float64 `json:"cpu_us_per_request"`
+	DBCPUUSPerReq float64 `json:"db_cpu_us_per_request,omitempty"`
 	// PeakRSSAfterMB is the server's VmHWM once the scenario ended: the
 	// scenario that raises it most is the one to look at.
 	PeakRSSAfterMB float64 `json:"peak_rss_after_mb"`
@@ -95,8 +101,8 @@ func writeJSON(path string, v any) error {
 func (res *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nAtrium on %s, %s data set, %d cores, %d connections, %gs per scenario\n\n",
 		res.DB, res.Volume, res.Cores, res.Connections, res.Seconds)
-	fmt.Fprintf(w, "%-15s %9s %9s %6s %7s %8s %8s %8s %6s %7s %6s %s\n", "scenario", "req/s", "baseline", "ratio",
-		"target", "p50 ms", "p99 ms", "base p99", "p99 x", "target", "errors", "")
+	fmt.Fprintf(w, "%-15s %9s %9s %6s %7s %8s %8s %8s %6s %7s %8s %8s %6s %s\n", "scenario", "req/s", "baseline", "ratio",
+		"target", "p50 ms", "p99 ms", "base p99", "p99 x", "target", "µs CPU", "µs DB", "errors", "")
 	for _, r := range res.Scenarios {
 		p99Target := "-"
 		if r.TargetP99X > 0 {
@@ -113,8 +119,9 @@ func (res *results) print(w io.Writer) {
 			}
 			note += fmt.Sprintf(", %d accepted, %s", *r.Accepted, once)
 		}
-		fmt.Fprintf(w, "%-15s %9.0f %9.0f %6.2f %7s %8.2f %8.2f %8.2f %6.2f %7s %6d %s\n", r.Name, r.RPS, r.BaselineRPS,
-			r.Ratio, fmt.Sprintf("≥%.2f", r.TargetRatio), r.P50MS, r.P99MS, r.BaselineP99MS, r.P99X, p99Target, r.Errors, note)
+		fmt.Fprintf(w, "%-15s %9.0f %9.0f %6.2f %7s %8.2f %8.2f %8.2f %6.2f %7s %8.0f %8.0f %6d %s\n", r.Name, r.RPS, r.BaselineRPS,
+			r.Ratio, fmt.Sprintf("≥%.2f", r.TargetRatio), r.P50MS, r.P99MS, r.BaselineP99MS, r.P99X, p99Target,
+			r.CPUUSPerReq, r.DBCPUUSPerReq, r.Errors, note)
 	}
 	rss, ready := "ok", "ok"
 	if res.PeakRSSMB >= targetPeakRSSMB {
