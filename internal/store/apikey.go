@@ -183,7 +183,7 @@ func (db *DB) findAPIKeys(ctx context.Context, tx *gorm.DB, name string, args ..
 // scanAPIKey reads the columns of qAPIKeysOf and qAPIKeyOf.
 func scanAPIKey(sc rowScanner) (*app.APIKey, error) {
 	var r apiKeyRow
-	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt,
+	if err := scanRow(sc, &r.ID, &r.WorkspaceID, &r.Name, &r.Prefix, &r.Scopes, &r.CreatedByUserID, &r.CreatedAt,
 		&r.LastUsedAt, &r.ExpiresAt, &r.RevokedAt, &r.CreatorName, &r.CreatorEmail); err != nil {
 		return nil, err
 	}

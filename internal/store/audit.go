@@ -52,8 +52,8 @@ func (r *auditRecord) toApp() *app.AuditEntry {
 }
 
 // scanAudit reads one row of auditColumns.
-func scanAudit(rows interface{ Scan(...any) error }, r *auditRecord) error {
-	return rows.Scan(&r.ID, &r.WorkspaceID, &r.ActorUserID, &r.ActorEmail, &r.ActorName, &r.Action, &r.TargetType,
+func scanAudit(rows scanner, r *auditRecord) error {
+	return scanRow(rows, &r.ID, &r.WorkspaceID, &r.ActorUserID, &r.ActorEmail, &r.ActorName, &r.Action, &r.TargetType,
 		&r.TargetID, &r.Metadata, &r.IP, &r.UserAgent, &r.RequestID, &r.CreatedAt, &r.PrevHash, &r.Hash)
 }
 

@@ -33,7 +33,7 @@ const loginTokenColumns = `id, token_hash, email, next, created_at, expires_at, 
 // scanLoginToken reads a row of loginTokenColumns.
 func scanLoginToken(sc scanner) (*loginTokenRecord, error) {
 	var r loginTokenRecord
-	if err := sc.Scan(&r.ID, &r.TokenHash, &r.Email, &r.Next, &r.CreatedAt, &r.ExpiresAt, &r.UsedAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.TokenHash, &r.Email, &r.Next, &r.CreatedAt, &r.ExpiresAt, &r.UsedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -61,7 +61,7 @@ const sessionColumns = `id, token_hash, user_id, ip, user_agent, created_at, las
 // scanSession reads a row of sessionColumns.
 func scanSession(sc scanner) (*sessionRecord, error) {
 	var r sessionRecord
-	if err := sc.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.IP, &r.UserAgent, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt,
+	if err := scanRow(sc, &r.ID, &r.TokenHash, &r.UserID, &r.IP, &r.UserAgent, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt,
 		&r.SecondFactor, &r.VerifiedAt); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ const stripeEventColumns = `id, type, api_version, created_at, received_at, proc
 // scanStripeEvent reads a row of stripeEventColumns.
 func scanStripeEvent(sc scanner) (*stripeEventRecord, error) {
 	var r stripeEventRecord
-	if err := sc.Scan(&r.ID, &r.Type, &r.APIVersion, &r.CreatedAt, &r.ReceivedAt, &r.ProcessedAt, &r.Status,
+	if err := scanRow(sc, &r.ID, &r.Type, &r.APIVersion, &r.CreatedAt, &r.ReceivedAt, &r.ProcessedAt, &r.Status,
 		&r.WorkspaceID, &r.Error, &r.Payload); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ const billingStateColumns = `id, subscription_status, stripe_subscription_id, bi
 // scanBillingState reads a row of billingStateColumns.
 func scanBillingState(sc scanner) (*billingStateRecord, error) {
 	var r billingStateRecord
-	if err := sc.Scan(&r.ID, &r.SubscriptionStatus, &r.StripeSubscriptionID, &r.BillingEventAt, &r.BillingEventRank,
+	if err := scanRow(sc, &r.ID, &r.SubscriptionStatus, &r.StripeSubscriptionID, &r.BillingEventAt, &r.BillingEventRank,
 		&r.BillingEventID); err != nil {
 		return nil, err
 	}

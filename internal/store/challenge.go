@@ -34,7 +34,7 @@ const challengeColumns = `id, token_hash, purpose, user_id, data, created_at, ex
 // scanChallenge reads a row of challengeColumns.
 func scanChallenge(sc scanner) (*challengeRecord, error) {
 	var r challengeRecord
-	if err := sc.Scan(&r.ID, &r.TokenHash, &r.Purpose, &r.UserID, &r.Data, &r.CreatedAt, &r.ExpiresAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.TokenHash, &r.Purpose, &r.UserID, &r.Data, &r.CreatedAt, &r.ExpiresAt); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -173,3 +173,6 @@ func (db *DB) ReadInsideTransaction(ctx context.Context, hash string) (inside, a
 
 // MemberRank is the members page's SQL order of the roles.
 func MemberRank() string { return memberRank }
+
+// IdentityCacheSize is the default bound of the identity cache.
+const IdentityCacheSize = identityCacheSize

@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"atrium/internal/app"
@@ -263,4 +266,38 @@ func TestIdentityCache_Bounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIdentityCache_HundredThousandSessions signs in 100,000 sessions,
+// each once, at the default bound: the cache holds no more than its bound
+// and the heap does not grow with the sessions seen.
+func TestIdentityCache_HundredThousandSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the 100,000-session run")
+	}
+	db := storetest.Open(t, store.SQLite)
+	s := storetest.Bulk(t, db, storetest.Volume{Users: 100_000})
+	prefix := strings.TrimSuffix(s.SessionHash, "0")
+	auth := store.NewAuthService(db)
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	for i := range 100_000 {
+		if i == 10_000 {
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+		}
+		if _, err := auth.Authenticate(ctx, prefix+strconv.Itoa(i)); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n, bound := db.IdentitiesKept(), store.IdentityCacheSize; n != bound {
+		t.Errorf("%d sessions kept after 100,000 sign-ins, want the bound %d", n, bound)
+	}
+	// From the 10,000th session on the cache is full: 90,000 more must
+	// not grow the heap by more than noise.
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 8<<20 {
+		t.Errorf("the heap grew by %d MB over 90,000 more sessions", grew>>20)
+	}
 }

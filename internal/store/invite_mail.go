@@ -39,7 +39,7 @@ var inviteMailQueries = map[string]hotQuery{
 // scanInviteSend reads a row of qInviteSends.
 func scanInviteSend(sc scanner) (*inviteSendRecord, error) {
 	var r inviteSendRecord
-	if err := sc.Scan(&r.ID, &r.InviteID, &r.AddrHash, &r.Resend, &r.CreatedAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.InviteID, &r.AddrHash, &r.Resend, &r.CreatedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -101,7 +101,7 @@ var inviteQueries = map[string]hotQuery{
 // scanInviteRecord reads a row of inviteRecordColumns.
 func scanInviteRecord(sc scanner) (*inviteRecord, error) {
 	var r inviteRecord
-	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.TokenHash, &r.Status, &r.InvitedByUserID,
+	if err := scanRow(sc, &r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.TokenHash, &r.Status, &r.InvitedByUserID,
 		&r.InvitedByAPIKeyID, &r.ExpiresAt, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func scanInviteRecord(sc scanner) (*inviteRecord, error) {
 // scanInvite reads a row of inviteSelect.
 func scanInvite(sc scanner) (*app.Invite, error) {
 	var r inviteRow
-	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
+	if err := scanRow(sc, &r.ID, &r.WorkspaceID, &r.Email, &r.Role, &r.Status, &r.InvitedByUserID, &r.ExpiresAt,
 		&r.CreatedAt, &r.WorkspaceName, &r.WorkspaceSlug, &r.InviterEmail, &r.InviterName, &r.MailStatus,
 		&r.MailError, &r.ShareLink, &r.InviterKeyName, &r.InviterKeyPrefix); err != nil {
 		return nil, err

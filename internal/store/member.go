@@ -75,9 +75,12 @@ func (s *MemberService) FindMembers(ctx context.Context, sc app.Scope) ([]*app.M
 // scanMember reads a member's columns (user id, role, joined, email, name,
 // two-factor), then rest.
 func scanMember(sc rowScanner, m *app.Member, rest ...any) error {
-	var role string
-	dest := append([]any{&m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor}, rest...)
-	if err := sc.Scan(dest...); err != nil {
+	var (
+		role string
+		buf  [10]any
+	)
+	dest := append(append(buf[:0], &m.UserID, &role, &m.CreatedAt, &m.Email, &m.Name, &m.TwoFactor), rest...)
+	if err := scanRow(sc, dest...); err != nil {
 		return fmt.Errorf("read member: %w", err)
 	}
 	m.Role, m.CreatedAt = app.Role(role), m.CreatedAt.UTC()

@@ -41,7 +41,7 @@ const outboxColumns = `id, to_addr, subject, text_body, html_body, ref, status, 
 // scanOutbox reads a row of outboxColumns.
 func scanOutbox(sc scanner) (*outboxRecord, error) {
 	var r outboxRecord
-	if err := sc.Scan(&r.ID, &r.ToAddr, &r.Subject, &r.TextBody, &r.HTMLBody, &r.Ref, &r.Status, &r.Attempts,
+	if err := scanRow(sc, &r.ID, &r.ToAddr, &r.Subject, &r.TextBody, &r.HTMLBody, &r.Ref, &r.Status, &r.Attempts,
 		&r.NextAttemptAt, &r.LastError, &r.CreatedAt, &r.SentAt, &r.TokenExpiresAt); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ const passkeyColumns = `id, user_id, name, credential_id, data, created_at, last
 // scanPasskey reads a row of passkeyColumns.
 func scanPasskey(sc scanner) (*passkeyRecord, error) {
 	var r passkeyRecord
-	if err := sc.Scan(&r.ID, &r.UserID, &r.Name, &r.CredentialID, &r.Data, &r.CreatedAt, &r.LastUsedAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.UserID, &r.Name, &r.CredentialID, &r.Data, &r.CreatedAt, &r.LastUsedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -204,6 +204,20 @@ func numberPlaceholders(q string) string {
 	}
 }
 
+// scanRow scans the current row of sc, a *rows or a *row, into dest.
+// Calling their Scan through the concrete type keeps dest off the heap:
+// a scan function that builds its destinations in a local array then
+// costs no allocation per row (through the interface it costs two).
+func scanRow(sc scanner, dest ...any) error {
+	switch s := sc.(type) {
+	case *rows:
+		return s.Scan(dest...)
+	case *row:
+		return s.Scan(dest...)
+	}
+	return fmt.Errorf("store: cannot scan a %T", sc)
+}
+
 // scanner is a row to scan: a *row, or the current row of *rows.
 type scanner interface{ Scan(dest ...any) error }
 

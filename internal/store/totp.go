@@ -31,7 +31,7 @@ const totpColumns = `user_id, secret_sealed, confirmed_at, last_step, created_at
 // scanTOTP reads a row of totpColumns.
 func scanTOTP(sc scanner) (*totpRecord, error) {
 	var r totpRecord
-	if err := sc.Scan(&r.UserID, &r.SecretSealed, &r.ConfirmedAt, &r.LastStep, &r.CreatedAt); err != nil {
+	if err := scanRow(sc, &r.UserID, &r.SecretSealed, &r.ConfirmedAt, &r.LastStep, &r.CreatedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil

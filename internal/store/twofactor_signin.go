@@ -29,7 +29,7 @@ const codeLockColumns = `user_id, failures, window_start, locked_until`
 // scanCodeLock reads a row of codeLockColumns.
 func scanCodeLock(sc scanner) (*codeLockRecord, error) {
 	var r codeLockRecord
-	if err := sc.Scan(&r.UserID, &r.Failures, &r.WindowStart, &r.LockedUntil); err != nil {
+	if err := scanRow(sc, &r.UserID, &r.Failures, &r.WindowStart, &r.LockedUntil); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -29,7 +29,7 @@ const userColumns = `id, email, name, time_zone, two_factor, created_at, updated
 // scanUser reads a row of userColumns.
 func scanUser(sc scanner) (*userRecord, error) {
 	var r userRecord
-	if err := sc.Scan(&r.ID, &r.Email, &r.Name, &r.TimeZone, &r.TwoFactor, &r.CreatedAt, &r.UpdatedAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.Email, &r.Name, &r.TimeZone, &r.TwoFactor, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -214,11 +214,14 @@ type rowScanner interface{ Scan(dest ...any) error }
 // scanWorkspace reads workspaceColumns, the start of every row that carries
 // a workspace, and then the row's other columns into rest.
 func scanWorkspace(sc rowScanner, rest ...any) (*app.Workspace, error) {
-	var r workspaceRecord
-	dest := append([]any{&r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
+	var (
+		r   workspaceRecord
+		buf [16]any
+	)
+	dest := append(append(buf[:0], &r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
 		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.RequireTwoFactor, &r.CreatedAt,
-		&r.UpdatedAt}, rest...)
-	if err := sc.Scan(dest...); err != nil {
+		&r.UpdatedAt), rest...)
+	if err := scanRow(sc, dest...); err != nil {
 		return nil, err
 	}
 	return r.toApp(), nil

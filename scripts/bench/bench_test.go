@@ -121,6 +121,9 @@ func checkResults(t *testing.T, path, dialect, output string) {
 			t.Errorf("%s: rps=%v baseline_rps=%v errors=%d p99_ms=%v target_ratio=%v; want rps > 0, no errors, target %v",
 				sc.name, r.RPS, r.BaselineRPS, r.Errors, r.P99MS, r.TargetRatio, sc.minRatio)
 		}
+		if runtime.GOOS == "linux" && r.CPUUSPerReq <= 0 {
+			t.Errorf("%s: cpu_us_per_request=%v, want the server's CPU time per request", sc.name, r.CPUUSPerReq)
+		}
 		if sc.stored == nil {
 			continue
 		}

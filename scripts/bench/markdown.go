@@ -28,11 +28,11 @@ func printMarkdown(files []string, w io.Writer) error {
 	}
 	fmt.Fprint(w, "| scenario | target |")
 	for _, r := range all {
-		fmt.Fprintf(w, " %s req/s | baseline | ratio | p99 ms (× baseline) |", r.DB)
+		fmt.Fprintf(w, " %s req/s | baseline | ratio | p99 ms (× baseline) | µs CPU/req |", r.DB)
 	}
 	fmt.Fprint(w, "\n|---|---|")
 	for range all {
-		fmt.Fprint(w, "--:|--:|--:|--:|")
+		fmt.Fprint(w, "--:|--:|--:|--:|--:|")
 	}
 	fmt.Fprintln(w)
 	for i, sc := range all[0].Scenarios {
@@ -43,11 +43,15 @@ func printMarkdown(files []string, w io.Writer) error {
 		fmt.Fprintf(w, "| `%s` | %s |", sc.Name, target)
 		for _, r := range all {
 			if i >= len(r.Scenarios) || r.Scenarios[i].Name != sc.Name {
-				fmt.Fprint(w, " | | | |")
+				fmt.Fprint(w, " | | | | |")
 				continue
 			}
 			s := r.Scenarios[i]
-			fmt.Fprintf(w, " %.0f | %.0f | %.2f | %.1f (%.1f×) |", s.RPS, s.BaselineRPS, s.Ratio, s.P99MS, s.P99X)
+			cpu := fmt.Sprintf("%.0f", s.CPUUSPerReq)
+			if s.DBCPUUSPerReq > 0 {
+				cpu += fmt.Sprintf(" + %.0f db", s.DBCPUUSPerReq)
+			}
+			fmt.Fprintf(w, " %.0f | %.0f | %.2f | %.1f (%.1f×) | %s |", s.RPS, s.BaselineRPS, s.Ratio, s.P99MS, s.P99X, cpu)
 		}
 		fmt.Fprintln(w)
 	}
