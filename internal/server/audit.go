@@ -180,15 +180,40 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 	return id, true, nil
 }
 
+// auditPeopleListMax is the most people the audit filter lists; beyond
+// it the filter asks for an email.
+const auditPeopleListMax = 100
+
 // auditChoices fills the filter form's lists: the people who acted in the
-// workspace, the families and the actions of the catalog.
+// workspace (or the email field, past auditPeopleListMax), the families
+// and the actions of the catalog.
 func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) error {
 	people, err := s.Audit.FindAuditPeople(r.Context(), sc)
 	if err != nil {
 		return err
 	}
-	v.People = []component.Option{{Value: "", Label: "Everyone"}}
+	if len(people) > auditPeopleListMax {
+		// Too many to choose from in a list (and to send with every
+		// view): the filter takes an email instead. A person chosen by
+		// id (a link from before) shows as their address.
+		v.PersonByEmail = true
+		for _, p := range people {
+			if strconv.FormatInt(p.UserID, 10) == v.Actor {
+				v.ActorEmail, v.ActorLabel = p.Email, p.Email
+				if p.Name != "" {
+					v.ActorLabel = p.Name + " (" + p.Email + ")"
+				}
+				break
+			}
+		}
+	} else {
+		v.People = make([]component.Option, 0, len(people)+1)
+		v.People = append(v.People, component.Option{Value: "", Label: "Everyone"})
+	}
 	for _, p := range people {
+		if v.PersonByEmail {
+			break
+		}
 		label := p.Email
 		if p.Name != "" {
 			label = p.Name + " (" + p.Email + ")"

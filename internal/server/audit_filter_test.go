@@ -167,3 +167,56 @@ func TestAudit_Filters(t *testing.T) {
 		}
 	})
 }
+
+// TestAudit_ManyPeopleFilterByEmail: where more people have acted than a
+// list can offer, the person filter is an email field (the page does not
+// carry a list of every person), it filters, a link that names a person
+// by id shows their address in it, and an unknown address finds nothing.
+func TestAudit_ManyPeopleFilterByEmail(t *testing.T) {
+	a := newTestApp(t, "sqlite")
+	owner := a.newBrowser(t)
+	owner.signIn("owner@example.com")
+	slug := createWorkspace(t, owner, "Acme Inc")
+	s := storetest.Bulk(t, a.DB, storetest.Volume{WorkspaceID: workspaceID(t, a, slug, "owner@example.com"),
+		Users: 150, Members: 150, AuditRows: 600})
+	base := "/w/" + slug + "/audit"
+	page := owner.Get(base)
+	if n := page.Doc.Find(`[data-testid="audit-actor"] option`).Length(); n != 0 {
+		t.Errorf("the filter lists %d people, want an email field instead", n)
+	}
+	field := page.Doc.Find(`input[data-testid="audit-actor-email"]`)
+	if name, _ := field.Attr("name"); name != "actor_email" || field.AttrOr("type", "") != "email" {
+		t.Fatalf("person field name=%q type=%q, want an email field named actor_email", name, field.AttrOr("type", ""))
+	}
+	if label := page.Doc.Find(`label[for="audit-actor"]`).Text(); label != "Person's email" {
+		t.Errorf("label %q", label)
+	}
+	byEmail := owner.Get(base + "?actor_email=" + s.Email)
+	rows := byEmail.Doc.Find(`[data-testid="audit-row"]`)
+	if rows.Length() == 0 {
+		t.Fatal("no rows for the person's email")
+	}
+	rows.Each(func(_ int, r *goquery.Selection) {
+		if got, _ := r.Find(`[data-testid="audit-actor-name"]`).Attr("title"); got != s.Email {
+			t.Errorf("email filter shows %q, want %q", got, s.Email)
+		}
+	})
+	if got, _ := byEmail.Doc.Find(`[data-testid="audit-actor-email"]`).Attr("value"); got != s.Email {
+		t.Errorf("the field keeps %q, want %q", got, s.Email)
+	}
+	byID := owner.Get(base + "?actor=" + itoa(int(s.UserID)))
+	if got, _ := byID.Doc.Find(`[data-testid="audit-actor-email"]`).Attr("value"); got != s.Email {
+		t.Errorf("a link by id shows %q in the field, want %q", got, s.Email)
+	}
+	if byID.Doc.Find(`[data-testid="audit-row"]`).Length() != rows.Length() {
+		t.Error("by id and by email differ")
+	}
+	nobody := owner.Get(base + "?actor_email=nobody@example.com")
+	if nobody.StatusCode != http.StatusOK || nobody.Doc.Find(`[data-testid="audit-row"]`).Length() != 0 {
+		t.Errorf("unknown address: status %d; want 200 and no rows", nobody.StatusCode)
+	}
+	bad := owner.Get(base + "?actor_email=%FF%FE")
+	if bad.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("invalid address: status %d, want 422", bad.StatusCode)
+	}
+}

@@ -117,9 +117,9 @@ func checkResults(t *testing.T, path, dialect, output string) {
 			t.Errorf("scenario %s missing from the results", sc.name)
 			continue
 		}
-		if r.RPS <= 0 || r.BaselineRPS <= 0 || r.Errors != 0 || r.P99MS <= 0 || r.TargetRatio != sc.minRatio {
+		if r.RPS <= 0 || r.BaselineRPS <= 0 || r.Errors != 0 || r.P99MS <= 0 || r.TargetRatio != sc.target(dialect) {
 			t.Errorf("%s: rps=%v baseline_rps=%v errors=%d p99_ms=%v target_ratio=%v; want rps > 0, no errors, target %v",
-				sc.name, r.RPS, r.BaselineRPS, r.Errors, r.P99MS, r.TargetRatio, sc.minRatio)
+				sc.name, r.RPS, r.BaselineRPS, r.Errors, r.P99MS, r.TargetRatio, sc.target(dialect))
 		}
 		if runtime.GOOS == "linux" && r.CPUUSPerReq <= 0 {
 			t.Errorf("%s: cpu_us_per_request=%v, want the server's CPU time per request", sc.name, r.CPUUSPerReq)

@@ -304,6 +304,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 		return scenarioResult{}, fmt.Errorf("the baseline failed %d requests: %v", base.errors, base.firstErr)
 	}
 	r := newScenarioResult(sc, &app, &base)
+	r.TargetRatio = sc.target(h.o.db)
 	if cpuOK && app.ok > 0 {
 		r.CPUUSPerReq = round2(float64(cpu.Microseconds()) / float64(app.ok))
 	}

@@ -12,7 +12,7 @@ import (
 
 // Process-wide targets on SQLite and the large data set.
 const (
-	targetPeakRSSMB = 64
+	targetPeakRSSMB = 96
 	targetReadyMS   = 300
 )
 

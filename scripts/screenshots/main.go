@@ -53,6 +53,12 @@ var shots = []shot{
 	{"totp-setup", "/settings/account/two-factor/app", true},
 }
 
+// volumeShots are taken only with -volume: pages of the generated data
+// set's large workspace.
+var volumeShots = []shot{
+	{"audit-big", "/w/big/audit", true},
+}
+
 // viewport is a window size and whether it emulates a phone.
 type viewport struct {
 	name          string
@@ -66,14 +72,18 @@ func main() {
 	out := flag.String("out", "web/screenshots", "folder the PNGs are written to")
 	only := flag.String("pages", "", "comma-separated page names to capture (default: all)")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium executable")
+	volume := flag.String("volume", "", "also seed this generated data `set` (small or large) and capture its large workspace's pages")
 	flag.Parse()
-	if err := run(*out, *only, *chromium); err != nil {
+	if *volume != "" {
+		shots = append(shots, volumeShots...)
+	}
+	if err := run(*out, *only, *chromium, *volume); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, only, chromium string) error {
+func run(out, only, chromium, volume string) error {
 	tmp, err := os.MkdirTemp("", "atrium-screenshots-")
 	if err != nil {
 		return err
@@ -97,6 +107,13 @@ func run(out, only, chromium string) error {
 	seed.Env = env
 	if b, err := seed.CombinedOutput(); err != nil {
 		return fmt.Errorf("seed: %w\n%s", err, b)
+	}
+	if volume != "" {
+		seed := exec.Command(bin, "--env-file", "", "seed", "--volume", volume)
+		seed.Env = env
+		if b, err := seed.CombinedOutput(); err != nil {
+			return fmt.Errorf("seed --volume %s: %w\n%s", volume, err, b)
+		}
 	}
 	srv := exec.Command(bin, "--env-file", "", "serve")
 	srv.Env = env
