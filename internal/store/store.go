@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,18 +163,46 @@ func (db *DB) dropSamples(ctx context.Context, conn execer) error {
 
 // Analyze refreshes the query planner's statistics, as after a bulk load.
 // On SQLite it keeps no STAT4 samples (see dropSamples) and the new
-// statistics reach the connections opened after it.
+// statistics reach the connections opened after it. On PostgreSQL it
+// vacuums too, as autovacuum soon would on a real database: a bulk load
+// leaves dead row versions (every member added rewrites its workspace's
+// members_count), and reading the big workspace's row through them cost
+// 43 buffers instead of 6. Only the tables of the connection's schema are
+// touched, so databases that hold other schemas (tests) are left alone.
 func (db *DB) Analyze(ctx context.Context) error {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	defer func() { _ = conn.Close() }()
-	if _, err := conn.ExecContext(ctx, "ANALYZE"); err != nil {
-		return fmt.Errorf("analyze: %w", err)
-	}
 	if db.dialect == SQLite {
+		if _, err := conn.ExecContext(ctx, "ANALYZE"); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
 		return db.dropSamples(ctx, conn)
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
+	if err != nil {
+		return fmt.Errorf("analyze: list tables: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("analyze: list tables: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("analyze: list tables: %w", err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "VACUUM (ANALYZE) "+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("vacuum and analyze: %w", err)
 	}
 	return nil
 }
