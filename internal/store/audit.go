@@ -199,11 +199,11 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f app.AuditFilter) 
 		return nil, err
 	}
 	if first && mark.head != 0 {
-		kept := make([]app.AuditEntry, len(out))
+		copies := make([]app.AuditEntry, len(out))
 		for i, e := range out {
-			kept[i] = *e
+			copies[i] = *e
 		}
-		s.db.pages.put(key, auditPageEntry{mark: mark, entries: kept})
+		s.db.pages.put(key, auditPageEntry{mark: mark, entries: copies}, auditPagesCacheSize)
 	}
 	if f.Before.ID == 0 && f.After.ID != 0 {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {

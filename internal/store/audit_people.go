@@ -14,36 +14,47 @@ import (
 // in memory (a list of 2,000 people is about 200 kB).
 const auditPeopleCacheSize = 32
 
+// kept is a map of what a process keeps between requests, emptied when it
+// reaches its bound (whatever is dropped is read again).
+type kept[K comparable, V any] struct {
+	mu      sync.Mutex
+	entries map[K]V
+}
+
+func (c *kept[K, V]) get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.entries[k]
+	return v, ok
+}
+
+func (c *kept[K, V]) put(k K, v V, bound int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= bound {
+		c.entries = make(map[K]V, bound)
+	}
+	c.entries[k] = v
+}
+
+// forget empties c.
+func (c *kept[K, V]) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = nil
+}
+
 // auditPeopleCache keeps the audit page's people list of recently viewed
 // workspaces with the head of the workspace's chain it was read at. Every
 // append moves the head and keeps audit_actors in the same transaction,
 // so while the head stays, the list stays; the head is read from the
 // database on every view, so an append by another process is seen too.
-type auditPeopleCache struct {
-	mu      sync.Mutex
-	entries map[int64]auditPeopleEntry
-}
+type auditPeopleCache = kept[int64, auditPeopleEntry]
 
 // auditPeopleEntry is one workspace's list and the head it was read at.
 type auditPeopleEntry struct {
 	head   int64
 	people []app.AuditPerson
-}
-
-func (c *auditPeopleCache) get(workspaceID int64) (auditPeopleEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[workspaceID]
-	return e, ok
-}
-
-func (c *auditPeopleCache) put(workspaceID int64, e auditPeopleEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= auditPeopleCacheSize {
-		c.entries = make(map[int64]auditPeopleEntry, auditPeopleCacheSize)
-	}
-	c.entries[workspaceID] = e
 }
 
 // FindAuditPeople returns everyone who has acted in a workspace, members
@@ -82,7 +93,7 @@ func (s *AuditService) FindAuditPeople(ctx context.Context, sc app.Scope) ([]app
 		return nil, fmt.Errorf("find audit people: %w", err)
 	}
 	if head != 0 {
-		s.db.people.put(workspaceID, auditPeopleEntry{head: head, people: slices.Clone(out)})
+		s.db.people.put(workspaceID, auditPeopleEntry{head: head, people: slices.Clone(out)}, auditPeopleCacheSize)
 	}
 	return out, nil
 }
@@ -166,26 +177,7 @@ type auditPageEntry struct {
 // filters (the audit page, the dashboard's recent activity) with the mark
 // of the chain they were read at. The mark is read on every view, so an
 // append or prune by any process is seen by the next view.
-type auditPagesCache struct {
-	mu    sync.Mutex
-	pages map[auditPageKey]auditPageEntry
-}
-
-func (c *auditPagesCache) get(k auditPageKey) (auditPageEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.pages[k]
-	return e, ok
-}
-
-func (c *auditPagesCache) put(k auditPageKey, e auditPageEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pages == nil || len(c.pages) >= auditPagesCacheSize {
-		c.pages = make(map[auditPageKey]auditPageEntry, auditPagesCacheSize)
-	}
-	c.pages[k] = e
-}
+type auditPagesCache = kept[auditPageKey, auditPageEntry]
 
 // firstPageKey returns the key of f when it asks for a workspace's first
 // page as a member (or key) sees it.

@@ -232,7 +232,5 @@ func (db *DB) ForgetKept() {
 	db.identities.sessions, db.identities.tokens = nil, nil
 	db.identities.order.Init()
 	db.identities.mu.Unlock()
-	db.pages.mu.Lock()
-	db.pages.pages = nil
-	db.pages.mu.Unlock()
+	db.pages.forget()
 }
