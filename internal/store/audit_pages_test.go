@@ -15,13 +15,8 @@ import (
 func TestAuditService_FirstPageKept(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			a, b := twoInstances(t, d)
-			c := newClock(a)
-			b.Now = c.Now
-			owner := signUpMember(t, a, c, "ada@example.com")
-			ws := createWorkspace(t, a, owner, "Acme")
-			grace := signUpMember(t, a, c, "grace@example.com")
-			addMember(t, a, c, owner.ctx, ws.ID, grace, app.RoleAdmin)
+			tm := newSharedTeam(t, d, "grace@example.com", app.RoleAdmin)
+			a, b, c, owner, grace, ws := tm.a, tm.b, tm.c, tm.owner, tm.mem, tm.ws
 			onB := store.NewAuditService(b)
 			page := func(who teamUser, f app.AuditFilter) []*app.AuditEntry {
 				t.Helper()

@@ -33,6 +33,29 @@ func twoInstances(t *testing.T, dialect string) (a, b *store.DB) {
 	return a, open()
 }
 
+// sharedTeam is an owner's workspace Acme with one member, on two
+// instances of one database sharing a clock; everything is written on a.
+type sharedTeam struct {
+	a, b       *store.DB
+	c          *clock
+	owner, mem teamUser
+	ws         *app.Workspace
+}
+
+// newSharedTeam opens two instances and signs up owner@example.com with
+// Acme and the member memberEmail in it with role.
+func newSharedTeam(t *testing.T, dialect, memberEmail string, role app.Role) sharedTeam {
+	t.Helper()
+	a, b := twoInstances(t, dialect)
+	c := newClock(a)
+	b.Now = c.Now
+	owner := signUpMember(t, a, c, "owner@example.com")
+	ws := createWorkspace(t, a, owner, "Acme")
+	mem := signUpMember(t, a, c, memberEmail)
+	addMember(t, a, c, owner.ctx, ws.ID, mem, role)
+	return sharedTeam{a: a, b: b, c: c, owner: owner, mem: mem, ws: ws}
+}
+
 // seen is what a signed-in request of one session sees on an instance:
 // the principal, the workspace at slug with its role, and the switcher.
 type seen struct {
@@ -79,13 +102,8 @@ func look(t *testing.T, db *store.DB, tokenHash, slug string) seen {
 func TestIdentityCache_ChangesSeenByOtherInstance(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			a, b := twoInstances(t, d)
-			c := newClock(a)
-			b.Now = c.Now
-			owner := signUpMember(t, a, c, "owner@example.com")
-			ws := createWorkspace(t, a, owner, "Acme")
-			mem := signUpMember(t, a, c, "mem@example.com")
-			addMember(t, a, c, owner.ctx, ws.ID, mem, app.RoleMember)
+			tm := newSharedTeam(t, d, "mem@example.com", app.RoleMember)
+			a, b, c, owner, mem, ws := tm.a, tm.b, tm.c, tm.owner, tm.mem, tm.ws
 			other := createWorkspace(t, a, owner, "Beta")
 			addMember(t, a, c, owner.ctx, other.ID, mem, app.RoleAdmin)
 			sc := app.Scope{WorkspaceID: ws.ID, UserID: owner.ID}
@@ -204,13 +222,8 @@ func TestIdentityCache_ChangesSeenByOtherInstance(t *testing.T) {
 func TestIdentityCache_RaceWithChange(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			a, b := twoInstances(t, d)
-			c := newClock(a)
-			b.Now = c.Now
-			owner := signUpMember(t, a, c, "owner@example.com")
-			ws := createWorkspace(t, a, owner, "Acme")
-			mem := signUpMember(t, a, c, "mem@example.com")
-			addMember(t, a, c, owner.ctx, ws.ID, mem, app.RoleMember)
+			tm := newSharedTeam(t, d, "mem@example.com", app.RoleMember)
+			a, b, owner, mem, ws := tm.a, tm.b, tm.owner, tm.mem, tm.ws
 			sc := app.Scope{WorkspaceID: ws.ID, UserID: owner.ID}
 			members := store.NewMemberService(a)
 			done := make(chan struct{})
