@@ -192,36 +192,31 @@ func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) 
 	if err != nil {
 		return err
 	}
-	if len(people) > auditPeopleListMax {
-		// Too many to choose from in a list (and to send with every
-		// view): the filter takes an email instead. A person chosen by
-		// id (a link from before) shows as their address.
-		v.PersonByEmail = true
-		for _, p := range people {
-			if strconv.FormatInt(p.UserID, 10) == v.Actor {
-				v.ActorEmail, v.ActorLabel = p.Email, p.Email
-				if p.Name != "" {
-					v.ActorLabel = p.Name + " (" + p.Email + ")"
-				}
-				break
-			}
-		}
-	} else {
+	// Past auditPeopleListMax there are too many to list (and to send with
+	// every view): the filter takes an email, and a person chosen by id (a
+	// link from before) shows as their address.
+	v.PersonByEmail = len(people) > auditPeopleListMax
+	if !v.PersonByEmail {
 		v.People = make([]component.Option, 0, len(people)+1)
 		v.People = append(v.People, component.Option{Value: "", Label: "Everyone"})
 	}
 	for _, p := range people {
-		if v.PersonByEmail {
-			break
+		id := strconv.FormatInt(p.UserID, 10)
+		if v.PersonByEmail && id != v.Actor {
+			continue
 		}
 		label := p.Email
 		if p.Name != "" {
 			label = p.Name + " (" + p.Email + ")"
 		}
-		id := strconv.FormatInt(p.UserID, 10)
-		v.People = append(v.People, component.Option{Value: id, Label: label})
 		if id == v.Actor {
 			v.ActorLabel = label
+			if v.PersonByEmail {
+				v.ActorEmail = p.Email
+			}
+		}
+		if !v.PersonByEmail {
+			v.People = append(v.People, component.Option{Value: id, Label: label})
 		}
 	}
 	v.Families = []component.Option{{Value: "", Label: "All kinds"}}
