@@ -25,6 +25,10 @@ import (
 type stmtCache struct {
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
+	// background counts the prepares and closes running outside a
+	// request; Close waits for them, so that none opens a connection
+	// after it (on SQLite that recreates the files beside the database).
+	background sync.WaitGroup
 }
 
 // query runs the catalogued statement name with args, on tx's connection
@@ -101,7 +105,7 @@ func (db *DB) stmt(ctx context.Context, tx *gorm.DB, name string) (*sql.Stmt, er
 	if stmt := db.cached(name); stmt != nil {
 		return sqlTx.StmtContext(ctx, stmt), nil
 	}
-	go func() { _, _ = db.prepared(context.WithoutCancel(ctx), name) }()
+	db.stmts.background.Go(func() { _, _ = db.prepared(context.WithoutCancel(ctx), name) })
 	return sqlTx.PrepareContext(ctx, db.text(name))
 }
 
@@ -154,7 +158,7 @@ func (db *DB) prepared(ctx context.Context, name string) (*sql.Stmt, error) {
 		return nil, fmt.Errorf("prepare %s: %w", name, err)
 	}
 	if first := db.store(name, stmt); first != stmt {
-		go func() { _ = stmt.Close() }()
+		db.stmts.background.Go(func() { _ = stmt.Close() })
 		return first, nil
 	}
 	return stmt, nil
@@ -221,8 +225,10 @@ func scanRow(sc scanner, dest ...any) error {
 // scanner is a row to scan: a *row, or the current row of *rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// closeStmts closes the catalog's statements.
+// closeStmts closes the catalog's statements, once those being prepared
+// or closed in the background are done.
 func (db *DB) closeStmts() {
+	db.stmts.background.Wait()
 	db.stmts.mu.Lock()
 	stmts := db.stmts.stmts
 	db.stmts.stmts = nil
