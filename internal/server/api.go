@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/ulule/limiter/v3"
 
 	"atrium/internal/app"
+	"atrium/internal/server/api"
 )
 
 // apiBodyMax caps a request body on /api/v1.
@@ -26,10 +26,6 @@ const apiBodyMax = 16 << 10
 // network may send to /api/v1 a minute; past it, every request from that
 // network is refused with 429 until the minute is over, before any lookup.
 const apiBadKeyBudget = 30
-
-// apiSecurity is the security requirement of every operation but the
-// description and its docs: a workspace API key as a bearer token.
-var apiSecurity = []map[string][]string{{"apiKey": {}}}
 
 // apiState is what the API's authentication leaves in the request's
 // context for its handlers: the key and its workspace.
@@ -48,17 +44,71 @@ func apiFrom(ctx context.Context) *apiState {
 	return st
 }
 
-// apiRoutes mounts the JSON API on r: huma generates its OpenAPI 3.1
-// description (/api/v1/openapi.json, and a 3.0 downgrade at
-// /api/v1/openapi-3.0.json for generators that need it) from the
-// operations below, with a reference rendered from it at /api/v1/docs.
+// apiRoutes mounts the JSON API on r. Its contract is the OpenAPI document
+// internal/server/api/openapi.yaml: the routes, parameters and models are
+// generated from it, every request is checked against it before its
+// handler runs (apiGuard), and it is served at /api/v1/openapi.json with a
+// reference rendered from it at /api/v1/docs.
 func (s *Server) apiRoutes(r chi.Router) {
+	spec, err := s.apiSpec()
+	if err != nil {
+		// The document is embedded and checked by the tests: a broken one
+		// is a build that must not serve.
+		panic(err)
+	}
 	r.NotFound(apiProblem(http.StatusNotFound, "There is no such API operation."))
 	r.MethodNotAllowed(apiMethodNotAllowed(r))
-	api := humachi.New(r, s.apiConfig())
-	api.UseMiddleware(s.apiAuthenticate(api), apiStrictBody(api))
-	s.apiOperations(api)
-	r.Get("/docs", s.handleAPIDocs(api))
+	r.Get("/openapi.json", s.handleAPISpec(spec))
+	// The document is OpenAPI 3.0; the second address is kept for
+	// generators and links made when a 3.1 document was served beside it.
+	r.Get("/openapi-3.0.json", s.handleAPISpec(spec))
+	r.Get("/docs", s.handleAPIDocs(spec))
+	routes := r
+	r.Group(func(r chi.Router) {
+		r.Use(s.apiGuard(routes, spec))
+		api.HandlerWithOptions(api.NewStrictHandlerWithOptions(apiHandlers{s}, nil, api.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+				writeAPIError(w, s.apiRequestError(err))
+			},
+			ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+				writeAPIError(w, s.apiError(r.Context(), err))
+			},
+		}), api.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeAPIError(w, s.apiRequestError(err))
+		}})
+	})
+}
+
+// apiHandlers implements the generated api.StrictServerInterface with the
+// server's services (api_ops.go).
+type apiHandlers struct{ s *Server }
+
+// apiSpec returns the served copy of the document: this deployment's name
+// and address in place of the committed ones.
+func (s *Server) apiSpec() (*openapi3.T, error) {
+	committed, err := api.Spec()
+	if err != nil {
+		return nil, err
+	}
+	spec := *committed
+	info := *committed.Info
+	info.Title = s.Config.AppName + " API"
+	spec.Info = &info
+	spec.Servers = openapi3.Servers{{URL: s.Config.AppURL.String() + "/api/v1"}}
+	return &spec, nil
+}
+
+// handleAPISpec handles "GET /api/v1/openapi.json".
+func (s *Server) handleAPISpec(spec *openapi3.T) http.HandlerFunc {
+	body, err := json.Marshal(spec)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err != nil {
+			writeAPIError(w, s.apiError(r.Context(), err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/openapi+json")
+		_, _ = w.Write(body)
+	}
 }
 
 // apiMethods are the methods a 405 may list in its Allow header.
@@ -82,34 +132,77 @@ func apiMethodNotAllowed(routes chi.Routes) http.HandlerFunc {
 	}
 }
 
-// apiStrictBody refuses, with 422, a JSON body that names a field twice,
-// even in different case: the decoder matches names without case and
-// would keep the last, so {"email":…,"Email":…} would pass the schema
-// with one address and act on the other. Bodies that are not JSON, or too
-// large, are left to the operation's own 400 and 413.
-func apiStrictBody(api huma.API) func(huma.Context, func(huma.Context)) {
-	return func(ctx huma.Context, next func(huma.Context)) {
-		if ctx.Operation().RequestBody == nil {
-			next(ctx)
-			return
-		}
-		r, _ := humachi.Unwrap(ctx)
-		raw, err := io.ReadAll(io.LimitReader(r.Body, apiBodyMax+1))
-		// What was read goes back in front of the rest, for the operation.
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(raw), r.Body), r.Body}
-		if err == nil && len(raw) <= apiBodyMax {
-			if key, dup := duplicateJSONKey(raw); dup {
-				msg := "The field " + strconv.Quote(key) + " appears more than once (names are compared without regard to case)."
-				_ = huma.WriteErr(api, ctx, http.StatusUnprocessableEntity, "The body is not valid.",
-					&huma.ErrorDetail{Location: "body." + key, Message: msg})
+// apiGuard runs before every operation, in this order: the key (the same
+// 401 for every key that cannot be used, before anything about the
+// request is looked at), its rate limit and its scope; then the body (at
+// most apiBodyMax, no field named twice) and the request against the
+// document. Paths no operation takes are left to the router's 404 and 405.
+func (s *Server) apiGuard(routes chi.Routes, spec *openapi3.T) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rctx := chi.NewRouteContext()
+			path := strings.TrimPrefix(r.URL.Path, "/api/v1")
+			if !routes.Match(rctx, r.Method, path) {
+				next.ServeHTTP(w, r)
 				return
 			}
-		}
-		next(ctx)
+			item := spec.Paths.Value(rctx.RoutePattern())
+			var op *openapi3.Operation
+			if item != nil {
+				op = item.GetOperation(r.Method)
+			}
+			if op == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if scope := api.Scope(op); scope != "" {
+				// Answers carry workspace data: no cache keeps them.
+				w.Header().Set("Cache-Control", "no-store")
+				ctx, p := s.apiAuthenticate(w, r, scope)
+				if p != nil {
+					writeAPIError(w, p)
+					return
+				}
+				r = r.WithContext(ctx)
+			}
+			if p := apiReadBody(r, op); p != nil {
+				writeAPIError(w, p)
+				return
+			}
+			if p := s.apiValidate(r, spec, item, op, rctx); p != nil {
+				writeAPIError(w, p)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
+}
+
+// apiReadBody reads the body of an operation that takes one, at most
+// apiBodyMax bytes (413 past it), and refuses with 422 a JSON body that
+// names a field twice, even in different case: the decoder matches names
+// without case and would keep the last, so {"email":…,"Email":…} would
+// pass the schema with one address and act on the other. What was read
+// is put back for the operation.
+func apiReadBody(r *http.Request, op *openapi3.Operation) *apiProblemError {
+	if op.RequestBody == nil {
+		return nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, apiBodyMax+1))
+	if err != nil {
+		return &apiProblemError{Status: http.StatusBadRequest, Detail: "The body could not be read."}
+	}
+	if len(raw) > apiBodyMax {
+		return &apiProblemError{Status: http.StatusRequestEntityTooLarge,
+			Detail: "The body is larger than " + strconv.Itoa(apiBodyMax>>10) + " KiB."}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	if key, dup := duplicateJSONKey(raw); dup {
+		msg := "The field " + strconv.Quote(key) + " appears more than once (names are compared without regard to case)."
+		return &apiProblemError{Status: http.StatusUnprocessableEntity, Detail: "The body is not valid.",
+			Errors: []apiErrorDetail{{Location: "body." + key, Message: msg}}}
+	}
+	return nil
 }
 
 // duplicateJSONKey returns the first object member of raw whose name
@@ -153,64 +246,34 @@ func duplicateJSONKey(raw []byte) (string, bool) {
 	return key, dup
 }
 
-func (s *Server) apiConfig() huma.Config {
-	cfg := huma.DefaultConfig(s.Config.AppName+" API", "1.0.0")
-	// No "$schema" links in bodies and no schema routes: responses are
-	// exactly the documented objects.
-	cfg.CreateHooks, cfg.SchemasPath = nil, ""
-	// The reference is served by handleAPIDocs, not huma's page, which
-	// loads its viewer from a CDN.
-	cfg.DocsPath = ""
-	cfg.Info.Description = "Script a workspace with an API key made at /w/{slug}/settings/api-keys. " +
-		"Send it as `Authorization: Bearer atr_…`. Errors are RFC 9457 problem details."
-	cfg.Servers = []*huma.Server{{URL: s.Config.AppURL.String() + "/api/v1"}}
-	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"apiKey": {Type: "http", Scheme: "bearer", Description: "A workspace API key (atr_…)."},
+// apiAuthenticate checks the bearer key of a secured operation, its rate
+// limit and its scope, and returns the context with the key in it. Every
+// key that cannot be used gets the same 401, whether it exists or not.
+func (s *Server) apiAuthenticate(w http.ResponseWriter, r *http.Request, scope string) (context.Context, *apiProblemError) {
+	ctx := r.Context()
+	network := "apibad:" + clientKey(s.Limiter.ClientIP(r))
+	if p := s.apiBadKeysAllow(w, r, network); p != nil {
+		return ctx, p
 	}
-	return cfg
-}
-
-// apiAuthenticate checks the bearer key of every secured operation, its
-// scope and its rate limit, and puts the key in the context. Every key that
-// cannot be used gets the same 401, whether it exists or not.
-func (s *Server) apiAuthenticate(api huma.API) func(huma.Context, func(huma.Context)) {
-	return func(ctx huma.Context, next func(huma.Context)) {
-		op := ctx.Operation()
-		if len(op.Security) == 0 {
-			next(ctx)
-			return
-		}
-		// Answers carry workspace data: no cache keeps them.
-		ctx.SetHeader("Cache-Control", "no-store")
-		r, _ := humachi.Unwrap(ctx)
-		network := "apibad:" + clientKey(s.Limiter.ClientIP(r))
-		if !s.apiBadKeysAllow(api, ctx, network) {
-			return
-		}
-		secret, ok := bearer(ctx.Header("Authorization"))
-		if !ok || !app.ValidAPIKeySyntax(secret) {
-			s.apiUnauthorized(api, ctx, network)
-			return
-		}
-		key, ws, err := s.APIKeys.AuthenticateAPIKey(ctx.Context(), app.HashToken(secret))
-		if err != nil {
-			if app.ErrorCode(err) == app.EUNAUTHORIZED {
-				s.apiUnauthorized(api, ctx, network)
-				return
-			}
-			_ = huma.WriteErr(api, ctx, http.StatusInternalServerError, s.apiInternal(ctx.Context(), err))
-			return
-		}
-		if !s.apiLimitAllows(api, ctx, key) {
-			return
-		}
-		if scope, _ := op.Metadata["scope"].(string); !key.Has(scope) {
-			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "This API key lacks the "+scope+" scope.")
-			return
-		}
-		next(huma.WithContext(ctx, context.WithValue(app.WithAPIKey(ctx.Context(), key), apiStateKey{}, &apiState{key: key, ws: ws,
-			scope: app.Scope{WorkspaceID: ws.ID, APIKeyID: key.ID}})))
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok || !app.ValidAPIKeySyntax(secret) {
+		return ctx, s.apiUnauthorized(w, r, network)
 	}
+	key, ws, err := s.APIKeys.AuthenticateAPIKey(ctx, app.HashToken(secret))
+	if err != nil {
+		if app.ErrorCode(err) == app.EUNAUTHORIZED {
+			return ctx, s.apiUnauthorized(w, r, network)
+		}
+		return ctx, s.apiError(ctx, err)
+	}
+	if p := s.apiLimitAllows(w, r, key); p != nil {
+		return ctx, p
+	}
+	if !key.Has(scope) {
+		return ctx, &apiProblemError{Status: http.StatusForbidden, Detail: "This API key lacks the " + scope + " scope."}
+	}
+	return context.WithValue(app.WithAPIKey(ctx, key), apiStateKey{}, &apiState{key: key, ws: ws,
+		scope: app.Scope{WorkspaceID: ws.ID, APIKeyID: key.ID}}), nil
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.
@@ -224,94 +287,140 @@ func bearer(h string) (string, bool) {
 }
 
 // apiUnauthorized counts a request without a usable key against its
-// client network's budget and answers the one 401 every such key gets
+// client network's budget and returns the one 401 every such key gets
 // (missing, malformed, unknown, revoked, expired), or the 429 once the
 // budget is spent.
-func (s *Server) apiUnauthorized(api huma.API, ctx huma.Context, network string) {
-	lc, err := s.Limiter.apiBadKeys.Get(ctx.Context(), network)
+func (s *Server) apiUnauthorized(w http.ResponseWriter, r *http.Request, network string) *apiProblemError {
+	lc, err := s.Limiter.apiBadKeys.Get(r.Context(), network)
 	if err == nil && lc.Reached {
-		s.apiBadKeysRefuse(api, ctx, lc)
-		return
+		return s.apiBadKeysRefuse(w, r, lc)
 	}
-	ctx.SetHeader("WWW-Authenticate", `Bearer realm="api"`)
-	_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, app.ErrAPIKeyInvalid.Message)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+	return &apiProblemError{Status: http.StatusUnauthorized, Detail: app.ErrAPIKeyInvalid.Message}
 }
 
 // apiBadKeysAllow refuses, before any lookup, a request from a client
 // network that has spent its budget of requests without a usable key. A
 // failing limiter store lets the request go on: the per-key limit and the
 // 401 still hold.
-func (s *Server) apiBadKeysAllow(api huma.API, ctx huma.Context, network string) bool {
-	lc, err := s.Limiter.apiBadKeys.Peek(ctx.Context(), network)
+func (s *Server) apiBadKeysAllow(w http.ResponseWriter, r *http.Request, network string) *apiProblemError {
+	lc, err := s.Limiter.apiBadKeys.Peek(r.Context(), network)
 	if err != nil || !lc.Reached {
-		return true
+		return nil
 	}
-	s.apiBadKeysRefuse(api, ctx, lc)
-	return false
+	return s.apiBadKeysRefuse(w, r, lc)
 }
 
-func (s *Server) apiBadKeysRefuse(api huma.API, ctx huma.Context, lc limiter.Context) {
-	s.Logger.WarnContext(ctx.Context(), "api invalid key limit reached", "request_id", requestIDFrom(ctx.Context()), "limit", lc.Limit)
-	ctx.SetHeader("Retry-After", strconv.FormatInt(max(1, lc.Reset-time.Now().Unix()), 10))
-	_ = huma.WriteErr(api, ctx, http.StatusTooManyRequests, "Too many requests without a valid API key came from your network. Please wait and try again.")
+func (s *Server) apiBadKeysRefuse(w http.ResponseWriter, r *http.Request, lc limiter.Context) *apiProblemError {
+	s.Logger.WarnContext(r.Context(), "api invalid key limit reached", "request_id", requestIDFrom(r.Context()), "limit", lc.Limit)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(1, lc.Reset-time.Now().Unix()), 10))
+	return &apiProblemError{Status: http.StatusTooManyRequests,
+		Detail: "Too many requests without a valid API key came from your network. Please wait and try again."}
 }
 
 // apiLimitAllows counts the request against its key's budget and writes
 // the RateLimit headers (and Retry-After with a 429 when it is spent).
-func (s *Server) apiLimitAllows(api huma.API, ctx huma.Context, key *app.APIKey) bool {
-	lc, err := s.Limiter.api.Get(ctx.Context(), "apikey:"+strconv.FormatInt(key.ID, 10))
+func (s *Server) apiLimitAllows(w http.ResponseWriter, r *http.Request, key *app.APIKey) *apiProblemError {
+	ctx := r.Context()
+	lc, err := s.Limiter.api.Get(ctx, "apikey:"+strconv.FormatInt(key.ID, 10))
 	if err != nil {
-		s.Logger.ErrorContext(ctx.Context(), "rate limiter unavailable", "request_id", requestIDFrom(ctx.Context()), "error", err.Error())
-		ctx.SetHeader("Retry-After", "30")
-		_ = huma.WriteErr(api, ctx, http.StatusServiceUnavailable, "We cannot take this request right now. Please try again in a moment.")
-		return false
+		s.Logger.ErrorContext(ctx, "rate limiter unavailable", "request_id", requestIDFrom(ctx), "error", err.Error())
+		w.Header().Set("Retry-After", "30")
+		return &apiProblemError{Status: http.StatusServiceUnavailable, Detail: "We cannot take this request right now. Please try again in a moment."}
 	}
-	setAPILimitHeaders(ctx, lc, time.Now())
+	setAPILimitHeaders(w.Header(), lc, time.Now())
 	if lc.Reached {
-		s.Logger.WarnContext(ctx.Context(), "api rate limit reached", "request_id", requestIDFrom(ctx.Context()),
-			"api_key_id", key.ID, "limit", lc.Limit)
-		_ = huma.WriteErr(api, ctx, http.StatusTooManyRequests, "This API key has sent too many requests. Please wait and try again.")
-		return false
+		s.Logger.WarnContext(ctx, "api rate limit reached", "request_id", requestIDFrom(ctx), "api_key_id", key.ID, "limit", lc.Limit)
+		return &apiProblemError{Status: http.StatusTooManyRequests, Detail: "This API key has sent too many requests. Please wait and try again."}
 	}
-	return true
+	return nil
 }
 
 // setAPILimitHeaders writes the RateLimit-* headers of the IETF draft
 // (remaining budget and seconds until it resets), and Retry-After when the
 // limit is reached.
-func setAPILimitHeaders(ctx huma.Context, lc limiter.Context, now time.Time) {
+func setAPILimitHeaders(h http.Header, lc limiter.Context, now time.Time) {
 	reset := max(0, lc.Reset-now.Unix())
-	ctx.SetHeader("RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-	ctx.SetHeader("RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-	ctx.SetHeader("RateLimit-Reset", strconv.FormatInt(reset, 10))
-	ctx.SetHeader("RateLimit-Policy", strconv.FormatInt(lc.Limit, 10)+";w=60")
+	h.Set("RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
+	h.Set("RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
+	h.Set("RateLimit-Reset", strconv.FormatInt(reset, 10))
+	h.Set("RateLimit-Policy", strconv.FormatInt(lc.Limit, 10)+";w=60")
 	if lc.Reached {
-		ctx.SetHeader("Retry-After", strconv.FormatInt(max(1, reset), 10))
+		h.Set("Retry-After", strconv.FormatInt(max(1, reset), 10))
 	}
+}
+
+// apiProblemError is an RFC 9457 problem an operation answers with: the
+// ErrorModel of the document.
+type apiProblemError struct {
+	Status int
+	Detail string
+	Errors []apiErrorDetail
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter int64
+}
+
+// apiErrorDetail is one problem of a request, where it is (body.email,
+// query.limit) and what is wrong.
+type apiErrorDetail struct {
+	Location string `json:"location,omitempty"`
+	Message  string `json:"message"`
+}
+
+func (p *apiProblemError) Error() string { return p.Detail }
+
+// writeAPIError writes err as a problem: an *apiProblemError as it is,
+// anything else as a 500 without detail (the caller has logged it).
+func writeAPIError(w http.ResponseWriter, err error) {
+	var p *apiProblemError
+	if !errors.As(err, &p) {
+		p = &apiProblemError{Status: http.StatusInternalServerError, Detail: "Something went wrong on our side."}
+	}
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(p.RetryAfter, 10))
+	}
+	writeProblem(w, p.Status, p.Detail, p.Errors)
+}
+
+// writeProblem writes a problem document with the status's title.
+func writeProblem(w http.ResponseWriter, status int, detail string, details []apiErrorDetail) {
+	body, _ := json.Marshal(struct {
+		Title  string           `json:"title"`
+		Status int              `json:"status"`
+		Detail string           `json:"detail,omitempty"`
+		Errors []apiErrorDetail `json:"errors,omitempty"`
+	}{http.StatusText(status), status, detail, details})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // apiError turns a service error into a problem: an app.Error keeps its
 // message (and field), anything else is logged and answered as a 500
 // without detail.
-func (s *Server) apiError(ctx context.Context, err error) error {
+func (s *Server) apiError(ctx context.Context, err error) *apiProblemError {
+	var p *apiProblemError
+	if errors.As(err, &p) {
+		return p
+	}
 	var re *app.RetryError
 	if errors.As(err, &re) {
-		return &apiRetry{ErrorModel: &huma.ErrorModel{Status: http.StatusTooManyRequests,
-			Title: http.StatusText(http.StatusTooManyRequests), Detail: re.Message(s.Now(), time.UTC)},
-			after: max(1, int64(re.At.Sub(s.Now()).Seconds()+0.5))}
+		return &apiProblemError{Status: http.StatusTooManyRequests, Detail: re.Message(s.Now(), time.UTC),
+			RetryAfter: max(1, int64(re.At.Sub(s.Now()).Seconds()+0.5))}
 	}
 	code := app.ErrorCode(err)
 	if code == app.EINTERNAL {
-		return huma.NewError(http.StatusInternalServerError, s.apiInternal(ctx, err))
+		return &apiProblemError{Status: http.StatusInternalServerError, Detail: s.apiInternal(ctx, err)}
 	}
 	status := statusOf(code)
 	if code == app.EINVALID {
 		status = http.StatusUnprocessableEntity
 	}
+	p = &apiProblemError{Status: status, Detail: app.ErrorMessage(err)}
 	if f := app.ErrorField(err); f != "" {
-		return huma.NewError(status, app.ErrorMessage(err), &huma.ErrorDetail{Message: app.ErrorMessage(err), Location: "body." + f})
+		p.Errors = []apiErrorDetail{{Location: "body." + f, Message: app.ErrorMessage(err)}}
 	}
-	return huma.NewError(status, app.ErrorMessage(err))
+	return p
 }
 
 // apiInternal logs an unexpected error and returns the message to answer.
@@ -325,23 +434,9 @@ func (s *Server) apiInternal(ctx context.Context, err error) string {
 	return "Something went wrong on our side. It has been logged with request id " + requestIDFrom(ctx) + "."
 }
 
-// apiRetry is a 429 problem with the time to wait.
-type apiRetry struct {
-	*huma.ErrorModel
-	after int64
-}
-
-// GetHeaders sets Retry-After on the response.
-func (e *apiRetry) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {strconv.FormatInt(e.after, 10)}}
-}
-
 // apiProblem answers a request no operation matched with a problem.
 func apiProblem(status int, detail string) http.HandlerFunc {
-	body, _ := json.Marshal(&huma.ErrorModel{Title: http.StatusText(status), Status: status, Detail: detail})
 	return func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		writeProblem(w, status, detail, nil)
 	}
 }

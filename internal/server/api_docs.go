@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/danielgtaylor/huma/v2"
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"atrium/web/page"
 )
@@ -16,21 +16,21 @@ var apiMethodOrder = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 // handleAPIDocs handles "GET /api/v1/docs": the API reference rendered on
 // the server from the OpenAPI document, so it works offline and under the
 // site's script-src 'self' policy.
-func (s *Server) handleAPIDocs(api huma.API) http.HandlerFunc {
+func (s *Server) handleAPIDocs(oa *openapi3.T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		oa := api.OpenAPI()
 		v := page.APIDocsView{Title: oa.Info.Title, Description: oa.Info.Description,
 			SpecURL: "/api/v1/openapi.json", Spec30URL: "/api/v1/openapi-3.0.json"}
 		if len(oa.Servers) > 0 {
 			v.BaseURL = oa.Servers[0].URL
 		}
-		for path, item := range oa.Paths {
+		for path, item := range oa.Paths.Map() {
 			for _, m := range apiMethodOrder {
-				op := pathOperation(item, m)
-				if op == nil || op.Hidden {
+				op := item.GetOperation(m)
+				if op == nil {
 					continue
 				}
-				v.Operations = append(v.Operations, page.APIOperation{Method: m, Path: path, Summary: op.Summary, Secured: len(op.Security) > 0})
+				v.Operations = append(v.Operations, page.APIOperation{Method: m, Path: path, Summary: op.Summary,
+					Secured: op.Security != nil && len(*op.Security) > 0})
 			}
 		}
 		slices.SortFunc(v.Operations, func(a, b page.APIOperation) int {
@@ -41,21 +41,4 @@ func (s *Server) handleAPIDocs(api huma.API) http.HandlerFunc {
 		})
 		s.render(w, r, http.StatusOK, page.APIDocs(s.publicPage(w, r, "API reference", "docs"), v))
 	}
-}
-
-// pathOperation returns a path's operation for a method, or nil.
-func pathOperation(item *huma.PathItem, method string) *huma.Operation {
-	switch method {
-	case "GET":
-		return item.Get
-	case "POST":
-		return item.Post
-	case "PUT":
-		return item.Put
-	case "PATCH":
-		return item.Patch
-	case "DELETE":
-		return item.Delete
-	}
-	return nil
 }

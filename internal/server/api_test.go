@@ -419,3 +419,46 @@ func TestAPI_InviteMailLimit(t *testing.T) {
 		t.Fatalf("%d emails queued for the refused invite, want 0", got)
 	}
 }
+
+// TestAPI_RequestCheckedAgainstDocument: a request the document refuses
+// never reaches its handler: a missing or unknown field, a role outside
+// the enum and a limit out of bounds are 422 problems that say where the
+// problem is, and nothing is created.
+func TestAPI_RequestCheckedAgainstDocument(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newAPIFixture(t, dialect)
+			for _, tc := range []struct {
+				method, path string
+				body         any
+				location     string
+			}{
+				{"POST", "/invites", `{"email":"x@acme.test"}`, "body"},
+				{"POST", "/invites", `{"email":"x@acme.test","role":"owner"}`, "body.role"},
+				{"POST", "/invites", `{"email":"x@acme.test","role":"member","admin":true}`, "body"},
+				{"GET", "/members?limit=201", nil, "query.limit"},
+				{"GET", "/members?limit=ten", nil, "query.limit"}, // "Give a whole number."
+				{"DELETE", "/invites/0", nil, "path.id"},
+			} {
+				res := f.api.do(tc.method, tc.path, tc.body)
+				p := res.Problem(t)
+				errs, _ := p["errors"].([]any)
+				if res.Status != 422 || len(errs) == 0 {
+					t.Errorf("%s %s %v: %d %s, want a 422 listing the problems", tc.method, tc.path, tc.body, res.Status, res.Body)
+					continue
+				}
+				first, _ := errs[0].(map[string]any)
+				if loc, _ := first["location"].(string); !strings.HasPrefix(loc, tc.location) || first["message"] == "" {
+					t.Errorf("%s %s %v: first problem %v, want one at %s with a message", tc.method, tc.path, tc.body, first, tc.location)
+				}
+			}
+			var out struct{ Invites []struct{ Email string } }
+			f.api.do("GET", "/invites", nil).JSON(t, &out)
+			for _, inv := range out.Invites {
+				if inv.Email == "x@acme.test" {
+					t.Errorf("a refused request created an invite")
+				}
+			}
+		})
+	}
+}
