@@ -37,7 +37,6 @@ var (
 	moduleLine    = regexp.MustCompile(`(?m)^module\s+(\S+)\s*$`)
 	appLine       = regexp.MustCompile(`(?m)^APP=(\S+)$`)
 	appNameLine   = regexp.MustCompile(`(?m)^(\s*DefaultAppName\s*=\s*)"[^"]*"`)
-	apiTitle      = regexp.MustCompile(`(?m)^(  "info": \{\n(?:    .*\n)*?    "title": )"[^"]*"`)
 	envNameLine   = regexp.MustCompile(`(?m)^(#?\s*PUBLIC_APP_NAME=).*$`)
 	readmeTitle   = regexp.MustCompile(`\A# .*`)
 )
@@ -195,9 +194,6 @@ func run(args []string, stdout io.Writer) error {
 			out = envNameLine.ReplaceAllString(out, "${1}"+*name)
 		case "README.md":
 			out = readmeTitle.ReplaceAllString(out, "# "+*name)
-		case filepath.Join("internal", "server", "apiclient", "openapi.json"):
-			// The API's title is the app name's (TestAPIClient compares it).
-			out = apiTitle.ReplaceAllString(out, "${1}"+strconv.Quote(*name+" API"))
 		}
 		if ext := filepath.Ext(path); ext == ".go" || ext == ".templ" {
 			out = importOld.ReplaceAllStringFunc(out, func(q string) string {
