@@ -44,6 +44,7 @@ type shot struct {
 var shots = []shot{
 	{"landing", "/", false},
 	{"sign-in", "/login", false},
+	{"api-docs", "/api/v1/docs", false},
 	{"dashboard", "/w/acme", true},
 	{"dashboard-free", "/w/demo-studio", true},
 	{"members", "/w/acme/members", true},
