@@ -56,6 +56,7 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		{"rate limit", fmt.Sprintf("%d requests per %s per client (%s store); %d sign-in emails per %s per address and network, at most %d per address",
 			cfg.RateLimitMax, cfg.RateLimitWindow, limiterStore, cfg.LoginRateLimitMax, cfg.LoginRateLimitWindow, cfg.LoginAddressMax)},
 		{"api rate limit", fmt.Sprintf("%d requests per minute per API key (%s store)", cfg.APIRateLimitMax, limiterStore)},
+		{"api bad keys", fmt.Sprintf("%d requests per minute per client network without a usable key", cfg.APIBadKeyMax)},
 		{"invite mail", fmt.Sprintf("one email per invite per %s, %d resends per invite and %d invite emails per address a day",
 			cfg.InviteResendInterval, cfg.InviteResendsPerDay, cfg.InviteEmailsPerAddress)},
 		{"instances", clusterSummary(cfg)},

@@ -103,6 +103,7 @@ type Config struct {
 	LoginRateLimitWindow time.Duration // LOGIN_RATE_LIMIT_WINDOW_MINUTES, default 15
 	RedisURL             string        // REDIS_URL, optional redis:// or rediss:// URL
 	APIRateLimitMax      int           // API_RATE_LIMIT_MAX requests per API key per minute, default 600, at least 1
+	APIBadKeyMax         int           // API_BAD_KEY_MAX requests without a usable key per client network per minute, default 30, at least 1
 
 	// Mail abuse limits: sign-in links per address from all networks, and
 	// invite emails per invite and per address.
@@ -204,6 +205,8 @@ func Load(env Env) (*Config, error) {
 	c.RedisURL = l.redisURL("REDIS_URL")
 	c.APIRateLimitMax, _ = l.int("API_RATE_LIMIT_MAX", 600, 1, maxInt,
 		"expected a whole number of requests per API key per minute, at least 1")
+	c.APIBadKeyMax, _ = l.int("API_BAD_KEY_MAX", 30, 1, maxInt,
+		"expected a whole number of requests per client network per minute, at least 1")
 	l.loadMailLimits(c)
 
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")

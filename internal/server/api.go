@@ -22,11 +22,6 @@ import (
 // apiBodyMax caps a request body on /api/v1.
 const apiBodyMax = 16 << 10
 
-// apiBadKeyBudget is how many requests without a usable key one client
-// network may send to /api/v1 a minute; past it, every request from that
-// network is refused with 429 until the minute is over, before any lookup.
-const apiBadKeyBudget = 30
-
 // apiState is what the API's authentication leaves in the request's
 // context for its handlers: the key and its workspace.
 type apiState struct {

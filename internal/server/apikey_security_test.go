@@ -487,3 +487,27 @@ func TestAPI_InvitesPaged(t *testing.T) {
 		})
 	}
 }
+
+// TestAPI_BadKeyBudgetIsASetting: API_BAD_KEY_MAX sets how many requests
+// without a usable key a client network may send a minute; the next gets
+// 429 with Retry-After, and a good key from another network still works.
+func TestAPI_BadKeyBudgetIsASetting(t *testing.T) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newAPIFixture(t, dialect, withEnv("TRUSTED_PROXIES", "127.0.0.1"), withEnv("API_BAD_KEY_MAX", "3"))
+			const attacker = "203.0.113.8"
+			for i := range 3 {
+				if res := apiRaw(t, f.a, "GET", "/members", "atr_wrong", attacker); res.Status != 401 {
+					t.Fatalf("bad key %d of 3: %d, want 401", i+1, res.Status)
+				}
+			}
+			res := apiRaw(t, f.a, "GET", "/members", "atr_wrong", attacker)
+			if res.Status != 429 || res.Header.Get("Retry-After") == "" {
+				t.Fatalf("the 4th bad key: %d Retry-After %q, want 429 with Retry-After", res.Status, res.Header.Get("Retry-After"))
+			}
+			if res := apiRaw(t, f.a, "GET", "/members", f.secret, "198.51.100.10"); res.Status != 200 {
+				t.Fatalf("a good key from another network: %d", res.Status)
+			}
+		})
+	}
+}

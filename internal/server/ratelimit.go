@@ -51,7 +51,7 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		loginAddress: limiter.New(store, limiter.Rate{Period: cfg.LoginRateLimitWindow, Limit: int64(cfg.LoginAddressMax)}),
 		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
 		api:          limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIRateLimitMax)}),
-		apiBadKeys:   limiter.New(store, limiter.Rate{Period: time.Minute, Limit: apiBadKeyBudget}),
+		apiBadKeys:   limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIBadKeyMax)}),
 		trusted:      cfg.TrustedProxies,
 	}
 }
