@@ -59,9 +59,10 @@ bench: build ## load test over HTTP on the large data set vs a bare net/http ser
 bench-micro: ## in-process benchmarks: every signed-in page against a bare handler, as ratios
 	scripts/bench.sh
 
-fuzz: ## fuzz email and next-path parsing, and every form through the server, for 30s each
+fuzz: ## fuzz email and next-path parsing, the outgoing-URL check, and every form through the server, for 30s each
 	$(GO) test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 30s ./internal/app/
 	$(GO) test -run '^$$' -fuzz FuzzSafeNext -fuzztime 30s ./internal/app/
+	$(GO) test -run '^$$' -fuzz FuzzCheckURL -fuzztime 30s ./internal/outbound/
 	$(GO) test -run '^$$' -fuzz FuzzForms -fuzztime 30s -parallel 1 ./internal/server/
 
 migrate: ## apply pending migrations to DATABASE_URL
