@@ -12,7 +12,7 @@ RACE      ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) en
 TEST_TIMEOUT ?= 45m
 
 .DEFAULT_GOAL := help
-.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package backup fuzz screenshots scaffold rename clean
+.PHONY: help dev build generate lint typecheck test test-short bench bench-micro migrate seed package image backup fuzz screenshots scaffold rename clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,10 @@ seed: ## load the demo data into DATABASE_URL (idempotent; refused when APP_ENV=
 
 package: ## build the reproducible dist/atrium-VERSION-OS-ARCH.zip and its .sha256
 	VERSION='$(VERSION)' GO='$(GO)' scripts/package.sh
+
+image: ## build the OCI image dist/atrium-VERSION.oci.tar (linux/amd64 and linux/arm64, no daemon, no base image); PLATFORMS=linux/amd64 for one
+	VERSION='$(VERSION)' REVISION='$(shell git rev-parse HEAD 2>/dev/null)' SOURCE_DATE_EPOCH='$(shell git log -1 --format=%ct 2>/dev/null)' \
+		$(GO) run ./scripts/image $(if $(PLATFORMS),-platforms '$(PLATFORMS)') $(if $(SOURCE_URL),-source '$(SOURCE_URL)')
 
 backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 	$(GO) run ./cmd/atrium backup $(if $(OUT),--out '$(OUT)')
