@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,8 +14,9 @@ import (
 // runCheckConfig handles "atrium check-config": it validates every variable
 // and the secret guard, and prints the effective settings (never secrets).
 func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check-config", "check-config [--guard]", stderr)
+	fs := newFlagSet("check-config", "check-config [--guard | --production]", stderr)
 	guardOnly := fs.Bool("guard", false, "run only the secret guard on PUBLIC_* variables (used by 'make build')")
+	production := fs.Bool("production", false, "also print the first-production checklist item by item (exit status 1 when an item fails)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +72,12 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "  %-21s %s\n", r[0], r[1])
 	}
 	fmt.Fprintln(stdout, "Configuration OK.")
+	if *production {
+		fmt.Fprintln(stdout)
+		if !printProductionChecks(stdout, productionChecks(context.Background(), cfg, dialSMTP)) {
+			return errSilent
+		}
+	}
 	return nil
 }
 

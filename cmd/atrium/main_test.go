@@ -72,7 +72,7 @@ func TestRun_Help(t *testing.T) {
 		{"HelpFlag", []string{"--help"}, []string{"Usage:\n  atrium [--env-file FILE] <command> [flags]"}},
 		{"ServeHelp", []string{"serve", "--help"}, []string{"Usage: atrium serve"}},
 		{"MigrateHelp", []string{"migrate", "--help"}, []string{"Usage: atrium migrate up|down|status", "status  list migrations"}},
-		{"CheckConfigHelp", []string{"check-config", "--help"}, []string{"Usage: atrium check-config [--guard]", "-guard"}},
+		{"CheckConfigHelp", []string{"check-config", "--help"}, []string{"Usage: atrium check-config [--guard | --production]", "-guard", "-production"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

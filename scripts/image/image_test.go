@@ -152,6 +152,10 @@ func platformImage(t *testing.T, archive, dir string) v1.Image {
 	if err != nil || len(tm.Manifests) != 1 {
 		t.Fatalf("index.json: %v, %d entries", err, len(tm.Manifests))
 	}
+	// podman load and docker load name the image after this annotation.
+	if got, want := tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"], "atrium:v9.9.9"; got != want {
+		t.Errorf("index.json names the image %q, want %q", got, want)
+	}
 	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
 	if err != nil {
 		t.Fatal(err)

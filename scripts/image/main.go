@@ -149,7 +149,8 @@ func build(o *options, log io.Writer) (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	ref := map[string]string{"org.opencontainers.image.ref.name": o.version}
+	// podman and docker name the loaded image after this: atrium:VERSION.
+	ref := map[string]string{"org.opencontainers.image.ref.name": o.app + ":" + o.version}
 	if err := lp.AppendIndex(idx, layout.WithAnnotations(ref)); err != nil {
 		return v1.Hash{}, err
 	}
