@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"atrium/internal/app"
 	"atrium/internal/store"
+	"atrium/internal/store/demo"
 )
 
 // harness drives one running Atrium and the baseline server beside it.
@@ -25,6 +27,7 @@ type harness struct {
 	runID     string
 	founderID int64
 	cookie    string // "name=value" of the signed-in session
+	apiKey    string // the secret of a read key of big, made for this run
 
 	atrium, bare *target
 	baseline     *baselineServer
@@ -61,6 +64,10 @@ func newHarness(ctx context.Context, o *options, srv *server, dbURL string) (*ha
 		_ = db.Close()
 		return nil, fmt.Errorf("find %s: %w", benchEmail, err)
 	}
+	if h.apiKey, err = h.createAPIKey(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	h.baseline, err = startBaseline()
 	if err != nil {
 		_ = db.Close()
@@ -80,12 +87,50 @@ func (h *harness) close() {
 	_ = h.db.Close()
 }
 
-// sql adapts a query written with ? to the dialect.
+// sql adapts a query written with ? to the dialect ($1, $2, … on
+// Postgres).
 func (h *harness) sql(q string) string {
-	if h.db.Dialect() == store.Postgres {
-		return strings.ReplaceAll(q, "?", "$1")
+	if h.db.Dialect() != store.Postgres {
+		return q
 	}
-	return q
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// createAPIKey stores a read key of the big workspace, created by the
+// founder, the way the API keys page stores one (the secret's SHA-256 and
+// its display prefix, never the secret), and returns its secret. It fails
+// unless the founder is an owner or admin of big, as a key acts only
+// while its creator may manage keys.
+func (h *harness) createAPIKey(ctx context.Context) (string, error) {
+	secret, prefix, hash := app.NewAPIKeySecret()
+	res, err := h.db.SQL().ExecContext(ctx, h.sql(`INSERT INTO api_keys
+		(workspace_id, name, prefix, token_hash, scopes, created_by_user_id, created_at)
+		SELECT m.workspace_id, ?, ?, ?, ?, m.user_id, ?
+		FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+		WHERE w.slug = ? AND m.user_id = ? AND m.role IN (?, ?)`),
+		"bench "+h.runID, prefix, hash, app.ScopeRead, time.Now().UTC(),
+		demo.BigSlug, h.founderID, string(app.RoleOwner), string(app.RoleAdmin))
+	if err != nil {
+		return "", fmt.Errorf("create an API key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", fmt.Errorf("create an API key: %w", err)
+	}
+	if n != 1 {
+		return "", fmt.Errorf("create an API key: %s is not an owner or admin of %s", benchEmail, demo.BigSlug)
+	}
+	return secret, nil
 }
 
 func (h *harness) count(q string, arg any) (int64, error) {
@@ -172,6 +217,9 @@ func (h *harness) send(ctx context.Context, t *target, sc scenario, n int64, kee
 	req.URL.Scheme, req.URL.Host, req.Host = "http", t.host, t.host
 	if sc.signedIn {
 		req.Header.Set("Cookie", h.cookie)
+	}
+	if sc.apiKey {
+		req.Header.Set("Authorization", "Bearer "+h.apiKey)
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"atrium/internal/store"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -56,5 +58,36 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := selectScenarios([]string{"landing", "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("selectScenarios with an unknown name: err = %v", err)
+	}
+}
+
+// TestScenarios checks the catalog: unique names, at most one way of
+// signing in each, and the PostgreSQL cap on every target that reads
+// as someone (a session or an API key).
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, sc := range scenarios() {
+		if seen[sc.name] {
+			t.Errorf("scenario %s listed twice", sc.name)
+		}
+		seen[sc.name] = true
+		if sc.signedIn && sc.apiKey {
+			t.Errorf("%s: both a session and an API key", sc.name)
+		}
+		want := sc.minRatio
+		if sc.signedIn || sc.apiKey {
+			want = min(sc.minRatio, postgresSignedInRatio)
+		}
+		if got := sc.target(store.Postgres); got != want {
+			t.Errorf("%s: target on postgres = %v, want %v", sc.name, got, want)
+		}
+		if got := sc.target(store.SQLite); got != sc.minRatio {
+			t.Errorf("%s: target on sqlite = %v, want %v", sc.name, got, sc.minRatio)
+		}
+	}
+	sc, err := selectScenarios([]string{"api_members"})
+	if err != nil || len(sc) != 1 || !sc[0].apiKey || sc[0].signedIn {
+		t.Fatalf("api_members: %+v, %v; want one scenario that sends the API key and no session", sc, err)
 	}
 }
