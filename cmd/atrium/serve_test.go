@@ -63,7 +63,9 @@ func startServe(t *testing.T, env config.Env) *testServer {
 		s.cancel = cancel
 		go func() { s.done <- run(ctx, []string{"--env-file=", "serve"}, e, s.Stdout, s.Stderr) }()
 
-		err := s.waitHealthy(10 * time.Second)
+		// Start-up migrates a fresh database under the race detector; on a
+		// shared 2-core machine running other builds that took over 10 s.
+		err := s.waitHealthy(30 * time.Second)
 		if err == nil {
 			t.Cleanup(func() {
 				if err := s.Stop(t); err != nil {
