@@ -177,7 +177,8 @@ func platformImage(t *testing.T, archive, dir string) v1.Image {
 	return nil
 }
 
-// unpack writes the image's files under dir, with their modes and owners.
+// unpack writes the image's files under dir, with their modes and, as
+// root, their owners.
 func unpack(t *testing.T, img v1.Image, dir string) {
 	t.Helper()
 	// The root of the image's tree is /: anyone may look up paths in it.
@@ -186,7 +187,26 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 	}
 	rc := mutate.Extract(img)
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	extract(t, rc, dir, true)
+}
+
+// untar writes the files of a tar file (the OCI archive) under dir.
+func untar(t *testing.T, archive, dir string) {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	extract(t, f, dir, false)
+}
+
+// extract writes the entries of a tar stream under dir. With asImage, each
+// keeps its mode and, as root, its owner, and only folders and regular
+// files may appear; otherwise folders are 0755 and files 0644.
+func extract(t *testing.T, r io.Reader, dir string, asImage bool) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -196,9 +216,13 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 			t.Fatal(err)
 		}
 		path := filepath.Join(dir, filepath.FromSlash(h.Name))
+		dirMode, fileMode := os.FileMode(0o755), os.FileMode(0o644)
+		if asImage {
+			dirMode, fileMode = os.FileMode(h.Mode).Perm(), os.FileMode(h.Mode).Perm()
+		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.Mkdir(path, os.FileMode(h.Mode).Perm()); err != nil {
+			if err := os.MkdirAll(path, dirMode); err != nil {
 				t.Fatal(err)
 			}
 		case tar.TypeReg:
@@ -206,17 +230,17 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(path, body, os.FileMode(h.Mode).Perm()); err != nil {
+			if err := os.WriteFile(path, body, fileMode); err != nil {
 				t.Fatal(err)
 			}
 		default:
 			t.Fatalf("%s: unexpected entry type %c", h.Name, h.Typeflag)
 		}
-		if os.Geteuid() == 0 {
+		if asImage && os.Geteuid() == 0 {
 			if err := os.Lchown(path, h.Uid, h.Gid); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chmod(path, os.FileMode(h.Mode&0o7777)|modeBits(h.Mode)); err != nil {
+			if err := os.Chmod(path, fileMode|modeBits(h.Mode)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -229,39 +253,6 @@ func modeBits(mode int64) os.FileMode {
 		return os.ModeSticky
 	}
 	return 0
-}
-
-func untar(t *testing.T, archive, dir string) {
-	t.Helper()
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, filepath.FromSlash(h.Name))
-		if h.Typeflag == tar.TypeDir {
-			if err := os.MkdirAll(path, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func repoRoot(t *testing.T) string {
