@@ -62,8 +62,10 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(s.apiGuard(routes, spec))
 		api.HandlerWithOptions(api.NewStrictHandlerWithOptions(apiHandlers{s}, nil, api.StrictHTTPServerOptions{
+			// The generated code calls this only when the body does not
+			// decode, which apiGuard's check has normally answered already.
 			RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-				writeAPIError(w, s.apiRequestError(err))
+				writeAPIError(w, errNotJSON)
 			},
 			ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 				writeAPIError(w, s.apiError(r.Context(), err))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -52,13 +53,7 @@ func apiDocsView(oa *openapi3.T) page.APIDocsView {
 			continue
 		}
 		m := page.APIModel{Name: name, Description: ref.Value.Description}
-		for _, prop := range slices.Sorted(func(yield func(string) bool) {
-			for k := range ref.Value.Properties {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, prop := range slices.Sorted(maps.Keys(ref.Value.Properties)) {
 			typ, model := schemaType(ref.Value.Properties[prop])
 			m.Fields = append(m.Fields, page.APIField{Name: prop, Type: typ, Model: model,
 				Required: slices.Contains(ref.Value.Required, prop), Description: schemaDescription(ref.Value.Properties[prop])})
@@ -90,14 +85,7 @@ func apiDocsOperation(method, path string, item *openapi3.PathItem, op *openapi3
 			_, o.Body = schemaType(mt.Schema)
 		}
 	}
-	codes := slices.Sorted(func(yield func(string) bool) {
-		for code := range op.Responses.Map() {
-			if !yield(code) {
-				return
-			}
-		}
-	})
-	for _, code := range codes {
+	for _, code := range slices.Sorted(maps.Keys(op.Responses.Map())) {
 		ref := op.Responses.Value(code)
 		if ref == nil || ref.Value == nil {
 			continue

@@ -34,9 +34,12 @@ func (s *Server) apiValidate(r *http.Request, spec *openapi3.T, item *openapi3.P
 	return s.apiRequestError(err)
 }
 
+// errNotJSON is the 400 of a body that is not JSON.
+var errNotJSON = &apiProblemError{Status: http.StatusBadRequest, Detail: "The body is not valid JSON."}
+
 // apiRequestError describes what is wrong with a request: from the
-// document's validation, or from the generated code's decoding of a
-// parameter or body (which the validation has normally caught first).
+// document's validation, or from the generated code's binding of a
+// parameter (which the validation has normally caught first).
 func (s *Server) apiRequestError(err error) *apiProblemError {
 	var details []apiErrorDetail
 	notJSON := false
@@ -89,15 +92,11 @@ func (s *Server) apiRequestError(err error) *apiProblemError {
 			details = append(details, apiErrorDetail{Location: "query." + tooMany.ParamName, Message: "Give this parameter once."})
 			return
 		}
-		if strings.Contains(err.Error(), "decode JSON body") || strings.Contains(err.Error(), "can't decode JSON body") {
-			notJSON = true
-			return
-		}
 		details = append(details, apiErrorDetail{Message: "The request is not valid."})
 	}
 	walk(err)
 	if notJSON {
-		return &apiProblemError{Status: http.StatusBadRequest, Detail: "The body is not valid JSON."}
+		return errNotJSON
 	}
 	return &apiProblemError{Status: http.StatusUnprocessableEntity, Detail: "The request is not valid.", Errors: details}
 }
