@@ -52,6 +52,11 @@ func (db *DB) newProvider(locked bool) (*goose.Provider, error) {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	goMigrations, err := migrations.Go(db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, goose.WithGoMigrations(goMigrations...))
 	p, err := goose.NewProvider(dialect, db.sql, fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
