@@ -47,4 +47,6 @@ func (w *emailWorker) NextRetry(job *river.Job[SendEmail]) time.Time {
 }
 
 // Timeout leaves the send its 30 seconds and the record its moment.
-func (w *emailWorker) Timeout(*river.Job[SendEmail]) time.Duration { return mail.SendTimeout + 10*time.Second }
+func (w *emailWorker) Timeout(*river.Job[SendEmail]) time.Duration {
+	return mail.SendTimeout + 10*time.Second
+}
