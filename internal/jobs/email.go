@@ -28,6 +28,7 @@ func (SendEmail) InsertOpts() river.InsertOpts {
 type emailWorker struct {
 	river.WorkerDefaults[SendEmail]
 	deliver *mail.Deliverer
+	timeout time.Duration
 }
 
 // Work sends the message; a failure is recorded on the outbox row with the
@@ -46,7 +47,12 @@ func (w *emailWorker) NextRetry(job *river.Job[SendEmail]) time.Time {
 	return time.Now().Add(mail.Backoff(job.Attempt))
 }
 
-// Timeout leaves the send its 30 seconds and the record its moment.
-func (w *emailWorker) Timeout(*river.Job[SendEmail]) time.Duration {
-	return mail.SendTimeout + 10*time.Second
+// Timeout leaves the send its 30 seconds and the record its moment, but
+// at most half the rescue delay, so that a send always ends before its job
+// could be taken as abandoned and sent by another instance.
+func (w *emailWorker) Timeout(*river.Job[SendEmail]) time.Duration { return w.timeout }
+
+// emailTimeout is the email job's timeout for a rescue delay.
+func emailTimeout(rescueAfter time.Duration) time.Duration {
+	return min(mail.SendTimeout+10*time.Second, rescueAfter/2)
 }

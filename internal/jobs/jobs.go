@@ -99,8 +99,12 @@ func New(driver Driver, deps Deps, cfg Config) (*Runner, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	rescue := cfg.RescueAfter
+	if rescue <= 0 {
+		rescue = DefaultRescueAfter
+	}
 	workers := river.NewWorkers()
-	if err := register(workers, deps, logger); err != nil {
+	if err := register(workers, deps, logger, rescue); err != nil {
 		return nil, err
 	}
 	n := cfg.Workers
@@ -110,10 +114,6 @@ func New(driver Driver, deps Deps, cfg Config) (*Runner, error) {
 	poll := cfg.PollInterval
 	if poll <= 0 {
 		poll = DefaultPollInterval
-	}
-	rescue := cfg.RescueAfter
-	if rescue <= 0 {
-		rescue = DefaultRescueAfter
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{

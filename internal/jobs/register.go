@@ -3,17 +3,18 @@ package jobs
 import (
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 )
 
 // register adds the worker of every job kind. A new kind adds its line
 // here.
-func register(workers *river.Workers, deps Deps, logger *slog.Logger) error {
+func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfter time.Duration) error {
 	if deps.Mail == nil || deps.Housekeeper == nil {
 		return errors.New("jobs: Deps.Mail and Deps.Housekeeper are required")
 	}
-	river.AddWorker(workers, &emailWorker{deliver: deps.Mail})
+	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
 	river.AddWorker(workers, &housekeepingWorker{keeper: deps.Housekeeper, logger: logger})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
