@@ -71,8 +71,6 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics counts failed attempts; optional.
 	Metrics *metrics.Metrics
-	// Now is the clock of the workers' records; optional.
-	Now func() time.Time
 }
 
 // Deps are what the workers need.
