@@ -17,6 +17,26 @@ var defaultCluster = config.Cluster{
 	ShutdownDrain:         5 * time.Second,
 }
 
+// defaultJobs is the Jobs of an empty environment.
+var defaultJobs = config.Jobs{Workers: 10, PollInterval: 500 * time.Millisecond, RescueAfter: 2 * time.Minute}
+
+func TestLoad_Jobs(t *testing.T) {
+	t.Parallel()
+	got := mustLoad(t, config.Env{"JOB_WORKERS": "3", "JOB_POLL_INTERVAL_MS": "100", "JOB_RESCUE_AFTER_SECONDS": "30"}).Jobs
+	if want := (config.Jobs{Workers: 3, PollInterval: 100 * time.Millisecond, RescueAfter: 30 * time.Second}); got != want {
+		t.Fatalf("Jobs = %+v, want %+v", got, want)
+	}
+	_, err := config.Load(config.Env{"JOB_WORKERS": "0", "JOB_POLL_INTERVAL_MS": "10", "JOB_RESCUE_AFTER_SECONDS": "1"})
+	if err == nil {
+		t.Fatal("Load accepted invalid job settings")
+	}
+	for _, name := range []string{"JOB_WORKERS", "JOB_POLL_INTERVAL_MS", "JOB_RESCUE_AFTER_SECONDS"} {
+		if !strings.Contains(err.Error(), name+"=") {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
 func TestLoad_Cluster(t *testing.T) {
 	t.Parallel()
 	got := mustLoad(t, config.Env{
