@@ -52,8 +52,9 @@ func scanOutbox(sc scanner) (*outboxRecord, error) {
 // The statements reading queued messages: those of a ref, newest first,
 // and one by id for its delivery job.
 const (
-	qOutboxByRef = "outbox_by_ref"
-	qOutboxByID  = "outbox_by_id"
+	qOutboxByRef      = "outbox_by_ref"
+	qOutboxByID       = "outbox_by_id"
+	qOutboxPendingIDs = "outbox_pending_ids"
 )
 
 // outboxQueries are the catalog's outbox statements outside the hot list.
@@ -61,6 +62,8 @@ var outboxQueries = map[string]hotQuery{
 	qOutboxByRef: {SQL: `SELECT ` + outboxColumns + ` FROM mail_outbox WHERE ref = ? ORDER BY id DESC`,
 		BoundedSort: "the emails of one reference"},
 	qOutboxByID: {SQL: `SELECT ` + outboxColumns + ` FROM mail_outbox WHERE id = ?`},
+	qOutboxPendingIDs: {SQL: `SELECT id FROM mail_outbox WHERE status = 'pending' ORDER BY id`,
+		WholeTable: "migrate-data queues the mail still to send once, in a new database"},
 }
 
 // findOutbox runs a catalogued statement of outboxColumns.
@@ -193,8 +196,8 @@ func (s *OutboxService) FindOutboxByRef(ctx context.Context, ref string) ([]*app
 func (s *OutboxService) QueuePendingEmails(ctx context.Context) (int, error) {
 	n := 0
 	err := s.db.transact(ctx, func(tx *gorm.DB) error {
-		var ids []int64
-		if err := tx.Model(&outboxRecord{}).Where("status = ?", app.OutboxPending).Order("id").Pluck("id", &ids).Error; err != nil {
+		ids, err := s.db.pendingEmailIDs(ctx, tx)
+		if err != nil {
 			return fmt.Errorf("find pending emails: %w", err)
 		}
 		for _, id := range ids {
@@ -206,4 +209,22 @@ func (s *OutboxService) QueuePendingEmails(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// pendingEmailIDs lists the messages waiting to be sent, in tx.
+func (db *DB) pendingEmailIDs(ctx context.Context, tx *gorm.DB) ([]int64, error) {
+	rows, err := db.query(ctx, tx, qOutboxPendingIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
