@@ -54,6 +54,15 @@ func Go(dialect string) ([]*goose.Migration, error) {
 	}, nil
 }
 
+// GoName is the name of the Go migration version, as a file's name would
+// give it.
+func GoName(version int64) string {
+	if version == RiverVersion {
+		return "river"
+	}
+	return ""
+}
+
 // RiverMigrator returns River's migrator for the dialect's driver, to check
 // which of River's versions a database holds.
 func RiverMigrator(dialect string, db *sql.DB) (*rivermigrate.Migrator[*sql.Tx], error) {

@@ -228,8 +228,12 @@ func toMigrations(results []*goose.MigrationResult) []Migration {
 	return out
 }
 
-// sourceName turns "sqlite/00002_workspaces.sql" into "workspaces".
+// sourceName turns "sqlite/00002_workspaces.sql" into "workspaces", and
+// names a Go migration (which has no file) by migrations.GoName.
 func sourceName(s *goose.Source) string {
+	if s.Path == "" {
+		return migrations.GoName(s.Version)
+	}
 	name := path.Base(s.Path)
 	name = strings.TrimSuffix(name, path.Ext(name))
 	if _, rest, ok := strings.Cut(name, "_"); ok {
