@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +67,24 @@ func (r *Registry) Providers() []*Provider {
 		return nil
 	}
 	return r.list
+}
+
+// Origins returns the origins of the providers' sign-in pages, for the
+// form-action of the Content Security Policy: a provider's authorization
+// endpoint is on its issuer's origin (Google, Microsoft, GitHub, Okta,
+// Auth0, Keycloak and Dex all do so).
+func (r *Registry) Origins() []string {
+	var out []string
+	for _, p := range r.Providers() {
+		u, err := url.Parse(p.cfg.Issuer)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Provider returns the provider named name.
