@@ -137,7 +137,7 @@ func (s *IdentityService) SignInWithIdentity(ctx context.Context, id app.Externa
 			if ns.PendingHash == "" {
 				return fmt.Errorf("identity sign-in: user %d has a second factor but no pending token was given", u.ID)
 			}
-			data, _ := json.Marshal(pendingData{Next: next})
+			data, _ := json.Marshal(pendingData{Next: next, First: app.MethodOIDC})
 			if err := tx.Create(&challengeRecord{TokenHash: ns.PendingHash, Purpose: app.PurposeSecondFactor, UserID: &u.ID,
 				Data: string(data), CreatedAt: now, ExpiresAt: now.Add(app.SecondFactorTTL)}).Error; err != nil {
 				return fmt.Errorf("store pending sign-in: %w", err)

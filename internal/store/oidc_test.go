@@ -104,7 +104,7 @@ func TestIdentityService_SignIn(t *testing.T) {
 		t.Run("TwoFactorWaits", func(t *testing.T) {
 			tf := store.NewTwoFactorService(db, twoFactorKey)
 			u := signUpMember(t, db, c, "careful@example.com")
-			enrolTOTP(t, tf, c, u)
+			secret, _ := enrolTOTP(t, tf, c, u)
 			ns := freshSession()
 			res, err := ids.SignInWithIdentity(ctx, google("careful", "careful@example.com"), "/w/x", ns)
 			if !errors.Is(err, app.ErrSecondFactorRequired) || res == nil || res.User.ID != u.ID {
@@ -116,6 +116,13 @@ func TestIdentityService_SignIn(t *testing.T) {
 			p, err := tf.FindPendingSignIn(ctx, ns.PendingHash)
 			if err != nil || p.UserID != u.ID || p.Next != "/w/x" {
 				t.Fatalf("pending sign-in %+v, %v", p, err)
+			}
+			c.Add(app.TOTPPeriod)
+			if _, next, err := tf.CompleteSignInWithCode(ctx, ns.PendingHash, codeAt(t, secret, c.Now()), freshSession(), app.Email{}); err != nil || next != "/w/x" {
+				t.Fatalf("second step: next %q, %v", next, err)
+			}
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM audit_logs WHERE actor_user_id = ? AND action = 'auth.signed_in' AND CAST(metadata AS TEXT) LIKE ?", u.ID, "%oidc+totp%"); n != 1 {
+				t.Fatalf("%d sign-ins recorded as oidc+totp, want 1", n)
 			}
 		})
 		t.Run("RaceOfFirstSignIns", func(t *testing.T) {
