@@ -39,6 +39,7 @@ func TestBrowser_OIDCSignIn(t *testing.T) {
 	if got := person.text(byTestID("provider-acme")); got != "Sign in with Acme ID" {
 		t.Fatalf("button says %q", got)
 	}
+	noAxeViolations(t, person, "/login")
 	person.do("sign in with Acme ID",
 		chromedp.Click(byTestID("provider-acme")),
 		chromedp.WaitVisible(chromedp.CSS("#allow")),
@@ -61,5 +62,20 @@ func TestBrowser_OIDCSignIn(t *testing.T) {
 	}
 	if got := person.text(byTestID("account-email")); got != "journey@example.com" {
 		t.Fatalf("signed in as %q", got)
+	}
+	noAxeViolations(t, person, "/settings/account")
+	person.do("open a used callback",
+		chromedp.Navigate(srv.URL+"/auth/oidc/acme/callback?state=used"),
+		chromedp.WaitVisible(byTestID("oidc-problem")),
+	)
+	noAxeViolations(t, person, "the problem page")
+}
+
+// noAxeViolations fails the test for every serious or critical axe-core
+// finding on the tab's page.
+func noAxeViolations(t *testing.T, a browserActor, page string) {
+	t.Helper()
+	for _, v := range runAxe(t, a) {
+		t.Errorf("%s: %s: %s\n  %s", page, v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
 	}
 }

@@ -52,7 +52,7 @@ func ProviderSignIn(buttons []ProviderButton, next string) templ.Component {
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
 		if len(buttons) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"card stack-sm\" data-testid=\"provider-sign-in\"><p class=\"muted\">Or sign in with an account you already have:</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"card stack-sm provider-signin\" data-testid=\"provider-sign-in\"><p class=\"muted\">Or sign in with an account you already have:</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
