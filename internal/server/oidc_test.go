@@ -598,3 +598,57 @@ func TestOIDC_LinkAndUnlink(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDC_Input sends the callback what no provider sends, and checks
+// the page that posts to the provider may do so under its CSP.
+func TestOIDC_Input(t *testing.T) {
+	p := oidctest.New(oidctest.OIDC)
+	t.Cleanup(p.Close)
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect, withProviders(p.Env("acme")), withEnv("RATE_LIMIT_MAX", "10"))
+			b := a.newBrowser(t)
+			if csp := b.Get("/login").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+p.Server.URL) {
+				t.Fatalf("CSP %q: the provider's origin is not a form-action", csp)
+			}
+			for _, q := range []string{
+				"state=%ff%fe&code=x",
+				"state=" + strings.Repeat("a", 5000),
+				"state=%00&code=%00",
+				"error=%ff%fe%3Cscript%3E&state=" + strings.Repeat("B", 43),
+			} {
+				res := b.Get("/auth/oidc/acme/callback?" + q)
+				if res.StatusCode != http.StatusBadRequest || strings.Contains(res.Body, "<script>") {
+					t.Fatalf("callback?%.40s: %d, want 400\n%s", q, res.StatusCode, res.Body)
+				}
+			}
+			// A real state with an invalid UTF-8 code and an error code
+			// full of markup: refused, the markup shown as text.
+			start := providerStart(t, b, "acme")
+			u, _ := url.Parse(start.Location())
+			state := url.QueryEscape(u.Query().Get("state"))
+			res := b.Get("/auth/oidc/acme/callback?state=" + state + "&error=%3Cb%3Ebad%ff")
+			wantProblem(t, res, http.StatusUnauthorized, "did not sign you in")
+			if strings.Contains(res.Body, "<b>bad") {
+				t.Fatal("the provider's error code reached the page as markup")
+			}
+			start = providerStart(t, b, "acme")
+			u, _ = url.Parse(start.Location())
+			res = b.Get("/auth/oidc/acme/callback?state=" + url.QueryEscape(u.Query().Get("state")) + "&code=%ff%fe")
+			wantProblem(t, res, http.StatusUnauthorized, "couldn’t verify")
+
+			// A flood of starts meets the rate limit before it fills the
+			// table of requests in flight.
+			limited := false
+			for range 20 {
+				if res := b.Post("/auth/oidc/acme/start", nil); res.StatusCode == http.StatusTooManyRequests {
+					limited = true
+					break
+				}
+			}
+			if !limited || a.countRows(t, "auth_challenges") > 10 {
+				t.Fatalf("20 starts: limited=%v, %d requests in flight stored", limited, a.countRows(t, "auth_challenges"))
+			}
+		})
+	}
+}
