@@ -64,6 +64,9 @@ var identityQueries = map[string]hotQuery{
 	qIdentitiesOf:      {SQL: `SELECT ` + identityColumns + ` FROM user_identities WHERE user_id = ? ORDER BY id`},
 }
 
+// errIdentityRaced answers the loser of two first sign-ins of one identity.
+var errIdentityRaced = app.Errorf(app.ECONFLICT, "Another sign-in with this account finished at the same moment. Start again from the sign-in page.")
+
 // IdentityService implements app.IdentityService.
 type IdentityService struct {
 	db *DB
@@ -127,7 +130,11 @@ func (s *IdentityService) SignInWithIdentity(ctx context.Context, id app.Externa
 					return err
 				}
 			}
-			if _, err := s.link(ctx, tx, u, id, &now); err != nil {
+			if _, err := s.link(ctx, tx, u, id, &now); errors.Is(err, app.ErrIdentityTaken) {
+				// Another callback of the same new identity (a double
+				// click) linked it first.
+				return errIdentityRaced
+			} else if err != nil {
 				return err
 			}
 			res.Linked = true
