@@ -86,6 +86,10 @@ const (
 	ActionCodeEntryLocked        = "two_factor.locked"
 	ActionTwoFactorReset         = "two_factor.reset"
 
+	// Accounts at identity providers that sign in to a user.
+	ActionIdentityLinked   = "identity.linked"
+	ActionIdentityUnlinked = "identity.unlinked"
+
 	// Billing.
 	// ActionCheckoutCompleted is written when a Checkout links a subscription.
 	ActionCheckoutCompleted   = "billing.checkout_completed"
@@ -165,6 +169,8 @@ var auditCatalog = []AuditAction{
 	{ActionRecoveryCodeUsed, FamilySecurity, "{actor} signed in with a recovery code ({left} left)", "user"},
 	{ActionCodeEntryLocked, FamilySecurity, "{actor} was locked out of code entry for 15 minutes after {failures} wrong two-factor codes", "user"},
 	{ActionTwoFactorReset, FamilySecurity, "{actor} reset two-factor sign-in for {email}: {reason}", "user"},
+	{ActionIdentityLinked, FamilySecurity, "{actor} linked their {provider} account {email} to sign in", "user"},
+	{ActionIdentityUnlinked, FamilySecurity, "{actor} unlinked their {provider} account {email}", "user"},
 	{ActionWorkspace2FARequired, FamilyWorkspace, "{actor} required two-factor sign-in for every member", "workspace"},
 	{ActionWorkspace2FAOptional, FamilyWorkspace, "{actor} made two-factor sign-in optional", "workspace"},
 	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)

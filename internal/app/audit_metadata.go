@@ -38,6 +38,8 @@ var auditMetadataLabels = map[string]string{
 	"stripe_event_id":        "Stripe event",
 	"refreshed_from_stripe":  "Refreshed from Stripe",
 	"expires_at":             "Expires",
+	"provider":               "Identity provider",
+	"issuer":                 "Issuer",
 }
 
 // AuditMetadataLabel returns the label of an audit metadata key: its own

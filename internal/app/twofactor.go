@@ -70,6 +70,8 @@ const (
 	MethodRecoveryCode = "magic_link+recovery_code"
 	MethodMagicPasskey = "magic_link+passkey"
 	MethodPasskey      = "passkey"
+	// After an identity provider (MethodOIDC) the second step's method
+	// reads "oidc+totp", "oidc+recovery_code" or "oidc+passkey".
 )
 
 // Passkey is a registered WebAuthn credential as the account page lists it.

@@ -139,6 +139,10 @@ type Config struct {
 
 	Cluster Cluster // running several instances: metrics, Redis failure mode, drain (cluster.go)
 	Jobs    Jobs    // the job queue: workers, polling, rescue of abandoned jobs (jobs.go)
+
+	// Providers are the identity providers people may sign in with, from
+	// the OIDC_<NAME>_* variables, sorted by name (oidc.go).
+	Providers []Provider
 }
 
 // Database says which database to open and how.
@@ -233,6 +237,7 @@ func Load(env Env) (*Config, error) {
 	c.Public = publicVars(env, c.AppName)
 	c.Cluster = l.cluster(c.Port)
 	c.Jobs = l.jobs()
+	c.Providers = l.providers(c.Env)
 
 	var errs []error
 	if names := SecretGuard(env); len(names) > 0 {
@@ -324,7 +329,7 @@ func (c *Config) SecureCookies() bool { return c.AppURL != nil && c.AppURL.Schem
 func (c *Config) Addr() string { return fmt.Sprintf(":%d", c.Port) }
 
 // SecretValues returns the non-empty values of secret settings: the SMTP
-// password, the Stripe secret key and webhook secret, FLASH_KEY, and the passwords in
+// password, the Stripe secret key and webhook secret, FLASH_KEY, the identity providers' client secrets, and the passwords in
 // DATABASE_URL and REDIS_URL. Tests search rendered pages and logs for them.
 func (c *Config) SecretValues() []string {
 	var out []string
@@ -345,6 +350,9 @@ func (c *Config) SecretValues() []string {
 	}
 	for _, p := range urlPasswords(c.RedisURL) {
 		add(p)
+	}
+	for _, p := range c.Providers {
+		add(p.ClientSecret)
 	}
 	return out
 }

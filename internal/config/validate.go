@@ -68,6 +68,9 @@ func (l *loader) problem(name, message string) {
 // shownValue returns how a variable's value may appear in an error message:
 // secrets are hidden, and URLs that may carry a password are redacted.
 func shownValue(name, raw string) string {
+	if strings.HasPrefix(name, "OIDC_") && strings.HasSuffix(name, "_CLIENT_SECRET") {
+		return hiddenValue
+	}
 	switch name {
 	case "SMTP_PASSWORD", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET":
 		return hiddenValue

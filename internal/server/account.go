@@ -59,6 +59,10 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		s.Error(w, r, err)
 		return
 	}
+	if v.Identities, err = s.identitiesView(r, &p.User); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	pg := s.page(w, r, "Account")
 	pg.Section = "account"
 	s.render(w, r, status, page.Account(pg, v))

@@ -26,7 +26,7 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 	}
 	// An invite link sends its invitee here with their address filled in.
 	email, _ := app.NormalizeEmail(r.URL.Query().Get("email"))
-	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next}))
+	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next, Providers: s.providerButtons()}))
 }
 
 // handleLoginCreate handles "POST /login": it emails a magic link. The answer
@@ -36,7 +36,7 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 	next := app.SafeNext(r.PostFormValue("next"), "")
 	email, err := app.NormalizeEmail(raw)
 	if err != nil {
-		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next}
+		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next, Providers: s.providerButtons()}
 		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
 		return
 	}

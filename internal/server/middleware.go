@@ -232,6 +232,11 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		// form post, which browsers check against form-action.
 		formAction += " https://checkout.stripe.com https://billing.stripe.com"
 	}
+	// "Sign in with …" is a form post answered by a redirect to the
+	// identity provider (oidc.go).
+	for _, origin := range s.providers.Origins() {
+		formAction += " " + origin
+	}
 	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 		"connect-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

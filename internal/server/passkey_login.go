@@ -231,5 +231,5 @@ func (s *Server) passkeySignInFailed(w http.ResponseWriter, r *http.Request, sec
 	}
 	pg := s.page(w, r, "Sign in")
 	pg.Flash = &layout.Flash{Kind: "error", Message: appErr.Message}
-	s.render(w, r, statusOf(code), page.Login(pg, page.LoginView{Next: app.SafeNext(r.PostFormValue("next"), "")}))
+	s.render(w, r, statusOf(code), page.Login(pg, page.LoginView{Next: app.SafeNext(r.PostFormValue("next"), ""), Providers: s.providerButtons()}))
 }

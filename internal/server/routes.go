@@ -60,6 +60,12 @@ func (s *Server) routes() http.Handler {
 		r.Post("/login/passkey/begin", s.handlePasskeyLoginBegin)
 		r.Post("/login/passkey/finish", s.handlePasskeyLoginFinish)
 
+		// Sign-in with an identity provider (oidc.go): the start is a
+		// POST; the provider sends the browser back to the callback, a
+		// GET whose state is its CSRF defence.
+		r.Post("/auth/oidc/{provider}/start", s.handleOIDCStart)
+		r.Get("/auth/oidc/{provider}/callback", s.handleOIDCCallback)
+
 		// Invite links work signed out too: the handler sends visitors to
 		// sign in as the invited address.
 		r.Get("/invites/{token}", s.handleInviteShow)
@@ -87,6 +93,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/settings/account/passkeys/begin", s.handlePasskeyRegisterBegin)
 			r.Post("/settings/account/passkeys", s.handlePasskeyRegisterFinish)
 			r.Post("/settings/account/passkeys/{passkeyID}/remove", s.handlePasskeyRemove)
+			r.Post("/settings/account/identities/{provider}/link", s.handleIdentityLink)
+			r.Post("/settings/account/identities/{identityID}/unlink", s.handleIdentityUnlink)
 			r.Get("/settings/workspaces", s.handleWorkspaces)
 			r.Post("/settings/workspaces/test-invite", s.handleTestInvite)
 			r.Get("/workspaces/new", s.handleWorkspaceNew)

@@ -18,6 +18,8 @@ import (
 	"atrium/internal/config"
 	"atrium/internal/docs"
 	"atrium/internal/metrics"
+	"atrium/internal/oidc"
+	"atrium/internal/outbound"
 )
 
 // Database is what the health checks need from the store.
@@ -44,6 +46,11 @@ type Deps struct {
 	Billing            app.BillingService
 	APIKeys            app.APIKeyService
 	TwoFactor          app.TwoFactorService
+	// Identities are the accounts at identity providers linked to users.
+	Identities app.IdentityService
+	// Providers are the identity providers to sign in with; optional,
+	// defaults to the configured ones (OIDC_*) over the outbound client.
+	Providers *oidc.Registry
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources
@@ -95,6 +102,8 @@ type Server struct {
 	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
 	// host cannot be a WebAuthn relying party (an IP address), and then
 	// the passkey routes say passkeys are unavailable and log webAuthnErr.
+	// providers are the identity providers people may sign in with.
+	providers   *oidc.Registry
 	webAuthn    *webauthn.WebAuthn
 	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
@@ -124,6 +133,10 @@ func New(d Deps) http.Handler {
 	s.flashCookie = s.hostCookie(s.flashCookie)
 	s.lastWSCookie = s.hostCookie(s.lastWSCookie)
 	s.webAuthn, s.webAuthnErr = newWebAuthn(d.Config)
+	s.providers = d.Providers
+	if s.providers == nil {
+		s.providers = oidc.New(d.Config, outbound.NewClient(oidc.ClientOptions(d.Config)))
+	}
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)
 		_, _ = rand.Read(s.flashKey)

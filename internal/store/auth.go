@@ -220,16 +220,16 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 		}
 	}
 	now := db.now()
-	// Every sign-in proves who it is now; all but a magic link alone
-	// prove a second factor.
+	// Every sign-in proves who it is now; all but a magic link or an
+	// identity provider alone prove a second factor.
 	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL),
-		SecondFactor: method != app.MethodMagicLink, VerifiedAt: &now}
+		SecondFactor: method != app.MethodMagicLink && method != app.MethodOIDC, VerifiedAt: &now}
 	if err := tx.Create(&sr).Error; err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	md := map[string]any{"method": method}
-	if method == app.MethodMagicLink {
+	if method == app.MethodMagicLink || method == app.MethodOIDC {
 		md["new_user"] = newUser
 	}
 	return db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name, Action: app.ActionSignedIn,

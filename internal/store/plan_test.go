@@ -85,6 +85,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"recovery_codes_left":       {s.UserID},
 		"recovery_code_spent":       {s.UserID, "no-such-hash"},
 		"passkeys_of_user":          {s.UserID},
+		"identity_by_subject":       {"https://accounts.google.com", "1234567890"},
+		"identities_of_user":        {s.UserID},
 		"passkey_of_user":           {int64(1), s.UserID},
 		"passkey_count":             {s.UserID},
 		"passkey_handle":            {s.UserID},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -48,6 +49,18 @@ var codeLockQueries = map[string]hotQuery{
 // pendingData is what a pending second factor carries from the magic link.
 type pendingData struct {
 	Next string `json:"next,omitempty"`
+	// First is the first step's method when it was not a magic link
+	// (app.MethodOIDC).
+	First string `json:"first,omitempty"`
+}
+
+// method names the sign-in whose second step used second: "magic_link+…"
+// after a magic link, "oidc+…" after an identity provider.
+func (d pendingData) method(second string) string {
+	if d.First == "" {
+		return second
+	}
+	return d.First + strings.TrimPrefix(second, app.MethodMagicLink)
 }
 
 // FindPendingSignIn returns a live pending second factor.
@@ -118,7 +131,7 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 		if user, err = s.db.takeUser(ctx, tx, uid); err != nil {
 			return err
 		}
-		return s.db.startSession(ctx, tx, user, ns, method, false)
+		return s.db.startSession(ctx, tx, user, ns, d.method(method), false)
 	})
 	if err != nil {
 		return nil, "", err
@@ -298,7 +311,7 @@ func (s *TwoFactorService) CompleteSignInWithPasskey(ctx context.Context, pendin
 			}
 			var d pendingData
 			_ = json.Unmarshal([]byte(r.Data), &d)
-			next, method = d.Next, app.MethodMagicPasskey
+			next, method = d.Next, d.method(app.MethodMagicPasskey)
 		}
 		res := tx.Model(&passkeyRecord{}).Where("credential_id = ? AND user_id = ?", credentialID, userID).
 			Updates(map[string]any{"data": string(data), "last_used_at": now})

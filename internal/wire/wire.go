@@ -125,6 +125,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
 	twoFactor := store.NewTwoFactorService(db, tfKey)
 	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
+	identities := store.NewIdentityService(db)
+	identities.Notice = mail.IdentityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 
 	a.Handler = server.New(server.Deps{
 		Logger:             logger,
@@ -141,6 +143,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Billing:            store.NewBillingService(db),
 		APIKeys:            store.NewAPIKeyService(db),
 		TwoFactor:          twoFactor,
+		Identities:         identities,
 		Resources:          store.NewResources(db),
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),

@@ -1,0 +1,307 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"atrium/internal/app"
+	"atrium/internal/oidc"
+	"atrium/web/page"
+)
+
+// Sign-in with an identity provider (Google, Microsoft, GitHub, any
+// OpenID Connect issuer; internal/oidc). The start is a POST inside the
+// CSRF group; it stores the request's state, nonce and PKCE verifier in a
+// single-use auth_challenges row named by the state's hash, and gives the
+// browser the state in a cookie. The callback, a GET the provider sends
+// the browser to, uses the row up and must come with that same cookie:
+// state is its CSRF defence, so a callback URL made by someone else (a
+// login CSRF) or replayed signs nobody in.
+
+// oidcCookie is the cookie holding the state of the browser's request in
+// flight; it is sent back on the provider's top-level redirect (Lax).
+const oidcCookie = "atrium_oidc"
+
+// oidcFlight is what the challenge row keeps of a request in flight.
+type oidcFlight struct {
+	Provider string `json:"provider"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Next     string `json:"next,omitempty"`
+}
+
+// providerButtons returns the configured providers as buttons.
+func (s *Server) providerButtons() []page.ProviderButton {
+	var out []page.ProviderButton
+	for _, p := range s.providers.Providers() {
+		out = append(out, page.ProviderButton{Name: p.Name(), Label: p.Label()})
+	}
+	return out
+}
+
+// handleOIDCStart handles "POST /auth/oidc/{provider}/start": it sends the
+// browser to the provider to sign in.
+func (s *Server) handleOIDCStart(w http.ResponseWriter, r *http.Request) {
+	s.startOIDC(w, r, 0, app.SafeNext(r.PostFormValue("next"), ""))
+}
+
+// handleIdentityLink handles "POST /settings/account/identities/{provider}/link":
+// it sends a signed-in user, who proved who they are recently, to the
+// provider to link an account there to theirs.
+func (s *Server) handleIdentityLink(w http.ResponseWriter, r *http.Request) {
+	if !s.recentlyVerified(w, r, accountIdentities) {
+		return
+	}
+	s.startOIDC(w, r, app.PrincipalFromContext(r.Context()).User.ID, accountIdentities)
+}
+
+// accountIdentities is the account page's linked accounts.
+const accountIdentities = "/settings/account#identities"
+
+// startOIDC stores a request in flight for userID (0 for a sign-in) and
+// redirects to the provider.
+func (s *Server) startOIDC(w http.ResponseWriter, r *http.Request, userID int64, next string) {
+	p, ok := s.providers.Provider(chi.URLParam(r, "provider"))
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	req := oidc.NewRequest()
+	dest, err := p.AuthCodeURL(r.Context(), req)
+	if err != nil {
+		s.oidcProblem(w, r, err, "")
+		return
+	}
+	data, err := json.Marshal(oidcFlight{Provider: p.Name(), Nonce: req.Nonce, Verifier: req.Verifier, Next: next})
+	if err != nil {
+		s.Error(w, r, fmt.Errorf("encode oidc request: %w", err))
+		return
+	}
+	if err := s.TwoFactor.SaveChallenge(r.Context(), app.Challenge{TokenHash: app.HashToken(req.State), Purpose: app.PurposeOIDC,
+		UserID: userID, Data: data, ExpiresAt: s.Now().Add(app.OIDCTTL)}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCookie(w, &http.Cookie{Name: s.hostCookie(oidcCookie), Value: req.State, Path: "/",
+		MaxAge: int(app.OIDCTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+// The callback's refusals.
+var (
+	errOIDCStateGone = &app.Error{Code: app.EINVALID,
+		Message: "This sign-in attempt expired or was already used. Start again from the sign-in page."}
+	errOIDCOtherBrowser = &app.Error{Code: app.EINVALID,
+		Message: "This sign-in was not started in this browser, so it can’t finish here. Start again from the sign-in page."}
+	errOIDCLinkSession = &app.Error{Code: app.EINVALID,
+		Message: "You are no longer signed in as the person who asked to link this account. Sign in and try again."}
+)
+
+// handleOIDCCallback handles "GET /auth/oidc/{provider}/callback": the
+// provider's answer. It uses up the request in flight whatever happens
+// next, then signs in (or links) the identity the provider vouches for.
+func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	q := r.URL.Query()
+	state := q.Get("state")
+	setCookie(w, &http.Cookie{Name: s.hostCookie(oidcCookie), Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	if !app.ValidTokenSyntax(state) {
+		s.oidcProblem(w, r, errOIDCStateGone, "")
+		return
+	}
+	ch, err := s.TwoFactor.TakeChallenge(r.Context(), app.HashToken(state), app.PurposeOIDC)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		s.oidcProblem(w, r, errOIDCStateGone, "")
+		return
+	} else if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ck, cerr := r.Cookie(s.hostCookie(oidcCookie))
+	if cerr != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
+		s.oidcProblem(w, r, errOIDCOtherBrowser, "")
+		return
+	}
+	var f oidcFlight
+	if err := json.Unmarshal(ch.Data, &f); err != nil {
+		s.Error(w, r, fmt.Errorf("decode oidc request: %w", err))
+		return
+	}
+	p, ok := s.providers.Provider(chi.URLParam(r, "provider"))
+	if !ok || p.Name() != f.Provider {
+		s.oidcProblem(w, r, errOIDCStateGone, "")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		s.oidcProblem(w, r, providerDeclined(p.Label(), e), "")
+		return
+	}
+	id, err := p.Exchange(r.Context(), q.Get("code"), oidc.Request{State: state, Nonce: f.Nonce, Verifier: f.Verifier})
+	if err != nil {
+		s.oidcProblem(w, r, err, "")
+		return
+	}
+	if ch.UserID != 0 {
+		s.finishIdentityLink(w, r, ch.UserID, id, p.Label())
+		return
+	}
+	s.finishOIDCSignIn(w, r, id, f.Next)
+}
+
+// providerDeclined is the error of a provider answering with an error
+// instead of a code (the person cancelled, or the app is not allowed).
+func providerDeclined(label, code string) error {
+	if code == "access_denied" {
+		return &app.Error{Code: app.EFORBIDDEN, Message: "Signing in with " + label + " was cancelled, so you are not signed in."}
+	}
+	return &app.Error{Code: app.EUNAUTHORIZED, Message: label + " did not sign you in (it answered “" + app.SanitizeHeader(code, 40) +
+		"”). Try again, or sign in with an email link."}
+}
+
+// finishOIDCSignIn signs the identity in as the magic link does: a
+// session, or the second-factor step for a user with one.
+func (s *Server) finishOIDCSignIn(w http.ResponseWriter, r *http.Request, id *app.ExternalIdentity, next string) {
+	sessToken, ns := s.newSession(r)
+	pendingToken, pendingHash := app.NewToken()
+	ns.PendingHash = pendingHash
+	res, err := s.Identities.SignInWithIdentity(r.Context(), *id, next, ns)
+	switch {
+	case errors.Is(err, app.ErrSecondFactorRequired):
+		s.setPendingCookie(w, pendingToken)
+		redirect(w, r, "/login/two-factor")
+		return
+	case errors.Is(err, app.ErrIdentityEmailUnverified):
+		s.Logger.InfoContext(r.Context(), "identity sign-in refused: email not verified", "request_id", requestIDFrom(r.Context()),
+			"provider", id.Provider, "email", app.MaskEmail(id.Email))
+		s.oidcProblem(w, r, err, id.Email)
+		return
+	case err != nil:
+		s.Error(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, sessToken)
+	lt := &app.LoginToken{Email: res.User.Email, Next: next, NewUser: res.NewUser}
+	redirect(w, r, s.afterFirstSignIn(w, res.User, lt, app.SafeNext(next, appHome)))
+}
+
+// finishIdentityLink links the identity to the user who asked, who must
+// still be the one signed in.
+func (s *Server) finishIdentityLink(w http.ResponseWriter, r *http.Request, userID int64, id *app.ExternalIdentity, label string) {
+	pr := app.PrincipalFromContext(r.Context())
+	if pr == nil || pr.User.ID != userID {
+		s.oidcProblem(w, r, errOIDCLinkSession, "")
+		return
+	}
+	_, err := s.Identities.LinkIdentity(r.Context(), userID, *id)
+	switch code := app.ErrorCode(err); {
+	case err == nil:
+		s.setFlash(w, "success", "Your "+label+" account is linked: you can sign in with it from now on.")
+	case code == app.ECONFLICT:
+		s.setFlash(w, "error", app.ErrorMessage(err))
+	default:
+		s.Error(w, r, err)
+		return
+	}
+	redirect(w, r, accountIdentities)
+}
+
+// oidcProblem renders why a provider sign-in failed; email is the
+// unverified address to offer a sign-in link to. Internal errors get the
+// error page; a provider's failure is logged with its detail.
+func (s *Server) oidcProblem(w http.ResponseWriter, r *http.Request, err error, email string) {
+	var f *oidc.Failure
+	if errors.As(err, &f) {
+		s.Logger.WarnContext(r.Context(), "identity provider sign-in failed", "request_id", requestIDFrom(r.Context()),
+			"route", routeOf(r), "error", f.Detail.Error())
+	}
+	var appErr *app.Error
+	if !errors.As(err, &appErr) || appErr.Code == app.EINTERNAL {
+		s.Error(w, r, err)
+		return
+	}
+	v := page.OIDCProblemView{Title: "You are not signed in", Message: appErr.Message}
+	status := statusOf(appErr.Code)
+	switch {
+	case errors.Is(err, app.ErrIdentityEmailUnverified):
+		v.Title, v.Email, v.Unverified = "Confirm your email address first", email, true
+	case appErr.Code == app.EUNAVAILABLE:
+		v.Title = "The sign-in service is not answering"
+	}
+	if status < 400 || status >= 500 && status != http.StatusServiceUnavailable {
+		status = http.StatusBadRequest
+	}
+	s.render(w, r, status, page.OIDCProblem(s.page(w, r, v.Title), v))
+}
+
+// identitiesView builds the account page's linked accounts.
+func (s *Server) identitiesView(r *http.Request, user *app.User) (page.IdentitiesView, error) {
+	ids, err := s.Identities.FindIdentities(r.Context(), user.ID)
+	if err != nil {
+		return page.IdentitiesView{}, err
+	}
+	v := page.IdentitiesView{Providers: s.providerButtons()}
+	if !app.PrincipalFromContext(r.Context()).RecentlyVerified(s.Now()) {
+		v.ConfirmURL = reauthURL(accountIdentities)
+	}
+	for _, i := range ids {
+		row := page.IdentityRow{ID: i.ID, Provider: s.providerLabel(i.Provider), Email: i.Email,
+			Linked: s.formatTime(i.CreatedAt, user.TimeZone)}
+		if i.LastUsedAt != nil {
+			row.LastUsed = s.formatTime(*i.LastUsedAt, user.TimeZone)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v, nil
+}
+
+// providerLabel returns the display name of a provider, or its name when
+// it is no longer configured.
+func (s *Server) providerLabel(name string) string {
+	if p, ok := s.providers.Provider(name); ok {
+		return p.Label()
+	}
+	return name
+}
+
+// handleIdentityUnlink handles "POST /settings/account/identities/{identityID}/unlink",
+// confirmed.
+func (s *Server) handleIdentityUnlink(w http.ResponseWriter, r *http.Request) {
+	pr := app.PrincipalFromContext(r.Context())
+	id, ok := idParam(r, "identityID")
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	ids, err := s.Identities.FindIdentities(r.Context(), pr.User.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var found *app.Identity
+	for _, i := range ids {
+		if i.ID == id {
+			found = i
+		}
+	}
+	if found == nil {
+		s.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	row := page.IdentityRow{Provider: s.providerLabel(found.Provider), Email: found.Email}
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmUnlinkIdentity(id, row.Account())) {
+		return
+	}
+	if _, err := s.Identities.UnlinkIdentity(r.Context(), pr.User.ID, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", row.Account()+" is unlinked: it no longer signs you in.")
+	redirect(w, r, accountIdentities)
+}
