@@ -75,6 +75,7 @@ Commands:
   restore        verify a backup and put it in place of the database [--force] FILE
   audit          the audit log: verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG
   user           support actions on one account: reset-2fa --email EMAIL --reason TEXT
+  staff          the operator console's staff: grant --email EMAIL | revoke --email EMAIL | list
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -132,6 +133,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runAudit(ctx, args, env, stdout, stderr)
 	case "user":
 		return runUser(ctx, args, env, stdout, stderr)
+	case "staff":
+		return runStaff(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

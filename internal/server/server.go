@@ -44,6 +44,8 @@ type Deps struct {
 	Billing            app.BillingService
 	APIKeys            app.APIKeyService
 	TwoFactor          app.TwoFactorService
+	// Admin is the operator console's store (admin.go).
+	Admin app.AdminService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

@@ -141,6 +141,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Billing:            store.NewBillingService(db),
 		APIKeys:            store.NewAPIKeyService(db),
 		TwoFactor:          twoFactor,
+		Admin:              store.NewAdminService(db),
 		Resources:          store.NewResources(db),
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
