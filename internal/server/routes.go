@@ -15,8 +15,8 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.measureRequests, s.logRequests, s.recoverPanics, s.securityHeaders, headAsGet)
 	// The 404 page reads the session, so signed-in visitors keep their
 	// header and get a way back into their workspace.
-	r.NotFound(s.loadSession(http.HandlerFunc(s.handleNotFound)).ServeHTTP)
-	r.MethodNotAllowed(s.loadSession(http.HandlerFunc(s.handleMethodNotAllowed)).ServeHTTP)
+	r.NotFound(s.loadSession(s.viewAs(http.HandlerFunc(s.handleNotFound))).ServeHTTP)
+	r.MethodNotAllowed(s.loadSession(s.viewAs(http.HandlerFunc(s.handleMethodNotAllowed))).ServeHTTP)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
