@@ -2,7 +2,7 @@ package server_test
 
 import (
 	"context"
-		"net/http"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
