@@ -50,6 +50,8 @@ func TestBrowser_StaffConsole(t *testing.T) {
 				for _, v := range runAxe(t, staff) {
 					t.Errorf("%s (%s, %s): %s: %s\n  %s", where, vp.name, scheme, v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
 				}
+				// Kept with go test -artifacts, to look at.
+				saveScreenshot(staff.ctx, t, strings.ReplaceAll(where, " ", "-")+"-"+vp.name+"-"+scheme)
 			}
 		}
 		if err := chromedp.Do(staff.ctx, chromedp.EmulateViewport(1280, 800)); err != nil {

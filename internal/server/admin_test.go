@@ -159,6 +159,8 @@ func TestAdmin_SearchAndActions(t *testing.T) {
 			slug := createWorkspace(t, bob, "Bob Builders")
 			bobID := userIDOf(t, a, "bob@example.com")
 			wsID := workspaceID(t, a, slug, "bob@example.com")
+			key := createKeyInBrowser(t, bob, slug, "bot", app.ScopeRead, app.ScopeWrite)
+			api := &apiClient{t: t, a: a, key: key}
 
 			list := staff.Get("/admin/users?q=BOB")
 			if list.StatusCode != http.StatusOK || list.Doc.Find(`[data-testid="admin-user-row"]`).Length() != 1 {
@@ -223,6 +225,53 @@ func TestAdmin_SearchAndActions(t *testing.T) {
 			}
 			if storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs WHERE workspace_id = ? AND action = ?", wsID, app.ActionWorkspaceSuspended) != 1 {
 				t.Error("no workspace.suspended entry in the workspace's log")
+			}
+			// A suspended user's workspace keys still work (they act for the
+			// workspace); a suspended workspace's keys read but do not write.
+			if res := api.do("GET", "/members", nil); res.Status != http.StatusOK {
+				t.Errorf("suspended workspace: API read %d, want 200", res.Status)
+			}
+			if res := api.do("POST", "/invites", map[string]string{"email": "new@example.com", "role": "member"}); res.Status != http.StatusForbidden ||
+				!strings.Contains(string(res.Body), "suspended") {
+				t.Errorf("suspended workspace: API write %d, want 403 naming the suspension\n%s", res.Status, res.Body)
+			}
+			unsuspend := "/admin/users/" + strconv.FormatInt(bobID, 10) + "/unsuspend"
+			if res := staff.Post(unsuspend, url.Values{"confirm": {"yes"}, "reason": {"ticket 42 closed"}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("unsuspend: %d", res.StatusCode)
+			}
+			bob.signIn("bob@example.com")
+			if res := bob.Get("/w/" + slug + "/members"); res.StatusCode != http.StatusOK {
+				t.Errorf("suspended workspace: members page %d, want 200 (reads stay open)", res.StatusCode)
+			}
+			if res := bob.Post("/w/"+slug+"/invites", url.Values{"email": {"new@example.com"}, "role": {"member"}}); res.StatusCode != http.StatusForbidden ||
+				!strings.Contains(res.Text("error-message"), "suspended") {
+				t.Errorf("suspended workspace: invite form %d %q, want 403 with the sentence", res.StatusCode, res.Text("error-message"))
+			}
+			if n := storetest.Count(t, a.DB, "SELECT COUNT(*) FROM invites WHERE workspace_id = ?", wsID); n != 0 {
+				t.Errorf("a suspended workspace got %d invites", n)
+			}
+
+			// End all sessions, then a sign-in link: each audited in the
+			// system log with its reason.
+			id := strconv.FormatInt(bobID, 10)
+			if res := staff.Post("/admin/users/"+id+"/end-sessions", url.Values{"confirm": {"yes"}, "reason": {"lost laptop"}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("end sessions: %d", res.StatusCode)
+			}
+			if res := bob.Get("/app"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Location(), "/login") {
+				t.Errorf("after ending sessions Bob's browser: %d", res.StatusCode)
+			}
+			if res := staff.Post("/admin/users/"+id+"/send-link", url.Values{"confirm": {"yes"}, "reason": {"asked by phone"}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("send link: %d", res.StatusCode)
+			}
+			sent := a.SMTP.WaitForMessageMatching(t, "bob@example.com", 5*time.Second, mailtest.LinkTo(a.URL+"/auth/verify"))
+			if len(sent.Links()) == 0 {
+				t.Error("the sign-in link email has no link")
+			}
+			for _, action := range []string{app.ActionUserSuspended, app.ActionUserUnsuspended, app.ActionUserSessionsEnded, app.ActionSignInLinkSent} {
+				if storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs WHERE workspace_id IS NULL AND action = ? AND actor_user_id = ?",
+					action, userIDOf(t, a, "ops@example.com")) != 1 {
+					t.Errorf("no %s entry by the staff member in the system log", action)
+				}
 			}
 		})
 	}

@@ -19,13 +19,12 @@ import (
 // a workspace with a pending invite and an API key, signed in on his own
 // browser.
 type viewAsFixture struct {
-	a            *testApp
-	staff, bob   *browser
-	bobID, wsID  int64
-	slug         string
-	params       map[string]string
-	staffEmail   string
-	staffSession string
+	a           *testApp
+	staff, bob  *browser
+	bobID, wsID int64
+	slug        string
+	params      map[string]string
+	staffEmail  string
 }
 
 func newViewAsFixture(t *testing.T, dialect string) *viewAsFixture {

@@ -16,13 +16,6 @@ import (
 // cross every workspace. The console's changes are in admin_actions.go,
 // "view as" in admin_impersonation.go.
 
-type staffRecord struct {
-	UserID    int64 `gorm:"primaryKey;autoIncrement:false"`
-	GrantedAt time.Time
-}
-
-func (staffRecord) TableName() string { return "staff" }
-
 // The console's statements.
 const (
 	qStaffOf          = "staff_of_user"

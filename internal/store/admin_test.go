@@ -309,3 +309,45 @@ func TestAdminService_Impersonation(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminService_Races: two staff members suspending one account at
+// once, and two write sessions started on one view at once: one wins, the
+// other is told, and one entry is written.
+func TestAdminService_Races(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		staff, sessionID := staffCtx(t, db, c, "ops@example.com")
+		admin := store.NewAdminService(db)
+		bob := signUpMember(t, db, c, "bob@example.com")
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = admin.SuspendUser(staff.ctx, bob.ID, fmt.Sprintf("ticket %d", i)) })
+		}
+		wg.Wait()
+		if codes := app.ErrorCode(errs[0]) + "," + app.ErrorCode(errs[1]); codes != ","+app.ECONFLICT && codes != app.ECONFLICT+"," {
+			t.Errorf("two suspensions: %v, %v; want one success and one conflict", errs[0], errs[1])
+		}
+		if n := systemEntries(t, db, app.ActionUserSuspended); n != 1 {
+			t.Errorf("%d suspension entries, want 1", n)
+		}
+		if err := admin.UnsuspendUser(staff.ctx, bob.ID, "done"); err != nil {
+			t.Fatal(err)
+		}
+		_, hash := app.NewToken()
+		imp, err := admin.StartImpersonation(staff.ctx, app.NewImpersonation{TokenHash: hash, StaffSessionID: sessionID, TargetUserID: bob.ID, Reason: "ticket"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range errs {
+			wg.Go(func() { errs[i] = admin.StartWriteSession(context.Background(), imp.ID, "write") })
+		}
+		wg.Wait()
+		if codes := app.ErrorCode(errs[0]) + "," + app.ErrorCode(errs[1]); codes != ","+app.ECONFLICT && codes != app.ECONFLICT+"," {
+			t.Errorf("two write sessions: %v, %v; want one success and one conflict", errs[0], errs[1])
+		}
+		if n := systemEntries(t, db, app.ActionImpersonationWriteStarted); n != 1 {
+			t.Errorf("%d write-session entries, want 1", n)
+		}
+	})
+}
