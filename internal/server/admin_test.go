@@ -267,6 +267,17 @@ func TestAdmin_SearchAndActions(t *testing.T) {
 			if len(sent.Links()) == 0 {
 				t.Error("the sign-in link email has no link")
 			}
+			// The console's own budget, in the rate limiter's store: every
+			// request counts, a flood gets 429.
+			var last *response
+			for range 301 {
+				if last = staff.Get("/admin/users?q=b"); last.StatusCode != http.StatusOK {
+					break
+				}
+			}
+			if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+				t.Errorf("a flood of console requests: %d, want 429 with Retry-After", last.StatusCode)
+			}
 			for _, action := range []string{app.ActionUserSuspended, app.ActionUserUnsuspended, app.ActionUserSessionsEnded, app.ActionSignInLinkSent} {
 				if storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs WHERE workspace_id IS NULL AND action = ? AND actor_user_id = ?",
 					action, userIDOf(t, a, "ops@example.com")) != 1 {
