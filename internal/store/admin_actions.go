@@ -41,8 +41,13 @@ func (s *AdminService) SuspendUser(ctx context.Context, id int64, reason string)
 		if u.Staff {
 			return app.Errorf(app.ECONFLICT, "%s is staff: revoke their staff access (atrium staff revoke) before suspending them.", u.Email)
 		}
-		if err := tx.Exec(`UPDATE users SET suspended_at = ?, suspended_reason = ? WHERE id = ?`, s.db.now(), reason, id).Error; err != nil {
-			return fmt.Errorf("suspend user %d: %w", id, err)
+		// Conditional, so that of two suspensions racing one changes the row.
+		res := tx.Exec(`UPDATE users SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL`, s.db.now(), reason, id)
+		if res.Error != nil {
+			return fmt.Errorf("suspend user %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ECONFLICT, "%s is already suspended.", u.Email)
 		}
 		d := tx.Where("user_id = ?", id).Delete(&sessionRecord{})
 		if d.Error != nil {
@@ -72,8 +77,12 @@ func (s *AdminService) UnsuspendUser(ctx context.Context, id int64, reason strin
 		if !u.Suspended() {
 			return app.Errorf(app.ECONFLICT, "%s is not suspended.", u.Email)
 		}
-		if err := tx.Exec(`UPDATE users SET suspended_at = NULL, suspended_reason = '' WHERE id = ?`, id).Error; err != nil {
-			return fmt.Errorf("unsuspend user %d: %w", id, err)
+		res := tx.Exec(`UPDATE users SET suspended_at = NULL, suspended_reason = '' WHERE id = ? AND suspended_at IS NOT NULL`, id)
+		if res.Error != nil {
+			return fmt.Errorf("unsuspend user %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ECONFLICT, "%s is not suspended.", u.Email)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{Action: app.ActionUserUnsuspended, TargetType: "user", TargetID: fmt.Sprint(id),
 			Metadata: map[string]any{"email": u.Email, "reason": reason}})
@@ -161,20 +170,19 @@ func (s *AdminService) setWorkspaceSuspended(ctx context.Context, id int64, reas
 		if err != nil {
 			return err
 		}
-		action := app.ActionWorkspaceSuspended
-		switch {
-		case suspend && w.Suspended():
-			return app.Errorf(app.ECONFLICT, "The workspace %s is already suspended.", w.Slug)
-		case !suspend && !w.Suspended():
-			return app.Errorf(app.ECONFLICT, "The workspace %s is not suspended.", w.Slug)
-		case suspend:
-			err = tx.Exec(`UPDATE workspaces SET suspended_at = ?, suspended_reason = ? WHERE id = ?`, s.db.now(), reason, id).Error
-		default:
-			action = app.ActionWorkspaceUnsuspended
-			err = tx.Exec(`UPDATE workspaces SET suspended_at = NULL, suspended_reason = '' WHERE id = ?`, id).Error
+		action, already := app.ActionWorkspaceSuspended, "The workspace %s is already suspended."
+		var res *gorm.DB
+		if suspend {
+			res = tx.Exec(`UPDATE workspaces SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL`, s.db.now(), reason, id)
+		} else {
+			action, already = app.ActionWorkspaceUnsuspended, "The workspace %s is not suspended."
+			res = tx.Exec(`UPDATE workspaces SET suspended_at = NULL, suspended_reason = '' WHERE id = ? AND suspended_at IS NOT NULL`, id)
 		}
-		if err != nil {
-			return fmt.Errorf("suspend workspace %d: %w", id, err)
+		if res.Error != nil {
+			return fmt.Errorf("suspend workspace %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.ECONFLICT, already, w.Slug)
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: id, Action: action, TargetType: "workspace", TargetID: fmt.Sprint(id),
 			Metadata: map[string]any{"slug": w.Slug, "reason": reason}})

@@ -23,6 +23,7 @@ const (
 	qImpersonation = "impersonation_by_hash"
 	qImpVisits     = "impersonation_visits"
 	qImpByID       = "impersonation_by_id"
+	qImpOpen       = "impersonations_open"
 )
 
 // impersonationColumns are the columns of an impersonation with both
@@ -38,6 +39,9 @@ var impersonationQueries = map[string]hotQuery{
 	qImpersonation: {SQL: `SELECT ` + impersonationColumns + ` WHERE i.token_hash = ? AND i.staff_session_id = ?`},
 	qImpByID:       {SQL: `SELECT ` + impersonationColumns + ` WHERE i.id = ?`},
 	qImpVisits:     {SQL: `SELECT workspace_id FROM impersonation_visits WHERE impersonation_id = ? ORDER BY workspace_id`},
+	// A staff member's views still open, of one session or (0) all.
+	qImpOpen: {SQL: `SELECT id FROM impersonations WHERE staff_user_id = ? AND (staff_session_id = ? OR ? = 0)
+		AND ended_at IS NULL ORDER BY id`, BoundedSort: "one staff member's views"},
 }
 
 // scanImpersonation reads a row of impersonationColumns.
@@ -151,9 +155,21 @@ func (s *AdminService) StartImpersonation(ctx context.Context, n app.NewImperson
 // endOpen ends the staff member's impersonations still open, of one
 // session or (sessionID 0) all, with their entries.
 func (s *AdminService) endOpen(ctx context.Context, tx *gorm.DB, staffID, sessionID int64, how string) error {
+	rows, err := s.db.query(ctx, tx, qImpOpen, staffID, sessionID, sessionID)
+	if err != nil {
+		return fmt.Errorf("find open impersonations: %w", err)
+	}
 	var ids []int64
-	if err := tx.Raw(`SELECT id FROM impersonations WHERE staff_user_id = ? AND (staff_session_id = ? OR ? = 0) AND ended_at IS NULL`,
-		staffID, sessionID, sessionID).Scan(&ids).Error; err != nil {
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("read open impersonation: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find open impersonations: %w", err)
 	}
 	for _, id := range ids {

@@ -149,6 +149,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"impersonation_by_hash":   {"no-such-hash", int64(1)},
 		"impersonation_by_id":     {int64(1)},
 		"impersonation_visits":    {int64(1)},
+		"impersonations_open":     {s.UserID, int64(1), int64(1)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }
