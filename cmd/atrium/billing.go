@@ -57,27 +57,18 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	}
 	fmt.Fprintf(stdout, "Workspace %q (%s): plan %s, status %q, customer %q, subscription %q\n",
 		ws.Name, ws.Slug, ws.Plan, ws.SubscriptionStatus, ws.StripeCustomerID, ws.StripeSubscriptionID)
-	client := wire.NewStripe(cfg, stderrLog)
-	var upd *app.BillingUpdate
-	switch {
-	case ws.StripeSubscriptionID != "":
-		upd, err = client.FetchSubscription(ctx, ws.StripeSubscriptionID)
-	case ws.StripeCustomerID != "":
-		upd, err = client.FindCustomerSubscription(ctx, ws.StripeCustomerID)
-	default:
-		fmt.Fprintln(stdout, "The workspace has no Stripe customer: nothing to sync (it has never started a Checkout).")
-		return nil
-	}
+	res, err := billing.Sync(ctx, wire.NewStripe(cfg, stderrLog), svc, ws)
 	if err != nil {
 		return err
 	}
-	if upd == nil {
-		upd = &app.BillingUpdate{Status: app.SubCanceled}
+	switch {
+	case res.NoCustomer:
+		fmt.Fprintln(stdout, "The workspace has no Stripe customer: nothing to sync (it has never started a Checkout).")
+		return nil
+	case res.NoSubscription:
 		fmt.Fprintln(stdout, "Stripe has no subscription for this customer: the workspace goes back to the free plan.")
 	}
-	if err := svc.SyncSubscription(ctx, ws.ID, *upd); err != nil {
-		return err
-	}
+	upd := res.Update
 	fmt.Fprintf(stdout, "Synced: plan %s, status %q. The change is in the audit log as %s.\n",
 		app.PlanFor(upd.Status), upd.Status, app.ActionBillingSynced)
 	return nil

@@ -76,6 +76,7 @@ Commands:
   audit          the audit log: verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG
   user           support actions on one account: reset-2fa --email EMAIL --reason TEXT
   jobs           the job queue: list [--state STATE] | retry ID | cancel ID
+  staff          the operator console's staff: grant --email EMAIL | revoke --email EMAIL | list
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -135,6 +136,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runJobs(ctx, args, env, stdout, stderr)
 	case "user":
 		return runUser(ctx, args, env, stdout, stderr)
+	case "staff":
+		return runStaff(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

@@ -106,6 +106,20 @@ const (
 	// The audit log itself.
 	ActionAuditExported = "audit.exported"
 	ActionAuditPruned   = "audit.pruned"
+	// The operator console (staff.go): staff grants, suspension, support
+	// actions and "view as".
+	ActionStaffGranted              = "staff.granted"
+	ActionStaffRevoked              = "staff.revoked"
+	ActionUserSuspended             = "user.suspended"
+	ActionUserUnsuspended           = "user.unsuspended"
+	ActionUserSessionsEnded         = "user.sessions_ended"
+	ActionSignInLinkSent            = "user.sign_in_link_sent"
+	ActionWorkspaceSuspended        = "workspace.suspended"
+	ActionWorkspaceUnsuspended      = "workspace.unsuspended"
+	ActionStaffBillingSync          = "staff.billing_sync"
+	ActionImpersonationStarted      = "staff.impersonation_started"
+	ActionImpersonationWriteStarted = "staff.write_session_started"
+	ActionImpersonationEnded        = "staff.impersonation_ended"
 	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
 )
 
@@ -173,6 +187,18 @@ var auditCatalog = []AuditAction{
 	{ActionIdentityUnlinked, FamilySecurity, "{actor} unlinked their {provider} account {email}", "user"},
 	{ActionWorkspace2FARequired, FamilyWorkspace, "{actor} required two-factor sign-in for every member", "workspace"},
 	{ActionWorkspace2FAOptional, FamilyWorkspace, "{actor} made two-factor sign-in optional", "workspace"},
+	{ActionStaffGranted, FamilySecurity, "{actor} gave {email} staff access to the operator console", "user"},
+	{ActionStaffRevoked, FamilySecurity, "{actor} removed {email}'s staff access", "user"},
+	{ActionUserSuspended, FamilySecurity, "{actor} suspended the account {email}: {reason}", "user"},
+	{ActionUserUnsuspended, FamilySecurity, "{actor} lifted the suspension of {email}: {reason}", "user"},
+	{ActionUserSessionsEnded, FamilySecurity, "{actor} ended {count} session(s) of {email}: {reason}", "user"},
+	{ActionSignInLinkSent, FamilyAuth, "{actor} sent a sign-in link to {email}: {reason}", "user"},
+	{ActionWorkspaceSuspended, FamilyWorkspace, "{actor} suspended the workspace (it can be read, not changed): {reason}", "workspace"},
+	{ActionWorkspaceUnsuspended, FamilyWorkspace, "{actor} lifted the workspace's suspension: {reason}", "workspace"},
+	{ActionStaffBillingSync, FamilyBilling, "{actor} asked for a billing sync with Stripe: {reason}", "workspace"},
+	{ActionImpersonationStarted, FamilySecurity, "{actor} started viewing as {email} ({mode}): {reason}", "user"},
+	{ActionImpersonationWriteStarted, FamilySecurity, "{actor} started a write session as {email}: {reason}", "user"},
+	{ActionImpersonationEnded, FamilySecurity, "{actor} stopped viewing as {email} ({how})", "user"},
 	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)
 }
 

@@ -116,6 +116,11 @@ type Config struct {
 	LogLevel        slog.Level     // LOG_LEVEL: debug | info (default) | warn | error
 	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT_SECONDS, default 15
 
+	// AdminAllowedNetworks is ADMIN_ALLOWED_NETWORKS: comma-separated IPs
+	// or CIDRs the operator console (/admin) answers from; default none,
+	// which means any network (staff still need two-factor sign-in).
+	AdminAllowedNetworks []netip.Prefix
+
 	FreePlanSeats     int    // FREE_PLAN_SEATS, default 3
 	ProPlanSeats      int    // PRO_PLAN_SEATS, default 0 = unlimited
 	ProPlanPriceLabel string // PRO_PLAN_PRICE_LABEL, default "$29 per workspace / month", shown on the pricing page
@@ -215,6 +220,7 @@ func Load(env Env) (*Config, error) {
 	l.loadMailLimits(c)
 
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
+	c.AdminAllowedNetworks = l.prefixes("ADMIN_ALLOWED_NETWORKS")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
 	c.ShutdownTimeout = l.duration("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, time.Second,
 		"expected a whole number of seconds, at least 1")

@@ -52,6 +52,8 @@ func TestLoad_BadValues(t *testing.T) {
 		{"REDIS_URL", "http://cache:6379", `REDIS_URL="http://cache:6379": expected redis://`},
 		{"TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", `TRUSTED_PROXIES="10.0.0.0/8, proxy.internal": "proxy.internal" is not an IP address or CIDR prefix`},
 		{"TRUSTED_PROXIES", "10.0.0.0/33", `TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not`},
+		{"ADMIN_ALLOWED_NETWORKS", "192.0.2.0/24, office", `ADMIN_ALLOWED_NETWORKS="192.0.2.0/24, office": "office" is not an IP address or CIDR prefix`},
+		{"ADMIN_ALLOWED_NETWORKS", "192.0.2.0/40", `ADMIN_ALLOWED_NETWORKS="192.0.2.0/40": "192.0.2.0/40" is not`},
 		{"LOG_LEVEL", "verbose", `LOG_LEVEL="verbose": expected debug, info, warn or error`},
 		{"SHUTDOWN_TIMEOUT_SECONDS", "0", `SHUTDOWN_TIMEOUT_SECONDS="0": expected a whole number of seconds, at least 1`},
 		{"FREE_PLAN_SEATS", "0", `FREE_PLAN_SEATS="0": expected a whole number of seats, at least 1`},

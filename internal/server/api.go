@@ -269,6 +269,15 @@ func (s *Server) apiAuthenticate(w http.ResponseWriter, r *http.Request, scope s
 	if !key.Has(scope) {
 		return ctx, &apiProblemError{Status: http.StatusForbidden, Detail: "This API key lacks the " + scope + " scope."}
 	}
+	if scope != app.ScopeRead {
+		// A suspended workspace's keys still read (admin_viewas.go).
+		if suspended, err := s.Admin.WorkspaceSuspended(ctx, ws.ID); err != nil || suspended {
+			if err != nil {
+				return ctx, s.apiError(ctx, err)
+			}
+			return ctx, &apiProblemError{Status: http.StatusForbidden, Detail: app.ErrWorkspaceSuspended.Message}
+		}
+	}
 	return context.WithValue(app.WithAPIKey(ctx, key), apiStateKey{}, &apiState{key: key, ws: ws,
 		scope: app.Scope{WorkspaceID: ws.ID, APIKeyID: key.ID}}), nil
 }

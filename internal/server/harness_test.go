@@ -34,6 +34,8 @@ type testApp struct {
 	Cfg   *config.Config
 	Clock *clock
 	logs  *syncBuffer
+	// Handler is the app's router, for the tests that walk its routes.
+	Handler http.Handler
 }
 
 // clock is a settable clock shared by the server and the store.
@@ -141,7 +143,7 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &testApp{URL: base, DB: db, SMTP: smtpSrv, Cfg: cfg, Clock: clk, logs: logs}
+	return &testApp{URL: base, DB: db, SMTP: smtpSrv, Cfg: cfg, Clock: clk, logs: logs, Handler: atrium.Handler}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

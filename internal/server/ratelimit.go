@@ -37,7 +37,10 @@ type RateLimiter struct {
 	// apiBadKeys counts /api/v1 requests without a usable key per client
 	// network per minute.
 	apiBadKeys *limiter.Limiter
-	trusted    []netip.Prefix
+	// admin counts every request to the operator console per staff member
+	// per minute (admin.go).
+	admin   *limiter.Limiter
+	trusted []netip.Prefix
 }
 
 // NewRateLimiter returns a limiter allowing cfg.RateLimitMax state-changing
@@ -52,6 +55,7 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		webhook:      limiter.New(store, limiter.Rate{Period: time.Minute, Limit: webhookBadBudget}),
 		api:          limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIRateLimitMax)}),
 		apiBadKeys:   limiter.New(store, limiter.Rate{Period: time.Minute, Limit: int64(cfg.APIBadKeyMax)}),
+		admin:        limiter.New(store, limiter.Rate{Period: time.Minute, Limit: adminRateLimit}),
 		trusted:      cfg.TrustedProxies,
 	}
 }

@@ -55,6 +55,8 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layo
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		p.User = &layout.Nav{Email: pr.User.Email, Name: pr.User.Name}
 	}
+	// A staff member's view as a user: its banner on every page.
+	p.ViewAs = s.viewAsBanner(r)
 	return p
 }
 

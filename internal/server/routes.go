@@ -15,8 +15,8 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.measureRequests, s.logRequests, s.recoverPanics, s.securityHeaders, headAsGet)
 	// The 404 page reads the session, so signed-in visitors keep their
 	// header and get a way back into their workspace.
-	r.NotFound(s.loadSession(http.HandlerFunc(s.handleNotFound)).ServeHTTP)
-	r.MethodNotAllowed(s.loadSession(http.HandlerFunc(s.handleMethodNotAllowed)).ServeHTTP)
+	r.NotFound(s.loadSession(s.viewAs(http.HandlerFunc(s.handleNotFound))).ServeHTTP)
+	r.MethodNotAllowed(s.loadSession(s.viewAs(http.HandlerFunc(s.handleMethodNotAllowed))).ServeHTTP)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
@@ -33,7 +33,7 @@ func (s *Server) routes() http.Handler {
 	// Browser routes: CSRF protection, the session, and the rate limit on
 	// every state-changing request.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody, s.crossOrigin, s.rateLimit, s.loadSession)
+		r.Use(limitBody, s.crossOrigin, s.rateLimit, s.loadSession, s.viewAs)
 
 		// The public site: anyone may read it, signed in or not.
 		r.Get("/", s.handleHome)
@@ -69,6 +69,30 @@ func (s *Server) routes() http.Handler {
 		// Invite links work signed out too: the handler sends visitors to
 		// sign in as the invited address.
 		r.Get("/invites/{token}", s.handleInviteShow)
+
+		// The operator console (admin*.go): staff only, 404 for everyone
+		// else; its own rate limit.
+		r.Route("/admin", func(r chi.Router) {
+			r.Use(s.requireStaff, s.adminRateLimited)
+			r.Get("/", s.handleAdminHome)
+			r.Get("/users", s.handleAdminUsers)
+			r.Get("/users/{userID}", s.handleAdminUser)
+			r.Get("/users/{userID}/view-as", s.handleViewAsConfirm)
+			r.Post("/users/{userID}/view-as", s.handleViewAsStart)
+			for _, a := range []string{"suspend", "unsuspend", "end-sessions", "send-link"} {
+				r.Get("/users/{userID}/"+a, s.adminConfirm(a, true))
+				r.Post("/users/{userID}/"+a, s.adminDo(a, true))
+			}
+			r.Get("/workspaces", s.handleAdminWorkspaces)
+			r.Get("/workspaces/{workspaceID}", s.handleAdminWorkspace)
+			for _, a := range []string{"suspend", "unsuspend", "billing-sync"} {
+				r.Get("/workspaces/{workspaceID}/"+a, s.adminConfirm(a, false))
+				r.Post("/workspaces/{workspaceID}/"+a, s.adminDo(a, false))
+			}
+			r.Get("/view-as/write", s.handleViewAsWriteShow)
+			r.Post("/view-as/write", s.handleViewAsWrite)
+			r.Post("/view-as/stop", s.handleViewAsStop)
+		})
 
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)

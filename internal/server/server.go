@@ -51,6 +51,8 @@ type Deps struct {
 	// Providers are the identity providers to sign in with; optional,
 	// defaults to the configured ones (OIDC_*) over the outbound client.
 	Providers *oidc.Registry
+	// Admin is the operator console's store (admin.go).
+	Admin app.AdminService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

@@ -54,6 +54,9 @@ func (s *Server) loadWorkspace(next http.Handler) http.Handler {
 			s.Error(w, r, err)
 			return
 		}
+		if !s.workspaceGate(w, r, ws) { // views and suspensions (admin_viewas.go)
+			return
+		}
 		ctx := context.WithValue(r.Context(), workspaceKey, &workspaceScope{ws: ws, m: m})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

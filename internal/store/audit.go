@@ -83,6 +83,11 @@ func (db *DB) audit(ctx context.Context, tx *gorm.DB, e app.AuditEntry) error {
 	if k := app.APIKeyFromContext(ctx); k != nil {
 		e = e.ByAPIKey(k)
 	}
+	if imp := app.ImpersonationFromContext(ctx); imp != nil && e.ActorID == imp.Target.ID {
+		// A change made while staff view as the user: the staff member
+		// made it, "as" the user (admin_impersonation.go).
+		e = impersonatedEntry(imp, e)
+	}
 	md := "{}"
 	if len(e.Metadata) > 0 {
 		b, err := json.Marshal(e.Metadata)

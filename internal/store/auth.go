@@ -214,6 +214,11 @@ func (s *AuthService) CompleteLogin(ctx context.Context, tokenHash string, ns ap
 // it replaces, and audits the sign-in with its method. The caller has read
 // u in tx, so the entry names its actor without reading them again.
 func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app.NewSession, method string, newUser bool) error {
+	// Every way of signing in ends here: a suspended account is refused
+	// whatever the method (admin.go).
+	if err := db.checkNotSuspended(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	if ns.ReplacesHash != "" {
 		if err := tx.Where("token_hash = ?", ns.ReplacesHash).Delete(&sessionRecord{}).Error; err != nil {
 			return fmt.Errorf("end replaced session: %w", err)
@@ -227,6 +232,9 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 		SecondFactor: method != app.MethodMagicLink && method != app.MethodOIDC, VerifiedAt: &now}
 	if err := tx.Create(&sr).Error; err != nil {
 		return fmt.Errorf("create session: %w", err)
+	}
+	if err := tx.Exec(`UPDATE users SET last_sign_in_at = ? WHERE id = ?`, now, u.ID).Error; err != nil {
+		return fmt.Errorf("note sign-in: %w", err)
 	}
 	md := map[string]any{"method": method}
 	if method == app.MethodMagicLink || method == app.MethodOIDC {

@@ -137,6 +137,23 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"outbox_by_ref":           {"invite:1"},
 		"outbox_by_id":            {int64(1)},
 		"invite_sends_of_address": {"no-such-hash", now.Add(-time.Hour)},
+		// The operator console (admin*.go).
+		"staff_of_user":           {s.UserID},
+		"staff_all":               {},
+		"admin_users_newest":      {now, 50},
+		"admin_users_prefix":      consolePrefix("user1", 50),
+		"admin_user_by_id":        {s.UserID},
+		"admin_workspaces_newest": {now, 50},
+		"admin_workspaces_prefix": consolePrefix("small", 50),
+		"admin_workspace_by_id":   {ws},
+		"admin_members":           {ws, 50},
+		"admin_invites":           {ws, 50},
+		"user_suspended":          {s.UserID},
+		"workspace_suspended":     {ws},
+		"impersonation_by_hash":   {"no-such-hash", int64(1)},
+		"impersonation_by_id":     {int64(1)},
+		"impersonation_visits":    {int64(1)},
+		"impersonations_open":     {s.UserID, int64(1), int64(1)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}
 }

@@ -329,6 +329,7 @@ func buildHotQueries() map[string]hotQuery {
 		billingQueries, jobQueries, outboxStatsQueries, secretQueries, stripeEventQueries, migrateQueries,
 		auditChainQueries, inviteQueries, apiKeyQueries, seedQueries, workspaceQueries, outboxQueries, inviteMailQueries,
 		identityQueries,
+		adminQueries, impersonationQueries,
 	} {
 		addQueries(q, more)
 	}

@@ -144,6 +144,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		APIKeys:            store.NewAPIKeyService(db),
 		TwoFactor:          twoFactor,
 		Identities:         identities,
+		Admin:              store.NewAdminService(db),
 		Resources:          store.NewResources(db),
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
