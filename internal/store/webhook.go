@@ -73,6 +73,7 @@ const (
 	qWebhookEndpoints    = "webhook_endpoints_of_workspace"
 	qWebhookEndpointOf   = "webhook_endpoint_of_workspace"
 	qWebhookEndpointByID = "webhook_endpoint_by_id"
+	qWebhookEndpointLock = "webhook_endpoint_lock"
 	qWebhookSubscribers  = "webhook_subscribers"
 	qWebhookCount        = "webhook_endpoint_count"
 	qWebhookDeliveryByID = "webhook_delivery_by_id"
@@ -91,6 +92,11 @@ var webhookQueries = map[string]hotQuery{
 		WHERE e.id = ? AND e.workspace_id = ? AND ` + scopeClause},
 	// The delivery of an attempt, after its claim.
 	qWebhookEndpointByID: {SQL: `SELECT ` + webhookEndpointColumns + ` FROM webhook_endpoints e WHERE e.id = ?`},
+	// The same, locked, when an attempt's outcome is recorded: the
+	// endpoint's row is always locked before its deliveries', so recording
+	// two attempts and turning the endpoint off never deadlock.
+	qWebhookEndpointLock: {SQL: `SELECT ` + webhookEndpointColumns + ` FROM webhook_endpoints e WHERE e.id = ?`,
+		PostgresSQL: `SELECT ` + webhookEndpointColumns + ` FROM webhook_endpoints e WHERE e.id = ? FOR UPDATE`},
 	// The fan-out of each public audit action, in its transaction: the
 	// workspace's enabled endpoints and what they subscribe to. A
 	// workspace without endpoints costs one probe of the index.

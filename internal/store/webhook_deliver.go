@@ -116,6 +116,15 @@ func (s *WebhookService) secrets(ep *webhookEndpointRecord, now time.Time) ([]we
 // delivery up with that reason without an answer.
 func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, ep *webhookEndpointRecord, res webhook.Result, giveUp string) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		// The endpoint as it is now, locked: another attempt may have
+		// changed its health or turned it off meanwhile.
+		ep, err := scanWebhookEndpoint(s.db.queryRow(ctx, tx, qWebhookEndpointLock, ep.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("lock webhook endpoint: %w", err)
+		}
 		now := s.db.now()
 		set := map[string]any{"last_attempt_at": now, "last_status_code": res.StatusCode,
 			"last_latency_ms": res.Latency.Milliseconds(), "last_excerpt": res.Excerpt, "last_error": ""}
