@@ -77,6 +77,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	defer stopMetrics()
 
 	stopBackground := runBackground(cfg, db, atrium.Worker, logger)
+	stopWebhooks := startWebhookPoller(cfg, atrium.Poller, logger)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -93,6 +94,7 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 		err = drainAndShutdown(cfg, logger, srv, &draining, serveErr)
 	}
 	stopBackground()
+	stopWebhooks()
 	if err == nil || errors.Is(err, http.ErrServerClosed) {
 		logger.Info("server stopped")
 		return nil

@@ -187,7 +187,7 @@ type WebhookService interface {
 	// the old one keeps signing for WebhookRotationOverlap.
 	RotateWebhookSecret(ctx context.Context, sc Scope, id int64) error
 	// RevealWebhookSecret returns the secret made by the acting user's
-	// creation or rotation, once, within WebhookRevealTTL; ENOTFOUND after.
+	// creation or rotation, once, within WebhookRevealTTL; "" after.
 	RevealWebhookSecret(ctx context.Context, sc Scope, id int64) (string, error)
 	// SetWebhookEndpointEnabled turns an endpoint on or off; turning it off
 	// gives up its waiting deliveries.

@@ -44,6 +44,11 @@ type Deps struct {
 	Billing            app.BillingService
 	APIKeys            app.APIKeyService
 	TwoFactor          app.TwoFactorService
+	// Hooks are the workspaces' outgoing webhook endpoints.
+	Hooks app.WebhookService
+	// WebhookQueued is called after a request queued a webhook delivery by
+	// hand (a test event, a replay), to wake the delivery poller; optional.
+	WebhookQueued func()
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

@@ -345,13 +345,12 @@ func (s *WebhookService) RevealWebhookSecret(ctx context.Context, sc app.Scope, 
 		if res.Error != nil {
 			return fmt.Errorf("reveal webhook secret: %w", res.Error)
 		}
-		if res.RowsAffected != 1 {
-			return app.Errorf(app.ENOTFOUND, "The signing secret was shown once already.")
+		if res.RowsAffected == 1 {
+			sealed = r.SecretSealed
 		}
-		sealed = r.SecretSealed
 		return nil
 	})
-	if err != nil {
+	if err != nil || sealed == "" {
 		return "", err
 	}
 	return s.openSecret(sealed)

@@ -159,8 +159,8 @@ func createEndpoint(t *testing.T, hooks *store.WebhookService, who teamUser, wor
 		t.Fatalf("create endpoint %s: %v", rawURL, err)
 	}
 	secret, err := hooks.RevealWebhookSecret(who.ctx, sc, ep.ID)
-	if err != nil {
-		t.Fatalf("reveal secret: %v", err)
+	if err != nil || secret == "" {
+		t.Fatalf("reveal secret: %q, %v", secret, err)
 	}
 	return ep, secret
 }

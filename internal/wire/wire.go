@@ -21,8 +21,10 @@ import (
 	"atrium/internal/config"
 	"atrium/internal/mail"
 	"atrium/internal/metrics"
+	"atrium/internal/outbound"
 	"atrium/internal/server"
 	"atrium/internal/store"
+	"atrium/internal/webhook"
 )
 
 // Options are what New needs; Config, DB and Logger are required.
@@ -56,7 +58,11 @@ type Options struct {
 type App struct {
 	Handler http.Handler
 	Worker  *mail.Worker
-	closers []func() error
+	// Webhooks delivers the workspaces' outgoing webhooks; Poller runs its
+	// due deliveries once the caller runs it.
+	Webhooks *store.WebhookService
+	Poller   *webhook.Poller
+	closers  []func() error
 }
 
 // New builds the services over opts.DB, the mail sender (SMTP, or the log
@@ -126,6 +132,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	twoFactor := store.NewTwoFactorService(db, tfKey)
 	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 
+	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
+	a.Poller = webhook.NewPoller(a.Webhooks, logger)
+
 	a.Handler = server.New(server.Deps{
 		Logger:             logger,
 		Config:             cfg,
@@ -142,6 +151,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		APIKeys:            store.NewAPIKeyService(db),
 		TwoFactor:          twoFactor,
 		Resources:          store.NewResources(db),
+		Hooks:              a.Webhooks,
+		WebhookQueued:      a.Poller.Notify,
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		MailQueued:         a.Worker.Notify,
@@ -166,6 +177,17 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return first
+}
+
+// NewWebhooks returns the webhook service: secrets sealed with the key
+// that seals authenticator secrets, addresses checked by the production
+// rules unless WEBHOOK_ALLOW_PRIVATE, and owners told by email when an
+// endpoint is turned off.
+func NewWebhooks(cfg *config.Config, db *store.DB, key []byte, logger *slog.Logger) *store.WebhookService {
+	hooks := store.NewWebhookService(db, key, outbound.Options{AllowPrivate: cfg.WebhookAllowPrivate})
+	hooks.Notice = mail.WebhookDisabledNotices(cfg.AppName, cfg.AppURL.String()+"/app")
+	hooks.Logger = logger
+	return hooks
 }
 
 // NewSender returns the mail sender for cfg: SMTP, or the log in stub mode
