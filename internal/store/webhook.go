@@ -102,7 +102,7 @@ var webhookQueries = map[string]hotQuery{
 	// workspace without endpoints costs one probe of the index.
 	qWebhookSubscribers: {SQL: `SELECT id, event_types FROM webhook_endpoints
 		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id`},
-	qWebhookCount: {SQL: `SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = ?`},
+	qWebhookCount:        {SQL: `SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = ?`},
 	qWebhookDeliveryByID: {SQL: `SELECT ` + webhookDeliveryColumns + ` FROM webhook_deliveries d WHERE d.id = ?`},
 	qWebhookDeliveryOf: {SQL: `SELECT ` + webhookDeliveryColumns + ` FROM webhook_deliveries d
 		WHERE d.id = ? AND d.endpoint_id = ? AND d.workspace_id = ? AND ` + scopeClause},

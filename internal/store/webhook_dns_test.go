@@ -83,4 +83,3 @@ func (s *dnsServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	_ = w.WriteMsg(m)
 }
-
