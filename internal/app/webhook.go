@@ -249,7 +249,8 @@ func NewEventPayload(e *AuditEntry) (body []byte, ok bool) {
 		if f, isFloat := e.Metadata["actor_api_key_id"].(float64); isFloat {
 			id = int64(f)
 		}
-		actor = EventActor{Type: "api_key", ID: id, Name: e.ActorName}
+		label, _ := e.Metadata["actor"].(string)
+		actor = EventActor{Type: "api_key", ID: id, Name: label}
 	case e.ActorID != 0:
 		actor = EventActor{Type: "user", ID: e.ActorID, Email: e.ActorEmail, Name: e.ActorName}
 	}
