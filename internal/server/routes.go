@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/pricing", s.handlePricing)
 		r.Get("/docs", s.handleDocsIndex)
 		r.Get("/docs/{slug}", s.handleDoc)
+		r.Get("/docs/webhooks/events.json", s.handleWebhookSchemas)
 		r.Get("/terms", s.handleTerms)
 		r.Get("/privacy", s.handlePrivacy)
 		r.Get("/robots.txt", s.handleRobots)

@@ -377,3 +377,11 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Server) hooksPage(w http.ResponseWriter, r *http.Request) func() layout.Page {
 	return func() layout.Page { return s.workspacePage(w, r, "", "webhooks") }
 }
+
+// handleWebhookSchemas handles "GET /docs/webhooks/events.json": the JSON
+// Schema of every event's payload, built from the event catalog (the
+// OpenAPI document is version 3.0, which has no webhooks section).
+func (s *Server) handleWebhookSchemas(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, app.EventSchemas())
+}
