@@ -53,7 +53,13 @@ func (s *WebhookService) Deliver(ctx context.Context, id int64) (attempted bool,
 	}
 	secrets, err := s.secrets(ep, now)
 	if err != nil {
-		return true, err
+		// Not sent: the attempt counts as failed and follows the retry
+		// schedule, so a wrong key cannot keep a delivery claimed forever.
+		if s.Logger != nil {
+			s.Logger.Error("webhook secret", "delivery_id", d.ID, "endpoint_id", ep.ID, "error", err.Error())
+		}
+		return true, s.record(context.WithoutCancel(ctx), d, ep,
+			webhook.Result{Err: errors.New("the signing secret cannot be opened (see the server log)")}, "")
 	}
 	res := s.Sender.Send(ctx, webhook.Message{URL: ep.URL, ID: d.MessageID, Body: []byte(d.Payload), Secrets: secrets, At: s.signTime()})
 	if res.Err != nil && s.Logger != nil {

@@ -698,3 +698,29 @@ func mustEndpoints(t *testing.T, hooks *store.WebhookService, who teamUser, work
 	}
 	return eps
 }
+
+// TestWebhookDelivery_WrongKey: when the key that seals the secrets
+// changed, an attempt is recorded as failed and retried on the schedule,
+// never sent unsigned and never left claimed.
+func TestWebhookDelivery_WrongKey(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		hooks := devWebhooks(db, nil)
+		rc := startReceiver(t)
+		ada := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, ada, "Acme")
+		ep, _ := createEndpoint(t, hooks, ada, ws.ID, rc.URL+"/hook", app.ActionInviteSent)
+		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
+		other := store.NewWebhookService(db, bytes.Repeat([]byte{9}, 32), outbound.Options{AllowPrivate: true})
+		if n := deliverAll(t, other); n != 1 {
+			t.Fatalf("%d attempts, want 1", n)
+		}
+		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		if d.Status != app.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.Error, "signing secret") {
+			t.Errorf("after a wrong key: %+v", d)
+		}
+		if got := len(rc.requests()); got != 0 {
+			t.Errorf("the receiver got %d requests, want 0", got)
+		}
+	})
+}
