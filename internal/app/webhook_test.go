@@ -119,7 +119,7 @@ func TestWebhookURLLabel(t *testing.T) {
 		"https://hooks.example.com/":               "https://hooks.example.com",
 		"https://hooks.example.com/T0/B1/s3cr3t":   "https://hooks.example.com/…",
 		"https://hooks.example.com:8443/?token=s3": "https://hooks.example.com:8443/…",
-		"::":                                       "(invalid address)",
+		"::": "(invalid address)",
 	} {
 		if got := app.WebhookURLLabel(raw); got != want {
 			t.Errorf("WebhookURLLabel(%q) = %q, want %q", raw, got, want)
