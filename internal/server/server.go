@@ -44,6 +44,8 @@ type Deps struct {
 	Billing            app.BillingService
 	APIKeys            app.APIKeyService
 	TwoFactor          app.TwoFactorService
+	// Hooks are the workspaces' outgoing webhook endpoints.
+	Hooks app.WebhookService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

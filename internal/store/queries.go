@@ -328,6 +328,7 @@ func buildHotQueries() map[string]hotQuery {
 		userQueries, authQueries, twoFactorQueries, totpQueries, recoveryCodeQueries, passkeyQueries, challengeQueries, codeLockQueries,
 		billingQueries, jobQueries, outboxStatsQueries, secretQueries, stripeEventQueries, migrateQueries,
 		auditChainQueries, inviteQueries, apiKeyQueries, seedQueries, workspaceQueries, outboxQueries, inviteMailQueries,
+		webhookQueries,
 	} {
 		addQueries(q, more)
 	}
