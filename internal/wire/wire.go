@@ -130,7 +130,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 
-
 	a.Handler = server.New(server.Deps{
 		Logger:             logger,
 		Config:             cfg,
