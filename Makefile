@@ -84,9 +84,9 @@ backup: ## checked backup of DATABASE_URL and its .sha256 (OUT=file to name it)
 screenshots: ## PNGs of the main pages (desktop and phone, light and dark) in web/screenshots, from a seeded temporary database
 	$(GO) run ./scripts/screenshots -out web/screenshots
 
-scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text" (DRY_RUN=1 lists the files); ends with the next steps
-	@test -n '$(NAME)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text"'; exit 2; }
-	$(GO) run ./scripts/scaffold -name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)') $(if $(DRY_RUN),-dry-run)
+scaffold: ## generate a workspace resource: NAME=Project FIELDS="title:string due:date done:bool notes:text", or a background job: JOB=WeeklyDigest [EVERY=168h] (DRY_RUN=1 lists the files); ends with the next steps
+	@test -n '$(NAME)$(JOB)' || { echo 'usage: make scaffold NAME=Project FIELDS="title:string due:date done:bool notes:text" | make scaffold JOB=WeeklyDigest [EVERY=168h]'; exit 2; }
+	$(GO) run ./scripts/scaffold $(if $(JOB),-job '$(JOB)' $(if $(EVERY),-every '$(EVERY)'),-name '$(NAME)' -fields '$(FIELDS)' $(if $(PLURAL),-plural '$(PLURAL)')) $(if $(DRY_RUN),-dry-run)
 	$(if $(DRY_RUN),,@$(GO) tool templ generate -log-level error)
 
 rename: ## make the fork your product: MODULE=github.com/acme/app NAME=Acme (module path, imports, cmd/<binary>, package, app name, and every other mention of the old name)

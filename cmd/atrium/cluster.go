@@ -7,61 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"atrium/internal/config"
 	"atrium/internal/metrics"
-	"atrium/internal/store"
 )
-
-// housekeepingEvery is how often the housekeeping job runs between all
-// instances; housekeepingCheck is how often each instance offers to run it.
-const (
-	housekeepingEvery = time.Hour
-	housekeepingCheck = 10 * time.Minute
-)
-
-// instanceName names this process in job records: host and process id.
-func instanceName() string {
-	host, _ := os.Hostname()
-	return host + ":" + strconv.Itoa(os.Getpid())
-}
-
-// housekeepHourly deletes expired sessions, old sign-in links, old
-// delivered mail and old invite-mail records, and clears the bodies of
-// failed mail whose link has expired, once an hour between all instances (a PostgreSQL
-// advisory lock and the job_runs table keep it to one instance at a
-// time), until ctx ends.
-func housekeepHourly(ctx context.Context, db *store.DB, logger *slog.Logger) {
-	t := time.NewTicker(housekeepingCheck)
-	defer t.Stop()
-	instance := instanceName()
-	for {
-		run, err := db.RunJob(ctx, "housekeeping", instance, housekeepingEvery, func(ctx context.Context) error {
-			p, err := db.PurgeExpired(ctx)
-			if err != nil {
-				return err
-			}
-			logger.Info("housekeeping ran", "sessions", p.Sessions, "login_tokens", p.LoginTokens, "sent_mail", p.SentMail,
-				"failed_mail_bodies", p.FailedMailBodies, "invite_sends", p.InviteSends)
-			return nil
-		})
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.Error("housekeeping failed", "error", err.Error())
-		case err == nil && !run.Ran:
-			logger.Debug("housekeeping skipped", "reason", run.Skipped)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // serveMetrics serves GET /metrics on METRICS_ADDR, a listener of its own
 // that never shares the public port. Without METRICS_ADDR it does
@@ -118,6 +69,6 @@ func clusterSummary(cfg *config.Config) string {
 	if cfg.RedisURL != "" {
 		redisFailure = fmt.Sprintf("; Redis down: %s (calls time out after %s)", cfg.Cluster.RateLimitStoreFailure, cfg.Cluster.RedisTimeout)
 	}
-	return fmt.Sprintf("%s%s; drain %s on SIGTERM; outbox lease %s", metricsAt, redisFailure,
-		cfg.Cluster.ShutdownDrain, cfg.Cluster.OutboxLease)
+	return fmt.Sprintf("%s%s; drain %s on SIGTERM; jobs: %d workers a queue, abandoned jobs rescued after %s", metricsAt, redisFailure,
+		cfg.Cluster.ShutdownDrain, cfg.Jobs.Workers, cfg.Jobs.RescueAfter)
 }

@@ -177,6 +177,7 @@ func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 	if pending == 0 {
 		d.checkAuditChain(ctx, db)
 		d.checkTwoFactor(ctx, cfg, db)
+		d.checkJobs(ctx, db)
 	}
 
 	ev, err := db.LastStripeEvent(ctx)
@@ -211,6 +212,39 @@ func (d *doctor) checkTwoFactor(ctx context.Context, cfg *config.Config, db *sto
 			"set TWO_FACTOR_KEY (at least 32 characters) outside the database and its backups")
 	default:
 		d.report(checkOK, name, opened, "")
+	}
+}
+
+// jobsLate is how long a due job may wait before doctor warns: longer
+// means no instance works the queue, or it is swamped.
+const jobsLate = 5 * time.Minute
+
+// checkJobs reports the job queue: what waits, and whether anything due
+// waits too long or was given up.
+func (d *doctor) checkJobs(ctx context.Context, db *store.DB) {
+	const name = "job queue"
+	qs, err := db.JobStats(ctx)
+	if err != nil {
+		d.report(checkFail, name, "cannot be read: "+err.Error(), "run 'atrium migrate status'")
+		return
+	}
+	var waiting, running, givenUp int
+	var late []string
+	for _, q := range qs {
+		waiting, running, givenUp = waiting+q.Waiting, running+q.Running, givenUp+q.GivenUp
+		if !q.OldestDue.IsZero() && d.now.Sub(q.OldestDue) > jobsLate {
+			late = append(late, fmt.Sprintf("%s (oldest due %s ago)", q.Queue, ago(d.now.Sub(q.OldestDue))))
+		}
+	}
+	summary := fmt.Sprintf("%d waiting, %d running, %d given up", waiting, running, givenUp)
+	switch {
+	case len(late) > 0:
+		d.report(checkWarn, name, summary+"; late: "+strings.Join(late, ", "),
+			"check that 'atrium serve' runs; see RUNBOOK.md, \"Jobs are piling up\"")
+	case givenUp > 0:
+		d.report(checkWarn, name, summary, "'atrium jobs list --state discarded' shows why; 'atrium jobs retry ID' runs one again")
+	default:
+		d.report(checkOK, name, summary, "")
 	}
 }
 

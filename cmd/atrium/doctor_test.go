@@ -23,7 +23,7 @@ import (
 // the test on a line that is neither a check, a fix nor the summary.
 func doctorLines(t *testing.T, stdout string) map[string][2]string {
 	t.Helper()
-	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|two-factor|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
+	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|two-factor|job queue|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
 	out := map[string][2]string{}
 	for line := range strings.Lines(stdout) {
 		line = strings.TrimRight(line, "\n")
@@ -82,7 +82,7 @@ func TestDoctor_Healthy(t *testing.T) {
 			t.Errorf("%s: %q lacks %q", name, checks[name][1], want)
 		}
 	}
-	if !strings.HasSuffix(res.Stdout, "11 ok, 0 warning(s), 0 failure(s).\n") {
+	if !strings.HasSuffix(res.Stdout, "12 ok, 0 warning(s), 0 failure(s).\n") {
 		t.Errorf("summary line is wrong:\n%s", res.Stdout)
 	}
 

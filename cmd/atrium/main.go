@@ -75,6 +75,7 @@ Commands:
   restore        verify a backup and put it in place of the database [--force] FILE
   audit          the audit log: verify [--workspace SLUG] | head | prune --before DATE [--yes] | export --workspace SLUG
   user           support actions on one account: reset-2fa --email EMAIL --reason TEXT
+  jobs           the job queue: list [--state STATE] | retry ID | cancel ID
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -130,6 +131,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runDoctor(ctx, args, env, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args, env, stdout, stderr)
+	case "jobs":
+		return runJobs(ctx, args, env, stdout, stderr)
 	case "user":
 		return runUser(ctx, args, env, stdout, stderr)
 	case "version":

@@ -417,6 +417,13 @@ func migrationVersions(t *testing.T) []int64 {
 	if len(versions) == 0 {
 		t.Fatal("no SQLite migrations embedded")
 	}
+	goMigrations, err := migrations.Go("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range goMigrations {
+		versions = append(versions, m.Version)
+	}
 	slices.Sort(versions)
 	return versions
 }

@@ -86,7 +86,8 @@ func runMigrateData(ctx context.Context, args []string, env config.Env, stdout, 
 		fmt.Fprintln(stderr, "Tables listed above are committed. Fix the cause and run the same command again: it goes on from there.")
 		return errSilent
 	}
-	fmt.Fprintf(stdout, "Copied %d tables, %d rows. Point DATABASE_URL at the target and start the app.\n", tables, rows)
+	fmt.Fprintf(stdout, "Copied %d tables, %d rows; mail still waiting to be sent is queued in the target's job queue.\n", tables, rows)
+	fmt.Fprintln(stdout, "Point DATABASE_URL at the target and start the app.")
 	return nil
 }
 

@@ -33,6 +33,9 @@ var volumeSQL = []string{
 	`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
 	 INSERT INTO mail_outbox (to_addr, subject, text_body, status, next_attempt_at, created_at, sent_at)
 	 SELECT 'vol' || i || '@example.com', 'Hello', '', 'sent', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:06+00:00' FROM n`,
+	`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3)
+	 INSERT INTO mail_outbox (to_addr, subject, text_body, status, next_attempt_at, created_at)
+	 SELECT 'waiting' || i || '@example.com', 'Hello', 'body', 'pending', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:05+00:00' FROM n`,
 }
 
 // migrateDataSource returns a SQLite database holding the demo seed and
@@ -103,6 +106,19 @@ func TestMigrateData(t *testing.T) {
 	}
 	target := openAdmin(t, to)
 	checkCounts(t, want, target)
+
+	// The job queue is not copied; the mail still to send is queued again.
+	var pending, queued int
+	if err := target.QueryRow("SELECT COUNT(*) FROM mail_outbox WHERE status = 'pending'").Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if err := target.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_email'
+		AND (args->>'outbox_id')::bigint IN (SELECT id FROM mail_outbox WHERE status = 'pending')`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if pending < 3 || queued != pending {
+		t.Errorf("%d pending emails in the target, %d of them queued; want at least 3, all queued", pending, queued)
+	}
 
 	// The data reads back through the app's store as it was written.
 	db, err := store.Open(context.Background(), store.Postgres, to, store.Options{MaxOpenConns: 2})

@@ -208,5 +208,9 @@ func embeddedMigrations(t *testing.T) (newest string, count int) {
 	}
 	slices.Sort(names)
 	newest, _, _ = strings.Cut(names[len(names)-1], "_")
-	return newest, len(names)
+	goMigrations, err := migrations.Go("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newest, len(names) + len(goMigrations)
 }

@@ -9,12 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"atrium/internal/config"
-	"atrium/internal/mail"
 	"atrium/internal/metrics"
 	"atrium/internal/store"
 	"atrium/internal/wire"
@@ -23,8 +21,8 @@ import (
 // runServe runs the web server until ctx ends, then shuts down gracefully:
 // /readyz answers 503 for SHUTDOWN_DRAIN_SECONDS so the load balancer stops
 // sending, in-flight requests finish (up to SHUTDOWN_TIMEOUT_SECONDS), the
-// mail worker finishes its current message and stops, and the database
-// closes.
+// running jobs finish (an email being sent is sent and recorded) and the
+// job queue stops, and the database closes.
 func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve", stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -76,7 +74,10 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	}
 	defer stopMetrics()
 
-	stopBackground := runBackground(cfg, db, atrium.Worker, logger)
+	// Not ctx: the jobs stop after the HTTP drain, not at the signal.
+	if err := atrium.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 	stopWebhooks := startWebhookPoller(cfg, atrium.Poller, logger)
 
 	serveErr := make(chan error, 1)
@@ -93,7 +94,10 @@ func runServe(ctx context.Context, args []string, env config.Env, stdout, stderr
 	case <-ctx.Done():
 		err = drainAndShutdown(cfg, logger, srv, &draining, serveErr)
 	}
-	stopBackground()
+	// The jobs running now finish (an email being sent is sent and
+	// recorded); what is still running after SHUTDOWN_TIMEOUT_SECONDS is
+	// cancelled and runs again on another instance or after a restart.
+	atrium.Jobs.Stop(cfg.ShutdownTimeout)
 	stopWebhooks()
 	if err == nil || errors.Is(err, http.ErrServerClosed) {
 		logger.Info("server stopped")
@@ -115,29 +119,6 @@ func migrateOnStart(ctx context.Context, cfg *config.Config, db *store.DB, logge
 		logger.Info("migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
-}
-
-// runBackground starts the outbox worker and the hourly housekeeping.
-// stop lets the worker finish the message it is sending (the cancel after
-// SHUTDOWN_TIMEOUT_SECONDS is the backstop for a send that hangs) and
-// waits for both.
-func runBackground(cfg *config.Config, db *store.DB, worker *mail.Worker, logger *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); worker.Run(ctx) }()
-	wg.Go(func() { housekeepHourly(ctx, db, logger) })
-	return func() {
-		worker.Stop()
-		select {
-		case <-workerDone:
-		case <-time.After(cfg.ShutdownTimeout):
-			logger.Warn("outbox worker did not stop in time; its message returns to the queue when the lease ends")
-		}
-		cancel()
-		<-workerDone
-		wg.Wait()
-	}
 }
 
 // openConfigured loads the configuration (printing every problem) and

@@ -19,7 +19,7 @@ type Email struct {
 	// not be delivered keeps no body.
 	LinkExpiresAt time.Time
 	// MessageID is the local part of a stable Message-ID, optional: the
-	// outbox worker gives each queued email one, so that the copy sent
+	// mail job gives each queued email one, so that the copy sent
 	// again after a crash (before its delivery was recorded) carries the
 	// same id and mail clients show it once.
 	MessageID string
@@ -45,16 +45,16 @@ type OutboxMessage struct {
 }
 
 // OutboxService stores emails until they are delivered. Services that send
-// mail enqueue it in their own transaction; the mail worker drains it.
+// mail store it and queue its delivery job in their own transaction; the
+// job sends it.
 type OutboxService interface {
-	// EnqueueEmail stores a message for delivery as soon as possible.
+	// EnqueueEmail stores a message and queues its delivery.
 	EnqueueEmail(ctx context.Context, msg Email) error
-	// ClaimDueEmails leases up to limit due messages for lease, so another
-	// worker does not send them at the same time.
-	ClaimDueEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
+	// FindEmail returns the message id, or nil when there is none.
+	FindEmail(ctx context.Context, id int64) (*OutboxMessage, error)
 	// MarkEmailSent records a delivery.
 	MarkEmailSent(ctx context.Context, id int64, at time.Time) error
-	// MarkEmailFailed records a failed attempt and when to try again; a zero
-	// retryAt gives the message up as failed.
+	// MarkEmailFailed records a failed attempt and when the queue tries
+	// again; a zero retryAt gives the message up as failed.
 	MarkEmailFailed(ctx context.Context, id int64, errMsg string, retryAt time.Time) error
 }

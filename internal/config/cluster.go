@@ -31,9 +31,6 @@ type Cluster struct {
 	// ShutdownDrain is SHUTDOWN_DRAIN_SECONDS, default 5: how long /readyz
 	// answers 503 before the server stops taking requests.
 	ShutdownDrain time.Duration
-	// OutboxLease is OUTBOX_LEASE_SECONDS, default 120: how long a claimed
-	// email stays hidden from other instances' workers.
-	OutboxLease time.Duration
 }
 
 // cluster reads the Cluster variables; publicPort is PORT, which
@@ -46,8 +43,6 @@ func (l *loader) cluster(publicPort int) Cluster {
 			"expected a whole number of milliseconds, at least 10"),
 		ShutdownDrain: l.duration("SHUTDOWN_DRAIN_SECONDS", 5, 0, time.Second,
 			"expected a whole number of seconds, at least 0"),
-		OutboxLease: l.duration("OUTBOX_LEASE_SECONDS", 120, 2, time.Second,
-			"expected a whole number of seconds, at least 2"),
 	}
 	if v := l.value("METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)

@@ -143,7 +143,8 @@ type Config struct {
 	DisableIndexing bool              // DISABLE_INDEXING, default false: noindex on every page and a robots.txt that disallows everything
 	Public          map[string]string // every set PUBLIC_* variable, PUBLIC_APP_NAME included: with the plan settings, the only values ever rendered into pages
 
-	Cluster Cluster // running several instances: metrics, Redis failure mode, drain, outbox lease (cluster.go)
+	Cluster Cluster // running several instances: metrics, Redis failure mode, drain (cluster.go)
+	Jobs    Jobs    // the job queue: workers, polling, rescue of abandoned jobs (jobs.go)
 }
 
 // Database says which database to open and how.
@@ -242,6 +243,7 @@ func Load(env Env) (*Config, error) {
 	c.DisableIndexing = l.bool("DISABLE_INDEXING", false)
 	c.Public = publicVars(env, c.AppName)
 	c.Cluster = l.cluster(c.Port)
+	c.Jobs = l.jobs()
 
 	var errs []error
 	if names := SecretGuard(env); len(names) > 0 {

@@ -95,6 +95,7 @@ func defaults(t *testing.T) *config.Config {
 		InviteResendsPerDay:    5,
 		InviteEmailsPerAddress: 10,
 		Cluster:                defaultCluster,
+		Jobs:                   defaultJobs,
 	}
 }
 
@@ -248,6 +249,7 @@ func TestLoad_AllSet(t *testing.T) {
 		InviteResendsPerDay:    2,
 		InviteEmailsPerAddress: 4,
 		Cluster:                defaultCluster,
+		Jobs:                   defaultJobs,
 	}
 	got := mustLoad(t, env)
 	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {

@@ -26,6 +26,7 @@ type Metrics struct {
 	webhookEvents    *prometheus.CounterVec
 	rateLimited      *prometheus.CounterVec
 	limiterFallbacks prometheus.Counter
+	jobFailures      *prometheus.CounterVec
 }
 
 // New returns the metrics on a new registry, with the Go runtime and
@@ -45,11 +46,11 @@ func New() *Metrics {
 		}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "atrium_outbox_deliveries_total",
-			Help: "Emails the outbox worker delivered.",
+			Help: "Emails the mail job delivered.",
 		}),
 		deliveryFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "atrium_outbox_delivery_failures_total",
-			Help: "Failed delivery attempts of the outbox worker.",
+			Help: "Failed delivery attempts of the mail job.",
 		}),
 		webhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "atrium_webhook_events_total",
@@ -63,12 +64,16 @@ func New() *Metrics {
 			Name: "atrium_rate_limit_store_fallbacks_total",
 			Help: "Rate-limit checks answered by the per-instance memory budget because Redis failed.",
 		}),
+		jobFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "atrium_job_failures_total",
+			Help: "Failed job attempts on this instance, by queue and kind (each is retried until its last attempt).",
+		}, []string{"queue", "kind"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requestDuration, m.inFlight, m.deliveries, m.deliveryFailures,
-		m.webhookEvents, m.rateLimited, m.limiterFallbacks,
+		m.webhookEvents, m.rateLimited, m.limiterFallbacks, m.jobFailures,
 	)
 	return m
 }

@@ -174,7 +174,6 @@ func (h apiHandlers) CreateInvite(ctx context.Context, req api.CreateInviteReque
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	s.MailQueued()
 	return api.CreateInvite201JSONResponse(s.apiInvite(inv)), nil
 }
 

@@ -72,7 +72,6 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	s.Logger.InfoContext(r.Context(), "magic link requested", "request_id", requestIDFrom(r.Context()), "email", app.MaskEmail(email))
 	redirect(w, r, "/login/sent?email="+url.QueryEscape(email))
 }

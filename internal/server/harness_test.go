@@ -95,6 +95,8 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 		"SMTP_PORT": itoa(smtpSrv.Port()),
 		"SMTP_TLS":  "none",
 		"SMTP_FROM": "Atrium <no-reply@atrium.test>",
+		// Mail queued by a request goes out within a tenth of a second.
+		"JOB_POLL_INTERVAL_MS": "100",
 	}
 	for _, o := range opts {
 		o(env)
@@ -122,19 +124,18 @@ func newTestApp(t testing.TB, dialect string, opts ...appOption) *testApp {
 	// STRIPE_SECRET_KEY turns billing on and STRIPE_API_BASE points it at
 	// a stripe-mock.
 	atrium, err := wire.New(context.Background(), wire.Options{Config: cfg, DB: db, Logger: logger, Now: clk.Now,
-		TwoFactorKey: testTwoFactorKey, MailInterval: 50 * time.Millisecond})
+		TwoFactorKey: testTwoFactorKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = atrium.Handler
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { atrium.Worker.Run(ctx); close(done) }()
+	if err := atrium.Jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
-		cancel()
-		<-done
+		atrium.Jobs.Stop(5 * time.Second)
 		_ = atrium.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())

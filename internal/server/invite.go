@@ -83,7 +83,6 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	s.inviteSentFlash(w, "Invite sent to "+inv.Email+".", token)
 	redirect(w, r, wsPath(sc.ws, "/members"))
 }
@@ -152,7 +151,6 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	s.inviteSentFlash(w, "A new invite was sent to "+inv.Email+"; the previous link no longer works.", token)
 	redirect(w, r, wsPath(sc.ws, "/members"))
 }
@@ -339,7 +337,6 @@ func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	msg := "A test invite is on its way to " + p.User.Email + "."
 	if s.Config.MailStub() {
 		msg += " Mail is in stub mode: look for it in the server log."

@@ -294,7 +294,6 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	if issued {
 		s.showRecoveryCodes(w, r, codes, accountTwoFactor)
 		return
@@ -349,7 +348,6 @@ func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	msg := "Passkey “" + pk.Name + "” removed."
 	if last {
 		msg += " Two-factor sign-in is now off."

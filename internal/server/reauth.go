@@ -89,7 +89,6 @@ func (s *Server) handleReauthCode(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.Is(err, app.ErrCodeEntryLocked):
-		s.MailQueued()
 		s.renderReauth(w, r, http.StatusTooManyRequests, next, app.ErrCodeEntryLocked.Message)
 		return
 	case app.ErrorField(err) == "code":

@@ -55,9 +55,6 @@ type Deps struct {
 	// Stripe makes outbound Stripe calls; nil when billing is off.
 	Stripe  *billing.Client
 	Limiter *RateLimiter
-	// MailQueued is called after a request queued an email, to wake the
-	// outbox worker; optional.
-	MailQueued func()
 	// Now is the clock; optional, defaults to time.Now.
 	Now func() time.Time
 	// Docs are the /docs pages; optional, defaults to the embedded ones
@@ -113,9 +110,6 @@ type Server struct {
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	if d.MailQueued == nil {
-		d.MailQueued = func() {}
 	}
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }

@@ -128,7 +128,6 @@ func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) 
 		s.signInExpired(w, r)
 		return
 	case errors.Is(err, app.ErrCodeEntryLocked):
-		s.MailQueued()
 		s.renderSecondFactor(w, r, http.StatusTooManyRequests, p, "", app.ErrCodeEntryLocked.Message)
 		return
 	case errors.Is(err, app.ErrCodeWrong):
@@ -228,7 +227,6 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.MailQueued()
 	if issued {
 		s.showRecoveryCodes(w, r, codes, app.SafeNext(next, "/settings/account#two-factor"))
 		return
@@ -314,7 +312,6 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 		}
 		s.setFlash(w, "info", app.ErrorMessage(err))
 	} else {
-		s.MailQueued()
 		s.setFlash(w, "success", "Authenticator app turned off.")
 	}
 	redirect(w, r, "/settings/account#two-factor")
@@ -340,7 +337,6 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 		redirect(w, r, "/settings/account#two-factor")
 		return
 	}
-	s.MailQueued()
 	s.showRecoveryCodes(w, r, codes, "/settings/account#two-factor")
 }
 

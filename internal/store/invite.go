@@ -116,7 +116,7 @@ func (s *InviteService) queueInviteEmail(ctx context.Context, tx *gorm.DB, id in
 	msg.LinkExpiresAt = inv.ExpiresAt
 	r := s.db.newOutboxRecord(msg.Email)
 	r.InviteID, r.ShareLink = &id, msg.Link
-	if err := queueOutbox(tx, &r); err != nil {
+	if err := s.db.queueOutbox(tx, &r); err != nil {
 		return nil, err
 	}
 	// inv was read before this email existed: describe the new one.

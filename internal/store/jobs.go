@@ -5,87 +5,128 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
-	"gorm.io/gorm/clause"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"gorm.io/gorm"
+
+	"atrium/internal/jobs"
 )
 
-// jobLockClass is the first half of the advisory lock key of every
-// periodic job; the second is a hash of the schema and the job's name, so
-// that installations sharing one PostgreSQL database in separate schemas
-// never block each other.
-const jobLockClass = "atrium.jobs"
-
-type jobRunRecord struct {
-	Name      string `gorm:"primaryKey"`
-	LastRunAt time.Time
-	Instance  string
-}
-
-func (jobRunRecord) TableName() string { return "job_runs" }
-
-// qJobLastRun names the statement reading when a job last ran.
-const qJobLastRun = "job_last_run"
-
-// jobQueries are the catalog's periodic job statements.
-var jobQueries = map[string]hotQuery{
-	qJobLastRun: {SQL: `SELECT last_run_at FROM job_runs WHERE name = ?`},
-}
-
-// JobRun says what RunJob did.
-type JobRun struct {
-	Ran bool
-	// Skipped says why the job did not run: "locked" (another instance is
-	// running it) or "recent" (it ran less than an interval ago).
-	Skipped string
-}
-
-// RunJob runs fn as the periodic job name on at most one instance at a
-// time and at most once per every between all instances. On PostgreSQL it
-// holds an advisory lock (per database and schema) for the run; SQLite has
-// one instance and needs none. instance is recorded with the run.
-func (db *DB) RunJob(ctx context.Context, name, instance string, every time.Duration, fn func(context.Context) error) (JobRun, error) {
+// JobDriver returns River's driver over the store's pool: the job queue
+// lives in the same database as the data, so a job is inserted in the
+// transaction of the change that causes it.
+func (db *DB) JobDriver() jobs.Driver {
 	if db.dialect == Postgres {
-		conn, err := db.sql.Conn(ctx)
-		if err != nil {
-			return JobRun{}, fmt.Errorf("job %s: connection for the lock: %w", name, err)
-		}
-		defer conn.Close()
-		var got bool
-		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtext($1), hashtext(current_schema() || ':' || $2))",
-			jobLockClass, name).Scan(&got); err != nil {
-			return JobRun{}, fmt.Errorf("job %s: take the lock: %w", name, err)
-		}
-		if !got {
-			return JobRun{Skipped: "locked"}, nil
-		}
-		defer unlockJob(conn, name)
+		return riverdatabasesql.New(db.sql)
 	}
-	var last time.Time
-	err := db.queryRow(ctx, nil, qJobLastRun, name).Scan(&last)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return JobRun{}, fmt.Errorf("job %s: read last run: %w", name, err)
-	case db.now().Sub(last) < every:
-		return JobRun{Skipped: "recent"}, nil
-	}
-	if err := fn(ctx); err != nil {
-		return JobRun{Ran: true}, err
-	}
-	rec := jobRunRecord{Name: name, LastRunAt: db.now(), Instance: instance}
-	if err := db.gorm.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"last_run_at", "instance"}),
-	}).Create(&rec).Error; err != nil {
-		return JobRun{Ran: true}, fmt.Errorf("job %s: record the run: %w", name, err)
-	}
-	return JobRun{Ran: true}, nil
+	return riversqlite.New(db.sql)
 }
 
-// unlockJob releases the job's advisory lock; a connection that is gone
-// released it already.
-func unlockJob(conn *sql.Conn, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext($1), hashtext(current_schema() || ':' || $2))", jobLockClass, name)
+// Jobs returns the client that inserts and manages jobs (it works none).
+func (db *DB) Jobs() *jobs.Client { return db.jobs }
+
+// enqueue inserts a job inside tx, so that it is queued exactly when tx
+// commits.
+func (db *DB) enqueue(tx *gorm.DB, args river.JobArgs) error {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return fmt.Errorf("queue %s job: not inside a transaction", args.Kind())
+	}
+	if _, err := db.jobs.InsertTx(tx.Statement.Context, sqlTx, args, nil); err != nil {
+		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Housekeep runs PurgeExpired for the housekeeping job and says what it
+// removed.
+func (db *DB) Housekeep(ctx context.Context) ([]slog.Attr, error) {
+	p, err := db.PurgeExpired(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []slog.Attr{slog.Int64("sessions", p.Sessions), slog.Int64("login_tokens", p.LoginTokens),
+		slog.Int64("sent_mail", p.SentMail), slog.Int64("failed_mail_bodies", p.FailedMailBodies),
+		slog.Int64("invite_sends", p.InviteSends), slog.Int64("challenges", p.Challenges)}, nil
+}
+
+// JobQueueStats is the state of one queue, for metrics.
+type JobQueueStats struct {
+	Queue            string
+	Waiting, Running int
+	GivenUp          int
+	// OldestDue is when the oldest due job became due (zero when none is).
+	OldestDue time.Time
+}
+
+// The statements reading the job queue's state.
+const (
+	qJobCounts    = "job_counts"
+	qJobOldestDue = "job_oldest_due"
+)
+
+// jobQueries are the catalog's job queue statements. River's own index on
+// (state, queue, priority, scheduled_at, id) serves them; the counts read
+// only unfinished and given-up jobs, never the completed ones River keeps
+// for a day.
+var jobQueries = map[string]hotQuery{
+	qJobCounts: {SQL: `SELECT queue, state, COUNT(*) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'pending', 'running', 'discarded')
+		GROUP BY queue, state`, WholeTable: "the job queue's gauges at each metrics scrape, unfinished jobs only"},
+	qJobOldestDue: {SQL: `SELECT scheduled_at FROM river_job
+		WHERE state = 'available' AND queue = ? ORDER BY priority, scheduled_at, id LIMIT 1`},
+}
+
+// JobStats returns the state of every queue that holds a job.
+func (db *DB) JobStats(ctx context.Context) ([]JobQueueStats, error) {
+	rows, err := db.query(ctx, nil, qJobCounts)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	byQueue := map[string]*JobQueueStats{}
+	var order []string
+	for rows.Next() {
+		var queue, state string
+		var n int
+		if err := rows.Scan(&queue, &state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		q := byQueue[queue]
+		if q == nil {
+			q = &JobQueueStats{Queue: queue}
+			byQueue[queue] = q
+			order = append(order, queue)
+		}
+		switch state {
+		case "running":
+			q.Running += n
+		case "discarded":
+			q.GivenUp += n
+		default:
+			q.Waiting += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	out := make([]JobQueueStats, 0, len(order))
+	for _, name := range order {
+		q := byQueue[name]
+		var at time.Time
+		err := db.queryRow(ctx, nil, qJobOldestDue, name).Scan(&at)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("oldest job of %s: %w", name, err)
+		default:
+			q.OldestDue = at.UTC()
+		}
+		out = append(out, *q)
+	}
+	return out, nil
 }

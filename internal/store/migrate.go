@@ -52,6 +52,11 @@ func (db *DB) newProvider(locked bool) (*goose.Provider, error) {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	goMigrations, err := migrations.Go(db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, goose.WithGoMigrations(goMigrations...))
 	p, err := goose.NewProvider(dialect, db.sql, fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
@@ -223,8 +228,12 @@ func toMigrations(results []*goose.MigrationResult) []Migration {
 	return out
 }
 
-// sourceName turns "sqlite/00002_workspaces.sql" into "workspaces".
+// sourceName turns "sqlite/00002_workspaces.sql" into "workspaces", and
+// names a Go migration (which has no file) by migrations.GoName.
 func sourceName(s *goose.Source) string {
+	if s.Path == "" {
+		return migrations.GoName(s.Version)
+	}
 	name := path.Base(s.Path)
 	name = strings.TrimSuffix(name, path.Ext(name))
 	if _, rest, ok := strings.Cut(name, "_"); ok {

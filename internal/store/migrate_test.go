@@ -9,6 +9,7 @@ import (
 
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
+	"atrium/migrations"
 )
 
 func TestMigrations(t *testing.T) {
@@ -109,4 +110,27 @@ func TestMigrationStatus_DoesNotWaitForMigrationLock(t *testing.T) {
 			t.Errorf("migration %d reported pending", s.Version)
 		}
 	}
+}
+
+// TestRiverSchemaCurrent checks that the migrations bring River's tables to
+// the newest schema the linked River knows: upgrading River to a release
+// with a new schema version fails here until a migration applies it.
+func TestRiverSchemaCurrent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		m, err := migrations.RiverMigrator(db.Dialect(), db.SQL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := m.AllVersions()
+		if got, want := migrations.RiverSchemaVersion, all[len(all)-1].Version; got != want {
+			t.Fatalf("migrations.RiverSchemaVersion = %d, but the linked River's newest schema is %d: add a migration", got, want)
+		}
+		res, err := m.Validate(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK {
+			t.Fatalf("River's schema after the migrations: %v", res.Messages)
+		}
+	})
 }

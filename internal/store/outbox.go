@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"atrium/internal/app"
+	"atrium/internal/jobs"
 )
 
 type outboxRecord struct {
@@ -48,13 +49,21 @@ func scanOutbox(sc scanner) (*outboxRecord, error) {
 	return &r, nil
 }
 
-// qOutboxByRef reads the messages queued for a ref, newest first.
-const qOutboxByRef = "outbox_by_ref"
+// The statements reading queued messages: those of a ref, newest first,
+// and one by id for its delivery job.
+const (
+	qOutboxByRef      = "outbox_by_ref"
+	qOutboxByID       = "outbox_by_id"
+	qOutboxPendingIDs = "outbox_pending_ids"
+)
 
 // outboxQueries are the catalog's outbox statements outside the hot list.
 var outboxQueries = map[string]hotQuery{
 	qOutboxByRef: {SQL: `SELECT ` + outboxColumns + ` FROM mail_outbox WHERE ref = ? ORDER BY id DESC`,
 		BoundedSort: "the emails of one reference"},
+	qOutboxByID: {SQL: `SELECT ` + outboxColumns + ` FROM mail_outbox WHERE id = ?`},
+	qOutboxPendingIDs: {SQL: `SELECT id FROM mail_outbox WHERE status = 'pending' ORDER BY id`,
+		WholeTable: "migrate-data queues the mail still to send once, in a new database"},
 }
 
 // findOutbox runs a catalogued statement of outboxColumns.
@@ -88,10 +97,10 @@ func (r *outboxRecord) toApp() *app.OutboxMessage {
 	return m
 }
 
-// enqueueEmail stores msg for delivery inside tx.
+// enqueueEmail stores msg and queues its delivery job inside tx.
 func (db *DB) enqueueEmail(tx *gorm.DB, msg app.Email) error {
 	r := db.newOutboxRecord(msg)
-	return queueOutbox(tx, &r)
+	return db.queueOutbox(tx, &r)
 }
 
 // newOutboxRecord returns the outbox row of msg, due now.
@@ -106,12 +115,12 @@ func (db *DB) newOutboxRecord(msg app.Email) outboxRecord {
 	return r
 }
 
-// queueOutbox inserts r inside tx.
-func queueOutbox(tx *gorm.DB, r *outboxRecord) error {
+// queueOutbox inserts r and its delivery job inside tx.
+func (db *DB) queueOutbox(tx *gorm.DB, r *outboxRecord) error {
 	if err := tx.Create(r).Error; err != nil {
 		return fmt.Errorf("queue email: %w", err)
 	}
-	return nil
+	return db.enqueue(tx, jobs.SendEmail{OutboxID: r.ID})
 }
 
 // OutboxService implements app.OutboxService.
@@ -122,36 +131,21 @@ func NewOutboxService(db *DB) *OutboxService { return &OutboxService{db: db} }
 
 var _ app.OutboxService = (*OutboxService)(nil)
 
-// EnqueueEmail stores a message for delivery.
+// EnqueueEmail stores a message and queues its delivery.
 func (s *OutboxService) EnqueueEmail(ctx context.Context, msg app.Email) error {
-	return s.db.enqueueEmail(s.db.gorm.WithContext(ctx), msg)
+	return s.db.transact(ctx, func(tx *gorm.DB) error { return s.db.enqueueEmail(tx, msg) })
 }
 
-// ClaimDueEmails leases due messages by moving their next attempt past the
-// lease with a conditional UPDATE: a message another worker claimed first
-// changes no row and is skipped.
-func (s *OutboxService) ClaimDueEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*app.OutboxMessage, error) {
-	now = now.UTC().Truncate(time.Microsecond)
-	due, err := s.db.findOutbox(ctx, qOutboxDue, now, limit)
+// FindEmail returns the message id, or nil when there is none.
+func (s *OutboxService) FindEmail(ctx context.Context, id int64) (*app.OutboxMessage, error) {
+	rs, err := s.db.findOutbox(ctx, qOutboxByID, id)
 	if err != nil {
-		return nil, fmt.Errorf("find due emails: %w", err)
+		return nil, fmt.Errorf("find email %d: %w", id, err)
 	}
-	g := s.db.gorm.WithContext(ctx)
-	out := make([]*app.OutboxMessage, 0, len(due))
-	until := now.Add(lease)
-	for _, r := range due {
-		res := g.Model(&outboxRecord{}).
-			Where("id = ? AND status = ? AND next_attempt_at = ?", r.ID, app.OutboxPending, r.NextAttemptAt).
-			Update("next_attempt_at", until)
-		if res.Error != nil {
-			return out, fmt.Errorf("claim email %d: %w", r.ID, res.Error)
-		}
-		if res.RowsAffected == 1 {
-			r.NextAttemptAt = until
-			out = append(out, r.toApp())
-		}
+	if len(rs) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	return rs[0].toApp(), nil
 }
 
 // MarkEmailSent records a delivery and clears the stored bodies and share
@@ -193,4 +187,44 @@ func (s *OutboxService) FindOutboxByRef(ctx context.Context, ref string) ([]*app
 		out[i] = rs[i].toApp()
 	}
 	return out, nil
+}
+
+// QueuePendingEmails queues a delivery job for every message still
+// waiting, in one transaction, and says how many. It is for a database
+// whose job queue does not hold them: one that migrate-data filled, whose
+// jobs stayed in the source.
+func (s *OutboxService) QueuePendingEmails(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		ids, err := s.db.pendingEmailIDs(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("find pending emails: %w", err)
+		}
+		for _, id := range ids {
+			if err := s.db.enqueue(tx, jobs.SendEmail{OutboxID: id}); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// pendingEmailIDs lists the messages waiting to be sent, in tx.
+func (db *DB) pendingEmailIDs(ctx context.Context, tx *gorm.DB) ([]int64, error) {
+	rows, err := db.query(ctx, tx, qOutboxPendingIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -42,7 +42,6 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"invite_by_token":             {s.InviteHash},
 		"sessions_of_user":            {s.UserID, now},
 		"login_token":                 {s.LoginHash},
-		"outbox_due":                  {now, 20},
 		"stripe_event":                {s.EventID},
 		"sole_ownerships":             {s.UserID},
 		"invites_for_email":           {s.InviteEmail, now},
@@ -107,7 +106,9 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"billing_state_by_id":       {ws},
 		"billing_state_by_customer": {"cus_none"},
 		"stripe_event_stored":       {s.EventID},
-		"job_last_run":              {"audit-prune"},
+		"job_counts":                {},
+		"job_oldest_due":            {"mail"},
+		"outbox_pending_ids":        {},
 		"outbox_counts":             {now},
 		"outbox_oldest_due":         {now},
 		"app_secret":                {"session"},
@@ -145,6 +146,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"free_slug": {s.Slug, len(s.Slug) + 2, s.Slug + "-", s.Slug + ".", len(s.Slug) + 2, len(s.Slug) + 10,
 			len(s.Slug) + 2},
 		"outbox_by_ref":           {"invite:1"},
+		"outbox_by_id":            {int64(1)},
 		"invite_sends_of_address": {"no-such-hash", now.Add(-time.Hour)},
 		// scaffold:plan-samples (make scaffold adds its list queries' arguments above this line)
 	}

@@ -88,7 +88,6 @@ const (
 	qSessionsOf   = "sessions_of_user"
 	qLoginToken   = "login_token"
 	qInviteToken  = "invite_by_token"
-	qOutboxDue    = "outbox_due"
 	qStripeEvent  = "stripe_event"
 	qSoleOwner    = "sole_ownerships"
 	qInvitesTo    = "invites_for_email"
@@ -222,8 +221,6 @@ func buildHotQueries() map[string]hotQuery {
 			FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`,
 			BoundedSort: "one user's live sessions"},
 		qLoginToken: {SQL: `SELECT ` + loginTokenColumns + ` FROM login_tokens WHERE token_hash = ?`},
-		qOutboxDue: {SQL: `SELECT ` + outboxColumns + `
-			FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
 		// The account page names the workspaces that block deleting the
 		// account; owners are counted through the rank index.
 		qSoleOwner: {SQL: `SELECT w.name, w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id

@@ -25,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"atrium/internal/app"
+	"atrium/internal/jobs"
 )
 
 // Dialects.
@@ -52,6 +53,8 @@ type DB struct {
 	pages   auditPagesCache
 	// identities keeps who is asking between requests (identity.go).
 	identities identityCache
+	// jobs inserts jobs in the store's transactions (jobs.go).
+	jobs *jobs.Client
 
 	versionsOnce sync.Once
 	versions     []int64
@@ -124,6 +127,10 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.markUnavailable(); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	if db.jobs, err = jobs.NewInserter(db.JobDriver()); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Package wire builds a running Atrium from its configuration and an open
-// database: the store's services, the mail sender and outbox worker, the
+// database: the store's services, the mail sender and the job queue, the
 // rate limiter's store, the Stripe client, and the HTTP handler over them.
 // It is the one place that joins internal/store to internal/server (the
 // handlers never import the store), used by `atrium serve` and by the
@@ -19,6 +19,7 @@ import (
 
 	"atrium/internal/billing"
 	"atrium/internal/config"
+	"atrium/internal/jobs"
 	"atrium/internal/mail"
 	"atrium/internal/metrics"
 	"atrium/internal/outbound"
@@ -32,10 +33,10 @@ type Options struct {
 	Config *config.Config
 	DB     *store.DB
 	Logger *slog.Logger
-	// Now is the clock of the handlers and the mail worker; optional,
+	// Now is the clock of the handlers and the jobs' records; optional,
 	// defaults to time.Now. (The store's clock is DB.Now.)
 	Now func() time.Time
-	// Metrics records database, outbox, mail, rate-limit and request
+	// Metrics records database, job queue, mail, rate-limit and request
 	// metrics; optional (nil records nothing).
 	Metrics *metrics.Metrics
 	// TwoFactorKey seals authenticator secrets; optional, defaults to
@@ -44,20 +45,17 @@ type Options struct {
 	// LimitStore replaces the rate limiter's store, which defaults to
 	// server.OpenLimiterStore(Config); optional. New does not close it.
 	LimitStore limiter.Store
-	// MailInterval is how often the mail worker polls the outbox when not
-	// notified; optional, defaults to mail.DefaultInterval.
-	MailInterval time.Duration
 	// Draining reports that shutdown has begun (/readyz then answers 503);
 	// optional.
 	Draining func() bool
 }
 
-// App is Atrium wired up: Handler serves the web app and Worker delivers
-// the outbox's mail once the caller runs it. Close releases what New
-// opened (the rate limiter's store), not the database.
+// App is Atrium wired up: Handler serves the web app and Jobs works the
+// job queue (mail, housekeeping) once the caller starts it. Close releases
+// what New opened (the rate limiter's store), not the database.
 type App struct {
 	Handler http.Handler
-	Worker  *mail.Worker
+	Jobs    *jobs.Runner
 	// Webhooks delivers the workspaces' outgoing webhooks; Poller runs its
 	// due deliveries once the caller runs it.
 	Webhooks *store.WebhookService
@@ -66,7 +64,7 @@ type App struct {
 }
 
 // New builds the services over opts.DB, the mail sender (SMTP, or the log
-// in stub mode) and its outbox worker, the rate limiter, the Stripe client
+// in stub mode), the job queue's workers, the rate limiter, the Stripe client
 // when billing is on, and the handler. The flash cookie's key is FLASH_KEY
 // or one kept in the database, so that every instance shares it.
 func New(ctx context.Context, opts Options) (*App, error) {
@@ -105,14 +103,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			st, err := outbox.Stats(ctx)
 			return metrics.OutboxStats{Pending: int(st.Pending), OldestDue: st.OldestDue}, err
 		})
+		opts.Metrics.RegisterJobs(func(ctx context.Context) ([]metrics.QueueStats, error) {
+			return JobStats(ctx, db)
+		})
 	}
-	a.Worker = mail.NewWorker(outbox, sender, logger)
-	a.Worker.Lease, a.Worker.Metrics = cfg.Cluster.OutboxLease, opts.Metrics
-	if opts.Now != nil {
-		a.Worker.Now = opts.Now
-	}
-	if opts.MailInterval > 0 {
-		a.Worker.Interval = opts.MailInterval
+	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
+	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db}, jobs.Config{
+		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
+		Logger: logger, Metrics: opts.Metrics,
+	}); err != nil {
+		return nil, err
 	}
 
 	flashKey := []byte(cfg.FlashKey)
@@ -155,7 +155,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		WebhookQueued:      a.Poller.Notify,
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
-		MailQueued:         a.Worker.Notify,
 		Now:                opts.Now,
 		FlashKey:           flashKey,
 		Metrics:            opts.Metrics,
@@ -167,7 +166,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 }
 
 // Close releases what New opened, not the database; the caller stops the
-// worker it runs.
+// job queue it started.
 func (a *App) Close() error {
 	var first error
 	for _, c := range a.closers {
@@ -223,4 +222,21 @@ func TwoFactorKey(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte
 		return sum[:], nil
 	}
 	return db.Secret(ctx, "two_factor_key")
+}
+
+// JobStats reads the state of every job queue for the metrics.
+func JobStats(ctx context.Context, db *store.DB) ([]metrics.QueueStats, error) {
+	qs, err := db.JobStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]metrics.QueueStats, len(qs))
+	for i, q := range qs {
+		out[i] = metrics.QueueStats{Queue: q.Queue, Waiting: q.Waiting, Running: q.Running, GivenUp: q.GivenUp}
+		if !q.OldestDue.IsZero() && now.After(q.OldestDue) {
+			out[i].OldestDue = now.Sub(q.OldestDue)
+		}
+	}
+	return out, nil
 }

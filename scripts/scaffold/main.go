@@ -9,6 +9,7 @@
 // Usage:
 //
 //	go run ./scripts/scaffold -name Project -fields "title:string due:date done:bool notes:text" [-plural Projects] [-dry-run]
+//	go run ./scripts/scaffold -job WeeklyDigest [-every 168h] [-dry-run]
 //
 // Field types: string, text, int, decimal, bool, date, time, enum(a|b|c)
 // and member (a member of the workspace). It refuses to overwrite a file;
@@ -52,8 +53,13 @@ func run(args []string, stdout io.Writer) error {
 	plural := fs.String("plural", "", "the plural of the name when adding s is wrong (default: derived)")
 	root := fs.String("root", ".", "the repository's root")
 	dryRun := fs.Bool("dry-run", false, "list the files it would write and change, and write nothing")
+	job := fs.String("job", "", "scaffold a background job of this name instead of a resource (WeeklyDigest)")
+	every := fs.Duration("every", 0, "with -job: queue it on this schedule (168h), on the leader instance")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *job != "" {
+		return runJob(*root, *job, *every, *dryRun, stdout)
 	}
 	version, err := nextMigration(*root)
 	if err != nil {

@@ -170,6 +170,29 @@ func TestScaffold(t *testing.T) {
 		t.Errorf("want one SQLite migration per resource:\n%s", &out)
 	}
 
+	// A periodic background job beside them.
+	digest := "WeeklyDigest"
+	for i := 2; ; i++ {
+		if _, err := os.Stat(filepath.Join(root, "internal", "jobs", snake(digest)+".go")); err != nil {
+			break
+		}
+		digest = "WeeklyDigest" + strconv.Itoa(i)
+	}
+	out.Reset()
+	if err := run([]string{"-root", root, "-job", digest, "-every", "168h"}, &out); err != nil {
+		t.Fatalf("scaffold -job %s: %v\n%s", digest, err, &out)
+	}
+	for _, want := range []string{"create internal/jobs/" + snake(digest) + ".go", "create internal/jobs/" + snake(digest) + "_test.go",
+		"edit   internal/jobs/register.go", "Next:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("scaffold -job does not say %q:\n%s", want, &out)
+		}
+	}
+	if reg := readFile(t, filepath.Join(root, "internal", "jobs", "register.go")); !strings.Contains(reg, "&"+digest+"Worker{") ||
+		!strings.Contains(reg, "PeriodicInterval("+strings.ToLower(digest[:1])+digest[1:]+"Every)") {
+		t.Errorf("internal/jobs/register.go does not register and schedule %s", digest)
+	}
+
 	goCmd := func(env []string, args ...string) {
 		t.Helper()
 		cmd := exec.Command("go", args...)
@@ -187,6 +210,6 @@ func TestScaffold(t *testing.T) {
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd(env, "test", "-count=1", "-run", gadget+"|"+note+"|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath",
-		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/")
+	goCmd(env, "test", "-count=1", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath",
+		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/", "./internal/jobs/")
 }

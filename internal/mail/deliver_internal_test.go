@@ -20,8 +20,8 @@ func TestBackoff(t *testing.T) {
 		{1000, time.Hour},
 	}
 	for _, tt := range tests {
-		if got := backoff(tt.attempt); got != tt.want {
-			t.Errorf("backoff(%d)=%v, want %v", tt.attempt, got, tt.want)
+		if got := Backoff(tt.attempt); got != tt.want {
+			t.Errorf("Backoff(%d)=%v, want %v", tt.attempt, got, tt.want)
 		}
 	}
 }

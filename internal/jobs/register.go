@@ -1,0 +1,33 @@
+package jobs
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// register adds the worker of every job kind. A new kind adds its line
+// here.
+func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfter time.Duration) error {
+	if deps.Mail == nil || deps.Housekeeper == nil {
+		return errors.New("jobs: Deps.Mail and Deps.Housekeeper are required")
+	}
+	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
+	river.AddWorker(workers, &housekeepingWorker{keeper: deps.Housekeeper, logger: logger})
+	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
+	return nil
+}
+
+// periodic lists the jobs the leader instance queues on a schedule. A
+// periodic kind makes itself unique per period (InsertOpts) so that a
+// leader taking over does not run it twice.
+func periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(HousekeepingEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return Housekeeping{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// scaffold:job-periodic (make scaffold JOB=… EVERY=… adds its schedule above this line)
+	}
+}

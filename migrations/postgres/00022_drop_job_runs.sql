@@ -1,0 +1,12 @@
+-- +goose Up
+-- Periodic jobs run on the job queue (River, migration 21): a periodic job
+-- is unique per period there, which replaces this table and the advisory
+-- lock the instances took around a run.
+DROP TABLE job_runs;
+
+-- +goose Down
+CREATE TABLE job_runs (
+    name         TEXT        PRIMARY KEY,
+    last_run_at  TIMESTAMPTZ NOT NULL,
+    instance     TEXT        NOT NULL DEFAULT ''
+);
