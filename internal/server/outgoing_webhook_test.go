@@ -142,6 +142,16 @@ func TestWebhooksPage(t *testing.T) {
 				t.Errorf("replay since yesterday: %d", bad.StatusCode)
 			}
 
+			// The docs page and the payloads' schemas, built from the catalog.
+			if doc := owner.Get("/docs/webhooks"); doc.StatusCode != http.StatusOK || !strings.Contains(doc.Body, "invite.accepted") {
+				t.Errorf("/docs/webhooks: %d", doc.StatusCode)
+			}
+			schemas := a.newBrowser(t).Get("/docs/webhooks/events.json")
+			if schemas.StatusCode != http.StatusOK || !strings.Contains(schemas.Body, `"invite.accepted.v1"`) ||
+				!strings.HasPrefix(schemas.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("/docs/webhooks/events.json: %d %s", schemas.StatusCode, schemas.Header.Get("Content-Type"))
+			}
+
 			member := inviteAndJoin(t, a, owner, slug, "member@example.com", "member")
 			if res := member.Get(base); res.StatusCode != http.StatusForbidden {
 				t.Errorf("member opens the webhooks page: %d", res.StatusCode)
