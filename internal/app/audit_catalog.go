@@ -120,6 +120,16 @@ const (
 	ActionImpersonationStarted      = "staff.impersonation_started"
 	ActionImpersonationWriteStarted = "staff.write_session_started"
 	ActionImpersonationEnded        = "staff.impersonation_ended"
+
+	// Outgoing webhooks.
+	ActionWebhookCreated       = "webhook.created"
+	ActionWebhookUpdated       = "webhook.updated"
+	ActionWebhookSecretRotated = "webhook.secret_rotated"
+	ActionWebhookEnabled       = "webhook.enabled"
+	ActionWebhookDisabled      = "webhook.disabled"
+	ActionWebhookDeleted       = "webhook.deleted"
+	ActionWebhookTested        = "webhook.tested"
+	ActionWebhookReplayed      = "webhook.replayed"
 	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
 )
 
@@ -199,6 +209,14 @@ var auditCatalog = []AuditAction{
 	{ActionImpersonationStarted, FamilySecurity, "{actor} started viewing as {email} ({mode}): {reason}", "user"},
 	{ActionImpersonationWriteStarted, FamilySecurity, "{actor} started a write session as {email}: {reason}", "user"},
 	{ActionImpersonationEnded, FamilySecurity, "{actor} stopped viewing as {email} ({how})", "user"},
+	{ActionWebhookCreated, FamilyAPI, "{actor} added the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookUpdated, FamilyAPI, "{actor} changed the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookSecretRotated, FamilyAPI, "{actor} rotated the signing secret of the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookEnabled, FamilyAPI, "{actor} turned on the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookDisabled, FamilyAPI, "{actor} turned off the webhook endpoint {url} ({reason})", "webhook_endpoint"},
+	{ActionWebhookDeleted, FamilyAPI, "{actor} deleted the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookTested, FamilyAPI, "{actor} sent a test event to the webhook endpoint {url}", "webhook_endpoint"},
+	{ActionWebhookReplayed, FamilyAPI, "{actor} replayed {count} webhook deliveries to {url}", "webhook_endpoint"},
 	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)
 }
 
@@ -319,4 +337,108 @@ func fillSummary(summary string, value func(key, format string) string) string {
 		b.WriteString(value(key, format))
 		tmpl = tmpl[j+1:]
 	}
+}
+
+// EventType is an audit action that is public: workspaces' webhook
+// endpoints may subscribe to it, and each entry of it is sent to them as
+// an event of that type with a versioned JSON payload. The event catalog
+// has no other home than this file: an event type is an audit action code
+// listed in eventCatalog below, beside the audit catalog that describes it
+// (TestEventCatalog checks both agree).
+type EventType struct {
+	// Code is the audit action code, which is the event's type.
+	Code string
+	// Version is the version of the payload's schema; a change that
+	// removes or retypes a field adds a new version.
+	Version int
+	// Description says when the event is sent, for the docs and the
+	// settings page.
+	Description string
+	// Fields are the event's own fields in the payload's data, each read
+	// from the audit entry's metadata of the same name (Key when it
+	// differs). Only these are sent: a metadata value not listed here
+	// never leaves the server.
+	Fields []EventField
+	// Direct events are sent to one endpoint by an action on it (the test
+	// event), never fanned out to subscribers.
+	Direct bool
+}
+
+// EventField is one field of an event's data.
+type EventField struct {
+	Name string
+	// Type is the field's JSON schema type: "string", "integer" or "array".
+	Type        string
+	Description string
+	// Key is the metadata key the value is read from; "" means Name.
+	Key string
+}
+
+// eventCatalog lists the public audit actions, in the order the settings
+// page offers them. Payload fields never include a secret or token.
+var eventCatalog = []EventType{
+	{Code: ActionInviteSent, Version: 1, Description: "An owner, admin or API key invited someone to the workspace.",
+		Fields: []EventField{{"email", "string", "The invited address.", ""}, {"role", "string", "The role offered: owner, admin or member.", ""}}},
+	{Code: ActionInviteRevoked, Version: 1, Description: "A pending invite was revoked.",
+		Fields: []EventField{{"email", "string", "The invited address.", ""}}},
+	{Code: ActionInviteAccepted, Version: 1, Description: "Someone accepted an invite and joined the workspace (the actor is the new member).",
+		Fields: []EventField{{"email", "string", "The address the invite was sent to.", ""}, {"role", "string", "The new member's role.", ""}}},
+	{Code: ActionMemberRoleChanged, Version: 1, Description: "A member's role changed.",
+		Fields: []EventField{{"email", "string", "The member's address.", ""}, {"from", "string", "The previous role.", ""}, {"to", "string", "The new role.", ""}}},
+	{Code: ActionMemberRemoved, Version: 1, Description: "A member was removed from the workspace.",
+		Fields: []EventField{{"email", "string", "The removed member's address.", ""}, {"role", "string", "The role they had.", ""}}},
+	{Code: ActionMemberLeft, Version: 1, Description: "A member left the workspace (the actor is the member).",
+		Fields: []EventField{{"role", "string", "The role they had.", ""}}},
+	{Code: ActionOwnershipTransferred, Version: 1, Description: "An owner made another member an owner and stepped down to admin.",
+		Fields: []EventField{{"email", "string", "The new owner's address.", ""}}},
+	{Code: ActionWorkspaceRenamed, Version: 1, Description: "The workspace's name changed.",
+		Fields: []EventField{{"from", "string", "The previous name.", ""}, {"to", "string", "The new name.", ""}}},
+	{Code: ActionWorkspaceSlugChanged, Version: 1, Description: "The workspace's address (/w/slug) changed.",
+		Fields: []EventField{{"from", "string", "The previous slug.", ""}, {"to", "string", "The new slug.", ""}}},
+	{Code: ActionSubscriptionUpdated, Version: 1, Description: "The workspace's subscription changed (plan, status or renewal).",
+		Fields: []EventField{{"status", "string", "The subscription's status, as Stripe names it.", ""}}},
+	{Code: ActionSubscriptionDeleted, Version: 1, Description: "The workspace's subscription ended.", Fields: []EventField{}},
+	{Code: ActionAPIKeyCreated, Version: 1, Description: "An API key was created (never its secret).",
+		Fields: []EventField{{"name", "string", "The key's name.", ""}, {"prefix", "string", "The key's first characters, as lists show them.", ""}}},
+	{Code: ActionAPIKeyRevoked, Version: 1, Description: "An API key was revoked.",
+		Fields: []EventField{{"name", "string", "The key's name.", ""}, {"prefix", "string", "The key's first characters, as lists show them.", ""}}},
+	{Code: ActionWebhookTested, Version: 1, Direct: true, Description: "Sent by the “Send test event” button to one endpoint only; nothing changed.",
+		Fields: []EventField{{"url", "string", "The endpoint's address, without its path.", ""}}},
+}
+
+// eventByCode indexes eventCatalog.
+var eventByCode = func() map[string]EventType {
+	m := make(map[string]EventType, len(eventCatalog))
+	for _, e := range eventCatalog {
+		m[e.Code] = e
+	}
+	return m
+}()
+
+// EventTypes returns the public audit actions, in display order.
+func EventTypes() []EventType { return eventCatalog }
+
+// SubscribableEventTypes returns the event types an endpoint may choose:
+// every public action but the direct ones.
+func SubscribableEventTypes() []EventType {
+	out := make([]EventType, 0, len(eventCatalog))
+	for _, e := range eventCatalog {
+		if !e.Direct {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// LookupEventType returns the event type of an audit action code, and
+// false when the action is not public.
+func LookupEventType(code string) (EventType, bool) {
+	e, ok := eventByCode[code]
+	return e, ok
+}
+
+// Public reports whether the action is an event type webhooks may carry.
+func (a AuditAction) Public() bool {
+	_, ok := eventByCode[a.Code]
+	return ok
 }

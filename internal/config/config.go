@@ -127,6 +127,12 @@ type Config struct {
 
 	MaxWorkspacesPerUser int // MAX_WORKSPACES_PER_USER workspaces one person may own, default 20, at least 1
 
+	// WebhookAllowPrivate is WEBHOOK_ALLOW_PRIVATE, default false: lets
+	// webhook endpoints use plain http, any port and private or loopback
+	// addresses, for development against a receiver on the same machine.
+	// Refused when APP_ENV=production.
+	WebhookAllowPrivate bool
+
 	// FlashKey is FLASH_KEY, optional: at least 32 characters signing the
 	// flash-message cookie. Empty: a key made at first start and kept in
 	// the database.
@@ -196,6 +202,11 @@ func Load(env Env) (*Config, error) {
 	c.Database = l.database("DATABASE_URL", "sqlite:data/atrium.db")
 	l.loadDBPool(c)
 	c.MigrateOnStart = l.bool("MIGRATE_ON_START", true)
+	c.WebhookAllowPrivate = l.bool("WEBHOOK_ALLOW_PRIVATE", false)
+	if c.Env == EnvProduction && c.WebhookAllowPrivate {
+		l.add(Problem{Var: "WEBHOOK_ALLOW_PRIVATE",
+			Message: "must be off when APP_ENV=production (it lets webhooks reach the server's own network)"})
+	}
 
 	c.SMTP = l.smtp()
 	if c.Env == EnvProduction && c.SMTP.Host == "" {

@@ -57,7 +57,7 @@ func TestBuiltin(t *testing.T) {
 			t.Errorf("Page(%q) does not find the page", p.Slug)
 		}
 	}
-	want := []string{"install", "configuration", "deployment", "billing", "extending", "operations"}
+	want := []string{"install", "configuration", "deployment", "billing", "webhooks", "extending", "operations"}
 	if diff := cmp.Diff(want, slugs); diff != "" {
 		t.Fatalf("pages mismatch (-want +got):\n%s", diff)
 	}

@@ -41,7 +41,7 @@ type Client = river.Client[*sql.Tx]
 type Driver = riverdriver.Driver[*sql.Tx]
 
 // Queues. Mail has its own so that a burst of other work never delays a
-// sign-in link.
+// sign-in link (QueueWebhooks is the third).
 const (
 	QueueDefault = river.QueueDefault
 	QueueMail    = "mail"
@@ -79,6 +79,8 @@ type Deps struct {
 	Mail *mail.Deliverer
 	// Housekeeper deletes what has expired (Housekeeping).
 	Housekeeper Housekeeper
+	// Webhooks delivers outgoing webhooks (DeliverWebhook).
+	Webhooks WebhookDeliverer
 }
 
 // Runner is the client that works jobs on this instance.
@@ -115,8 +117,9 @@ func New(driver Driver, deps Deps, cfg Config) (*Runner, error) {
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{
-			QueueDefault: {MaxWorkers: n},
-			QueueMail:    {MaxWorkers: n},
+			QueueDefault:  {MaxWorkers: n},
+			QueueMail:     {MaxWorkers: n},
+			QueueWebhooks: {MaxWorkers: n},
 		},
 		Workers:              workers,
 		PeriodicJobs:         periodic(),

@@ -17,6 +17,7 @@ import (
 	"atrium/internal/jobs"
 	"atrium/internal/mail"
 	"atrium/internal/mail/mailtest"
+	"atrium/internal/outbound"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
@@ -66,6 +67,7 @@ func (s *setup) start(t *testing.T, sender mail.Sender) *jobs.Runner {
 	r, err := jobs.New(s.db.JobDriver(), jobs.Deps{
 		Mail:        &mail.Deliverer{Outbox: s.outbox, Sender: sender, Logger: logger},
 		Housekeeper: s.db,
+		Webhooks:    store.NewWebhookService(s.db, make([]byte, 32), outbound.Options{}),
 	}, jobs.Config{PollInterval: 50 * time.Millisecond, RescueAfter: time.Minute, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +221,7 @@ func TestSendEmail_StopFinishesCurrentMessage(t *testing.T) {
 		logger := slog.New(slog.DiscardHandler)
 		r, err := jobs.New(db.JobDriver(), jobs.Deps{
 			Mail: &mail.Deliverer{Outbox: s.outbox, Sender: slow, Logger: logger}, Housekeeper: db,
+			Webhooks: store.NewWebhookService(db, make([]byte, 32), outbound.Options{}),
 		}, jobs.Config{PollInterval: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

@@ -11,11 +11,12 @@ import (
 // register adds the worker of every job kind. A new kind adds its line
 // here.
 func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfter time.Duration) error {
-	if deps.Mail == nil || deps.Housekeeper == nil {
-		return errors.New("jobs: Deps.Mail and Deps.Housekeeper are required")
+	if deps.Mail == nil || deps.Housekeeper == nil || deps.Webhooks == nil {
+		return errors.New("jobs: Deps.Mail, Deps.Housekeeper and Deps.Webhooks are required")
 	}
 	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
 	river.AddWorker(workers, &housekeepingWorker{keeper: deps.Housekeeper, logger: logger})
+	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/mail"
+	"atrium/internal/outbound"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
@@ -66,6 +67,19 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/w/{slug}/settings/api-keys/{key}/created", nil, shown, shown, forbidden, hidden, toLogin},
 		{"GET", "/w/{slug}/settings/api-keys/{key}/revoke", nil, shown, shown, forbidden, hidden, toLogin},
 		{"POST", "/w/{slug}/settings/api-keys/{key}/revoke", nil, done, done, forbidden, hidden, toLogin},
+		// Outgoing webhooks: {hook} is an endpoint of A, {delivery} its test event.
+		{"GET", "/w/{slug}/settings/webhooks", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks", map[string]string{"url": "https://hooks.example.com/new", "event": "invite.sent"}, done, done, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/settings/webhooks/{hook}", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}", map[string]string{"url": "https://hooks.example.com/changed", "event": "member.left"}, done, done, forbidden, hidden, toLogin},
+		{"GET", "/w/{slug}/settings/webhooks/{hook}/secret", nil, shown, shown, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/rotate", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/disable", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/enable", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/test", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/replay", map[string]string{"since": "2000-01-01T00:00"}, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/deliveries/{delivery}/replay", nil, done, done, forbidden, hidden, toLogin},
+		{"POST", "/w/{slug}/settings/webhooks/{hook}/delete", nil, done, done, forbidden, hidden, toLogin},
 		// scaffold:isolation-rows (make scaffold adds its resources' rows above this line)
 	}
 	for _, dialect := range storetest.Dialects(t) {
@@ -139,6 +153,7 @@ func TestTenantIsolation(t *testing.T) {
 				ws := f.newTenantA(t)
 				bInvite := f.createInvite(t, f.outsiderUser, f.bID, "b-pending@b.test", app.RoleMember)
 				bKey, _ := f.createKey(t, f.outsiderUser, f.bID)
+				bHook, bDelivery := f.createHook(t, f.outsiderUser, f.bID)
 				beforeA, beforeB := f.state(t, ws.id), f.state(t, f.bID)
 				id := func(n int64) string { return strconv.FormatInt(n, 10) }
 				cases := []struct {
@@ -158,6 +173,13 @@ func TestTenantIsolation(t *testing.T) {
 					{"A revokes B's invite", f.owner, "/w/" + ws.slug + "/invites/" + id(bInvite) + "/revoke", nil},
 					{"B revokes A's API key", f.outsider, "/w/beta/settings/api-keys/" + id(ws.keyID) + "/revoke", nil},
 					{"A revokes B's API key", f.owner, "/w/" + ws.slug + "/settings/api-keys/" + id(bKey) + "/revoke", nil},
+					{"B deletes A's endpoint", f.outsider, "/w/beta/settings/webhooks/" + id(ws.rows["{hook}"]) + "/delete", nil},
+					{"B tests A's endpoint", f.outsider, "/w/beta/settings/webhooks/" + id(ws.rows["{hook}"]) + "/test", nil},
+					{"B rotates A's endpoint", f.outsider, "/w/beta/settings/webhooks/" + id(ws.rows["{hook}"]) + "/rotate", nil},
+					{"B replays A's delivery through B's endpoint", f.outsider, "/w/beta/settings/webhooks/" + id(bHook) + "/deliveries/" + id(ws.rows["{delivery}"]) + "/replay", nil},
+					{"A replays B's delivery through A's endpoint", f.owner, "/w/" + ws.slug + "/settings/webhooks/" + id(ws.rows["{hook}"]) + "/deliveries/" + id(bDelivery) + "/replay", nil},
+					{"A turns off B's endpoint", f.owner, "/w/" + ws.slug + "/settings/webhooks/" + id(bHook) + "/disable", nil},
+					{"A edits B's endpoint", f.owner, "/w/" + ws.slug + "/settings/webhooks/" + id(bHook), url.Values{"url": {"https://evil.example.com/"}, "event": {"invite.sent"}}},
 				}
 				for _, tc := range cases {
 					// Unconfirmed (the confirmation page's lookups) and
@@ -296,6 +318,7 @@ func (f *tenants) newTenantA(t *testing.T) tenantA {
 		}
 	}
 	rows := map[string]int64{}
+	rows["{hook}"], rows["{delivery}"] = f.createHook(t, f.ownerUser, ws.ID)
 	// scaffold:isolation-fixtures (make scaffold adds a row of each resource above this line)
 	keyID, secret := f.createKey(t, f.ownerUser, ws.ID)
 	_, read := f.createKey(t, f.ownerUser, ws.ID, app.ScopeRead)
@@ -379,6 +402,47 @@ func (f *tenants) createKey(t *testing.T, creator *app.User, workspaceID int64, 
 	return k.ID, secret
 }
 
+// createHook adds a webhook endpoint to a workspace as creator, with a
+// test event queued, and returns both ids.
+func (f *tenants) createHook(t *testing.T, creator *app.User, workspaceID int64) (endpointID, deliveryID int64) {
+	t.Helper()
+	hooks := store.NewWebhookService(f.a.DB, testTwoFactorKey, outbound.Options{})
+	ctx := actingAs(creator)
+	ep, err := hooks.CreateWebhookEndpoint(ctx, app.ScopeOf(ctx, workspaceID), app.WebhookEndpointInput{
+		URL: "https://hooks.example.com/in", EventTypes: []string{app.ActionInviteSent}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := hooks.SendWebhookTest(ctx, app.ScopeOf(ctx, workspaceID), ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep.ID, d.ID
+}
+
+// hookState describes a workspace's webhook endpoints and deliveries.
+func (f *tenants) hookState(t *testing.T, workspaceID int64) []string {
+	t.Helper()
+	rows, err := f.a.DB.SQL().Query(f.a.DB.Rebind(`SELECT e.url, e.description, e.event_types, e.enabled, e.secret_sealed,
+		(SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id)
+		FROM webhook_endpoints e WHERE e.workspace_id = ? ORDER BY e.id`), workspaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var url, desc, types, sealed string
+		var enabled bool
+		var n int
+		if err := rows.Scan(&url, &desc, &types, &enabled, &sealed, &n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("webhook %s %q [%s] enabled=%v secret=%s deliveries=%d", url, desc, types, enabled, sealed, n))
+	}
+	return out
+}
+
 // createInvite invites email to a workspace as inviter and returns the
 // invite's id.
 func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int64, email string, role app.Role) int64 {
@@ -440,6 +504,7 @@ func (f *tenants) state(t *testing.T, workspaceID int64) string {
 	for _, k := range keys {
 		parts = append(parts, "key "+k.Name+" revoked="+strconv.FormatBool(!k.RevokedAt.IsZero()))
 	}
+	parts = append(parts, f.hookState(t, workspaceID)...)
 	slices.Sort(parts[1:])
 	return strings.Join(parts, "; ")
 }

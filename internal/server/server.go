@@ -53,6 +53,8 @@ type Deps struct {
 	Providers *oidc.Registry
 	// Admin is the operator console's store (admin.go).
 	Admin app.AdminService
+	// Hooks are the workspaces' outgoing webhook endpoints.
+	Hooks app.WebhookService
 	// Resources are the services of the resources made with `make
 	// scaffold` (store.NewResources); their routes need them.
 	Resources app.Resources

@@ -143,6 +143,10 @@ func (db *DB) appendAudit(ctx context.Context, tx *gorm.DB, r *auditRecord) erro
 			return fmt.Errorf("audit %s: record the actor: %w", r.Action, err)
 		}
 	}
+	// A public action is an event: its webhook deliveries commit with it.
+	if _, err := db.enqueueWebhookDeliveries(ctx, tx, r); err != nil {
+		return fmt.Errorf("audit %s: %w", r.Action, err)
+	}
 	return nil
 }
 

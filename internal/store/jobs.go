@@ -42,6 +42,25 @@ func (db *DB) enqueue(tx *gorm.DB, args river.JobArgs) error {
 	return nil
 }
 
+// enqueueAll inserts a job of each args inside tx.
+func (db *DB) enqueueAll(tx *gorm.DB, args []river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return fmt.Errorf("queue %s jobs: not inside a transaction", args[0].Kind())
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := db.jobs.InsertManyTx(tx.Statement.Context, sqlTx, params); err != nil {
+		return fmt.Errorf("queue %s jobs: %w", args[0].Kind(), err)
+	}
+	return nil
+}
+
 // Housekeep runs PurgeExpired for the housekeeping job and says what it
 // removed.
 func (db *DB) Housekeep(ctx context.Context) ([]slog.Attr, error) {

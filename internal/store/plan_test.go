@@ -68,6 +68,19 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"api_key_of_workspace":        scoped([]any{int64(1), ws}),
 		"api_key_acts":                {int64(1)},
 		"user_two_factor":             {s.UserID},
+		// Outgoing webhooks: the settings pages, the fan-out of each
+		// public audit action, and the deliveries.
+		"webhook_endpoints_of_workspace": scoped([]any{ws}),
+		"webhook_endpoint_of_workspace":  scoped([]any{int64(1), ws}),
+		"webhook_endpoint_by_id":         {int64(1)},
+		"webhook_endpoint_lock":          {int64(1)},
+		"webhook_subscribers":            {ws},
+		"webhook_endpoint_count":         {ws},
+		"webhook_delivery_by_id":         {int64(1)},
+		"webhook_delivery_of_endpoint":   scoped([]any{int64(1), int64(1), ws}),
+		"webhook_deliveries_of_endpoint": scoped([]any{int64(1), ws}, 50),
+		"webhook_deliveries_due":         {now, 50},
+		"webhook_workspace_owners":       {ws},
 		// The reads outside the pages: sign-in, two-factor, billing, jobs,
 		// operator checks and the audit log's maintenance.
 		"user_by_id":                {s.UserID},

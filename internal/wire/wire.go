@@ -22,6 +22,7 @@ import (
 	"atrium/internal/jobs"
 	"atrium/internal/mail"
 	"atrium/internal/metrics"
+	"atrium/internal/outbound"
 	"atrium/internal/server"
 	"atrium/internal/store"
 )
@@ -54,7 +55,9 @@ type Options struct {
 type App struct {
 	Handler http.Handler
 	Jobs    *jobs.Runner
-	closers []func() error
+	// Webhooks delivers the workspaces' outgoing webhooks (as jobs).
+	Webhooks *store.WebhookService
+	closers  []func() error
 }
 
 // New builds the services over opts.DB, the mail sender (SMTP, or the log
@@ -101,14 +104,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			return JobStats(ctx, db)
 		})
 	}
-	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
-	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db}, jobs.Config{
-		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
-		Logger: logger, Metrics: opts.Metrics,
-	}); err != nil {
-		return nil, err
-	}
-
 	flashKey := []byte(cfg.FlashKey)
 	if len(flashKey) == 0 {
 		if flashKey, err = db.Secret(ctx, "flash_key"); err != nil {
@@ -128,6 +123,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	identities := store.NewIdentityService(db)
 	identities.Notice = mail.IdentityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 
+	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
+	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
+	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks}, jobs.Config{
+		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
+		Logger: logger, Metrics: opts.Metrics,
+	}); err != nil {
+		return nil, err
+	}
+
 	a.Handler = server.New(server.Deps{
 		Logger:             logger,
 		Config:             cfg,
@@ -146,6 +150,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Identities:         identities,
 		Admin:              store.NewAdminService(db),
 		Resources:          store.NewResources(db),
+		Hooks:              a.Webhooks,
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		Now:                opts.Now,
@@ -169,6 +174,17 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return first
+}
+
+// NewWebhooks returns the webhook service: secrets sealed with the key
+// that seals authenticator secrets, addresses checked by the production
+// rules unless WEBHOOK_ALLOW_PRIVATE, and owners told by email when an
+// endpoint is turned off.
+func NewWebhooks(cfg *config.Config, db *store.DB, key []byte, logger *slog.Logger) *store.WebhookService {
+	hooks := store.NewWebhookService(db, key, outbound.Options{AllowPrivate: cfg.WebhookAllowPrivate})
+	hooks.Notice = mail.WebhookDisabledNotices(cfg.AppName, cfg.AppURL.String()+"/app")
+	hooks.Logger = logger
+	return hooks
 }
 
 // NewSender returns the mail sender for cfg: SMTP, or the log in stub mode

@@ -32,6 +32,11 @@ type harness struct {
 	atrium, bare *target
 	baseline     *baselineServer
 	seq          atomic.Int64
+
+	// hookReceiver answers the webhook_fanout scenario's deliveries at
+	// hookURL; nil until that scenario runs.
+	hookReceiver *http.Server
+	hookURL      string
 }
 
 // target is a server under load and the client that reaches it.
@@ -84,6 +89,9 @@ func newHarness(ctx context.Context, o *options, srv *server, dbURL string) (*ha
 
 func (h *harness) close() {
 	h.baseline.close()
+	if h.hookReceiver != nil {
+		_ = h.hookReceiver.Close()
+	}
 	_ = h.db.Close()
 }
 
@@ -316,6 +324,11 @@ func (s *sample) percentile(p float64) float64 {
 func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult, error) {
 	var accepted atomic.Int64
 	count := func(int64) { accepted.Add(1) }
+	if sc.setup != nil {
+		if err := sc.setup(ctx, h); err != nil {
+			return scenarioResult{}, fmt.Errorf("set up: %w", err)
+		}
+	}
 	resp, body, err := h.send(ctx, h.atrium, sc, h.seq.Add(1), true)
 	if err != nil {
 		return scenarioResult{}, err
@@ -324,10 +337,17 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 		return scenarioResult{}, fmt.Errorf("atrium answered %d, want %d", resp.StatusCode, sc.status)
 	}
 	accepted.Add(1)
-	h.baseline.serve(resp, body)
+	// The baseline: the bare server answering what Atrium answered, or,
+	// for a scenario with versus, Atrium answering that other request.
+	bare, bsc := h.bare, sc
+	if sc.versus != nil {
+		bare, bsc.request, bsc.stored = h.atrium, sc.versus, nil
+	} else {
+		h.baseline.serve(resp, body)
+	}
 	warm := min(h.o.seconds/8, time.Second)
 	var discard sample
-	h.drive(ctx, h.bare, sc, warm, &discard, nil)
+	h.drive(ctx, bare, bsc, warm, &discard, nil)
 	h.drive(ctx, h.atrium, sc, warm, &discard, count)
 	var (
 		base, app     sample
@@ -336,7 +356,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 	)
 	half := h.o.seconds / 2
 	for range 2 {
-		h.drive(ctx, h.bare, sc, half, &base, nil)
+		h.drive(ctx, bare, bsc, half, &base, nil)
 		c0, ok0 := h.srv.cpuTime()
 		d0, dok0 := postgresCPU()
 		h.drive(ctx, h.atrium, sc, half, &app, count)

@@ -48,7 +48,7 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 	cmd.Env = append(baseEnv(),
 		"APP_ENV=development", "PORT="+strconv.Itoa(port), "APP_URL="+base, "DATABASE_URL="+dbURL,
 		"LOG_LEVEL=info", "RATE_LIMIT_MAX=1000000000", "LOGIN_RATE_LIMIT_MAX=1000000000",
-		"API_RATE_LIMIT_MAX=1000000000",
+		"API_RATE_LIMIT_MAX=1000000000", "WEBHOOK_ALLOW_PRIVATE=true",
 		"STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_WEBHOOK_SECRET="+webhookSecret, "STRIPE_PRICE_ID=price_bench",
 		"STRIPE_API_BASE=http://127.0.0.1:9")
 	// An os.Pipe rather than StdoutPipe: Wait must not close it while the

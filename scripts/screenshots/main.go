@@ -50,6 +50,7 @@ var shots = []shot{
 	{"members", "/w/acme/members", true},
 	{"audit", "/w/acme/audit", true},
 	{"billing", "/w/acme/billing", true},
+	{"webhooks", "/w/acme/settings/webhooks", true},
 	{"account", "/settings/account", true},
 	{"totp-setup", "/settings/account/two-factor/app", true},
 }

@@ -788,7 +788,8 @@ func workspaceTabs(w WorkspaceNav) []tab {
 	// scaffold:workspace-nav (make scaffold adds its tabs above this line, before the admins' tabs)
 	if w.CanManage {
 		tabs = append(tabs, tab{w.URL.Page("settings"), "Settings", "nav-ws-settings", "settings"},
-			tab{w.URL.Page("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"})
+			tab{w.URL.Page("settings/api-keys"), "API keys", "nav-ws-api-keys", "api-keys"},
+			tab{w.URL.Page("settings/webhooks"), "Webhooks", "nav-ws-webhooks", "webhooks"})
 	}
 	if w.CanSeeAudit {
 		tabs = append(tabs, tab{w.URL.Page("audit"), "Audit log", "nav-ws-audit", "audit"})

@@ -251,3 +251,28 @@ func ConfirmOptionalTwoFactor(ws layout.WorkspaceURL, workspace string) Confirm 
 		CancelURL: ws.Page("settings"),
 	}
 }
+
+// ConfirmDeleteWebhook confirms deleting a webhook endpoint.
+func ConfirmDeleteWebhook(ws layout.WorkspaceURL, endpointID int64, label string) Confirm {
+	id := strconv.FormatInt(endpointID, 10)
+	return Confirm{
+		Title:     "Delete the endpoint " + label + "?",
+		Message:   "It stops receiving events at once, and its delivery log is deleted with it. This cannot be undone.",
+		Label:     "Delete endpoint",
+		Action:    ws.Page("settings", "webhooks", id, "delete"),
+		CancelURL: ws.Page("settings", "webhooks", id),
+	}
+}
+
+// ConfirmRotateWebhook confirms rotating a webhook endpoint's secret.
+func ConfirmRotateWebhook(ws layout.WorkspaceURL, endpointID int64, label string) Confirm {
+	id := strconv.FormatInt(endpointID, 10)
+	return Confirm{
+		Title: "Rotate the signing secret of " + label + "?",
+		Message: "A new secret is made and shown once. For 24 hours deliveries carry signatures with both the new and the " +
+			"current secret; after that, only the new one verifies. Put the new secret in your receiver within a day.",
+		Label:     "Rotate secret",
+		Action:    ws.Page("settings", "webhooks", id, "rotate"),
+		CancelURL: ws.Page("settings", "webhooks", id),
+	}
+}

@@ -1,0 +1,61 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// QueueWebhooks is the queue of outgoing webhook deliveries: a slow
+// receiver holds one of its workers, never a mail or housekeeping one.
+const QueueWebhooks = "webhooks"
+
+// WebhookDeliverer makes the next attempt of a delivery when it is due
+// (store.WebhookService is one). It says how long until the delivery
+// wants another attempt, or done when it needs none (delivered, given up,
+// or gone).
+type WebhookDeliverer interface {
+	DeliverWebhook(ctx context.Context, id int64) (retryIn time.Duration, done bool, err error)
+}
+
+// DeliverWebhook carries one delivery of an outgoing webhook through its
+// attempts: queued in the transaction that writes the delivery (the
+// change's audit entry, a test event, a replay), it makes each attempt
+// when it is due and sleeps (River's snooze, which spends no attempt)
+// until the next, following the delivery's own retry schedule (about three
+// days, internal/webhook). The delivery row's claim keeps two jobs or
+// instances from sending one attempt twice.
+type DeliverWebhook struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind names the job in the queue.
+func (DeliverWebhook) Kind() string { return "deliver_webhook" }
+
+// InsertOpts puts deliveries on their own queue. The delivery keeps its
+// own attempt count; River's attempts only count errors of the database.
+func (DeliverWebhook) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWebhooks, MaxAttempts: 25}
+}
+
+type webhookWorker struct {
+	river.WorkerDefaults[DeliverWebhook]
+	deliver WebhookDeliverer
+	timeout time.Duration
+}
+
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook]) error {
+	retryIn, done, err := w.deliver.DeliverWebhook(ctx, job.Args.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if done {
+		return nil
+	}
+	return river.JobSnooze(max(retryIn, 0))
+}
+
+// Timeout leaves an attempt its 10 seconds and the record its moment, at
+// most half the rescue delay.
+func (w *webhookWorker) Timeout(*river.Job[DeliverWebhook]) time.Duration { return w.timeout }
