@@ -70,7 +70,8 @@ func (db *DB) Housekeep(ctx context.Context) ([]slog.Attr, error) {
 	}
 	return []slog.Attr{slog.Int64("sessions", p.Sessions), slog.Int64("login_tokens", p.LoginTokens),
 		slog.Int64("sent_mail", p.SentMail), slog.Int64("failed_mail_bodies", p.FailedMailBodies),
-		slog.Int64("invite_sends", p.InviteSends), slog.Int64("challenges", p.Challenges)}, nil
+		slog.Int64("invite_sends", p.InviteSends), slog.Int64("challenges", p.Challenges),
+		slog.Int64("webhook_deliveries", p.WebhookDeliveries)}, nil
 }
 
 // JobQueueStats is the state of one queue, for metrics.

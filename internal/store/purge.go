@@ -16,6 +16,10 @@ const (
 	// sentMailRetention keeps delivered outbox rows (bodies already cleared)
 	// for a month, for "was it sent?" questions.
 	sentMailRetention = 30 * 24 * time.Hour
+	// webhookDeliveryRetention keeps finished webhook deliveries (their
+	// payloads name people) for a month, the delivery log's reach and how
+	// far back "replay since" can go.
+	webhookDeliveryRetention = 30 * 24 * time.Hour
 )
 
 // Purged counts the rows a purge removed or cleared.
@@ -31,10 +35,14 @@ type Purged struct {
 	// Challenges counts expired pending second factors and WebAuthn
 	// challenges.
 	Challenges int64
+	// WebhookDeliveries counts finished webhook deliveries past their
+	// retention.
+	WebhookDeliveries int64
 }
 
 // PurgeExpired deletes expired sessions and challenges, sign-in links past their
-// retention, old delivered mail and old invite-mail records, and clears
+// retention, old delivered mail, old invite-mail records and finished
+// webhook deliveries older than a month, and clears
 // the bodies of mail given up as failed once its link has expired. serve
 // runs it hourly; it is safe to run from several instances at once.
 func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
@@ -76,5 +84,11 @@ func (db *DB) PurgeExpired(ctx context.Context) (Purged, error) {
 		return p, fmt.Errorf("purge challenges: %w", res.Error)
 	}
 	p.Challenges = res.RowsAffected
+	res = g.Where("status IN ? AND created_at <= ?", []string{app.DeliveryDelivered, app.DeliveryGaveUp},
+		now.Add(-webhookDeliveryRetention)).Delete(&webhookDeliveryRecord{})
+	if res.Error != nil {
+		return p, fmt.Errorf("purge webhook deliveries: %w", res.Error)
+	}
+	p.WebhookDeliveries = res.RowsAffected
 	return p, nil
 }

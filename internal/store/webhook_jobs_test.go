@@ -91,3 +91,35 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWebhookDeliveries_Retention: housekeeping deletes finished
+// deliveries after a month and keeps the ones still being tried.
+func TestWebhookDeliveries_Retention(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		hooks := devWebhooks(db, nil)
+		rc := startReceiver(t)
+		ada := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, ada, "Acme")
+		ep, secret := createEndpoint(t, hooks, ada, ws.ID, rc.URL+"/hook", app.ActionInviteSent)
+		rc.holds(secret)
+		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
+		deliverAll(t, hooks)
+		c.Add(29 * 24 * time.Hour)
+		rc.answers(func(int) int { return http.StatusInternalServerError })
+		sendInvite(t, db, c, ada.ctx, ws.ID, "bo@example.com", app.RoleMember)
+		deliverAll(t, hooks)
+		c.Add(2 * 24 * time.Hour)
+		p, err := db.PurgeExpired(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.WebhookDeliveries != 1 {
+			t.Errorf("purged %d deliveries, want the one delivered a month ago", p.WebhookDeliveries)
+		}
+		ds := deliveries(t, hooks, ada, ws.ID, ep.ID)
+		if len(ds) != 1 || ds[0].Status != app.DeliveryFailed {
+			t.Fatalf("left %+v, want the failing delivery still being tried", ds)
+		}
+	})
+}
