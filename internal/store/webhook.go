@@ -81,10 +81,19 @@ const (
 	qWebhookDeliveries   = "webhook_deliveries_of_endpoint"
 	qWebhookDue          = "webhook_deliveries_due"
 	qWebhookOwners       = "webhook_workspace_owners"
+	qWebhookReplayIDs    = "webhook_replays_made"
+	qWebhookUnfinished   = "webhook_deliveries_unfinished"
 )
 
 // webhookQueries are the webhook statements of the catalog.
 var webhookQueries = map[string]hotQuery{
+	// The copies a "replay since" just made, to queue their jobs.
+	qWebhookReplayIDs: {SQL: `SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND created_at = ?
+		AND replay_of_id IS NOT NULL AND status = 'pending' AND attempts = 0 ORDER BY created_at, id`},
+	// migrate-data queues the deliveries still to make, once, in a new
+	// database.
+	qWebhookUnfinished: {SQL: `SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'failed') ORDER BY id`,
+		WholeTable: "migrate-data queues the deliveries still to make once, in a new database"},
 	// The settings page: a workspace's endpoints, in scope.
 	qWebhookEndpoints: {SQL: `SELECT ` + webhookEndpointColumns + ` FROM webhook_endpoints e
 		WHERE e.workspace_id = ? AND ` + scopeClause + ` ORDER BY e.id`},

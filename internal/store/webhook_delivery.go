@@ -250,9 +250,8 @@ func (s *WebhookService) ReplayWebhookDeliveriesSince(ctx context.Context, sc ap
 		}
 		// The copies just made: this transaction holds the endpoint's
 		// lock, so the pending replays created now are these.
-		var ids []int64
-		if err := tx.Raw(`SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND replay_of_id IS NOT NULL
-			AND status = 'pending' AND attempts = 0 AND created_at = ?`, ep.ID, now).Scan(&ids).Error; err != nil {
+		ids, err := s.db.deliveryIDs(ctx, tx, qWebhookReplayIDs, ep.ID, now)
+		if err != nil {
 			return fmt.Errorf("find replayed webhook deliveries: %w", err)
 		}
 		if err := s.db.queueDeliveries(tx, ids...); err != nil {
@@ -260,6 +259,40 @@ func (s *WebhookService) ReplayWebhookDeliveriesSince(ctx context.Context, sc ap
 		}
 		return s.db.audit(ctx, tx, endpointAudit(app.ActionWebhookReplayed, ep,
 			map[string]any{"count": n, "since": since.UTC().Format(time.RFC3339)}))
+	})
+	return n, err
+}
+
+// deliveryIDs runs a catalogued statement of delivery ids in tx.
+func (db *DB) deliveryIDs(ctx context.Context, tx *gorm.DB, name string, args ...any) ([]int64, error) {
+	rows, err := db.query(ctx, tx, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// QueueUnfinishedWebhookDeliveries queues a job for every delivery still
+// to make, in one transaction, and says how many. It is for a database
+// whose job queue does not hold them: one that migrate-data filled.
+func (db *DB) QueueUnfinishedWebhookDeliveries(ctx context.Context) (int, error) {
+	n := 0
+	err := db.transact(ctx, func(tx *gorm.DB) error {
+		ids, err := db.deliveryIDs(ctx, tx, qWebhookUnfinished)
+		if err != nil {
+			return fmt.Errorf("find unfinished webhook deliveries: %w", err)
+		}
+		n = len(ids)
+		return db.queueDeliveries(tx, ids...)
 	})
 	return n, err
 }

@@ -19,6 +19,7 @@ var CopyTables = []string{
 	"audit_logs", "mail_outbox", "stripe_events", "invite_sends", "app_secrets", "api_keys",
 	"audit_chains", "audit_actors",
 	"user_totp", "two_factor_locks", "recovery_codes", "passkeys", "auth_challenges",
+	"user_identities", "webhook_endpoints", "webhook_deliveries", "staff", "impersonations", "impersonation_visits",
 	// scaffold:copy-tables (make scaffold adds its tables above this line)
 }
 
@@ -103,6 +104,9 @@ func CopyData(ctx context.Context, src, dst *store.DB, report func(TableCopy)) e
 		return err
 	}
 	if _, err := store.NewOutboxService(dst).QueuePendingEmails(ctx); err != nil {
+		return err
+	}
+	if _, err := dst.QueueUnfinishedWebhookDeliveries(ctx); err != nil {
 		return err
 	}
 	if _, err := dst.SQL().ExecContext(ctx, "DROP TABLE "+copyProgressTable); err != nil {
