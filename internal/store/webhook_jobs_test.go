@@ -54,9 +54,13 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		}
 		t.Cleanup(func() { r.Stop(5 * time.Second) })
 
-		waitUntil(t, "the first attempt", func() bool { return deliveries(t, hooks, ada, ws.ID, ep.ID)[0].Attempts == 1 })
+		// The claim counts the attempt before the answer is recorded:
+		// wait for the recorded failure.
+		waitUntil(t, "the first attempt's failure", func() bool {
+			return deliveries(t, hooks, ada, ws.ID, ep.ID)[0].Status == app.DeliveryFailed
+		})
 		d = deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
-		if d.Status != app.DeliveryFailed || d.StatusCode != http.StatusServiceUnavailable {
+		if d.Attempts != 1 || d.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("after a 503: %+v", d)
 		}
 		// The store's clock reaches the retry; the job, asleep until
