@@ -96,7 +96,8 @@ type abTally struct {
 	accepted atomic.Int64
 }
 
-// runABScenario checks each side's first answer, warms both up, then runs
+// runABScenario sets each side up (when the scenario needs it), checks its
+// first answer, warms both up, then runs
 // the rounds and checks that each side stored every request it accepted
 // exactly once.
 func runABScenario(ctx context.Context, o *options, sides []*abSide, sc scenario) (abScenario, error) {
@@ -105,6 +106,11 @@ func runABScenario(ctx context.Context, o *options, sides []*abSide, sc scenario
 	for i, s := range sides {
 		t := &abTally{cpuOK: true}
 		tallies[i] = t
+		if sc.setup != nil {
+			if err := sc.setup(ctx, s.h); err != nil {
+				return abScenario{}, fmt.Errorf("%s: set up: %w", s.name, err)
+			}
+		}
 		resp, _, err := s.h.send(ctx, s.h.atrium, sc, s.h.seq.Add(1), false)
 		if err != nil {
 			return abScenario{}, fmt.Errorf("%s: %w", s.name, err)
