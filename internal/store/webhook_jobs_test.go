@@ -37,6 +37,9 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 
 		// The delivery and its job were written with the invite.
 		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		if d.Status != app.DeliveryPending || d.Attempts != 0 {
+			t.Fatalf("the new delivery: %+v, want pending and not tried", d)
+		}
 		var queued int
 		if err := db.SQL().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook' AND queue = 'webhooks'").Scan(&queued); err != nil || queued != 1 {
 			t.Fatalf("%d deliver_webhook jobs (%v), want 1", queued, err)
