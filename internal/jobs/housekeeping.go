@@ -32,17 +32,19 @@ func (Housekeeping) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: HousekeepingEvery}}
 }
 
-type housekeepingWorker struct {
+// HousekeepingWorker runs Housekeeping with Keeper and logs what it did.
+type HousekeepingWorker struct {
 	river.WorkerDefaults[Housekeeping]
-	keeper Housekeeper
-	logger *slog.Logger
+	Keeper Housekeeper
+	Logger *slog.Logger
 }
 
-func (w *housekeepingWorker) Work(ctx context.Context, job *river.Job[Housekeeping]) error {
-	attrs, err := w.keeper.Housekeep(ctx)
+// Work runs one housekeeping pass.
+func (w *HousekeepingWorker) Work(ctx context.Context, job *river.Job[Housekeeping]) error {
+	attrs, err := w.Keeper.Housekeep(ctx)
 	if err != nil {
 		return err
 	}
-	w.logger.LogAttrs(ctx, slog.LevelInfo, "housekeeping ran", append(attrs, slog.Int64("job_id", job.ID))...)
+	w.Logger.LogAttrs(ctx, slog.LevelInfo, "housekeeping ran", append(attrs, slog.Int64("job_id", job.ID))...)
 	return nil
 }

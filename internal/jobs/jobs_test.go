@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/riverqueue/river/rivertype"
 
 	"atrium/internal/app"
@@ -264,6 +266,54 @@ func TestHousekeeping_OncePerHour(t *testing.T) {
 		var n int
 		if err := db.SQL().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = 'housekeeping'").Scan(&n); err != nil || n != 1 {
 			t.Errorf("%d housekeeping jobs (%v), want 1", n, err)
+		}
+	})
+}
+
+// keeperFunc is a Housekeeper from a function.
+type keeperFunc func(ctx context.Context) ([]slog.Attr, error)
+
+func (f keeperFunc) Housekeep(ctx context.Context) ([]slog.Attr, error) { return f(ctx) }
+
+// TestHousekeepingWorker works housekeeping jobs the way River works them
+// (the store's own pass is TestDB_PurgeExpired, the schedule
+// TestHousekeeping_OncePerHour): a pass logs what it deleted, and a pass
+// that fails leaves the job to be retried and logs nothing as done.
+func TestHousekeepingWorker(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		work := func(keeper jobs.Housekeeper) (*rivertest.WorkResult, *logBuffer, error) {
+			logs := &logBuffer{}
+			worker := &jobs.HousekeepingWorker{Keeper: keeper, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+			w := rivertest.NewWorker(t, db.JobDriver(), &river.Config{}, worker)
+			tx, err := db.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			res, err := w.Work(ctx, t, tx, jobs.Housekeeping{}, nil)
+			return res, logs, err
+		}
+
+		res, logs, err := work(keeperFunc(func(context.Context) ([]slog.Attr, error) {
+			return []slog.Attr{slog.Int64("sessions", 3)}, nil
+		}))
+		if err != nil || res.EventKind != river.EventKindJobCompleted {
+			t.Fatalf("a good pass ended as %v (%v), want completed", res, err)
+		}
+		if logs.count(`"msg":"housekeeping ran"`) != 1 || logs.count(`"sessions":3`) != 1 {
+			t.Errorf("the log does not say what the pass deleted: %s", logs.buf.String())
+		}
+
+		res, logs, err = work(keeperFunc(func(context.Context) ([]slog.Attr, error) {
+			return nil, errors.New("purge sessions: the database is gone")
+		}))
+		if err == nil || res.EventKind != river.EventKindJobFailed || res.Job.State == rivertype.JobStateDiscarded ||
+			len(res.Job.Errors) != 1 || !strings.Contains(res.Job.Errors[0].Error, "the database is gone") {
+			t.Fatalf("a failed pass ended as %s/%s (%v), want failed, kept for a retry, with its error", res.EventKind, res.Job.State, err)
+		}
+		if logs.count("housekeeping ran") != 0 {
+			t.Errorf("a failed pass was logged as done: %s", logs.buf.String())
 		}
 	})
 }

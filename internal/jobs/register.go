@@ -15,7 +15,7 @@ func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfte
 		return errors.New("jobs: Deps.Mail, Deps.Housekeeper and Deps.Webhooks are required")
 	}
 	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
-	river.AddWorker(workers, &housekeepingWorker{keeper: deps.Housekeeper, logger: logger})
+	river.AddWorker(workers, &HousekeepingWorker{Keeper: deps.Housekeeper, Logger: logger})
 	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
