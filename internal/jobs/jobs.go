@@ -79,7 +79,8 @@ type Deps struct {
 	Mail *mail.Deliverer
 	// Housekeeper deletes what has expired (Housekeeping).
 	Housekeeper Housekeeper
-	// Webhooks delivers outgoing webhooks (DeliverWebhook).
+	// Webhooks fans events out and delivers outgoing webhooks
+	// (WebhookEvent, DeliverWebhook).
 	Webhooks WebhookDeliverer
 }
 

@@ -16,6 +16,7 @@ func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfte
 	}
 	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
 	river.AddWorker(workers, &HousekeepingWorker{Keeper: deps.Housekeeper, Logger: logger})
+	river.AddWorker(workers, &webhookEventWorker{fanOut: deps.Webhooks})
 	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil

@@ -144,7 +144,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *gorm.DB, r *auditRecord) erro
 		}
 	}
 	// A public action is an event: its webhook deliveries commit with it.
-	if _, err := db.enqueueWebhookDeliveries(ctx, tx, r); err != nil {
+	if err := db.queueWebhookEvent(ctx, tx, r); err != nil {
 		return fmt.Errorf("audit %s: %w", r.Action, err)
 	}
 	return nil

@@ -32,7 +32,7 @@ func newClock(db *store.DB) *clock {
 }
 
 // requestLogin stores a login request for email and returns its raw token.
-func requestLogin(t *testing.T, auth *store.AuthService, c *clock, email, next string) string {
+func requestLogin(t testing.TB, auth *store.AuthService, c *clock, email, next string) string {
 	t.Helper()
 	token, hash := app.NewToken()
 	err := auth.CreateLoginRequest(context.Background(),

@@ -17,7 +17,7 @@ type teamUser struct {
 }
 
 // signUpMember signs email up through the magic-link flow.
-func signUpMember(t *testing.T, db *store.DB, c *clock, email string) teamUser {
+func signUpMember(t testing.TB, db *store.DB, c *clock, email string) teamUser {
 	t.Helper()
 	auth := store.NewAuthService(db)
 	tok := requestLogin(t, auth, c, email, "")
@@ -62,7 +62,7 @@ func addMember(t *testing.T, db *store.DB, c *clock, ctx context.Context, worksp
 }
 
 // createWorkspace creates a workspace as u.
-func createWorkspace(t *testing.T, db *store.DB, u teamUser, name string) *app.Workspace {
+func createWorkspace(t testing.TB, db *store.DB, u teamUser, name string) *app.Workspace {
 	t.Helper()
 	ws, err := store.NewWorkspaceService(db).CreateWorkspace(u.ctx, name, "")
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"atrium/internal/jobs"
@@ -32,14 +34,7 @@ func (db *DB) Jobs() *jobs.Client { return db.jobs }
 // enqueue inserts a job inside tx, so that it is queued exactly when tx
 // commits.
 func (db *DB) enqueue(tx *gorm.DB, args river.JobArgs) error {
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return fmt.Errorf("queue %s job: not inside a transaction", args.Kind())
-	}
-	if _, err := db.jobs.InsertTx(tx.Statement.Context, sqlTx, args, nil); err != nil {
-		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
-	}
-	return nil
+	return db.enqueueAll(tx, []river.JobArgs{args})
 }
 
 // enqueueAll inserts a job of each args inside tx.
@@ -59,6 +54,64 @@ func (db *DB) enqueueAll(tx *gorm.DB, args []river.JobArgs) error {
 		return fmt.Errorf("queue %s jobs: %w", args[0].Kind(), err)
 	}
 	return nil
+}
+
+// Requeued counts the jobs QueueUnfinishedWork queued, by what they do.
+type Requeued struct {
+	Emails, WebhookEvents, WebhookDeliveries int
+}
+
+// QueueUnfinishedWork queues, in one transaction, a job for every email
+// still waiting, every webhook delivery still to make and every event the
+// queue of from had not fanned out yet. It is for a database whose job
+// queue does not hold them: one that migrate-data filled from from, whose
+// jobs stayed there (from's own queue is read, never changed).
+func (db *DB) QueueUnfinishedWork(ctx context.Context, from *DB) (Requeued, error) {
+	var events []river.JobArgs
+	params := river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).First(10000).
+		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled)
+	for {
+		res, err := from.jobs.JobList(ctx, params)
+		if err != nil {
+			return Requeued{}, fmt.Errorf("list the source's webhook events: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var ev jobs.WebhookEvent
+			if err := json.Unmarshal(j.EncodedArgs, &ev); err != nil {
+				return Requeued{}, fmt.Errorf("read webhook event job %d: %w", j.ID, err)
+			}
+			events = append(events, ev)
+		}
+		if res.LastCursor == nil || len(res.Jobs) == 0 {
+			break
+		}
+		params = params.After(res.LastCursor)
+	}
+	var n Requeued
+	err := db.transact(ctx, func(tx *gorm.DB) error {
+		emails, err := db.idList(ctx, tx, qOutboxPendingIDs)
+		if err != nil {
+			return fmt.Errorf("find pending emails: %w", err)
+		}
+		deliveries, err := db.idList(ctx, tx, qWebhookUnfinished)
+		if err != nil {
+			return fmt.Errorf("find unfinished webhook deliveries: %w", err)
+		}
+		args := make([]river.JobArgs, 0, len(emails)+len(events)+len(deliveries))
+		for _, id := range emails {
+			args = append(args, jobs.SendEmail{OutboxID: id})
+		}
+		for _, id := range deliveries {
+			args = append(args, jobs.DeliverWebhook{DeliveryID: id})
+		}
+		n = Requeued{Emails: len(emails), WebhookEvents: len(events), WebhookDeliveries: len(deliveries)}
+		return db.enqueueAll(tx, append(args, events...))
+	})
+	if err != nil {
+		return Requeued{}, err
+	}
+	return n, nil
 }
 
 // Housekeep runs PurgeExpired for the housekeeping job and says what it

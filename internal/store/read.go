@@ -237,3 +237,22 @@ func (db *DB) closeStmts() {
 		_ = s.Close()
 	}
 }
+
+// idList runs a catalogued statement that reads one column of ids, in tx
+// when tx is not nil, and returns them.
+func (db *DB) idList(ctx context.Context, tx *gorm.DB, name string, args ...any) ([]int64, error) {
+	rows, err := db.query(ctx, tx, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -83,6 +83,8 @@ const (
 	qWebhookOwners       = "webhook_workspace_owners"
 	qWebhookReplayIDs    = "webhook_replays_made"
 	qWebhookUnfinished   = "webhook_deliveries_unfinished"
+	qWebhookEventEntry   = "webhook_event_entry"
+	qWebhookEventSent    = "webhook_event_deliveries"
 )
 
 // webhookQueries are the webhook statements of the catalog.
@@ -111,6 +113,11 @@ var webhookQueries = map[string]hotQuery{
 	// workspace without endpoints costs one probe of the index.
 	qWebhookSubscribers: {SQL: `SELECT id, event_types FROM webhook_endpoints
 		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id`},
+	// An event's fan-out job: its audit entry, and the endpoints that
+	// already have its delivery (webhook_deliveries_message_idx).
+	qWebhookEventEntry: {SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ?`},
+	qWebhookEventSent: {SQL: `SELECT endpoint_id FROM webhook_deliveries
+		WHERE message_id = ? AND replay_of_id IS NULL`},
 	qWebhookCount:        {SQL: `SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = ?`},
 	qWebhookDeliveryByID: {SQL: `SELECT ` + webhookDeliveryColumns + ` FROM webhook_deliveries d WHERE d.id = ?`},
 	qWebhookDeliveryOf: {SQL: `SELECT ` + webhookDeliveryColumns + ` FROM webhook_deliveries d

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,22 +68,34 @@ func (r *webhookDeliveryRecord) toApp() *app.WebhookDelivery {
 	return d
 }
 
-// enqueueWebhookDeliveries queues the event of the audit entry r, just
-// written in tx, for every enabled endpoint of its workspace that
-// subscribes to its action, and returns the new deliveries' ids. It is the
-// one place events are fanned out: appendAudit calls it for every entry,
-// so a change, its audit entry and its deliveries commit or roll back
-// together. An action that is not public, or an entry of no workspace,
-// costs nothing; a workspace without endpoints one index probe.
-func (db *DB) enqueueWebhookDeliveries(ctx context.Context, tx *gorm.DB, r *auditRecord) ([]int64, error) {
+// queueWebhookEvent queues the event of the audit entry r, just written in
+// tx, for every enabled endpoint of its workspace that subscribes to its
+// action: one WebhookEvent job, which writes the deliveries and their jobs
+// after the change commits (FanOutWebhookEvent). It is the one place
+// events are fanned out: appendAudit calls it for every entry, so a change,
+// its audit entry and its event commit or roll back together. An action
+// that is not public, or an entry of no workspace, costs nothing; a
+// workspace without endpoints one index probe.
+func (db *DB) queueWebhookEvent(ctx context.Context, tx *gorm.DB, r *auditRecord) error {
 	ev, public := app.LookupEventType(r.Action)
 	if !public || ev.Direct || r.WorkspaceID == nil {
-		return nil, nil
+		return nil
 	}
-	rows, err := db.query(ctx, tx, qWebhookSubscribers, *r.WorkspaceID)
+	endpoints, err := db.subscribers(ctx, tx, *r.WorkspaceID, r.Action)
+	if err != nil || len(endpoints) == 0 {
+		return err
+	}
+	return db.enqueue(tx, jobs.WebhookEvent{AuditID: r.ID, MessageID: app.NewWebhookMessageID(), Endpoints: endpoints})
+}
+
+// subscribers returns the workspace's enabled endpoints that subscribe to
+// action.
+func (db *DB) subscribers(ctx context.Context, tx *gorm.DB, workspaceID int64, action string) ([]int64, error) {
+	rows, err := db.query(ctx, tx, qWebhookSubscribers, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("find webhook subscribers: %w", err)
 	}
+	defer func() { _ = rows.Close() }()
 	var endpoints []int64
 	for rows.Next() {
 		var (
@@ -90,38 +103,63 @@ func (db *DB) enqueueWebhookDeliveries(ctx context.Context, tx *gorm.DB, r *audi
 			types string
 		)
 		if err := rows.Scan(&id, &types); err != nil {
-			_ = rows.Close()
 			return nil, fmt.Errorf("find webhook subscribers: %w", err)
 		}
-		for t := range strings.FieldsSeq(types) {
-			if t == r.Action {
-				endpoints = append(endpoints, id)
-				break
-			}
+		if slices.Contains(strings.Fields(types), action) {
+			endpoints = append(endpoints, id)
 		}
 	}
-	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find webhook subscribers: %w", err)
 	}
-	if len(endpoints) == 0 {
-		return nil, nil
-	}
-	payload, _ := app.NewEventPayload(r.toApp())
-	msgID := app.NewWebhookMessageID()
-	recs := make([]webhookDeliveryRecord, len(endpoints))
-	for i, id := range endpoints {
-		recs[i] = webhookDeliveryRecord{EndpointID: id, WorkspaceID: *r.WorkspaceID, MessageID: msgID, EventType: r.Action,
-			Payload: string(payload), Status: app.DeliveryPending, NextAttemptAt: r.CreatedAt, CreatedAt: r.CreatedAt}
-	}
-	if err := tx.Create(&recs).Error; err != nil {
-		return nil, fmt.Errorf("queue webhook deliveries: %w", err)
-	}
-	ids := make([]int64, len(recs))
-	for i := range recs {
-		ids[i] = recs[i].ID
-	}
-	return ids, db.queueDeliveries(tx, ids...)
+	return endpoints, nil
+}
+
+// FanOutWebhookEvent implements jobs.WebhookDeliverer: in one transaction
+// it writes the event's delivery to each endpoint of ev that is still
+// enabled and subscribed and has none yet, and queues their jobs. A second
+// run (a job rescued after its transaction committed) finds the
+// deliveries written and writes nothing; the unique index on (message_id,
+// endpoint_id) stops two runs at once from both writing.
+func (s *WebhookService) FanOutWebhookEvent(ctx context.Context, ev jobs.WebhookEvent) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		var r auditRecord
+		err := scanAudit(s.db.queryRow(ctx, tx, qWebhookEventEntry, ev.AuditID), &r)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && r.WorkspaceID == nil) {
+			return nil // its workspace was deleted: nobody to tell
+		}
+		if err != nil {
+			return fmt.Errorf("read webhook event %d: %w", ev.AuditID, err)
+		}
+		current, err := s.db.subscribers(ctx, tx, *r.WorkspaceID, r.Action)
+		if err != nil {
+			return err
+		}
+		done, err := s.db.idList(ctx, tx, qWebhookEventSent, ev.MessageID)
+		if err != nil {
+			return fmt.Errorf("find the deliveries of %s: %w", ev.MessageID, err)
+		}
+		var recs []webhookDeliveryRecord
+		payload, _ := app.NewEventPayload(r.toApp())
+		for _, id := range ev.Endpoints {
+			if slices.Contains(current, id) && !slices.Contains(done, id) {
+				recs = append(recs, webhookDeliveryRecord{EndpointID: id, WorkspaceID: *r.WorkspaceID, MessageID: ev.MessageID,
+					EventType: r.Action, Payload: string(payload), Status: app.DeliveryPending, NextAttemptAt: r.CreatedAt,
+					CreatedAt: r.CreatedAt})
+			}
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		if err := tx.Create(&recs).Error; err != nil {
+			return fmt.Errorf("write the deliveries of %s: %w", ev.MessageID, err)
+		}
+		ids := make([]int64, len(recs))
+		for i := range recs {
+			ids[i] = recs[i].ID
+		}
+		return s.db.queueDeliveries(tx, ids...)
+	})
 }
 
 // queueDeliveries queues the job of each delivery inside tx, the
@@ -250,7 +288,7 @@ func (s *WebhookService) ReplayWebhookDeliveriesSince(ctx context.Context, sc ap
 		}
 		// The copies just made: this transaction holds the endpoint's
 		// lock, so the pending replays created now are these.
-		ids, err := s.db.deliveryIDs(ctx, tx, qWebhookReplayIDs, ep.ID, now)
+		ids, err := s.db.idList(ctx, tx, qWebhookReplayIDs, ep.ID, now)
 		if err != nil {
 			return fmt.Errorf("find replayed webhook deliveries: %w", err)
 		}
@@ -259,40 +297,6 @@ func (s *WebhookService) ReplayWebhookDeliveriesSince(ctx context.Context, sc ap
 		}
 		return s.db.audit(ctx, tx, endpointAudit(app.ActionWebhookReplayed, ep,
 			map[string]any{"count": n, "since": since.UTC().Format(time.RFC3339)}))
-	})
-	return n, err
-}
-
-// deliveryIDs runs a catalogued statement of delivery ids in tx.
-func (db *DB) deliveryIDs(ctx context.Context, tx *gorm.DB, name string, args ...any) ([]int64, error) {
-	rows, err := db.query(ctx, tx, name, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// QueueUnfinishedWebhookDeliveries queues a job for every delivery still
-// to make, in one transaction, and says how many. It is for a database
-// whose job queue does not hold them: one that migrate-data filled.
-func (db *DB) QueueUnfinishedWebhookDeliveries(ctx context.Context) (int, error) {
-	n := 0
-	err := db.transact(ctx, func(tx *gorm.DB) error {
-		ids, err := db.deliveryIDs(ctx, tx, qWebhookUnfinished)
-		if err != nil {
-			return fmt.Errorf("find unfinished webhook deliveries: %w", err)
-		}
-		n = len(ids)
-		return db.queueDeliveries(tx, ids...)
 	})
 	return n, err
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,9 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"atrium/internal/app"
+	"atrium/internal/jobs"
 	"atrium/internal/outbound"
 	"atrium/internal/store"
 	"atrium/internal/webhook"
@@ -165,10 +169,35 @@ func createEndpoint(t *testing.T, hooks *store.WebhookService, who teamUser, wor
 	return ep, secret
 }
 
-// deliverAll runs DeliverDue until nothing is due and returns how many
-// attempts it made.
-func deliverAll(t *testing.T, hooks *store.WebhookService) int {
+// fanOut does what the queue does with the events waiting to be fanned
+// out: runs each webhook_event job's fan-out and removes the job.
+func fanOut(t *testing.T, db *store.DB, hooks *store.WebhookService) {
 	t.Helper()
+	ctx := context.Background()
+	res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).
+		States(rivertype.JobStateAvailable).First(1000))
+	if err != nil {
+		t.Fatalf("list webhook events: %v", err)
+	}
+	for _, j := range res.Jobs {
+		var ev jobs.WebhookEvent
+		if err := json.Unmarshal(j.EncodedArgs, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
+			t.Fatalf("fan out %+v: %v", ev, err)
+		}
+		if _, err := db.Jobs().JobDelete(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// deliverAll fans out the waiting events, then runs DeliverDue until
+// nothing is due and returns how many attempts it made.
+func deliverAll(t *testing.T, db *store.DB, hooks *store.WebhookService) int {
+	t.Helper()
+	fanOut(t, db, hooks)
 	total := 0
 	for {
 		n, err := hooks.DeliverDue(context.Background(), 50)
@@ -182,9 +211,11 @@ func deliverAll(t *testing.T, hooks *store.WebhookService) int {
 	}
 }
 
-// deliveries returns an endpoint's deliveries, newest first.
-func deliveries(t *testing.T, hooks *store.WebhookService, who teamUser, workspaceID, endpointID int64) []*app.WebhookDelivery {
+// deliveries returns an endpoint's deliveries, newest first, once the
+// waiting events are fanned out.
+func deliveries(t *testing.T, db *store.DB, hooks *store.WebhookService, who teamUser, workspaceID, endpointID int64) []*app.WebhookDelivery {
 	t.Helper()
+	fanOut(t, db, hooks)
 	ds, err := hooks.FindWebhookDeliveries(who.ctx, app.ScopeOf(who.ctx, workspaceID), endpointID, 200)
 	if err != nil {
 		t.Fatalf("FindWebhookDeliveries: %v", err)

@@ -2,10 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"atrium/internal/app"
 	"atrium/internal/jobs"
@@ -15,8 +20,9 @@ import (
 )
 
 // TestWebhookJobs_ThroughTheQueue runs a delivery the way serve does: the
-// change queues a deliver_webhook job in its own transaction, a River
-// client works it, the first attempt fails, the job sleeps until the
+// change queues a webhook_event job in its own transaction, a River
+// client fans it out to a delivery and its deliver_webhook job and works
+// that, the first attempt fails, the job sleeps until the
 // delivery's retry is due and the second attempt is delivered, once.
 func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
@@ -35,14 +41,25 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
 
-		// The delivery and its job were written with the invite.
-		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
-		if d.Status != app.DeliveryPending || d.Attempts != 0 {
-			t.Fatalf("the new delivery: %+v, want pending and not tried", d)
+		// The invite's transaction queued one fan-out job and no delivery
+		// yet: the queue writes them.
+		for q, want := range map[string]int{
+			"SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND queue = 'webhooks'": 1,
+			"SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook'":                      0,
+			"SELECT COUNT(*) FROM webhook_deliveries":                                            0,
+		} {
+			if n := rowCount(t, db, q); n != want {
+				t.Fatalf("%s: %d, want %d", q, n, want)
+			}
 		}
-		var queued int
-		if err := db.SQL().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook' AND queue = 'webhooks'").Scan(&queued); err != nil || queued != 1 {
-			t.Fatalf("%d deliver_webhook jobs (%v), want 1", queued, err)
+		// The endpoint's log as its page reads it, without the tests'
+		// own fan-out.
+		logOf := func() []*app.WebhookDelivery {
+			ds, err := hooks.FindWebhookDeliveries(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), ep.ID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ds
 		}
 
 		r, err := jobs.New(db.JobDriver(), jobs.Deps{
@@ -60,9 +77,10 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		// The claim counts the attempt before the answer is recorded:
 		// wait for the recorded failure.
 		waitUntil(t, "the first attempt's failure", func() bool {
-			return deliveries(t, hooks, ada, ws.ID, ep.ID)[0].Status == app.DeliveryFailed
+			ds := logOf()
+			return len(ds) == 1 && ds[0].Status == app.DeliveryFailed
 		})
-		d = deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		d := logOf()[0]
 		if d.Attempts != 1 || d.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("after a 503: %+v", d)
 		}
@@ -70,9 +88,9 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		// then by the real one, makes the second attempt.
 		c.Add(10 * time.Second)
 		waitUntil(t, "the retry to be delivered", func() bool {
-			return deliveries(t, hooks, ada, ws.ID, ep.ID)[0].Status == app.DeliveryDelivered
+			return logOf()[0].Status == app.DeliveryDelivered
 		})
-		d = deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		d = logOf()[0]
 		if d.Attempts != 2 || d.StatusCode != http.StatusOK {
 			t.Fatalf("after the retry: %+v", d)
 		}
@@ -81,9 +99,13 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 			t.Fatalf("receiver got %+v, want two attempts of one message, the second answered 200", reqs)
 		}
 		var state string
-		waitUntil(t, "the job to complete", func() bool {
-			return db.SQL().QueryRow("SELECT state FROM river_job WHERE kind = 'deliver_webhook'").Scan(&state) == nil && state == "completed"
+		waitUntil(t, "the jobs to complete", func() bool {
+			return db.SQL().QueryRow("SELECT state FROM river_job WHERE kind = 'deliver_webhook'").Scan(&state) == nil && state == "completed" &&
+				rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND state = 'completed'") == 1
 		})
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries"); n != 1 {
+			t.Errorf("%d deliveries, want the one", n)
+		}
 	})
 }
 
@@ -111,11 +133,11 @@ func TestWebhookDeliveries_Retention(t *testing.T) {
 		ep, secret := createEndpoint(t, hooks, ada, ws.ID, rc.URL+"/hook", app.ActionInviteSent)
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		c.Add(29 * 24 * time.Hour)
 		rc.answers(func(int) int { return http.StatusInternalServerError })
 		sendInvite(t, db, c, ada.ctx, ws.ID, "bo@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		c.Add(2 * 24 * time.Hour)
 		p, err := db.PurgeExpired(context.Background())
 		if err != nil {
@@ -124,9 +146,84 @@ func TestWebhookDeliveries_Retention(t *testing.T) {
 		if p.WebhookDeliveries != 1 {
 			t.Errorf("purged %d deliveries, want the one delivered a month ago", p.WebhookDeliveries)
 		}
-		ds := deliveries(t, hooks, ada, ws.ID, ep.ID)
+		ds := deliveries(t, db, hooks, ada, ws.ID, ep.ID)
 		if len(ds) != 1 || ds[0].Status != app.DeliveryFailed {
 			t.Fatalf("left %+v, want the failing delivery still being tried", ds)
+		}
+	})
+}
+
+// TestWebhookFanOut_Job: the fan-out job writes one delivery per endpoint
+// subscribed when the event happened, run once or twice, at the same time
+// or again after a crash; an endpoint turned off before it runs, or made
+// after the event, gets nothing.
+func TestWebhookFanOut_Job(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newClock(db)
+		hooks := devWebhooks(db, nil)
+		ada := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, ada, "Acme")
+		sc := app.ScopeOf(ada.ctx, ws.ID)
+		a, _ := createEndpoint(t, hooks, ada, ws.ID, "https://a.example.com/", app.ActionInviteSent)
+		b, _ := createEndpoint(t, hooks, ada, ws.ID, "https://b.example.com/", app.ActionInviteSent)
+		off, _ := createEndpoint(t, hooks, ada, ws.ID, "https://off.example.com/", app.ActionInviteSent)
+		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
+
+		res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()))
+		if err != nil || len(res.Jobs) != 1 {
+			t.Fatalf("%d webhook_event jobs (%v), want 1", len(res.Jobs), err)
+		}
+		var ev jobs.WebhookEvent
+		if err := json.Unmarshal(res.Jobs[0].EncodedArgs, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Endpoints) != 3 {
+			t.Fatalf("the event names endpoints %v, want the three subscribed", ev.Endpoints)
+		}
+		// Between the change and its fan-out: one endpoint is turned
+		// off, another is made.
+		if err := hooks.SetWebhookEndpointEnabled(ada.ctx, sc, off.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		late, _ := createEndpoint(t, hooks, ada, ws.ID, "https://late.example.com/", app.ActionInviteSent)
+
+		// Two runs at once, then a third after them.
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Go(func() { errs[i] = hooks.FanOutWebhookEvent(ctx, ev) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil && !strings.Contains(err.Error(), "write the deliveries") && app.ErrorCode(err) != app.EUNAVAILABLE {
+				t.Errorf("a run of the fan-out: %v", err)
+			}
+		}
+		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
+			t.Fatalf("the run after: %v", err)
+		}
+		for ep, want := range map[int64]int{a.ID: 1, b.ID: 1, off.ID: 0, late.ID: 0} {
+			got := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ?", ep)
+			if got != want {
+				t.Errorf("endpoint %d has %d deliveries, want %d", ep, got, want)
+			}
+		}
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook'"); n != 2 {
+			t.Errorf("%d deliver_webhook jobs, want 2", n)
+		}
+		msgs := rowCount(t, db, "SELECT COUNT(DISTINCT message_id) FROM webhook_deliveries")
+		if msgs != 1 {
+			t.Errorf("%d message ids, want the event's one", msgs)
+		}
+
+		// The workspace deleted before the fan-out runs: nothing to do.
+		if _, err := db.SQL().ExecContext(ctx, db.Rebind("DELETE FROM webhook_deliveries")); err != nil {
+			t.Fatal(err)
+		}
+		ev.AuditID = 1 << 40
+		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
+			t.Errorf("the fan-out of an event whose entry is gone: %v", err)
 		}
 	})
 }

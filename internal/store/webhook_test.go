@@ -190,11 +190,11 @@ func TestWebhookFanOut(t *testing.T) {
 		}
 		inv, _ := sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleAdmin)
 
-		da, db2 := deliveries(t, hooks, ada, ws.ID, a.ID), deliveries(t, hooks, ada, ws.ID, b.ID)
+		da, db2 := deliveries(t, db, hooks, ada, ws.ID, a.ID), deliveries(t, db, hooks, ada, ws.ID, b.ID)
 		if len(da) != 1 || len(db2) != 1 {
 			t.Fatalf("%d and %d deliveries, want 1 each", len(da), len(db2))
 		}
-		if len(deliveries(t, hooks, ada, ws.ID, off.ID))+len(deliveries(t, hooks, ada, ws.ID, none.ID)) != 0 {
+		if len(deliveries(t, db, hooks, ada, ws.ID, off.ID))+len(deliveries(t, db, hooks, ada, ws.ID, none.ID)) != 0 {
 			t.Error("a turned-off or unsubscribed endpoint got a delivery")
 		}
 		d := da[0]
@@ -256,10 +256,10 @@ func TestWebhookDelivery_FailThenRecover(t *testing.T) {
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
 
-		if n := deliverAll(t, hooks); n != 1 {
+		if n := deliverAll(t, db, hooks); n != 1 {
 			t.Fatalf("first round: %d attempts, want 1", n)
 		}
-		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		d := deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryFailed || d.Attempts != 1 || d.StatusCode != 500 || d.Excerpt != "answer 500" {
 			t.Fatalf("after a 500: %+v", d)
 		}
@@ -267,7 +267,7 @@ func TestWebhookDelivery_FailThenRecover(t *testing.T) {
 		if wait < 4*time.Second || wait > 6*time.Second {
 			t.Errorf("retry in %s, want about 5s", wait)
 		}
-		if n := deliverAll(t, hooks); n != 0 {
+		if n := deliverAll(t, db, hooks); n != 0 {
 			t.Fatalf("%d attempts before the retry is due", n)
 		}
 		got, _ := hooks.FindWebhookEndpoint(ada.ctx, app.ScopeOf(ada.ctx, ws.ID), ep.ID)
@@ -275,19 +275,19 @@ func TestWebhookDelivery_FailThenRecover(t *testing.T) {
 			t.Error("FailingSince not set after a failure")
 		}
 		c.Add(6 * time.Second)
-		deliverAll(t, hooks)
-		d = deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		deliverAll(t, db, hooks)
+		d = deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryFailed || d.Attempts != 2 {
 			t.Fatalf("after the second 500: %+v", d)
 		}
 		c.Add(6 * time.Minute)
-		deliverAll(t, hooks)
-		d = deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		deliverAll(t, db, hooks)
+		d = deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryDelivered || d.Attempts != 3 || d.StatusCode != 204 || d.DeliveredAt.IsZero() {
 			t.Fatalf("after the 204: %+v", d)
 		}
 		c.Add(24 * time.Hour)
-		if n := deliverAll(t, hooks); n != 0 {
+		if n := deliverAll(t, db, hooks); n != 0 {
 			t.Errorf("%d attempts after delivery", n)
 		}
 		reqs := rc.requests()
@@ -328,7 +328,7 @@ func TestWebhookDelivery_Gone(t *testing.T) {
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "b@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		if got := len(rc.requests()); got != 1 {
 			t.Fatalf("receiver got %d requests, want 1 (the endpoint is off after the 410)", got)
 		}
@@ -336,7 +336,7 @@ func TestWebhookDelivery_Gone(t *testing.T) {
 		if got.Enabled || !strings.Contains(got.DisabledReason, "410") {
 			t.Fatalf("endpoint %+v, want off because of the 410", got)
 		}
-		for _, d := range deliveries(t, hooks, ada, ws.ID, ep.ID) {
+		for _, d := range deliveries(t, db, hooks, ada, ws.ID, ep.ID) {
 			if d.Status != app.DeliveryGaveUp {
 				t.Errorf("delivery %d is %s, want gave_up", d.ID, d.Status)
 			}
@@ -369,7 +369,7 @@ func TestWebhookDelivery_FailingFiveDays(t *testing.T) {
 		for day := 0; day <= 5; day++ {
 			sendInvite(t, db, c, ada.ctx, ws.ID, fmt.Sprintf("d%d@example.com", day), app.RoleMember)
 			for range 12 {
-				deliverAll(t, hooks)
+				deliverAll(t, db, hooks)
 				c.Add(2 * time.Hour)
 			}
 			got, _ := hooks.FindWebhookEndpoint(ada.ctx, sc, ep.ID)
@@ -410,11 +410,11 @@ func TestWebhookDelivery_Rotation(t *testing.T) {
 		}
 		rc.holds(oldSecret, newSecret) // the receiver checks the delivery with each
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		c.Add(app.WebhookRotationOverlap + time.Minute)
 		rc.holds(newSecret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "b@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		reqs := rc.requests()
 		if len(reqs) != 2 || reqs[0].Sigs != 2 || reqs[1].Sigs != 1 {
 			t.Fatalf("requests %+v, want two signatures during the overlap and one after", reqs)
@@ -445,21 +445,21 @@ func TestWebhookDelivery_ReplayAndCrash(t *testing.T) {
 		eveEP, _ := createEndpoint(t, hooks, eve, other.ID, rc.URL+"/eve", app.ActionInviteSent)
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
-		first := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		first := deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 
 		// The crash: the attempt is claimed, then nothing is recorded.
 		claim := db.Rebind(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?`)
 		if _, err := db.SQL().ExecContext(context.Background(), claim, c.Now().Add(time.Minute), first.ID); err != nil {
 			t.Fatal(err)
 		}
-		if n := deliverAll(t, hooks); n != 0 {
+		if n := deliverAll(t, db, hooks); n != 0 {
 			t.Fatalf("%d attempts while the lease holds", n)
 		}
 		c.Add(2 * time.Minute)
-		if n := deliverAll(t, hooks); n != 1 {
+		if n := deliverAll(t, db, hooks); n != 1 {
 			t.Fatalf("%d attempts after the lease, want 1", n)
 		}
-		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		d := deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryDelivered || d.Attempts != 2 {
 			t.Fatalf("after the restart: %+v", d)
 		}
@@ -471,7 +471,7 @@ func TestWebhookDelivery_ReplayAndCrash(t *testing.T) {
 		if r.MessageID != first.MessageID || r.ReplayOfID != first.ID || r.Status != app.DeliveryPending {
 			t.Errorf("replay %+v", r)
 		}
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		for _, bad := range []struct {
 			who  teamUser
 			ws   int64
@@ -487,7 +487,7 @@ func TestWebhookDelivery_ReplayAndCrash(t *testing.T) {
 			}
 		}
 		sendInvite(t, db, c, ada.ctx, ws.ID, "b@example.com", app.RoleMember)
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		n, err := hooks.ReplayWebhookDeliveriesSince(ada.ctx, sc, ep.ID, c.Now().Add(-time.Hour))
 		if err != nil || n != 2 {
 			t.Fatalf("replay since: %d, %v; want the 2 original events", n, err)
@@ -495,7 +495,7 @@ func TestWebhookDelivery_ReplayAndCrash(t *testing.T) {
 		if _, err := hooks.ReplayWebhookDeliveriesSince(ada.ctx, sc, ep.ID, c.Now().Add(time.Hour)); app.ErrorField(err) != "since" {
 			t.Errorf("replay since the future: %v, want an error beside since", err)
 		}
-		deliverAll(t, hooks)
+		deliverAll(t, db, hooks)
 		ids := map[string]int{}
 		for _, r := range rc.requests() {
 			ids[r.ID]++
@@ -632,14 +632,14 @@ func TestWebhookDelivery_SSRF(t *testing.T) {
 			}
 		}
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
-		if n := deliverAll(t, prod); n != 7 {
+		if n := deliverAll(t, db, prod); n != 7 {
 			t.Fatalf("%d attempts, want 7", n)
 		}
 		if got := len(rc.requests()); got != 0 {
 			t.Fatalf("the receiver on 127.0.0.1 got %d requests, want 0", got)
 		}
 		for _, ep := range mustEndpoints(t, prod, ada, ws.ID) {
-			d := deliveries(t, prod, ada, ws.ID, ep.ID)[0]
+			d := deliveries(t, db, prod, ada, ws.ID, ep.ID)[0]
 			if d.Status != app.DeliveryFailed || d.StatusCode != 0 || !strings.Contains(d.Error, "Atrium only sends to public addresses") {
 				t.Errorf("%s: %+v, want a refusal", ep.Label(), d)
 			}
@@ -678,8 +678,8 @@ func TestWebhookDelivery_Redirect(t *testing.T) {
 		ws := createWorkspace(t, db, ada, "Acme")
 		ep, _ := createEndpoint(t, hooks, ada, ws.ID, redirector.URL+"/hook", app.ActionInviteSent)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
-		deliverAll(t, hooks)
-		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		deliverAll(t, db, hooks)
+		d := deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryFailed || d.StatusCode != http.StatusFound {
 			t.Errorf("after a redirect: %+v, want failed with 302", d)
 		}
@@ -712,10 +712,10 @@ func TestWebhookDelivery_WrongKey(t *testing.T) {
 		ep, _ := createEndpoint(t, hooks, ada, ws.ID, rc.URL+"/hook", app.ActionInviteSent)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "a@example.com", app.RoleMember)
 		other := store.NewWebhookService(db, bytes.Repeat([]byte{9}, 32), outbound.Options{AllowPrivate: true})
-		if n := deliverAll(t, other); n != 1 {
+		if n := deliverAll(t, db, other); n != 1 {
 			t.Fatalf("%d attempts, want 1", n)
 		}
-		d := deliveries(t, hooks, ada, ws.ID, ep.ID)[0]
+		d := deliveries(t, db, hooks, ada, ws.ID, ep.ID)[0]
 		if d.Status != app.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.Error, "signing secret") {
 			t.Errorf("after a wrong key: %+v", d)
 		}

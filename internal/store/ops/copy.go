@@ -103,10 +103,7 @@ func CopyData(ctx context.Context, src, dst *store.DB, report func(TableCopy)) e
 	if err := resetSequences(ctx, dst); err != nil {
 		return err
 	}
-	if _, err := store.NewOutboxService(dst).QueuePendingEmails(ctx); err != nil {
-		return err
-	}
-	if _, err := dst.QueueUnfinishedWebhookDeliveries(ctx); err != nil {
+	if _, err := dst.QueueUnfinishedWork(ctx, src); err != nil {
 		return err
 	}
 	if _, err := dst.SQL().ExecContext(ctx, "DROP TABLE "+copyProgressTable); err != nil {
