@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -72,7 +74,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, j := range failed {
 		row := page.AdminJobRow{URL: adminJobURL(j.ID), Name: fmt.Sprintf("Job %d", j.ID), Kind: j.Kind, Queue: j.Queue,
-			State: j.State.Label(), GivenUp: j.State == app.JobDiscarded, Attempts: attempts(j)}
+			State: yesNo(j.State == app.JobDiscarded, "Given up", "Waiting for a retry"), GivenUp: j.State == app.JobDiscarded, Attempts: attempts(j)}
 		if e := j.LastError(); e != nil {
 			row.Failed, row.FailedTitle = relativeTime(now, e.At), s.formatTime(e.At, tz)
 			row.Error = preview(e.Message, jobErrorPreview)
@@ -151,7 +153,7 @@ func (s *Server) handleAdminJob(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.formatTime(t, tz)
 	}
-	v := page.AdminJobView{Heading: fmt.Sprintf("Job %d", j.ID), Args: j.Args, Facts: []page.AdminFact{
+	v := page.AdminJobView{Heading: fmt.Sprintf("Job %d", j.ID), Args: indentJSON(j.Args), Facts: []page.AdminFact{
 		{Label: "Kind", Value: j.Kind, TestID: "admin-job-kind"},
 		{Label: "Queue", Value: j.Queue},
 		{Label: "State", Value: j.State.Label(), TestID: "admin-job-state"},
@@ -173,6 +175,16 @@ func (s *Server) handleAdminJob(w http.ResponseWriter, r *http.Request) {
 		v.Actions = append(v.Actions, page.AdminAction{Label: "Cancel the job", URL: base + "/cancel", TestID: "admin-job-cancel", Danger: true})
 	}
 	s.render(w, r, http.StatusOK, page.AdminJob(s.adminPage(w, r, v.Heading, "admin-jobs"), v))
+}
+
+// indentJSON lays out a job's arguments one field a line; as they are
+// when they are not JSON.
+func indentJSON(s string) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(s), "", "  "); err != nil {
+		return s
+	}
+	return b.String()
 }
 
 // adminFindJob reads the job of the path, or answers 404: the page of an
