@@ -157,9 +157,9 @@ func TestBrowser_StaffConsole(t *testing.T) {
 		chromedp.WaitVisible(byTestID("admin-job")),
 	)
 	axe("job page", "light", "dark")
+	staff.do("retry's confirmation", chromedp.Click(byTestID("admin-job-retry")), chromedp.WaitVisible(byTestID("admin-reason")))
+	axe("job retry confirmation")
 	staff.do("retry it",
-		chromedp.Click(byTestID("admin-job-retry")),
-		chromedp.WaitVisible(byTestID("admin-reason")),
 		chromedp.SendKeys(byTestID("admin-reason"), "ticket 81: the mailbox is back"),
 		chromedp.Click(byTestID("admin-confirm-submit")),
 		chromedp.WaitVisible(byTestID("flash")),

@@ -234,8 +234,8 @@ var adminJobActions = map[string]adminJobAction{
 	"retry": {
 		adminAction: adminAction{title: "Run this job again", button: "Run it again now",
 			consequence: func(job string) string {
-				return job + " is queued to run now, before any retry it was waiting for. Its work is done again from the start " +
-					"(every job kind is written to be safe to repeat); if it fails again, it is retried with backoff as usual."
+				return job + " is queued to run now. Its work is done again from the start (every job kind is written to be " +
+					"safe to repeat); if it fails again, it is retried with backoff until its attempts run out."
 			}},
 		applies: app.JobState.CanRetry,
 		refused: "Only a job that failed (waiting for its retry or given up) or was cancelled can be run again.",
@@ -277,7 +277,7 @@ func (s *Server) adminJobSubject(w http.ResponseWriter, r *http.Request, a admin
 		redirect(w, r, adminJobURL(j.ID))
 		return nil, "", false
 	}
-	subject := fmt.Sprintf("Job %d (%s on the %s queue, attempt %s)", j.ID, j.Kind, j.Queue, attempts(j))
+	subject := fmt.Sprintf("Job %d (%s on the %s queue, %s attempts made)", j.ID, j.Kind, j.Queue, attempts(j))
 	return j, subject, true
 }
 
