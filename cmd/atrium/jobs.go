@@ -189,9 +189,5 @@ func lastError(j *rivertype.JobRow) string {
 	if len(j.Errors) == 0 {
 		return ""
 	}
-	e := strings.Join(strings.Fields(j.Errors[len(j.Errors)-1].Error), " ")
-	if r := []rune(e); len(r) > 80 {
-		e = string(r[:79]) + "…"
-	}
-	return e
+	return app.JobError{Message: j.Errors[len(j.Errors)-1].Error}.Line(80)
 }

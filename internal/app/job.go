@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -70,6 +71,17 @@ type JobError struct {
 	At      time.Time
 	Attempt int
 	Message string
+}
+
+// Line is the error on one line, cut to at most n characters with an
+// ellipsis: a list's preview (`atrium jobs list`, the console's Jobs
+// page).
+func (e JobError) Line(n int) string {
+	s := strings.Join(strings.Fields(e.Message), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // Job is one background job, as the operator console shows it.

@@ -39,3 +39,22 @@ func TestJobState_Rules(t *testing.T) {
 		})
 	}
 }
+
+// TestJobError_Line: an error preview is one line, cut with an ellipsis.
+func TestJobError_Line(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		msg  string
+		n    int
+		want string
+	}{
+		{"dial tcp: refused", 80, "dial tcp: refused"},
+		{"line one\n\tline two  ", 80, "line one line two"},
+		{"abcdefghij", 5, "abcd…"},
+		{"ééééé", 5, "ééééé"},
+	} {
+		if got := (app.JobError{Message: tc.msg}).Line(tc.n); got != tc.want {
+			t.Errorf("Line(%q, %d)=%q, want %q", tc.msg, tc.n, got, tc.want)
+		}
+	}
+}

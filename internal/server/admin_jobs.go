@@ -77,7 +77,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 			State: yesNo(j.State == app.JobDiscarded, "Given up", "Waiting for a retry"), GivenUp: j.State == app.JobDiscarded, Attempts: attempts(j)}
 		if e := j.LastError(); e != nil {
 			row.Failed, row.FailedTitle = relativeTime(now, e.At), s.formatTime(e.At, tz)
-			row.Error = preview(e.Message, jobErrorPreview)
+			row.Error = e.Line(jobErrorPreview)
 		}
 		v.Jobs = append(v.Jobs, row)
 	}
@@ -128,15 +128,6 @@ func waited(d time.Duration) string {
 		return unit(int64(d/time.Hour), "hour")
 	}
 	return unit(int64(d/(24*time.Hour)), "day")
-}
-
-// preview is s on one line, cut to n characters with an ellipsis.
-func preview(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // handleAdminJob handles "GET /admin/jobs/{jobID}": one job, its errors,
