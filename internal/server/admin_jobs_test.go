@@ -300,8 +300,16 @@ func TestAdminJobs_RetryAndCancel(t *testing.T) {
 			if res := staff.Post(cancel, url.Values{"confirm": {"yes"}, "reason": {"again"}}); res.StatusCode != http.StatusSeeOther {
 				t.Errorf("cancel of a cancelled job: %d, want 303 back with a flash", res.StatusCode)
 			}
-			if n := storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs WHERE action = ?", app.ActionJobCancelled); n != 1 {
-				t.Errorf("%d cancel entries, want 1", n)
+			if n := storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs WHERE action = ? AND target_id = ?", app.ActionJobCancelled,
+				strconv.FormatInt(waiting, 10)); n != 1 {
+				t.Errorf("%d cancel entries for the job, want 1", n)
+			}
+			// A running job is asked to stop: it stays running until its
+			// worker next checks, and the flash says so.
+			running := insertJob(t, a, jobSpec{kind: "send_email", args: `{"outbox_id": 11}`, state: rivertype.JobStateRunning, attempt: 1})
+			res = staff.Post(jobPath(running, "/cancel"), url.Values{"confirm": {"yes"}, "reason": {"stuck"}})
+			if page := staff.Get(res.Location()); res.StatusCode != http.StatusSeeOther || !strings.Contains(page.Text("flash"), "cancelled when its worker next checks") {
+				t.Errorf("cancel of a running job: %d, flash %q", res.StatusCode, page.Text("flash"))
 			}
 			if res := staff.Post("/admin/jobs/999999/retry", url.Values{"confirm": {"yes"}, "reason": {"x"}}); res.StatusCode != http.StatusNotFound {
 				t.Errorf("retry of a missing job: %d, want 404", res.StatusCode)
