@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +13,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"atrium/internal/config"
+	"atrium/internal/store"
 )
 
 // TestBrowser_StaffConsole is the support journey in Chromium: a staff
@@ -24,18 +31,25 @@ func TestBrowser_StaffConsole(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
 
-	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "atrium.db")
+	dbPath := filepath.Join(t.TempDir(), "atrium.db")
+	dbURL := "sqlite:" + dbPath
 	srv, smtp := startServeWithMail(t, config.Env{"DATABASE_URL": dbURL})
 	tabs := newBrowserTabs(t, 8*time.Minute, "staff", "customer")
 	staff, customer := tabs[0], tabs[1]
-	axe := func(where string) {
+	// axe checks the page in each viewport's colour scheme, or in each of
+	// schemes when given.
+	axe := func(where string, schemes ...string) {
 		t.Helper()
 		for _, vp := range []struct {
 			name, scheme string
 			w, h         int64
 			mobile       bool
 		}{{"desktop", "light", 1280, 800, false}, {"phone", "dark", 390, 844, true}} {
-			for _, scheme := range []string{vp.scheme} {
+			list := schemes
+			if len(list) == 0 {
+				list = []string{vp.scheme}
+			}
+			for _, scheme := range list {
 				if err := chromedp.Do(staff.ctx, chromedp.EmulateViewport(vp.w, vp.h, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
 					p.Mobile = vp.mobile
 				})); err != nil {
@@ -126,6 +140,34 @@ func TestBrowser_StaffConsole(t *testing.T) {
 	staff.do("suspend's confirmation", chromedp.Click(byTestID("admin-suspend")), chromedp.WaitVisible(byTestID("admin-confirm")))
 	axe("confirmation")
 
+	// The job queue: a job that failed for real (a kind no worker knows)
+	// and an email given up after its attempts; Retry through the
+	// confirmation.
+	emailJob := failJobs(t, dbPath)
+	staff.do("the jobs page",
+		chromedp.Click(byTestID("admin-nav-jobs")),
+		chromedp.WaitVisible(byTestID("admin-job-list")),
+	)
+	if got := staff.count(byTestID("admin-job-row")); got != 2 {
+		t.Errorf("the jobs page lists %d failed jobs, want 2", got)
+	}
+	axe("jobs", "light", "dark")
+	staff.do("a given-up email's page",
+		chromedp.Navigate(srv.URL+"/admin/jobs/"+strconv.FormatInt(emailJob, 10)),
+		chromedp.WaitVisible(byTestID("admin-job")),
+	)
+	axe("job page", "light", "dark")
+	staff.do("retry's confirmation", chromedp.Click(byTestID("admin-job-retry")), chromedp.WaitVisible(byTestID("admin-reason")))
+	axe("job retry confirmation")
+	staff.do("retry it",
+		chromedp.SendKeys(byTestID("admin-reason"), "ticket 81: the mailbox is back"),
+		chromedp.Click(byTestID("admin-confirm-submit")),
+		chromedp.WaitVisible(byTestID("flash")),
+	)
+	if got := staff.text(byTestID("flash")); !strings.Contains(got, "queued to run now") {
+		t.Errorf("after Retry the flash says %q", got)
+	}
+
 	staff.do("view as the customer",
 		chromedp.Navigate(srv.URL+"/admin/users?q=customer"),
 		chromedp.Click(byTestID("admin-user-link")),
@@ -160,3 +202,55 @@ func TestBrowser_StaffConsole(t *testing.T) {
 		t.Error("the customer sees the banner")
 	}
 }
+
+// failJobs gives the job queue of the database at path two failed jobs:
+// one River gives up for real (a kind no worker knows, one attempt) and an
+// email given up after three refused attempts, written through River's
+// driver as its test factories do.
+// It returns the email's job id.
+func failJobs(t *testing.T, path string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.SQLite, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	real, err := db.Jobs().Insert(ctx, unregisteredJob{}, &river.InsertOpts{MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	p := &riverdriver.JobInsertFullParams{Kind: "send_email", EncodedArgs: []byte(`{"outbox_id": 12}`), Queue: "mail",
+		State: rivertype.JobStateDiscarded, Attempt: 3, MaxAttempts: 3, Priority: 1, CreatedAt: ptr(now.Add(-2 * time.Hour)),
+		ScheduledAt: ptr(now.Add(-30 * time.Minute)), AttemptedAt: ptr(now.Add(-20 * time.Minute)), FinalizedAt: ptr(now.Add(-20 * time.Minute)),
+		AttemptedBy: []string{"web-1"}, Metadata: []byte("{}")}
+	for i, msg := range []string{"dial tcp 192.0.2.10:587: connect: connection refused",
+		"dial tcp 192.0.2.10:587: connect: connection refused",
+		"550 5.1.1 <someone@example.net>: Recipient address rejected: User unknown in virtual mailbox table"} {
+		b, _ := json.Marshal(rivertype.AttemptError{At: now.Add(time.Duration(i-2) * 10 * time.Minute).Add(-20 * time.Minute), Attempt: i + 1, Error: msg})
+		p.Errors = append(p.Errors, b)
+	}
+	email, err := db.JobDriver().GetExecutor().JobInsertFull(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := db.Jobs().JobGet(ctx, real.Job.ID)
+		if err == nil && j.State == rivertype.JobStateDiscarded {
+			return email.ID
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the unregistered kind's job was not given up: %v %v", j, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// unregisteredJob is a kind no worker is registered for.
+type unregisteredJob struct{}
+
+func (unregisteredJob) Kind() string { return "nightly_report" }
+
+func ptr[T any](v T) *T { return &v }

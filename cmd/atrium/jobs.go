@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/jobs"
 )
@@ -21,7 +21,10 @@ const jobsSynopsis = `jobs list [--state STATE] [--queue QUEUE] [--kind KIND] [-
 
   list    the newest jobs, with their state, attempts and last error (default: those not finished)
   retry   run a job again now: one that is waiting for its retry, given up (discarded) or cancelled
-  cancel  stop a job from running again; one running now is cancelled when it next checks`
+  cancel  stop an unfinished job from running again; one running now is cancelled when it next checks
+
+The operator console's Jobs page (/admin/jobs) shows the same queue and retries or cancels with a reason
+kept in the audit log.`
 
 // jobStates are the states `jobs list --state` takes; "unfinished" is every
 // state that will still run.
@@ -118,42 +121,40 @@ func listJobs(ctx context.Context, client *jobs.Client, state, queue, kind strin
 	return nil
 }
 
+// retryJob runs a failed or cancelled job again now, by the rule the
+// console's Retry follows (jobs.Retry).
 func retryJob(ctx context.Context, client *jobs.Client, id int64, stdout io.Writer) error {
-	j, err := client.JobRetry(ctx, id)
-	if errors.Is(err, river.ErrNotFound) {
-		return fmt.Errorf("there is no job %d (completed jobs are deleted after a day); nothing was changed", id)
-	}
+	j, err := jobs.Retry(ctx, client, nil, id)
 	if err != nil {
-		return fmt.Errorf("retry job %d: %w", id, err)
-	}
-	if j.State == rivertype.JobStateRunning {
-		fmt.Fprintf(stdout, "Job %d (%s) is running now; nothing was changed.\n", id, j.Kind)
-		return nil
+		return jobError(err)
 	}
 	fmt.Fprintf(stdout, "Job %d (%s) is queued to run now (attempt %d of %d).\n", id, j.Kind, j.Attempt+1, max(j.MaxAttempts, j.Attempt+1))
 	fmt.Fprintln(stdout, "Watch it with `atrium jobs list --state unfinished`.")
 	return nil
 }
 
+// cancelJob cancels an unfinished job, by the rule the console's Cancel
+// follows (jobs.Cancel).
 func cancelJob(ctx context.Context, client *jobs.Client, id int64, stdout io.Writer) error {
-	j, err := client.JobCancel(ctx, id)
-	if errors.Is(err, river.ErrNotFound) {
-		return fmt.Errorf("there is no job %d (completed jobs are deleted after a day); nothing was changed", id)
-	}
+	j, err := jobs.Cancel(ctx, client, nil, id)
 	if err != nil {
-		return fmt.Errorf("cancel job %d: %w", id, err)
+		return jobError(err)
 	}
-	switch j.State {
-	case rivertype.JobStateCancelled:
+	if j.State == rivertype.JobStateCancelled {
 		fmt.Fprintf(stdout, "Job %d (%s) is cancelled: it will not run again.\n", id, j.Kind)
-	case rivertype.JobStateCompleted, rivertype.JobStateDiscarded:
-		fmt.Fprintf(stdout, "Job %d (%s) had already finished (%s); nothing was changed.\n", id, j.Kind, j.State)
-		return nil
-	default:
+	} else {
 		fmt.Fprintf(stdout, "Job %d (%s) is running: it is cancelled when its worker next checks.\n", id, j.Kind)
 	}
 	fmt.Fprintln(stdout, "Run it again later with `atrium jobs retry ID`.")
 	return nil
+}
+
+// jobError prints a refused retry or cancel's sentence as it is.
+func jobError(err error) error {
+	if code := app.ErrorCode(err); code == app.ENOTFOUND || code == app.ECONFLICT {
+		return fmt.Errorf("%s", app.ErrorMessage(err))
+	}
+	return err
 }
 
 func filterText(queue, kind string) string {
@@ -188,9 +189,5 @@ func lastError(j *rivertype.JobRow) string {
 	if len(j.Errors) == 0 {
 		return ""
 	}
-	e := strings.Join(strings.Fields(j.Errors[len(j.Errors)-1].Error), " ")
-	if r := []rune(e); len(r) > 80 {
-		e = string(r[:79]) + "…"
-	}
-	return e
+	return app.JobError{Message: j.Errors[len(j.Errors)-1].Error}.Line(80)
 }

@@ -69,7 +69,8 @@ func TestJobs_CLI(t *testing.T) {
 		{[]string{"jobs", "retry"}, 2, "takes one job ID"},
 		{[]string{"jobs", "list", "--state", "lost"}, 2, `"lost" is not a state`},
 		{[]string{"jobs", "frobnicate"}, 2, `unknown action "frobnicate"`},
-		{[]string{"jobs", "cancel", "999999"}, 1, "there is no job 999999"},
+		{[]string{"jobs", "cancel", "999999"}, 1, "There is no job 999999"},
+		{[]string{"jobs", "retry", id}, 1, "only a job that failed"},
 	} {
 		t.Run(strings.Join(tc.args[1:], "_"), func(t *testing.T) {
 			res := runAtrium(t, env, tc.args...)

@@ -120,6 +120,8 @@ const (
 	ActionImpersonationStarted      = "staff.impersonation_started"
 	ActionImpersonationWriteStarted = "staff.write_session_started"
 	ActionImpersonationEnded        = "staff.impersonation_ended"
+	ActionJobRetried                = "job.retried"
+	ActionJobCancelled              = "job.cancelled"
 
 	// Outgoing webhooks.
 	ActionWebhookCreated       = "webhook.created"
@@ -209,6 +211,8 @@ var auditCatalog = []AuditAction{
 	{ActionImpersonationStarted, FamilySecurity, "{actor} started viewing as {email} ({mode}): {reason}", "user"},
 	{ActionImpersonationWriteStarted, FamilySecurity, "{actor} started a write session as {email}: {reason}", "user"},
 	{ActionImpersonationEnded, FamilySecurity, "{actor} stopped viewing as {email} ({how})", "user"},
+	{ActionJobRetried, FamilySecurity, "{actor} ran the background job {job} ({kind}) again: {reason}", "job"},
+	{ActionJobCancelled, FamilySecurity, "{actor} cancelled the background job {job} ({kind}): {reason}", "job"},
 	{ActionWebhookCreated, FamilyAPI, "{actor} added the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookUpdated, FamilyAPI, "{actor} changed the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookSecretRotated, FamilyAPI, "{actor} rotated the signing secret of the webhook endpoint {url}", "webhook_endpoint"},

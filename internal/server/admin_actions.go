@@ -171,8 +171,11 @@ func adminActionOf(name string, user bool) adminAction {
 
 func (s *Server) renderAdminConfirm(w http.ResponseWriter, r *http.Request, status int, a adminAction, subject, back, action, reason, errMsg string) {
 	section := "admin-users"
-	if strings.HasPrefix(back, "/admin/workspaces") {
+	switch {
+	case strings.HasPrefix(back, "/admin/workspaces"):
 		section = "admin-workspaces"
+	case strings.HasPrefix(back, "/admin/jobs"):
+		section = "admin-jobs"
 	}
 	s.render(w, r, status, page.AdminConfirm(s.adminPage(w, r, a.title, section), page.AdminConfirmView{
 		Title: a.title, Consequence: a.consequence(subject), Action: action, Button: a.button, Danger: a.danger,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/riverqueue/river/rivertype"
 
 	"atrium/internal/app"
 	"atrium/internal/mail/mailtest"
@@ -103,7 +104,8 @@ func TestAdmin_HiddenFromEveryoneElse(t *testing.T) {
 				t.Fatal(err)
 			}
 			params := map[string]string{"userID": strconv.FormatInt(userIDOf(t, a, "user@example.com"), 10),
-				"workspaceID": strconv.FormatInt(workspaceID(t, a, slug, "user@example.com"), 10)}
+				"workspaceID": strconv.FormatInt(workspaceID(t, a, slug, "user@example.com"), 10),
+				"jobID":       strconv.FormatInt(insertJob(t, a, jobSpec{kind: "send_email", args: `{"outbox_id": 1}`, state: rivertype.JobStateDiscarded, attempt: 3}), 10)}
 			entries := storetest.Count(t, a.DB, "SELECT COUNT(*) FROM audit_logs")
 			var n int
 			for _, rt := range routesOf(t, a) {

@@ -42,7 +42,7 @@ func newViewAsFixture(t *testing.T, dialect string) *viewAsFixture {
 	f.bob.Post("/w/"+f.slug+"/invites", url.Values{"email": {"pending@example.com"}, "role": {"member"}})
 	id := strconv.FormatInt(f.bobID, 10)
 	f.params = map[string]string{"slug": f.slug, "userID": id, "workspaceID": strconv.FormatInt(f.wsID, 10),
-		"inviteID": "1", "keyID": strconv.Itoa(keyID + 1), "token": strings.Repeat("A", 43), "passkeyID": "1", "id": "1", "entryID": "1"}
+		"inviteID": "1", "keyID": strconv.Itoa(keyID + 1), "token": strings.Repeat("A", 43), "passkeyID": "1", "id": "1", "entryID": "1", "jobID": "1"}
 	return f
 }
 

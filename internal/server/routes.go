@@ -90,6 +90,12 @@ func (s *Server) routes() http.Handler {
 				r.Get("/workspaces/{workspaceID}/"+a, s.adminConfirm(a, false))
 				r.Post("/workspaces/{workspaceID}/"+a, s.adminDo(a, false))
 			}
+			r.Get("/jobs", s.handleAdminJobs)
+			r.Get("/jobs/{jobID}", s.handleAdminJob)
+			for _, a := range []string{"retry", "cancel"} {
+				r.Get("/jobs/{jobID}/"+a, s.adminJobConfirm(a))
+				r.Post("/jobs/{jobID}/"+a, s.adminJobDo(a))
+			}
 			r.Get("/view-as/write", s.handleViewAsWriteShow)
 			r.Post("/view-as/write", s.handleViewAsWrite)
 			r.Post("/view-as/stop", s.handleViewAsStop)

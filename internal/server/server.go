@@ -53,6 +53,8 @@ type Deps struct {
 	Providers *oidc.Registry
 	// Admin is the operator console's store (admin.go).
 	Admin app.AdminService
+	// Jobs is the console's view of the job queue (admin_jobs.go).
+	Jobs app.JobQueueService
 	// Hooks are the workspaces' outgoing webhook endpoints.
 	Hooks app.WebhookService
 	// Resources are the services of the resources made with `make

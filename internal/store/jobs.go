@@ -131,7 +131,10 @@ func (db *DB) Housekeep(ctx context.Context) ([]slog.Attr, error) {
 type JobQueueStats struct {
 	Queue            string
 	Waiting, Running int
-	GivenUp          int
+	// Scheduled counts the waiting jobs that are not due yet: scheduled
+	// for later or waiting for a retry.
+	Scheduled int
+	GivenUp   int
 	// OldestDue is when the oldest due job became due (zero when none is).
 	OldestDue time.Time
 }
@@ -180,6 +183,9 @@ func (db *DB) JobStats(ctx context.Context) ([]JobQueueStats, error) {
 			q.Running += n
 		case "discarded":
 			q.GivenUp += n
+		case "scheduled", "retryable":
+			q.Waiting += n
+			q.Scheduled += n
 		default:
 			q.Waiting += n
 		}

@@ -149,6 +149,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		TwoFactor:          twoFactor,
 		Identities:         identities,
 		Admin:              store.NewAdminService(db),
+		Jobs:               store.NewJobQueueService(db),
 		Resources:          store.NewResources(db),
 		Hooks:              a.Webhooks,
 		Stripe:             NewStripe(cfg, logger),
