@@ -1,0 +1,616 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"atrium/internal/app"
+	"atrium/internal/seal"
+)
+
+// ssoRecord is a row of workspace_sso: a workspace's identity provider
+// connection, its client secret sealed.
+type ssoRecord struct {
+	WorkspaceID  int64 `gorm:"primaryKey;autoIncrement:false"`
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	RequireSSO   bool `gorm:"column:require_sso"`
+	JIT          bool `gorm:"column:jit"`
+	JITRole      string
+	IdPMFACounts bool `gorm:"column:idp_mfa_counts"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+func (ssoRecord) TableName() string { return "workspace_sso" }
+
+func (r *ssoRecord) toApp() *app.WorkspaceSSO {
+	return &app.WorkspaceSSO{WorkspaceID: r.WorkspaceID, Issuer: r.Issuer, ClientID: r.ClientID, HasSecret: r.ClientSecret != "",
+		RequireSSO: r.RequireSSO, JIT: r.JIT, JITRole: app.Role(r.JITRole), IdPMFACounts: r.IdPMFACounts,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// domainRecord is a row of workspace_domains.
+type domainRecord struct {
+	ID          int64
+	WorkspaceID int64
+	Domain      string
+	Token       string
+	CreatedAt   time.Time
+	VerifiedAt  *time.Time
+}
+
+func (domainRecord) TableName() string { return "workspace_domains" }
+
+func (r *domainRecord) toApp() *app.WorkspaceDomain {
+	d := &app.WorkspaceDomain{ID: r.ID, WorkspaceID: r.WorkspaceID, Domain: r.Domain, Token: r.Token, CreatedAt: r.CreatedAt.UTC()}
+	if r.VerifiedAt != nil {
+		t := r.VerifiedAt.UTC()
+		d.VerifiedAt = &t
+	}
+	return d
+}
+
+// breakGlassRecord is a row of sso_break_glass.
+type breakGlassRecord struct {
+	SessionID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	WorkspaceID int64 `gorm:"primaryKey;autoIncrement:false"`
+	CreatedAt   time.Time
+}
+
+func (breakGlassRecord) TableName() string { return "sso_break_glass" }
+
+// SSOService implements app.SSOService.
+type SSOService struct {
+	db  *DB
+	box *seal.Box
+}
+
+// NewSSOService returns the single sign-on service of db; key (32 bytes)
+// seals the client secrets, as authenticator secrets are sealed.
+func NewSSOService(db *DB, key []byte) *SSOService {
+	return &SSOService{db: db, box: seal.New(key)}
+}
+
+var _ app.SSOService = (*SSOService)(nil)
+
+// Refusals.
+var (
+	errSSONotPro  = app.Errorf(app.EFORBIDDEN, "Single sign-on comes with the Pro plan. Upgrade the workspace to set it up.")
+	errSSONone    = app.Errorf(app.ENOTFOUND, "This workspace has no single sign-on connection yet.")
+	errDomainNF   = app.Errorf(app.ENOTFOUND, "That domain isn’t one of this workspace’s.")
+	errDomainHeld = &app.Error{Code: app.ECONFLICT, Field: "domain",
+		Message: "Another workspace has already verified this domain, so it can’t be verified here."}
+	errRequireNeedsDomain = &app.Error{Code: app.EINVALID, Field: "require_sso",
+		Message: "Verify a domain first: single sign-on is required of the members whose address is in a verified domain."}
+)
+
+// lockOwner checks inside tx that the scope's user is an owner of a Pro
+// workspace, and returns the workspace.
+func (s *SSOService) lockOwner(ctx context.Context, tx *gorm.DB, sc app.Scope) (*app.Workspace, error) {
+	m, err := s.db.lockMemberScope(ctx, tx, sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.CanManageSSO(app.Role(m.Role)); err != nil {
+		return nil, err
+	}
+	ws, err := s.db.findWorkspace(ctx, tx, sc.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ws.IsPro() {
+		return nil, errSSONotPro
+	}
+	return ws, nil
+}
+
+// findSSO returns the workspace's connection in tx, or nil.
+func findSSO(tx *gorm.DB, workspaceID int64) (*ssoRecord, error) {
+	var rs []ssoRecord
+	if err := tx.Where("workspace_id = ?", workspaceID).Limit(1).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find sso connection: %w", err)
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	return &rs[0], nil
+}
+
+// FindSSO returns the workspace's connection and domains (owners only).
+func (s *SSOService) FindSSO(ctx context.Context, sc app.Scope) (*app.WorkspaceSSO, []*app.WorkspaceDomain, error) {
+	var (
+		conn *app.WorkspaceSSO
+		out  []*app.WorkspaceDomain
+	)
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockOwner(ctx, tx, sc); err != nil {
+			return err
+		}
+		r, err := findSSO(tx, sc.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			conn = r.toApp()
+		}
+		var ds []domainRecord
+		if err := tx.Where("workspace_id = ?", sc.WorkspaceID).Find(&ds).Error; err != nil {
+			return fmt.Errorf("find sso domains: %w", err)
+		}
+		for i := range ds {
+			out = append(out, ds[i].toApp())
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			if out[i].Verified() != out[j].Verified() {
+				return out[i].Verified()
+			}
+			return out[i].Domain < out[j].Domain
+		})
+		return nil
+	})
+	return conn, out, err
+}
+
+// SaveSSOConnection stores the connection (owners of Pro workspaces).
+func (s *SSOService) SaveSSOConnection(ctx context.Context, sc app.Scope, issuer, clientID, secret string) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		ws, err := s.lockOwner(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		r, err := findSSO(tx, ws.ID)
+		if err != nil {
+			return err
+		}
+		if secret == "" && (r == nil || r.ClientSecret == "") {
+			return app.FieldErrorf("client_secret", "Enter the client secret your identity provider gave this app.")
+		}
+		sealed := ""
+		if secret != "" {
+			if sealed, err = s.box.Seal(secret); err != nil {
+				return fmt.Errorf("seal client secret: %w", err)
+			}
+		}
+		now := s.db.now()
+		if r == nil {
+			r = &ssoRecord{WorkspaceID: ws.ID, Issuer: issuer, ClientID: clientID, ClientSecret: sealed,
+				JITRole: string(app.RoleMember), CreatedAt: now, UpdatedAt: now}
+			if err := tx.Create(r).Error; err != nil {
+				return fmt.Errorf("create sso connection: %w", err)
+			}
+		} else {
+			upd := map[string]any{"issuer": issuer, "client_id": clientID, "updated_at": now}
+			if sealed != "" {
+				upd["client_secret"] = sealed
+			}
+			if err := tx.Model(&ssoRecord{}).Where("workspace_id = ?", ws.ID).Updates(upd).Error; err != nil {
+				return fmt.Errorf("update sso connection: %w", err)
+			}
+		}
+		md := map[string]any{"issuer": issuer, "client_id": clientID, "secret": ""}
+		if secret != "" {
+			md["secret"] = " with a new client secret"
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSOConfigured,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: md})
+	})
+}
+
+// SetSSOSettings changes the connection's options (owners of Pro
+// workspaces). Requiring single sign-on needs a verified domain.
+func (s *SSOService) SetSSOSettings(ctx context.Context, sc app.Scope, set app.SSOSettings) error {
+	if set.JITRole == "" {
+		set.JITRole = app.RoleMember
+	}
+	if set.JITRole != app.RoleMember && set.JITRole != app.RoleAdmin {
+		return app.FieldErrorf("jit_role", "Choose Member or Admin for the people who join on their first sign-in.")
+	}
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		ws, err := s.lockOwner(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		r, err := findSSO(tx, ws.ID)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return errSSONone
+		}
+		if set.RequireSSO {
+			var n int64
+			if err := tx.Model(&domainRecord{}).Where("workspace_id = ? AND verified_at IS NOT NULL", ws.ID).Count(&n).Error; err != nil {
+				return fmt.Errorf("count verified domains: %w", err)
+			}
+			if n == 0 {
+				return errRequireNeedsDomain
+			}
+		}
+		if r.RequireSSO == set.RequireSSO && r.JIT == set.JIT && app.Role(r.JITRole) == set.JITRole && r.IdPMFACounts == set.IdPMFACounts {
+			return nil
+		}
+		if err := tx.Model(&ssoRecord{}).Where("workspace_id = ?", ws.ID).Updates(map[string]any{
+			"require_sso": set.RequireSSO, "jit": set.JIT, "jit_role": string(set.JITRole),
+			"idp_mfa_counts": set.IdPMFACounts, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("update sso settings: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSOSettings,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{
+				"require_sso": yesNo(set.RequireSSO), "jit": yesNo(set.JIT), "jit_role": string(set.JITRole),
+				"idp_mfa_counts": yesNo(set.IdPMFACounts)}})
+	})
+}
+
+// yesNo words a flag for an audit summary.
+func yesNo(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// AddSSODomain claims a domain for the workspace with a fresh token.
+func (s *SSOService) AddSSODomain(ctx context.Context, sc app.Scope, domain string) (*app.WorkspaceDomain, error) {
+	var out *app.WorkspaceDomain
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		ws, err := s.lockOwner(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&domainRecord{}).Where("workspace_id = ?", ws.ID).Count(&n).Error; err != nil {
+			return fmt.Errorf("count sso domains: %w", err)
+		}
+		if n >= app.MaxSSODomains {
+			return app.FieldErrorf("domain", "A workspace can claim at most %d domains. Remove one first.", app.MaxSSODomains)
+		}
+		var held int64
+		if err := tx.Model(&domainRecord{}).Where("domain = ? AND verified_at IS NOT NULL AND workspace_id <> ?", domain, ws.ID).
+			Count(&held).Error; err != nil {
+			return fmt.Errorf("find verified domain: %w", err)
+		}
+		if held > 0 {
+			return errDomainHeld
+		}
+		token, _ := app.NewToken()
+		r := domainRecord{WorkspaceID: ws.ID, Domain: domain, Token: token, CreatedAt: s.db.now()}
+		if err := tx.Create(&r).Error; err != nil {
+			if isUniqueViolation(err) {
+				return &app.Error{Code: app.ECONFLICT, Field: "domain", Message: "This workspace has already added " + domain + "."}
+			}
+			return fmt.Errorf("add sso domain: %w", err)
+		}
+		out = r.toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODomainAdded,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{"domain": domain}})
+	})
+	return out, err
+}
+
+// takeDomain reads the workspace's domain id in tx, or errDomainNF.
+func takeDomain(tx *gorm.DB, workspaceID, id int64) (*domainRecord, error) {
+	var rs []domainRecord
+	if err := tx.Where("id = ? AND workspace_id = ?", id, workspaceID).Limit(1).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find sso domain: %w", err)
+	}
+	if len(rs) == 0 {
+		return nil, errDomainNF
+	}
+	return &rs[0], nil
+}
+
+// MarkSSODomainVerified records a domain's proof.
+func (s *SSOService) MarkSSODomainVerified(ctx context.Context, sc app.Scope, domainID int64) (*app.WorkspaceDomain, error) {
+	var out *app.WorkspaceDomain
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		ws, err := s.lockOwner(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		r, err := takeDomain(tx, ws.ID, domainID)
+		if err != nil {
+			return err
+		}
+		if r.VerifiedAt != nil {
+			out = r.toApp()
+			return nil
+		}
+		now := s.db.now()
+		// The partial unique index refuses a second verified row for the
+		// domain; a savepoint keeps the transaction usable on PostgreSQL.
+		err = tx.Transaction(func(sp *gorm.DB) error {
+			return sp.Model(&domainRecord{}).Where("id = ?", r.ID).Update("verified_at", now).Error
+		})
+		if isUniqueViolation(err) {
+			return errDomainHeld
+		} else if err != nil {
+			return fmt.Errorf("verify sso domain: %w", err)
+		}
+		r.VerifiedAt = &now
+		out = r.toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODomainVerified,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{"domain": r.Domain}})
+	})
+	return out, err
+}
+
+// RemoveSSODomain drops one of the workspace's domains.
+func (s *SSOService) RemoveSSODomain(ctx context.Context, sc app.Scope, domainID int64) (*app.WorkspaceDomain, error) {
+	var out *app.WorkspaceDomain
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		ws, err := s.lockOwner(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		r, err := takeDomain(tx, ws.ID, domainID)
+		if err != nil {
+			return err
+		}
+		if r.VerifiedAt != nil {
+			conn, err := findSSO(tx, ws.ID)
+			if err != nil {
+				return err
+			}
+			var n int64
+			if err := tx.Model(&domainRecord{}).Where("workspace_id = ? AND verified_at IS NOT NULL", ws.ID).Count(&n).Error; err != nil {
+				return fmt.Errorf("count verified domains: %w", err)
+			}
+			if conn != nil && conn.RequireSSO && n <= 1 {
+				return app.Errorf(app.EINVALID, "This is the last verified domain while single sign-on is required. Turn “Require single sign-on” off first.")
+			}
+		}
+		if err := tx.Delete(&domainRecord{}, r.ID).Error; err != nil {
+			return fmt.Errorf("remove sso domain: %w", err)
+		}
+		out = r.toApp()
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODomainRemoved,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{"domain": r.Domain}})
+	})
+	return out, err
+}
+
+// connection builds a workspace's connection for signing in, the secret
+// opened; nil when the workspace has none or is not on the Pro plan.
+func (s *SSOService) connection(ctx context.Context, workspaceID int64) (*app.SSOConnection, error) {
+	r, err := findSSO(s.db.gorm.WithContext(ctx), workspaceID)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	ws, err := s.db.findWorkspace(ctx, nil, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ws.IsPro() {
+		return nil, nil
+	}
+	secret, err := s.box.Open(r.ClientSecret)
+	if err != nil {
+		return nil, fmt.Errorf("open client secret of workspace %d: %w", workspaceID, err)
+	}
+	return &app.SSOConnection{WorkspaceID: ws.ID, WorkspaceSlug: ws.Slug, WorkspaceName: ws.Name, Issuer: r.Issuer,
+		ClientID: r.ClientID, ClientSecret: secret, JIT: r.JIT, JITRole: app.Role(r.JITRole), IdPMFACounts: r.IdPMFACounts}, nil
+}
+
+// verifiedOwner returns the workspace that verified domain, or 0.
+func verifiedOwner(tx *gorm.DB, domain string) (int64, error) {
+	var ids []int64
+	if err := tx.Model(&domainRecord{}).Where("domain = ? AND verified_at IS NOT NULL", domain).Limit(1).Pluck("workspace_id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("find verified domain: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
+// ConnectionForEmail returns the connection of the workspace that verified
+// the address's domain, or nil.
+func (s *SSOService) ConnectionForEmail(ctx context.Context, email string) (*app.SSOConnection, error) {
+	wsID, err := verifiedOwner(s.db.gorm.WithContext(ctx), app.EmailDomain(email))
+	if err != nil || wsID == 0 {
+		return nil, err
+	}
+	return s.connection(ctx, wsID)
+}
+
+// ConnectionFor returns a workspace's connection, or ENOTFOUND.
+func (s *SSOService) ConnectionFor(ctx context.Context, workspaceID int64) (*app.SSOConnection, error) {
+	c, err := s.connection(ctx, workspaceID)
+	if err == nil && c == nil {
+		return nil, errSSONone
+	}
+	return c, err
+}
+
+// errSSOWrongDomain refuses an identity whose address is outside the
+// workspace's verified domains.
+var errSSOWrongDomain = app.Errorf(app.EFORBIDDEN,
+	"Your identity provider signed you in with an address outside the domains this workspace verified, so you are not signed in. Sign in with your work address.")
+
+// SignInWithSSO signs in through a workspace's provider (see
+// app.SSOService). The workspace verified the address's domain, so the
+// provider is trusted for it: the account of that address is found or
+// made, and the identity linked to it.
+func (s *SSOService) SignInWithSSO(ctx context.Context, conn *app.SSOConnection, id app.ExternalIdentity, idpMFA bool, next string, ns app.NewSession) (*app.SSOSignIn, error) {
+	res := &app.SSOSignIn{}
+	secondFactor := false
+	now := s.db.now()
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		if id.Email == "" {
+			return errSSOWrongDomain
+		}
+		owner, err := verifiedOwner(tx, app.EmailDomain(id.Email))
+		if err != nil {
+			return err
+		}
+		if owner != conn.WorkspaceID {
+			return errSSOWrongDomain
+		}
+		ids := &IdentityService{db: s.db}
+		known, err := ids.findIdentity(ctx, tx, id.Issuer, id.Subject)
+		if err != nil {
+			return err
+		}
+		auth := &AuthService{db: s.db}
+		u, created, err := auth.findOrCreateUser(ctx, tx, id.Email, ns.TimeZone, now)
+		if err != nil {
+			return err
+		}
+		res.User, res.NewUser = u, created
+		if created {
+			if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionUserCreated,
+				TargetType: "user", TargetID: fmt.Sprint(u.ID), Metadata: map[string]any{"provider": id.Provider}}); err != nil {
+				return err
+			}
+		}
+		switch {
+		case known != nil && known.UserID != u.ID:
+			// The provider's person now has another address: the account
+			// of the old one is not theirs to sign in to by this one.
+			return app.Errorf(app.ECONFLICT, "This identity provider account is linked to another Atrium account. Ask your workspace owner to check the address your provider gives.")
+		case known != nil:
+			if err := tx.Model(&identityRecord{}).Where("id = ?", known.ID).Update("last_used_at", now).Error; err != nil {
+				return fmt.Errorf("use identity: %w", err)
+			}
+		default:
+			if _, err := ids.link(ctx, tx, u, id, &now); err != nil {
+				if errors.Is(err, app.ErrIdentityTaken) {
+					return errIdentityRaced
+				}
+				return err
+			}
+		}
+		if conn.JIT {
+			joined, err := s.join(ctx, tx, conn, u, now)
+			if err != nil {
+				return err
+			}
+			res.Joined = joined
+		}
+		ns.SSOWorkspaceID = conn.WorkspaceID
+		ns.IdPMFA = idpMFA && conn.IdPMFACounts
+		if u.TwoFactor && !ns.IdPMFA {
+			if ns.PendingHash == "" {
+				return fmt.Errorf("sso sign-in: user %d has a second factor but no pending token was given", u.ID)
+			}
+			data, _ := json.Marshal(pendingData{Next: next, First: app.MethodSSO, SSOWorkspace: conn.WorkspaceID})
+			if err := tx.Create(&challengeRecord{TokenHash: ns.PendingHash, Purpose: app.PurposeSecondFactor, UserID: &u.ID,
+				Data: string(data), CreatedAt: now, ExpiresAt: now.Add(app.SecondFactorTTL)}).Error; err != nil {
+				return fmt.Errorf("store pending sign-in: %w", err)
+			}
+			secondFactor = true
+			return nil
+		}
+		return s.db.startSession(ctx, tx, u, ns, app.MethodSSO, created)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if secondFactor {
+		return res, app.ErrSecondFactorRequired
+	}
+	return res, nil
+}
+
+// join makes u a member of the connection's workspace as its JIT role,
+// unless they are one; it reports whether they joined.
+func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnection, u *app.User, now time.Time) (bool, error) {
+	role := conn.JITRole
+	if role != app.RoleAdmin {
+		role = app.RoleMember
+	}
+	m := membershipRecord{WorkspaceID: conn.WorkspaceID, UserID: u.ID, Role: string(role), CreatedAt: now, UpdatedAt: now}
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).Create(&m)
+	if res.Error != nil {
+		return false, fmt.Errorf("join by sso: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	return true, s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: conn.WorkspaceID, ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name,
+		Action: app.ActionSSOJoined, TargetType: "user", TargetID: fmt.Sprint(u.ID),
+		Metadata: map[string]any{"email": u.Email, "role": string(role)}})
+}
+
+// SSORequired reports whether the workspace requires single sign-on of
+// the address: one indexed read of the workspace's connection and the
+// domain.
+func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email string) (bool, error) {
+	var n int64
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM workspace_sso s
+		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
+		WHERE s.workspace_id = ? AND s.require_sso`, app.EmailDomain(email), workspaceID).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("read sso requirement: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RecordBreakGlass audits an owner's break-glass entry once per session
+// and workspace.
+func (s *SSOService) RecordBreakGlass(ctx context.Context, sc app.Scope, sessionID int64) error {
+	return s.db.transact(ctx, func(tx *gorm.DB) error {
+		m, err := s.db.lockMemberScope(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		if app.Role(m.Role) != app.RoleOwner {
+			return app.Errorf(app.EFORBIDDEN, "Only owners may open the workspace without single sign-on.")
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&breakGlassRecord{SessionID: sessionID, WorkspaceID: sc.WorkspaceID, CreatedAt: s.db.now()})
+		if res.Error != nil {
+			return fmt.Errorf("record break-glass: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: sc.WorkspaceID, Action: app.ActionSSOBreakGlass,
+			TargetType: "workspace", TargetID: fmt.Sprint(sc.WorkspaceID), Metadata: map[string]any{"session_id": sessionID}})
+	})
+}
+
+// DisableSSO turns "require single sign-on" off for an operator.
+func (s *SSOService) DisableSSO(ctx context.Context, slug, reason string) (*app.Workspace, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, app.FieldErrorf("reason", "Give the reason (for example, the support ticket).")
+	}
+	var ws *app.Workspace
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		var ids []int64
+		if err := tx.Table("workspaces").Where("slug = ?", slug).Limit(1).Pluck("id", &ids).Error; err != nil {
+			return fmt.Errorf("find workspace %q: %w", slug, err)
+		}
+		if len(ids) == 0 {
+			return app.Errorf(app.ENOTFOUND, "No workspace has the slug %q.", slug)
+		}
+		var err error
+		if ws, err = s.db.findWorkspace(ctx, tx, ids[0]); err != nil {
+			return err
+		}
+		r, err := findSSO(tx, ws.ID)
+		if err != nil {
+			return err
+		}
+		if r == nil || !r.RequireSSO {
+			return app.Errorf(app.ECONFLICT, "The workspace %q does not require single sign-on.", slug)
+		}
+		if err := tx.Model(&ssoRecord{}).Where("workspace_id = ?", ws.ID).
+			Updates(map[string]any{"require_sso": false, "updated_at": s.db.now()}).Error; err != nil {
+			return fmt.Errorf("turn sso off: %w", err)
+		}
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODisabled,
+			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{"reason": reason}})
+	})
+	return ws, err
+}
