@@ -151,6 +151,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Admin:              store.NewAdminService(db),
 		Resources:          store.NewResources(db),
 		Hooks:              a.Webhooks,
+		SSO:                store.NewSSOService(db, tfKey),
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		Now:                opts.Now,
