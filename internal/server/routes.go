@@ -145,7 +145,7 @@ func (s *Server) routes() http.Handler {
 				// members the policy keeps out (sso_signin.go).
 				r.Post("/sso/start", s.handleSSOStart)
 				r.Group(func(r chi.Router) {
-					r.Use(s.requireTwoFactorPolicy)
+					r.Use(s.requireSSOPolicy, s.requireTwoFactorPolicy)
 					r.Get("/", s.handleDashboard)
 					r.Get("/members", s.handleMembers)
 

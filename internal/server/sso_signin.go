@@ -211,3 +211,42 @@ func (s *Server) ssoProblem(w http.ResponseWriter, r *http.Request, err error, e
 	}
 	s.render(w, r, status, page.OIDCProblem(s.page(w, r, v.Title), v))
 }
+
+// requireSSOPolicy keeps out of a workspace that requires single sign-on
+// the members whose address is in one of its verified domains and whose
+// session did not come from its provider: every route it wraps answers 403
+// with the walkthrough to the provider. Owners whose session proved a
+// second factor (an email link and their factor) get in all the same,
+// recorded once per session in the audit log. The JSON API, with its keys,
+// is not behind it.
+func (s *Server) requireSSOPolicy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc := scopeFrom(r.Context())
+		p := app.PrincipalFromContext(r.Context())
+		if p.Session.SSOWorkspaceID == sc.ws.ID {
+			next.ServeHTTP(w, r)
+			return
+		}
+		required, err := s.SSO.SSORequired(r.Context(), sc.ws.ID, p.User.Email)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if !required {
+			next.ServeHTTP(w, r)
+			return
+		}
+		owner := sc.m.Role == app.RoleOwner
+		if owner && p.User.TwoFactor && p.Session.SecondFactor {
+			if err := s.SSO.RecordBreakGlass(r.Context(), sc.scope(), p.Session.ID); err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		v := page.SSORequiredView{Workspace: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Owner: owner,
+			OwnerFactor: p.User.TwoFactor, ConfirmURL: reauthURL(wsPath(sc.ws, "/"))}
+		s.render(w, r, http.StatusForbidden, page.SSORequired(s.workspacePage(w, r, "", ""), v))
+	})
+}
