@@ -609,7 +609,7 @@ func (s *SSOService) DisableSSO(ctx context.Context, slug, reason string) (*app.
 			Updates(map[string]any{"require_sso": false, "updated_at": s.db.now()}).Error; err != nil {
 			return fmt.Errorf("turn sso off: %w", err)
 		}
-		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODisabled,
+		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSODisabled, ActorName: "An operator",
 			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: map[string]any{"reason": reason}})
 	})
 	return ws, err

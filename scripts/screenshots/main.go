@@ -29,6 +29,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -53,6 +54,7 @@ var shots = []shot{
 	{"webhooks", "/w/acme/settings/webhooks", true},
 	{"account", "/settings/account", true},
 	{"totp-setup", "/settings/account/two-factor/app", true},
+	{"sso-free", "/w/demo-studio/settings/sso", true},
 }
 
 // volumeShots are taken only with -volume: pages of the generated data
@@ -173,10 +175,46 @@ func run(out, only, chromium, volume string) error {
 			}
 		}
 	}
+	if len(want) == 0 || want["sso"] {
+		if err := ssoShots(ctx, base, out); err != nil {
+			return err
+		}
+	}
 	if len(want) == 0 || want["two-factor"] {
 		return twoFactorShots(ctx, base, out, links)
 	}
 	return nil
+}
+
+// ssoShots connects Acme to an OpenID Connect provider run here
+// (mockoidc, as scripts/devidp), adds a domain, and captures the single
+// sign-on settings: the connection, and the TXT record to create.
+func ssoShots(ctx context.Context, base, out string) error {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = idp.Shutdown() }()
+	cfg := idp.Config()
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/w/acme/settings/sso"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-connection-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-issuer"]`), cfg.Issuer),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-client-id"]`), cfg.ClientID),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-client-secret"]`), cfg.ClientSecret),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-connection-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-domain-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-domain-input"]`), "example.com"),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-domain-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-record-value"]`)),
+	); err != nil {
+		return fmt.Errorf("single sign-on set-up: %w", err)
+	}
+	if err := captureAll(ctx, base+"/w/acme/settings/sso", out, "sso-settings"); err != nil {
+		return err
+	}
+	return captureAll(ctx, base+"/w/acme/settings/sso#domains", out, "sso-domains")
 }
 
 // captureAll captures the page at url (the current page when url is "")
