@@ -74,10 +74,16 @@ func (p *Principal) RecentlyVerified(now time.Time) bool {
 // MeetsTwoFactorPolicy reports whether the principal may open a workspace
 // that requires two-factor sign-in: they have a second factor and this
 // session used it. A session signed in with a magic link before the user
-// enrolled does not count. A session from a workspace's identity provider
-// whose multi-factor sign-in that workspace counts qualifies too.
+// enrolled does not count.
 func (p *Principal) MeetsTwoFactorPolicy() bool {
-	return p.Session.SecondFactor && (p.User.TwoFactor || p.Session.SSOWorkspaceID != 0)
+	return p.Session.SecondFactor && p.User.TwoFactor
+}
+
+// MeetsTwoFactorPolicyOf is MeetsTwoFactorPolicy inside one workspace,
+// where a session its own identity provider signed in with a multi-factor
+// sign-in it counts (SecondFactor set by that sign-in) qualifies too.
+func (p *Principal) MeetsTwoFactorPolicyOf(workspaceID int64) bool {
+	return p.Session.SecondFactor && (p.User.TwoFactor || p.Session.SSOWorkspaceID == workspaceID)
 }
 
 // NewSession describes the session to start when a magic link is used.

@@ -82,6 +82,9 @@ type SSOConnection struct {
 	JIT           bool
 	JITRole       Role
 	IdPMFACounts  bool
+	// Limits are the plans' seat limits, which joining on first sign-in
+	// respects; the caller sets them from its configuration.
+	Limits PlanLimits
 }
 
 // SSOSettings are the options an owner sets once connected.
@@ -98,6 +101,9 @@ type SSOSignIn struct {
 	NewUser bool
 	// Joined reports that the sign-in made the user a member (JIT).
 	Joined bool
+	// JoinRefused says why a JIT membership was not given (no seat left);
+	// the sign-in went ahead.
+	JoinRefused string
 }
 
 // SSOService keeps workspaces' provider connections and verified domains

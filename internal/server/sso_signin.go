@@ -161,6 +161,7 @@ func (s *Server) finishSSOSignIn(w http.ResponseWriter, r *http.Request, conn *a
 	sessToken, ns := s.newSession(r)
 	pendingToken, pendingHash := app.NewToken()
 	ns.PendingHash = pendingHash
+	conn.Limits = s.plans()
 	res, err := s.SSO.SignInWithSSO(r.Context(), conn, *id, app.IdPMFA(id.AMR), next, ns)
 	switch {
 	case errors.Is(err, app.ErrSecondFactorRequired):
@@ -179,6 +180,9 @@ func (s *Server) finishSSOSignIn(w http.ResponseWriter, r *http.Request, conn *a
 		return
 	}
 	s.setSessionCookie(w, sessToken)
+	if res.JoinRefused != "" {
+		s.setFlash(w, "error", "You are signed in, but you could not join "+conn.WorkspaceName+": "+res.JoinRefused)
+	}
 	if res.Joined {
 		s.setFlash(w, "success", "Welcome to "+conn.WorkspaceName+": you joined it through your organisation’s sign-in.")
 		next = app.SafeNext(next, "/w/"+conn.WorkspaceSlug+"/")

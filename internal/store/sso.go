@@ -492,7 +492,9 @@ func (s *SSOService) SignInWithSSO(ctx context.Context, conn *app.SSOConnection,
 		}
 		if conn.JIT {
 			joined, err := s.join(ctx, tx, conn, u, now)
-			if err != nil {
+			if app.ErrorCode(err) == app.EFORBIDDEN || app.ErrorCode(err) == app.ECONFLICT {
+				res.JoinRefused = app.ErrorMessage(err)
+			} else if err != nil {
 				return err
 			}
 			res.Joined = joined
@@ -529,6 +531,17 @@ func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnect
 	if role != app.RoleAdmin {
 		role = app.RoleMember
 	}
+	var member int64
+	if err := tx.Model(&membershipRecord{}).Where("workspace_id = ? AND user_id = ?", conn.WorkspaceID, u.ID).Count(&member).Error; err != nil {
+		return false, fmt.Errorf("find membership: %w", err)
+	}
+	if member > 0 {
+		return false, nil
+	}
+	// The seat check locks the workspace, as accepting an invite does.
+	if err := (&InviteService{db: s.db}).checkJoin(ctx, tx, conn.WorkspaceID, conn.Limits); err != nil {
+		return false, err
+	}
 	m := membershipRecord{WorkspaceID: conn.WorkspaceID, UserID: u.ID, Role: string(role), CreatedAt: now, UpdatedAt: now}
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).Create(&m)
 	if res.Error != nil {
@@ -547,9 +560,13 @@ func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnect
 // domain.
 func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email string) (bool, error) {
 	var n int64
+	// A workspace that left the Pro plan stops requiring it (its owners
+	// can no longer reach the settings to change it).
 	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM workspace_sso s
 		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
-		WHERE s.workspace_id = ? AND s.require_sso`, app.EmailDomain(email), workspaceID).Scan(&n).Error
+		JOIN workspaces w ON w.id = s.workspace_id AND w.plan = ? AND w.subscription_status IN (?, ?, ?)
+		WHERE s.workspace_id = ? AND s.require_sso`, app.EmailDomain(email), app.PlanPro,
+		app.SubActive, app.SubTrialing, app.SubPastDue, workspaceID).Scan(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("read sso requirement: %w", err)
 	}

@@ -117,3 +117,83 @@ func TestSSOService(t *testing.T) {
 		})
 	})
 }
+
+func TestSSOService_SignIn(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		svc := store.NewSSOService(db, bytes.Repeat([]byte{7}, 32))
+		ada := signUpMember(t, db, c, "ada@acme.test")
+		ws := createWorkspace(t, db, ada, "Acme")
+		makePro(t, db, ws.ID)
+		sc := app.ScopeOf(ada.ctx, ws.ID)
+		requireCode(t, "save", svc.SaveSSOConnection(ada.ctx, sc, "https://idp.acme.test", "client", "secret"), "")
+		d, err := svc.AddSSODomain(ada.ctx, sc, "acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.MarkSSODomainVerified(ada.ctx, sc, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		requireCode(t, "jit on", svc.SetSSOSettings(ada.ctx, sc, app.SSOSettings{JIT: true, JITRole: app.RoleAdmin, RequireSSO: true}), "")
+		conn, err := svc.ConnectionFor(context.Background(), ws.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := func(sub, email string) app.ExternalIdentity {
+			return app.ExternalIdentity{Provider: "sso-1", Issuer: "https://idp.acme.test", Subject: sub, Email: email}
+		}
+		ns := func() app.NewSession {
+			_, h := app.NewToken()
+			return app.NewSession{TokenHash: h}
+		}
+
+		t.Run("JoinsAsTheRole", func(t *testing.T) {
+			res, err := svc.SignInWithSSO(context.Background(), conn, id("bea", "bea@acme.test"), false, "", ns())
+			if err != nil || !res.Joined || !res.NewUser {
+				t.Fatalf("sign-in: %+v %v, want a new user who joined", res, err)
+			}
+			if n := countAudit(t, db, ws.ID, app.ActionSSOJoined); n != 1 {
+				t.Fatalf("%d joined entries", n)
+			}
+			if n := storetest.Count(t, db, "SELECT COUNT(*) FROM memberships WHERE workspace_id = ? AND user_id = ? AND role = 'admin'", ws.ID, res.User.ID); n != 1 {
+				t.Fatal("not a member as admin")
+			}
+			if n := storetest.Count(t, db, "SELECT COUNT(*) FROM sessions WHERE user_id = ? AND sso_workspace_id = ?", res.User.ID, ws.ID); n != 1 {
+				t.Fatal("the session does not name the workspace")
+			}
+			// Again: already a member, nothing more.
+			if res, err := svc.SignInWithSSO(context.Background(), conn, id("bea", "bea@acme.test"), false, "", ns()); err != nil || res.Joined {
+				t.Fatalf("second sign-in: %+v %v", res, err)
+			}
+		})
+
+		t.Run("NoSeatLeft", func(t *testing.T) {
+			full := *conn
+			full.Limits = app.PlanLimits{ProSeats: 2}
+			res, err := svc.SignInWithSSO(context.Background(), &full, id("cy", "cy@acme.test"), false, "", ns())
+			if err != nil || res.Joined || res.JoinRefused == "" {
+				t.Fatalf("sign-in into a full workspace: %+v %v, want signed in, not joined, with the reason", res, err)
+			}
+		})
+
+		t.Run("AddressOutsideTheDomain", func(t *testing.T) {
+			_, err := svc.SignInWithSSO(context.Background(), conn, id("dan", "dan@other.test"), false, "", ns())
+			requireCode(t, "outside", err, app.EFORBIDDEN)
+		})
+
+		t.Run("LapsesOffPro", func(t *testing.T) {
+			if req, _ := svc.SSORequired(context.Background(), ws.ID, "bea@acme.test"); !req {
+				t.Fatal("not required on Pro")
+			}
+			if _, err := db.SQL().ExecContext(context.Background(), db.Rebind("UPDATE workspaces SET plan = 'free', subscription_status = 'canceled' WHERE id = ?"), ws.ID); err != nil {
+				t.Fatal(err)
+			}
+			if req, _ := svc.SSORequired(context.Background(), ws.ID, "bea@acme.test"); req {
+				t.Fatal("still required after leaving Pro")
+			}
+			if c, _ := svc.ConnectionForEmail(context.Background(), "bea@acme.test"); c != nil {
+				t.Fatal("the sign-in page still routes to a workspace off Pro")
+			}
+		})
+	})
+}
