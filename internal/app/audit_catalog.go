@@ -226,7 +226,7 @@ var auditCatalog = []AuditAction{
 	{ActionWebhookDeleted, FamilyAPI, "{actor} deleted the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookTested, FamilyAPI, "{actor} sent a test event to the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookReplayed, FamilyAPI, "{actor} replayed {count} webhook deliveries to {url}", "webhook_endpoint"},
-	{ActionSSOConfigured, FamilySecurity, "{actor} connected the identity provider {issuer} for single sign-on{secret}", "workspace"},
+	{ActionSSOConfigured, FamilySecurity, "{actor} saved the single sign-on connection to {issuer} (client ID {client_id}, new client secret: {new_secret})", "workspace"},
 	{ActionSSOSettings, FamilySecurity, "{actor} changed single sign-on: required {require_sso}, join on first sign-in {jit} as {jit_role|role}, provider’s multi-factor counts {idp_mfa_counts}", "workspace"},
 	{ActionSSODomainAdded, FamilySecurity, "{actor} added the domain {domain} for single sign-on", "workspace"},
 	{ActionSSODomainVerified, FamilySecurity, "{actor} verified the domain {domain} by its DNS record", "workspace"},

@@ -42,6 +42,7 @@ var auditMetadataLabels = map[string]string{
 	"issuer":                 "Issuer",
 	"domain":                 "Domain",
 	"client_id":              "Client ID",
+	"new_secret":             "New client secret",
 	"require_sso":            "Single sign-on required",
 	"jit":                    "Join on first sign-in",
 	"jit_role":               "Role on joining",

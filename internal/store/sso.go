@@ -197,10 +197,7 @@ func (s *SSOService) SaveSSOConnection(ctx context.Context, sc app.Scope, issuer
 				return fmt.Errorf("update sso connection: %w", err)
 			}
 		}
-		md := map[string]any{"issuer": issuer, "client_id": clientID, "secret": ""}
-		if secret != "" {
-			md["secret"] = " with a new client secret"
-		}
+		md := map[string]any{"issuer": issuer, "client_id": clientID, "new_secret": yesNo(secret != "")}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: app.ActionSSOConfigured,
 			TargetType: "workspace", TargetID: fmt.Sprint(ws.ID), Metadata: md})
 	})
