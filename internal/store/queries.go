@@ -330,7 +330,7 @@ func buildHotQueries() map[string]hotQuery {
 		auditChainQueries, inviteQueries, apiKeyQueries, seedQueries, workspaceQueries, outboxQueries, inviteMailQueries,
 		identityQueries,
 		adminQueries, impersonationQueries,
-		webhookQueries,
+		webhookQueries, ssoQueries,
 	} {
 		addQueries(q, more)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,25 @@ type breakGlassRecord struct {
 }
 
 func (breakGlassRecord) TableName() string { return "sso_break_glass" }
+
+// The single sign-on statements on the hot paths: every workspace page
+// asks whether the workspace requires single sign-on of the viewer, and
+// every sign-in asks which workspace verified the address's domain.
+const (
+	qSSORequired    = "sso_required"
+	qSSODomainOwner = "sso_domain_owner"
+)
+
+// ssoQueries are the catalog's single sign-on statements. A workspace
+// that left the Pro plan stops requiring single sign-on (its owners can no
+// longer reach the settings to change it).
+var ssoQueries = map[string]hotQuery{
+	qSSORequired: {SQL: `SELECT COUNT(*) FROM workspace_sso s
+		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
+		JOIN workspaces w ON w.id = s.workspace_id AND w.plan = ? AND w.subscription_status IN (?, ?, ?)
+		WHERE s.workspace_id = ? AND s.require_sso`},
+	qSSODomainOwner: {SQL: `SELECT workspace_id FROM workspace_domains WHERE domain = ? AND verified_at IS NOT NULL`},
+}
 
 // SSOService implements app.SSOService.
 type SSOService struct {
@@ -398,22 +418,24 @@ func (s *SSOService) connection(ctx context.Context, workspaceID int64) (*app.SS
 		ClientID: r.ClientID, ClientSecret: secret, JIT: r.JIT, JITRole: app.Role(r.JITRole), IdPMFACounts: r.IdPMFACounts}, nil
 }
 
-// verifiedOwner returns the workspace that verified domain, or 0.
-func verifiedOwner(tx *gorm.DB, domain string) (int64, error) {
-	var ids []int64
-	if err := tx.Model(&domainRecord{}).Where("domain = ? AND verified_at IS NOT NULL", domain).Limit(1).Pluck("workspace_id", &ids).Error; err != nil {
+// verifiedOwner returns the workspace that verified domain, or 0; tx may
+// be nil.
+func (s *SSOService) verifiedOwner(ctx context.Context, tx *gorm.DB, domain string) (int64, error) {
+	var id int64
+	err := s.db.queryRow(ctx, tx, qSSODomainOwner, domain).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
 		return 0, fmt.Errorf("find verified domain: %w", err)
 	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	return ids[0], nil
+	return id, nil
 }
 
 // ConnectionForEmail returns the connection of the workspace that verified
 // the address's domain, or nil.
 func (s *SSOService) ConnectionForEmail(ctx context.Context, email string) (*app.SSOConnection, error) {
-	wsID, err := verifiedOwner(s.db.gorm.WithContext(ctx), app.EmailDomain(email))
+	wsID, err := s.verifiedOwner(ctx, nil, app.EmailDomain(email))
 	if err != nil || wsID == 0 {
 		return nil, err
 	}
@@ -446,7 +468,7 @@ func (s *SSOService) SignInWithSSO(ctx context.Context, conn *app.SSOConnection,
 		if id.Email == "" {
 			return errSSOWrongDomain
 		}
-		owner, err := verifiedOwner(tx, app.EmailDomain(id.Email))
+		owner, err := s.verifiedOwner(ctx, tx, app.EmailDomain(id.Email))
 		if err != nil {
 			return err
 		}
@@ -557,13 +579,8 @@ func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnect
 // domain.
 func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email string) (bool, error) {
 	var n int64
-	// A workspace that left the Pro plan stops requiring it (its owners
-	// can no longer reach the settings to change it).
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT COUNT(*) FROM workspace_sso s
-		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
-		JOIN workspaces w ON w.id = s.workspace_id AND w.plan = ? AND w.subscription_status IN (?, ?, ?)
-		WHERE s.workspace_id = ? AND s.require_sso`, app.EmailDomain(email), app.PlanPro,
-		app.SubActive, app.SubTrialing, app.SubPastDue, workspaceID).Scan(&n).Error
+	err := s.db.queryRow(ctx, nil, qSSORequired, app.EmailDomain(email), app.PlanPro,
+		app.SubActive, app.SubTrialing, app.SubPastDue, workspaceID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read sso requirement: %w", err)
 	}
