@@ -78,7 +78,7 @@ func (s *Server) startSSO(w http.ResponseWriter, r *http.Request, conn *app.SSOC
 	// configured providers, and a workspace's provider is neither.
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	s.render(w, r, http.StatusOK, page.SSOHandoff(s.page(w, r, "Continue to your organisation’s sign-in"),
-		page.SSOHandoffView{Workspace: conn.WorkspaceName, URL: dest}))
+		page.SSOHandoffView{Workspace: conn.WorkspaceName, URL: dest, Email: email}))
 }
 
 // handleSSOStart handles "POST /w/{slug}/sso/start": a member the

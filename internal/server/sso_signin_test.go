@@ -56,6 +56,10 @@ func TestSSO_SignIn(t *testing.T) {
 			})
 
 			t.Run("JIT", func(t *testing.T) {
+				bad := owner.Post("/w/"+slug+"/settings/sso/options", url.Values{"jit": {"on"}, "jit_role": {"owner"}})
+				if bad.StatusCode != http.StatusUnprocessableEntity || bad.Text("field-jit_role-error") == "" {
+					t.Fatalf("JIT as owner: status %d, want 422 beside the role\n%s", bad.StatusCode, bad.Body)
+				}
 				res := owner.Post("/w/"+slug+"/settings/sso/options", url.Values{"jit": {"on"}, "jit_role": {"member"}})
 				if res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("options: %d\n%s", res.StatusCode, res.Body)
@@ -94,6 +98,13 @@ func TestSSO_SignIn(t *testing.T) {
 				if res := b.Post("/login", url.Values{"email": {"someone@other.test"}}); res.StatusCode != http.StatusSeeOther ||
 					!strings.HasPrefix(res.Location(), "/login/sent") {
 					t.Fatalf("an unverified domain: %d %q", res.StatusCode, res.Location())
+				}
+				handoff := b.Post("/login", url.Values{"email": {"grace@acme.test"}})
+				if href, _ := handoff.Doc.Find(`[data-testid="sso-email-link"]`).Attr("href"); href != "/login?email=grace%40acme.test&via=link" {
+					t.Fatalf("the hand-over's email link is %q", href)
+				}
+				if res := b.Get("/login?email=grace%40acme.test&via=link"); !res.Has("login-email-link-note") {
+					t.Fatal("the sign-in page does not say it sends a link")
 				}
 				if res := b.Post("/login", url.Values{"email": {"grace@acme.test"}, "via": {"link"}}); res.StatusCode != http.StatusSeeOther ||
 					!strings.HasPrefix(res.Location(), "/login/sent") {
