@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
 
@@ -52,6 +53,10 @@ func TestSSO_SignIn(t *testing.T) {
 				}
 				if acc := b.Get("/settings/account"); !strings.Contains(acc.Text("identity-name"), "single sign-on") {
 					t.Fatalf("account page names the identity %q", acc.Text("identity-name"))
+				}
+				msg := a.SMTP.WaitForMessage(t, "grace@acme.test", 5*time.Second)
+				if !strings.Contains(msg.Text, "Your single sign-on account (grace@acme.test) was linked") || strings.Contains(msg.Text, "sso-") {
+					t.Fatalf("the notice names the provider by its code:\n%s", msg.Text)
 				}
 			})
 

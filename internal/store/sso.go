@@ -93,6 +93,9 @@ var ssoQueries = map[string]hotQuery{
 type SSOService struct {
 	db  *DB
 	box *seal.Box
+	// Notice builds the email telling a user that an account now signs in
+	// to theirs (as IdentityService.Notice); nil sends none.
+	Notice func(to, change string) app.Email
 }
 
 // NewSSOService returns the single sign-on service of db; key (32 bytes)
@@ -475,7 +478,7 @@ func (s *SSOService) SignInWithSSO(ctx context.Context, conn *app.SSOConnection,
 		if owner != conn.WorkspaceID {
 			return errSSOWrongDomain
 		}
-		ids := &IdentityService{db: s.db}
+		ids := &IdentityService{db: s.db, Notice: s.Notice}
 		known, err := ids.findIdentity(ctx, tx, id.Issuer, id.Subject)
 		if err != nil {
 			return err
@@ -488,7 +491,7 @@ func (s *SSOService) SignInWithSSO(ctx context.Context, conn *app.SSOConnection,
 		res.User, res.NewUser = u, created
 		if created {
 			if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, Action: app.ActionUserCreated,
-				TargetType: "user", TargetID: fmt.Sprint(u.ID), Metadata: map[string]any{"provider": id.Provider}}); err != nil {
+				TargetType: "user", TargetID: fmt.Sprint(u.ID), Metadata: map[string]any{"provider": providerWord(id.Provider)}}); err != nil {
 				return err
 			}
 		}
