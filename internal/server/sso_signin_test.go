@@ -98,6 +98,26 @@ func TestSSO_SignIn(t *testing.T) {
 				}
 			})
 
+			t.Run("CallbacksKeptApart", func(t *testing.T) {
+				// A workspace provider's answer brought to the configured
+				// providers' callback signs nobody in, nor does a forged one.
+				b := a.newBrowser(t)
+				res := b.Post("/login", url.Values{"email": {"grace@acme.test"}})
+				dest, _ := res.Doc.Find(`[data-testid="sso-continue"]`).Attr("href")
+				idp.QueueUser(person("grace", "grace@acme.test"))
+				back := b.Get(dest).Location()
+				moved := strings.Replace(back, "/auth/sso/callback", "/auth/oidc/mock/callback", 1)
+				if res := b.Get(moved); res.StatusCode < 400 || res.StatusCode >= 500 || signedIn(b) {
+					t.Fatalf("the answer at another callback: status %d, signed in %v", res.StatusCode, signedIn(b))
+				}
+				if res := b.Get(back); res.StatusCode != http.StatusBadRequest || signedIn(b) {
+					t.Fatalf("the answer after its state was used: status %d", res.StatusCode)
+				}
+				if res := b.Get("/auth/sso/callback?state=forged&code=x"); res.StatusCode != http.StatusBadRequest || signedIn(b) {
+					t.Fatalf("a forged answer: status %d", res.StatusCode)
+				}
+			})
+
 			t.Run("OtherAddressesKeepTheLink", func(t *testing.T) {
 				b := a.newBrowser(t)
 				if res := b.Post("/login", url.Values{"email": {"someone@other.test"}}); res.StatusCode != http.StatusSeeOther ||
