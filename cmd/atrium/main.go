@@ -77,6 +77,7 @@ Commands:
   user           support actions on one account: reset-2fa --email EMAIL --reason TEXT
   jobs           the job queue: list [--state STATE] | retry ID | cancel ID
   staff          the operator console's staff: grant --email EMAIL | revoke --email EMAIL | list
+  workspace      support actions on one workspace: sso-off --slug SLUG --reason TEXT
   doctor         run the routine checks: ok, warn or FAIL with the fix [--send-test-invite EMAIL]
   version        print the version
   help           show this help
@@ -138,6 +139,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		return runUser(ctx, args, env, stdout, stderr)
 	case "staff":
 		return runStaff(ctx, args, env, stdout, stderr)
+	case "workspace":
+		return runWorkspace(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", version)
 		return nil

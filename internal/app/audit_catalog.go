@@ -132,6 +132,15 @@ const (
 	ActionWebhookDeleted       = "webhook.deleted"
 	ActionWebhookTested        = "webhook.tested"
 	ActionWebhookReplayed      = "webhook.replayed"
+	// Workspace single sign-on (sso.go).
+	ActionSSOConfigured     = "sso.configured"
+	ActionSSOSettings       = "sso.settings_changed"
+	ActionSSODomainAdded    = "sso.domain_added"
+	ActionSSODomainVerified = "sso.domain_verified"
+	ActionSSODomainRemoved  = "sso.domain_removed"
+	ActionSSOJoined         = "sso.member_joined"
+	ActionSSOBreakGlass     = "sso.break_glass"
+	ActionSSODisabled       = "sso.disabled_by_operator"
 	// scaffold:audit-actions (make scaffold adds its resources' actions above this line)
 )
 
@@ -221,6 +230,14 @@ var auditCatalog = []AuditAction{
 	{ActionWebhookDeleted, FamilyAPI, "{actor} deleted the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookTested, FamilyAPI, "{actor} sent a test event to the webhook endpoint {url}", "webhook_endpoint"},
 	{ActionWebhookReplayed, FamilyAPI, "{actor} replayed {count} webhook deliveries to {url}", "webhook_endpoint"},
+	{ActionSSOConfigured, FamilySecurity, "{actor} saved the single sign-on connection to {issuer} (client ID {client_id}, new client secret: {new_secret})", "workspace"},
+	{ActionSSOSettings, FamilySecurity, "{actor} changed single sign-on: required {require_sso}, join on first sign-in {jit} as {jit_role|role}, provider’s multi-factor counts {idp_mfa_counts}", "workspace"},
+	{ActionSSODomainAdded, FamilySecurity, "{actor} added the domain {domain} for single sign-on", "workspace"},
+	{ActionSSODomainVerified, FamilySecurity, "{actor} verified the domain {domain} by its DNS record", "workspace"},
+	{ActionSSODomainRemoved, FamilySecurity, "{actor} removed the domain {domain}", "workspace"},
+	{ActionSSOJoined, FamilyMember, "{actor} joined as {role|role} on first sign-in through single sign-on", "user"},
+	{ActionSSOBreakGlass, FamilySecurity, "{actor} opened the workspace without single sign-on, as an owner, with an email link and a second factor", "workspace"},
+	{ActionSSODisabled, FamilySecurity, "{actor} turned off required single sign-on from the command line: {reason}", "workspace"},
 	// scaffold:audit-catalog (make scaffold adds its resources' entries above this line)
 }
 

@@ -40,6 +40,15 @@ var auditMetadataLabels = map[string]string{
 	"expires_at":             "Expires",
 	"provider":               "Identity provider",
 	"issuer":                 "Issuer",
+	"domain":                 "Domain",
+	"client_id":              "Client ID",
+	"new_secret":             "New client secret",
+	"require_sso":            "Single sign-on required",
+	"jit":                    "Join on first sign-in",
+	"jit_role":               "Role on joining",
+	"idp_mfa_counts":         "Provider’s multi-factor counts",
+	"sso_workspace_id":       "Single sign-on workspace",
+	"idp_mfa":                "Provider’s multi-factor sign-in",
 }
 
 // AuditMetadataLabel returns the label of an audit metadata key: its own

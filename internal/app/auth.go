@@ -50,6 +50,9 @@ type Session struct {
 	// VerifiedAt is when the session last proved who it is: its sign-in
 	// or a "confirm it's you" step. Zero when unknown.
 	VerifiedAt time.Time
+	// SSOWorkspaceID is the workspace whose own identity provider signed
+	// the session in (0 for any other sign-in).
+	SSOWorkspaceID int64
 }
 
 // ReauthWindow is how recently a session must have proved who it is to add
@@ -73,7 +76,14 @@ func (p *Principal) RecentlyVerified(now time.Time) bool {
 // session used it. A session signed in with a magic link before the user
 // enrolled does not count.
 func (p *Principal) MeetsTwoFactorPolicy() bool {
-	return p.User.TwoFactor && p.Session.SecondFactor
+	return p.Session.SecondFactor && p.User.TwoFactor
+}
+
+// MeetsTwoFactorPolicyOf is MeetsTwoFactorPolicy inside one workspace,
+// where a session its own identity provider signed in with a multi-factor
+// sign-in it counts (SecondFactor set by that sign-in) qualifies too.
+func (p *Principal) MeetsTwoFactorPolicyOf(workspaceID int64) bool {
+	return p.Session.SecondFactor && (p.User.TwoFactor || p.Session.SSOWorkspaceID == workspaceID)
 }
 
 // NewSession describes the session to start when a magic link is used.
@@ -91,6 +101,11 @@ type NewSession struct {
 	// has a second factor: CompleteLogin then starts no session but
 	// stores a pending sign-in under it.
 	PendingHash string
+	// SSOWorkspaceID is the workspace whose identity provider signed the
+	// person in, and IdPMFA says that provider's multi-factor sign-in
+	// counts as the second factor (sso.go).
+	SSOWorkspaceID int64
+	IdPMFA         bool
 }
 
 // Principal is the signed-in user of a request with their session, read in

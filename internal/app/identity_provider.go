@@ -52,6 +52,8 @@ type ExternalIdentity struct {
 	EmailVerified bool
 	// Name is the person's display name at the provider, maybe "".
 	Name string
+	// AMR are the ID token's authentication methods ("amr"), maybe none.
+	AMR []string
 }
 
 // Identity is an identity linked to a user, as the account page lists it.

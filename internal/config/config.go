@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -133,6 +134,11 @@ type Config struct {
 	// Refused when APP_ENV=production.
 	WebhookAllowPrivate bool
 
+	// SSODNSResolver is SSO_DNS_RESOLVER, optional: the DNS server
+	// (host:port) asked for the TXT records that verify workspaces'
+	// single sign-on domains. Empty: the system's resolver.
+	SSODNSResolver string
+
 	// FlashKey is FLASH_KEY, optional: at least 32 characters signing the
 	// flash-message cookie. Empty: a key made at first start and kept in
 	// the database.
@@ -206,6 +212,13 @@ func Load(env Env) (*Config, error) {
 	if c.Env == EnvProduction && c.WebhookAllowPrivate {
 		l.add(Problem{Var: "WEBHOOK_ALLOW_PRIVATE",
 			Message: "must be off when APP_ENV=production (it lets webhooks reach the server's own network)"})
+	}
+
+	c.SSODNSResolver = l.value("SSO_DNS_RESOLVER")
+	if c.SSODNSResolver != "" {
+		if _, port, err := net.SplitHostPort(c.SSODNSResolver); err != nil || port == "" {
+			l.problem("SSO_DNS_RESOLVER", "must be host:port, such as 1.1.1.1:53")
+		}
 	}
 
 	c.SMTP = l.smtp()

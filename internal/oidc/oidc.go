@@ -130,6 +130,9 @@ type Request struct {
 	State    string
 	Nonce    string
 	Verifier string // PKCE code verifier
+	// LoginHint is the address the person typed, passed to an OpenID
+	// Connect provider as login_hint; optional, not kept.
+	LoginHint string
 }
 
 // NewRequest returns fresh, random state, nonce and PKCE verifier.
@@ -234,7 +237,11 @@ func (p *Provider) AuthCodeURL(ctx context.Context, req Request) (string, error)
 		return "", err
 	}
 	c := p.oauth(d.provider.Endpoint(), []string{gooidc.ScopeOpenID, "email", "profile"})
-	return c.AuthCodeURL(req.State, oauth2.S256ChallengeOption(req.Verifier), gooidc.Nonce(req.Nonce)), nil
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier), gooidc.Nonce(req.Nonce)}
+	if req.LoginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", req.LoginHint))
+	}
+	return c.AuthCodeURL(req.State, opts...), nil
 }
 
 // Exchange trades the authorization code for tokens with the PKCE
@@ -274,7 +281,7 @@ func (p *Provider) Exchange(ctx context.Context, code string, req Request) (*app
 	if err := idt.Claims(&claims); err != nil {
 		return nil, p.rejected(fmt.Errorf("read id token claims: %w", err))
 	}
-	id := &app.ExternalIdentity{Provider: p.cfg.Name, Issuer: idt.Issuer, Subject: idt.Subject, Name: claims.Name}
+	id := &app.ExternalIdentity{Provider: p.cfg.Name, Issuer: idt.Issuer, Subject: idt.Subject, Name: claims.Name, AMR: claims.AMR}
 	if p.cfg.Kind == config.ProviderMicrosoft {
 		if err := p.checkTenant(d, idt.Issuer, claims); err != nil {
 			return nil, err
@@ -303,6 +310,9 @@ type idClaims struct {
 	Email         string   `json:"email"`
 	EmailVerified flexBool `json:"email_verified"`
 	Name          string   `json:"name"`
+	// AMR are the authentication methods the provider used ("pwd",
+	// "mfa", "hwk", …; RFC 8176).
+	AMR []string `json:"amr"`
 	// Microsoft: the tenant, and whether the email's domain is verified
 	// as the tenant's (optional claim xms_edov).
 	TenantID   string   `json:"tid"`

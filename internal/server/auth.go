@@ -26,7 +26,8 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 	}
 	// An invite link sends its invitee here with their address filled in.
 	email, _ := app.NormalizeEmail(r.URL.Query().Get("email"))
-	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next, Providers: s.providerButtons()}))
+	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next, Providers: s.providerButtons(),
+		EmailLink: r.URL.Query().Get("via") == "link"}))
 }
 
 // handleLoginCreate handles "POST /login": it emails a magic link. The answer
@@ -36,8 +37,14 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 	next := app.SafeNext(r.PostFormValue("next"), "")
 	email, err := app.NormalizeEmail(raw)
 	if err != nil {
-		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next, Providers: s.providerButtons()}
+		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next, Providers: s.providerButtons(),
+			EmailLink: r.PostFormValue("via") == "link"}
 		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
+		return
+	}
+	// An address in a domain a workspace verified signs in through that
+	// workspace's identity provider, unless an email link is asked for.
+	if r.PostFormValue("via") != "link" && s.routeToWorkspaceIdP(w, r, email, next) {
 		return
 	}
 	// The 429 budget is per address and client network and is counted

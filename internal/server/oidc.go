@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -34,6 +35,11 @@ type oidcFlight struct {
 	Nonce    string `json:"nonce"`
 	Verifier string `json:"verifier"`
 	Next     string `json:"next,omitempty"`
+	// Workspace is the workspace whose own identity provider the request
+	// went to (sso_signin.go); 0 for a configured provider. Email is the
+	// address typed, for the problem page's email link.
+	Workspace int64  `json:"workspace,omitempty"`
+	Email     string `json:"email,omitempty"`
 }
 
 // providerButtons returns the configured providers as buttons.
@@ -135,7 +141,7 @@ func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, ok := s.providers.Provider(chi.URLParam(r, "provider"))
-	if !ok || p.Name() != f.Provider {
+	if !ok || p.Name() != f.Provider || f.Workspace != 0 {
 		s.oidcProblem(w, r, errOIDCStateGone, "")
 		return
 	}
@@ -264,6 +270,9 @@ func (s *Server) identitiesView(r *http.Request, user *app.User) (page.Identitie
 // providerLabel returns the display name of a provider, or its name when
 // it is no longer configured.
 func (s *Server) providerLabel(name string) string {
+	if strings.HasPrefix(name, "sso-") {
+		return "Your organisation’s single sign-on"
+	}
 	if p, ok := s.providers.Provider(name); ok {
 		return p.Label()
 	}

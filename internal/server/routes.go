@@ -66,6 +66,9 @@ func (s *Server) routes() http.Handler {
 		// GET whose state is its CSRF defence.
 		r.Post("/auth/oidc/{provider}/start", s.handleOIDCStart)
 		r.Get("/auth/oidc/{provider}/callback", s.handleOIDCCallback)
+		// A workspace's own identity provider (sso_signin.go): the sign-in
+		// page starts it for addresses in the workspace's verified domains.
+		r.Get("/auth/sso/callback", s.handleSSOCallback)
 
 		// Invite links work signed out too: the handler sends visitors to
 		// sign in as the invited address.
@@ -144,8 +147,11 @@ func (s *Server) routes() http.Handler {
 				// Leaving stays open to members the two-factor policy keeps
 				// out; every other route waits for their second factor.
 				r.Post("/leave", s.handleLeave)
+				// The single sign-on walkthrough's start stays open to the
+				// members the policy keeps out (sso_signin.go).
+				r.Post("/sso/start", s.handleSSOStart)
 				r.Group(func(r chi.Router) {
-					r.Use(s.requireTwoFactorPolicy)
+					r.Use(s.requireSSOPolicy, s.requireTwoFactorPolicy)
 					r.Get("/", s.handleDashboard)
 					r.Get("/members", s.handleMembers)
 
@@ -186,6 +192,13 @@ func (s *Server) routes() http.Handler {
 						r.Use(s.requireRole(app.RoleOwner))
 						r.Post("/settings", s.handleWorkspaceUpdate)
 						r.Post("/settings/two-factor", s.handleWorkspaceTwoFactor)
+						// Single sign-on (sso.go).
+						r.Get("/settings/sso", s.handleSSOSettings)
+						r.Post("/settings/sso", s.handleSSOConnectionSave)
+						r.Post("/settings/sso/options", s.handleSSOOptions)
+						r.Post("/settings/sso/domains", s.handleSSODomainAdd)
+						r.Post("/settings/sso/domains/{domainID}/verify", s.handleSSODomainVerify)
+						r.Post("/settings/sso/domains/{domainID}/remove", s.handleSSODomainRemove)
 						r.Post("/delete", s.handleWorkspaceDelete)
 						r.Post("/transfer", s.handleTransfer)
 						r.Post("/billing/checkout", s.handleCheckout)

@@ -55,6 +55,11 @@ type Deps struct {
 	Admin app.AdminService
 	// Jobs is the console's view of the job queue (admin_jobs.go).
 	Jobs app.JobQueueService
+	// SSO is workspace single sign-on: connections, domains, sign-in.
+	SSO app.SSOService
+	// Resolver looks up the TXT records that verify single sign-on
+	// domains; optional, defaults to SSO_DNS_RESOLVER or the system's.
+	Resolver Resolver
 	// Hooks are the workspaces' outgoing webhook endpoints.
 	Hooks app.WebhookService
 	// Resources are the services of the resources made with `make
@@ -109,7 +114,11 @@ type Server struct {
 	// host cannot be a WebAuthn relying party (an IP address), and then
 	// the passkey routes say passkeys are unavailable and log webAuthnErr.
 	// providers are the identity providers people may sign in with.
-	providers   *oidc.Registry
+	providers *oidc.Registry
+	// ssoClient makes the requests to workspaces' identity providers;
+	// resolver looks up their domains' TXT records.
+	ssoClient   *http.Client
+	resolver    Resolver
 	webAuthn    *webauthn.WebAuthn
 	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
@@ -142,6 +151,11 @@ func New(d Deps) http.Handler {
 	s.providers = d.Providers
 	if s.providers == nil {
 		s.providers = oidc.New(d.Config, outbound.NewClient(oidc.ClientOptions(d.Config)))
+	}
+	s.ssoClient = outbound.NewClient(oidc.ClientOptions(d.Config))
+	s.resolver = d.Resolver
+	if s.resolver == nil {
+		s.resolver = newResolver(d.Config)
 	}
 	if len(s.flashKey) == 0 {
 		s.flashKey = make([]byte, 32)

@@ -18,7 +18,7 @@ func (s *Server) requireTwoFactorPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scopeFrom(r.Context())
 		p := app.PrincipalFromContext(r.Context())
-		if !sc.ws.RequireTwoFactor || p.MeetsTwoFactorPolicy() {
+		if !sc.ws.RequireTwoFactor || p.MeetsTwoFactorPolicyOf(sc.ws.ID) {
 			next.ServeHTTP(w, r)
 			return
 		}

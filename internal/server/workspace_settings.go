@@ -16,7 +16,7 @@ import (
 func (s *Server) settingsView(r *http.Request) page.WorkspaceSettingsView {
 	sc := scopeFrom(r.Context())
 	v := page.WorkspaceSettingsView{URL: workspaceURL(sc.ws.Slug), Name: sc.ws.Name, NewSlug: sc.ws.Slug,
-		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil,
+		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil, CanSSO: app.CanManageSSO(sc.m.Role) == nil,
 		TwoFactor: s.twoFactorPolicy(r)}
 	s.explainStillPaying(sc.ws, &v)
 	return v

@@ -50,6 +50,9 @@ type sessionRecord struct {
 	ExpiresAt    time.Time
 	SecondFactor bool
 	VerifiedAt   *time.Time
+	// SSOWorkspaceID names the workspace whose identity provider signed
+	// the session in.
+	SSOWorkspaceID *int64 `gorm:"column:sso_workspace_id"`
 }
 
 func (sessionRecord) TableName() string { return "sessions" }
@@ -229,7 +232,13 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 	// identity provider alone prove a second factor.
 	sr := sessionRecord{TokenHash: ns.TokenHash, UserID: u.ID, IP: app.SanitizeHeader(ns.IP, 64), UserAgent: app.SanitizeHeader(ns.UserAgent, app.MaxUserAgentLength),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(app.SessionTTL),
-		SecondFactor: method != app.MethodMagicLink && method != app.MethodOIDC, VerifiedAt: &now}
+		SecondFactor: method != app.MethodMagicLink && method != app.MethodOIDC && method != app.MethodSSO, VerifiedAt: &now}
+	if ns.SSOWorkspaceID != 0 {
+		sr.SSOWorkspaceID = &ns.SSOWorkspaceID
+		if method == app.MethodSSO && ns.IdPMFA {
+			sr.SecondFactor = true
+		}
+	}
 	if err := tx.Create(&sr).Error; err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -237,8 +246,14 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 		return fmt.Errorf("note sign-in: %w", err)
 	}
 	md := map[string]any{"method": method}
-	if method == app.MethodMagicLink || method == app.MethodOIDC {
+	if method == app.MethodMagicLink || method == app.MethodOIDC || method == app.MethodSSO {
 		md["new_user"] = newUser
+	}
+	if ns.SSOWorkspaceID != 0 {
+		md["sso_workspace_id"] = ns.SSOWorkspaceID
+		if ns.IdPMFA {
+			md["idp_mfa"] = true
+		}
 	}
 	return db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name, Action: app.ActionSignedIn,
 		TargetType: "session", TargetID: fmt.Sprint(sr.ID), Metadata: md})
@@ -308,13 +323,17 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 	p := &app.Principal{}
 	u, ss := &p.User, &p.Session
 	var verified *time.Time
+	var ssoWS *int64
 	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
 		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt,
-		&p.Version); err != nil {
+		&p.Version, &ssoWS); err != nil {
 		return nil, fmt.Errorf("authenticate: read session: %w", err)
 	}
 	_ = rows.Close()
 	u.ID = ss.UserID
+	if ssoWS != nil {
+		ss.SSOWorkspaceID = *ssoWS
+	}
 	if verified != nil {
 		ss.VerifiedAt = verified.UTC()
 	}

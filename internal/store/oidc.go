@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -176,11 +177,20 @@ func (s *IdentityService) link(ctx context.Context, tx *gorm.DB, u *app.User, id
 	}
 	if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name,
 		Action: app.ActionIdentityLinked, TargetType: "user", TargetID: fmt.Sprint(u.ID),
-		Metadata: map[string]any{"provider": id.Provider, "email": id.Email, "issuer": id.Issuer}}); err != nil {
+		Metadata: map[string]any{"provider": providerWord(id.Provider), "email": id.Email, "issuer": id.Issuer}}); err != nil {
 		return nil, err
 	}
 	return &r, s.notify(tx, u.Email, fmt.Sprintf("Your %s account%s was linked: it can now sign you in.",
-		id.Provider, describeAddress(id.Email)))
+		providerWord(id.Provider), describeAddress(id.Email)))
+}
+
+// providerWord names a provider in notices and audit entries: a
+// workspace's own provider ("sso-<workspace id>") as "single sign-on".
+func providerWord(provider string) string {
+	if strings.HasPrefix(provider, "sso-") {
+		return "single sign-on"
+	}
+	return provider
 }
 
 // describeAddress returns " (address)" or "" for none.
@@ -264,11 +274,11 @@ func (s *IdentityService) UnlinkIdentity(ctx context.Context, userID, identityID
 		out = r.toApp()
 		if err := s.db.audit(ctx, tx, app.AuditEntry{ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name,
 			Action: app.ActionIdentityUnlinked, TargetType: "user", TargetID: fmt.Sprint(u.ID),
-			Metadata: map[string]any{"provider": r.Provider, "email": r.Email, "issuer": r.Issuer}}); err != nil {
+			Metadata: map[string]any{"provider": providerWord(r.Provider), "email": r.Email, "issuer": r.Issuer}}); err != nil {
 			return err
 		}
 		return s.notify(tx, u.Email, fmt.Sprintf("Your %s account%s was unlinked: it no longer signs you in.",
-			r.Provider, describeAddress(r.Email)))
+			providerWord(r.Provider), describeAddress(r.Email)))
 	})
 	return out, err
 }

@@ -157,7 +157,7 @@ func buildHotQueries() map[string]hotQuery {
 	q := map[string]hotQuery{
 		qAuthenticate: {SQL: `SELECT s.id, s.user_id, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at,
 			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at,
-			u.auth_version
+			u.auth_version, s.sso_workspace_id
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ?`},
 		qAuthVersion: {SQL: `SELECT auth_version FROM users WHERE id = ?`},
@@ -330,7 +330,7 @@ func buildHotQueries() map[string]hotQuery {
 		auditChainQueries, inviteQueries, apiKeyQueries, seedQueries, workspaceQueries, outboxQueries, inviteMailQueries,
 		identityQueries,
 		adminQueries, impersonationQueries,
-		webhookQueries,
+		webhookQueries, ssoQueries,
 	} {
 		addQueries(q, more)
 	}

@@ -50,8 +50,11 @@ var codeLockQueries = map[string]hotQuery{
 type pendingData struct {
 	Next string `json:"next,omitempty"`
 	// First is the first step's method when it was not a magic link
-	// (app.MethodOIDC).
+	// (app.MethodOIDC, app.MethodSSO).
 	First string `json:"first,omitempty"`
+	// SSOWorkspace is the workspace whose identity provider took the
+	// first step: the session names it.
+	SSOWorkspace int64 `json:"sso_workspace,omitempty"`
 }
 
 // method names the sign-in whose second step used second: "magic_link+…"
@@ -131,6 +134,7 @@ func (s *TwoFactorService) CompleteSignInWithCode(ctx context.Context, pendingHa
 		if user, err = s.db.takeUser(ctx, tx, uid); err != nil {
 			return err
 		}
+		ns.SSOWorkspaceID = d.SSOWorkspace
 		return s.db.startSession(ctx, tx, user, ns, d.method(method), false)
 	})
 	if err != nil {
@@ -312,6 +316,7 @@ func (s *TwoFactorService) CompleteSignInWithPasskey(ctx context.Context, pendin
 			var d pendingData
 			_ = json.Unmarshal([]byte(r.Data), &d)
 			next, method = d.Next, d.method(app.MethodMagicPasskey)
+			ns.SSOWorkspaceID = d.SSOWorkspace
 		}
 		res := tx.Model(&passkeyRecord{}).Where("credential_id = ? AND user_id = ?", credentialID, userID).
 			Updates(map[string]any{"data": string(data), "last_used_at": now})

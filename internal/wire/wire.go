@@ -122,6 +122,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 	identities := store.NewIdentityService(db)
 	identities.Notice = mail.IdentityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
+	sso := store.NewSSOService(db, tfKey)
+	sso.Notice = identities.Notice
 
 	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
 	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
@@ -152,6 +154,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Jobs:               store.NewJobQueueService(db),
 		Resources:          store.NewResources(db),
 		Hooks:              a.Webhooks,
+		SSO:                sso,
 		Stripe:             NewStripe(cfg, logger),
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		Now:                opts.Now,

@@ -23,12 +23,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/miekg/dns"
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -53,6 +56,7 @@ var shots = []shot{
 	{"webhooks", "/w/acme/settings/webhooks", true},
 	{"account", "/settings/account", true},
 	{"totp-setup", "/settings/account/two-factor/app", true},
+	{"sso-free", "/w/demo-studio/settings/sso", true},
 }
 
 // volumeShots are taken only with -volume: pages of the generated data
@@ -102,9 +106,16 @@ func run(out, only, chromium, volume string) error {
 		return err
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	// The TXT records that verify single sign-on domains come from a DNS
+	// server of the script's own.
+	txt, err := startTXT()
+	if err != nil {
+		return err
+	}
+	defer txt.close()
 	env := append(os.Environ(), "APP_ENV=development", "DATABASE_URL=sqlite:"+filepath.Join(tmp, "atrium.db"),
 		"PORT="+strconv.Itoa(port), "APP_URL="+base, "LOG_LEVEL=info",
-		"RATE_LIMIT_MAX=1000000", "LOGIN_RATE_LIMIT_MAX=1000000")
+		"RATE_LIMIT_MAX=1000000", "LOGIN_RATE_LIMIT_MAX=1000000", "SSO_DNS_RESOLVER="+txt.addr)
 	seed := exec.Command(bin, "--env-file", "", "seed")
 	seed.Env = env
 	if b, err := seed.CombinedOutput(); err != nil {
@@ -173,11 +184,144 @@ func run(out, only, chromium, volume string) error {
 			}
 		}
 	}
+	if len(want) == 0 || want["sso"] {
+		if err := ssoShots(ctx, base, out, txt, func(args ...string) error {
+			c := exec.Command(bin, append([]string{"--env-file", ""}, args...)...)
+			c.Env = env
+			if b, err := c.CombinedOutput(); err != nil {
+				return fmt.Errorf("%v: %w\n%s", args, err, b)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	if len(want) == 0 || want["two-factor"] {
 		return twoFactorShots(ctx, base, out, links)
 	}
 	return nil
 }
+
+// ssoShots connects Acme to an OpenID Connect provider run here
+// (mockoidc, as scripts/devidp), adds a domain, and captures the single
+// sign-on settings: the connection, and the TXT record to create.
+func ssoShots(ctx context.Context, base, out string, txt *txtServer, atrium func(args ...string) error) error {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = idp.Shutdown() }()
+	cfg := idp.Config()
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/w/acme/settings/sso"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-connection-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-issuer"]`), cfg.Issuer),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-client-id"]`), cfg.ClientID),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-client-secret"]`), cfg.ClientSecret),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-connection-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-domain-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sso-domain-input"]`), "example.com"),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-domain-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-record-value"]`)),
+	); err != nil {
+		return fmt.Errorf("single sign-on set-up: %w", err)
+	}
+	if err := captureAll(ctx, base+"/w/acme/settings/sso", out, "sso-settings"); err != nil {
+		return err
+	}
+	if err := captureAll(ctx, base+"/w/acme/settings/sso#domains", out, "sso-domains"); err != nil {
+		return err
+	}
+	// Verify the domain and require single sign-on: the founder, an owner
+	// signed in by email link without a second factor, gets the
+	// walkthrough. Then put everything back for the pages after.
+	name, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid="sso-record-name"]`)))
+	if err != nil {
+		return err
+	}
+	value, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid="sso-record-value"]`)))
+	if err != nil {
+		return err
+	}
+	txt.set(name, value)
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/w/acme/settings/sso"),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-domain-verify"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sso-domain-verify"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-require"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="sso-options-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-submit"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-required"]`)),
+	); err != nil {
+		return fmt.Errorf("require single sign-on: %w", err)
+	}
+	if err := captureAll(ctx, base+"/w/acme", out, "sso-required"); err != nil {
+		return err
+	}
+	if err := atrium("workspace", "sso-off", "--slug", "acme", "--reason", "screenshots"); err != nil {
+		return err
+	}
+	return chromedp.Do(ctx,
+		chromedp.Navigate(base+"/w/acme/settings/sso"),
+		chromedp.Submit(chromedp.CSS(`[data-testid="sso-domain-remove-form"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-submit"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-domains-empty"]`)),
+	)
+}
+
+// txtServer is a DNS server on 127.0.0.1 answering TXT questions from a
+// table (miekg/dns).
+type txtServer struct {
+	addr string
+	srv  *dns.Server
+	mu   sync.Mutex
+	txt  map[string]string
+}
+
+// startTXT starts a txtServer.
+func startTXT() (*txtServer, error) {
+	s := &txtServer{txt: map[string]string{}}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	started := make(chan struct{})
+	s.srv = &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) }, Handler: dns.HandlerFunc(s.serveDNS)}
+	go func() { _ = s.srv.ActivateAndServe() }()
+	<-started
+	s.addr = pc.LocalAddr().String()
+	return s, nil
+}
+
+func (s *txtServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(req)
+	s.mu.Lock()
+	v, ok := "", false
+	if len(req.Question) == 1 {
+		v, ok = s.txt[strings.ToLower(req.Question[0].Name)]
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		m.Rcode = dns.RcodeNameError
+	case req.Question[0].Qtype == dns.TypeTXT:
+		m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{v}})
+	}
+	_ = w.WriteMsg(m)
+}
+
+func (s *txtServer) set(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.txt[dns.Fqdn(strings.ToLower(name))] = value
+}
+
+func (s *txtServer) close() { _ = s.srv.Shutdown() }
 
 // captureAll captures the page at url (the current page when url is "")
 // at every viewport in both colour schemes as NAME-VIEWPORT-SCHEME.png.

@@ -413,14 +413,24 @@ type OIDCProblemView struct {
 	Email string
 	// Unverified says the provider did not vouch for the address.
 	Unverified bool
+	// EmailLink makes the sign-in link ask for an email link even where
+	// the address's domain signs in through a workspace's provider.
+	EmailLink bool
 }
 
 // loginURL is the sign-in page with the address filled in.
 func (v OIDCProblemView) loginURL() string {
-	if v.Email == "" {
+	q := url.Values{}
+	if v.Email != "" {
+		q.Set("email", v.Email)
+	}
+	if v.EmailLink {
+		q.Set("via", "link")
+	}
+	if len(q) == 0 {
 		return "/login"
 	}
-	return "/login?email=" + url.QueryEscape(v.Email)
+	return "/login?" + q.Encode()
 }
 
 // OIDCProblem tells why signing in with a provider failed and what to do.
@@ -460,7 +470,7 @@ func OIDCProblem(p layout.Page, v OIDCProblemView) templ.Component {
 			var templ_7745c5c3_Var19 string
 			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(v.Title)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 176, Col: 18}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 186, Col: 18}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 			if templ_7745c5c3_Err != nil {
@@ -473,7 +483,7 @@ func OIDCProblem(p layout.Page, v OIDCProblemView) templ.Component {
 			var templ_7745c5c3_Var20 string
 			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(v.Message)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 177, Col: 54}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 187, Col: 54}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 			if templ_7745c5c3_Err != nil {
@@ -522,7 +532,7 @@ func OIDCProblem(p layout.Page, v OIDCProblemView) templ.Component {
 				var templ_7745c5c3_Var23 string
 				templ_7745c5c3_Var23, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(v.loginURL())).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 185, Col: 99}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/oidc.templ`, Line: 195, Col: 99}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var23)
 				if templ_7745c5c3_Err != nil {

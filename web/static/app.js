@@ -88,6 +88,11 @@
     if (!i.value) i.value = tz;
   });
 
+  // A page that hands over to another site (a workspace's identity
+  // provider) follows its link at once; without scripts the link stays.
+  var follow = document.querySelector("a[data-follow]");
+  if (follow) window.location.replace(follow.href);
+
   // Confirmation dialogs.
   var dialog = null;
   function buildDialog() {

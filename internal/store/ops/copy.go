@@ -20,6 +20,7 @@ var CopyTables = []string{
 	"audit_chains", "audit_actors",
 	"user_totp", "two_factor_locks", "recovery_codes", "passkeys", "auth_challenges",
 	"user_identities", "webhook_endpoints", "webhook_deliveries", "staff", "impersonations", "impersonation_visits",
+	"workspace_sso", "workspace_domains", "sso_break_glass",
 	// scaffold:copy-tables (make scaffold adds its tables above this line)
 }
 
