@@ -47,6 +47,13 @@ const (
 	QueueMail    = "mail"
 )
 
+// WebhookWorkersPer is how many webhook deliveries an instance makes at
+// once for each of its Workers: a delivery mostly waits on a customer's
+// server (up to 10 s), and a queue fetches at most its free workers' worth
+// of jobs each tenth of a second, so ten workers would cap an instance at
+// about a hundred deliveries a second whatever the database can do.
+const WebhookWorkersPer = 5
+
 // Defaults for the zero fields of Config.
 const (
 	DefaultWorkers      = 10
@@ -57,7 +64,8 @@ const (
 // Config tunes the client.
 type Config struct {
 	// Workers is how many jobs of each queue one instance runs at once
-	// (JOB_WORKERS).
+	// (JOB_WORKERS); the webhooks queue runs WebhookWorkersPer times as
+	// many.
 	Workers int
 	// PollInterval is how often each queue looks for due jobs
 	// (JOB_POLL_INTERVAL_MS): how long a job queued in a transaction may
@@ -120,7 +128,7 @@ func New(driver Driver, deps Deps, cfg Config) (*Runner, error) {
 		Queues: map[string]river.QueueConfig{
 			QueueDefault:  {MaxWorkers: n},
 			QueueMail:     {MaxWorkers: n},
-			QueueWebhooks: {MaxWorkers: n},
+			QueueWebhooks: {MaxWorkers: WebhookWorkersPer * n},
 		},
 		Workers:              workers,
 		PeriodicJobs:         periodic(),
