@@ -12,7 +12,7 @@ import (
 // usual noise of a shared machine.
 const abNoise = 0.90
 
-// abResults is the file bench/ab.json; bench/README.md explains it.
+// abResults is the file tmp/bench/ab.json; scripts/bench/README.md explains it.
 type abResults struct {
 	DB          string       `json:"db"`
 	Volume      string       `json:"volume"`
@@ -70,7 +70,7 @@ func (res *abResults) print(w io.Writer) {
 	fmt.Fprintf(w, "\nA/B on %s, %s data set, %d cores, %d connections, %d rounds of %gs per scenario and binary (ABBA)\n",
 		res.DB, res.Volume, res.Cores, res.Connections, res.Rounds, res.Seconds)
 	fmt.Fprintf(w, "A (old): %s, schema %s\nB (new): %s, schema %s\n\n", res.A.Bin, res.A.Schema, res.B.Bin, res.B.Schema)
-	fmt.Fprintf(w, "%-15s %9s %9s %6s %10s %10s %7s %8s %8s %7s\n", "scenario", "A req/s", "B req/s", "B/A",
+	fmt.Fprintf(w, "%-19s %9s %9s %6s %10s %10s %7s %8s %8s %7s\n", "scenario", "A req/s", "B req/s", "B/A",
 		"A µs CPU", "B µs CPU", "B/A", "A p99", "B p99", "errors")
 	for _, r := range res.Scenarios {
 		note := ""
@@ -82,7 +82,7 @@ func (res *abResults) print(w io.Writer) {
 				note = strings.TrimSpace(note + " NOT exactly once")
 			}
 		}
-		line := fmt.Sprintf("%-15s %9.0f %9.0f %6.2f %10.1f %10.1f %7.2f %8.2f %8.2f %7s %s", r.Name, r.A.RPS, r.B.RPS,
+		line := fmt.Sprintf("%-19s %9.0f %9.0f %6.2f %10.1f %10.1f %7.2f %8.2f %8.2f %7s %s", r.Name, r.A.RPS, r.B.RPS,
 			r.Ratio, r.A.CPUUSPerReq, r.B.CPUUSPerReq, r.CPURatio, r.A.P99MS, r.B.P99MS,
 			fmt.Sprintf("%d/%d", r.A.Errors, r.B.Errors), note)
 		fmt.Fprintln(w, strings.TrimRight(line, " "))

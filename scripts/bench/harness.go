@@ -37,6 +37,9 @@ type harness struct {
 	// hookURL; nil until that scenario runs.
 	hookReceiver *http.Server
 	hookURL      string
+	// drained is how long the last scenario's stored waited for the job
+	// queue to finish its work.
+	drained time.Duration
 }
 
 // target is a server under load and the client that reaches it.
@@ -345,6 +348,11 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 	} else {
 		h.baseline.serve(resp, body)
 	}
+	if sc.pause != "" {
+		if err := h.pauseQueue(ctx, sc.pause); err != nil {
+			return scenarioResult{}, err
+		}
+	}
 	warm := min(h.o.seconds/8, time.Second)
 	var discard sample
 	h.drive(ctx, bare, bsc, warm, &discard, nil)
@@ -386,13 +394,22 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (scenarioResult,
 	if app.firstErr != nil {
 		r.FirstError = app.firstErr
 	}
+	if sc.pause != "" {
+		if err := h.db.Jobs().QueueResume(ctx, sc.pause, nil); err != nil {
+			return r, fmt.Errorf("resume the %s queue: %w", sc.pause, err)
+		}
+	}
 	if sc.stored != nil {
+		h.drained = 0
 		stored, err := sc.stored(h)
 		if err != nil {
 			return r, fmt.Errorf("count stored rows: %w", err)
 		}
 		n := accepted.Load()
 		r.Accepted, r.Stored, r.ExactlyOnce = &n, stored, new(true)
+		if h.drained > 0 {
+			r.DrainSeconds = new(round2(h.drained.Seconds()))
+		}
 		for _, got := range stored {
 			if got != n {
 				*r.ExactlyOnce = false
@@ -448,3 +465,18 @@ func (b *baselineServer) serve(resp *http.Response, body []byte) {
 }
 
 func (b *baselineServer) close() { _ = b.srv.Close() }
+
+// pauseQueue pauses a job queue of the server under test and waits until
+// its instance has seen it: River's producers read their queue's settings
+// every two seconds when the database has no LISTEN/NOTIFY.
+func (h *harness) pauseQueue(ctx context.Context, queue string) error {
+	if err := h.db.Jobs().QueuePause(ctx, queue, nil); err != nil {
+		return fmt.Errorf("pause the %s queue: %w", queue, err)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(2500 * time.Millisecond):
+		return nil
+	}
+}

@@ -75,7 +75,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	volume := fs.String("volume", "large", "data set `size`: small or large")
 	seconds := fs.Float64("seconds", 8, "`seconds` per scenario, baseline and Atrium each; default $BENCH_SECONDS or 8")
 	fs.IntVar(&o.conns, "conns", 32, "concurrent `connections` of the load generator")
-	fs.StringVar(&o.dir, "dir", "bench", "`folder` for the cached data set, the working database and results")
+	fs.StringVar(&o.dir, "dir", filepath.Join("tmp", "bench"), "`folder` for the cached data set, the working database and results")
 	fs.StringVar(&o.out, "out", "", "results `file` (default DIR/results.json, DIR/results-postgres.json on Postgres)")
 	only := fs.String("scenarios", "", "comma-separated `names` to run (default all)")
 	fs.BoolVar(&o.markdown, "markdown", false, "run nothing: print the results files named as arguments as a Markdown table (for README.md)")
@@ -195,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("scenario %s: %w\n%s", sc.name, err, srv.tail())
 		}
 		r.PeakRSSAfterMB = round2(srv.peakRSSMB())
-		fmt.Fprintf(stdout, "bench: %-15s %8.0f req/s (baseline %8.0f)  ratio %.2f  peak RSS so far %.0f MB\n",
+		fmt.Fprintf(stdout, "bench: %-19s %8.0f req/s (baseline %8.0f)  ratio %.2f  peak RSS so far %.0f MB\n",
 			sc.name, r.RPS, r.BaselineRPS, r.Ratio, r.PeakRSSAfterMB)
 		res.Scenarios = append(res.Scenarios, r)
 	}

@@ -21,14 +21,14 @@ func TestParseOptions(t *testing.T) {
 		out     string
 		rounds  int
 	}{
-		{name: "Defaults", db: "sqlite", seconds: 8 * time.Second, out: "bench/results.json"},
+		{name: "Defaults", db: "sqlite", seconds: 8 * time.Second, out: "tmp/bench/results.json"},
 		{name: "Environment", env: map[string]string{"BENCH_DB": "postgres", "BENCH_SECONDS": "2.5", "TEST_DATABASE_URL": "postgres://x/y"},
-			db: "postgres", seconds: 2500 * time.Millisecond, out: "bench/results-postgres.json"},
+			db: "postgres", seconds: 2500 * time.Millisecond, out: "tmp/bench/results-postgres.json"},
 		{name: "FlagOverEnvironment", args: []string{"-seconds", "1", "-dir", "d"}, env: map[string]string{"BENCH_SECONDS": "20"},
 			db: "sqlite", seconds: time.Second, out: "d/results.json"},
-		{name: "ABDefaults", args: []string{"-vs", "/tmp/atrium-old"}, db: "sqlite", seconds: 8 * time.Second, out: "bench/ab.json", rounds: 3},
+		{name: "ABDefaults", args: []string{"-vs", "/tmp/atrium-old"}, db: "sqlite", seconds: 8 * time.Second, out: "tmp/bench/ab.json", rounds: 3},
 		{name: "ABPostgres", args: []string{"-vs", "old", "-rounds", "5", "-db", "postgres"}, env: map[string]string{"TEST_DATABASE_URL": "postgres://x/y"},
-			db: "postgres", seconds: 8 * time.Second, out: "bench/ab-postgres.json", rounds: 5},
+			db: "postgres", seconds: 8 * time.Second, out: "tmp/bench/ab-postgres.json", rounds: 5},
 		{name: "NoRounds", args: []string{"-vs", "old", "-rounds", "0"}, wantErr: "-rounds 0"},
 		{name: "PostgresWithoutURL", env: map[string]string{"BENCH_DB": "postgres"}, wantErr: "needs TEST_DATABASE_URL"},
 		{name: "BadSeconds", env: map[string]string{"BENCH_SECONDS": "soon"}, wantErr: `BENCH_SECONDS="soon"`},

@@ -16,7 +16,7 @@ const (
 	targetReadyMS   = 300
 )
 
-// results is the file bench/results.json; bench/README.md explains it.
+// results is the file tmp/bench/results.json; scripts/bench/README.md explains it.
 type results struct {
 	DB          string           `json:"db"`
 	Volume      string           `json:"volume"`
@@ -46,6 +46,9 @@ type scenarioResult struct {
 	Accepted      *int64           `json:"accepted,omitempty"`
 	Stored        map[string]int64 `json:"stored,omitempty"`
 	ExactlyOnce   *bool            `json:"exactly_once,omitempty"`
+	// DrainSeconds is how long the job queue took, after the measure, to
+	// finish the work the scenario's requests queued (webhook_fanout).
+	DrainSeconds *float64 `json:"drain_seconds,omitempty"`
 	// CPUUSPerReq is the server's CPU time (user + system, from
 	// /proc/PID/stat) per request while it was driven; DBCPUUSPerReq is
 	// PostgreSQL's processes' (0 on SQLite, which runs inside the server).
@@ -101,7 +104,7 @@ func writeJSON(path string, v any) error {
 func (res *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nAtrium on %s, %s data set, %d cores, %d connections, %gs per scenario\n\n",
 		res.DB, res.Volume, res.Cores, res.Connections, res.Seconds)
-	fmt.Fprintf(w, "%-15s %9s %9s %6s %7s %8s %8s %8s %6s %7s %8s %8s %6s %s\n", "scenario", "req/s", "baseline", "ratio",
+	fmt.Fprintf(w, "%-19s %9s %9s %6s %7s %8s %8s %8s %6s %7s %8s %8s %6s %s\n", "scenario", "req/s", "baseline", "ratio",
 		"target", "p50 ms", "p99 ms", "base p99", "p99 x", "target", "µs CPU", "µs DB", "errors", "")
 	for _, r := range res.Scenarios {
 		p99Target := "-"
@@ -119,7 +122,10 @@ func (res *results) print(w io.Writer) {
 			}
 			note += fmt.Sprintf(", %d accepted, %s", *r.Accepted, once)
 		}
-		fmt.Fprintf(w, "%-15s %9.0f %9.0f %6.2f %7s %8.2f %8.2f %8.2f %6.2f %7s %8.0f %8.0f %6d %s\n", r.Name, r.RPS, r.BaselineRPS,
+		if r.DrainSeconds != nil {
+			note += fmt.Sprintf(", queue done %.1f s after", *r.DrainSeconds)
+		}
+		fmt.Fprintf(w, "%-19s %9.0f %9.0f %6.2f %7s %8.2f %8.2f %8.2f %6.2f %7s %8.0f %8.0f %6d %s\n", r.Name, r.RPS, r.BaselineRPS,
 			r.Ratio, fmt.Sprintf("≥%.2f", r.TargetRatio), r.P50MS, r.P99MS, r.BaselineP99MS, r.P99X, p99Target,
 			r.CPUUSPerReq, r.DBCPUUSPerReq, r.Errors, note)
 	}
