@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +33,8 @@ func clusterEnv(dsn, redisURL, appURL string, smtp *mailtest.Server) map[string]
 		// A killed instance's running jobs are taken up again 5 s after
 		// they started (plus up to 30 s until River's rescuer next looks).
 		"JOB_RESCUE_AFTER_SECONDS": "5", "JOB_POLL_INTERVAL_MS": "100",
+		// The outgoing webhooks' receiver is this test, on 127.0.0.1.
+		"WEBHOOK_ALLOW_PRIVATE": "true",
 	}
 }
 
@@ -360,5 +363,121 @@ func TestMultiInstance(t *testing.T) {
 					ran, jobs, hours)
 			}
 		})
+	})
+
+	// Outgoing webhooks through a kill: two instances work the webhooks
+	// queue; one is killed while deliveries are in flight and started
+	// again. Every event reaches the receiver; the only copies are
+	// attempts the kill cut off after the receiver had them, and they
+	// carry the event's webhook-id.
+	t.Run("WebhooksThroughKill", func(t *testing.T) {
+		c := startInstance(t, bin, "C", with(env, "DATABASE_URL", withParam(t, dsn, "application_name", "atrium_multi_c")))
+		var (
+			mu  sync.Mutex
+			got = map[string]int{}
+		)
+		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			got[r.Header.Get("webhook-id")]++
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond) // a receiver that takes its time
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(rc.Close)
+		received := func() (ids, copies int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, n := range got {
+				ids++
+				copies += n
+			}
+			return ids, copies
+		}
+
+		slug := "hooks-" + randomSuffix()
+		oc := *owner
+		oc.xff = randomIPv6()
+		if res := oc.Post(b.URL, "/workspaces", url.Values{"name": {"Hooks " + slug}, "slug": {slug}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("create workspace: status %d\n%s", res.Status, res.Body)
+		}
+		oc.xff = randomIPv6()
+		if res := oc.Post(b.URL, "/w/"+slug+"/settings/webhooks", url.Values{"url": {rc.URL + "/hook"},
+			"event": {"workspace.renamed"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("add the endpoint: status %d\n%s", res.Status, res.Body)
+		}
+		// C takes the renames; both work the queue. B is killed while
+		// the renames still come and deliveries are in flight, then
+		// started again.
+		const events = 300
+		killed := make(chan int)
+		go func() {
+			deadline := time.Now().Add(60 * time.Second)
+			for ids, _ := received(); ids < 30 && time.Now().Before(deadline); ids, _ = received() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			ids, _ := received()
+			b.Kill()
+			killed <- ids
+		}()
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range 6 {
+			wg.Go(func() {
+				for i := range next {
+					cl := *owner
+					cl.xff = randomIPv6()
+					if res, err := cl.do(http.MethodPost, c.URL, "/w/"+slug+"/settings",
+						url.Values{"name": {fmt.Sprintf("Hooks %d", i)}, "slug": {slug}}); err != nil || res.Status != http.StatusSeeOther {
+						t.Errorf("rename %d: %v %v", i, err, res)
+					}
+				}
+			})
+		}
+		for i := range events {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		before := <-killed
+		t.Logf("SIGKILL to B with %d of %d events received", before, events)
+		if t.Failed() {
+			t.FailNow()
+		}
+		if before == events {
+			t.Errorf("every event was delivered before the kill: it interrupted nothing")
+		}
+		startInstance(t, bin, "B2", with(env, "DATABASE_URL", withParam(t, dsn, "application_name", "atrium_multi_b")))
+
+		// An attempt B was making is rescued 5 s after it started, and
+		// made again when its claim lapses.
+		deadline := time.Now().Add(150 * time.Second)
+		for ids, _ := received(); ids < events && time.Now().Before(deadline); ids, _ = received() {
+			time.Sleep(100 * time.Millisecond)
+		}
+		ids, copies := received()
+		if ids != events {
+			t.Fatalf("the receiver got %d of %d events", ids, events)
+		}
+		// Each attempt cut off by the kill may arrive twice: at most one
+		// per webhook worker of B.
+		if dups := copies - ids; dups > 5*10 {
+			t.Errorf("%d duplicate deliveries, want at most the %d B could have had in flight", dups, 5*10)
+		} else {
+			t.Logf("%d events delivered across the kill, %d arrived twice (same webhook-id)", ids, dups)
+		}
+		var rows, delivered int
+		for {
+			if err := admin.QueryRow(`SELECT COUNT(*), COUNT(*) FILTER (WHERE d.status = 'delivered')
+				FROM webhook_deliveries d JOIN workspaces w ON w.id = d.workspace_id WHERE w.slug = $1`, slug).Scan(&rows, &delivered); err != nil {
+				t.Fatal(err)
+			}
+			if delivered == events || time.Now().After(deadline.Add(20*time.Second)) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if rows != events || delivered != events {
+			t.Errorf("%d delivery rows, %d delivered; want one per event (%d), each delivered", rows, delivered, events)
+		}
 	})
 }
