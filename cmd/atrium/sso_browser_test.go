@@ -1,17 +1,15 @@
 package main
 
 import (
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/miekg/dns"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"atrium/internal/config"
+	"atrium/internal/dnstest"
 )
 
 // TestBrowser_SSOSignIn is the single sign-on journey in Chromium: an
@@ -31,8 +29,8 @@ func TestBrowser_SSOSignIn(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = idp.Shutdown() })
 	idp.CodeChallengeMethodsSupported = []string{"S256"}
-	txt := startTXT(t)
-	srv, smtp := startServeWithMail(t, config.Env{"APP_ENV": "development", "SSO_DNS_RESOLVER": txt.addr})
+	txt := dnstest.New(t)
+	srv, smtp := startServeWithMail(t, config.Env{"APP_ENV": "development", "SSO_DNS_RESOLVER": txt.Addr})
 	tabs := newBrowserTabs(t, 2*time.Minute, "owner", "colleague")
 	owner, colleague := tabs[0], tabs[1]
 
@@ -58,7 +56,7 @@ func TestBrowser_SSOSignIn(t *testing.T) {
 		chromedp.Click(byTestID("sso-domain-submit")),
 		chromedp.WaitVisible(byTestID("sso-record-value")),
 	)
-	txt.set(owner.value(byTestID("sso-record-name")), owner.value(byTestID("sso-record-value")))
+	txt.SetTXT(owner.value(byTestID("sso-record-name")), owner.value(byTestID("sso-record-value")))
 	owner.do("verify the domain and let colleagues join",
 		chromedp.Click(byTestID("sso-domain-verify")),
 		chromedp.WaitNotPresent(byTestID("sso-domain-verify")),
@@ -89,51 +87,4 @@ func TestBrowser_SSOSignIn(t *testing.T) {
 	if loc := colleague.location(); !strings.HasPrefix(loc, srv.URL+"/w/acme") {
 		t.Fatalf("after single sign-on the colleague is at %q, want Acme", loc)
 	}
-}
-
-// txtServer is a DNS server on 127.0.0.1 answering TXT questions from a
-// table.
-type txtServer struct {
-	addr string
-	mu   sync.Mutex
-	txt  map[string]string
-}
-
-// startTXT starts a txtServer for the test.
-func startTXT(t *testing.T) *txtServer {
-	t.Helper()
-	s := &txtServer{txt: map[string]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) }, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		s.mu.Lock()
-		v, ok := "", false
-		if len(req.Question) == 1 {
-			v, ok = s.txt[strings.ToLower(req.Question[0].Name)]
-		}
-		s.mu.Unlock()
-		switch {
-		case !ok:
-			m.Rcode = dns.RcodeNameError
-		case req.Question[0].Qtype == dns.TypeTXT:
-			m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{v}})
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	s.addr = pc.LocalAddr().String()
-	return s
-}
-
-func (s *txtServer) set(name, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.txt[dns.Fqdn(strings.ToLower(name))] = value
 }

@@ -2,72 +2,17 @@ package server_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/miekg/dns"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"atrium/internal/app"
+	"atrium/internal/dnstest"
 	"atrium/internal/store"
 )
-
-// txtServer is a real DNS server on 127.0.0.1 (UDP) answering TXT
-// questions from a table the test changes as it goes; any other name is
-// NXDOMAIN.
-type txtServer struct {
-	Addr string
-	mu   sync.Mutex
-	txt  map[string][]string // by lower-case fully qualified name
-}
-
-// startTXTServer starts a DNS server; point SSO_DNS_RESOLVER at its Addr.
-func startTXTServer(t *testing.T) *txtServer {
-	t.Helper()
-	s := &txtServer{txt: map[string][]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveDNS), NotifyStartedFunc: func() { close(started) }}
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	s.Addr = pc.LocalAddr().String()
-	return s
-}
-
-// Set publishes the TXT values of name (none removes it).
-func (s *txtServer) Set(name string, values ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.txt[dns.Fqdn(strings.ToLower(name))] = values
-}
-
-func (s *txtServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	if len(req.Question) == 1 {
-		q := req.Question[0]
-		s.mu.Lock()
-		vals, ok := s.txt[strings.ToLower(q.Name)]
-		s.mu.Unlock()
-		if !ok || len(vals) == 0 {
-			m.Rcode = dns.RcodeNameError
-		} else if q.Qtype == dns.TypeTXT {
-			for _, v := range vals {
-				m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 1}, Txt: []string{v}})
-			}
-		}
-	}
-	_ = w.WriteMsg(m)
-}
 
 // startIdP starts an OpenID Connect provider of the test's own (the
 // provider scripts/devidp runs), with S256 PKCE.
@@ -90,7 +35,7 @@ func makePro(t *testing.T, a *testApp, slug string) {
 
 // ssoSetUp connects the workspace to the provider and verifies domain
 // through the DNS server, as its owner would on the settings page.
-func ssoSetUp(t *testing.T, owner *browser, slug string, idp *mockoidc.MockOIDC, dnsSrv *txtServer, domain string) {
+func ssoSetUp(t *testing.T, owner *browser, slug string, idp *mockoidc.MockOIDC, dnsSrv *dnstest.Server, domain string) {
 	t.Helper()
 	cfg := idp.Config()
 	page := owner.Get("/w/" + slug + "/settings/sso")
@@ -107,7 +52,7 @@ func ssoSetUp(t *testing.T, owner *browser, slug string, idp *mockoidc.MockOIDC,
 	row := page.Doc.Find(`[data-testid="sso-domain"][data-domain="` + domain + `"]`)
 	name, _ := row.Find(`[data-testid="sso-record-name"]`).Attr("value")
 	value, _ := row.Find(`[data-testid="sso-record-value"]`).Attr("value")
-	dnsSrv.Set(name, value)
+	dnsSrv.SetTXT(name, value)
 	action, _ := row.Find(`form:has([data-testid="sso-domain-verify"])`).Attr("action")
 	res = owner.Post(action, nil)
 	if res.StatusCode != http.StatusSeeOther {

@@ -8,6 +8,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"atrium/internal/app"
+	"atrium/internal/dnstest"
 	"atrium/internal/store/storetest"
 )
 
@@ -21,7 +22,7 @@ func TestSSO_Require(t *testing.T) {
 	idp := startIdP(t)
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			dnsSrv := startTXTServer(t)
+			dnsSrv := dnstest.New(t)
 			a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000", "FREE_PLAN_SEATS", "100", "SSO_DNS_RESOLVER", dnsSrv.Addr))
 			owner := a.newBrowser(t)
 			owner.signIn("owner@acme.test")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"atrium/internal/dnstest"
 	"atrium/internal/store/storetest"
 )
 
@@ -18,7 +19,7 @@ func TestSSO_Settings(t *testing.T) {
 	idp := startIdP(t)
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
-			dnsSrv := startTXTServer(t)
+			dnsSrv := dnstest.New(t)
 			a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000", "FREE_PLAN_SEATS", "100", "SSO_DNS_RESOLVER", dnsSrv.Addr))
 			owner := a.newBrowser(t)
 			owner.signIn("owner@acme.test")
@@ -116,7 +117,7 @@ func TestSSO_Settings(t *testing.T) {
 				if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Text("sso-domain-error"), "found no TXT record") {
 					t.Fatalf("no record: status %d %q", res.StatusCode, res.Text("sso-domain-error"))
 				}
-				dnsSrv.Set(name, "atrium-verification=wrong-token")
+				dnsSrv.SetTXT(name, "atrium-verification=wrong-token")
 				res = owner.Post(verify, nil)
 				if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Text("sso-domain-error"), "holds another value") {
 					t.Fatalf("wrong token: status %d %q", res.StatusCode, res.Text("sso-domain-error"))
@@ -124,7 +125,7 @@ func TestSSO_Settings(t *testing.T) {
 				if !strings.Contains(owner.Get(base).Text("sso-domain-status"), "Not verified") {
 					t.Fatal("a failed check verified the domain")
 				}
-				dnsSrv.Set(name, "v=spf1 -all", value)
+				dnsSrv.SetTXT(name, "v=spf1 -all", value)
 				res = owner.Post(verify, nil)
 				if res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("right token: status %d\n%s", res.StatusCode, res.Body)

@@ -23,16 +23,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/miekg/dns"
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/pquerna/otp/totp"
+
+	"atrium/internal/dnstest"
 )
 
 // founder is the seeded account the pages are taken as.
@@ -108,14 +108,14 @@ func run(out, only, chromium, volume string) error {
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	// The TXT records that verify single sign-on domains come from a DNS
 	// server of the script's own.
-	txt, err := startTXT()
+	txt, err := dnstest.Start()
 	if err != nil {
 		return err
 	}
-	defer txt.close()
+	defer txt.Close()
 	env := append(os.Environ(), "APP_ENV=development", "DATABASE_URL=sqlite:"+filepath.Join(tmp, "atrium.db"),
 		"PORT="+strconv.Itoa(port), "APP_URL="+base, "LOG_LEVEL=info",
-		"RATE_LIMIT_MAX=1000000", "LOGIN_RATE_LIMIT_MAX=1000000", "SSO_DNS_RESOLVER="+txt.addr)
+		"RATE_LIMIT_MAX=1000000", "LOGIN_RATE_LIMIT_MAX=1000000", "SSO_DNS_RESOLVER="+txt.Addr)
 	seed := exec.Command(bin, "--env-file", "", "seed")
 	seed.Env = env
 	if b, err := seed.CombinedOutput(); err != nil {
@@ -205,7 +205,7 @@ func run(out, only, chromium, volume string) error {
 // ssoShots connects Acme to an OpenID Connect provider run here
 // (mockoidc, as scripts/devidp), adds a domain, and captures the single
 // sign-on settings: the connection, and the TXT record to create.
-func ssoShots(ctx context.Context, base, out string, txt *txtServer, atrium func(args ...string) error) error {
+func ssoShots(ctx context.Context, base, out string, txt *dnstest.Server, atrium func(args ...string) error) error {
 	idp, err := mockoidc.Run()
 	if err != nil {
 		return err
@@ -244,7 +244,7 @@ func ssoShots(ctx context.Context, base, out string, txt *txtServer, atrium func
 	if err != nil {
 		return err
 	}
-	txt.set(name, value)
+	txt.SetTXT(name, value)
 	if err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(base+"/w/acme/settings/sso"),
@@ -272,56 +272,6 @@ func ssoShots(ctx context.Context, base, out string, txt *txtServer, atrium func
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sso-domains-empty"]`)),
 	)
 }
-
-// txtServer is a DNS server on 127.0.0.1 answering TXT questions from a
-// table (miekg/dns).
-type txtServer struct {
-	addr string
-	srv  *dns.Server
-	mu   sync.Mutex
-	txt  map[string]string
-}
-
-// startTXT starts a txtServer.
-func startTXT() (*txtServer, error) {
-	s := &txtServer{txt: map[string]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	started := make(chan struct{})
-	s.srv = &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) }, Handler: dns.HandlerFunc(s.serveDNS)}
-	go func() { _ = s.srv.ActivateAndServe() }()
-	<-started
-	s.addr = pc.LocalAddr().String()
-	return s, nil
-}
-
-func (s *txtServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	s.mu.Lock()
-	v, ok := "", false
-	if len(req.Question) == 1 {
-		v, ok = s.txt[strings.ToLower(req.Question[0].Name)]
-	}
-	s.mu.Unlock()
-	switch {
-	case !ok:
-		m.Rcode = dns.RcodeNameError
-	case req.Question[0].Qtype == dns.TypeTXT:
-		m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{v}})
-	}
-	_ = w.WriteMsg(m)
-}
-
-func (s *txtServer) set(name, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.txt[dns.Fqdn(strings.ToLower(name))] = value
-}
-
-func (s *txtServer) close() { _ = s.srv.Shutdown() }
 
 // captureAll captures the page at url (the current page when url is "")
 // at every viewport in both colour schemes as NAME-VIEWPORT-SCHEME.png.
