@@ -321,21 +321,31 @@ func (s *Server) handleWebhookReplaySince(w http.ResponseWriter, r *http.Request
 	redirect(w, r, webhookPath(sc.ws, id, ""))
 }
 
-// handleWebhookRotate handles "POST /w/{slug}/settings/webhooks/{endpointID}/rotate":
-// without confirm=yes it answers with the confirmation step.
-func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
+// confirmEndpoint loads the endpoint the route names and, until the form
+// says confirm=yes, answers with the confirmation step confirm makes; it
+// returns the endpoint's id once the action is confirmed.
+func (s *Server) confirmEndpoint(w http.ResponseWriter, r *http.Request,
+	confirm func(ws layout.WorkspaceURL, endpointID int64, label string) page.Confirm) (int64, bool) {
 	sc := scopeFrom(r.Context())
 	id, ok := idParam(r, "endpointID")
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "")
-		return
+		return 0, false
 	}
 	ep, err := s.Hooks.FindWebhookEndpoint(r.Context(), sc.scope(), id)
 	if err != nil {
 		s.Error(w, r, err)
-		return
+		return 0, false
 	}
-	if !s.confirmed(w, r, s.hooksPage(w, r), page.ConfirmRotateWebhook(workspaceURL(sc.ws.Slug), id, ep.Label())) {
+	return id, s.confirmed(w, r, s.hooksPage(w, r), confirm(workspaceURL(sc.ws.Slug), id, ep.Label()))
+}
+
+// handleWebhookRotate handles "POST /w/{slug}/settings/webhooks/{endpointID}/rotate":
+// without confirm=yes it answers with the confirmation step.
+func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	id, ok := s.confirmEndpoint(w, r, page.ConfirmRotateWebhook)
+	if !ok {
 		return
 	}
 	if err := s.Hooks.RotateWebhookSecret(r.Context(), sc.scope(), id); err != nil {
@@ -349,17 +359,8 @@ func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
 // without confirm=yes it answers with the confirmation step.
 func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
-	id, ok := idParam(r, "endpointID")
+	id, ok := s.confirmEndpoint(w, r, page.ConfirmDeleteWebhook)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "")
-		return
-	}
-	ep, err := s.Hooks.FindWebhookEndpoint(r.Context(), sc.scope(), id)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if !s.confirmed(w, r, s.hooksPage(w, r), page.ConfirmDeleteWebhook(workspaceURL(sc.ws.Slug), id, ep.Label())) {
 		return
 	}
 	if err := s.Hooks.DeleteWebhookEndpoint(r.Context(), sc.scope(), id); err != nil {
