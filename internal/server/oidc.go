@@ -109,35 +109,55 @@ var (
 		Message: "You are no longer signed in as the person who asked to link this account. Sign in and try again."}
 )
 
-// handleOIDCCallback handles "GET /auth/oidc/{provider}/callback": the
-// provider's answer. It uses up the request in flight whatever happens
-// next, then signs in (or links) the identity the provider vouches for.
-func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
+// takenFlight is a sign-in request in flight, used up by its callback.
+type takenFlight struct {
+	oidcFlight
+	// state is the callback's state, the request's key.
+	state string
+	// userID is who asked to link an identity (0 for a sign-in).
+	userID int64
+}
+
+// takeFlight uses up the sign-in request in flight that the callback's
+// state names, whatever happens next, and returns it when this browser
+// started it; otherwise it has answered with a sentence.
+func (s *Server) takeFlight(w http.ResponseWriter, r *http.Request) (*takenFlight, bool) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	q := r.URL.Query()
-	state := q.Get("state")
+	state := r.URL.Query().Get("state")
 	setCookie(w, &http.Cookie{Name: s.hostCookie(oidcCookie), Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	if !app.ValidTokenSyntax(state) {
 		s.oidcProblem(w, r, errOIDCStateGone, "")
-		return
+		return nil, false
 	}
 	ch, err := s.TwoFactor.TakeChallenge(r.Context(), app.HashToken(state), app.PurposeOIDC)
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		s.oidcProblem(w, r, errOIDCStateGone, "")
-		return
+		return nil, false
 	} else if err != nil {
 		s.Error(w, r, err)
-		return
+		return nil, false
 	}
 	ck, cerr := r.Cookie(s.hostCookie(oidcCookie))
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
 		s.oidcProblem(w, r, errOIDCOtherBrowser, "")
-		return
+		return nil, false
 	}
-	var f oidcFlight
-	if err := json.Unmarshal(ch.Data, &f); err != nil {
-		s.Error(w, r, fmt.Errorf("decode oidc request: %w", err))
+	f := &takenFlight{state: state, userID: ch.UserID}
+	if err := json.Unmarshal(ch.Data, &f.oidcFlight); err != nil {
+		s.Error(w, r, fmt.Errorf("decode sign-in request: %w", err))
+		return nil, false
+	}
+	return f, true
+}
+
+// handleOIDCCallback handles "GET /auth/oidc/{provider}/callback": the
+// provider's answer. It uses up the request in flight whatever happens
+// next, then signs in (or links) the identity the provider vouches for.
+func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, ok := s.takeFlight(w, r)
+	if !ok {
 		return
 	}
 	p, ok := s.providers.Provider(chi.URLParam(r, "provider"))
@@ -149,13 +169,13 @@ func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		s.oidcProblem(w, r, providerDeclined(p.Label(), e), "")
 		return
 	}
-	id, err := p.Exchange(r.Context(), q.Get("code"), oidc.Request{State: state, Nonce: f.Nonce, Verifier: f.Verifier})
+	id, err := p.Exchange(r.Context(), q.Get("code"), oidc.Request{State: f.state, Nonce: f.Nonce, Verifier: f.Verifier})
 	if err != nil {
 		s.oidcProblem(w, r, err, "")
 		return
 	}
-	if ch.UserID != 0 {
-		s.finishIdentityLink(w, r, ch.UserID, id, p.Label())
+	if f.userID != 0 {
+		s.finishIdentityLink(w, r, f.userID, id, p.Label())
 		return
 	}
 	s.finishOIDCSignIn(w, r, id, f.Next)

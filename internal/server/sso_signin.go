@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,31 +102,9 @@ var errSSOOff = &app.Error{Code: app.EINVALID,
 // provider's answer. Like the configured providers' callback it uses up
 // the request in flight and needs the browser that started it.
 func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	q := r.URL.Query()
-	state := q.Get("state")
-	setCookie(w, &http.Cookie{Name: s.hostCookie(oidcCookie), Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	if !app.ValidTokenSyntax(state) {
-		s.oidcProblem(w, r, errOIDCStateGone, "")
-		return
-	}
-	ch, err := s.TwoFactor.TakeChallenge(r.Context(), app.HashToken(state), app.PurposeOIDC)
-	if app.ErrorCode(err) == app.ENOTFOUND {
-		s.oidcProblem(w, r, errOIDCStateGone, "")
-		return
-	} else if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	ck, cerr := r.Cookie(s.hostCookie(oidcCookie))
-	if cerr != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
-		s.oidcProblem(w, r, errOIDCOtherBrowser, "")
-		return
-	}
-	var f oidcFlight
-	if err := json.Unmarshal(ch.Data, &f); err != nil {
-		s.Error(w, r, fmt.Errorf("decode sso request: %w", err))
+	f, ok := s.takeFlight(w, r)
+	if !ok {
 		return
 	}
 	if f.Workspace == 0 || f.Provider != oidc.ProviderName(f.Workspace) {
@@ -147,7 +124,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 		s.ssoProblem(w, r, providerDeclined(p.Label(), e), f.Email)
 		return
 	}
-	id, err := p.Exchange(r.Context(), q.Get("code"), oidc.Request{State: state, Nonce: f.Nonce, Verifier: f.Verifier})
+	id, err := p.Exchange(r.Context(), q.Get("code"), oidc.Request{State: f.state, Nonce: f.Nonce, Verifier: f.Verifier})
 	if err != nil {
 		s.ssoProblem(w, r, err, f.Email)
 		return
