@@ -3,17 +3,19 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
 
 	"atrium/internal/app"
+	"atrium/internal/config"
 	"atrium/internal/dnstest"
 	"atrium/internal/store/storetest"
 )
 
 // TestSSO_Require walks "require single sign-on": turning it on asks
-// first; a member of a verified domain signed in by email link gets the
+// first; a member of a verified domain signed in by email link or passkey gets the
 // walkthrough on every workspace page and gets in through the provider; a
 // member of another domain is unaffected; an owner gets in by the
 // break-glass way only with a second factor, audited once per session; API
@@ -23,7 +25,13 @@ func TestSSO_Require(t *testing.T) {
 	for _, dialect := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			dnsSrv := dnstest.New(t)
-			a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000", "FREE_PLAN_SEATS", "100", "SSO_DNS_RESOLVER", dnsSrv.Addr))
+			// At http://localhost:PORT, as WebAuthn wants, for the passkey
+			// case.
+			a := newTestApp(t, dialect, withEnv("RATE_LIMIT_MAX", "100000", "FREE_PLAN_SEATS", "100", "SSO_DNS_RESOLVER", dnsSrv.Addr),
+				func(env config.Env) {
+					env["APP_URL"] = strings.Replace(env["APP_URL"], "//127.0.0.1:", "//localhost:", 1)
+				})
+			a.URL = a.Cfg.AppURL.String()
 			owner := a.newBrowser(t)
 			owner.signIn("owner@acme.test")
 			slug := createWorkspace(t, owner, "Acme")
@@ -72,6 +80,22 @@ func TestSSO_Require(t *testing.T) {
 				}
 				if res := grace.Get(base + "/members"); res.StatusCode != http.StatusOK {
 					t.Fatalf("after single sign-on: status %d", res.StatusCode)
+				}
+			})
+
+			t.Run("PasskeyWalkedToo", func(t *testing.T) {
+				// A passkey is a way to sign in, not through the provider:
+				// the same walkthrough.
+				k := newSoftKey(t, a)
+				if res := addPasskey(t, grace, k, "Laptop"); res.StatusCode != http.StatusSeeOther {
+					t.Fatalf("add a passkey: status %d\n%s", res.StatusCode, res.Body)
+				}
+				p := a.newBrowser(t)
+				if res := passkeySignIn(t, p, k, base+"/"); res.StatusCode != http.StatusSeeOther || !signedIn(p) {
+					t.Fatalf("passkey sign-in: status %d\n%s", res.StatusCode, res.Body)
+				}
+				if res := p.Get(base + "/"); res.StatusCode != http.StatusForbidden || !res.Has("sso-required") {
+					t.Fatalf("after a passkey sign-in: status %d, want the walkthrough", res.StatusCode)
 				}
 			})
 

@@ -160,6 +160,35 @@ func TestSSO_SignIn(t *testing.T) {
 					t.Fatalf("the provider's multi-factor sign-in did not count: %d %q", res.StatusCode, res.Location())
 				}
 			})
+
+			t.Run("ProviderDown", func(t *testing.T) {
+				// A workspace whose own provider stops answering at the
+				// token step, with JIT on: a clear page, and no account,
+				// identity or membership half made.
+				down := startIdP(t)
+				slug2 := createWorkspace(t, owner, "Down")
+				makePro(t, a, slug2)
+				ssoSetUp(t, owner, slug2, down, dnsSrv, "down.test")
+				if res := owner.Post("/w/"+slug2+"/settings/sso/options", url.Values{"jit": {"on"}, "jit_role": {"member"}}); res.StatusCode != http.StatusSeeOther {
+					t.Fatalf("options: %d\n%s", res.StatusCode, res.Body)
+				}
+				b := a.newBrowser(t)
+				res := b.Post("/login", url.Values{"email": {"dora@down.test"}})
+				dest, _ := res.Doc.Find(`[data-testid="sso-continue"]`).Attr("href")
+				down.QueueUser(person("dora", "dora@down.test"))
+				at := b.Get(dest)
+				if at.StatusCode != http.StatusFound {
+					t.Fatalf("provider: status %d\n%s", at.StatusCode, at.Body)
+				}
+				if err := down.Shutdown(); err != nil {
+					t.Fatal(err)
+				}
+				users, ids, members := a.countRows(t, "users"), a.countRows(t, "user_identities"), a.countRows(t, "memberships")
+				wantProblem(t, b.Get(at.Location()), http.StatusServiceUnavailable, "not answering")
+				if a.countRows(t, "users") != users || a.countRows(t, "user_identities") != ids || a.countRows(t, "memberships") != members || signedIn(b) {
+					t.Fatal("a sign-in through a provider that is down left an account, identity or membership behind")
+				}
+			})
 		})
 	}
 }
