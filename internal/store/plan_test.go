@@ -71,7 +71,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		// Outgoing webhooks: the settings pages, the fan-out of each
 		// public audit action, and the deliveries.
 		// Single sign-on: every workspace page, and every sign-in.
-		"sso_required":                   {"example.test", "pro", "active", "trialing", "past_due", ws},
+		"sso_required":                   {"example.test", ws},
 		"sso_domain_owner":               {"example.test"},
 		"webhook_endpoints_of_workspace": scoped([]any{ws}),
 		"webhook_endpoint_of_workspace":  scoped([]any{int64(1), ws}),

@@ -77,9 +77,9 @@ const (
 // that left the Pro plan stops requiring single sign-on (its owners can no
 // longer reach the settings to change it).
 var ssoQueries = map[string]hotQuery{
-	qSSORequired: {SQL: `SELECT COUNT(*) FROM workspace_sso s
+	qSSORequired: {SQL: `SELECT w.plan, w.subscription_status FROM workspace_sso s
 		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
-		JOIN workspaces w ON w.id = s.workspace_id AND w.plan = ? AND w.subscription_status IN (?, ?, ?)
+		JOIN workspaces w ON w.id = s.workspace_id
 		WHERE s.workspace_id = ? AND s.require_sso`},
 	qSSODomainOwner: {SQL: `SELECT workspace_id FROM workspace_domains WHERE domain = ? AND verified_at IS NOT NULL`},
 }

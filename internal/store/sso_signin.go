@@ -201,13 +201,15 @@ func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnect
 // the address: one indexed read of the workspace's connection and the
 // domain.
 func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email string) (bool, error) {
-	var n int64
-	err := s.db.queryRow(ctx, nil, qSSORequired, app.EmailDomain(email), app.PlanPro,
-		app.SubActive, app.SubTrialing, app.SubPastDue, workspaceID).Scan(&n)
+	var ws app.Workspace
+	err := s.db.queryRow(ctx, nil, qSSORequired, app.EmailDomain(email), workspaceID).Scan(&ws.Plan, &ws.SubscriptionStatus)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("read sso requirement: %w", err)
 	}
-	return n > 0, nil
+	return ws.IsPro(), nil
 }
 
 // RecordBreakGlass audits an owner's break-glass entry once per session
