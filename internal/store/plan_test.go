@@ -85,6 +85,7 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"webhook_deliveries_due":         {now, 50},
 		"webhook_workspace_owners":       {ws},
 		"webhook_event_entry":            {int64(1)},
+		"webhook_event_targets":          {ws},
 		"webhook_event_deliveries":       {"msg_2hN8pK3vX9qL4tY7wB1cD5fG6j"},
 		// The reads outside the pages: sign-in, two-factor, billing, jobs,
 		// operator checks and the audit log's maintenance.

@@ -84,6 +84,7 @@ const (
 	qWebhookReplayIDs    = "webhook_replays_made"
 	qWebhookUnfinished   = "webhook_deliveries_unfinished"
 	qWebhookEventEntry   = "webhook_event_entry"
+	qWebhookEventTargets = "webhook_event_targets"
 	qWebhookEventSent    = "webhook_event_deliveries"
 )
 
@@ -116,6 +117,14 @@ var webhookQueries = map[string]hotQuery{
 	// An event's fan-out job: its audit entry, and the endpoints that
 	// already have its delivery (webhook_deliveries_message_idx).
 	qWebhookEventEntry: {SQL: `SELECT ` + auditColumns + ` FROM audit_logs a WHERE a.id = ?`},
+	// The same subscribers, when the fan-out writes their deliveries: on
+	// PostgreSQL each endpoint's row is share-locked first, in id order, so
+	// an endpoint being deleted is waited for (and then left out) rather
+	// than deadlocking with the cascade that deletes its deliveries.
+	qWebhookEventTargets: {SQL: `SELECT id, event_types FROM webhook_endpoints
+		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id`,
+		PostgresSQL: `SELECT id, event_types FROM webhook_endpoints
+		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id FOR KEY SHARE`},
 	qWebhookEventSent: {SQL: `SELECT endpoint_id FROM webhook_deliveries
 		WHERE message_id = ? AND replay_of_id IS NULL`},
 	qWebhookCount:        {SQL: `SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = ?`},

@@ -81,7 +81,7 @@ func (db *DB) queueWebhookEvent(ctx context.Context, tx *gorm.DB, r *auditRecord
 	if !public || ev.Direct || r.WorkspaceID == nil {
 		return nil
 	}
-	endpoints, err := db.subscribers(ctx, tx, *r.WorkspaceID, r.Action)
+	endpoints, err := db.subscribers(ctx, tx, qWebhookSubscribers, *r.WorkspaceID, r.Action)
 	if err != nil || len(endpoints) == 0 {
 		return err
 	}
@@ -89,9 +89,10 @@ func (db *DB) queueWebhookEvent(ctx context.Context, tx *gorm.DB, r *auditRecord
 }
 
 // subscribers returns the workspace's enabled endpoints that subscribe to
-// action.
-func (db *DB) subscribers(ctx context.Context, tx *gorm.DB, workspaceID int64, action string) ([]int64, error) {
-	rows, err := db.query(ctx, tx, qWebhookSubscribers, workspaceID)
+// action, read by the catalogued statement name (qWebhookSubscribers or
+// its locking form).
+func (db *DB) subscribers(ctx context.Context, tx *gorm.DB, name string, workspaceID int64, action string) ([]int64, error) {
+	rows, err := db.query(ctx, tx, name, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("find webhook subscribers: %w", err)
 	}
@@ -131,7 +132,17 @@ func (s *WebhookService) FanOutWebhookEvent(ctx context.Context, ev jobs.Webhook
 		if err != nil {
 			return fmt.Errorf("read webhook event %d: %w", ev.AuditID, err)
 		}
-		current, err := s.db.subscribers(ctx, tx, *r.WorkspaceID, r.Action)
+		// Locks in the order every scoped change takes them (lockScope):
+		// the workspace first, then its endpoints. A change to an endpoint
+		// holds the workspace while it deletes the endpoint's deliveries;
+		// taken after the endpoints, this lock would wait for that change
+		// while it waited for the deliveries written here.
+		if s.db.dialect == Postgres {
+			if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR KEY SHARE", *r.WorkspaceID).Error; err != nil {
+				return fmt.Errorf("lock workspace %d: %w", *r.WorkspaceID, err)
+			}
+		}
+		current, err := s.db.subscribers(ctx, tx, qWebhookEventTargets, *r.WorkspaceID, r.Action)
 		if err != nil {
 			return err
 		}

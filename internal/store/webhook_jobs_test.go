@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"atrium/internal/app"
 	"atrium/internal/jobs"
@@ -224,6 +226,52 @@ func TestWebhookFanOut_Job(t *testing.T) {
 		ev.AuditID = 1 << 40
 		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
 			t.Errorf("the fan-out of an event whose entry is gone: %v", err)
+		}
+	})
+}
+
+// TestWebhookFanOut_WhileDeleting: an endpoint deleted while its event is
+// fanned out never deadlocks the two (on PostgreSQL the delete's cascade
+// and the fan-out's insert once waited for each other); the fan-out then
+// leaves the deleted endpoint out.
+func TestWebhookFanOut_WhileDeleting(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newClock(db)
+		hooks := devWebhooks(db, nil)
+		ada := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, ada, "Acme")
+		sc := app.ScopeOf(ada.ctx, ws.ID)
+		for i := range 10 {
+			ep, _ := createEndpoint(t, hooks, ada, ws.ID, fmt.Sprintf("https://e%d.example.com/", i), app.ActionInviteSent)
+			keep, _ := createEndpoint(t, hooks, ada, ws.ID, fmt.Sprintf("https://k%d.example.com/", i), app.ActionInviteSent)
+			sendInvite(t, db, c, ada.ctx, ws.ID, fmt.Sprintf("p%d@example.com", i), app.RoleMember)
+			res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).
+				States(rivertype.JobStateAvailable))
+			if err != nil || len(res.Jobs) != 1 {
+				t.Fatalf("%d webhook_event jobs (%v), want 1", len(res.Jobs), err)
+			}
+			var ev jobs.WebhookEvent
+			if err := json.Unmarshal(res.Jobs[0].EncodedArgs, &ev); err != nil {
+				t.Fatal(err)
+			}
+			var fanErr, delErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { fanErr = hooks.FanOutWebhookEvent(ctx, ev) })
+			wg.Go(func() { delErr = hooks.DeleteWebhookEndpoint(ada.ctx, sc, ep.ID) })
+			wg.Wait()
+			if fanErr != nil || delErr != nil {
+				t.Fatalf("round %d: fan-out %v, delete %v", i, fanErr, delErr)
+			}
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ?", ep.ID); n != 0 {
+				t.Fatalf("round %d: %d deliveries to the deleted endpoint", i, n)
+			}
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?", keep.ID, ev.MessageID); n != 1 {
+				t.Fatalf("round %d: the endpoint kept has %d deliveries of the event, want 1", i, n)
+			}
+			if _, err := db.Jobs().JobDelete(ctx, res.Jobs[0].ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
