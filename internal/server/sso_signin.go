@@ -204,7 +204,9 @@ func (s *Server) requireSSOPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scopeFrom(r.Context())
 		p := app.PrincipalFromContext(r.Context())
-		if p.Session.SSOWorkspaceID == sc.ws.ID {
+		// The requirement lapses off the Pro plan (SSORequired checks it
+		// too): a workspace on Free costs no read here.
+		if p.Session.SSOWorkspaceID == sc.ws.ID || !sc.ws.IsPro() {
 			next.ServeHTTP(w, r)
 			return
 		}
