@@ -250,12 +250,30 @@ type browserActor struct {
 	ctx context.Context
 }
 
-// do runs steps in the tab.
+// do runs steps in the tab, one after another.
+//
+// A step that follows a click on a link can ask about a node of the page
+// being left: Chromium answers "Could not find node with given id" when the
+// new page replaces the document between the query and the action. Nothing
+// was done to the page then, so the step is tried again on the new page.
 func (a browserActor) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	a.t.Helper()
-	if err := chromedp.Do(a.ctx, steps...); err != nil {
-		a.t.Fatalf("%s: %s: %v", a.who, what, err)
+	for _, step := range steps {
+		err := chromedp.Do(a.ctx, step)
+		for try := 0; err != nil && staleNode(err) && try < 20; try++ {
+			time.Sleep(50 * time.Millisecond)
+			err = chromedp.Do(a.ctx, step)
+		}
+		if err != nil {
+			a.t.Fatalf("%s: %s: %v", a.who, what, err)
+		}
 	}
+}
+
+// staleNode reports whether err is Chromium's answer about a node of a
+// document that has since been replaced.
+func staleNode(err error) bool {
+	return strings.Contains(err.Error(), "Could not find node with given id")
 }
 
 // text returns the trimmed visible text of the first element sel matches.
