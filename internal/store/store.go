@@ -79,7 +79,11 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*DB, error) {
 				}
 			}
 		}
-		dialector = sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: sqliteDSN(dsn)})
+		base, err := sqlitedriver.NewConnector(sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite database: %w", err)
+		}
+		dialector = sqlite.New(sqlite.Config{Conn: sql.OpenDB(cachingConnector{base})})
 	case Postgres:
 		dialector = postgres.New(postgres.Config{DSN: dsn})
 	default:
