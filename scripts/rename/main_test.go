@@ -96,7 +96,7 @@ func TestRename(t *testing.T) {
 	command(env, "go", "build", "./...")
 	command(env, "go", "vet", "./...")
 	command(os.Environ(), "bash", "scripts/templ-drift.sh")
-	command(env, "go", "test", "-short", "-count=1", "./internal/config/", "./internal/app/", "./internal/mail/",
+	command(env, "go", "test", "-short", "-count=1", "-timeout", "30m", "./internal/config/", "./internal/app/", "./internal/mail/",
 		"./internal/server/", "./web/...", "./cmd/acme/")
 
 	dist := t.TempDir()

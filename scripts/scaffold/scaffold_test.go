@@ -210,6 +210,6 @@ func TestScaffold(t *testing.T) {
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd(env, "test", "-count=1", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath",
+	goCmd(env, "test", "-count=1", "-timeout", "30m", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath",
 		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/", "./internal/jobs/")
 }
