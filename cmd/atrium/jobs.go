@@ -15,16 +15,17 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/jobs"
+	"atrium/internal/store"
 )
 
-const jobsSynopsis = `jobs list [--state STATE] [--queue QUEUE] [--kind KIND] [--limit N] | retry ID | cancel ID
+const jobsSynopsis = `jobs list [--state STATE] [--queue QUEUE] [--kind KIND] [--limit N] | retry ID --reason TEXT | cancel ID --reason TEXT
 
   list    the newest jobs, with their state, attempts and last error (default: those not finished)
   retry   run a job again now: one that is waiting for its retry, given up (discarded) or cancelled
   cancel  stop an unfinished job from running again; one running now is cancelled when it next checks
 
-The operator console's Jobs page (/admin/jobs) shows the same queue and retries or cancels with a reason
-kept in the audit log.`
+A retry or a cancel is written to the system audit log (job.retried, job.cancelled) with its reason, as
+the operator console's Jobs page (/admin/jobs) does.`
 
 // jobStates are the states `jobs list --state` takes; "unfinished" is every
 // state that will still run.
@@ -44,6 +45,7 @@ func runJobs(ctx context.Context, args []string, env config.Env, stdout, stderr 
 	queue := fs.String("queue", "", "list only this `queue` (default, mail)")
 	kind := fs.String("kind", "", "list only this job `kind` (send_email, housekeeping, …)")
 	limit := fs.Int("limit", 50, "list at most `N` jobs")
+	reason := fs.String("reason", "", "why the job is retried or cancelled (a support ticket, an incident), kept in the audit log")
 	action, err := parseAction(fs, args, "an action: list, retry ID or cancel ID")
 	if err != nil {
 		return err
@@ -61,11 +63,25 @@ func runJobs(ctx context.Context, args []string, env config.Env, stdout, stderr 
 			return usagef("jobs list: --limit must be from 1 to 10000")
 		}
 	case "retry", "cancel":
-		if fs.NArg() != 1 {
+		if fs.NArg() < 1 {
 			return usagef("jobs %s takes one job ID (see `atrium jobs list`)", action)
 		}
-		if id, err = strconv.ParseInt(fs.Arg(0), 10, 64); err != nil || id < 1 {
-			return usagef("jobs %s: %q is not a job ID (a whole number, from `atrium jobs list`)", action, fs.Arg(0))
+		arg := fs.Arg(0)
+		// The flags may follow the ID too: jobs retry 42 --reason "…".
+		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 0 {
+			return usagef("jobs %s takes one job ID (see `atrium jobs list`)", action)
+		}
+		if id, err = strconv.ParseInt(arg, 10, 64); err != nil || id < 1 {
+			return usagef("jobs %s: %q is not a job ID (a whole number, from `atrium jobs list`)", action, arg)
+		}
+		if strings.TrimSpace(*reason) == "" {
+			return usagef("jobs %s needs --reason TEXT (say why, e.g. the support ticket or incident)", action)
+		}
+		if _, err := app.ValidateStaffReason(*reason); err != nil {
+			return usagef("jobs %s: --reason: %s", action, app.ErrorMessage(err))
 		}
 	default:
 		return usagef("jobs: unknown action %q (want list, retry or cancel)", action)
@@ -75,14 +91,14 @@ func runJobs(ctx context.Context, args []string, env config.Env, stdout, stderr 
 		return err
 	}
 	defer db.Close()
-	client := db.Jobs()
+	queueSvc := store.NewJobQueueService(db)
 	switch action {
 	case "list":
-		return listJobs(ctx, client, *state, *queue, *kind, *limit, stdout)
+		return listJobs(ctx, db.Jobs(), *state, *queue, *kind, *limit, stdout)
 	case "retry":
-		return retryJob(ctx, client, id, stdout)
+		return retryJob(ctx, queueSvc, id, *reason, stdout)
 	default:
-		return cancelJob(ctx, client, id, stdout)
+		return cancelJob(ctx, queueSvc, id, *reason, stdout)
 	}
 }
 
@@ -117,35 +133,36 @@ func listJobs(ctx context.Context, client *jobs.Client, state, queue, kind strin
 	if len(res.Jobs) == limit {
 		fmt.Fprint(stdout, " There may be more: raise --limit or filter by --queue or --kind.")
 	}
-	fmt.Fprintln(stdout, "\nRun a job again now with `atrium jobs retry ID`; stop one with `atrium jobs cancel ID`.")
+	fmt.Fprintln(stdout, "\nRun a job again now with `atrium jobs retry ID --reason TEXT`; stop one with `atrium jobs cancel ID --reason TEXT`.")
 	return nil
 }
 
 // retryJob runs a failed or cancelled job again now, by the rule the
-// console's Retry follows (jobs.Retry).
-func retryJob(ctx context.Context, client *jobs.Client, id int64, stdout io.Writer) error {
-	j, err := jobs.Retry(ctx, client, nil, id)
+// console's Retry follows, with its audit entry.
+func retryJob(ctx context.Context, svc app.JobQueueService, id int64, reason string, stdout io.Writer) error {
+	j, err := svc.RetryJob(ctx, id, reason)
 	if err != nil {
 		return jobError(err)
 	}
-	fmt.Fprintf(stdout, "Job %d (%s) is queued to run now (attempt %d of %d).\n", id, j.Kind, j.Attempt+1, max(j.MaxAttempts, j.Attempt+1))
+	fmt.Fprintf(stdout, "Job %d (%s) is queued to run now (attempt %d of %d); the audit log has it as job.retried.\n",
+		id, j.Kind, j.Attempt+1, max(j.MaxAttempts, j.Attempt+1))
 	fmt.Fprintln(stdout, "Watch it with `atrium jobs list --state unfinished`.")
 	return nil
 }
 
 // cancelJob cancels an unfinished job, by the rule the console's Cancel
-// follows (jobs.Cancel).
-func cancelJob(ctx context.Context, client *jobs.Client, id int64, stdout io.Writer) error {
-	j, err := jobs.Cancel(ctx, client, nil, id)
+// follows, with its audit entry.
+func cancelJob(ctx context.Context, svc app.JobQueueService, id int64, reason string, stdout io.Writer) error {
+	j, err := svc.CancelJob(ctx, id, reason)
 	if err != nil {
 		return jobError(err)
 	}
-	if j.State == rivertype.JobStateCancelled {
-		fmt.Fprintf(stdout, "Job %d (%s) is cancelled: it will not run again.\n", id, j.Kind)
+	if j.State == app.JobCancelled {
+		fmt.Fprintf(stdout, "Job %d (%s) is cancelled: it will not run again. The audit log has it as job.cancelled.\n", id, j.Kind)
 	} else {
-		fmt.Fprintf(stdout, "Job %d (%s) is running: it is cancelled when its worker next checks.\n", id, j.Kind)
+		fmt.Fprintf(stdout, "Job %d (%s) is running: it is cancelled when its worker next checks. The audit log has it as job.cancelled.\n", id, j.Kind)
 	}
-	fmt.Fprintln(stdout, "Run it again later with `atrium jobs retry ID`.")
+	fmt.Fprintln(stdout, "Run it again later with `atrium jobs retry ID --reason TEXT`.")
 	return nil
 }
 

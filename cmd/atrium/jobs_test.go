@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -45,16 +46,29 @@ func TestJobs_CLI(t *testing.T) {
 	}
 	id := m[1]
 
-	res = runAtrium(t, env, "jobs", "cancel", id)
+	res = runAtrium(t, env, "jobs", "cancel", id, "--reason", "Ticket 4411: wrong recipient")
 	if res.Code != 0 || !strings.Contains(res.Stdout, "is cancelled") {
 		t.Fatalf("jobs cancel: exit %d\n%s", res.Code, res.Output())
 	}
 	if res := runAtrium(t, env, "jobs", "list", "--state", "cancelled"); !strings.Contains(res.Stdout, "send_email") {
 		t.Fatalf("the cancelled job is not listed as cancelled:\n%s", res.Output())
 	}
-	res = runAtrium(t, env, "jobs", "retry", id)
+	res = runAtrium(t, env, "jobs", "retry", "--reason", "Ticket 4411: address fixed", id)
 	if res.Code != 0 || !strings.Contains(res.Stdout, "is queued to run now") {
 		t.Fatalf("jobs retry: exit %d\n%s", res.Code, res.Output())
+	}
+	// Both are in the system audit log, with their reasons.
+	adb, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adb.Close()
+	for action, reason := range map[string]string{"job.cancelled": "wrong recipient", "job.retried": "address fixed"} {
+		var n int
+		if err := adb.QueryRow("SELECT COUNT(*) FROM audit_logs WHERE action = ? AND workspace_id IS NULL AND target_id = ? AND metadata LIKE ?",
+			action, id, "%"+reason+"%").Scan(&n); err != nil || n != 1 {
+			t.Errorf("%d %s entries with the reason %q (%v), want 1", n, action, reason, err)
+		}
 	}
 	if res := runAtrium(t, env, "jobs", "list", "--kind", "send_email"); !strings.Contains(res.Stdout, "available") {
 		t.Fatalf("the retried job is not available again:\n%s", res.Output())
@@ -69,8 +83,11 @@ func TestJobs_CLI(t *testing.T) {
 		{[]string{"jobs", "retry"}, 2, "takes one job ID"},
 		{[]string{"jobs", "list", "--state", "lost"}, 2, `"lost" is not a state`},
 		{[]string{"jobs", "frobnicate"}, 2, `unknown action "frobnicate"`},
-		{[]string{"jobs", "cancel", "999999"}, 1, "There is no job 999999"},
-		{[]string{"jobs", "retry", id}, 1, "only a job that failed"},
+		{[]string{"jobs", "cancel", "999999", "--reason", "Ticket 1"}, 1, "There is no job 999999"},
+		{[]string{"jobs", "retry", id, "--reason", "Ticket 1"}, 1, "only a job that failed"},
+		{[]string{"jobs", "retry", id}, 2, "needs --reason TEXT"},
+		{[]string{"jobs", "cancel", id, "--reason", "  "}, 2, "needs --reason TEXT"},
+		{[]string{"jobs", "cancel", id, "extra", "--reason", "x"}, 2, "takes one job ID"},
 	} {
 		t.Run(strings.Join(tc.args[1:], "_"), func(t *testing.T) {
 			res := runAtrium(t, env, tc.args...)

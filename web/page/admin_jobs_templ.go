@@ -685,7 +685,7 @@ func AdminJobs(p layout.Page, v AdminJobsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "</section><p class=\"small muted\">The same queue from a shell: <code>atrium jobs list --state discarded</code>, <code>atrium jobs retry ID</code>, <code>atrium jobs cancel ID</code>.</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "</section><p class=\"small muted\">The same queue from a shell: <code>atrium jobs list --state discarded</code>, <code>atrium jobs retry ID --reason TEXT</code>, <code>atrium jobs cancel ID --reason TEXT</code>.</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
