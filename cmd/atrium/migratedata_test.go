@@ -36,6 +36,10 @@ var volumeSQL = []string{
 	`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3)
 	 INSERT INTO mail_outbox (to_addr, subject, text_body, status, next_attempt_at, created_at)
 	 SELECT 'waiting' || i || '@example.com', 'Hello', 'body', 'pending', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:05+00:00' FROM n`,
+	// A webhook event still to fan out (its endpoint list may name none
+	// that exists: the fan-out leaves those out).
+	`INSERT INTO webhook_events (audit_id, message_id, endpoints, created_at)
+	 SELECT MAX(id), 'msg_waiting', '1', '2026-01-02 03:04:05+00:00' FROM audit_logs`,
 }
 
 // migrateDataSource returns a SQLite database holding the demo seed and
@@ -118,6 +122,14 @@ func TestMigrateData(t *testing.T) {
 	}
 	if pending < 3 || queued != pending {
 		t.Errorf("%d pending emails in the target, %d of them queued; want at least 3, all queued", pending, queued)
+	}
+	// So is the fan-out of the webhook event still waiting.
+	var fanOuts int
+	if err := target.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'fan_out_webhooks'`).Scan(&fanOuts); err != nil {
+		t.Fatal(err)
+	}
+	if want["webhook_events"] != 1 || fanOuts != 1 {
+		t.Errorf("%d webhook events copied, %d fan-out jobs queued; want one of each", want["webhook_events"], fanOuts)
 	}
 
 	// The data reads back through the app's store as it was written.

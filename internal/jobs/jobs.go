@@ -88,7 +88,7 @@ type Deps struct {
 	// Housekeeper deletes what has expired (Housekeeping).
 	Housekeeper Housekeeper
 	// Webhooks fans events out and delivers outgoing webhooks
-	// (WebhookEvent, DeliverWebhook).
+	// (FanOutWebhooks, DeliverWebhook).
 	Webhooks WebhookDeliverer
 }
 

@@ -29,7 +29,7 @@ func Queues() []string { return []string{QueueDefault, QueueMail, QueueWebhooks}
 var argsShown = map[string]bool{
 	SendEmail{}.Kind():      true, // outbox_id: the message's row, not its address or body
 	DeliverWebhook{}.Kind(): true, // delivery_id: the delivery's row, not its URL or payload
-	WebhookEvent{}.Kind():   true, // audit_id, message_id, endpoint ids: rows, not the payload
+	FanOutWebhooks{}.Kind(): true, // no arguments
 	Housekeeping{}.Kind():   true, // no arguments
 }
 

@@ -16,7 +16,7 @@ func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfte
 	}
 	river.AddWorker(workers, &emailWorker{deliver: deps.Mail, timeout: emailTimeout(rescueAfter)})
 	river.AddWorker(workers, &HousekeepingWorker{Keeper: deps.Housekeeper, Logger: logger})
-	river.AddWorker(workers, &webhookEventWorker{fanOut: deps.Webhooks})
+	river.AddWorker(workers, &fanOutWorker{hooks: deps.Webhooks})
 	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
@@ -29,6 +29,12 @@ func periodic() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(HousekeepingEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return Housekeeping{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(FanOutWebhooksEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return FanOutWebhooks{}, &river.InsertOpts{Queue: QueueWebhooks,
+					UniqueOpts: river.UniqueOpts{ByPeriod: FanOutWebhooksEvery}}
+			},
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		// scaffold:job-periodic (make scaffold JOB=… EVERY=… adds its schedule above this line)
 	}

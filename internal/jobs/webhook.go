@@ -11,50 +11,47 @@ import (
 // receiver holds one of its workers, never a mail or housekeeping one.
 const QueueWebhooks = "webhooks"
 
-// WebhookDeliverer fans an event out to its endpoints and makes the next
+// WebhookDeliverer fans events out to their endpoints and makes the next
 // attempt of a delivery when it is due (store.WebhookService is one).
 type WebhookDeliverer interface {
-	// FanOutWebhookEvent writes the event's delivery to each of its
-	// endpoints and queues a DeliverWebhook job for each, in one
-	// transaction; run again, it writes only the deliveries still missing.
-	FanOutWebhookEvent(ctx context.Context, ev WebhookEvent) error
+	// FanOutWebhookEvents turns every event waiting to be fanned out into
+	// a delivery and a DeliverWebhook job per endpoint, one event per
+	// transaction, until none waits; it returns how many it fanned out.
+	FanOutWebhookEvents(ctx context.Context) (int, error)
 	// DeliverWebhook says how long until the delivery wants another
 	// attempt, or done when it needs none (delivered, given up, or gone).
 	DeliverWebhook(ctx context.Context, id int64) (retryIn time.Duration, done bool, err error)
 }
 
-// WebhookEvent fans one event out: queued in the transaction of the change
-// (with its audit entry), it writes a delivery per subscribed endpoint and
-// a DeliverWebhook job per delivery. The change's own transaction writes
-// this one job, not ten deliveries and ten jobs, so a change costs the
-// same however many endpoints listen (the webhook_fanout bench).
-type WebhookEvent struct {
-	// AuditID is the event's audit entry, the payload's source.
-	AuditID int64 `json:"audit_id"`
-	// MessageID is the event's webhook-id, the same for every endpoint
-	// and every attempt; it also keeps a second run from writing a
-	// delivery twice.
-	MessageID string `json:"message_id"`
-	// Endpoints are the endpoints subscribed to the event when it
-	// happened; one turned off or deleted since gets nothing.
-	Endpoints []int64 `json:"endpoints"`
-}
+// FanOutWebhooks fans out the events waiting in the store (the
+// webhook_events table). A change writes its event there, in its own
+// transaction, rather than a job: a row of that small table costs a change
+// almost nothing, where a job row (the queue's indexes, its JSON) cost
+// SQLite a third of the change (the webhook_fanout bench). The store queues
+// this job once the change has committed, a burst of changes sharing one;
+// every FanOutWebhooksEvery it also runs on its own, for an event whose
+// instance stopped before it could queue the job.
+type FanOutWebhooks struct{}
+
+// FanOutWebhooksEvery is how often the fan-out runs without being asked.
+const FanOutWebhooksEvery = time.Minute
 
 // Kind names the job in the queue.
-func (WebhookEvent) Kind() string { return "webhook_event" }
+func (FanOutWebhooks) Kind() string { return "fan_out_webhooks" }
 
 // InsertOpts puts the fan-out on the webhook queue.
-func (WebhookEvent) InsertOpts() river.InsertOpts {
+func (FanOutWebhooks) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueWebhooks}
 }
 
-type webhookEventWorker struct {
-	river.WorkerDefaults[WebhookEvent]
-	fanOut WebhookDeliverer
+type fanOutWorker struct {
+	river.WorkerDefaults[FanOutWebhooks]
+	hooks WebhookDeliverer
 }
 
-func (w *webhookEventWorker) Work(ctx context.Context, job *river.Job[WebhookEvent]) error {
-	return w.fanOut.FanOutWebhookEvent(ctx, job.Args)
+func (w *fanOutWorker) Work(ctx context.Context, _ *river.Job[FanOutWebhooks]) error {
+	_, err := w.hooks.FanOutWebhookEvents(ctx)
+	return err
 }
 
 // DeliverWebhook carries one delivery of an outgoing webhook through its

@@ -3,16 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"atrium/internal/jobs"
@@ -56,38 +55,80 @@ func (db *DB) enqueueAll(tx *gorm.DB, args []river.JobArgs) error {
 	return nil
 }
 
+// fanOutKicker queues a FanOutWebhooks job after a change that queued a
+// webhook event has committed. It runs beside the requests: a burst of
+// changes shares one job (the kick is a channel of one), and the request
+// never waits for the queue. An event whose kick is lost (the instance
+// stopped first) is fanned out by the job's run every minute.
+type fanOutKicker struct {
+	start, end sync.Once
+	kick       chan struct{}
+	quit, done chan struct{}
+}
+
+// kickFanOut asks for a FanOutWebhooks job; it never blocks.
+func (db *DB) kickFanOut() {
+	k := &db.fanOut
+	k.start.Do(func() {
+		k.kick, k.quit, k.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go db.queueFanOuts()
+	})
+	select {
+	case k.kick <- struct{}{}:
+	default: // one is asked for already
+	}
+}
+
+// queueFanOuts inserts a FanOutWebhooks job for each kick until stop; a
+// kick waiting at stop is served first.
+func (db *DB) queueFanOuts() {
+	k := &db.fanOut
+	defer close(k.done)
+	insert := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := db.jobs.Insert(ctx, jobs.FanOutWebhooks{}, nil); err != nil {
+			slog.Warn("queue the webhook fan-out; it runs within a minute anyway", "error", err.Error())
+		}
+	}
+	for {
+		select {
+		case <-k.kick:
+			insert()
+		case <-k.quit:
+			select {
+			case <-k.kick:
+				insert()
+			default:
+			}
+			return
+		}
+	}
+}
+
+// stop ends queueFanOuts, when it was started, once its last kick is served.
+func (k *fanOutKicker) stop() {
+	k.end.Do(func() {
+		k.start.Do(func() {}) // a kick from now on starts nothing
+		if k.quit == nil {
+			return
+		}
+		close(k.quit)
+		<-k.done
+	})
+}
+
 // Requeued counts the jobs QueueUnfinishedWork queued, by what they do.
 type Requeued struct {
 	Emails, WebhookEvents, WebhookDeliveries int
 }
 
 // QueueUnfinishedWork queues, in one transaction, a job for every email
-// still waiting, every webhook delivery still to make and every event the
-// queue of from had not fanned out yet. It is for a database whose job
-// queue does not hold them: one that migrate-data filled from from, whose
-// jobs stayed there (from's own queue is read, never changed).
-func (db *DB) QueueUnfinishedWork(ctx context.Context, from *DB) (Requeued, error) {
-	var events []river.JobArgs
-	params := river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).First(10000).
-		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled)
-	for {
-		res, err := from.jobs.JobList(ctx, params)
-		if err != nil {
-			return Requeued{}, fmt.Errorf("list the source's webhook events: %w", err)
-		}
-		for _, j := range res.Jobs {
-			var ev jobs.WebhookEvent
-			if err := json.Unmarshal(j.EncodedArgs, &ev); err != nil {
-				return Requeued{}, fmt.Errorf("read webhook event job %d: %w", j.ID, err)
-			}
-			events = append(events, ev)
-		}
-		if res.LastCursor == nil || len(res.Jobs) == 0 {
-			break
-		}
-		params = params.After(res.LastCursor)
-	}
+// still waiting and every webhook delivery still to make, and the fan-out
+// when events wait for it. It is for a database whose job queue does not
+// hold them: one that migrate-data filled, whose source's jobs stayed in
+// the source.
+func (db *DB) QueueUnfinishedWork(ctx context.Context) (Requeued, error) {
 	var n Requeued
 	err := db.transact(ctx, func(tx *gorm.DB) error {
 		emails, err := db.idList(ctx, tx, qOutboxPendingIDs)
@@ -98,15 +139,22 @@ func (db *DB) QueueUnfinishedWork(ctx context.Context, from *DB) (Requeued, erro
 		if err != nil {
 			return fmt.Errorf("find unfinished webhook deliveries: %w", err)
 		}
-		args := make([]river.JobArgs, 0, len(emails)+len(events)+len(deliveries))
+		var events int
+		if err := db.queryRow(ctx, tx, qWebhookEventsLeft).Scan(&events); err != nil {
+			return fmt.Errorf("count the webhook events to fan out: %w", err)
+		}
+		args := make([]river.JobArgs, 0, len(emails)+len(deliveries)+1)
 		for _, id := range emails {
 			args = append(args, jobs.SendEmail{OutboxID: id})
 		}
 		for _, id := range deliveries {
 			args = append(args, jobs.DeliverWebhook{DeliveryID: id})
 		}
-		n = Requeued{Emails: len(emails), WebhookEvents: len(events), WebhookDeliveries: len(deliveries)}
-		return db.enqueueAll(tx, append(args, events...))
+		if events > 0 {
+			args = append(args, jobs.FanOutWebhooks{})
+		}
+		n = Requeued{Emails: len(emails), WebhookEvents: events, WebhookDeliveries: len(deliveries)}
+		return db.enqueueAll(tx, args)
 	})
 	if err != nil {
 		return Requeued{}, err

@@ -156,6 +156,8 @@ func planSamples(s storetest.Sample) map[string][]any {
 		"outbox_by_ref":                 {"invite:1"},
 		"webhook_replays_made":          {int64(1), now},
 		"webhook_deliveries_unfinished": {},
+		"webhook_events_waiting":        {},
+		"webhook_event_next":            {},
 		"outbox_by_id":                  {int64(1)},
 		"invite_sends_of_address":       {"no-such-hash", now.Add(-time.Hour)},
 		// The operator console (admin*.go).

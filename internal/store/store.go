@@ -55,6 +55,8 @@ type DB struct {
 	identities identityCache
 	// jobs inserts jobs in the store's transactions (jobs.go).
 	jobs *jobs.Client
+	// fanOut queues the webhook fan-out after a change (jobs.go).
+	fanOut fanOutKicker
 
 	versionsOnce sync.Once
 	versions     []int64
@@ -270,6 +272,7 @@ func sqliteDSN(path string) string {
 
 // Close closes the connection pool.
 func (db *DB) Close() error {
+	db.fanOut.stop()
 	db.closeStmts()
 	return db.sql.Close()
 }
@@ -288,7 +291,29 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond)
 
 // transact runs fn in a transaction on ctx.
 func (db *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return asUnavailable(db.gorm.WithContext(ctx).Transaction(fn))
+	var after commitHooks
+	err := asUnavailable(db.gorm.WithContext(context.WithValue(ctx, commitHooksKey{}, &after)).Transaction(fn))
+	if err == nil {
+		for _, f := range after {
+			f()
+		}
+	}
+	return err
+}
+
+// commitHooks are what a transaction runs once it has committed.
+type commitHooks []func()
+
+type commitHooksKey struct{}
+
+// afterCommit has f run once tx, a transaction of transact, commits; never
+// when it rolls back.
+func afterCommit(tx *gorm.DB, f func()) {
+	hooks, ok := tx.Statement.Context.Value(commitHooksKey{}).(*commitHooks)
+	if !ok {
+		panic("store: afterCommit outside transact")
+	}
+	*hooks = append(*hooks, f)
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.

@@ -86,6 +86,8 @@ const (
 	qWebhookEventEntry   = "webhook_event_entry"
 	qWebhookEventTargets = "webhook_event_targets"
 	qWebhookEventSent    = "webhook_event_deliveries"
+	qWebhookEventNext    = "webhook_event_next"
+	qWebhookEventsLeft   = "webhook_events_waiting"
 )
 
 // webhookQueries are the webhook statements of the catalog.
@@ -125,6 +127,16 @@ var webhookQueries = map[string]hotQuery{
 		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id`,
 		PostgresSQL: `SELECT id, event_types FROM webhook_endpoints
 		WHERE workspace_id = ? AND enabled = TRUE ORDER BY id FOR KEY SHARE`},
+	// The oldest event waiting to be fanned out. On PostgreSQL the row is
+	// locked, and one locked by another instance's fan-out skipped, so two
+	// instances fan out different events side by side.
+	qWebhookEventNext: {SQL: `SELECT audit_id, message_id, endpoints FROM webhook_events WHERE audit_id > 0
+		ORDER BY audit_id LIMIT 1`,
+		PostgresSQL: `SELECT audit_id, message_id, endpoints FROM webhook_events WHERE audit_id > 0
+		ORDER BY audit_id LIMIT 1 FOR UPDATE SKIP LOCKED`},
+	// migrate-data: how many events the new database has to fan out.
+	qWebhookEventsLeft: {SQL: `SELECT COUNT(*) FROM webhook_events`,
+		WholeTable: "migrate-data counts the events still to fan out, once"},
 	qWebhookEventSent: {SQL: `SELECT endpoint_id FROM webhook_deliveries
 		WHERE message_id = ? AND replay_of_id IS NULL`},
 	qWebhookCount:        {SQL: `SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = ?`},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,14 +69,29 @@ func (r *webhookDeliveryRecord) toApp() *app.WebhookDelivery {
 	return d
 }
 
+// webhookEventRecord is a row of webhook_events: an event waiting to be
+// fanned out.
+type webhookEventRecord struct {
+	AuditID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	MessageID string
+	// Endpoints are the ids of the endpoints subscribed to the event when
+	// it happened, space-separated; one turned off or deleted since gets
+	// nothing.
+	Endpoints string
+	CreatedAt time.Time
+}
+
+func (webhookEventRecord) TableName() string { return "webhook_events" }
+
 // queueWebhookEvent queues the event of the audit entry r, just written in
 // tx, for every enabled endpoint of its workspace that subscribes to its
-// action: one WebhookEvent job, which writes the deliveries and their jobs
-// after the change commits (FanOutWebhookEvent). It is the one place
-// events are fanned out: appendAudit calls it for every entry, so a change,
-// its audit entry and its event commit or roll back together. An action
-// that is not public, or an entry of no workspace, costs nothing; a
-// workspace without endpoints one index probe.
+// action: one row of webhook_events, which the fan_out_webhooks job turns
+// into the deliveries and their jobs after the change commits
+// (FanOutWebhookEvents). It is the one place events are queued: appendAudit
+// calls it for every entry, so a change, its audit entry and its event
+// commit or roll back together. An action that is not public, or an entry
+// of no workspace, costs nothing; a workspace without endpoints one index
+// probe.
 func (db *DB) queueWebhookEvent(ctx context.Context, tx *gorm.DB, r *auditRecord) error {
 	ev, public := app.LookupEventType(r.Action)
 	if !public || ev.Direct || r.WorkspaceID == nil {
@@ -85,7 +101,17 @@ func (db *DB) queueWebhookEvent(ctx context.Context, tx *gorm.DB, r *auditRecord
 	if err != nil || len(endpoints) == 0 {
 		return err
 	}
-	return db.enqueue(tx, jobs.WebhookEvent{AuditID: r.ID, MessageID: app.NewWebhookMessageID(), Endpoints: endpoints})
+	ids := make([]string, len(endpoints))
+	for i, id := range endpoints {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	rec := webhookEventRecord{AuditID: r.ID, MessageID: app.NewWebhookMessageID(), Endpoints: strings.Join(ids, " "),
+		CreatedAt: r.CreatedAt}
+	if err := tx.Create(&rec).Error; err != nil {
+		return fmt.Errorf("queue the webhook event of %s: %w", r.Action, err)
+	}
+	afterCommit(tx, db.kickFanOut)
+	return nil
 }
 
 // subscribers returns the workspace's enabled endpoints that subscribe to
@@ -116,61 +142,104 @@ func (db *DB) subscribers(ctx context.Context, tx *gorm.DB, name string, workspa
 	return endpoints, nil
 }
 
-// FanOutWebhookEvent implements jobs.WebhookDeliverer: in one transaction
-// it writes the event's delivery to each endpoint of ev that is still
-// enabled and subscribed and has none yet, and queues their jobs. A second
-// run (a job rescued after its transaction committed) finds the
-// deliveries written and writes nothing; the unique index on (message_id,
-// endpoint_id) stops two runs at once from both writing.
-func (s *WebhookService) FanOutWebhookEvent(ctx context.Context, ev jobs.WebhookEvent) error {
-	return s.db.transact(ctx, func(tx *gorm.DB) error {
-		var r auditRecord
-		err := scanAudit(s.db.queryRow(ctx, tx, qWebhookEventEntry, ev.AuditID), &r)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && r.WorkspaceID == nil) {
-			return nil // its workspace was deleted: nobody to tell
+// FanOutWebhookEvents implements jobs.WebhookDeliverer: it fans out the
+// waiting events one transaction each, oldest first, until none is left
+// (or ctx ends), and returns how many it fanned out.
+func (s *WebhookService) FanOutWebhookEvents(ctx context.Context) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		did, err := s.fanOutNext(ctx)
+		if err != nil || !did {
+			return n, err
 		}
-		if err != nil {
-			return fmt.Errorf("read webhook event %d: %w", ev.AuditID, err)
-		}
-		// Locks in the order every scoped change takes them (lockScope):
-		// the workspace first, then its endpoints. A change to an endpoint
-		// holds the workspace while it deletes the endpoint's deliveries;
-		// taken after the endpoints, this lock would wait for that change
-		// while it waited for the deliveries written here.
-		if s.db.dialect == Postgres {
-			if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR KEY SHARE", *r.WorkspaceID).Error; err != nil {
-				return fmt.Errorf("lock workspace %d: %w", *r.WorkspaceID, err)
-			}
-		}
-		current, err := s.db.subscribers(ctx, tx, qWebhookEventTargets, *r.WorkspaceID, r.Action)
-		if err != nil {
-			return err
-		}
-		done, err := s.db.idList(ctx, tx, qWebhookEventSent, ev.MessageID)
-		if err != nil {
-			return fmt.Errorf("find the deliveries of %s: %w", ev.MessageID, err)
-		}
-		var recs []webhookDeliveryRecord
-		payload, _ := app.NewEventPayload(r.toApp())
-		for _, id := range ev.Endpoints {
-			if slices.Contains(current, id) && !slices.Contains(done, id) {
-				recs = append(recs, webhookDeliveryRecord{EndpointID: id, WorkspaceID: *r.WorkspaceID, MessageID: ev.MessageID,
-					EventType: r.Action, Payload: string(payload), Status: app.DeliveryPending, NextAttemptAt: r.CreatedAt,
-					CreatedAt: r.CreatedAt})
-			}
-		}
-		if len(recs) == 0 {
+		n++
+	}
+	return n, ctx.Err()
+}
+
+// fanOutNext fans out the oldest waiting event, in one transaction: it
+// writes the event's delivery to each of its endpoints that is still
+// enabled and subscribed and has none yet, queues their jobs, and deletes
+// the event. It reports false when no event waits. Two fan-outs at once
+// take different events (PostgreSQL skips a row another holds; SQLite runs
+// one write at a time), and the unique index on (message_id, endpoint_id)
+// would stop a delivery written twice.
+func (s *WebhookService) fanOutNext(ctx context.Context) (bool, error) {
+	found := false
+	err := s.db.transact(ctx, func(tx *gorm.DB) error {
+		var ev webhookEventRecord
+		err := s.db.queryRow(ctx, tx, qWebhookEventNext).Scan(&ev.AuditID, &ev.MessageID, &ev.Endpoints)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		if err := tx.Create(&recs).Error; err != nil {
-			return fmt.Errorf("write the deliveries of %s: %w", ev.MessageID, err)
+		if err != nil {
+			return fmt.Errorf("read the next webhook event: %w", err)
 		}
-		ids := make([]int64, len(recs))
-		for i := range recs {
-			ids[i] = recs[i].ID
+		found = true
+		if err := s.fanOut(ctx, tx, ev); err != nil {
+			return err
 		}
-		return s.db.queueDeliveries(tx, ids...)
+		if err := tx.Delete(&webhookEventRecord{AuditID: ev.AuditID}).Error; err != nil {
+			return fmt.Errorf("remove webhook event %d: %w", ev.AuditID, err)
+		}
+		return nil
 	})
+	return found, err
+}
+
+// fanOut writes, in tx, the deliveries of ev still missing and queues
+// their jobs.
+func (s *WebhookService) fanOut(ctx context.Context, tx *gorm.DB, ev webhookEventRecord) error {
+	var r auditRecord
+	err := scanAudit(s.db.queryRow(ctx, tx, qWebhookEventEntry, ev.AuditID), &r)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.WorkspaceID == nil) {
+		return nil // its workspace was deleted: nobody to tell
+	}
+	if err != nil {
+		return fmt.Errorf("read webhook event %d: %w", ev.AuditID, err)
+	}
+	// Locks in the order every scoped change takes them (lockScope): the
+	// workspace first, then its endpoints. A change to an endpoint holds
+	// the workspace while it deletes the endpoint's deliveries; taken after
+	// the endpoints, this lock would wait for that change while it waited
+	// for the deliveries written here.
+	if s.db.dialect == Postgres {
+		if err := tx.Exec("SELECT id FROM workspaces WHERE id = ? FOR KEY SHARE", *r.WorkspaceID).Error; err != nil {
+			return fmt.Errorf("lock workspace %d: %w", *r.WorkspaceID, err)
+		}
+	}
+	current, err := s.db.subscribers(ctx, tx, qWebhookEventTargets, *r.WorkspaceID, r.Action)
+	if err != nil {
+		return err
+	}
+	done, err := s.db.idList(ctx, tx, qWebhookEventSent, ev.MessageID)
+	if err != nil {
+		return fmt.Errorf("find the deliveries of %s: %w", ev.MessageID, err)
+	}
+	var recs []webhookDeliveryRecord
+	payload, _ := app.NewEventPayload(r.toApp())
+	for _, f := range strings.Fields(ev.Endpoints) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return fmt.Errorf("webhook event %d names endpoint %q: %w", ev.AuditID, f, err)
+		}
+		if slices.Contains(current, id) && !slices.Contains(done, id) {
+			recs = append(recs, webhookDeliveryRecord{EndpointID: id, WorkspaceID: *r.WorkspaceID, MessageID: ev.MessageID,
+				EventType: r.Action, Payload: string(payload), Status: app.DeliveryPending, NextAttemptAt: r.CreatedAt,
+				CreatedAt: r.CreatedAt})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := tx.Create(&recs).Error; err != nil {
+		return fmt.Errorf("write the deliveries of %s: %w", ev.MessageID, err)
+	}
+	ids := make([]int64, len(recs))
+	for i := range recs {
+		ids[i] = recs[i].ID
+	}
+	return s.db.queueDeliveries(tx, ids...)
 }
 
 // queueDeliveries queues the job of each delivery inside tx, the

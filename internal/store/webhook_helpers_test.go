@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,12 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"atrium/internal/app"
-	"atrium/internal/jobs"
 	"atrium/internal/outbound"
 	"atrium/internal/store"
 	"atrium/internal/webhook"
@@ -169,27 +165,15 @@ func createEndpoint(t *testing.T, hooks *store.WebhookService, who teamUser, wor
 	return ep, secret
 }
 
-// fanOut does what the queue does with the events waiting to be fanned
-// out: runs each webhook_event job's fan-out and removes the job.
+// fanOut does what the fan_out_webhooks job does with the events waiting
+// to be fanned out.
 func fanOut(t *testing.T, db *store.DB, hooks *store.WebhookService) {
 	t.Helper()
-	ctx := context.Background()
-	res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).
-		States(rivertype.JobStateAvailable).First(1000))
-	if err != nil {
-		t.Fatalf("list webhook events: %v", err)
+	if _, err := hooks.FanOutWebhookEvents(context.Background()); err != nil {
+		t.Fatalf("fan out the webhook events: %v", err)
 	}
-	for _, j := range res.Jobs {
-		var ev jobs.WebhookEvent
-		if err := json.Unmarshal(j.EncodedArgs, &ev); err != nil {
-			t.Fatal(err)
-		}
-		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
-			t.Fatalf("fan out %+v: %v", ev, err)
-		}
-		if _, err := db.Jobs().JobDelete(ctx, j.ID); err != nil {
-			t.Fatal(err)
-		}
+	if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_events"); n != 0 {
+		t.Fatalf("%d webhook events left after the fan-out", n)
 	}
 }
 

@@ -2,17 +2,12 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"atrium/internal/app"
 	"atrium/internal/jobs"
@@ -22,10 +17,11 @@ import (
 )
 
 // TestWebhookJobs_ThroughTheQueue runs a delivery the way serve does: the
-// change queues a webhook_event job in its own transaction, a River
-// client fans it out to a delivery and its deliver_webhook job and works
-// that, the first attempt fails, the job sleeps until the
-// delivery's retry is due and the second attempt is delivered, once.
+// change writes its event in its own transaction and queues the fan-out
+// job once committed, a River client fans the event out to a delivery and
+// its deliver_webhook job and works that, the first attempt fails, the job
+// sleeps until the delivery's retry is due and the second attempt is
+// delivered, once.
 func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		c := newClock(db)
@@ -43,12 +39,15 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		rc.holds(secret)
 		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
 
-		// The invite's transaction queued one fan-out job and no delivery
-		// yet: the queue writes them.
+		// The invite's transaction wrote one waiting event and no delivery
+		// yet; the fan-out job, queued once it committed, writes them.
+		waitUntil(t, "the fan-out job", func() bool {
+			return rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'fan_out_webhooks' AND queue = 'webhooks'") == 1
+		})
 		for q, want := range map[string]int{
-			"SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND queue = 'webhooks'": 1,
-			"SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook'":                      0,
-			"SELECT COUNT(*) FROM webhook_deliveries":                                            0,
+			"SELECT COUNT(*) FROM webhook_events":                           1,
+			"SELECT COUNT(*) FROM river_job WHERE kind = 'deliver_webhook'": 0,
+			"SELECT COUNT(*) FROM webhook_deliveries":                       0,
 		} {
 			if n := rowCount(t, db, q); n != want {
 				t.Fatalf("%s: %d, want %d", q, n, want)
@@ -103,7 +102,8 @@ func TestWebhookJobs_ThroughTheQueue(t *testing.T) {
 		var state string
 		waitUntil(t, "the jobs to complete", func() bool {
 			return db.SQL().QueryRow("SELECT state FROM river_job WHERE kind = 'deliver_webhook'").Scan(&state) == nil && state == "completed" &&
-				rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND state = 'completed'") == 1
+				rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'fan_out_webhooks' AND state <> 'completed'") == 0 &&
+				rowCount(t, db, "SELECT COUNT(*) FROM webhook_events") == 0
 		})
 		if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries"); n != 1 {
 			t.Errorf("%d deliveries, want the one", n)
@@ -155,10 +155,11 @@ func TestWebhookDeliveries_Retention(t *testing.T) {
 	})
 }
 
-// TestWebhookFanOut_Job: the fan-out job writes one delivery per endpoint
-// subscribed when the event happened, run once or twice, at the same time
-// or again after a crash; an endpoint turned off before it runs, or made
-// after the event, gets nothing.
+// TestWebhookFanOut_Job: the change's transaction writes one waiting event
+// naming the endpoints subscribed then, and queues the fan-out job once it
+// commits; the fan-out writes one delivery per endpoint still subscribed,
+// run once or twice, at the same time or again after a crash; an endpoint
+// turned off before it runs, or made after the event, gets nothing.
 func TestWebhookFanOut_Job(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -170,19 +171,20 @@ func TestWebhookFanOut_Job(t *testing.T) {
 		a, _ := createEndpoint(t, hooks, ada, ws.ID, "https://a.example.com/", app.ActionInviteSent)
 		b, _ := createEndpoint(t, hooks, ada, ws.ID, "https://b.example.com/", app.ActionInviteSent)
 		off, _ := createEndpoint(t, hooks, ada, ws.ID, "https://off.example.com/", app.ActionInviteSent)
-		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
 
-		res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()))
-		if err != nil || len(res.Jobs) != 1 {
-			t.Fatalf("%d webhook_event jobs (%v), want 1", len(res.Jobs), err)
+		sendInvite(t, db, c, ada.ctx, ws.ID, "grace@example.com", app.RoleMember)
+		var endpoints string
+		if err := db.SQL().QueryRowContext(ctx, "SELECT endpoints FROM webhook_events").Scan(&endpoints); err != nil {
+			t.Fatalf("the one waiting event: %v (%d rows)", err, rowCount(t, db, "SELECT COUNT(*) FROM webhook_events"))
 		}
-		var ev jobs.WebhookEvent
-		if err := json.Unmarshal(res.Jobs[0].EncodedArgs, &ev); err != nil {
-			t.Fatal(err)
+		if want := fmt.Sprintf("%d %d %d", a.ID, b.ID, off.ID); endpoints != want {
+			t.Fatalf("the event names endpoints %q, want the three subscribed, %q", endpoints, want)
 		}
-		if len(ev.Endpoints) != 3 {
-			t.Fatalf("the event names endpoints %v, want the three subscribed", ev.Endpoints)
-		}
+		// The fan-out job is queued beside the request, once it committed.
+		waitUntil(t, "the fan-out job", func() bool {
+			return rowCount(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'fan_out_webhooks'") == 1
+		})
+
 		// Between the change and its fan-out: one endpoint is turned
 		// off, another is made.
 		if err := hooks.SetWebhookEndpointEnabled(ada.ctx, sc, off.ID, false); err != nil {
@@ -193,17 +195,20 @@ func TestWebhookFanOut_Job(t *testing.T) {
 		// Two runs at once, then a third after them.
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
+		counts := make([]int, 2)
 		for i := range errs {
-			wg.Go(func() { errs[i] = hooks.FanOutWebhookEvent(ctx, ev) })
+			wg.Go(func() { counts[i], errs[i] = hooks.FanOutWebhookEvents(ctx) })
 		}
 		wg.Wait()
 		for _, err := range errs {
-			if err != nil && !strings.Contains(err.Error(), "write the deliveries") && app.ErrorCode(err) != app.EUNAVAILABLE {
+			if err != nil && app.ErrorCode(err) != app.EUNAVAILABLE {
 				t.Errorf("a run of the fan-out: %v", err)
 			}
 		}
-		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
+		if n, err := hooks.FanOutWebhookEvents(ctx); err != nil {
 			t.Fatalf("the run after: %v", err)
+		} else if counts[0]+counts[1]+n != 1 {
+			t.Errorf("the runs fanned out %d, %d and %d events, want one in all", counts[0], counts[1], n)
 		}
 		for ep, want := range map[int64]int{a.ID: 1, b.ID: 1, off.ID: 0, late.ID: 0} {
 			got := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ?", ep)
@@ -219,13 +224,20 @@ func TestWebhookFanOut_Job(t *testing.T) {
 			t.Errorf("%d message ids, want the event's one", msgs)
 		}
 
-		// The workspace deleted before the fan-out runs: nothing to do.
-		if _, err := db.SQL().ExecContext(ctx, db.Rebind("DELETE FROM webhook_deliveries")); err != nil {
+		// An event whose entry is gone (its workspace deleted before the
+		// fan-out ran): nothing to send, and the event is dropped.
+		if _, err := db.SQL().ExecContext(ctx, db.Rebind("INSERT INTO webhook_events (audit_id, message_id, endpoints, created_at) VALUES (?, ?, ?, ?)"),
+			int64(1<<40), "msg_gone", fmt.Sprint(a.ID), time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		ev.AuditID = 1 << 40
-		if err := hooks.FanOutWebhookEvent(ctx, ev); err != nil {
-			t.Errorf("the fan-out of an event whose entry is gone: %v", err)
+		if n, err := hooks.FanOutWebhookEvents(ctx); err != nil || n != 1 {
+			t.Errorf("the fan-out of an event whose entry is gone: %d, %v", n, err)
+		}
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_events"); n != 0 {
+			t.Errorf("%d events left", n)
+		}
+		if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE message_id = 'msg_gone'"); n != 0 {
+			t.Errorf("%d deliveries of an event whose entry is gone", n)
 		}
 	})
 }
@@ -246,18 +258,13 @@ func TestWebhookFanOut_WhileDeleting(t *testing.T) {
 			ep, _ := createEndpoint(t, hooks, ada, ws.ID, fmt.Sprintf("https://e%d.example.com/", i), app.ActionInviteSent)
 			keep, _ := createEndpoint(t, hooks, ada, ws.ID, fmt.Sprintf("https://k%d.example.com/", i), app.ActionInviteSent)
 			sendInvite(t, db, c, ada.ctx, ws.ID, fmt.Sprintf("p%d@example.com", i), app.RoleMember)
-			res, err := db.Jobs().JobList(ctx, river.NewJobListParams().Kinds(jobs.WebhookEvent{}.Kind()).
-				States(rivertype.JobStateAvailable))
-			if err != nil || len(res.Jobs) != 1 {
-				t.Fatalf("%d webhook_event jobs (%v), want 1", len(res.Jobs), err)
-			}
-			var ev jobs.WebhookEvent
-			if err := json.Unmarshal(res.Jobs[0].EncodedArgs, &ev); err != nil {
-				t.Fatal(err)
+			var msg string
+			if err := db.SQL().QueryRowContext(ctx, "SELECT message_id FROM webhook_events").Scan(&msg); err != nil {
+				t.Fatalf("round %d: the waiting event: %v", i, err)
 			}
 			var fanErr, delErr error
 			var wg sync.WaitGroup
-			wg.Go(func() { fanErr = hooks.FanOutWebhookEvent(ctx, ev) })
+			wg.Go(func() { _, fanErr = hooks.FanOutWebhookEvents(ctx) })
 			wg.Go(func() { delErr = hooks.DeleteWebhookEndpoint(ada.ctx, sc, ep.ID) })
 			wg.Wait()
 			if fanErr != nil || delErr != nil {
@@ -266,11 +273,8 @@ func TestWebhookFanOut_WhileDeleting(t *testing.T) {
 			if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ?", ep.ID); n != 0 {
 				t.Fatalf("round %d: %d deliveries to the deleted endpoint", i, n)
 			}
-			if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?", keep.ID, ev.MessageID); n != 1 {
+			if n := rowCount(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?", keep.ID, msg); n != 1 {
 				t.Fatalf("round %d: the endpoint kept has %d deliveries of the event, want 1", i, n)
-			}
-			if _, err := db.Jobs().JobDelete(ctx, res.Jobs[0].ID); err != nil {
-				t.Fatal(err)
 			}
 		}
 	})

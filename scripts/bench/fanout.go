@@ -26,8 +26,8 @@ func (h *harness) fanoutSlug(tag string, n int) string {
 
 // renameRequest renames the workspace of slug to a name unique to request
 // n, through the settings form, as its owner: one change, one audit entry
-// (workspace.renamed, a public event) and, with endpoints, one delivery
-// job (webhook_event), in one transaction.
+// (workspace.renamed, a public event) and, with endpoints, one waiting
+// event (a webhook_events row), in one transaction.
 func renameRequest(tag string, endpoints int) func(h *harness, n int64) (*http.Request, error) {
 	return func(h *harness, n int64) (*http.Request, error) {
 		slug := h.fanoutSlug(tag, endpoints)

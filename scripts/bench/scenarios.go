@@ -76,8 +76,9 @@ func scenarios() []scenario {
 		}},
 		// webhook_fanout renames a workspace whose 10 webhook endpoints
 		// subscribe to workspace.renamed: the request's transaction writes
-		// the audit entry and one webhook_event job; the job queue writes
-		// the 10 deliveries and sends them to a receiver of the bench's.
+		// the audit entry and one waiting event (a webhook_events row); the
+		// fan_out_webhooks job, queued after the commit, writes the 10
+		// deliveries and the queue sends them to a receiver of the bench's.
 		// Its baseline is the same rename of a workspace without
 		// endpoints, through Atrium, alternated with it. The webhooks
 		// queue is paused while it is measured, so the ratio is what the

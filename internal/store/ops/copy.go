@@ -19,7 +19,7 @@ var CopyTables = []string{
 	"audit_logs", "mail_outbox", "stripe_events", "invite_sends", "app_secrets", "api_keys",
 	"audit_chains", "audit_actors",
 	"user_totp", "two_factor_locks", "recovery_codes", "passkeys", "auth_challenges",
-	"user_identities", "webhook_endpoints", "webhook_deliveries", "staff", "impersonations", "impersonation_visits",
+	"user_identities", "webhook_endpoints", "webhook_deliveries", "webhook_events", "staff", "impersonations", "impersonation_visits",
 	"workspace_sso", "workspace_domains", "sso_break_glass",
 	// scaffold:copy-tables (make scaffold adds its tables above this line)
 }
@@ -104,7 +104,7 @@ func CopyData(ctx context.Context, src, dst *store.DB, report func(TableCopy)) e
 	if err := resetSequences(ctx, dst); err != nil {
 		return err
 	}
-	if _, err := dst.QueueUnfinishedWork(ctx, src); err != nil {
+	if _, err := dst.QueueUnfinishedWork(ctx); err != nil {
 		return err
 	}
 	if _, err := dst.SQL().ExecContext(ctx, "DROP TABLE "+copyProgressTable); err != nil {
