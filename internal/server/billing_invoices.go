@@ -130,7 +130,8 @@ func (s *Server) invoiceRow(in billing.Invoice, tz string) page.BillingInvoice {
 	case "void":
 		row.Status = "Cancelled"
 	default:
-		row.Status = strings.ToUpper(in.Status[:min(1, len(in.Status))]) + in.Status[min(1, len(in.Status)):]
+		// A status Stripe adds later still reads as a word.
+		row.Status = strings.ReplaceAll(in.Status, "_", " ")
 	}
 	return row
 }
@@ -203,4 +204,3 @@ func httpsOnly(u string) string {
 	}
 	return ""
 }
-
