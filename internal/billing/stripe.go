@@ -17,6 +17,7 @@ import (
 	portalsession "github.com/stripe/stripe-go/v76/billingportal/session"
 	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/invoice"
 	"github.com/stripe/stripe-go/v76/subscription"
 
 	"atrium/internal/app"
@@ -31,16 +32,21 @@ type Config struct {
 	// APIBase points the client at another server (a local stripe-mock);
 	// empty means Stripe's API.
 	APIBase string
+	// AutomaticTax turns on Stripe Tax in Checkout (STRIPE_AUTOMATIC_TAX):
+	// Stripe computes the tax from the address and collects tax ids.
+	AutomaticTax bool
 }
 
 // Client makes the outbound Stripe calls Atrium needs. Its clients are
 // built once, with their own backend: no package-level Stripe state.
 type Client struct {
 	priceID       string
+	automaticTax  bool
 	checkout      checkoutsession.Client
 	portal        portalsession.Client
 	customers     customer.Client
 	subscriptions subscription.Client
+	invoices      invoice.Client
 }
 
 // New returns a client for cfg.
@@ -56,10 +62,12 @@ func New(cfg Config) *Client {
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
 	return &Client{
 		priceID:       cfg.PriceID,
+		automaticTax:  cfg.AutomaticTax,
 		checkout:      checkoutsession.Client{B: b, Key: cfg.SecretKey},
 		portal:        portalsession.Client{B: b, Key: cfg.SecretKey},
 		customers:     customer.Client{B: b, Key: cfg.SecretKey},
 		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
+		invoices:      invoice.Client{B: b, Key: cfg.SecretKey},
 	}
 }
 
@@ -95,7 +103,9 @@ func IdempotencyKey(kind string, workspaceID int64, at time.Time, parts ...strin
 // with its id in metadata) so every later event can be matched to it.
 // Both requests carry an IdempotencyKey of the workspace, the parameters
 // and at's CheckoutWindow, so repeated clicks get one customer and one
-// Checkout Session from Stripe.
+// Checkout Session from Stripe. Customers may enter a promotion code;
+// with AutomaticTax, Stripe Tax computes the tax and may update the
+// customer's name and address from what they type.
 func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmail, successURL, cancelURL string, at time.Time) (*Checkout, error) {
 	wsID := strconv.FormatInt(ws.ID, 10)
 	customerID := ws.StripeCustomerID
@@ -118,9 +128,20 @@ func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmai
 		CancelURL:         stripe.String(cancelURL),
 		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(c.priceID), Quantity: stripe.Int64(1)}},
 		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{},
+		// Promotion codes are made in the Stripe dashboard; Checkout shows
+		// the field only when at least one is active.
+		AllowPromotionCodes: stripe.Bool(true),
+	}
+	if c.automaticTax {
+		p.AutomaticTax = &stripe.CheckoutSessionAutomaticTaxParams{Enabled: stripe.Bool(true)}
+		p.TaxIDCollection = &stripe.CheckoutSessionTaxIDCollectionParams{Enabled: stripe.Bool(true)}
+		// Stripe refuses automatic tax and tax id collection for an
+		// existing customer unless Checkout may save the address and name
+		// typed there onto the customer.
+		p.CustomerUpdate = &stripe.CheckoutSessionCustomerUpdateParams{Address: stripe.String("auto"), Name: stripe.String("auto")}
 	}
 	p.Context = ctx
-	p.IdempotencyKey = stripe.String(IdempotencyKey("checkout", ws.ID, at, customerID, c.priceID, successURL, cancelURL))
+	p.IdempotencyKey = stripe.String(IdempotencyKey("checkout", ws.ID, at, customerID, c.priceID, successURL, cancelURL, strconv.FormatBool(c.automaticTax)))
 	p.AddMetadata("workspace_id", wsID)
 	p.SubscriptionData.AddMetadata("workspace_id", wsID)
 	s, err := c.checkout.New(p)

@@ -186,6 +186,7 @@ type Stripe struct {
 	PriceID       string // STRIPE_PRICE_ID
 	LiveMode      bool   // STRIPE_LIVE_MODE, default false; must match the key's kind
 	APIBase       string // STRIPE_API_BASE, optional (a fake Stripe in tests), without a trailing slash
+	AutomaticTax  bool   // STRIPE_AUTOMATIC_TAX, default false: Stripe Tax in Checkout
 }
 
 // Load builds a Config from env, checking every variable. When some are

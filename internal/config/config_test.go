@@ -112,7 +112,7 @@ func TestLoad_Defaults(t *testing.T) {
 			"DB_MAX_IDLE_CONNS": "", "DB_CONN_MAX_LIFETIME_MINUTES": "", "MIGRATE_ON_START": "",
 			"SMTP_HOST": "", "SMTP_PORT": "", "SMTP_USERNAME": "", "SMTP_PASSWORD": "", "SMTP_FROM": "",
 			"SMTP_TLS": "", "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "STRIPE_PRICE_ID": "",
-			"STRIPE_LIVE_MODE": "", "STRIPE_API_BASE": "", "RATE_LIMIT_MAX": "", "RATE_LIMIT_WINDOW_MINUTES": "",
+			"STRIPE_LIVE_MODE": "", "STRIPE_API_BASE": "", "STRIPE_AUTOMATIC_TAX": "", "RATE_LIMIT_MAX": "", "RATE_LIMIT_WINDOW_MINUTES": "",
 			"LOGIN_RATE_LIMIT_MAX": "", "LOGIN_RATE_LIMIT_WINDOW_MINUTES": "", "REDIS_URL": "", "API_RATE_LIMIT_MAX": "", "API_BAD_KEY_MAX": "",
 			"LOGIN_ADDRESS_MAX": "", "INVITE_RESEND_INTERVAL_MINUTES": "",
 			"INVITE_RESENDS_PER_DAY": "", "INVITE_EMAILS_PER_ADDRESS_PER_DAY": "",
@@ -173,6 +173,7 @@ func TestLoad_AllSet(t *testing.T) {
 		"STRIPE_WEBHOOK_SECRET":           "whsec_def456",
 		"STRIPE_PRICE_ID":                 "price_123",
 		"STRIPE_LIVE_MODE":                "YES",
+		"STRIPE_AUTOMATIC_TAX":            "on",
 		"RATE_LIMIT_MAX":                  "10",
 		"RATE_LIMIT_WINDOW_MINUTES":       "1",
 		"LOGIN_RATE_LIMIT_MAX":            "1",
@@ -211,7 +212,7 @@ func TestLoad_AllSet(t *testing.T) {
 		SMTP: config.SMTP{Host: "smtp.example.com", Port: 2525, Username: "mailer", Password: " smtp pass ",
 			From: "Team <team@example.com>", TLS: "opportunistic"},
 		Stripe: config.Stripe{SecretKey: "sk_live_abc123", WebhookSecret: "whsec_def456", PriceID: "price_123",
-			LiveMode: true},
+			LiveMode: true, AutomaticTax: true},
 		RateLimitMax:         10,
 		RateLimitWindow:      time.Minute,
 		LoginRateLimitMax:    1,
@@ -489,6 +490,9 @@ func TestLoad_Stripe(t *testing.T) {
 			"STRIPE_SECRET_KEY=(value hidden): is a live key but STRIPE_LIVE_MODE is false"},
 		{"TestKeyLiveMode", config.Env{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_LIVE_MODE": "true"},
 			"STRIPE_SECRET_KEY=(value hidden): is a test key but STRIPE_LIVE_MODE=true"},
+		{"AutomaticTax", config.Env{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_AUTOMATIC_TAX": "true"}, ""},
+		{"AutomaticTaxNotABool", config.Env{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_AUTOMATIC_TAX": "sometimes"},
+			`STRIPE_AUTOMATIC_TAX="sometimes": expected true or false`},
 		{"FakeAPILiveMode", config.Env{"STRIPE_SECRET_KEY": "sk_live_123", "STRIPE_LIVE_MODE": "true", "STRIPE_API_BASE": "http://localhost:12111"},
 			`STRIPE_API_BASE="http://localhost:12111": must be unset when STRIPE_LIVE_MODE=true`},
 	}
@@ -505,6 +509,9 @@ func TestLoad_Stripe(t *testing.T) {
 				}
 				if got, want := c.Stripe.APIBase, strings.TrimSuffix(tt.env["STRIPE_API_BASE"], "/"); got != want {
 					t.Fatalf("Stripe.APIBase=%q, want %q", got, want)
+				}
+				if got, want := c.Stripe.AutomaticTax, tt.env["STRIPE_AUTOMATIC_TAX"] == "true"; got != want {
+					t.Fatalf("Stripe.AutomaticTax=%v, want %v", got, want)
 				}
 				return
 			}

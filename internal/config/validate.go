@@ -243,6 +243,9 @@ func (l *loader) stripe() Stripe {
 	before := len(l.problems)
 	s.LiveMode = l.bool("STRIPE_LIVE_MODE", false)
 	modeOK := len(l.problems) == before
+	// Stripe Tax must be turned on in the Stripe dashboard first, or
+	// Checkout refuses every session (RUNBOOK.md, "Turning on Stripe Tax").
+	s.AutomaticTax = l.bool("STRIPE_AUTOMATIC_TAX", false)
 
 	if s.SecretKey != "" && modeOK {
 		isLive := strings.HasPrefix(s.SecretKey, "sk_live_") || strings.HasPrefix(s.SecretKey, "rk_live_")

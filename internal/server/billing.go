@@ -52,6 +52,11 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			v.Renewal = "Cancels on " + when
 		}
 	}
+	// Invoices and the discount come from Stripe, for owners only: admins
+	// see the plan, not what was paid.
+	if v.CanManage {
+		s.addStripeDetails(r.Context(), &v, ws, p.User.TimeZone)
+	}
 	s.render(w, r, http.StatusOK, page.Billing(s.workspacePage(w, r, "Billing", "billing"), v))
 }
 

@@ -123,6 +123,8 @@ type Server struct {
 	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
 	webhookSecretLog logEvery
+	// stripeCache keeps the billing page's invoices and discount briefly.
+	stripeCache stripeDetailsCache
 }
 
 // New returns Atrium's HTTP handler.

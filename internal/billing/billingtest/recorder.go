@@ -12,8 +12,8 @@ import (
 )
 
 // Recorder is a proxy in front of a Stripe API (a stripe-mock) that keeps
-// the form body and the Idempotency-Key header of every request, by
-// "METHOD /path". Point the client's APIBase at its URL.
+// the form body (the query of a GET) and the Idempotency-Key header of
+// every request, by "METHOD /path". Point the client's APIBase at its URL.
 type Recorder struct {
 	URL  string
 	mu   sync.Mutex
@@ -34,6 +34,9 @@ func NewRecorder(t testing.TB, upstream string) *Recorder {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(body))
+		if r.Method == http.MethodGet {
+			form = r.URL.Query()
+		}
 		route := r.Method + " " + r.URL.Path
 		rec.mu.Lock()
 		rec.reqs[route] = append(rec.reqs[route], form)
@@ -47,7 +50,8 @@ func NewRecorder(t testing.TB, upstream string) *Recorder {
 	return rec
 }
 
-// Sent returns the forms sent to route ("POST /v1/customers"), in order.
+// Sent returns the forms sent to route ("POST /v1/customers"), or the
+// queries of a GET route, in order.
 func (r *Recorder) Sent(route string) []url.Values {
 	r.mu.Lock()
 	defer r.mu.Unlock()

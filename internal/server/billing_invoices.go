@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/billing"
+	"atrium/web/page"
+)
+
+// stripeDetailsTTL is how long the billing page reuses a workspace's
+// invoices and discount read from Stripe, so reloads do not call Stripe
+// each time. README.md's "Billing" section says so; change both together.
+const stripeDetailsTTL = 60 * time.Second
+
+// stripeDetails is what the billing page reads from Stripe for one
+// workspace.
+type stripeDetails struct {
+	invoices []billing.Invoice
+	discount *billing.Discount
+}
+
+// stripeDetailsCache keeps each workspace's stripeDetails in memory for
+// stripeDetailsTTL. It is per process: with several instances each keeps
+// its own, which only means a few more Stripe calls. Failures are not kept,
+// so the next reload tries Stripe again.
+type stripeDetailsCache struct {
+	mu      sync.Mutex
+	entries map[string]stripeDetailsEntry
+}
+
+type stripeDetailsEntry struct {
+	at time.Time
+	d  stripeDetails
+}
+
+// get returns the details kept for key at now, if they are fresh.
+func (c *stripeDetailsCache) get(key string, now time.Time) (stripeDetails, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || now.Sub(e.at) >= stripeDetailsTTL || now.Before(e.at) {
+		return stripeDetails{}, false
+	}
+	return e.d, true
+}
+
+// put keeps d for key from now on, dropping the entries that went stale
+// so the map holds only the workspaces viewed within the last minute.
+func (c *stripeDetailsCache) put(key string, d stripeDetails, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]stripeDetailsEntry{}
+	}
+	for k, e := range c.entries {
+		if now.Sub(e.at) >= stripeDetailsTTL {
+			delete(c.entries, k)
+		}
+	}
+	c.entries[key] = stripeDetailsEntry{at: now, d: d}
+}
+
+// stripeDetails returns ws's invoices and discount from the cache or, when
+// stale, from Stripe. The key holds the workspace's customer and
+// subscription, so a new subscription is read at once.
+func (s *Server) stripeDetails(ctx context.Context, ws *app.Workspace) (stripeDetails, error) {
+	key := strconv.FormatInt(ws.ID, 10) + "\x00" + ws.StripeCustomerID + "\x00" + ws.StripeSubscriptionID
+	now := s.Now()
+	if d, ok := s.stripeCache.get(key, now); ok {
+		return d, nil
+	}
+	var d stripeDetails
+	var err error
+	if d.invoices, err = s.Stripe.Invoices(ctx, ws.StripeCustomerID); err != nil {
+		return d, err
+	}
+	if ws.StripeSubscriptionID != "" && ws.HasLiveSubscription() {
+		if d.discount, err = s.Stripe.SubscriptionDiscount(ctx, ws.StripeSubscriptionID); err != nil {
+			return d, err
+		}
+	}
+	s.stripeCache.put(key, d, now)
+	return d, nil
+}
+
+// addStripeDetails fills the invoices and the discount of an owner's
+// billing page. A failed Stripe call is logged and leaves a sentence in
+// place of the list: the rest of the page does not depend on Stripe.
+func (s *Server) addStripeDetails(ctx context.Context, v *page.BillingView, ws *app.Workspace, tz string) {
+	if s.Stripe == nil || ws.StripeCustomerID == "" {
+		return
+	}
+	v.ShowInvoices = true
+	d, err := s.stripeDetails(ctx, ws)
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "stripe call failed: billing page details", "request_id", requestIDFrom(ctx), "workspace_id", ws.ID, "error", err.Error())
+		v.InvoicesError = "We could not load the invoices from Stripe just now. Reload the page in a minute, or open Manage billing to see them in Stripe."
+		return
+	}
+	for _, in := range d.invoices {
+		v.Invoices = append(v.Invoices, s.invoiceRow(in, tz))
+	}
+	if d.discount != nil {
+		v.Discount = s.discountSentence(d.discount, tz)
+	}
+}
+
+// invoiceRow is one line of the invoice table.
+func (s *Server) invoiceRow(in billing.Invoice, tz string) page.BillingInvoice {
+	row := page.BillingInvoice{Number: in.Number, Date: s.formatDate(in.Created, tz), Amount: formatMoney(in.Amount, in.Currency),
+		HostedURL: httpsOnly(in.HostedURL), PDFURL: httpsOnly(in.PDFURL)}
+	if row.Number == "" {
+		row.Number = "Not numbered yet"
+	}
+	switch in.Status {
+	case "paid":
+		row.Status, row.StatusKind = "Paid", "success"
+	case "open":
+		row.Status, row.StatusKind = "Due", "warning"
+	case "draft":
+		row.Status = "Draft"
+	case "uncollectible":
+		row.Status, row.StatusKind = "Unpaid", "danger"
+	case "void":
+		row.Status = "Cancelled"
+	default:
+		// A status Stripe adds later still reads as a word.
+		row.Status = strings.ReplaceAll(in.Status, "_", " ")
+	}
+	return row
+}
+
+// discountSentence says what a discount takes off and for how long, like
+// "Launch offer: 20% off until 5 Mar 2027".
+func (s *Server) discountSentence(d *billing.Discount, tz string) string {
+	var off string
+	switch {
+	case d.PercentOff > 0:
+		off = strconv.FormatFloat(d.PercentOff, 'f', -1, 64) + "% off"
+	case d.AmountOff > 0:
+		off = formatMoney(d.AmountOff, d.Currency) + " off"
+	default:
+		return ""
+	}
+	switch {
+	case !d.End.IsZero():
+		off += " until " + s.formatDate(d.End, tz)
+	case d.Duration == "forever":
+		off += " every invoice, for as long as the subscription lasts"
+	case d.Duration == "once":
+		off += " the next invoice"
+	case d.Duration == "repeating" && d.Months > 0:
+		off += fmt.Sprintf(" for %d months", d.Months)
+	}
+	if d.Name != "" {
+		return d.Name + ": " + off
+	}
+	return strings.ToUpper(off[:1]) + off[1:]
+}
+
+// zeroDecimal lists the currencies Stripe counts in whole units, not
+// hundredths (stripe.com/docs/currencies#zero-decimal).
+var zeroDecimal = map[string]bool{
+	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
+	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
+}
+
+// currencySymbols are the symbols written before an amount; other
+// currencies get their code after it.
+var currencySymbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+
+// formatMoney formats an amount in a currency's smallest unit: "$29.00",
+// "€5.50", "¥1200", "12.00 CHF".
+func formatMoney(amount int64, currency string) string {
+	cur := strings.ToLower(currency)
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	n := strconv.FormatInt(amount, 10)
+	if !zeroDecimal[cur] {
+		n = fmt.Sprintf("%d.%02d", amount/100, amount%100)
+	}
+	if sym, ok := currencySymbols[cur]; ok {
+		return sign + sym + n
+	}
+	if cur == "" {
+		return sign + n
+	}
+	return sign + n + " " + strings.ToUpper(cur)
+}
+
+// httpsOnly keeps a Stripe link only when it is an https URL, so a
+// surprising value never becomes a link on the page.
+func httpsOnly(u string) string {
+	if strings.HasPrefix(u, "https://") {
+		return u
+	}
+	return ""
+}
