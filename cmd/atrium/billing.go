@@ -42,7 +42,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 
 	stderrLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if action == "replay" {
-		recv := &billing.Receiver{Store: svc}
+		recv := &billing.Receiver{Store: svc, Plans: cfg.Plans}
 		if client := wire.NewStripe(cfg, stderrLog); client != nil {
 			recv.Stripe = client
 		}
@@ -70,7 +70,7 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	}
 	upd := res.Update
 	fmt.Fprintf(stdout, "Synced: plan %s, status %q. The change is in the audit log as %s.\n",
-		app.PlanFor(upd.Status), upd.Status, app.ActionBillingSynced)
+		app.PlanFor(upd.Status, upd.Plan), upd.Status, app.ActionBillingSynced)
 	return nil
 }
 

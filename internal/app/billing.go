@@ -57,6 +57,15 @@ type BillingUpdate struct {
 	Status         string
 	PeriodEnd      time.Time
 	CancelAtEnd    *bool
+	// PriceID and Quantity are the subscription's (first) item; Plan is
+	// the catalog plan PriceID grants (Catalog.PlanForPrice), set by the
+	// billing package before the update is applied. TrialEnd is when its
+	// trial ends (zero: no trial). A subscription update (one with a
+	// Status) writes all four.
+	PriceID  string
+	Plan     string
+	Quantity int64
+	TrialEnd time.Time
 	// Action is the audit action recorded when the update applies.
 	Action string
 	// AsOf orders updates: one older than the last applied is stale (see
@@ -81,12 +90,17 @@ func ProStatus(status string) bool {
 	return false
 }
 
-// PlanFor returns the plan a subscription status grants.
-func PlanFor(status string) string {
-	if ProStatus(status) {
+// PlanFor returns the plan a subscription status grants: paid (the
+// subscription's plan; Pro when it is not known) while the status counts,
+// Free otherwise.
+func PlanFor(status, paid string) string {
+	switch {
+	case !ProStatus(status):
+		return PlanFree
+	case paid == "" || paid == PlanFree:
 		return PlanPro
 	}
-	return PlanFree
+	return paid
 }
 
 // HasLiveSubscription reports whether w has a subscription that still
@@ -96,8 +110,8 @@ func (w *Workspace) HasLiveSubscription() bool {
 	return ProStatus(w.SubscriptionStatus) && w.StripeSubscriptionID != ""
 }
 
-// IsPro reports whether w is on Pro in good standing.
-func (w *Workspace) IsPro() bool { return w.Plan == PlanPro && ProStatus(w.SubscriptionStatus) }
+// IsPaid reports whether w is on a paid plan in good standing.
+func (w *Workspace) IsPaid() bool { return w.Plan != PlanFree && ProStatus(w.SubscriptionStatus) }
 
 // BillingService keeps workspaces' billing state. Webhook application runs
 // without a principal (Stripe is the caller); the others act as the

@@ -24,13 +24,13 @@ func TestWorkspace_BillingRules(t *testing.T) {
 		{app.PlanFree, "", "", false, false},
 	} {
 		ws := &app.Workspace{Plan: c.plan, SubscriptionStatus: c.status, StripeSubscriptionID: c.sub}
-		if got := ws.IsPro(); got != c.pro {
+		if got := ws.IsPaid(); got != c.pro {
 			t.Errorf("%s/%s: IsPro = %v, want %v", c.plan, c.status, got, c.pro)
 		}
 		if got := ws.HasLiveSubscription(); got != c.live {
 			t.Errorf("%s/%s/%q: HasLiveSubscription = %v, want %v", c.plan, c.status, c.sub, got, c.live)
 		}
-		if got, want := app.PlanFor(c.status) == app.PlanPro, app.ProStatus(c.status); got != want {
+		if got, want := app.PlanFor(c.status, app.PlanPro) == app.PlanPro, app.ProStatus(c.status); got != want {
 			t.Errorf("%s: PlanFor and ProStatus disagree", c.status)
 		}
 	}
@@ -38,7 +38,7 @@ func TestWorkspace_BillingRules(t *testing.T) {
 
 // TestBillingRules_OneHome: which statuses count as Pro and what makes a
 // live subscription are written once, in internal/app/billing.go; code
-// elsewhere asks app.ProStatus, ws.IsPro or ws.HasLiveSubscription.
+// elsewhere asks app.ProStatus, ws.IsPaid or ws.HasLiveSubscription.
 func TestBillingRules_OneHome(t *testing.T) {
 	root := filepath.Join("..", "..")
 	home := filepath.Join(root, "internal", "app", "billing.go")

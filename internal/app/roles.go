@@ -183,23 +183,31 @@ func CanTransferOwnership(actor Role, self bool) error {
 
 // scaffold:rules (make scaffold adds its resources' rules above this line)
 
-// PlanLimits are the seats each plan allows (0 = unlimited).
+// PlanLimits are the seats each plan allows (0 = unlimited): the seat
+// rule of the plan catalog (Catalog.Limits), passed to the services that
+// add seats.
 type PlanLimits struct {
-	FreeSeats int
-	ProSeats  int
+	FreeSeats     int
+	ProSeats      int
+	BusinessSeats int
 	// NoUpgrade words the seat-limit message for a server that sells no
 	// upgrade (production without billing): it does not suggest one.
 	NoUpgrade bool
 }
 
-// Seats returns the number of seats ws may use: paid seats while its pro
-// subscription is in good standing (past_due keeps access), the free
-// limit otherwise. 0 means unlimited.
+// Seats returns the number of seats ws may use: its paid plan's while the
+// subscription is in good standing (past_due keeps access) or when the plan
+// was set without one (by an operator, or seeded), the free limit
+// otherwise. 0 means unlimited.
 func (l PlanLimits) Seats(ws *Workspace) int {
-	// A Pro workspace with no status yet (set by an operator, or seeded)
-	// has Pro's seats too.
-	if ws.IsPro() || ws.Plan == PlanPro && ws.SubscriptionStatus == "" {
+	if ws.Plan == PlanFree || !ProStatus(ws.SubscriptionStatus) && ws.SubscriptionStatus != "" {
+		return l.FreeSeats
+	}
+	switch ws.Plan {
+	case PlanPro:
 		return l.ProSeats
+	case PlanBusiness:
+		return l.BusinessSeats
 	}
 	return l.FreeSeats
 }

@@ -36,6 +36,23 @@ type Workspace struct {
 	StripeSubscriptionID string
 	CurrentPeriodEnd     time.Time
 	CancelAtPeriodEnd    bool
+	// PriceID is the subscription's Stripe price (its plan and interval
+	// in the catalog); SeatQuantity its quantity as Stripe last said.
+	PriceID      string
+	SeatQuantity int
+	// TrialEnd is when the subscription's trial ends (zero: no trial).
+	TrialEnd time.Time
+	// PaymentFailedAt starts a dunning episode: the first failed payment
+	// not yet recovered; PaymentInvoiceURL is the invoice to pay.
+	PaymentFailedAt   time.Time
+	PaymentInvoiceURL string
+	// RestrictedAt is when the grace period of a failed payment ran out:
+	// the workspace refuses additions until the invoice is paid.
+	RestrictedAt time.Time
+	// ScheduledPriceID is a plan change waiting for ScheduledChangeAt
+	// (the end of the period: a downgrade).
+	ScheduledPriceID  string
+	ScheduledChangeAt time.Time
 	// RequireTwoFactor keeps members without a second factor out until
 	// they set one up.
 	RequireTwoFactor bool

@@ -30,6 +30,8 @@ type Receiver struct {
 	// Stripe settles two live statuses of one second by re-reading the
 	// subscription; nil (billing off) settles them by event id.
 	Stripe SubscriptionReader
+	// Plans names the plan of a subscription's price (nil: Pro).
+	Plans *app.Catalog
 	// Secret is STRIPE_WEBHOOK_SECRET.
 	Secret string
 	// Logger receives one line per event; nil discards them.
@@ -64,7 +66,7 @@ func (r *Receiver) Receive(ctx context.Context, payload []byte, signature string
 		log.WarnContext(ctx, "stripe webhook API version differs from the client's; pin the endpoint to it in the Stripe dashboard",
 			"event_api_version", ev.APIVersion, "client_api_version", APIVersion)
 	}
-	upd, err := Interpret(ev)
+	upd, err := r.interpret(ev)
 	if err != nil {
 		log.ErrorContext(ctx, "stripe webhook event could not be read; stored for replay", "error", err.Error())
 		ev.Error, upd = err.Error(), nil
@@ -92,7 +94,7 @@ func (r *Receiver) Replay(ctx context.Context, eventID string) (*Receipt, error)
 	if err != nil {
 		return nil, err
 	}
-	upd, err := Interpret(ev)
+	upd, err := r.interpret(ev)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +134,16 @@ func (r *Receiver) settle(ctx context.Context, log *slog.Logger, upd *app.Billin
 	}
 	log.InfoContext(ctx, "stripe webhook same-second tie settled by re-reading the subscription", "status", cur.Status)
 	return apply(cur)
+}
+
+// interpret is Interpret with the plan of the subscription's price named
+// from the catalog.
+func (r *Receiver) interpret(ev *app.StripeEvent) (*app.BillingUpdate, error) {
+	upd, err := Interpret(ev)
+	if upd != nil && upd.Status != "" {
+		upd.Plan = PlanOf(r.Plans, upd.PriceID)
+	}
+	return upd, err
 }
 
 func (r *Receiver) logger() *slog.Logger {

@@ -35,12 +35,16 @@ type Config struct {
 	// AutomaticTax turns on Stripe Tax in Checkout (STRIPE_AUTOMATIC_TAX):
 	// Stripe computes the tax from the address and collects tax ids.
 	AutomaticTax bool
+	// Plans is the plan catalog: it names the plan of a subscription's
+	// price. nil grants Pro to every paid subscription.
+	Plans *app.Catalog
 }
 
 // Client makes the outbound Stripe calls Atrium needs. Its clients are
 // built once, with their own backend: no package-level Stripe state.
 type Client struct {
 	priceID       string
+	plans         *app.Catalog
 	automaticTax  bool
 	checkout      checkoutsession.Client
 	portal        portalsession.Client
@@ -62,6 +66,7 @@ func New(cfg Config) *Client {
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
 	return &Client{
 		priceID:       cfg.PriceID,
+		plans:         cfg.Plans,
 		automaticTax:  cfg.AutomaticTax,
 		checkout:      checkoutsession.Client{B: b, Key: cfg.SecretKey},
 		portal:        portalsession.Client{B: b, Key: cfg.SecretKey},
@@ -178,6 +183,17 @@ func (c *Client) FetchSubscription(ctx context.Context, id string) (*app.Billing
 	if sub.CurrentPeriodEnd > 0 {
 		upd.PeriodEnd = time.Unix(sub.CurrentPeriodEnd, 0).UTC()
 	}
+	if sub.TrialEnd > 0 {
+		upd.TrialEnd = time.Unix(sub.TrialEnd, 0).UTC()
+	}
+	if sub.Items != nil && len(sub.Items.Data) > 0 && sub.Items.Data[0] != nil {
+		item := sub.Items.Data[0]
+		upd.Quantity = item.Quantity
+		if item.Price != nil {
+			upd.PriceID = item.Price.ID
+		}
+	}
+	upd.Plan = PlanOf(c.plans, upd.PriceID)
 	return upd, nil
 }
 
@@ -195,6 +211,15 @@ func (c *Client) FindCustomerSubscription(ctx context.Context, customerID string
 		return nil, stripeError("list subscriptions", err)
 	}
 	return nil, nil
+}
+
+// PlanOf returns the catalog plan a subscription to priceID grants (Pro
+// without a catalog).
+func PlanOf(plans *app.Catalog, priceID string) string {
+	if plans == nil {
+		return app.PlanPro
+	}
+	return plans.PlanForPrice(priceID)
 }
 
 // slogAdapter sends stripe-go's log lines to the app's JSON log instead of

@@ -120,6 +120,13 @@ type object struct {
 	CurrentPeriodEnd  int64             `json:"current_period_end"`
 	CancelAtPeriodEnd *bool             `json:"cancel_at_period_end"`
 	Mode              string            `json:"mode"`
+	TrialEnd          int64             `json:"trial_end"`
+	Items             struct {
+		Data []struct {
+			Price    struct{ ID string } `json:"price"`
+			Quantity int64               `json:"quantity"`
+		} `json:"data"`
+	} `json:"items"`
 }
 
 // Interpret turns an event into the billing update it implies, or nil for
@@ -153,6 +160,12 @@ func Interpret(ev *app.StripeEvent) (*app.BillingUpdate, error) {
 			upd.PeriodEnd = time.Unix(o.CurrentPeriodEnd, 0).UTC()
 		}
 		upd.CancelAtEnd = o.CancelAtPeriodEnd
+		if len(o.Items.Data) > 0 {
+			upd.PriceID, upd.Quantity = o.Items.Data[0].Price.ID, o.Items.Data[0].Quantity
+		}
+		if o.TrialEnd > 0 {
+			upd.TrialEnd = time.Unix(o.TrialEnd, 0).UTC()
+		}
 		upd.Action = app.ActionSubscriptionUpdated
 		if ev.Type == EventSubscriptionDeleted {
 			upd.Action = app.ActionSubscriptionDeleted

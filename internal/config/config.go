@@ -5,6 +5,7 @@
 package config
 
 import (
+	"atrium/internal/app"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,9 +58,8 @@ func isSet(value string) bool { return strings.TrimSpace(value) != "" }
 // Defaults of the public site's settings. `make rename` rewrites
 // DefaultAppName.
 const (
-	DefaultAppName           = "Atrium"
-	DefaultDescription       = "A multi-tenant SaaS starter: magic-link sign-in, workspaces, invites, billing and an audit log, ready to build on."
-	DefaultProPlanPriceLabel = "$29 per workspace / month"
+	DefaultAppName     = "Atrium"
+	DefaultDescription = "A multi-tenant SaaS starter: magic-link sign-in, workspaces, invites, billing and an audit log, ready to build on."
 )
 
 // Values of Config.Env (APP_ENV).
@@ -124,7 +124,17 @@ type Config struct {
 
 	FreePlanSeats     int    // FREE_PLAN_SEATS, default 3
 	ProPlanSeats      int    // PRO_PLAN_SEATS, default 0 = unlimited
-	ProPlanPriceLabel string // PRO_PLAN_PRICE_LABEL, default "$29 per workspace / month", shown on the pricing page
+	BusinessPlanSeats int    // BUSINESS_PLAN_SEATS, default 0 = unlimited
+	ProPlanPriceLabel string // PRO_PLAN_PRICE_LABEL, optional: Pro's price as the pricing page words it, instead of the catalog's amount
+
+	TrialDays      int           // BILLING_TRIAL_DAYS, default 0 (no trial), at most 730
+	TrialNeedsCard bool          // BILLING_TRIAL_NEEDS_CARD, default false: a trial starts without a payment method
+	GracePeriod    time.Duration // BILLING_GRACE_DAYS a past-due workspace keeps working, default 7
+
+	// Plans is the plan catalog (internal/app/plan.go) with this
+	// configuration's prices, seats and trial: every entitlement check
+	// reads it.
+	Plans *app.Catalog
 
 	MaxWorkspacesPerUser int // MAX_WORKSPACES_PER_USER workspaces one person may own, default 20, at least 1
 
@@ -183,10 +193,15 @@ type SMTP struct {
 type Stripe struct {
 	SecretKey     string // STRIPE_SECRET_KEY; empty = billing off
 	WebhookSecret string // STRIPE_WEBHOOK_SECRET
-	PriceID       string // STRIPE_PRICE_ID
-	LiveMode      bool   // STRIPE_LIVE_MODE, default false; must match the key's kind
-	APIBase       string // STRIPE_API_BASE, optional (a fake Stripe in tests), without a trailing slash
-	AutomaticTax  bool   // STRIPE_AUTOMATIC_TAX, default false: Stripe Tax in Checkout
+	PriceID       string // STRIPE_PRICE_ID: Pro, monthly
+	// The other prices of the plan catalog; each is optional.
+	ProAnnual       string // STRIPE_PRICE_PRO_ANNUAL
+	BusinessMonthly string // STRIPE_PRICE_BUSINESS_MONTHLY
+	BusinessAnnual  string // STRIPE_PRICE_BUSINESS_ANNUAL
+	Currency        string // BILLING_CURRENCY, default usd: the currency every price is in
+	LiveMode        bool   // STRIPE_LIVE_MODE, default false; must match the key's kind
+	APIBase         string // STRIPE_API_BASE, optional (a fake Stripe in tests), without a trailing slash
+	AutomaticTax    bool   // STRIPE_AUTOMATIC_TAX, default false: Stripe Tax in Checkout
 }
 
 // Load builds a Config from env, checking every variable. When some are
@@ -254,7 +269,12 @@ func Load(env Env) (*Config, error) {
 		"expected a whole number of seats, at least 1")
 	c.ProPlanSeats, _ = l.int("PRO_PLAN_SEATS", 0, 0, maxInt,
 		"expected a whole number of seats, at least 0 (0 = unlimited)")
-	c.ProPlanPriceLabel = l.priceLabel("PRO_PLAN_PRICE_LABEL", DefaultProPlanPriceLabel)
+	c.BusinessPlanSeats, _ = l.int("BUSINESS_PLAN_SEATS", 0, 0, maxInt,
+		"expected a whole number of seats, at least 0 (0 = unlimited)")
+	c.ProPlanPriceLabel = l.priceLabel("PRO_PLAN_PRICE_LABEL", "")
+	c.TrialDays, _ = l.int("BILLING_TRIAL_DAYS", 0, 0, 730, "expected a whole number of days from 0 (no trial) to 730")
+	c.TrialNeedsCard = l.bool("BILLING_TRIAL_NEEDS_CARD", false)
+	c.GracePeriod = l.duration("BILLING_GRACE_DAYS", 7, 0, 24*time.Hour, "expected a whole number of days, at least 0")
 
 	c.MaxWorkspacesPerUser, _ = l.int("MAX_WORKSPACES_PER_USER", 20, 1, 100000,
 		"expected a whole number of workspaces, from 1 to 100000")
@@ -269,6 +289,7 @@ func Load(env Env) (*Config, error) {
 	c.Cluster = l.cluster(c.Port)
 	c.Jobs = l.jobs()
 	c.Providers = l.providers(c.Env)
+	c.Plans = c.catalog()
 
 	var errs []error
 	if names := SecretGuard(env); len(names) > 0 {
@@ -342,6 +363,20 @@ func (c *Config) IsDevelopment() bool { return c.Env == EnvDevelopment }
 
 // MailStub reports whether mail goes to the log instead of an SMTP server.
 func (c *Config) MailStub() bool { return c.SMTP.Host == "" }
+
+// catalog builds the plan catalog from the configuration.
+func (c *Config) catalog() *app.Catalog {
+	return app.NewCatalog(app.CatalogConfig{
+		Currency:  c.Stripe.Currency,
+		FreeSeats: c.FreePlanSeats, ProSeats: c.ProPlanSeats, BusinessSeats: c.BusinessPlanSeats,
+		ProMonthly: c.Stripe.PriceID, ProAnnual: c.Stripe.ProAnnual,
+		BusinessMonthly: c.Stripe.BusinessMonthly, BusinessAnnual: c.Stripe.BusinessAnnual,
+		FreeAPIRate: c.APIRateLimitMax, ProAPIRate: c.APIRateLimitMax, BusAPIRate: 5 * c.APIRateLimitMax,
+		TrialDays: c.TrialDays, TrialNeedsCard: c.TrialNeedsCard, GracePeriod: c.GracePeriod,
+		NoUpgrade:        !c.BillingOffered(),
+		ProMonthlyAmount: 1200, ProAnnualAmount: 12000, BusMonthlyAmount: 2400, BusAnnualAmount: 24000,
+	})
+}
 
 // BillingEnabled reports whether a Stripe secret key is configured.
 func (c *Config) BillingEnabled() bool { return c.Stripe.SecretKey != "" }

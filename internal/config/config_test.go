@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"atrium/internal/app"
 	"atrium/internal/config"
 )
 
@@ -82,7 +84,8 @@ func defaults(t *testing.T) *config.Config {
 		ShutdownTimeout:      15 * time.Second,
 		FreePlanSeats:        3,
 		ProPlanSeats:         0,
-		ProPlanPriceLabel:    "$29 per workspace / month",
+		GracePeriod:          7 * 24 * time.Hour,
+		Stripe:               config.Stripe{Currency: "usd"},
 		MaxWorkspacesPerUser: 20,
 		AppName:              config.DefaultAppName,
 		Description:          config.DefaultDescription,
@@ -98,6 +101,10 @@ func defaults(t *testing.T) *config.Config {
 		Jobs:                   defaultJobs,
 	}
 }
+
+// ignorePlans leaves the catalog out of a Config comparison: it is built
+// from the fields compared, and TestLoad_Catalog checks it.
+var ignorePlans = cmpopts.IgnoreFields(config.Config{}, "Plans")
 
 var urlComparer = cmp.Comparer(func(a, b *url.URL) bool { return a.String() == b.String() })
 var prefixComparer = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
@@ -119,13 +126,15 @@ func TestLoad_Defaults(t *testing.T) {
 			"TRUSTED_PROXIES": "", "LOG_LEVEL": "", "SHUTDOWN_TIMEOUT_SECONDS": "", "FREE_PLAN_SEATS": "",
 			"PRO_PLAN_SEATS": "", "PUBLIC_APP_NAME": "", "PUBLIC_EMPTY": "",
 			"PRO_PLAN_PRICE_LABEL": " ", "PUBLIC_APP_DESCRIPTION": "", "PUBLIC_CONTACT_EMAIL": "",
-			"DISABLE_INDEXING": "",
+			"DISABLE_INDEXING": "", "STRIPE_PRICE_PRO_ANNUAL": "", "STRIPE_PRICE_BUSINESS_MONTHLY": "",
+			"STRIPE_PRICE_BUSINESS_ANNUAL": "", "BILLING_CURRENCY": "", "BUSINESS_PLAN_SEATS": "", "BILLING_TRIAL_DAYS": "",
+			"BILLING_TRIAL_NEEDS_CARD": "", "BILLING_GRACE_DAYS": "",
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got := mustLoad(t, env)
-			if diff := cmp.Diff(defaults(t), got, urlComparer, prefixComparer); diff != "" {
+			if diff := cmp.Diff(defaults(t), got, urlComparer, prefixComparer, ignorePlans); diff != "" {
 				t.Fatalf("Load mismatch (-want +got):\n%s", diff)
 			}
 			if got, want := got.Addr(), ":8080"; got != want {
@@ -172,6 +181,14 @@ func TestLoad_AllSet(t *testing.T) {
 		"STRIPE_SECRET_KEY":               "sk_live_abc123",
 		"STRIPE_WEBHOOK_SECRET":           "whsec_def456",
 		"STRIPE_PRICE_ID":                 "price_123",
+		"STRIPE_PRICE_PRO_ANNUAL":         "price_124",
+		"STRIPE_PRICE_BUSINESS_MONTHLY":   "price_125",
+		"STRIPE_PRICE_BUSINESS_ANNUAL":    "price_126",
+		"BILLING_CURRENCY":                "EUR",
+		"BUSINESS_PLAN_SEATS":             "100",
+		"BILLING_TRIAL_DAYS":              "14",
+		"BILLING_TRIAL_NEEDS_CARD":        "true",
+		"BILLING_GRACE_DAYS":              "3",
 		"STRIPE_LIVE_MODE":                "YES",
 		"STRIPE_AUTOMATIC_TAX":            "on",
 		"RATE_LIMIT_MAX":                  "10",
@@ -212,6 +229,7 @@ func TestLoad_AllSet(t *testing.T) {
 		SMTP: config.SMTP{Host: "smtp.example.com", Port: 2525, Username: "mailer", Password: " smtp pass ",
 			From: "Team <team@example.com>", TLS: "opportunistic"},
 		Stripe: config.Stripe{SecretKey: "sk_live_abc123", WebhookSecret: "whsec_def456", PriceID: "price_123",
+			ProAnnual: "price_124", BusinessMonthly: "price_125", BusinessAnnual: "price_126", Currency: "eur",
 			LiveMode: true, AutomaticTax: true},
 		RateLimitMax:         10,
 		RateLimitWindow:      time.Minute,
@@ -230,7 +248,11 @@ func TestLoad_AllSet(t *testing.T) {
 		ShutdownTimeout:      30 * time.Second,
 		FreePlanSeats:        1,
 		ProPlanSeats:         25,
+		BusinessPlanSeats:    100,
 		ProPlanPriceLabel:    "€19 per seat / month",
+		TrialDays:            14,
+		TrialNeedsCard:       true,
+		GracePeriod:          3 * 24 * time.Hour,
 		MaxWorkspacesPerUser: 50,
 		FlashKey:             "0123456789abcdef0123456789abcdef",
 		AppName:              "Acme",
@@ -253,7 +275,7 @@ func TestLoad_AllSet(t *testing.T) {
 		Jobs:                   defaultJobs,
 	}
 	got := mustLoad(t, env)
-	if diff := cmp.Diff(want, got, urlComparer, prefixComparer); diff != "" {
+	if diff := cmp.Diff(want, got, urlComparer, prefixComparer, ignorePlans); diff != "" {
 		t.Fatalf("Load mismatch (-want +got):\n%s", diff)
 	}
 	if got, want := got.Addr(), ":0"; got != want {
@@ -541,6 +563,45 @@ func TestLoad_AppURLFollowsPort(t *testing.T) {
 		}
 		if got := cfg.AppURL.String(); got != tc.want {
 			t.Errorf("Load(%v).AppURL=%q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestLoad_Catalog(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, config.Env{"STRIPE_PRICE_ID": "price_pm", "STRIPE_PRICE_PRO_ANNUAL": "price_py",
+		"STRIPE_PRICE_BUSINESS_ANNUAL": "price_by", "BILLING_CURRENCY": "eur", "FREE_PLAN_SEATS": "2",
+		"BUSINESS_PLAN_SEATS": "40", "BILLING_TRIAL_DAYS": "14", "BILLING_GRACE_DAYS": "0"})
+	for _, tc := range []struct {
+		price, plan string
+		iv          app.Interval
+	}{{"price_pm", app.PlanPro, app.Monthly}, {"price_py", app.PlanPro, app.Annual}, {"price_by", app.PlanBusiness, app.Annual}} {
+		p, iv, ok := c.Plans.ForPrice(tc.price)
+		if !ok || p.Key != tc.plan || iv != tc.iv || p.Price(iv).Currency != "eur" {
+			t.Errorf("ForPrice(%s) = %s %s %v (currency %q), want %s %s", tc.price, p.Key, iv, ok, p.Price(iv).Currency, tc.plan, tc.iv)
+		}
+	}
+	if _, _, ok := c.Plans.ForPrice("price_bm"); ok {
+		t.Error("an unset price matched a plan")
+	}
+	if got := c.Plans.Limits(); got.FreeSeats != 2 || got.ProSeats != 0 || got.BusinessSeats != 40 {
+		t.Errorf("Limits = %+v, want 2 free, unlimited pro, 40 business", got)
+	}
+	if c.Plans.TrialDays != 14 || c.Plans.GracePeriod != 0 {
+		t.Errorf("trial %d days, grace %s; want 14 days and none", c.Plans.TrialDays, c.Plans.GracePeriod)
+	}
+	if problems := c.Plans.Check(); len(problems) > 0 {
+		t.Errorf("catalog problems: %q", problems)
+	}
+
+	var verr *config.ValidationError
+	_, err := config.Load(config.Env{"STRIPE_PRICE_PRO_ANNUAL": "prod_123", "BILLING_CURRENCY": "dollars", "BILLING_TRIAL_DAYS": "-1"})
+	if !errors.As(err, &verr) {
+		t.Fatalf("Load = %v, want a ValidationError", err)
+	}
+	for _, name := range []string{"STRIPE_PRICE_PRO_ANNUAL", "BILLING_CURRENCY", "BILLING_TRIAL_DAYS"} {
+		if !slices.ContainsFunc(verr.Problems, func(p config.Problem) bool { return p.Var == name }) {
+			t.Errorf("no problem reported for %s: %v", name, verr.Problems)
 		}
 	}
 }

@@ -236,9 +236,21 @@ func validHost(h string) bool {
 // other way round. Key values never appear in messages.
 func (l *loader) stripe() Stripe {
 	s := Stripe{
-		SecretKey:     l.value("STRIPE_SECRET_KEY"),
-		WebhookSecret: l.value("STRIPE_WEBHOOK_SECRET"),
-		PriceID:       l.value("STRIPE_PRICE_ID"),
+		SecretKey:       l.value("STRIPE_SECRET_KEY"),
+		WebhookSecret:   l.value("STRIPE_WEBHOOK_SECRET"),
+		PriceID:         l.value("STRIPE_PRICE_ID"),
+		ProAnnual:       l.value("STRIPE_PRICE_PRO_ANNUAL"),
+		BusinessMonthly: l.value("STRIPE_PRICE_BUSINESS_MONTHLY"),
+		BusinessAnnual:  l.value("STRIPE_PRICE_BUSINESS_ANNUAL"),
+		Currency:        strings.ToLower(l.str("BILLING_CURRENCY", "usd")),
+	}
+	for _, v := range []string{"STRIPE_PRICE_ID", "STRIPE_PRICE_PRO_ANNUAL", "STRIPE_PRICE_BUSINESS_MONTHLY", "STRIPE_PRICE_BUSINESS_ANNUAL"} {
+		if id := l.value(v); id != "" && !strings.HasPrefix(id, "price_") {
+			l.problem(v, "expected a Stripe price id (price_…)")
+		}
+	}
+	if len(s.Currency) != 3 || strings.Trim(s.Currency, "abcdefghijklmnopqrstuvwxyz") != "" {
+		l.problem("BILLING_CURRENCY", "expected a three-letter ISO 4217 currency code, like usd or eur")
 	}
 	before := len(l.problems)
 	s.LiveMode = l.bool("STRIPE_LIVE_MODE", false)

@@ -146,7 +146,7 @@ func (s *Server) handleAdminWorkspaces(w http.ResponseWriter, r *http.Request) {
 		tz := staffTZ(r)
 		for _, ws := range list {
 			v.Workspaces = append(v.Workspaces, page.AdminWorkspaceRow{URL: adminWorkspaceURL(ws.ID), Slug: ws.Slug, Name: ws.Name,
-				Plan: planLabel(ws.Plan), Status: ws.Status, Seats: strconv.Itoa(ws.Members), Owner: ws.OwnerEmail,
+				Plan: s.planLabel(ws.Plan), Status: ws.Status, Seats: strconv.Itoa(ws.Members), Owner: ws.OwnerEmail,
 				Created: s.formatDate(ws.CreatedAt, tz), Suspended: ws.Suspended()})
 		}
 	}
@@ -265,7 +265,7 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 		{Label: "Created", Value: s.formatTime(ws.CreatedAt, tz)},
 		{Label: "Owner", Value: yesNo(ws.OwnerEmail != "", ws.OwnerEmail, "—")},
 		{Label: "Seats used", Value: strconv.Itoa(ws.Members)},
-		{Label: "Plan", Value: planLabel(ws.Plan)},
+		{Label: "Plan", Value: s.planLabel(ws.Plan)},
 		{Label: "Subscription status", Value: yesNo(ws.Status != "", ws.Status, "none")},
 		{Label: "Status", Value: status, TestID: "admin-workspace-status"},
 	}}

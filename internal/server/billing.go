@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -28,14 +29,14 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	}
 	ws := sc.ws
 	v := page.BillingView{
-		URL: workspaceURL(ws.Slug), Plan: planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
+		URL: workspaceURL(ws.Slug), Plan: s.planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
 		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(s.plans().Seats(ws)),
 		PastDue:   ws.SubscriptionStatus == app.SubPastDue,
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",
-		IsPro:      ws.IsPro(),
-		PriceLabel: s.Config.ProPlanPriceLabel,
+		IsPro:      ws.IsPaid(),
+		PriceLabel: s.priceLabel(s.proPlan(), app.Monthly),
 	}
 	switch ws.SubscriptionStatus {
 	case app.SubActive, app.SubTrialing:
@@ -247,4 +248,28 @@ func (l *logEvery) allow(now time.Time, every time.Duration) bool {
 	}
 	l.last = now
 	return true
+}
+
+// proPlan returns the catalog's Pro plan, the one Checkout sells.
+func (s *Server) proPlan() app.Plan {
+	p, _ := s.Config.Plans.Plan(app.PlanPro)
+	return p
+}
+
+// priceLabel words a plan's price at iv for the pricing and billing
+// pages: "$12.00 per seat / month". PRO_PLAN_PRICE_LABEL, when set, words
+// Pro's monthly price instead.
+func (s *Server) priceLabel(p app.Plan, iv app.Interval) string {
+	if p.Key == app.PlanPro && iv == app.Monthly && s.Config.ProPlanPriceLabel != "" {
+		return s.Config.ProPlanPriceLabel
+	}
+	pr := p.Price(iv)
+	if pr.Amount == 0 {
+		return ""
+	}
+	unit := "per workspace"
+	if p.Pricing == app.PricingPerSeat {
+		unit = "per seat"
+	}
+	return fmt.Sprintf("%s %s / %s", formatMoney(pr.Amount, pr.Currency), unit, pr.Interval)
 }

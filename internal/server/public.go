@@ -43,7 +43,7 @@ func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
 	v := page.PricingView{
 		FreeSeats:  seatsText(s.Config.FreePlanSeats),
 		ProSeats:   seatsText(s.Config.ProPlanSeats),
-		ProPrice:   s.Config.ProPlanPriceLabel,
+		ProPrice:   s.priceLabel(s.proPlan(), app.Monthly),
 		SignedIn:   p.User != nil,
 		NoPurchase: !s.Config.BillingOffered(),
 	}

@@ -141,7 +141,7 @@ func New(d Deps) http.Handler {
 	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
 		flashCookie: flashCookieName, lastWSCookie: lastWorkspaceCookie, flashKey: d.FlashKey, webhooks: d.Webhooks}
 	if s.webhooks == nil {
-		s.webhooks = &billing.Receiver{Store: d.Billing, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
+		s.webhooks = &billing.Receiver{Store: d.Billing, Plans: d.Config.Plans, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
 		if d.Stripe != nil {
 			s.webhooks.Stripe = d.Stripe
 		}

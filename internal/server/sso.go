@@ -46,7 +46,7 @@ func newResolver(cfg *config.Config) Resolver {
 // ssoView builds the single sign-on page as saved.
 func (s *Server) ssoView(r *http.Request) (page.SSOView, error) {
 	sc := scopeFrom(r.Context())
-	v := page.SSOView{URL: workspaceURL(sc.ws.Slug), Workspace: sc.ws.Name, Pro: sc.ws.IsPro(),
+	v := page.SSOView{URL: workspaceURL(sc.ws.Slug), Workspace: sc.ws.Name, Pro: sc.ws.IsPaid(),
 		BillingURL: wsPath(sc.ws, "/billing"), RedirectURI: s.Config.AppURL.String() + oidc.WorkspaceCallbackPath,
 		Errors: page.FieldErrors{}, JITRole: string(app.RoleMember)}
 	if !v.Pro {

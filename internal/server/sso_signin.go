@@ -206,7 +206,7 @@ func (s *Server) requireSSOPolicy(next http.Handler) http.Handler {
 		p := app.PrincipalFromContext(r.Context())
 		// The requirement lapses off the Pro plan (SSORequired checks it
 		// too): a workspace on Free costs no read here.
-		if p.Session.SSOWorkspaceID == sc.ws.ID || !sc.ws.IsPro() {
+		if p.Session.SSOWorkspaceID == sc.ws.ID || !sc.ws.IsPaid() {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -219,7 +219,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
-		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
+		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: s.planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
 		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
@@ -230,16 +230,15 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.Dashboard(s.workspacePage(w, r, sc.ws.Name, "dashboard"), v))
 }
 
-// plans returns the seat limits from configuration.
-func (s *Server) plans() app.PlanLimits {
-	return app.PlanLimits{FreeSeats: s.Config.FreePlanSeats, ProSeats: s.Config.ProPlanSeats, NoUpgrade: !s.Config.BillingOffered()}
-}
+// plans returns the seat rule of the plan catalog.
+func (s *Server) plans() app.PlanLimits { return s.Config.Plans.Limits() }
 
-func planLabel(plan string) string {
-	if plan == app.PlanPro {
-		return "Pro"
+// planLabel names a plan as the catalog does ("Pro").
+func (s *Server) planLabel(plan string) string {
+	if p, ok := s.Config.Plans.Plan(plan); ok {
+		return p.Name
 	}
-	return "Free"
+	return s.Config.Plans.Free().Name
 }
 
 func statusLabel(status string) string {

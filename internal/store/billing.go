@@ -249,10 +249,11 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 	}
 	if upd.Status != "" {
 		changes["subscription_status"] = upd.Status
-		changes["plan"] = app.PlanFor(upd.Status)
+		changes["plan"] = app.PlanFor(upd.Status, upd.Plan)
 		changes["billing_event_at"] = upd.AsOf.UTC().Truncate(time.Microsecond)
 		changes["billing_event_rank"] = app.StatusRank(upd.Status)
 		changes["billing_event_id"] = eventID
+		subscriptionItem(changes, upd)
 	}
 	if !upd.PeriodEnd.IsZero() {
 		changes["current_period_end"] = upd.PeriodEnd.UTC()
@@ -265,7 +266,7 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 	}
 	md := map[string]any{"stripe_event_id": eventID}
 	if upd.Status != "" {
-		md["status"], md["plan"] = upd.Status, app.PlanFor(upd.Status)
+		md["status"], md["plan"] = upd.Status, app.PlanFor(upd.Status, upd.Plan)
 		md["previous_status"] = ws.SubscriptionStatus
 	}
 	if upd.Refreshed {
@@ -280,6 +281,15 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 		return "", 0, err
 	}
 	return app.EventApplied, ws.ID, nil
+}
+
+// subscriptionItem adds the subscription's price, quantity and trial end
+// to changes: an update with a status carries the whole subscription, so
+// an empty price or a zero trial end is written too (the trial is over).
+func subscriptionItem(changes map[string]any, upd *app.BillingUpdate) {
+	changes["price_id"] = upd.PriceID
+	changes["seat_quantity"] = upd.Quantity
+	changes["trial_end"] = optionalTime(upd.TrialEnd)
 }
 
 // admit returns "" when upd may apply to ws, else app.EventStale or
@@ -381,13 +391,14 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 		if status == "" {
 			status = app.SubCanceled
 		}
-		changes := map[string]any{"subscription_status": status, "plan": app.PlanFor(status),
+		changes := map[string]any{"subscription_status": status, "plan": app.PlanFor(status, upd.Plan),
 			"stripe_subscription_id": upd.SubscriptionID, "billing_event_at": upd.AsOf.UTC().Truncate(time.Microsecond),
 			"billing_event_rank": app.StatusRank(status), "billing_event_id": "",
 			"cancel_at_period_end": upd.CancelAtEnd != nil && *upd.CancelAtEnd, "updated_at": s.db.now()}
 		if !upd.PeriodEnd.IsZero() {
 			changes["current_period_end"] = upd.PeriodEnd.UTC()
 		}
+		subscriptionItem(changes, &upd)
 		if upd.CustomerID != "" {
 			changes["stripe_customer_id"] = upd.CustomerID
 		}

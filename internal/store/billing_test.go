@@ -430,3 +430,40 @@ func TestBillingService_FindWorkspaceBySlug(t *testing.T) {
 		}
 	})
 }
+
+func TestBillingService_PlanFromPrice(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		t0 := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+		f := newBillingFixture(t, db)
+
+		trial := subUpdate(f.ws.ID, "cus_1", app.SubTrialing, t0)
+		trial.PriceID, trial.Plan, trial.Quantity, trial.TrialEnd = "price_by", app.PlanBusiness, 7, t0.Add(14*24*time.Hour)
+		if got := f.apply(t, "evt_trial", "customer.subscription.created", t0, trial); got != app.EventApplied {
+			t.Fatalf("result=%q", got)
+		}
+		ws := f.workspace(t)
+		if ws.Plan != app.PlanBusiness || ws.PriceID != "price_by" || ws.SeatQuantity != 7 || !ws.TrialEnd.Equal(trial.TrialEnd) {
+			t.Errorf("after the trial started: plan %s, price %s, quantity %d, trial end %s", ws.Plan, ws.PriceID, ws.SeatQuantity, ws.TrialEnd)
+		}
+		if e := f.audits(t, app.ActionSubscriptionUpdated); len(e) != 1 || e[0].Metadata["plan"] != app.PlanBusiness {
+			t.Errorf("audit entries %v, want one with plan business", e)
+		}
+
+		// The trial converts: the next update carries no trial end, and
+		// writes that too.
+		active := subUpdate(f.ws.ID, "cus_1", app.SubActive, t0.Add(time.Minute))
+		active.PriceID, active.Plan, active.Quantity = "price_by", app.PlanBusiness, 8
+		f.apply(t, "evt_active", "customer.subscription.updated", t0.Add(time.Minute), active)
+		if ws := f.workspace(t); !ws.TrialEnd.IsZero() || ws.SeatQuantity != 8 || ws.Plan != app.PlanBusiness {
+			t.Errorf("after the trial converted: plan %s, quantity %d, trial end %s", ws.Plan, ws.SeatQuantity, ws.TrialEnd)
+		}
+
+		// Canceled: the plan falls back to Free whatever the price.
+		gone := subUpdate(f.ws.ID, "cus_1", app.SubCanceled, t0.Add(2*time.Minute))
+		gone.PriceID, gone.Plan = "price_by", app.PlanBusiness
+		f.apply(t, "evt_gone", "customer.subscription.deleted", t0.Add(2*time.Minute), gone)
+		if ws := f.workspace(t); ws.Plan != app.PlanFree || ws.IsPaid() {
+			t.Errorf("after cancellation: plan %s, paid %v", ws.Plan, ws.IsPaid())
+		}
+	})
+}

@@ -120,7 +120,8 @@ const (
 // in the order scanWorkspace reads them (the table is aliased w).
 const workspaceColumns = `w.id, w.name, w.slug, w.plan, w.subscription_status, w.stripe_customer_id,
 	w.stripe_subscription_id, w.current_period_end, w.cancel_at_period_end, w.require_two_factor,
-	w.created_at, w.updated_at`
+	w.created_at, w.updated_at, w.price_id, w.seat_quantity, w.trial_end, w.payment_failed_at, w.payment_invoice_url,
+	w.restricted_at, w.scheduled_price_id, w.scheduled_change_at`
 
 // ownerRank is memberRank over the alias c, for counting a workspace's
 // owners through the same index.

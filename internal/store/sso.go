@@ -126,7 +126,7 @@ func (s *SSOService) lockOwner(ctx context.Context, tx *gorm.DB, sc app.Scope) (
 	if err != nil {
 		return nil, err
 	}
-	if !ws.IsPro() {
+	if !ws.IsPaid() {
 		return nil, errSSONotPro
 	}
 	return ws, nil

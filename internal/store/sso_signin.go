@@ -30,7 +30,7 @@ func (s *SSOService) connection(ctx context.Context, workspaceID int64) (*app.SS
 	if err != nil {
 		return nil, err
 	}
-	if !ws.IsPro() {
+	if !ws.IsPaid() {
 		return nil, nil
 	}
 	secret, err := s.box.Open(r.ClientSecret)
@@ -209,7 +209,7 @@ func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email s
 	if err != nil {
 		return false, fmt.Errorf("read sso requirement: %w", err)
 	}
-	return ws.IsPro(), nil
+	return ws.IsPaid(), nil
 }
 
 // RecordBreakGlass audits an owner's break-glass entry once per session

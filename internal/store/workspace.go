@@ -24,6 +24,14 @@ type workspaceRecord struct {
 	CurrentPeriodEnd     *time.Time
 	CancelAtPeriodEnd    bool
 	BillingEventAt       *time.Time
+	PriceID              string
+	SeatQuantity         int
+	TrialEnd             *time.Time
+	PaymentFailedAt      *time.Time
+	PaymentInvoiceURL    string
+	RestrictedAt         *time.Time
+	ScheduledPriceID     string
+	ScheduledChangeAt    *time.Time
 	RequireTwoFactor     bool
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
@@ -34,10 +42,10 @@ func (workspaceRecord) TableName() string { return "workspaces" }
 func (r *workspaceRecord) toApp() *app.Workspace {
 	ws := &app.Workspace{ID: r.ID, Name: r.Name, Slug: r.Slug, Plan: r.Plan, SubscriptionStatus: r.SubscriptionStatus,
 		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, CancelAtPeriodEnd: r.CancelAtPeriodEnd,
-		RequireTwoFactor: r.RequireTwoFactor, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
-	if r.CurrentPeriodEnd != nil {
-		ws.CurrentPeriodEnd = r.CurrentPeriodEnd.UTC()
-	}
+		RequireTwoFactor: r.RequireTwoFactor, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		PriceID: r.PriceID, SeatQuantity: r.SeatQuantity, PaymentInvoiceURL: r.PaymentInvoiceURL, ScheduledPriceID: r.ScheduledPriceID,
+		CurrentPeriodEnd: timeOrZero(r.CurrentPeriodEnd), TrialEnd: timeOrZero(r.TrialEnd), PaymentFailedAt: timeOrZero(r.PaymentFailedAt),
+		RestrictedAt: timeOrZero(r.RestrictedAt), ScheduledChangeAt: timeOrZero(r.ScheduledChangeAt)}
 	return ws
 }
 
@@ -216,11 +224,12 @@ type rowScanner interface{ Scan(dest ...any) error }
 func scanWorkspace(sc rowScanner, rest ...any) (*app.Workspace, error) {
 	var (
 		r   workspaceRecord
-		buf [16]any
+		buf [24]any
 	)
 	dest := append(append(buf[:0], &r.ID, &r.Name, &r.Slug, &r.Plan, &r.SubscriptionStatus, &r.StripeCustomerID,
 		&r.StripeSubscriptionID, &r.CurrentPeriodEnd, &r.CancelAtPeriodEnd, &r.RequireTwoFactor, &r.CreatedAt,
-		&r.UpdatedAt), rest...)
+		&r.UpdatedAt, &r.PriceID, &r.SeatQuantity, &r.TrialEnd, &r.PaymentFailedAt, &r.PaymentInvoiceURL, &r.RestrictedAt,
+		&r.ScheduledPriceID, &r.ScheduledChangeAt), rest...)
 	if err := scanRow(sc, dest...); err != nil {
 		return nil, err
 	}

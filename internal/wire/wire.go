@@ -213,7 +213,7 @@ func NewStripe(cfg *config.Config, logger *slog.Logger) *billing.Client {
 		return nil
 	}
 	return billing.New(billing.Config{SecretKey: cfg.Stripe.SecretKey, PriceID: cfg.Stripe.PriceID,
-		APIBase: cfg.Stripe.APIBase, AutomaticTax: cfg.Stripe.AutomaticTax, Logger: logger})
+		APIBase: cfg.Stripe.APIBase, AutomaticTax: cfg.Stripe.AutomaticTax, Plans: cfg.Plans, Logger: logger})
 }
 
 // TwoFactorKey returns the key sealing authenticator secrets: the SHA-256
