@@ -24,7 +24,7 @@ func changeCatalog() *app.Catalog {
 // the client and the recorder.
 func changeStripe(t *testing.T, price, schedule string, upcoming map[string][]billingtest.Line) (*billing.Client, *billingtest.Recorder) {
 	t.Helper()
-	fake := billingtest.PlanChangeStripe{PriceID: price, Quantity: 2, ScheduleID: schedule, Upcoming: upcoming, Currency: "usd"}
+	fake := &billingtest.PlanChangeStripe{PriceID: price, Quantity: 2, ScheduleID: schedule, Upcoming: upcoming, Currency: "usd"}
 	rec := billingtest.NewRecorder(t, fake.Start(t, billingtest.StripeMock(t)))
 	return billing.New(billing.Config{SecretKey: "sk_test_123", PriceID: "price_pm", APIBase: rec.URL, Plans: changeCatalog()}), rec
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -19,8 +20,13 @@ type Line struct {
 
 // PlanChangeStripe is what the plan change fake answers that stripe-mock
 // cannot: stripe-mock serves every subscription from one fixture (on a
-// price no catalog lists) and does not implement the upcoming invoice.
+// price no catalog lists), does not implement the upcoming invoice, and
+// does not replay a repeated Idempotency-Key. The fake replays a POST's
+// first answer for a key it has seen, as Stripe does for 24 hours.
 type PlanChangeStripe struct {
+	mu      sync.Mutex
+	replays map[string]replay
+
 	// PriceID, Quantity and ScheduleID are the subscription's first item
 	// and the schedule that manages it ("" for none).
 	PriceID    string
@@ -32,10 +38,22 @@ type PlanChangeStripe struct {
 	Currency string
 }
 
+type replay struct {
+	status int
+	body   []byte
+}
+
+// SetSubscription changes the subscription's price and schedule.
+func (f *PlanChangeStripe) SetSubscription(priceID, scheduleID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.PriceID, f.ScheduleID = priceID, scheduleID
+}
+
 // Start serves the fake in front of upstream (a stripe-mock): the
 // subscription read and the upcoming invoice are answered here, every
 // other request is passed on. It returns the base URL.
-func (f PlanChangeStripe) Start(t testing.TB, upstream string) string {
+func (f *PlanChangeStripe) Start(t testing.TB, upstream string) string {
 	t.Helper()
 	target, err := url.Parse(upstream)
 	if err != nil {
@@ -43,6 +61,8 @@ func (f PlanChangeStripe) Start(t testing.TB, upstream string) string {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/invoices/upcoming":
 			lines, ok := f.Upcoming[r.URL.Query().Get("subscription_items[0][price]")]
@@ -68,6 +88,21 @@ func (f PlanChangeStripe) Start(t testing.TB, upstream string) string {
 			writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "subscription", "status": "active", "schedule": schedule,
 				"items": map[string]any{"object": "list", "data": []map[string]any{{"id": "si_item", "object": "subscription_item",
 					"quantity": f.Quantity, "price": map[string]any{"id": f.PriceID, "object": "price"}}}}})
+		case r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "":
+			key := r.Header.Get("Idempotency-Key")
+			rp, ok := f.replays[key]
+			if !ok {
+				rw := httptest.NewRecorder()
+				proxy.ServeHTTP(rw, r)
+				rp = replay{status: rw.Code, body: rw.Body.Bytes()}
+				if f.replays == nil {
+					f.replays = map[string]replay{}
+				}
+				f.replays[key] = rp
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rp.status)
+			_, _ = w.Write(rp.body)
 		default:
 			proxy.ServeHTTP(w, r)
 		}
