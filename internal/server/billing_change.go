@@ -122,8 +122,12 @@ func (s *Server) handleChangePlan(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			o := page.PlanOption{PriceID: pr.ID, Name: p.Name, Interval: "Billed " + string(iv) + "ly", Price: s.priceLabel(p, iv),
-				Current: pr.ID == sc.ws.PriceID, Scheduled: pr.ID == sc.ws.ScheduledPriceID}
+				Scheduled: pr.ID == sc.ws.ScheduledPriceID}
+			// A price the catalog does not list counts as Pro monthly
+			// (Catalog.ChangeKind): that one is then the current plan.
 			switch s.Config.Plans.ChangeKind(sc.ws.PriceID, pr.ID) {
+			case app.ChangeNone:
+				o.Current = true
 			case app.ChangeUpgrade:
 				o.Note = "Upgrade: starts now, the difference is charged today"
 			case app.ChangeDowngrade:
@@ -252,6 +256,18 @@ func (s *Server) requestedAt(r *http.Request) (time.Time, bool) {
 	}
 	at, now := time.Unix(sec, 0), s.Now()
 	return at, now.Sub(at) <= billing.PreviewWindow && at.Sub(now) <= time.Minute
+}
+
+// handleCancelConfirm handles "GET /w/{slug}/billing/cancel" (owners):
+// the cancellation's confirmation as a page, for a link or a reload.
+func (s *Server) handleCancelConfirm(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) || sc.ws.CancelAtPeriodEnd {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	c := s.confirmCancel(sc.ws, strconv.FormatInt(s.Now().Unix(), 10), app.PrincipalFromContext(r.Context()).User.TimeZone)
+	s.render(w, r, http.StatusOK, page.ConfirmPage(s.workspacePage(w, r, "", "billing"), c))
 }
 
 // handleCancelSubscription handles "POST /w/{slug}/billing/cancel"

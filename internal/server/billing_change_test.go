@@ -78,6 +78,9 @@ func TestBillingChange_Upgrade(t *testing.T) {
 	if n := list.Doc.Find(`[data-testid="change-plan-choose"]`).Length(); n != 3 {
 		t.Errorf("%d choose links, want 3 (the current plan has none)", n)
 	}
+	if n := list.Doc.Find(`[data-testid="change-plan-current"]`).Length(); n != 1 {
+		t.Errorf("%d current plans marked, want 1", n)
+	}
 	href, _ := list.Doc.Find(`a[data-testid="change-plan-choose"][href$="price=price_bus"]`).Attr("href")
 	preview := owner.Get(href)
 	if preview.StatusCode != http.StatusOK {
@@ -222,6 +225,9 @@ func TestBillingChange_CancelResume(t *testing.T) {
 	if n := len(rec.Sent("POST /v1/subscriptions/sub_test")); n != 0 {
 		t.Fatalf("the unconfirmed POST reached Stripe")
 	}
+	if got := owner.Get(base + "/cancel"); got.StatusCode != http.StatusOK || !strings.HasPrefix(got.Text("confirm-message"), want) {
+		t.Errorf("GET cancel: status %d message %q, want the same confirmation", got.StatusCode, got.Text("confirm-message"))
+	}
 	for range 2 {
 		if res := owner.Submit(confirm, "confirm-form", nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("cancel: status %d\n%s", res.StatusCode, res.Body)
@@ -288,8 +294,10 @@ func TestBillingChange_Roles(t *testing.T) {
 		status int
 	}{{"Admin", admin, http.StatusForbidden}, {"Member", member, http.StatusForbidden}, {"OtherOwner", other, http.StatusNotFound}} {
 		t.Run(tc.name, func(t *testing.T) {
-			if res := tc.b.Get(base + "/plan/preview?price=price_bus"); res.StatusCode != tc.status {
-				t.Errorf("preview: status %d, want %d", res.StatusCode, tc.status)
+			for _, p := range []string{"/plan/preview?price=price_bus", "/cancel"} {
+				if res := tc.b.Get(base + p); res.StatusCode != tc.status {
+					t.Errorf("GET %s: status %d, want %d", p, res.StatusCode, tc.status)
+				}
 			}
 			for _, p := range []string{"/plan", "/plan/keep", "/cancel", "/resume"} {
 				if res := tc.b.Post(base+p, form); res.StatusCode != tc.status {

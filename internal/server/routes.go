@@ -210,6 +210,7 @@ func (s *Server) routes() http.Handler {
 						r.Get("/billing/plan/preview", s.handleChangePlanPreview)
 						r.Post("/billing/plan", s.handleChangePlanConfirm)
 						r.Post("/billing/plan/keep", s.handleKeepPlan)
+						r.Get("/billing/cancel", s.handleCancelConfirm)
 						r.Post("/billing/cancel", s.handleCancelSubscription)
 						r.Post("/billing/resume", s.handleResumeSubscription)
 					})
