@@ -41,6 +41,9 @@ type Preview struct {
 	Interval      app.Interval
 	RecurringFrom time.Time
 	Currency      string
+	// NewPeriod is set when the change starts a new billing period now
+	// (the interval changed): DueToday then includes its first payment.
+	NewPeriod bool
 }
 
 // Change is the outcome of ChangePlan.
@@ -140,7 +143,7 @@ func (c *Client) PreviewChange(ctx context.Context, ws *app.Workspace, newPriceI
 			// A new period that starts now (the interval changed) is
 			// billed today and recurs from its end.
 			pv.DueToday += l.Amount
-			pv.Recurring, pv.RecurringFrom = l.Amount, time.Unix(l.Period.End, 0).UTC()
+			pv.Recurring, pv.RecurringFrom, pv.NewPeriod = l.Amount, time.Unix(l.Period.End, 0).UTC(), true
 		default:
 			pv.Recurring = l.Amount
 			if l.Period != nil {
@@ -283,8 +286,8 @@ func (c *Client) releaseSchedule(ctx context.Context, id string, key *string) er
 
 // CancelAtPeriodEnd sets the subscription's cancel_at_period_end: true
 // ends it when the paid period ends (the workspace keeps its plan until
-// then), false resumes it. A downgrade waiting on a schedule is released
-// first: Stripe refuses to cancel a subscription a schedule manages, and
+// then), false resumes it. Before a cancel, a schedule managing the
+// subscription (a downgrade waiting) is released: Stripe refuses to cancel a subscription a schedule manages, and
 // a cancellation supersedes it. requestedAt is the instant the owner was
 // shown the confirmation: with the workspace and the choice it makes the
 // Idempotency-Key, so a double submit is one request and a later cancel,
@@ -292,7 +295,9 @@ func (c *Client) releaseSchedule(ctx context.Context, id string, key *string) er
 func (c *Client) CancelAtPeriodEnd(ctx context.Context, ws *app.Workspace, cancel bool, requestedAt time.Time) error {
 	subID := ws.StripeSubscriptionID
 	parts := []string{subID, strconv.FormatBool(cancel), strconv.FormatInt(requestedAt.Unix(), 10)}
-	if cancel && ws.ScheduledPriceID != "" {
+	if cancel {
+		// The subscription is read for its schedule even when Atrium
+		// recorded none: one made in the dashboard blocks a cancel too.
 		if err := c.KeepPlan(ctx, ws, requestedAt); err != nil {
 			return err
 		}

@@ -186,7 +186,7 @@ func (s *Server) previewSentence(pv *billing.Preview, tz string) string {
 	switch {
 	case pv.DueToday <= 0:
 		today = "Nothing is due today; the unused part of this period is credited to your next invoices"
-	case !pv.RecurringFrom.IsZero() && pv.RecurringFrom.Sub(pv.ProrationDate) > 32*24*time.Hour:
+	case pv.NewPeriod:
 		// The interval changed: a new period starts now.
 		today = "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the new period, less what is left of this one"
 	}
