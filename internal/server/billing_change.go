@@ -270,6 +270,15 @@ func (s *Server) handleCancelConfirm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.ConfirmPage(s.workspacePage(w, r, "", "billing"), c))
 }
 
+// formRequestedAt is the requested_at a confirmation page posts back: the
+// form's own, or now for a form that had none.
+func (s *Server) formRequestedAt(r *http.Request) string {
+	if v := r.PostFormValue("requested_at"); v != "" {
+		return v
+	}
+	return strconv.FormatInt(s.Now().Unix(), 10)
+}
+
 // handleCancelSubscription handles "POST /w/{slug}/billing/cancel"
 // (owners, confirmed): the subscription ends when the paid period does.
 func (s *Server) handleCancelSubscription(w http.ResponseWriter, r *http.Request) {
@@ -279,7 +288,7 @@ func (s *Server) handleCancelSubscription(w http.ResponseWriter, r *http.Request
 		return
 	}
 	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
-	c := s.confirmCancel(sc.ws, r.PostFormValue("requested_at"), tz)
+	c := s.confirmCancel(sc.ws, s.formRequestedAt(r), tz)
 	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
 		return
 	}
@@ -337,7 +346,7 @@ func (s *Server) handleKeepPlan(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
-	c := page.ConfirmKeepPlan(workspaceURL(sc.ws.Slug), s.planLabel(sc.ws.Plan), s.priceName(sc.ws.ScheduledPriceID), r.PostFormValue("requested_at"))
+	c := page.ConfirmKeepPlan(workspaceURL(sc.ws.Slug), s.planLabel(sc.ws.Plan), s.priceName(sc.ws.ScheduledPriceID), s.formRequestedAt(r))
 	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
 		return
 	}

@@ -225,6 +225,9 @@ func TestBillingChange_CancelResume(t *testing.T) {
 	if n := len(rec.Sent("POST /v1/subscriptions/sub_test")); n != 0 {
 		t.Fatalf("the unconfirmed POST reached Stripe")
 	}
+	if bare := owner.Post(base+"/cancel", nil); !bare.Has("confirm-page") || bare.Doc.Find(`input[name="requested_at"]`).AttrOr("value", "") == "" {
+		t.Errorf("a POST without fields: confirm page %v without a requested_at to post back", bare.Has("confirm-page"))
+	}
 	if got := owner.Get(base + "/cancel"); got.StatusCode != http.StatusOK || !strings.HasPrefix(got.Text("confirm-message"), want) {
 		t.Errorf("GET cancel: status %d message %q, want the same confirmation", got.StatusCode, got.Text("confirm-message"))
 	}
