@@ -102,6 +102,10 @@ const (
 	ActionBillingSynced       = "billing.synced"
 	ActionDemoUpgraded        = "billing.demo_upgraded"
 	ActionDemoDowngraded      = "billing.demo_downgraded"
+	// Trials and dunning (billing_dunning.go).
+	ActionTrialEnding      = "billing.trial_ending"
+	ActionPaymentRecovered = "billing.payment_recovered"
+	ActionRestricted       = "billing.restricted"
 
 	// The audit log itself.
 	ActionAuditExported = "audit.exported"
@@ -194,6 +198,9 @@ var auditCatalog = []AuditAction{
 	{ActionBillingSynced, FamilyBilling, "{actor} synced billing from Stripe (now {status})", "workspace"},
 	{ActionDemoUpgraded, FamilyBilling, "{actor} upgraded to Pro in demo mode", "workspace"},
 	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
+	{ActionTrialEnding, FamilyBilling, "{actor} reported the trial ends soon; owners were emailed", "workspace"},
+	{ActionPaymentRecovered, FamilyBilling, "{actor} recorded the overdue payment; the workspace is back in good standing", "workspace"},
+	{ActionRestricted, FamilyBilling, "{actor} restricted the workspace: a payment is overdue past the grace period", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionTOTPEnabled, FamilySecurity, "{actor} turned on an authenticator app for two-factor sign-in", "user"},

@@ -78,6 +78,7 @@ const (
 	EventSubscriptionDeleted = "customer.subscription.deleted"
 	EventInvoicePaid         = "invoice.paid"
 	EventInvoiceFailed       = "invoice.payment_failed"
+	EventTrialWillEnd        = "customer.subscription.trial_will_end"
 )
 
 // ActionCheckoutCompleted is audited when a Checkout links a subscription.
@@ -121,6 +122,8 @@ type object struct {
 	CancelAtPeriodEnd *bool             `json:"cancel_at_period_end"`
 	Mode              string            `json:"mode"`
 	TrialEnd          int64             `json:"trial_end"`
+	HostedInvoiceURL  string            `json:"hosted_invoice_url"`
+	AttemptCount      int64             `json:"attempt_count"`
 	Items             struct {
 		Data []struct {
 			Price    struct{ ID string } `json:"price"`
@@ -175,12 +178,25 @@ func Interpret(ev *app.StripeEvent) (*app.BillingUpdate, error) {
 		}
 	case EventInvoicePaid:
 		upd.Action = app.ActionInvoicePaid
+		upd.Payment = payment(o, false)
 	case EventInvoiceFailed:
 		upd.Action = app.ActionPaymentFailed
+		upd.Payment = payment(o, true)
+	case EventTrialWillEnd:
+		upd.Action, upd.TrialEnding = app.ActionTrialEnding, true
+		if o.TrialEnd > 0 {
+			upd.TrialEnd = time.Unix(o.TrialEnd, 0).UTC()
+		}
 	default:
 		return nil, nil
 	}
 	return upd, nil
+}
+
+// payment reads what an invoice event says about a payment.
+func payment(o object, failed bool) *app.PaymentUpdate {
+	return &app.PaymentUpdate{Failed: failed, SubscriptionID: string(o.Subscription),
+		InvoiceURL: app.HostedInvoiceURL(o.HostedInvoiceURL), AttemptCount: o.AttemptCount}
 }
 
 // workspaceID reads the workspace id Atrium puts on its Checkout Sessions
