@@ -18,7 +18,18 @@ import (
 //     restricted, that the workspace is restricted;
 //   - during a trial: the days left; owners also get the date Pro ends
 //     without a payment method, and a link to the billing page.
-func (s *Server) billingBanner(r *http.Request, ws *app.Workspace, role app.Role) *layout.BillingBanner {
+//
+// On the billing page itself (section "billing") no banner links to it.
+func (s *Server) billingBanner(r *http.Request, ws *app.Workspace, role app.Role, section string) *layout.BillingBanner {
+	b := s.billingBannerFor(r, ws, role)
+	if b != nil && section == "billing" && !b.External {
+		b.LinkText, b.LinkURL = "", ""
+	}
+	return b
+}
+
+// billingBannerFor is billingBanner on any page.
+func (s *Server) billingBannerFor(r *http.Request, ws *app.Workspace, role app.Role) *layout.BillingBanner {
 	if !s.Config.BillingOffered() {
 		return nil
 	}
@@ -40,7 +51,7 @@ func (s *Server) billingBanner(r *http.Request, ws *app.Workspace, role app.Role
 			return b
 		}
 		b.Message = fmt.Sprintf("A payment failed. Pay the invoice by %s to avoid restrictions.",
-			plans.GraceEnds(ws).In(loc).Format("2 Jan"))
+			shortDate(plans.GraceEnds(ws).In(loc)))
 		return b
 	}
 	if ws.SubscriptionStatus != app.SubTrialing || ws.TrialEnd.IsZero() {
@@ -52,12 +63,15 @@ func (s *Server) billingBanner(r *http.Request, ws *app.Workspace, role app.Role
 		return &layout.BillingBanner{Kind: "trial", Message: msg}
 	}
 	if plans.TrialNeedsCard {
-		msg += fmt.Sprintf(" Your subscription starts on %s.", ws.TrialEnd.In(loc).Format("2 Jan"))
+		msg += fmt.Sprintf(" Your subscription starts on %s.", shortDate(ws.TrialEnd.In(loc)))
 	} else {
-		msg += fmt.Sprintf(" Add a payment method to keep %s after %s.", name, ws.TrialEnd.In(loc).Format("2 Jan"))
+		msg += fmt.Sprintf(" Add a payment method to keep %s after %s.", name, shortDate(ws.TrialEnd.In(loc)))
 	}
 	return &layout.BillingBanner{Kind: "trial", Message: msg, LinkText: "Open billing", LinkURL: wsPath(ws, "/billing")}
 }
+
+// shortDate formats a date of the banners, "14 Dec", kept on one line.
+func shortDate(t time.Time) string { return t.Format("2\u00a0Jan") }
 
 // daysLeft words the time left in a trial: "9 days left", "1 day left",
 // "ends today".
