@@ -10,18 +10,19 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/billing"
 	"atrium/internal/config"
-	"atrium/internal/store"
 	"atrium/internal/wire"
 )
 
 // runBilling handles "atrium billing sync --workspace SLUG" and
-// "atrium billing replay EVENT_ID", the runbook's out-of-sync repairs.
+// "atrium billing replay EVENT_ID", the runbook's out-of-sync repairs, and
+// "atrium billing restrict", the periodic dunning check on demand.
 func runBilling(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
-	fs := newFlagSet("billing", "billing sync --workspace SLUG | billing replay EVENT_ID\n\n"+
+	fs := newFlagSet("billing", "billing sync --workspace SLUG | billing replay EVENT_ID | billing restrict\n\n"+
 		"  sync    re-read the workspace's subscription from Stripe and repair the local state\n"+
-		"  replay  apply a stored webhook event again (it never rolls back newer state)", stderr)
+		"  replay  apply a stored webhook event again (it never rolls back newer state)\n"+
+		"  restrict  restrict the workspaces whose failed payment outlived the grace period now", stderr)
 	slug := fs.String("workspace", "", "the `slug` of the workspace to sync")
-	action, err := parseAction(fs, args, "an action: sync or replay")
+	action, err := parseAction(fs, args, "an action: sync, replay or restrict")
 	if err != nil {
 		return err
 	}
@@ -30,16 +31,26 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 		return usagef("billing sync needs --workspace SLUG and no other arguments")
 	case action == "replay" && fs.NArg() != 1:
 		return usagef("billing replay needs one event id (evt_...)")
-	case action != "sync" && action != "replay":
-		return usagef("billing: unknown action %q (want sync or replay)", action)
+	case action == "restrict" && (*slug != "" || fs.NArg() > 0):
+		return usagef("billing restrict takes no arguments")
+	case action != "sync" && action != "replay" && action != "restrict":
+		return usagef("billing: unknown action %q (want sync, replay or restrict)", action)
 	}
 	cfg, db, err := openConfigured(ctx, env, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	svc := store.NewBillingService(db)
+	svc := wire.NewBilling(cfg, db)
 
+	if action == "restrict" {
+		n, err := svc.RestrictOverdue(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Restricted %d workspace(s) whose payment is overdue past the %s grace period.\n", n, svc.Grace)
+		return nil
+	}
 	stderrLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if action == "replay" {
 		recv := &billing.Receiver{Store: svc, Plans: cfg.Plans}

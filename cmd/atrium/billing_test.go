@@ -302,8 +302,8 @@ func TestBilling_UsageErrors(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{"NoAction", []string{"billing"}, "atrium: billing needs an action: sync or replay"},
-		{"UnknownAction", []string{"billing", "refund"}, `atrium: billing: unknown action "refund" (want sync or replay)`},
+		{"NoAction", []string{"billing"}, "atrium: billing needs an action: sync, replay or restrict"},
+		{"UnknownAction", []string{"billing", "refund"}, `atrium: billing: unknown action "refund" (want sync, replay or restrict)`},
 		{"SyncWithoutWorkspace", []string{"billing", "sync"}, "atrium: billing sync needs --workspace SLUG and no other arguments"},
 		{"SyncExtraArgument", []string{"billing", "sync", "--workspace", "acme", "now"}, "atrium: billing sync needs --workspace SLUG and no other arguments"},
 		{"SyncUnknownFlag", []string{"billing", "sync", "--force"}, "atrium: billing: flag provided but not defined: -force"},

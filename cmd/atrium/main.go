@@ -69,7 +69,7 @@ Commands:
   migrate        apply, roll back or list database migrations (up | down | status)
   migrate-data   copy every table into a new database: --from sqlite:PATH --to postgres://…
   check-config   validate the configuration and the public-variable secret guard
-  billing        repair billing state: sync --workspace SLUG | replay EVENT_ID
+  billing        repair billing state: sync --workspace SLUG | replay EVENT_ID | restrict
   seed           load demo data (idempotent; refused when APP_ENV=production without --force)
   backup         write a checked backup of the database and its .sha256 [--out FILE]
   restore        verify a backup and put it in place of the database [--force] FILE

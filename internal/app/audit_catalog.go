@@ -110,6 +110,10 @@ const (
 	ActionScheduleEnded       = "billing.schedule_ended"
 	ActionCancelRequested     = "billing.cancel_requested"
 	ActionResumed             = "billing.resumed"
+	// Trials and dunning (billing_dunning.go).
+	ActionTrialEnding      = "billing.trial_ending"
+	ActionPaymentRecovered = "billing.payment_recovered"
+	ActionRestricted       = "billing.restricted"
 
 	// The audit log itself.
 	ActionAuditExported = "audit.exported"
@@ -208,6 +212,9 @@ var auditCatalog = []AuditAction{
 	{ActionScheduleEnded, FamilyBilling, "{actor} reported the end of a subscription schedule ({status})", "workspace"},
 	{ActionCancelRequested, FamilyBilling, "{actor} asked Stripe to cancel the subscription at the end of the billing period", "workspace"},
 	{ActionResumed, FamilyBilling, "{actor} asked Stripe to resume the subscription", "workspace"},
+	{ActionTrialEnding, FamilyBilling, "{actor} reported the trial ends soon; owners were emailed", "workspace"},
+	{ActionPaymentRecovered, FamilyBilling, "{actor} recorded the overdue payment; the workspace is back in good standing", "workspace"},
+	{ActionRestricted, FamilyBilling, "{actor} restricted the workspace: a payment is overdue past the grace period", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionTOTPEnabled, FamilySecurity, "{actor} turned on an authenticator app for two-factor sign-in", "user"},

@@ -66,6 +66,11 @@ type BillingUpdate struct {
 	Plan     string
 	Quantity int64
 	TrialEnd time.Time
+	// Payment is what an invoice event says about a payment (nil for
+	// other events); TrialEnding marks customer.subscription.trial_will_end.
+	// Neither carries a status: they are ordered apart (billing_dunning.go).
+	Payment     *PaymentUpdate
+	TrialEnding bool
 	// Action is the audit action recorded when the update applies.
 	Action string
 	// AsOf orders updates: one older than the last applied is stale (see

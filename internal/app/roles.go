@@ -213,8 +213,11 @@ func (l PlanLimits) Seats(ws *Workspace) int {
 }
 
 // CheckSeats returns an ECONFLICT error when adding one more seat to used
-// would pass the limit.
+// would pass the limit, or ErrRestricted when ws is restricted.
 func (l PlanLimits) CheckSeats(ws *Workspace, used int) error {
+	if err := CheckAdditions(ws); err != nil {
+		return err
+	}
 	if limit := l.Seats(ws); limit > 0 && used+1 > limit {
 		if l.NoUpgrade {
 			return Errorf(ECONFLICT, "All %d seats of this plan are in use (members and pending invites). Revoke a pending invite or remove a member to invite someone else.", limit)
@@ -229,10 +232,13 @@ func (l PlanLimits) CheckSeats(ws *Workspace, used int) error {
 var ErrWorkspaceFull = &Error{Code: ECONFLICT, Message: "This workspace is full; ask an owner to upgrade."}
 
 // CheckJoin returns ErrWorkspaceFull when ws, with members members, has no
-// seat left for one more. Pending invites are not counted: the invite being
+// seat left for one more (ErrRestricted when ws is restricted). Pending invites are not counted: the invite being
 // accepted is one of them, and after a downgrade more invites may be out
 // than seats; the first to accept take the seats there are.
 func (l PlanLimits) CheckJoin(ws *Workspace, members int) error {
+	if err := CheckAdditions(ws); err != nil {
+		return err
+	}
 	if l.CheckSeats(ws, WorkspaceStats{Members: members}.SeatsUsed()) != nil {
 		return ErrWorkspaceFull
 	}

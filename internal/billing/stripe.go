@@ -148,8 +148,9 @@ func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmai
 		// typed there onto the customer.
 		p.CustomerUpdate = &stripe.CheckoutSessionCustomerUpdateParams{Address: stripe.String("auto"), Name: stripe.String("auto")}
 	}
+	trial := c.trial(p, ws)
 	p.Context = ctx
-	p.IdempotencyKey = stripe.String(IdempotencyKey("checkout", ws.ID, at, customerID, c.priceID, successURL, cancelURL, strconv.FormatBool(c.automaticTax)))
+	p.IdempotencyKey = stripe.String(IdempotencyKey("checkout", ws.ID, at, customerID, c.priceID, successURL, cancelURL, strconv.FormatBool(c.automaticTax), trial))
 	p.AddMetadata("workspace_id", wsID)
 	p.SubscriptionData.AddMetadata("workspace_id", wsID)
 	s, err := c.checkout.New(p)
@@ -157,6 +158,35 @@ func (c *Client) StartCheckout(ctx context.Context, ws *app.Workspace, ownerEmai
 		return nil, stripeError("create checkout session", err)
 	}
 	return &Checkout{URL: s.URL, SessionID: s.ID, CustomerID: customerID}, nil
+}
+
+// trial adds the catalog's trial to a Checkout for ws, when ws may have
+// one (app.Catalog.TrialDaysFor: one trial per workspace, never after an
+// earlier subscription), and returns its settings as an idempotency key
+// part. Without TrialNeedsCard, Checkout asks for no payment method
+// (payment_method_collection=if_required) and a trial that ends without
+// one cancels the subscription: its customer.subscription.deleted puts
+// the workspace on Free, whose limits then refuse additions. Nothing is
+// deleted.
+func (c *Client) trial(p *stripe.CheckoutSessionParams, ws *app.Workspace) string {
+	if c.plans == nil {
+		return "no-trial"
+	}
+	days := c.plans.TrialDaysFor(ws)
+	if days == 0 {
+		return "no-trial"
+	}
+	p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(days))
+	if c.plans.TrialNeedsCard {
+		return fmt.Sprintf("trial-%d-card", days)
+	}
+	p.PaymentMethodCollection = stripe.String("if_required")
+	p.SubscriptionData.TrialSettings = &stripe.CheckoutSessionSubscriptionDataTrialSettingsParams{
+		EndBehavior: &stripe.CheckoutSessionSubscriptionDataTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String("cancel"),
+		},
+	}
+	return fmt.Sprintf("trial-%d-no-card", days)
 }
 
 // PortalURL opens a Customer Portal session for a Stripe customer.

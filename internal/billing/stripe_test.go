@@ -211,3 +211,62 @@ func TestClient_StripeError(t *testing.T) {
 		}
 	}
 }
+
+// TestClient_StartCheckoutTrial: the catalog's trial reaches Checkout,
+// without a card unless TrialNeedsCard, and only for a workspace that
+// never had a subscription.
+func TestClient_StartCheckoutTrial(t *testing.T) {
+	t.Parallel()
+	mock := billingtest.StripeMock(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 8, 3, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		needsCard bool
+		ws        app.Workspace
+		want      map[string]string
+	}{
+		{"NoCard", false, app.Workspace{ID: 1, StripeCustomerID: "cus_1"}, map[string]string{
+			"subscription_data[trial_period_days]": "14", "payment_method_collection": "if_required",
+			"subscription_data[trial_settings][end_behavior][missing_payment_method]": "cancel"}},
+		{"CardUpFront", true, app.Workspace{ID: 2, StripeCustomerID: "cus_2"}, map[string]string{
+			"subscription_data[trial_period_days]": "14", "payment_method_collection": "",
+			"subscription_data[trial_settings][end_behavior][missing_payment_method]": ""}},
+		{"HadSubscription", false, app.Workspace{ID: 3, StripeCustomerID: "cus_3", StripeSubscriptionID: "sub_old",
+			SubscriptionStatus: app.SubCanceled}, map[string]string{
+			"subscription_data[trial_period_days]": "", "payment_method_collection": "",
+			"subscription_data[trial_settings][end_behavior][missing_payment_method]": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := billingtest.NewRecorder(t, mock)
+			plans := &app.Catalog{Plans: []app.Plan{{Key: app.PlanFree}, {Key: app.PlanPro}}, TrialDays: 14, TrialNeedsCard: tc.needsCard}
+			c := billing.New(billing.Config{SecretKey: "sk_test_123", PriceID: "price_pro", APIBase: rec.URL, Plans: plans})
+			if _, err := c.StartCheckout(ctx, &tc.ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel", at); err != nil {
+				t.Fatalf("StartCheckout: %v", err)
+			}
+			sessions := rec.Sent("POST /v1/checkout/sessions")
+			if len(sessions) != 1 {
+				t.Fatalf("%d sessions, want 1", len(sessions))
+			}
+			for k, want := range tc.want {
+				if got := sessions[0].Get(k); got != want {
+					t.Errorf("%s=%q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+	// The trial settings are part of the idempotency key: a request made
+	// before the trial was configured is not answered with its session.
+	rec := billingtest.NewRecorder(t, mock)
+	ws := &app.Workspace{ID: 9, StripeCustomerID: "cus_9"}
+	for _, days := range []int{0, 14} {
+		plans := &app.Catalog{Plans: []app.Plan{{Key: app.PlanFree}, {Key: app.PlanPro}}, TrialDays: days}
+		c := billing.New(billing.Config{SecretKey: "sk_test_123", PriceID: "price_pro", APIBase: rec.URL, Plans: plans})
+		if _, err := c.StartCheckout(ctx, ws, "owner@example.com", "https://app.test/ok", "https://app.test/cancel", at); err != nil {
+			t.Fatalf("StartCheckout: %v", err)
+		}
+	}
+	if keys := rec.Keys("POST /v1/checkout/sessions"); len(keys) != 2 || keys[0] == keys[1] {
+		t.Errorf("idempotency keys %v, want two different", keys)
+	}
+}

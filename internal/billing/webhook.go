@@ -83,6 +83,8 @@ const (
 	EventScheduleReleased  = "subscription_schedule.released"
 	EventScheduleCompleted = "subscription_schedule.completed"
 	EventScheduleCanceled  = "subscription_schedule.canceled"
+	// The trial ends in three days (Stripe sends it once per trial).
+	EventTrialWillEnd = "customer.subscription.trial_will_end"
 )
 
 // ActionCheckoutCompleted is audited when a Checkout links a subscription.
@@ -126,6 +128,8 @@ type object struct {
 	CancelAtPeriodEnd *bool             `json:"cancel_at_period_end"`
 	Mode              string            `json:"mode"`
 	TrialEnd          int64             `json:"trial_end"`
+	HostedInvoiceURL  string            `json:"hosted_invoice_url"`
+	AttemptCount      int64             `json:"attempt_count"`
 	Items             struct {
 		Data []struct {
 			Price    struct{ ID string } `json:"price"`
@@ -180,17 +184,30 @@ func Interpret(ev *app.StripeEvent) (*app.BillingUpdate, error) {
 		}
 	case EventInvoicePaid:
 		upd.Action = app.ActionInvoicePaid
+		upd.Payment = payment(o, false)
 	case EventInvoiceFailed:
 		upd.Action = app.ActionPaymentFailed
+		upd.Payment = payment(o, true)
 	case EventScheduleReleased, EventScheduleCompleted, EventScheduleCanceled:
 		// No subscription status: it orders as an update without one and
 		// never moves the subscription state (app.OrderBillingUpdate).
 		upd.ScheduleID, upd.ScheduleStatus = o.ID, o.Status
 		upd.Action = app.ActionScheduleEnded
+	case EventTrialWillEnd:
+		upd.Action, upd.TrialEnding = app.ActionTrialEnding, true
+		if o.TrialEnd > 0 {
+			upd.TrialEnd = time.Unix(o.TrialEnd, 0).UTC()
+		}
 	default:
 		return nil, nil
 	}
 	return upd, nil
+}
+
+// payment reads what an invoice event says about a payment.
+func payment(o object, failed bool) *app.PaymentUpdate {
+	return &app.PaymentUpdate{Failed: failed, SubscriptionID: string(o.Subscription),
+		InvoiceURL: app.HostedInvoiceURL(o.HostedInvoiceURL), AttemptCount: o.AttemptCount}
 }
 
 // workspaceID reads the workspace id Atrium puts on its Checkout Sessions

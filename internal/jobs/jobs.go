@@ -90,6 +90,9 @@ type Deps struct {
 	// Webhooks fans events out and delivers outgoing webhooks
 	// (FanOutWebhooks, DeliverWebhook).
 	Webhooks WebhookDeliverer
+	// Dunning restricts workspaces whose payment is overdue past the
+	// grace period (RestrictOverdue); nil skips the check.
+	Dunning Restricter
 }
 
 // Runner is the client that works jobs on this instance.

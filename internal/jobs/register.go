@@ -18,6 +18,7 @@ func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfte
 	river.AddWorker(workers, &HousekeepingWorker{Keeper: deps.Housekeeper, Logger: logger})
 	river.AddWorker(workers, &fanOutWorker{hooks: deps.Webhooks})
 	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
+	river.AddWorker(workers, &restrictWorker{restricter: deps.Dunning, logger: logger})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
 }
@@ -35,6 +36,9 @@ func periodic() []*river.PeriodicJob {
 				return FanOutWebhooks{}, &river.InsertOpts{Queue: QueueWebhooks,
 					UniqueOpts: river.UniqueOpts{ByPeriod: FanOutWebhooksEvery}}
 			},
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(RestrictOverdueEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return RestrictOverdue{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		// scaffold:job-periodic (make scaffold JOB=… EVERY=… adds its schedule above this line)
 	}

@@ -156,7 +156,8 @@ func parseInviteCursor(raw string) (app.InviteCursor, bool) {
 }
 
 // CreateInvite handles "POST /api/v1/invites": the same rules, seat
-// limits and mail limits as the members page, the email queued the same
+// limits, restriction (409 while a payment is overdue past the grace
+// period) and mail limits as the members page, the email queued the same
 // way.
 func (h apiHandlers) CreateInvite(ctx context.Context, req api.CreateInviteRequestObject) (api.CreateInviteResponseObject, error) {
 	s, st := h.s, apiFrom(ctx)

@@ -31,7 +31,9 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	v := page.BillingView{
 		URL: workspaceURL(ws.Slug), Plan: s.planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
 		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(s.plans().Seats(ws)),
-		PastDue:   ws.SubscriptionStatus == app.SubPastDue,
+		// During a dunning episode the layout's banner (billing_dunning.go)
+		// says it, with the invoice to pay and the restriction date.
+		PastDue:   ws.SubscriptionStatus == app.SubPastDue && ws.PaymentFailedAt.IsZero() && !ws.Restricted(),
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",

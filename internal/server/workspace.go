@@ -98,6 +98,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		}
 	}
+	p.BillingBanner = s.billingBanner(r, sc.ws, sc.m.Role, section)
 	s.rememberWorkspace(w, r, sc.ws.Slug)
 	return p
 }

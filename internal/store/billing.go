@@ -52,7 +52,15 @@ func (r *stripeEventRecord) toApp() *app.StripeEvent {
 }
 
 // BillingService implements app.BillingService.
-type BillingService struct{ db *DB }
+type BillingService struct {
+	db *DB
+	// Notice builds the emails that tell a workspace's owners its trial
+	// ends soon or a payment failed (billing_dunning.go); nil sends none.
+	Notice func(n app.BillingNotice) app.Email
+	// Grace is how long a failed payment may stay unpaid before
+	// RestrictOverdue restricts the workspace (app.Catalog.GracePeriod).
+	Grace time.Duration
+}
 
 // NewBillingService returns the billing service of db.
 func NewBillingService(db *DB) *BillingService { return &BillingService{db: db} }
@@ -240,6 +248,9 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 	if result := admit(ws, eventID, upd); result != "" {
 		return result, ws.ID, nil
 	}
+	if upd.Status == "" && (upd.Payment != nil || upd.TrialEnding) {
+		return s.applyNotice(ctx, tx, ws, eventID, upd)
+	}
 	changes := map[string]any{"updated_at": s.db.now()}
 	if upd.CustomerID != "" {
 		changes["stripe_customer_id"] = upd.CustomerID
@@ -254,6 +265,10 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 		changes["billing_event_rank"] = app.StatusRank(upd.Status)
 		changes["billing_event_id"] = eventID
 		subscriptionItem(changes, upd)
+	}
+	recovered, err := endDunning(tx, ws.ID, eventID, upd, changes)
+	if err != nil {
+		return "", 0, err
 	}
 	if !upd.PeriodEnd.IsZero() {
 		changes["current_period_end"] = upd.PeriodEnd.UTC()
@@ -285,6 +300,11 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 	if err := s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: ws.ID, Action: action, TargetType: "workspace",
 		TargetID: fmt.Sprint(ws.ID), Metadata: md}); err != nil {
 		return "", 0, err
+	}
+	if recovered != nil {
+		if err := s.db.audit(ctx, tx, *recovered); err != nil {
+			return "", 0, err
+		}
 	}
 	return app.EventApplied, ws.ID, nil
 }
@@ -408,8 +428,19 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 		if upd.CustomerID != "" {
 			changes["stripe_customer_id"] = upd.CustomerID
 		}
+		synced := upd
+		synced.Status = status
+		recovered, err := endDunning(tx, workspaceID, "", &synced, changes)
+		if err != nil {
+			return err
+		}
 		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).Updates(changes).Error; err != nil {
 			return fmt.Errorf("sync billing: %w", err)
+		}
+		if recovered != nil {
+			if err := s.db.audit(ctx, tx, *recovered); err != nil {
+				return err
+			}
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionBillingSynced,
 			TargetType: "workspace", TargetID: fmt.Sprint(workspaceID),

@@ -280,6 +280,9 @@ func (s *WebhookService) CreateWebhookEndpoint(ctx context.Context, sc app.Scope
 		if err != nil {
 			return err
 		}
+		if err := s.db.checkRestricted(tx, sc.WorkspaceID); err != nil {
+			return err
+		}
 		var n int
 		if err := s.db.queryRow(ctx, tx, qWebhookCount, sc.WorkspaceID).Scan(&n); err != nil {
 			return fmt.Errorf("count webhook endpoints: %w", err)

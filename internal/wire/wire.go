@@ -126,8 +126,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	sso.Notice = identities.Notice
 
 	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
+	billingSvc := NewBilling(cfg, db)
 	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
-	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks}, jobs.Config{
+	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks, Dunning: billingSvc}, jobs.Config{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
 		Logger: logger, Metrics: opts.Metrics,
 	}); err != nil {
@@ -146,7 +147,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		WorkspaceTwoFactor: workspaces,
 		Invites:            store.NewInviteService(db).WithMailLimits(server.InviteMailLimits(cfg)),
 		Outbox:             outbox,
-		Billing:            store.NewBillingService(db),
+		Billing:            billingSvc,
 		APIKeys:            store.NewAPIKeyService(db),
 		TwoFactor:          twoFactor,
 		Identities:         identities,
@@ -189,6 +190,16 @@ func NewWebhooks(cfg *config.Config, db *store.DB, key []byte, logger *slog.Logg
 	hooks.Notice = mail.WebhookDisabledNotices(cfg.AppName, cfg.AppURL.String()+"/app")
 	hooks.Logger = logger
 	return hooks
+}
+
+// NewBilling returns the billing service: owners told by email when a
+// trial ends soon or a payment fails, workspaces restricted after the
+// catalog's grace period.
+func NewBilling(cfg *config.Config, db *store.DB) *store.BillingService {
+	svc := store.NewBillingService(db)
+	svc.Notice = mail.BillingNotices(cfg.AppName, cfg.AppURL.String(), cfg.Plans.GracePeriod)
+	svc.Grace = cfg.Plans.GracePeriod
+	return svc
 }
 
 // NewSender returns the mail sender for cfg: SMTP, or the log in stub mode

@@ -33,6 +33,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"atrium/internal/dnstest"
+	"atrium/internal/store"
 )
 
 // founder is the seeded account the pages are taken as.
@@ -196,8 +197,54 @@ func run(out, only, chromium, volume string) error {
 			return err
 		}
 	}
+	if len(want) == 0 || want["billing"] || want["dunning"] {
+		if err := dunningShots(ctx, base, out, filepath.Join(tmp, "atrium.db")); err != nil {
+			return err
+		}
+	}
 	if len(want) == 0 || want["two-factor"] {
 		return twoFactorShots(ctx, base, out, links)
+	}
+	return nil
+}
+
+// dunningShots puts Acme in each billing state a customer can see, by
+// writing its billing columns as the webhook and the restriction job
+// would, and captures its billing page and dashboard: a trial with 9 days
+// left, a failed payment within the grace period, and the restriction
+// after it. Acme is left as it was seeded (active).
+func dunningShots(ctx context.Context, base, out, dbPath string) error {
+	db, err := store.Open(ctx, store.SQLite, dbPath, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	const invoice = "https://invoice.stripe.com/i/acct_demo/test_demo"
+	// Each state: status, trial_end, payment_failed_at, payment_invoice_url, restricted_at.
+	states := []struct {
+		name string
+		set  []any
+	}{
+		{"trial", []any{"trialing", now.Add(9*24*time.Hour - time.Hour), nil, "", nil}},
+		{"past-due", []any{"past_due", nil, now.Add(-2 * 24 * time.Hour), invoice, nil}},
+		{"restricted", []any{"past_due", nil, now.Add(-9 * 24 * time.Hour), invoice, now.Add(-2 * 24 * time.Hour)}},
+		{"", []any{"active", nil, nil, "", nil}},
+	}
+	for _, st := range states {
+		if _, err := db.SQL().ExecContext(ctx, db.Rebind(`UPDATE workspaces SET plan = 'pro', subscription_status = ?,
+			trial_end = ?, payment_failed_at = ?, payment_invoice_url = ?, restricted_at = ? WHERE slug = 'acme'`),
+			st.set...); err != nil {
+			return fmt.Errorf("set acme %s: %w", st.name, err)
+		}
+		if st.name == "" {
+			break
+		}
+		for _, pg := range []struct{ name, path string }{{"billing", "/w/acme/billing"}, {"dashboard", "/w/acme"}} {
+			if err := captureAll(ctx, base+pg.path, out, pg.name+"-"+st.name); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"atrium/internal/app"
+)
+
+// dunningRecord is a workspace's dunning episode and the mark of its last
+// payment event (app.OrderDunning).
+type dunningRecord struct {
+	ID                   int64
+	Name                 string
+	Slug                 string
+	StripeSubscriptionID string
+	PaymentFailedAt      *time.Time
+	PaymentInvoiceURL    string
+	RestrictedAt         *time.Time
+	DunningEventAt       *time.Time
+	DunningEventRank     int
+	DunningEventID       string
+}
+
+func (dunningRecord) TableName() string { return "workspaces" }
+
+func (r *dunningRecord) state() app.DunningState {
+	return app.DunningState{FailedAt: timeOrZero(r.PaymentFailedAt), InvoiceURL: r.PaymentInvoiceURL,
+		RestrictedAt: timeOrZero(r.RestrictedAt)}
+}
+
+func (r *dunningRecord) mark() *app.DunningMark {
+	if r.DunningEventAt == nil {
+		return nil
+	}
+	return &app.DunningMark{At: r.DunningEventAt.UTC(), Rank: r.DunningEventRank, EventID: r.DunningEventID}
+}
+
+// findDunning reads the dunning state of a workspace already locked in tx.
+func findDunning(tx *gorm.DB, workspaceID int64) (*dunningRecord, error) {
+	var r dunningRecord
+	if err := tx.Take(&r, workspaceID).Error; err != nil {
+		return nil, fmt.Errorf("find dunning state of workspace %d: %w", workspaceID, err)
+	}
+	return &r, nil
+}
+
+// applyNotice applies an update without status that still changes
+// something: a payment event (the dunning episode) or a trial that ends
+// soon (an email to the owners). ws is locked in tx.
+func (s *BillingService) applyNotice(ctx context.Context, tx *gorm.DB, ws *billingStateRecord, eventID string, upd *app.BillingUpdate) (string, int64, error) {
+	d, err := findDunning(tx, ws.ID)
+	if err != nil {
+		return "", 0, err
+	}
+	changes := map[string]any{}
+	if upd.CustomerID != "" {
+		changes["stripe_customer_id"] = upd.CustomerID
+	}
+	md := map[string]any{"stripe_event_id": eventID}
+	var audits []app.AuditEntry
+	var notice *app.BillingNotice
+	switch p := upd.Payment; {
+	case upd.TrialEnding:
+		sent, err := s.trialNoticeSent(tx, ws.ID)
+		if err != nil {
+			return "", 0, err
+		}
+		if sent {
+			return app.EventApplied, ws.ID, nil // a replay: the owners were told already
+		}
+		md["trial_end"] = upd.TrialEnd
+		notice = &app.BillingNotice{Kind: app.NoticeTrialEnding, TrialEnd: upd.TrialEnd}
+	case p != nil && p.SubscriptionID != "" && p.SubscriptionID == d.StripeSubscriptionID:
+		next, mark, step := app.NextDunning(d.state(), d.mark(), *p, upd.AsOf, eventID)
+		if step == app.DunningStale {
+			return app.EventStale, ws.ID, nil
+		}
+		changes["payment_failed_at"] = optionalTime(next.FailedAt)
+		changes["payment_invoice_url"] = next.InvoiceURL
+		changes["restricted_at"] = optionalTime(next.RestrictedAt)
+		changes["dunning_event_at"], changes["dunning_event_rank"], changes["dunning_event_id"] = mark.At, mark.Rank, mark.EventID
+		md["dunning"] = step
+		if p.Failed {
+			md["attempt_count"] = p.AttemptCount
+		}
+		switch step {
+		case app.DunningOpened:
+			notice = &app.BillingNotice{Kind: app.NoticePaymentFailed, InvoiceURL: next.InvoiceURL, FailedAt: next.FailedAt}
+		case app.DunningRecovered:
+			audits = append(audits, app.AuditEntry{Action: app.ActionPaymentRecovered, Metadata: map[string]any{
+				"stripe_event_id": eventID, "payment_failed_at": d.state().FailedAt, "was_restricted": d.RestrictedAt != nil}})
+		}
+	case p != nil:
+		// An invoice of no subscription, or of another one (an old
+		// subscription ending beside the current): audited, nothing else.
+		md["subscription_id"] = p.SubscriptionID
+		if p.Failed {
+			md["attempt_count"] = p.AttemptCount
+		}
+	}
+	if len(changes) > 0 {
+		changes["updated_at"] = s.db.now()
+		if err := tx.Model(&billingStateRecord{}).Where("id = ?", ws.ID).Updates(changes).Error; err != nil {
+			return "", 0, fmt.Errorf("update dunning of workspace %d: %w", ws.ID, err)
+		}
+	}
+	audits = append([]app.AuditEntry{{Action: upd.Action, Metadata: md}}, audits...)
+	for _, e := range audits {
+		e.WorkspaceID, e.TargetType, e.TargetID = ws.ID, "workspace", fmt.Sprint(ws.ID)
+		if err := s.db.audit(ctx, tx, e); err != nil {
+			return "", 0, err
+		}
+	}
+	if notice != nil {
+		notice.Workspace, notice.Slug = d.Name, d.Slug
+		if err := s.notifyOwners(ctx, tx, ws.ID, *notice); err != nil {
+			return "", 0, err
+		}
+	}
+	return app.EventApplied, ws.ID, nil
+}
+
+// trialNoticeSent reports whether the owners of a workspace were told its
+// trial ends: a workspace has one trial (app.Catalog.TrialDaysFor), so an
+// audit entry of it means a replayed or repeated event sends nothing.
+func (s *BillingService) trialNoticeSent(tx *gorm.DB, workspaceID int64) (bool, error) {
+	var n int64
+	if err := tx.Model(&auditRecord{}).Where("workspace_id = ? AND action = ?", workspaceID, app.ActionTrialEnding).
+		Limit(1).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("find trial notice: %w", err)
+	}
+	return n > 0, nil
+}
+
+// notifyOwners queues the notice n to every owner of the workspace, in tx.
+func (s *BillingService) notifyOwners(ctx context.Context, tx *gorm.DB, workspaceID int64, n app.BillingNotice) error {
+	if s.Notice == nil {
+		return nil
+	}
+	rows, err := s.db.query(ctx, tx, qWebhookOwners, workspaceID)
+	if err != nil {
+		return fmt.Errorf("find workspace owners: %w", err)
+	}
+	var owners []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("find workspace owners: %w", err)
+		}
+		owners = append(owners, e)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find workspace owners: %w", err)
+	}
+	for _, to := range owners {
+		n.To = to
+		if err := s.db.enqueueEmail(tx, s.Notice(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endDunning closes an open dunning episode when a subscription update
+// that applies says the subscription is active again, or over
+// (app.EndsDunning), unless a newer payment failure reopened it; the
+// update counts as a payment in app.OrderDunning's order. It adds the
+// changes to changes and returns the audit entry to write, if any.
+func endDunning(tx *gorm.DB, workspaceID int64, eventID string, upd *app.BillingUpdate, changes map[string]any) (*app.AuditEntry, error) {
+	if !app.EndsDunning(upd.Status) {
+		return nil, nil
+	}
+	d, err := findDunning(tx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !d.state().Open() && d.RestrictedAt == nil {
+		return nil, nil
+	}
+	next, mark, step := app.NextDunning(d.state(), d.mark(), app.PaymentUpdate{}, upd.AsOf, eventID)
+	if step != app.DunningRecovered {
+		return nil, nil
+	}
+	changes["payment_failed_at"] = optionalTime(next.FailedAt)
+	changes["payment_invoice_url"] = next.InvoiceURL
+	changes["restricted_at"] = optionalTime(next.RestrictedAt)
+	changes["dunning_event_at"], changes["dunning_event_rank"], changes["dunning_event_id"] = mark.At, mark.Rank, mark.EventID
+	return &app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionPaymentRecovered, TargetType: "workspace",
+		TargetID: fmt.Sprint(workspaceID), Metadata: map[string]any{"stripe_event_id": eventID, "status": upd.Status,
+			"payment_failed_at": d.state().FailedAt, "was_restricted": d.RestrictedAt != nil}}, nil
+}
+
+// RestrictOverdue restricts every workspace whose dunning episode began
+// more than s.Grace before now and is not restricted yet, auditing each
+// once (billing.restricted). It returns how many it restricted. The
+// conditional update is the guard: two runs at once restrict a workspace
+// once.
+func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
+	now, grace := s.db.now(), s.Grace
+	var ids []int64
+	if err := s.db.gorm.WithContext(ctx).Model(&dunningRecord{}).
+		Where("payment_failed_at IS NOT NULL AND restricted_at IS NULL AND payment_failed_at <= ?", now.Add(-grace)).
+		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("find overdue workspaces: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.db.transact(ctx, func(tx *gorm.DB) error {
+			res := tx.Model(&dunningRecord{}).
+				Where("id = ? AND payment_failed_at IS NOT NULL AND restricted_at IS NULL AND payment_failed_at <= ?", id, now.Add(-grace)).
+				Updates(map[string]any{"restricted_at": now, "updated_at": now})
+			if res.Error != nil {
+				return fmt.Errorf("restrict workspace %d: %w", id, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				return errNotRestricted
+			}
+			d, err := findDunning(tx, id)
+			if err != nil {
+				return err
+			}
+			return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: id, Action: app.ActionRestricted, TargetType: "workspace",
+				TargetID: fmt.Sprint(id), Metadata: map[string]any{"payment_failed_at": d.state().FailedAt,
+					"grace_days": int(grace / (24 * time.Hour))}})
+		})
+		switch {
+		case errors.Is(err, errNotRestricted):
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
+	return n, nil
+}
+
+// errNotRestricted rolls back a restriction another run (or a payment)
+// got to first.
+var errNotRestricted = errors.New("workspace no longer due for restriction")
+
+// checkRestricted returns app.ErrRestricted when the workspace is
+// restricted, for services that add to it (API keys, webhook endpoints).
+func (db *DB) checkRestricted(tx *gorm.DB, workspaceID int64) error {
+	var r dunningRecord
+	if err := tx.Select("id", "restricted_at").Take(&r, workspaceID).Error; err != nil {
+		return notFound(err, "Workspace not found.", "find workspace")
+	}
+	return app.CheckAdditions(&app.Workspace{RestrictedAt: timeOrZero(r.RestrictedAt)})
+}
