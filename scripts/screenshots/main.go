@@ -32,6 +32,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/pquerna/otp/totp"
 
+	"atrium/internal/app"
 	"atrium/internal/dnstest"
 	"atrium/internal/store"
 )
@@ -226,10 +227,10 @@ func dunningShots(ctx context.Context, base, out, dbPath string) error {
 		name string
 		set  []any
 	}{
-		{"trial", []any{"trialing", now.Add(9*24*time.Hour - time.Hour), nil, "", nil}},
-		{"past-due", []any{"past_due", nil, now.Add(-2 * 24 * time.Hour), invoice, nil}},
-		{"restricted", []any{"past_due", nil, now.Add(-9 * 24 * time.Hour), invoice, now.Add(-2 * 24 * time.Hour)}},
-		{"", []any{"active", nil, nil, "", nil}},
+		{"trial", []any{app.SubTrialing, now.Add(9*24*time.Hour - time.Hour), nil, "", nil}},
+		{"past-due", []any{app.SubPastDue, nil, now.Add(-2 * 24 * time.Hour), invoice, nil}},
+		{"restricted", []any{app.SubPastDue, nil, now.Add(-9 * 24 * time.Hour), invoice, now.Add(-2 * 24 * time.Hour)}},
+		{"", []any{app.SubActive, nil, nil, "", nil}},
 	}
 	for _, st := range states {
 		if _, err := db.SQL().ExecContext(ctx, db.Rebind(`UPDATE workspaces SET plan = 'pro', subscription_status = ?,
