@@ -78,3 +78,22 @@ func (s *Server) auditPlan(ws *app.Workspace) page.AuditPlanView {
 	}
 	return v
 }
+
+// planInForce names ws's plan in force with its billing interval
+// ("Business, billed yearly") and lists what it includes.
+func (s *Server) planInForce(ws *app.Workspace) page.BillingPlanView {
+	p := s.Config.Plans.Effective(ws)
+	v := page.BillingPlanView{Name: p.Name,
+		Includes: []string{seatsText(p.Seats), apiRateText(p.APIRate), historyText(p.AuditDays)}}
+	if p.Paid() {
+		if _, iv, ok := s.Config.Plans.ForPrice(ws.PriceID); ok {
+			v.Name += map[app.Interval]string{app.Monthly: ", billed monthly", app.Annual: ", billed yearly"}[iv]
+		}
+	}
+	for _, f := range app.Features {
+		if p.Includes(f) {
+			v.Includes = append(v.Includes, app.FeatureName(f))
+		}
+	}
+	return v
+}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"atrium/internal/app"
@@ -162,6 +163,30 @@ func TestAPI_RateLimitByPlan(t *testing.T) {
 		}
 		if got := br.Header.Get("RateLimit-Limit"); got != "15" {
 			t.Errorf("Business RateLimit-Limit %q, want 15", got)
+		}
+	}
+}
+
+// TestBilling_PlanInForce names the plan in force on the billing page by
+// the catalog, with its interval, and lists what it includes.
+func TestBilling_PlanInForce(t *testing.T) {
+	a := newTestApp(t, "sqlite", withEnv("APP_ENV", "development", "STRIPE_PRICE_BUSINESS_ANNUAL", "price_bus_year"))
+	owner, slug, _ := billingOwner(t, a, "owner@example.com")
+	free := owner.Get("/w/" + slug + "/billing")
+	if got, want := free.Text("billing-in-force-name"), "Free"; got != want {
+		t.Errorf("Free workspace: plan in force %q, want %q", got, want)
+	}
+	if got := free.Text("billing-in-force-includes"); !strings.Contains(got, "30 days of audit history") || strings.Contains(got, "Single sign-on") {
+		t.Errorf("Free includes %q", got)
+	}
+	a.exec(t, "UPDATE workspaces SET plan = 'business', subscription_status = 'active', price_id = 'price_bus_year' WHERE slug = ?", slug)
+	bus := owner.Get("/w/" + slug + "/billing")
+	if got, want := bus.Text("billing-in-force-name"), "Business, billed yearly"; got != want {
+		t.Errorf("Business workspace: plan in force %q, want %q", got, want)
+	}
+	for _, want := range []string{"The whole audit history", app.FeatureName(app.FeatureSSO), app.FeatureName(app.FeatureAuditExport)} {
+		if got := bus.Text("billing-in-force-includes"); !strings.Contains(got, want) {
+			t.Errorf("Business includes %q, want %q in it", got, want)
 		}
 	}
 }
