@@ -18,6 +18,7 @@ import (
 	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/customer"
 	"github.com/stripe/stripe-go/v76/invoice"
+	"github.com/stripe/stripe-go/v76/price"
 	"github.com/stripe/stripe-go/v76/subscription"
 
 	"atrium/internal/app"
@@ -51,6 +52,7 @@ type Client struct {
 	customers     customer.Client
 	subscriptions subscription.Client
 	invoices      invoice.Client
+	prices        price.Client
 }
 
 // New returns a client for cfg.
@@ -73,6 +75,7 @@ func New(cfg Config) *Client {
 		customers:     customer.Client{B: b, Key: cfg.SecretKey},
 		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
 		invoices:      invoice.Client{B: b, Key: cfg.SecretKey},
+		prices:        price.Client{B: b, Key: cfg.SecretKey},
 	}
 }
 
