@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"atrium/internal/app"
 	"atrium/web/page"
@@ -51,12 +52,13 @@ func (s *Server) pricingView(r *http.Request, signedIn bool) page.PricingView {
 		case !p.Paid():
 			pp.Price = formatMoney(0, currency)
 		case iv == app.Annual && p.Annual.Amount > 0:
-			pp.Price = s.priceLabel(p, app.Annual)
+			pp.Price, pp.Unit = s.pricePair(p, app.Annual)
 			pp.PriceNote = annualNote(p)
 		case iv == app.Annual:
-			pp.Price, pp.PriceNote = s.priceLabel(p, app.Monthly), "Billed monthly only."
+			pp.Price, pp.Unit = s.pricePair(p, app.Monthly)
+			pp.PriceNote = "Billed monthly only."
 		default:
-			pp.Price = s.priceLabel(p, app.Monthly)
+			pp.Price, pp.Unit = s.pricePair(p, app.Monthly)
 		}
 		if p.Annual.Amount > 0 && p.Monthly.Amount > 0 {
 			v.HasAnnual = true
@@ -67,6 +69,19 @@ func (s *Server) pricingView(r *http.Request, signedIn bool) page.PricingView {
 		v.Plans = append(v.Plans, pp)
 	}
 	return v
+}
+
+// pricePair splits priceLabel's wording of p at iv into the amount and
+// its unit ("$12.00", "per seat / month"), so the page can set them
+// apart; a label of PRO_PLAN_PRICE_LABEL comes whole, without a unit.
+func (s *Server) pricePair(p app.Plan, iv app.Interval) (amount, unit string) {
+	label := s.priceLabel(p, iv)
+	if pr := p.Price(iv); pr.Amount > 0 {
+		if money := formatMoney(pr.Amount, pr.Currency); strings.HasPrefix(label, money+" ") {
+			return money, strings.TrimPrefix(label, money+" ")
+		}
+	}
+	return label, ""
 }
 
 // apiRateText words a plan's API rate.
