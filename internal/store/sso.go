@@ -74,8 +74,8 @@ const (
 )
 
 // ssoQueries are the catalog's single sign-on statements. A workspace
-// that left the Pro plan stops requiring single sign-on (its owners can no
-// longer reach the settings to change it).
+// whose plan no longer includes single sign-on stops requiring it (its
+// owners can no longer reach the settings to change it).
 var ssoQueries = map[string]hotQuery{
 	qSSORequired: {SQL: `SELECT w.plan, w.subscription_status FROM workspace_sso s
 		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
