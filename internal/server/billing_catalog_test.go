@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"atrium/internal/app"
+	"atrium/internal/store/storetest"
 )
 
 // setPlan puts the workspace on plan with an active subscription.
@@ -21,122 +22,126 @@ func setPlan(t *testing.T, a *testApp, slug, plan string) {
 // Older entries stay stored and reappear on a plan that shows them, on the
 // page and through the API alike.
 func TestAudit_PlanEntitlements(t *testing.T) {
-	a := newTestApp(t, "sqlite")
-	owner := a.newBrowser(t)
-	owner.signIn("owner@example.com")
-	slug := createWorkspace(t, owner, "Acme")
-	wsID := workspaceID(t, a, slug, "owner@example.com")
-	// Entries 40 and 400 days old, written straight into the log.
-	entryAt := func(days int) int64 {
-		t.Helper()
-		rid := "old-" + itoa(days)
-		a.exec(t, `INSERT INTO audit_logs (workspace_id, action, family, metadata, request_id, created_at)
-			VALUES (?, 'audit.exported', 'security', '{"format":"csv","rows":1}', ?, ?)`, wsID, rid, a.Clock.Now().AddDate(0, 0, -days))
-		var id int64
-		if err := a.DB.SQL().QueryRowContext(context.Background(), "SELECT id FROM audit_logs WHERE request_id = ?", rid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			a := newTestApp(t, dialect)
+			owner := a.newBrowser(t)
+			owner.signIn("owner@example.com")
+			slug := createWorkspace(t, owner, "Acme")
+			wsID := workspaceID(t, a, slug, "owner@example.com")
+			// Entries 40 and 400 days old, written straight into the log.
+			entryAt := func(days int) int64 {
+				t.Helper()
+				rid := "old-" + itoa(days)
+				a.exec(t, `INSERT INTO audit_logs (workspace_id, action, family, metadata, request_id, created_at)
+					VALUES (?, 'audit.exported', 'security', '{"format":"csv","rows":1}', ?, ?)`, wsID, rid, a.Clock.Now().AddDate(0, 0, -days))
+				var id int64
+				if err := a.DB.SQL().QueryRowContext(context.Background(), a.DB.Rebind("SELECT id FROM audit_logs WHERE request_id = ?"), rid).Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}
+			old, ancient := entryAt(40), entryAt(400)
+			key := createKeyInBrowser(t, owner, slug, "reader", app.ScopeRead)
+			api := &apiClient{t: t, a: a, key: key}
+			base := "/w/" + slug + "/audit"
+
+			// sees reports whether the page lists the entry, and fails when the
+			// API disagrees.
+			sees := func(t *testing.T, res *response, oldID int64) bool {
+				t.Helper()
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("audit page: status %d", res.StatusCode)
+				}
+				onPage := res.Doc.Find(`[data-testid="audit-detail-link"][href="`+base+"/"+itoa(int(oldID))+`"]`).Length() > 0
+				var out struct {
+					Entries []struct {
+						ID int64 `json:"id"`
+					} `json:"entries"`
+				}
+				api.do("GET", "/audit?limit=100", nil).JSON(t, &out)
+				inAPI := false
+				for _, e := range out.Entries {
+					inAPI = inAPI || e.ID == oldID
+				}
+				if onPage != inAPI {
+					t.Fatalf("old entry on the page %v, in the API %v", onPage, inAPI)
+				}
+				return onPage
+			}
+
+			t.Run("Free", func(t *testing.T) {
+				res := owner.Get(base)
+				if sees(t, res, old) {
+					t.Error("Free shows an entry older than 30 days")
+				}
+				if got, want := res.Text("audit-history-note"), "Showing the last 30 days (your plan’s history). Upgrade to see more."; got != want {
+					t.Errorf("history note %q, want %q", got, want)
+				}
+				if got, want := res.Text("audit-export-locked"), "Export is part of Pro. See plans"; got != want {
+					t.Errorf("export note %q, want %q", got, want)
+				}
+				if href, _ := res.Doc.Find(`[data-testid="audit-export-upgrade"]`).Attr("href"); href != "/w/"+slug+"/billing" {
+					t.Errorf("export note links to %q", href)
+				}
+				if res.Has("audit-export-csv") || res.Has("audit-export-jsonl") {
+					t.Error("Free is offered the export links")
+				}
+				exp := owner.Get(base + "/export?format=csv")
+				if exp.StatusCode != http.StatusForbidden {
+					t.Fatalf("export on Free: status %d", exp.StatusCode)
+				}
+				if got, want := exp.Text("error-message"), "Exporting the audit log is part of the Pro plan. Upgrade the workspace on its billing page to use it."; got != want {
+					t.Errorf("refusal %q, want %q", got, want)
+				}
+				if href, _ := exp.Doc.Find(`[data-testid="error-action"]`).Attr("href"); href != "/w/"+slug+"/billing" {
+					t.Errorf("refusal links to %q", href)
+				}
+			})
+
+			t.Run("Pro", func(t *testing.T) {
+				setPlan(t, a, slug, app.PlanPro)
+				res := owner.Get(base)
+				if !sees(t, res, old) {
+					t.Error("Pro (365 days) hides a 40-day-old entry")
+				}
+				if sees(t, res, ancient) {
+					t.Error("Pro (365 days) shows a 400-day-old entry")
+				}
+				if got, want := res.Text("audit-history-note"), "Showing the last 365 days (your plan’s history). Upgrade to see more."; got != want {
+					t.Errorf("history note %q, want %q", got, want)
+				}
+				if res.Has("audit-export-locked") || !res.Has("audit-export-csv") {
+					t.Error("Pro is not offered the export")
+				}
+				if exp := owner.Get(base + "/export?format=csv"); exp.StatusCode != http.StatusOK {
+					t.Errorf("export on Pro: status %d", exp.StatusCode)
+				}
+			})
+
+			t.Run("Business", func(t *testing.T) {
+				setPlan(t, a, slug, app.PlanBusiness)
+				res := owner.Get(base)
+				if !sees(t, res, ancient) {
+					t.Error("Business hides an entry older than a year")
+				}
+				if res.Has("audit-history-note") {
+					t.Error("Business is told its history is limited")
+				}
+			})
+
+			t.Run("LapsedSubscription", func(t *testing.T) {
+				a.exec(t, "UPDATE workspaces SET subscription_status = 'canceled' WHERE slug = ?", slug)
+				res := owner.Get(base)
+				if sees(t, res, old) {
+					t.Error("a canceled subscription keeps Business's history")
+				}
+				if exp := owner.Get(base + "/export?format=csv"); exp.StatusCode != http.StatusForbidden {
+					t.Errorf("export after the subscription ended: status %d", exp.StatusCode)
+				}
+			})
+		})
 	}
-	old, ancient := entryAt(40), entryAt(400)
-	key := createKeyInBrowser(t, owner, slug, "reader", app.ScopeRead)
-	api := &apiClient{t: t, a: a, key: key}
-	base := "/w/" + slug + "/audit"
-
-	// sees reports whether the page lists the entry, and fails when the
-	// API disagrees.
-	sees := func(t *testing.T, res *response, oldID int64) bool {
-		t.Helper()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("audit page: status %d", res.StatusCode)
-		}
-		onPage := res.Doc.Find(`[data-testid="audit-detail-link"][href="`+base+"/"+itoa(int(oldID))+`"]`).Length() > 0
-		var out struct {
-			Entries []struct {
-				ID int64 `json:"id"`
-			} `json:"entries"`
-		}
-		api.do("GET", "/audit?limit=100", nil).JSON(t, &out)
-		inAPI := false
-		for _, e := range out.Entries {
-			inAPI = inAPI || e.ID == oldID
-		}
-		if onPage != inAPI {
-			t.Fatalf("old entry on the page %v, in the API %v", onPage, inAPI)
-		}
-		return onPage
-	}
-
-	t.Run("Free", func(t *testing.T) {
-		res := owner.Get(base)
-		if sees(t, res, old) {
-			t.Error("Free shows an entry older than 30 days")
-		}
-		if got, want := res.Text("audit-history-note"), "Showing the last 30 days (your plan’s history). Upgrade to see more."; got != want {
-			t.Errorf("history note %q, want %q", got, want)
-		}
-		if got, want := res.Text("audit-export-locked"), "Export is part of Pro. See plans"; got != want {
-			t.Errorf("export note %q, want %q", got, want)
-		}
-		if href, _ := res.Doc.Find(`[data-testid="audit-export-upgrade"]`).Attr("href"); href != "/w/"+slug+"/billing" {
-			t.Errorf("export note links to %q", href)
-		}
-		if res.Has("audit-export-csv") || res.Has("audit-export-jsonl") {
-			t.Error("Free is offered the export links")
-		}
-		exp := owner.Get(base + "/export?format=csv")
-		if exp.StatusCode != http.StatusForbidden {
-			t.Fatalf("export on Free: status %d", exp.StatusCode)
-		}
-		if got, want := exp.Text("error-message"), "Exporting the audit log is part of the Pro plan. Upgrade the workspace on its billing page to use it."; got != want {
-			t.Errorf("refusal %q, want %q", got, want)
-		}
-		if href, _ := exp.Doc.Find(`[data-testid="error-action"]`).Attr("href"); href != "/w/"+slug+"/billing" {
-			t.Errorf("refusal links to %q", href)
-		}
-	})
-
-	t.Run("Pro", func(t *testing.T) {
-		setPlan(t, a, slug, app.PlanPro)
-		res := owner.Get(base)
-		if !sees(t, res, old) {
-			t.Error("Pro (365 days) hides a 40-day-old entry")
-		}
-		if sees(t, res, ancient) {
-			t.Error("Pro (365 days) shows a 400-day-old entry")
-		}
-		if got, want := res.Text("audit-history-note"), "Showing the last 365 days (your plan’s history). Upgrade to see more."; got != want {
-			t.Errorf("history note %q, want %q", got, want)
-		}
-		if res.Has("audit-export-locked") || !res.Has("audit-export-csv") {
-			t.Error("Pro is not offered the export")
-		}
-		if exp := owner.Get(base + "/export?format=csv"); exp.StatusCode != http.StatusOK {
-			t.Errorf("export on Pro: status %d", exp.StatusCode)
-		}
-	})
-
-	t.Run("Business", func(t *testing.T) {
-		setPlan(t, a, slug, app.PlanBusiness)
-		res := owner.Get(base)
-		if !sees(t, res, ancient) {
-			t.Error("Business hides an entry older than a year")
-		}
-		if res.Has("audit-history-note") {
-			t.Error("Business is told its history is limited")
-		}
-	})
-
-	t.Run("LapsedSubscription", func(t *testing.T) {
-		a.exec(t, "UPDATE workspaces SET subscription_status = 'canceled' WHERE slug = ?", slug)
-		res := owner.Get(base)
-		if sees(t, res, old) {
-			t.Error("a canceled subscription keeps Business's history")
-		}
-		if exp := owner.Get(base + "/export?format=csv"); exp.StatusCode != http.StatusForbidden {
-			t.Errorf("export after the subscription ended: status %d", exp.StatusCode)
-		}
-	})
 }
 
 // TestAPI_RateLimitByPlan gives each API key its workspace plan's rate:
