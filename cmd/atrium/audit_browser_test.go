@@ -56,6 +56,13 @@ func TestBrowser_AuditJourney(t *testing.T) {
 		t.Errorf("activity time's hover %q, want the time in the viewer's zone", got)
 	}
 
+	// Exporting is part of Pro: the development server's demo upgrade
+	// puts Acme on it.
+	founder.do("put Acme on Pro",
+		chromedp.Navigate(srv.URL+"/w/acme/billing"),
+		chromedp.Click(byTestID("billing-demo-upgrade")),
+		chromedp.WaitVisible(byTestID("billing-demo-downgrade")),
+	)
 	founder.do("open the audit log", chromedp.Navigate(srv.URL+"/w/acme/audit"), chromedp.WaitVisible(byTestID("audit-filter")))
 	founder.do("filter the audit log by the teammate",
 		chromedp.SetValue(byTestID("audit-actor"), founder.optionValue(byTestID("audit-actor"), teammateEmail)),

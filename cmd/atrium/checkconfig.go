@@ -63,13 +63,15 @@ func runCheckConfig(args []string, env config.Env, stdout, stderr io.Writer) err
 			cfg.InviteResendInterval, cfg.InviteResendsPerDay, cfg.InviteEmailsPerAddress)},
 		{"instances", clusterSummary(cfg)},
 		{"two-factor", twoFactorSummary(cfg)},
-		{"plans", fmt.Sprintf("free: %s seats; pro: %s seats, priced %q", seats(cfg.FreePlanSeats), seats(cfg.ProPlanSeats), cfg.ProPlanPriceLabel)},
 		{"indexing", map[bool]string{true: "off (DISABLE_INDEXING=true: noindex, robots.txt disallows all)", false: "on (robots.txt allows the public pages)"}[cfg.DisableIndexing]},
 		{"PUBLIC_APP_NAME", cfg.AppName},
 		{"PUBLIC_CONTACT_EMAIL", cfg.ContactEmail},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(stdout, "  %-21s %s\n", r[0], r[1])
+	}
+	if !printCatalog(stdout, cfg) {
+		return errSilent
 	}
 	fmt.Fprintln(stdout, "Configuration OK.")
 	if *production {

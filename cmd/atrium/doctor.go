@@ -73,6 +73,7 @@ func runDoctor(ctx context.Context, args []string, env config.Env, stdout, stder
 		d.checkDatabase(ctx, cfg)
 		d.checkSMTP(ctx, cfg, *testTo)
 		d.checkStripe(cfg)
+		d.checkPrices(ctx, cfg, newPriceReader(cfg))
 		d.checkRateLimit(ctx, cfg)
 	}
 	fmt.Fprintf(stdout, "%d ok, %d warning(s), %d failure(s).\n", d.counts[checkOK], d.counts[checkWarn], d.counts[checkFail])

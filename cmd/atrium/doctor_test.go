@@ -23,7 +23,7 @@ import (
 // the test on a line that is neither a check, a fix nor the summary.
 func doctorLines(t *testing.T, stdout string) map[string][2]string {
 	t.Helper()
-	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|two-factor|job queue|last webhook|smtp|test invite|stripe|webhook|rate limit)\s+(.+)$`)
+	checkRE := regexp.MustCompile(`^(ok|warn|FAIL)\s+(secret guard|config|database|migrations|audit log|audit chain|two-factor|job queue|last webhook|smtp|test invite|stripe|price|webhook|rate limit)\s+(.+)$`)
 	out := map[string][2]string{}
 	for line := range strings.Lines(stdout) {
 		line = strings.TrimRight(line, "\n")
@@ -117,7 +117,10 @@ func TestDoctor_Problems(t *testing.T) {
 		}
 		return env
 	}
-	billing := config.Env{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro"}
+	// Stripe answers for the Pro price as the catalog has it.
+	stripeBase := fakeStripe(t, map[string]string{"price_pro": stripePrice("price_pro", true, "usd", 1200, "month")})
+	billing := config.Env{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro",
+		"STRIPE_API_BASE": stripeBase}
 	for _, tc := range []struct {
 		name   string
 		env    config.Env
@@ -137,7 +140,7 @@ func TestDoctor_Problems(t *testing.T) {
 			"smtp", checkFail, "127.0.0.1:", "SMTP_HOST, SMTP_PORT", 1},
 		{"RedisUnreachable", with(config.Env{"REDIS_URL": "redis://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/0"}),
 			"rate limit", checkFail, "Redis", "REDIS_URL", 1},
-		{"NoWebhookSecret", with(config.Env{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_PRICE_ID": "price_pro"}),
+		{"NoWebhookSecret", with(config.Env{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_PRICE_ID": "price_pro", "STRIPE_API_BASE": stripeBase}),
 			"webhook", checkFail, "STRIPE_WEBHOOK_SECRET is empty", "signing secret", 1},
 		{"NoWebhookYet", with(billing),
 			"last webhook", checkWarn, "no Stripe event received yet", "/api/billing/webhook", 0},
@@ -148,7 +151,7 @@ func TestDoctor_Problems(t *testing.T) {
 		{"TwoFactorKeyChanged", with(config.Env{"TWO_FACTOR_KEY": strings.Repeat("x", 32)}),
 			"two-factor", checkFail, "does not open the authenticator secrets (1 app(s) on)", "TWO_FACTOR_KEY", 1},
 		{"TestKeyInProduction", with(config.Env{"APP_ENV": "production", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": strconv.Itoa(freePort(t)),
-			"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro"}),
+			"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro", "STRIPE_API_BASE": stripeBase}),
 			"stripe", checkWarn, "no real payments are taken", "STRIPE_LIVE_MODE=true", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,7 +233,9 @@ func TestDoctor_SMTP(t *testing.T) {
 func TestDoctor_LastWebhook(t *testing.T) {
 	t.Parallel()
 	env := seededSQLite(t, t.TempDir())
-	for k, v := range map[string]string{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro"} {
+	stripeBase := fakeStripe(t, map[string]string{"price_pro": stripePrice("price_pro", true, "usd", 1200, "month")})
+	for k, v := range map[string]string{"STRIPE_SECRET_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor", "STRIPE_PRICE_ID": "price_pro",
+		"STRIPE_API_BASE": stripeBase} {
 		env[k] = v
 	}
 	insert := func(id, status string, age time.Duration) {

@@ -43,7 +43,7 @@ func runWorkspace(ctx context.Context, args []string, env config.Env, stdout, st
 	}
 	defer db.Close()
 	// Turning the requirement off opens no sealed secret: no key needed.
-	return ssoOff(ctx, cfg, store.NewSSOService(db, nil), strings.TrimSpace(*slug), *reason, stdout)
+	return ssoOff(ctx, cfg, store.NewSSOService(db, nil, cfg.Plans), strings.TrimSpace(*slug), *reason, stdout)
 }
 
 // ssoOff turns off "require single sign-on" and says what changed.

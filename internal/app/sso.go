@@ -10,12 +10,13 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// Workspace single sign-on. An owner of a workspace on the Pro plan
-// connects the workspace's own OpenID Connect provider and proves domains
-// by a DNS TXT record; people whose address is in a verified domain sign
-// in through that provider, and the workspace may require it of its
-// members of those domains. Owners keep a break-glass way in: an email
-// link confirmed with their second factor, audited.
+// Workspace single sign-on. An owner of a workspace whose plan includes
+// FeatureSSO (Pro and Business) connects the workspace's own OpenID
+// Connect provider and proves domains by a DNS TXT record; people whose
+// address is in a verified domain sign in through that provider, and the
+// workspace may require it of its members of those domains. Owners keep a
+// break-glass way in: an email link confirmed with their second factor,
+// audited.
 
 // MethodSSO is the sign-in method of a session started by a workspace's
 // own identity provider. After a second step it reads "sso+totp",
@@ -130,11 +131,12 @@ type SSOService interface {
 	// RemoveSSODomain drops a domain; the last verified one cannot go while
 	// single sign-on is required.
 	RemoveSSODomain(ctx context.Context, sc Scope, domainID int64) (*WorkspaceDomain, error)
-	// ConnectionForEmail returns the connection of the Pro workspace that
-	// verified the address's domain, or nil.
+	// ConnectionForEmail returns the connection of the workspace that
+	// verified the address's domain, when its plan includes FeatureSSO, or
+	// nil.
 	ConnectionForEmail(ctx context.Context, email string) (*SSOConnection, error)
 	// ConnectionFor returns a workspace's connection for signing in, or
-	// ENOTFOUND (none, or not on the Pro plan).
+	// ENOTFOUND (none, or its plan lacks FeatureSSO).
 	ConnectionFor(ctx context.Context, workspaceID int64) (*SSOConnection, error)
 	// SignInWithSSO signs in a person the connection's provider vouches
 	// for: their address must be in a domain the workspace verified. The
@@ -143,7 +145,8 @@ type SSOService interface {
 	// under ns.PendingHash) unless idpMFA and the workspace counts it.
 	SignInWithSSO(ctx context.Context, conn *SSOConnection, id ExternalIdentity, idpMFA bool, next string, ns NewSession) (*SSOSignIn, error)
 	// SSORequired reports whether the workspace requires single sign-on of
-	// an address: it does, verified the address's domain, and is on Pro.
+	// an address: it does, verified the address's domain, and its plan
+	// includes FeatureSSO.
 	SSORequired(ctx context.Context, workspaceID int64, email string) (bool, error)
 	// RecordBreakGlass audits, once per session and workspace, an owner
 	// reaching a workspace that requires single sign-on by an email link

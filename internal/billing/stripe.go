@@ -18,6 +18,7 @@ import (
 	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/customer"
 	"github.com/stripe/stripe-go/v76/invoice"
+	"github.com/stripe/stripe-go/v76/price"
 	"github.com/stripe/stripe-go/v76/subscription"
 	"github.com/stripe/stripe-go/v76/subscriptionschedule"
 
@@ -53,6 +54,7 @@ type Client struct {
 	subscriptions subscription.Client
 	invoices      invoice.Client
 	schedules     subscriptionschedule.Client
+	prices        price.Client
 }
 
 // New returns a client for cfg.
@@ -76,6 +78,7 @@ func New(cfg Config) *Client {
 		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
 		invoices:      invoice.Client{B: b, Key: cfg.SecretKey},
 		schedules:     subscriptionschedule.Client{B: b, Key: cfg.SecretKey},
+		prices:        price.Client{B: b, Key: cfg.SecretKey},
 	}
 }
 

@@ -263,7 +263,7 @@ func (s *Server) apiAuthenticate(w http.ResponseWriter, r *http.Request, scope s
 		}
 		return ctx, s.apiError(ctx, err)
 	}
-	if p := s.apiLimitAllows(w, r, key); p != nil {
+	if p := s.apiLimitAllows(w, r, key, s.Config.Plans.Effective(ws).APIRate); p != nil {
 		return ctx, p
 	}
 	if !key.Has(scope) {
@@ -324,11 +324,12 @@ func (s *Server) apiBadKeysRefuse(w http.ResponseWriter, r *http.Request, lc lim
 		Detail: "Too many requests without a valid API key came from your network. Please wait and try again."}
 }
 
-// apiLimitAllows counts the request against its key's budget and writes
-// the RateLimit headers (and Retry-After with a 429 when it is spent).
-func (s *Server) apiLimitAllows(w http.ResponseWriter, r *http.Request, key *app.APIKey) *apiProblemError {
+// apiLimitAllows counts the request against its key's budget, perMinute
+// (its workspace plan's API rate), and writes the RateLimit headers (and
+// Retry-After with a 429 when it is spent).
+func (s *Server) apiLimitAllows(w http.ResponseWriter, r *http.Request, key *app.APIKey, perMinute int) *apiProblemError {
 	ctx := r.Context()
-	lc, err := s.Limiter.api.Get(ctx, "apikey:"+strconv.FormatInt(key.ID, 10))
+	lc, err := s.Limiter.APIKey(ctx, key.ID, perMinute)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "rate limiter unavailable", "request_id", requestIDFrom(ctx), "error", err.Error())
 		w.Header().Set("Retry-After", "30")

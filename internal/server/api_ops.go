@@ -254,6 +254,8 @@ func (s *Server) apiAuditFilter(ctx context.Context, in api.ListAuditParams) (f 
 			bad("query.to", "The end date must not be before the start date.")
 		}
 	}
+	// The plan's history window bounds what is read, as on the page.
+	s.limitAuditHistory(&f, apiFrom(ctx).ws)
 	if cursor := deref(in.Cursor); cursor != "" {
 		c, ok := parseAuditCursor(cursor)
 		if !ok {

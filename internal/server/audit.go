@@ -23,7 +23,7 @@ const auditPageSize = 50
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	v := page.AuditView{URL: workspaceURL(sc.ws.Slug)}
+	v := page.AuditView{URL: workspaceURL(sc.ws.Slug), Plan: s.auditPlan(sc.ws)}
 	f, ok, err := s.auditFilter(r, sc.scope(), p.User.TimeZone, &v)
 	if err != nil {
 		s.Error(w, r, err)
@@ -134,6 +134,8 @@ func (s *Server) auditFilter(r *http.Request, sc app.Scope, tz string, v *page.A
 			errs["to"] = "The end date must not be before the start date."
 		}
 	}
+	// The plan's history window bounds what is read (the entries stay).
+	s.limitAuditHistory(&f, scopeFrom(r.Context()).ws)
 	if c, ok := parseAuditCursor(q.Get("before")); ok {
 		f.Before = c
 	} else if c, ok := parseAuditCursor(q.Get("after")); ok {

@@ -63,10 +63,15 @@ const exportWriteWindow = time.Minute
 // handleAuditExport handles "GET /w/{slug}/audit/export?format=csv|jsonl"
 // with the audit page's filters (owners and admins): the matching entries
 // as an attachment, written as they are read, then an audit.exported
-// entry naming the filter.
+// entry naming the filter. A plan without app.FeatureAuditExport is
+// refused; the plan's history window applies as on the page.
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
+	if !s.Config.Plans.CanUse(sc.ws, app.FeatureAuditExport) {
+		s.refusePlan(w, r, sc.ws, app.FeatureAuditExport, "Exporting the audit log")
+		return
+	}
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = app.ExportCSV

@@ -24,6 +24,7 @@ func TestAudit_DetailExportAndDeletedActor(t *testing.T) {
 	owner := a.newBrowser(t)
 	owner.signIn("owner@example.com")
 	slug := createWorkspace(t, owner, "Acme Inc")
+	makePro(t, a, slug) // the export is part of Pro
 	admin := inviteAndJoin(t, a, owner, slug, "admin@example.com", "admin")
 	member := inviteAndJoin(t, a, owner, slug, "member@example.com", "member")
 	adminID := userIDOf(t, a, "admin@example.com")

@@ -19,6 +19,7 @@ func TestAudit_ExportOutlivesWriteTimeout(t *testing.T) {
 	owner := a.newBrowser(t)
 	owner.signIn("owner@example.com")
 	slug := createWorkspace(t, owner, "Acme")
+	makePro(t, a, slug) // the export is part of Pro
 	const rows = 20000
 	pad := strings.Repeat("slow-reader ", 30)
 	ctx := context.Background()

@@ -39,6 +39,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",
 		IsPro:      ws.IsPaid(),
 		PriceLabel: s.priceLabel(s.proPlan(), app.Monthly),
+		InForce:    s.planInForce(ws),
 	}
 	switch ws.SubscriptionStatus {
 	case app.SubActive, app.SubTrialing:

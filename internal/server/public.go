@@ -37,17 +37,11 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.Home(p, page.HomeView{SignedIn: p.User != nil}))
 }
 
-// handlePricing handles "GET /pricing": the plans as configured.
+// handlePricing handles "GET /pricing": the catalog's plans, monthly or
+// with ?interval=year annual (pricing.go).
 func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
 	p := s.publicPage(w, r, "Pricing", "pricing")
-	v := page.PricingView{
-		FreeSeats:  seatsText(s.Config.FreePlanSeats),
-		ProSeats:   seatsText(s.Config.ProPlanSeats),
-		ProPrice:   s.priceLabel(s.proPlan(), app.Monthly),
-		SignedIn:   p.User != nil,
-		NoPurchase: !s.Config.BillingOffered(),
-	}
-	s.render(w, r, http.StatusOK, page.Pricing(p, v))
+	s.render(w, r, http.StatusOK, page.Pricing(p, s.pricingView(r, p.User != nil)))
 }
 
 // seatsText describes a plan's seat limit; 0 is unlimited.

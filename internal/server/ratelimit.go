@@ -32,7 +32,8 @@ type RateLimiter struct {
 	loginAddress *limiter.Limiter
 	// webhook counts unverifiable webhook deliveries per client.
 	webhook *limiter.Limiter
-	// api counts /api/v1 requests per API key per minute.
+	// api counts /api/v1 requests per API key per minute; its rate is
+	// API_RATE_LIMIT_MAX, and APIKey replaces it with the key's plan's.
 	api *limiter.Limiter
 	// apiBadKeys counts /api/v1 requests without a usable key per client
 	// network per minute.
@@ -58,6 +59,16 @@ func NewRateLimiter(store limiter.Store, cfg *config.Config) *RateLimiter {
 		admin:        limiter.New(store, limiter.Rate{Period: time.Minute, Limit: adminRateLimit}),
 		trusted:      cfg.TrustedProxies,
 	}
+}
+
+// APIKey counts a request of the API key id against perMinute, its
+// workspace plan's app.Plan.APIRate (the limiter's own rate when 0).
+func (rl *RateLimiter) APIKey(ctx context.Context, id int64, perMinute int) (limiter.Context, error) {
+	l := *rl.api
+	if perMinute > 0 {
+		l.Rate = limiter.Rate{Period: time.Minute, Limit: int64(perMinute)}
+	}
+	return l.Get(ctx, "apikey:"+strconv.FormatInt(id, 10))
 }
 
 // NewLimiterStore returns the Redis store when redisURL is set (checking

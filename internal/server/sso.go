@@ -18,7 +18,8 @@ import (
 // dnsTimeout bounds one TXT lookup.
 const dnsTimeout = 5 * time.Second
 
-// Workspace single sign-on settings (owners of Pro workspaces): the
+// Workspace single sign-on settings (owners of workspaces whose plan
+// includes app.FeatureSSO): the
 // connection to the workspace's identity provider, checked by discovery
 // when saved; the domains it claims, proved by a TXT record at
 // _atrium-challenge.<domain> looked up through the resolver (SSO_DNS_RESOLVER
@@ -46,7 +47,7 @@ func newResolver(cfg *config.Config) Resolver {
 // ssoView builds the single sign-on page as saved.
 func (s *Server) ssoView(r *http.Request) (page.SSOView, error) {
 	sc := scopeFrom(r.Context())
-	v := page.SSOView{URL: workspaceURL(sc.ws.Slug), Workspace: sc.ws.Name, Pro: sc.ws.IsPaid(),
+	v := page.SSOView{URL: workspaceURL(sc.ws.Slug), Workspace: sc.ws.Name, Pro: s.Config.Plans.CanUse(sc.ws, app.FeatureSSO),
 		BillingURL: wsPath(sc.ws, "/billing"), RedirectURI: s.Config.AppURL.String() + oidc.WorkspaceCallbackPath,
 		Errors: page.FieldErrors{}, JITRole: string(app.RoleMember)}
 	if !v.Pro {

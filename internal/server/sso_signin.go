@@ -204,9 +204,9 @@ func (s *Server) requireSSOPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc := scopeFrom(r.Context())
 		p := app.PrincipalFromContext(r.Context())
-		// The requirement lapses off the Pro plan (SSORequired checks it
-		// too): a workspace on Free costs no read here.
-		if p.Session.SSOWorkspaceID == sc.ws.ID || !sc.ws.IsPaid() {
+		// The requirement lapses on a plan without single sign-on
+		// (SSORequired checks it too): such a workspace costs no read here.
+		if p.Session.SSOWorkspaceID == sc.ws.ID || !s.Config.Plans.CanUse(sc.ws, app.FeatureSSO) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -74,8 +74,8 @@ const (
 )
 
 // ssoQueries are the catalog's single sign-on statements. A workspace
-// that left the Pro plan stops requiring single sign-on (its owners can no
-// longer reach the settings to change it).
+// whose plan no longer includes single sign-on stops requiring it (its
+// owners can no longer reach the settings to change it).
 var ssoQueries = map[string]hotQuery{
 	qSSORequired: {SQL: `SELECT w.plan, w.subscription_status FROM workspace_sso s
 		JOIN workspace_domains d ON d.workspace_id = s.workspace_id AND d.domain = ? AND d.verified_at IS NOT NULL
@@ -88,22 +88,28 @@ var ssoQueries = map[string]hotQuery{
 type SSOService struct {
 	db  *DB
 	box *seal.Box
+	// plans says which workspaces may use single sign-on (app.FeatureSSO).
+	plans *app.Catalog
 	// Notice builds the email telling a user that an account now signs in
 	// to theirs (as IdentityService.Notice); nil sends none.
 	Notice func(to, change string) app.Email
 }
 
 // NewSSOService returns the single sign-on service of db; key (32 bytes)
-// seals the client secrets, as authenticator secrets are sealed.
-func NewSSOService(db *DB, key []byte) *SSOService {
-	return &SSOService{db: db, box: seal.New(key)}
+// seals the client secrets, as authenticator secrets are sealed, and plans
+// says which workspaces' plans include single sign-on.
+func NewSSOService(db *DB, key []byte, plans *app.Catalog) *SSOService {
+	return &SSOService{db: db, box: seal.New(key), plans: plans}
 }
+
+// entitled reports whether ws's plan in force includes single sign-on.
+func (s *SSOService) entitled(ws *app.Workspace) bool { return s.plans.CanUse(ws, app.FeatureSSO) }
 
 var _ app.SSOService = (*SSOService)(nil)
 
 // Refusals.
 var (
-	errSSONotPro  = app.Errorf(app.EFORBIDDEN, "Single sign-on comes with the Pro plan. Upgrade the workspace to set it up.")
+	errSSONotPro  = app.Errorf(app.EFORBIDDEN, "Single sign-on isn’t part of this workspace’s plan. Upgrade the workspace to set it up.")
 	errSSONone    = app.Errorf(app.ENOTFOUND, "This workspace has no single sign-on connection yet.")
 	errDomainNF   = app.Errorf(app.ENOTFOUND, "That domain isn’t one of this workspace’s.")
 	errDomainHeld = &app.Error{Code: app.ECONFLICT, Field: "domain",
@@ -112,8 +118,8 @@ var (
 		Message: "Verify a domain first: single sign-on is required of the members whose address is in a verified domain."}
 )
 
-// lockOwner checks inside tx that the scope's user is an owner of a Pro
-// workspace, and returns the workspace.
+// lockOwner checks inside tx that the scope's user is an owner of a
+// workspace whose plan includes single sign-on, and returns the workspace.
 func (s *SSOService) lockOwner(ctx context.Context, tx *gorm.DB, sc app.Scope) (*app.Workspace, error) {
 	m, err := s.db.lockMemberScope(ctx, tx, sc)
 	if err != nil {
@@ -126,7 +132,7 @@ func (s *SSOService) lockOwner(ctx context.Context, tx *gorm.DB, sc app.Scope) (
 	if err != nil {
 		return nil, err
 	}
-	if !ws.IsPaid() {
+	if !s.entitled(ws) {
 		return nil, errSSONotPro
 	}
 	return ws, nil

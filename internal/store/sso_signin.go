@@ -20,7 +20,7 @@ import (
 // owners' settings).
 
 // connection builds a workspace's connection for signing in, the secret
-// opened; nil when the workspace has none or is not on the Pro plan.
+// opened; nil when the workspace has none or its plan lacks single sign-on.
 func (s *SSOService) connection(ctx context.Context, workspaceID int64) (*app.SSOConnection, error) {
 	r, err := findSSO(s.db.gorm.WithContext(ctx), workspaceID)
 	if err != nil || r == nil {
@@ -30,7 +30,7 @@ func (s *SSOService) connection(ctx context.Context, workspaceID int64) (*app.SS
 	if err != nil {
 		return nil, err
 	}
-	if !ws.IsPaid() {
+	if !s.entitled(ws) {
 		return nil, nil
 	}
 	secret, err := s.box.Open(r.ClientSecret)
@@ -209,7 +209,7 @@ func (s *SSOService) SSORequired(ctx context.Context, workspaceID int64, email s
 	if err != nil {
 		return false, fmt.Errorf("read sso requirement: %w", err)
 	}
-	return ws.IsPaid(), nil
+	return s.entitled(&ws), nil
 }
 
 // RecordBreakGlass audits an owner's break-glass entry once per session

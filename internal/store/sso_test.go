@@ -10,6 +10,50 @@ import (
 	"atrium/internal/store/storetest"
 )
 
+// testPlans returns the catalog as the default configuration builds it.
+func testPlans() *app.Catalog {
+	return app.NewCatalog(app.CatalogConfig{Currency: "usd", FreeSeats: 3, FreeAPIRate: 600, ProAPIRate: 600, BusAPIRate: 3000})
+}
+
+// TestSSOService_PlanGate holds single sign-on to the catalog: the plan in
+// force must include app.FeatureSSO, whatever its name.
+func TestSSOService_PlanGate(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		key := bytes.Repeat([]byte{7}, 32)
+		ada := signUpMember(t, db, c, "ada@example.com")
+		ws := createWorkspace(t, db, ada, "Team")
+		sc := app.ScopeOf(ada.ctx, ws.ID)
+		makePro(t, db, ws.ID)
+
+		without := testPlans()
+		for i := range without.Plans {
+			if without.Plans[i].Key == app.PlanPro {
+				without.Plans[i].Features = []app.Feature{app.FeatureAuditExport}
+			}
+		}
+		t.Run("PlanWithoutSSO", func(t *testing.T) {
+			svc := store.NewSSOService(db, key, without)
+			requireCode(t, "save on a plan without sso", svc.SaveSSOConnection(ada.ctx, sc, "https://idp.example.com", "client", "s3cret"), app.EFORBIDDEN)
+		})
+		t.Run("Business", func(t *testing.T) {
+			if _, err := db.SQL().ExecContext(context.Background(),
+				db.Rebind("UPDATE workspaces SET plan = 'business', subscription_status = 'active' WHERE id = ?"), ws.ID); err != nil {
+				t.Fatal(err)
+			}
+			svc := store.NewSSOService(db, key, testPlans())
+			requireCode(t, "save on business", svc.SaveSSOConnection(ada.ctx, sc, "https://idp.example.com", "client", "s3cret"), "")
+			conn, err := svc.ConnectionFor(context.Background(), ws.ID)
+			if err != nil || conn == nil {
+				t.Fatalf("ConnectionFor on business = %v, %v", conn, err)
+			}
+			if conn, err := store.NewSSOService(db, key, without).ConnectionFor(context.Background(), ws.ID); err != nil || conn == nil {
+				t.Fatalf("ConnectionFor on business (without sso on pro) = %v, %v", conn, err)
+			}
+		})
+	})
+}
+
 // makePro puts a workspace on the Pro plan.
 func makePro(t *testing.T, db *store.DB, wsID int64) {
 	t.Helper()
@@ -23,7 +67,7 @@ func TestSSOService(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		c := newClock(db)
 		key := bytes.Repeat([]byte{7}, 32)
-		svc := store.NewSSOService(db, key)
+		svc := store.NewSSOService(db, key, testPlans())
 		ada := signUpMember(t, db, c, "ada@example.com")
 		ben := signUpMember(t, db, c, "ben@example.com")
 		eve := signUpMember(t, db, c, "eve@example.com")
@@ -121,7 +165,7 @@ func TestSSOService(t *testing.T) {
 func TestSSOService_SignIn(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		c := newClock(db)
-		svc := store.NewSSOService(db, bytes.Repeat([]byte{7}, 32))
+		svc := store.NewSSOService(db, bytes.Repeat([]byte{7}, 32), testPlans())
 		ada := signUpMember(t, db, c, "ada@acme.test")
 		ws := createWorkspace(t, db, ada, "Acme")
 		makePro(t, db, ws.ID)

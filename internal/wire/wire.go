@@ -122,7 +122,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
 	identities := store.NewIdentityService(db)
 	identities.Notice = mail.IdentityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
-	sso := store.NewSSOService(db, tfKey)
+	sso := store.NewSSOService(db, tfKey, cfg.Plans)
 	sso.Notice = identities.Notice
 
 	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)

@@ -137,7 +137,10 @@ func TestNav_PublicLinks(t *testing.T) {
 
 func TestPricing(t *testing.T) {
 	t.Parallel()
-	v := page.PricingView{FreeSeats: "Up to 3 members", ProSeats: "Unlimited members", ProPrice: "<€19> / month"}
+	v := page.PricingView{Plans: []page.PricingPlan{
+		{Key: "free", Name: "Free", Free: true, Price: "$0.00", Seats: "Up to 3 members"},
+		{Key: "pro", Name: "Pro", Featured: true, Price: "<€19> / month", Seats: "Unlimited members", UpgradeLabel: "Upgrade to Pro"},
+	}}
 
 	t.Run("SignedOut", func(t *testing.T) {
 		t.Parallel()
