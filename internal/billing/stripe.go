@@ -19,6 +19,7 @@ import (
 	"github.com/stripe/stripe-go/v76/customer"
 	"github.com/stripe/stripe-go/v76/invoice"
 	"github.com/stripe/stripe-go/v76/subscription"
+	"github.com/stripe/stripe-go/v76/subscriptionitem"
 
 	"atrium/internal/app"
 )
@@ -51,6 +52,7 @@ type Client struct {
 	customers     customer.Client
 	subscriptions subscription.Client
 	invoices      invoice.Client
+	items         subscriptionitem.Client
 }
 
 // New returns a client for cfg.
@@ -73,6 +75,7 @@ func New(cfg Config) *Client {
 		customers:     customer.Client{B: b, Key: cfg.SecretKey},
 		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
 		invoices:      invoice.Client{B: b, Key: cfg.SecretKey},
+		items:         subscriptionitem.Client{B: b, Key: cfg.SecretKey},
 	}
 }
 

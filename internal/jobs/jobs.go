@@ -90,6 +90,9 @@ type Deps struct {
 	// Webhooks fans events out and delivers outgoing webhooks
 	// (FanOutWebhooks, DeliverWebhook).
 	Webhooks WebhookDeliverer
+	// Seats syncs per-seat subscription quantities (SyncSeats); nil when
+	// billing is off, and a SyncSeats job is then cancelled.
+	Seats SeatSyncer
 }
 
 // Runner is the client that works jobs on this instance.

@@ -127,7 +127,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 
 	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
 	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
-	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks}, jobs.Config{
+	stripeClient := NewStripe(cfg, logger)
+	var seats jobs.SeatSyncer
+	if stripeClient != nil {
+		seats = &billing.SeatSync{Client: stripeClient, Store: store.NewBillingService(db)}
+	}
+	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks, Seats: seats}, jobs.Config{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
 		Logger: logger, Metrics: opts.Metrics,
 	}); err != nil {
@@ -155,7 +160,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Resources:          store.NewResources(db),
 		Hooks:              a.Webhooks,
 		SSO:                sso,
-		Stripe:             NewStripe(cfg, logger),
+		Stripe:             stripeClient,
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		Now:                opts.Now,
 		FlashKey:           flashKey,
