@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -202,5 +203,39 @@ func TestBillingService_SeatState(t *testing.T) {
 				t.Fatalf("seats_synced entries=%d, want %d (an unchanged quantity is not audited)", got, before+1)
 			}
 		})
+	})
+}
+
+// TestBillingService_SeatSyncQueue_SSOJoin: a just-in-time join by single
+// sign-on queues the seat sync like an accepted invite.
+func TestBillingService_SeatSyncQueue_SSOJoin(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		c := newClock(db)
+		svc := store.NewSSOService(db, bytes.Repeat([]byte{7}, 32))
+		ada := signUpMember(t, db, c, "ada@acme.test")
+		ws := createWorkspace(t, db, ada, "Acme")
+		subscribe(t, db, ws.ID, 1)
+		sc := app.ScopeOf(ada.ctx, ws.ID)
+		requireCode(t, "save", svc.SaveSSOConnection(ada.ctx, sc, "https://idp.acme.test", "client", "secret"), "")
+		d, err := svc.AddSSODomain(ada.ctx, sc, "acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.MarkSSODomainVerified(ada.ctx, sc, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		requireCode(t, "jit on", svc.SetSSOSettings(ada.ctx, sc, app.SSOSettings{JIT: true, JITRole: app.RoleMember}), "")
+		conn, err := svc.ConnectionFor(context.Background(), ws.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clearSeatJobs(t, db)
+		_, h := app.NewToken()
+		res, err := svc.SignInWithSSO(context.Background(), conn, app.ExternalIdentity{Provider: "sso-1",
+			Issuer: "https://idp.acme.test", Subject: "bea", Email: "bea@acme.test"}, false, "", app.NewSession{TokenHash: h})
+		if err != nil || !res.Joined {
+			t.Fatalf("sign-in: %+v %v, want joined", res, err)
+		}
+		wantOneWaiting(t, db, ws.ID, 0)
 	})
 }
