@@ -103,6 +103,14 @@ const (
 	ActionSeatsSynced         = "billing.seats_synced"
 	ActionDemoUpgraded        = "billing.demo_upgraded"
 	ActionDemoDowngraded      = "billing.demo_downgraded"
+	// In-app plan changes (billing_change.go): the owner's requests, and
+	// the downgrade that waits for the period end.
+	ActionPlanChangeRequested = "billing.plan_change_requested"
+	ActionPlanChangeScheduled = "billing.plan_change_scheduled"
+	ActionPlanChangeWithdrawn = "billing.plan_change_withdrawn"
+	ActionScheduleEnded       = "billing.schedule_ended"
+	ActionCancelRequested     = "billing.cancel_requested"
+	ActionResumed             = "billing.resumed"
 
 	// The audit log itself.
 	ActionAuditExported = "audit.exported"
@@ -196,6 +204,12 @@ var auditCatalog = []AuditAction{
 	{ActionSeatsSynced, FamilyBilling, "{actor} changed the subscription's seats from {from} to {to}", "workspace"},
 	{ActionDemoUpgraded, FamilyBilling, "{actor} upgraded to Pro in demo mode", "workspace"},
 	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
+	{ActionPlanChangeRequested, FamilyBilling, "{actor} asked Stripe to change the plan to {plan} ({interval}ly)", "workspace"},
+	{ActionPlanChangeScheduled, FamilyBilling, "{actor} scheduled a move to {plan} ({interval}ly) at the end of the billing period", "workspace"},
+	{ActionPlanChangeWithdrawn, FamilyBilling, "{actor} withdrew the scheduled plan change and kept the current plan", "workspace"},
+	{ActionScheduleEnded, FamilyBilling, "{actor} reported the end of a subscription schedule ({status})", "workspace"},
+	{ActionCancelRequested, FamilyBilling, "{actor} asked Stripe to cancel the subscription at the end of the billing period", "workspace"},
+	{ActionResumed, FamilyBilling, "{actor} asked Stripe to resume the subscription", "workspace"},
 	{ActionAPIKeyCreated, FamilyAPI, "{actor} created the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionAPIKeyRevoked, FamilyAPI, "{actor} revoked the API key “{name}” ({prefix}…)", "api_key"},
 	{ActionTOTPEnabled, FamilySecurity, "{actor} turned on an authenticator app for two-factor sign-in", "user"},

@@ -77,6 +77,10 @@ type BillingUpdate struct {
 	// TieByEventID settles a same-second tie of equal rank by event id
 	// (the larger wins) when Stripe cannot be asked.
 	TieByEventID bool
+	// ScheduleID and ScheduleStatus are a subscription schedule that
+	// ended (released, completed or canceled): the workspace's scheduled
+	// plan change is cleared when it is this schedule's.
+	ScheduleID, ScheduleStatus string
 }
 
 // ProStatus reports whether a subscription status grants Pro: active,
@@ -142,4 +146,14 @@ type BillingService interface {
 	DemoDowngrade(ctx context.Context, sc Scope) error
 	// FindWorkspaceBySlug finds a workspace for operator commands.
 	FindWorkspaceBySlug(ctx context.Context, slug string) (*Workspace, error)
+	// RecordBillingRequest audits an owner's request to Stripe (one of
+	// BillingRequests) with md; the workspace itself changes when Stripe's
+	// webhook reports it (owners only).
+	RecordBillingRequest(ctx context.Context, sc Scope, action string, md map[string]any) error
+	// SchedulePlanChange records a downgrade waiting for the period end
+	// (owners only); recording the same one again changes nothing.
+	SchedulePlanChange(ctx context.Context, sc Scope, ch ScheduledChange) error
+	// WithdrawPlanChange forgets the scheduled plan change after its
+	// schedule was released (owners only); none is not an error.
+	WithdrawPlanChange(ctx context.Context, sc Scope) error
 }

@@ -78,6 +78,11 @@ const (
 	EventSubscriptionDeleted = "customer.subscription.deleted"
 	EventInvoicePaid         = "invoice.paid"
 	EventInvoiceFailed       = "invoice.payment_failed"
+	// A subscription schedule (a downgrade waiting for the period end)
+	// that ended: its scheduled change is cleared (change.go).
+	EventScheduleReleased  = "subscription_schedule.released"
+	EventScheduleCompleted = "subscription_schedule.completed"
+	EventScheduleCanceled  = "subscription_schedule.canceled"
 )
 
 // ActionCheckoutCompleted is audited when a Checkout links a subscription.
@@ -177,6 +182,11 @@ func Interpret(ev *app.StripeEvent) (*app.BillingUpdate, error) {
 		upd.Action = app.ActionInvoicePaid
 	case EventInvoiceFailed:
 		upd.Action = app.ActionPaymentFailed
+	case EventScheduleReleased, EventScheduleCompleted, EventScheduleCanceled:
+		// No subscription status: it orders as an update without one and
+		// never moves the subscription state (app.OrderBillingUpdate).
+		upd.ScheduleID, upd.ScheduleStatus = o.ID, o.Status
+		upd.Action = app.ActionScheduleEnded
 	default:
 		return nil, nil
 	}

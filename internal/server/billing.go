@@ -53,6 +53,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			v.Renewal = "Cancels on " + when
 		}
 	}
+	v.Change = s.billingChangeView(ws, v.CanManage, p.User.TimeZone)
 	// Invoices and the discount come from Stripe, for owners only: admins
 	// see the plan, not what was paid.
 	if v.CanManage {

@@ -163,6 +163,7 @@ func (s *Server) routes() http.Handler {
 						r.Get("/audit/{entryID}", s.handleAuditEntry)
 						r.Get("/billing", s.handleBilling)
 						r.Get("/billing/return", s.handleBillingReturn)
+						r.Get("/billing/plan", s.handleChangePlan)
 						r.Post("/invites", s.handleInviteCreate)
 						r.Post("/invites/{inviteID}/revoke", s.handleInviteRevoke)
 						r.Post("/invites/{inviteID}/resend", s.handleInviteResend)
@@ -205,6 +206,13 @@ func (s *Server) routes() http.Handler {
 						r.Post("/billing/portal", s.handlePortal)
 						r.Post("/billing/demo-upgrade", s.handleDemoUpgrade)
 						r.Post("/billing/demo-downgrade", s.handleDemoDowngrade)
+						// In-app plan changes (billing_change.go).
+						r.Get("/billing/plan/preview", s.handleChangePlanPreview)
+						r.Post("/billing/plan", s.handleChangePlanConfirm)
+						r.Post("/billing/plan/keep", s.handleKeepPlan)
+						r.Get("/billing/cancel", s.handleCancelConfirm)
+						r.Post("/billing/cancel", s.handleCancelSubscription)
+						r.Post("/billing/resume", s.handleResumeSubscription)
 					})
 
 					// scaffold:routes (make scaffold adds its resources' routes above this line)

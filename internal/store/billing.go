@@ -264,7 +264,13 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 	if err := tx.Model(&billingStateRecord{}).Where("id = ?", ws.ID).Updates(changes).Error; err != nil {
 		return "", 0, fmt.Errorf("update billing of workspace %d: %w", ws.ID, err)
 	}
+	if err := s.settleScheduledChange(tx, ws.ID, upd); err != nil {
+		return "", 0, err
+	}
 	md := map[string]any{"stripe_event_id": eventID}
+	if upd.ScheduleID != "" {
+		md["schedule_id"], md["status"] = upd.ScheduleID, upd.ScheduleStatus
+	}
 	if upd.Status != "" {
 		md["status"], md["plan"] = upd.Status, app.PlanFor(upd.Status, upd.Plan)
 		md["previous_status"] = ws.SubscriptionStatus

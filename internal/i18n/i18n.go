@@ -1,0 +1,162 @@
+// Package i18n holds Atrium's message catalogs and formats text, dates,
+// numbers and money for a reader's language. Pages, emails and audit
+// summaries ask a Printer for a message by its key; the catalogs are JSON
+// files in locales/, one per language, embedded in the binary.
+//
+// English (en) is the source language: every key is defined there first.
+// German (de) is the second shipped language. The pseudo-locale en-XA is
+// made from English when asked for (development and tests): accented,
+// about 30% longer and bracketed, so a string that escapes translation, or
+// a layout that cannot take longer text, shows at a glance.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var locales embed.FS
+
+// Source is the language every key is written in first.
+var Source = language.English
+
+// Pseudo is the pseudo-locale's tag.
+var Pseudo = language.MustParse("en-XA")
+
+// Options configure a Catalog.
+type Options struct {
+	// Pseudo offers the pseudo-locale en-XA (development and tests).
+	Pseudo bool
+}
+
+// Catalog is the set of shipped languages and their messages. It is safe
+// for concurrent use; build one at start-up.
+type Catalog struct {
+	bundle   *goi18n.Bundle
+	tags     []language.Tag // shipped languages, Source first
+	matcher  language.Matcher
+	messages map[language.Tag]map[string]*goi18n.Message
+
+	mu       sync.Mutex
+	printers map[language.Tag]*Printer
+}
+
+// New loads the embedded catalogs.
+func New(opts Options) (*Catalog, error) {
+	return load(locales, "locales", opts)
+}
+
+// load reads every *.json file of dir in fsys; the file's name is its
+// language tag.
+func load(fsys fs.FS, dir string, opts Options) (*Catalog, error) {
+	c := &Catalog{bundle: goi18n.NewBundle(Source), messages: map[language.Tag]map[string]*goi18n.Message{},
+		printers: map[language.Tag]*Printer{}}
+	names, err := fs.Glob(fsys, path.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		buf, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		tag, err := language.Parse(strings.TrimSuffix(path.Base(name), ".json"))
+		if err != nil {
+			return nil, fmt.Errorf("catalog %s: the file name must be a language tag: %w", name, err)
+		}
+		msgs, err := c.bundle.ParseMessageBytes(tag, buf, json.Unmarshal)
+		if err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", name, err)
+		}
+		c.add(tag, msgs)
+	}
+	src, ok := c.messages[Source]
+	if !ok {
+		return nil, fmt.Errorf("no %s catalog in %s", Source, dir)
+	}
+	if opts.Pseudo {
+		var msgs []*goi18n.Message
+		for _, m := range src {
+			msgs = append(msgs, pseudoMessage(m))
+		}
+		if err := c.bundle.AddMessages(Pseudo, msgs...); err != nil {
+			return nil, err
+		}
+		c.add(Pseudo, msgs)
+	}
+	// Source first: the matcher falls back to the first tag.
+	c.tags = []language.Tag{Source}
+	for tag := range c.messages {
+		if tag != Source {
+			c.tags = append(c.tags, tag)
+		}
+	}
+	c.matcher = language.NewMatcher(c.tags)
+	return c, nil
+}
+
+func (c *Catalog) add(tag language.Tag, msgs []*goi18n.Message) {
+	if c.messages[tag] == nil {
+		c.messages[tag] = map[string]*goi18n.Message{}
+	}
+	for _, m := range msgs {
+		c.messages[tag][m.ID] = m
+	}
+}
+
+// Languages returns the shipped languages, the source language first.
+func (c *Catalog) Languages() []language.Tag { return c.tags }
+
+// Keys returns the keys of a language's catalog.
+func (c *Catalog) Keys(tag language.Tag) []string {
+	var keys []string
+	for id := range c.messages[tag] {
+		keys = append(keys, id)
+	}
+	return keys
+}
+
+// Match picks the language for a reader: their saved choice when it is
+// shipped, else the best of the Accept-Language header, else English.
+func (c *Catalog) Match(saved, acceptLanguage string) language.Tag {
+	if saved != "" {
+		if tag, err := language.Parse(saved); err == nil {
+			if _, ok := c.messages[tag]; ok {
+				return tag
+			}
+		}
+	}
+	wanted, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(wanted) == 0 {
+		return Source
+	}
+	_, i, conf := c.matcher.Match(wanted...)
+	if conf == language.No {
+		return Source
+	}
+	return c.tags[i]
+}
+
+// Printer returns the printer of a shipped language (English for any other).
+func (c *Catalog) Printer(tag language.Tag) *Printer {
+	if _, ok := c.messages[tag]; !ok {
+		tag = Source
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.printers[tag]
+	if !ok {
+		p = newPrinter(c, tag)
+		c.printers[tag] = p
+	}
+	return p
+}

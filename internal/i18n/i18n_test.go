@@ -1,0 +1,195 @@
+package i18n_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+
+	"atrium/internal/i18n"
+)
+
+func catalog(t *testing.T) *i18n.Catalog {
+	t.Helper()
+	c, err := i18n.New(i18n.Options{Pseudo: true})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+// placeholders returns the template actions of a message, sorted.
+func placeholders(s string) []string {
+	out := regexp.MustCompile(`{{[^}]*}}`).FindAllString(s, -1)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// readCatalog reads a catalog file as key → forms (a plain string is the
+// form "other").
+func readCatalog(t *testing.T, name string) map[string]map[string]string {
+	t.Helper()
+	buf, err := os.ReadFile(filepath.Join("locales", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(buf, &raw); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	out := map[string]map[string]string{}
+	for k, v := range raw {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = map[string]string{"other": s}
+			continue
+		}
+		var forms map[string]string
+		if err := json.Unmarshal(v, &forms); err != nil {
+			t.Fatalf("%s: key %s is neither a string nor plural forms: %v", name, k, err)
+		}
+		out[k] = forms
+	}
+	return out
+}
+
+// TestCatalogs_Complete checks every shipped language against English:
+// the same keys, the same placeholders in every form, and the plural forms
+// the language's CLDR rules need.
+func TestCatalogs_Complete(t *testing.T) {
+	en := readCatalog(t, "en.json")
+	files, _ := filepath.Glob("locales/*.json")
+	if len(files) < 2 {
+		t.Fatalf("catalogs %v: want English and at least one more", files)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		tag := language.MustParse(strings.TrimSuffix(name, ".json"))
+		cat := readCatalog(t, name)
+		for key, forms := range en {
+			got, ok := cat[key]
+			if !ok {
+				t.Errorf("%s: key %s is missing", name, key)
+				continue
+			}
+			want := placeholders(forms["other"])
+			for form, text := range got {
+				have := placeholders(text)
+				// A form for exactly one may leave the count out ("Ein Mitglied").
+				if form == "one" || form == "zero" || form == "two" {
+					have = slices.DeleteFunc(have, func(s string) bool { return s == "{{.Count}}" })
+					want := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "{{.Count}}" })
+					if !slices.Equal(have, want) {
+						t.Errorf("%s: %s (%s) has placeholders %v, English has %v", name, key, form, have, want)
+					}
+					continue
+				}
+				if !slices.Equal(have, want) {
+					t.Errorf("%s: %s (%s) has placeholders %v, English has %v", name, key, form, have, want)
+				}
+			}
+			if len(forms) > 1 {
+				for _, need := range pluralForms(tag) {
+					if got[need] == "" {
+						t.Errorf("%s: %s needs the plural form %q", name, key, need)
+					}
+				}
+			}
+		}
+		for key := range cat {
+			if _, ok := en[key]; !ok {
+				t.Errorf("%s: key %s is not in English (a typo, or a key to remove)", name, key)
+			}
+		}
+	}
+}
+
+// pluralForms returns the CLDR plural categories tag uses for whole numbers.
+func pluralForms(tag language.Tag) []string {
+	names := map[plural.Form]string{plural.Zero: "zero", plural.One: "one", plural.Two: "two", plural.Few: "few", plural.Many: "many", plural.Other: "other"}
+	var out []string
+	for n := range 200 {
+		f := names[plural.Cardinal.MatchPlural(tag, n, 0, 0, 0, 0)]
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestPrinter(t *testing.T) {
+	c := catalog(t)
+	en, de := c.Printer(language.English), c.Printer(language.German)
+	day := time.Date(2026, 3, 5, 23, 30, 0, 0, time.UTC)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, tc := range []struct{ got, want string }{
+		{en.T("nav.members"), "Members"},
+		{de.T("nav.members"), "Mitglieder"},
+		{en.N("members.count", 1), "1 member"},
+		{en.N("members.count", 1234), "1,234 members"},
+		{de.N("members.count", 1), "1 Mitglied"},
+		{de.N("members.count", 2), "2 Mitglieder"},
+		{en.Date(day, time.UTC), "5 Mar 2026"},
+		{de.Date(day, berlin), "6. März 2026"}, // already the next day in Berlin
+		{en.Money(123450, "usd"), "$1,234.50"},
+		{de.Money(123450, "eur"), "1.234,50 €"},
+		{en.Money(1200, "jpy"), "¥1,200"},
+		{en.Money(990, "chf"), "CHF9.90"},
+		{en.Number(1234567), "1,234,567"},
+		{de.Number(1234567), "1.234.567"},
+		{en.T("no.such.key"), "no.such.key"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	c := catalog(t)
+	for _, tc := range []struct {
+		saved, accept string
+		want          language.Tag
+	}{
+		{"", "", language.English},
+		{"", "de-AT,de;q=0.9,en;q=0.5", language.German},
+		{"", "fr-FR,fr;q=0.9", language.English},
+		{"de", "en-US", language.German},
+		{"xx-not-a-tag", "de", language.German},
+		{"fr", "de", language.German}, // a saved language no longer shipped
+		{"", "\xff\xfe", language.English},
+		{"en-XA", "", i18n.Pseudo},
+	} {
+		if got := c.Match(tc.saved, tc.accept); got != tc.want {
+			t.Errorf("Match(%q, %q) = %s, want %s", tc.saved, tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestPseudo(t *testing.T) {
+	c := catalog(t)
+	p := c.Printer(i18n.Pseudo)
+	got := p.T("nav.members")
+	if !strings.HasPrefix(got, "[") || !strings.HasSuffix(got, "]") || strings.ContainsAny(got, "Members") {
+		t.Errorf("pseudo nav.members = %q, want it bracketed with no plain letter left", got)
+	}
+	if len([]rune(got)) < len("Members")*13/10 {
+		t.Errorf("pseudo nav.members = %q, want it at least 30%% longer", got)
+	}
+	if got := p.N("members.count", 3); !strings.HasPrefix(got, "[3 ") {
+		t.Errorf("pseudo plural = %q, want the count kept", got)
+	}
+	if got := i18n.PseudoText(`Hello {{.Name}}, <a href="/x">go</a>`); !strings.Contains(got, "{{.Name}}") || !strings.Contains(got, `<a href="/x">`) {
+		t.Errorf("PseudoText broke a placeholder or a tag: %q", got)
+	}
+	if plain, err := i18n.New(i18n.Options{}); err != nil || slices.Contains(plain.Languages(), i18n.Pseudo) {
+		t.Errorf("the pseudo-locale is offered without being asked for (%v)", err)
+	}
+}

@@ -1,0 +1,369 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"atrium/internal/app"
+	"atrium/internal/billing"
+	"atrium/web/layout"
+	"atrium/web/page"
+)
+
+// The in-app plan changes (billing/change.go): the owner picks a plan on
+// /billing/plan, reads its preview, and confirms; or cancels and resumes
+// at the period end. Stripe is asked, and the workspace changes when
+// Stripe's webhook reports the change; only a downgrade's waiting change
+// is recorded at once, so the billing page can show it.
+
+// changeFlash is what every request says: the local plan follows Stripe.
+const changeFlash = " The plan shown here updates as soon as Stripe confirms it, usually within seconds."
+
+// changeable reports whether the workspace has a subscription the owner
+// may change in-app.
+func (s *Server) changeable(ws *app.Workspace) bool {
+	return s.Stripe != nil && ws.HasLiveSubscription()
+}
+
+// billingChangeView is the change section of the billing page.
+func (s *Server) billingChangeView(ws *app.Workspace, owner bool, tz string) page.BillingChange {
+	v := page.BillingChange{Offered: s.changeable(ws), CanManage: owner, Cancelling: ws.CancelAtPeriodEnd,
+		RequestedAt: strconv.FormatInt(s.Now().Unix(), 10)}
+	if ws.ScheduledPriceID != "" && !ws.ScheduledChangeAt.IsZero() {
+		v.Scheduled = "Moves to " + s.priceName(ws.ScheduledPriceID) + ", on " + s.formatDate(ws.ScheduledChangeAt, tz)
+	}
+	if v.Offered && owner {
+		v.Cancel = s.confirmCancel(ws, v.RequestedAt, tz)
+	}
+	return v
+}
+
+// priceName words a catalog price as "Pro, billed monthly".
+func (s *Server) priceName(priceID string) string {
+	p, iv, ok := s.Config.Plans.ForPrice(priceID)
+	if !ok {
+		return "another plan"
+	}
+	return p.Name + ", billed " + string(iv) + "ly"
+}
+
+// confirmCancel is the cancellation's confirmation, naming what the
+// workspace keeps and what it moves to.
+func (s *Server) confirmCancel(ws *app.Workspace, requestedAt, tz string) page.Confirm {
+	cur, free := s.Config.Plans.Effective(ws), s.Config.Plans.Free()
+	limits := []string{seatsPhrase(free.Seats)}
+	if free.AuditDays > 0 {
+		limits = append(limits, fmt.Sprintf("%d days of audit log", free.AuditDays))
+	}
+	var lost []string
+	for _, f := range app.Features {
+		if cur.Includes(f) && !free.Includes(f) {
+			lost = append(lost, featureShort(f))
+		}
+	}
+	if len(lost) > 0 {
+		limits = append(limits, "no "+strings.Join(lost, " or "))
+	}
+	until := "the end of the billing period"
+	if !ws.CurrentPeriodEnd.IsZero() {
+		until = s.formatDate(ws.CurrentPeriodEnd, tz)
+	}
+	return page.Confirm{
+		Title: "Cancel the " + cur.Name + " subscription?",
+		Message: cur.Name + " stays until " + until + "; then the workspace moves to " + free.Name + ": " + strings.Join(limits, ", ") +
+			". Nothing is deleted, and you can resume the subscription until then.",
+		Label:     "Cancel subscription",
+		Action:    wsPath(ws, "/billing/cancel"),
+		Fields:    []page.HiddenField{{Name: "requested_at", Value: requestedAt}},
+		CancelURL: wsPath(ws, "/billing"),
+	}
+}
+
+// featureShort names a feature in a list of what a plan lacks.
+func featureShort(f app.Feature) string {
+	switch f {
+	case app.FeatureSSO:
+		return "single sign-on"
+	case app.FeatureAuditExport:
+		return "audit log export"
+	}
+	return string(f)
+}
+
+func seatsPhrase(n int) string {
+	switch n {
+	case 0:
+		return "unlimited seats"
+	case 1:
+		return "1 seat"
+	}
+	return strconv.Itoa(n) + " seats"
+}
+
+// handleChangePlan handles "GET /w/{slug}/billing/plan": the plans the
+// workspace can move to. Owners choose; admins see them read-only.
+func (s *Server) handleChangePlan(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) {
+		s.setFlash(w, "info", "Plans can be changed here once the workspace has a subscription.")
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	v := page.ChangePlanView{URL: workspaceURL(sc.ws.Slug), CanManage: app.CanManageBilling(sc.m.Role) == nil}
+	for _, p := range s.Config.Plans.Sold() {
+		for _, iv := range []app.Interval{app.Monthly, app.Annual} {
+			pr := p.Price(iv)
+			if pr.ID == "" {
+				continue
+			}
+			o := page.PlanOption{PriceID: pr.ID, Name: p.Name, Interval: "Billed " + string(iv) + "ly", Price: s.priceLabel(p, iv),
+				Scheduled: pr.ID == sc.ws.ScheduledPriceID}
+			// A price the catalog does not list counts as Pro monthly
+			// (Catalog.ChangeKind): that one is then the current plan.
+			switch s.Config.Plans.ChangeKind(sc.ws.PriceID, pr.ID) {
+			case app.ChangeNone:
+				o.Current = true
+			case app.ChangeUpgrade:
+				o.Note = "Upgrade: starts now, the difference is charged today"
+			case app.ChangeDowngrade:
+				o.Note = "Downgrade: starts when the current period ends"
+			}
+			v.Options = append(v.Options, o)
+		}
+	}
+	s.render(w, r, http.StatusOK, page.ChangePlan(s.workspacePage(w, r, "Change plan", "billing"), v))
+}
+
+// handleChangePlanPreview handles "GET /w/{slug}/billing/plan/preview?price=…"
+// (owners): what the change costs, from Stripe, and the Confirm button.
+func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	p := app.PrincipalFromContext(r.Context())
+	if !s.changeable(sc.ws) {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	price := r.URL.Query().Get("price")
+	pv, err := s.Stripe.PreviewChange(r.Context(), sc.ws, price, s.Now())
+	switch {
+	case errors.Is(err, billing.ErrNoChange):
+		s.setFlash(w, "info", "The workspace is already on that plan, or it is not sold. Choose another.")
+		redirect(w, r, wsPath(sc.ws, "/billing/plan"))
+		return
+	case err != nil:
+		s.stripeFailed(w, r, err)
+		return
+	}
+	plan, _, _ := s.Config.Plans.ForPrice(price)
+	tz := p.User.TimeZone
+	v := page.ChangePreviewView{URL: workspaceURL(sc.ws.Slug), PriceID: price, Target: s.priceName(price),
+		ProrationDate: strconv.FormatInt(pv.ProrationDate.Unix(), 10), Downgrade: pv.Kind == app.ChangeDowngrade,
+		Summary: s.previewSentence(pv, tz)}
+	v.Title = "Upgrade to " + v.Target
+	if v.Downgrade {
+		v.Title = "Move to " + v.Target
+		cur := s.Config.Plans.Effective(sc.ws)
+		if cur.Key != plan.Key {
+			v.Note = cur.Name + "'s limits and features stay until then."
+		}
+	}
+	s.render(w, r, http.StatusOK, page.ChangePreview(s.workspacePage(w, r, v.Title, "billing"), v))
+}
+
+// previewSentence words a preview: "You pay $18.40 today for the rest of
+// this period; from 5 Jan 2027 you pay $240.00 a year."
+func (s *Server) previewSentence(pv *billing.Preview, tz string) string {
+	then := formatMoney(pv.Recurring, pv.Currency) + " a " + string(pv.Interval)
+	if pv.Kind == app.ChangeDowngrade {
+		return "Nothing changes until " + s.formatDate(pv.RecurringFrom, tz) + "; then you pay " + then + "."
+	}
+	today := "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the rest of this period"
+	switch {
+	case pv.DueToday <= 0:
+		today = "Nothing is due today; the unused part of this period is credited to your next invoices"
+	case pv.NewPeriod:
+		// The interval changed: a new period starts now.
+		today = "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the new period, less what is left of this one"
+	}
+	return today + "; from " + s.formatDate(pv.RecurringFrom, tz) + " you pay " + then + "."
+}
+
+// handleChangePlanConfirm handles "POST /w/{slug}/billing/plan" (owners):
+// the confirmed change of a preview (price, proration_date, confirm=yes).
+func (s *Server) handleChangePlanConfirm(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	price := r.PostFormValue("price")
+	if r.PostFormValue("confirm") != "yes" {
+		redirect(w, r, wsPath(sc.ws, "/billing/plan/preview?price=")+url.QueryEscape(price))
+		return
+	}
+	sec, err := strconv.ParseInt(r.PostFormValue("proration_date"), 10, 64)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "This form is incomplete. Choose the plan again.")
+		return
+	}
+	ch, err := s.Stripe.ChangePlan(r.Context(), sc.ws, price, time.Unix(sec, 0), s.Now())
+	switch {
+	case errors.Is(err, billing.ErrPreviewExpired):
+		s.setFlash(w, "info", "That preview is out of date, so nothing was changed. Here is a fresh one.")
+		redirect(w, r, wsPath(sc.ws, "/billing/plan/preview?price=")+url.QueryEscape(price))
+		return
+	case errors.Is(err, billing.ErrNoChange):
+		s.setFlash(w, "info", "The workspace is already on that plan.")
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	case err != nil:
+		s.stripeFailed(w, r, err)
+		return
+	}
+	plan, iv, _ := s.Config.Plans.ForPrice(price)
+	md := map[string]any{"price_id": price, "plan": plan.Name, "interval": string(iv), "proration_date": sec,
+		"kind": map[app.PlanChange]string{app.ChangeUpgrade: "upgrade", app.ChangeDowngrade: "downgrade"}[ch.Kind]}
+	if err := s.Billing.RecordBillingRequest(r.Context(), sc.scope(), app.ActionPlanChangeRequested, md); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if ch.Kind == app.ChangeDowngrade {
+		if err := s.Billing.SchedulePlanChange(r.Context(), sc.scope(), app.ScheduledChange{PriceID: price, At: ch.EffectiveAt,
+			ScheduleID: ch.ScheduleID, Plan: plan.Name, Interval: iv}); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.setFlash(w, "success", "Scheduled: the workspace moves to "+s.priceName(price)+" on "+
+			s.formatDate(ch.EffectiveAt, app.PrincipalFromContext(r.Context()).User.TimeZone)+". Nothing changes until then.")
+	} else {
+		s.setFlash(w, "success", "Stripe is moving the workspace to "+s.priceName(price)+"."+changeFlash)
+	}
+	redirect(w, r, wsPath(sc.ws, "/billing"))
+}
+
+// requestedAt reads the instant the owner was shown a cancel, resume or
+// keep form (requested_at), the key that makes a double submit one
+// request. A form older than billing.PreviewWindow is refused.
+func (s *Server) requestedAt(r *http.Request) (time.Time, bool) {
+	sec, err := strconv.ParseInt(r.PostFormValue("requested_at"), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	at, now := time.Unix(sec, 0), s.Now()
+	return at, now.Sub(at) <= billing.PreviewWindow && at.Sub(now) <= time.Minute
+}
+
+// handleCancelConfirm handles "GET /w/{slug}/billing/cancel" (owners):
+// the cancellation's confirmation as a page, for a link or a reload.
+func (s *Server) handleCancelConfirm(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) || sc.ws.CancelAtPeriodEnd {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	c := s.confirmCancel(sc.ws, strconv.FormatInt(s.Now().Unix(), 10), app.PrincipalFromContext(r.Context()).User.TimeZone)
+	s.render(w, r, http.StatusOK, page.ConfirmPage(s.workspacePage(w, r, "", "billing"), c))
+}
+
+// formRequestedAt is the requested_at a confirmation page posts back: the
+// form's own, or now for a form that had none.
+func (s *Server) formRequestedAt(r *http.Request) string {
+	if v := r.PostFormValue("requested_at"); v != "" {
+		return v
+	}
+	return strconv.FormatInt(s.Now().Unix(), 10)
+}
+
+// handleCancelSubscription handles "POST /w/{slug}/billing/cancel"
+// (owners, confirmed): the subscription ends when the paid period does.
+func (s *Server) handleCancelSubscription(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
+	c := s.confirmCancel(sc.ws, s.formRequestedAt(r), tz)
+	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
+		return
+	}
+	s.cancelOrResume(w, r, true)
+}
+
+// handleResumeSubscription handles "POST /w/{slug}/billing/resume"
+// (owners): a cancelling subscription renews again.
+func (s *Server) handleResumeSubscription(w http.ResponseWriter, r *http.Request) {
+	if !s.changeable(scopeFrom(r.Context()).ws) {
+		redirect(w, r, wsPath(scopeFrom(r.Context()).ws, "/billing"))
+		return
+	}
+	s.cancelOrResume(w, r, false)
+}
+
+// cancelOrResume asks Stripe to set cancel_at_period_end and audits the
+// request; the workspace changes when the webhook reports it.
+func (s *Server) cancelOrResume(w http.ResponseWriter, r *http.Request, cancel bool) {
+	sc := scopeFrom(r.Context())
+	at, ok := s.requestedAt(r)
+	if !ok {
+		s.setFlash(w, "info", "That page was out of date, so nothing was changed. Please try again.")
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	if err := s.Stripe.CancelAtPeriodEnd(r.Context(), sc.ws, cancel, at); err != nil {
+		s.stripeFailed(w, r, err)
+		return
+	}
+	action, msg := app.ActionResumed, "Stripe is resuming the subscription: it renews as usual."
+	if cancel {
+		action, msg = app.ActionCancelRequested, "Stripe is cancelling the subscription at the end of the billing period."
+		if sc.ws.ScheduledPriceID != "" {
+			// The waiting downgrade's schedule was released first.
+			if err := s.Billing.WithdrawPlanChange(r.Context(), sc.scope()); err != nil {
+				s.Error(w, r, err)
+				return
+			}
+		}
+	}
+	if err := s.Billing.RecordBillingRequest(r.Context(), sc.scope(), action, map[string]any{"requested_at": at.Unix()}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", msg+changeFlash)
+	redirect(w, r, wsPath(sc.ws, "/billing"))
+}
+
+// handleKeepPlan handles "POST /w/{slug}/billing/plan/keep" (owners,
+// confirmed): the waiting downgrade is withdrawn and the plan stays.
+func (s *Server) handleKeepPlan(w http.ResponseWriter, r *http.Request) {
+	sc := scopeFrom(r.Context())
+	if !s.changeable(sc.ws) || sc.ws.ScheduledPriceID == "" {
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	c := page.ConfirmKeepPlan(workspaceURL(sc.ws.Slug), s.planLabel(sc.ws.Plan), s.priceName(sc.ws.ScheduledPriceID), s.formRequestedAt(r))
+	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
+		return
+	}
+	at, ok := s.requestedAt(r)
+	if !ok {
+		s.setFlash(w, "info", "That page was out of date, so nothing was changed. Please try again.")
+		redirect(w, r, wsPath(sc.ws, "/billing"))
+		return
+	}
+	if err := s.Stripe.KeepPlan(r.Context(), sc.ws, at); err != nil {
+		s.stripeFailed(w, r, err)
+		return
+	}
+	if err := s.Billing.WithdrawPlanChange(r.Context(), sc.scope()); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.setFlash(w, "success", "The scheduled change is withdrawn: the workspace stays on "+s.planLabel(sc.ws.Plan)+".")
+	redirect(w, r, wsPath(sc.ws, "/billing"))
+}
