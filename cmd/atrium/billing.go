@@ -82,6 +82,9 @@ func runBilling(ctx context.Context, args []string, env config.Env, stdout, stde
 	upd := res.Update
 	fmt.Fprintf(stdout, "Synced: plan %s, status %q. The change is in the audit log as %s.\n",
 		app.PlanFor(upd.Status, upd.Plan), upd.Status, app.ActionBillingSynced)
+	if s := res.Seats.Sentence(); s != "" {
+		fmt.Fprintln(stdout, s)
+	}
 	return nil
 }
 

@@ -100,6 +100,7 @@ const (
 	ActionPaymentFailed       = "billing.payment_failed"
 	ActionInvoicePaid         = "billing.invoice_paid"
 	ActionBillingSynced       = "billing.synced"
+	ActionSeatsSynced         = "billing.seats_synced"
 	ActionDemoUpgraded        = "billing.demo_upgraded"
 	ActionDemoDowngraded      = "billing.demo_downgraded"
 	// In-app plan changes (billing_change.go): the owner's requests, and
@@ -204,6 +205,7 @@ var auditCatalog = []AuditAction{
 	{ActionPaymentFailed, FamilyBilling, "{actor} reported a failed payment", "workspace"},
 	{ActionInvoicePaid, FamilyBilling, "{actor} recorded a paid invoice", "workspace"},
 	{ActionBillingSynced, FamilyBilling, "{actor} synced billing from Stripe (now {status})", "workspace"},
+	{ActionSeatsSynced, FamilyBilling, "{actor} changed the subscription's seats from {from} to {to}", "workspace"},
 	{ActionDemoUpgraded, FamilyBilling, "{actor} upgraded to Pro in demo mode", "workspace"},
 	{ActionDemoDowngraded, FamilyBilling, "{actor} went back to the Free plan in demo mode", "workspace"},
 	{ActionPlanChangeRequested, FamilyBilling, "{actor} asked Stripe to change the plan to {plan} ({interval}ly)", "workspace"},

@@ -20,6 +20,7 @@ import (
 	"github.com/stripe/stripe-go/v76/invoice"
 	"github.com/stripe/stripe-go/v76/price"
 	"github.com/stripe/stripe-go/v76/subscription"
+	"github.com/stripe/stripe-go/v76/subscriptionitem"
 	"github.com/stripe/stripe-go/v76/subscriptionschedule"
 
 	"atrium/internal/app"
@@ -53,6 +54,7 @@ type Client struct {
 	customers     customer.Client
 	subscriptions subscription.Client
 	invoices      invoice.Client
+	items         subscriptionitem.Client
 	schedules     subscriptionschedule.Client
 	prices        price.Client
 }
@@ -77,6 +79,7 @@ func New(cfg Config) *Client {
 		customers:     customer.Client{B: b, Key: cfg.SecretKey},
 		subscriptions: subscription.Client{B: b, Key: cfg.SecretKey},
 		invoices:      invoice.Client{B: b, Key: cfg.SecretKey},
+		items:         subscriptionitem.Client{B: b, Key: cfg.SecretKey},
 		schedules:     subscriptionschedule.Client{B: b, Key: cfg.SecretKey},
 		prices:        price.Client{B: b, Key: cfg.SecretKey},
 	}

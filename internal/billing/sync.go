@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"atrium/internal/app"
 )
@@ -16,6 +18,9 @@ type SyncResult struct {
 	NoSubscription bool
 	// Update is the state written (zero with NoCustomer).
 	Update app.BillingUpdate
+	// Seats is the quantity reconciled after the sync (ReconcileSeats),
+	// when svc is a SeatStore and a subscription was found.
+	Seats *SeatResult
 }
 
 // Sync re-reads a workspace's subscription from Stripe (by its id, else
@@ -47,5 +52,12 @@ func Sync(ctx context.Context, c *Client, svc app.BillingService, ws *app.Worksp
 		return nil, err
 	}
 	res.Update = *upd
+	if st, ok := svc.(SeatStore); ok && !res.NoSubscription {
+		// An operator's run is one request: its own nonce (a second run
+		// finds Stripe in step and sends nothing).
+		if res.Seats, err = ReconcileSeats(ctx, c, st, ws.ID, "sync:"+strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }

@@ -93,6 +93,9 @@ type Deps struct {
 	// Dunning restricts workspaces whose payment is overdue past the
 	// grace period (RestrictOverdue); nil skips the check.
 	Dunning Restricter
+	// Seats syncs per-seat subscription quantities (SyncSeats); nil when
+	// billing is off, and a SyncSeats job is then cancelled.
+	Seats SeatSyncer
 }
 
 // Runner is the client that works jobs on this instance.

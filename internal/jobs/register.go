@@ -19,6 +19,7 @@ func register(workers *river.Workers, deps Deps, logger *slog.Logger, rescueAfte
 	river.AddWorker(workers, &fanOutWorker{hooks: deps.Webhooks})
 	river.AddWorker(workers, &webhookWorker{deliver: deps.Webhooks, timeout: min(30*time.Second, rescueAfter/2)})
 	river.AddWorker(workers, &restrictWorker{restricter: deps.Dunning, logger: logger})
+	river.AddWorker(workers, &seatWorker{seats: deps.Seats, logger: logger, timeout: min(50*time.Second, rescueAfter/2)})
 	// scaffold:job-workers (make scaffold JOB=… adds its worker above this line)
 	return nil
 }

@@ -121,7 +121,11 @@ func (s *Server) adminBillingSync(ctx context.Context, id int64, reason string) 
 	case res.NoSubscription:
 		return "Stripe has no subscription for this customer: the workspace is back on the free plan.", nil
 	}
-	return fmt.Sprintf("Synced from Stripe: plan %s, status %q.", s.planLabel(app.PlanFor(res.Update.Status, res.Update.Plan)), res.Update.Status), nil
+	msg := fmt.Sprintf("Synced from Stripe: plan %s, status %q.", s.planLabel(app.PlanFor(res.Update.Status, res.Update.Plan)), res.Update.Status)
+	if seats := res.Seats.Sentence(); seats != "" {
+		msg += " " + seats
+	}
+	return msg, nil
 }
 
 // adminSubject names the user or workspace an action is about, or answers

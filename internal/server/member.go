@@ -108,6 +108,9 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 			v.Invite.BillingURL = wsPath(sc.ws, "/billing")
 		}
 	}
+	if !v.Invite.SeatsFull {
+		v.Invite.SeatCost = s.seatCost(r, sc.ws, actor, mp.SeatsUsed())
+	}
 	if err := app.CanLeave(actor, owners); err != nil {
 		v.LeaveBlocked = app.ErrorMessage(err)
 	} else {

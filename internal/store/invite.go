@@ -226,9 +226,15 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 			return err
 		}
 		m := membershipRecord{WorkspaceID: r.WorkspaceID, UserID: u.ID, Role: r.Role, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).
-			Create(&m).Error; err != nil {
-			return fmt.Errorf("add member: %w", err)
+		added := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "workspace_id"}, {Name: "user_id"}}, DoNothing: true}).
+			Create(&m)
+		if added.Error != nil {
+			return fmt.Errorf("add member: %w", added.Error)
+		}
+		if added.RowsAffected > 0 {
+			if err := s.db.queueSeatSync(ctx, tx, r.WorkspaceID); err != nil {
+				return err
+			}
 		}
 		if ws, err = s.db.findWorkspace(ctx, tx, r.WorkspaceID); err != nil {
 			return err

@@ -226,6 +226,9 @@ func (s *MemberService) RemoveMember(ctx context.Context, sc app.Scope, userID i
 		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, userID, "creator_removed"); err != nil {
 			return err
 		}
+		if err := s.db.queueSeatSync(ctx, tx, workspaceID); err != nil {
+			return err
+		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberRemoved,
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"email": t.email, "role": t.Role}})
 	})
@@ -250,6 +253,9 @@ func (s *MemberService) LeaveWorkspace(ctx context.Context, sc app.Scope) error 
 			return fmt.Errorf("leave workspace: %w", err)
 		}
 		if err := s.db.revokeKeysCreatedBy(ctx, tx, workspaceID, m.UserID, "creator_left"); err != nil {
+			return err
+		}
+		if err := s.db.queueSeatSync(ctx, tx, workspaceID); err != nil {
 			return err
 		}
 		return s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: workspaceID, Action: app.ActionMemberLeft,

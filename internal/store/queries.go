@@ -332,6 +332,7 @@ func buildHotQueries() map[string]hotQuery {
 		identityQueries,
 		adminQueries, impersonationQueries,
 		webhookQueries, ssoQueries,
+		seatQueries,
 	} {
 		addQueries(q, more)
 	}

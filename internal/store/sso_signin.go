@@ -192,6 +192,9 @@ func (s *SSOService) join(ctx context.Context, tx *gorm.DB, conn *app.SSOConnect
 	if res.RowsAffected == 0 {
 		return false, nil
 	}
+	if err := s.db.queueSeatSync(ctx, tx, conn.WorkspaceID); err != nil {
+		return false, err
+	}
 	return true, s.db.audit(ctx, tx, app.AuditEntry{WorkspaceID: conn.WorkspaceID, ActorID: u.ID, ActorEmail: u.Email, ActorName: u.Name,
 		Action: app.ActionSSOJoined, TargetType: "user", TargetID: fmt.Sprint(u.ID),
 		Metadata: map[string]any{"email": u.Email, "role": string(role)}})

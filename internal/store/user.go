@@ -196,6 +196,10 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		if err := s.db.revokeKeysCreatedBy(ctx, tx, 0, uid, "creator_deleted"); err != nil {
 			return err
 		}
+		// Their memberships go by cascade: per-seat subscriptions hear of it.
+		if err := s.db.queueSeatSyncsOfUser(ctx, tx, uid); err != nil {
+			return err
+		}
 		if err := tx.Where("email = ?", r.Email).Delete(&loginTokenRecord{}).Error; err != nil {
 			return fmt.Errorf("delete login tokens: %w", err)
 		}

@@ -128,7 +128,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.Webhooks = NewWebhooks(cfg, db, tfKey, logger)
 	billingSvc := NewBilling(cfg, db)
 	deliverer := &mail.Deliverer{Outbox: outbox, Sender: sender, Logger: logger, Now: opts.Now, Metrics: opts.Metrics}
-	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks, Dunning: billingSvc}, jobs.Config{
+	stripeClient := NewStripe(cfg, logger)
+	var seats jobs.SeatSyncer
+	if stripeClient != nil {
+		seats = &billing.SeatSync{Client: stripeClient, Store: billingSvc}
+	}
+	if a.Jobs, err = jobs.New(db.JobDriver(), jobs.Deps{Mail: deliverer, Housekeeper: db, Webhooks: a.Webhooks, Dunning: billingSvc, Seats: seats}, jobs.Config{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter,
 		Logger: logger, Metrics: opts.Metrics,
 	}); err != nil {
@@ -156,7 +161,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Resources:          store.NewResources(db),
 		Hooks:              a.Webhooks,
 		SSO:                sso,
-		Stripe:             NewStripe(cfg, logger),
+		Stripe:             stripeClient,
 		Limiter:            server.NewRateLimiter(limitStore, cfg),
 		Now:                opts.Now,
 		FlashKey:           flashKey,

@@ -55,6 +55,9 @@ var shots = []shot{
 	{"dashboard", "/w/acme", true},
 	{"dashboard-free", "/w/demo-studio", true},
 	{"members", "/w/acme/members", true},
+	// The invite form; with STRIPE_* set and a per-seat plan it shows
+	// what one more seat costs.
+	{"members-invite", "/w/acme/members#invite", true},
 	{"audit", "/w/acme/audit", true},
 	{"billing", "/w/acme/billing", true},
 	{"billing-free", "/w/demo-studio/billing", true},

@@ -65,3 +65,48 @@ func (r *Recorder) Keys(route string) []string {
 	defer r.mu.Unlock()
 	return append([]string(nil), r.keys[route]...)
 }
+
+// WithUpcomingInvoice returns the URL of a server that answers Stripe's
+// upcoming invoice (GET /v1/invoices/upcoming) with invoice, a JSON
+// object, and forwards every other request to upstream. The stripe-mock of
+// the newest OpenAPI spec refuses that endpoint (Stripe replaced it by
+// POST /v1/invoices/create_preview in later API versions), while
+// stripe-go v76, pinned to API version 2023-10-16, calls it; the query
+// sent is kept for the test to read.
+func WithUpcomingInvoice(t testing.TB, upstream, invoice string) (base string, sent func() []url.Values) {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		queries []url.Values
+	)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/invoices/upcoming" {
+			mu.Lock()
+			queries = append(queries, r.URL.Query())
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, invoice)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []url.Values {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]url.Values(nil), queries...)
+	}
+}
+
+// UpcomingSeatInvoice is an upcoming invoice of a per-seat subscription
+// after one seat more: a proration line of 387 (cents) for the rest of the
+// month, and the next month's 4800 for the seats.
+const UpcomingSeatInvoice = `{"id": "upcoming_in_1", "object": "invoice", "currency": "usd", "total": 5187,
+	"lines": {"object": "list", "has_more": false, "data": [
+		{"id": "il_prorate", "object": "line_item", "amount": 387, "currency": "usd", "proration": true, "quantity": 1},
+		{"id": "il_next", "object": "line_item", "amount": 4800, "currency": "usd", "proration": false, "quantity": 4}]}}`
