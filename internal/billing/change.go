@@ -117,15 +117,10 @@ func (c *Client) PreviewChange(ctx context.Context, ws *app.Workspace, newPriceI
 		}
 		return pv, nil
 	}
-	p := &stripe.InvoiceUpcomingParams{
-		Customer:     stripe.String(ws.StripeCustomerID),
-		Subscription: stripe.String(si.subID),
-		SubscriptionItems: []*stripe.SubscriptionItemsParams{{ID: stripe.String(si.itemID), Price: stripe.String(newPriceID),
-			Quantity: stripe.Int64(si.quantity)}},
-		SubscriptionProrationDate: stripe.Int64(at.Unix()),
-	}
-	p.Context = ctx
-	inv, err := c.invoices.Upcoming(p)
+	inv, err := c.previewInvoice(ctx, previewChange{customer: ws.StripeCustomerID, subscription: si.subID,
+		item: &stripe.SubscriptionItemsParams{ID: stripe.String(si.itemID), Price: stripe.String(newPriceID),
+			Quantity: stripe.Int64(si.quantity)},
+		prorationDate: at.Unix()})
 	if err != nil {
 		return nil, stripeError("preview the upcoming invoice", err)
 	}

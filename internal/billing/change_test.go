@@ -64,13 +64,13 @@ func TestClient_PreviewChange(t *testing.T) {
 		if *pv != want {
 			t.Errorf("preview %+v, want %+v", *pv, want)
 		}
-		sent := rec.Sent("GET /v1/invoices/upcoming")
+		sent := rec.Sent("POST /v1/invoices/create_preview")
 		if len(sent) != 1 {
 			t.Fatalf("%d upcoming invoice requests, want 1", len(sent))
 		}
-		for k, v := range map[string]string{"customer": "cus_1", "subscription": "sub_1", "subscription_items[0][id]": "si_item",
-			"subscription_items[0][price]": "price_bm", "subscription_items[0][quantity]": "2",
-			"subscription_proration_date": "1797760800"} {
+		for k, v := range map[string]string{"customer": "cus_1", "subscription": "sub_1", "subscription_details[items][0][id]": "si_item",
+			"subscription_details[items][0][price]": "price_bm", "subscription_details[items][0][quantity]": "2",
+			"subscription_details[proration_date]": "1797760800"} {
 			if got := sent[0].Get(k); got != v {
 				t.Errorf("upcoming %s=%q, want %q", k, got, v)
 			}
@@ -96,7 +96,7 @@ func TestClient_PreviewChange(t *testing.T) {
 		if pv.Kind != app.ChangeDowngrade || pv.DueToday != 0 || pv.Recurring != 2400 || !pv.RecurringFrom.Equal(periodEnd) {
 			t.Errorf("preview %+v, want nothing today and 2 seats × $12.00 from the period end", *pv)
 		}
-		if n := len(rec.Sent("GET /v1/invoices/upcoming")); n != 0 {
+		if n := len(rec.Sent("POST /v1/invoices/create_preview")); n != 0 {
 			t.Errorf("a downgrade asked for %d invoice previews, want none", n)
 		}
 	})

@@ -177,14 +177,9 @@ func (c *Client) PreviewSeats(ctx context.Context, subscriptionID string, quanti
 	if err != nil {
 		return nil, err
 	}
-	p := &stripe.InvoiceUpcomingParams{
-		Subscription:                  stripe.String(subscriptionID),
-		SubscriptionItems:             []*stripe.SubscriptionItemsParams{{ID: stripe.String(item.ID), Quantity: stripe.Int64(int64(quantity))}},
-		SubscriptionProrationBehavior: stripe.String("create_prorations"),
-		SubscriptionProrationDate:     stripe.Int64(at.Unix()),
-	}
-	p.Context = ctx
-	in, err := c.invoices.Upcoming(p)
+	in, err := c.previewInvoice(ctx, previewChange{subscription: subscriptionID,
+		item:              &stripe.SubscriptionItemsParams{ID: stripe.String(item.ID), Quantity: stripe.Int64(int64(quantity))},
+		prorationBehavior: "create_prorations", prorationDate: at.Unix()})
 	if err != nil {
 		return nil, stripeError("preview invoice of "+subscriptionID, err)
 	}

@@ -209,7 +209,7 @@ func TestClient_PreviewSeats(t *testing.T) {
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
 	item := mockItemID(t, mock)
-	base, sent := billingtest.WithUpcomingInvoice(t, mock, billingtest.UpcomingSeatInvoice)
+	base, sent := billingtest.WithInvoicePreview(t, mock, billingtest.UpcomingSeatInvoice)
 	c := billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: base, Plans: seatCatalog(app.PricingPerSeat)})
 	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	pv, err := c.PreviewSeats(context.Background(), "sub_seats", 4, at)
@@ -223,9 +223,9 @@ func TestClient_PreviewSeats(t *testing.T) {
 	if len(q) != 1 {
 		t.Fatalf("%d upcoming invoice reads, want 1", len(q))
 	}
-	for k, want := range map[string]string{"subscription": "sub_seats", "subscription_items[0][id]": item,
-		"subscription_items[0][quantity]": "4", "subscription_proration_behavior": "create_prorations",
-		"subscription_proration_date": "1796472000"} {
+	for k, want := range map[string]string{"subscription": "sub_seats", "subscription_details[items][0][id]": item,
+		"subscription_details[items][0][quantity]": "4", "subscription_details[proration_behavior]": "create_prorations",
+		"subscription_details[proration_date]": "1796472000"} {
 		if got := q[0].Get(k); got != want {
 			t.Errorf("%s=%q, want %q", k, got, want)
 		}

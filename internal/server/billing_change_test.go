@@ -90,10 +90,10 @@ func TestBillingChange_Upgrade(t *testing.T) {
 	if got := preview.Text("change-preview-summary"); got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
-	if sent := rec.Sent("GET /v1/invoices/upcoming"); len(sent) != 1 || sent[0].Get("subscription_items[0][price]") != "price_bus" {
+	if sent := rec.Sent("POST /v1/invoices/create_preview"); len(sent) != 1 || sent[0].Get("subscription_details[items][0][price]") != "price_bus" {
 		t.Fatalf("upcoming invoice requests %v", sent)
 	}
-	proration := rec.Sent("GET /v1/invoices/upcoming")[0].Get("subscription_proration_date")
+	proration := rec.Sent("POST /v1/invoices/create_preview")[0].Get("subscription_details[proration_date]")
 
 	for range 2 {
 		res := owner.Submit(preview, "change-preview-form", nil)
@@ -317,8 +317,8 @@ func TestBillingChange_Roles(t *testing.T) {
 	// The members page's seat cost (one seat more, no price) reads the
 	// upcoming invoice too; a plan preview names the new price.
 	previews := 0
-	for _, q := range rec.Sent("GET /v1/invoices/upcoming") {
-		if q.Get("subscription_items[0][price]") != "" {
+	for _, q := range rec.Sent("POST /v1/invoices/create_preview") {
+		if q.Get("subscription_details[items][0][price]") != "" {
 			previews++
 		}
 	}

@@ -124,7 +124,7 @@ func TestInviteForm_SeatCost(t *testing.T) {
 
 	t.Run("Preview", func(t *testing.T) {
 		t.Parallel()
-		base, sent := billingtest.WithUpcomingInvoice(t, mock, billingtest.UpcomingSeatInvoice)
+		base, sent := billingtest.WithInvoicePreview(t, mock, billingtest.UpcomingSeatInvoice)
 		a := newTestApp(t, "sqlite", withStripe(base))
 		owner, slug, wsID := billingOwner(t, a, "owner@example.com")
 		a.mustApply(t, seatSubscription("evt_seats", wsID, 2), app.EventApplied)
@@ -143,7 +143,7 @@ func TestInviteForm_SeatCost(t *testing.T) {
 				t.Errorf("%s: %q, want %q", name, got, want)
 			}
 		}
-		if q := sent()[before:]; len(q) != 2 || q[0].Get("subscription_items[0][quantity]") != "4" {
+		if q := sent()[before:]; len(q) != 2 || q[0].Get("subscription_details[items][0][quantity]") != "4" {
 			t.Errorf("upcoming invoice reads %v, want two for quantity 4", q)
 		}
 		if page := member.Get("/w/" + slug + "/members"); page.Has("seat-cost") {
@@ -153,7 +153,7 @@ func TestInviteForm_SeatCost(t *testing.T) {
 
 	t.Run("RoomLeft", func(t *testing.T) {
 		t.Parallel()
-		base, sent := billingtest.WithUpcomingInvoice(t, mock, billingtest.UpcomingSeatInvoice)
+		base, sent := billingtest.WithInvoicePreview(t, mock, billingtest.UpcomingSeatInvoice)
 		a := newTestApp(t, "sqlite", withStripe(base))
 		owner, slug, wsID := billingOwner(t, a, "owner@example.com")
 		a.mustApply(t, seatSubscription("evt_seats", wsID, 5), app.EventApplied)
@@ -164,8 +164,8 @@ func TestInviteForm_SeatCost(t *testing.T) {
 
 	t.Run("StripeFails", func(t *testing.T) {
 		t.Parallel()
-		// The newest stripe-mock refuses the upcoming invoice: a failure.
-		a := newTestApp(t, "sqlite", withStripe(mock))
+		// Nothing listens on port 9: every Stripe read fails.
+		a := newTestApp(t, "sqlite", withStripe("http://127.0.0.1:9"))
 		owner, slug, wsID := billingOwner(t, a, "owner@example.com")
 		a.mustApply(t, seatSubscription("evt_seats", wsID, 1), app.EventApplied)
 		page := owner.Get("/w/" + slug + "/members")

@@ -2,6 +2,7 @@ package billingtest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,8 +21,8 @@ type Line struct {
 
 // PlanChangeStripe is what the plan change fake answers that stripe-mock
 // cannot: stripe-mock serves every subscription from one fixture (on a
-// price no catalog lists), does not implement the upcoming invoice, and
-// does not replay a repeated Idempotency-Key. The fake replays a POST's
+// price no catalog lists), answers every invoice preview with one fixed
+// invoice, and does not replay a repeated Idempotency-Key. The fake replays a POST's
 // first answer for a key it has seen, as Stripe does for 24 hours.
 type PlanChangeStripe struct {
 	mu      sync.Mutex
@@ -51,7 +52,7 @@ func (f *PlanChangeStripe) SetSubscription(priceID, scheduleID string) {
 }
 
 // Start serves the fake in front of upstream (a stripe-mock): the
-// subscription read and the upcoming invoice are answered here, every
+// subscription read and the invoice preview are answered here, every
 // other request is passed on. It returns the base URL.
 func (f *PlanChangeStripe) Start(t testing.TB, upstream string) string {
 	t.Helper()
@@ -64,8 +65,11 @@ func (f *PlanChangeStripe) Start(t testing.TB, upstream string) string {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/v1/invoices/upcoming":
-			lines, ok := f.Upcoming[r.URL.Query().Get("subscription_items[0][price]")]
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/invoices/create_preview":
+			// Read a copy: the recorder in front may need the body too.
+			body, _ := io.ReadAll(r.Body)
+			form, _ := url.ParseQuery(string(body))
+			lines, ok := f.Upcoming[form.Get("subscription_details[items][0][price]")]
 			if !ok {
 				writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "no preview for this price in the fake"}})
 				return

@@ -66,14 +66,12 @@ func (r *Recorder) Keys(route string) []string {
 	return append([]string(nil), r.keys[route]...)
 }
 
-// WithUpcomingInvoice returns the URL of a server that answers Stripe's
-// upcoming invoice (GET /v1/invoices/upcoming) with invoice, a JSON
-// object, and forwards every other request to upstream. The stripe-mock of
-// the newest OpenAPI spec refuses that endpoint (Stripe replaced it by
-// POST /v1/invoices/create_preview in later API versions), while
-// stripe-go v76, pinned to API version 2023-10-16, calls it; the query
-// sent is kept for the test to read.
-func WithUpcomingInvoice(t testing.TB, upstream, invoice string) (base string, sent func() []url.Values) {
+// WithInvoicePreview returns the URL of a server that answers Stripe's
+// invoice preview (POST /v1/invoices/create_preview) with invoice, a JSON
+// object, and forwards every other request to upstream: stripe-mock
+// answers a preview with a fixed invoice whose amounts a test cannot
+// choose. The form sent is kept for the test to read.
+func WithInvoicePreview(t testing.TB, upstream, invoice string) (base string, sent func() []url.Values) {
 	t.Helper()
 	target, err := url.Parse(upstream)
 	if err != nil {
@@ -85,9 +83,10 @@ func WithUpcomingInvoice(t testing.TB, upstream, invoice string) (base string, s
 	)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/v1/invoices/upcoming" {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/invoices/create_preview" {
+			_ = r.ParseForm()
 			mu.Lock()
-			queries = append(queries, r.URL.Query())
+			queries = append(queries, r.PostForm)
 			mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, invoice)
