@@ -219,8 +219,9 @@ func run(out, only, chromium, volume string) error {
 // dunningShots puts Acme in each billing state a customer can see, by
 // writing its billing columns as the webhook and the restriction job
 // would, and captures its billing page and dashboard: a trial with 9 days
-// left, a failed payment within the grace period, and the restriction
-// after it. Acme is left as it was seeded (active).
+// left, a failed payment within the grace period, the restriction after
+// it, and a subscription cancelling at the period end. Acme is left as it
+// was seeded (active).
 func dunningShots(ctx context.Context, base, out, dbPath string) error {
 	db, err := store.Open(ctx, store.SQLite, dbPath, store.Options{MaxOpenConns: 1})
 	if err != nil {
@@ -229,19 +230,22 @@ func dunningShots(ctx context.Context, base, out, dbPath string) error {
 	defer db.Close()
 	now := time.Now().UTC()
 	const invoice = "https://invoice.stripe.com/i/acct_demo/test_demo"
-	// Each state: status, trial_end, payment_failed_at, payment_invoice_url, restricted_at.
+	// Each state: status, trial_end, payment_failed_at, payment_invoice_url, restricted_at,
+	// cancel_at_period_end.
 	states := []struct {
 		name string
 		set  []any
 	}{
-		{"trial", []any{app.SubTrialing, now.Add(9*24*time.Hour - time.Hour), nil, "", nil}},
-		{"past-due", []any{app.SubPastDue, nil, now.Add(-2 * 24 * time.Hour), invoice, nil}},
-		{"restricted", []any{app.SubPastDue, nil, now.Add(-9 * 24 * time.Hour), invoice, now.Add(-2 * 24 * time.Hour)}},
-		{"", []any{app.SubActive, nil, nil, "", nil}},
+		{"trial", []any{app.SubTrialing, now.Add(9*24*time.Hour - time.Hour), nil, "", nil, false}},
+		{"past-due", []any{app.SubPastDue, nil, now.Add(-2 * 24 * time.Hour), invoice, nil, false}},
+		{"restricted", []any{app.SubPastDue, nil, now.Add(-9 * 24 * time.Hour), invoice, now.Add(-2 * 24 * time.Hour), false}},
+		{"cancelling", []any{app.SubActive, nil, nil, "", nil, true}},
+		{"", []any{app.SubActive, nil, nil, "", nil, false}},
 	}
 	for _, st := range states {
 		if _, err := db.SQL().ExecContext(ctx, db.Rebind(`UPDATE workspaces SET plan = 'pro', subscription_status = ?,
-			trial_end = ?, payment_failed_at = ?, payment_invoice_url = ?, restricted_at = ? WHERE slug = 'acme'`),
+			trial_end = ?, payment_failed_at = ?, payment_invoice_url = ?, restricted_at = ?, cancel_at_period_end = ?
+			WHERE slug = 'acme'`),
 			st.set...); err != nil {
 			return fmt.Errorf("set acme %s: %w", st.name, err)
 		}
