@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -68,7 +66,7 @@ func TestSeatSyncThroughKill(t *testing.T) {
 	}
 
 	startInstance(t, bin, "A2", env)
-	item := subscriptionItemOf(t, rec.URL)
+	item := billingtest.SubscriptionItemID(t, rec.URL)
 	route := "POST /v1/subscription_items/" + item
 	deadline := time.Now().Add(60 * time.Second)
 	var quantity int
@@ -99,25 +97,3 @@ func TestSeatSyncThroughKill(t *testing.T) {
 	}
 }
 
-// subscriptionItemOf returns the item id a stripe-mock gives subscriptions.
-func subscriptionItemOf(t *testing.T, base string) string {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1/subscriptions/sub_any", nil)
-	req.Header.Set("Authorization", "Bearer sk_test_multi")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	var sub struct {
-		Items struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
-		} `json:"items"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&sub); err != nil || len(sub.Items.Data) == 0 {
-		t.Fatal(fmt.Errorf("read stripe-mock's subscription: %v", err))
-	}
-	return sub.Items.Data[0].ID
-}

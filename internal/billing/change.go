@@ -86,6 +86,24 @@ func (c *Client) item(ctx context.Context, subID string) (*subscriptionItem, err
 	return si, nil
 }
 
+// changeOf reads ws's subscription from Stripe and returns its item and
+// what moving it to newPriceID would be; ErrNoChange when it is no change
+// (or there is no catalog to tell).
+func (c *Client) changeOf(ctx context.Context, ws *app.Workspace, newPriceID string) (*subscriptionItem, app.PlanChange, error) {
+	if c.plans == nil {
+		return nil, app.ChangeNone, ErrNoChange
+	}
+	si, err := c.item(ctx, ws.StripeSubscriptionID)
+	if err != nil {
+		return nil, app.ChangeNone, err
+	}
+	kind := c.plans.ChangeKind(si.priceID, newPriceID)
+	if kind == app.ChangeNone {
+		return nil, kind, ErrNoChange
+	}
+	return si, kind, nil
+}
+
 // PreviewChange returns what moving ws's subscription to newPriceID
 // costs, computed at at (the proration date). An upgrade is read from
 // Stripe's upcoming invoice with the item swapped: its proration lines
@@ -95,16 +113,9 @@ func (c *Client) item(ctx context.Context, subID string) (*subscriptionItem, err
 // period ends, so its amount is the catalog's price for the same
 // quantity, from ws's current period end.
 func (c *Client) PreviewChange(ctx context.Context, ws *app.Workspace, newPriceID string, at time.Time) (*Preview, error) {
-	if c.plans == nil {
-		return nil, ErrNoChange
-	}
-	si, err := c.item(ctx, ws.StripeSubscriptionID)
+	si, kind, err := c.changeOf(ctx, ws, newPriceID)
 	if err != nil {
 		return nil, err
-	}
-	kind := c.plans.ChangeKind(si.priceID, newPriceID)
-	if kind == app.ChangeNone {
-		return nil, ErrNoChange
 	}
 	plan, iv, _ := c.plans.ForPrice(newPriceID)
 	pr := plan.Price(iv)
@@ -175,16 +186,9 @@ func (c *Client) ChangePlan(ctx context.Context, ws *app.Workspace, newPriceID s
 	if now.Sub(prorationDate) > PreviewWindow || prorationDate.Sub(now) > time.Minute {
 		return nil, ErrPreviewExpired
 	}
-	if c.plans == nil {
-		return nil, ErrNoChange
-	}
-	si, err := c.item(ctx, ws.StripeSubscriptionID)
+	si, kind, err := c.changeOf(ctx, ws, newPriceID)
 	if err != nil {
 		return nil, err
-	}
-	kind := c.plans.ChangeKind(si.priceID, newPriceID)
-	if kind == app.ChangeNone {
-		return nil, ErrNoChange
 	}
 	pd := strconv.FormatInt(prorationDate.Unix(), 10)
 	key := func(kind string, parts ...string) *string {

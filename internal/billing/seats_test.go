@@ -2,10 +2,8 @@ package billing_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -13,29 +11,6 @@ import (
 	"atrium/internal/billing"
 	"atrium/internal/billing/billingtest"
 )
-
-// mockItemID returns the id stripe-mock gives every subscription's item.
-func mockItemID(t *testing.T, mock string) string {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, mock+"/v1/subscriptions/sub_any", nil)
-	req.Header.Set("Authorization", "Bearer sk_test_123")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	var sub struct {
-		Items struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
-		} `json:"items"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&sub); err != nil || len(sub.Items.Data) == 0 {
-		t.Fatalf("read stripe-mock's subscription: %v", err)
-	}
-	return sub.Items.Data[0].ID
-}
 
 // seatCatalog is the catalog with Pro priced per seat, or flat.
 func seatCatalog(pricing app.Pricing) *app.Catalog {
@@ -92,7 +67,7 @@ func TestSeatsKey(t *testing.T) {
 func TestReconcileSeats(t *testing.T) {
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
-	item := mockItemID(t, mock)
+	item := billingtest.SubscriptionItemID(t, mock)
 	updates := "POST /v1/subscription_items/" + item
 
 	t.Run("Behind", func(t *testing.T) {
@@ -208,7 +183,7 @@ func TestReconcileSeats(t *testing.T) {
 func TestClient_PreviewSeats(t *testing.T) {
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
-	item := mockItemID(t, mock)
+	item := billingtest.SubscriptionItemID(t, mock)
 	base, sent := billingtest.WithInvoicePreview(t, mock, billingtest.UpcomingSeatInvoice)
 	c := billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: base, Plans: seatCatalog(app.PricingPerSeat)})
 	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)

@@ -58,7 +58,7 @@ func TestBillingJourney(t *testing.T) {
 			inviteAndJoin(t, a, owner, slug, "ada@example.com", "member")
 			inviteAndJoin(t, a, owner, slug, "bo@example.com", "admin")
 			a.waitSeats(t, slug, 3)
-			updates := rec.Sent("POST /v1/subscription_items/" + mockItem(t, rec))
+			updates := rec.Sent("POST /v1/subscription_items/" + billingtest.SubscriptionItemID(t, rec.URL))
 			if len(updates) == 0 || updates[len(updates)-1].Get("quantity") != "3" {
 				t.Fatalf("quantity updates %v, want the last to be 3", updates)
 			}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -76,7 +75,7 @@ func TestSeatSync_Burst(t *testing.T) {
 				}
 			}
 			a.waitSeats(t, slug, 11)
-			route := "POST /v1/subscription_items/" + mockItem(t, rec)
+			route := "POST /v1/subscription_items/" + billingtest.SubscriptionItemID(t, rec.URL)
 			sent := rec.Sent(route)
 			if len(sent) < 1 || len(sent) > 2 {
 				t.Fatalf("%d quantity updates for ten joins, want one or two", len(sent))
@@ -89,29 +88,6 @@ func TestSeatSync_Burst(t *testing.T) {
 			}
 		})
 	}
-}
-
-// mockItem returns the subscription item id stripe-mock answers with.
-func mockItem(t *testing.T, rec *billingtest.Recorder) string {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, rec.URL+"/v1/subscriptions/sub_any", nil)
-	req.Header.Set("Authorization", "Bearer sk_test_atrium")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	var sub struct {
-		Items struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
-		} `json:"items"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&sub); err != nil || len(sub.Items.Data) == 0 {
-		t.Fatalf("read stripe-mock's subscription: %v", err)
-	}
-	return sub.Items.Data[0].ID
 }
 
 // TestInviteForm_SeatCost: when one more invite passes the quantity paid

@@ -168,3 +168,30 @@ func (e Event) JSON() []byte {
 	}
 	return b
 }
+
+// SubscriptionItemID returns the id stripe-mock at base gives every
+// subscription's first item: the item a seat update is sent to.
+func SubscriptionItemID(t testing.TB, base string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/v1/subscriptions/sub_any", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer sk_test_item")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	var sub struct {
+		Items struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&sub); err != nil || len(sub.Items.Data) == 0 {
+		t.Fatalf("read stripe-mock's subscription: %v", err)
+	}
+	return sub.Items.Data[0].ID
+}
