@@ -96,4 +96,3 @@ func TestSeatSyncThroughKill(t *testing.T) {
 		t.Errorf("%d billing.seats_synced entries, want 1", audited)
 	}
 }
-
