@@ -101,7 +101,7 @@ func (s *APIKeyService) CreateAPIKey(ctx context.Context, sc app.Scope, in app.N
 		if err != nil {
 			return err
 		}
-		if err := s.db.checkRestricted(tx, sc.WorkspaceID); err != nil {
+		if err := s.db.checkRestricted(ctx, tx, sc.WorkspaceID); err != nil {
 			return err
 		}
 		r := apiKeyRecord{WorkspaceID: sc.WorkspaceID, Name: in.Name, Prefix: in.Prefix, TokenHash: in.TokenHash,

@@ -266,7 +266,7 @@ func (s *BillingService) applyTo(ctx context.Context, tx *gorm.DB, ws *billingSt
 		changes["billing_event_id"] = eventID
 		subscriptionItem(changes, upd)
 	}
-	recovered, err := endDunning(tx, ws.ID, eventID, upd, changes)
+	recovered, err := s.db.endDunning(ctx, tx, ws.ID, eventID, upd, changes)
 	if err != nil {
 		return "", 0, err
 	}
@@ -430,7 +430,7 @@ func (s *BillingService) SyncSubscription(ctx context.Context, workspaceID int64
 		}
 		synced := upd
 		synced.Status = status
-		recovered, err := endDunning(tx, workspaceID, "", &synced, changes)
+		recovered, err := s.db.endDunning(ctx, tx, workspaceID, "", &synced, changes)
 		if err != nil {
 			return err
 		}

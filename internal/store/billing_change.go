@@ -22,6 +22,23 @@ type scheduledChangeRecord struct {
 
 func (scheduledChangeRecord) TableName() string { return "workspaces" }
 
+// qScheduledChange reads a workspace's scheduled plan change.
+const qScheduledChange = "scheduled_change"
+
+var scheduledChangeQueries = map[string]hotQuery{
+	qScheduledChange: {SQL: `SELECT id, scheduled_price_id, scheduled_change_at, scheduled_schedule_id FROM workspaces WHERE id = ?`},
+}
+
+// findScheduledChange reads the scheduled change of a workspace in tx.
+func (s *BillingService) findScheduledChange(ctx context.Context, tx *gorm.DB, workspaceID int64) (*scheduledChangeRecord, error) {
+	var r scheduledChangeRecord
+	if err := s.db.queryRow(ctx, tx, qScheduledChange, workspaceID).Scan(&r.ID, &r.ScheduledPriceID, &r.ScheduledChangeAt,
+		&r.ScheduledScheduleID); err != nil {
+		return nil, fmt.Errorf("find the scheduled change of workspace %d: %w", workspaceID, err)
+	}
+	return &r, nil
+}
+
 // clearedSchedule are the columns of a workspace without a scheduled change.
 var clearedSchedule = map[string]any{"scheduled_price_id": "", "scheduled_change_at": nil, "scheduled_schedule_id": ""}
 
@@ -47,9 +64,9 @@ func (s *BillingService) SchedulePlanChange(ctx context.Context, sc app.Scope, c
 		if err := s.requireOwner(ctx, tx, sc); err != nil {
 			return err
 		}
-		var cur scheduledChangeRecord
-		if err := tx.Where("id = ?", sc.WorkspaceID).Take(&cur).Error; err != nil {
-			return fmt.Errorf("find the scheduled change of workspace %d: %w", sc.WorkspaceID, err)
+		cur, err := s.findScheduledChange(ctx, tx, sc.WorkspaceID)
+		if err != nil {
+			return err
 		}
 		at := ch.At.UTC().Truncate(time.Second)
 		if cur.ScheduledPriceID == ch.PriceID && cur.ScheduledScheduleID == ch.ScheduleID &&
@@ -80,9 +97,9 @@ func (s *BillingService) WithdrawPlanChange(ctx context.Context, sc app.Scope) e
 		if err := s.requireOwner(ctx, tx, sc); err != nil {
 			return err
 		}
-		var cur scheduledChangeRecord
-		if err := tx.Where("id = ?", sc.WorkspaceID).Take(&cur).Error; err != nil {
-			return fmt.Errorf("find the scheduled change of workspace %d: %w", sc.WorkspaceID, err)
+		cur, err := s.findScheduledChange(ctx, tx, sc.WorkspaceID)
+		if err != nil {
+			return err
 		}
 		if cur.ScheduledPriceID == "" {
 			return nil

@@ -40,10 +40,31 @@ func (r *dunningRecord) mark() *app.DunningMark {
 	return &app.DunningMark{At: r.DunningEventAt.UTC(), Rank: r.DunningEventRank, EventID: r.DunningEventID}
 }
 
+// The dunning statements.
+const (
+	qDunningState      = "dunning_state"
+	qTrialNoticeSent   = "trial_notice_sent"
+	qOverdueWorkspaces = "overdue_workspaces"
+	qRestrictedAt      = "workspace_restricted_at"
+)
+
+var dunningQueries = map[string]hotQuery{
+	qDunningState: {SQL: `SELECT id, name, slug, stripe_subscription_id, payment_failed_at, payment_invoice_url, restricted_at,
+		dunning_event_at, dunning_event_rank, dunning_event_id FROM workspaces WHERE id = ?`},
+	// One audit entry is enough: a workspace has one trial.
+	qTrialNoticeSent: {SQL: `SELECT COUNT(*) FROM (SELECT 1 FROM audit_logs WHERE workspace_id = ? AND action = ? LIMIT 1) t`},
+	// The open, unrestricted episodes whose grace ran out, through the
+	// partial index workspaces_dunning_idx.
+	qOverdueWorkspaces: {SQL: `SELECT id FROM workspaces WHERE payment_failed_at IS NOT NULL AND restricted_at IS NULL
+		AND payment_failed_at <= ? ORDER BY id LIMIT 500`, BoundedSort: "the workspaces whose payment is overdue"},
+	qRestrictedAt: {SQL: `SELECT restricted_at FROM workspaces WHERE id = ?`},
+}
+
 // findDunning reads the dunning state of a workspace already locked in tx.
-func findDunning(tx *gorm.DB, workspaceID int64) (*dunningRecord, error) {
+func (db *DB) findDunning(ctx context.Context, tx *gorm.DB, workspaceID int64) (*dunningRecord, error) {
 	var r dunningRecord
-	if err := tx.Take(&r, workspaceID).Error; err != nil {
+	if err := db.queryRow(ctx, tx, qDunningState, workspaceID).Scan(&r.ID, &r.Name, &r.Slug, &r.StripeSubscriptionID,
+		&r.PaymentFailedAt, &r.PaymentInvoiceURL, &r.RestrictedAt, &r.DunningEventAt, &r.DunningEventRank, &r.DunningEventID); err != nil {
 		return nil, fmt.Errorf("find dunning state of workspace %d: %w", workspaceID, err)
 	}
 	return &r, nil
@@ -53,7 +74,7 @@ func findDunning(tx *gorm.DB, workspaceID int64) (*dunningRecord, error) {
 // something: a payment event (the dunning episode) or a trial that ends
 // soon (an email to the owners). ws is locked in tx.
 func (s *BillingService) applyNotice(ctx context.Context, tx *gorm.DB, ws *billingStateRecord, eventID string, upd *app.BillingUpdate) (string, int64, error) {
-	d, err := findDunning(tx, ws.ID)
+	d, err := s.db.findDunning(ctx, tx, ws.ID)
 	if err != nil {
 		return "", 0, err
 	}
@@ -66,7 +87,7 @@ func (s *BillingService) applyNotice(ctx context.Context, tx *gorm.DB, ws *billi
 	var notice *app.BillingNotice
 	switch p := upd.Payment; {
 	case upd.TrialEnding:
-		sent, err := s.trialNoticeSent(tx, ws.ID)
+		sent, err := s.trialNoticeSent(ctx, tx, ws.ID)
 		if err != nil {
 			return "", 0, err
 		}
@@ -128,10 +149,9 @@ func (s *BillingService) applyNotice(ctx context.Context, tx *gorm.DB, ws *billi
 // trialNoticeSent reports whether the owners of a workspace were told its
 // trial ends: a workspace has one trial (app.Catalog.TrialDaysFor), so an
 // audit entry of it means a replayed or repeated event sends nothing.
-func (s *BillingService) trialNoticeSent(tx *gorm.DB, workspaceID int64) (bool, error) {
-	var n int64
-	if err := tx.Model(&auditRecord{}).Where("workspace_id = ? AND action = ?", workspaceID, app.ActionTrialEnding).
-		Limit(1).Count(&n).Error; err != nil {
+func (s *BillingService) trialNoticeSent(ctx context.Context, tx *gorm.DB, workspaceID int64) (bool, error) {
+	n, err := s.db.countOf(ctx, tx, qTrialNoticeSent, workspaceID, app.ActionTrialEnding)
+	if err != nil {
 		return false, fmt.Errorf("find trial notice: %w", err)
 	}
 	return n > 0, nil
@@ -173,11 +193,11 @@ func (s *BillingService) notifyOwners(ctx context.Context, tx *gorm.DB, workspac
 // (app.EndsDunning), unless a newer payment failure reopened it; the
 // update counts as a payment in app.OrderDunning's order. It adds the
 // changes to changes and returns the audit entry to write, if any.
-func endDunning(tx *gorm.DB, workspaceID int64, eventID string, upd *app.BillingUpdate, changes map[string]any) (*app.AuditEntry, error) {
+func (db *DB) endDunning(ctx context.Context, tx *gorm.DB, workspaceID int64, eventID string, upd *app.BillingUpdate, changes map[string]any) (*app.AuditEntry, error) {
 	if !app.EndsDunning(upd.Status) {
 		return nil, nil
 	}
-	d, err := findDunning(tx, workspaceID)
+	d, err := db.findDunning(ctx, tx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +224,9 @@ func endDunning(tx *gorm.DB, workspaceID int64, eventID string, upd *app.Billing
 // once.
 func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
 	now, grace := s.db.now(), s.Grace
-	var ids []int64
-	if err := s.db.gorm.WithContext(ctx).Model(&dunningRecord{}).
-		Where("payment_failed_at IS NOT NULL AND restricted_at IS NULL AND payment_failed_at <= ?", now.Add(-grace)).
-		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
-		return 0, fmt.Errorf("find overdue workspaces: %w", err)
+	ids, err := s.overdue(ctx, now.Add(-grace))
+	if err != nil {
+		return 0, err
 	}
 	n := 0
 	for _, id := range ids {
@@ -222,7 +240,7 @@ func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
 			if res.RowsAffected == 0 {
 				return errNotRestricted
 			}
-			d, err := findDunning(tx, id)
+			d, err := s.db.findDunning(ctx, tx, id)
 			if err != nil {
 				return err
 			}
@@ -241,16 +259,35 @@ func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// overdue returns the workspaces whose open, unrestricted episode began
+// at or before since (at most 500; the job's next run takes the rest).
+func (s *BillingService) overdue(ctx context.Context, since time.Time) ([]int64, error) {
+	rs, err := s.db.query(ctx, nil, qOverdueWorkspaces, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("find overdue workspaces: %w", err)
+	}
+	defer rs.Close()
+	var ids []int64
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find overdue workspaces: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rs.Err()
+}
+
 // errNotRestricted rolls back a restriction another run (or a payment)
 // got to first.
 var errNotRestricted = errors.New("workspace no longer due for restriction")
 
 // checkRestricted returns app.ErrRestricted when the workspace is
 // restricted, for services that add to it (API keys, webhook endpoints).
-func (db *DB) checkRestricted(tx *gorm.DB, workspaceID int64) error {
-	var r dunningRecord
-	if err := tx.Select("id", "restricted_at").Take(&r, workspaceID).Error; err != nil {
+func (db *DB) checkRestricted(ctx context.Context, tx *gorm.DB, workspaceID int64) error {
+	var at *time.Time
+	if err := db.queryRow(ctx, tx, qRestrictedAt, workspaceID).Scan(&at); err != nil {
 		return notFound(err, "Workspace not found.", "find workspace")
 	}
-	return app.CheckAdditions(&app.Workspace{RestrictedAt: timeOrZero(r.RestrictedAt)})
+	return app.CheckAdditions(&app.Workspace{RestrictedAt: timeOrZero(at)})
 }

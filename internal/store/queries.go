@@ -332,7 +332,7 @@ func buildHotQueries() map[string]hotQuery {
 		identityQueries,
 		adminQueries, impersonationQueries,
 		webhookQueries, ssoQueries,
-		seatQueries,
+		seatQueries, dunningQueries, scheduledChangeQueries,
 	} {
 		addQueries(q, more)
 	}

@@ -280,7 +280,7 @@ func (s *WebhookService) CreateWebhookEndpoint(ctx context.Context, sc app.Scope
 		if err != nil {
 			return err
 		}
-		if err := s.db.checkRestricted(tx, sc.WorkspaceID); err != nil {
+		if err := s.db.checkRestricted(ctx, tx, sc.WorkspaceID); err != nil {
 			return err
 		}
 		var n int

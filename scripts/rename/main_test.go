@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -42,7 +43,6 @@ func TestRename(t *testing.T) {
 	for path, want := range map[string]string{
 		"go.mod":                    "module github.com/acme/app\n",
 		"README.md":                 "# Acme\n",
-		"internal/config/config.go": `DefaultAppName           = "Acme"`,
 		".env.example":              "PUBLIC_APP_NAME=Acme\n",
 		"scripts/package.sh":        "APP=acme\n",
 		"Makefile":                  "./cmd/acme",
@@ -53,6 +53,10 @@ func TestRename(t *testing.T) {
 		if got := readFile(t, filepath.Join(root, path)); !strings.Contains(got, want) {
 			t.Errorf("%s lacks %q", path, want)
 		}
+	}
+	// gofmt aligns the constant with its neighbours: any spacing will do.
+	if got := readFile(t, filepath.Join(root, "internal", "config", "config.go")); !regexp.MustCompile(`DefaultAppName\s+= "Acme"`).MatchString(got) {
+		t.Errorf("internal/config/config.go does not set DefaultAppName to \"Acme\"")
 	}
 	if _, err := os.Stat(filepath.Join(root, "cmd", "acme", "main.go")); err != nil {
 		t.Errorf("cmd/acme: %v", err)
