@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"atrium/internal/app"
@@ -19,14 +21,26 @@ const seatPreviewTimeout = 5 * time.Second
 // per-seat subscription, when members, pending invites and this one would
 // pass the quantity paid for (nil otherwise). A Stripe failure gives a
 // sentence instead of the amounts; inviting is never blocked by it.
+//
+// A quantity of 0 is one Stripe has not reported yet (a subscription
+// from before quantities were kept, until its next event or seat sync):
+// nothing is shown rather than a guess. Answers are kept a minute per
+// workspace, subscription and quantity, and a failure half a minute, so
+// a busy members page asks Stripe at most about once a minute.
 func (s *Server) seatCost(r *http.Request, ws *app.Workspace, actor app.Role, seatsUsed int) *page.SeatCost {
 	if s.Stripe == nil || app.CanManageInvites(actor) != nil || !billing.PerSeat(s.Config.Plans, ws) ||
-		seatsUsed+1 <= ws.SeatQuantity {
+		ws.SeatQuantity == 0 || seatsUsed+1 <= ws.SeatQuantity {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), seatPreviewTimeout)
-	defer cancel()
-	pv, err := s.Stripe.PreviewSeats(ctx, ws.StripeSubscriptionID, ws.SeatQuantity+1, time.Now())
+	key := strconv.FormatInt(ws.ID, 10) + "\x00" + ws.StripeSubscriptionID + "\x00" + strconv.Itoa(ws.SeatQuantity+1)
+	now := s.Now()
+	pv, err, ok := s.seatCosts.get(key, now)
+	if !ok {
+		ctx, cancel := context.WithTimeout(r.Context(), seatPreviewTimeout)
+		defer cancel()
+		pv, err = s.Stripe.PreviewSeats(ctx, ws.StripeSubscriptionID, ws.SeatQuantity+1, time.Now())
+		s.seatCosts.put(key, pv, err, now)
+	}
 	if err != nil {
 		s.Logger.Warn("seat cost preview", "workspace_id", ws.ID, "error", err.Error())
 		return &page.SeatCost{Unavailable: "Stripe could not tell us what another seat costs just now. " +
@@ -34,4 +48,55 @@ func (s *Server) seatCost(r *http.Request, ws *app.Workspace, actor app.Role, se
 	}
 	return &page.SeatCost{Today: formatMoney(pv.Today, pv.Currency), Recurring: formatMoney(pv.Recurring, pv.Currency),
 		Interval: pv.Interval}
+}
+
+// Lifetimes of a kept seat cost.
+const (
+	seatCostTTL       = time.Minute
+	seatCostFailedTTL = 30 * time.Second
+)
+
+// seatCostCache keeps this process's recent seat cost previews; its zero
+// value is ready.
+type seatCostCache struct {
+	mu      sync.Mutex
+	entries map[string]seatCostEntry
+}
+
+type seatCostEntry struct {
+	at  time.Time
+	pv  *billing.SeatPreview
+	err error
+}
+
+func (e seatCostEntry) fresh(now time.Time) bool {
+	ttl := seatCostTTL
+	if e.err != nil {
+		ttl = seatCostFailedTTL
+	}
+	return now.Sub(e.at) < ttl
+}
+
+func (c *seatCostCache) get(key string, now time.Time) (*billing.SeatPreview, error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || !e.fresh(now) {
+		return nil, nil, false
+	}
+	return e.pv, e.err, true
+}
+
+func (c *seatCostCache) put(key string, pv *billing.SeatPreview, err error, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]seatCostEntry{}
+	}
+	for k, e := range c.entries {
+		if !e.fresh(now) {
+			delete(c.entries, k)
+		}
+	}
+	c.entries[key] = seatCostEntry{at: now, pv: pv, err: err}
 }

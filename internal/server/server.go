@@ -109,6 +109,7 @@ type Server struct {
 	flashKey      []byte
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
+	seatCosts     seatCostCache
 	webhooks      *billing.Receiver
 	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
 	// host cannot be a WebAuthn relying party (an IP address), and then
