@@ -17,6 +17,16 @@ var zeroDecimal = map[string]bool{
 // currencies get their code after it.
 var currencySymbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
+// ZeroDecimal reports whether Stripe counts currency in whole units.
+func ZeroDecimal(currency string) bool { return zeroDecimal[strings.ToLower(currency)] }
+
+// CurrencySymbol returns the sign written for currency, if it has one
+// here; other currencies are written with their code.
+func CurrencySymbol(currency string) (string, bool) {
+	sym, ok := currencySymbols[strings.ToLower(currency)]
+	return sym, ok
+}
+
 // FormatMoney formats an amount in a currency's smallest unit: "$29.00",
 // "€5.50", "¥1200", "12.00 CHF".
 func FormatMoney(amount int64, currency string) string {

@@ -10,6 +10,8 @@ import (
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"atrium/internal/app"
 )
 
 // Printer renders messages, dates, numbers and money in one language.
@@ -86,34 +88,23 @@ func (p *Printer) Date(t time.Time, loc *time.Location) string {
 		"Year", strconv.Itoa(t.Year()))
 }
 
-// zeroDecimal are the currencies Stripe counts in whole units.
-var zeroDecimal = map[string]bool{
-	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
-	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
-}
-
-// symbols are the currency signs the catalogs place; other currencies
-// show their code.
-var symbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
-
 // Money formats an amount in a currency's smallest unit (as Stripe counts
 // it) with the language's separators and the symbol where the language
 // puts it: "$1,234.50" in English, "1.234,50 $" in German.
 func (p *Printer) Money(amount int64, currency string) string {
-	cur := strings.ToLower(currency)
 	sign := ""
 	if amount < 0 {
 		sign, amount = "-", -amount
 	}
 	var n string
-	if zeroDecimal[cur] {
+	if app.ZeroDecimal(currency) {
 		n = p.Number(amount)
 	} else {
 		n = p.numbers.Sprintf("%.2f", float64(amount)/100)
 	}
-	sym, ok := symbols[cur]
+	sym, ok := app.CurrencySymbol(currency)
 	if !ok {
-		sym = strings.ToUpper(cur)
+		sym = strings.ToUpper(currency)
 	}
 	return sign + p.T("money.format", "Amount", n, "Symbol", sym)
 }

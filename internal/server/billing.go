@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -261,19 +260,11 @@ func (s *Server) proPlan() app.Plan {
 }
 
 // priceLabel words a plan's price at iv for the pricing and billing
-// pages: "$12.00 per seat / month". PRO_PLAN_PRICE_LABEL, when set, words
-// Pro's monthly price instead.
+// pages: "$12.00 per seat / month" (pricePair's two parts).
 func (s *Server) priceLabel(p app.Plan, iv app.Interval) string {
-	if p.Key == app.PlanPro && iv == app.Monthly && s.Config.ProPlanPriceLabel != "" {
-		return s.Config.ProPlanPriceLabel
+	amount, unit := s.pricePair(p, iv)
+	if unit == "" {
+		return amount
 	}
-	pr := p.Price(iv)
-	if pr.Amount == 0 {
-		return ""
-	}
-	unit := "per workspace"
-	if p.Pricing == app.PricingPerSeat {
-		unit = "per seat"
-	}
-	return fmt.Sprintf("%s %s / %s", formatMoney(pr.Amount, pr.Currency), unit, pr.Interval)
+	return amount + " " + unit
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"atrium/internal/app"
@@ -25,45 +24,13 @@ type stripeDetails struct {
 	discount *billing.Discount
 }
 
-// stripeDetailsCache keeps each workspace's stripeDetails in memory for
-// stripeDetailsTTL. It is per process: with several instances each keeps
-// its own, which only means a few more Stripe calls. Failures are not kept,
-// so the next reload tries Stripe again.
-type stripeDetailsCache struct {
-	mu      sync.Mutex
-	entries map[string]stripeDetailsEntry
-}
-
-type stripeDetailsEntry struct {
-	at time.Time
-	d  stripeDetails
-}
-
-// get returns the details kept for key at now, if they are fresh.
-func (c *stripeDetailsCache) get(key string, now time.Time) (stripeDetails, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || now.Sub(e.at) >= stripeDetailsTTL || now.Before(e.at) {
-		return stripeDetails{}, false
+// keepStripeDetails is how long the billing page keeps details: a
+// minute, and failures not at all, so the next reload tries Stripe again.
+func keepStripeDetails(_ stripeDetails, err error) time.Duration {
+	if err != nil {
+		return 0
 	}
-	return e.d, true
-}
-
-// put keeps d for key from now on, dropping the entries that went stale
-// so the map holds only the workspaces viewed within the last minute.
-func (c *stripeDetailsCache) put(key string, d stripeDetails, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]stripeDetailsEntry{}
-	}
-	for k, e := range c.entries {
-		if now.Sub(e.at) >= stripeDetailsTTL {
-			delete(c.entries, k)
-		}
-	}
-	c.entries[key] = stripeDetailsEntry{at: now, d: d}
+	return stripeDetailsTTL
 }
 
 // stripeDetails returns ws's invoices and discount from the cache or, when
@@ -72,7 +39,7 @@ func (c *stripeDetailsCache) put(key string, d stripeDetails, now time.Time) {
 func (s *Server) stripeDetails(ctx context.Context, ws *app.Workspace) (stripeDetails, error) {
 	key := strconv.FormatInt(ws.ID, 10) + "\x00" + ws.StripeCustomerID + "\x00" + ws.StripeSubscriptionID
 	now := s.Now()
-	if d, ok := s.stripeCache.get(key, now); ok {
+	if d, _, ok := s.detailsCache.get(key, now); ok {
 		return d, nil
 	}
 	var d stripeDetails
@@ -85,7 +52,7 @@ func (s *Server) stripeDetails(ctx context.Context, ws *app.Workspace) (stripeDe
 			return d, err
 		}
 	}
-	s.stripeCache.put(key, d, now)
+	s.detailsCache.put(key, d, nil, now)
 	return d, nil
 }
 

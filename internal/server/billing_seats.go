@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"atrium/internal/app"
@@ -56,47 +55,10 @@ const (
 	seatCostFailedTTL = 30 * time.Second
 )
 
-// seatCostCache keeps this process's recent seat cost previews; its zero
-// value is ready.
-type seatCostCache struct {
-	mu      sync.Mutex
-	entries map[string]seatCostEntry
-}
-
-type seatCostEntry struct {
-	at  time.Time
-	pv  *billing.SeatPreview
-	err error
-}
-
-func (e seatCostEntry) fresh(now time.Time) bool {
-	ttl := seatCostTTL
-	if e.err != nil {
-		ttl = seatCostFailedTTL
+// keepSeatCost keeps a seat cost a minute and a failure half a minute.
+func keepSeatCost(_ *billing.SeatPreview, err error) time.Duration {
+	if err != nil {
+		return seatCostFailedTTL
 	}
-	return now.Sub(e.at) < ttl
-}
-
-func (c *seatCostCache) get(key string, now time.Time) (*billing.SeatPreview, error, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || !e.fresh(now) {
-		return nil, nil, false
-	}
-	return e.pv, e.err, true
-}
-
-func (c *seatCostCache) put(key string, pv *billing.SeatPreview, err error, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]seatCostEntry{}
-	}
-	for k, e := range c.entries {
-		if !e.fresh(now) {
-			delete(c.entries, k)
-		}
-	}
-	c.entries[key] = seatCostEntry{at: now, pv: pv, err: err}
+	return seatCostTTL
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"atrium/internal/app"
 	"atrium/web/page"
@@ -71,17 +70,23 @@ func (s *Server) pricingView(r *http.Request, signedIn bool) page.PricingView {
 	return v
 }
 
-// pricePair splits priceLabel's wording of p at iv into the amount and
-// its unit ("$12.00", "per seat / month"), so the page can set them
-// apart; a label of PRO_PLAN_PRICE_LABEL comes whole, without a unit.
+// pricePair words p's price at iv as its amount and its unit ("$12.00",
+// "per seat / month"), so the pricing page can set them apart;
+// PRO_PLAN_PRICE_LABEL, when set, words Pro's monthly price whole,
+// without a unit. Both are "" when the plan has no amount at iv.
 func (s *Server) pricePair(p app.Plan, iv app.Interval) (amount, unit string) {
-	label := s.priceLabel(p, iv)
-	if pr := p.Price(iv); pr.Amount > 0 {
-		if money := formatMoney(pr.Amount, pr.Currency); strings.HasPrefix(label, money+" ") {
-			return money, strings.TrimPrefix(label, money+" ")
-		}
+	if p.Key == app.PlanPro && iv == app.Monthly && s.Config.ProPlanPriceLabel != "" {
+		return s.Config.ProPlanPriceLabel, ""
 	}
-	return label, ""
+	pr := p.Price(iv)
+	if pr.Amount == 0 {
+		return "", ""
+	}
+	unit = "per workspace"
+	if p.Pricing == app.PricingPerSeat {
+		unit = "per seat"
+	}
+	return formatMoney(pr.Amount, pr.Currency), unit + " / " + string(pr.Interval)
 }
 
 // apiRateText words a plan's API rate.

@@ -109,7 +109,7 @@ type Server struct {
 	flashKey      []byte
 	secure        bool
 	locations     sync.Map // time zone name -> *time.Location
-	seatCosts     seatCostCache
+	seatCosts     stripeCache[*billing.SeatPreview]
 	webhooks      *billing.Receiver
 	// webAuthn runs passkey ceremonies for APP_URL's host; nil when that
 	// host cannot be a WebAuthn relying party (an IP address), and then
@@ -124,8 +124,8 @@ type Server struct {
 	webAuthnErr error
 	// webhookSecretLog throttles the missing-secret error of the webhook.
 	webhookSecretLog logEvery
-	// stripeCache keeps the billing page's invoices and discount briefly.
-	stripeCache stripeDetailsCache
+	// detailsCache keeps the billing page's invoices and discount briefly.
+	detailsCache stripeCache[stripeDetails]
 }
 
 // New returns Atrium's HTTP handler.
@@ -141,6 +141,7 @@ func New(d Deps) http.Handler {
 	}
 	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
 		flashCookie: flashCookieName, lastWSCookie: lastWorkspaceCookie, flashKey: d.FlashKey, webhooks: d.Webhooks}
+	s.detailsCache.keep, s.seatCosts.keep = keepStripeDetails, keepSeatCost
 	if s.webhooks == nil {
 		s.webhooks = &billing.Receiver{Store: d.Billing, Plans: d.Config.Plans, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
 		if d.Stripe != nil {
