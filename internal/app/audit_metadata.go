@@ -16,6 +16,7 @@ var auditMetadataLabels = map[string]string{
 	"from":                   "From",
 	"to":                     "To",
 	"time_zone":              "Time zone",
+	"language":               "Language",
 	"format":                 "Format",
 	"rows":                   "Rows",
 	"family":                 "Kind",

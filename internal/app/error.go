@@ -27,6 +27,11 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Format and Args are what Message was made from: pages translate
+	// Format (its English text is its key in the errors catalog) and fill
+	// it with Args. The API shows Message, which stays English.
+	Format string
+	Args   []any
 }
 
 // Error implements the error interface.
@@ -36,12 +41,12 @@ func (e *Error) Error() string {
 
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // FieldErrorf returns an EINVALID *Error about the named form field.
 func FieldErrorf(field, format string, args ...any) *Error {
-	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field, Format: format, Args: args}
 }
 
 // ErrorField returns the form field err is about, or "".

@@ -12,6 +12,9 @@ type User struct {
 	Email    string
 	Name     string
 	TimeZone string
+	// Language is the language the user chose for pages and emails (a
+	// BCP 47 tag such as "de"); "" follows the browser's Accept-Language.
+	Language string
 	// TwoFactor reports that the user has a passkey or an authenticator
 	// app, so every sign-in needs one.
 	TwoFactor bool
@@ -31,6 +34,8 @@ func (u *User) DisplayName() string {
 type UserUpdate struct {
 	Name     *string
 	TimeZone *string
+	// Language is a shipped language's tag, or "" for the browser's.
+	Language *string
 }
 
 // MaxNameLength bounds a display name.

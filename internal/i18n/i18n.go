@@ -1,7 +1,9 @@
 // Package i18n holds Atrium's message catalogs and formats text, dates,
 // numbers and money for a reader's language. Pages, emails and audit
 // summaries ask a Printer for a message by its key; the catalogs are JSON
-// files in locales/, one per language, embedded in the binary.
+// files in locales/<language>/, one file per area of the product
+// (members.json, billing.json, …), embedded in the binary. A key lives in
+// exactly one area file; its first segment names the area.
 //
 // English (en) is the source language: every key is defined there first.
 // German (de) is the second shipped language. The pseudo-locale en-XA is
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,7 +26,7 @@ import (
 	"golang.org/x/text/language"
 )
 
-//go:embed locales/*.json
+//go:embed locales/*/*.json
 var locales embed.FS
 
 // Source is the language every key is written in first.
@@ -55,12 +58,12 @@ func New(opts Options) (*Catalog, error) {
 	return load(locales, "locales", opts)
 }
 
-// load reads every *.json file of dir in fsys; the file's name is its
-// language tag.
+// load reads every dir/<tag>/*.json file of fsys; the folder's name is the
+// language tag. A key defined twice in one language is an error.
 func load(fsys fs.FS, dir string, opts Options) (*Catalog, error) {
 	c := &Catalog{bundle: goi18n.NewBundle(Source), messages: map[language.Tag]map[string]*goi18n.Message{},
 		printers: map[language.Tag]*Printer{}}
-	names, err := fs.Glob(fsys, path.Join(dir, "*.json"))
+	names, err := fs.Glob(fsys, path.Join(dir, "*", "*.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -69,13 +72,20 @@ func load(fsys fs.FS, dir string, opts Options) (*Catalog, error) {
 		if err != nil {
 			return nil, err
 		}
-		tag, err := language.Parse(strings.TrimSuffix(path.Base(name), ".json"))
+		tag, err := language.Parse(path.Base(path.Dir(name)))
 		if err != nil {
-			return nil, fmt.Errorf("catalog %s: the file name must be a language tag: %w", name, err)
+			return nil, fmt.Errorf("catalog %s: the folder name must be a language tag: %w", name, err)
 		}
+		// The file's name only helps go-i18n read its format; the
+		// language is the folder's.
 		msgs, err := c.bundle.ParseMessageBytes(tag, buf, json.Unmarshal)
 		if err != nil {
 			return nil, fmt.Errorf("catalog %s: %w", name, err)
+		}
+		for _, m := range msgs {
+			if _, dup := c.messages[tag][m.ID]; dup {
+				return nil, fmt.Errorf("catalog %s: key %q is already defined in another %s file", name, m.ID, tag)
+			}
 		}
 		c.add(tag, msgs)
 	}
@@ -100,6 +110,7 @@ func load(fsys fs.FS, dir string, opts Options) (*Catalog, error) {
 			c.tags = append(c.tags, tag)
 		}
 	}
+	slices.SortFunc(c.tags[1:], func(a, b language.Tag) int { return strings.Compare(a.String(), b.String()) })
 	c.matcher = language.NewMatcher(c.tags)
 	return c, nil
 }
@@ -159,4 +170,42 @@ func (c *Catalog) Printer(tag language.Tag) *Printer {
 		c.printers[tag] = p
 	}
 	return p
+}
+
+// MustNew is New for start-up: the embedded catalogs are checked by the
+// tests, so an error here is a broken build.
+func MustNew(opts Options) *Catalog {
+	c, err := New(opts)
+	if err != nil {
+		panic("i18n: " + err.Error())
+	}
+	return c
+}
+
+// Choice is a language offered on the account page.
+type Choice struct {
+	// Tag is the language's BCP 47 tag, what the account keeps.
+	Tag string
+	// Name is the language's name in itself ("Deutsch").
+	Name string
+}
+
+// Choices returns the shipped languages, each named in itself (the
+// catalog message language.self), the source language first.
+func (c *Catalog) Choices() []Choice {
+	out := make([]Choice, 0, len(c.tags))
+	for _, tag := range c.tags {
+		out = append(out, Choice{Tag: tag.String(), Name: c.Printer(tag).T("language.self")})
+	}
+	return out
+}
+
+// Shipped reports whether tag names a language of the catalog.
+func (c *Catalog) Shipped(tag string) bool {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return false
+	}
+	_, ok := c.messages[t]
+	return ok && t.String() == tag
 }

@@ -1,7 +1,10 @@
 package i18n_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
+	"atrium/internal/app"
 	"atrium/internal/i18n"
 )
 
@@ -32,17 +36,23 @@ func placeholders(s string) []string {
 	return slices.Compact(out)
 }
 
-// readCatalog reads a catalog file as key → forms (a plain string is the
-// form "other").
-func readCatalog(t *testing.T, name string) map[string]map[string]string {
+// verbs returns the fmt verbs of a message (errors.json's formats), in
+// order.
+func verbs(s string) []string {
+	return regexp.MustCompile(`%[-+# 0-9.\[\]]*[a-zA-Z%]`).FindAllString(s, -1)
+}
+
+// readFile reads a catalog file as key → forms (a plain string is the form
+// "other").
+func readFile(t *testing.T, path string) map[string]map[string]string {
 	t.Helper()
-	buf, err := os.ReadFile(filepath.Join("locales", name))
+	buf, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(buf, &raw); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	out := map[string]map[string]string{}
 	for k, v := range raw {
@@ -53,59 +63,108 @@ func readCatalog(t *testing.T, name string) map[string]map[string]string {
 		}
 		var forms map[string]string
 		if err := json.Unmarshal(v, &forms); err != nil {
-			t.Fatalf("%s: key %s is neither a string nor plural forms: %v", name, k, err)
+			t.Fatalf("%s: key %s is neither a string nor plural forms: %v", path, k, err)
 		}
 		out[k] = forms
 	}
 	return out
 }
 
-// TestCatalogs_Complete checks every shipped language against English:
-// the same keys, the same placeholders in every form, and the plural forms
-// the language's CLDR rules need.
-func TestCatalogs_Complete(t *testing.T) {
-	en := readCatalog(t, "en.json")
-	files, _ := filepath.Glob("locales/*.json")
-	if len(files) < 2 {
-		t.Fatalf("catalogs %v: want English and at least one more", files)
+// sharedFiles hold keys of many areas: common.json (navigation, dates,
+// money) and errors.json (the English formats of app errors, their own
+// keys). Every other file's keys start with its name: members.json holds
+// members.*.
+var sharedFiles = []string{"common.json", "errors.json"}
+
+// languages returns the catalog folders: language tag → file name → key →
+// forms.
+func languages(t *testing.T) map[string]map[string]map[string]map[string]string {
+	t.Helper()
+	dirs, _ := filepath.Glob("locales/*")
+	out := map[string]map[string]map[string]map[string]string{}
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		lang := filepath.Base(dir)
+		out[lang] = map[string]map[string]map[string]string{}
+		for _, f := range files {
+			out[lang][filepath.Base(f)] = readFile(t, f)
+		}
 	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		tag := language.MustParse(strings.TrimSuffix(name, ".json"))
-		cat := readCatalog(t, name)
-		for key, forms := range en {
-			got, ok := cat[key]
+	return out
+}
+
+// TestCatalogs_Complete checks every shipped language against English:
+// the same files with the same keys, the same placeholders in every form,
+// and the plural forms the language's CLDR rules need; and that each key
+// lives in the file its first segment names.
+func TestCatalogs_Complete(t *testing.T) {
+	langs := languages(t)
+	enFiles := langs["en"]
+	if len(langs) < 2 || len(enFiles) == 0 {
+		t.Fatalf("catalog folders %v: want English and at least one more", slices.Collect(maps.Keys(langs)))
+	}
+	for file, keys := range enFiles {
+		if slices.Contains(sharedFiles, file) {
+			continue
+		}
+		area := strings.TrimSuffix(file, ".json")
+		for key := range keys {
+			if !strings.HasPrefix(key, area+".") {
+				t.Errorf("en/%s: key %s does not start with %q (a key lives in the file of its area)", file, key, area+".")
+			}
+		}
+	}
+	for lang, files := range langs {
+		tag := language.MustParse(lang)
+		for file, en := range enFiles {
+			cat, ok := files[file]
 			if !ok {
-				t.Errorf("%s: key %s is missing", name, key)
+				t.Errorf("%s: the file %s is missing", lang, file)
 				continue
 			}
-			want := placeholders(forms["other"])
-			for form, text := range got {
-				have := placeholders(text)
-				// A form for exactly one may leave the count out ("Ein Mitglied").
-				if form == "one" || form == "zero" || form == "two" {
-					have = slices.DeleteFunc(have, func(s string) bool { return s == "{{.Count}}" })
-					want := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "{{.Count}}" })
+			name := lang + "/" + file
+			for key, forms := range en {
+				got, ok := cat[key]
+				if !ok {
+					t.Errorf("%s: key %s is missing", name, key)
+					continue
+				}
+				if v, w := verbs(got["other"]), verbs(forms["other"]); !slices.Equal(v, w) {
+					t.Errorf("%s: %s has the fmt verbs %v, English has %v (same order: they fill in turn)", name, key, v, w)
+				}
+				want := placeholders(forms["other"])
+				for form, text := range got {
+					have := placeholders(text)
+					// A form for exactly one may leave the count out ("Ein Mitglied").
+					if form == "one" || form == "zero" || form == "two" {
+						have = slices.DeleteFunc(have, func(s string) bool { return s == "{{.Count}}" })
+						want := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "{{.Count}}" })
+						if !slices.Equal(have, want) {
+							t.Errorf("%s: %s (%s) has placeholders %v, English has %v", name, key, form, have, want)
+						}
+						continue
+					}
 					if !slices.Equal(have, want) {
 						t.Errorf("%s: %s (%s) has placeholders %v, English has %v", name, key, form, have, want)
 					}
-					continue
 				}
-				if !slices.Equal(have, want) {
-					t.Errorf("%s: %s (%s) has placeholders %v, English has %v", name, key, form, have, want)
-				}
-			}
-			if len(forms) > 1 {
-				for _, need := range pluralForms(tag) {
-					if got[need] == "" {
-						t.Errorf("%s: %s needs the plural form %q", name, key, need)
+				if len(forms) > 1 {
+					for _, need := range pluralForms(tag) {
+						if got[need] == "" {
+							t.Errorf("%s: %s needs the plural form %q", name, key, need)
+						}
 					}
 				}
 			}
+			for key := range cat {
+				if _, ok := en[key]; !ok {
+					t.Errorf("%s: key %s is not in English (a typo, or a key to remove)", name, key)
+				}
+			}
 		}
-		for key := range cat {
-			if _, ok := en[key]; !ok {
-				t.Errorf("%s: key %s is not in English (a typo, or a key to remove)", name, key)
+		for file := range files {
+			if _, ok := enFiles[file]; !ok {
+				t.Errorf("%s: the file %s has no English original", lang, file)
 			}
 		}
 	}
@@ -191,5 +250,50 @@ func TestPseudo(t *testing.T) {
 	}
 	if plain, err := i18n.New(i18n.Options{}); err != nil || slices.Contains(plain.Languages(), i18n.Pseudo) {
 		t.Errorf("the pseudo-locale is offered without being asked for (%v)", err)
+	}
+}
+
+func TestContext(t *testing.T) {
+	c := catalog(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	ctx := i18n.WithLocale(context.Background(), c.Printer(language.German), berlin)
+	at := time.Date(2026, 12, 5, 13, 4, 0, 0, time.UTC)
+	for _, tc := range []struct{ got, want string }{
+		{i18n.T(ctx, "nav.members"), "Mitglieder"},
+		{i18n.Lang(ctx), "de"},
+		{i18n.Date(ctx, at), "5. Dez. 2026"},
+		{i18n.DateTime(ctx, at), "5. Dez. 2026, 14:04 CET"},
+		{i18n.Date(ctx, time.Time{}), ""},
+		{i18n.Number(ctx, 1234), "1.234"},
+		{i18n.Money(ctx, 2900, "eur"), "29,00 €"},
+		// Without a locale: the key shows, which the pseudo-locale tests catch.
+		{i18n.T(context.Background(), "nav.members"), "nav.members"},
+		{i18n.Lang(context.Background()), "en"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	c := catalog(t)
+	en := i18n.WithLocale(context.Background(), c.Printer(language.English), nil)
+	xa := i18n.WithLocale(context.Background(), c.Printer(i18n.Pseudo), nil)
+	err := app.FieldErrorf("name", "Use 1 to %d characters for the name.", 40)
+	if got, want := i18n.ErrorText(en, err), "Use 1 to 40 characters for the name."; got != want {
+		t.Errorf("English ErrorText=%q, want %q", got, want)
+	}
+	if got := i18n.ErrorText(xa, err); !strings.Contains(got, "40") || strings.Contains(got, "characters") {
+		t.Errorf("pseudo ErrorText=%q, want the format translated and filled", got)
+	}
+	if got, want := i18n.ErrorText(en, errors.New("db down: secret detail")), "Something went wrong."; got != want {
+		t.Errorf("internal ErrorText=%q, want %q", got, want)
+	}
+	if got := i18n.ErrorText(en, nil); got != "" {
+		t.Errorf("nil ErrorText=%q", got)
+	}
+	if got := i18n.PseudoText("Use %d or 50%% of %-5.2f"); !strings.Contains(got, "%d") || !strings.Contains(got, "%%") || !strings.Contains(got, "%-5.2f") {
+		t.Errorf("PseudoText broke a fmt verb: %q", got)
 	}
 }

@@ -88,6 +88,36 @@ func (p *Printer) Date(t time.Time, loc *time.Location) string {
 		"Year", strconv.Itoa(t.Year()))
 }
 
+// DateTime formats t in loc with its time of day and zone: "5 Dec 2026,
+// 14:03 CET" (the order is the catalog message date.time_format).
+func (p *Printer) DateTime(t time.Time, loc *time.Location) string {
+	if loc != nil {
+		t = t.In(loc)
+	}
+	return p.T("date.time_format", "Date", p.Date(t, nil), "Time", t.Format("15:04"), "Zone", t.Format("MST"))
+}
+
+// Sprintf looks format up as a key (English text is its own key, as
+// errors.json lists) and fills the translation with args the fmt way. A
+// format no catalog lists is used as it is.
+func (p *Printer) Sprintf(format string, args ...any) string {
+	s, ok := p.plain.Load(format)
+	if !ok {
+		s = p.localize(&goi18n.LocalizeConfig{MessageID: format}, format)
+		p.plain.Store(format, s)
+	}
+	return sprintf(s.(string), args)
+}
+
+// sprintf is fmt.Sprintf that leaves a format without arguments alone, so
+// a literal "%" in a message stays.
+func sprintf(format string, args []any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}
+
 // Money formats an amount in a currency's smallest unit (as Stripe counts
 // it) with the language's separators and the symbol where the language
 // puts it: "$1,234.50" in English, "1.234,50 $" in German.

@@ -19,8 +19,8 @@ var accents = map[rune]rune{
 }
 
 // PseudoText returns s pseudo-localized: every ASCII letter accented,
-// about 30% longer, in brackets. Template actions ({{.Name}}) and markup
-// tags stay as they are, so the message still renders.
+// about 30% longer, in brackets. Template actions ({{.Name}}), fmt verbs
+// (%s) and markup tags stay as they are, so the message still renders.
 func PseudoText(s string) string {
 	if s == "" {
 		return s
@@ -38,6 +38,17 @@ func PseudoText(s string) string {
 			b.WriteString(s[i : i+end+2])
 			i += end + 2
 			continue
+		case s[i] == '%' && i+1 < len(s):
+			// A fmt verb (%s, %d, %.2f, %%) of an errors.json format.
+			j := i + 1
+			for j < len(s) && strings.IndexByte("+-# 0123456789.", s[j]) >= 0 {
+				j++
+			}
+			if j < len(s) {
+				b.WriteString(s[i : j+1])
+				i = j + 1
+				continue
+			}
 		case s[i] == '<':
 			if end := strings.IndexByte(s[i:], '>'); end > 0 {
 				b.WriteString(s[i : i+end+1])

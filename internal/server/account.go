@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
+	"atrium/web/component"
 	"atrium/web/page"
 )
 
 // handleAccountShow handles "GET /settings/account".
 func (s *Server) handleAccountShow(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	s.renderAccount(w, r, http.StatusOK, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone})
+	s.renderAccount(w, r, http.StatusOK, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone, Language: p.User.Language})
 }
 
 // renderAccount renders the account page around v's profile form values.
@@ -24,6 +26,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	v.Email, v.TimeZones = p.User.Email, timeZoneChoices(p.User.TimeZone)
+	for _, c := range s.catalog.Choices() {
+		v.Languages = append(v.Languages, component.Option{Value: c.Tag, Label: c.Name, Lang: c.Tag})
+	}
 	v.Sessions = make([]page.SessionRow, 0, len(sessions))
 	for _, ss := range sessions {
 		v.Sessions = append(v.Sessions, page.SessionRow{
@@ -31,8 +36,8 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			Current:  ss.ID == p.Session.ID,
 			Device:   describeDevice(ss.UserAgent),
 			IP:       ss.IP,
-			Created:  s.formatTime(ss.CreatedAt, p.User.TimeZone),
-			LastSeen: s.formatTime(ss.LastSeenAt, p.User.TimeZone),
+			Created:  s.formatTime(r.Context(), ss.CreatedAt, p.User.TimeZone),
+			LastSeen: s.formatTime(r.Context(), ss.LastSeenAt, p.User.TimeZone),
 		})
 	}
 	keys, err := s.APIKeys.CountAPIKeysCreatedBy(r.Context(), app.Scope{}, p.User.ID)
@@ -68,30 +73,43 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	s.render(w, r, status, page.Account(pg, v))
 }
 
-// handleAccountUpdate handles "POST /settings/account": display name and
-// time zone.
+// handleAccountUpdate handles "POST /settings/account": display name, time
+// zone and language. A form without a language field (an older page) keeps
+// the saved one.
 func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
-	v := page.AccountView{Name: r.PostFormValue("name"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone"))}
+	ctx := r.Context()
+	v := page.AccountView{Name: r.PostFormValue("name"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
+		Language: strings.TrimSpace(r.PostFormValue("language"))}
+	_, sentLanguage := r.PostForm["language"]
+	if !sentLanguage {
+		v.Language = app.PrincipalFromContext(ctx).User.Language
+	}
 	name, err := app.ValidateUserName(v.Name)
 	if err != nil {
-		v.NameError = app.ErrorMessage(err)
+		v.NameError = i18n.ErrorText(ctx, err)
 	} else {
 		v.Name = name
 	}
 	tz := v.TimeZone
 	if !validTimeZone(tz) {
-		v.TimeZoneError = "Choose a time zone from the list (an IANA name such as Europe/Paris)."
+		v.TimeZoneError = i18n.T(ctx, "account.profile.time_zone_invalid")
 	}
-	if v.NameError != "" || v.TimeZoneError != "" {
-		v.Name, v.TimeZone = formEcho(v.Name), formEcho(v.TimeZone)
+	if v.Language != "" && !s.catalog.Shipped(v.Language) {
+		v.LanguageError = i18n.T(ctx, "account.profile.language_invalid")
+	}
+	if v.NameError != "" || v.TimeZoneError != "" || v.LanguageError != "" {
+		v.Name, v.TimeZone, v.Language = formEcho(v.Name), formEcho(v.TimeZone), formEcho(v.Language)
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
-	if _, err := s.Users.UpdateUser(r.Context(), app.UserUpdate{Name: &name, TimeZone: &tz}); err != nil {
+	u, err := s.Users.UpdateUser(ctx, app.UserUpdate{Name: &name, TimeZone: &tz, Language: &v.Language})
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Profile saved.")
+	// The message is in the language just chosen, like the page after it.
+	r = s.withLocale(w, r, u.Language, u.TimeZone)
+	s.setFlash(w, "success", i18n.T(r.Context(), "account.profile.saved"))
 	redirect(w, r, "/settings/account")
 }
 

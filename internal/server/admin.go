@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -117,12 +118,12 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		tz := staffTZ(r)
 		for _, u := range users {
-			last := s.formatDate(u.LastSignInAt, tz)
+			last := s.formatDate(r.Context(), u.LastSignInAt, tz)
 			if last == "" {
 				last = "—"
 			}
 			v.Users = append(v.Users, page.AdminUserRow{URL: adminUserURL(u.ID), Email: u.Email, Name: u.Name,
-				Created: s.formatDate(u.CreatedAt, tz), LastSignIn: last, Workspaces: strconv.Itoa(u.Workspaces),
+				Created: s.formatDate(r.Context(), u.CreatedAt, tz), LastSignIn: last, Workspaces: strconv.Itoa(u.Workspaces),
 				TwoFactor: u.TwoFactor, Suspended: u.Suspended(), Staff: u.Staff})
 		}
 	}
@@ -147,7 +148,7 @@ func (s *Server) handleAdminWorkspaces(w http.ResponseWriter, r *http.Request) {
 		for _, ws := range list {
 			v.Workspaces = append(v.Workspaces, page.AdminWorkspaceRow{URL: adminWorkspaceURL(ws.ID), Slug: ws.Slug, Name: ws.Name,
 				Plan: s.planLabel(ws.Plan), Status: ws.Status, Seats: strconv.Itoa(ws.Members), Owner: ws.OwnerEmail,
-				Created: s.formatDate(ws.CreatedAt, tz), Suspended: ws.Suspended()})
+				Created: s.formatDate(r.Context(), ws.CreatedAt, tz), Suspended: ws.Suspended()})
 		}
 	}
 	s.render(w, r, status, page.AdminWorkspaces(s.adminPage(w, r, "Workspaces", "admin-workspaces"), v))
@@ -182,18 +183,18 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tz, u := staffTZ(r), d.User
-	last := s.formatTime(u.LastSignInAt, tz)
+	last := s.formatTime(r.Context(), u.LastSignInAt, tz)
 	if last == "" {
 		last = "Not since the console was installed"
 	}
 	status := "Active"
 	if u.Suspended() {
-		status = "Suspended on " + s.formatDate(u.SuspendedAt, tz) + ": " + u.SuspendedReason
+		status = "Suspended on " + s.formatDate(r.Context(), u.SuspendedAt, tz) + ": " + u.SuspendedReason
 	}
 	v := page.AdminUserView{Heading: u.Email, Facts: []page.AdminFact{
 		{Label: "Email", Value: u.Email, TestID: "admin-user-email"},
 		{Label: "Name", Value: yesNo(u.Name != "", u.Name, "—")},
-		{Label: "Created", Value: s.formatTime(u.CreatedAt, tz)},
+		{Label: "Created", Value: s.formatTime(r.Context(), u.CreatedAt, tz)},
 		{Label: "Last sign-in", Value: last},
 		{Label: "Two-factor", Value: yesNo(u.TwoFactor, "On (passkey or authenticator app)", "Off")},
 		{Label: "Signed-in sessions", Value: strconv.Itoa(d.Sessions)},
@@ -220,19 +221,19 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 		v.Workspaces = append(v.Workspaces, page.AdminLinkRow{Label: uw.Name, URL: adminWorkspaceURL(uw.ID),
 			Detail: "/w/" + uw.Slug + " · " + uw.Role.Label()})
 	}
-	v.Audit = s.adminAuditRows(d.Audit, tz)
+	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)
 	s.render(w, r, http.StatusOK, page.AdminUser(s.adminPage(w, r, u.Email, "admin-users"), v))
 }
 
 // adminAuditRows formats audit entries for a console page.
-func (s *Server) adminAuditRows(entries []*app.AuditEntry, tz string) []page.AdminAuditRow {
+func (s *Server) adminAuditRows(ctx context.Context, entries []*app.AuditEntry, tz string) []page.AdminAuditRow {
 	out := make([]page.AdminAuditRow, 0, len(entries))
 	for _, e := range entries {
 		where := " · system"
 		if e.WorkspaceID != 0 {
 			where = " · workspace " + strconv.FormatInt(e.WorkspaceID, 10)
 		}
-		out = append(out, page.AdminAuditRow{When: s.formatTime(e.CreatedAt, tz), Summary: e.Summary(), Where: where})
+		out = append(out, page.AdminAuditRow{When: s.formatTime(ctx, e.CreatedAt, tz), Summary: e.Summary(), Where: where})
 	}
 	return out
 }
@@ -258,11 +259,11 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 	tz, ws := staffTZ(r), d.Workspace
 	status := "Active"
 	if ws.Suspended() {
-		status = "Suspended on " + s.formatDate(ws.SuspendedAt, tz) + " (read-only): " + ws.SuspendedReason
+		status = "Suspended on " + s.formatDate(r.Context(), ws.SuspendedAt, tz) + " (read-only): " + ws.SuspendedReason
 	}
 	v := page.AdminWorkspaceView{Heading: ws.Name, Facts: []page.AdminFact{
 		{Label: "Address", Value: "/w/" + ws.Slug, TestID: "admin-workspace-slug"},
-		{Label: "Created", Value: s.formatTime(ws.CreatedAt, tz)},
+		{Label: "Created", Value: s.formatTime(r.Context(), ws.CreatedAt, tz)},
 		{Label: "Owner", Value: yesNo(ws.OwnerEmail != "", ws.OwnerEmail, "—")},
 		{Label: "Seats used", Value: strconv.Itoa(ws.Members)},
 		{Label: "Plan", Value: s.planLabel(ws.Plan)},
@@ -270,7 +271,7 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 		{Label: "Status", Value: status, TestID: "admin-workspace-status"},
 	}}
 	if !ws.CurrentPeriodEnd.IsZero() {
-		end := s.formatDate(ws.CurrentPeriodEnd, tz)
+		end := s.formatDate(r.Context(), ws.CurrentPeriodEnd, tz)
 		if ws.CancelAtPeriodEnd {
 			end += " (cancels then)"
 		}
@@ -295,12 +296,12 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, m := range d.Members {
 		v.Members = append(v.Members, page.AdminLinkRow{Label: m.Email, URL: adminUserURL(m.UserID),
-			Detail: m.Role.Label() + " · since " + s.formatDate(m.Since, tz)})
+			Detail: m.Role.Label() + " · since " + s.formatDate(r.Context(), m.Since, tz)})
 	}
 	for _, inv := range d.Invites {
 		v.Invites = append(v.Invites, page.AdminLinkRow{Label: inv.Email,
-			Detail: fmt.Sprintf("%s · sent %s · expires %s", inv.Role.Label(), s.formatDate(inv.CreatedAt, tz), s.formatDate(inv.ExpiresAt, tz))})
+			Detail: fmt.Sprintf("%s · sent %s · expires %s", inv.Role.Label(), s.formatDate(r.Context(), inv.CreatedAt, tz), s.formatDate(r.Context(), inv.ExpiresAt, tz))})
 	}
-	v.Audit = s.adminAuditRows(d.Audit, tz)
+	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)
 	s.render(w, r, http.StatusOK, page.AdminWorkspace(s.adminPage(w, r, ws.Name, "admin-workspaces"), v))
 }

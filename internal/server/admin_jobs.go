@@ -68,7 +68,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 			Running: strconv.Itoa(qu.Running), GivenUp: strconv.Itoa(qu.GivenUp), Oldest: "—"}
 		if !qu.OldestDue.IsZero() {
 			row.Oldest = waited(now.Sub(qu.OldestDue))
-			row.OldestTitle = "Due since " + s.formatTime(qu.OldestDue, tz)
+			row.OldestTitle = "Due since " + s.formatTime(r.Context(), qu.OldestDue, tz)
 		}
 		v.Queues = append(v.Queues, row)
 	}
@@ -76,7 +76,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 		row := page.AdminJobRow{URL: adminJobURL(j.ID), Name: fmt.Sprintf("Job %d", j.ID), Kind: j.Kind, Queue: j.Queue,
 			State: yesNo(j.State == app.JobDiscarded, "Given up", "Waiting for a retry"), GivenUp: j.State == app.JobDiscarded, Attempts: attempts(j)}
 		if e := j.LastError(); e != nil {
-			row.Failed, row.FailedTitle = relativeTime(now, e.At), s.formatTime(e.At, tz)
+			row.Failed, row.FailedTitle = relativeTime(now, e.At), s.formatTime(r.Context(), e.At, tz)
 			row.Error = e.Line(jobErrorPreview)
 		}
 		v.Jobs = append(v.Jobs, row)
@@ -142,7 +142,7 @@ func (s *Server) handleAdminJob(w http.ResponseWriter, r *http.Request) {
 		if t.IsZero() {
 			return none
 		}
-		return s.formatTime(t, tz)
+		return s.formatTime(r.Context(), t, tz)
 	}
 	v := page.AdminJobView{Heading: fmt.Sprintf("Job %d", j.ID), Args: indentJSON(j.Args), Facts: []page.AdminFact{
 		{Label: "Kind", Value: j.Kind, TestID: "admin-job-kind"},
@@ -156,7 +156,7 @@ func (s *Server) handleAdminJob(w http.ResponseWriter, r *http.Request) {
 	}}
 	for i := len(j.Errors) - 1; i >= 0; i-- {
 		e := j.Errors[i]
-		v.Errors = append(v.Errors, page.AdminJobErrorRow{Heading: fmt.Sprintf("Attempt %d", e.Attempt), When: s.formatTime(e.At, tz), Message: e.Message})
+		v.Errors = append(v.Errors, page.AdminJobErrorRow{Heading: fmt.Sprintf("Attempt %d", e.Attempt), When: s.formatTime(r.Context(), e.At, tz), Message: e.Message})
 	}
 	base := adminJobURL(j.ID)
 	if j.State.CanRetry() {

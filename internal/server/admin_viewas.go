@@ -91,7 +91,7 @@ func (s *Server) viewAs(next http.Handler) http.Handler {
 			s.Error(w, r, err)
 			return
 		case imp.Expired(s.Now()):
-			if err := s.Admin.StopImpersonation(r.Context(), imp.ID, app.EndExpired, s.viewAsEmail); err != nil {
+			if err := s.Admin.StopImpersonation(r.Context(), imp.ID, app.EndExpired, s.viewAsMailer(r.Context())); err != nil {
 				s.Error(w, r, err)
 				return
 			}
@@ -140,7 +140,7 @@ func (s *Server) viewAsBanner(r *http.Request) *layout.ViewAs {
 		user = imp.Target.Name + " (" + imp.Target.Email + ")"
 	}
 	return &layout.ViewAs{Staff: imp.Staff.DisplayName(), User: user, Writes: imp.Writes(),
-		Until: s.formatTime(imp.ExpiresAt, imp.Staff.TimeZone), StopURL: "/admin/view-as/stop", WriteURL: "/admin/view-as/write"}
+		Until: s.formatTime(r.Context(), imp.ExpiresAt, imp.Staff.TimeZone), StopURL: "/admin/view-as/stop", WriteURL: "/admin/view-as/write"}
 }
 
 func (s *Server) viewAsCookie() string { return s.hostCookie(viewAsCookieName) }
@@ -149,11 +149,16 @@ func (s *Server) clearViewAsCookie(w http.ResponseWriter) {
 	setCookie(w, &http.Cookie{Name: s.viewAsCookie(), Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// viewAsMailer returns viewAsEmail bound to ctx, for the store to call.
+func (s *Server) viewAsMailer(ctx context.Context) func(*app.Impersonation) app.Email {
+	return func(imp *app.Impersonation) app.Email { return s.viewAsEmail(ctx, imp) }
+}
+
 // viewAsEmail is the email a user gets after a write session.
-func (s *Server) viewAsEmail(imp *app.Impersonation) app.Email {
+func (s *Server) viewAsEmail(ctx context.Context, imp *app.Impersonation) app.Email {
 	return mail.ImpersonationEmail(s.Config.AppName, imp.Target.Email, mail.Impersonation{
 		Staff: imp.Staff.DisplayName(), Reason: imp.Reason, WriteReason: imp.WriteReason,
-		Started: s.formatTime(imp.StartedAt, imp.Target.TimeZone), Ended: s.formatTime(imp.EndedAt, imp.Target.TimeZone),
+		Started: s.formatTime(ctx, imp.StartedAt, imp.Target.TimeZone), Ended: s.formatTime(ctx, imp.EndedAt, imp.Target.TimeZone),
 		AuditURL: s.Config.AppURL.String() + "/settings/workspaces"})
 }
 
@@ -208,7 +213,7 @@ func (s *Server) handleViewAsStop(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/admin/users")
 		return
 	}
-	if err := s.Admin.StopImpersonation(r.Context(), imp.ID, app.EndStopped, s.viewAsEmail); err != nil {
+	if err := s.Admin.StopImpersonation(r.Context(), imp.ID, app.EndStopped, s.viewAsMailer(r.Context())); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,7 +46,7 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
 	v := page.APIKeysView{URL: workspaceURL(sc.ws.Slug), Form: form, APIDocsURL: s.Config.AppURL.String() + "/api/v1/docs"}
 	for _, k := range keys {
-		v.Keys = append(v.Keys, s.apiKeyRow(sc.ws, k, tz))
+		v.Keys = append(v.Keys, s.apiKeyRow(r.Context(), sc.ws, k, tz))
 	}
 	if created != nil {
 		w.Header().Set("Cache-Control", "no-store")
@@ -59,14 +60,14 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 }
 
 // apiKeyRow formats a key for the list in the viewer's time zone.
-func (s *Server) apiKeyRow(ws *app.Workspace, k *app.APIKey, tz string) page.APIKeyRow {
+func (s *Server) apiKeyRow(ctx context.Context, ws *app.Workspace, k *app.APIKey, tz string) page.APIKeyRow {
 	row := page.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", Scopes: strings.Join(k.Scopes, ", "),
-		CreatedBy: k.CreatedBy(), CreatedAt: s.formatDate(k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
+		CreatedBy: k.CreatedBy(), CreatedAt: s.formatDate(ctx, k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
 	if !k.LastUsedAt.IsZero() {
 		row.LastUsed = k.LastUsedAt.In(s.location(tz)).Format("2 Jan 2006 15:04 MST")
 	}
 	if !k.ExpiresAt.IsZero() {
-		row.Expires = s.formatDate(k.ExpiresAt.Add(-time.Second), tz)
+		row.Expires = s.formatDate(ctx, k.ExpiresAt.Add(-time.Second), tz)
 	}
 	switch {
 	case !k.RevokedAt.IsZero():
@@ -107,7 +108,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		form.Errors = fieldErrors(err, "name", "scopes", "expires")
+		form.Errors = fieldErrors(r.Context(), err, "name", "scopes", "expires")
 		s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 		return
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Rows = make([]page.AuditRow, 0, len(entries))
 	for _, e := range entries {
-		v.Rows = append(v.Rows, s.auditRow(e, sc.ws, p.User.TimeZone))
+		v.Rows = append(v.Rows, s.auditRow(r.Context(), e, sc.ws, p.User.TimeZone))
 	}
 	s.render(w, r, http.StatusOK, page.Audit(s.workspacePage(w, r, "Audit log", "audit"), v))
 }
@@ -255,14 +256,14 @@ func parseAuditCursor(raw string) (app.AuditCursor, bool) {
 // auditRow turns an entry into a line a person can read: the actor's name
 // (email on hover), the rest of the sentence, and when, relative to now
 // with the time in the viewer's zone on hover.
-func (s *Server) auditRow(e *app.AuditEntry, ws *app.Workspace, tz string) page.AuditRow {
+func (s *Server) auditRow(ctx context.Context, e *app.AuditEntry, ws *app.Workspace, tz string) page.AuditRow {
 	return page.AuditRow{
 		ID:         e.ID,
 		Actor:      e.Who(),
 		ActorEmail: e.ActorEmail,
 		Text:       e.SummaryText(),
 		When:       relativeTime(s.Now(), e.CreatedAt),
-		WhenFull:   s.formatTime(e.CreatedAt, tz),
+		WhenFull:   s.formatTime(ctx, e.CreatedAt, tz),
 		WhenISO:    e.CreatedAt.UTC().Format(time.RFC3339),
 		DetailURL:  wsPath(ws, "/audit/"+strconv.FormatInt(e.ID, 10)),
 	}

@@ -35,7 +35,7 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := page.AuditEntryView{
-		Row:    s.auditRow(e, sc.ws, p.User.TimeZone),
+		Row:    s.auditRow(r.Context(), e, sc.ws, p.User.TimeZone),
 		URL:    workspaceURL(sc.ws.Slug),
 		Action: e.Action,
 		Family: e.Family().Label(),

@@ -49,13 +49,13 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		v.StatusKind = "danger"
 	}
 	if !ws.CurrentPeriodEnd.IsZero() && v.IsPro {
-		when := s.formatDate(ws.CurrentPeriodEnd, p.User.TimeZone)
+		when := s.formatDate(r.Context(), ws.CurrentPeriodEnd, p.User.TimeZone)
 		v.Renewal = "Renews on " + when
 		if ws.CancelAtPeriodEnd {
 			v.Renewal = "Cancels on " + when
 		}
 	}
-	v.Change = s.billingChangeView(ws, v.CanManage, p.User.TimeZone)
+	v.Change = s.billingChangeView(r.Context(), ws, v.CanManage, p.User.TimeZone)
 	// Invoices and the discount come from Stripe, for owners only: admins
 	// see the plan, not what was paid.
 	if v.CanManage {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,14 +32,14 @@ func (s *Server) changeable(ws *app.Workspace) bool {
 }
 
 // billingChangeView is the change section of the billing page.
-func (s *Server) billingChangeView(ws *app.Workspace, owner bool, tz string) page.BillingChange {
+func (s *Server) billingChangeView(ctx context.Context, ws *app.Workspace, owner bool, tz string) page.BillingChange {
 	v := page.BillingChange{Offered: s.changeable(ws), CanManage: owner, Cancelling: ws.CancelAtPeriodEnd,
 		RequestedAt: strconv.FormatInt(s.Now().Unix(), 10)}
 	if ws.ScheduledPriceID != "" && !ws.ScheduledChangeAt.IsZero() {
-		v.Scheduled = "Moves to " + s.priceName(ws.ScheduledPriceID) + ", on " + s.formatDate(ws.ScheduledChangeAt, tz)
+		v.Scheduled = "Moves to " + s.priceName(ws.ScheduledPriceID) + ", on " + s.formatDate(ctx, ws.ScheduledChangeAt, tz)
 	}
 	if v.Offered && owner {
-		v.Cancel = s.confirmCancel(ws, v.RequestedAt, tz)
+		v.Cancel = s.confirmCancel(ctx, ws, v.RequestedAt, tz)
 	}
 	return v
 }
@@ -54,7 +55,7 @@ func (s *Server) priceName(priceID string) string {
 
 // confirmCancel is the cancellation's confirmation, naming what the
 // workspace keeps and what it moves to.
-func (s *Server) confirmCancel(ws *app.Workspace, requestedAt, tz string) page.Confirm {
+func (s *Server) confirmCancel(ctx context.Context, ws *app.Workspace, requestedAt, tz string) page.Confirm {
 	cur, free := s.Config.Plans.Effective(ws), s.Config.Plans.Free()
 	limits := []string{seatsPhrase(free.Seats)}
 	if free.AuditDays > 0 {
@@ -71,7 +72,7 @@ func (s *Server) confirmCancel(ws *app.Workspace, requestedAt, tz string) page.C
 	}
 	until := "the end of the billing period"
 	if !ws.CurrentPeriodEnd.IsZero() {
-		until = s.formatDate(ws.CurrentPeriodEnd, tz)
+		until = s.formatDate(ctx, ws.CurrentPeriodEnd, tz)
 	}
 	return page.Confirm{
 		Title: "Cancel the " + cur.Name + " subscription?",
@@ -163,7 +164,7 @@ func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request)
 	tz := p.User.TimeZone
 	v := page.ChangePreviewView{URL: workspaceURL(sc.ws.Slug), PriceID: price, Target: s.priceName(price),
 		ProrationDate: strconv.FormatInt(pv.ProrationDate.Unix(), 10), Downgrade: pv.Kind == app.ChangeDowngrade,
-		Summary: s.previewSentence(pv, tz)}
+		Summary: s.previewSentence(r.Context(), pv, tz)}
 	v.Title = "Upgrade to " + v.Target
 	if v.Downgrade {
 		v.Title = "Move to " + v.Target
@@ -177,10 +178,10 @@ func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request)
 
 // previewSentence words a preview: "You pay $18.40 today for the rest of
 // this period; from 5 Jan 2027 you pay $240.00 a year."
-func (s *Server) previewSentence(pv *billing.Preview, tz string) string {
+func (s *Server) previewSentence(ctx context.Context, pv *billing.Preview, tz string) string {
 	then := formatMoney(pv.Recurring, pv.Currency) + " a " + string(pv.Interval)
 	if pv.Kind == app.ChangeDowngrade {
-		return "Nothing changes until " + s.formatDate(pv.RecurringFrom, tz) + "; then you pay " + then + "."
+		return "Nothing changes until " + s.formatDate(ctx, pv.RecurringFrom, tz) + "; then you pay " + then + "."
 	}
 	today := "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the rest of this period"
 	switch {
@@ -190,7 +191,7 @@ func (s *Server) previewSentence(pv *billing.Preview, tz string) string {
 		// The interval changed: a new period starts now.
 		today = "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the new period, less what is left of this one"
 	}
-	return today + "; from " + s.formatDate(pv.RecurringFrom, tz) + " you pay " + then + "."
+	return today + "; from " + s.formatDate(ctx, pv.RecurringFrom, tz) + " you pay " + then + "."
 }
 
 // handleChangePlanConfirm handles "POST /w/{slug}/billing/plan" (owners):
@@ -239,7 +240,7 @@ func (s *Server) handleChangePlanConfirm(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		s.setFlash(w, "success", "Scheduled: the workspace moves to "+s.priceName(price)+" on "+
-			s.formatDate(ch.EffectiveAt, app.PrincipalFromContext(r.Context()).User.TimeZone)+". Nothing changes until then.")
+			s.formatDate(r.Context(), ch.EffectiveAt, app.PrincipalFromContext(r.Context()).User.TimeZone)+". Nothing changes until then.")
 	} else {
 		s.setFlash(w, "success", "Stripe is moving the workspace to "+s.priceName(price)+"."+changeFlash)
 	}
@@ -266,7 +267,7 @@ func (s *Server) handleCancelConfirm(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
-	c := s.confirmCancel(sc.ws, strconv.FormatInt(s.Now().Unix(), 10), app.PrincipalFromContext(r.Context()).User.TimeZone)
+	c := s.confirmCancel(r.Context(), sc.ws, strconv.FormatInt(s.Now().Unix(), 10), app.PrincipalFromContext(r.Context()).User.TimeZone)
 	s.render(w, r, http.StatusOK, page.ConfirmPage(s.workspacePage(w, r, "", "billing"), c))
 }
 
@@ -288,7 +289,7 @@ func (s *Server) handleCancelSubscription(w http.ResponseWriter, r *http.Request
 		return
 	}
 	tz := app.PrincipalFromContext(r.Context()).User.TimeZone
-	c := s.confirmCancel(sc.ws, s.formRequestedAt(r), tz)
+	c := s.confirmCancel(r.Context(), sc.ws, s.formRequestedAt(r), tz)
 	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
 		return
 	}

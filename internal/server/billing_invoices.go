@@ -71,16 +71,16 @@ func (s *Server) addStripeDetails(ctx context.Context, v *page.BillingView, ws *
 		return
 	}
 	for _, in := range d.invoices {
-		v.Invoices = append(v.Invoices, s.invoiceRow(in, tz))
+		v.Invoices = append(v.Invoices, s.invoiceRow(ctx, in, tz))
 	}
 	if d.discount != nil {
-		v.Discount = s.discountSentence(d.discount, tz)
+		v.Discount = s.discountSentence(ctx, d.discount, tz)
 	}
 }
 
 // invoiceRow is one line of the invoice table.
-func (s *Server) invoiceRow(in billing.Invoice, tz string) page.BillingInvoice {
-	row := page.BillingInvoice{Number: in.Number, Date: s.formatDate(in.Created, tz), Amount: formatMoney(in.Amount, in.Currency),
+func (s *Server) invoiceRow(ctx context.Context, in billing.Invoice, tz string) page.BillingInvoice {
+	row := page.BillingInvoice{Number: in.Number, Date: s.formatDate(ctx, in.Created, tz), Amount: formatMoney(in.Amount, in.Currency),
 		HostedURL: httpsOnly(in.HostedURL), PDFURL: httpsOnly(in.PDFURL)}
 	if row.Number == "" {
 		row.Number = "Not numbered yet"
@@ -105,7 +105,7 @@ func (s *Server) invoiceRow(in billing.Invoice, tz string) page.BillingInvoice {
 
 // discountSentence says what a discount takes off and for how long, like
 // "Launch offer: 20% off until 5 Mar 2027".
-func (s *Server) discountSentence(d *billing.Discount, tz string) string {
+func (s *Server) discountSentence(ctx context.Context, d *billing.Discount, tz string) string {
 	var off string
 	switch {
 	case d.PercentOff > 0:
@@ -117,7 +117,7 @@ func (s *Server) discountSentence(d *billing.Discount, tz string) string {
 	}
 	switch {
 	case !d.End.IsZero():
-		off += " until " + s.formatDate(d.End, tz)
+		off += " until " + s.formatDate(ctx, d.End, tz)
 	case d.Duration == "forever":
 		off += " every invoice, for as long as the subscription lasts"
 	case d.Duration == "once":

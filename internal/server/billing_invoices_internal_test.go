@@ -48,7 +48,7 @@ func TestDiscountSentence_Invoice(t *testing.T) {
 		{"NothingOff", billing.Discount{Name: "Odd", Duration: "once"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := s.discountSentence(&tc.d, "UTC"); got != tc.want {
+			if got := s.discountSentence(englishContext(t), &tc.d, "UTC"); got != tc.want {
 				t.Errorf("discountSentence=%q, want %q", got, tc.want)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -142,10 +143,10 @@ func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) 
 // fieldErrors puts err's message beside the form field it is about
 // (app.Error.Field) when that is one of fields, else beside fields[0], the
 // form's first field.
-func fieldErrors(err error, fields ...string) page.FieldErrors {
+func fieldErrors(ctx context.Context, err error, fields ...string) page.FieldErrors {
 	field := app.ErrorField(err)
 	if !slices.Contains(fields, field) {
 		field = fields[0]
 	}
-	return page.FieldErrors{field: app.ErrorMessage(err)}
+	return page.FieldErrors{field: i18n.ErrorText(ctx, err)}
 }

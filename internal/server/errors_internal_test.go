@@ -24,7 +24,7 @@ func TestFieldErrors_Field(t *testing.T) {
 		{"OtherField", app.FieldErrorf("plan", "No."), page.FieldErrors{"slug": "No."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, fieldErrors(tc.err, "slug", "name")); diff != "" {
+			if diff := cmp.Diff(tc.want, fieldErrors(englishContext(t), tc.err, "slug", "name")); diff != "" {
 				t.Errorf("fieldErrors (-want +got):\n%s", diff)
 			}
 		})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -72,7 +73,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.NextURL = wsPath(sc.ws, "/members") + searchQuery(q, n+1)
 	}
 	for _, m := range mp.Members {
-		v.Members = append(v.Members, s.memberRow(m, actor, p.User, owners))
+		v.Members = append(v.Members, s.memberRow(r.Context(), m, actor, p.User, owners))
 	}
 	if v.ShowInvites {
 		ip, _ := strconv.Atoi(r.URL.Query().Get("invites"))
@@ -153,7 +154,7 @@ func (s *Server) inviteRows(r *http.Request, sc app.Scope, tz string, limit int)
 	rows := make([]page.InviteRow, 0, len(invites))
 	for _, inv := range invites {
 		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy(),
-			Sent: s.formatDate(inv.CreatedAt, tz), Expires: s.formatDate(inv.ExpiresAt, tz),
+			Sent: s.formatDate(r.Context(), inv.CreatedAt, tz), Expires: s.formatDate(r.Context(), inv.ExpiresAt, tz),
 			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
 		switch {
 		case row.Expired:
@@ -201,15 +202,15 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &app.Member{Membership: *ms, Email: u.Email, Name: u.Name}
-	v := page.MemberView{URL: workspaceURL(sc.ws.Slug), WorkspaceName: sc.ws.Name, Member: s.memberRow(m, sc.m.Role, p.User, mp.Owners)}
+	v := page.MemberView{URL: workspaceURL(sc.ws.Slug), WorkspaceName: sc.ws.Name, Member: s.memberRow(r.Context(), m, sc.m.Role, p.User, mp.Owners)}
 	s.render(w, r, http.StatusOK, page.MemberPage(s.workspacePage(w, r, "Members", "members"), v))
 }
 
 // memberRow is one member as the viewer (role actor) sees them.
-func (s *Server) memberRow(m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
+func (s *Server) memberRow(ctx context.Context, m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
 	self := m.UserID == viewer.ID
 	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
-		Joined: s.formatDate(m.CreatedAt, viewer.TimeZone), IsYou: self, TwoFactor: m.TwoFactor,
+		Joined: s.formatDate(ctx, m.CreatedAt, viewer.TimeZone), IsYou: self, TwoFactor: m.TwoFactor,
 		CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
 		CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
 	for _, to := range app.Roles {

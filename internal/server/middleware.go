@@ -291,6 +291,7 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 				s.setSessionCookie(w, token)
 			}
 			r = r.WithContext(app.WithPrincipal(r.Context(), p))
+			r = s.withLocale(w, r, p.User.Language, p.User.TimeZone)
 		}
 		next.ServeHTTP(w, r)
 	})

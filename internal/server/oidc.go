@@ -278,9 +278,9 @@ func (s *Server) identitiesView(r *http.Request, user *app.User) (page.Identitie
 	}
 	for _, i := range ids {
 		row := page.IdentityRow{ID: i.ID, Provider: s.providerLabel(i.Provider), Email: i.Email,
-			Linked: s.formatTime(i.CreatedAt, user.TimeZone)}
+			Linked: s.formatTime(r.Context(), i.CreatedAt, user.TimeZone)}
 		if i.LastUsedAt != nil {
-			row.LastUsed = s.formatTime(*i.LastUsedAt, user.TimeZone)
+			row.LastUsed = s.formatTime(r.Context(), *i.LastUsedAt, user.TimeZone)
 		}
 		v.Rows = append(v.Rows, row)
 	}

@@ -12,7 +12,7 @@ import (
 // routes lists every route and the middleware in front of it.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.measureRequests, s.logRequests, s.recoverPanics, s.securityHeaders, headAsGet)
+	r.Use(s.measureRequests, s.logRequests, s.recoverPanics, s.securityHeaders, headAsGet, s.localize)
 	// The 404 page reads the session, so signed-in visitors keep their
 	// header and get a way back into their workspace.
 	r.NotFound(s.loadSession(s.viewAs(http.HandlerFunc(s.handleNotFound))).ServeHTTP)

@@ -17,6 +17,7 @@ import (
 	"atrium/internal/billing"
 	"atrium/internal/config"
 	"atrium/internal/docs"
+	"atrium/internal/i18n"
 	"atrium/internal/metrics"
 	"atrium/internal/oidc"
 	"atrium/internal/outbound"
@@ -86,6 +87,10 @@ type Deps struct {
 	// Redis is the shared rate-limit store /readyz checks; optional (nil
 	// without REDIS_URL).
 	Redis RedisCheck
+	// Catalog holds the message catalogs pages and emails are written
+	// from; optional, defaults to the embedded ones, with the
+	// pseudo-locale en-XA offered outside production.
+	Catalog *i18n.Catalog
 	// Draining reports that shutdown has begun, so /readyz answers 503 and
 	// the load balancer stops sending requests; optional.
 	Draining func() bool
@@ -126,6 +131,8 @@ type Server struct {
 	webhookSecretLog logEvery
 	// detailsCache keeps the billing page's invoices and discount briefly.
 	detailsCache stripeCache[stripeDetails]
+	// catalog is Deps.Catalog or the default one.
+	catalog *i18n.Catalog
 }
 
 // New returns Atrium's HTTP handler.
@@ -142,6 +149,10 @@ func New(d Deps) http.Handler {
 	s := &Server{Deps: d, secure: d.Config.SecureCookies(), sessionCookie: "atrium_session",
 		flashCookie: flashCookieName, lastWSCookie: lastWorkspaceCookie, flashKey: d.FlashKey, webhooks: d.Webhooks}
 	s.detailsCache.keep, s.seatCosts.keep = keepStripeDetails, keepSeatCost
+	s.catalog = d.Catalog
+	if s.catalog == nil {
+		s.catalog = i18n.MustNew(i18n.Options{Pseudo: d.Config.Env != config.EnvProduction})
+	}
 	if s.webhooks == nil {
 		s.webhooks = &billing.Receiver{Store: d.Billing, Plans: d.Config.Plans, Secret: d.Config.Stripe.WebhookSecret, Logger: d.Logger, Now: d.Now}
 		if d.Stripe != nil {
@@ -184,18 +195,26 @@ func (s *Server) location(name string) *time.Location {
 	return l
 }
 
-// formatDate formats the day of t for a user in their time zone.
-func (s *Server) formatDate(t time.Time, tz string) string {
+// formatDate formats the day of t in the time zone tz, the way the
+// language of ctx writes it.
+func (s *Server) formatDate(ctx context.Context, t time.Time, tz string) string {
 	if t.IsZero() {
 		return ""
+	}
+	if p := i18n.PrinterFrom(ctx); p != nil {
+		return p.Date(t, s.location(tz))
 	}
 	return t.In(s.location(tz)).Format("2 Jan 2006")
 }
 
-// formatTime formats t for a user in their time zone.
-func (s *Server) formatTime(t time.Time, tz string) string {
+// formatTime formats t with its time of day in the time zone tz, the way
+// the language of ctx writes it.
+func (s *Server) formatTime(ctx context.Context, t time.Time, tz string) string {
 	if t.IsZero() {
 		return ""
+	}
+	if p := i18n.PrinterFrom(ctx); p != nil {
+		return p.DateTime(t, s.location(tz))
 	}
 	return t.In(s.location(tz)).Format("2 Jan 2006, 15:04 MST")
 }

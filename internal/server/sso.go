@@ -65,7 +65,7 @@ func (s *Server) ssoView(r *http.Request) (page.SSOView, error) {
 	for _, d := range domains {
 		row := page.SSODomainRow{ID: d.ID, Domain: d.Domain, RecordName: d.RecordName(), RecordValue: d.RecordValue(), Verified: d.Verified()}
 		if d.VerifiedAt != nil {
-			row.VerifiedAt = s.formatDate(*d.VerifiedAt, tz)
+			row.VerifiedAt = s.formatDate(r.Context(), *d.VerifiedAt, tz)
 			v.HasVerified = true
 		}
 		v.Domains = append(v.Domains, row)
@@ -116,7 +116,7 @@ func (s *Server) handleSSOConnectionSave(w http.ResponseWriter, r *http.Request)
 	if len(v.Errors) == 0 {
 		err = s.SSO.SaveSSOConnection(r.Context(), scopeFrom(r.Context()).scope(), issuer, clientID, secret)
 		if app.ErrorCode(err) == app.EINVALID {
-			v.Errors = fieldErrors(err, "issuer", "client_id", "client_secret")
+			v.Errors = fieldErrors(r.Context(), err, "issuer", "client_id", "client_secret")
 		} else if err != nil {
 			s.Error(w, r, err)
 			return
@@ -148,7 +148,7 @@ func (s *Server) handleSSODomainAdd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Domain = strings.TrimSpace(r.PostFormValue("domain"))
-		v.Errors = fieldErrors(err, "domain")
+		v.Errors = fieldErrors(r.Context(), err, "domain")
 		s.renderSSO(w, r, http.StatusUnprocessableEntity, v)
 		return
 	} else if err != nil {
@@ -288,7 +288,7 @@ func (s *Server) handleSSOOptions(w http.ResponseWriter, r *http.Request) {
 	err = s.SSO.SetSSOSettings(r.Context(), sc.scope(), set)
 	if app.ErrorCode(err) == app.EINVALID {
 		v.RequireSSO, v.JIT, v.JITRole, v.IdPMFACounts = set.RequireSSO, set.JIT, string(set.JITRole), set.IdPMFACounts
-		v.Errors = fieldErrors(err, "require_sso", "jit_role")
+		v.Errors = fieldErrors(r.Context(), err, "require_sso", "jit_role")
 		s.renderSSO(w, r, http.StatusUnprocessableEntity, v)
 		return
 	} else if err != nil {

@@ -355,9 +355,9 @@ func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorV
 		v.Locked = lockedSentence(*st.LockedUntil, s.Now()) + " Someone entered wrong codes after using a sign-in link to your account."
 	}
 	for _, k := range st.Passkeys {
-		row := page.PasskeyRow{ID: k.ID, Name: k.Name, Created: s.formatTime(k.CreatedAt, user.TimeZone)}
+		row := page.PasskeyRow{ID: k.ID, Name: k.Name, Created: s.formatTime(r.Context(), k.CreatedAt, user.TimeZone)}
 		if k.LastUsedAt != nil {
-			row.LastUsed = s.formatTime(*k.LastUsedAt, user.TimeZone)
+			row.LastUsed = s.formatTime(r.Context(), *k.LastUsedAt, user.TimeZone)
 		}
 		v.Passkeys.Rows = append(v.Passkeys.Rows, row)
 	}

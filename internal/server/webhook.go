@@ -90,7 +90,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		form.Errors = fieldErrors(err, "url", "description", "events")
+		form.Errors = fieldErrors(r.Context(), err, "url", "description", "events")
 		s.renderWebhooks(w, r, http.StatusUnprocessableEntity, form)
 		return
 	}
@@ -218,7 +218,7 @@ func (s *Server) handleWebhookUpdate(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		form.Errors = fieldErrors(err, "url", "description", "events")
+		form.Errors = fieldErrors(r.Context(), err, "url", "description", "events")
 		s.renderWebhook(w, r, http.StatusUnprocessableEntity, &form, webhookPageExtras{})
 		return
 	}

@@ -184,7 +184,7 @@ func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.Workspaces.CreateWorkspace(r.Context(), name, slug)
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
-			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug), Errors: fieldErrors(err, "slug", "name")}
+			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug), Errors: fieldErrors(r.Context(), err, "slug", "name")}
 			pg := s.page(w, r, "Create a workspace")
 			pg.Section = "workspaces"
 			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceNew(pg, v))
@@ -226,7 +226,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
 	}
 	for _, e := range entries {
-		v.Recent = append(v.Recent, s.auditRow(e, sc.ws, p.User.TimeZone))
+		v.Recent = append(v.Recent, s.auditRow(r.Context(), e, sc.ws, p.User.TimeZone))
 	}
 	s.render(w, r, http.StatusOK, page.Dashboard(s.workspacePage(w, r, sc.ws.Name, "dashboard"), v))
 }
@@ -281,7 +281,7 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	for _, inv := range invites {
 		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),
-			Inviter: inv.InvitedBy(), AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(inv.ExpiresAt, p.User.TimeZone)})
+			Inviter: inv.InvitedBy(), AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(r.Context(), inv.ExpiresAt, p.User.TimeZone)})
 	}
 	pg := s.page(w, r, "Workspaces")
 	pg.Section = "workspaces"

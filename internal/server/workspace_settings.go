@@ -61,7 +61,7 @@ func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
 			v := s.settingsView(r)
-			v.Name, v.NewSlug, v.Errors = formEcho(name), formEcho(slug), fieldErrors(err, "slug", "name")
+			v.Name, v.NewSlug, v.Errors = formEcho(name), formEcho(slug), fieldErrors(r.Context(), err, "slug", "name")
 			s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}

@@ -30,8 +30,8 @@ const (
 // users, in the order scanImpersonation reads them.
 const impersonationColumns = `i.id, i.staff_session_id, i.reason, i.write_reason, i.write_started_at, i.started_at,
 	i.expires_at, i.ended_at,
-	su.id, su.email, su.name, su.time_zone, su.two_factor, su.created_at, su.updated_at,
-	tu.id, tu.email, tu.name, tu.time_zone, tu.two_factor, tu.created_at, tu.updated_at
+	su.id, su.email, su.name, su.time_zone, su.language, su.two_factor, su.created_at, su.updated_at,
+	tu.id, tu.email, tu.name, tu.time_zone, tu.language, tu.two_factor, tu.created_at, tu.updated_at
 	FROM impersonations i JOIN users su ON su.id = i.staff_user_id JOIN users tu ON tu.id = i.target_user_id`
 
 var impersonationQueries = map[string]hotQuery{
@@ -52,8 +52,8 @@ func scanImpersonation(sc scanner) (*app.Impersonation, error) {
 	)
 	su, tu := &imp.Staff, &imp.Target
 	if err := scanRow(sc, &imp.ID, &imp.StaffSessionID, &imp.Reason, &imp.WriteReason, &write, &imp.StartedAt, &imp.ExpiresAt, &ended,
-		&su.ID, &su.Email, &su.Name, &su.TimeZone, &su.TwoFactor, &su.CreatedAt, &su.UpdatedAt,
-		&tu.ID, &tu.Email, &tu.Name, &tu.TimeZone, &tu.TwoFactor, &tu.CreatedAt, &tu.UpdatedAt); err != nil {
+		&su.ID, &su.Email, &su.Name, &su.TimeZone, &su.Language, &su.TwoFactor, &su.CreatedAt, &su.UpdatedAt,
+		&tu.ID, &tu.Email, &tu.Name, &tu.TimeZone, &tu.Language, &tu.TwoFactor, &tu.CreatedAt, &tu.UpdatedAt); err != nil {
 		return nil, err
 	}
 	if write != nil {

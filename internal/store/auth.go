@@ -325,7 +325,7 @@ func (s *AuthService) Authenticate(ctx context.Context, tokenHash string) (*app.
 	var verified *time.Time
 	var ssoWS *int64
 	if err := rows.Scan(&ss.ID, &ss.UserID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt,
-		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt,
+		&ss.SecondFactor, &verified, &u.Email, &u.Name, &u.TimeZone, &u.Language, &u.TwoFactor, &u.CreatedAt, &u.UpdatedAt,
 		&p.Version, &ssoWS); err != nil {
 		return nil, fmt.Errorf("authenticate: read session: %w", err)
 	}

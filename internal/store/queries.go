@@ -157,7 +157,7 @@ var hotQueries = buildHotQueries()
 func buildHotQueries() map[string]hotQuery {
 	q := map[string]hotQuery{
 		qAuthenticate: {SQL: `SELECT s.id, s.user_id, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at,
-			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.two_factor, u.created_at, u.updated_at,
+			s.second_factor, s.verified_at, u.email, u.name, u.time_zone, u.language, u.two_factor, u.created_at, u.updated_at,
 			u.auth_version, s.sso_workspace_id
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ?`},

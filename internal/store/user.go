@@ -15,6 +15,7 @@ type userRecord struct {
 	Email     string
 	Name      string
 	TimeZone  string
+	Language  string
 	TwoFactor bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -24,12 +25,12 @@ func (userRecord) TableName() string { return "users" }
 
 // userColumns are the columns of a user row, in the order scanUser reads
 // them.
-const userColumns = `id, email, name, time_zone, two_factor, created_at, updated_at`
+const userColumns = `id, email, name, time_zone, language, two_factor, created_at, updated_at`
 
 // scanUser reads a row of userColumns.
 func scanUser(sc scanner) (*userRecord, error) {
 	var r userRecord
-	if err := scanRow(sc, &r.ID, &r.Email, &r.Name, &r.TimeZone, &r.TwoFactor, &r.CreatedAt, &r.UpdatedAt); err != nil {
+	if err := scanRow(sc, &r.ID, &r.Email, &r.Name, &r.TimeZone, &r.Language, &r.TwoFactor, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -60,7 +61,7 @@ func (db *DB) findUser(ctx context.Context, tx *gorm.DB, id int64, msg string) (
 }
 
 func (r *userRecord) toApp() *app.User {
-	return &app.User{ID: r.ID, Email: r.Email, Name: r.Name, TimeZone: r.TimeZone, TwoFactor: r.TwoFactor,
+	return &app.User{ID: r.ID, Email: r.Email, Name: r.Name, TimeZone: r.TimeZone, Language: r.Language, TwoFactor: r.TwoFactor,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
@@ -118,6 +119,10 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 		if upd.TimeZone != nil && *upd.TimeZone != r.TimeZone {
 			changes["time_zone"], md["time_zone"] = *upd.TimeZone, *upd.TimeZone
 			r.TimeZone = *upd.TimeZone
+		}
+		if upd.Language != nil && *upd.Language != r.Language {
+			changes["language"], md["language"] = *upd.Language, *upd.Language
+			r.Language = *upd.Language
 		}
 		if len(changes) > 0 {
 			changes["updated_at"] = s.db.now()

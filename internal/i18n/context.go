@@ -1,0 +1,135 @@
+package i18n
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"atrium/internal/app"
+)
+
+// locale is what a request or an email is written in: the reader's
+// printer and time zone.
+type locale struct {
+	p   *Printer
+	loc *time.Location
+}
+
+type ctxKey struct{}
+
+// WithLocale returns ctx carrying the reader's printer and time zone
+// (nil means UTC). Pages and emails read them through the functions below.
+func WithLocale(ctx context.Context, p *Printer, loc *time.Location) context.Context {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return context.WithValue(ctx, ctxKey{}, locale{p: p, loc: loc})
+}
+
+// PrinterFrom returns the printer ctx carries, or nil.
+func PrinterFrom(ctx context.Context) *Printer {
+	l, _ := ctx.Value(ctxKey{}).(locale)
+	return l.p
+}
+
+// LocationFrom returns the time zone ctx carries, UTC when none.
+func LocationFrom(ctx context.Context) *time.Location {
+	if l, ok := ctx.Value(ctxKey{}).(locale); ok {
+		return l.loc
+	}
+	return time.UTC
+}
+
+// Lang returns the language of ctx's printer as a BCP 47 tag, for
+// <html lang>; "en" when ctx carries none.
+func Lang(ctx context.Context) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.Tag().String()
+	}
+	return Source.String()
+}
+
+// T returns the message key in ctx's language, its placeholders filled
+// from args given as name, value pairs: T(ctx, "members.removed", "Name",
+// "Ada"). Without a printer in ctx it returns the key, which the
+// pseudo-locale tests catch.
+func T(ctx context.Context, key string, args ...any) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.T(key, args...)
+	}
+	return key
+}
+
+// N returns the plural form of key for count in ctx's language.
+func N(ctx context.Context, key string, count int, args ...any) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.N(key, count, args...)
+	}
+	return key
+}
+
+// Number formats n with the grouping of ctx's language.
+func Number(ctx context.Context, n int64) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.Number(n)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Date formats the day of t in ctx's time zone and language; "" for the
+// zero time.
+func Date(ctx context.Context, t time.Time) string {
+	p := PrinterFrom(ctx)
+	if t.IsZero() || p == nil {
+		return ""
+	}
+	return p.Date(t, LocationFrom(ctx))
+}
+
+// DateTime formats t with its time of day and zone, in ctx's time zone
+// and language; "" for the zero time.
+func DateTime(ctx context.Context, t time.Time) string {
+	p := PrinterFrom(ctx)
+	if t.IsZero() || p == nil {
+		return ""
+	}
+	return p.DateTime(t, LocationFrom(ctx))
+}
+
+// Money formats an amount in a currency's smallest unit for ctx's
+// language.
+func Money(ctx context.Context, amount int64, currency string) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.Money(amount, currency)
+	}
+	return app.FormatMoney(amount, currency)
+}
+
+// Sprintf translates a Printf-style format written in English (the
+// gettext way: the English text is the key, in errors.json) and fills it
+// with args. It is for the messages of app errors, whose formats are
+// written where the rule lives.
+func Sprintf(ctx context.Context, format string, args ...any) string {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.Sprintf(format, args...)
+	}
+	return sprintf(format, args)
+}
+
+// ErrorText returns what a page shows for err in ctx's language: an
+// *app.Error's message translated, "Something went wrong." for any other
+// error. The API keeps app.ErrorMessage, which stays English.
+func ErrorText(ctx context.Context, err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *app.Error
+	if !errors.As(err, &e) {
+		return T(ctx, "error.internal")
+	}
+	if e.Format == "" {
+		return Sprintf(ctx, e.Message)
+	}
+	return Sprintf(ctx, e.Format, e.Args...)
+}

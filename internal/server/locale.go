@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net/http"
+
+	"atrium/internal/i18n"
+)
+
+// localize starts every request in the language its browser asks for
+// (Accept-Language, else English) and in UTC; loadSession then switches a
+// signed-in person to the language and time zone of their account.
+func (s *Server) localize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, s.withLocale(w, r, "", ""))
+	})
+}
+
+// withLocale returns r carrying the printer of the language chosen from
+// saved (an account's choice, "" for none) and Accept-Language, and the
+// time zone tz, and says the page's language in Content-Language.
+func (s *Server) withLocale(w http.ResponseWriter, r *http.Request, saved, tz string) *http.Request {
+	tag := s.catalog.Match(saved, r.Header.Get("Accept-Language"))
+	w.Header().Set("Content-Language", tag.String())
+	return r.WithContext(i18n.WithLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)))
+}
+
+// languageChoices are the account page's language options: the shipped
+// languages, each named in itself, after "the browser's language".
+func (s *Server) languageChoices() []i18n.Choice {
+	return s.catalog.Choices()
+}
