@@ -42,9 +42,9 @@ func TestHotQueryPlans_ConsoleVolume(t *testing.T) {
 			}
 			var problems []string
 			if db.Dialect() == store.SQLite {
-				problems = sqlitePlanProblems(t, ctx, db, q, samples[name])
+				problems = sqlitePlanProblems(t, ctx, db, q, samples[name], planIndexes[name])
 			} else {
-				problems = postgresPlanProblems(t, ctx, db, q, samples[name])
+				problems = postgresPlanProblems(t, ctx, db, q, samples[name], planIndexes[name])
 				plan, err := db.ExplainPostgresGeneric(ctx, q.Text(db.Dialect()), samples[name]...)
 				if err != nil {
 					t.Fatalf("explain the generic plan of %s: %v", name, err)

@@ -48,15 +48,20 @@ const (
 	qRestrictedAt      = "workspace_restricted_at"
 )
 
+// overdueBatch is how many overdue workspaces RestrictOverdue reads at a
+// time.
+const overdueBatch = 500
+
 var dunningQueries = map[string]hotQuery{
 	qDunningState: {SQL: `SELECT id, name, slug, stripe_subscription_id, payment_failed_at, payment_invoice_url, restricted_at,
 		dunning_event_at, dunning_event_rank, dunning_event_id FROM workspaces WHERE id = ?`},
 	// One audit entry is enough: a workspace has one trial.
 	qTrialNoticeSent: {SQL: `SELECT COUNT(*) FROM (SELECT 1 FROM audit_logs WHERE workspace_id = ? AND action = ? LIMIT 1) t`},
-	// The open, unrestricted episodes whose grace ran out, through the
-	// partial index workspaces_dunning_idx.
-	qOverdueWorkspaces: {SQL: `SELECT id FROM workspaces WHERE payment_failed_at IS NOT NULL AND restricted_at IS NULL
-		AND payment_failed_at <= ? ORDER BY id LIMIT 500`, BoundedSort: "the workspaces whose payment is overdue"},
+	// The open, unrestricted episodes whose grace ran out, oldest first,
+	// in the order of the partial index workspaces_dunning_idx (which a
+	// restricted workspace leaves), overdueBatch at a time.
+	qOverdueWorkspaces: {SQL: fmt.Sprintf(`SELECT id FROM workspaces WHERE payment_failed_at IS NOT NULL AND restricted_at IS NULL
+		AND payment_failed_at <= ? ORDER BY payment_failed_at LIMIT %d`, overdueBatch)},
 	qRestrictedAt: {SQL: `SELECT restricted_at FROM workspaces WHERE id = ?`},
 }
 
@@ -222,12 +227,31 @@ func (db *DB) endDunning(ctx context.Context, tx *gorm.DB, workspaceID int64, ev
 // once (billing.restricted). It returns how many it restricted. The
 // conditional update is the guard: two runs at once restrict a workspace
 // once.
+//
+// It reads the overdue workspaces overdueBatch at a time, oldest episode
+// first, until a batch comes back short. A workspace it restricts leaves
+// the next batch, and so does one it finds no longer due (paid, or
+// restricted by another run); a full batch that restricted none means
+// another run is going through the same workspaces, and this one stops.
 func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
-	now, grace := s.db.now(), s.Grace
-	ids, err := s.overdue(ctx, now.Add(-grace))
-	if err != nil {
-		return 0, err
+	now, n := s.db.now(), 0
+	for {
+		ids, err := s.overdue(ctx, now.Add(-s.Grace))
+		if err != nil {
+			return n, err
+		}
+		done, err := s.restrict(ctx, now, ids)
+		n += done
+		if err != nil || len(ids) < overdueBatch || done == 0 {
+			return n, err
+		}
 	}
+}
+
+// restrict restricts, as of now, each of ids that is still overdue, and
+// returns how many it restricted.
+func (s *BillingService) restrict(ctx context.Context, now time.Time, ids []int64) (int, error) {
+	grace := s.Grace
 	n := 0
 	for _, id := range ids {
 		err := s.db.transact(ctx, func(tx *gorm.DB) error {
@@ -260,7 +284,7 @@ func (s *BillingService) RestrictOverdue(ctx context.Context) (int, error) {
 }
 
 // overdue returns the workspaces whose open, unrestricted episode began
-// at or before since (at most 500; the job's next run takes the rest).
+// at or before since, oldest first, at most overdueBatch of them.
 func (s *BillingService) overdue(ctx context.Context, since time.Time) ([]int64, error) {
 	rs, err := s.db.query(ctx, nil, qOverdueWorkspaces, since.UTC())
 	if err != nil {

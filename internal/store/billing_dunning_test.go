@@ -279,6 +279,31 @@ func TestBillingService_Dunning(t *testing.T) {
 		}
 	})
 
+	// More overdue workspaces than one read returns (500) are all
+	// restricted by one run, each audited once.
+	dunningCase(t, "RestrictsEveryBatch", func(t *testing.T, db *store.DB, f *billingFixture, c *clock) {
+		t0 := c.Now()
+		f.apply(t, "evt_f", "invoice.payment_failed", t0, failedUpd(f, t0, 1))
+		storetest.Bulk(t, db, storetest.Volume{Workspaces: 1000})
+		if _, err := db.SQL().ExecContext(context.Background(), db.Rebind(`UPDATE workspaces SET payment_failed_at = ?
+			WHERE slug LIKE 'small-%'`), t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(8 * 24 * time.Hour)
+		if n, err := f.billing.RestrictOverdue(context.Background()); err != nil || n != 1001 {
+			t.Fatalf("restricted %d, %v; want 1001", n, err)
+		}
+		if n := storetest.Count(t, db, "SELECT COUNT(*) FROM workspaces WHERE payment_failed_at IS NOT NULL AND restricted_at IS NULL"); n != 0 {
+			t.Errorf("%d overdue workspaces left unrestricted", n)
+		}
+		if n := storetest.Count(t, db, "SELECT COUNT(*) FROM audit_logs WHERE action = ?", app.ActionRestricted); n != 1001 {
+			t.Errorf("%d restricted entries, want 1001", n)
+		}
+		if n, err := f.billing.RestrictOverdue(context.Background()); err != nil || n != 0 {
+			t.Fatalf("second run: restricted %d, %v", n, err)
+		}
+	})
+
 	dunningCase(t, "SyncLiftsRestriction", func(t *testing.T, db *store.DB, f *billingFixture, c *clock) {
 		f.apply(t, "evt_f", "invoice.payment_failed", c.Now(), failedUpd(f, c.Now(), 1))
 		c.Add(8 * 24 * time.Hour)
