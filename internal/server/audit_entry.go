@@ -51,8 +51,9 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
+		val, recorded := names.metadataValue(r, k, e.Metadata[k])
 		v.Metadata = append(v.Metadata, page.AuditDetail{Key: k, Label: auditMetadataLabel(r.Context(), k),
-			Value: names.metadataValue(r, k, e.Metadata[k])})
+			Value: val, Recorded: recorded})
 	}
 	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, i18n.T(r.Context(), "audit.entry.title"), "audit"), v))
 }

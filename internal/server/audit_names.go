@@ -135,31 +135,32 @@ func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
 
 // metadataValue formats one metadata value for people in the request's
 // language: roles by their label, user ids by name, yes/no, lists and
-// objects as compact JSON.
-func (n *auditNames) metadataValue(r *http.Request, key string, val any) string {
+// objects as compact JSON. recorded reports a value shown as the entry
+// recorded it (a name, an address, a code), which is not translated.
+func (n *auditNames) metadataValue(r *http.Request, key string, val any) (text string, recorded bool) {
 	switch v := val.(type) {
 	case string:
 		if key == "role" || key == "from" || key == "to" || strings.HasSuffix(key, "_role") {
 			if _, err := app.ParseRole(v); err == nil {
-				return auditRoleLabel(r.Context(), v)
+				return auditRoleLabel(r.Context(), v), false
 			}
 		}
-		return v
+		return v, true
 	case bool:
 		if v {
-			return i18n.T(r.Context(), "audit.value.yes")
+			return i18n.T(r.Context(), "audit.value.yes"), false
 		}
-		return i18n.T(r.Context(), "audit.value.no")
+		return i18n.T(r.Context(), "audit.value.no"), false
 	case float64:
 		if strings.HasSuffix(key, "user_id") {
-			return n.person(r, int64(v), "")
+			return n.person(r, int64(v), ""), false
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return strconv.FormatFloat(v, 'f', -1, 64), true
 	case nil:
-		return "—"
+		return "—", false
 	}
 	if b, err := json.Marshal(val); err == nil {
-		return string(b)
+		return string(b), true
 	}
-	return fmt.Sprint(val)
+	return fmt.Sprint(val), true
 }
