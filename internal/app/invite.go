@@ -92,8 +92,10 @@ type InviteEmail struct {
 	Link string
 }
 
-// ComposeInvite renders the email for an invite once it is stored.
-type ComposeInvite func(inv *Invite) InviteEmail
+// ComposeInvite renders the email for an invite once it is stored; lang
+// is the saved language of the account the invite's address belongs to,
+// "" when it has none (or no account).
+type ComposeInvite func(inv *Invite, lang string) InviteEmail
 
 // InvitePendingError refuses an invite to an address that already has a
 // pending, unexpired invite to the workspace. It unwraps to an ECONFLICT

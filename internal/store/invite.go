@@ -104,14 +104,25 @@ func (s *InviteService) CreateInvite(ctx context.Context, sc app.Scope, in app.N
 }
 
 // queueInviteEmail reads the invite back with its workspace and inviter,
-// queues its email (Ref "invite:<id>", with the accept link as its share
+// composes its email in the invitee's saved language (when the address has
+// an account), queues it (Ref "invite:<id>", with the accept link as its share
 // link) inside tx, and returns the invite describing that new email.
 func (s *InviteService) queueInviteEmail(ctx context.Context, tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
 	inv, err := s.findInvite(ctx, tx, qInviteByID, id)
 	if err != nil {
 		return nil, err
 	}
-	msg := compose(inv)
+	// The email is in the language of the account the address belongs
+	// to, when there is one and it chose one.
+	var lang string
+	u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, inv.Email))
+	switch {
+	case err == nil:
+		lang = u.Language
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("find invitee's language: %w", err)
+	}
+	msg := compose(inv, lang)
 	msg.Ref = fmt.Sprintf("invite:%d", id)
 	msg.LinkExpiresAt = inv.ExpiresAt
 	r := s.db.newOutboxRecord(msg.Email)
