@@ -58,8 +58,7 @@ func allEmails(cat *i18n.Catalog, lang string) map[string]app.Email {
 // English left in its subject, its HTML or its text part.
 func TestMail_Pseudo(t *testing.T) {
 	t.Parallel()
-	cat := i18n.New
-	c, err := cat(i18n.Options{Pseudo: true})
+	c, err := i18n.New(i18n.Options{Pseudo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
