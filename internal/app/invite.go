@@ -110,7 +110,9 @@ func (e *InvitePendingError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns the error as an ECONFLICT *Error about the email field.
 func (e *InvitePendingError) Unwrap() error {
-	return &Error{Code: ECONFLICT, Message: e.Email + " already has a pending invite.", Field: "email"}
+	err := Errorf(ECONFLICT, "%s already has a pending invite.", e.Email)
+	err.Field = "email"
+	return err
 }
 
 // InviteService manages invites. The reads and changes of a workspace's

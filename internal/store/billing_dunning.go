@@ -298,7 +298,7 @@ var errNotRestricted = errors.New("workspace no longer due for restriction")
 func (db *DB) checkRestricted(ctx context.Context, tx *gorm.DB, workspaceID int64) error {
 	var at *time.Time
 	if err := db.queryRow(ctx, tx, qRestrictedAt, workspaceID).Scan(&at); err != nil {
-		return notFound(err, "Workspace not found.", "find workspace")
+		return notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 	}
 	return app.CheckAdditions(&app.Workspace{RestrictedAt: timeOrZero(at)})
 }

@@ -179,7 +179,7 @@ func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID 
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
 		r, err := scanPasskey(s.db.queryRow(ctx, tx, qPasskeyOf, passkeyID, userID))
 		if err != nil {
-			return notFound(err, "That passkey is already removed.", "find passkey")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "That passkey is already removed."), "find passkey")
 		}
 		if err := tx.Delete(&passkeyRecord{}, r.ID).Error; err != nil {
 			return fmt.Errorf("remove passkey: %w", err)
