@@ -176,6 +176,17 @@ func TestI18n_Billing(t *testing.T) {
 		if got, want := res.Doc.Find("h1").First().Text(), "Preise"; got != want {
 			t.Errorf("German pricing heading %q, want %q", got, want)
 		}
+		owner.german()
+		page := owner.Get(base)
+		for id, want := range map[string]string{"billing-portal": "Abrechnung verwalten", "billing-status": "Gekündigt",
+			"billing-in-force-name": "Free"} {
+			if got := page.Text(id); got != want {
+				t.Errorf("German billing page %s=%q, want %q", id, got, want)
+			}
+		}
+		if got, want := page.Doc.Find("h1").First().Text(), "Abrechnung"; got != want {
+			t.Errorf("German billing heading %q, want %q", got, want)
+		}
 	})
 }
 
