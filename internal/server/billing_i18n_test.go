@@ -15,12 +15,12 @@ import (
 	"atrium/internal/i18n/i18ntest"
 )
 
-// assertTranslatedIn is assertTranslated for the parts of res that sel
+// assertTranslatedPart is assertTranslated for the parts of res that sel
 // selects: the billing area's own content (main holds the page, the
 // billing banner and the flash), not the header, the footer and the
 // shared error and confirmation pages around it, whose words are other
 // areas' catalogs.
-func assertTranslatedIn(t testing.TB, res *response, sel string, allow ...string) {
+func assertTranslatedPart(t testing.TB, res *response, sel string, allow ...string) {
 	t.Helper()
 	if got := res.Header.Get("Content-Language"); got != "en-XA" {
 		t.Fatalf("%s: Content-Language=%q, want en-XA (ask with pseudo())", res.Request.URL.Path, got)
@@ -60,7 +60,7 @@ func TestI18n_Billing(t *testing.T) {
 		if res.StatusCode != want {
 			t.Fatalf("%s: status %d, want %d\n%s", res.Request.URL, res.StatusCode, want, res.Body)
 		}
-		assertTranslatedIn(t, res, sel, allow...)
+		assertTranslatedPart(t, res, sel, allow...)
 	}
 	check := func(res *response, want int) { t.Helper(); checkIn(res, want, "main") }
 	// The confirmation page's Cancel link is the shared page's.
@@ -211,7 +211,7 @@ func TestI18n_BillingSeatCost(t *testing.T) {
 			if !page.Has("seat-cost") {
 				t.Fatalf("no seat cost with 1 member on 1 seat\n%s", page.Body)
 			}
-			assertTranslatedIn(t, page, `[data-testid="seat-cost"]`)
+			assertTranslatedPart(t, page, `[data-testid="seat-cost"]`)
 		})
 	}
 }
@@ -229,7 +229,7 @@ func TestI18n_BillingDowngrade(t *testing.T) {
 	owner.Get("/w/" + slug) // the creation's flash
 
 	preview := owner.Get(base + "/plan/preview?price=price_pro")
-	assertTranslatedIn(t, preview, "main", allow...)
+	assertTranslatedPart(t, preview, "main", allow...)
 	res := owner.Submit(preview, "change-preview-form", nil)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("schedule: status %d\n%s", res.StatusCode, res.Body)
@@ -238,15 +238,15 @@ func TestI18n_BillingDowngrade(t *testing.T) {
 	if !page.Has("flash") || !page.Has("billing-scheduled") {
 		t.Fatalf("after scheduling: flash %v, scheduled %v", page.Has("flash"), page.Has("billing-scheduled"))
 	}
-	assertTranslatedIn(t, page, "main", allow...)
+	assertTranslatedPart(t, page, "main", allow...)
 
 	fake.SetSubscription("price_bus", "sub_sched_waiting")
 	confirm := owner.Submit(page, "billing-keep-form", nil)
-	assertTranslatedIn(t, confirm, confirmParts, allow...)
+	assertTranslatedPart(t, confirm, confirmParts, allow...)
 	if res := owner.Submit(confirm, "confirm-form", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("keep: status %d\n%s", res.StatusCode, res.Body)
 	} else {
-		assertTranslatedIn(t, owner.Follow(res), "main", allow...)
+		assertTranslatedPart(t, owner.Follow(res), "main", allow...)
 	}
 }
 
@@ -268,12 +268,12 @@ func TestI18n_BillingWithoutStripe(t *testing.T) {
 		if !page.Has("billing-off") {
 			t.Fatalf("no billing-off notice\n%s", page.Body)
 		}
-		assertTranslatedIn(t, page, "main", allow...)
+		assertTranslatedPart(t, page, "main", allow...)
 		page = admin.Get("/w/" + slug + "/billing")
 		if !page.Has("billing-readonly") {
 			t.Fatalf("admin: no read-only note\n%s", page.Body)
 		}
-		assertTranslatedIn(t, page, "main", allow...)
+		assertTranslatedPart(t, page, "main", allow...)
 	})
 	t.Run("Demo", func(t *testing.T) {
 		t.Parallel()
@@ -281,11 +281,11 @@ func TestI18n_BillingWithoutStripe(t *testing.T) {
 		owner, slug, _ := billingOwner(t, a, "owner@example.com")
 		owner.pseudo().Get("/w/" + slug)
 		page := owner.Get("/w/" + slug + "/billing")
-		assertTranslatedIn(t, page, "main", allow...)
+		assertTranslatedPart(t, page, "main", allow...)
 		page = owner.Follow(owner.Submit(page, "billing-demo-upgrade", nil))
 		if !page.Has("billing-demo-downgrade") {
 			t.Fatalf("no demo downgrade after the demo upgrade\n%s", page.Body)
 		}
-		assertTranslatedIn(t, page, "main", allow...)
+		assertTranslatedPart(t, page, "main", allow...)
 	})
 }
