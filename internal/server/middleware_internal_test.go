@@ -270,9 +270,9 @@ func TestRetryAfterText(t *testing.T) {
 		"90":    "2 minutes",
 		"300":   "5 minutes",
 		"301":   "6 minutes",
-		"86400": "1440 minutes",
+		"86400": "1,440 minutes",
 	} {
-		if got := retryAfterText(in); got != want {
+		if got := retryAfterText(englishContext(t), in); got != want {
 			t.Errorf("retryAfterText(%q)=%q, want %q", in, got, want)
 		}
 	}
