@@ -80,7 +80,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 // errorPage renders the shared error page for status; msg, in the
 // reader's language, says what went wrong ("" for the status's own words).
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	if i18n.PrinterFrom(r.Context()) == nil {
+	if i18n.PrinterFrom(r.Context()) == nil && s.catalog != nil {
 		// A panic recovered before the request was given its language.
 		r = s.withLocale(w, r, "", "")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 )
 
 // lockedBuffer collects log output from concurrent handlers.
@@ -65,7 +66,7 @@ func newTestServer(t *testing.T, trusted string) (*Server, *lockedBuffer) {
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
 		Config:  cfg,
 		Limiter: NewRateLimiter(memory.NewStore(), cfg),
-	}, sessionCookie: "atrium_session"}
+	}, sessionCookie: "atrium_session", catalog: i18n.MustNew(i18n.Options{})}
 	return s, logs
 }
 
