@@ -122,11 +122,11 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 }
 
 // statusWords are the statuses whose own words (http.StatusText) the
-// catalogs translate, as errorpage.status.<code>: those the error page
-// shows without a title of its own.
-var statusWords = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-	http.StatusMethodNotAllowed, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity,
-	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
+// catalogs translate, as errorpage.status.<code>: those the error page may
+// show as its title or, without a message, as its message (404 and 403
+// always have their own).
+var statusWords = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusMethodNotAllowed, http.StatusConflict,
+	http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 
 // statusText returns the words of an HTTP status in ctx's language
 // ("Bad Request"); a status the catalogs do not list keeps Go's English.
