@@ -83,7 +83,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: sc.m.Role.Label(),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: roleLabel(r.Context(), sc.m.Role),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -92,7 +92,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		if list, err := s.Workspaces.FindSwitcher(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
 				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
-					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
+					Role: roleLabel(r.Context(), uw.Role), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())

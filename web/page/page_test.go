@@ -15,11 +15,11 @@ import (
 	"atrium/web/page"
 )
 
-const evil = `<script>alert(1)</script>@example.com`
-
-// english is the context pages render in here: the English printer, as a
-// request's context carries it.
+// english is the context pages render in: the English printer, as a
+// request without Accept-Language gets.
 var english = i18n.WithLocale(context.Background(), i18n.MustNew(i18n.Options{}).Printer(i18n.Source), nil)
+
+const evil = `<script>alert(1)</script>@example.com`
 
 // render renders c in English and parses the result.
 func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
