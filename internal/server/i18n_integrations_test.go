@@ -125,6 +125,9 @@ func TestI18n_Integrations(t *testing.T) {
 		base := "/w/" + slug + "/settings/sso"
 		check(t, "free plan", owner.Get(base), http.StatusOK)
 		makePro(t, a, slug)
+		grace := inviteAndJoin(t, a, owner, slug, "grace@acme.test", "member").pseudo()
+		grace.Get("/w/" + slug) // her welcome flash
+		owner.Get("/w/" + slug) // the invitation's flash
 		page := check(t, "empty", owner.Get(base), http.StatusOK)
 		check(t, "connection error", owner.Submit(page, "sso-connection-form", url.Values{"issuer": {"not a url"}, "client_id": {""}, "client_secret": {""}}),
 			http.StatusUnprocessableEntity, appErrors...)
@@ -146,6 +149,21 @@ func TestI18n_Integrations(t *testing.T) {
 		page = check(t, "verified", owner.Follow(owner.Post(verify, nil)), http.StatusOK)
 		check(t, "options saved", owner.Follow(owner.Post(base+"/options", url.Values{"jit": {"on"}, "jit_role": {"member"}})), http.StatusOK)
 		check(t, "options error", owner.Post(base+"/options", url.Values{"jit": {"on"}, "jit_role": {"owner"}}), http.StatusUnprocessableEntity, appErrors...)
+
+		// Requiring it: the flash, and the walkthrough that replaces the
+		// workspace's pages for a member and for an owner signed in by
+		// email link.
+		confirm := owner.Post(base+"/options", url.Values{"require_sso": {"on"}, "jit_role": {"member"}})
+		if !confirm.Has("confirm-form") {
+			t.Fatalf("require: status %d, want a confirmation\n%s", confirm.StatusCode, confirm.Body)
+		}
+		assertIntegrationTranslatedText(t, "require confirmation", confirm.Text("confirm-title")+" "+confirm.Text("confirm-message"))
+		// The owner's own address is in the domain: the flash shows on
+		// the walkthrough, with the owners' way in.
+		if res := check(t, "required", owner.Follow(owner.Submit(confirm, "confirm-form", nil)), http.StatusForbidden); !res.Has("sso-break-glass") {
+			t.Fatalf("the owner is not offered the owners' way in:\n%s", res.Body)
+		}
+		check(t, "walkthrough (member)", grace.Get("/w/"+slug+"/"), http.StatusForbidden)
 
 		// Sign-in by the address's domain: the hand-over to the provider,
 		// and the page when the provider declines.
