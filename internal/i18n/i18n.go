@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -48,10 +49,18 @@ type Catalog struct {
 	tags     []language.Tag // shipped languages, Source first
 	matcher  language.Matcher
 	messages map[language.Tag]map[string]*goi18n.Message
-
-	mu       sync.Mutex
+	// printers are made once at load, one per language, and only read
+	// after that, so requests share them without a lock.
 	printers map[language.Tag]*Printer
+	// matches keeps Match's answers by Accept-Language header (browsers
+	// send a handful of distinct ones), up to maxMatches entries.
+	matches sync.Map
+	nMatch  atomic.Int64
 }
+
+// maxMatches bounds the Accept-Language answers kept, so that a flood of
+// made-up headers cannot grow the cache.
+const maxMatches = 1024
 
 // New loads the embedded catalogs.
 func New(opts Options) (*Catalog, error) {
@@ -112,6 +121,9 @@ func load(fsys fs.FS, dir string, opts Options) (*Catalog, error) {
 	}
 	slices.SortFunc(c.tags[1:], func(a, b language.Tag) int { return strings.Compare(a.String(), b.String()) })
 	c.matcher = language.NewMatcher(c.tags)
+	for _, tag := range c.tags {
+		c.printers[tag] = newPrinter(c, tag)
+	}
 	return c, nil
 }
 
@@ -146,6 +158,21 @@ func (c *Catalog) Match(saved, acceptLanguage string) language.Tag {
 			}
 		}
 	}
+	if tag, ok := c.matches.Load(acceptLanguage); ok {
+		return tag.(language.Tag)
+	}
+	tag := c.matchHeader(acceptLanguage)
+	if c.nMatch.Load() < maxMatches {
+		if _, loaded := c.matches.LoadOrStore(acceptLanguage, tag); !loaded {
+			c.nMatch.Add(1)
+		}
+	}
+	return tag
+}
+
+// matchHeader returns the shipped language that best matches an
+// Accept-Language header, English when none does.
+func (c *Catalog) matchHeader(acceptLanguage string) language.Tag {
 	wanted, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(wanted) == 0 {
 		return Source
@@ -159,17 +186,10 @@ func (c *Catalog) Match(saved, acceptLanguage string) language.Tag {
 
 // Printer returns the printer of a shipped language (English for any other).
 func (c *Catalog) Printer(tag language.Tag) *Printer {
-	if _, ok := c.messages[tag]; !ok {
-		tag = Source
+	if p, ok := c.printers[tag]; ok {
+		return p
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.printers[tag]
-	if !ok {
-		p = newPrinter(c, tag)
-		c.printers[tag] = p
-	}
-	return p
+	return c.printers[Source]
 }
 
 // MustNew is New for start-up: the embedded catalogs are checked by the

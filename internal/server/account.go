@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"atrium/internal/app"
@@ -19,8 +19,9 @@ func (s *Server) handleAccountShow(w http.ResponseWriter, r *http.Request) {
 
 // renderAccount renders the account page around v's profile form values.
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, v page.AccountView) {
-	p := app.PrincipalFromContext(r.Context())
-	sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID)
+	ctx := r.Context()
+	p := app.PrincipalFromContext(ctx)
+	sessions, err := s.Auth.FindSessions(ctx, p.User.ID)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -34,7 +35,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		v.Sessions = append(v.Sessions, page.SessionRow{
 			ID:       ss.ID,
 			Current:  ss.ID == p.Session.ID,
-			Device:   describeDevice(ss.UserAgent),
+			Device:   describeDevice(ctx, ss.UserAgent),
 			IP:       ss.IP,
 			Created:  s.formatTime(r.Context(), ss.CreatedAt, p.User.TimeZone),
 			LastSeen: s.formatTime(r.Context(), ss.LastSeenAt, p.User.TimeZone),
@@ -46,7 +47,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	if keys > 0 {
-		v.DeleteKeysNote = page.RevokesKeysNote(keys, "you")
+		v.DeleteKeysNote = i18n.N(ctx, "account.delete.keys_note", keys)
 	}
 	blocking, err := s.Users.FindSoleOwnerships(r.Context(), p.User.ID)
 	if err != nil {
@@ -54,7 +55,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	if len(blocking) > 0 {
-		v.DeleteBlocked = app.SoleOwnerMessage(blocking)
+		v.DeleteBlocked = soleOwnerMessage(ctx, blocking)
 		for _, ws := range blocking {
 			v.Blocking = append(v.Blocking, page.BlockingWorkspace{Name: ws.Name, MembersURL: workspaceURL(ws.Slug).Page("members"),
 				SettingsURL: workspaceURL(ws.Slug).Page("settings")})
@@ -68,9 +69,23 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		s.Error(w, r, err)
 		return
 	}
-	pg := s.page(w, r, "Account")
+	pg := s.page(w, r, i18n.T(ctx, "account.title"))
 	pg.Section = "account"
 	s.render(w, r, status, page.Account(pg, v))
+}
+
+// soleOwnerMessage says why an account that is the last owner of these
+// workspaces cannot be deleted yet, as app.SoleOwnerMessage does in
+// English.
+func soleOwnerMessage(ctx context.Context, ws []app.WorkspaceRef) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Name
+	}
+	if len(ws) == 1 {
+		return i18n.T(ctx, "account.delete.blocked_one", "Workspace", names[0])
+	}
+	return i18n.T(ctx, "account.delete.blocked_many", "Workspaces", strings.Join(names[:len(names)-1], ", "), "Last", names[len(names)-1])
 }
 
 // handleAccountUpdate handles "POST /settings/account": display name, time
@@ -120,20 +135,20 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	if !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), p.User.Email) {
 		s.renderAccount(w, r, http.StatusUnprocessableEntity, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
-			DeleteError: "That doesn’t match. Type your email address exactly to confirm.", DeleteConfirm: formEcho(r.PostFormValue("confirm"))})
+			DeleteError: i18n.T(r.Context(), "account.delete.mismatch"), DeleteConfirm: formEcho(r.PostFormValue("confirm"))})
 		return
 	}
 	if err := s.Users.DeleteUser(r.Context()); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
 			s.renderAccount(w, r, http.StatusConflict, page.AccountView{Name: p.User.Name, TimeZone: p.User.TimeZone,
-				DeleteError: app.ErrorMessage(err)})
+				DeleteError: i18n.ErrorText(r.Context(), err)})
 			return
 		}
 		s.Error(w, r, err)
 		return
 	}
 	s.clearSessionCookie(w)
-	s.setFlash(w, "info", "Your account has been deleted.")
+	s.setFlash(w, "info", i18n.T(r.Context(), "account.delete.done"))
 	redirect(w, r, "/login")
 }
 
@@ -155,11 +170,11 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, ss := range sessions {
 			if ss.ID == id {
-				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(ss.UserAgent), id == p.Session.ID))
+				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(r.Context(), ss.UserAgent), id == p.Session.ID))
 				return
 			}
 		}
-		s.setFlash(w, "info", "That device is already signed out.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "account.sessions.already_signed_out"))
 		redirect(w, r, "/settings/account")
 		return
 	}
@@ -169,14 +184,14 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.Auth.RevokeSession(r.Context(), p.User.ID, id); err != nil {
 		if app.ErrorCode(err) == app.ENOTFOUND {
-			s.setFlash(w, "info", app.ErrorMessage(err))
+			s.setFlash(w, "info", i18n.ErrorText(r.Context(), err))
 			redirect(w, r, "/settings/account")
 			return
 		}
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "That device has been signed out.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "account.sessions.signed_out"))
 	redirect(w, r, "/settings/account")
 }
 
@@ -191,11 +206,9 @@ func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Reques
 		s.Error(w, r, err)
 		return
 	}
-	msg := "You are now signed out everywhere else."
-	if n == 1 {
-		msg = "1 other device has been signed out."
-	} else if n > 1 {
-		msg = strconv.Itoa(n) + " other devices have been signed out."
+	msg := i18n.T(r.Context(), "account.sessions.others_none")
+	if n > 0 {
+		msg = i18n.N(r.Context(), "account.sessions.others_signed_out", n)
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, "/settings/account")

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -109,7 +109,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	q, err := app.CleanAdminQuery(raw)
 	status := http.StatusOK
 	if err != nil {
-		v.Error, status = app.ErrorMessage(err), http.StatusUnprocessableEntity
+		v.Error, status = i18n.ErrorText(r.Context(), err), http.StatusUnprocessableEntity
 	} else {
 		users, err := s.Admin.SearchUsers(r.Context(), q, app.AdminPageSize)
 		if err != nil {
@@ -123,11 +123,11 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 				last = "—"
 			}
 			v.Users = append(v.Users, page.AdminUserRow{URL: adminUserURL(u.ID), Email: u.Email, Name: u.Name,
-				Created: s.formatDate(r.Context(), u.CreatedAt, tz), LastSignIn: last, Workspaces: strconv.Itoa(u.Workspaces),
+				Created: s.formatDate(r.Context(), u.CreatedAt, tz), LastSignIn: last, Workspaces: i18n.Number(r.Context(), int64(u.Workspaces)),
 				TwoFactor: u.TwoFactor, Suspended: u.Suspended(), Staff: u.Staff})
 		}
 	}
-	s.render(w, r, status, page.AdminUsers(s.adminPage(w, r, "Users", "admin-users"), v))
+	s.render(w, r, status, page.AdminUsers(s.adminPage(w, r, i18n.T(r.Context(), "admin.users.title"), "admin-users"), v))
 }
 
 // handleAdminWorkspaces handles "GET /admin/workspaces?q=".
@@ -137,7 +137,7 @@ func (s *Server) handleAdminWorkspaces(w http.ResponseWriter, r *http.Request) {
 	q, err := app.CleanAdminQuery(raw)
 	status := http.StatusOK
 	if err != nil {
-		v.Error, status = app.ErrorMessage(err), http.StatusUnprocessableEntity
+		v.Error, status = i18n.ErrorText(r.Context(), err), http.StatusUnprocessableEntity
 	} else {
 		list, err := s.Admin.SearchWorkspaces(r.Context(), q, app.AdminPageSize)
 		if err != nil {
@@ -147,11 +147,11 @@ func (s *Server) handleAdminWorkspaces(w http.ResponseWriter, r *http.Request) {
 		tz := staffTZ(r)
 		for _, ws := range list {
 			v.Workspaces = append(v.Workspaces, page.AdminWorkspaceRow{URL: adminWorkspaceURL(ws.ID), Slug: ws.Slug, Name: ws.Name,
-				Plan: s.planLabel(ws.Plan), Status: ws.Status, Seats: strconv.Itoa(ws.Members), Owner: ws.OwnerEmail,
+				Plan: s.planLabel(ws.Plan), Status: ws.Status, Seats: i18n.Number(r.Context(), int64(ws.Members)), Owner: ws.OwnerEmail,
 				Created: s.formatDate(r.Context(), ws.CreatedAt, tz), Suspended: ws.Suspended()})
 		}
 	}
-	s.render(w, r, status, page.AdminWorkspaces(s.adminPage(w, r, "Workspaces", "admin-workspaces"), v))
+	s.render(w, r, status, page.AdminWorkspaces(s.adminPage(w, r, i18n.T(r.Context(), "admin.workspaces.title"), "admin-workspaces"), v))
 }
 
 func adminUserURL(id int64) string      { return "/admin/users/" + strconv.FormatInt(id, 10) }
@@ -182,56 +182,67 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	tz, u := staffTZ(r), d.User
-	last := s.formatTime(r.Context(), u.LastSignInAt, tz)
+	ctx, tz, u := r.Context(), staffTZ(r), d.User
+	last := s.formatTime(ctx, u.LastSignInAt, tz)
 	if last == "" {
-		last = "Not since the console was installed"
+		last = i18n.T(ctx, "admin.user.never_signed_in")
 	}
-	status := "Active"
+	status := i18n.T(ctx, "admin.status.active")
 	if u.Suspended() {
-		status = "Suspended on " + s.formatDate(r.Context(), u.SuspendedAt, tz) + ": " + u.SuspendedReason
+		status = i18n.T(ctx, "admin.user.suspended_on", "Date", s.formatDate(ctx, u.SuspendedAt, tz), "Reason", u.SuspendedReason)
 	}
 	v := page.AdminUserView{Heading: u.Email, Facts: []page.AdminFact{
-		{Label: "Email", Value: u.Email, TestID: "admin-user-email"},
-		{Label: "Name", Value: yesNo(u.Name != "", u.Name, "—")},
-		{Label: "Created", Value: s.formatTime(r.Context(), u.CreatedAt, tz)},
-		{Label: "Last sign-in", Value: last},
-		{Label: "Two-factor", Value: yesNo(u.TwoFactor, "On (passkey or authenticator app)", "Off")},
-		{Label: "Signed-in sessions", Value: strconv.Itoa(d.Sessions)},
-		{Label: "Status", Value: status, TestID: "admin-user-status"},
+		{Label: i18n.T(ctx, "admin.user.email"), Value: u.Email, TestID: "admin-user-email", Data: true},
+		{Label: i18n.T(ctx, "admin.user.name"), Value: yesNo(u.Name != "", u.Name, "—"), Data: true},
+		{Label: i18n.T(ctx, "admin.created"), Value: s.formatTime(ctx, u.CreatedAt, tz)},
+		{Label: i18n.T(ctx, "admin.user.last_sign_in"), Value: last},
+		{Label: i18n.T(ctx, "admin.user.two_factor"), Value: i18n.T(ctx, yesNo(u.TwoFactor, "admin.user.two_factor_on", "admin.user.two_factor_off"))},
+		{Label: i18n.T(ctx, "admin.user.sessions"), Value: i18n.Number(ctx, int64(d.Sessions))},
+		{Label: i18n.T(ctx, "admin.status.label"), Value: status, TestID: "admin-user-status"},
 	}}
 	if u.Staff {
-		v.Facts = append(v.Facts, page.AdminFact{Label: "Staff", Value: "Yes (granted with atrium staff grant)"})
+		v.Facts = append(v.Facts, page.AdminFact{Label: i18n.T(ctx, "admin.user.staff"),
+			Value: i18n.T(ctx, "admin.user.staff_granted", "Command", "atrium staff grant")})
 	}
 	base := adminUserURL(u.ID)
 	if !u.Staff && !u.Suspended() {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "View as this user", URL: base + "/view-as", TestID: "admin-view-as"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.user.action.view_as"), URL: base + "/view-as", TestID: "admin-view-as"})
 	}
 	if !u.Suspended() {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Resend a sign-in link", URL: base + "/send-link", TestID: "admin-send-link"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.user.action.send_link"), URL: base + "/send-link", TestID: "admin-send-link"})
 	}
-	v.Actions = append(v.Actions, page.AdminAction{Label: "End all sessions", URL: base + "/end-sessions", TestID: "admin-end-sessions", Danger: true})
+	v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.user.action.end_sessions"), URL: base + "/end-sessions",
+		TestID: "admin-end-sessions", Danger: true})
 	switch {
 	case u.Suspended():
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Lift the suspension", URL: base + "/unsuspend", TestID: "admin-unsuspend"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.action.unsuspend"), URL: base + "/unsuspend", TestID: "admin-unsuspend"})
 	case !u.Staff:
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Suspend", URL: base + "/suspend", TestID: "admin-suspend", Danger: true})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.action.suspend"), URL: base + "/suspend", TestID: "admin-suspend", Danger: true})
 	}
 	for _, uw := range d.Workspaces {
 		v.Workspaces = append(v.Workspaces, page.AdminLinkRow{Label: uw.Name, URL: adminWorkspaceURL(uw.ID),
-			Detail: "/w/" + uw.Slug + " · " + uw.Role.Label()})
+			Detail: i18n.T(ctx, "admin.user.workspace_detail", "Address", "/w/"+uw.Slug, "Role", roleLabel(ctx, uw.Role))})
 	}
 	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)
 	s.render(w, r, http.StatusOK, page.AdminUser(s.adminPage(w, r, u.Email, "admin-users"), v))
+}
+
+// roleLabel is a role's name in the reader's language ("Owner").
+func roleLabel(ctx context.Context, r app.Role) string {
+	switch r {
+	case app.RoleOwner, app.RoleAdmin, app.RoleMember:
+		return i18n.T(ctx, "admin.role."+string(r))
+	}
+	return string(r)
 }
 
 // adminAuditRows formats audit entries for a console page.
 func (s *Server) adminAuditRows(ctx context.Context, entries []*app.AuditEntry, tz string) []page.AdminAuditRow {
 	out := make([]page.AdminAuditRow, 0, len(entries))
 	for _, e := range entries {
-		where := " · system"
+		where := i18n.T(ctx, "admin.audit.system")
 		if e.WorkspaceID != 0 {
-			where = " · workspace " + strconv.FormatInt(e.WorkspaceID, 10)
+			where = i18n.T(ctx, "admin.audit.workspace", "ID", strconv.FormatInt(e.WorkspaceID, 10))
 		}
 		out = append(out, page.AdminAuditRow{When: s.formatTime(ctx, e.CreatedAt, tz), Summary: e.Summary(), Where: where})
 	}
@@ -256,51 +267,54 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	tz, ws := staffTZ(r), d.Workspace
-	status := "Active"
+	ctx, tz, ws := r.Context(), staffTZ(r), d.Workspace
+	status := i18n.T(ctx, "admin.status.active")
 	if ws.Suspended() {
-		status = "Suspended on " + s.formatDate(r.Context(), ws.SuspendedAt, tz) + " (read-only): " + ws.SuspendedReason
+		status = i18n.T(ctx, "admin.workspace.suspended_on", "Date", s.formatDate(ctx, ws.SuspendedAt, tz), "Reason", ws.SuspendedReason)
 	}
 	v := page.AdminWorkspaceView{Heading: ws.Name, Facts: []page.AdminFact{
-		{Label: "Address", Value: "/w/" + ws.Slug, TestID: "admin-workspace-slug"},
-		{Label: "Created", Value: s.formatTime(r.Context(), ws.CreatedAt, tz)},
-		{Label: "Owner", Value: yesNo(ws.OwnerEmail != "", ws.OwnerEmail, "—")},
-		{Label: "Seats used", Value: strconv.Itoa(ws.Members)},
-		{Label: "Plan", Value: s.planLabel(ws.Plan)},
-		{Label: "Subscription status", Value: yesNo(ws.Status != "", ws.Status, "none")},
-		{Label: "Status", Value: status, TestID: "admin-workspace-status"},
+		{Label: i18n.T(ctx, "admin.workspace.address"), Value: "/w/" + ws.Slug, TestID: "admin-workspace-slug", Data: true},
+		{Label: i18n.T(ctx, "admin.created"), Value: s.formatTime(ctx, ws.CreatedAt, tz)},
+		{Label: i18n.T(ctx, "admin.workspace.owner"), Value: yesNo(ws.OwnerEmail != "", ws.OwnerEmail, "—"), Data: true},
+		{Label: i18n.T(ctx, "admin.workspace.seats_used"), Value: i18n.Number(ctx, int64(ws.Members))},
+		{Label: i18n.T(ctx, "admin.workspace.plan"), Value: s.planLabel(ws.Plan), Data: true},
+		{Label: i18n.T(ctx, "admin.workspace.subscription_status"), Value: yesNo(ws.Status != "", ws.Status, i18n.T(ctx, "admin.workspace.no_subscription")),
+			Data: ws.Status != ""},
+		{Label: i18n.T(ctx, "admin.status.label"), Value: status, TestID: "admin-workspace-status"},
 	}}
 	if !ws.CurrentPeriodEnd.IsZero() {
-		end := s.formatDate(r.Context(), ws.CurrentPeriodEnd, tz)
+		end := s.formatDate(ctx, ws.CurrentPeriodEnd, tz)
 		if ws.CancelAtPeriodEnd {
-			end += " (cancels then)"
+			end = i18n.T(ctx, "admin.workspace.period_end_cancels", "Date", end)
 		}
-		v.Facts = append(v.Facts, page.AdminFact{Label: "Current period ends", Value: end})
+		v.Facts = append(v.Facts, page.AdminFact{Label: i18n.T(ctx, "admin.workspace.period_end"), Value: end})
 	}
 	if ws.StripeCustomerID != "" {
-		v.Facts = append(v.Facts, page.AdminFact{Label: "Stripe customer", Value: ws.StripeCustomerID,
-			Link: s.stripeDashboard("customers", ws.StripeCustomerID), TestID: "admin-stripe-customer"})
+		v.Facts = append(v.Facts, page.AdminFact{Label: i18n.T(ctx, "admin.workspace.stripe_customer"), Value: ws.StripeCustomerID,
+			Link: s.stripeDashboard("customers", ws.StripeCustomerID), TestID: "admin-stripe-customer", Data: true})
 	}
 	if ws.StripeSubscription != "" {
-		v.Facts = append(v.Facts, page.AdminFact{Label: "Stripe subscription", Value: ws.StripeSubscription,
-			Link: s.stripeDashboard("subscriptions", ws.StripeSubscription), TestID: "admin-stripe-subscription"})
+		v.Facts = append(v.Facts, page.AdminFact{Label: i18n.T(ctx, "admin.workspace.stripe_subscription"), Value: ws.StripeSubscription,
+			Link: s.stripeDashboard("subscriptions", ws.StripeSubscription), TestID: "admin-stripe-subscription", Data: true})
 	}
 	base := adminWorkspaceURL(ws.ID)
 	if ws.Suspended() {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Lift the suspension", URL: base + "/unsuspend", TestID: "admin-unsuspend"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.action.unsuspend"), URL: base + "/unsuspend", TestID: "admin-unsuspend"})
 	} else {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Suspend", URL: base + "/suspend", TestID: "admin-suspend", Danger: true})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.action.suspend"), URL: base + "/suspend", TestID: "admin-suspend", Danger: true})
 	}
 	if s.Stripe != nil {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Sync billing from Stripe", URL: base + "/billing-sync", TestID: "admin-billing-sync"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.workspace.action.billing_sync"), URL: base + "/billing-sync",
+			TestID: "admin-billing-sync"})
 	}
 	for _, m := range d.Members {
 		v.Members = append(v.Members, page.AdminLinkRow{Label: m.Email, URL: adminUserURL(m.UserID),
-			Detail: m.Role.Label() + " · since " + s.formatDate(r.Context(), m.Since, tz)})
+			Detail: i18n.T(ctx, "admin.workspace.member_detail", "Role", roleLabel(ctx, m.Role), "Date", s.formatDate(ctx, m.Since, tz))})
 	}
 	for _, inv := range d.Invites {
 		v.Invites = append(v.Invites, page.AdminLinkRow{Label: inv.Email,
-			Detail: fmt.Sprintf("%s · sent %s · expires %s", inv.Role.Label(), s.formatDate(r.Context(), inv.CreatedAt, tz), s.formatDate(r.Context(), inv.ExpiresAt, tz))})
+			Detail: i18n.T(ctx, "admin.workspace.invite_detail", "Role", roleLabel(ctx, inv.Role), "Sent", s.formatDate(ctx, inv.CreatedAt, tz),
+				"Expires", s.formatDate(ctx, inv.ExpiresAt, tz))})
 	}
 	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)
 	s.render(w, r, http.StatusOK, page.AdminWorkspace(s.adminPage(w, r, ws.Name, "admin-workspaces"), v))

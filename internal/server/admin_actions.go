@@ -2,13 +2,14 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"atrium/internal/app"
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
@@ -20,42 +21,35 @@ import (
 
 // adminAction is one console action on a user or a workspace.
 type adminAction struct {
-	title, button string
-	danger        bool
-	// consequence says what the action does to subject (an email or a
-	// workspace's address).
-	consequence func(subject string) string
+	// title, button and consequence are catalog keys; the consequence says
+	// what the action does to {{.Subject}} (an email, a workspace's
+	// address, a job).
+	title, button, consequence string
+	danger                     bool
 	// run acts on id with the reason and returns the flash.
 	run func(s *Server, r *http.Request, id int64, reason string) (string, error)
 }
 
 // adminUserActions are the actions of a user's console page, by path.
 var adminUserActions = map[string]adminAction{
-	"suspend": {title: "Suspend this account", button: "Suspend the account", danger: true,
-		consequence: func(who string) string {
-			return who + " is signed out everywhere and cannot sign in until the suspension is lifted; sign-in shows them that the account is suspended. " +
-				"API keys of their workspaces keep working: they act for the workspace, not for a person (suspend a workspace to stop its keys' changes)."
-		},
+	"suspend": {title: "admin.user.suspend.title", button: "admin.user.suspend.button", danger: true,
+		consequence: "admin.user.suspend.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
-			return "The account is suspended and every session of it ended.", s.Admin.SuspendUser(r.Context(), id, reason)
+			return i18n.T(r.Context(), "admin.user.suspend.done"), s.Admin.SuspendUser(r.Context(), id, reason)
 		}},
-	"unsuspend": {title: "Lift the suspension", button: "Lift the suspension",
-		consequence: func(who string) string { return who + " can sign in again with an email link." },
+	"unsuspend": {title: "admin.action.unsuspend", button: "admin.action.unsuspend",
+		consequence: "admin.user.unsuspend.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
-			return "The suspension is lifted.", s.Admin.UnsuspendUser(r.Context(), id, reason)
+			return i18n.T(r.Context(), "admin.unsuspend.done"), s.Admin.UnsuspendUser(r.Context(), id, reason)
 		}},
-	"end-sessions": {title: "End all sessions", button: "End all sessions", danger: true,
-		consequence: func(who string) string {
-			return "Every browser signed in as " + who + " is signed out; they sign in again with an email link or passkey."
-		},
+	"end-sessions": {title: "admin.user.action.end_sessions", button: "admin.user.action.end_sessions", danger: true,
+		consequence: "admin.user.end_sessions.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
 			n, err := s.Admin.EndUserSessions(r.Context(), id, reason)
-			return fmt.Sprintf("Ended %d session(s).", n), err
+			return i18n.N(r.Context(), "admin.user.end_sessions.done", n), err
 		}},
-	"send-link": {title: "Send a sign-in link", button: "Send the link",
-		consequence: func(who string) string {
-			return "A sign-in link valid for 15 minutes is emailed to " + who + ", as the sign-in page would send it. Nobody else sees the link."
-		},
+	"send-link": {title: "admin.user.send_link.title", button: "admin.user.send_link.button",
+		consequence: "admin.user.send_link.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
 			d, err := s.Admin.FindAdminUser(r.Context(), id)
 			if err != nil {
@@ -67,29 +61,24 @@ var adminUserActions = map[string]adminAction{
 			if err := s.Admin.SendSignInLink(r.Context(), id, reason, req, mail.MagicLinkEmail(s.Config.AppName, d.User.Email, link)); err != nil {
 				return "", err
 			}
-			return "A sign-in link is on its way to " + d.User.Email + ".", nil
+			return i18n.T(r.Context(), "admin.user.send_link.done", "Email", d.User.Email), nil
 		}},
 }
 
 // adminWorkspaceActions are the actions of a workspace's console page.
 var adminWorkspaceActions = map[string]adminAction{
-	"suspend": {title: "Suspend this workspace", button: "Suspend the workspace", danger: true,
-		consequence: func(ws string) string {
-			return ws + " becomes read-only: its members can open and read it, and its API keys can read, but nothing can change it " +
-				"(no invites, settings, members or keys). Its billing is untouched: Stripe keeps charging as before."
-		},
+	"suspend": {title: "admin.workspace.suspend.title", button: "admin.workspace.suspend.button", danger: true,
+		consequence: "admin.workspace.suspend.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
-			return "The workspace is suspended: read-only.", s.Admin.SuspendWorkspace(r.Context(), id, reason)
+			return i18n.T(r.Context(), "admin.workspace.suspend.done"), s.Admin.SuspendWorkspace(r.Context(), id, reason)
 		}},
-	"unsuspend": {title: "Lift the suspension", button: "Lift the suspension",
-		consequence: func(ws string) string { return ws + " can be changed again by its members and keys." },
+	"unsuspend": {title: "admin.action.unsuspend", button: "admin.action.unsuspend",
+		consequence: "admin.workspace.unsuspend.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
-			return "The suspension is lifted.", s.Admin.UnsuspendWorkspace(r.Context(), id, reason)
+			return i18n.T(r.Context(), "admin.unsuspend.done"), s.Admin.UnsuspendWorkspace(r.Context(), id, reason)
 		}},
-	"billing-sync": {title: "Sync billing from Stripe", button: "Sync billing",
-		consequence: func(ws string) string {
-			return "The subscription of " + ws + " is read from Stripe and overwrites the plan and status kept here, as `atrium billing sync` does."
-		},
+	"billing-sync": {title: "admin.workspace.action.billing_sync", button: "admin.workspace.billing_sync.button",
+		consequence: "admin.workspace.billing_sync.consequence",
 		run: func(s *Server, r *http.Request, id int64, reason string) (string, error) {
 			return s.adminBillingSync(r.Context(), id, reason)
 		}},
@@ -117,13 +106,19 @@ func (s *Server) adminBillingSync(ctx context.Context, id int64, reason string) 
 	case err != nil:
 		return "", err
 	case res.NoCustomer:
-		return "The workspace has no Stripe customer: nothing to sync.", nil
+		return i18n.T(ctx, "admin.workspace.billing_sync.no_customer"), nil
 	case res.NoSubscription:
-		return "Stripe has no subscription for this customer: the workspace is back on the free plan.", nil
+		return i18n.T(ctx, "admin.workspace.billing_sync.no_subscription"), nil
 	}
-	msg := fmt.Sprintf("Synced from Stripe: plan %s, status %q.", s.planLabel(app.PlanFor(res.Update.Status, res.Update.Plan)), res.Update.Status)
-	if seats := res.Seats.Sentence(); seats != "" {
-		msg += " " + seats
+	msg := i18n.T(ctx, "admin.workspace.billing_sync.done", "Plan", s.planLabel(app.PlanFor(res.Update.Status, res.Update.Plan)),
+		"Status", strconv.Quote(res.Update.Status))
+	switch seats := res.Seats; {
+	case seats == nil || seats.NotPerSeat:
+	case seats.Updated:
+		msg += " " + i18n.T(ctx, "admin.workspace.billing_sync.seats_updated", "Stripe", i18n.Number(ctx, int64(seats.Stripe)),
+			"Members", i18n.Number(ctx, int64(seats.Members)))
+	default:
+		msg += " " + i18n.T(ctx, "admin.workspace.billing_sync.seats_in_step", "Members", i18n.Number(ctx, int64(seats.Members)))
 	}
 	return msg, nil
 }
@@ -181,9 +176,11 @@ func (s *Server) renderAdminConfirm(w http.ResponseWriter, r *http.Request, stat
 	case strings.HasPrefix(back, "/admin/jobs"):
 		section = "admin-jobs"
 	}
-	s.render(w, r, status, page.AdminConfirm(s.adminPage(w, r, a.title, section), page.AdminConfirmView{
-		Title: a.title, Consequence: a.consequence(subject), Action: action, Button: a.button, Danger: a.danger,
-		Reason: reason, Error: errMsg, CancelURL: back, ReasonLabel: "Reason"}))
+	ctx := r.Context()
+	title := i18n.T(ctx, a.title)
+	s.render(w, r, status, page.AdminConfirm(s.adminPage(w, r, title, section), page.AdminConfirmView{
+		Title: title, Consequence: i18n.T(ctx, a.consequence, "Subject", subject), Action: action, Button: i18n.T(ctx, a.button),
+		Danger: a.danger, Reason: reason, Error: errMsg, CancelURL: back, ReasonLabel: i18n.T(ctx, "admin.confirm.reason")}))
 }
 
 // adminDo returns the handler that runs an action,
@@ -205,10 +202,10 @@ func (s *Server) adminDo(name string, user bool) http.HandlerFunc {
 		msg, err := a.run(s, r, id, reason)
 		switch {
 		case app.ErrorCode(err) == app.EINVALID:
-			s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, a, subject, back, r.URL.Path, reason, app.ErrorMessage(err))
+			s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, a, subject, back, r.URL.Path, reason, i18n.ErrorText(r.Context(), err))
 			return
 		case app.ErrorCode(err) == app.ECONFLICT:
-			s.setFlash(w, "error", app.ErrorMessage(err))
+			s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 		case err != nil:
 			s.Error(w, r, err)
 			return

@@ -2,15 +2,15 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/page"
 )
@@ -26,10 +26,39 @@ import (
 const jobErrorPreview = 160
 
 // adminJobStates are the list's state filters: value and label.
-var adminJobStates = []component.Option{
-	{Value: "", Label: "All failed jobs"},
-	{Value: string(app.JobRetryable), Label: "Waiting for a retry"},
-	{Value: string(app.JobDiscarded), Label: "Given up"},
+func adminJobStates(ctx context.Context) []component.Option {
+	return []component.Option{
+		{Value: "", Label: i18n.T(ctx, "admin.jobs.filter.all")},
+		{Value: string(app.JobRetryable), Label: i18n.T(ctx, "admin.jobs.retrying")},
+		{Value: string(app.JobDiscarded), Label: i18n.T(ctx, "admin.jobs.given_up")},
+	}
+}
+
+// jobStateLabel words a job's state for the console, as app.JobState's
+// Label does in English.
+func jobStateLabel(ctx context.Context, st app.JobState) string {
+	switch st {
+	case app.JobAvailable, app.JobPending, app.JobScheduled, app.JobRetryable, app.JobRunning, app.JobCompleted,
+		app.JobDiscarded, app.JobCancelled:
+		return i18n.T(ctx, "admin.job_state."+string(st))
+	}
+	return string(st)
+}
+
+// jobStateInSentence words a job's state inside a sentence ("Job 5 is
+// given up after its last attempt.").
+func jobStateInSentence(ctx context.Context, st app.JobState) string {
+	switch st {
+	case app.JobAvailable, app.JobPending, app.JobScheduled, app.JobRetryable, app.JobRunning, app.JobCompleted,
+		app.JobDiscarded, app.JobCancelled:
+		return i18n.T(ctx, "admin.job_state_in_sentence."+string(st))
+	}
+	return string(st)
+}
+
+// jobName names a job on the console: "Job 12".
+func jobName(ctx context.Context, id int64) string {
+	return i18n.T(ctx, "admin.jobs.name", "ID", strconv.FormatInt(id, 10))
 }
 
 func adminJobURL(id int64) string { return "/admin/jobs/" + strconv.FormatInt(id, 10) }
@@ -38,7 +67,8 @@ func adminJobURL(id int64) string { return "/admin/jobs/" + strconv.FormatInt(id
 // counts and the failed jobs, newest first, a page at a time.
 func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := page.AdminJobsView{State: q.Get("state"), States: adminJobStates}
+	ctx := r.Context()
+	v := page.AdminJobsView{State: q.Get("state"), States: adminJobStates(ctx)}
 	f := app.FailedJobFilter{State: app.JobState(v.State), Limit: app.JobPageSize}
 	if v.State != "" && !f.State.Failed() {
 		s.Error(w, r, app.Errorf(app.EINVALID, "“%s” is not a state this list filters by: choose waiting for a retry, or given up.", v.State))
@@ -63,20 +93,22 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, tz := s.Now(), staffTZ(r)
+	count := func(n int) string { return i18n.Number(ctx, int64(n)) }
 	for _, qu := range queues {
-		row := page.AdminJobQueueRow{Queue: qu.Queue, Due: strconv.Itoa(qu.Due), Scheduled: strconv.Itoa(qu.Scheduled),
-			Running: strconv.Itoa(qu.Running), GivenUp: strconv.Itoa(qu.GivenUp), Oldest: "—"}
+		row := page.AdminJobQueueRow{Queue: qu.Queue, Due: count(qu.Due), Scheduled: count(qu.Scheduled),
+			Running: count(qu.Running), GivenUp: count(qu.GivenUp), Oldest: "—"}
 		if !qu.OldestDue.IsZero() {
-			row.Oldest = waited(now.Sub(qu.OldestDue))
-			row.OldestTitle = "Due since " + s.formatTime(r.Context(), qu.OldestDue, tz)
+			row.Oldest = waited(ctx, now.Sub(qu.OldestDue))
+			row.OldestTitle = i18n.T(ctx, "admin.jobs.due_since", "Time", s.formatTime(ctx, qu.OldestDue, tz))
 		}
 		v.Queues = append(v.Queues, row)
 	}
 	for _, j := range failed {
-		row := page.AdminJobRow{URL: adminJobURL(j.ID), Name: fmt.Sprintf("Job %d", j.ID), Kind: j.Kind, Queue: j.Queue,
-			State: yesNo(j.State == app.JobDiscarded, "Given up", "Waiting for a retry"), GivenUp: j.State == app.JobDiscarded, Attempts: attempts(j)}
+		row := page.AdminJobRow{URL: adminJobURL(j.ID), Name: jobName(ctx, j.ID), Kind: j.Kind, Queue: j.Queue,
+			State:   i18n.T(ctx, yesNo(j.State == app.JobDiscarded, "admin.jobs.given_up", "admin.jobs.retrying")),
+			GivenUp: j.State == app.JobDiscarded, Attempts: attempts(ctx, j)}
 		if e := j.LastError(); e != nil {
-			row.Failed, row.FailedTitle = relativeTime(now, e.At), s.formatTime(r.Context(), e.At, tz)
+			row.Failed, row.FailedTitle = ago(ctx, now, e.At), s.formatTime(ctx, e.At, tz)
 			row.Error = e.Line(jobErrorPreview)
 		}
 		v.Jobs = append(v.Jobs, row)
@@ -96,7 +128,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 		v.OlderURL = "/admin/jobs?" + older.Encode()
 	}
 	v.Paged = f.Before > 0
-	s.render(w, r, http.StatusOK, page.AdminJobs(s.adminPage(w, r, "Jobs", "admin-jobs"), v))
+	s.render(w, r, http.StatusOK, page.AdminJobs(s.adminPage(w, r, i18n.T(ctx, "admin.jobs.title"), "admin-jobs"), v))
 }
 
 // query is "?" and the encoded values, or "" when there are none.
@@ -108,26 +140,42 @@ func query(v url.Values) string {
 }
 
 // attempts words a job's attempts: "3 of 5".
-func attempts(j *app.Job) string { return fmt.Sprintf("%d of %d", j.Attempt, j.MaxAttempts) }
+func attempts(ctx context.Context, j *app.Job) string {
+	return i18n.T(ctx, "admin.jobs.attempts", "Attempt", i18n.Number(ctx, int64(j.Attempt)), "Max", i18n.Number(ctx, int64(j.MaxAttempts)))
+}
 
 // waited words how long a job has been due: "40 seconds", "12 minutes",
 // "3 hours", "2 days".
-func waited(d time.Duration) string {
-	unit := func(n int64, name string) string {
-		if n == 1 {
-			return "1 " + name
-		}
-		return strconv.FormatInt(n, 10) + " " + name + "s"
-	}
+func waited(ctx context.Context, d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return unit(max(int64(d/time.Second), 0), "second")
+		return i18n.N(ctx, "admin.jobs.waited.seconds", int(max(d/time.Second, 0)))
 	case d < time.Hour:
-		return unit(int64(d/time.Minute), "minute")
+		return i18n.N(ctx, "admin.jobs.waited.minutes", int(d/time.Minute))
 	case d < 48*time.Hour:
-		return unit(int64(d/time.Hour), "hour")
+		return i18n.N(ctx, "admin.jobs.waited.hours", int(d/time.Hour))
 	}
-	return unit(int64(d/(24*time.Hour)), "day")
+	return i18n.N(ctx, "admin.jobs.waited.days", int(d/(24*time.Hour)))
+}
+
+// ago says how long before now a job failed: "just now", "5 minutes ago",
+// "2 hours ago", "yesterday", "3 days ago", then the date (failed jobs
+// are kept for a week).
+func ago(ctx context.Context, now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return i18n.T(ctx, "admin.jobs.ago.now")
+	case d < time.Hour:
+		return i18n.N(ctx, "admin.jobs.ago.minutes", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return i18n.N(ctx, "admin.jobs.ago.hours", int(d/time.Hour))
+	case d < 48*time.Hour:
+		return i18n.T(ctx, "admin.jobs.ago.yesterday")
+	case d < 30*24*time.Hour:
+		return i18n.N(ctx, "admin.jobs.ago.days", int(d/(24*time.Hour)))
+	}
+	return i18n.Date(ctx, t)
 }
 
 // handleAdminJob handles "GET /admin/jobs/{jobID}": one job, its errors,
@@ -137,33 +185,35 @@ func (s *Server) handleAdminJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tz := staffTZ(r)
+	ctx, tz := r.Context(), staffTZ(r)
 	when := func(t time.Time, none string) string {
 		if t.IsZero() {
 			return none
 		}
-		return s.formatTime(r.Context(), t, tz)
+		return s.formatTime(ctx, t, tz)
 	}
-	v := page.AdminJobView{Heading: fmt.Sprintf("Job %d", j.ID), Args: indentJSON(j.Args), Facts: []page.AdminFact{
-		{Label: "Kind", Value: j.Kind, TestID: "admin-job-kind"},
-		{Label: "Queue", Value: j.Queue},
-		{Label: "State", Value: j.State.Label(), TestID: "admin-job-state"},
-		{Label: "Attempts", Value: attempts(j), TestID: "admin-job-attempts"},
-		{Label: "Created", Value: when(j.CreatedAt, "—")},
-		{Label: scheduledLabel(j.State), Value: when(j.ScheduledAt, "—")},
-		{Label: "Last attempt started", Value: when(j.AttemptedAt, "Not yet")},
-		{Label: "Finished", Value: when(j.FinalizedAt, "Not yet")},
+	notYet := i18n.T(ctx, "admin.jobs.not_yet")
+	v := page.AdminJobView{Heading: jobName(ctx, j.ID), Args: indentJSON(j.Args), Facts: []page.AdminFact{
+		{Label: i18n.T(ctx, "admin.jobs.kind"), Value: j.Kind, TestID: "admin-job-kind", Data: true},
+		{Label: i18n.T(ctx, "admin.jobs.queue"), Value: j.Queue, Data: true},
+		{Label: i18n.T(ctx, "admin.jobs.state"), Value: jobStateLabel(ctx, j.State), TestID: "admin-job-state"},
+		{Label: i18n.T(ctx, "admin.jobs.attempts_label"), Value: attempts(ctx, j), TestID: "admin-job-attempts"},
+		{Label: i18n.T(ctx, "admin.created"), Value: when(j.CreatedAt, "—")},
+		{Label: scheduledLabel(ctx, j.State), Value: when(j.ScheduledAt, "—")},
+		{Label: i18n.T(ctx, "admin.jobs.attempted_at"), Value: when(j.AttemptedAt, notYet)},
+		{Label: i18n.T(ctx, "admin.jobs.finished_at"), Value: when(j.FinalizedAt, notYet)},
 	}}
 	for i := len(j.Errors) - 1; i >= 0; i-- {
 		e := j.Errors[i]
-		v.Errors = append(v.Errors, page.AdminJobErrorRow{Heading: fmt.Sprintf("Attempt %d", e.Attempt), When: s.formatTime(r.Context(), e.At, tz), Message: e.Message})
+		v.Errors = append(v.Errors, page.AdminJobErrorRow{Heading: i18n.T(ctx, "admin.jobs.attempt", "Attempt", i18n.Number(ctx, int64(e.Attempt))),
+			When: s.formatTime(ctx, e.At, tz), Message: e.Message})
 	}
 	base := adminJobURL(j.ID)
 	if j.State.CanRetry() {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Run it again now", URL: base + "/retry", TestID: "admin-job-retry"})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.jobs.retry.button"), URL: base + "/retry", TestID: "admin-job-retry"})
 	}
 	if j.State.CanCancel() {
-		v.Actions = append(v.Actions, page.AdminAction{Label: "Cancel the job", URL: base + "/cancel", TestID: "admin-job-cancel", Danger: true})
+		v.Actions = append(v.Actions, page.AdminAction{Label: i18n.T(ctx, "admin.jobs.cancel.button"), URL: base + "/cancel", TestID: "admin-job-cancel", Danger: true})
 	}
 	s.render(w, r, http.StatusOK, page.AdminJob(s.adminPage(w, r, v.Heading, "admin-jobs"), v))
 }
@@ -197,16 +247,16 @@ func (s *Server) adminFindJob(w http.ResponseWriter, r *http.Request) (*app.Job,
 
 // scheduledLabel names a job's scheduled time by what it means in its
 // state.
-func scheduledLabel(st app.JobState) string {
+func scheduledLabel(ctx context.Context, st app.JobState) string {
 	switch st {
 	case app.JobRetryable:
-		return "Next retry"
+		return i18n.T(ctx, "admin.jobs.scheduled.retry")
 	case app.JobScheduled:
-		return "Runs at"
+		return i18n.T(ctx, "admin.jobs.scheduled.runs_at")
 	case app.JobAvailable, app.JobPending:
-		return "Due since"
+		return i18n.T(ctx, "admin.jobs.scheduled.due")
 	}
-	return "Last scheduled for"
+	return i18n.T(ctx, "admin.jobs.scheduled.last")
 }
 
 // adminJobAction is Retry or Cancel of a job: when it applies, what it
@@ -214,43 +264,39 @@ func scheduledLabel(st app.JobState) string {
 type adminJobAction struct {
 	adminAction
 	applies func(app.JobState) bool
-	// refused says why it does not apply to a job in its state.
+	// refused is the key of why it does not apply to a job in its state.
 	refused string
 	do      func(s *Server, r *http.Request, id int64, reason string) (*app.Job, error)
-	done    func(j *app.Job) string
+	done    func(ctx context.Context, j *app.Job) string
 }
 
 // adminJobActions are the job page's actions, by path.
 var adminJobActions = map[string]adminJobAction{
 	"retry": {
-		adminAction: adminAction{title: "Run this job again", button: "Run it again now",
-			consequence: func(job string) string {
-				return job + " is queued to run now. Its work is done again from the start (every job kind is written to be " +
-					"safe to repeat); if it fails again, it is retried with backoff until its attempts run out."
-			}},
+		adminAction: adminAction{title: "admin.jobs.retry.title", button: "admin.jobs.retry.button",
+			consequence: "admin.jobs.retry.consequence"},
 		applies: app.JobState.CanRetry,
-		refused: "Only a job that failed (waiting for its retry or given up) or was cancelled can be run again.",
+		refused: "admin.jobs.retry.refused",
 		do: func(s *Server, r *http.Request, id int64, reason string) (*app.Job, error) {
 			return s.Jobs.RetryJob(r.Context(), id, reason)
 		},
-		done: func(j *app.Job) string { return fmt.Sprintf("Job %d (%s) is queued to run now.", j.ID, j.Kind) },
+		done: func(ctx context.Context, j *app.Job) string {
+			return i18n.T(ctx, "admin.jobs.retry.done", "Job", jobName(ctx, j.ID), "Kind", j.Kind)
+		},
 	},
 	"cancel": {
-		adminAction: adminAction{title: "Cancel this job", button: "Cancel the job", danger: true,
-			consequence: func(job string) string {
-				return job + " will not run again, and the work it has not done yet (an email, a webhook delivery) is not done. " +
-					"If it is running now, it stops when its worker next checks. You can run it again later from this page."
-			}},
+		adminAction: adminAction{title: "admin.jobs.cancel.title", button: "admin.jobs.cancel.button", danger: true,
+			consequence: "admin.jobs.cancel.consequence"},
 		applies: app.JobState.CanCancel,
-		refused: "Only a job that has not finished can be cancelled.",
+		refused: "admin.jobs.cancel.refused",
 		do: func(s *Server, r *http.Request, id int64, reason string) (*app.Job, error) {
 			return s.Jobs.CancelJob(r.Context(), id, reason)
 		},
-		done: func(j *app.Job) string {
+		done: func(ctx context.Context, j *app.Job) string {
 			if j.State == app.JobRunning {
-				return fmt.Sprintf("Job %d (%s) is running: it is cancelled when its worker next checks.", j.ID, j.Kind)
+				return i18n.T(ctx, "admin.jobs.cancel.done_running", "Job", jobName(ctx, j.ID), "Kind", j.Kind)
 			}
-			return fmt.Sprintf("Job %d (%s) is cancelled: it will not run again.", j.ID, j.Kind)
+			return i18n.T(ctx, "admin.jobs.cancel.done", "Job", jobName(ctx, j.ID), "Kind", j.Kind)
 		},
 	},
 }
@@ -263,12 +309,13 @@ func (s *Server) adminJobSubject(w http.ResponseWriter, r *http.Request, a admin
 	if !ok {
 		return nil, "", false
 	}
+	ctx := r.Context()
 	if !a.applies(j.State) {
-		s.setFlash(w, "error", fmt.Sprintf("Job %d is %s. %s", j.ID, strings.ToLower(j.State.Label()), a.refused))
+		s.setFlash(w, "error", i18n.T(ctx, a.refused, "Job", jobName(ctx, j.ID), "State", jobStateInSentence(ctx, j.State)))
 		redirect(w, r, adminJobURL(j.ID))
 		return nil, "", false
 	}
-	subject := fmt.Sprintf("Job %d (%s on the %s queue, %s attempts made)", j.ID, j.Kind, j.Queue, attempts(j))
+	subject := i18n.T(ctx, "admin.jobs.subject", "Job", jobName(ctx, j.ID), "Kind", j.Kind, "Queue", j.Queue, "Attempts", attempts(ctx, j))
 	return j, subject, true
 }
 
@@ -302,15 +349,15 @@ func (s *Server) adminJobDo(name string) http.HandlerFunc {
 		done, err := a.do(s, r, j.ID, reason)
 		switch {
 		case app.ErrorCode(err) == app.EINVALID:
-			s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, a.adminAction, subject, back, r.URL.Path, reason, app.ErrorMessage(err))
+			s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, a.adminAction, subject, back, r.URL.Path, reason, i18n.ErrorText(r.Context(), err))
 			return
 		case app.ErrorCode(err) == app.ECONFLICT:
-			s.setFlash(w, "error", app.ErrorMessage(err))
+			s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 		case err != nil:
 			s.Error(w, r, err)
 			return
 		default:
-			s.setFlash(w, "success", a.done(done))
+			s.setFlash(w, "success", a.done(r.Context(), done))
 		}
 		redirect(w, r, back)
 	}

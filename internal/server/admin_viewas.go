@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/layout"
 )
@@ -96,7 +97,7 @@ func (s *Server) viewAs(next http.Handler) http.Handler {
 				return
 			}
 			s.clearViewAsCookie(w)
-			s.setFlash(w, "info", "Your view as "+imp.Target.Email+" ended: it lasts at most 30 minutes. Start it again with a new reason if you need to.")
+			s.setFlash(w, "info", i18n.T(r.Context(), "admin.view_as.expired", "Email", imp.Target.Email))
 			redirect(w, r, adminUserURL(imp.Target.ID))
 			return
 		}
@@ -104,21 +105,18 @@ func (s *Server) viewAs(next http.Handler) http.Handler {
 		path := r.URL.Path
 		if isAdminPath(path) {
 			if changes(r) && path != "/admin/view-as/stop" && path != "/admin/view-as/write" {
-				s.errorPage(w, r.WithContext(ctx), http.StatusForbidden,
-					"You are viewing as "+imp.Target.Email+". Stop viewing (the button in the banner) before using the console's actions.")
+				s.errorPage(w, r.WithContext(ctx), http.StatusForbidden, i18n.T(ctx, "admin.view_as.console_refused", "Email", imp.Target.Email))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		if viewAsOff(path) {
-			s.errorPage(w, r.WithContext(ctx), http.StatusForbidden,
-				"While viewing as a user, their sign-in methods, sessions, email address, API keys, sign-in and sign-out and Stripe checkout stay closed. Stop viewing to use your own account.")
+			s.errorPage(w, r.WithContext(ctx), http.StatusForbidden, i18n.T(ctx, "admin.view_as.closed"))
 			return
 		}
 		if changes(r) && !imp.Writes() {
-			s.errorPage(w, r.WithContext(ctx), http.StatusForbidden,
-				"This is a read-only view as "+imp.Target.Email+": nothing was changed. To change something for them, start a write session from the banner, with its reason.")
+			s.errorPage(w, r.WithContext(ctx), http.StatusForbidden, i18n.T(ctx, "admin.view_as.read_only", "Email", imp.Target.Email))
 			return
 		}
 		now := s.Now()
@@ -172,11 +170,7 @@ func (s *Server) handleViewAsConfirm(w http.ResponseWriter, r *http.Request) {
 	s.renderAdminConfirm(w, r, http.StatusOK, viewAsAction, subject, back, r.URL.Path, "", "")
 }
 
-var viewAsAction = adminAction{title: "View as this user", button: "Start viewing",
-	consequence: func(who string) string {
-		return "You will see the app as " + who + " sees it, for at most 30 minutes, read-only: every change is refused unless you start a write session with a second reason. " +
-			"Their sign-in methods, sessions, email address and API keys stay closed to you. The start and end are recorded in the audit log and in the log of every workspace you open. Their own sessions are not touched."
-	}}
+var viewAsAction = adminAction{title: "admin.user.action.view_as", button: "admin.view_as.button", consequence: "admin.view_as.consequence"}
 
 // handleViewAsStart handles "POST /admin/users/{userID}/view-as".
 func (s *Server) handleViewAsStart(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +185,7 @@ func (s *Server) handleViewAsStart(w http.ResponseWriter, r *http.Request) {
 		TargetUserID: id, Reason: reason})
 	switch {
 	case app.ErrorCode(err) == app.EINVALID:
-		s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, viewAsAction, subject, back, r.URL.Path, reason, app.ErrorMessage(err))
+		s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, viewAsAction, subject, back, r.URL.Path, reason, i18n.ErrorText(r.Context(), err))
 		return
 	case err != nil:
 		s.Error(w, r, err)
@@ -199,7 +193,7 @@ func (s *Server) handleViewAsStart(w http.ResponseWriter, r *http.Request) {
 	}
 	setCookie(w, &http.Cookie{Name: s.viewAsCookie(), Value: token, Path: "/", MaxAge: int(app.ImpersonationTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	s.setFlash(w, "info", "You are viewing as "+imp.Target.Email+", read-only. Use Stop in the banner when you are done.")
+	s.setFlash(w, "info", i18n.T(r.Context(), "admin.view_as.started", "Email", imp.Target.Email))
 	redirect(w, r, "/app")
 }
 
@@ -209,7 +203,7 @@ func (s *Server) handleViewAsStop(w http.ResponseWriter, r *http.Request) {
 	imp := viewAsFrom(r.Context())
 	s.clearViewAsCookie(w)
 	if imp == nil {
-		s.setFlash(w, "info", "You were not viewing as anyone.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "admin.view_as.not_viewing"))
 		redirect(w, r, "/admin/users")
 		return
 	}
@@ -217,15 +211,12 @@ func (s *Server) handleViewAsStop(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "You stopped viewing as "+imp.Target.Email+". The view is recorded in the audit log.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "admin.view_as.stopped", "Email", imp.Target.Email))
 	redirect(w, r, adminUserURL(imp.Target.ID))
 }
 
-var viewAsWriteAction = adminAction{title: "Start a write session", button: "Start the write session", danger: true,
-	consequence: func(who string) string {
-		return "Until the view ends, you can change what " + who + " can change (never their sign-in methods, email, sessions or API keys, and never a Stripe checkout). " +
-			"Every change is recorded as made by you as them, and they are emailed when the view ends."
-	}}
+var viewAsWriteAction = adminAction{title: "admin.view_as.write.title", button: "admin.view_as.write.button", danger: true,
+	consequence: "admin.view_as.write.consequence"}
 
 // handleViewAsWriteShow handles "GET /admin/view-as/write".
 func (s *Server) handleViewAsWriteShow(w http.ResponseWriter, r *http.Request) {
@@ -249,15 +240,15 @@ func (s *Server) handleViewAsWrite(w http.ResponseWriter, r *http.Request) {
 	err := s.Admin.StartWriteSession(r.Context(), imp.ID, reason)
 	switch {
 	case app.ErrorCode(err) == app.EINVALID:
-		s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, viewAsWriteAction, imp.Target.Email, "/app", r.URL.Path, reason, app.ErrorMessage(err))
+		s.renderAdminConfirm(w, r, http.StatusUnprocessableEntity, viewAsWriteAction, imp.Target.Email, "/app", r.URL.Path, reason, i18n.ErrorText(r.Context(), err))
 		return
 	case app.ErrorCode(err) == app.ECONFLICT:
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 	case err != nil:
 		s.Error(w, r, err)
 		return
 	default:
-		s.setFlash(w, "info", "Write session started: your changes as "+imp.Target.Email+" are recorded, and they are emailed when the view ends.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "admin.view_as.write.started", "Email", imp.Target.Email))
 	}
 	redirect(w, r, "/app")
 }
@@ -282,7 +273,7 @@ func (s *Server) workspaceGate(w http.ResponseWriter, r *http.Request, ws *app.W
 		return false
 	}
 	if suspended {
-		s.errorPage(w, r, http.StatusForbidden, app.ErrWorkspaceSuspended.Message)
+		s.errorPage(w, r, http.StatusForbidden, i18n.ErrorText(r.Context(), app.ErrWorkspaceSuspended))
 		return false
 	}
 	return true

@@ -88,17 +88,18 @@ func main() {
 	only := flag.String("pages", "", "comma-separated page names to capture (default: all)")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium executable")
 	volume := flag.String("volume", "", "also seed this generated data `set` (small or large) and capture its large workspace's pages")
+	lang := flag.String("lang", "", "ask for this language (Accept-Language: de, en-XA); the names end in -LANG")
 	flag.Parse()
 	if *volume != "" {
 		shots = append(shots, volumeShots...)
 	}
-	if err := run(*out, *only, *chromium, *volume); err != nil {
+	if err := run(*out, *only, *chromium, *volume, *lang); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, only, chromium, volume string) error {
+func run(out, only, chromium, volume, lang string) error {
 	tmp, err := os.MkdirTemp("", "atrium-screenshots-")
 	if err != nil {
 		return err
@@ -161,6 +162,19 @@ func run(out, only, chromium, volume string) error {
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
+	suffix := ""
+	if lang != "" {
+		// The demo founder keeps no language of their own, so the
+		// browser's is the one the pages use.
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+			Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+			return err
+		}
+		suffix = "-" + lang
+	}
 	want := map[string]bool{}
 	for n := range strings.SplitSeq(only, ",") {
 		if n != "" {
@@ -180,7 +194,7 @@ func run(out, only, chromium, volume string) error {
 			}
 			for _, vp := range viewports {
 				for _, scheme := range []string{"light", "dark"} {
-					path := filepath.Join(out, fmt.Sprintf("%s-%s-%s.png", s.name, vp.name, scheme))
+					path := filepath.Join(out, fmt.Sprintf("%s-%s-%s%s.png", s.name, vp.name, scheme, suffix))
 					err := capture(ctx, base+s.path, vp, scheme, path)
 					if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
 						err = capture(ctx, base+s.path, vp, scheme, path) // a navigation was still in flight
