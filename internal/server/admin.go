@@ -244,7 +244,7 @@ func (s *Server) adminAuditRows(ctx context.Context, entries []*app.AuditEntry, 
 		if e.WorkspaceID != 0 {
 			where = i18n.T(ctx, "admin.audit.workspace", "ID", strconv.FormatInt(e.WorkspaceID, 10))
 		}
-		out = append(out, page.AdminAuditRow{When: s.formatTime(ctx, e.CreatedAt, tz), Summary: e.Summary(), Where: where})
+		out = append(out, page.AdminAuditRow{When: s.formatTime(ctx, e.CreatedAt, tz), Summary: auditSummary(ctx, e), Where: where})
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/page"
 )
@@ -24,7 +25,7 @@ const auditPageSize = 50
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	v := page.AuditView{URL: workspaceURL(sc.ws.Slug), Plan: s.auditPlan(sc.ws)}
+	v := page.AuditView{URL: workspaceURL(sc.ws.Slug), Plan: s.auditPlan(r.Context(), sc.ws)}
 	f, ok, err := s.auditFilter(r, sc.scope(), p.User.TimeZone, &v)
 	if err != nil {
 		s.Error(w, r, err)
@@ -35,7 +36,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.render(w, r, http.StatusUnprocessableEntity, page.Audit(s.workspacePage(w, r, "Audit log", "audit"), v))
+		s.render(w, r, http.StatusUnprocessableEntity, page.Audit(s.workspacePage(w, r, i18n.T(r.Context(), "audit.title"), "audit"), v))
 		return
 	}
 	var entries []*app.AuditEntry
@@ -57,7 +58,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		v.Rows = append(v.Rows, s.auditRow(r.Context(), e, sc.ws, p.User.TimeZone))
 	}
-	s.render(w, r, http.StatusOK, page.Audit(s.workspacePage(w, r, "Audit log", "audit"), v))
+	s.render(w, r, http.StatusOK, page.Audit(s.workspacePage(w, r, i18n.T(r.Context(), "audit.title"), "audit"), v))
 }
 
 // auditPaging sets the newer and older links of a page read with f (one
@@ -95,13 +96,13 @@ func (s *Server) auditFilter(r *http.Request, sc app.Scope, tz string, v *page.A
 	errs := map[string]string{}
 	if a := q.Get("action"); a != "" {
 		if app.CheckAuditAction(a) != nil {
-			errs["action"] = "Choose an action from the list."
+			errs["action"] = i18n.T(r.Context(), "audit.filter.error.action")
 		}
 		f.Action, v.Action = a, a
 	}
 	if fam := q.Get("family"); fam != "" {
 		if len(app.AuditActionsOf(app.AuditFamily(fam))) == 0 && app.AuditFamily(fam) != app.FamilyAPI {
-			errs["family"] = "Choose a kind of change from the list."
+			errs["family"] = i18n.T(r.Context(), "audit.filter.error.family")
 		}
 		f.Family, v.Family = app.AuditFamily(fam), fam
 	}
@@ -123,7 +124,7 @@ func (s *Server) auditFilter(r *http.Request, sc app.Scope, tz string, v *page.A
 		if err != nil {
 			// The date picker sends YYYY-MM-DD whatever it shows; anything
 			// else was typed into the address.
-			errs[field] = "Choose a date from the calendar."
+			errs[field] = i18n.T(r.Context(), "audit.filter.error.date")
 		}
 		return t
 	}
@@ -132,7 +133,7 @@ func (s *Server) auditFilter(r *http.Request, sc app.Scope, tz string, v *page.A
 	if to := day("to"); !to.IsZero() {
 		f.To = to.AddDate(0, 0, 1) // through the end of that day
 		if !f.From.IsZero() && !f.To.After(f.From) {
-			errs["to"] = "The end date must not be before the start date."
+			errs["to"] = i18n.T(r.Context(), "audit.filter.error.range")
 		}
 	}
 	// The plan's history window bounds what is read (the entries stay).
@@ -157,7 +158,7 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 	if id := q.Get("actor"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n <= 0 {
-			errs["actor"] = "Choose a person from the list."
+			errs["actor"] = i18n.T(r.Context(), "audit.filter.error.actor")
 		}
 		v.Actor = id
 		return n, true, nil
@@ -169,7 +170,7 @@ func (s *Server) auditActor(r *http.Request, v *page.AuditView, errs map[string]
 	v.ActorEmail = email
 	norm, err := app.NormalizeEmail(email)
 	if err != nil {
-		errs["actor"] = app.ErrorMessage(err)
+		errs["actor"] = i18n.ErrorText(r.Context(), err)
 		return 0, true, nil
 	}
 	id, err := s.Audit.FindAuditActorByEmail(r.Context(), scopeFrom(r.Context()).scope(), norm)
@@ -201,7 +202,7 @@ func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) 
 	v.PersonByEmail = len(people) > auditPeopleListMax
 	if !v.PersonByEmail {
 		v.People = make([]component.Option, 0, len(people)+1)
-		v.People = append(v.People, component.Option{Value: "", Label: "Everyone"})
+		v.People = append(v.People, component.Option{Value: "", Label: i18n.T(r.Context(), "audit.filter.everyone")})
 	}
 	for _, p := range people {
 		id := strconv.FormatInt(p.UserID, 10)
@@ -222,13 +223,14 @@ func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) 
 			v.People = append(v.People, component.Option{Value: id, Label: label})
 		}
 	}
-	v.Families = []component.Option{{Value: "", Label: "All kinds"}}
+	ctx := r.Context()
+	v.Families = []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_kinds")}}
 	for _, f := range app.AuditFamilies() {
-		v.Families = append(v.Families, component.Option{Value: string(f), Label: f.Label()})
+		v.Families = append(v.Families, component.Option{Value: string(f), Label: auditFamilyLabel(ctx, f)})
 	}
-	v.Actions = []component.Option{{Value: "", Label: "All actions"}}
+	v.Actions = []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_actions")}}
 	for _, a := range app.AuditActions() {
-		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: a.Family.Label() + ": " + a.Label()})
+		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: auditActionLabel(ctx, a)})
 	}
 	return nil
 }
@@ -253,16 +255,18 @@ func parseAuditCursor(raw string) (app.AuditCursor, bool) {
 	return app.AuditCursor{CreatedAt: time.UnixMicro(t).UTC(), ID: n}, true
 }
 
-// auditRow turns an entry into a line a person can read: the actor's name
-// (email on hover), the rest of the sentence, and when, relative to now
-// with the time in the viewer's zone on hover.
+// auditRow turns an entry into a line a person can read in ctx's
+// language: the sentence with the actor's name (email on hover) in its
+// place, and when, relative to now with the time in the viewer's zone on
+// hover.
 func (s *Server) auditRow(ctx context.Context, e *app.AuditEntry, ws *app.Workspace, tz string) page.AuditRow {
+	who := auditWho(ctx, e)
 	return page.AuditRow{
 		ID:         e.ID,
-		Actor:      e.Who(),
+		Actor:      who,
 		ActorEmail: e.ActorEmail,
-		Text:       e.SummaryText(),
-		When:       relativeTime(s.Now(), e.CreatedAt),
+		Summary:    auditSentence(ctx, e, page.AuditActor(who, e.ActorEmail)),
+		When:       localRelativeTime(ctx, s.Now(), e.CreatedAt),
 		WhenFull:   s.formatTime(ctx, e.CreatedAt, tz),
 		WhenISO:    e.CreatedAt.UTC().Format(time.RFC3339),
 		DetailURL:  wsPath(ws, "/audit/"+strconv.FormatInt(e.ID, 10)),
@@ -292,4 +296,23 @@ func relativeTime(now, t time.Time) string {
 		return plural(int(d/(24*time.Hour)), "day")
 	}
 	return t.Format("2 Jan 2006")
+}
+
+// localRelativeTime is relativeTime in ctx's language: "gerade eben",
+// "vor 5 Minuten", then the date in ctx's time zone.
+func localRelativeTime(ctx context.Context, now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return i18n.T(ctx, "audit.when.just_now")
+	case d < time.Hour:
+		return i18n.N(ctx, "audit.when.minutes", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return i18n.N(ctx, "audit.when.hours", int(d/time.Hour))
+	case d < 48*time.Hour:
+		return i18n.T(ctx, "audit.when.yesterday")
+	case d < 30*24*time.Hour:
+		return i18n.N(ctx, "audit.when.days", int(d/(24*time.Hour)))
+	}
+	return i18n.Date(ctx, t)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -38,7 +39,7 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 		Row:    s.auditRow(r.Context(), e, sc.ws, p.User.TimeZone),
 		URL:    workspaceURL(sc.ws.Slug),
 		Action: e.Action,
-		Family: e.Family().Label(),
+		Family: auditFamilyLabel(r.Context(), e.Family()),
 		Who:    names.actor(r, e),
 		Target: names.target(r, e),
 		IP:     e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID,
@@ -50,10 +51,11 @@ func (s *Server) handleAuditEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		v.Metadata = append(v.Metadata, page.AuditDetail{Key: k, Label: app.AuditMetadataLabel(k),
-			Value: names.metadataValue(r, k, e.Metadata[k])})
+		val, recorded := names.metadataValue(r, k, e.Metadata[k])
+		v.Metadata = append(v.Metadata, page.AuditDetail{Key: k, Label: auditMetadataLabel(r.Context(), k),
+			Value: val, Recorded: recorded})
 	}
-	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, "Audit entry", "audit"), v))
+	s.render(w, r, http.StatusOK, page.AuditEntry(s.workspacePage(w, r, i18n.T(r.Context(), "audit.entry.title"), "audit"), v))
 }
 
 // exportWriteWindow is how long an export may take to send one batch of

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 )
 
 // auditNames resolves the ids an audit entry records to names its reader,
@@ -35,13 +36,11 @@ func (s *Server) auditNames(r *http.Request, sc *workspaceScope) (*auditNames, e
 	return n, nil
 }
 
-// deletedAccount names a user whose account no longer exists and whom the
-// workspace has no record of.
-const deletedAccount = "a deleted account"
-
-// person names user id: "Name <email>" (or the email alone) when they
-// acted in the workspace, with "(account deleted)" once their account is
-// gone; fallback (an address the entry itself records) otherwise.
+// person names user id in the request's language: "Name <email>" (or the
+// email alone) when they acted in the workspace, with "(account deleted)"
+// once their account is gone; fallback (an address the entry itself
+// records) otherwise; "a deleted account" for a user whose account no
+// longer exists and whom the workspace has no record of.
 func (n *auditNames) person(r *http.Request, id int64, fallback string) string {
 	u, err := n.s.Users.FindUserByID(r.Context(), id)
 	gone := app.ErrorCode(err) == app.ENOTFOUND
@@ -53,13 +52,14 @@ func (n *auditNames) person(r *http.Request, id int64, fallback string) string {
 	} else if fallback != "" {
 		who = fallback
 	}
+	ctx := r.Context()
 	switch {
 	case who == "" && gone:
-		return deletedAccount
+		return i18n.T(ctx, "audit.names.deleted_account")
 	case who == "":
-		return "someone outside this workspace"
+		return i18n.T(ctx, "audit.names.outside")
 	case gone:
-		return who + " (account deleted)"
+		return i18n.T(ctx, "audit.names.account_deleted", "Who", who)
 	}
 	return who
 }
@@ -85,7 +85,7 @@ func nameAndEmail(name, email string) string {
 // Stripe.
 func (n *auditNames) actor(r *http.Request, e *app.AuditEntry) string {
 	if e.ActorID == 0 {
-		return e.Who()
+		return auditWho(r.Context(), e)
 	}
 	if _, ok := n.people[e.ActorID]; !ok && e.ActorEmail != "" {
 		n.people[e.ActorID] = app.AuditPerson{UserID: e.ActorID, Email: e.ActorEmail, Name: e.ActorName}
@@ -93,8 +93,9 @@ func (n *auditNames) actor(r *http.Request, e *app.AuditEntry) string {
 	return n.person(r, e.ActorID, e.ActorEmail)
 }
 
-// target names what e changed.
+// target names what e changed, in the request's language.
 func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
+	ctx := r.Context()
 	id, _ := strconv.ParseInt(e.TargetID, 10, 64)
 	email, _ := e.Metadata["email"].(string)
 	switch e.TargetType {
@@ -102,9 +103,9 @@ func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
 		return ""
 	case "workspace":
 		if id == n.ws.ID {
-			return "“" + n.ws.Name + "” (this workspace)"
+			return i18n.T(ctx, "audit.names.this_workspace", "Name", n.ws.Name)
 		}
-		return "another workspace"
+		return i18n.T(ctx, "audit.names.another_workspace")
 	case "user":
 		return n.person(r, id, email)
 	case "invite":
@@ -112,49 +113,54 @@ func (n *auditNames) target(r *http.Request, e *app.AuditEntry) string {
 			email = inv.Email
 		}
 		if email == "" {
-			return "an invite that no longer exists"
+			return i18n.T(ctx, "audit.names.invite_gone")
 		}
-		return "the invite for " + email
+		return i18n.T(ctx, "audit.names.invite", "Email", email)
 	case "api_key":
 		if k, err := n.s.APIKeys.FindAPIKey(r.Context(), n.scope, id); err == nil {
-			return "API key “" + k.Name + "”"
+			return i18n.T(ctx, "audit.names.api_key", "Name", k.Name)
 		}
 		if name, _ := e.Metadata["name"].(string); name != "" {
-			return "API key “" + name + "”"
+			return i18n.T(ctx, "audit.names.api_key", "Name", name)
 		}
-		return "an API key"
+		return i18n.T(ctx, "audit.names.api_key_gone")
 	case "session":
-		return "a signed-in session"
+		return i18n.T(ctx, "audit.names.session")
+	}
+	if key := "audit.target." + e.TargetType; i18n.T(ctx, key) != key {
+		return i18n.T(ctx, key)
 	}
 	return strings.ReplaceAll(e.TargetType, "_", " ")
 }
 
-// metadataValue formats one metadata value for people: roles by their
-// label, user ids by name, yes/no, lists and objects as compact JSON.
-func (n *auditNames) metadataValue(r *http.Request, key string, val any) string {
+// metadataValue formats one metadata value for people in the request's
+// language: roles by their label, user ids by name, yes/no, lists and
+// objects as compact JSON. recorded reports a value shown as the entry
+// recorded it (a name, an address, a code), which is not translated.
+func (n *auditNames) metadataValue(r *http.Request, key string, val any) (text string, recorded bool) {
 	switch v := val.(type) {
 	case string:
 		if key == "role" || key == "from" || key == "to" || strings.HasSuffix(key, "_role") {
-			if role, err := app.ParseRole(v); err == nil {
-				return role.Label()
+			if _, err := app.ParseRole(v); err == nil {
+				return auditRoleLabel(r.Context(), v), false
 			}
 		}
-		return v
+		return v, true
 	case bool:
 		if v {
-			return "Yes"
+			return i18n.T(r.Context(), "audit.value.yes"), false
 		}
-		return "No"
+		return i18n.T(r.Context(), "audit.value.no"), false
 	case float64:
 		if strings.HasSuffix(key, "user_id") {
-			return n.person(r, int64(v), "")
+			return n.person(r, int64(v), ""), false
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return strconv.FormatFloat(v, 'f', -1, 64), true
 	case nil:
-		return "—"
+		return "—", false
 	}
 	if b, err := json.Marshal(val); err == nil {
-		return string(b)
+		return string(b), true
 	}
-	return fmt.Sprint(val)
+	return fmt.Sprint(val), true
 }

@@ -75,7 +75,7 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 	token, hash := app.NewToken()
 	link := s.Config.AppURL.String() + "/auth/verify?token=" + url.QueryEscape(token)
 	req := app.LoginRequest{Email: email, TokenHash: hash, Next: next, ExpiresAt: s.Now().Add(app.LoginTokenTTL)}
-	if err := s.Auth.CreateLoginRequest(r.Context(), req, mail.MagicLinkEmail(s.Config.AppName, email, link)); err != nil {
+	if err := s.Auth.CreateLoginRequest(r.Context(), req, mail.MagicLinkEmail(s.mailPrinterTo(r.Context(), email), s.Config.AppName, email, link)); err != nil {
 		s.Error(w, r, err)
 		return
 	}

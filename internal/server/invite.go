@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -28,15 +29,17 @@ func (s *Server) inviteLink(token string) string {
 }
 
 // composeInvite returns the email renderer for an invite with token. The
-// email names inviter, or when it is "" whoever sent the invite.
-func (s *Server) composeInvite(token, inviter string) app.ComposeInvite {
-	return func(inv *app.Invite) app.InviteEmail {
+// email names inviter, or when it is "" whoever sent the invite. It is in
+// the invitee's saved language when their address has an account that
+// chose one, else in the language of the request that sends it (ctx).
+func (s *Server) composeInvite(ctx context.Context, token, inviter string) app.ComposeInvite {
+	return func(inv *app.Invite, lang string) app.InviteEmail {
 		from := inviter
 		if from == "" {
 			from = inv.InvitedBy()
 		}
 		link := s.inviteLink(token)
-		return app.InviteEmail{Email: mail.InviteEmail(s.Config.AppName, inv.Email, inv.WorkspaceName, from, inv.Role, link), Link: link}
+		return app.InviteEmail{Email: mail.InviteEmail(s.mailPrinter(ctx, lang), s.Config.AppName, inv.Email, inv.WorkspaceName, from, inv.Role, link), Link: link}
 	}
 }
 
@@ -65,7 +68,7 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	token, hash := app.NewToken()
 	inv, err := s.Invites.CreateInvite(r.Context(), sc.scope(), app.NewInvite{Email: email, Role: role,
-		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token, ""))
+		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(r.Context(), token, ""))
 	if err != nil {
 		if re := (*app.RetryError)(nil); errors.As(err, &re) {
 			form.EmailError = s.retryMessage(r, re)
@@ -135,7 +138,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.ResendInvite(r.Context(), sc.scope(), id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token, ""))
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.scope(), id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(r.Context(), token, ""))
 	if re := (*app.RetryError)(nil); errors.As(err, &re) {
 		// Nothing was queued and the current link still works.
 		s.setFlash(w, "error", s.retryMessage(r, re))
@@ -333,7 +336,7 @@ func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Only owners of a workspace can send a test invite.")
 		return
 	}
-	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.Config.AppName, p.User.Email)); err != nil {
+	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.mailPrinter(r.Context(), p.User.Language), s.Config.AppName, p.User.Email)); err != nil {
 		s.Error(w, r, err)
 		return
 	}

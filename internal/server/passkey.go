@@ -41,8 +41,7 @@ var (
 		Message: "That passkey couldn’t be verified. Please try again, or sign in with an email link."}
 	errReauthNeeded = &app.Error{Code: app.EFORBIDDEN,
 		Message: "Confirm it’s you first: reload this page and follow “Confirm it’s you”."}
-	errPasskeyLimit = &app.Error{Code: app.ECONFLICT,
-		Message: fmt.Sprintf("An account can hold at most %d passkeys. Remove one to add another.", app.MaxPasskeys)}
+	errPasskeyLimit = app.Errorf(app.ECONFLICT, "An account can hold at most %d passkeys. Remove one to add another.", app.MaxPasskeys)
 )
 
 // newWebAuthn returns the relying party for APP_URL: its host is the RP ID

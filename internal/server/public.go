@@ -37,24 +37,6 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.Home(p, page.HomeView{SignedIn: p.User != nil}))
 }
 
-// handlePricing handles "GET /pricing": the catalog's plans, monthly or
-// with ?interval=year annual (pricing.go).
-func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
-	p := s.publicPage(w, r, "Pricing", "pricing")
-	s.render(w, r, http.StatusOK, page.Pricing(p, s.pricingView(r, p.User != nil)))
-}
-
-// seatsText describes a plan's seat limit; 0 is unlimited.
-func seatsText(limit int) string {
-	if limit == 0 {
-		return "Unlimited members"
-	}
-	if limit == 1 {
-		return "Up to 1 member"
-	}
-	return "Up to " + seatLabel(limit) + " members"
-}
-
 // handleBillingShortcut handles "GET /billing", where the pricing page's
 // upgrade button leads: to the billing page of the first workspace the
 // user owns, else of one they administer (read-only there), else to a new

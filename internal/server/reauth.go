@@ -84,7 +84,7 @@ func (s *Server) handleReauthCode(w http.ResponseWriter, r *http.Request) {
 		s.renderReauth(w, r, http.StatusUnprocessableEntity, next, "Enter a code: 6 digits, or 10 letters and digits for a recovery code.")
 		return
 	}
-	locked := mail.CodeLockedEmail(s.Config.AppName, p.User.Email, s.Config.AppURL.String()+"/settings/account")
+	locked := mail.CodeLockedEmail(s.mailPrinter(r.Context(), p.User.Language), s.Config.AppName, p.User.Email, s.Config.AppURL.String()+"/settings/account")
 	err := s.TwoFactor.ConfirmSessionWithCode(r.Context(), p.Session.ID, p.User.ID, code, locked)
 	switch {
 	case err == nil:

@@ -121,7 +121,7 @@ func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	token, ns := s.newSession(r)
-	locked := mail.CodeLockedEmail(s.Config.AppName, p.Email, s.Config.AppURL.String()+"/settings/account")
+	locked := mail.CodeLockedEmail(s.mailPrinterTo(r.Context(), p.Email), s.Config.AppName, p.Email, s.Config.AppURL.String()+"/settings/account")
 	_, next, err := s.TwoFactor.CompleteSignInWithCode(r.Context(), hash, code, ns, locked)
 	switch {
 	case errors.Is(err, app.ErrSecondFactorExpired):

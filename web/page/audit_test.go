@@ -1,11 +1,25 @@
 package page_test
 
 import (
+	"context"
+	"io"
 	"testing"
 
+	"github.com/a-h/templ"
+	"golang.org/x/text/language"
+
+	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/page"
 )
+
+// inEnglishForAudit renders c as a request in English would.
+func inEnglishForAudit(c templ.Component) templ.Component {
+	p := i18n.MustNew(i18n.Options{}).Printer(language.English)
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		return c.Render(i18n.WithLocale(ctx, p, nil), w)
+	})
+}
 
 func TestAudit(t *testing.T) {
 	t.Parallel()
@@ -28,7 +42,7 @@ func TestAudit(t *testing.T) {
 		}
 		p := inWorkspace
 		p.Section = "audit"
-		doc, html := render(t, page.Audit(p, v))
+		doc, html := render(t, inEnglishForAudit(page.Audit(p, v)))
 		inert(t, doc, html)
 		if got, want := text(doc.Find("h1")), "Audit log"; got != want {
 			t.Errorf("h1=%q, want %q", got, want)
@@ -79,7 +93,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("EmptyFiltered", func(t *testing.T) {
 		t.Parallel()
-		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{URL: "/w/acme", Family: "billing"}))
+		doc, _ := render(t, inEnglishForAudit(page.Audit(inWorkspace, page.AuditView{URL: "/w/acme", Family: "billing"})))
 		one(t, doc, "empty-state")
 		if got, want := attr(one(t, doc, "audit-empty-clear"), "href"), "/w/acme/audit"; got != want {
 			t.Errorf("clear=%q, want %q", got, want)
@@ -88,7 +102,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
-		doc, _ := render(t, page.Audit(inWorkspace, page.AuditView{URL: "/w/acme"}))
+		doc, _ := render(t, inEnglishForAudit(page.Audit(inWorkspace, page.AuditView{URL: "/w/acme"})))
 		one(t, doc, "empty-state")
 		none(t, doc, "audit-row")
 		none(t, doc, "audit-older")
