@@ -1,14 +1,20 @@
 package server
 
-import "strings"
+import (
+	"context"
+	"strings"
+
+	"atrium/internal/i18n"
+)
 
 // describeDevice turns a User-Agent into "Firefox on Linux"-style text for
-// the sessions list.
-func describeDevice(ua string) string {
+// the sessions list, in the reader's language; browser and system names
+// stay as they are.
+func describeDevice(ctx context.Context, ua string) string {
 	if ua == "" {
-		return "Unknown device"
+		return i18n.T(ctx, "auth.device.unknown")
 	}
-	browser := "Unknown browser"
+	browser := ""
 	switch {
 	case strings.Contains(ua, "Edg/"):
 		browser = "Edge"
@@ -25,7 +31,9 @@ func describeDevice(ua string) string {
 	case strings.HasPrefix(ua, "curl/"):
 		return "curl"
 	case strings.HasPrefix(ua, "Go-http-client/"):
-		return "Go HTTP client"
+		return i18n.T(ctx, "auth.device.go_client")
+	default:
+		browser = i18n.T(ctx, "auth.device.unknown_browser")
 	}
 	osName := ""
 	switch {
@@ -45,5 +53,5 @@ func describeDevice(ua string) string {
 	if osName == "" {
 		return browser
 	}
-	return browser + " on " + osName
+	return i18n.T(ctx, "auth.device.on", "Browser", browser, "OS", osName)
 }
