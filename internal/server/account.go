@@ -34,7 +34,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		v.Sessions = append(v.Sessions, page.SessionRow{
 			ID:       ss.ID,
 			Current:  ss.ID == p.Session.ID,
-			Device:   describeDevice(r.Context(), ss.UserAgent),
+			Device:   describeDevice(ss.UserAgent),
 			IP:       ss.IP,
 			Created:  s.formatTime(r.Context(), ss.CreatedAt, p.User.TimeZone),
 			LastSeen: s.formatTime(r.Context(), ss.LastSeenAt, p.User.TimeZone),
@@ -155,7 +155,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, ss := range sessions {
 			if ss.ID == id {
-				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(r.Context(), ss.UserAgent), id == p.Session.ID))
+				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(ss.UserAgent), id == p.Session.ID))
 				return
 			}
 		}

@@ -1,20 +1,14 @@
 package server
 
-import (
-	"context"
-	"strings"
-
-	"atrium/internal/i18n"
-)
+import "strings"
 
 // describeDevice turns a User-Agent into "Firefox on Linux"-style text for
-// the sessions list, in the reader's language; browser and system names
-// stay as they are.
-func describeDevice(ctx context.Context, ua string) string {
+// the sessions list.
+func describeDevice(ua string) string {
 	if ua == "" {
-		return i18n.T(ctx, "auth.device.unknown")
+		return "Unknown device"
 	}
-	browser := ""
+	browser := "Unknown browser"
 	switch {
 	case strings.Contains(ua, "Edg/"):
 		browser = "Edge"
@@ -31,9 +25,7 @@ func describeDevice(ctx context.Context, ua string) string {
 	case strings.HasPrefix(ua, "curl/"):
 		return "curl"
 	case strings.HasPrefix(ua, "Go-http-client/"):
-		return i18n.T(ctx, "auth.device.go_client")
-	default:
-		browser = i18n.T(ctx, "auth.device.unknown_browser")
+		return "Go HTTP client"
 	}
 	osName := ""
 	switch {
@@ -53,5 +45,5 @@ func describeDevice(ctx context.Context, ua string) string {
 	if osName == "" {
 		return browser
 	}
-	return i18n.T(ctx, "auth.device.on", "Browser", browser, "OS", osName)
+	return browser + " on " + osName
 }
