@@ -186,8 +186,11 @@ func TestI18n_Auth(t *testing.T) {
 			t.Fatalf("empty code: status=%d, want %d", got, want)
 		}
 		assertTranslated(t, empty, email)
-		bad := b.Submit(step, "second-factor-form", url.Values{"code": {"not a code!"}})
-		assertTranslated(t, bad, email)
+		wrong := b.Submit(step, "second-factor-form", url.Values{"code": {"000000"}})
+		if got, want := wrong.StatusCode, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("wrong code: status=%d, want %d", got, want)
+		}
+		assertTranslated(t, wrong, email, app.ErrCodeWrong.Message)
 	})
 
 	t.Run("WorkspaceRequiresTwoStep", func(t *testing.T) {
