@@ -173,6 +173,34 @@ func TestI18n_Auth(t *testing.T) {
 		assertSectionTranslated(t, ask, `[data-testid="confirm-page"]`, keyName)
 	})
 
+	t.Run("Confirmations", func(t *testing.T) {
+		for _, path := range []string{"/settings/account/two-factor/app/disable", "/settings/account/two-factor/recovery-codes"} {
+			ask := in.Post(path, nil)
+			if !ask.Has("confirm-page") {
+				t.Fatalf("POST %s without confirm=yes: no confirmation page:\n%s", path, ask.Body)
+			}
+			assertSectionTranslated(t, ask, `[data-testid="confirm-page"]`)
+		}
+	})
+
+	t.Run("LinkedAccount", func(t *testing.T) {
+		m.QueueUser(&mockoidc.MockUser{Subject: "ada", Email: email, EmailVerified: true})
+		start := in.Submit(in.Get("/settings/account"), "identity-link-mock", nil)
+		acc := in.Follow(in.Get(atProvider(t, in, start)))
+		if !acc.Has("identity-row") {
+			t.Fatalf("no linked account listed:\n%s", acc.Body)
+		}
+		assertSectionTranslated(t, acc, `[data-testid="flash"], [data-testid="identities"]`, email)
+		action, _ := acc.Doc.Find(`[data-testid="identity-unlink-form"]`).Attr("action")
+		ask := in.Post(action, nil)
+		if !ask.Has("confirm-page") {
+			t.Fatalf("unlink without confirm=yes: no confirmation page:\n%s", ask.Body)
+		}
+		assertSectionTranslated(t, ask, `[data-testid="confirm-page"]`, email)
+		done := in.Follow(in.Submit(ask, "confirm-form", nil))
+		assertSectionTranslated(t, done, `[data-testid="flash"]`, email)
+	})
+
 	t.Run("SecondStep", func(t *testing.T) {
 		b := a.newBrowser(t).pseudo()
 		magicLinkTo(t, b, email)

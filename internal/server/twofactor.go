@@ -300,7 +300,7 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inAccount(w, r), page.ConfirmDisableTOTP(len(st.Passkeys) == 0))
+		s.confirmed(w, r, s.inAccount(w, r), page.ConfirmDisableTOTP(r.Context(), len(st.Passkeys) == 0))
 		return
 	}
 	if err := s.TwoFactor.DisableTOTP(r.Context(), p.User.ID); err != nil {
@@ -321,7 +321,7 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 	if !s.recentlyVerified(w, r, accountTwoFactor) {
 		return
 	}
-	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes()) {
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes(r.Context())) {
 		return
 	}
 	p := app.PrincipalFromContext(r.Context())
