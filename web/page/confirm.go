@@ -170,33 +170,6 @@ func ConfirmRevokeOthers() Confirm {
 	}
 }
 
-// ConfirmDisableTOTP confirms turning the authenticator app off; last
-// says it is the user's only second factor.
-func ConfirmDisableTOTP(last bool) Confirm {
-	c := Confirm{
-		Title:     "Turn off your authenticator app?",
-		Message:   "Sign-ins will no longer ask for its codes; your passkeys still work.",
-		Label:     "Turn off",
-		Action:    "/settings/account/two-factor/app/disable",
-		CancelURL: "/settings/account#two-factor",
-	}
-	if last {
-		c.Message = "Two-factor sign-in turns off: a sign-in link alone will get into your account, your recovery codes stop working, and workspaces that require two-factor sign-in will keep you out until you set it up again."
-	}
-	return c
-}
-
-// ConfirmNewRecoveryCodes confirms replacing the recovery codes.
-func ConfirmNewRecoveryCodes() Confirm {
-	return Confirm{
-		Title:     "Get new recovery codes?",
-		Message:   "Your current recovery codes stop working, and the new ones are shown once.",
-		Label:     "Get new codes",
-		Action:    "/settings/account/two-factor/recovery-codes",
-		CancelURL: "/settings/account#two-factor",
-	}
-}
-
 // ConfirmRequireTwoFactor confirms requiring two-factor sign-in of every
 // member of a workspace; without counts the members who have none (-1
 // when unknown).
