@@ -22,10 +22,10 @@ func TestMoney_Invoice(t *testing.T) {
 		{2900, "usd", "$29.00"},
 		{550, "EUR", "€5.50"},
 		{1200, "jpy", "¥1,200"},
-		{1200, "chf", "CHF12.00"},
+		{1200, "chf", "12.00 CHF"},
 		{5, "gbp", "£0.05"},
 		{-1000, "usd", "-$10.00"},
-		{300, "krw", "KRW300"},
+		{300, "krw", "300 KRW"},
 		{123450, "usd", "$1,234.50"},
 	} {
 		if got := i18n.Money(ctx, tc.amount, tc.currency); got != tc.want {
