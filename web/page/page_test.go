@@ -10,17 +10,22 @@ import (
 	"github.com/a-h/templ"
 	"github.com/google/go-cmp/cmp"
 
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
 
 const evil = `<script>alert(1)</script>@example.com`
 
-// render renders c and parses the result.
+// english is the printer pages render with here, as for a reader whose
+// browser asks for English.
+var english = i18n.MustNew(i18n.Options{}).Printer(i18n.Source)
+
+// render renders c in English and parses the result.
 func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Render(context.Background(), &buf); err != nil {
+	if err := c.Render(i18n.WithLocale(context.Background(), english, nil), &buf); err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	html := buf.String()
