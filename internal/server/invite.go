@@ -138,7 +138,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(workspaceURL(sc.ws.Slug), id, inv.Email))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(r.Context(), workspaceURL(sc.ws.Slug), id, inv.Email))
 		return
 	}
 	s.memberAction(w, r, i18n.T(r.Context(), "invites.revoked_flash"), func() error {

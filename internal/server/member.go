@@ -312,7 +312,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 				s.memberActionError(w, r, err)
 				return
 			}
-			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), roleLabel(r.Context(), role), keys))
+			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), roleLabel(r.Context(), role), keys))
 			return
 		}
 	}
@@ -343,7 +343,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who).AlsoRevokesKeys(keys, "they"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who).AlsoRevokesKeys(r.Context(), keys, "they"))
 		return
 	}
 	s.memberAction(w, r, i18n.T(r.Context(), "members.removed"), func() error {
@@ -367,7 +367,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 			s.memberActionError(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who))
 		return
 	}
 	s.memberAction(w, r, i18n.T(r.Context(), "members.transferred"), func() error {
@@ -384,7 +384,7 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(keys, "you"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(r.Context(), keys, "you"))
 		return
 	}
 	if err := s.Members.LeaveWorkspace(r.Context(), sc.scope()); err != nil {

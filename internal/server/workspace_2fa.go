@@ -53,7 +53,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 		return
 	}
 	frame := func() layout.Page { return s.workspacePage(w, r, "", "settings") }
-	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name)) {
+	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name)) {
 		return
 	}
 	// Without a factor of their own the store refuses the owner anyway:
@@ -65,7 +65,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(r, keys)))
+		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(r, keys)))
 		return
 	}
 	revoke, err := revokeKeyIDs(r)

@@ -11,8 +11,8 @@ import (
 )
 
 // inMain returns res with its body cut down to the page's <title> and
-// <main>, less the elements matching skip: what the workspace pages write
-// themselves. The header and footer around it are the layout's, checked
+// <main>, less the elements matching skip, and the words of its
+// confirmation dialogs: what the workspace pages write themselves. The header and footer around it are the layout's, checked
 // with it; skip leaves out parts other pages' code renders inside main
 // (the dashboard's audit sentences).
 func inMain(t *testing.T, res *response, skip ...string) *response {
@@ -28,6 +28,12 @@ func inMain(t *testing.T, res *response, skip ...string) *response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The words of the confirmation dialogs, which app.js shows.
+	main.Find("[data-confirm]").Each(func(_ int, f *goquery.Selection) {
+		for _, name := range []string{"data-confirm-title", "data-confirm", "data-confirm-label"} {
+			body += "<p>" + html.EscapeString(f.AttrOr(name, "")) + "</p>"
+		}
+	})
 	cut := *res
 	cut.Body = "<!DOCTYPE html><html><head><title>" + html.EscapeString(res.Doc.Find("title").Text()) +
 		"</title></head><body>" + body + "</body></html>"

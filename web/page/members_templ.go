@@ -779,7 +779,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sharedConfirmForm(ConfirmRevokeInvite(v.URL, 0, MemberNamePlaceholder), "invite-revoke").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sharedConfirmForm(ConfirmRevokeInvite(ctx, v.URL, 0, MemberNamePlaceholder), "invite-revoke").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1028,7 +1028,7 @@ func Members(p layout.Page, v MembersView) templ.Component {
 						}
 						return nil
 					})
-					templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(v.URL, v.WorkspaceName), "", "leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var46), templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(ctx, v.URL, v.WorkspaceName), "", "leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var46), templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -1109,11 +1109,11 @@ func memberForms(v MembersView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = sharedConfirmForm(ConfirmTransfer(v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-transfer").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = sharedConfirmForm(ConfirmTransfer(ctx, v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-transfer").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = sharedConfirmForm(ConfirmRemoveMember(v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-remove").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = sharedConfirmForm(ConfirmRemoveMember(ctx, v.URL, v.WorkspaceName, 0, MemberNamePlaceholder), "member-remove").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1641,7 +1641,7 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmTransfer(v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-transfer-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var80), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmTransfer(ctx, v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-transfer-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var80), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1678,7 +1678,7 @@ func MemberPage(p layout.Page, v MemberView) templ.Component {
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = ConfirmForm(ConfirmRemoveMember(v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-remove-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var82), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmForm(ConfirmRemoveMember(ctx, v.URL, v.WorkspaceName, v.Member.UserID, v.Member.displayName()), "inline-form", "member-remove-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var82), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
