@@ -3,6 +3,7 @@ package page
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -18,6 +19,19 @@ func RoleLabel(ctx context.Context, role string) string {
 		return i18n.T(ctx, "members.role."+role)
 	}
 	return role
+}
+
+// roleDescriptions says in a sentence each what the roles may do, for the
+// hint of a role select.
+func roleDescriptions(ctx context.Context, roles []string) string {
+	var out []string
+	for _, r := range roles {
+		switch r {
+		case "owner", "admin", "member":
+			out = append(out, i18n.T(ctx, "members.role."+r+"_description"))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // roleChoices returns the select options for role values such as "admin",
