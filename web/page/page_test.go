@@ -15,17 +15,17 @@ import (
 	"atrium/web/page"
 )
 
-const evil = `<script>alert(1)</script>@example.com`
+// english is the context pages render in: the English printer, as a
+// request without Accept-Language gets.
+var english = i18n.WithLocale(context.Background(), i18n.MustNew(i18n.Options{}).Printer(i18n.Source), nil)
 
-// english is the printer pages render with here, as for a reader whose
-// browser asks for English.
-var english = i18n.MustNew(i18n.Options{}).Printer(i18n.Source)
+const evil = `<script>alert(1)</script>@example.com`
 
 // render renders c in English and parses the result.
 func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Render(i18n.WithLocale(context.Background(), english, nil), &buf); err != nil {
+	if err := c.Render(english, &buf); err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	html := buf.String()
