@@ -80,8 +80,9 @@ func TestI18n_Workspace(t *testing.T) {
 	if !dash.Has("flash") || !dash.Has("checklist") {
 		t.Fatalf("dashboard after create: flash %v, checklist %v", dash.Has("flash"), dash.Has("checklist"))
 	}
-	// The recent activity's sentences are the audit log's.
-	check(dash, http.StatusOK, `[data-testid="activity"]`)
+	// The recent activity's sentences are the audit log's, the
+	// getting-started checklist the welcome steps'.
+	check(dash, http.StatusOK, `[data-testid="activity"]`, `[data-testid="checklist"]`)
 	check(owner.Get("/settings/workspaces"), http.StatusOK)
 
 	// The members page with an invite pending, after the flash; the form's
