@@ -200,7 +200,7 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 		// The sign-in page says what the invitation is for (the flash is
 		// signed, so no one can put words there through a link).
 		s.setFlash(w, "info", i18n.T(r.Context(), "invites.sign_in_flash", "Inviter", inv.InvitedBy(), "Workspace", inv.WorkspaceName,
-			"Role", roleLabel(r.Context(), inv.Role), "Email", inv.Email))
+			"Role", roleName(r.Context(), inv.Role), "Email", inv.Email))
 		redirect(w, r, "/login?"+q.Encode())
 		return
 	}
@@ -235,7 +235,7 @@ func (s *Server) renderInvite(w http.ResponseWriter, r *http.Request, inv *app.I
 	v := page.InviteView{ActionBase: base, State: "invalid"}
 	status := http.StatusNotFound
 	if inv != nil {
-		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy(), roleLabel(r.Context(), inv.Role), inv.Email
+		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy(), roleName(r.Context(), inv.Role), inv.Email
 		v.State, status = inv.State(s.Now()), http.StatusGone
 		if v.State == app.InvitePending {
 			v.State, status = "ok", http.StatusOK

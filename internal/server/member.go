@@ -154,7 +154,7 @@ func (s *Server) inviteRows(r *http.Request, sc app.Scope, tz string, limit int)
 	now := s.Now()
 	rows := make([]page.InviteRow, 0, len(invites))
 	for _, inv := range invites {
-		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: roleLabel(r.Context(), inv.Role), InvitedBy: inv.InvitedBy(),
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: roleName(r.Context(), inv.Role), InvitedBy: inv.InvitedBy(),
 			Sent: s.formatDate(r.Context(), inv.CreatedAt, tz), Expires: s.formatDate(r.Context(), inv.ExpiresAt, tz),
 			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
 		switch {
@@ -210,7 +210,7 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 // memberRow is one member as the viewer (role actor) sees them.
 func (s *Server) memberRow(ctx context.Context, m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
 	self := m.UserID == viewer.ID
-	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: roleLabel(ctx, m.Role),
+	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: roleName(ctx, m.Role),
 		Joined: s.formatDate(ctx, m.CreatedAt, viewer.TimeZone), IsYou: self, TwoFactor: m.TwoFactor,
 		CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
 		CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
@@ -250,8 +250,9 @@ func deliveryNote(ctx context.Context, inv *app.Invite) string {
 	}
 }
 
-// roleLabel names a role in the reader's language ("Owner", "Inhaber").
-func roleLabel(ctx context.Context, role app.Role) string { return page.RoleLabel(ctx, string(role)) }
+// roleName names a role in the reader's language ("Owner", "Inhaber") on
+// the workspace, member and invite pages.
+func roleName(ctx context.Context, role app.Role) string { return page.RoleLabel(ctx, string(role)) }
 
 // idParam reads a positive numeric route parameter such as {userID}.
 func idParam(r *http.Request, name string) (int64, bool) {
@@ -312,11 +313,11 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 				s.memberActionError(w, r, err)
 				return
 			}
-			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), roleLabel(r.Context(), role), keys))
+			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), roleName(r.Context(), role), keys))
 			return
 		}
 	}
-	s.memberAction(w, r, i18n.T(r.Context(), "members.role_changed", "Role", roleLabel(r.Context(), role)), func() error {
+	s.memberAction(w, r, i18n.T(r.Context(), "members.role_changed", "Role", roleName(r.Context(), role)), func() error {
 		return s.Members.ChangeMemberRole(r.Context(), sc.scope(), uid, role)
 	})
 }

@@ -84,7 +84,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: roleLabel(r.Context(), sc.m.Role),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: sc.m.Role.Label(),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -93,7 +93,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		if list, err := s.Workspaces.FindSwitcher(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
 				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
-					Role: roleLabel(r.Context(), uw.Role), Current: uw.ID == sc.ws.ID})
+					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
@@ -173,7 +173,7 @@ func (s *Server) waitingInvites(r *http.Request) ([]page.WaitingInvite, error) {
 	out := make([]page.WaitingInvite, 0, len(invites))
 	for _, inv := range invites {
 		base := "/invitations/" + strconv.FormatInt(inv.ID, 10)
-		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: roleLabel(r.Context(), inv.Role), Inviter: inv.InvitedBy(),
+		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: roleName(r.Context(), inv.Role), Inviter: inv.InvitedBy(),
 			AcceptURL: base + "/accept", DeclineURL: base + "/decline"})
 	}
 	return out, nil
@@ -298,11 +298,11 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
-		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: roleLabel(r.Context(), uw.Role), Members: uw.Members})
+		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: roleName(r.Context(), uw.Role), Members: uw.Members})
 		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {
-		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: roleLabel(r.Context(), inv.Role),
+		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: roleName(r.Context(), inv.Role),
 			Inviter: inv.InvitedBy(), AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(r.Context(), inv.ExpiresAt, p.User.TimeZone)})
 	}
 	pg := s.page(w, r, i18n.T(r.Context(), "workspaces.title"))
