@@ -340,7 +340,7 @@ func TwoFactorRequired(p layout.Page, v TwoFactorRequiredView) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(v.URL, v.Workspace), "", "two-factor-leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var18), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ConfirmForm(ConfirmLeave(ctx, v.URL, v.Workspace), "", "two-factor-leave-form").Render(templ.WithChildren(ctx, templ_7745c5c3_Var18), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
