@@ -170,7 +170,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, ss := range sessions {
 			if ss.ID == id {
-				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(id, describeDevice(r.Context(), ss.UserAgent), id == p.Session.ID))
+				s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeSession(r.Context(), id, describeDevice(r.Context(), ss.UserAgent), id == p.Session.ID))
 				return
 			}
 		}
@@ -198,7 +198,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 // handleSessionRevokeOthers handles "POST /settings/account/sessions/revoke-others".
 func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
-	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeOthers()) {
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRevokeOthers(r.Context())) {
 		return
 	}
 	n, err := s.Auth.RevokeOtherSessions(r.Context(), p.User.ID, p.Session.ID)

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,26 +13,6 @@ import (
 	"atrium/internal/i18n/i18ntest"
 	"atrium/internal/store"
 )
-
-// assertIntegrationTranslated fails when the part of res the integrations
-// pages render (the document's title and <main>, with its flash) shows
-// English that escaped translation in the pseudo-locale. The header,
-// navigation and footer around it are the shell's, checked by its own
-// test.
-func assertIntegrationTranslated(t testing.TB, res *response, allow ...string) {
-	t.Helper()
-	if got := res.Header.Get("Content-Language"); got != "en-XA" {
-		t.Fatalf("%s: Content-Language=%q, want en-XA (ask with pseudo())", res.Request.URL.Path, got)
-	}
-	main, err := res.Doc.Find("main").Html()
-	if err != nil || main == "" {
-		t.Fatalf("%s: no <main> (status %d)\n%s", res.Request.URL.Path, res.StatusCode, res.Body)
-	}
-	doc := "<title>" + html.EscapeString(res.Doc.Find("title").Text()) + "</title>" + main
-	if left := i18ntest.Untranslated(doc, allow...); len(left) > 0 {
-		t.Errorf("%s (status %d) shows untranslated text:\n  %s", res.Request.URL.Path, res.StatusCode, strings.Join(left, "\n  "))
-	}
-}
 
 // TestI18n_Integrations fetches every page of API keys, outgoing webhooks,
 // single sign-on and the API reference in the pseudo-locale — empty, with
@@ -54,7 +33,7 @@ func TestI18n_Integrations(t *testing.T) {
 		if res.StatusCode != wantStatus {
 			t.Fatalf("%s: status %d, want %d\n%s", what, res.StatusCode, wantStatus, res.Body)
 		}
-		assertIntegrationTranslated(t, res, append(append([]string(nil), allow...), more...)...)
+		assertTranslated(t, res, append(append([]string(nil), allow...), more...)...)
 		return res
 	}
 

@@ -155,27 +155,27 @@ func ConfirmLeave(ctx context.Context, ws layout.WorkspaceURL, workspace string)
 
 // ConfirmRevokeSession confirms signing one device out; current says it is
 // the device in use.
-func ConfirmRevokeSession(sessionID int64, device string, current bool) Confirm {
+func ConfirmRevokeSession(ctx context.Context, sessionID int64, device string, current bool) Confirm {
 	c := Confirm{
-		Title:     "Sign out " + device + "?",
-		Message:   "That device will need a new sign-in link to get back in.",
-		Label:     "Sign out device",
+		Title:     i18n.T(ctx, "account.confirm.revoke_session.title", "Device", device),
+		Message:   i18n.T(ctx, "account.confirm.revoke_session.message"),
+		Label:     i18n.T(ctx, "account.confirm.revoke_session.label"),
 		Action:    "/settings/account/sessions/" + strconv.FormatInt(sessionID, 10) + "/revoke",
 		CancelURL: "/settings/account",
 	}
 	if current {
-		c.Title = "Sign out this device?"
-		c.Message = "This is the device you are using: you will be signed out here and need a new sign-in link."
+		c.Title = i18n.T(ctx, "account.confirm.revoke_current.title")
+		c.Message = i18n.T(ctx, "account.confirm.revoke_current.message")
 	}
 	return c
 }
 
 // ConfirmRevokeOthers confirms signing out every other session.
-func ConfirmRevokeOthers() Confirm {
+func ConfirmRevokeOthers(ctx context.Context) Confirm {
 	return Confirm{
-		Title:     "Sign out everywhere else?",
-		Message:   "Every other browser and device signed in to your account is signed out at once; this one stays signed in.",
-		Label:     "Sign out everywhere else",
+		Title:     i18n.T(ctx, "account.confirm.revoke_others.title"),
+		Message:   i18n.T(ctx, "account.confirm.revoke_others.message"),
+		Label:     i18n.T(ctx, "account.confirm.revoke_others.label"),
 		Action:    "/settings/account/sessions/revoke-others",
 		CancelURL: "/settings/account",
 	}

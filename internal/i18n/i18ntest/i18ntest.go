@@ -108,6 +108,15 @@ func plain(s string, allowed []string) bool {
 		}
 		s = t
 	}
+	// A message whose placeholder is an element (an actor's name, a link)
+	// is split across text nodes: the node before it opens the bracket,
+	// the one after closes it.
+	if i := strings.IndexByte(s, ']'); i >= 0 && !strings.Contains(s[:i], "[") {
+		s = s[i+1:]
+	}
+	if i := strings.LastIndexByte(s, '['); i >= 0 && !strings.Contains(s[i:], "]") {
+		s = s[:i]
+	}
 	for _, a := range allowed {
 		if a != "" {
 			s = strings.ReplaceAll(s, a, " ")
