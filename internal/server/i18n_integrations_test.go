@@ -118,7 +118,7 @@ func TestI18n_Integrations(t *testing.T) {
 		dnsSrv.SetTXT(name, "something else")
 		check(t, "wrong TXT record", owner.Post(verify, nil), http.StatusUnprocessableEntity)
 		dnsSrv.SetTXT(name, value)
-		page = check(t, "verified", owner.Follow(owner.Post(verify, nil)), http.StatusOK)
+		check(t, "verified", owner.Follow(owner.Post(verify, nil)), http.StatusOK)
 		check(t, "options saved", owner.Follow(owner.Post(base+"/options", url.Values{"jit": {"on"}, "jit_role": {"member"}})), http.StatusOK)
 		check(t, "options error", owner.Post(base+"/options", url.Values{"jit": {"on"}, "jit_role": {"owner"}}), http.StatusUnprocessableEntity)
 

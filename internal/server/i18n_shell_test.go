@@ -6,10 +6,6 @@ import (
 	"testing"
 )
 
-// frame selects the shared frame of every page: the skip link, header and
-// footer.
-const frame = ".skip-link, header.site-header, footer.site-footer"
-
 // TestI18n_Shell fetches the frame every page shares and the public pages
 // in the pseudo-locale, signed out and signed in, with their error states
 // (404, 405, 429, an unconfirmed destructive action, an empty name), and

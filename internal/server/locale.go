@@ -23,9 +23,3 @@ func (s *Server) withLocale(w http.ResponseWriter, r *http.Request, saved, tz st
 	w.Header().Set("Content-Language", tag.String())
 	return r.WithContext(i18n.WithLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)))
 }
-
-// languageChoices are the account page's language options: the shipped
-// languages, each named in itself, after "the browser's language".
-func (s *Server) languageChoices() []i18n.Choice {
-	return s.catalog.Choices()
-}

@@ -251,13 +251,6 @@ func statusLabel(status string) string {
 	return strings.ToUpper(status[:1]) + strings.ReplaceAll(status[1:], "_", " ")
 }
 
-func seatLabel(limit int) string {
-	if limit == 0 {
-		return "Unlimited"
-	}
-	return strconv.Itoa(limit)
-}
-
 // subscriptionStatusText names a subscription's status in the reader's
 // language ("Past due"); a status the catalog does not know reads as its
 // code made readable, "" stays "".
