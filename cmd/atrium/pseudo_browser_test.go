@@ -90,7 +90,7 @@ func TestBrowser_PseudoLocaleOverflow(t *testing.T) {
 		b.textContent = "An unusually long label that cannot fit";
 		b.style.cssText = "width: 40px; white-space: nowrap; overflow: hidden";
 		document.querySelector("main").appendChild(b);
-		return ` + overflowScript + `;
+		return `+overflowScript+`;
 	})()`))
 	if err != nil || !strings.Contains(over, "unusually long") {
 		t.Fatalf("the overflow check missed a squeezed button: %q (%v)", over, err)
