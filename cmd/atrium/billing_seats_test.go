@@ -50,7 +50,7 @@ func TestBilling_SyncSeats(t *testing.T) {
 			token, hash := app.NewToken()
 			invites := store.NewInviteService(db)
 			if _, err := invites.CreateInvite(owner, app.ScopeOf(owner, pair.ID), app.NewInvite{Email: "joiner@example.com", Role: app.RoleMember,
-				TokenHash: hash, ExpiresAt: time.Now().Add(app.InviteTTL)}, app.PlanLimits{}, func(inv *app.Invite) app.InviteEmail {
+				TokenHash: hash, ExpiresAt: time.Now().Add(app.InviteTTL)}, app.PlanLimits{}, func(inv *app.Invite, _ string) app.InviteEmail {
 				return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: token, Ref: "invite"}}
 			}); err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/internal/server"
 	"atrium/internal/store"
@@ -335,7 +336,7 @@ func (d *doctor) checkSMTP(ctx context.Context, cfg *config.Config, testTo strin
 	}
 	sctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if err := sender.Send(sctx, mail.TestInviteEmail(cfg.AppName, testTo)); err != nil {
+	if err := sender.Send(sctx, mail.TestInviteEmail(i18n.MustNew(i18n.Options{}).Printer(i18n.Source), cfg.AppName, testTo)); err != nil {
 		d.report(checkFail, "test invite", "not sent to "+app.MaskEmail(testTo)+": "+err.Error(),
 			"the server accepted the connection but not the message: check SMTP_FROM is an address the server may send from")
 		return

@@ -9,6 +9,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/internal/store"
 )
@@ -45,7 +46,7 @@ func runUser(ctx context.Context, args []string, env config.Env, stdout, stderr 
 		return err
 	}
 	defer db.Close()
-	return resetTwoFactor(ctx, cfg, store.NewTwoFactorService(db, nil), *email, *reason, *signOut, stdout)
+	return resetTwoFactor(ctx, cfg, store.NewTwoFactorService(db, nil), store.NewUserService(db), *email, *reason, *signOut, stdout)
 }
 
 // twoFactorResetter is the part of app.TwoFactorService the command uses.
@@ -53,10 +54,16 @@ type twoFactorResetter interface {
 	ResetTwoFactor(ctx context.Context, email, reason string, signOut bool, msg app.Email) (*app.TwoFactorReset, error)
 }
 
+// userFinder finds the user the email goes to, for their language.
+type userFinder interface {
+	FindUserByEmail(ctx context.Context, email string) (*app.User, error)
+}
+
 // resetTwoFactor resets one user's two-factor sign-in and says what it
-// removed and what happens next. The reset opens no sealed secret, so the
+// removed and what happens next; the user is told by email in their saved
+// language (else English). The reset opens no sealed secret, so the
 // service needs no key.
-func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResetter, email, reason string, signOut bool, stdout io.Writer) error {
+func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResetter, users userFinder, email, reason string, signOut bool, stdout io.Writer) error {
 	to, err := app.NormalizeEmail(email)
 	if err != nil {
 		return usagef("user reset-2fa: --email %q: %s", email, app.ErrorMessage(err))
@@ -66,7 +73,13 @@ func resetTwoFactor(ctx context.Context, cfg *config.Config, svc twoFactorResett
 		return usagef("user reset-2fa: --reason: %s", app.ErrorMessage(err))
 	}
 	login := cfg.AppURL.String() + "/login?" + url.Values{"email": {to}, "next": {"/settings/account"}}.Encode()
-	res, err := svc.ResetTwoFactor(ctx, to, clean, signOut, mail.TwoFactorResetEmail(cfg.AppName, to, clean, login))
+	var lang string
+	if u, err := users.FindUserByEmail(ctx, to); err == nil {
+		lang = u.Language
+	}
+	catalog := i18n.MustNew(i18n.Options{})
+	msg := mail.TwoFactorResetEmail(catalog.Printer(catalog.Match(lang, "")), cfg.AppName, to, clean, login)
+	res, err := svc.ResetTwoFactor(ctx, to, clean, signOut, msg)
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		return fmt.Errorf("%s Check the address with the person asking; nothing was changed", app.ErrorMessage(err))
 	}

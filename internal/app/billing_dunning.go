@@ -184,4 +184,6 @@ type BillingNotice struct {
 	TrialEnd   time.Time
 	InvoiceURL string
 	FailedAt   time.Time
+	// Language is the owner's saved language ("" when they chose none).
+	Language string
 }

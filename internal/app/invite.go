@@ -92,8 +92,10 @@ type InviteEmail struct {
 	Link string
 }
 
-// ComposeInvite renders the email for an invite once it is stored.
-type ComposeInvite func(inv *Invite) InviteEmail
+// ComposeInvite renders the email for an invite once it is stored; lang
+// is the saved language of the account the invite's address belongs to,
+// "" when it has none (or no account).
+type ComposeInvite func(inv *Invite, lang string) InviteEmail
 
 // InvitePendingError refuses an invite to an address that already has a
 // pending, unexpired invite to the workspace. It unwraps to an ECONFLICT
@@ -108,7 +110,9 @@ func (e *InvitePendingError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns the error as an ECONFLICT *Error about the email field.
 func (e *InvitePendingError) Unwrap() error {
-	return &Error{Code: ECONFLICT, Message: e.Email + " already has a pending invite.", Field: "email"}
+	err := Errorf(ECONFLICT, "%s already has a pending invite.", e.Email)
+	err.Field = "email"
+	return err
 }
 
 // InviteService manages invites. The reads and changes of a workspace's

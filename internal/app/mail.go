@@ -25,6 +25,18 @@ type Email struct {
 	MessageID string
 }
 
+// Sentence is a sentence an email shows, to be written in its
+// recipient's language: the key of a message in the mail catalog and its
+// placeholders as name, value pairs ("Name", "Laptop"). The store says
+// what happened this way; the mail package writes it out.
+type Sentence struct {
+	Key  string
+	Args []any
+}
+
+// Say returns the Sentence of key with args.
+func Say(key string, args ...any) Sentence { return Sentence{Key: key, Args: args} }
+
 // Outbox states.
 const (
 	OutboxPending = "pending"

@@ -134,7 +134,9 @@ func (p *Printer) Money(amount int64, currency string) string {
 	}
 	sym, ok := app.CurrencySymbol(currency)
 	if !ok {
-		sym = strings.ToUpper(currency)
+		// A currency without a sign here is written with its code after
+		// the amount, as app.FormatMoney does: "12.00 CHF".
+		return sign + p.T("money.format_code", "Amount", n, "Code", strings.ToUpper(currency))
 	}
 	return sign + p.T("money.format", "Amount", n, "Symbol", sym)
 }

@@ -6,10 +6,12 @@ import (
 	"unicode"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 )
 
 // inviteData is what the invite templates see.
 type inviteData struct {
+	tr
 	AppName   string
 	Workspace string
 	Inviter   string
@@ -20,49 +22,50 @@ type inviteData struct {
 }
 
 var inviteText = texttemplate.Must(texttemplate.New("invite.txt").Parse(
-	`Hi,
+	`{{.T "mail.greeting"}}
 {{if .Test}}
-This is a test invite from {{.AppName}}. It checks that email delivery works;
-it does not add you to any workspace.
+{{.T "mail.test_invite.text" "AppName" .AppName}}
 {{else}}
-{{.Inviter}} invited you to join {{.Workspace}} on {{.AppName}} as {{.Role}}.
+{{.T "mail.invite.invited" "Inviter" .Inviter "Workspace" .Workspace "AppName" .AppName "Role" .Role}}
 
-Accept the invite here:
+{{.T "mail.invite.text.accept"}}
 
 {{.Link}}
 
-The link is valid for {{.Days}} days and works for this email address only.
-If you were not expecting this invite, you can ignore this email.
+{{.T "mail.invite.validity" "Days" .Days}}
+{{.T "mail.invite.text.ignore"}}
 {{end}}
 {{.AppName}}
 `))
 
-var inviteHTML = htmlEmail("invite.html", `{{define "title"}}{{if .Test}}Test invite{{else}}Join {{.Workspace}}{{end}}{{end}}
+var inviteHTML = htmlEmail("invite.html", `{{define "title"}}{{if .Test}}{{.T "mail.test_invite.title"}}{{else}}{{.T "mail.invite.title" "Workspace" .Workspace}}{{end}}{{end}}
 {{define "content"}}
 {{if .Test}}
-<h1 style="margin:0 0 16px;font-size:20px;">Test invite from {{.AppName}}</h1>
-<p style="margin:0;font-size:15px;line-height:1.5;">Email delivery works. This test does not add you to any workspace.</p>
+<h1 style="margin:0 0 16px;font-size:20px;">{{.H "mail.test_invite.subject" "AppName" .AppName}}</h1>
+<p style="margin:0;font-size:15px;line-height:1.5;">{{.H "mail.test_invite.html"}}</p>
 {{else}}
-<h1 style="margin:0 0 16px;font-size:20px;">Join {{.Workspace}}</h1>
-<p style="margin:0 0 24px;font-size:15px;line-height:1.5;">{{.Inviter}} invited you to join <strong>{{.Workspace}}</strong> on {{.AppName}} as {{.Role}}.</p>
-<p style="margin:0 0 24px;"><a href="{{.Link}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">View invite</a></p>
-<p style="margin:0;font-size:13px;line-height:1.5;color:#52525b;">The link is valid for {{.Days}} days and works for this email address only. If the button does not work, copy this address into your browser:<br><a href="{{.Link}}" style="color:#2563eb;word-break:break-all;">{{.Link}}</a></p>
+<h1 style="margin:0 0 16px;font-size:20px;">{{.H "mail.invite.title" "Workspace" .Workspace}}</h1>
+<p style="margin:0 0 24px;font-size:15px;line-height:1.5;">{{.H "mail.invite.invited" "Inviter" .Inviter "Workspace" (.Strong .Workspace) "AppName" .AppName "Role" .Role}}</p>
+<p style="margin:0 0 24px;"><a href="{{.Link}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">{{.H "mail.invite.button"}}</a></p>
+<p style="margin:0;font-size:13px;line-height:1.5;color:#52525b;">{{.H "mail.invite.validity" "Days" .Days}} {{.H "mail.copy_link"}}<br><a href="{{.Link}}" style="color:#2563eb;word-break:break-all;">{{.Link}}</a></p>
 {{end}}
 {{end}}`)
 
-// InviteEmail renders the email inviting to to join workspace.
-func InviteEmail(appName, to, workspace, inviter string, role app.Role, link string) app.Email {
-	d := inviteData{AppName: appName, Workspace: workspace, Inviter: inviter, Role: role.Label(), Link: link,
-		Days: int(app.InviteTTL.Hours() / 24)}
-	return app.Email{To: to, Subject: SubjectName(inviter) + " invited you to " + SubjectName(workspace) + " on " + appName,
-		Text: render(inviteText, d), HTML: render(inviteHTML, d)}
+// InviteEmail renders the email inviting to to join workspace, in the
+// language of p.
+func InviteEmail(p *i18n.Printer, appName, to, workspace, inviter string, role app.Role, link string) app.Email {
+	d := inviteData{tr: tr{p}, AppName: appName, Workspace: workspace, Inviter: inviter, Role: p.T("mail.role." + string(role)),
+		Link: link, Days: int(app.InviteTTL.Hours() / 24)}
+	return app.Email{To: to, Subject: p.T("mail.invite.subject", "Inviter", SubjectName(inviter), "Workspace", SubjectName(workspace),
+		"AppName", appName), Text: render(inviteText, d), HTML: render(inviteHTML, d)}
 }
 
 // TestInviteEmail renders the invite-style email an operator sends to
-// themselves to check SMTP; it carries no link and grants nothing.
-func TestInviteEmail(appName, to string) app.Email {
-	d := inviteData{AppName: appName, Test: true}
-	return app.Email{To: to, Subject: "Test invite from " + appName, Text: render(inviteText, d),
+// themselves to check SMTP, in the language of p; it carries no link and
+// grants nothing.
+func TestInviteEmail(p *i18n.Printer, appName, to string) app.Email {
+	d := inviteData{tr: tr{p}, AppName: appName, Test: true}
+	return app.Email{To: to, Subject: p.T("mail.test_invite.subject", "AppName", appName), Text: render(inviteText, d),
 		HTML: render(inviteHTML, d), Ref: "test-invite"}
 }
 

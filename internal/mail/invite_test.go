@@ -39,7 +39,7 @@ func TestSubjectName(t *testing.T) {
 func TestInviteEmail_Subject(t *testing.T) {
 	t.Parallel()
 	inviter := "Support\u202E Team: your account is locked, call 555-0100 now " + strings.Repeat("!", 80)
-	e := atriummail.InviteEmail("Atrium", "v@example.com", "Acme\r\nBcc: x@evil.example", inviter, app.RoleMember, "http://x.test/invites/t")
+	e := atriummail.InviteEmail(english, "Atrium", "v@example.com", "Acme\r\nBcc: x@evil.example", inviter, app.RoleMember, "http://x.test/invites/t")
 	want := "“Support Team: your account is locked, call 555-0100 now !!!…” invited you to “Acme Bcc: x@evil.example” on Atrium"
 	if e.Subject != want {
 		t.Fatalf("Subject=%q, want %q", e.Subject, want)

@@ -28,7 +28,7 @@ func TestLogSender_Send(t *testing.T) {
 	var buf bytes.Buffer
 	sender := atriummail.NewLogSender(slog.New(slog.NewJSONHandler(&buf, nil)))
 
-	email := atriummail.MagicLinkEmail("Atrium", "jane@example.com", longLink)
+	email := atriummail.MagicLinkEmail(english, "Atrium", "jane@example.com", longLink)
 	if err := sender.Send(t.Context(), email); err != nil {
 		t.Fatalf("Send: %v", err)
 	}

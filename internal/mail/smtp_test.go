@@ -41,7 +41,7 @@ func TestSMTPSender_Send(t *testing.T) {
 	srv := mailtest.NewServer(t)
 	sender := newSender(t, srv, "", "")
 
-	email := atriummail.MagicLinkEmail("Atrium Café ☕", "jane@example.com", longLink)
+	email := atriummail.MagicLinkEmail(english, "Atrium Café ☕", "jane@example.com", longLink)
 	if err := sender.Send(t.Context(), email); err != nil {
 		t.Fatalf("Send: %v", err)
 	}

@@ -7,49 +7,52 @@ import (
 	texttemplate "text/template"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 )
 
 // magicLinkData is what the magic-link templates see.
 type magicLinkData struct {
+	tr
 	AppName string
 	Link    string
 	Minutes int
 }
 
 var magicLinkText = texttemplate.Must(texttemplate.New("login.txt").Parse(
-	`Hi,
+	`{{.T "mail.greeting"}}
 
-Use this link to sign in to {{.AppName}}:
+{{.T "mail.login.text.intro" "AppName" .AppName}}
 
 {{.Link}}
 
-The link expires in {{.Minutes}} minutes and can be used once.
+{{.T "mail.login.expiry" "Minutes" .Minutes}}
 
-If you did not ask to sign in, you can ignore this email. Nobody can sign
-in without the link.
+{{.T "mail.login.ignore"}}
 
 {{.AppName}}
 `))
 
-var magicLinkHTML = htmlEmail("login.html", `{{define "title"}}Sign in to {{.AppName}}{{end}}
+var magicLinkHTML = htmlEmail("login.html", `{{define "title"}}{{.T "mail.login.subject" "AppName" .AppName}}{{end}}
 {{define "content"}}
-<h1 style="margin:0 0 16px;font-size:20px;">Sign in to {{.AppName}}</h1>
-<p style="margin:0 0 24px;font-size:15px;line-height:1.5;">Click the button below to sign in.</p>
-<p style="margin:0 0 24px;"><a href="{{.Link}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">Sign in</a></p>
-<p style="margin:0 0 16px;font-size:13px;line-height:1.5;color:#52525b;">The link expires in {{.Minutes}} minutes and can be used once. If the button does not work, copy this address into your browser:<br><a href="{{.Link}}" style="color:#2563eb;word-break:break-all;">{{.Link}}</a></p>
-<p style="margin:0;font-size:13px;line-height:1.5;color:#52525b;">If you did not ask to sign in, you can ignore this email. Nobody can sign in without the link.</p>
+<h1 style="margin:0 0 16px;font-size:20px;">{{.H "mail.login.subject" "AppName" .AppName}}</h1>
+<p style="margin:0 0 24px;font-size:15px;line-height:1.5;">{{.H "mail.login.html.intro"}}</p>
+<p style="margin:0 0 24px;"><a href="{{.Link}}" style="display:inline-block;background:#2563eb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px;">{{.H "mail.button.sign_in"}}</a></p>
+<p style="margin:0 0 16px;font-size:13px;line-height:1.5;color:#52525b;">{{.H "mail.login.expiry" "Minutes" .Minutes}} {{.H "mail.copy_link"}}<br><a href="{{.Link}}" style="color:#2563eb;word-break:break-all;">{{.Link}}</a></p>
+<p style="margin:0;font-size:13px;line-height:1.5;color:#52525b;">{{.H "mail.login.ignore"}}</p>
 {{end}}`)
 
-// MagicLinkEmail renders the sign-in email that carries link to to.
-func MagicLinkEmail(appName, to, link string) app.Email {
+// MagicLinkEmail renders the sign-in email that carries link to to, in
+// the language of p.
+func MagicLinkEmail(p *i18n.Printer, appName, to, link string) app.Email {
 	data := magicLinkData{
+		tr:      tr{p},
 		AppName: appName,
 		Link:    link,
 		Minutes: int(app.LoginTokenTTL.Minutes()),
 	}
 	return app.Email{
 		To:      to,
-		Subject: "Sign in to " + appName,
+		Subject: p.T("mail.login.subject", "AppName", appName),
 		Text:    render(magicLinkText, data),
 		HTML:    render(magicLinkHTML, data),
 		Ref:     "login",
@@ -59,7 +62,7 @@ func MagicLinkEmail(appName, to, link string) app.Email {
 // emailLayout is the frame every HTML email shares: a grey page with one
 // white card. Each email defines its "title" and "content" blocks.
 var emailLayout = htmltemplate.Must(htmltemplate.New("layout.html").Parse(`<!DOCTYPE html>
-<html>
+<html lang="{{.Lang}}">
 <head><meta charset="utf-8"><title>{{template "title" .}}</title></head>
 <body style="margin:0;padding:0;background:#f4f4f5;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#18181b;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f5;padding:32px 0;">

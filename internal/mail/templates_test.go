@@ -10,7 +10,7 @@ import (
 func TestMagicLinkEmail(t *testing.T) {
 	t.Parallel()
 	const link = "https://atrium.example/auth/callback?token=abc&next=%2Fw"
-	email := atriummail.MagicLinkEmail("Atrium", "jane@example.com", link)
+	email := atriummail.MagicLinkEmail(english, "Atrium", "jane@example.com", link)
 
 	if got, want := email.To, "jane@example.com"; got != want {
 		t.Errorf("To=%q, want %q", got, want)
@@ -38,7 +38,7 @@ func TestMagicLinkEmail(t *testing.T) {
 
 func TestMagicLinkEmail_Escaping(t *testing.T) {
 	t.Parallel()
-	email := atriummail.MagicLinkEmail(`<b>Evil</b> & "Co"`, "jane@example.com", `javascript:alert(1)`)
+	email := atriummail.MagicLinkEmail(english, `<b>Evil</b> & "Co"`, "jane@example.com", `javascript:alert(1)`)
 
 	if strings.Contains(email.HTML, "<b>Evil</b>") {
 		t.Errorf("HTML has the app name unescaped:\n%s", email.HTML)

@@ -9,7 +9,7 @@ import (
 
 func TestTwoFactorResetEmail(t *testing.T) {
 	t.Parallel()
-	email := atriummail.TwoFactorResetEmail("Atrium", "jane@example.com", "ticket 4711 <lost phone>", "https://atrium.example/login?email=jane%40example.com")
+	email := atriummail.TwoFactorResetEmail(english, "Atrium", "jane@example.com", "ticket 4711 <lost phone>", "https://atrium.example/login?email=jane%40example.com")
 	if got, want := email.To, "jane@example.com"; got != want {
 		t.Errorf("To=%q, want %q", got, want)
 	}

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -32,6 +33,12 @@ func NewWorkspaceProvider(conn *app.SSOConnection, label, appURL string, client 
 		client: client, redirectURL: appURL + WorkspaceCallbackPath}
 }
 
+// ErrNoEndpoints is the detail Discover reports for a discovery document
+// that names no authorization or token endpoint (any other detail means
+// the document could not be read), so a page can say it in its reader's
+// language.
+var ErrNoEndpoints = errors.New("endpoints missing")
+
 // Discover reads issuer's discovery document through client and reports
 // why it is not a usable OpenID Connect provider, in a sentence for the
 // owner typing it (the detail is for the log).
@@ -45,7 +52,7 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (msg stri
 			"/.well-known/openid-configuration). Check the URL: it is the issuer your provider shows, without a trailing path.", outbound.Redact(err)
 	}
 	if p.Endpoint().AuthURL == "" || p.Endpoint().TokenURL == "" {
-		return "This issuer’s discovery document names no authorization or token endpoint.", fmt.Errorf("discovery of %s: endpoints missing", issuer)
+		return "This issuer’s discovery document names no authorization or token endpoint.", fmt.Errorf("discovery of %s: %w", issuer, ErrNoEndpoints)
 	}
 	return "", nil
 }

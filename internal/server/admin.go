@@ -227,15 +227,6 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.AdminUser(s.adminPage(w, r, u.Email, "admin-users"), v))
 }
 
-// roleLabel is a role's name in the reader's language ("Owner").
-func roleLabel(ctx context.Context, r app.Role) string {
-	switch r {
-	case app.RoleOwner, app.RoleAdmin, app.RoleMember:
-		return i18n.T(ctx, "admin.role."+string(r))
-	}
-	return string(r)
-}
-
 // adminAuditRows formats audit entries for a console page.
 func (s *Server) adminAuditRows(ctx context.Context, entries []*app.AuditEntry, tz string) []page.AdminAuditRow {
 	out := make([]page.AdminAuditRow, 0, len(entries))

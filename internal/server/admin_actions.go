@@ -58,7 +58,7 @@ var adminUserActions = map[string]adminAction{
 			token, hash := app.NewToken()
 			link := s.Config.AppURL.String() + "/auth/verify?token=" + url.QueryEscape(token)
 			req := app.LoginRequest{Email: d.User.Email, TokenHash: hash, ExpiresAt: s.Now().Add(app.LoginTokenTTL)}
-			if err := s.Admin.SendSignInLink(r.Context(), id, reason, req, mail.MagicLinkEmail(s.Config.AppName, d.User.Email, link)); err != nil {
+			if err := s.Admin.SendSignInLink(r.Context(), id, reason, req, mail.MagicLinkEmail(s.mailPrinterTo(r.Context(), d.User.Email), s.Config.AppName, d.User.Email, link)); err != nil {
 				return "", err
 			}
 			return i18n.T(r.Context(), "admin.user.send_link.done", "Email", d.User.Email), nil

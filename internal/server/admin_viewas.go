@@ -154,9 +154,10 @@ func (s *Server) viewAsMailer(ctx context.Context) func(*app.Impersonation) app.
 
 // viewAsEmail is the email a user gets after a write session.
 func (s *Server) viewAsEmail(ctx context.Context, imp *app.Impersonation) app.Email {
-	return mail.ImpersonationEmail(s.Config.AppName, imp.Target.Email, mail.Impersonation{
+	p := s.mailPrinter(ctx, imp.Target.Language)
+	return mail.ImpersonationEmail(p, s.Config.AppName, imp.Target.Email, mail.Impersonation{
 		Staff: imp.Staff.DisplayName(), Reason: imp.Reason, WriteReason: imp.WriteReason,
-		Started: s.formatTime(ctx, imp.StartedAt, imp.Target.TimeZone), Ended: s.formatTime(ctx, imp.EndedAt, imp.Target.TimeZone),
+		Started: p.DateTime(imp.StartedAt, s.location(imp.Target.TimeZone)), Ended: p.DateTime(imp.EndedAt, s.location(imp.Target.TimeZone)),
 		AuditURL: s.Config.AppURL.String() + "/settings/workspaces"})
 }
 

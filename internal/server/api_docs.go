@@ -10,6 +10,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"atrium/internal/i18n"
 	"atrium/internal/server/api"
 	"atrium/web/page"
 )
@@ -24,7 +25,7 @@ var apiMethodOrder = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 func (s *Server) handleAPIDocs(oa *openapi3.T) http.HandlerFunc {
 	v := apiDocsView(oa)
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, page.APIDocs(s.publicPage(w, r, "API reference", "docs"), v))
+		s.render(w, r, http.StatusOK, page.APIDocs(s.publicPage(w, r, i18n.T(r.Context(), "apidocs.title"), "docs"), v))
 	}
 }
 

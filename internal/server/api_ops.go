@@ -171,7 +171,7 @@ func (h apiHandlers) CreateInvite(ctx context.Context, req api.CreateInviteReque
 	}
 	token, hash := app.NewToken()
 	inv, err := s.Invites.CreateInvite(ctx, st.scope, app.NewInvite{Email: email, Role: role,
-		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeAPIInvite(st, token))
+		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeAPIInvite(ctx, st, token))
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -180,8 +180,8 @@ func (h apiHandlers) CreateInvite(ctx context.Context, req api.CreateInviteReque
 
 // composeAPIInvite renders an invite's email naming the workspace's key as
 // the inviter: a key acts as the workspace, not as a person.
-func (s *Server) composeAPIInvite(st *apiState, token string) app.ComposeInvite {
-	return s.composeInvite(token, st.ws.Name)
+func (s *Server) composeAPIInvite(ctx context.Context, st *apiState, token string) app.ComposeInvite {
+	return s.composeInvite(ctx, token, st.ws.Name)
 }
 
 // RevokeInvite handles "DELETE /api/v1/invites/{id}".

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -56,28 +57,47 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 			v.ExampleCURL = `curl -H "Authorization: Bearer ` + secret + `" ` + s.Config.AppURL.String() + "/api/v1/workspace"
 		}
 	}
-	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, "API keys", "api-keys"), v))
+	s.render(w, r, status, page.APIKeys(s.workspacePage(w, r, i18n.T(r.Context(), "apikeys.title"), "api-keys"), v))
 }
 
-// apiKeyRow formats a key for the list in the viewer's time zone.
+// apiKeyRow formats a key for the list in the viewer's time zone and
+// language.
 func (s *Server) apiKeyRow(ctx context.Context, ws *app.Workspace, k *app.APIKey, tz string) page.APIKeyRow {
-	row := page.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", Scopes: strings.Join(k.Scopes, ", "),
-		CreatedBy: k.CreatedBy(), CreatedAt: s.formatDate(ctx, k.CreatedAt, tz), LastUsed: "Never", Expires: "Never", Status: "Active"}
+	never := i18n.T(ctx, "apikeys.list.never")
+	row := page.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", Scopes: scopeNames(ctx, k.Scopes),
+		CreatedBy: k.CreatedBy(), CreatedAt: s.formatDate(ctx, k.CreatedAt, tz), LastUsed: never, Expires: never,
+		Status: i18n.T(ctx, "apikeys.status.active")}
+	if k.CreatorName == "" && k.CreatorEmail == "" {
+		row.CreatedBy, row.FormerMember = i18n.T(ctx, "apikeys.list.former_member"), true
+	}
 	if !k.LastUsedAt.IsZero() {
-		row.LastUsed = k.LastUsedAt.In(s.location(tz)).Format("2 Jan 2006 15:04 MST")
+		row.LastUsed = s.formatTime(ctx, k.LastUsedAt, tz)
 	}
 	if !k.ExpiresAt.IsZero() {
 		row.Expires = s.formatDate(ctx, k.ExpiresAt.Add(-time.Second), tz)
 	}
 	switch {
 	case !k.RevokedAt.IsZero():
-		row.Status = "Revoked"
+		row.Status = i18n.T(ctx, "apikeys.status.revoked")
 	case !k.Live(s.Now()):
-		row.Status = "Expired"
+		row.Status = i18n.T(ctx, "apikeys.status.expired")
 	default:
 		row.RevokePath = wsPath(ws, "/settings/api-keys/"+strconv.FormatInt(k.ID, 10)+"/revoke")
 	}
 	return row
+}
+
+// scopeNames lists a key's scopes by their names in the reader's language
+// ("read, write"); a scope the catalog does not name shows as its code.
+func scopeNames(ctx context.Context, scopes []string) string {
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = sc
+		if sc == app.ScopeRead || sc == app.ScopeWrite {
+			names[i] = i18n.T(ctx, "apikeys.scope."+sc)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // handleAPIKeyCreate handles "POST /w/{slug}/settings/api-keys": the page
@@ -92,7 +112,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) {
 	if form.Expires != "" {
 		day, err := time.Parse(time.DateOnly, form.Expires)
 		if err != nil {
-			form.Errors = page.FieldErrors{"expires": "Enter the date as YYYY-MM-DD."}
+			form.Errors = page.FieldErrors{"expires": i18n.T(r.Context(), "apikeys.create.expires_invalid")}
 			s.renderAPIKeys(w, r, http.StatusUnprocessableEntity, form, nil, "")
 			return
 		}
@@ -173,11 +193,20 @@ func (s *Server) apiKeyRevocation(w http.ResponseWriter, r *http.Request) (page.
 		return page.Confirm{}, false
 	}
 	if !k.Live(s.Now()) {
-		s.setFlash(w, "error", "This API key no longer works; there is nothing to revoke.")
+		s.setFlash(w, "error", i18n.T(r.Context(), "apikeys.revoke.nothing"))
 		redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
 		return page.Confirm{}, false
 	}
-	return page.ConfirmRevokeAPIKey(workspaceURL(sc.ws.Slug), k.ID, k.Name, k.Prefix+"…"), true
+	return confirmRevokeAPIKey(r.Context(), workspaceURL(sc.ws.Slug), k), true
+}
+
+// confirmRevokeAPIKey is page.ConfirmRevokeAPIKey in the reader's language.
+func confirmRevokeAPIKey(ctx context.Context, ws layout.WorkspaceURL, k *app.APIKey) page.Confirm {
+	c := page.ConfirmRevokeAPIKey(ws, k.ID, k.Name, k.Prefix+"…")
+	c.Title = i18n.T(ctx, "apikeys.revoke.title", "Name", k.Name)
+	c.Message = i18n.T(ctx, "apikeys.revoke.message", "Prefix", k.Prefix+"…")
+	c.Label = i18n.T(ctx, "apikeys.revoke.label")
+	return c
 }
 
 // keysPage returns a builder of the settings section's frame.
@@ -206,9 +235,9 @@ func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 	} else {
-		s.setFlash(w, "success", "API key revoked. Requests with it now get 401.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "apikeys.revoke.done"))
 	}
 	redirect(w, r, wsPath(sc.ws, "/settings/api-keys"))
 }

@@ -25,7 +25,7 @@ const auditPageSize = 50
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
-	v := page.AuditView{URL: workspaceURL(sc.ws.Slug), Plan: s.auditPlan(sc.ws)}
+	v := page.AuditView{URL: workspaceURL(sc.ws.Slug), Plan: s.auditPlan(r.Context(), sc.ws)}
 	f, ok, err := s.auditFilter(r, sc.scope(), p.User.TimeZone, &v)
 	if err != nil {
 		s.Error(w, r, err)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
@@ -26,7 +26,7 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 	}
 	// An invite link sends its invitee here with their address filled in.
 	email, _ := app.NormalizeEmail(r.URL.Query().Get("email"))
-	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, "Sign in"), page.LoginView{Email: email, Next: next, Providers: s.providerButtons(),
+	s.render(w, r, http.StatusOK, page.Login(s.page(w, r, i18n.T(r.Context(), "auth.login.title")), page.LoginView{Email: email, Next: next, Providers: s.providerButtons(),
 		EmailLink: r.URL.Query().Get("via") == "link"}))
 }
 
@@ -37,9 +37,9 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 	next := app.SafeNext(r.PostFormValue("next"), "")
 	email, err := app.NormalizeEmail(raw)
 	if err != nil {
-		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: app.ErrorMessage(err), Next: next, Providers: s.providerButtons(),
+		v := page.LoginView{Email: strings.TrimSpace(raw), EmailError: i18n.ErrorText(r.Context(), err), Next: next, Providers: s.providerButtons(),
 			EmailLink: r.PostFormValue("via") == "link"}
-		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, "Sign in"), v))
+		s.render(w, r, http.StatusUnprocessableEntity, page.Login(s.page(w, r, i18n.T(r.Context(), "auth.login.title")), v))
 		return
 	}
 	// An address in a domain a workspace verified signs in through that
@@ -66,16 +66,15 @@ func (s *Server) handleLoginCreate(w http.ResponseWriter, r *http.Request) {
 		s.Logger.WarnContext(r.Context(), "sign-in emails for address capped", "request_id", requestIDFrom(r.Context()),
 			"email", app.MaskEmail(email), "limit", ceiling.Limit)
 		wait := max(1, int(math.Ceil(time.Until(time.Unix(ceiling.Reset, 0)).Minutes())))
-		s.setFlash(w, "error", fmt.Sprintf("No email was sent: %s has been sent %d sign-in links in the last %d minutes, from several networks, "+
-			"the most we send. Use the newest link already in that inbox, or try again in %d minutes.",
-			email, ceiling.Limit, int(s.Config.LoginRateLimitWindow.Minutes()), wait))
+		s.setFlash(w, "error", i18n.T(r.Context(), "auth.login.capped", "Email", email, "Limit", ceiling.Limit,
+			"Window", int(s.Config.LoginRateLimitWindow.Minutes()), "Wait", wait))
 		redirect(w, r, "/login?email="+url.QueryEscape(email))
 		return
 	}
 	token, hash := app.NewToken()
 	link := s.Config.AppURL.String() + "/auth/verify?token=" + url.QueryEscape(token)
 	req := app.LoginRequest{Email: email, TokenHash: hash, Next: next, ExpiresAt: s.Now().Add(app.LoginTokenTTL)}
-	if err := s.Auth.CreateLoginRequest(r.Context(), req, mail.MagicLinkEmail(s.Config.AppName, email, link)); err != nil {
+	if err := s.Auth.CreateLoginRequest(r.Context(), req, mail.MagicLinkEmail(s.mailPrinterTo(r.Context(), email), s.Config.AppName, email, link)); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -89,7 +88,7 @@ func (s *Server) handleLoginSent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		email = ""
 	}
-	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, "Check your email"), page.CheckEmailView{Email: email,
+	s.render(w, r, http.StatusOK, page.CheckEmail(s.page(w, r, i18n.T(r.Context(), "auth.check_email.title")), page.CheckEmailView{Email: email,
 		MailInLog: s.Config.IsDevelopment() && s.Config.MailStub()}))
 }
 
@@ -108,7 +107,7 @@ func (s *Server) handleVerifyShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := page.VerifyView{Email: lt.Email, Token: token, Next: lt.Next}
-	s.render(w, r, http.StatusOK, page.Verify(s.page(w, r, "Confirm sign-in"), v))
+	s.render(w, r, http.StatusOK, page.Verify(s.page(w, r, i18n.T(r.Context(), "auth.verify.title")), v))
 }
 
 // handleVerify handles "POST /auth/verify": it uses the token, starts a fresh
@@ -159,7 +158,7 @@ func (s *Server) linkProblem(w http.ResponseWriter, r *http.Request, err error) 
 		s.Error(w, r, err)
 		return
 	}
-	s.render(w, r, status, page.LinkProblem(s.page(w, r, "Sign-in link problem"), page.LinkProblemView{Reason: reason}))
+	s.render(w, r, status, page.LinkProblem(s.page(w, r, i18n.T(r.Context(), "auth.link_problem.page_title")), page.LinkProblemView{Reason: reason}))
 }
 
 // handleLogout handles "POST /logout".
@@ -171,6 +170,6 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.clearSessionCookie(w)
-	s.setFlash(w, "info", "You have signed out.")
+	s.setFlash(w, "info", i18n.T(r.Context(), "auth.signed_out"))
 	redirect(w, r, "/login")
 }

@@ -59,7 +59,7 @@ func newBenchApp(tb testing.TB, members int) *benchApp {
 		email := "member" + itoa(i) + "@example.com"
 		_, hash := app.NewToken()
 		if _, err := invites.CreateInvite(octx, app.ScopeOf(octx, ws.ID), app.NewInvite{Email: email, Role: app.RoleMember,
-			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite) app.InviteEmail {
+			TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}, app.PlanLimits{}, func(*app.Invite, string) app.InviteEmail {
 			return app.InviteEmail{Email: app.Email{To: email, Subject: "x", Text: "x"}}
 		}); err != nil {
 			tb.Fatal(err)

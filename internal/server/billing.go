@@ -1,14 +1,17 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"atrium/internal/app"
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -26,19 +29,22 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	ws := sc.ws
+	ws, ctx := sc.ws, r.Context()
 	v := page.BillingView{
-		URL: workspaceURL(ws.Slug), Plan: s.planLabel(ws.Plan), Status: statusLabel(ws.SubscriptionStatus),
-		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(s.plans().Seats(ws)),
+		URL: workspaceURL(ws.Slug), Plan: s.planNamed(ctx, ws.Plan), Status: subscriptionStatus(ctx, ws.SubscriptionStatus),
+		SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLimit(ctx, s.plans().Seats(ws)),
 		// During a dunning episode the layout's banner (billing_dunning.go)
 		// says it, with the invoice to pay and the restriction date.
 		PastDue:   ws.SubscriptionStatus == app.SubPastDue && ws.PaymentFailedAt.IsZero() && !ws.Restricted(),
 		Lapsed:    ws.SubscriptionStatus == app.SubCanceled || ws.SubscriptionStatus == app.SubUnpaid,
 		CanManage: app.CanManageBilling(sc.m.Role) == nil, Enabled: s.Stripe != nil,
 		DemoMode: s.Stripe == nil && s.Config.IsDevelopment(), HasCustomer: ws.StripeCustomerID != "",
-		IsPro:      ws.IsPaid(),
-		PriceLabel: s.priceLabel(s.proPlan(), app.Monthly),
-		InForce:    s.planInForce(ws),
+		IsPro:    ws.IsPaid(),
+		ProName:  planName(ctx, s.proPlan()),
+		FreeName: planName(ctx, s.Config.Plans.Free()),
+		// The Pro plan's price, e.g. "$12.00 per seat / month".
+		PriceLabel: s.priceLabel(ctx, s.proPlan(), app.Monthly),
+		InForce:    s.planInForce(ctx, ws),
 	}
 	switch ws.SubscriptionStatus {
 	case app.SubActive, app.SubTrialing:
@@ -49,19 +55,19 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 		v.StatusKind = "danger"
 	}
 	if !ws.CurrentPeriodEnd.IsZero() && v.IsPro {
-		when := s.formatDate(r.Context(), ws.CurrentPeriodEnd, p.User.TimeZone)
-		v.Renewal = "Renews on " + when
+		when := s.formatDate(ctx, ws.CurrentPeriodEnd, p.User.TimeZone)
+		v.Renewal = i18n.T(ctx, "billing.renews_on", "Date", when)
 		if ws.CancelAtPeriodEnd {
-			v.Renewal = "Cancels on " + when
+			v.Renewal = i18n.T(ctx, "billing.cancels_on", "Date", when)
 		}
 	}
-	v.Change = s.billingChangeView(r.Context(), ws, v.CanManage, p.User.TimeZone)
+	v.Change = s.billingChangeView(ctx, ws, v.CanManage, p.User.TimeZone)
 	// Invoices and the discount come from Stripe, for owners only: admins
 	// see the plan, not what was paid.
 	if v.CanManage {
-		s.addStripeDetails(r.Context(), &v, ws, p.User.TimeZone)
+		s.addStripeDetails(ctx, &v, ws, p.User.TimeZone)
 	}
-	s.render(w, r, http.StatusOK, page.Billing(s.workspacePage(w, r, "Billing", "billing"), v))
+	s.render(w, r, http.StatusOK, page.Billing(s.workspacePage(w, r, i18n.T(ctx, "billing.title"), "billing"), v))
 }
 
 // handleBillingReturn handles "GET /w/{slug}/billing/return?checkout=…",
@@ -70,9 +76,9 @@ func (s *Server) handleBillingReturn(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	switch r.URL.Query().Get("checkout") {
 	case "success":
-		s.setFlash(w, "success", "Thanks! Your payment went through. The plan updates as soon as Stripe confirms it, usually within seconds.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "billing.checkout.success"))
 	case "cancel":
-		s.setFlash(w, "info", "Checkout was cancelled; nothing was charged.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "billing.checkout.cancelled"))
 	}
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
@@ -83,11 +89,11 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	p := app.PrincipalFromContext(r.Context())
 	if s.Stripe == nil {
-		s.errorPage(w, r, http.StatusNotFound, "Billing is not configured on this server.")
+		s.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "billing.not_configured"))
 		return
 	}
 	if sc.ws.HasLiveSubscription() {
-		s.setFlash(w, "info", "This workspace already has a subscription. Use Manage billing to change it.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "billing.checkout.already_subscribed"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
@@ -108,7 +114,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 	sc := scopeFrom(r.Context())
 	if s.Stripe == nil || sc.ws.StripeCustomerID == "" {
-		s.setFlash(w, "error", "There is no Stripe customer for this workspace yet. Upgrade first.")
+		s.setFlash(w, "error", i18n.T(r.Context(), "billing.portal.no_customer"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
@@ -123,7 +129,7 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 // stripeFailed logs a failed Stripe call and tells the owner to retry.
 func (s *Server) stripeFailed(w http.ResponseWriter, r *http.Request, err error) {
 	s.Logger.ErrorContext(r.Context(), "stripe call failed", "request_id", requestIDFrom(r.Context()), "error", err.Error())
-	s.errorPage(w, r, http.StatusBadGateway, "We could not reach Stripe just now. Nothing was charged; please try again in a minute.")
+	s.errorPage(w, r, http.StatusBadGateway, i18n.T(r.Context(), "billing.stripe_failed"))
 }
 
 // handleDemoUpgrade handles "POST /w/{slug}/billing/demo-upgrade" (owners):
@@ -138,7 +144,7 @@ func (s *Server) handleDemoUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Demo upgrade: the workspace is on Pro now. No payment was taken.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "billing.demo.upgraded", "Plan", planName(r.Context(), s.proPlan())))
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
 
@@ -155,7 +161,7 @@ func (s *Server) handleDemoDowngrade(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Demo downgrade: the workspace is back on Free.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "billing.demo.downgraded", "Free", planName(r.Context(), s.Config.Plans.Free())))
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
 
@@ -261,10 +267,33 @@ func (s *Server) proPlan() app.Plan {
 
 // priceLabel words a plan's price at iv for the pricing and billing
 // pages: "$12.00 per seat / month" (pricePair's two parts).
-func (s *Server) priceLabel(p app.Plan, iv app.Interval) string {
-	amount, unit := s.pricePair(p, iv)
+func (s *Server) priceLabel(ctx context.Context, p app.Plan, iv app.Interval) string {
+	amount, unit := s.pricePair(ctx, p, iv)
 	if unit == "" {
 		return amount
 	}
 	return amount + " " + unit
+}
+
+// subscriptionStatus names a Stripe subscription status in the reader's
+// language ("Active", "Past due"); a status the catalog does not know yet
+// reads as its words.
+func subscriptionStatus(ctx context.Context, status string) string {
+	if status == "" {
+		return ""
+	}
+	key := "billing.status." + status
+	if t := i18n.T(ctx, key); t != key {
+		return t
+	}
+	return statusLabel(status)
+}
+
+// seatLimit words a seat cap on the billing page: "3", or "Unlimited"
+// for 0.
+func seatLimit(ctx context.Context, limit int) string {
+	if limit == 0 {
+		return i18n.T(ctx, "billing.seats_unlimited")
+	}
+	return strconv.Itoa(limit)
 }

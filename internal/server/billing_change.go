@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -22,8 +22,11 @@ import (
 // Stripe's webhook reports the change; only a downgrade's waiting change
 // is recorded at once, so the billing page can show it.
 
-// changeFlash is what every request says: the local plan follows Stripe.
-const changeFlash = " The plan shown here updates as soon as Stripe confirms it, usually within seconds."
+// changeFlash is what every request's flash adds: the local plan follows
+// Stripe.
+func changeFlash(ctx context.Context) string {
+	return " " + i18n.T(ctx, "billing.change.follows_stripe")
+}
 
 // changeable reports whether the workspace has a subscription the owner
 // may change in-app.
@@ -36,7 +39,8 @@ func (s *Server) billingChangeView(ctx context.Context, ws *app.Workspace, owner
 	v := page.BillingChange{Offered: s.changeable(ws), CanManage: owner, Cancelling: ws.CancelAtPeriodEnd,
 		RequestedAt: strconv.FormatInt(s.Now().Unix(), 10)}
 	if ws.ScheduledPriceID != "" && !ws.ScheduledChangeAt.IsZero() {
-		v.Scheduled = "Moves to " + s.priceName(ws.ScheduledPriceID) + ", on " + s.formatDate(ctx, ws.ScheduledChangeAt, tz)
+		v.Scheduled = i18n.T(ctx, "billing.change.moves_to", "Target", s.priceName(ctx, ws.ScheduledPriceID),
+			"Date", s.formatDate(ctx, ws.ScheduledChangeAt, tz))
 	}
 	if v.Offered && owner {
 		v.Cancel = s.confirmCancel(ctx, ws, v.RequestedAt, tz)
@@ -45,73 +49,70 @@ func (s *Server) billingChangeView(ctx context.Context, ws *app.Workspace, owner
 }
 
 // priceName words a catalog price as "Pro, billed monthly".
-func (s *Server) priceName(priceID string) string {
+func (s *Server) priceName(ctx context.Context, priceID string) string {
 	p, iv, ok := s.Config.Plans.ForPrice(priceID)
 	if !ok {
-		return "another plan"
+		return i18n.T(ctx, "billing.plan.another")
 	}
-	return p.Name + ", billed " + string(iv) + "ly"
+	return billedName(ctx, planName(ctx, p), iv)
 }
 
 // confirmCancel is the cancellation's confirmation, naming what the
 // workspace keeps and what it moves to.
 func (s *Server) confirmCancel(ctx context.Context, ws *app.Workspace, requestedAt, tz string) page.Confirm {
 	cur, free := s.Config.Plans.Effective(ws), s.Config.Plans.Free()
-	limits := []string{seatsPhrase(free.Seats)}
+	limits := []string{seatsPhrase(ctx, free.Seats)}
 	if free.AuditDays > 0 {
-		limits = append(limits, fmt.Sprintf("%d days of audit log", free.AuditDays))
+		limits = append(limits, i18n.N(ctx, "billing.cancel.audit_days", free.AuditDays))
 	}
 	var lost []string
 	for _, f := range app.Features {
 		if cur.Includes(f) && !free.Includes(f) {
-			lost = append(lost, featureShort(f))
+			lost = append(lost, featureShort(ctx, f))
 		}
 	}
 	if len(lost) > 0 {
-		limits = append(limits, "no "+strings.Join(lost, " or "))
+		list := lost[0]
+		if n := len(lost); n > 1 {
+			list = i18n.T(ctx, "billing.cancel.or_list", "List", strings.Join(lost[:n-1], ", "), "Last", lost[n-1])
+		}
+		limits = append(limits, i18n.T(ctx, "billing.cancel.without", "Features", list))
 	}
-	until := "the end of the billing period"
+	until := i18n.T(ctx, "billing.cancel.period_end")
 	if !ws.CurrentPeriodEnd.IsZero() {
 		until = s.formatDate(ctx, ws.CurrentPeriodEnd, tz)
 	}
 	return page.Confirm{
-		Title: "Cancel the " + cur.Name + " subscription?",
-		Message: cur.Name + " stays until " + until + "; then the workspace moves to " + free.Name + ": " + strings.Join(limits, ", ") +
-			". Nothing is deleted, and you can resume the subscription until then.",
-		Label:     "Cancel subscription",
+		Title: i18n.T(ctx, "billing.cancel.title", "Plan", planName(ctx, cur)),
+		Message: i18n.T(ctx, "billing.cancel.message", "Plan", planName(ctx, cur), "Until", until, "Free", planName(ctx, free),
+			"Limits", strings.Join(limits, ", ")),
+		Label:     i18n.T(ctx, "billing.cancel.label"),
 		Action:    wsPath(ws, "/billing/cancel"),
 		Fields:    []page.HiddenField{{Name: "requested_at", Value: requestedAt}},
 		CancelURL: wsPath(ws, "/billing"),
 	}
 }
 
-// featureShort names a feature in a list of what a plan lacks.
-func featureShort(f app.Feature) string {
-	switch f {
-	case app.FeatureSSO:
-		return "single sign-on"
-	case app.FeatureAuditExport:
-		return "audit log export"
-	}
-	return string(f)
+// featureShort names a feature in a list of what a plan lacks
+// (billing.feature.<feature>.short).
+func featureShort(ctx context.Context, f app.Feature) string {
+	return catalogText(ctx, "billing.feature."+string(f)+".short", string(f))
 }
 
-func seatsPhrase(n int) string {
-	switch n {
-	case 0:
-		return "unlimited seats"
-	case 1:
-		return "1 seat"
+// seatsPhrase words a seat cap in the cancellation's list: "3 seats".
+func seatsPhrase(ctx context.Context, n int) string {
+	if n == 0 {
+		return i18n.T(ctx, "billing.cancel.seats_unlimited")
 	}
-	return strconv.Itoa(n) + " seats"
+	return i18n.N(ctx, "billing.cancel.seats", n)
 }
 
 // handleChangePlan handles "GET /w/{slug}/billing/plan": the plans the
 // workspace can move to. Owners choose; admins see them read-only.
 func (s *Server) handleChangePlan(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
+	sc, ctx := scopeFrom(r.Context()), r.Context()
 	if !s.changeable(sc.ws) {
-		s.setFlash(w, "info", "Plans can be changed here once the workspace has a subscription.")
+		s.setFlash(w, "info", i18n.T(ctx, "billing.change.no_subscription"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
@@ -122,7 +123,8 @@ func (s *Server) handleChangePlan(w http.ResponseWriter, r *http.Request) {
 			if pr.ID == "" {
 				continue
 			}
-			o := page.PlanOption{PriceID: pr.ID, Name: p.Name, Interval: "Billed " + string(iv) + "ly", Price: s.priceLabel(p, iv),
+			o := page.PlanOption{PriceID: pr.ID, Name: planName(ctx, p), Interval: i18n.T(ctx, "billing.change.billed."+string(iv)),
+				Price:     s.priceLabel(ctx, p, iv),
 				Scheduled: pr.ID == sc.ws.ScheduledPriceID}
 			// A price the catalog does not list counts as Pro monthly
 			// (Catalog.ChangeKind): that one is then the current plan.
@@ -130,21 +132,21 @@ func (s *Server) handleChangePlan(w http.ResponseWriter, r *http.Request) {
 			case app.ChangeNone:
 				o.Current = true
 			case app.ChangeUpgrade:
-				o.Note = "Upgrade: starts now, the difference is charged today"
+				o.Note = i18n.T(ctx, "billing.change.upgrade_note")
 			case app.ChangeDowngrade:
-				o.Note = "Downgrade: starts when the current period ends"
+				o.Note = i18n.T(ctx, "billing.change.downgrade_note")
 			}
 			v.Options = append(v.Options, o)
 		}
 	}
-	s.render(w, r, http.StatusOK, page.ChangePlan(s.workspacePage(w, r, "Change plan", "billing"), v))
+	s.render(w, r, http.StatusOK, page.ChangePlan(s.workspacePage(w, r, i18n.T(ctx, "billing.change.title"), "billing"), v))
 }
 
 // handleChangePlanPreview handles "GET /w/{slug}/billing/plan/preview?price=…"
 // (owners): what the change costs, from Stripe, and the Confirm button.
 func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
-	p := app.PrincipalFromContext(r.Context())
+	sc, ctx := scopeFrom(r.Context()), r.Context()
+	p := app.PrincipalFromContext(ctx)
 	if !s.changeable(sc.ws) {
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
@@ -153,7 +155,7 @@ func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request)
 	pv, err := s.Stripe.PreviewChange(r.Context(), sc.ws, price, s.Now())
 	switch {
 	case errors.Is(err, billing.ErrNoChange):
-		s.setFlash(w, "info", "The workspace is already on that plan, or it is not sold. Choose another.")
+		s.setFlash(w, "info", i18n.T(ctx, "billing.change.not_offered"))
 		redirect(w, r, wsPath(sc.ws, "/billing/plan"))
 		return
 	case err != nil:
@@ -162,15 +164,17 @@ func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request)
 	}
 	plan, _, _ := s.Config.Plans.ForPrice(price)
 	tz := p.User.TimeZone
-	v := page.ChangePreviewView{URL: workspaceURL(sc.ws.Slug), PriceID: price, Target: s.priceName(price),
+	v := page.ChangePreviewView{URL: workspaceURL(sc.ws.Slug), PriceID: price, Target: s.priceName(ctx, price),
 		ProrationDate: strconv.FormatInt(pv.ProrationDate.Unix(), 10), Downgrade: pv.Kind == app.ChangeDowngrade,
-		Summary: s.previewSentence(r.Context(), pv, tz)}
-	v.Title = "Upgrade to " + v.Target
+		Summary: s.previewSentence(ctx, pv, tz)}
+	v.Title = i18n.T(ctx, "billing.preview.upgrade_title", "Target", v.Target)
+	v.Question = i18n.T(ctx, "billing.preview.upgrade_question", "Target", v.Target)
 	if v.Downgrade {
-		v.Title = "Move to " + v.Target
+		v.Title = i18n.T(ctx, "billing.preview.move_title", "Target", v.Target)
+		v.Question = i18n.T(ctx, "billing.preview.move_question", "Target", v.Target)
 		cur := s.Config.Plans.Effective(sc.ws)
 		if cur.Key != plan.Key {
-			v.Note = cur.Name + "'s limits and features stay until then."
+			v.Note = i18n.T(ctx, "billing.preview.stays_note", "Plan", planName(ctx, cur))
 		}
 	}
 	s.render(w, r, http.StatusOK, page.ChangePreview(s.workspacePage(w, r, v.Title, "billing"), v))
@@ -179,25 +183,32 @@ func (s *Server) handleChangePlanPreview(w http.ResponseWriter, r *http.Request)
 // previewSentence words a preview: "You pay $18.40 today for the rest of
 // this period; from 5 Jan 2027 you pay $240.00 a year."
 func (s *Server) previewSentence(ctx context.Context, pv *billing.Preview, tz string) string {
-	then := formatMoney(pv.Recurring, pv.Currency) + " a " + string(pv.Interval)
-	if pv.Kind == app.ChangeDowngrade {
-		return "Nothing changes until " + s.formatDate(ctx, pv.RecurringFrom, tz) + "; then you pay " + then + "."
-	}
-	today := "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the rest of this period"
+	args := []any{"Today", i18n.Money(ctx, pv.DueToday, pv.Currency), "Date", s.formatDate(ctx, pv.RecurringFrom, tz),
+		"Then", perInterval(ctx, i18n.Money(ctx, pv.Recurring, pv.Currency), pv.Interval)}
 	switch {
+	case pv.Kind == app.ChangeDowngrade:
+		return i18n.T(ctx, "billing.preview.downgrade", args...)
 	case pv.DueToday <= 0:
-		today = "Nothing is due today; the unused part of this period is credited to your next invoices"
+		return i18n.T(ctx, "billing.preview.credit", args...)
 	case pv.NewPeriod:
 		// The interval changed: a new period starts now.
-		today = "You pay " + formatMoney(pv.DueToday, pv.Currency) + " today for the new period, less what is left of this one"
+		return i18n.T(ctx, "billing.preview.new_period", args...)
 	}
-	return today + "; from " + s.formatDate(ctx, pv.RecurringFrom, tz) + " you pay " + then + "."
+	return i18n.T(ctx, "billing.preview.rest_of_period", args...)
+}
+
+// perInterval words an amount billed every interval: "$240.00 a year".
+func perInterval(ctx context.Context, amount string, iv app.Interval) string {
+	if iv == app.Annual {
+		return i18n.T(ctx, "billing.price.per_year", "Amount", amount)
+	}
+	return i18n.T(ctx, "billing.price.per_month", "Amount", amount)
 }
 
 // handleChangePlanConfirm handles "POST /w/{slug}/billing/plan" (owners):
 // the confirmed change of a preview (price, proration_date, confirm=yes).
 func (s *Server) handleChangePlanConfirm(w http.ResponseWriter, r *http.Request) {
-	sc := scopeFrom(r.Context())
+	sc, ctx := scopeFrom(r.Context()), r.Context()
 	if !s.changeable(sc.ws) {
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
@@ -209,17 +220,17 @@ func (s *Server) handleChangePlanConfirm(w http.ResponseWriter, r *http.Request)
 	}
 	sec, err := strconv.ParseInt(r.PostFormValue("proration_date"), 10, 64)
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "This form is incomplete. Choose the plan again.")
+		s.errorPage(w, r, http.StatusBadRequest, i18n.T(ctx, "billing.change.incomplete"))
 		return
 	}
 	ch, err := s.Stripe.ChangePlan(r.Context(), sc.ws, price, time.Unix(sec, 0), s.Now())
 	switch {
 	case errors.Is(err, billing.ErrPreviewExpired):
-		s.setFlash(w, "info", "That preview is out of date, so nothing was changed. Here is a fresh one.")
+		s.setFlash(w, "info", i18n.T(ctx, "billing.preview.expired"))
 		redirect(w, r, wsPath(sc.ws, "/billing/plan/preview?price=")+url.QueryEscape(price))
 		return
 	case errors.Is(err, billing.ErrNoChange):
-		s.setFlash(w, "info", "The workspace is already on that plan.")
+		s.setFlash(w, "info", i18n.T(ctx, "billing.change.already"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	case err != nil:
@@ -239,10 +250,10 @@ func (s *Server) handleChangePlanConfirm(w http.ResponseWriter, r *http.Request)
 			s.Error(w, r, err)
 			return
 		}
-		s.setFlash(w, "success", "Scheduled: the workspace moves to "+s.priceName(price)+" on "+
-			s.formatDate(r.Context(), ch.EffectiveAt, app.PrincipalFromContext(r.Context()).User.TimeZone)+". Nothing changes until then.")
+		s.setFlash(w, "success", i18n.T(ctx, "billing.change.scheduled_flash", "Target", s.priceName(ctx, price),
+			"Date", s.formatDate(ctx, ch.EffectiveAt, app.PrincipalFromContext(ctx).User.TimeZone)))
 	} else {
-		s.setFlash(w, "success", "Stripe is moving the workspace to "+s.priceName(price)+"."+changeFlash)
+		s.setFlash(w, "success", i18n.T(ctx, "billing.change.moving_flash", "Target", s.priceName(ctx, price))+changeFlash(ctx))
 	}
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
@@ -312,7 +323,7 @@ func (s *Server) cancelOrResume(w http.ResponseWriter, r *http.Request, cancel b
 	sc := scopeFrom(r.Context())
 	at, ok := s.requestedAt(r)
 	if !ok {
-		s.setFlash(w, "info", "That page was out of date, so nothing was changed. Please try again.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "billing.stale_page"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
@@ -320,9 +331,9 @@ func (s *Server) cancelOrResume(w http.ResponseWriter, r *http.Request, cancel b
 		s.stripeFailed(w, r, err)
 		return
 	}
-	action, msg := app.ActionResumed, "Stripe is resuming the subscription: it renews as usual."
+	action, msg := app.ActionResumed, i18n.T(r.Context(), "billing.resume.flash")
 	if cancel {
-		action, msg = app.ActionCancelRequested, "Stripe is cancelling the subscription at the end of the billing period."
+		action, msg = app.ActionCancelRequested, i18n.T(r.Context(), "billing.cancel.flash")
 		if sc.ws.ScheduledPriceID != "" {
 			// The waiting downgrade's schedule was released first.
 			if err := s.Billing.WithdrawPlanChange(r.Context(), sc.scope()); err != nil {
@@ -335,7 +346,7 @@ func (s *Server) cancelOrResume(w http.ResponseWriter, r *http.Request, cancel b
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", msg+changeFlash)
+	s.setFlash(w, "success", msg+changeFlash(r.Context()))
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }
 
@@ -347,13 +358,15 @@ func (s *Server) handleKeepPlan(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
-	c := page.ConfirmKeepPlan(workspaceURL(sc.ws.Slug), s.planLabel(sc.ws.Plan), s.priceName(sc.ws.ScheduledPriceID), s.formRequestedAt(r))
+	ctx := r.Context()
+	c := page.ConfirmKeepPlan(ctx, workspaceURL(sc.ws.Slug), s.planNamed(ctx, sc.ws.Plan), s.priceName(ctx, sc.ws.ScheduledPriceID),
+		s.formRequestedAt(r))
 	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "billing") }, c) {
 		return
 	}
 	at, ok := s.requestedAt(r)
 	if !ok {
-		s.setFlash(w, "info", "That page was out of date, so nothing was changed. Please try again.")
+		s.setFlash(w, "info", i18n.T(ctx, "billing.stale_page"))
 		redirect(w, r, wsPath(sc.ws, "/billing"))
 		return
 	}
@@ -365,6 +378,6 @@ func (s *Server) handleKeepPlan(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "The scheduled change is withdrawn: the workspace stays on "+s.planLabel(sc.ws.Plan)+".")
+	s.setFlash(w, "success", i18n.T(ctx, "billing.keep.flash", "Plan", s.planNamed(ctx, sc.ws.Plan)))
 	redirect(w, r, wsPath(sc.ws, "/billing"))
 }

@@ -1,12 +1,14 @@
 package server
 
 import (
-	"fmt"
+	"context"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 )
 
@@ -28,60 +30,63 @@ func (s *Server) billingBanner(r *http.Request, ws *app.Workspace, role app.Role
 	return b
 }
 
-// billingBannerFor is billingBanner on any page.
+// billingBannerFor is billingBanner on any page, in the reader's language.
 func (s *Server) billingBannerFor(r *http.Request, ws *app.Workspace, role app.Role) *layout.BillingBanner {
 	if !s.Config.BillingOffered() {
 		return nil
 	}
-	plans := s.Config.Plans
+	ctx, plans := r.Context(), s.Config.Plans
 	loc := time.UTC
-	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
+	if pr := app.PrincipalFromContext(ctx); pr != nil {
 		loc = s.location(pr.User.TimeZone)
 	}
 	if !ws.PaymentFailedAt.IsZero() || ws.Restricted() {
 		if !role.AtLeast(app.RoleAdmin) {
 			return nil
 		}
-		b := &layout.BillingBanner{Kind: "payment_failed", LinkText: "Pay the invoice", LinkURL: ws.PaymentInvoiceURL, External: true}
+		b := &layout.BillingBanner{Kind: "payment_failed", LinkText: i18n.T(ctx, "billing.banner.pay_invoice"),
+			LinkURL: ws.PaymentInvoiceURL, External: true}
 		if b.LinkURL == "" {
-			b.LinkText, b.LinkURL, b.External = "Open billing", wsPath(ws, "/billing"), false
+			b.LinkText, b.LinkURL, b.External = i18n.T(ctx, "billing.banner.open_billing"), wsPath(ws, "/billing"), false
 		}
 		if ws.Restricted() {
-			b.Kind, b.Message = "restricted", "This workspace is restricted until the overdue invoice is paid."
+			b.Kind, b.Message = "restricted", i18n.T(ctx, "billing.banner.restricted")
 			return b
 		}
-		b.Message = fmt.Sprintf("A payment failed. Pay the invoice by %s to avoid restrictions.",
-			shortDate(plans.GraceEnds(ws).In(loc)))
+		b.Message = i18n.T(ctx, "billing.banner.payment_failed", "Date", shortDate(ctx, plans.GraceEnds(ws).In(loc)))
 		return b
 	}
 	if ws.SubscriptionStatus != app.SubTrialing || ws.TrialEnd.IsZero() {
 		return nil
 	}
-	name := plans.Effective(ws).Name
-	msg := fmt.Sprintf("%s trial: %s.", name, daysLeft(ws.TrialEnd.Sub(s.Now())))
+	name := planName(ctx, plans.Effective(ws))
+	msg := trialLeft(ctx, name, ws.TrialEnd.Sub(s.Now()))
 	if role != app.RoleOwner {
 		return &layout.BillingBanner{Kind: "trial", Message: msg}
 	}
 	if plans.TrialNeedsCard {
-		msg += fmt.Sprintf(" Your subscription starts on %s.", shortDate(ws.TrialEnd.In(loc)))
+		msg += " " + i18n.T(ctx, "billing.banner.trial_starts", "Date", shortDate(ctx, ws.TrialEnd.In(loc)))
 	} else {
-		msg += fmt.Sprintf(" Add a payment method to keep %s after %s.", name, shortDate(ws.TrialEnd.In(loc)))
+		msg += " " + i18n.T(ctx, "billing.banner.trial_add_card", "Plan", name, "Date", shortDate(ctx, ws.TrialEnd.In(loc)))
 	}
-	return &layout.BillingBanner{Kind: "trial", Message: msg, LinkText: "Open billing", LinkURL: wsPath(ws, "/billing")}
+	return &layout.BillingBanner{Kind: "trial", Message: msg, LinkText: i18n.T(ctx, "billing.banner.open_billing"),
+		LinkURL: wsPath(ws, "/billing")}
 }
 
-// shortDate formats a date of the banners, "14 Dec", kept on one line.
-func shortDate(t time.Time) string { return t.Format("2\u00a0Jan") }
+// shortDate formats a date of the banners without its year, "14 Dec"
+// (billing.banner.date.format), kept on one line. t is in the reader's
+// zone already.
+func shortDate(ctx context.Context, t time.Time) string {
+	return i18n.T(ctx, "billing.banner.date.format", "Day", strconv.Itoa(t.Day()),
+		"Month", i18n.T(ctx, "date.month."+strconv.Itoa(int(t.Month()))))
+}
 
-// daysLeft words the time left in a trial: "9 days left", "1 day left",
-// "ends today".
-func daysLeft(d time.Duration) string {
+// trialLeft words the time left in a trial of plan: "Pro trial: 9 days
+// left.", "Pro trial: ends today."
+func trialLeft(ctx context.Context, plan string, d time.Duration) string {
 	days := int(math.Ceil(d.Hours() / 24))
-	switch {
-	case days <= 0:
-		return "ends today"
-	case days == 1:
-		return "1 day left"
+	if days <= 0 {
+		return i18n.T(ctx, "billing.banner.trial_today", "Plan", plan)
 	}
-	return fmt.Sprintf("%d days left", days)
+	return i18n.N(ctx, "billing.banner.trial_left", days, "Plan", plan)
 }

@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"atrium/internal/app"
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -67,7 +70,7 @@ func (s *Server) addStripeDetails(ctx context.Context, v *page.BillingView, ws *
 	d, err := s.stripeDetails(ctx, ws)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "stripe call failed: billing page details", "request_id", requestIDFrom(ctx), "workspace_id", ws.ID, "error", err.Error())
-		v.InvoicesError = "We could not load the invoices from Stripe just now. Reload the page in a minute, or open Manage billing to see them in Stripe."
+		v.InvoicesError = i18n.T(ctx, "billing.invoices.error")
 		return
 	}
 	for _, in := range d.invoices {
@@ -80,60 +83,71 @@ func (s *Server) addStripeDetails(ctx context.Context, v *page.BillingView, ws *
 
 // invoiceRow is one line of the invoice table.
 func (s *Server) invoiceRow(ctx context.Context, in billing.Invoice, tz string) page.BillingInvoice {
-	row := page.BillingInvoice{Number: in.Number, Date: s.formatDate(ctx, in.Created, tz), Amount: formatMoney(in.Amount, in.Currency),
-		HostedURL: httpsOnly(in.HostedURL), PDFURL: httpsOnly(in.PDFURL)}
+	row := page.BillingInvoice{Number: in.Number, Numbered: in.Number != "", Date: s.formatDate(ctx, in.Created, tz),
+		Amount: i18n.Money(ctx, in.Amount, in.Currency), HostedURL: httpsOnly(in.HostedURL), PDFURL: httpsOnly(in.PDFURL)}
 	if row.Number == "" {
-		row.Number = "Not numbered yet"
+		row.Number = i18n.T(ctx, "billing.invoices.not_numbered")
 	}
 	switch in.Status {
 	case "paid":
-		row.Status, row.StatusKind = "Paid", "success"
+		row.StatusKind = "success"
 	case "open":
-		row.Status, row.StatusKind = "Due", "warning"
-	case "draft":
-		row.Status = "Draft"
+		row.StatusKind = "warning"
 	case "uncollectible":
-		row.Status, row.StatusKind = "Unpaid", "danger"
-	case "void":
-		row.Status = "Cancelled"
-	default:
-		// A status Stripe adds later still reads as a word.
-		row.Status = strings.ReplaceAll(in.Status, "_", " ")
+		row.StatusKind = "danger"
 	}
+	// A status Stripe adds later still reads as a word.
+	row.Status = catalogText(ctx, "billing.invoices.status_"+in.Status, strings.ReplaceAll(in.Status, "_", " "))
 	return row
 }
 
 // discountSentence says what a discount takes off and for how long, like
-// "Launch offer: 20% off until 5 Mar 2027".
+// "Launch offer: 20% off until 5 Mar 2027". The coupon's name is the
+// operator's, shown as Stripe has it.
 func (s *Server) discountSentence(ctx context.Context, d *billing.Discount, tz string) string {
 	var off string
 	switch {
 	case d.PercentOff > 0:
-		off = strconv.FormatFloat(d.PercentOff, 'f', -1, 64) + "% off"
+		off = i18n.T(ctx, "billing.discount.percent", "Percent", decimal(ctx, d.PercentOff))
 	case d.AmountOff > 0:
-		off = formatMoney(d.AmountOff, d.Currency) + " off"
+		off = i18n.Money(ctx, d.AmountOff, d.Currency)
 	default:
 		return ""
 	}
+	var text string
 	switch {
 	case !d.End.IsZero():
-		off += " until " + s.formatDate(ctx, d.End, tz)
+		text = i18n.T(ctx, "billing.discount.until", "Off", off, "Date", s.formatDate(ctx, d.End, tz))
 	case d.Duration == "forever":
-		off += " every invoice, for as long as the subscription lasts"
+		text = i18n.T(ctx, "billing.discount.forever", "Off", off)
 	case d.Duration == "once":
-		off += " the next invoice"
+		text = i18n.T(ctx, "billing.discount.once", "Off", off)
 	case d.Duration == "repeating" && d.Months > 0:
-		off += fmt.Sprintf(" for %d months", d.Months)
+		text = i18n.N(ctx, "billing.discount.months", int(d.Months), "Off", off)
+	default:
+		text = i18n.T(ctx, "billing.discount.off", "Off", off)
 	}
 	if d.Name != "" {
-		return d.Name + ": " + off
+		return i18n.T(ctx, "billing.discount.named", "Name", d.Name, "Discount", text)
 	}
-	return strings.ToUpper(off[:1]) + off[1:]
+	return text
 }
 
-// formatMoney formats an amount in a currency's smallest unit (see
-// app.FormatMoney).
-func formatMoney(amount int64, currency string) string { return app.FormatMoney(amount, currency) }
+// decimal writes a number that may have a fraction (12.5) with the
+// decimal mark of the reader's language.
+func decimal(ctx context.Context, f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	whole, frac, ok := strings.Cut(s, ".")
+	if !ok {
+		return s
+	}
+	// The printer's own mark: what 1.5 looks like in the language.
+	mark := strings.Trim(message.NewPrinter(language.Make(i18n.Lang(ctx))).Sprintf("%.1f", 1.5), "15")
+	if mark == "" {
+		mark = "."
+	}
+	return whole + mark + frac
+}
 
 // httpsOnly keeps a Stripe link only when it is an https URL, so a
 // surprising value never becomes a link on the page.

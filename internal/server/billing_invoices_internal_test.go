@@ -5,11 +5,15 @@ import (
 	"time"
 
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 )
 
-// TestFormatMoney_Invoice checks amounts in a currency's smallest unit.
-func TestFormatMoney_Invoice(t *testing.T) {
+// TestMoney_Invoice checks the billing pages' amounts in English, in a
+// currency's smallest unit: the printer's, grouped, with the code before
+// the amount for a currency without a symbol.
+func TestMoney_Invoice(t *testing.T) {
 	t.Parallel()
+	ctx := englishContext(t)
 	for _, tc := range []struct {
 		amount   int64
 		currency string
@@ -17,14 +21,15 @@ func TestFormatMoney_Invoice(t *testing.T) {
 	}{
 		{2900, "usd", "$29.00"},
 		{550, "EUR", "€5.50"},
-		{1200, "jpy", "¥1200"},
+		{1200, "jpy", "¥1,200"},
 		{1200, "chf", "12.00 CHF"},
 		{5, "gbp", "£0.05"},
 		{-1000, "usd", "-$10.00"},
 		{300, "krw", "300 KRW"},
+		{123450, "usd", "$1,234.50"},
 	} {
-		if got := formatMoney(tc.amount, tc.currency); got != tc.want {
-			t.Errorf("formatMoney(%d, %q)=%q, want %q", tc.amount, tc.currency, got, tc.want)
+		if got := i18n.Money(ctx, tc.amount, tc.currency); got != tc.want {
+			t.Errorf("Money(%d, %q)=%q, want %q", tc.amount, tc.currency, got, tc.want)
 		}
 	}
 }

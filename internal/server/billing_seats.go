@@ -8,6 +8,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/billing"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -42,11 +43,10 @@ func (s *Server) seatCost(r *http.Request, ws *app.Workspace, actor app.Role, se
 	}
 	if err != nil {
 		s.Logger.Warn("seat cost preview", "workspace_id", ws.ID, "error", err.Error())
-		return &page.SeatCost{Unavailable: "Stripe could not tell us what another seat costs just now. " +
-			"You can still send the invite: your bill follows the members who join."}
+		return &page.SeatCost{Unavailable: i18n.T(r.Context(), "billing.seat_cost.unavailable")}
 	}
-	return &page.SeatCost{Today: formatMoney(pv.Today, pv.Currency), Recurring: formatMoney(pv.Recurring, pv.Currency),
-		Interval: pv.Interval}
+	return &page.SeatCost{Today: i18n.Money(r.Context(), pv.Today, pv.Currency),
+		Recurring: i18n.Money(r.Context(), pv.Recurring, pv.Currency), Interval: pv.Interval}
 }
 
 // Lifetimes of a kept seat cost.

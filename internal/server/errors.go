@@ -70,39 +70,45 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 			"method", r.Method, "route", routeOf(r), "error", err.Error())
 	}
 	var appErr *app.Error
-	msg := app.ErrorMessage(err)
+	msg := i18n.ErrorText(r.Context(), err)
 	if !errors.As(err, &appErr) {
-		msg = "Something went wrong on our side. It has been logged; please try again in a moment."
+		msg = i18n.T(r.Context(), "errorpage.internal")
 	}
 	s.errorPage(w, r, status, msg)
 }
 
-// errorPage renders the shared error page for status.
+// errorPage renders the shared error page for status; msg, in the
+// reader's language, says what went wrong ("" for the status's own words).
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	v := page.ErrorView{Status: status, Title: http.StatusText(status), Message: msg}
+	if i18n.PrinterFrom(r.Context()) == nil && s.catalog != nil {
+		// A panic recovered before the request was given its language.
+		r = s.withLocale(w, r, "", "")
+	}
+	ctx := r.Context()
+	v := page.ErrorView{Status: status, Title: statusText(ctx, status), Message: msg}
 	switch status {
 	case http.StatusNotFound:
-		v.Title = "Page not found"
+		v.Title = i18n.T(ctx, "errorpage.not_found.title")
 		if msg == "" {
-			v.Message = "There is nothing at this address. It may have moved, or you may not have access to it."
+			v.Message = i18n.T(ctx, "errorpage.not_found.message")
 		}
 	case http.StatusForbidden:
-		v.Title = "Not allowed"
+		v.Title = i18n.T(ctx, "errorpage.forbidden.title")
 		if msg == "" {
-			v.Message = "You do not have permission to do that."
+			v.Message = i18n.T(ctx, "errorpage.forbidden.message")
 		}
 	case http.StatusTooManyRequests:
-		v.Title = "Too many requests"
-		v.RetryAfter = retryAfterText(w.Header().Get("Retry-After"))
+		v.Title = i18n.T(ctx, "errorpage.too_many.title")
+		v.RetryAfter = retryAfterText(ctx, w.Header().Get("Retry-After"))
 	case http.StatusInternalServerError:
-		v.Title = "Something went wrong"
-		v.RequestID = requestIDFrom(r.Context())
+		v.Title = i18n.T(ctx, "errorpage.internal_title")
+		v.RequestID = requestIDFrom(ctx)
 	case http.StatusServiceUnavailable:
-		v.Title = "Temporarily unavailable"
-		v.RequestID = requestIDFrom(r.Context())
+		v.Title = i18n.T(ctx, "errorpage.unavailable.title")
+		v.RequestID = requestIDFrom(ctx)
 	}
 	if v.Message == "" {
-		v.Message = http.StatusText(status)
+		v.Message = statusText(ctx, status)
 	}
 	var pg layout.Page
 	if scopeFrom(r.Context()) != nil {
@@ -115,19 +121,34 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	s.render(w, r, status, page.Error(pg, v))
 }
 
-func retryAfterText(secs string) string {
+// statusWords are the statuses whose own words (http.StatusText) the
+// catalogs translate, as errorpage.status.<code>: those the error page may
+// show as its title or, without a message, as its message (404 and 403
+// always have their own).
+var statusWords = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusMethodNotAllowed, http.StatusConflict,
+	http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
+
+// statusText returns the words of an HTTP status in ctx's language
+// ("Bad Request"); a status the catalogs do not list keeps Go's English.
+func statusText(ctx context.Context, status int) string {
+	if slices.Contains(statusWords, status) {
+		return i18n.T(ctx, "errorpage.status."+strconv.Itoa(status))
+	}
+	return http.StatusText(status)
+}
+
+// retryAfterText says how long a Retry-After of secs seconds is, in ctx's
+// language ("30 seconds", "2 minutes"); "" when secs is not a positive
+// number.
+func retryAfterText(ctx context.Context, secs string) string {
 	n, err := strconv.Atoi(secs)
 	if err != nil || n <= 0 {
 		return ""
 	}
-	switch {
-	case n == 1:
-		return "1 second"
-	case n < 90:
-		return strconv.Itoa(n) + " seconds"
-	default:
-		return strconv.Itoa((n+59)/60) + " minutes"
+	if n < 90 {
+		return i18n.N(ctx, "errorpage.retry.seconds", n)
 	}
+	return i18n.N(ctx, "errorpage.retry.minutes", (n+59)/60)
 }
 
 // handleNotFound handles every unknown path.
@@ -137,7 +158,7 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 
 // handleMethodNotAllowed handles a known path with the wrong method.
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusMethodNotAllowed, "That action is not available at this address.")
+	s.errorPage(w, r, http.StatusMethodNotAllowed, i18n.T(r.Context(), "errorpage.method_not_allowed"))
 }
 
 // fieldErrors puts err's message beside the form field it is about

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,5 +29,17 @@ func TestFieldErrors_Field(t *testing.T) {
 				t.Errorf("fieldErrors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestStatusText checks that every status the error page names in the
+// reader's language has its words in the catalogs, the same as Go's in
+// English.
+func TestStatusText(t *testing.T) {
+	ctx := englishContext(t)
+	for _, status := range append(statusWords, http.StatusTeapot) {
+		if got, want := statusText(ctx, status), http.StatusText(status); got != want {
+			t.Errorf("statusText(%d)=%q, want %q", status, got, want)
+		}
 	}
 }

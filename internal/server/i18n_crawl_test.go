@@ -26,7 +26,7 @@ var crawlFixture = []string{"Acme Inc", "acme-inc", "Ada Lovelace", "Grace Hoppe
 func TestI18n_EveryPage(t *testing.T) {
 	t.Parallel()
 	mock := billingtest.StripeMock(t)
-	a := newTestApp(t, "sqlite", withStripe(mock), withPlans())
+	a := newTestApp(t, "sqlite", withStripe(mock), withPlans(), withEnv("WEBHOOK_ALLOW_PRIVATE", "true"))
 
 	owner := a.newBrowser(t)
 	owner.signIn("ada@example.com")
@@ -34,6 +34,19 @@ func TestI18n_EveryPage(t *testing.T) {
 	slug := createWorkspace(t, owner, "Acme Inc")
 	inviteAndJoin(t, a, owner, slug, "grace@example.com", "admin")
 	owner.Submit(owner.Get("/w/"+slug+"/members"), "invite-form", url.Values{"email": {"pending@example.com"}, "role": {"member"}})
+	for _, post := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/w/" + slug + "/settings/api-keys", url.Values{"name": {"Deploy bot"}, "scope": {"read", "write"}}},
+		{"/w/" + slug + "/settings/webhooks", url.Values{"url": {"https://hooks.example.com/atrium"}, "description": {"Primary endpoint"},
+			"event": {"invite.sent", "member.left"}}},
+	} {
+		if res := owner.Post(post.path, post.form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("POST %s: %d\n%s", post.path, res.StatusCode, res.Body)
+		}
+	}
+	owner.Get("/w/" + slug + "/members") // shows, and so clears, the flash written in English
 	owner.pseudo()
 
 	visited := crawl(t, owner, []string{"/", "/w/" + slug, "/settings/account", "/settings/workspaces", "/pricing"})
@@ -87,6 +100,7 @@ func crawl(t *testing.T, b *browser, start []string) []string {
 			}
 		})
 	}
+	t.Logf("crawled %d pages from %v", len(visited), start)
 	return visited
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
@@ -28,21 +30,19 @@ func (s *Server) inviteLink(token string) string {
 }
 
 // composeInvite returns the email renderer for an invite with token. The
-// email names inviter, or when it is "" whoever sent the invite.
-func (s *Server) composeInvite(token, inviter string) app.ComposeInvite {
-	return func(inv *app.Invite) app.InviteEmail {
+// email names inviter, or when it is "" whoever sent the invite. It is in
+// the invitee's saved language when their address has an account that
+// chose one, else in the language of the request that sends it (ctx).
+func (s *Server) composeInvite(ctx context.Context, token, inviter string) app.ComposeInvite {
+	return func(inv *app.Invite, lang string) app.InviteEmail {
 		from := inviter
 		if from == "" {
 			from = inv.InvitedBy()
 		}
 		link := s.inviteLink(token)
-		return app.InviteEmail{Email: mail.InviteEmail(s.Config.AppName, inv.Email, inv.WorkspaceName, from, inv.Role, link), Link: link}
+		return app.InviteEmail{Email: mail.InviteEmail(s.mailPrinter(ctx, lang), s.Config.AppName, inv.Email, inv.WorkspaceName, from, inv.Role, link), Link: link}
 	}
 }
-
-// pendingInviteHint points from the invite form to the pending invite the
-// members page lists below it.
-const pendingInviteHint = " Resend it from the list below if the email went missing."
 
 // handleInviteCreate handles "POST /w/{slug}/invites" (owners and admins).
 func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
@@ -50,14 +50,14 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 	form := page.InviteForm{Email: strings.TrimSpace(r.PostFormValue("email")), Role: r.PostFormValue("role")}
 	email, err := app.NormalizeEmail(form.Email)
 	if err != nil {
-		form.EmailError = app.ErrorMessage(err)
+		form.EmailError = i18n.ErrorText(r.Context(), err)
 	}
 	role, rerr := app.ParseRole(form.Role)
 	if rerr == nil {
 		rerr = app.CanInvite(sc.m.Role, role)
 	}
 	if rerr != nil {
-		form.RoleError = app.ErrorMessage(rerr)
+		form.RoleError = i18n.ErrorText(r.Context(), rerr)
 	}
 	if form.EmailError != "" || form.RoleError != "" {
 		s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
@@ -65,7 +65,7 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	token, hash := app.NewToken()
 	inv, err := s.Invites.CreateInvite(r.Context(), sc.scope(), app.NewInvite{Email: email, Role: role,
-		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(token, ""))
+		TokenHash: hash, ExpiresAt: s.Now().Add(app.InviteTTL)}, s.plans(), s.composeInvite(r.Context(), token, ""))
 	if err != nil {
 		if re := (*app.RetryError)(nil); errors.As(err, &re) {
 			form.EmailError = s.retryMessage(r, re)
@@ -73,9 +73,10 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if app.ErrorCode(err) == app.ECONFLICT {
-			form.EmailError = app.ErrorMessage(err)
+			form.EmailError = i18n.ErrorText(r.Context(), err)
 			if pe := (*app.InvitePendingError)(nil); errors.As(err, &pe) {
-				form.EmailError += pendingInviteHint
+				// Points from the form to the pending invite listed below it.
+				form.EmailError += " " + i18n.T(r.Context(), "invites.form.pending_hint")
 			}
 			s.renderMembers(w, r, http.StatusUnprocessableEntity, &form)
 			return
@@ -83,24 +84,47 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.inviteSentFlash(w, "Invite sent to "+inv.Email+".", token)
+	s.inviteSentFlash(w, r, "invites.sent", inv.Email, token)
 	redirect(w, r, wsPath(sc.ws, "/members"))
 }
 
-// inviteSentFlash confirms a sent invite. In stub mode the email goes only
-// to the server log, so the flash carries the link to share by hand.
-func (s *Server) inviteSentFlash(w http.ResponseWriter, msg, token string) {
+// inviteSentFlash confirms an invite sent to email with the message key
+// (its placeholder is {{.Email}}). In stub mode the email goes only to the
+// server log, so the flash, key + "_stub", carries the link to share by
+// hand.
+func (s *Server) inviteSentFlash(w http.ResponseWriter, r *http.Request, key, email, token string) {
 	if s.Config.MailStub() {
-		s.setFlashLink(w, msg+" Mail is in stub mode, so share this link yourself:", s.inviteLink(token))
+		s.setFlashLink(w, i18n.T(r.Context(), key+"_stub", "Email", email), s.inviteLink(token))
 		return
 	}
-	s.setFlash(w, "success", msg)
+	s.setFlash(w, "success", i18n.T(r.Context(), key, "Email", email))
 }
 
-// retryMessage explains a refused invite email, with the time it may go in
-// the signed-in user's time zone.
+// retryMessage explains a refused invite email in the reader's language,
+// with the time it may go in the signed-in user's time zone and its date
+// unless that is today: the page's words for app.RetryError.Message.
 func (s *Server) retryMessage(r *http.Request, re *app.RetryError) string {
-	return re.Message(s.Now(), s.location(app.PrincipalFromContext(r.Context()).User.TimeZone))
+	ctx := r.Context()
+	loc := s.location(app.PrincipalFromContext(ctx).User.TimeZone)
+	at := re.At.In(loc)
+	when := i18n.T(ctx, "invites.retry.at", "Time", at.Format("15:04 MST"))
+	if y, m, d := s.Now().In(loc).Date(); at.Year() != y || at.Month() != m || at.Day() != d {
+		when = i18n.T(ctx, "invites.retry.at_date", "Time", at.Format("15:04 MST"), "Day", at.Day(),
+			"Month", i18n.T(ctx, "date.month."+strconv.Itoa(int(at.Month()))))
+	}
+	var why string
+	switch re.Reason {
+	case app.RetryGap:
+		why = i18n.T(ctx, "invites.retry.gap")
+	case app.RetryInviteDaily:
+		why = i18n.T(ctx, "invites.retry.invite_daily")
+	default:
+		why = i18n.T(ctx, "invites.retry.address_daily")
+	}
+	if re.Resend {
+		return why + " " + i18n.T(ctx, "invites.retry.resend", "When", when)
+	}
+	return why + " " + i18n.T(ctx, "invites.retry.invite", "When", when)
 }
 
 // handleInviteRevoke handles "POST /w/{slug}/invites/{inviteID}/revoke".
@@ -117,10 +141,10 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(workspaceURL(sc.ws.Slug), id, inv.Email))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRevokeInvite(r.Context(), workspaceURL(sc.ws.Slug), id, inv.Email))
 		return
 	}
-	s.memberAction(w, r, "Invite revoked. Its link no longer works.", func() error {
+	s.memberAction(w, r, i18n.T(r.Context(), "invites.revoked_flash"), func() error {
 		return s.Invites.RevokeInvite(r.Context(), sc.scope(), id)
 	})
 }
@@ -135,7 +159,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := app.NewToken()
-	inv, err := s.Invites.ResendInvite(r.Context(), sc.scope(), id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(token, ""))
+	inv, err := s.Invites.ResendInvite(r.Context(), sc.scope(), id, hash, s.Now().Add(app.InviteTTL), s.plans(), s.composeInvite(r.Context(), token, ""))
 	if re := (*app.RetryError)(nil); errors.As(err, &re) {
 		// Nothing was queued and the current link still works.
 		s.setFlash(w, "error", s.retryMessage(r, re))
@@ -144,14 +168,14 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.ECONFLICT || code == app.EINVALID {
-			s.setFlash(w, "error", app.ErrorMessage(err))
+			s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 			redirect(w, r, wsPath(sc.ws, "/members"))
 			return
 		}
 		s.Error(w, r, err)
 		return
 	}
-	s.inviteSentFlash(w, "A new invite was sent to "+inv.Email+"; the previous link no longer works.", token)
+	s.inviteSentFlash(w, r, "invites.resent", inv.Email, token)
 	redirect(w, r, wsPath(sc.ws, "/members"))
 }
 
@@ -178,8 +202,8 @@ func (s *Server) handleInviteShow(w http.ResponseWriter, r *http.Request) {
 		q := url.Values{"next": {"/invitations/" + strconv.FormatInt(inv.ID, 10)}, "email": {inv.Email}}
 		// The sign-in page says what the invitation is for (the flash is
 		// signed, so no one can put words there through a link).
-		s.setFlash(w, "info", inv.InvitedBy()+" invited you to join “"+inv.WorkspaceName+"” as "+inv.Role.Label()+
-			". Sign in as "+inv.Email+" to accept.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "invites.sign_in_flash", "Inviter", inv.InvitedBy(), "Workspace", inv.WorkspaceName,
+			"Role", roleName(r.Context(), inv.Role), "Email", inv.Email))
 		redirect(w, r, "/login?"+q.Encode())
 		return
 	}
@@ -199,7 +223,7 @@ func (s *Server) handleInvitationShow(w http.ResponseWriter, r *http.Request) {
 	inv, err := s.Invites.FindInviteForEmail(r.Context(), id, p.User.Email)
 	if err != nil {
 		if app.ErrorCode(err) == app.ENOTFOUND {
-			s.errorPage(w, r, http.StatusNotFound, "There is no invite for "+p.User.Email+" at this address.")
+			s.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "invites.not_for_you", "Email", p.User.Email))
 			return
 		}
 		s.Error(w, r, err)
@@ -214,7 +238,7 @@ func (s *Server) renderInvite(w http.ResponseWriter, r *http.Request, inv *app.I
 	v := page.InviteView{ActionBase: base, State: "invalid"}
 	status := http.StatusNotFound
 	if inv != nil {
-		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy(), inv.Role.Label(), inv.Email
+		v.Workspace, v.Inviter, v.Role, v.Email = inv.WorkspaceName, inv.InvitedBy(), roleName(r.Context(), inv.Role), inv.Email
 		v.State, status = inv.State(s.Now()), http.StatusGone
 		if v.State == app.InvitePending {
 			v.State, status = "ok", http.StatusOK
@@ -226,7 +250,7 @@ func (s *Server) renderInvite(w http.ResponseWriter, r *http.Request, inv *app.I
 	if p != nil {
 		v.SignedInAs = p.User.Email
 	}
-	s.render(w, r, status, page.Invite(s.page(w, r, "Invitation"), v))
+	s.render(w, r, status, page.Invite(s.page(w, r, i18n.T(r.Context(), "invites.page.title")), v))
 }
 
 // inviteKey returns the key of the invite a POST under /invites/{token} or
@@ -250,7 +274,7 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.Invites.AcceptInvite(r.Context(), key, s.plans())
 	if errors.Is(err, app.ErrWorkspaceFull) {
 		// The invite stays pending: say why, and how to get a seat.
-		s.render(w, r, http.StatusConflict, page.Invite(s.page(w, r, "Invitation"), page.InviteView{State: "full",
+		s.render(w, r, http.StatusConflict, page.Invite(s.page(w, r, i18n.T(r.Context(), "invites.page.title")), page.InviteView{State: "full",
 			NoUpgrade: !s.Config.BillingOffered()}))
 		return
 	}
@@ -262,7 +286,7 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) {
 		s.inviteActionFailed(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Welcome to “"+ws.Name+"”.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "invites.welcome", "Workspace", ws.Name))
 	redirect(w, r, s.nameStepAfterInvite(w, r, &app.PrincipalFromContext(r.Context()).User, wsPath(ws, "")))
 }
 
@@ -301,7 +325,7 @@ func (s *Server) handleInviteDecline(w http.ResponseWriter, r *http.Request) {
 		s.inviteActionFailed(w, r, err)
 		return
 	}
-	s.setFlash(w, "info", "Invite declined.")
+	s.setFlash(w, "info", i18n.T(r.Context(), "invites.declined_flash"))
 	redirect(w, r, "/settings/workspaces")
 }
 
@@ -310,7 +334,7 @@ func (s *Server) handleInviteDecline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) inviteActionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch app.ErrorCode(err) {
 	case app.ECONFLICT, app.EINVALID, app.EFORBIDDEN:
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 		redirect(w, r, "/settings/workspaces")
 	case app.ENOTFOUND:
 		s.renderInvite(w, r, nil, "")
@@ -330,16 +354,16 @@ func (s *Server) handleTestInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.ContainsFunc(list, func(uw *app.UserWorkspace) bool { return uw.Role == app.RoleOwner }) {
-		s.errorPage(w, r, http.StatusForbidden, "Only owners of a workspace can send a test invite.")
+		s.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "workspaces.email_check.owners_only"))
 		return
 	}
-	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.Config.AppName, p.User.Email)); err != nil {
+	if err := s.Outbox.EnqueueEmail(r.Context(), mail.TestInviteEmail(s.mailPrinter(r.Context(), p.User.Language), s.Config.AppName, p.User.Email)); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	msg := "A test invite is on its way to " + p.User.Email + "."
+	msg := i18n.T(r.Context(), "workspaces.email_check.sent", "Email", p.User.Email)
 	if s.Config.MailStub() {
-		msg += " Mail is in stub mode: look for it in the server log."
+		msg = i18n.T(r.Context(), "workspaces.email_check.sent_stub", "Email", p.User.Email)
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, "/settings/workspaces")

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/internal/outbound"
 	"atrium/internal/store"
@@ -457,9 +458,9 @@ func (f *tenants) createInvite(t *testing.T, inviter *app.User, workspaceID int6
 }
 
 func (f *tenants) compose(token string) app.ComposeInvite {
-	return func(inv *app.Invite) app.InviteEmail {
+	return func(inv *app.Invite, _ string) app.InviteEmail {
 		link := f.a.URL + "/invites/" + token
-		return app.InviteEmail{Email: mail.InviteEmail("Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy(), inv.Role, link), Link: link}
+		return app.InviteEmail{Email: mail.InviteEmail(i18n.MustNew(i18n.Options{}).Printer(i18n.Source), "Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy(), inv.Role, link), Link: link}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -104,7 +105,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	if err := s.plans().CheckSeats(sc.ws, mp.SeatsUsed()); err != nil {
 		v.Invite.SeatsFull = true
-		v.Invite.SeatMessage = app.ErrorMessage(err)
+		v.Invite.SeatMessage = i18n.ErrorText(r.Context(), err)
 		if s.Config.BillingOffered() {
 			v.Invite.BillingURL = wsPath(sc.ws, "/billing")
 		}
@@ -113,11 +114,11 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.Invite.SeatCost = s.seatCost(r, sc.ws, actor, mp.SeatsUsed())
 	}
 	if err := app.CanLeave(actor, owners); err != nil {
-		v.LeaveBlocked = app.ErrorMessage(err)
+		v.LeaveBlocked = i18n.ErrorText(r.Context(), err)
 	} else {
 		v.CanLeave = true
 	}
-	s.render(w, r, status, page.Members(s.workspacePage(w, r, "Members", "members"), v))
+	s.render(w, r, status, page.Members(s.workspacePage(w, r, i18n.T(r.Context(), "members.title"), "members"), v))
 }
 
 // searchQuery returns the members page's query string for a search and a
@@ -153,7 +154,7 @@ func (s *Server) inviteRows(r *http.Request, sc app.Scope, tz string, limit int)
 	now := s.Now()
 	rows := make([]page.InviteRow, 0, len(invites))
 	for _, inv := range invites {
-		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: inv.Role.Label(), InvitedBy: inv.InvitedBy(),
+		row := page.InviteRow{ID: inv.ID, Email: inv.Email, Role: roleName(r.Context(), inv.Role), InvitedBy: inv.InvitedBy(),
 			Sent: s.formatDate(r.Context(), inv.CreatedAt, tz), Expires: s.formatDate(r.Context(), inv.ExpiresAt, tz),
 			Expired: inv.State(now) == app.InviteExpired, Delivery: deliveryState(inv.Delivery), CanManage: true}
 		switch {
@@ -162,10 +163,10 @@ func (s *Server) inviteRows(r *http.Request, sc app.Scope, tz string, limit int)
 			// is waiting to be retried.
 			row.Status = "expired"
 		case row.Delivery == "failed":
-			row.Status, row.ShareLink, row.DeliveryNote = "failed", inv.ShareLink, deliveryNote(inv)
+			row.Status, row.ShareLink, row.DeliveryNote = "failed", inv.ShareLink, deliveryNote(r.Context(), inv)
 		case row.Delivery == "pending" && !s.Config.MailStub():
 			// Mail really is queued for a retry only with an SMTP server.
-			row.Status, row.ShareLink, row.DeliveryNote = "pending", inv.ShareLink, deliveryNote(inv)
+			row.Status, row.ShareLink, row.DeliveryNote = "pending", inv.ShareLink, deliveryNote(r.Context(), inv)
 		default:
 			row.Status = "pending"
 		}
@@ -203,13 +204,13 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 	}
 	m := &app.Member{Membership: *ms, Email: u.Email, Name: u.Name}
 	v := page.MemberView{URL: workspaceURL(sc.ws.Slug), WorkspaceName: sc.ws.Name, Member: s.memberRow(r.Context(), m, sc.m.Role, p.User, mp.Owners)}
-	s.render(w, r, http.StatusOK, page.MemberPage(s.workspacePage(w, r, "Members", "members"), v))
+	s.render(w, r, http.StatusOK, page.MemberPage(s.workspacePage(w, r, i18n.T(r.Context(), "members.title"), "members"), v))
 }
 
 // memberRow is one member as the viewer (role actor) sees them.
 func (s *Server) memberRow(ctx context.Context, m *app.Member, actor app.Role, viewer app.User, owners int) page.MemberRow {
 	self := m.UserID == viewer.ID
-	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: m.Role.Label(),
+	row := page.MemberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: string(m.Role), RoleLabel: roleName(ctx, m.Role),
 		Joined: s.formatDate(ctx, m.CreatedAt, viewer.TimeZone), IsYou: self, TwoFactor: m.TwoFactor,
 		CanRemove:   app.CanRemoveMember(actor, m.Role, self, owners) == nil,
 		CanTransfer: app.CanTransferOwnership(actor, self) == nil && m.Role != app.RoleOwner}
@@ -236,16 +237,22 @@ func deliveryState(outboxStatus string) string {
 	}
 }
 
-func deliveryNote(inv *app.Invite) string {
+// deliveryNote says why an invite's email has not gone out yet, and what
+// to do meanwhile.
+func deliveryNote(ctx context.Context, inv *app.Invite) string {
 	switch {
 	case inv.Delivery == app.OutboxFailed:
-		return "Delivery failed after several attempts. Share the link below by hand, or resend."
+		return i18n.T(ctx, "members.invites.delivery.failed")
 	case inv.DeliveryError != "":
-		return "The last attempt failed; it will be retried. Meanwhile you can share the link below."
+		return i18n.T(ctx, "members.invites.delivery.retrying")
 	default:
-		return "It is queued and will be retried if the mail server does not accept it."
+		return i18n.T(ctx, "members.invites.delivery.queued")
 	}
 }
+
+// roleName names a role in the reader's language ("Owner", "Inhaber") on
+// the workspace, member and invite pages.
+func roleName(ctx context.Context, role app.Role) string { return page.RoleLabel(ctx, string(role)) }
 
 // idParam reads a positive numeric route parameter such as {userID}.
 func idParam(r *http.Request, name string) (int64, bool) {
@@ -270,7 +277,7 @@ func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, success st
 func (s *Server) memberActionError(w http.ResponseWriter, r *http.Request, err error) {
 	switch app.ErrorCode(err) {
 	case app.ECONFLICT, app.EINVALID:
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 		redirect(w, r, wsPath(scopeFrom(r.Context()).ws, "/members"))
 	default:
 		s.Error(w, r, err)
@@ -306,11 +313,11 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) {
 				s.memberActionError(w, r, err)
 				return
 			}
-			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), role.Label(), keys))
+			s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmDemote(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who, string(role), roleName(r.Context(), role), keys))
 			return
 		}
 	}
-	s.memberAction(w, r, "Role changed to "+role.Label()+".", func() error {
+	s.memberAction(w, r, i18n.T(r.Context(), "members.role_changed", "Role", roleName(r.Context(), role)), func() error {
 		return s.Members.ChangeMemberRole(r.Context(), sc.scope(), uid, role)
 	})
 }
@@ -337,10 +344,10 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who).AlsoRevokesKeys(keys, "they"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmRemoveMember(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who).AlsoRevokesKeys(r.Context(), keys, "they"))
 		return
 	}
-	s.memberAction(w, r, "Member removed.", func() error {
+	s.memberAction(w, r, i18n.T(r.Context(), "members.removed"), func() error {
 		return s.Members.RemoveMember(r.Context(), sc.scope(), uid)
 	})
 }
@@ -361,10 +368,10 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 			s.memberActionError(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmTransfer(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, uid, who))
 		return
 	}
-	s.memberAction(w, r, "Ownership transferred. You are now an admin.", func() error {
+	s.memberAction(w, r, i18n.T(r.Context(), "members.transferred"), func() error {
 		return s.Members.TransferOwnership(r.Context(), sc.scope(), uid)
 	})
 }
@@ -378,18 +385,18 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(keys, "you"))
+		s.confirmed(w, r, s.inWorkspace(w, r), page.ConfirmLeave(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name).AlsoRevokesKeys(r.Context(), keys, "you"))
 		return
 	}
 	if err := s.Members.LeaveWorkspace(r.Context(), sc.scope()); err != nil {
 		if app.ErrorCode(err) == app.ECONFLICT {
-			s.setFlash(w, "error", app.ErrorMessage(err))
+			s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 			redirect(w, r, wsPath(sc.ws, "/members"))
 			return
 		}
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "You left “"+sc.ws.Name+"”.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "members.left", "Workspace", sc.ws.Name))
 	redirect(w, r, "/settings/workspaces")
 }

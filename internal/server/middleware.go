@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 )
 
 type ctxKey int
@@ -261,7 +262,7 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Logger.WarnContext(r.Context(), "cross-origin request refused", "request_id", requestIDFrom(r.Context()),
 			"method", r.Method, "path", loggablePath(r), "origin", r.Header.Get("Origin"))
-		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Reload the page and try again.")
+		s.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "errorpage.cross_origin"))
 	}))
 	return cop.Handler(next)
 }

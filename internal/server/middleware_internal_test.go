@@ -16,6 +16,7 @@ import (
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 )
 
 // lockedBuffer collects log output from concurrent handlers.
@@ -65,7 +66,7 @@ func newTestServer(t *testing.T, trusted string) (*Server, *lockedBuffer) {
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
 		Config:  cfg,
 		Limiter: NewRateLimiter(memory.NewStore(), cfg),
-	}, sessionCookie: "atrium_session"}
+	}, sessionCookie: "atrium_session", catalog: i18n.MustNew(i18n.Options{})}
 	return s, logs
 }
 
@@ -270,9 +271,9 @@ func TestRetryAfterText(t *testing.T) {
 		"90":    "2 minutes",
 		"300":   "5 minutes",
 		"301":   "6 minutes",
-		"86400": "1440 minutes",
+		"86400": "1,440 minutes",
 	} {
-		if got := retryAfterText(in); got != want {
+		if got := retryAfterText(englishContext(t), in); got != want {
 			t.Errorf("retryAfterText(%q)=%q, want %q", in, got, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/oidc"
 	"atrium/web/page"
 )
@@ -185,10 +187,10 @@ func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 // instead of a code (the person cancelled, or the app is not allowed).
 func providerDeclined(label, code string) error {
 	if code == "access_denied" {
-		return &app.Error{Code: app.EFORBIDDEN, Message: "Signing in with " + label + " was cancelled, so you are not signed in."}
+		return app.Errorf(app.EFORBIDDEN, "Signing in with %s was cancelled, so you are not signed in.", label)
 	}
-	return &app.Error{Code: app.EUNAUTHORIZED, Message: label + " did not sign you in (it answered “" + app.SanitizeHeader(code, 40) +
-		"”). Try again, or sign in with an email link."}
+	return app.Errorf(app.EUNAUTHORIZED, "%s did not sign you in (it answered “%s”). Try again, or sign in with an email link.",
+		label, app.SanitizeHeader(code, 40))
 }
 
 // finishOIDCSignIn signs the identity in as the magic link does: a
@@ -228,9 +230,9 @@ func (s *Server) finishIdentityLink(w http.ResponseWriter, r *http.Request, user
 	_, err := s.Identities.LinkIdentity(r.Context(), userID, *id)
 	switch code := app.ErrorCode(err); {
 	case err == nil:
-		s.setFlash(w, "success", "Your "+label+" account is linked: you can sign in with it from now on.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "oidc.linked", "Provider", label))
 	case code == app.ECONFLICT:
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 	default:
 		s.Error(w, r, err)
 		return
@@ -252,13 +254,14 @@ func (s *Server) oidcProblem(w http.ResponseWriter, r *http.Request, err error, 
 		s.Error(w, r, err)
 		return
 	}
-	v := page.OIDCProblemView{Title: "You are not signed in", Message: appErr.Message}
+	ctx := r.Context()
+	v := page.OIDCProblemView{Title: i18n.T(ctx, "oidc.problem.title"), Message: i18n.ErrorText(ctx, appErr)}
 	status := statusOf(appErr.Code)
 	switch {
 	case errors.Is(err, app.ErrIdentityEmailUnverified):
-		v.Title, v.Email, v.Unverified = "Confirm your email address first", email, true
+		v.Title, v.Email, v.Unverified = i18n.T(ctx, "oidc.problem.title_unverified"), email, true
 	case appErr.Code == app.EUNAVAILABLE:
-		v.Title = "The sign-in service is not answering"
+		v.Title = i18n.T(ctx, "oidc.problem.title_unavailable")
 	}
 	if status < 400 || status >= 500 && status != http.StatusServiceUnavailable {
 		status = http.StatusBadRequest
@@ -277,7 +280,7 @@ func (s *Server) identitiesView(r *http.Request, user *app.User) (page.Identitie
 		v.ConfirmURL = reauthURL(accountIdentities)
 	}
 	for _, i := range ids {
-		row := page.IdentityRow{ID: i.ID, Provider: s.providerLabel(i.Provider), Email: i.Email,
+		row := page.IdentityRow{ID: i.ID, Provider: s.providerLabel(r.Context(), i.Provider), Email: i.Email,
 			Linked: s.formatTime(r.Context(), i.CreatedAt, user.TimeZone)}
 		if i.LastUsedAt != nil {
 			row.LastUsed = s.formatTime(r.Context(), *i.LastUsedAt, user.TimeZone)
@@ -289,9 +292,9 @@ func (s *Server) identitiesView(r *http.Request, user *app.User) (page.Identitie
 
 // providerLabel returns the display name of a provider, or its name when
 // it is no longer configured.
-func (s *Server) providerLabel(name string) string {
+func (s *Server) providerLabel(ctx context.Context, name string) string {
 	if strings.HasPrefix(name, "sso-") {
-		return "Your organisation’s single sign-on"
+		return i18n.T(ctx, "oidc.sso_label")
 	}
 	if p, ok := s.providers.Provider(name); ok {
 		return p.Label()
@@ -323,14 +326,14 @@ func (s *Server) handleIdentityUnlink(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	row := page.IdentityRow{Provider: s.providerLabel(found.Provider), Email: found.Email}
-	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmUnlinkIdentity(id, row.Account())) {
+	row := page.IdentityRow{Provider: s.providerLabel(r.Context(), found.Provider), Email: found.Email}
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmUnlinkIdentity(r.Context(), id, row.Account(r.Context()))) {
 		return
 	}
 	if _, err := s.Identities.UnlinkIdentity(r.Context(), pr.User.ID, id); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", row.Account()+" is unlinked: it no longer signs you in.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "oidc.unlinked", "Account", row.Account(r.Context())))
 	redirect(w, r, accountIdentities)
 }

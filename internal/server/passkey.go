@@ -19,6 +19,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -41,8 +42,7 @@ var (
 		Message: "That passkey couldn’t be verified. Please try again, or sign in with an email link."}
 	errReauthNeeded = &app.Error{Code: app.EFORBIDDEN,
 		Message: "Confirm it’s you first: reload this page and follow “Confirm it’s you”."}
-	errPasskeyLimit = &app.Error{Code: app.ECONFLICT,
-		Message: fmt.Sprintf("An account can hold at most %d passkeys. Remove one to add another.", app.MaxPasskeys)}
+	errPasskeyLimit = app.Errorf(app.ECONFLICT, "An account can hold at most %d passkeys. Remove one to add another.", app.MaxPasskeys)
 )
 
 // newWebAuthn returns the relying party for APP_URL: its host is the RP ID
@@ -165,7 +165,9 @@ func (s *Server) passkeyProblem(w http.ResponseWriter, r *http.Request, err erro
 	}
 	code := app.ErrorCode(err)
 	status := statusOf(code)
-	detail := app.ErrorMessage(err)
+	// passkey.js shows the detail on the page: it is in the reader's
+	// language.
+	detail := i18n.ErrorText(r.Context(), err)
 	var appErr *app.Error
 	isApp := errors.As(err, &appErr)
 	if (!isApp || code == app.EINTERNAL || code == app.EUNAVAILABLE) && !errors.Is(err, errPasskeysUnavailable) {
@@ -173,7 +175,7 @@ func (s *Server) passkeyProblem(w http.ResponseWriter, r *http.Request, err erro
 			"route", routeOf(r), "error", err.Error())
 	}
 	if !isApp {
-		detail = "Something went wrong on our side. Please try again in a moment."
+		detail = i18n.T(r.Context(), "passkey.problem.internal")
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -245,7 +247,7 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 	p := app.PrincipalFromContext(r.Context())
 	if s.webAuthn == nil {
 		s.logPasskeysOff(r)
-		s.errorPage(w, r, http.StatusServiceUnavailable, errPasskeysUnavailable.Message)
+		s.errorPage(w, r, http.StatusServiceUnavailable, i18n.ErrorText(r.Context(), errPasskeysUnavailable))
 		return
 	}
 	if !s.recentlyVerified(w, r, accountTwoFactor) {
@@ -298,7 +300,7 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 		s.showRecoveryCodes(w, r, codes, accountTwoFactor)
 		return
 	}
-	s.setFlash(w, "success", "Passkey “"+name+"” added.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "passkey.added", "Name", name))
 	redirect(w, r, accountTwoFactor)
 }
 
@@ -341,16 +343,16 @@ func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	last := !status.TOTP && len(status.Passkeys) == 1
-	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRemovePasskey(id, pk.Name, last)) {
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmRemovePasskey(r.Context(), id, pk.Name, last)) {
 		return
 	}
 	if err := s.TwoFactor.RemovePasskey(r.Context(), p.User.ID, id); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	msg := "Passkey “" + pk.Name + "” removed."
+	msg := i18n.T(r.Context(), "passkey.removed", "Name", pk.Name)
 	if last {
-		msg += " Two-factor sign-in is now off."
+		msg += " " + i18n.T(r.Context(), "passkey.removed_last")
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, accountTwoFactor)

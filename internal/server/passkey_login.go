@@ -13,6 +13,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -225,11 +226,11 @@ func (s *Server) passkeySignInFailed(w http.ResponseWriter, r *http.Request, sec
 			s.signInExpired(w, r)
 			return
 		}
-		s.setFlash(w, "error", appErr.Message)
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), appErr))
 		redirect(w, r, "/login/two-factor")
 		return
 	}
-	pg := s.page(w, r, "Sign in")
-	pg.Flash = &layout.Flash{Kind: "error", Message: appErr.Message}
+	pg := s.page(w, r, i18n.T(r.Context(), "auth.login.title"))
+	pg.Flash = &layout.Flash{Kind: "error", Message: i18n.ErrorText(r.Context(), appErr)}
 	s.render(w, r, statusOf(code), page.Login(pg, page.LoginView{Next: app.SafeNext(r.PostFormValue("next"), ""), Providers: s.providerButtons()}))
 }

@@ -9,6 +9,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/docs"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -35,24 +36,6 @@ func (s *Server) absURL(path string) string {
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	p := s.publicPage(w, r, "", "")
 	s.render(w, r, http.StatusOK, page.Home(p, page.HomeView{SignedIn: p.User != nil}))
-}
-
-// handlePricing handles "GET /pricing": the catalog's plans, monthly or
-// with ?interval=year annual (pricing.go).
-func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
-	p := s.publicPage(w, r, "Pricing", "pricing")
-	s.render(w, r, http.StatusOK, page.Pricing(p, s.pricingView(r, p.User != nil)))
-}
-
-// seatsText describes a plan's seat limit; 0 is unlimited.
-func seatsText(limit int) string {
-	if limit == 0 {
-		return "Unlimited members"
-	}
-	if limit == 1 {
-		return "Up to 1 member"
-	}
-	return "Up to " + seatLabel(limit) + " members"
 }
 
 // handleBillingShortcut handles "GET /billing", where the pricing page's
@@ -84,7 +67,7 @@ func (s *Server) handleBillingShortcut(w http.ResponseWriter, r *http.Request) {
 	case target != nil:
 		redirect(w, r, workspaceURL(target.Slug).Page("billing"))
 	case len(list) > 0:
-		s.setFlash(w, "info", "Only a workspace's owner can change its plan. Ask an owner, or create a workspace of your own.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "public.billing_shortcut.owner_only"))
 		redirect(w, r, "/settings/workspaces")
 	default:
 		redirect(w, r, "/workspaces/new")
@@ -94,7 +77,7 @@ func (s *Server) handleBillingShortcut(w http.ResponseWriter, r *http.Request) {
 // handleDocsIndex handles "GET /docs".
 func (s *Server) handleDocsIndex(w http.ResponseWriter, r *http.Request) {
 	v := page.DocsIndexView{Pages: docLinks(s.Docs, "")}
-	s.render(w, r, http.StatusOK, page.DocsIndex(s.publicPage(w, r, "Docs", "docs"), v))
+	s.render(w, r, http.StatusOK, page.DocsIndex(s.publicPage(w, r, i18n.T(r.Context(), "docs.title"), "docs"), v))
 }
 
 // handleDoc handles "GET /docs/{slug}"; an unknown slug is a 404.
@@ -102,7 +85,7 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request) {
 	slug := chi.URLParam(r, "slug")
 	d, ok := s.Docs.Page(slug)
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "There is no documentation page at this address.")
+		s.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "docs.not_found"))
 		return
 	}
 	v := page.DocView{Title: d.Title, Body: d.HTML, Pages: docLinks(s.Docs, slug)}
@@ -124,7 +107,7 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	p := s.publicPage(w, r, d.Title+" · Docs", "docs")
+	p := s.publicPage(w, r, i18n.T(r.Context(), "docs.page_title", "Title", d.Title), "docs")
 	if d.Summary != "" {
 		p.Description = d.Summary
 	}
@@ -142,12 +125,12 @@ func docLinks(lib *docs.Library, current string) []page.DocLink {
 
 // handleTerms handles "GET /terms".
 func (s *Server) handleTerms(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, page.Terms(s.publicPage(w, r, "Terms of service", ""), s.legalView()))
+	s.render(w, r, http.StatusOK, page.Terms(s.publicPage(w, r, i18n.T(r.Context(), "public.terms.title"), ""), s.legalView()))
 }
 
 // handlePrivacy handles "GET /privacy".
 func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, page.Privacy(s.publicPage(w, r, "Privacy policy", ""), s.legalView()))
+	s.render(w, r, http.StatusOK, page.Privacy(s.publicPage(w, r, i18n.T(r.Context(), "public.privacy.title"), ""), s.legalView()))
 }
 
 func (s *Server) legalView() page.LegalView {

@@ -17,6 +17,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 )
 
 // RateLimiter counts requests per client and magic-link requests per email
@@ -200,7 +201,7 @@ func (s *Server) limitAllows(w http.ResponseWriter, r *http.Request, lc limiter.
 	if err != nil {
 		s.Logger.ErrorContext(r.Context(), "rate limiter unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		w.Header().Set("Retry-After", "30")
-		s.errorPage(w, r, http.StatusServiceUnavailable, "We cannot take this request right now. Please try again in a moment.")
+		s.errorPage(w, r, http.StatusServiceUnavailable, i18n.T(r.Context(), "errorpage.limiter_unavailable"))
 		return false
 	}
 	// The limiter's stores keep real time, so Retry-After is computed
@@ -209,7 +210,7 @@ func (s *Server) limitAllows(w http.ResponseWriter, r *http.Request, lc limiter.
 	if lc.Reached {
 		s.Logger.WarnContext(r.Context(), "rate limit reached", "request_id", requestIDFrom(r.Context()),
 			"path", loggablePath(r), "limit", lc.Limit)
-		s.errorPage(w, r, http.StatusTooManyRequests, "You have sent too many requests in a short time. Please wait and try again.")
+		s.errorPage(w, r, http.StatusTooManyRequests, i18n.T(r.Context(), "errorpage.rate_limited"))
 		return false
 	}
 	return true

@@ -20,6 +20,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
@@ -49,7 +50,8 @@ func (s *Server) handleReauthShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int, next, codeError string) {
-	p := app.PrincipalFromContext(r.Context())
+	ctx := r.Context()
+	p := app.PrincipalFromContext(ctx)
 	st, err := s.TwoFactor.FindTwoFactor(r.Context(), p.User.ID)
 	if err != nil {
 		s.Error(w, r, err)
@@ -59,16 +61,16 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 		Factor: st.Enabled(), CodeError: codeError}
 	switch {
 	case strings.HasPrefix(next, workspacePrefix):
-		v.Reason = "This workspace requires two-factor sign-in, and this browser signed in with an email link alone."
+		v.Reason = i18n.T(ctx, "twofactor.reauth.reason_workspace")
 	case v.Factor:
-		v.Reason = "Changes to two-factor sign-in need your authenticator app, a passkey or a recovery code from the last few minutes."
+		v.Reason = i18n.T(ctx, "twofactor.reauth.reason_factor")
 	default:
-		v.Reason = "Before you add a second factor, confirm with a fresh sign-in link that this browser is yours."
+		v.Reason = i18n.T(ctx, "twofactor.reauth.reason_link")
 	}
 	if codeError == "" && st.LockedUntil != nil {
-		v.CodeError = lockedSentence(*st.LockedUntil, s.Now())
+		v.CodeError = lockedSentence(ctx, *st.LockedUntil, s.Now())
 	}
-	pg := s.page(w, r, "Confirm it’s you")
+	pg := s.page(w, r, i18n.T(ctx, "twofactor.reauth.title"))
 	pg.Section = "account"
 	s.render(w, r, status, page.Reauth(pg, v))
 }
@@ -81,24 +83,24 @@ func (s *Server) handleReauthCode(w http.ResponseWriter, r *http.Request) {
 	next := app.SafeNext(r.PostFormValue("next"), "/settings/account")
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	if _, bad := app.CleanText("code", "code", code, 32); code == "" || bad != nil {
-		s.renderReauth(w, r, http.StatusUnprocessableEntity, next, "Enter a code: 6 digits, or 10 letters and digits for a recovery code.")
+		s.renderReauth(w, r, http.StatusUnprocessableEntity, next, i18n.T(r.Context(), "twofactor.reauth.code_invalid"))
 		return
 	}
-	locked := mail.CodeLockedEmail(s.Config.AppName, p.User.Email, s.Config.AppURL.String()+"/settings/account")
+	locked := mail.CodeLockedEmail(s.mailPrinter(r.Context(), p.User.Language), s.Config.AppName, p.User.Email, s.Config.AppURL.String()+"/settings/account")
 	err := s.TwoFactor.ConfirmSessionWithCode(r.Context(), p.Session.ID, p.User.ID, code, locked)
 	switch {
 	case err == nil:
 	case errors.Is(err, app.ErrCodeEntryLocked):
-		s.renderReauth(w, r, http.StatusTooManyRequests, next, app.ErrCodeEntryLocked.Message)
+		s.renderReauth(w, r, http.StatusTooManyRequests, next, i18n.ErrorText(r.Context(), app.ErrCodeEntryLocked))
 		return
 	case app.ErrorField(err) == "code":
-		s.renderReauth(w, r, http.StatusUnprocessableEntity, next, app.ErrorMessage(err))
+		s.renderReauth(w, r, http.StatusUnprocessableEntity, next, i18n.ErrorText(r.Context(), err))
 		return
 	default:
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Confirmed. You can change your two-factor sign-in for the next few minutes.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "twofactor.reauth.confirmed"))
 	redirect(w, r, next)
 }
 
@@ -141,7 +143,7 @@ func (s *Server) handleReauthPasskey(w http.ResponseWriter, r *http.Request) {
 	next := app.SafeNext(r.PostFormValue("next"), "/settings/account")
 	if s.webAuthn == nil {
 		s.logPasskeysOff(r)
-		s.renderReauth(w, r, http.StatusServiceUnavailable, next, errPasskeysUnavailable.Message)
+		s.renderReauth(w, r, http.StatusServiceUnavailable, next, i18n.ErrorText(r.Context(), errPasskeysUnavailable))
 		return
 	}
 	ch, c, err := s.takeCeremony(w, r, app.PurposePasskeyConfirm)
@@ -182,7 +184,7 @@ func (s *Server) handleReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		s.reauthPasskeyFailed(w, r, next, err)
 		return
 	}
-	s.setFlash(w, "success", "Confirmed. You can change your two-factor sign-in for the next few minutes.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "twofactor.reauth.confirmed"))
 	redirect(w, r, next)
 }
 
@@ -194,5 +196,5 @@ func (s *Server) reauthPasskeyFailed(w http.ResponseWriter, r *http.Request, nex
 		s.Error(w, r, err)
 		return
 	}
-	s.renderReauth(w, r, statusOf(appErr.Code), next, appErr.Message)
+	s.renderReauth(w, r, statusOf(appErr.Code), next, i18n.ErrorText(r.Context(), appErr))
 }

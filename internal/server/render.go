@@ -2,12 +2,15 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"sync"
 
 	"github.com/a-h/templ"
 
 	"atrium/internal/app"
+	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 )
 
@@ -34,7 +37,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		s.Logger.ErrorContext(r.Context(), "render failed", "request_id", requestIDFrom(r.Context()), "error", err.Error())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte("Something went wrong. Request id: " + requestIDFrom(r.Context()) + "\n"))
+		_, _ = w.Write([]byte(i18n.T(r.Context(), "errorpage.render_failed", "ID", requestIDFrom(r.Context())) + "\n"))
 		return
 	}
 	h := w.Header()
@@ -52,12 +55,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layout.Page {
 	p := layout.Page{Title: title, AppName: s.Config.AppName, Flash: s.takeFlash(w, r),
 		Description: s.Config.Description, NoIndex: s.Config.DisableIndexing}
+	if p.Description == config.DefaultDescription {
+		// The shipped pitch is the product's own text, so it is translated;
+		// a configured one is shown as the operator wrote it.
+		p.Description = i18n.T(r.Context(), "layout.description")
+	}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
 		p.User = &layout.Nav{Email: pr.User.Email, Name: pr.User.Name}
 	}
 	// A staff member's view as a user: its banner on every page.
 	p.ViewAs = s.viewAsBanner(r)
 	return p
+}
+
+// roleLabel names a workspace role in the reader's language ("Owner",
+// "Inhaber"), as the header's switcher shows it; an unknown role is shown
+// as it is.
+func roleLabel(ctx context.Context, role app.Role) string {
+	switch role {
+	case app.RoleOwner, app.RoleAdmin, app.RoleMember:
+		return i18n.T(ctx, "role."+string(role))
+	}
+	return role.Label()
 }
 
 // redirect answers 303 See Other, the POST-redirect-GET answer.

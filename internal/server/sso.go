@@ -10,6 +10,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/internal/oidc"
 	"atrium/web/layout"
 	"atrium/web/page"
@@ -75,7 +76,7 @@ func (s *Server) ssoView(r *http.Request) (page.SSOView, error) {
 
 // renderSSO renders the page with status.
 func (s *Server) renderSSO(w http.ResponseWriter, r *http.Request, status int, v page.SSOView) {
-	s.render(w, r, status, page.SSOSettings(s.workspacePage(w, r, "Single sign-on", "settings"), v))
+	s.render(w, r, status, page.SSOSettings(s.workspacePage(w, r, i18n.T(r.Context(), "sso.title"), "settings"), v))
 }
 
 // handleSSOSettings handles "GET /w/{slug}/settings/sso" (owners).
@@ -103,14 +104,17 @@ func (s *Server) handleSSOConnectionSave(w http.ResponseWriter, r *http.Request)
 	secret, serr := app.ValidateClientSecret(r.PostFormValue("client_secret"), v.HasSecret)
 	for _, e := range []error{ierr, cerr, serr} {
 		if e != nil {
-			v.Errors[app.ErrorField(e)] = app.ErrorMessage(e)
+			v.Errors[app.ErrorField(e)] = i18n.ErrorText(r.Context(), e)
 		}
 	}
 	if ierr == nil {
 		if msg, detail := oidc.Discover(r.Context(), s.ssoClient, issuer); msg != "" {
 			s.Logger.InfoContext(r.Context(), "sso issuer discovery failed", "request_id", requestIDFrom(r.Context()),
 				"issuer", issuer, "error", detail.Error())
-			v.Errors["issuer"] = msg
+			v.Errors["issuer"] = i18n.T(r.Context(), "sso.connection.discovery_failed", "URL", issuer+"/.well-known/openid-configuration")
+			if errors.Is(detail, oidc.ErrNoEndpoints) {
+				v.Errors["issuer"] = i18n.T(r.Context(), "sso.connection.discovery_incomplete")
+			}
 		}
 	}
 	if len(v.Errors) == 0 {
@@ -126,9 +130,9 @@ func (s *Server) handleSSOConnectionSave(w http.ResponseWriter, r *http.Request)
 		s.renderSSO(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
-	msg := "The identity provider is connected. Next, add the domain of your colleagues’ addresses and verify it."
+	msg := i18n.T(r.Context(), "sso.flash.connected")
 	if v.Connected {
-		msg = "The connection is saved."
+		msg = i18n.T(r.Context(), "sso.flash.saved")
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, wsPath(scopeFrom(r.Context()).ws, "/settings/sso"))
@@ -155,7 +159,7 @@ func (s *Server) handleSSODomainAdd(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", domain+" is added. Create its TXT record, then press Verify.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "sso.flash.domain_added", "Domain", domain))
 	redirect(w, r, wsPath(sc.ws, "/settings/sso#domains"))
 }
 
@@ -186,7 +190,7 @@ func (s *Server) handleSSODomainVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	d := ssoDomain(r, &v)
 	if d == nil {
-		s.errorPage(w, r, http.StatusNotFound, "That domain isn’t one of this workspace’s.")
+		s.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "sso.domains.not_found"))
 		return
 	}
 	if !d.Verified {
@@ -196,7 +200,7 @@ func (s *Server) handleSSODomainVerify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := s.SSO.MarkSSODomainVerified(r.Context(), sc.scope(), d.ID); app.ErrorCode(err) == app.ECONFLICT {
-			d.Error = app.ErrorMessage(err)
+			d.Error = i18n.ErrorText(r.Context(), err)
 			s.renderSSO(w, r, http.StatusConflict, v)
 			return
 		} else if err != nil {
@@ -204,7 +208,7 @@ func (s *Server) handleSSODomainVerify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.setFlash(w, "success", d.Domain+" is verified: people with an address there now sign in through your identity provider.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "sso.flash.domain_verified", "Domain", d.Domain))
 	redirect(w, r, wsPath(sc.ws, "/settings/sso#domains"))
 }
 
@@ -221,7 +225,7 @@ func (s *Server) checkTXT(r *http.Request, name, want string) string {
 		txts = nil
 	default:
 		s.Logger.InfoContext(r.Context(), "sso domain lookup failed", "request_id", requestIDFrom(r.Context()), "name", name, "error", err.Error())
-		return "We couldn’t ask DNS about " + name + " just now (it did not answer). Try again in a minute."
+		return i18n.T(ctx, "sso.dns.unanswered", "Name", name)
 	}
 	for _, t := range txts {
 		if strings.TrimSpace(t) == want {
@@ -229,9 +233,9 @@ func (s *Server) checkTXT(r *http.Request, name, want string) string {
 		}
 	}
 	if len(txts) == 0 {
-		return "We found no TXT record at " + name + " yet. Create it, wait a few minutes for DNS to update, then press Verify again."
+		return i18n.T(ctx, "sso.dns.missing", "Name", name)
 	}
-	return "The TXT record at " + name + " holds another value. Set it to " + want + " exactly, then press Verify again."
+	return i18n.T(ctx, "sso.dns.mismatch", "Name", name, "Value", want)
 }
 
 // handleSSODomainRemove handles "POST /w/{slug}/settings/sso/domains/{domainID}/remove"
@@ -245,19 +249,19 @@ func (s *Server) handleSSODomainRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	d := ssoDomain(r, &v)
 	if d == nil {
-		s.errorPage(w, r, http.StatusNotFound, "That domain isn’t one of this workspace’s.")
+		s.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "sso.domains.not_found"))
 		return
 	}
-	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "settings") }, page.ConfirmRemoveSSODomain(v, *d)) {
+	if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "settings") }, page.ConfirmRemoveSSODomain(r.Context(), v, *d)) {
 		return
 	}
 	if _, err := s.SSO.RemoveSSODomain(r.Context(), sc.scope(), d.ID); app.ErrorCode(err) == app.EINVALID {
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 	} else if err != nil {
 		s.Error(w, r, err)
 		return
 	} else {
-		s.setFlash(w, "success", d.Domain+" is removed.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "sso.flash.domain_removed", "Domain", d.Domain))
 	}
 	redirect(w, r, wsPath(sc.ws, "/settings/sso#domains"))
 }
@@ -281,7 +285,7 @@ func (s *Server) handleSSOOptions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if !s.confirmed(w, r, func() layout.Page { return s.workspacePage(w, r, "", "settings") },
-			page.ConfirmRequireSSO(workspaceURL(sc.ws.Slug), sc.ws.Name, fields)) {
+			page.ConfirmRequireSSO(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, fields)) {
 			return
 		}
 	}
@@ -295,9 +299,9 @@ func (s *Server) handleSSOOptions(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	msg := "Single sign-on options are saved."
+	msg := i18n.T(r.Context(), "sso.flash.options_saved")
 	if set.RequireSSO && !v.RequireSSO {
-		msg = "Single sign-on is now required of members with an address in a verified domain."
+		msg = i18n.T(r.Context(), "sso.flash.required")
 	}
 	s.setFlash(w, "success", msg)
 	redirect(w, r, wsPath(sc.ws, "/settings/sso"))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/oidc"
 	"atrium/web/page"
 )
@@ -21,14 +23,16 @@ import (
 // the configured providers' callbacks. requireSSOPolicy walks members who
 // must use it there before any workspace page.
 
-// ssoLabel names a workspace's provider to people.
-func ssoLabel(conn *app.SSOConnection) string {
-	return conn.WorkspaceName + "’s identity provider"
+// ssoLabel names a workspace's provider to people, in the language of
+// ctx.
+func ssoLabel(ctx context.Context, conn *app.SSOConnection) string {
+	return i18n.T(ctx, "sso.signin.provider", "Workspace", conn.WorkspaceName)
 }
 
-// workspaceProvider returns the provider of a connection.
-func (s *Server) workspaceProvider(conn *app.SSOConnection) *oidc.Provider {
-	return oidc.NewWorkspaceProvider(conn, ssoLabel(conn), s.Config.AppURL.String(), s.ssoClient)
+// workspaceProvider returns the provider of a connection, named in the
+// language of ctx.
+func (s *Server) workspaceProvider(ctx context.Context, conn *app.SSOConnection) *oidc.Provider {
+	return oidc.NewWorkspaceProvider(conn, ssoLabel(ctx, conn), s.Config.AppURL.String(), s.ssoClient)
 }
 
 // routeToWorkspaceIdP sends the browser to the identity provider of the
@@ -52,7 +56,7 @@ func (s *Server) routeToWorkspaceIdP(w http.ResponseWriter, r *http.Request, ema
 // startSSO stores a request in flight to the connection's provider and
 // redirects there, with the address as its login hint.
 func (s *Server) startSSO(w http.ResponseWriter, r *http.Request, conn *app.SSOConnection, email, next string) {
-	p := s.workspaceProvider(conn)
+	p := s.workspaceProvider(r.Context(), conn)
 	req := oidc.NewRequest()
 	req.LoginHint = email
 	dest, err := p.AuthCodeURL(r.Context(), req)
@@ -76,7 +80,7 @@ func (s *Server) startSSO(w http.ResponseWriter, r *http.Request, conn *app.SSOC
 	// A link, not a redirect: form-action allows only this site and the
 	// configured providers, and a workspace's provider is neither.
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	s.render(w, r, http.StatusOK, page.SSOHandoff(s.page(w, r, "Continue to your organisation’s sign-in"),
+	s.render(w, r, http.StatusOK, page.SSOHandoff(s.page(w, r, i18n.T(r.Context(), "sso.handoff.title")),
 		page.SSOHandoffView{Workspace: conn.WorkspaceName, URL: dest, Email: email}))
 }
 
@@ -119,7 +123,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	p := s.workspaceProvider(conn)
+	p := s.workspaceProvider(r.Context(), conn)
 	if e := q.Get("error"); e != "" {
 		s.ssoProblem(w, r, providerDeclined(p.Label(), e), f.Email)
 		return
@@ -158,10 +162,10 @@ func (s *Server) finishSSOSignIn(w http.ResponseWriter, r *http.Request, conn *a
 	}
 	s.setSessionCookie(w, sessToken)
 	if res.JoinRefused != "" {
-		s.setFlash(w, "error", "You are signed in, but you could not join "+conn.WorkspaceName+": "+res.JoinRefused)
+		s.setFlash(w, "error", i18n.T(r.Context(), "sso.signin.join_refused", "Workspace", conn.WorkspaceName, "Reason", res.JoinRefused))
 	}
 	if res.Joined {
-		s.setFlash(w, "success", "Welcome to "+conn.WorkspaceName+": you joined it through your organisation’s sign-in.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "sso.signin.joined", "Workspace", conn.WorkspaceName))
 		next = app.SafeNext(next, "/w/"+conn.WorkspaceSlug+"/")
 	}
 	lt := &app.LoginToken{Email: res.User.Email, Next: next, NewUser: res.NewUser}
@@ -182,10 +186,11 @@ func (s *Server) ssoProblem(w http.ResponseWriter, r *http.Request, err error, e
 		s.Error(w, r, err)
 		return
 	}
-	v := page.OIDCProblemView{Title: "You are not signed in", Message: appErr.Message, Email: email, EmailLink: true}
+	v := page.OIDCProblemView{Title: i18n.T(r.Context(), "sso.signin.problem_title"), Message: i18n.ErrorText(r.Context(), err),
+		Email: email, EmailLink: true}
 	status := statusOf(appErr.Code)
 	if appErr.Code == app.EUNAVAILABLE {
-		v.Title = "Your organisation’s sign-in is not answering"
+		v.Title = i18n.T(r.Context(), "sso.signin.unavailable_title")
 	}
 	if status < 400 || status >= 500 && status != http.StatusServiceUnavailable {
 		status = http.StatusBadRequest

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"html"
 	"image/color"
 	"net/http"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"github.com/boombuler/barcode/qr"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/web/page"
 )
@@ -65,7 +68,7 @@ func (s *Server) newSession(r *http.Request) (string, app.NewSession) {
 // sign-in page with the reason.
 func (s *Server) signInExpired(w http.ResponseWriter, r *http.Request) {
 	s.clearPendingCookie(w)
-	s.setFlash(w, "error", app.ErrSecondFactorExpired.Message)
+	s.setFlash(w, "error", i18n.ErrorText(r.Context(), app.ErrSecondFactorExpired))
 	redirect(w, r, "/login")
 }
 
@@ -86,20 +89,15 @@ func (s *Server) handleSecondFactorShow(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, p *app.PendingSignIn, code, codeError string) {
 	if codeError == "" && p.LockedUntil != nil {
-		codeError = lockedSentence(*p.LockedUntil, s.Now())
+		codeError = lockedSentence(r.Context(), *p.LockedUntil, s.Now())
 	}
 	v := page.SecondFactorView{Email: p.Email, Code: code, CodeError: codeError, TOTP: p.TOTP, Passkeys: p.Passkeys}
-	s.render(w, r, status, page.SecondFactor(s.page(w, r, "Two-factor sign-in"), v))
+	s.render(w, r, status, page.SecondFactor(s.page(w, r, i18n.T(r.Context(), "twofactor.section.heading")), v))
 }
 
 // lockedSentence says how long code entry stays locked.
-func lockedSentence(until, now time.Time) string {
-	m := int(until.Sub(now).Minutes()) + 1
-	unit := "minutes"
-	if m == 1 {
-		unit = "minute"
-	}
-	return fmt.Sprintf("Too many wrong codes. Code entry is locked for %d more %s; a passkey still works.", m, unit)
+func lockedSentence(ctx context.Context, until, now time.Time) string {
+	return i18n.N(ctx, "twofactor.locked", int(until.Sub(now).Minutes())+1)
 }
 
 // handleSecondFactorCode handles "POST /login/two-factor": an authenticator
@@ -114,32 +112,32 @@ func (s *Server) handleSecondFactorCode(w http.ResponseWriter, r *http.Request) 
 	_, bad := app.CleanText("code", "code", code, 32)
 	switch {
 	case code == "":
-		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", "Enter the code.")
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", i18n.T(r.Context(), "twofactor.code.empty"))
 		return
 	case bad != nil:
-		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", "That isn’t a code: codes are 6 digits, or 10 letters and digits for a recovery code.")
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", i18n.T(r.Context(), "twofactor.code.malformed"))
 		return
 	}
 	token, ns := s.newSession(r)
-	locked := mail.CodeLockedEmail(s.Config.AppName, p.Email, s.Config.AppURL.String()+"/settings/account")
+	locked := mail.CodeLockedEmail(s.mailPrinterTo(r.Context(), p.Email), s.Config.AppName, p.Email, s.Config.AppURL.String()+"/settings/account")
 	_, next, err := s.TwoFactor.CompleteSignInWithCode(r.Context(), hash, code, ns, locked)
 	switch {
 	case errors.Is(err, app.ErrSecondFactorExpired):
 		s.signInExpired(w, r)
 		return
 	case errors.Is(err, app.ErrCodeEntryLocked):
-		s.renderSecondFactor(w, r, http.StatusTooManyRequests, p, "", app.ErrCodeEntryLocked.Message)
+		s.renderSecondFactor(w, r, http.StatusTooManyRequests, p, "", i18n.ErrorText(r.Context(), app.ErrCodeEntryLocked))
 		return
 	case errors.Is(err, app.ErrCodeWrong):
-		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, code, app.ErrCodeWrong.Message)
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, code, i18n.ErrorText(r.Context(), app.ErrCodeWrong))
 		return
 	case errors.Is(err, app.ErrCodeReplayed), errors.Is(err, app.ErrRecoveryCodeUsed):
-		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", app.ErrorMessage(err))
+		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, p, "", i18n.ErrorText(r.Context(), err))
 		return
 	case app.ErrorCode(err) == app.EUNAVAILABLE && !clientGone(r):
 		// The form stays, so a recovery code or a passkey can still be used.
 		s.Logger.ErrorContext(r.Context(), "second factor unavailable", "request_id", requestIDFrom(r.Context()), "error", err.Error())
-		s.renderSecondFactor(w, r, http.StatusServiceUnavailable, p, "", app.ErrorMessage(err))
+		s.renderSecondFactor(w, r, http.StatusServiceUnavailable, p, "", i18n.ErrorText(r.Context(), err))
 		return
 	case err != nil:
 		s.Error(w, r, err)
@@ -160,9 +158,9 @@ func (s *Server) flashRecoveryLeft(w http.ResponseWriter, r *http.Request, userI
 	if err != nil {
 		return
 	}
-	msg := fmt.Sprintf("You signed in with a recovery code; %d left.", st.RecoveryCodesLeft)
+	msg := i18n.T(r.Context(), "twofactor.recovery_sign_in", "Count", st.RecoveryCodesLeft)
 	if st.RecoveryCodesLeft < 4 {
-		msg += " Get new ones in your account settings."
+		msg += " " + i18n.T(r.Context(), "twofactor.recovery_sign_in_low")
 	}
 	s.setFlashLink(w, msg, "/settings/account#two-factor")
 }
@@ -182,7 +180,7 @@ func (s *Server) renderTOTPSetup(w http.ResponseWriter, r *http.Request, status 
 	secret, err := s.TwoFactor.TOTPEnrolment(r.Context(), p.User.ID, app.NewTOTPSecret())
 	if app.ErrorCode(err) == app.ECONFLICT {
 		// Another request (another tab) is setting one up at this moment.
-		s.setFlash(w, "info", "Setting up an authenticator app is already under way in another tab. Reload this page.")
+		s.setFlash(w, "info", i18n.T(r.Context(), "twofactor.setup.in_progress"))
 		redirect(w, r, "/settings/account#two-factor")
 		return
 	}
@@ -190,14 +188,14 @@ func (s *Server) renderTOTPSetup(w http.ResponseWriter, r *http.Request, status 
 		s.Error(w, r, err)
 		return
 	}
-	svg, err := qrSVG(app.TOTPURL(s.Config.AppName, p.User.Email, secret))
+	svg, err := qrSVG(app.TOTPURL(s.Config.AppName, p.User.Email, secret), i18n.T(r.Context(), "twofactor.setup.qr_label"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	// The page carries the secret: no cache may keep it.
 	w.Header().Set("Cache-Control", "no-store")
-	pg := s.page(w, r, "Set up an authenticator app")
+	pg := s.page(w, r, i18n.T(r.Context(), "twofactor.setup.title"))
 	pg.Section = "account"
 	s.render(w, r, status, page.TOTPSetup(pg, page.TOTPSetupView{QR: svg, Secret: app.FormatTOTPSecret(secret),
 		CodeError: codeError, Next: next}))
@@ -214,13 +212,13 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	if code == "" {
-		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, "Enter the 6-digit code the app shows.")
+		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, i18n.T(r.Context(), "twofactor.setup.code_empty"))
 		return
 	}
 	codes, hashes := app.NewRecoveryCodes()
 	issued, err := s.TwoFactor.ConfirmTOTP(r.Context(), p.User.ID, code, hashes)
 	if app.ErrorField(err) == "code" {
-		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, app.ErrorMessage(err))
+		s.renderTOTPSetup(w, r, http.StatusUnprocessableEntity, next, i18n.ErrorText(r.Context(), err))
 		return
 	}
 	if err != nil {
@@ -231,7 +229,7 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 		s.showRecoveryCodes(w, r, codes, app.SafeNext(next, "/settings/account#two-factor"))
 		return
 	}
-	s.setFlash(w, "success", "Authenticator app turned on. Sign-ins now ask for its code.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "twofactor.setup.turned_on"))
 	redirect(w, r, app.SafeNext(next, "/settings/account#two-factor"))
 }
 
@@ -285,7 +283,7 @@ func (s *Server) handleRecoveryCodesShow(w http.ResponseWriter, r *http.Request)
 	if sessions, err := s.Auth.FindSessions(r.Context(), p.User.ID); err == nil {
 		v.OtherSessions = len(sessions) - 1
 	}
-	pg := s.page(w, r, "Your recovery codes")
+	pg := s.page(w, r, i18n.T(r.Context(), "twofactor.recovery.title"))
 	pg.Section = "account"
 	s.render(w, r, http.StatusOK, page.RecoveryCodes(pg, v))
 }
@@ -302,7 +300,7 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, s.inAccount(w, r), page.ConfirmDisableTOTP(len(st.Passkeys) == 0))
+		s.confirmed(w, r, s.inAccount(w, r), page.ConfirmDisableTOTP(r.Context(), len(st.Passkeys) == 0))
 		return
 	}
 	if err := s.TwoFactor.DisableTOTP(r.Context(), p.User.ID); err != nil {
@@ -310,9 +308,9 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
-		s.setFlash(w, "info", app.ErrorMessage(err))
+		s.setFlash(w, "info", i18n.ErrorText(r.Context(), err))
 	} else {
-		s.setFlash(w, "success", "Authenticator app turned off.")
+		s.setFlash(w, "success", i18n.T(r.Context(), "twofactor.section.app_turned_off"))
 	}
 	redirect(w, r, "/settings/account#two-factor")
 }
@@ -323,7 +321,7 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 	if !s.recentlyVerified(w, r, accountTwoFactor) {
 		return
 	}
-	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes()) {
+	if !s.confirmed(w, r, s.inAccount(w, r), page.ConfirmNewRecoveryCodes(r.Context())) {
 		return
 	}
 	p := app.PrincipalFromContext(r.Context())
@@ -333,7 +331,7 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 			s.Error(w, r, err)
 			return
 		}
-		s.setFlash(w, "error", app.ErrorMessage(err))
+		s.setFlash(w, "error", i18n.ErrorText(r.Context(), err))
 		redirect(w, r, "/settings/account#two-factor")
 		return
 	}
@@ -352,7 +350,7 @@ func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorV
 		v.Passkeys.ConfirmURL = reauthURL(accountTwoFactor)
 	}
 	if st.LockedUntil != nil {
-		v.Locked = lockedSentence(*st.LockedUntil, s.Now()) + " Someone entered wrong codes after using a sign-in link to your account."
+		v.Locked = lockedSentence(r.Context(), *st.LockedUntil, s.Now()) + " " + i18n.T(r.Context(), "twofactor.section.locked_by_link")
 	}
 	for _, k := range st.Passkeys {
 		row := page.PasskeyRow{ID: k.ID, Name: k.Name, Created: s.formatTime(r.Context(), k.CreatedAt, user.TimeZone)}
@@ -365,8 +363,9 @@ func (s *Server) twoFactorView(r *http.Request, user *app.User) (page.TwoFactorV
 }
 
 // qrSVG renders text as a QR code in an inline SVG: one path of dark
-// modules on a white square with the standard four-module quiet zone.
-func qrSVG(text string) (string, error) {
+// modules on a white square with the standard four-module quiet zone;
+// label is what screen readers say of it.
+func qrSVG(text, label string) (string, error) {
 	code, err := qr.Encode(text, qr.M, qr.Auto)
 	if err != nil {
 		return "", fmt.Errorf("encode QR code: %w", err)
@@ -376,7 +375,7 @@ func qrSVG(text string) (string, error) {
 	size := b.Dx() + 2*quiet
 	var sb strings.Builder
 	sb.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + strconv.Itoa(size) + " " + strconv.Itoa(size) +
-		`" role="img" aria-label="QR code for your authenticator app" shape-rendering="crispEdges">`)
+		`" role="img" aria-label="` + html.EscapeString(label) + `" shape-rendering="crispEdges">`)
 	sb.WriteString(`<rect width="100%" height="100%" fill="#fff"/><path fill="#000" d="`)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -64,7 +65,7 @@ func nameStepURL(dest string) string {
 func (s *Server) handleNameStepShow(w http.ResponseWriter, r *http.Request) {
 	p := app.PrincipalFromContext(r.Context())
 	v := page.NameStepView{Name: p.User.Name, Next: app.SafeNext(r.URL.Query().Get("next"), appHome)}
-	s.render(w, r, http.StatusOK, page.NameStep(s.page(w, r, "What should we call you?"), v))
+	s.render(w, r, http.StatusOK, page.NameStep(s.page(w, r, i18n.T(r.Context(), "welcome.title")), v))
 }
 
 // handleNameStepSave handles "POST /welcome": it saves the display name,
@@ -79,19 +80,19 @@ func (s *Server) handleNameStepSave(w http.ResponseWriter, r *http.Request) {
 	name, err := app.ValidateUserName(v.Name)
 	switch {
 	case err != nil:
-		v.NameError = app.ErrorMessage(err)
+		v.NameError = i18n.ErrorText(r.Context(), err)
 	case name == "":
-		v.NameError = "Type the name teammates should see, or choose Skip for now."
+		v.NameError = i18n.T(r.Context(), "welcome.name.required")
 	}
 	if v.NameError != "" {
 		v.Name = formEcho(v.Name)
-		s.render(w, r, http.StatusUnprocessableEntity, page.NameStep(s.page(w, r, "What should we call you?"), v))
+		s.render(w, r, http.StatusUnprocessableEntity, page.NameStep(s.page(w, r, i18n.T(r.Context(), "welcome.title")), v))
 		return
 	}
 	if _, err := s.Users.UpdateUser(r.Context(), app.UserUpdate{Name: &name}); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Thanks, "+name+".")
+	s.setFlash(w, "success", i18n.T(r.Context(), "welcome.thanks", "Name", name))
 	redirect(w, r, next)
 }

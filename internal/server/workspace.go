@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -67,7 +68,7 @@ func (s *Server) requireRole(min app.Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !scopeFrom(r.Context()).m.Role.AtLeast(min) {
-				s.errorPage(w, r, http.StatusForbidden, "Your role in this workspace does not allow this.")
+				s.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "workspaces.forbidden_role"))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -83,7 +84,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: sc.m.Role.Label(),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: roleLabel(r.Context(), sc.m.Role),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -92,7 +93,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		if list, err := s.Workspaces.FindSwitcher(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
 				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
-					Role: uw.Role.Label(), Current: uw.ID == sc.ws.ID})
+					Role: roleLabel(r.Context(), uw.Role), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
@@ -156,7 +157,7 @@ func (s *Server) handleWorkspaceNew(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	pg := s.page(w, r, "Create a workspace")
+	pg := s.page(w, r, i18n.T(r.Context(), "workspaces.new.title"))
 	pg.Section = "workspaces"
 	s.render(w, r, http.StatusOK, page.WorkspaceNew(pg, page.WorkspaceNewView{FirstWorkspace: len(list) == 0, Waiting: waiting}))
 }
@@ -172,7 +173,7 @@ func (s *Server) waitingInvites(r *http.Request) ([]page.WaitingInvite, error) {
 	out := make([]page.WaitingInvite, 0, len(invites))
 	for _, inv := range invites {
 		base := "/invitations/" + strconv.FormatInt(inv.ID, 10)
-		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: inv.Role.Label(), Inviter: inv.InvitedBy(),
+		out = append(out, page.WaitingInvite{Workspace: inv.WorkspaceName, Role: roleName(r.Context(), inv.Role), Inviter: inv.InvitedBy(),
 			AcceptURL: base + "/accept", DeclineURL: base + "/decline"})
 	}
 	return out, nil
@@ -185,7 +186,7 @@ func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
 			v := page.WorkspaceNewView{Name: formEcho(name), Slug: formEcho(slug), Errors: fieldErrors(r.Context(), err, "slug", "name")}
-			pg := s.page(w, r, "Create a workspace")
+			pg := s.page(w, r, i18n.T(r.Context(), "workspaces.new.title"))
 			pg.Section = "workspaces"
 			s.render(w, r, http.StatusUnprocessableEntity, page.WorkspaceNew(pg, v))
 			return
@@ -193,7 +194,7 @@ func (s *Server) handleWorkspaceCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Workspace “"+ws.Name+"” created. Invite your team from Members.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "workspaces.created", "Name", ws.Name))
 	redirect(w, r, wsPath(ws, ""))
 }
 
@@ -220,8 +221,9 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
-		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: s.planLabel(sc.ws.Plan), Status: statusLabel(sc.ws.SubscriptionStatus),
-		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLabel(limit),
+		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: s.planLabel(sc.ws.Plan),
+		Status: subscriptionStatusText(r.Context(), sc.ws.SubscriptionStatus), StatusActive: sc.ws.SubscriptionStatus == "active",
+		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLimitText(r.Context(), limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
 	}
@@ -256,6 +258,26 @@ func seatLabel(limit int) string {
 	return strconv.Itoa(limit)
 }
 
+// subscriptionStatusText names a subscription's status in the reader's
+// language ("Past due"); a status the catalog does not know reads as its
+// code made readable, "" stays "".
+func subscriptionStatusText(ctx context.Context, status string) string {
+	switch status {
+	case "active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired", "paused":
+		return i18n.T(ctx, "dashboard.status."+status)
+	}
+	return statusLabel(status)
+}
+
+// seatLimitText is a plan's seat limit in the reader's language: the
+// number, or "Unlimited" for 0.
+func seatLimitText(ctx context.Context, limit int) string {
+	if limit == 0 {
+		return i18n.T(ctx, "dashboard.seats_unlimited")
+	}
+	return i18n.Number(ctx, int64(limit))
+}
+
 // handleWorkspaces handles "GET /settings/workspaces": the user's
 // workspaces, invitations waiting for them, and a create form.
 func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
@@ -276,14 +298,14 @@ func (s *Server) renderWorkspaces(w http.ResponseWriter, r *http.Request, status
 	}
 	v := page.WorkspacesView{New: form}
 	for _, uw := range list {
-		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: uw.Role.Label(), Members: uw.Members})
+		v.Workspaces = append(v.Workspaces, page.WorkspaceRow{Name: uw.Name, URL: workspaceURL(uw.Slug), Role: roleName(r.Context(), uw.Role), Members: uw.Members})
 		v.CanTestEmail = v.CanTestEmail || uw.Role == app.RoleOwner
 	}
 	for _, inv := range invites {
-		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: inv.Role.Label(),
+		v.Invites = append(v.Invites, page.PendingInviteRow{Workspace: inv.WorkspaceName, Role: roleName(r.Context(), inv.Role),
 			Inviter: inv.InvitedBy(), AcceptURL: "/invitations/" + strconv.FormatInt(inv.ID, 10), Expires: s.formatTime(r.Context(), inv.ExpiresAt, p.User.TimeZone)})
 	}
-	pg := s.page(w, r, "Workspaces")
+	pg := s.page(w, r, i18n.T(r.Context(), "workspaces.title"))
 	pg.Section = "workspaces"
 	s.render(w, r, status, page.Workspaces(pg, v))
 }

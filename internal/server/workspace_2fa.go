@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
@@ -52,7 +53,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 		return
 	}
 	frame := func() layout.Page { return s.workspacePage(w, r, "", "settings") }
-	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name)) {
+	if !required && sc.ws.RequireTwoFactor && !s.confirmed(w, r, frame, page.ConfirmOptionalTwoFactor(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name)) {
 		return
 	}
 	// Without a factor of their own the store refuses the owner anyway:
@@ -64,7 +65,7 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 			s.Error(w, r, err)
 			return
 		}
-		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(workspaceURL(sc.ws.Slug), sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(keys)))
+		s.confirmed(w, r, frame, page.ConfirmRequireTwoFactor(r.Context(), workspaceURL(sc.ws.Slug), sc.ws.Name, s.membersWithoutTwoFactor(r), keyChoices(r, keys)))
 		return
 	}
 	revoke, err := revokeKeyIDs(r)
@@ -81,27 +82,23 @@ func (s *Server) handleWorkspaceTwoFactor(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
 			v := s.settingsView(r)
-			v.TwoFactor.Error = app.ErrorMessage(err)
+			v.TwoFactor.Error = i18n.ErrorText(r.Context(), err)
 			s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
 		if app.ErrorCode(err) == app.ENOTFOUND && app.ErrorField(err) == "revoke_key" {
 			// The list of keys changed since the confirmation was shown.
-			s.errorPage(w, r, http.StatusNotFound, app.ErrorMessage(err)+" Reload the settings and try again.")
+			s.errorPage(w, r, http.StatusNotFound, i18n.ErrorText(r.Context(), err)+" "+i18n.T(r.Context(), "workspaces.two_factor.reload"))
 			return
 		}
 		s.Error(w, r, err)
 		return
 	}
-	msg := "Two-factor sign-in is optional again."
+	msg := i18n.T(r.Context(), "workspaces.two_factor.optional_flash")
 	if required {
-		msg = "Two-factor sign-in is now required. Members without it are shown how to set it up when they next open the workspace."
-		switch revoked {
-		case 0:
-		case 1:
-			msg += " 1 API key was revoked."
-		default:
-			msg += " " + strconv.Itoa(revoked) + " API keys were revoked."
+		msg = i18n.T(r.Context(), "workspaces.two_factor.required_flash")
+		if revoked > 0 {
+			msg += " " + i18n.N(r.Context(), "workspaces.two_factor.keys_revoked", revoked)
 		}
 	}
 	s.setFlash(w, "success", msg)
@@ -131,10 +128,11 @@ func (s *Server) twoFactorPolicy(r *http.Request) page.TwoFactorPolicy {
 
 // keyChoices words API keys for the confirmation that offers to revoke
 // them.
-func keyChoices(keys []*app.KeyWithoutTwoFactor) []page.KeyChoice {
+func keyChoices(r *http.Request, keys []*app.KeyWithoutTwoFactor) []page.KeyChoice {
 	out := make([]page.KeyChoice, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, page.KeyChoice{ID: k.ID, Label: "“" + k.Name + "” (" + k.Prefix + "…), made by " + k.Creator()})
+		out = append(out, page.KeyChoice{ID: k.ID, Label: i18n.T(r.Context(), "workspaces.two_factor.key_choice",
+			"Name", k.Name, "Prefix", k.Prefix, "Creator", k.Creator())})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/web/page"
 )
 
@@ -18,13 +19,13 @@ func (s *Server) settingsView(r *http.Request) page.WorkspaceSettingsView {
 	v := page.WorkspaceSettingsView{URL: workspaceURL(sc.ws.Slug), Name: sc.ws.Name, NewSlug: sc.ws.Slug,
 		CanEdit: app.CanEditWorkspace(sc.m.Role) == nil, CanDelete: app.CanDeleteWorkspace(sc.m.Role) == nil, CanSSO: app.CanManageSSO(sc.m.Role) == nil,
 		TwoFactor: s.twoFactorPolicy(r)}
-	s.explainStillPaying(sc.ws, &v)
+	s.explainStillPaying(r, sc.ws, &v)
 	return v
 }
 
 // renderSettings renders the settings page v with status.
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, v page.WorkspaceSettingsView) {
-	s.render(w, r, status, page.WorkspaceSettings(s.workspacePage(w, r, "Settings", "settings"), v))
+	s.render(w, r, status, page.WorkspaceSettings(s.workspacePage(w, r, i18n.T(r.Context(), "workspaces.settings.nav_title"), "settings"), v))
 }
 
 // handleWorkspaceSettings handles "GET /w/{slug}/settings" (owners and admins).
@@ -36,19 +37,20 @@ func (s *Server) handleWorkspaceSettings(w http.ResponseWriter, r *http.Request)
 // cannot be deleted yet, and the way to cancel it: the Customer Portal
 // when billing is on, the demo downgrade on a development server without
 // it, else the billing page.
-func (s *Server) explainStillPaying(ws *app.Workspace, v *page.WorkspaceSettingsView) {
+func (s *Server) explainStillPaying(r *http.Request, ws *app.Workspace, v *page.WorkspaceSettingsView) {
 	if !ws.HasLiveSubscription() {
 		return
 	}
+	ctx := r.Context()
 	switch {
 	case s.Stripe != nil && ws.StripeCustomerID != "":
-		v.StillPaying = "This workspace still pays for Pro. Cancel the subscription in Stripe’s Customer Portal first; once Stripe confirms, you can delete it here."
-		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/portal"), "Cancel in the Customer Portal"
+		v.StillPaying = i18n.T(ctx, "workspaces.delete.still_paying")
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/portal"), i18n.T(ctx, "workspaces.delete.cancel_portal")
 	case s.Stripe == nil && s.Config.IsDevelopment():
-		v.StillPaying = "This workspace has a subscription on record. Billing is off on this development server, so the demo downgrade ends it; then you can delete the workspace."
-		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/demo-downgrade"), "Downgrade to Free (demo)"
+		v.StillPaying = i18n.T(ctx, "workspaces.delete.still_paying_demo")
+		v.CancelAction, v.CancelLabel = wsPath(ws, "/billing/demo-downgrade"), i18n.T(ctx, "workspaces.delete.cancel_demo")
 	default:
-		v.StillPaying = "This workspace has a subscription on record. It must be cancelled before the workspace can be deleted; billing is not configured on this server, so ask an operator."
+		v.StillPaying = i18n.T(ctx, "workspaces.delete.still_paying_operator")
 	}
 }
 
@@ -68,7 +70,7 @@ func (s *Server) handleWorkspaceUpdate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Workspace settings saved.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "workspaces.settings.saved"))
 	redirect(w, r, wsPath(ws, "/settings"))
 }
 
@@ -79,7 +81,7 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(r.PostFormValue("confirm")) != sc.ws.Name {
 		v := s.settingsView(r)
 		v.ConfirmValue = formEcho(r.PostFormValue("confirm"))
-		v.Errors = page.FieldErrors{"confirm": "That doesn’t match. Type the workspace's name, " + sc.ws.Name + ", exactly to confirm."}
+		v.Errors = page.FieldErrors{"confirm": i18n.T(r.Context(), "workspaces.delete.mismatch", "Name", sc.ws.Name)}
 		s.renderSettings(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -88,7 +90,7 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 			// Still paying: the settings page says how to cancel first.
 			v := s.settingsView(r)
 			if v.StillPaying == "" {
-				v.StillPaying = app.ErrorMessage(err)
+				v.StillPaying = i18n.ErrorText(r.Context(), err)
 			}
 			s.renderSettings(w, r, http.StatusConflict, v)
 			return
@@ -96,6 +98,6 @@ func (s *Server) handleWorkspaceDelete(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.setFlash(w, "success", "Workspace “"+sc.ws.Name+"” was deleted.")
+	s.setFlash(w, "success", i18n.T(r.Context(), "workspaces.deleted", "Name", sc.ws.Name))
 	redirect(w, r, "/settings/workspaces")
 }

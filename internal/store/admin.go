@@ -172,7 +172,7 @@ var (
 func (s *AdminService) FindStaff(ctx context.Context, userID int64) (*app.StaffMember, error) {
 	m, err := scanStaff(s.db.queryRow(ctx, nil, qStaffOf, userID))
 	if err != nil {
-		return nil, notFound(err, "Not staff.", "find staff")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "Not staff."), "find staff")
 	}
 	return m, nil
 }
@@ -206,7 +206,7 @@ func (s *AdminService) GrantStaff(ctx context.Context, email string) (*app.Staff
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
 		u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, email))
 		if err != nil {
-			return notFound(err, fmt.Sprintf("No user has the email address %s: they sign in once first.", email), "find user")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "No user has the email address %s: they sign in once first.", email), "find user")
 		}
 		now := s.db.now()
 		res := tx.Exec(`INSERT INTO staff (user_id, granted_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, u.ID, now)
@@ -235,11 +235,11 @@ func (s *AdminService) RevokeStaff(ctx context.Context, email string) (*app.Staf
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
 		u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, email))
 		if err != nil {
-			return notFound(err, fmt.Sprintf("No user has the email address %s.", email), "find user")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "No user has the email address %s.", email), "find user")
 		}
 		m, err := scanStaff(s.db.queryRow(ctx, tx, qStaffOf, u.ID))
 		if err != nil {
-			return notFound(err, fmt.Sprintf("%s is not staff.", email), "find staff")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "%s is not staff.", email), "find staff")
 		}
 		if err := tx.Exec(`DELETE FROM staff WHERE user_id = ?`, u.ID).Error; err != nil {
 			return fmt.Errorf("revoke staff of user %d: %w", u.ID, err)
@@ -336,7 +336,7 @@ const adminAuditRows = 20
 func (s *AdminService) FindAdminUser(ctx context.Context, id int64) (*app.AdminUserDetail, error) {
 	u, err := scanAdminUser(s.db.queryRow(ctx, nil, qAdminUserByID, id))
 	if err != nil {
-		return nil, notFound(err, "User not found.", "find user")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "User not found."), "find user")
 	}
 	d := &app.AdminUserDetail{User: *u}
 	var n int64
@@ -359,7 +359,7 @@ func (s *AdminService) FindAdminUser(ctx context.Context, id int64) (*app.AdminU
 func (s *AdminService) FindAdminWorkspace(ctx context.Context, id int64) (*app.AdminWorkspaceDetail, error) {
 	w, err := scanAdminWorkspace(s.db.queryRow(ctx, nil, qAdminWSByID, id))
 	if err != nil {
-		return nil, notFound(err, "Workspace not found.", "find workspace")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 	}
 	d := &app.AdminWorkspaceDetail{Workspace: *w}
 	rows, err := s.db.query(ctx, nil, qAdminMembers, id, app.AdminPageSize)

@@ -17,7 +17,7 @@ import (
 func (s *AdminService) adminUser(ctx context.Context, tx *gorm.DB, id int64) (*app.AdminUser, error) {
 	u, err := scanAdminUser(s.db.queryRow(ctx, tx, qAdminUserByID, id))
 	if err != nil {
-		return nil, notFound(err, "User not found.", "find user")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "User not found."), "find user")
 	}
 	return u, nil
 }
@@ -144,7 +144,7 @@ func (s *AdminService) SendSignInLink(ctx context.Context, id int64, reason stri
 func (s *AdminService) adminWorkspace(ctx context.Context, tx *gorm.DB, id int64) (*app.AdminWorkspace, error) {
 	w, err := scanAdminWorkspace(s.db.queryRow(ctx, tx, qAdminWSByID, id))
 	if err != nil {
-		return nil, notFound(err, "Workspace not found.", "find workspace")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 	}
 	return w, nil
 }

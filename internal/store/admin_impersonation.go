@@ -185,7 +185,7 @@ func (s *AdminService) endOpen(ctx context.Context, tx *gorm.DB, staffID, sessio
 func (s *AdminService) FindImpersonation(ctx context.Context, tokenHash string, staffSessionID int64) (*app.Impersonation, error) {
 	imp, err := scanImpersonation(s.db.queryRow(ctx, nil, qImpersonation, tokenHash, staffSessionID))
 	if err != nil {
-		return nil, notFound(err, "This view has ended.", "find impersonation")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "This view has ended."), "find impersonation")
 	}
 	if !imp.EndedAt.IsZero() {
 		return nil, app.Errorf(app.ENOTFOUND, "This view has ended.")
@@ -203,7 +203,7 @@ func (s *AdminService) StartWriteSession(ctx context.Context, id int64, reason s
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
 		imp, err := scanImpersonation(s.db.queryRow(ctx, tx, qImpByID, id))
 		if err != nil {
-			return notFound(err, "This view has ended.", "find impersonation")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "This view has ended."), "find impersonation")
 		}
 		now := s.db.now()
 		switch {

@@ -216,7 +216,7 @@ func (s *APIKeyService) RevokeAPIKey(ctx context.Context, sc app.Scope, keyID in
 		// Scoped by workspace: another tenant's key id is simply not found.
 		r, err := scanAPIKey(s.db.queryRow(ctx, tx, qAPIKeyOf, withScope(sc, []any{keyID, workspaceID})...))
 		if err != nil {
-			return notFound(err, "API key not found.", "find api key")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "API key not found."), "find api key")
 		}
 		if !r.RevokedAt.IsZero() {
 			return app.Errorf(app.ECONFLICT, "This API key is already revoked.")

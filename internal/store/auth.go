@@ -261,7 +261,7 @@ func (db *DB) startSession(ctx context.Context, tx *gorm.DB, u *app.User, ns app
 
 // takeUser reads the user with id in tx.
 func (db *DB) takeUser(ctx context.Context, tx *gorm.DB, id int64) (*app.User, error) {
-	u, err := db.findUser(ctx, tx, id, "This account no longer exists.")
+	u, err := db.findUser(ctx, tx, id, app.Errorf(app.ENOTFOUND, "This account no longer exists."))
 	if err != nil {
 		return nil, err
 	}

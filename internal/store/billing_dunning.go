@@ -167,25 +167,12 @@ func (s *BillingService) notifyOwners(ctx context.Context, tx *gorm.DB, workspac
 	if s.Notice == nil {
 		return nil
 	}
-	rows, err := s.db.query(ctx, tx, qWebhookOwners, workspaceID)
+	owners, err := s.db.owners(ctx, tx, workspaceID)
 	if err != nil {
-		return fmt.Errorf("find workspace owners: %w", err)
+		return err
 	}
-	var owners []string
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("find workspace owners: %w", err)
-		}
-		owners = append(owners, e)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("find workspace owners: %w", err)
-	}
-	for _, to := range owners {
-		n.To = to
+	for _, o := range owners {
+		n.To, n.Language = o.Email, o.Language
 		if err := s.db.enqueueEmail(tx, s.Notice(n)); err != nil {
 			return err
 		}
@@ -311,7 +298,7 @@ var errNotRestricted = errors.New("workspace no longer due for restriction")
 func (db *DB) checkRestricted(ctx context.Context, tx *gorm.DB, workspaceID int64) error {
 	var at *time.Time
 	if err := db.queryRow(ctx, tx, qRestrictedAt, workspaceID).Scan(&at); err != nil {
-		return notFound(err, "Workspace not found.", "find workspace")
+		return notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 	}
 	return app.CheckAdditions(&app.Workspace{RestrictedAt: timeOrZero(at)})
 }

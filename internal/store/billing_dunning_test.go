@@ -245,7 +245,7 @@ func TestBillingService_Dunning(t *testing.T) {
 		sc := app.ScopeOf(f.owner, f.ws.ID)
 		_, hash := app.NewToken()
 		_, err := store.NewInviteService(db).CreateInvite(f.owner, sc, app.NewInvite{Email: "new@example.com", Role: app.RoleMember,
-			TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, func(inv *app.Invite) app.InviteEmail {
+			TokenHash: hash, ExpiresAt: c.Now().Add(app.InviteTTL)}, app.PlanLimits{}, func(inv *app.Invite, _ string) app.InviteEmail {
 			return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: "x", Ref: "invite"}}
 		})
 		if err != app.ErrRestricted {

@@ -403,7 +403,7 @@ func (m *modelRun) join(rt *rapid.T) {
 	fits := (limit == 0 || len(m.model.members)+1 <= limit) && !m.model.dunning.restricted
 	token, hash := app.NewToken()
 	email := app.PrincipalFromContext(u.ctx).User.Email
-	compose := func(inv *app.Invite) app.InviteEmail {
+	compose := func(inv *app.Invite, _ string) app.InviteEmail {
 		return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: "/invites/" + token, Ref: "invite"}}
 	}
 	_, err := m.invites.CreateInvite(m.owner, app.ScopeOf(m.owner, m.ws.ID), app.NewInvite{Email: email, Role: app.RoleMember,

@@ -119,7 +119,7 @@ func (s *BillingService) SeatState(ctx context.Context, workspaceID int64) (*app
 func (s *BillingService) RecordSeats(ctx context.Context, workspaceID int64, from, to int) error {
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
 		if _, err := scanWorkspace(s.db.queryRow(ctx, tx, qWorkspaceLocked, workspaceID)); err != nil {
-			return notFound(err, "Workspace not found.", "find workspace")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 		}
 		if err := tx.Model(&workspaceRecord{}).Where("id = ?", workspaceID).
 			Updates(map[string]any{"seat_quantity": to, "updated_at": s.db.now()}).Error; err != nil {

@@ -34,7 +34,7 @@ func newBillingFixture(t *testing.T, db *store.DB) *billingFixture {
 	f.ws = ws
 	invites := store.NewInviteService(db)
 	token, hash := app.NewToken()
-	compose := func(inv *app.Invite) app.InviteEmail {
+	compose := func(inv *app.Invite, _ string) app.InviteEmail {
 		return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join", Text: "/invites/" + token, Ref: "invite"}}
 	}
 	if _, err := invites.CreateInvite(f.owner, app.ScopeOf(f.owner, ws.ID), app.NewInvite{Email: "admin@example.com", Role: app.RoleAdmin,

@@ -31,7 +31,7 @@ func signUpMember(t testing.TB, db *store.DB, c *clock, email string) teamUser {
 
 // inviteMail composes an invite email carrying the accept link of token.
 func inviteMail(token string) app.ComposeInvite {
-	return func(inv *app.Invite) app.InviteEmail {
+	return func(inv *app.Invite, _ string) app.InviteEmail {
 		link := "http://x.test/invites/" + token
 		return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join " + inv.WorkspaceName,
 			Text: "Join at " + link + " within a week."}, Link: link}

@@ -104,14 +104,25 @@ func (s *InviteService) CreateInvite(ctx context.Context, sc app.Scope, in app.N
 }
 
 // queueInviteEmail reads the invite back with its workspace and inviter,
-// queues its email (Ref "invite:<id>", with the accept link as its share
+// composes its email in the invitee's saved language (when the address has
+// an account), queues it (Ref "invite:<id>", with the accept link as its share
 // link) inside tx, and returns the invite describing that new email.
 func (s *InviteService) queueInviteEmail(ctx context.Context, tx *gorm.DB, id int64, compose app.ComposeInvite) (*app.Invite, error) {
 	inv, err := s.findInvite(ctx, tx, qInviteByID, id)
 	if err != nil {
 		return nil, err
 	}
-	msg := compose(inv)
+	// The email is in the language of the account the address belongs
+	// to, when there is one and it chose one.
+	var lang string
+	u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, inv.Email))
+	switch {
+	case err == nil:
+		lang = u.Language
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("find invitee's language: %w", err)
+	}
+	msg := compose(inv, lang)
 	msg.Ref = fmt.Sprintf("invite:%d", id)
 	msg.LinkExpiresAt = inv.ExpiresAt
 	r := s.db.newOutboxRecord(msg.Email)
@@ -144,7 +155,9 @@ func (s *InviteService) checkInvitable(ctx context.Context, tx *gorm.DB, workspa
 		return fmt.Errorf("check membership: %w", err)
 	}
 	if members > 0 {
-		return &app.Error{Code: app.ECONFLICT, Message: email + " is already a member of this workspace.", Field: "email"}
+		member := app.Errorf(app.ECONFLICT, "%s is already a member of this workspace.", email)
+		member.Field = "email"
+		return member
 	}
 	pending, err := s.db.countOf(ctx, tx, qPendingInviteTo, workspaceID, email, s.db.now())
 	if err != nil {
@@ -163,7 +176,7 @@ func (s *InviteService) inviteForPrincipal(ctx context.Context, tx *gorm.DB, key
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+	u, err := s.db.findUser(ctx, tx, uid, app.Errorf(app.ENOTFOUND, "Your account no longer exists."))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,7 +263,7 @@ func (s *InviteService) AcceptInvite(ctx context.Context, key app.InviteKey, lim
 func (s *InviteService) checkJoin(ctx context.Context, tx *gorm.DB, workspaceID int64, limits app.PlanLimits) error {
 	ws, err := scanWorkspace(s.db.queryRow(ctx, tx, qWorkspaceLocked, workspaceID))
 	if err != nil {
-		return notFound(err, "Workspace not found.", "find workspace")
+		return notFound(err, app.Errorf(app.ENOTFOUND, "Workspace not found."), "find workspace")
 	}
 	members, err := s.db.countOf(ctx, tx, qMemberCount, workspaceID)
 	if err != nil {
@@ -295,7 +308,7 @@ func (s *InviteService) pendingInvite(ctx context.Context, tx *gorm.DB, sc app.S
 	// Scoped by workspace: another tenant's invite id is simply not found.
 	r, err := scanInviteRecord(s.db.queryRow(ctx, tx, qInviteRecOf, withScope(sc, []any{inviteID, sc.WorkspaceID})...))
 	if err != nil {
-		return nil, notFound(err, "Invite not found.", "find invite")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "Invite not found."), "find invite")
 	}
 	if r.Status != app.InvitePending {
 		return nil, app.Errorf(app.ECONFLICT, "This invite is no longer pending.")

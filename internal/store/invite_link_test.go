@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/mail"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
@@ -151,9 +152,9 @@ func TestMigrate_MovesInviteShareLinks(t *testing.T) {
 		ada := signUpMember(t, db, c, "ada@example.com")
 		ws := createWorkspace(t, db, ada, "Ops http://evil.test/invites/x")
 		compose := func(tok string) app.ComposeInvite {
-			return func(inv *app.Invite) app.InviteEmail {
+			return func(inv *app.Invite, _ string) app.InviteEmail {
 				link := "https://atrium.test/invites/" + tok
-				return app.InviteEmail{Email: mail.InviteEmail("Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy(), inv.Role, link), Link: link}
+				return app.InviteEmail{Email: mail.InviteEmail(i18n.MustNew(i18n.Options{}).Printer(i18n.Source), "Atrium", inv.Email, inv.WorkspaceName, inv.InvitedBy(), inv.Role, link), Link: link}
 			}
 		}
 		send := func(email string) (*app.Invite, string) {

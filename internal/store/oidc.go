@@ -72,9 +72,10 @@ var errIdentityRaced = app.Errorf(app.ECONFLICT, "Another sign-in with this acco
 type IdentityService struct {
 	db *DB
 	// Notice builds the email telling a user that the accounts that sign
-	// in to theirs changed (change is a sentence); it is queued in the
-	// change's transaction. Nil sends none.
-	Notice func(to, change string) app.Email
+	// in to theirs changed (change is a sentence of the mail catalog, lang
+	// the user's saved language); it is queued in the change's
+	// transaction. Nil sends none.
+	Notice func(to, lang string, change app.Sentence) app.Email
 }
 
 // NewIdentityService returns the linked-identity service of db.
@@ -180,8 +181,7 @@ func (s *IdentityService) link(ctx context.Context, tx *gorm.DB, u *app.User, id
 		Metadata: map[string]any{"provider": providerWord(id.Provider), "email": id.Email, "issuer": id.Issuer}}); err != nil {
 		return nil, err
 	}
-	return &r, s.notify(tx, u.Email, fmt.Sprintf("Your %s account%s was linked: it can now sign you in.",
-		providerWord(id.Provider), describeAddress(id.Email)))
+	return &r, s.notify(tx, u, identityChange("mail.identity.linked", id.Provider, id.Email))
 }
 
 // providerWord names a provider in notices and audit entries: a
@@ -201,12 +201,22 @@ func describeAddress(email string) string {
 	return " (" + email + ")"
 }
 
-// notify queues the Notice about change to the address, when there is one.
-func (s *IdentityService) notify(tx *gorm.DB, to, change string) error {
+// identityChange is the notice's sentence about an identity of provider
+// (with address email) linked or unlinked (key): a workspace's own
+// provider is "single sign-on", a sentence of its own (key + "_sso").
+func identityChange(key, provider, email string) app.Sentence {
+	if strings.HasPrefix(provider, "sso-") {
+		return app.Say(key+"_sso", "Address", describeAddress(email))
+	}
+	return app.Say(key, "Provider", providerWord(provider), "Address", describeAddress(email))
+}
+
+// notify queues the Notice about change to u, when there is one.
+func (s *IdentityService) notify(tx *gorm.DB, u *app.User, change app.Sentence) error {
 	if s.Notice == nil {
 		return nil
 	}
-	return s.db.enqueueEmail(tx, s.Notice(to, change))
+	return s.db.enqueueEmail(tx, s.Notice(u.Email, u.Language, change))
 }
 
 // LinkIdentity links an identity to a signed-in user.
@@ -277,8 +287,7 @@ func (s *IdentityService) UnlinkIdentity(ctx context.Context, userID, identityID
 			Metadata: map[string]any{"provider": providerWord(r.Provider), "email": r.Email, "issuer": r.Issuer}}); err != nil {
 			return err
 		}
-		return s.notify(tx, u.Email, fmt.Sprintf("Your %s account%s was unlinked: it no longer signs you in.",
-			providerWord(r.Provider), describeAddress(r.Email)))
+		return s.notify(tx, u, identityChange("mail.identity.unlinked", r.Provider, r.Email))
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"atrium/internal/app"
+	"atrium/internal/i18n"
 	"atrium/internal/store"
 	"atrium/internal/store/storetest"
 )
@@ -30,9 +31,11 @@ func TestIdentityService_SignIn(t *testing.T) {
 		c := newClock(db)
 		ids := store.NewIdentityService(db)
 		var notices []string
-		ids.Notice = func(to, change string) app.Email {
-			notices = append(notices, to+": "+change)
-			return app.Email{To: to, Subject: "notice", Text: change}
+		english := i18n.MustNew(i18n.Options{}).Printer(i18n.Source)
+		ids.Notice = func(to, _ string, change app.Sentence) app.Email {
+			text := english.T(change.Key, change.Args...)
+			notices = append(notices, to+": "+text)
+			return app.Email{To: to, Subject: "notice", Text: text}
 		}
 
 		t.Run("NewUserFromVerifiedEmail", func(t *testing.T) {

@@ -162,7 +162,7 @@ func (s *TwoFactorService) AddPasskey(ctx context.Context, userID int64, p app.P
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": name}}); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, tx, userID, "A passkey named “"+name+"” was added: it signs in to your account on its own."); err != nil {
+		if err := s.notify(ctx, tx, userID, app.Say("mail.security.passkey_added", "Name", name)); err != nil {
 			return err
 		}
 		if err := s.db.confirmPrincipalSession(ctx, tx, userID, s.db.now()); err != nil {
@@ -179,7 +179,7 @@ func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID 
 	return s.db.transact(ctx, func(tx *gorm.DB) error {
 		r, err := scanPasskey(s.db.queryRow(ctx, tx, qPasskeyOf, passkeyID, userID))
 		if err != nil {
-			return notFound(err, "That passkey is already removed.", "find passkey")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "That passkey is already removed."), "find passkey")
 		}
 		if err := tx.Delete(&passkeyRecord{}, r.ID).Error; err != nil {
 			return fmt.Errorf("remove passkey: %w", err)
@@ -191,6 +191,6 @@ func (s *TwoFactorService) RemovePasskey(ctx context.Context, userID, passkeyID 
 			TargetType: "user", TargetID: fmt.Sprint(userID), Metadata: map[string]any{"name": r.Name}}); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, userID, "The passkey named “"+r.Name+"” was removed.")
+		return s.notify(ctx, tx, userID, app.Say("mail.security.passkey_removed", "Name", r.Name))
 	})
 }

@@ -58,7 +58,7 @@ func (s *TwoFactorService) RegenerateRecoveryCodes(ctx context.Context, userID i
 		if _, err := s.issueRecoveryCodes(ctx, tx, userID, hashes, true); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, userID, "A new set of recovery codes was made: the old ones no longer work.")
+		return s.notify(ctx, tx, userID, app.Say("mail.security.recovery_codes"))
 	})
 }
 

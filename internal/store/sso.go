@@ -92,7 +92,7 @@ type SSOService struct {
 	plans *app.Catalog
 	// Notice builds the email telling a user that an account now signs in
 	// to theirs (as IdentityService.Notice); nil sends none.
-	Notice func(to, change string) app.Email
+	Notice func(to, lang string, change app.Sentence) app.Email
 }
 
 // NewSSOService returns the single sign-on service of db; key (32 bytes)

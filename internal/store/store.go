@@ -331,11 +331,12 @@ func isUniqueViolation(err error) bool {
 }
 
 // notFound maps sql.ErrNoRows (from a catalogued read's queryRow) or
-// gorm.ErrRecordNotFound to an ENOTFOUND app error and wraps anything else
-// with what was being done.
-func notFound(err error, msg, what string) error {
+// gorm.ErrRecordNotFound to missing, an ENOTFOUND app error (made with
+// app.Errorf, so that its text is in the errors catalog), and wraps
+// anything else with what was being done.
+func notFound(err error, missing *app.Error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, gorm.ErrRecordNotFound) {
-		return app.Errorf(app.ENOTFOUND, "%s", msg)
+		return missing
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -197,7 +197,7 @@ func (s *TwoFactorService) ConfirmTOTP(ctx context.Context, userID int64, code s
 			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, tx, userID, "An authenticator app was turned on: sign-ins now ask for its codes."); err != nil {
+		if err := s.notify(ctx, tx, userID, app.Say("mail.security.totp_on")); err != nil {
 			return err
 		}
 		if err := s.db.confirmPrincipalSession(ctx, tx, userID, now); err != nil {
@@ -226,6 +226,6 @@ func (s *TwoFactorService) DisableTOTP(ctx context.Context, userID int64) error 
 			TargetType: "user", TargetID: fmt.Sprint(userID)}); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, userID, "Your authenticator app was turned off: sign-ins no longer ask for its codes.")
+		return s.notify(ctx, tx, userID, app.Say("mail.security.totp_off"))
 	})
 }

@@ -19,9 +19,10 @@ type TwoFactorService struct {
 	db  *DB
 	box *seal.Box
 	// Notice builds the email telling a user that their two-factor
-	// sign-in changed (change is a sentence); it is queued in the
-	// change's transaction. Nil sends none.
-	Notice func(to, change string) app.Email
+	// sign-in changed (change is a sentence of the mail catalog, lang the
+	// user's saved language); it is queued in the change's transaction.
+	// Nil sends none.
+	Notice func(to, lang string, change app.Sentence) app.Email
 }
 
 // NewTwoFactorService returns the two-factor service of db; key (32 bytes)
@@ -104,7 +105,7 @@ func (s *TwoFactorService) FindTwoFactor(ctx context.Context, userID int64) (*ap
 }
 
 // notify queues the Notice about change to the user, when there is one.
-func (s *TwoFactorService) notify(ctx context.Context, tx *gorm.DB, userID int64, change string) error {
+func (s *TwoFactorService) notify(ctx context.Context, tx *gorm.DB, userID int64, change app.Sentence) error {
 	if s.Notice == nil {
 		return nil
 	}
@@ -112,7 +113,7 @@ func (s *TwoFactorService) notify(ctx context.Context, tx *gorm.DB, userID int64
 	if err != nil {
 		return fmt.Errorf("notify user %d: %w", userID, err)
 	}
-	return s.db.enqueueEmail(tx, s.Notice(u.Email, change))
+	return s.db.enqueueEmail(tx, s.Notice(u.Email, u.Language, change))
 }
 
 // refreshFlag sets users.two_factor from the factors the user has; with

@@ -30,7 +30,7 @@ func (s *TwoFactorService) ResetTwoFactor(ctx context.Context, email, reason str
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
 		u, err := scanUser(s.db.queryRow(ctx, tx, qUserByEmail, email))
 		if err != nil {
-			return notFound(err, fmt.Sprintf("No user has the email address %s.", email), "find user")
+			return notFound(err, app.Errorf(app.ENOTFOUND, "No user has the email address %s.", email), "find user")
 		}
 		res := &app.TwoFactorReset{User: u.toApp()}
 		var totp, codes int64

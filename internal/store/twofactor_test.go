@@ -292,8 +292,8 @@ func TestTwoFactorService_Passkeys(t *testing.T) {
 		ctx := context.Background()
 		c := newClock(db)
 		tf := store.NewTwoFactorService(db, twoFactorKey)
-		tf.Notice = func(to, change string) app.Email {
-			return app.Email{To: to, Subject: "changed", Text: change, Ref: "security-notice"}
+		tf.Notice = func(to, _ string, change app.Sentence) app.Email {
+			return app.Email{To: to, Subject: "changed", Text: change.Key, Ref: "security-notice"}
 		}
 		u := signUpMember(t, db, c, "lin@example.com")
 		mallory := signUpMember(t, db, c, "mallory@example.com")

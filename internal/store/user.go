@@ -50,12 +50,12 @@ var userQueries = map[string]hotQuery{
 	qUserByHandle: {SQL: `SELECT ` + userColumns + ` FROM users WHERE webauthn_handle = ?`},
 }
 
-// findUser reads the user with id, in tx when it is not nil; ENOTFOUND
-// with msg when there is none.
-func (db *DB) findUser(ctx context.Context, tx *gorm.DB, id int64, msg string) (*userRecord, error) {
+// findUser reads the user with id, in tx when it is not nil; missing
+// when there is none.
+func (db *DB) findUser(ctx context.Context, tx *gorm.DB, id int64, missing *app.Error) (*userRecord, error) {
 	r, err := scanUser(db.queryRow(ctx, tx, qUserByID, id))
 	if err != nil {
-		return nil, notFound(err, msg, "find user")
+		return nil, notFound(err, missing, "find user")
 	}
 	return r, nil
 }
@@ -77,7 +77,7 @@ var _ app.UserService = (*UserService)(nil)
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*app.User, error) {
 	r, err := scanUser(s.db.queryRow(ctx, nil, qUserByID, id))
 	if err != nil {
-		return nil, notFound(err, "User not found.", "find user by id")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "User not found."), "find user by id")
 	}
 	return r.toApp(), nil
 }
@@ -86,7 +86,7 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*app.User, er
 func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*app.User, error) {
 	r, err := scanUser(s.db.queryRow(ctx, nil, qUserByEmail, email))
 	if err != nil {
-		return nil, notFound(err, "User not found.", "find user by email")
+		return nil, notFound(err, app.Errorf(app.ENOTFOUND, "User not found."), "find user by email")
 	}
 	return r.toApp(), nil
 }
@@ -106,7 +106,7 @@ func (s *UserService) UpdateUser(ctx context.Context, upd app.UserUpdate) (*app.
 	}
 	var out *app.User
 	err = s.db.transact(ctx, func(tx *gorm.DB) error {
-		r, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+		r, err := s.db.findUser(ctx, tx, uid, app.Errorf(app.ENOTFOUND, "Your account no longer exists."))
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *UserService) DeleteUser(ctx context.Context) error {
 		if len(blocking) > 0 {
 			return app.Errorf(app.ECONFLICT, "%s", app.SoleOwnerMessage(blocking))
 		}
-		r, err := s.db.findUser(ctx, tx, uid, "Your account no longer exists.")
+		r, err := s.db.findUser(ctx, tx, uid, app.Errorf(app.ENOTFOUND, "Your account no longer exists."))
 		if err != nil {
 			return err
 		}

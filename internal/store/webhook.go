@@ -151,7 +151,7 @@ var webhookQueries = map[string]hotQuery{
 	qWebhookDue: {SQL: `SELECT id FROM webhook_deliveries
 		WHERE status IN ('pending', 'failed') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`},
 	// Who is told when an endpoint is turned off.
-	qWebhookOwners: {SQL: `SELECT u.email FROM memberships c JOIN users u ON u.id = c.user_id
+	qWebhookOwners: {SQL: `SELECT u.email, u.language FROM memberships c JOIN users u ON u.id = c.user_id
 		WHERE c.workspace_id = ? AND ` + ownerRank + ` = 0 ORDER BY u.id`, BoundedSort: "the owners of one workspace"},
 }
 
@@ -167,8 +167,9 @@ type WebhookService struct {
 	// Outbound, tests may replace it.
 	Sender *webhook.Sender
 	// Notice builds the email telling an owner that an endpoint was turned
-	// off (to, the endpoint's label, why); nil sends none.
-	Notice func(to, endpoint, reason string) app.Email
+	// off (to, their saved language, the endpoint's label, why as a
+	// sentence of the mail catalog); nil sends none.
+	Notice func(to, lang, endpoint string, reason app.Sentence) app.Email
 	// Logger records refused addresses and failed attempts (without
 	// secrets, paths or query strings); nil logs nothing.
 	Logger *slog.Logger
@@ -426,7 +427,7 @@ func (s *WebhookService) SetWebhookEndpointEnabled(ctx context.Context, sc app.S
 // disableEndpoint turns r off for reason, gives up its waiting deliveries
 // and audits it; notify (when not nil) is called in the transaction to
 // tell the owners. An endpoint already off is left alone.
-func (db *DB) disableEndpoint(ctx context.Context, tx *gorm.DB, r *webhookEndpointRecord, reason string, notify func(emails []string) error) error {
+func (db *DB) disableEndpoint(ctx context.Context, tx *gorm.DB, r *webhookEndpointRecord, reason string, notify func(owners []owner) error) error {
 	now := db.now()
 	res := tx.Exec(`UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = ?, disabled_at = ?, updated_at = ?
 		WHERE id = ? AND enabled = TRUE`, reason, now, now, r.ID)
@@ -446,24 +447,41 @@ func (db *DB) disableEndpoint(ctx context.Context, tx *gorm.DB, r *webhookEndpoi
 	if notify == nil {
 		return nil
 	}
-	rows, err := db.query(ctx, tx, qWebhookOwners, r.WorkspaceID)
+	owners, err := db.owners(ctx, tx, r.WorkspaceID)
 	if err != nil {
-		return fmt.Errorf("find workspace owners: %w", err)
+		return err
 	}
-	var emails []string
+	return notify(owners)
+}
+
+// owner is a workspace owner a notice goes to.
+type owner struct {
+	Email string
+	// Language is their saved language, "" for none.
+	Language string
+}
+
+// owners returns the owners of a workspace, who are told about its
+// webhooks and its billing.
+func (db *DB) owners(ctx context.Context, tx *gorm.DB, workspaceID int64) ([]owner, error) {
+	rows, err := db.query(ctx, tx, qWebhookOwners, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("find workspace owners: %w", err)
+	}
+	var out []owner
 	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
+		var o owner
+		if err := rows.Scan(&o.Email, &o.Language); err != nil {
 			_ = rows.Close()
-			return fmt.Errorf("find workspace owners: %w", err)
+			return nil, fmt.Errorf("find workspace owners: %w", err)
 		}
-		emails = append(emails, e)
+		out = append(out, o)
 	}
 	_ = rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("find workspace owners: %w", err)
+		return nil, fmt.Errorf("find workspace owners: %w", err)
 	}
-	return notify(emails)
+	return out, nil
 }
 
 // DeleteWebhookEndpoint implements app.WebhookService.

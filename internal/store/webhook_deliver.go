@@ -137,7 +137,12 @@ func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, e
 		if res.Err != nil {
 			set["last_error"] = res.Err.Error()
 		}
-		var disable string
+		// disable is kept on the endpoint and logged in English; why is
+		// the same for the owners' emails, in their languages.
+		var (
+			disable string
+			why     app.Sentence
+		)
 		outcome := res.Outcome()
 		switch {
 		case giveUp != "":
@@ -146,7 +151,7 @@ func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, e
 			set["status"], set["delivered_at"] = app.DeliveryDelivered, now
 		case outcome == webhook.Gone:
 			set["status"] = app.DeliveryGaveUp
-			disable = "The endpoint answered 410 Gone."
+			disable, why = "The endpoint answered 410 Gone.", app.Say("mail.webhook.reason.gone")
 		default:
 			if wait, ok := webhook.NextRetry(d.Attempts, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))); ok {
 				set["status"], set["next_attempt_at"] = app.DeliveryFailed, now.Add(wait)
@@ -154,7 +159,8 @@ func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, e
 				set["status"] = app.DeliveryGaveUp
 			}
 			if ep.FailingSince != nil && !ep.FailingSince.After(now.Add(-app.WebhookFailingLimit)) {
-				disable = fmt.Sprintf("Every delivery failed for %d days.", int(app.WebhookFailingLimit/(24*time.Hour)))
+				days := int(app.WebhookFailingLimit / (24 * time.Hour))
+				disable, why = fmt.Sprintf("Every delivery failed for %d days.", days), app.Say("mail.webhook.reason.failing", "Days", days)
 			}
 		}
 		upd := tx.Model(&webhookDeliveryRecord{}).Where("id = ? AND attempts = ? AND status IN ('pending', 'failed')", d.ID, d.Attempts).Updates(set)
@@ -170,7 +176,7 @@ func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, e
 		if disable == "" {
 			return nil
 		}
-		return s.db.disableEndpoint(ctx, tx, ep, disable, func(owners []string) error {
+		return s.db.disableEndpoint(ctx, tx, ep, disable, func(owners []owner) error {
 			if s.Logger != nil {
 				s.Logger.Warn("webhook endpoint turned off", "endpoint_id", ep.ID, "workspace_id", ep.WorkspaceID,
 					"endpoint", app.WebhookURLLabel(ep.URL), "reason", disable)
@@ -178,8 +184,8 @@ func (s *WebhookService) record(ctx context.Context, d *webhookDeliveryRecord, e
 			if s.Notice == nil {
 				return nil
 			}
-			for _, to := range owners {
-				if err := s.db.enqueueEmail(tx, s.Notice(to, app.WebhookURLLabel(ep.URL), disable)); err != nil {
+			for _, o := range owners {
+				if err := s.db.enqueueEmail(tx, s.Notice(o.Email, o.Language, app.WebhookURLLabel(ep.URL), why)); err != nil {
 					return err
 				}
 			}

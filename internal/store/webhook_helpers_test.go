@@ -133,8 +133,8 @@ func (rc *receiver) port() int {
 var testKey = bytes.Repeat([]byte{7}, 32)
 
 // notices collects the emails of turned-off endpoints.
-func disabledNotice(to, endpoint, reason string) app.Email {
-	return app.Email{To: to, Subject: "Webhook endpoint turned off: " + endpoint, Text: endpoint + " was turned off. " + reason,
+func disabledNotice(to, _, endpoint string, reason app.Sentence) app.Email {
+	return app.Email{To: to, Subject: "Webhook endpoint turned off: " + endpoint, Text: endpoint + " was turned off. " + reason.Key,
 		Ref: "webhook_disabled"}
 }
 

@@ -152,7 +152,9 @@ func (s *WorkspaceService) createWorkspace(ctx context.Context, uid int64, name,
 			case isUniqueViolation(err) && derived:
 				return errSlugRace
 			case isUniqueViolation(err):
-				return &app.Error{Code: app.ECONFLICT, Field: "slug", Message: fmt.Sprintf("The address %q is taken. Choose another.", candidate)}
+				taken := app.Errorf(app.ECONFLICT, "The address %q is taken. Choose another.", candidate)
+				taken.Field = "slug"
+				return taken
 			}
 			return fmt.Errorf("create workspace: %w", err)
 		}

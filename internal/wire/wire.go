@@ -19,6 +19,7 @@ import (
 
 	"atrium/internal/billing"
 	"atrium/internal/config"
+	"atrium/internal/i18n"
 	"atrium/internal/jobs"
 	"atrium/internal/mail"
 	"atrium/internal/metrics"
@@ -119,9 +120,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	workspaces := store.NewWorkspaceService(db)
 	workspaces.MaxOwned = cfg.MaxWorkspacesPerUser
 	twoFactor := store.NewTwoFactorService(db, tfKey)
-	twoFactor.Notice = mail.SecurityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
+	catalog := NewCatalog(cfg)
+	twoFactor.Notice = mail.SecurityNotices(catalog, cfg.AppName, cfg.AppURL.String()+"/settings/account")
 	identities := store.NewIdentityService(db)
-	identities.Notice = mail.IdentityNotices(cfg.AppName, cfg.AppURL.String()+"/settings/account")
+	identities.Notice = mail.IdentityNotices(catalog, cfg.AppName, cfg.AppURL.String()+"/settings/account")
 	sso := store.NewSSOService(db, tfKey, cfg.Plans)
 	sso.Notice = identities.Notice
 
@@ -143,6 +145,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.Handler = server.New(server.Deps{
 		Logger:             logger,
 		Config:             cfg,
+		Catalog:            catalog,
 		DB:                 db,
 		Auth:               store.NewAuthService(db),
 		Users:              store.NewUserService(db),
@@ -192,7 +195,7 @@ func (a *App) Close() error {
 // endpoint is turned off.
 func NewWebhooks(cfg *config.Config, db *store.DB, key []byte, logger *slog.Logger) *store.WebhookService {
 	hooks := store.NewWebhookService(db, key, outbound.Options{AllowPrivate: cfg.WebhookAllowPrivate})
-	hooks.Notice = mail.WebhookDisabledNotices(cfg.AppName, cfg.AppURL.String()+"/app")
+	hooks.Notice = mail.WebhookDisabledNotices(NewCatalog(cfg), cfg.AppName, cfg.AppURL.String()+"/app")
 	hooks.Logger = logger
 	return hooks
 }
@@ -202,9 +205,16 @@ func NewWebhooks(cfg *config.Config, db *store.DB, key []byte, logger *slog.Logg
 // catalog's grace period.
 func NewBilling(cfg *config.Config, db *store.DB) *store.BillingService {
 	svc := store.NewBillingService(db)
-	svc.Notice = mail.BillingNotices(cfg.AppName, cfg.AppURL.String(), cfg.Plans.GracePeriod)
+	svc.Notice = mail.BillingNotices(NewCatalog(cfg), cfg.AppName, cfg.AppURL.String(), cfg.Plans.GracePeriod)
 	svc.Grace = cfg.Plans.GracePeriod
 	return svc
+}
+
+// NewCatalog returns the message catalogs pages and emails are written
+// from: the shipped languages, and the pseudo-locale en-XA outside
+// production.
+func NewCatalog(cfg *config.Config) *i18n.Catalog {
+	return i18n.MustNew(i18n.Options{Pseudo: cfg.Env != config.EnvProduction})
 }
 
 // NewSender returns the mail sender for cfg: SMTP, or the log in stub mode

@@ -1,9 +1,11 @@
 package page
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 )
 
@@ -40,23 +42,23 @@ type HiddenField struct{ Name, Value string }
 const MemberNamePlaceholder = "{name}"
 
 // ConfirmRemoveMember confirms removing a member from a workspace.
-func ConfirmRemoveMember(ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
+func ConfirmRemoveMember(ctx context.Context, ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
 	return Confirm{
-		Title:     "Remove " + who + "?",
-		Message:   who + " loses access to " + workspace + " at once. To come back, they need a new invitation. " + keysTooNote("they"),
-		Label:     "Remove member",
+		Title: i18n.T(ctx, "members.confirm.remove.title", "Name", who),
+		Message: i18n.T(ctx, "members.confirm.remove.message", "Name", who, "Workspace", workspace) + " " +
+			memberKeysTooNote(ctx, "they"),
+		Label:     i18n.T(ctx, "members.confirm.remove.label"),
 		Action:    ws.Page("members", strconv.FormatInt(userID, 10), "remove"),
 		CancelURL: ws.Page("members"),
 	}
 }
 
 // ConfirmTransfer confirms handing a workspace's ownership to a member.
-func ConfirmTransfer(ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
+func ConfirmTransfer(ctx context.Context, ws layout.WorkspaceURL, workspace string, userID int64, who string) Confirm {
 	return Confirm{
-		Title: "Make " + who + " the owner?",
-		Message: who + " becomes the owner of " + workspace + " and you become an admin: you can no longer manage billing, " +
-			"delete the workspace or make anyone owner. Only the new owner can give ownership back.",
-		Label:     "Make owner",
+		Title:     i18n.T(ctx, "members.confirm.transfer.title", "Name", who),
+		Message:   i18n.T(ctx, "members.confirm.transfer.message", "Name", who, "Workspace", workspace),
+		Label:     i18n.T(ctx, "members.confirm.transfer.label"),
 		Action:    ws.Page("transfer"),
 		Fields:    []HiddenField{{"user_id", strconv.FormatInt(userID, 10)}},
 		CancelURL: ws.Page("members"),
@@ -65,34 +67,42 @@ func ConfirmTransfer(ws layout.WorkspaceURL, workspace string, userID int64, who
 
 // ConfirmRevokeInvite confirms revoking a pending invitation; email may be
 // "" when the page does not know it.
-func ConfirmRevokeInvite(ws layout.WorkspaceURL, inviteID int64, email string) Confirm {
-	who := "this invitation"
+func ConfirmRevokeInvite(ctx context.Context, ws layout.WorkspaceURL, inviteID int64, email string) Confirm {
+	title := i18n.T(ctx, "invites.confirm.revoke.title_unknown")
 	if email != "" {
-		who = "the invitation to " + email
+		title = i18n.T(ctx, "invites.confirm.revoke.title", "Email", email)
 	}
 	return Confirm{
-		Title:     "Revoke " + who + "?",
-		Message:   "Its link stops working at once. You can invite the same address again later.",
-		Label:     "Revoke invitation",
+		Title:     title,
+		Message:   i18n.T(ctx, "invites.confirm.revoke.message"),
+		Label:     i18n.T(ctx, "invites.confirm.revoke.label"),
 		Action:    ws.Page("invites", strconv.FormatInt(inviteID, 10), "revoke"),
 		CancelURL: ws.Page("members"),
 	}
 }
 
-// keysTooNote is what a confirmation that ends someone's access says of
-// their API keys before it knows how many there are (the dialog a page
-// builds); the server's step says how many with AlsoRevokesKeys.
-func keysTooNote(creator string) string {
-	return "Any API keys " + creator + " created are revoked too."
+// memberKeysTooNote is what a confirmation that ends someone's access
+// says of their API keys before it knows how many there are (the dialog a
+// page builds); the server's step says how many with AlsoRevokesKeys.
+func memberKeysTooNote(ctx context.Context, creator string) string {
+	if creator == "you" {
+		return i18n.T(ctx, "members.confirm.keys_too_you")
+	}
+	return i18n.T(ctx, "members.confirm.keys_too_they")
 }
 
 // AlsoRevokesKeys says in c that the action revokes the n live API keys
 // the affected person (creator: "they", "you") created, in place of the
-// general note, or nothing of keys when there are none.
-func (c Confirm) AlsoRevokesKeys(n int, creator string) Confirm {
-	c.Message = strings.TrimSuffix(c.Message, " "+keysTooNote(creator))
+// general note of ConfirmRemoveMember and ConfirmLeave, or nothing of keys
+// when there are none.
+func (c Confirm) AlsoRevokesKeys(ctx context.Context, n int, creator string) Confirm {
+	c.Message = strings.TrimSuffix(c.Message, " "+memberKeysTooNote(ctx, creator))
 	if n > 0 {
-		c.Message += " " + RevokesKeysNote(n, creator)
+		key := "members.confirm.revokes_keys_they"
+		if creator == "you" {
+			key = "members.confirm.revokes_keys_you"
+		}
+		c.Message += " " + i18n.N(ctx, key, n)
 	}
 	return c
 }
@@ -108,15 +118,15 @@ func RevokesKeysNote(n int, creator string) string {
 
 // ConfirmDemote confirms changing a member's role to one that cannot
 // manage API keys, which revokes the keys they created.
-func ConfirmDemote(ws layout.WorkspaceURL, workspace string, userID int64, who, role, roleLabel string, keys int) Confirm {
+func ConfirmDemote(ctx context.Context, ws layout.WorkspaceURL, workspace string, userID int64, who, role, roleLabel string, keys int) Confirm {
 	return Confirm{
-		Title:     "Make " + who + " a " + roleLabel + "?",
-		Message:   who + " becomes a " + roleLabel + " of " + workspace + " and can no longer manage API keys.",
-		Label:     "Change role",
+		Title:     i18n.T(ctx, "members.confirm.demote.title", "Name", who, "Role", roleLabel),
+		Message:   i18n.T(ctx, "members.confirm.demote.message", "Name", who, "Role", roleLabel, "Workspace", workspace),
+		Label:     i18n.T(ctx, "members.confirm.demote.label"),
 		Action:    ws.Page("members", strconv.FormatInt(userID, 10), "role"),
 		Fields:    []HiddenField{{"role", role}},
 		CancelURL: ws.Page("members"),
-	}.AlsoRevokesKeys(keys, "they")
+	}.AlsoRevokesKeys(ctx, keys, "they")
 }
 
 // ConfirmRevokeAPIKey confirms revoking a workspace's API key; prefix is
@@ -132,11 +142,12 @@ func ConfirmRevokeAPIKey(ws layout.WorkspaceURL, keyID int64, name, prefix strin
 }
 
 // ConfirmLeave confirms leaving a workspace.
-func ConfirmLeave(ws layout.WorkspaceURL, workspace string) Confirm {
+func ConfirmLeave(ctx context.Context, ws layout.WorkspaceURL, workspace string) Confirm {
 	return Confirm{
-		Title:     "Leave " + workspace + "?",
-		Message:   "You lose access to " + workspace + " at once. To come back, someone will have to invite you again. " + keysTooNote("you"),
-		Label:     "Leave workspace",
+		Title: i18n.T(ctx, "members.confirm.leave.title", "Workspace", workspace),
+		Message: i18n.T(ctx, "members.confirm.leave.message", "Workspace", workspace) + " " +
+			memberKeysTooNote(ctx, "you"),
+		Label:     i18n.T(ctx, "members.confirm.leave.label"),
 		Action:    ws.Page("leave"),
 		CancelURL: ws.Page("members"),
 	}
@@ -170,52 +181,27 @@ func ConfirmRevokeOthers() Confirm {
 	}
 }
 
-// ConfirmDisableTOTP confirms turning the authenticator app off; last
-// says it is the user's only second factor.
-func ConfirmDisableTOTP(last bool) Confirm {
-	c := Confirm{
-		Title:     "Turn off your authenticator app?",
-		Message:   "Sign-ins will no longer ask for its codes; your passkeys still work.",
-		Label:     "Turn off",
-		Action:    "/settings/account/two-factor/app/disable",
-		CancelURL: "/settings/account#two-factor",
-	}
-	if last {
-		c.Message = "Two-factor sign-in turns off: a sign-in link alone will get into your account, your recovery codes stop working, and workspaces that require two-factor sign-in will keep you out until you set it up again."
-	}
-	return c
-}
-
-// ConfirmNewRecoveryCodes confirms replacing the recovery codes.
-func ConfirmNewRecoveryCodes() Confirm {
-	return Confirm{
-		Title:     "Get new recovery codes?",
-		Message:   "Your current recovery codes stop working, and the new ones are shown once.",
-		Label:     "Get new codes",
-		Action:    "/settings/account/two-factor/recovery-codes",
-		CancelURL: "/settings/account#two-factor",
-	}
-}
-
 // ConfirmRequireTwoFactor confirms requiring two-factor sign-in of every
 // member of a workspace; without counts the members who have none (-1
 // when unknown).
-func ConfirmRequireTwoFactor(ws layout.WorkspaceURL, workspace string, without int, keys []KeyChoice) Confirm {
-	msg := "Members without two-factor sign-in (" + strconv.Itoa(without) + " of them) won’t be able to open this workspace until they set it up."
-	switch without {
-	case -1:
-		msg = "Members without two-factor sign-in won’t be able to open this workspace until they set it up."
-	case 0:
-		msg = "Every member has two-factor sign-in, so nobody loses access now; people who join later must set it up before they can open " + workspace + "."
+func ConfirmRequireTwoFactor(ctx context.Context, ws layout.WorkspaceURL, workspace string, without int, keys []KeyChoice) Confirm {
+	var msg string
+	switch {
+	case without < 0:
+		msg = i18n.T(ctx, "workspaces.two_factor.confirm_require.message_unknown")
+	case without == 0:
+		msg = i18n.T(ctx, "workspaces.two_factor.confirm_require.message_none", "Workspace", workspace)
+	default:
+		msg = i18n.N(ctx, "workspaces.two_factor.confirm_require.message", without)
 	}
 	return Confirm{
-		Title:     "Require two-factor sign-in for " + workspace + "?",
+		Title:     i18n.T(ctx, "workspaces.two_factor.confirm_require.title", "Workspace", workspace),
 		Message:   msg,
-		Label:     "Require two-factor sign-in",
+		Label:     i18n.T(ctx, "workspaces.two_factor.require"),
 		Action:    ws.Page("settings", "two-factor"),
 		Fields:    []HiddenField{{"required", "on"}},
 		CancelURL: ws.Page("settings"),
-	}.withKeys(keys)
+	}.withKeys(ctx, keys)
 }
 
 // KeyChoice is an API key whose creator has no second factor, offered for
@@ -227,11 +213,11 @@ type KeyChoice struct {
 
 // withKeys lists keys as checked boxes "revoke_key" under the consequence
 // of leaving them.
-func (c Confirm) withKeys(keys []KeyChoice) Confirm {
+func (c Confirm) withKeys(ctx context.Context, keys []KeyChoice) Confirm {
 	if len(keys) == 0 {
 		return c
 	}
-	c.ChecksLegend = "These API keys were made by people without two-factor sign-in, and keep working after this change: anyone holding one reaches the workspace without a second factor. Revoke the ticked keys now (programs using them stop at once):"
+	c.ChecksLegend = i18n.T(ctx, "workspaces.two_factor.confirm_require.keys")
 	for _, k := range keys {
 		c.Checks = append(c.Checks, ConfirmCheck{Name: "revoke_key", Value: strconv.FormatInt(k.ID, 10), Label: k.Label, Checked: true})
 	}
@@ -240,12 +226,11 @@ func (c Confirm) withKeys(keys []KeyChoice) Confirm {
 
 // ConfirmOptionalTwoFactor confirms making two-factor sign-in optional in
 // a workspace.
-func ConfirmOptionalTwoFactor(ws layout.WorkspaceURL, workspace string) Confirm {
+func ConfirmOptionalTwoFactor(ctx context.Context, ws layout.WorkspaceURL, workspace string) Confirm {
 	return Confirm{
-		Title: "Make two-factor sign-in optional for " + workspace + "?",
-		Message: "Members without two-factor sign-in can open " + workspace + " again with a sign-in link alone: anyone who gets into a member’s mailbox gets into the workspace. " +
-			"Members who set up an authenticator app or a passkey keep using it.",
-		Label:     "Make it optional",
+		Title:     i18n.T(ctx, "workspaces.two_factor.confirm_optional.title", "Workspace", workspace),
+		Message:   i18n.T(ctx, "workspaces.two_factor.confirm_optional.message", "Workspace", workspace),
+		Label:     i18n.T(ctx, "workspaces.two_factor.confirm_optional.label"),
 		Action:    ws.Page("settings", "two-factor"),
 		Fields:    []HiddenField{{"required", "off"}},
 		CancelURL: ws.Page("settings"),

@@ -4,11 +4,6 @@
 package page
 
 import (
-	"strconv"
-	"unicode"
-	"unicode/utf8"
-
-	"atrium/web/component"
 	"atrium/web/layout"
 )
 
@@ -25,32 +20,6 @@ func private(p layout.Page, title string) layout.Page {
 	p = titled(p, title)
 	p.NoIndex = true
 	return p
-}
-
-// roleOptions returns the select options for role values such as "admin",
-// each labelled with the capitalised value ("Admin").
-func roleOptions(roles []string) []component.Option {
-	opts := make([]component.Option, len(roles))
-	for i, r := range roles {
-		opts[i] = component.Option{Value: r, Label: capitalize(r)}
-	}
-	return opts
-}
-
-// capitalize returns s with its first letter in upper case.
-func capitalize(s string) string {
-	for i, r := range s {
-		return string(unicode.ToUpper(r)) + s[i+utf8.RuneLen(r):]
-	}
-	return s
-}
-
-// count returns n followed by the singular or plural noun: "1 member", "3 members".
-func count(n int, singular, plural string) string {
-	if n == 1 {
-		return "1 " + singular
-	}
-	return strconv.Itoa(n) + " " + plural
 }
 
 // FieldErrors are a form's messages keyed by the name of the field each

@@ -10,17 +10,22 @@ import (
 	"github.com/a-h/templ"
 	"github.com/google/go-cmp/cmp"
 
+	"atrium/internal/i18n"
 	"atrium/web/layout"
 	"atrium/web/page"
 )
 
+// english is the context pages render in: the English printer, as a
+// request without Accept-Language gets.
+var english = i18n.WithLocale(context.Background(), i18n.MustNew(i18n.Options{}).Printer(i18n.Source), nil)
+
 const evil = `<script>alert(1)</script>@example.com`
 
-// render renders c and parses the result.
+// render renders c in English and parses the result.
 func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Render(context.Background(), &buf); err != nil {
+	if err := c.Render(english, &buf); err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	html := buf.String()

@@ -95,6 +95,11 @@
 
   // Confirmation dialogs.
   var dialog = null;
+  var text = {
+    title: document.body.dataset.textConfirmTitle || "Are you sure?",
+    confirm: document.body.dataset.textConfirm || "Confirm",
+    cancel: document.body.dataset.textCancel || "Cancel"
+  };
   function buildDialog() {
     dialog = document.createElement("dialog");
     dialog.className = "confirm-dialog";
@@ -105,9 +110,11 @@
       '<h2 id="confirm-dialog-title" class="confirm-dialog-title"></h2>' +
       '<p class="confirm-dialog-text" data-testid="confirm-dialog-text"></p>' +
       '<div class="confirm-dialog-actions">' +
-      '<button type="button" class="btn btn-secondary" value="cancel" data-testid="confirm-dialog-cancel">Cancel</button>' +
+      '<button type="button" class="btn btn-secondary" value="cancel" data-testid="confirm-dialog-cancel"></button>' +
       '<button type="submit" class="btn btn-danger" value="ok" data-testid="confirm-dialog-ok"></button>' +
       "</div></form>";
+    // The layout gives the dialog's fixed words in the page's language.
+    dialog.querySelector('[value="cancel"]').textContent = text.cancel;
     document.body.appendChild(dialog);
     dialog.querySelector('[value="cancel"]').addEventListener("click", function () { dialog.close("cancel"); });
     return dialog;
@@ -127,10 +134,10 @@
     var name = holder ? holder.dataset.name : member ? member.firstChild.textContent.trim() : "";
     var words = function (s) { return name ? s.split("{name}").join(name) : s; };
     var d = dialog || buildDialog();
-    d.querySelector(".confirm-dialog-title").textContent = words(form.dataset.confirmTitle || "Are you sure?");
+    d.querySelector(".confirm-dialog-title").textContent = words(form.dataset.confirmTitle || text.title);
     d.querySelector(".confirm-dialog-text").textContent = words(form.dataset.confirm);
     var ok = d.querySelector('[value="ok"]');
-    ok.textContent = form.dataset.confirmLabel || "Confirm";
+    ok.textContent = form.dataset.confirmLabel || text.confirm;
     d.onclose = function () {
       if (d.returnValue !== "ok") return;
       var h = document.createElement("input");
@@ -149,10 +156,13 @@
   });
 
   // Copy buttons: the text stays selectable without them.
+  // The page writes what to say in the reader's language (data-copy-done,
+  // data-copy-failed); the English below is for a page that does not.
   function copied(btn, ok) {
     var status = document.querySelector("[data-copy-status]");
     var what = btn.textContent.replace(/^Copy /, "");
-    if (status) status.textContent = ok ? "Copied the " + what + "." : "Select the " + what + " and copy it.";
+    var said = ok ? btn.dataset.copyDone : btn.dataset.copyFailed;
+    if (status) status.textContent = said || (ok ? "Copied the " + what + "." : "Select the " + what + " and copy it.");
     btn.setAttribute("data-copied", ok ? "yes" : "no");
   }
   document.querySelectorAll("button[data-copy]").forEach(function (btn) {

@@ -73,24 +73,32 @@
     return out;
   }
 
+  // text returns the sentence the page gives the status line for name
+  // (data-text-<name>, in the reader's language), else English.
+  function text(status, name, english) {
+    var key = "text" + name.charAt(0).toUpperCase() + name.slice(1);
+    return (status && status.dataset[key]) || english;
+  }
+
   // A failure the user can act on, in words.
-  function describe(err, register) {
+  function describe(err, register, status) {
     if (err && err.passkeyMessage) return err.passkeyMessage;
     switch (err && err.name) {
       case "NotAllowedError":
       case "AbortError":
-        return register ? "No passkey was added: the request was cancelled or timed out." :
-          "The passkey request was cancelled or timed out. Try again, or use an email link.";
+        return register ? text(status, "cancelledAdd", "No passkey was added: the request was cancelled or timed out.") :
+          text(status, "cancelled", "The passkey request was cancelled or timed out. Try again, or use an email link.");
       case "InvalidStateError":
-        return "This device already holds a passkey for your account.";
+        return text(status, "duplicate", "This device already holds a passkey for your account.");
       case "SecurityError":
-        return "Passkeys aren’t available at this address.";
+        return text(status, "insecure", "Passkeys aren’t available at this address.");
       default:
-        return "Your browser couldn’t use a passkey. Please try again.";
+        return text(status, "failed", "Your browser couldn’t use a passkey. Please try again.");
     }
   }
 
   async function begin(form) {
+    var status = form.querySelector("[data-passkey-status]");
     var body = new URLSearchParams(new FormData(form));
     body.delete("credential");
     var res = await fetch(form.dataset.begin, {
@@ -104,8 +112,8 @@
     if (!res.ok || !data) {
       var err = new Error("begin failed");
       err.passkeyMessage = (data && data.detail) ||
-        (res.status === 429 ? "Too many attempts. Please wait a moment and try again." :
-          "Something went wrong. Please try again in a moment.");
+        (res.status === 429 ? text(status, "tooMany", "Too many attempts. Please wait a moment and try again.") :
+          text(status, "error", "Something went wrong. Please try again in a moment."));
       throw err;
     }
     return data;
@@ -135,7 +143,7 @@
       if (button) button.disabled = false;
       if (status) {
         status.classList.add("field-error");
-        status.textContent = describe(err, form.dataset.passkey === "register");
+        status.textContent = describe(err, form.dataset.passkey === "register", status);
       }
     });
   });

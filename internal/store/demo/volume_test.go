@@ -229,7 +229,7 @@ func TestDB_SeedVolume(t *testing.T) {
 			_, invite := app.NewToken()
 			if _, err := store.NewInviteService(db).CreateInvite(uctx, app.ScopeOf(uctx, ws.ID), app.NewInvite{Email: "someone@example.com",
 				Role: app.RoleMember, TokenHash: invite, ExpiresAt: now.Add(app.InviteTTL)}, app.PlanLimits{},
-				func(inv *app.Invite) app.InviteEmail {
+				func(inv *app.Invite, _ string) app.InviteEmail {
 					return app.InviteEmail{Email: app.Email{To: inv.Email, Subject: "Join " + inv.WorkspaceName, Text: "Join"}}
 				}); err != nil {
 				t.Fatalf("CreateInvite after the volume seed: %v", err)
