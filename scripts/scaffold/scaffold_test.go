@@ -351,6 +351,6 @@ func TestScaffold(t *testing.T) {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
 	goCmd(env, "test", "-count=1", "-timeout", "30m", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath"+
-		"|TestCatalogs_Complete|TestAuditCatalog_Translated|TestAuditSummary_EnglishUnchanged",
+		"|TestI18n_EveryPage|TestCatalogs_Complete|TestErrorsCatalog_Complete|TestAuditCatalog_Translated|TestAuditSummary_EnglishUnchanged",
 		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/", "./internal/jobs/", "./internal/i18n/")
 }
