@@ -72,6 +72,9 @@ func run(args []string, stdout io.Writer) error {
 	if r.Module, err = modulePath(*root); err != nil {
 		return err
 	}
+	if r.NavTranslated, err = navTranslated(*root); err != nil {
+		return err
+	}
 	plan, err := r.plan(*root)
 	if err != nil {
 		return err
@@ -88,20 +91,41 @@ func run(args []string, stdout io.Writer) error {
 	if err := plan.apply(*root, stdout); err != nil {
 		return err
 	}
-	r.printNext(stdout)
+	langs, err := languages(*root)
+	if err != nil {
+		return err
+	}
+	r.printNext(stdout, langs)
 	return nil
 }
 
 // printNext tells what to do once the files are written: the server reads
 // routes, pages and migrations when it starts, so it must restart, and the
-// new page's address (the demo data's workspace acme, or any other).
-func (r *Resource) printNext(w io.Writer) {
+// new page's address (the demo data's workspace acme, or any other); the
+// catalogs of the languages but English hold English text to translate.
+func (r *Resource) printNext(w io.Writer, langs []string) {
 	fmt.Fprintf(w, `
 Next:
   1. Restart the server: stop 'make dev' (Ctrl-C) and run it again; it applies migration %s and serves the new routes.
   2. Open http://localhost:8080/w/acme/%s (any workspace's slug in place of acme), or its %q tab in the workspace's navigation.
   3. Run its tests: go test -run '%s' ./internal/app/ ./internal/store/ ./internal/server/
 `, r.Migration, r.Path, r.CapPlural, r.Name)
+	var others []string
+	for _, lang := range langs {
+		if lang != sourceLanguage {
+			others = append(others, lang)
+		}
+	}
+	if len(others) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  4. Translate its text: every language's catalog holds it in English for now.\n")
+	for _, lang := range others {
+		fmt.Fprintf(w, "       %s (all of it)\n", r.areaFile(lang))
+		fmt.Fprintf(w, "       %s/%s/audit.json (audit.action.%s.*)\n", localesDir, lang, r.Snake)
+		fmt.Fprintf(w, "       %s/%s/errors.json (the entries still in English, such as %q)\n", localesDir, lang, r.ErrorFormats()[0])
+	}
+	fmt.Fprintf(w, "     then check them: go test ./internal/i18n/ && go test -run 'TestI18n_%s|TestAuditCatalog' ./internal/server/\n", r.Name)
 }
 
 // Resource is what the templates see: the names of the resource in every
@@ -119,8 +143,12 @@ type Resource struct {
 	Cap         string // Project (headings)
 	CapPlural   string // Projects
 	Migration   string // 00010
-	Module      string // the module path, from go.mod: "atrium"
-	Fields      []Field
+	Area        string // projects: the catalog area, locales/*/projects.json, and its keys' first segment
+	// NavTranslated: the workspace navigation's tabs take their labels
+	// from the catalog (i18n.T(ctx, …)), so the new tab does too.
+	NavTranslated bool
+	Module        string // the module path, from go.mod: "atrium"
+	Fields        []Field
 }
 
 // Field is one field of the resource.
@@ -158,7 +186,7 @@ func newResource(name, plural, fields, migration string) (*Resource, error) {
 	r := &Resource{Name: name, Plural: plural, Var: lowerFirst(name), VarPlural: lowerFirst(plural),
 		Table: snake(plural), Label: strings.ReplaceAll(snake(name), "_", " "),
 		LabelPlural: strings.ReplaceAll(snake(plural), "_", " "), Migration: migration,
-		Snake: snake(name), Path: strings.ReplaceAll(snake(plural), "_", "-")}
+		Snake: snake(name), Path: strings.ReplaceAll(snake(plural), "_", "-"), Area: snake(plural)}
 	r.Cap, r.CapPlural = humanize(r.Label), humanize(r.LabelPlural)
 	seen := map[string]bool{}
 	for _, spec := range strings.Fields(fields) {
@@ -257,6 +285,12 @@ func (f Field) Shown() string {
 		return humanize(f.Values[len(f.Values)-1])
 	}
 	return f.Sample()
+}
+
+// UserData reports whether the field's value is text people typed (or a
+// member's name), which pages mark translate="no".
+func (f Field) UserData() bool {
+	return f.Type == "string" || f.Type == "text" || f.Type == "member"
 }
 
 // Lower is the field's name in a sentence: "due date".
@@ -385,10 +419,7 @@ func (r *Resource) outputs() map[string]string {
 // plan renders every file and edit, refusing when a file to create exists
 // or a marker is missing.
 func (r *Resource) plan(root string) (*plan, error) {
-	tmpl, err := template.New("").Delims("[[", "]]").Funcs(template.FuncMap{
-		"quote": strconv.Quote,
-		"join":  strings.Join,
-	}).ParseFS(templateFS, "templates/*.tmpl")
+	tmpl, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
@@ -419,12 +450,25 @@ func (r *Resource) plan(root string) (*plan, error) {
 	if len(exists) > 0 {
 		return nil, fmt.Errorf("refusing to overwrite %s", strings.Join(exists, ", "))
 	}
+	catalogFiles, catalogEdits, err := r.catalogs(root)
+	if err != nil {
+		return nil, err
+	}
+	p.files = append(p.files, catalogFiles...)
 	edits, err := r.insertions(root, tmpl)
 	if err != nil {
 		return nil, err
 	}
-	p.edits = edits
+	p.edits = append(edits, catalogEdits...)
 	return p, nil
+}
+
+// parseTemplates parses the resource's templates.
+func parseTemplates() (*template.Template, error) {
+	return template.New("").Delims("[[", "]]").Funcs(template.FuncMap{
+		"quote": strconv.Quote,
+		"join":  strings.Join,
+	}).ParseFS(templateFS, "templates/*.tmpl")
 }
 
 // tidy gofmts Go files.

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +74,87 @@ func TestInsertAtMarker(t *testing.T) {
 	}
 }
 
+// catalogKey matches a key the generated code asks the catalog for; a key
+// ending in "." is the start of keys made at run time (enum choices).
+var catalogKey = regexp.MustCompile(`i18n\.T\((?:ctx|r\.Context\(\)), "([a-z0-9_.]+)"`)
+
+// TestScaffoldCatalog: every key the generated pages, handlers and
+// navigation tab ask for is in the catalog the scaffold writes, and every
+// key it writes is asked for, with a field of every type, named by a
+// string field or by the id, the navigation translated or not.
+func TestScaffoldCatalog(t *testing.T) {
+	t.Parallel()
+	tmpl, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fields string
+		nav    bool
+	}{{everyType, true}, {everyType, false}, {"due:date flag:bool", true}} {
+		r, err := newResource("ProjectPhase", "", c.fields, "00042")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.NavTranslated = c.nav
+		var src bytes.Buffer
+		for _, name := range []string{"page.tmpl", "server.tmpl", "insert_workspace_nav"} {
+			if err := tmpl.ExecuteTemplate(&src, name, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cat := r.Catalog()
+		used := map[string]bool{}
+		for _, m := range catalogKey.FindAllStringSubmatch(src.String(), -1) {
+			key := m[1]
+			if !strings.HasPrefix(key, r.Area+".") {
+				t.Errorf("%s: key %s is not in the area %s", c.fields, key, r.Area)
+			}
+			if strings.HasSuffix(key, ".") {
+				n := 0
+				for k := range cat {
+					if strings.HasPrefix(k, key) {
+						used[k] = true
+						n++
+					}
+				}
+				if n == 0 {
+					t.Errorf("%s: no key starts with %s", c.fields, key)
+				}
+				continue
+			}
+			if _, ok := cat[key]; !ok {
+				t.Errorf("%s: the code asks for %s, which the catalog lacks", c.fields, key)
+			}
+			used[key] = true
+		}
+		for k := range cat {
+			if !used[k] {
+				t.Errorf("%s (nav translated %v): the catalog has %s, which no code asks for", c.fields, c.nav, k)
+			}
+		}
+		if strings.Contains(src.String(), "app.ErrorMessage") {
+			t.Errorf("the pages show app.ErrorMessage (English); want i18n.ErrorText")
+		}
+	}
+}
+
+func TestMergeCatalog(t *testing.T) {
+	t.Parallel()
+	src := []byte("{\n  \"b\": \"Bé <b>\",\n  \"d\": {\n    \"one\": \"x\",\n    \"other\": \"y\"\n  }\n}\n")
+	got, changed, err := mergeCatalog(src, map[string]string{"b": "changed", "a": "A & <A>", "c": "“C”"})
+	if err != nil || !changed {
+		t.Fatalf("mergeCatalog: %v, changed %v", err, changed)
+	}
+	want := "{\n  \"a\": \"A & <A>\",\n  \"b\": \"Bé <b>\",\n  \"c\": \"“C”\",\n  \"d\": {\n    \"one\": \"x\",\n    \"other\": \"y\"\n  }\n}\n"
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if again, changed, _ := mergeCatalog(got, map[string]string{"a": "other"}); changed || !bytes.Equal(again, got) {
+		t.Errorf("a merge with nothing to add changed the file:\n%s", again)
+	}
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -120,6 +205,8 @@ func TestScaffold(t *testing.T) {
 	}
 	gadget, note := free("Gadget"), free("Note")
 	gadgetFile := snake(gadget)
+	gadgetArea := gadgetFile + "s"
+	locales := filepath.Join(root, "internal", "i18n", "locales")
 
 	var dry bytes.Buffer
 	if err := run([]string{"-root", root, "-name", gadget, "-fields", everyType, "--dry-run"}, &dry); err != nil {
@@ -127,7 +214,9 @@ func TestScaffold(t *testing.T) {
 	}
 	for _, want := range []string{"create internal/app/" + gadgetFile + ".go", "create internal/store/" + gadgetFile + ".go",
 		"create internal/server/" + gadgetFile + ".go", "create web/page/" + gadgetFile + ".templ", "create migrations/sqlite/", "create migrations/postgres/", "edit   internal/server/routes.go",
-		"edit   internal/app/audit_catalog.go", "edit   web/layout/header.templ"} {
+		"edit   internal/app/audit_catalog.go", "edit   web/layout/header.templ",
+		"create internal/i18n/locales/en/" + gadgetArea + ".json", "create internal/i18n/locales/de/" + gadgetArea + ".json",
+		"edit   internal/i18n/locales/de/errors.json", "edit   internal/i18n/locales/de/audit.json"} {
 		if !strings.Contains(dry.String(), want) {
 			t.Errorf("the dry run does not list %q:\n%s", want, &dry)
 		}
@@ -145,6 +234,57 @@ func TestScaffold(t *testing.T) {
 	if i := strings.LastIndex(out.String(), "\nNext:\n"); i < 0 || !strings.Contains(out.String()[i:], "Restart the server") ||
 		!strings.Contains(out.String()[i:], "http://localhost:8080/w/acme/"+gadgetPath) {
 		t.Errorf("the output does not end with the next steps (restart, http://localhost:8080/w/acme/%s):\n%s", gadgetPath, &out)
+	}
+	if !strings.Contains(out.String(), "internal/i18n/locales/de/"+gadgetArea+".json") {
+		t.Errorf("the next steps do not name the catalog to translate, de/%s.json:\n%s", gadgetArea, &out)
+	}
+	// The catalogs keep every entry they had, translations included, and
+	// list every app error the generated code returns.
+	for path, was := range before {
+		if filepath.Dir(filepath.Dir(path)) != locales {
+			continue
+		}
+		var old, now map[string]any
+		if err := json.Unmarshal([]byte(was), &old); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := json.Unmarshal([]byte(readFile(t, path)), &now); err != nil {
+			t.Fatalf("%s after the scaffold: %v", path, err)
+		}
+		for k, v := range old {
+			if !reflect.DeepEqual(now[k], v) {
+				t.Errorf("%s: %s is %v, was %v", path, k, now[k], v)
+			}
+		}
+	}
+	errorFormat := regexp.MustCompile(`Errorf\((?:app\.)?E[A-Z]+, "([^"]*)"|FieldErrorf\([^,]+, "([^"]*)"`)
+	var formats []string
+	for _, path := range []string{"internal/app/" + gadgetFile + ".go", "internal/store/" + gadgetFile + ".go", "internal/app/roles.go"} {
+		for _, m := range errorFormat.FindAllStringSubmatch(readFile(t, filepath.Join(root, path)), -1) {
+			// roles.go holds every resource's rules: the gadgets' name them.
+			if f := m[1] + m[2]; path != "internal/app/roles.go" || strings.Contains(f, " "+gadgetArea+".") {
+				formats = append(formats, f)
+			}
+		}
+	}
+	for _, lang := range []string{"en", "de"} {
+		var errs map[string]any
+		if err := json.Unmarshal([]byte(readFile(t, filepath.Join(locales, lang, "errors.json"))), &errs); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range formats {
+			if _, ok := errs[f]; !ok {
+				t.Errorf("%s/errors.json lacks the app error %q", lang, f)
+			}
+		}
+	}
+	if !slices.Contains(formats, "Enter the title.") || !slices.Contains(formats, "Only owners and admins can delete "+gadgetArea+".") {
+		t.Errorf("found the app errors %q, want \"Enter the title.\" and the delete rule's among them", formats)
+	}
+	// A resource whose catalog area is another's is refused.
+	if err := run([]string{"-root", root, "-name", "Gizmo", "-plural", "Account", "-fields", "title:string"}, &out); err == nil ||
+		!strings.Contains(err.Error(), `catalog area "account" is taken`) {
+		t.Errorf("a resource in the catalog area account: %v, want it refused", err)
 	}
 	// The new tab comes before the tabs only admins see.
 	header := readFile(t, filepath.Join(root, "web", "layout", "header.templ"))
@@ -210,6 +350,7 @@ func TestScaffold(t *testing.T) {
 	if b, err := exec.Command("gofmt", "-l", root).Output(); err != nil || len(b) > 0 {
 		t.Errorf("gofmt -l: %v\n%s", err, b)
 	}
-	goCmd(env, "test", "-count=1", "-timeout", "30m", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath",
-		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/", "./internal/jobs/")
+	goCmd(env, "test", "-count=1", "-timeout", "30m", "-run", gadget+"|"+note+"|Test"+digest+"$|TestHotQueryPlans|TestTenantIsolation|TestCopyTables_Complete|TestMigrat|TestStore_OneReadPath"+
+		"|TestI18n_EveryPage|TestCatalogs_Complete|TestErrorsCatalog_Complete|TestAuditCatalog_Translated|TestAuditSummary_EnglishUnchanged",
+		"./internal/app/", "./internal/store/", "./internal/store/ops/", "./internal/server/", "./internal/jobs/", "./internal/i18n/")
 }
