@@ -6,8 +6,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
@@ -15,17 +17,39 @@ import (
 )
 
 // Printer renders messages, dates, numbers and money in one language.
-// Messages without placeholders or plural forms are looked up once and
-// kept, so a page's fixed text costs a map read.
+// Messages are compiled once, when the catalog loads: a message whose
+// template actions are all plain placeholders ({{.Name}}) is kept as its
+// pieces, so filling it costs a few string appends instead of a
+// text/template run; anything else goes through go-i18n.
 type Printer struct {
 	tag       language.Tag
 	localizer *goi18n.Localizer
 	numbers   *message.Printer
-	plain     sync.Map // key → string, for messages without data
+	// compiled holds every key of the language (English for a key the
+	// language lacks), or nil for a message only go-i18n can render.
+	compiled map[string]*compiledMessage
+	plain    sync.Map // format → string, for Sprintf's lookups
+	// plainDigits says the language writes numbers in ASCII digits, so
+	// one below a thousand needs no formatting.
+	plainDigits bool
 }
 
 func newPrinter(c *Catalog, tag language.Tag) *Printer {
-	return &Printer{tag: tag, localizer: goi18n.NewLocalizer(c.bundle, tag.String()), numbers: message.NewPrinter(tag)}
+	p := &Printer{tag: tag, localizer: goi18n.NewLocalizer(c.bundle, tag.String()), numbers: message.NewPrinter(tag),
+		compiled: map[string]*compiledMessage{}}
+	p.plainDigits = p.numbers.Sprintf("%d", -987) == "-987"
+	for key, m := range c.messages[Source] {
+		if own, ok := c.messages[tag][key]; ok {
+			m = own
+		}
+		p.compiled[key] = compile(m)
+	}
+	for key, m := range c.messages[tag] {
+		if _, ok := p.compiled[key]; !ok {
+			p.compiled[key] = compile(m)
+		}
+	}
+	return p
 }
 
 // Tag returns the printer's language, for <html lang>.
@@ -36,24 +60,127 @@ func (p *Printer) Tag() language.Tag { return p.tag }
 // from the catalog returns the key itself, which the completeness tests
 // catch.
 func (p *Printer) T(key string, args ...any) string {
-	if len(args) == 0 {
-		if s, ok := p.plain.Load(key); ok {
-			return s.(string)
-		}
+	if m, ok := p.compiled[key]; ok && m != nil {
+		return m.fill(plural.Other, args, "")
 	}
-	s := p.localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data(args)}, key)
-	if len(args) == 0 && !strings.Contains(s, "<no value>") {
-		p.plain.Store(key, s)
-	}
-	return s
+	return p.localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data(args)}, key)
 }
 
 // N returns the plural form of key for count (CLDR rules of the
 // language), with {{.Count}} and the placeholders of args filled.
 func (p *Printer) N(key string, count int, args ...any) string {
+	n := p.Number(int64(count))
+	if m, ok := p.compiled[key]; ok && m != nil {
+		return m.fill(plural.Cardinal.MatchPlural(p.tag, count, 0, 0, 0, 0), args, n)
+	}
 	d := data(args)
-	d["Count"] = p.Number(int64(count))
+	d["Count"] = n
 	return p.localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: d, PluralCount: count}, key)
+}
+
+// compiledMessage is a message's plural forms, each as its pieces.
+type compiledMessage struct {
+	forms map[plural.Form][]piece
+}
+
+// piece is literal text, or a placeholder when name is set.
+type piece struct{ text, name string }
+
+// compile returns m's forms as pieces, or nil when a form holds a
+// template action other than a plain placeholder.
+func compile(m *goi18n.Message) *compiledMessage {
+	c := &compiledMessage{forms: map[plural.Form][]piece{}}
+	for form, text := range map[plural.Form]string{plural.Zero: m.Zero, plural.One: m.One, plural.Two: m.Two,
+		plural.Few: m.Few, plural.Many: m.Many, plural.Other: m.Other} {
+		if text == "" {
+			continue
+		}
+		var pieces []piece
+		for text != "" {
+			i := strings.Index(text, "{{")
+			if i < 0 {
+				pieces = append(pieces, piece{text: text})
+				break
+			}
+			j := strings.Index(text[i:], "}}")
+			if j < 0 {
+				return nil
+			}
+			name, ok := placeholder(text[i+2 : i+j])
+			if !ok {
+				return nil
+			}
+			if i > 0 {
+				pieces = append(pieces, piece{text: text[:i]})
+			}
+			pieces = append(pieces, piece{name: name})
+			text = text[i+j+2:]
+		}
+		c.forms[form] = pieces
+	}
+	if len(c.forms) == 0 {
+		return nil
+	}
+	return c
+}
+
+// placeholder returns the name of an action that is a plain field,
+// " .Name ", and whether it is one.
+func placeholder(action string) (string, bool) {
+	action = strings.TrimSpace(action)
+	if !strings.HasPrefix(action, ".") || len(action) < 2 {
+		return "", false
+	}
+	for _, r := range action[1:] {
+		if r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return "", false
+		}
+	}
+	return action[1:], true
+}
+
+// fill writes the form (Other when the message has no such form) with
+// each placeholder's value from args, count for {{.Count}}; a value args
+// lacks reads "<no value>", as text/template writes it.
+func (m *compiledMessage) fill(form plural.Form, args []any, count string) string {
+	pieces, ok := m.forms[form]
+	if !ok {
+		pieces = m.forms[plural.Other]
+	}
+	if len(pieces) == 1 && pieces[0].name == "" {
+		return pieces[0].text
+	}
+	var b strings.Builder
+	for _, pc := range pieces {
+		if pc.name == "" {
+			b.WriteString(pc.text)
+			continue
+		}
+		b.WriteString(value(pc.name, args, count))
+	}
+	return b.String()
+}
+
+// value returns the placeholder name's value among args.
+func value(name string, args []any, count string) string {
+	if name == "Count" && count != "" {
+		return count
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok && k == name {
+			switch v := args[i+1].(type) {
+			case string:
+				return v
+			case fmt.Stringer:
+				return v.String()
+			case int:
+				return strconv.Itoa(v)
+			default:
+				return fmt.Sprint(v)
+			}
+		}
+	}
+	return "<no value>"
 }
 
 func (p *Printer) localize(lc *goi18n.LocalizeConfig, key string) string {
@@ -75,7 +202,12 @@ func data(args []any) map[string]any {
 
 // Number formats a whole number with the language's grouping: 1,234,567
 // in English, 1.234.567 in German.
-func (p *Printer) Number(n int64) string { return p.numbers.Sprintf("%d", n) }
+func (p *Printer) Number(n int64) string {
+	if p.plainDigits && n > -1000 && n < 1000 {
+		return strconv.FormatInt(n, 10) // no grouping below a thousand
+	}
+	return p.numbers.Sprintf("%d", n)
+}
 
 // Date formats a day in loc the way the language writes it: "5 Dec 2026",
 // "5. Dez. 2026". The month names and the order are catalog messages

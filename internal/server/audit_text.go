@@ -78,6 +78,8 @@ func auditSummaryValue(ctx context.Context, s auditSlot, v any) string {
 	val := ""
 	switch v := v.(type) {
 	case nil:
+	case string:
+		val = v
 	case bool:
 		if v {
 			val = i18n.T(ctx, "audit.value.true")

@@ -22,11 +22,16 @@ func Sentence(key string, args ...any) templ.Component {
 		data := make([]any, 0, len(args))
 		parts := map[string]templ.Component{}
 		for i := 0; i+1 < len(args); i += 2 {
-			name := fmt.Sprint(args[i])
+			name, ok := args[i].(string)
+			if !ok {
+				name = fmt.Sprint(args[i])
+			}
 			switch v := args[i+1].(type) {
 			case templ.Component:
 				parts[name] = v
 				data = append(data, name, "\x00"+name+"\x00")
+			case string:
+				data = append(data, name, strings.ReplaceAll(v, "\x00", ""))
 			default:
 				data = append(data, name, strings.ReplaceAll(fmt.Sprint(v), "\x00", ""))
 			}
