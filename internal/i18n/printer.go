@@ -151,6 +151,7 @@ func (m *compiledMessage) fill(form plural.Form, args []any, count string) strin
 		return pieces[0].text
 	}
 	var b strings.Builder
+	b.Grow(64)
 	for _, pc := range pieces {
 		if pc.name == "" {
 			b.WriteString(pc.text)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,16 +224,36 @@ func (s *Server) auditChoices(r *http.Request, sc app.Scope, v *page.AuditView) 
 			v.People = append(v.People, component.Option{Value: id, Label: label})
 		}
 	}
-	ctx := r.Context()
-	v.Families = []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_kinds")}}
-	for _, f := range app.AuditFamilies() {
-		v.Families = append(v.Families, component.Option{Value: string(f), Label: auditFamilyLabel(ctx, f)})
-	}
-	v.Actions = []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_actions")}}
-	for _, a := range app.AuditActions() {
-		v.Actions = append(v.Actions, component.Option{Value: a.Code, Label: auditActionLabel(ctx, a)})
-	}
+	v.Families, v.Actions = s.auditFilterOptions(r.Context())
 	return nil
+}
+
+// auditOptions are the family and action choices of the audit filter in
+// one language.
+type auditOptions struct{ families, actions []component.Option }
+
+// auditFilterOptions returns the filter's family and action choices in
+// ctx's language, made once per language and shared read-only: the
+// catalog does not change while the server runs, and the list of every
+// action is long.
+func (s *Server) auditFilterOptions(ctx context.Context) (families, actions []component.Option) {
+	lang := i18n.Lang(ctx)
+	if o, ok := s.auditChoiceCache.Load(lang); ok {
+		return o.(auditOptions).families, o.(auditOptions).actions
+	}
+	o := auditOptions{families: []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_kinds")}},
+		actions: []component.Option{{Value: "", Label: i18n.T(ctx, "audit.filter.all_actions")}}}
+	for _, f := range app.AuditFamilies() {
+		o.families = append(o.families, component.Option{Value: string(f), Label: auditFamilyLabel(ctx, f)})
+	}
+	for _, a := range app.AuditActions() {
+		o.actions = append(o.actions, component.Option{Value: a.Code, Label: auditActionLabel(ctx, a)})
+	}
+	// Clipped, so that a caller's append copies instead of writing into
+	// the shared lists.
+	o.families, o.actions = slices.Clip(o.families), slices.Clip(o.actions)
+	s.auditChoiceCache.Store(lang, o)
+	return o.families, o.actions
 }
 
 // formatAuditCursor writes a cursor as "<unix microseconds>-<id>".

@@ -133,6 +133,8 @@ type Server struct {
 	detailsCache stripeCache[stripeDetails]
 	// catalog is Deps.Catalog or the default one.
 	catalog *i18n.Catalog
+	// auditChoiceCache keeps the audit filter's choices by language.
+	auditChoiceCache sync.Map
 }
 
 // New returns Atrium's HTTP handler.
