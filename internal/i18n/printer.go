@@ -217,9 +217,36 @@ func (p *Printer) Date(t time.Time, loc *time.Location) string {
 	if loc != nil {
 		t = t.In(loc)
 	}
-	return p.T("date.format", "Day", strconv.Itoa(t.Day()), "Month", p.T("date.month."+strconv.Itoa(int(t.Month()))),
-		"Year", strconv.Itoa(t.Year()))
+	m := p.compiled["date.format"]
+	if m == nil {
+		return p.T("date.format", "Day", strconv.Itoa(t.Day()), "Month", p.T("date.month."+strconv.Itoa(int(t.Month()))),
+			"Year", strconv.Itoa(t.Year()))
+	}
+	// The hot path of every table of dates: the pieces filled in place,
+	// with no argument list to build.
+	var b strings.Builder
+	b.Grow(24)
+	var num [8]byte
+	for _, pc := range m.forms[plural.Other] {
+		switch pc.name {
+		case "":
+			b.WriteString(pc.text)
+		case "Day":
+			b.Write(strconv.AppendInt(num[:0], int64(t.Day()), 10))
+		case "Month":
+			b.WriteString(p.T(monthKeys[t.Month()]))
+		case "Year":
+			b.Write(strconv.AppendInt(num[:0], int64(t.Year()), 10))
+		default:
+			b.WriteString("<no value>")
+		}
+	}
+	return b.String()
 }
+
+// monthKeys are the catalog keys of the months' names, by time.Month.
+var monthKeys = [13]string{"", "date.month.1", "date.month.2", "date.month.3", "date.month.4", "date.month.5",
+	"date.month.6", "date.month.7", "date.month.8", "date.month.9", "date.month.10", "date.month.11", "date.month.12"}
 
 // DateTime formats t in loc with its time of day and zone: "5 Dec 2026,
 // 14:03 CET" (the order is the catalog message date.time_format).
@@ -227,7 +254,28 @@ func (p *Printer) DateTime(t time.Time, loc *time.Location) string {
 	if loc != nil {
 		t = t.In(loc)
 	}
-	return p.T("date.time_format", "Date", p.Date(t, nil), "Time", t.Format("15:04"), "Zone", t.Format("MST"))
+	m := p.compiled["date.time_format"]
+	if m == nil {
+		return p.T("date.time_format", "Date", p.Date(t, nil), "Time", t.Format("15:04"), "Zone", t.Format("MST"))
+	}
+	var b strings.Builder
+	b.Grow(32)
+	var buf [16]byte
+	for _, pc := range m.forms[plural.Other] {
+		switch pc.name {
+		case "":
+			b.WriteString(pc.text)
+		case "Date":
+			b.WriteString(p.Date(t, nil))
+		case "Time":
+			b.Write(t.AppendFormat(buf[:0], "15:04"))
+		case "Zone":
+			b.Write(t.AppendFormat(buf[:0], "MST"))
+		default:
+			b.WriteString("<no value>")
+		}
+	}
+	return b.String()
 }
 
 // Sprintf looks format up as a key (English text is its own key, as

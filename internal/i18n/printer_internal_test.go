@@ -2,7 +2,9 @@ package i18n
 
 import (
 	"regexp"
+	"strconv"
 	"testing"
+	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 )
@@ -49,5 +51,31 @@ func TestPrinter_CompiledMatchesGoI18n(t *testing.T) {
 	}
 	if compiled == 0 {
 		t.Fatal("no message was compiled")
+	}
+}
+
+// TestPrinter_DatesMatchTheirMessages checks the in-place date formatting
+// against the catalog messages it fills, in every language and month.
+func TestPrinter_DatesMatchTheirMessages(t *testing.T) {
+	c, err := New(Options{Pseudo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, tag := range c.Languages() {
+		p := c.Printer(tag)
+		for m := time.January; m <= time.December; m++ {
+			at := time.Date(2026, m, 5+int(m), 23, 7, 0, 0, time.UTC)
+			local := at.In(berlin)
+			date := p.T("date.format", "Day", strconv.Itoa(local.Day()), "Month", p.T("date.month."+strconv.Itoa(int(local.Month()))),
+				"Year", strconv.Itoa(local.Year()))
+			if got := p.Date(at, berlin); got != date {
+				t.Errorf("%s Date(%s)=%q, want %q", tag, at, got, date)
+			}
+			want := p.T("date.time_format", "Date", date, "Time", local.Format("15:04"), "Zone", local.Format("MST"))
+			if got := p.DateTime(at, berlin); got != want {
+				t.Errorf("%s DateTime(%s)=%q, want %q", tag, at, got, want)
+			}
+		}
 	}
 }
