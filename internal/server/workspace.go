@@ -222,7 +222,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	limit := s.plans().Seats(sc.ws)
 	v := page.DashboardView{
 		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: s.planLabel(sc.ws.Plan),
-		Status: subscriptionStatusText(r.Context(), sc.ws.SubscriptionStatus), StatusActive: sc.ws.SubscriptionStatus == "active",
+		Status: subscriptionStatus(r.Context(), sc.ws.SubscriptionStatus), StatusActive: sc.ws.SubscriptionStatus == app.SubActive,
 		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLimitText(r.Context(), limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
@@ -249,17 +249,6 @@ func statusLabel(status string) string {
 		return ""
 	}
 	return strings.ToUpper(status[:1]) + strings.ReplaceAll(status[1:], "_", " ")
-}
-
-// subscriptionStatusText names a subscription's status in the reader's
-// language ("Past due"); a status the catalog does not know reads as its
-// code made readable, "" stays "".
-func subscriptionStatusText(ctx context.Context, status string) string {
-	switch status {
-	case "active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired", "paused":
-		return i18n.T(ctx, "dashboard.status."+status)
-	}
-	return statusLabel(status)
 }
 
 // seatLimitText is a plan's seat limit in the reader's language: the
