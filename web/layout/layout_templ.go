@@ -14,9 +14,9 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
-	"atrium/internal/i18n"
 	"strings"
 
+	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/static"
 )

@@ -11,12 +11,12 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"context"
+	"net/url"
+	"strconv"
 
 	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/layout"
-	"net/url"
-	"strconv"
 )
 
 // ProviderButton is a configured identity provider people may sign in or

@@ -11,11 +11,11 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"context"
+	"strconv"
 
 	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/static"
-	"strconv"
 )
 
 // PasskeyRow is one of the user's passkeys on the account page.

@@ -11,11 +11,11 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"context"
+	"strings"
 
 	"atrium/internal/i18n"
 	"atrium/web/component"
 	"atrium/web/layout"
-	"strings"
 )
 
 // TwoFactorView is the two-factor part of the account page.
