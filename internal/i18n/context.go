@@ -24,18 +24,47 @@ func WithLocale(ctx context.Context, p *Printer, loc *time.Location) context.Con
 	if loc == nil {
 		loc = time.UTC
 	}
-	return context.WithValue(ctx, ctxKey{}, locale{p: p, loc: loc})
+	return context.WithValue(ctx, ctxKey{}, &locale{p: p, loc: loc})
+}
+
+// SetLocale changes the printer and time zone ctx already carries, in
+// place, and reports whether it carried one: a request learns its
+// reader's saved language only once the session is loaded, and changing
+// the value it has spares a second copy of the request. Only the
+// goroutine serving the request may call it.
+func SetLocale(ctx context.Context, p *Printer, loc *time.Location) bool {
+	l, ok := ctx.Value(ctxKey{}).(*locale)
+	if !ok {
+		return false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	l.p, l.loc = p, loc
+	return true
+}
+
+// Hoist returns ctx with its locale found first: a page renders many
+// messages, and each looks the printer up by walking the context's
+// values from the outermost in.
+func Hoist(ctx context.Context) context.Context {
+	if l, ok := ctx.Value(ctxKey{}).(*locale); ok {
+		return context.WithValue(ctx, ctxKey{}, l)
+	}
+	return ctx
 }
 
 // PrinterFrom returns the printer ctx carries, or nil.
 func PrinterFrom(ctx context.Context) *Printer {
-	l, _ := ctx.Value(ctxKey{}).(locale)
-	return l.p
+	if l, ok := ctx.Value(ctxKey{}).(*locale); ok {
+		return l.p
+	}
+	return nil
 }
 
 // LocationFrom returns the time zone ctx carries, UTC when none.
 func LocationFrom(ctx context.Context) *time.Location {
-	if l, ok := ctx.Value(ctxKey{}).(locale); ok {
+	if l, ok := ctx.Value(ctxKey{}).(*locale); ok {
 		return l.loc
 	}
 	return time.UTC

@@ -21,5 +21,8 @@ func (s *Server) localize(next http.Handler) http.Handler {
 func (s *Server) withLocale(w http.ResponseWriter, r *http.Request, saved, tz string) *http.Request {
 	tag := s.catalog.Match(saved, r.Header.Get("Accept-Language"))
 	w.Header().Set("Content-Language", tag.String())
+	if i18n.SetLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)) {
+		return r
+	}
 	return r.WithContext(i18n.WithLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)))
 }

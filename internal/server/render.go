@@ -29,7 +29,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 			renderBuffers.Put(buf)
 		}
 	}()
-	if err := c.Render(r.Context(), buf); err != nil {
+	if err := c.Render(i18n.Hoist(r.Context()), buf); err != nil {
 		if clientGone(r) {
 			markClientGone(r.Context())
 			return
