@@ -3,6 +3,8 @@ package i18n
 import (
 	"context"
 	"errors"
+	"html"
+	"io"
 	"strconv"
 	"time"
 
@@ -88,6 +90,43 @@ func T(ctx context.Context, key string, args ...any) string {
 		return p.T(key, args...)
 	}
 	return key
+}
+
+// Has reports whether ctx's language, or English, defines key.
+func Has(ctx context.Context, key string) bool {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.Has(key)
+	}
+	return false
+}
+
+// Text is a message without placeholders as a page component:
+// @i18n.Text("nav.members") in a templ file writes the message in the
+// reader's language, escaped for HTML when the catalog loaded. Pages use
+// it for their fixed words; { i18n.T(ctx, …) } is for messages with
+// placeholders and for values passed on as strings.
+type Text string
+
+// Render writes the message to w, escaped (templ.Component).
+func (k Text) Render(ctx context.Context, w io.Writer) error {
+	var err error
+	if p := PrinterFrom(ctx); p != nil {
+		_, err = io.WriteString(w, p.HTML(string(k)))
+	} else {
+		_, err = io.WriteString(w, html.EscapeString(string(k)))
+	}
+	return err
+}
+
+// WriteHTML writes the message key in ctx's language to w as HTML, its
+// text escaped and each placeholder written by fill(w, name) (see
+// Printer.WriteHTML). Without a printer in ctx it writes the key.
+func WriteHTML(ctx context.Context, w io.Writer, key string, fill func(w io.Writer, name string) error) error {
+	if p := PrinterFrom(ctx); p != nil {
+		return p.WriteHTML(w, key, fill)
+	}
+	_, err := io.WriteString(w, html.EscapeString(key))
+	return err
 }
 
 // N returns the plural form of key for count in ctx's language.

@@ -2,6 +2,10 @@ package i18n
 
 import (
 	"fmt"
+	"html"
+	"io"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +32,10 @@ type Printer struct {
 	// compiled holds every key of the language (English for a key the
 	// language lacks), or nil for a message only go-i18n can render.
 	compiled map[string]*compiledMessage
-	plain    sync.Map // format → string, for Sprintf's lookups
+	// fields names the placeholders of each message that is not compiled,
+	// for WriteHTML.
+	fields map[string][]string
+	plain  sync.Map // format → string, for Sprintf's lookups
 	// plainDigits says the language writes numbers in ASCII digits, so
 	// one below a thousand needs no formatting.
 	plainDigits bool
@@ -36,20 +43,46 @@ type Printer struct {
 
 func newPrinter(c *Catalog, tag language.Tag) *Printer {
 	p := &Printer{tag: tag, localizer: goi18n.NewLocalizer(c.bundle, tag.String()), numbers: message.NewPrinter(tag),
-		compiled: map[string]*compiledMessage{}}
+		compiled: map[string]*compiledMessage{}, fields: map[string][]string{}}
 	p.plainDigits = p.numbers.Sprintf("%d", -987) == "-987"
 	for key, m := range c.messages[Source] {
 		if own, ok := c.messages[tag][key]; ok {
 			m = own
 		}
-		p.compiled[key] = compile(m)
+		p.add(key, m)
 	}
 	for key, m := range c.messages[tag] {
 		if _, ok := p.compiled[key]; !ok {
-			p.compiled[key] = compile(m)
+			p.add(key, m)
 		}
 	}
 	return p
+}
+
+// templateAction finds a message's template actions, fieldAction the
+// fields one reads: .Name in {{.Name}} or in {{if .Name}}.
+var (
+	templateAction = regexp.MustCompile(`{{(.*?)}}`)
+	fieldAction    = regexp.MustCompile(`\.([A-Za-z_][A-Za-z_0-9]*)`)
+)
+
+func (p *Printer) add(key string, m *goi18n.Message) {
+	c := compile(m)
+	p.compiled[key] = c
+	if c != nil {
+		return
+	}
+	var names []string
+	for _, form := range []string{m.Zero, m.One, m.Two, m.Few, m.Many, m.Other} {
+		for _, action := range templateAction.FindAllStringSubmatch(form, -1) {
+			for _, f := range fieldAction.FindAllStringSubmatch(action[1], -1) {
+				if !slices.Contains(names, f[1]) {
+					names = append(names, f[1])
+				}
+			}
+		}
+	}
+	p.fields[key] = names
 }
 
 // Tag returns the printer's language, for <html lang>.
@@ -83,8 +116,10 @@ type compiledMessage struct {
 	forms map[plural.Form][]piece
 }
 
-// piece is literal text, or a placeholder when name is set.
-type piece struct{ text, name string }
+// piece is literal text, or a placeholder when name is set. html is the
+// text escaped for HTML once, at compile time, for the pages that write
+// it (Text, WriteHTML).
+type piece struct{ text, name, html string }
 
 // compile returns m's forms as pieces, or nil when a form holds a
 // template action other than a plain placeholder.
@@ -99,7 +134,7 @@ func compile(m *goi18n.Message) *compiledMessage {
 		for text != "" {
 			i := strings.Index(text, "{{")
 			if i < 0 {
-				pieces = append(pieces, piece{text: text})
+				pieces = append(pieces, piece{text: text, html: html.EscapeString(text)})
 				break
 			}
 			j := strings.Index(text[i:], "}}")
@@ -111,7 +146,7 @@ func compile(m *goi18n.Message) *compiledMessage {
 				return nil
 			}
 			if i > 0 {
-				pieces = append(pieces, piece{text: text[:i]})
+				pieces = append(pieces, piece{text: text[:i], html: html.EscapeString(text[:i])})
 			}
 			pieces = append(pieces, piece{name: name})
 			text = text[i+j+2:]
@@ -122,6 +157,80 @@ func compile(m *goi18n.Message) *compiledMessage {
 		return nil
 	}
 	return c
+}
+
+// pieces returns the form's pieces, Other's when the message has no such
+// form.
+func (m *compiledMessage) pieces(form plural.Form) []piece {
+	if pieces, ok := m.forms[form]; ok {
+		return pieces
+	}
+	return m.forms[plural.Other]
+}
+
+// Has reports whether the language, or English, defines key.
+func (p *Printer) Has(key string) bool {
+	_, ok := p.compiled[key]
+	return ok
+}
+
+// HTML returns the message key, which has no placeholders, escaped for
+// HTML: the escaping was done when the catalog loaded.
+func (p *Printer) HTML(key string) string {
+	if m := p.compiled[key]; m != nil {
+		if pieces := m.forms[plural.Other]; len(pieces) == 1 && pieces[0].name == "" {
+			return pieces[0].html
+		}
+	}
+	return html.EscapeString(p.T(key))
+}
+
+// WriteHTML writes the message key to w as HTML: its text escaped, and
+// each placeholder written by fill(w, name), which escapes what it
+// writes. It is how a sentence holding links or other markup is rendered
+// without building the sentence as a string first.
+func (p *Printer) WriteHTML(w io.Writer, key string, fill func(w io.Writer, name string) error) error {
+	m := p.compiled[key]
+	if m == nil {
+		return p.writeTemplateHTML(w, key, fill)
+	}
+	for _, pc := range m.pieces(plural.Other) {
+		var err error
+		if pc.name == "" {
+			_, err = io.WriteString(w, pc.html)
+		} else {
+			err = fill(w, pc.name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTemplateHTML is WriteHTML for a message only go-i18n can render:
+// each placeholder is filled with a marker, the marked text split at them.
+func (p *Printer) writeTemplateHTML(w io.Writer, key string, fill func(w io.Writer, name string) error) error {
+	var names []string
+	for _, m := range p.fields[key] {
+		names = append(names, m, "\x00"+m+"\x00")
+	}
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	for i, part := range strings.Split(p.T(key, args...), "\x00") {
+		var err error
+		if i%2 == 1 {
+			err = fill(w, part)
+		} else {
+			_, err = io.WriteString(w, html.EscapeString(part))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // placeholder returns the name of an action that is a plain field,
@@ -226,6 +335,12 @@ func (p *Printer) Date(t time.Time, loc *time.Location) string {
 	// with no argument list to build.
 	var b strings.Builder
 	b.Grow(24)
+	p.appendDate(&b, m, t)
+	return b.String()
+}
+
+// appendDate writes t's day to b through date.format's pieces.
+func (p *Printer) appendDate(b *strings.Builder, m *compiledMessage, t time.Time) {
 	var num [8]byte
 	for _, pc := range m.forms[plural.Other] {
 		switch pc.name {
@@ -241,7 +356,6 @@ func (p *Printer) Date(t time.Time, loc *time.Location) string {
 			b.WriteString("<no value>")
 		}
 	}
-	return b.String()
 }
 
 // monthKeys are the catalog keys of the months' names, by time.Month.
@@ -254,19 +368,19 @@ func (p *Printer) DateTime(t time.Time, loc *time.Location) string {
 	if loc != nil {
 		t = t.In(loc)
 	}
-	m := p.compiled["date.time_format"]
-	if m == nil {
+	m, dm := p.compiled["date.time_format"], p.compiled["date.format"]
+	if m == nil || dm == nil {
 		return p.T("date.time_format", "Date", p.Date(t, nil), "Time", t.Format("15:04"), "Zone", t.Format("MST"))
 	}
 	var b strings.Builder
-	b.Grow(32)
+	b.Grow(40)
 	var buf [16]byte
 	for _, pc := range m.forms[plural.Other] {
 		switch pc.name {
 		case "":
 			b.WriteString(pc.text)
 		case "Date":
-			b.WriteString(p.Date(t, nil))
+			p.appendDate(&b, dm, t)
 		case "Time":
 			b.Write(t.AppendFormat(buf[:0], "15:04"))
 		case "Zone":

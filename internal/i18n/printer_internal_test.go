@@ -1,9 +1,14 @@
 package i18n
 
 import (
+	"context"
+	"html"
+	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -77,5 +82,79 @@ func TestPrinter_DatesMatchTheirMessages(t *testing.T) {
 				t.Errorf("%s DateTime(%s)=%q, want %q", tag, at, got, want)
 			}
 		}
+	}
+}
+
+// TestPrinter_HTML checks the pages' fast paths against escaping the
+// message text: Text and HTML for every message without placeholders,
+// WriteHTML for every message with them, in every language.
+func TestPrinter_HTML(t *testing.T) {
+	c, err := New(Options{Pseudo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	action := regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
+	for _, tag := range c.Languages() {
+		p := c.Printer(tag)
+		ctx := WithLocale(context.Background(), p, nil)
+		for key, m := range c.messages[tag] {
+			var args []any
+			for _, sub := range action.FindAllStringSubmatch(m.Other, -1) {
+				args = append(args, sub[1], "<"+sub[1]+"> & co")
+			}
+			want := html.EscapeString(p.T(key, args...))
+			var b strings.Builder
+			err := p.WriteHTML(&b, key, func(w io.Writer, name string) error {
+				_, err := io.WriteString(w, html.EscapeString("<"+name+"> & co"))
+				return err
+			})
+			if err != nil || b.String() != want {
+				t.Errorf("%s %s: WriteHTML=%q (%v), want %q", tag, key, b.String(), err, want)
+			}
+			if len(args) > 0 {
+				continue
+			}
+			if got := p.HTML(key); got != want {
+				t.Errorf("%s %s: HTML=%q, want %q", tag, key, got, want)
+			}
+			b.Reset()
+			if err := Text(key).Render(ctx, &b); err != nil || b.String() != want {
+				t.Errorf("%s %s: Text=%q (%v), want %q", tag, key, b.String(), err, want)
+			}
+		}
+	}
+}
+
+// TestPrinter_WriteHTMLTemplate: a message with more than placeholders
+// (an {{if}}) is not compiled; WriteHTML still fills its placeholders
+// through fill and escapes its text.
+func TestPrinter_WriteHTMLTemplate(t *testing.T) {
+	c, err := load(fstest.MapFS{
+		"l/en/test.json": {Data: []byte(`{"test.greet": "Hi{{if .Name}} {{.Name}}{{end}} & welcome", "test.plain": "R&D <team>"}`)},
+	}, "l", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Printer(Source)
+	if p.compiled["test.greet"] != nil {
+		t.Fatal("a message with {{if}} was compiled")
+	}
+	var b strings.Builder
+	err = p.WriteHTML(&b, "test.greet", func(w io.Writer, name string) error {
+		_, err := io.WriteString(w, "<b>"+name+"</b>")
+		return err
+	})
+	if want := "Hi <b>Name</b> &amp; welcome"; err != nil || b.String() != want {
+		t.Errorf("WriteHTML = %q (%v), want %q", b.String(), err, want)
+	}
+	if !p.Has("test.plain") || p.Has("test.missing") {
+		t.Errorf("Has(test.plain)=%v, Has(test.missing)=%v", p.Has("test.plain"), p.Has("test.missing"))
+	}
+	if got, want := p.HTML("test.plain"), "R&amp;D &lt;team&gt;"; got != want {
+		t.Errorf("HTML = %q, want %q", got, want)
+	}
+	b.Reset()
+	if err := Text("test.plain").Render(context.Background(), &b); err != nil || b.String() != "test.plain" {
+		t.Errorf("Text without a printer = %q (%v), want the key", b.String(), err)
 	}
 }

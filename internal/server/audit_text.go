@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -51,6 +52,25 @@ func auditSlots(summary string) []auditSlot {
 // auditSummaryKey returns the catalog key of an action's summary.
 func auditSummaryKey(code string) string { return "audit.action." + code + ".summary" }
 
+// auditText is what writing an action's summary takes, worked out once per
+// action rather than for every row of every page: its catalog key and the
+// values its template names.
+type auditText struct {
+	key   string
+	slots []auditSlot
+}
+
+// auditTexts holds an *auditText by action code.
+var auditTexts sync.Map
+
+func auditTextOf(a app.AuditAction) *auditText {
+	if t, ok := auditTexts.Load(a.Code); ok {
+		return t.(*auditText)
+	}
+	t, _ := auditTexts.LoadOrStore(a.Code, &auditText{key: auditSummaryKey(a.Code), slots: auditSlots(a.Summary)})
+	return t.(*auditText)
+}
+
 // auditSummaryArgs returns the catalog key of e's summary and its values
 // but the actor, as name, value pairs for i18n.T or component.Sentence:
 // roles and yes/no by their labels, an email nobody recorded as
@@ -62,15 +82,15 @@ func auditSummaryArgs(ctx context.Context, e *app.AuditEntry) (string, []any) {
 	if !ok {
 		return "audit.action.unknown.summary", []any{"Action", e.Action}
 	}
-	if key := auditSummaryKey(e.Action); i18n.T(ctx, key) == key {
+	t := auditTextOf(a)
+	if !i18n.Has(ctx, t.key) {
 		return "audit.action.untranslated.summary", []any{"Text", e.SummaryText()}
 	}
-	slots := auditSlots(a.Summary)
-	args := make([]any, 0, 2*len(slots))
-	for _, s := range slots {
+	args := make([]any, 0, 2*len(t.slots))
+	for _, s := range t.slots {
 		args = append(args, s.Key, auditSummaryValue(ctx, s, e.Metadata[s.Key]))
 	}
-	return auditSummaryKey(e.Action), args
+	return t.key, args
 }
 
 // auditSummaryValue formats one value of a summary.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -19,36 +18,25 @@ import (
 // die {{.Guide}}".
 func Sentence(key string, args ...any) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		data := make([]any, 0, len(args))
-		parts := map[string]templ.Component{}
-		for i := 0; i+1 < len(args); i += 2 {
-			name, ok := args[i].(string)
-			if !ok {
-				name = fmt.Sprint(args[i])
-			}
-			switch v := args[i+1].(type) {
-			case templ.Component:
-				parts[name] = v
-				data = append(data, name, "\x00"+name+"\x00")
-			case string:
-				data = append(data, name, strings.ReplaceAll(v, "\x00", ""))
-			default:
-				data = append(data, name, strings.ReplaceAll(fmt.Sprint(v), "\x00", ""))
-			}
-		}
-		for i, piece := range strings.Split(i18n.T(ctx, key, data...), "\x00") {
-			if i%2 == 1 {
-				if c := parts[piece]; c != nil {
-					if err := c.Render(ctx, w); err != nil {
-						return err
-					}
+		return i18n.WriteHTML(ctx, w, key, func(w io.Writer, name string) error {
+			for i := 0; i+1 < len(args); i += 2 {
+				if k, ok := args[i].(string); !ok || k != name {
+					continue
 				}
-				continue
-			}
-			if _, err := io.WriteString(w, templ.EscapeString(piece)); err != nil {
+				var s string
+				switch v := args[i+1].(type) {
+				case templ.Component:
+					return v.Render(ctx, w)
+				case string:
+					s = v
+				default:
+					s = fmt.Sprint(v)
+				}
+				_, err := io.WriteString(w, templ.EscapeString(s))
 				return err
 			}
-		}
-		return nil
+			_, err := io.WriteString(w, "&lt;no value&gt;")
+			return err
+		})
 	})
 }
