@@ -165,6 +165,26 @@ func DateTime(ctx context.Context, t time.Time) string {
 	return p.DateTime(t, LocationFrom(ctx))
 }
 
+// Ago says how long before now t was, in ctx's language: "just now",
+// "5 minutes ago", "2 hours ago", "yesterday", "3 days ago", and from 30
+// days on the day itself (Date).
+func Ago(ctx context.Context, now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return T(ctx, "date.ago.just_now")
+	case d < time.Hour:
+		return N(ctx, "date.ago.minutes", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return N(ctx, "date.ago.hours", int(d/time.Hour))
+	case d < 48*time.Hour:
+		return T(ctx, "date.ago.yesterday")
+	case d < 30*24*time.Hour:
+		return N(ctx, "date.ago.days", int(d/(24*time.Hour)))
+	}
+	return Date(ctx, t)
+}
+
 // Money formats an amount in a currency's smallest unit for ctx's
 // language.
 func Money(ctx context.Context, amount int64, currency string) string {

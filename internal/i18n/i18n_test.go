@@ -298,3 +298,36 @@ func TestErrorText(t *testing.T) {
 		t.Errorf("PseudoText broke a fmt verb: %q", got)
 	}
 }
+
+// TestAgo: how long ago, in words, in the reader's language and time
+// zone: the activity feed and the jobs console say it this way.
+func TestAgo(t *testing.T) {
+	c := catalog(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	en := i18n.WithLocale(context.Background(), c.Printer(language.English), berlin)
+	de := i18n.WithLocale(context.Background(), c.Printer(language.German), berlin)
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		ago    time.Duration
+		en, de string
+	}{
+		{10 * time.Second, "just now", "gerade eben"},
+		{time.Minute, "1 minute ago", "vor 1 Minute"},
+		{5 * time.Minute, "5 minutes ago", "vor 5 Minuten"},
+		{time.Hour, "1 hour ago", "vor 1 Stunde"},
+		{2 * time.Hour, "2 hours ago", "vor 2 Stunden"},
+		{30 * time.Hour, "yesterday", "gestern"},
+		{24 * time.Hour * 3, "3 days ago", "vor 3 Tagen"},
+		// From 30 days on, the day in the reader's zone: 23:30 UTC on
+		// 29 September is already the 30th in Berlin.
+		{60*24*time.Hour + 12*time.Hour + 30*time.Minute, "30 Sep 2026", "30. Sept. 2026"},
+	} {
+		at := now.Add(-tc.ago)
+		if got := i18n.Ago(en, now, at); got != tc.en {
+			t.Errorf("%s ago in English: %q, want %q", tc.ago, got, tc.en)
+		}
+		if got := i18n.Ago(de, now, at); got != tc.de {
+			t.Errorf("%s ago in German: %q, want %q", tc.ago, got, tc.de)
+		}
+	}
+}

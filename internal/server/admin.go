@@ -221,7 +221,7 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, uw := range d.Workspaces {
 		v.Workspaces = append(v.Workspaces, page.AdminLinkRow{Label: uw.Name, URL: adminWorkspaceURL(uw.ID),
-			Detail: i18n.T(ctx, "admin.user.workspace_detail", "Address", "/w/"+uw.Slug, "Role", roleLabel(ctx, uw.Role))})
+			Detail: i18n.T(ctx, "admin.user.workspace_detail", "Address", "/w/"+uw.Slug, "Role", roleName(ctx, uw.Role))})
 	}
 	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)
 	s.render(w, r, http.StatusOK, page.AdminUser(s.adminPage(w, r, u.Email, "admin-users"), v))
@@ -300,11 +300,11 @@ func (s *Server) handleAdminWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, m := range d.Members {
 		v.Members = append(v.Members, page.AdminLinkRow{Label: m.Email, URL: adminUserURL(m.UserID),
-			Detail: i18n.T(ctx, "admin.workspace.member_detail", "Role", roleLabel(ctx, m.Role), "Date", s.formatDate(ctx, m.Since, tz))})
+			Detail: i18n.T(ctx, "admin.workspace.member_detail", "Role", roleName(ctx, m.Role), "Date", s.formatDate(ctx, m.Since, tz))})
 	}
 	for _, inv := range d.Invites {
 		v.Invites = append(v.Invites, page.AdminLinkRow{Label: inv.Email,
-			Detail: i18n.T(ctx, "admin.workspace.invite_detail", "Role", roleLabel(ctx, inv.Role), "Sent", s.formatDate(ctx, inv.CreatedAt, tz),
+			Detail: i18n.T(ctx, "admin.workspace.invite_detail", "Role", roleName(ctx, inv.Role), "Sent", s.formatDate(ctx, inv.CreatedAt, tz),
 				"Expires", s.formatDate(ctx, inv.ExpiresAt, tz))})
 	}
 	v.Audit = s.adminAuditRows(r.Context(), d.Audit, tz)

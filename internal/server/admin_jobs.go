@@ -108,7 +108,7 @@ func (s *Server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 			State:   i18n.T(ctx, yesNo(j.State == app.JobDiscarded, "admin.jobs.given_up", "admin.jobs.retrying")),
 			GivenUp: j.State == app.JobDiscarded, Attempts: attempts(ctx, j)}
 		if e := j.LastError(); e != nil {
-			row.Failed, row.FailedTitle = ago(ctx, now, e.At), s.formatTime(ctx, e.At, tz)
+			row.Failed, row.FailedTitle = i18n.Ago(ctx, now, e.At), s.formatTime(ctx, e.At, tz)
 			row.Error = e.Line(jobErrorPreview)
 		}
 		v.Jobs = append(v.Jobs, row)
@@ -156,26 +156,6 @@ func waited(ctx context.Context, d time.Duration) string {
 		return i18n.N(ctx, "admin.jobs.waited.hours", int(d/time.Hour))
 	}
 	return i18n.N(ctx, "admin.jobs.waited.days", int(d/(24*time.Hour)))
-}
-
-// ago says how long before now a job failed: "just now", "5 minutes ago",
-// "2 hours ago", "yesterday", "3 days ago", then the date (failed jobs
-// are kept for a week).
-func ago(ctx context.Context, now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return i18n.T(ctx, "admin.jobs.ago.now")
-	case d < time.Hour:
-		return i18n.N(ctx, "admin.jobs.ago.minutes", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return i18n.N(ctx, "admin.jobs.ago.hours", int(d/time.Hour))
-	case d < 48*time.Hour:
-		return i18n.T(ctx, "admin.jobs.ago.yesterday")
-	case d < 30*24*time.Hour:
-		return i18n.N(ctx, "admin.jobs.ago.days", int(d/(24*time.Hour)))
-	}
-	return i18n.Date(ctx, t)
 }
 
 // handleAdminJob handles "GET /admin/jobs/{jobID}": one job, its errors,

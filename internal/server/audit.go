@@ -287,53 +287,9 @@ func (s *Server) auditRow(ctx context.Context, e *app.AuditEntry, ws *app.Worksp
 		Actor:      who,
 		ActorEmail: e.ActorEmail,
 		Summary:    auditSentence(ctx, e, page.AuditActor(who, e.ActorEmail)),
-		When:       localRelativeTime(ctx, s.Now(), e.CreatedAt),
+		When:       i18n.Ago(ctx, s.Now(), e.CreatedAt),
 		WhenFull:   s.formatTime(ctx, e.CreatedAt, tz),
 		WhenISO:    e.CreatedAt.UTC().Format(time.RFC3339),
 		DetailURL:  wsPath(ws, "/audit/"+strconv.FormatInt(e.ID, 10)),
 	}
-}
-
-// relativeTime says how long before now t was: "just now", "5 minutes
-// ago", "2 hours ago", "yesterday", "3 days ago", then the date.
-func relativeTime(now, t time.Time) string {
-	d := now.Sub(t)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return strconv.Itoa(n) + " " + unit + "s ago"
-	}
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute")
-	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour")
-	case d < 48*time.Hour:
-		return "yesterday"
-	case d < 30*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day")
-	}
-	return t.Format("2 Jan 2006")
-}
-
-// localRelativeTime is relativeTime in ctx's language: "gerade eben",
-// "vor 5 Minuten", then the date in ctx's time zone.
-func localRelativeTime(ctx context.Context, now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return i18n.T(ctx, "audit.when.just_now")
-	case d < time.Hour:
-		return i18n.N(ctx, "audit.when.minutes", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return i18n.N(ctx, "audit.when.hours", int(d/time.Hour))
-	case d < 48*time.Hour:
-		return i18n.T(ctx, "audit.when.yesterday")
-	case d < 30*24*time.Hour:
-		return i18n.N(ctx, "audit.when.days", int(d/(24*time.Hour)))
-	}
-	return i18n.Date(ctx, t)
 }

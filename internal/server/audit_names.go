@@ -142,7 +142,7 @@ func (n *auditNames) metadataValue(r *http.Request, key string, val any) (text s
 	case string:
 		if key == "role" || key == "from" || key == "to" || strings.HasSuffix(key, "_role") {
 			if _, err := app.ParseRole(v); err == nil {
-				return auditRoleLabel(r.Context(), v), false
+				return roleName(r.Context(), app.Role(v)), false
 			}
 		}
 		return v, true

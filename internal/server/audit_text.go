@@ -111,7 +111,7 @@ func auditSummaryValue(ctx context.Context, s auditSlot, v any) string {
 	}
 	switch {
 	case s.Format == "role":
-		return auditRoleLabel(ctx, val)
+		return roleName(ctx, app.Role(val))
 	case s.Key == "interval" && (val == string(app.Monthly) || val == string(app.Annual)):
 		return i18n.T(ctx, "audit.interval."+val)
 	case s.Key == "interval" && val != "":
@@ -152,15 +152,6 @@ func auditWho(ctx context.Context, e *app.AuditEntry) string {
 		return i18n.T(ctx, "audit.who.stripe")
 	}
 	return i18n.T(ctx, "audit.who.system")
-}
-
-// auditRoleLabel returns a role's label ("Admin"); a value that is no
-// role is shown as it is.
-func auditRoleLabel(ctx context.Context, role string) string {
-	if r, err := app.ParseRole(role); err == nil {
-		return i18n.T(ctx, "audit.role."+string(r))
-	}
-	return role
 }
 
 // auditFamilyLabel returns a family's name ("Billing"), "" for none.

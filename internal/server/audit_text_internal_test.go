@@ -145,19 +145,3 @@ func TestAuditSummary_German(t *testing.T) {
 		t.Errorf("system=%q, want %q", got, want)
 	}
 }
-
-// TestLocalRelativeTime: the feed's "how long ago" in English reads as
-// relativeTime always did, and follows the reader's language.
-func TestLocalRelativeTime(t *testing.T) {
-	en, de := printerCtx(t, language.English), printerCtx(t, language.German)
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	for _, ago := range []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, time.Hour, 2 * time.Hour,
-		30 * time.Hour, 24 * time.Hour * 3, 24 * time.Hour, 60 * 24 * time.Hour} {
-		if got, want := localRelativeTime(en, now, now.Add(-ago)), relativeTime(now, now.Add(-ago)); got != want {
-			t.Errorf("%s ago: %q, want %q", ago, got, want)
-		}
-	}
-	if got, want := localRelativeTime(de, now, now.Add(-5*time.Minute)), "vor 5 Minuten"; got != want {
-		t.Errorf("German: %q, want %q", got, want)
-	}
-}

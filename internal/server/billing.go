@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -289,11 +288,11 @@ func subscriptionStatus(ctx context.Context, status string) string {
 	return statusLabel(status)
 }
 
-// seatLimit words a seat cap on the billing page: "3", or "Unlimited"
-// for 0.
+// seatLimit words a seat cap in the reader's language, on the billing page
+// and the dashboard: "3", "1,000", or "Unlimited" for 0.
 func seatLimit(ctx context.Context, limit int) string {
 	if limit == 0 {
 		return i18n.T(ctx, "billing.seats_unlimited")
 	}
-	return strconv.Itoa(limit)
+	return i18n.Number(ctx, int64(limit))
 }

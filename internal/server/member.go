@@ -250,8 +250,8 @@ func deliveryNote(ctx context.Context, inv *app.Invite) string {
 	}
 }
 
-// roleName names a role in the reader's language ("Owner", "Inhaber") on
-// the workspace, member and invite pages.
+// roleName names a workspace role in the reader's language ("Owner",
+// "Inhaber"), wherever a page shows one; an unknown role is shown as it is.
 func roleName(ctx context.Context, role app.Role) string { return page.RoleLabel(ctx, string(role)) }
 
 // idParam reads a positive numeric route parameter such as {userID}.

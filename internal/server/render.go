@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"sync"
 
@@ -66,17 +65,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) layo
 	// A staff member's view as a user: its banner on every page.
 	p.ViewAs = s.viewAsBanner(r)
 	return p
-}
-
-// roleLabel names a workspace role in the reader's language ("Owner",
-// "Inhaber"), as the header's switcher shows it; an unknown role is shown
-// as it is.
-func roleLabel(ctx context.Context, role app.Role) string {
-	switch role {
-	case app.RoleOwner, app.RoleAdmin, app.RoleMember:
-		return i18n.T(ctx, "role."+string(role))
-	}
-	return role.Label()
 }
 
 // redirect answers 303 See Other, the POST-redirect-GET answer.

@@ -84,7 +84,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 	p := s.page(w, r, title)
 	sc := scopeFrom(r.Context())
 	p.Section = section
-	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: roleLabel(r.Context(), sc.m.Role),
+	p.Workspace = &layout.WorkspaceNav{Name: sc.ws.Name, Slug: sc.ws.Slug, URL: workspaceURL(sc.ws.Slug), Role: roleName(r.Context(), sc.m.Role),
 		CanManage: sc.m.Role.AtLeast(app.RoleAdmin), CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanSeeBilling: app.CanSeeBilling(sc.m.Role) == nil && s.Config.BillingOffered()}
 	if pr := app.PrincipalFromContext(r.Context()); pr != nil {
@@ -93,7 +93,7 @@ func (s *Server) workspacePage(w http.ResponseWriter, r *http.Request, title, se
 		if list, err := s.Workspaces.FindSwitcher(r.Context(), pr.User.ID); err == nil {
 			for _, uw := range list {
 				p.Workspace.Switch = append(p.Workspace.Switch, layout.WorkspaceLink{Name: uw.Name, Slug: uw.Slug, URL: workspaceURL(uw.Slug),
-					Role: roleLabel(r.Context(), uw.Role), Current: uw.ID == sc.ws.ID})
+					Role: roleName(r.Context(), uw.Role), Current: uw.ID == sc.ws.ID})
 			}
 		} else if !clientGone(r) {
 			s.Logger.WarnContext(r.Context(), "workspace switcher", "request_id", requestIDFrom(r.Context()), "error", err.Error())
@@ -223,7 +223,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	v := page.DashboardView{
 		Name: sc.ws.Name, URL: workspaceURL(sc.ws.Slug), Plan: s.planLabel(sc.ws.Plan),
 		Status: subscriptionStatus(r.Context(), sc.ws.SubscriptionStatus), StatusActive: sc.ws.SubscriptionStatus == app.SubActive,
-		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLimitText(r.Context(), limit),
+		Members: stats.Members, SeatsUsed: stats.SeatsUsed(), SeatLimit: seatLimit(r.Context(), limit),
 		PendingInvites: stats.PendingInvites, CanSeeAudit: app.CanSeeAudit(sc.m.Role) == nil,
 		CanInvite: app.CanManageInvites(sc.m.Role) == nil,
 	}
@@ -249,15 +249,6 @@ func statusLabel(status string) string {
 		return ""
 	}
 	return strings.ToUpper(status[:1]) + strings.ReplaceAll(status[1:], "_", " ")
-}
-
-// seatLimitText is a plan's seat limit in the reader's language: the
-// number, or "Unlimited" for 0.
-func seatLimitText(ctx context.Context, limit int) string {
-	if limit == 0 {
-		return i18n.T(ctx, "dashboard.seats_unlimited")
-	}
-	return i18n.Number(ctx, int64(limit))
 }
 
 // handleWorkspaces handles "GET /settings/workspaces": the user's
