@@ -39,6 +39,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("atrium error: code=%s message=%s", e.Code, e.Message)
 }
 
+// Label is a word an English message names something by: a field ("the
+// passkey name") or a role ("Admin"). Passed as an argument of Errorf or
+// FieldErrorf, it is translated on pages like the message itself (its
+// English text is its key in the errors catalog); any other argument is
+// data and shown as it is.
+type Label string
+
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Format: format, Args: args}

@@ -103,7 +103,7 @@ func CanInvite(actor, role Role) error {
 		return Errorf(EINVALID, "Choose a role: owner, admin or member.")
 	}
 	if role.rank() > actor.rank() {
-		return Errorf(EFORBIDDEN, "You can invite people as %s at most.", actor.Label())
+		return Errorf(EFORBIDDEN, "You can invite people as %s at most.", Label(actor.Label()))
 	}
 	return nil
 }

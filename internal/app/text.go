@@ -15,7 +15,7 @@ const MaxUserAgentLength = 512
 // the text must be valid UTF-8 without control characters (tabs and line
 // breaks count as white space), invisible direction overrides, or more than
 // max characters. Errors are EINVALID about field, with label naming it.
-func CleanText(field, label, s string, max int) (string, error) {
+func CleanText(field string, label Label, s string, max int) (string, error) {
 	if err := checkText(field, label, s); err != nil {
 		return "", err
 	}
@@ -27,7 +27,7 @@ func CleanText(field, label, s string, max int) (string, error) {
 }
 
 // checkText reports invalid UTF-8 and characters no form field may hold.
-func checkText(field, label, s string) error {
+func checkText(field string, label Label, s string) error {
 	if !utf8.ValidString(s) {
 		return FieldErrorf(field, "The %s holds characters that are not valid text. Type it again.", label)
 	}

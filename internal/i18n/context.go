@@ -5,7 +5,9 @@ import (
 	"errors"
 	"html"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"atrium/internal/app"
@@ -205,6 +207,19 @@ func Sprintf(ctx context.Context, format string, args ...any) string {
 	return sprintf(format, args)
 }
 
+// LabelKey is the catalog key of an error's label (common.json):
+// "label.passkey_name" for "passkey name".
+func LabelKey(l app.Label) string { return "label." + strings.ReplaceAll(string(l), " ", "_") }
+
+// LabelText returns a label in ctx's language, as it is when the catalog
+// lacks it.
+func LabelText(ctx context.Context, l app.Label) string {
+	if key := LabelKey(l); Has(ctx, key) {
+		return T(ctx, key)
+	}
+	return string(l)
+}
+
 // ErrorText returns what a page shows for err in ctx's language: an
 // *app.Error's message translated, "Something went wrong." for any other
 // error. The API keeps app.ErrorMessage, which stays English.
@@ -219,5 +234,16 @@ func ErrorText(ctx context.Context, err error) string {
 	if e.Format == "" {
 		return Sprintf(ctx, e.Message)
 	}
-	return Sprintf(ctx, e.Format, e.Args...)
+	// A label names a field or a role: it is translated too (the error's
+	// own arguments are left alone).
+	args, cloned := e.Args, false
+	for i, a := range e.Args {
+		if l, ok := a.(app.Label); ok {
+			if !cloned {
+				args, cloned = slices.Clone(e.Args), true
+			}
+			args[i] = LabelText(ctx, l)
+		}
+	}
+	return Sprintf(ctx, e.Format, args...)
 }

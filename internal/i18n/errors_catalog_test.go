@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"atrium/internal/app"
+	"atrium/internal/i18n"
 )
 
 // errorSources are the packages whose app errors pages show.
@@ -20,11 +23,12 @@ var errorSources = []string{"../app", "../store", "../billing", "../server"}
 // appErrorFormats returns the English texts of the app errors written in
 // dirs, each with where it is: the string-literal formats of calls to
 // app.Errorf and app.FieldErrorf (Errorf and FieldErrorf inside package
-// app) and the literal Message of app.Error composite literals. Tests are
+// app) and the literal Message of app.Error composite literals; and the
+// literal labels given to app.CleanText and app's checkText. Tests are
 // left out.
-func appErrorFormats(t *testing.T, dirs ...string) map[string]string {
+func appErrorFormats(t *testing.T, dirs ...string) (out, labels map[string]string) {
 	t.Helper()
-	out := map[string]string{}
+	out, labels = map[string]string{}, map[string]string{}
 	fset := token.NewFileSet()
 	for _, dir := range dirs {
 		inApp := filepath.Base(dir) == "app"
@@ -55,6 +59,13 @@ func appErrorFormats(t *testing.T, dirs ...string) map[string]string {
 							out[s] = fset.Position(n.Pos()).String()
 						}
 					}
+					// The label of the field a text check names in its
+					// errors.
+					if (isApp(n.Fun, "CleanText") || isApp(n.Fun, "checkText")) && len(n.Args) >= 2 {
+						if s, ok := literal(n.Args[1]); ok {
+							labels[s] = fset.Position(n.Pos()).String()
+						}
+					}
 				case *ast.CompositeLit:
 					if isApp(n.Type, "Error") {
 						for _, el := range n.Elts {
@@ -78,7 +89,7 @@ func appErrorFormats(t *testing.T, dirs ...string) map[string]string {
 			t.Fatal(err)
 		}
 	}
-	return out
+	return out, labels
 }
 
 // literal returns the value of a string literal, or of literals joined
@@ -107,7 +118,8 @@ func literal(e ast.Expr) (string, bool) {
 	return "", false
 }
 
-// TestErrorsCatalog_Complete: every app error a page can show has its
+// TestErrorsCatalog_Complete: every app error a page can show, and every
+// label such an error names a field or role by (app.Label), has its
 // translation: its English text is a key of en/errors.json (and, through
 // TestCatalogs_Complete, of de/errors.json), whose English value is the
 // key itself.
@@ -125,7 +137,7 @@ func TestErrorsCatalog_Complete(t *testing.T) {
 			t.Errorf("en/errors.json: %q has the value %q; an English format is its own translation", k, v)
 		}
 	}
-	formats := appErrorFormats(t, errorSources...)
+	formats, labels := appErrorFormats(t, errorSources...)
 	if len(formats) < 50 {
 		t.Fatalf("found only %d app error formats: is the walk broken?", len(formats))
 	}
@@ -138,5 +150,29 @@ func TestErrorsCatalog_Complete(t *testing.T) {
 	sort.Strings(missing)
 	for _, m := range missing {
 		t.Errorf("%s is not in locales/en/errors.json (nor its German in de/errors.json)", m)
+	}
+
+	// Labels (app.Label) are translated through common.json, whose
+	// English is the label itself. Role names are labels too ("You can
+	// invite people as Admin at most.").
+	buf, err = os.ReadFile("locales/en/common.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var common map[string]any
+	if err := json.Unmarshal(buf, &common); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range app.Roles {
+		labels[r.Label()] = "app.Roles"
+	}
+	if len(labels) < 5 {
+		t.Fatalf("found only %d labels: is the walk broken?", len(labels))
+	}
+	for l, where := range labels {
+		key := i18n.LabelKey(app.Label(l))
+		if got, ok := common[key]; !ok || got != l {
+			t.Errorf("%s: the label %q wants %q: %q in locales/en/common.json (and its German in de/common.json)", where, l, key, l)
+		}
 	}
 }

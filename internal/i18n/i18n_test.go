@@ -288,6 +288,27 @@ func TestErrorText(t *testing.T) {
 	if got := i18n.ErrorText(xa, err); !strings.Contains(got, "40") || strings.Contains(got, "characters") {
 		t.Errorf("pseudo ErrorText=%q, want the format translated and filled", got)
 	}
+	// A field's or a role's label is translated with the message; data is
+	// not.
+	de := i18n.WithLocale(context.Background(), c.Printer(language.German), nil)
+	_, bad := app.CleanText("passkey_name", "passkey name", "a\x00b", 10)
+	if got, want := i18n.ErrorText(en, bad), "The passkey name holds control or invisible characters. Type it again."; got != want {
+		t.Errorf("English label: %q, want %q", got, want)
+	}
+	if got := i18n.ErrorText(de, bad); !strings.Contains(got, "„Passkey-Name“") {
+		t.Errorf("German label: %q, want the field named „Passkey-Name“", got)
+	}
+	role := app.Errorf(app.EFORBIDDEN, "You can invite people as %s at most.", app.Label(app.RoleOwner.Label()))
+	if got, want := i18n.ErrorText(de, role), "Sie können Personen höchstens als Inhaber einladen."; got != want {
+		t.Errorf("German role: %q, want %q", got, want)
+	}
+	if got, want := role.Message, "You can invite people as Owner at most."; got != want {
+		t.Errorf("the API's English message: %q, want %q", got, want)
+	}
+	if got, want := i18n.ErrorText(de, app.Errorf(app.EINVALID, "%s is already a member of this workspace.", "name")),
+		"name ist bereits Mitglied dieses Workspace."; got != want {
+		t.Errorf("German with data: %q, want %q", got, want)
+	}
 	if got, want := i18n.ErrorText(en, errors.New("db down: secret detail")), "Something went wrong."; got != want {
 		t.Errorf("internal ErrorText=%q, want %q", got, want)
 	}
