@@ -16,7 +16,7 @@ import (
 func RoleLabel(ctx context.Context, role string) string {
 	switch role {
 	case "owner", "admin", "member":
-		return i18n.T(ctx, "members.role."+role)
+		return i18n.T(ctx, "role."+role)
 	}
 	return role
 }
