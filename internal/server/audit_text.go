@@ -71,22 +71,23 @@ func auditTextOf(a app.AuditAction) *auditText {
 	return t.(*auditText)
 }
 
-// auditSummaryArgs returns the catalog key of e's summary and its values
-// but the actor, as name, value pairs for i18n.T or component.Sentence:
+// auditSummaryArgs returns the catalog key of e's summary and its values,
+// actor first, as name, value pairs for i18n.T or component.Sentence:
 // roles and yes/no by their labels, an email nobody recorded as
 // "someone", any other missing value as "". An action the audit catalog
 // does not translate yet (TestAuditCatalog_Translated fails for it) reads
 // in English.
-func auditSummaryArgs(ctx context.Context, e *app.AuditEntry) (string, []any) {
+func auditSummaryArgs(ctx context.Context, e *app.AuditEntry, actor any) (string, []any) {
 	a, ok := app.LookupAuditAction(e.Action)
 	if !ok {
-		return "audit.action.unknown.summary", []any{"Action", e.Action}
+		return "audit.action.unknown.summary", []any{"Actor", actor, "Action", e.Action}
 	}
 	t := auditTextOf(a)
 	if !i18n.Has(ctx, t.key) {
-		return "audit.action.untranslated.summary", []any{"Text", e.SummaryText()}
+		return "audit.action.untranslated.summary", []any{"Actor", actor, "Text", e.SummaryText()}
 	}
-	args := make([]any, 0, 2*len(t.slots))
+	args := make([]any, 2, 2+2*len(t.slots))
+	args[0], args[1] = "Actor", actor
 	for _, s := range t.slots {
 		args = append(args, s.Key, auditSummaryValue(ctx, s, e.Metadata[s.Key]))
 	}
@@ -125,15 +126,15 @@ func auditSummaryValue(ctx context.Context, s auditSlot, v any) string {
 // auditSummary returns e as one sentence in ctx's language: "Ada Lovelace
 // invited grace@example.com as Admin".
 func auditSummary(ctx context.Context, e *app.AuditEntry) string {
-	key, args := auditSummaryArgs(ctx, e)
-	return i18n.T(ctx, key, append([]any{"Actor", auditWho(ctx, e)}, args...)...)
+	key, args := auditSummaryArgs(ctx, e, auditWho(ctx, e))
+	return i18n.T(ctx, key, args...)
 }
 
 // auditSentence is auditSummary for a page, with actor (the actor's
 // name, their email on hover) in its place in the sentence.
 func auditSentence(ctx context.Context, e *app.AuditEntry, actor templ.Component) templ.Component {
-	key, args := auditSummaryArgs(ctx, e)
-	return component.Sentence(key, append([]any{"Actor", actor}, args...)...)
+	key, args := auditSummaryArgs(ctx, e, actor)
+	return component.Sentence(key, args...)
 }
 
 // auditWho names who an entry names as its actor, as app.AuditEntry.Who
