@@ -111,9 +111,14 @@ func (p *Printer) N(key string, count int, args ...any) string {
 	return p.localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: d, PluralCount: count}, key)
 }
 
-// compiledMessage is a message's plural forms, each as its pieces.
+// compiledMessage is a message's plural forms, each as its pieces (nil
+// for a form the message does not have), indexed by plural.Form. A
+// message that is one piece of text in every use keeps it in text and
+// html too, so the pages' most common lookup reads one field.
 type compiledMessage struct {
-	forms map[plural.Form][]piece
+	forms      [plural.Many + 1][]piece
+	literal    bool
+	text, html string
 }
 
 // piece is literal text, or a placeholder when name is set. html is the
@@ -124,7 +129,8 @@ type piece struct{ text, name, html string }
 // compile returns m's forms as pieces, or nil when a form holds a
 // template action other than a plain placeholder.
 func compile(m *goi18n.Message) *compiledMessage {
-	c := &compiledMessage{forms: map[plural.Form][]piece{}}
+	c := &compiledMessage{}
+	found := false
 	for form, text := range map[plural.Form]string{plural.Zero: m.Zero, plural.One: m.One, plural.Two: m.Two,
 		plural.Few: m.Few, plural.Many: m.Many, plural.Other: m.Other} {
 		if text == "" {
@@ -151,10 +157,13 @@ func compile(m *goi18n.Message) *compiledMessage {
 			pieces = append(pieces, piece{name: name})
 			text = text[i+j+2:]
 		}
-		c.forms[form] = pieces
+		c.forms[form], found = pieces, true
 	}
-	if len(c.forms) == 0 {
+	if !found || c.forms[plural.Other] == nil {
 		return nil
+	}
+	if other := c.forms[plural.Other]; len(other) == 1 && other[0].name == "" {
+		c.literal, c.text, c.html = true, other[0].text, other[0].html
 	}
 	return c
 }
@@ -162,8 +171,8 @@ func compile(m *goi18n.Message) *compiledMessage {
 // pieces returns the form's pieces, Other's when the message has no such
 // form.
 func (m *compiledMessage) pieces(form plural.Form) []piece {
-	if pieces, ok := m.forms[form]; ok {
-		return pieces
+	if int(form) < len(m.forms) && m.forms[form] != nil {
+		return m.forms[form]
 	}
 	return m.forms[plural.Other]
 }
@@ -177,10 +186,8 @@ func (p *Printer) Has(key string) bool {
 // HTML returns the message key, which has no placeholders, escaped for
 // HTML: the escaping was done when the catalog loaded.
 func (p *Printer) HTML(key string) string {
-	if m := p.compiled[key]; m != nil {
-		if pieces := m.forms[plural.Other]; len(pieces) == 1 && pieces[0].name == "" {
-			return pieces[0].html
-		}
+	if m := p.compiled[key]; m != nil && m.literal {
+		return m.html
 	}
 	return html.EscapeString(p.T(key))
 }
@@ -252,10 +259,10 @@ func placeholder(action string) (string, bool) {
 // each placeholder's value from args, count for {{.Count}}; a value args
 // lacks reads "<no value>", as text/template writes it.
 func (m *compiledMessage) fill(form plural.Form, args []any, count string) string {
-	pieces, ok := m.forms[form]
-	if !ok {
-		pieces = m.forms[plural.Other]
+	if m.literal && form == plural.Other {
+		return m.text
 	}
+	pieces := m.pieces(form)
 	if len(pieces) == 1 && pieces[0].name == "" {
 		return pieces[0].text
 	}
@@ -396,12 +403,10 @@ func (p *Printer) DateTime(t time.Time, loc *time.Location) string {
 // errors.json lists) and fills the translation with args the fmt way. A
 // format no catalog lists is used as it is.
 func (p *Printer) Sprintf(format string, args ...any) string {
-	s, ok := p.plain.Load(format)
-	if !ok {
-		s = p.localize(&goi18n.LocalizeConfig{MessageID: format}, format)
-		p.plain.Store(format, s)
+	if m := p.compiled[format]; m != nil && m.literal {
+		format = m.text
 	}
-	return sprintf(s.(string), args)
+	return sprintf(format, args)
 }
 
 // sprintf is fmt.Sprintf that leaves a format without arguments alone, so
