@@ -78,7 +78,7 @@ func LocationFrom(ctx context.Context) *time.Location {
 // <html lang>; "en" when ctx carries none.
 func Lang(ctx context.Context) string {
 	if p := PrinterFrom(ctx); p != nil {
-		return p.Tag().String()
+		return p.Lang()
 	}
 	return Source.String()
 }

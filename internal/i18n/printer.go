@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -27,23 +26,27 @@ import (
 // text/template run; anything else goes through go-i18n.
 type Printer struct {
 	tag       language.Tag
+	lang      string // tag as a BCP 47 string, made once
 	localizer *goi18n.Localizer
 	numbers   *message.Printer
 	// compiled holds every key of the language (English for a key the
 	// language lacks), or nil for a message only go-i18n can render.
 	compiled map[string]*compiledMessage
+	// plain holds the messages that are one piece of text (most of a
+	// page's words) by value, so looking one up reads no further than
+	// the map: the hot path of T, HTML and Sprintf.
+	plain map[string]plainMessage
 	// fields names the placeholders of each message that is not compiled,
 	// for WriteHTML.
 	fields map[string][]string
-	plain  sync.Map // format → string, for Sprintf's lookups
 	// plainDigits says the language writes numbers in ASCII digits, so
 	// one below a thousand needs no formatting.
 	plainDigits bool
 }
 
 func newPrinter(c *Catalog, tag language.Tag) *Printer {
-	p := &Printer{tag: tag, localizer: goi18n.NewLocalizer(c.bundle, tag.String()), numbers: message.NewPrinter(tag),
-		compiled: map[string]*compiledMessage{}, fields: map[string][]string{}}
+	p := &Printer{tag: tag, lang: tag.String(), localizer: goi18n.NewLocalizer(c.bundle, tag.String()), numbers: message.NewPrinter(tag),
+		compiled: map[string]*compiledMessage{}, plain: map[string]plainMessage{}, fields: map[string][]string{}}
 	p.plainDigits = p.numbers.Sprintf("%d", -987) == "-987"
 	for key, m := range c.messages[Source] {
 		if own, ok := c.messages[tag][key]; ok {
@@ -70,6 +73,9 @@ func (p *Printer) add(key string, m *goi18n.Message) {
 	c := compile(m)
 	p.compiled[key] = c
 	if c != nil {
+		if c.literal {
+			p.plain[key] = plainMessage{text: c.text, html: c.html}
+		}
 		return
 	}
 	var names []string
@@ -85,14 +91,21 @@ func (p *Printer) add(key string, m *goi18n.Message) {
 	p.fields[key] = names
 }
 
-// Tag returns the printer's language, for <html lang>.
+// Tag returns the printer's language.
 func (p *Printer) Tag() language.Tag { return p.tag }
+
+// Lang returns the printer's language as a BCP 47 tag ("de", "en-XA"), for
+// <html lang> and Content-Language.
+func (p *Printer) Lang() string { return p.lang }
 
 // T returns the message key with its placeholders filled from args, given
 // as name, value pairs: T("members.removed", "Name", "Ada"). A key missing
 // from the catalog returns the key itself, which the completeness tests
 // catch.
 func (p *Printer) T(key string, args ...any) string {
+	if m, ok := p.plain[key]; ok {
+		return m.text
+	}
 	if m, ok := p.compiled[key]; ok && m != nil {
 		return m.fill(plural.Other, args, "")
 	}
@@ -120,6 +133,10 @@ type compiledMessage struct {
 	literal    bool
 	text, html string
 }
+
+// plainMessage is a message that is one piece of text, and that text
+// escaped for HTML.
+type plainMessage struct{ text, html string }
 
 // piece is literal text, or a placeholder when name is set. html is the
 // text escaped for HTML once, at compile time, for the pages that write
@@ -186,7 +203,7 @@ func (p *Printer) Has(key string) bool {
 // HTML returns the message key, which has no placeholders, escaped for
 // HTML: the escaping was done when the catalog loaded.
 func (p *Printer) HTML(key string) string {
-	if m := p.compiled[key]; m != nil && m.literal {
+	if m, ok := p.plain[key]; ok {
 		return m.html
 	}
 	return html.EscapeString(p.T(key))
@@ -403,7 +420,7 @@ func (p *Printer) DateTime(t time.Time, loc *time.Location) string {
 // errors.json lists) and fills the translation with args the fmt way. A
 // format no catalog lists is used as it is.
 func (p *Printer) Sprintf(format string, args ...any) string {
-	if m := p.compiled[format]; m != nil && m.literal {
+	if m, ok := p.plain[format]; ok {
 		format = m.text
 	}
 	return sprintf(format, args)

@@ -158,3 +158,30 @@ func TestPrinter_WriteHTMLTemplate(t *testing.T) {
 		t.Errorf("Text without a printer = %q (%v), want the key", b.String(), err)
 	}
 }
+
+// BenchmarkPrinter_T looks up the messages without values a page would,
+// spread over the whole catalog as a page's are.
+func BenchmarkPrinter_T(b *testing.B) {
+	c, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := c.Printer(Source)
+	var keys []string
+	for key, m := range p.compiled {
+		if m != nil && m.literal {
+			keys = append(keys, key)
+		}
+	}
+	ctx := WithLocale(context.Background(), p, nil)
+	var w strings.Builder
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		w.Reset()
+		for j := 0; j < 100; j++ {
+			key := keys[(i*100+j*37)%len(keys)]
+			_ = T(ctx, key)
+			_ = Text(key).Render(ctx, &w)
+		}
+	}
+}

@@ -19,10 +19,14 @@ func (s *Server) localize(next http.Handler) http.Handler {
 // saved (an account's choice, "" for none) and Accept-Language, and the
 // time zone tz, and says the page's language in Content-Language.
 func (s *Server) withLocale(w http.ResponseWriter, r *http.Request, saved, tz string) *http.Request {
-	tag := s.catalog.Match(saved, r.Header.Get("Accept-Language"))
-	w.Header().Set("Content-Language", tag.String())
-	if i18n.SetLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)) {
+	p := s.catalog.Printer(s.catalog.Match(saved, r.Header.Get("Accept-Language")))
+	// A signed-in request comes here twice (localize, then loadSession):
+	// the header is written again only when the language changed.
+	if h := w.Header(); h.Get("Content-Language") != p.Lang() {
+		h.Set("Content-Language", p.Lang())
+	}
+	if i18n.SetLocale(r.Context(), p, s.location(tz)) {
 		return r
 	}
-	return r.WithContext(i18n.WithLocale(r.Context(), s.catalog.Printer(tag), s.location(tz)))
+	return r.WithContext(i18n.WithLocale(r.Context(), p, s.location(tz)))
 }
