@@ -73,8 +73,8 @@ func (p *Printer) add(key string, m *goi18n.Message) {
 	c := compile(m)
 	p.compiled[key] = c
 	if c != nil {
-		if c.literal {
-			p.plain[key] = plainMessage{text: c.text, html: c.html}
+		if other := c.forms[plural.Other]; len(other) == 1 && other[0].name == "" {
+			p.plain[key] = plainMessage{text: other[0].text, html: other[0].html}
 		}
 		return
 	}
@@ -125,13 +125,9 @@ func (p *Printer) N(key string, count int, args ...any) string {
 }
 
 // compiledMessage is a message's plural forms, each as its pieces (nil
-// for a form the message does not have), indexed by plural.Form. A
-// message that is one piece of text in every use keeps it in text and
-// html too, so the pages' most common lookup reads one field.
+// for a form the message does not have), indexed by plural.Form.
 type compiledMessage struct {
-	forms      [plural.Many + 1][]piece
-	literal    bool
-	text, html string
+	forms [plural.Many + 1][]piece
 }
 
 // plainMessage is a message that is one piece of text, and that text
@@ -147,7 +143,6 @@ type piece struct{ text, name, html string }
 // template action other than a plain placeholder.
 func compile(m *goi18n.Message) *compiledMessage {
 	c := &compiledMessage{}
-	found := false
 	for form, text := range map[plural.Form]string{plural.Zero: m.Zero, plural.One: m.One, plural.Two: m.Two,
 		plural.Few: m.Few, plural.Many: m.Many, plural.Other: m.Other} {
 		if text == "" {
@@ -174,13 +169,10 @@ func compile(m *goi18n.Message) *compiledMessage {
 			pieces = append(pieces, piece{name: name})
 			text = text[i+j+2:]
 		}
-		c.forms[form], found = pieces, true
+		c.forms[form] = pieces
 	}
-	if !found || c.forms[plural.Other] == nil {
-		return nil
-	}
-	if other := c.forms[plural.Other]; len(other) == 1 && other[0].name == "" {
-		c.literal, c.text, c.html = true, other[0].text, other[0].html
+	if c.forms[plural.Other] == nil {
+		return nil // go-i18n wants an "other" form
 	}
 	return c
 }
@@ -235,13 +227,9 @@ func (p *Printer) WriteHTML(w io.Writer, key string, fill func(w io.Writer, name
 // writeTemplateHTML is WriteHTML for a message only go-i18n can render:
 // each placeholder is filled with a marker, the marked text split at them.
 func (p *Printer) writeTemplateHTML(w io.Writer, key string, fill func(w io.Writer, name string) error) error {
-	var names []string
-	for _, m := range p.fields[key] {
-		names = append(names, m, "\x00"+m+"\x00")
-	}
-	args := make([]any, len(names))
-	for i, n := range names {
-		args[i] = n
+	var args []any
+	for _, name := range p.fields[key] {
+		args = append(args, name, "\x00"+name+"\x00")
 	}
 	for i, part := range strings.Split(p.T(key, args...), "\x00") {
 		var err error
@@ -276,9 +264,6 @@ func placeholder(action string) (string, bool) {
 // each placeholder's value from args, count for {{.Count}}; a value args
 // lacks reads "<no value>", as text/template writes it.
 func (m *compiledMessage) fill(form plural.Form, args []any, count string) string {
-	if m.literal && form == plural.Other {
-		return m.text
-	}
 	pieces := m.pieces(form)
 	if len(pieces) == 1 && pieces[0].name == "" {
 		return pieces[0].text

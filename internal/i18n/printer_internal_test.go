@@ -168,10 +168,8 @@ func BenchmarkPrinter_T(b *testing.B) {
 	}
 	p := c.Printer(Source)
 	var keys []string
-	for key, m := range p.compiled {
-		if m != nil && m.literal {
-			keys = append(keys, key)
-		}
+	for key := range p.plain {
+		keys = append(keys, key)
 	}
 	ctx := WithLocale(context.Background(), p, nil)
 	var w strings.Builder
