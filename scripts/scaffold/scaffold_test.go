@@ -76,7 +76,7 @@ func TestInsertAtMarker(t *testing.T) {
 
 // catalogKey matches a key the generated code asks the catalog for; a key
 // ending in "." is the start of keys made at run time (enum choices).
-var catalogKey = regexp.MustCompile(`i18n\.T\((?:ctx|r\.Context\(\)), "([a-z0-9_.]+)"`)
+var catalogKey = regexp.MustCompile(`i18n\.(?:T\((?:ctx|r\.Context\(\)), |Text\()"([a-z0-9_.]+)"`)
 
 // TestScaffoldCatalog: every key the generated pages, handlers and
 // navigation tab ask for is in the catalog the scaffold writes, and every
